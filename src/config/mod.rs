@@ -1,0 +1,1 @@
+//! haproxy.cfg model, `haproxy -c` and lint rules.

@@ -1,0 +1,139 @@
+//! The library's error type and the exit codes the CLI maps it to.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Exit codes, documented in the README and `harun --help`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Nothing at error level.
+    Success = 0,
+    /// The run produced error or critical findings.
+    Findings = 1,
+    /// Bad usage, or a playbook that failed (syntax error, runtime error, limit hit).
+    Usage = 2,
+    /// A HAProxy target was unreachable or timed out.
+    Unreachable = 3,
+    /// A write was refused: read-only mode, no confirmation, last-server guard,
+    /// or HAProxy answered `Permission denied`.
+    Refused = 4,
+    /// Interrupted by Ctrl-C (SIGINT).
+    Interrupted = 130,
+}
+
+/// Everything that can go wrong, each naming what and where.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid {what} `{value}`: {reason}")]
+    InvalidInput {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("invalid socket address `{address}`: {reason}")]
+    InvalidAddress { address: String, reason: String },
+    #[error("{target}: cannot connect: {source}")]
+    Unreachable {
+        target: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{target}: timed out after {} waiting for {what}", humantime::format_duration(*.after))]
+    Timeout {
+        target: String,
+        what: String,
+        after: Duration,
+    },
+    #[error("{target}: connection lost during `{command}`: {detail}")]
+    ConnectionLost {
+        target: String,
+        command: String,
+        detail: String,
+    },
+    #[error("{target}: permission denied for `{command}`: this socket is not `level admin` (add `level admin` to its `stats socket` line)")]
+    PermissionDenied { target: String, command: String },
+    #[error("{target}: no such backend in `{command}`")]
+    NoSuchBackend { target: String, command: String },
+    #[error("{target}: no such server in `{command}`")]
+    NoSuchServer { target: String, command: String },
+    #[error("{target}: unknown command `{command}`")]
+    UnknownCommand { target: String, command: String },
+    #[error("{target}: `{command}` failed: {message}")]
+    Haproxy {
+        target: String,
+        command: String,
+        message: String,
+    },
+    #[error("{target}: malformed reply to `{command}`: {detail}")]
+    Malformed {
+        target: String,
+        command: String,
+        detail: String,
+    },
+    #[error("write refused: {reason}")]
+    Refused { reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Playbook(String),
+    #[error("interrupted")]
+    Interrupted,
+    #[error("run exceeded --max-time of {}", humantime::format_duration(*.0))]
+    DeadlineExceeded(Duration),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// A short machine-readable kind, exposed to playbooks as `e.kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidInput { .. } => "invalid_input",
+            Error::InvalidAddress { .. } => "invalid_address",
+            Error::Unreachable { .. } => "unreachable",
+            Error::Timeout { .. } => "timeout",
+            Error::ConnectionLost { .. } => "connection_lost",
+            Error::PermissionDenied { .. } => "permission_denied",
+            Error::NoSuchBackend { .. } => "no_such_backend",
+            Error::NoSuchServer { .. } => "no_such_server",
+            Error::UnknownCommand { .. } => "unknown_command",
+            Error::Haproxy { .. } => "haproxy_error",
+            Error::Malformed { .. } => "malformed",
+            Error::Refused { .. } => "refused",
+            Error::Io { .. } => "io",
+            Error::Playbook(_) => "playbook",
+            Error::Interrupted => "interrupted",
+            Error::DeadlineExceeded(_) => "deadline",
+            Error::Other(_) => "other",
+        }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Unreachable { .. } | Error::Timeout { .. } | Error::ConnectionLost { .. } => {
+                ExitCode::Unreachable
+            }
+            Error::PermissionDenied { .. } | Error::Refused { .. } => ExitCode::Refused,
+            Error::Interrupted => ExitCode::Interrupted,
+            _ => ExitCode::Usage,
+        }
+    }
+
+    /// Errors that end a run no matter what the playbook does (no try/catch).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Error::Interrupted | Error::DeadlineExceeded(_))
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Findings, tables and the report a run produces.
+//!
+//! A playbook's output is data first: findings with stable ids and tables.
+//! Renderers (human, JSON) live in `crate::sink`; nothing here prints.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// How bad a finding is. Ordered: `Ok < Info < Warning < Error < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Ok,
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Ok,
+        Severity::Info,
+        Severity::Warning,
+        Severity::Error,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Error and critical findings make a run exit with code 1.
+    pub fn is_failure(self) -> bool {
+        self >= Severity::Error
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ok" => Ok(Severity::Ok),
+            "info" => Ok(Severity::Info),
+            "warning" | "warn" => Ok(Severity::Warning),
+            "error" => Ok(Severity::Error),
+            "critical" | "crit" => Ok(Severity::Critical),
+            other => Err(format!(
+                "unknown severity `{other}` (expected ok, info, warning, error or critical)"
+            )),
+        }
+    }
+}
+
+/// One diagnosis: a stable id teams can filter on, what was seen and what to do next.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// Stable, dotted id such as `servers.down` or `config.nbproc`.
+    pub id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The exact next step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
+    /// What was observed: `file:line` references, stat values, replies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    /// The HAProxy target (socket address) the finding is about, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+impl Finding {
+    pub fn new(severity: Severity, id: impl Into<String>, title: impl Into<String>) -> Self {
+        Finding {
+            severity,
+            id: id.into(),
+            title: title.into(),
+            detail: None,
+            advice: None,
+            evidence: Vec::new(),
+            target: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn advice(mut self, advice: impl Into<String>) -> Self {
+        self.advice = Some(advice.into());
+        self
+    }
+
+    pub fn evidence(mut self, evidence: impl Into<String>) -> Self {
+        self.evidence.push(evidence.into());
+        self
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+}
+
+/// A table a playbook produced with `table(rows)`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// What one HAProxy target looked like during the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The structured result of one playbook run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Playbook path or name, or `-e` for an expression.
+    pub playbook: String,
+    pub findings: Vec<Finding>,
+    pub tables: Vec<Table>,
+    pub targets: Vec<TargetInfo>,
+    /// Lines the playbook printed with `print`/`log`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output: Vec<String>,
+    /// Worst severity among findings (`ok` when there are none).
+    pub worst: Severity,
+    /// The value of the last expression (for `-e`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+}
+
+impl Report {
+    pub fn push_finding(&mut self, finding: Finding) {
+        self.worst = self.worst.max(finding.severity);
+        self.findings.push(finding);
+    }
+
+    /// Findings sorted worst first, keeping the playbook's order within a severity.
+    pub fn ranked_findings(&self) -> Vec<&Finding> {
+        let mut v: Vec<&Finding> = self.findings.iter().collect();
+        v.sort_by(|a, b| b.severity.cmp(&a.severity));
+        v
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_orders_and_parses() {
+        assert!(Severity::Critical > Severity::Error);
+        assert!(Severity::Warning < Severity::Error);
+        assert_eq!("WARN".parse::<Severity>().unwrap(), Severity::Warning);
+        assert!("bad".parse::<Severity>().unwrap_err().contains("unknown severity"));
+    }
+
+    #[test]
+    fn report_tracks_worst_and_ranks() {
+        let mut r = Report::default();
+        r.push_finding(Finding::new(Severity::Info, "a", "a"));
+        r.push_finding(Finding::new(Severity::Error, "b", "b"));
+        r.push_finding(Finding::new(Severity::Warning, "c", "c"));
+        assert_eq!(r.worst, Severity::Error);
+        let ids: Vec<_> = r.ranked_findings().iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["b", "c", "a"]);
+    }
+}

@@ -1,0 +1,1 @@
+//! Host probes (irqbalance, CPUs) and logging (rsyslog, syslog listener).
