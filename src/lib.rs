@@ -8,3 +8,5 @@ pub mod system;
 
 pub use error::{Error, ExitCode, Result};
 pub use report::{Finding, Report, Severity, Table};
+pub mod cancel;
+pub mod lab;

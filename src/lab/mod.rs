@@ -1,0 +1,463 @@
+//! A disposable, real local HAProxy for playbooks and tests.
+//!
+//! The lab writes a config into a temporary directory, starts the real
+//! `haproxy` binary with an admin unix socket, an admin TCP socket on
+//! 127.0.0.1 and an operator-level socket, and serves its backends from tiny
+//! HTTP responders on loopback. Everything stops and the directory is removed
+//! when the [`Lab`] is dropped.
+
+mod responder;
+
+pub use responder::{http_get, Behaviour};
+
+use crate::error::{Error, Result};
+use crate::runtime::{Address, Command, Target};
+use std::fmt::Write as _;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// What the lab sets up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Scenario {
+    /// Every server healthy.
+    Healthy,
+    /// A realistic incident: a server DOWN (connection refused), one in MAINT
+    /// from the config, a slow server with `maxconn 1`, a single-server backend.
+    #[default]
+    Incident,
+    /// The incident plus concurrent load on the slow server so real queues build.
+    Queues,
+    /// 2,000 backends × 10 servers (benchmarks).
+    Big,
+}
+
+impl Scenario {
+    pub const NAMES: &'static [&'static str] = &["healthy", "incident", "queues", "big"];
+
+    pub fn parse(s: &str) -> Option<Scenario> {
+        match s {
+            "healthy" => Some(Scenario::Healthy),
+            "incident" => Some(Scenario::Incident),
+            "queues" => Some(Scenario::Queues),
+            "big" => Some(Scenario::Big),
+            _ => None,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scenario::Healthy => "every server healthy",
+            Scenario::Incident => "bk_api/api2 DOWN, bk_app/app3 in MAINT, bk_slow/slow1 with maxconn 1",
+            Scenario::Queues => "the incident plus 12 concurrent clients on bk_slow (maxconn 1): queues build",
+            Scenario::Big => "2,000 backends x 10 servers",
+        }
+    }
+}
+
+/// Builder for a [`Lab`].
+#[derive(Clone, Debug)]
+pub struct LabBuilder {
+    haproxy_bin: PathBuf,
+    scenario: Scenario,
+    log_to: Option<String>,
+    extra_global: Vec<String>,
+    slow_delay: Duration,
+    backends: Option<(usize, usize)>,
+}
+
+impl Default for LabBuilder {
+    fn default() -> Self {
+        LabBuilder {
+            haproxy_bin: PathBuf::from("haproxy"),
+            scenario: Scenario::default(),
+            log_to: None,
+            extra_global: Vec::new(),
+            slow_delay: Duration::from_millis(400),
+            backends: None,
+        }
+    }
+}
+
+impl LabBuilder {
+    pub fn haproxy_bin(mut self, bin: impl Into<PathBuf>) -> Self {
+        self.haproxy_bin = bin.into();
+        self
+    }
+
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.scenario = scenario;
+        self
+    }
+
+    /// Make HAProxy send its logs (`log <addr> local0`, `option httplog`) to `addr`.
+    pub fn log_to(mut self, addr: impl Into<String>) -> Self {
+        self.log_to = Some(addr.into());
+        self
+    }
+
+    /// Extra lines for the `global` section.
+    pub fn global_line(mut self, line: impl Into<String>) -> Self {
+        self.extra_global.push(line.into());
+        self
+    }
+
+    /// How long the slow server takes to answer.
+    pub fn slow_delay(mut self, d: Duration) -> Self {
+        self.slow_delay = d;
+        self
+    }
+
+    /// For [`Scenario::Big`]: how many backends and servers per backend.
+    pub fn size(mut self, backends: usize, servers: usize) -> Self {
+        self.backends = Some((backends, servers));
+        self
+    }
+
+    pub fn start(self) -> Result<Lab> {
+        Lab::start(self)
+    }
+}
+
+/// A running lab. Dropping it stops HAProxy and the responders and removes the directory.
+pub struct Lab {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    admin_socket: PathBuf,
+    operator_socket: PathBuf,
+    tcp_socket: String,
+    frontend: SocketAddr,
+    config_path: PathBuf,
+    scenario: Scenario,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    rt_handle: tokio::runtime::Handle,
+}
+
+fn free_port() -> Result<u16> {
+    let l = StdListener::bind("127.0.0.1:0").map_err(|e| Error::io("127.0.0.1:0", e))?;
+    let port = l.local_addr().map_err(|e| Error::io("127.0.0.1:0", e))?.port();
+    Ok(port)
+}
+
+struct ServerSpec {
+    name: String,
+    addr: SocketAddr,
+    opts: String,
+}
+
+impl Lab {
+    pub fn builder() -> LabBuilder {
+        LabBuilder::default()
+    }
+
+    /// The install hint shown when `haproxy` is missing.
+    pub fn install_hint() -> &'static str {
+        "install it with `sudo apt-get install haproxy` (Debian/Ubuntu) or `sudo dnf install haproxy`, or pass --haproxy-bin PATH"
+    }
+
+    fn start(b: LabBuilder) -> Result<Lab> {
+        let dir = tempfile::Builder::new()
+            .prefix("harun-lab-")
+            .tempdir()
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+
+        // Responders run on their own thread and runtime so a Lab can be used
+        // (and dropped) from sync code and from inside other runtimes alike.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("harun-lab")
+            .build()
+            .map_err(|e| Error::Other(format!("cannot start the lab's runtime: {e}")))?;
+        let rt_handle = rt.handle().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            rt.block_on(async {
+                let _ = rx.await;
+            });
+            rt.shutdown_timeout(Duration::from_millis(200));
+        });
+
+        let spawn_server = |behaviour: Behaviour, name: &str| -> Result<SocketAddr> {
+            if behaviour == Behaviour::Refusing {
+                let port = free_port()?;
+                return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+            }
+            let std_l = StdListener::bind("127.0.0.1:0").map_err(|e| Error::io("127.0.0.1:0", e))?;
+            std_l
+                .set_nonblocking(true)
+                .map_err(|e| Error::io("127.0.0.1:0", e))?;
+            let addr = std_l.local_addr().map_err(|e| Error::io("127.0.0.1:0", e))?;
+            let name = name.to_string();
+            let _guard = rt_handle.enter();
+            let l = tokio::net::TcpListener::from_std(std_l).map_err(|e| Error::io("127.0.0.1:0", e))?;
+            rt_handle.spawn(responder::serve(l, behaviour, name));
+            Ok(addr)
+        };
+
+        let admin_socket = dir.path().join("admin.sock");
+        let operator_socket = dir.path().join("operator.sock");
+        let tcp_port = free_port()?;
+        let tcp_socket = format!("127.0.0.1:{tcp_port}");
+        let fe_port = free_port()?;
+        let frontend = SocketAddr::from(([127, 0, 0, 1], fe_port));
+        let check = "check inter 300ms fall 1 rise 1";
+
+        let mut backends: Vec<(String, Vec<ServerSpec>)> = Vec::new();
+        match b.scenario {
+            Scenario::Big => {
+                let (nb, ns) = b.backends.unwrap_or((2000, 10));
+                let addr = spawn_server(Behaviour::Healthy, "big")?;
+                for i in 0..nb {
+                    let servers = (0..ns)
+                        .map(|j| ServerSpec {
+                            name: format!("srv{j}"),
+                            addr,
+                            opts: String::new(),
+                        })
+                        .collect();
+                    backends.push((format!("bk{i:04}"), servers));
+                }
+            }
+            scenario => {
+                let healthy = scenario == Scenario::Healthy;
+                let mut app = vec![
+                    ServerSpec { name: "app1".into(), addr: spawn_server(Behaviour::Healthy, "app1")?, opts: check.into() },
+                    ServerSpec { name: "app2".into(), addr: spawn_server(Behaviour::Healthy, "app2")?, opts: check.into() },
+                ];
+                app.push(ServerSpec {
+                    name: "app3".into(),
+                    addr: spawn_server(Behaviour::Healthy, "app3")?,
+                    opts: if healthy { check.into() } else { format!("{check} disabled") },
+                });
+                let api = vec![
+                    ServerSpec { name: "api1".into(), addr: spawn_server(Behaviour::Healthy, "api1")?, opts: check.into() },
+                    ServerSpec {
+                        name: "api2".into(),
+                        addr: spawn_server(if healthy { Behaviour::Healthy } else { Behaviour::Refusing }, "api2")?,
+                        opts: check.into(),
+                    },
+                ];
+                let slow = vec![ServerSpec {
+                    name: "slow1".into(),
+                    addr: spawn_server(Behaviour::Slow(b.slow_delay), "slow1")?,
+                    // No check: a slow check would flap it; maxconn 1 makes queues.
+                    opts: "maxconn 1".into(),
+                }];
+                let single = vec![ServerSpec {
+                    name: "only1".into(),
+                    addr: spawn_server(Behaviour::Healthy, "only1")?,
+                    opts: check.into(),
+                }];
+                backends.push(("bk_app".into(), app));
+                backends.push(("bk_api".into(), api));
+                backends.push(("bk_slow".into(), slow));
+                backends.push(("bk_single".into(), single));
+            }
+        }
+
+        let mut cfg = String::new();
+        let _ = writeln!(cfg, "# generated by harun lab ({:?})", b.scenario);
+        let _ = writeln!(cfg, "global");
+        let _ = writeln!(cfg, "    stats socket {} level admin mode 600", admin_socket.display());
+        let _ = writeln!(cfg, "    stats socket ipv4@{tcp_socket} level admin");
+        let _ = writeln!(cfg, "    stats socket {} level operator", operator_socket.display());
+        let _ = writeln!(cfg, "    stats timeout 2m");
+        let _ = writeln!(cfg, "    maxconn 4096");
+        if let Some(log) = &b.log_to {
+            let _ = writeln!(cfg, "    log {log} local0");
+        }
+        for l in &b.extra_global {
+            let _ = writeln!(cfg, "    {l}");
+        }
+        let _ = writeln!(cfg, "\ndefaults");
+        let _ = writeln!(cfg, "    mode http");
+        if b.log_to.is_some() {
+            let _ = writeln!(cfg, "    log global\n    option httplog");
+        }
+        let _ = writeln!(cfg, "    option http-keep-alive\n    option prefer-last-server");
+        let _ = writeln!(cfg, "    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n    timeout queue 60s");
+        let _ = writeln!(cfg, "\nfrontend fe_main");
+        let _ = writeln!(cfg, "    bind {frontend}");
+        let _ = writeln!(cfg, "    use_backend %[req.hdr(x-backend)] if {{ req.hdr(x-backend) -m found }}");
+        if let Some((first, _)) = backends.first() {
+            let _ = writeln!(cfg, "    default_backend {first}");
+        }
+        for (name, servers) in &backends {
+            let _ = writeln!(cfg, "\nbackend {name}");
+            for s in servers {
+                let _ = writeln!(cfg, "    server {} {} {}", s.name, s.addr, s.opts);
+            }
+        }
+        let config_path = dir.path().join("haproxy.cfg");
+        std::fs::write(&config_path, &cfg).map_err(|e| Error::io(&config_path, e))?;
+
+        let log_path = dir.path().join("haproxy.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
+        let log2 = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
+        let child = std::process::Command::new(&b.haproxy_bin)
+            .arg("-db")
+            .arg("-f")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .spawn()
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    Error::Other(format!(
+                        "`{}` not found: {}",
+                        b.haproxy_bin.display(),
+                        Lab::install_hint()
+                    ))
+                } else {
+                    Error::io(&b.haproxy_bin, e)
+                }
+            })?;
+
+        let mut lab = Lab {
+            dir,
+            child: Some(child),
+            admin_socket,
+            operator_socket,
+            tcp_socket,
+            frontend,
+            config_path,
+            scenario: b.scenario,
+            shutdown: Some(tx),
+            thread: Some(thread),
+            rt_handle,
+        };
+        lab.wait_ready(Duration::from_secs(if b.scenario == Scenario::Big { 60 } else { 15 }))?;
+        if b.scenario == Scenario::Queues {
+            lab.rt_handle
+                .spawn(responder::load(lab.frontend, "bk_slow".into(), 12));
+        }
+        Ok(lab)
+    }
+
+    fn wait_ready(&mut self, limit: Duration) -> Result<()> {
+        let start = Instant::now();
+        let target = Target::new(Address::Unix(self.admin_socket.clone()), Duration::from_secs(5));
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let log = std::fs::read_to_string(self.dir.path().join("haproxy.log")).unwrap_or_default();
+                    return Err(Error::Other(format!(
+                        "haproxy exited during lab start-up ({status}):\n{}",
+                        log.trim_end()
+                    )));
+                }
+            }
+            if self.admin_socket.exists() {
+                let ready = self.rt_handle.block_on(async {
+                    let stat = target.send(&Command::show_stat()).await.ok()?;
+                    Some(stat)
+                });
+                if let Some(stat) = ready {
+                    // The incident scenario is ready once its DOWN server is seen DOWN.
+                    let settled = match self.scenario {
+                        Scenario::Incident | Scenario::Queues => stat
+                            .lines()
+                            .any(|l| l.starts_with("bk_api,api2,") && l.contains(",DOWN,")),
+                        _ => true,
+                    };
+                    if settled {
+                        return Ok(());
+                    }
+                }
+            }
+            if start.elapsed() > limit {
+                return Err(Error::Other(format!(
+                    "haproxy did not become ready within {}s (config: {})",
+                    limit.as_secs(),
+                    self.config_path.display()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The admin-level unix socket.
+    pub fn admin_socket(&self) -> &Path {
+        &self.admin_socket
+    }
+
+    /// An operator-level unix socket (state changes answer `Permission denied`).
+    pub fn operator_socket(&self) -> &Path {
+        &self.operator_socket
+    }
+
+    /// The admin-level TCP socket, `127.0.0.1:PORT`.
+    pub fn tcp_socket(&self) -> &str {
+        &self.tcp_socket
+    }
+
+    /// The HTTP frontend; an `X-Backend: NAME` header routes to a backend.
+    pub fn frontend(&self) -> SocketAddr {
+        self.frontend
+    }
+
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn scenario(&self) -> Scenario {
+        self.scenario
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Start `concurrency` clients looping on `backend` for the lab's lifetime.
+    pub fn add_load(&self, backend: &str, concurrency: usize) {
+        self.rt_handle
+            .spawn(responder::load(self.frontend, backend.to_string(), concurrency));
+    }
+
+    /// Send one request through the frontend (blocking); returns the raw response.
+    pub fn get(&self, path: &str, backend: Option<&str>) -> Result<String> {
+        let addr = self.frontend;
+        self.rt_handle
+            .block_on(http_get(addr, path, backend))
+            .map_err(|e| Error::io(addr.to_string(), e))
+    }
+
+    /// Stop HAProxy and the responders now (also done on drop).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGTERM lets haproxy remove its sockets; SIGKILL if it lingers.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGTERM);
+            }
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(3) {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,125 @@
+//! Runtime API socket addresses, in the forms HAProxy configs and docs use.
+
+use crate::error::{Error, Result};
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Where a HAProxy runtime API (stats socket) listens.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Address {
+    /// `/run/haproxy/admin.sock` or `unix@/path`.
+    Unix(PathBuf),
+    /// `host:port`, `ipv4@host:port`, `ipv6@[addr]:port`; stored as `host:port`
+    /// with IPv6 hosts bracketed so it can be handed to `TcpStream::connect`.
+    Tcp(String),
+}
+
+impl Address {
+    pub fn parse(s: &str) -> Result<Address> {
+        let bad = |reason: &str| Error::InvalidAddress {
+            address: s.to_string(),
+            reason: reason.to_string(),
+        };
+        let s_trim = s.trim();
+        if s_trim.is_empty() {
+            return Err(bad("empty address"));
+        }
+        if s_trim.chars().any(|c| c.is_control()) {
+            return Err(bad("contains control characters"));
+        }
+        if let Some(path) = s_trim.strip_prefix("unix@") {
+            if path.is_empty() {
+                return Err(bad("`unix@` needs a path"));
+            }
+            return Ok(Address::Unix(PathBuf::from(path)));
+        }
+        if s_trim.starts_with('/') || s_trim.starts_with("./") || s_trim.starts_with("../") {
+            return Ok(Address::Unix(PathBuf::from(s_trim)));
+        }
+        let (rest, v6) = if let Some(r) = s_trim.strip_prefix("ipv4@") {
+            (r, false)
+        } else if let Some(r) = s_trim.strip_prefix("ipv6@") {
+            (r, true)
+        } else if let Some(r) = s_trim.strip_prefix("tcp@") {
+            (r, false)
+        } else if let Some((scheme, _)) = s_trim.split_once('@') {
+            return Err(bad(&format!(
+                "unsupported address family `{scheme}@` (use a path, unix@, ipv4@, ipv6@ or host:port)"
+            )));
+        } else {
+            (s_trim, false)
+        };
+        let (host, port) = if let Some(r) = rest.strip_prefix('[') {
+            let (h, p) = r
+                .split_once("]:")
+                .ok_or_else(|| bad("an IPv6 address is written `[addr]:port`"))?;
+            (h, p)
+        } else if v6 && rest.matches(':').count() > 1 {
+            let (h, p) = rest.rsplit_once(':').ok_or_else(|| bad("missing port"))?;
+            (h, p)
+        } else {
+            rest.rsplit_once(':')
+                .ok_or_else(|| bad("missing `:port` (or give a socket path)"))?
+        };
+        if host.is_empty() {
+            return Err(bad("missing host"));
+        }
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad("port must be a number between 1 and 65535"))?;
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        Ok(Address::Tcp(format!("{host}:{port}")))
+    }
+}
+
+impl FromStr for Address {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Address::parse(s)
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Unix(p) => write!(f, "{}", p.display()),
+            Address::Tcp(hp) => f.write_str(hp),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_documented_form() {
+        let cases = [
+            ("/run/haproxy/admin.sock", Address::Unix("/run/haproxy/admin.sock".into())),
+            ("unix@/tmp/a.sock", Address::Unix("/tmp/a.sock".into())),
+            ("ipv4@127.0.0.1:9999", Address::Tcp("127.0.0.1:9999".into())),
+            ("ipv6@[::1]:666", Address::Tcp("[::1]:666".into())),
+            ("ipv6@::1:666", Address::Tcp("[::1]:666".into())),
+            ("localhost:666", Address::Tcp("localhost:666".into())),
+            ("[::1]:666", Address::Tcp("[::1]:666".into())),
+        ];
+        for (input, want) in cases {
+            assert_eq!(Address::parse(input).unwrap(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_forms_with_a_reason() {
+        for bad in ["", "unix@", "localhost", "h:0", "h:99999", "abns@x", ":80", "a\nb:1"] {
+            let err = Address::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("invalid socket address"), "{bad}: {err}");
+        }
+    }
+}

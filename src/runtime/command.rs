@@ -1,0 +1,280 @@
+//! Validated runtime API commands.
+//!
+//! HAProxy splits a line on `;` (and honours `\` escapes), so any unvalidated
+//! name or value is a command injection. Every token that goes into a command
+//! is checked here, before anything is sent.
+
+use crate::error::{Error, Result};
+use std::fmt;
+
+/// Reject everything HAProxy's CLI parser treats specially.
+pub fn validate_token(what: &'static str, value: &str) -> Result<()> {
+    let reason = if value.is_empty() {
+        Some("must not be empty".to_string())
+    } else if value.len() > 512 {
+        Some("is longer than 512 bytes".to_string())
+    } else {
+        value.chars().find_map(|c| match c {
+            ';' => Some("contains `;`, which would start another command".to_string()),
+            '\\' => Some("contains `\\`, an escape character for HAProxy's CLI".to_string()),
+            ' ' | '\t' => Some("contains whitespace, which would split it into several arguments".to_string()),
+            '\r' | '\n' => Some("contains a line break, which would start another command".to_string()),
+            c if c.is_control() => Some(format!("contains the control character U+{:04X}", c as u32)),
+            _ => None,
+        })
+    };
+    match reason {
+        Some(reason) => Err(Error::InvalidInput {
+            what,
+            value: value.escape_debug().to_string(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `backend/server`, both halves validated.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerRef {
+    pub backend: String,
+    pub server: String,
+}
+
+impl ServerRef {
+    pub fn new(backend: &str, server: &str) -> Result<ServerRef> {
+        validate_token("backend name", backend)?;
+        validate_token("server name", server)?;
+        Ok(ServerRef {
+            backend: backend.to_string(),
+            server: server.to_string(),
+        })
+    }
+
+    /// Parse `backend/server`.
+    pub fn parse(s: &str) -> Result<ServerRef> {
+        validate_token("server", s)?;
+        match s.split_once('/') {
+            Some((b, srv)) if !b.is_empty() && !srv.is_empty() && !srv.contains('/') => {
+                ServerRef::new(b, srv)
+            }
+            _ => Err(Error::InvalidInput {
+                what: "server",
+                value: s.to_string(),
+                reason: "expected `backend/server`".to_string(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for ServerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.backend, self.server)
+    }
+}
+
+/// A server's administrative state as `set server ... state` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminAction {
+    Ready,
+    Drain,
+    Maint,
+}
+
+impl AdminAction {
+    pub fn parse(s: &str) -> Result<AdminAction> {
+        match s {
+            "ready" => Ok(AdminAction::Ready),
+            "drain" => Ok(AdminAction::Drain),
+            "maint" => Ok(AdminAction::Maint),
+            other => Err(Error::InvalidInput {
+                what: "state",
+                value: other.escape_debug().to_string(),
+                reason: "expected ready, drain or maint".to_string(),
+            }),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminAction::Ready => "ready",
+            AdminAction::Drain => "drain",
+            AdminAction::Maint => "maint",
+        }
+    }
+}
+
+/// One runtime API command, known to be a single command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command(String);
+
+/// First words of commands that only read. Everything else is treated as a write:
+/// it goes through dry-run, read-only, confirmation and the journal.
+const READ_PREFIXES: &[&str] = &[
+    "show ", "get ", "help", "prompt", "quit", "set severity-output", "echo ",
+];
+
+impl Command {
+    /// A raw command from a playbook or the REPL: exactly one command, no `;`,
+    /// no line break, no `\` escape, no control character.
+    pub fn raw(s: &str) -> Result<Command> {
+        let s = s.trim();
+        let bad = |reason: &str| Error::InvalidInput {
+            what: "command",
+            value: s.escape_debug().to_string(),
+            reason: reason.to_string(),
+        };
+        if s.is_empty() {
+            return Err(bad("is empty"));
+        }
+        if s.len() > 4096 {
+            return Err(bad("is longer than 4096 bytes"));
+        }
+        if s.contains(';') {
+            return Err(bad("contains `;`: send one command at a time"));
+        }
+        if s.contains('\\') {
+            return Err(bad("contains `\\`, an escape character for HAProxy's CLI"));
+        }
+        if s.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(bad("contains a line break or control character"));
+        }
+        Ok(Command(s.to_string()))
+    }
+
+    pub fn show_stat() -> Command {
+        Command("show stat".into())
+    }
+
+    pub fn show_info() -> Command {
+        Command("show info".into())
+    }
+
+    pub fn show_servers_state(backend: Option<&str>) -> Result<Command> {
+        Ok(Command(match backend {
+            Some(b) => {
+                validate_token("backend name", b)?;
+                format!("show servers state {b}")
+            }
+            None => "show servers state".into(),
+        }))
+    }
+
+    pub fn set_state(server: &ServerRef, state: AdminAction) -> Command {
+        Command(format!("set server {server} state {}", state.as_str()))
+    }
+
+    /// `weight` is `N` (0-256) or `N%`.
+    pub fn set_weight(server: &ServerRef, weight: &str) -> Result<Command> {
+        let digits = weight.strip_suffix('%').unwrap_or(weight);
+        let ok = !digits.is_empty()
+            && digits.len() <= 4
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && digits.parse::<u32>().map(|n| n <= 256 || weight.ends_with('%')).unwrap_or(false);
+        if !ok {
+            return Err(Error::InvalidInput {
+                what: "weight",
+                value: weight.escape_debug().to_string(),
+                reason: "expected an integer 0-256 or a percentage like `50%`".into(),
+            });
+        }
+        Ok(Command(format!("set server {server} weight {weight}")))
+    }
+
+    pub fn shutdown_sessions(server: &ServerRef) -> Command {
+        Command(format!("shutdown sessions server {server}"))
+    }
+
+    pub fn health(server: &ServerRef, enable: bool) -> Command {
+        let verb = if enable { "enable" } else { "disable" };
+        Command(format!("{verb} health {server}"))
+    }
+
+    pub fn agent(server: &ServerRef, enable: bool) -> Command {
+        let verb = if enable { "enable" } else { "disable" };
+        Command(format!("{verb} agent {server}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this command changes HAProxy's state.
+    pub fn is_write(&self) -> bool {
+        let c = self.0.as_str();
+        !READ_PREFIXES
+            .iter()
+            .any(|p| c == p.trim_end() || c.starts_with(p))
+    }
+
+    /// The `backend/server` a write command is about, when it names one.
+    pub fn server_ref(&self) -> Option<ServerRef> {
+        self.0
+            .split(' ')
+            .find(|w| w.contains('/'))
+            .and_then(|w| ServerRef::parse(w).ok())
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn injection_attempts_are_rejected_before_sending() {
+        for evil in [
+            "bk/s1;shutdown sessions server bk/s2",
+            "bk/s1\nset server bk/s2 state maint",
+            "bk/s1 state maint",
+            "bk\\;x/s1",
+            "bk/s1\r",
+            "bk/s\u{1b}1",
+        ] {
+            let err = ServerRef::parse(evil).unwrap_err();
+            assert_eq!(err.kind(), "invalid_input", "{evil}");
+        }
+        assert!(Command::raw("show info; shutdown sessions server bk/s1").is_err());
+        assert!(Command::raw("show info\nshow stat").is_err());
+        assert!(Command::raw("").is_err());
+    }
+
+    #[test]
+    fn builds_exact_commands() {
+        let s = ServerRef::parse("bk_eol/tagada2").unwrap();
+        assert_eq!(
+            Command::set_state(&s, AdminAction::Drain).as_str(),
+            "set server bk_eol/tagada2 state drain"
+        );
+        assert_eq!(
+            Command::set_weight(&s, "50%").unwrap().as_str(),
+            "set server bk_eol/tagada2 weight 50%"
+        );
+        assert!(Command::set_weight(&s, "257").is_err());
+        assert!(Command::set_weight(&s, "1;x").is_err());
+        assert!(Command::set_weight(&s, "").is_err());
+        assert_eq!(
+            Command::shutdown_sessions(&s).as_str(),
+            "shutdown sessions server bk_eol/tagada2"
+        );
+    }
+
+    #[test]
+    fn classifies_reads_and_writes() {
+        assert!(!Command::raw("show stat").unwrap().is_write());
+        assert!(!Command::raw("get weight bk/s1").unwrap().is_write());
+        assert!(!Command::raw("help").unwrap().is_write());
+        assert!(Command::raw("set server bk/s1 state drain").unwrap().is_write());
+        assert!(Command::raw("disable server bk/s1").unwrap().is_write());
+        assert!(Command::raw("clear counters all").unwrap().is_write());
+        assert!(Command::raw("showstat").unwrap().is_write());
+        assert_eq!(
+            Command::raw("set server bk/s1 state drain").unwrap().server_ref(),
+            Some(ServerRef::parse("bk/s1").unwrap())
+        );
+    }
+}
