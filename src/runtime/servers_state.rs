@@ -253,7 +253,9 @@ pub fn check_status_name(code: i64) -> Option<&'static str> {
         "L6TOUT", "L6RSP", "L7TOUT", "L7RSP", "L57DATA", "L7OK", "L7OKC", "L7STS", "PROCERR",
         "PROCTOUT", "PROCOK",
     ];
-    usize::try_from(code).ok().and_then(|i| NAMES.get(i).copied())
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i).copied())
 }
 
 /// Name of a `CHK_RES_*` code: `unknown`, `neutral`, `failed`, `passed`, `condpass`.
@@ -287,7 +289,10 @@ pub fn parse_servers_state(text: &str) -> Result<Vec<ServerState>, ParseError> {
         .filter(|(_, l)| !l.trim().is_empty());
 
     let Some((vline, version)) = lines.next() else {
-        return Err(ParseError::new(1, "empty reply (expected the format version `1`)"));
+        return Err(ParseError::new(
+            1,
+            "empty reply (expected the format version `1`)",
+        ));
     };
     let version = version.trim();
     match version.parse::<i64>() {
@@ -308,7 +313,10 @@ pub fn parse_servers_state(text: &str) -> Result<Vec<ServerState>, ParseError> {
     }
 
     let Some((hline, header)) = lines.next() else {
-        return Err(ParseError::new(vline + 1, "missing `# be_id be_name ...` header line"));
+        return Err(ParseError::new(
+            vline + 1,
+            "missing `# be_id be_name ...` header line",
+        ));
     };
     let Some(header) = header.strip_prefix('#') else {
         return Err(ParseError::new(
@@ -362,7 +370,11 @@ pub fn parse_servers_state(text: &str) -> Result<Vec<ServerState>, ParseError> {
             };
             return Err(ParseError::new(
                 line,
-                format!("{what}: {} fields, header has {}", values.len(), names.len()),
+                format!(
+                    "{what}: {} fields, header has {}",
+                    values.len(),
+                    names.len()
+                ),
             ));
         }
         out.push(build(&names, &values, &idx, line)?);
@@ -480,7 +492,10 @@ mod tests {
         assert_eq!(app1.admin, AdminState(0));
         assert!(!app1.admin.is_maint() && !app1.admin.is_drain());
         assert_eq!(app1.check_status.and_then(check_status_name), Some("L4OK"));
-        assert_eq!(app1.check_result.and_then(check_result_name), Some("passed"));
+        assert_eq!(
+            app1.check_result.and_then(check_result_name),
+            Some("passed")
+        );
         assert_eq!(app1.check_health, Some(4));
         assert_eq!(app1.check_state, Some(6));
         assert_eq!(app1.fqdn, None);
@@ -607,8 +622,16 @@ mod tests {
             (format!("{h}2 bk 1 s1 10.0.0.1 2"), 3, "truncated"),
             (format!("{h}2 bk 1 s1 10.0.0.1 2 0 9\n"), 3, "too many"),
             (format!("{h}x bk 1 s1 10.0.0.1 2 0\n"), 3, "be_id"),
-            (format!("{h}2 bk 1 s1 10.0.0.1 2 0x8\n"), 3, "srv_admin_state"),
-            (format!("{h}2 bk 1 s1 10.0.0.1 2 -8\n"), 3, "srv_admin_state"),
+            (
+                format!("{h}2 bk 1 s1 10.0.0.1 2 0x8\n"),
+                3,
+                "srv_admin_state",
+            ),
+            (
+                format!("{h}2 bk 1 s1 10.0.0.1 2 -8\n"),
+                3,
+                "srv_admin_state",
+            ),
             (format!("{h}\u{0}\u{1}\u{fffd}\n"), 3, "truncated"),
         ];
         for (input, line, needle) in cases {

@@ -196,7 +196,10 @@ const TEXT_COLUMNS: &[&str] = &[
 /// Parse a `show stat` reply. See the module documentation for the accepted format.
 pub fn parse_stat(text: &str) -> Result<Stat, ParseError> {
     if text.trim().is_empty() {
-        return Err(ParseError::new(1, "empty reply (expected a `# pxname,...` header)"));
+        return Err(ParseError::new(
+            1,
+            "empty reply (expected a `# pxname,...` header)",
+        ));
     }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -501,7 +504,10 @@ mod tests {
         let text = "# pxname,svname,status,last_chk,scur,weird,-,mod_x,\n\
                     007,\"s,1\",UP,\"said \"\"hi\"\", ok\",42,1.5,-,7,\n";
         let s = parse_stat(text).unwrap();
-        assert_eq!(s.columns, ["pxname", "svname", "status", "last_chk", "scur", "weird", "mod_x"]);
+        assert_eq!(
+            s.columns,
+            ["pxname", "svname", "status", "last_chk", "scur", "weird", "mod_x"]
+        );
         assert_eq!(s.text(0, "pxname"), Some("007"));
         assert_eq!(s.text(0, "svname"), Some("s,1"));
         assert_eq!(s.text(0, "last_chk"), Some("said \"hi\", ok"));
@@ -536,16 +542,36 @@ mod tests {
         let cases: &[(&str, usize, &str)] = &[
             ("", 1, "empty"),
             ("\n\n", 1, "empty"),
-            ("Unknown command. Please enter one of the following commands only :\n", 1, "header"),
+            (
+                "Unknown command. Please enter one of the following commands only :\n",
+                1,
+                "header",
+            ),
             ("Permission denied\n", 1, "header"),
             ("pxname,svname,scur,\nfe,FRONTEND,1,\n", 1, "header"),
             ("# foo,bar,\n1,2,\n", 1, "pxname"),
             ("# pxname,,scur,\n", 1, "empty column"),
-            ("# pxname,svname,scur,\nfe,FRONTEND,1,2,3,\n", 2, "misaligned"),
-            ("# pxname,svname,scur,smax,\nfe,FRONTEND,1,2,\nbe,BACK", 3, "truncated"),
-            ("# pxname,svname,scur,smax,\nfe,FRONTEND,1,2,\nbe,BACKEND,", 3, "truncated"),
+            (
+                "# pxname,svname,scur,\nfe,FRONTEND,1,2,3,\n",
+                2,
+                "misaligned",
+            ),
+            (
+                "# pxname,svname,scur,smax,\nfe,FRONTEND,1,2,\nbe,BACK",
+                3,
+                "truncated",
+            ),
+            (
+                "# pxname,svname,scur,smax,\nfe,FRONTEND,1,2,\nbe,BACKEND,",
+                3,
+                "truncated",
+            ),
             ("# pxname,svname,scur,smax,\nfe,FRONTEND\n", 2, "truncated"),
-            ("# pxname,svname,scur,\n\u{0}\u{1}\u{7f}\u{fffd}garbage\n", 2, "truncated"),
+            (
+                "# pxname,svname,scur,\n\u{0}\u{1}\u{7f}\u{fffd}garbage\n",
+                2,
+                "truncated",
+            ),
             ("# pxname,svname,scur,\n,FRONTEND,1,\n", 2, "pxname"),
         ];
         for (input, line, needle) in cases {
