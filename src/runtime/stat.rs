@@ -1,0 +1,647 @@
+//! Parser for the `show stat` CSV reply of the HAProxy runtime API.
+//!
+//! The parser is driven by the header line, never by column positions: columns differ between
+//! HAProxy versions (1.5 stops at `ttime`, 2.6 backports `agg_server_status` at index 100, 2.8
+//! adds `srid`, and everything after the `-` separator column comes from stats modules whose
+//! presence and order are not guaranteed).
+//!
+//! Format facts handled here:
+//! - the header line starts with `# ` (`# pxname,svname,qcur,...`);
+//! - every line (header included) ends with a trailing comma, which does not make a column;
+//! - a literal `-` column separates the static fields from the stats-module fields: the `-`
+//!   column itself is dropped, the module columns after it are kept;
+//! - values are quoted only when ambiguous (`"a,b"`, with `""` for a literal quote);
+//! - an empty field means "no value" and becomes `None`, never 0;
+//! - text columns (names, statuses, check output, addresses...) are always
+//!   [`StatValue::Text`], even when they look numeric (a backend named `123`); other columns
+//!   are [`StatValue::Int`] when they parse as `i64`, [`StatValue::Text`] otherwise.
+//!
+//! Leniency: blank lines are skipped. A row with fewer fields than the header is accepted (the
+//! missing trailing columns are `None`) when it still ends with HAProxy's trailing comma and is
+//! terminated by a newline; a short row without the trailing comma, or an unterminated last
+//! line that is not complete, is a truncated reply and a [`ParseError`]. Extra empty fields
+//! after the last column are ignored; extra non-empty fields mean the row is misaligned with the
+//! header and are a [`ParseError`]. A row must carry a non-empty `pxname`.
+
+use serde::Serialize;
+
+/// A malformed `show stat` reply: what was wrong and on which line (1-based).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("malformed `show stat` output at line {line}: {message}")]
+pub struct ParseError {
+    /// 1-based line of the input where the problem was found.
+    pub line: usize,
+    /// What was malformed.
+    pub message: String,
+}
+
+impl ParseError {
+    fn new(line: usize, message: impl Into<String>) -> Self {
+        ParseError {
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// One non-empty `show stat` value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum StatValue {
+    /// A numeric column whose value parsed as a signed 64-bit integer.
+    Int(i64),
+    /// A text column, or a numeric column whose value is not an integer.
+    Text(String),
+}
+
+impl StatValue {
+    /// The integer, if this is [`StatValue::Int`].
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            StatValue::Int(v) => Some(*v),
+            StatValue::Text(_) => None,
+        }
+    }
+
+    /// The text, if this is [`StatValue::Text`].
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            StatValue::Int(_) => None,
+            StatValue::Text(s) => Some(s),
+        }
+    }
+}
+
+impl std::fmt::Display for StatValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatValue::Int(v) => write!(f, "{v}"),
+            StatValue::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// The `type` column: 0 frontend, 1 backend, 2 server, 3 listener (socket).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProxyType {
+    Frontend,
+    Backend,
+    Server,
+    Listener,
+}
+
+impl ProxyType {
+    /// Decode the numeric `type` column.
+    pub fn from_code(code: i64) -> Option<ProxyType> {
+        match code {
+            0 => Some(ProxyType::Frontend),
+            1 => Some(ProxyType::Backend),
+            2 => Some(ProxyType::Server),
+            3 => Some(ProxyType::Listener),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name: `frontend`, `backend`, `server`, `listener`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProxyType::Frontend => "frontend",
+            ProxyType::Backend => "backend",
+            ProxyType::Server => "server",
+            ProxyType::Listener => "listener",
+        }
+    }
+}
+
+/// A parsed `show stat` reply.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Stat {
+    /// Column names in header order, without the trailing empty column and without `-`.
+    pub columns: Vec<String>,
+    /// One entry per data line; each row has exactly `columns.len()` values.
+    /// `None` is an empty field ("no value", not 0).
+    pub rows: Vec<Vec<Option<StatValue>>>,
+}
+
+impl Stat {
+    /// Position of `column` in [`Stat::columns`].
+    pub fn index(&self, column: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == column)
+    }
+
+    /// The value of `column` in `row`; `None` when the row or column does not exist or the
+    /// field was empty.
+    pub fn value(&self, row: usize, column: &str) -> Option<&StatValue> {
+        let col = self.index(column)?;
+        self.rows.get(row)?.get(col)?.as_ref()
+    }
+
+    /// The integer value of `column` in `row` (`None` if empty, missing or not an integer).
+    pub fn int(&self, row: usize, column: &str) -> Option<i64> {
+        self.value(row, column)?.as_i64()
+    }
+
+    /// The text value of `column` in `row` (`None` if empty, missing or an integer).
+    pub fn text(&self, row: usize, column: &str) -> Option<&str> {
+        self.value(row, column)?.as_str()
+    }
+
+    /// The decoded `type` column of `row`.
+    pub fn proxy_type(&self, row: usize) -> Option<ProxyType> {
+        ProxyType::from_code(self.int(row, "type")?)
+    }
+
+    /// The first row whose `pxname` and `svname` match (`svname` is `FRONTEND`/`BACKEND` for
+    /// proxies, the server or listener name otherwise).
+    pub fn find(&self, pxname: &str, svname: &str) -> Option<usize> {
+        let px = self.index("pxname")?;
+        let sv = self.index("svname")?;
+        self.rows.iter().position(|r| {
+            matches!(r.get(px), Some(Some(StatValue::Text(p))) if p == pxname)
+                && matches!(r.get(sv), Some(Some(StatValue::Text(s))) if s == svname)
+        })
+    }
+
+    /// Number of data rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when the reply had a header but no data rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Columns that are text by nature: never turned into integers, whatever they contain.
+/// From management.txt section 9.1 and the `str` fields of HAProxy's `stat_fields`.
+const TEXT_COLUMNS: &[&str] = &[
+    "pxname",
+    "svname",
+    "status",
+    "tracked",
+    "check_status",
+    "last_chk",
+    "last_agt",
+    "agent_status",
+    "check_desc",
+    "agent_desc",
+    "addr",
+    "cookie",
+    "mode",
+    "algo",
+    "proto",
+];
+
+/// Parse a `show stat` reply. See the module documentation for the accepted format.
+pub fn parse_stat(text: &str) -> Result<Stat, ParseError> {
+    if text.trim().is_empty() {
+        return Err(ParseError::new(
+            1,
+            "empty reply (expected a `# pxname,...` header)",
+        ));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(None)
+        .from_reader(text.as_bytes());
+    let mut record = csv::ByteRecord::new();
+
+    // Header.
+    let header_line = match reader.read_byte_record(&mut record) {
+        Ok(true) => line_of(&record),
+        Ok(false) => return Err(ParseError::new(1, "no header line")),
+        Err(e) => return Err(csv_error(e)),
+    };
+    let first = record.get(0).unwrap_or_default();
+    let Some(first) = first.strip_prefix(b"#") else {
+        return Err(ParseError::new(
+            header_line,
+            format!(
+                "missing `# pxname,svname,...` header; reply starts with {:?}",
+                excerpt(text)
+            ),
+        ));
+    };
+    let mut names: Vec<&[u8]> = Vec::with_capacity(record.len());
+    names.push(trim_ascii_start(first));
+    names.extend(record.iter().skip(1));
+    let header_trailing = names.len() > 1 && names.last().is_some_and(|n| n.is_empty());
+    if header_trailing {
+        names.pop();
+    }
+    let raw_len = names.len();
+
+    // Map raw field positions to output columns, dropping the `-` separator.
+    let mut columns = Vec::with_capacity(raw_len);
+    let mut target: Vec<Option<usize>> = Vec::with_capacity(raw_len);
+    let mut is_text: Vec<bool> = Vec::with_capacity(raw_len);
+    for (pos, name) in names.iter().enumerate() {
+        let name = std::str::from_utf8(name)
+            .map_err(|_| ParseError::new(header_line, format!("column {pos}: name is not UTF-8")))?
+            .trim();
+        if name.is_empty() {
+            return Err(ParseError::new(
+                header_line,
+                format!("column {pos}: empty column name in the header"),
+            ));
+        }
+        if name == "-" {
+            target.push(None);
+            is_text.push(false);
+            continue;
+        }
+        target.push(Some(columns.len()));
+        is_text.push(TEXT_COLUMNS.contains(&name));
+        columns.push(name.to_owned());
+    }
+    let Some(pxname_col) = columns.iter().position(|c| c == "pxname") else {
+        return Err(ParseError::new(
+            header_line,
+            "header has no `pxname` column: not a `show stat` reply",
+        ));
+    };
+    if !columns.iter().any(|c| c == "svname") {
+        return Err(ParseError::new(
+            header_line,
+            "header has no `svname` column: not a `show stat` reply",
+        ));
+    }
+    let ncols = columns.len();
+
+    // Start of the last line when the reply does not end with a newline (maybe cut short).
+    let unterminated_from = if text.ends_with('\n') {
+        usize::MAX
+    } else {
+        text.rfind('\n').map_or(0, |i| i + 1)
+    };
+
+    let mut rows = Vec::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(e)),
+        }
+        let line = line_of(&record);
+        let n = record.len();
+        let ends_with_comma = n > 1 && record.get(n - 1).is_some_and(|f| f.is_empty());
+        if n > raw_len && (raw_len..n).any(|i| record.get(i).is_some_and(|f| !f.is_empty())) {
+            return Err(ParseError::new(
+                line,
+                format!("{n} fields but the header has {raw_len} columns: row misaligned"),
+            ));
+        }
+        let start = record.position().map_or(0, |p| p.byte() as usize);
+        let unterminated = start >= unterminated_from;
+        // An unterminated last line must be complete, trailing comma included when the header
+        // has one; otherwise it was cut short.
+        let complete = if unterminated && header_trailing {
+            n > raw_len
+        } else {
+            n >= raw_len
+        };
+        if !complete && (unterminated || !ends_with_comma) {
+            return Err(ParseError::new(
+                line,
+                format!("truncated row: {n} of {raw_len} fields"),
+            ));
+        }
+
+        // Output columns are the raw fields in order minus `-`: push sequentially, pad short
+        // rows with None.
+        let mut row: Vec<Option<StatValue>> = Vec::with_capacity(ncols);
+        for ((field, keep), text_col) in record.iter().zip(&target).zip(&is_text) {
+            if keep.is_none() {
+                continue;
+            }
+            row.push(if field.is_empty() {
+                None
+            } else if *text_col {
+                Some(StatValue::Text(to_string(field)))
+            } else {
+                Some(match parse_i64(field) {
+                    Some(v) => StatValue::Int(v),
+                    None => StatValue::Text(to_string(field)),
+                })
+            });
+        }
+        row.resize_with(ncols, || None);
+        if row[pxname_col].is_none() {
+            return Err(ParseError::new(line, "empty `pxname` field"));
+        }
+        rows.push(row);
+    }
+    Ok(Stat { columns, rows })
+}
+
+fn line_of(record: &csv::ByteRecord) -> usize {
+    record.position().map_or(1, |p| p.line() as usize)
+}
+
+fn csv_error(e: csv::Error) -> ParseError {
+    let line = e.position().map_or(1, |p| p.line() as usize);
+    ParseError::new(line, format!("CSV error: {e}"))
+}
+
+fn excerpt(text: &str) -> String {
+    let first = text.trim_start().lines().next().unwrap_or_default();
+    first.chars().take(60).collect()
+}
+
+fn trim_ascii_start(b: &[u8]) -> &[u8] {
+    let skip = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &b[skip..]
+}
+
+fn to_string(field: &[u8]) -> String {
+    // The input is a &str and the CSV reader splits on ASCII bytes, so fields are valid UTF-8;
+    // the lossy path is only a safety net.
+    match std::str::from_utf8(field) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(field).into_owned(),
+    }
+}
+
+/// Parse an optionally negative decimal integer without allocating; `None` on anything else
+/// (including overflow).
+fn parse_i64(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    // Accumulate negatively so that i64::MIN parses.
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_sub(i64::from(c - b'0'))?;
+    }
+    if neg {
+        Some(v)
+    } else {
+        v.checked_neg()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAT_15: &str = include_str!("../../tests/fixtures/runtime/stat-1.5.csv");
+    const STAT_26: &str = include_str!("../../tests/fixtures/runtime/stat-2.6.csv");
+    const STAT_28: &str = include_str!("../../tests/fixtures/runtime/stat-2.8.csv");
+
+    #[test]
+    fn real_26_capture() {
+        let s = parse_stat(STAT_26).unwrap();
+        assert_eq!(s.len(), 8);
+        assert_eq!(s.columns[0], "pxname");
+        assert!(!s.columns.iter().any(|c| c == "-" || c.is_empty()));
+        // Module columns after the `-` separator are kept.
+        assert!(s.index("h1_bytes_out").is_some());
+        assert!(s.index("ssl_sess").unwrap() > s.index("agg_check_status").unwrap());
+        assert!(s.rows.iter().all(|r| r.len() == s.columns.len()));
+
+        let fe = s.find("fe_main", "FRONTEND").unwrap();
+        assert_eq!(s.proxy_type(fe), Some(ProxyType::Frontend));
+        assert_eq!(s.text(fe, "status"), Some("OPEN"));
+        assert_eq!(s.int(fe, "slim"), Some(9984));
+        assert_eq!(s.value(fe, "qcur"), None); // empty, not 0
+
+        let app1 = s.find("be_app", "app1").unwrap();
+        assert_eq!(s.proxy_type(app1), Some(ProxyType::Server));
+        assert_eq!(s.text(app1, "status"), Some("UP"));
+        assert_eq!(s.int(app1, "scur"), Some(0));
+        assert_eq!(s.int(app1, "qmax"), Some(0));
+        assert_eq!(s.int(app1, "stot"), Some(1));
+        assert_eq!(s.text(app1, "check_status"), Some("L4OK"));
+        assert_eq!(s.text(app1, "check_desc"), Some("Layer4 check passed"));
+        assert_eq!(s.text(app1, "addr"), Some("127.0.0.1:18081"));
+        // Quoted value with a comma (server cookie "a,b").
+        assert_eq!(s.text(app1, "cookie"), Some("a,b"));
+        assert_eq!(s.value(app1, "qlimit"), None);
+
+        let app2 = s.find("be_app", "app2").unwrap();
+        assert_eq!(s.text(app2, "status"), Some("DRAIN"));
+        assert_eq!(s.int(app2, "lastsess"), Some(-1));
+        let app3 = s.find("be_app", "app3").unwrap();
+        assert_eq!(s.text(app3, "status"), Some("MAINT"));
+
+        // A backend named `123` stays text.
+        let s1 = s.find("123", "s1").unwrap();
+        assert_eq!(
+            s.value(s1, "pxname"),
+            Some(&StatValue::Text("123".to_owned()))
+        );
+        assert_eq!(s.text(s1, "status"), Some("MAINT"));
+        assert_eq!(s.int(s1, "weight"), Some(50));
+        let s2 = s.find("123", "s2").unwrap();
+        assert_eq!(s.text(s2, "status"), Some("DOWN"));
+        assert_eq!(s.text(s2, "last_chk"), Some("Connection refused"));
+        let be = s.find("123", "BACKEND").unwrap();
+        assert_eq!(s.proxy_type(be), Some(ProxyType::Backend));
+        assert_eq!(s.text(be, "algo"), Some("roundrobin"));
+        assert_eq!(s.int(be, "agg_server_status"), Some(0));
+    }
+
+    #[test]
+    fn header_driven_across_layouts() {
+        let s15 = parse_stat(STAT_15).unwrap();
+        let s26 = parse_stat(STAT_26).unwrap();
+        let s28 = parse_stat(STAT_28).unwrap();
+        assert_eq!(s15.columns.len(), 62);
+        assert_eq!(s15.columns.last().map(String::as_str), Some("ttime"));
+        assert_eq!(s28.columns.len(), 128); // 129 header fields minus `-`
+        for s in [&s15, &s26, &s28] {
+            assert_eq!(s.index("pxname"), Some(0));
+            assert_eq!(s.index("status"), Some(17));
+            assert_eq!(s.index("type"), Some(32));
+        }
+        assert_eq!(s15.index("agg_server_status"), None);
+        assert_eq!(s26.index("agg_server_status"), Some(100));
+        assert_eq!(s28.index("agg_server_status"), Some(100));
+        assert_eq!(s28.index("srid"), Some(103));
+        assert_eq!(s28.index("ssl_sess"), Some(104));
+
+        let w2 = s15.find("app", "web2").unwrap();
+        assert_eq!(s15.text(w2, "status"), Some("DOWN 1/2"));
+        assert_eq!(s15.int(w2, "econ"), Some(12));
+        assert_eq!(s15.text(w2, "check_status"), Some("L4CON"));
+        assert_eq!(s15.int(w2, "check_code"), None);
+        let w1 = s15.find("app", "web1").unwrap();
+        assert_eq!(s15.int(w1, "check_code"), Some(200));
+        assert_eq!(
+            s15.text(w1, "last_chk"),
+            Some("HTTP status check returned code <200>")
+        );
+
+        let a2 = s28.find("api", "api-2").unwrap();
+        assert_eq!(s28.text(a2, "status"), Some("DRAIN (agent)"));
+        assert_eq!(s28.text(a2, "last_agt"), Some("drain"));
+        assert_eq!(s28.int(a2, "weight"), Some(0));
+        let a3 = s28.find("api", "api-3").unwrap();
+        assert_eq!(s28.text(a3, "status"), Some("MAINT (via api/api-1)"));
+        assert_eq!(s28.text(a3, "tracked"), Some("api/api-1"));
+        assert_eq!(s28.text(a3, "addr"), Some("[2001:db8::13]:8080"));
+        assert_eq!(s28.int(a3, "srid"), Some(2));
+        let be = s28.find("api", "BACKEND").unwrap();
+        assert_eq!(s28.int(be, "bout"), Some(970_000_000_000));
+        assert_eq!(s28.int(be, "agg_check_status"), Some(2));
+        assert_eq!(s28.text(be, "algo"), Some("leastconn"));
+        let fe = s28.find("fe_https", "FRONTEND").unwrap();
+        assert_eq!(s28.int(fe, "h2_open_connections"), Some(0));
+        assert_eq!(s28.int(a3, "h2_open_connections"), None);
+    }
+
+    #[test]
+    fn quoting_and_text_columns() {
+        let text = "# pxname,svname,status,last_chk,scur,weird,-,mod_x,\n\
+                    007,\"s,1\",UP,\"said \"\"hi\"\", ok\",42,1.5,-,7,\n";
+        let s = parse_stat(text).unwrap();
+        assert_eq!(
+            s.columns,
+            ["pxname", "svname", "status", "last_chk", "scur", "weird", "mod_x"]
+        );
+        assert_eq!(s.text(0, "pxname"), Some("007"));
+        assert_eq!(s.text(0, "svname"), Some("s,1"));
+        assert_eq!(s.text(0, "last_chk"), Some("said \"hi\", ok"));
+        assert_eq!(s.int(0, "scur"), Some(42));
+        assert_eq!(s.text(0, "weird"), Some("1.5"));
+        assert_eq!(s.int(0, "mod_x"), Some(7));
+        assert_eq!(s.int(0, "nope"), None);
+        assert_eq!(s.value(7, "scur"), None);
+        let json = serde_json::to_string(&s.rows[0]).unwrap();
+        assert!(json.starts_with("[\"007\",\"s,1\",\"UP\","), "{json}");
+    }
+
+    #[test]
+    fn lenient_rows() {
+        // Short row that still ends with HAProxy's trailing comma: padded with None.
+        let s = parse_stat("# pxname,svname,scur,smax,\nfe,FRONTEND,3,\n\n").unwrap();
+        assert_eq!(s.int(0, "scur"), Some(3));
+        assert_eq!(s.value(0, "smax"), None);
+        // No trailing commas at all (other producers): fine when complete.
+        let s = parse_stat("# pxname,svname,scur\nfe,FRONTEND,3\nbe,BACKEND,4").unwrap();
+        assert_eq!(s.int(1, "scur"), Some(4));
+        // Extra empty fields are ignored.
+        let s = parse_stat("# pxname,svname,scur,\nfe,FRONTEND,3,,,\n").unwrap();
+        assert_eq!(s.len(), 1);
+        // Header only: valid, no rows.
+        let s = parse_stat("# pxname,svname,scur,\n").unwrap();
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn malformed_inputs_are_errors() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("", 1, "empty"),
+            ("\n\n", 1, "empty"),
+            (
+                "Unknown command. Please enter one of the following commands only :\n",
+                1,
+                "header",
+            ),
+            ("Permission denied\n", 1, "header"),
+            ("pxname,svname,scur,\nfe,FRONTEND,1,\n", 1, "header"),
+            ("# foo,bar,\n1,2,\n", 1, "pxname"),
+            ("# pxname,,scur,\n", 1, "empty column"),
+            (
+                "# pxname,svname,scur,\nfe,FRONTEND,1,2,3,\n",
+                2,
+                "misaligned",
+            ),
+            (
+                "# pxname,svname,scur,smax,\nfe,FRONTEND,1,2,\nbe,BACK",
+                3,
+                "truncated",
+            ),
+            (
+                "# pxname,svname,scur,smax,\nfe,FRONTEND,1,2,\nbe,BACKEND,",
+                3,
+                "truncated",
+            ),
+            ("# pxname,svname,scur,smax,\nfe,FRONTEND\n", 2, "truncated"),
+            (
+                "# pxname,svname,scur,\n\u{0}\u{1}\u{7f}\u{fffd}garbage\n",
+                2,
+                "truncated",
+            ),
+            ("# pxname,svname,scur,\n,FRONTEND,1,\n", 2, "pxname"),
+        ];
+        for (input, line, needle) in cases {
+            let e = parse_stat(input).expect_err(input);
+            assert_eq!(e.line, *line, "{input:?}: {e}");
+            assert!(e.to_string().contains(needle), "{input:?}: {e}");
+        }
+        // Truncating the real capture anywhere never panics; a cut inside the data is reported.
+        for cut in 0..STAT_26.len() {
+            if STAT_26.is_char_boundary(cut) {
+                let _ = parse_stat(&STAT_26[..cut]);
+            }
+        }
+        let mid = STAT_26.len() / 2;
+        assert!(parse_stat(&STAT_26[..mid]).is_err());
+        // Arbitrary bytes never panic.
+        let junk: String = (0..2000u32)
+            .map(|i| char::from_u32((i * 7919) % 0x250).unwrap_or('?'))
+            .collect();
+        let _ = parse_stat(&junk);
+        let _ = parse_stat(&format!("# pxname,svname,\n{junk}"));
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-1"), Some(-1));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b"-"), None);
+        assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b"1a"), None);
+        assert_eq!(parse_i64(b""), None);
+    }
+
+    fn big_reply(rows: usize) -> String {
+        let header = STAT_26.lines().next().unwrap();
+        let sample: Vec<&str> = STAT_26.lines().skip(1).filter(|l| !l.is_empty()).collect();
+        let mut out = String::with_capacity(rows * 400);
+        out.push_str(header);
+        out.push('\n');
+        for i in 0..rows {
+            out.push_str(sample[i % sample.len()]);
+            out.push('\n');
+        }
+        out.push('\n');
+        out
+    }
+
+    #[test]
+    fn many_rows() {
+        let text = big_reply(2000);
+        let s = parse_stat(&text).unwrap();
+        assert_eq!(s.len(), 2000);
+        assert_eq!(s.text(1999, "svname"), s.text(1999 % 8, "svname"));
+    }
+
+    /// `cargo test --release --lib runtime::stat -- --ignored --nocapture`
+    /// (timings are printed, never asserted).
+    #[test]
+    #[ignore = "timing; run in release"]
+    fn bench_20k_rows() {
+        let text = big_reply(20_000);
+        for _ in 0..3 {
+            let start = std::time::Instant::now();
+            let s = parse_stat(&text).unwrap();
+            let took = start.elapsed();
+            assert_eq!(s.len(), 20_000);
+            eprintln!("parsed {} bytes, 20000 rows in {took:?}", text.len());
+        }
+    }
+}
