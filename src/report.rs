@@ -155,6 +155,57 @@ pub struct Report {
     /// The value of the last expression (for `-e`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<serde_json::Value>,
+    /// Why the run stopped early, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<RunError>,
+}
+
+/// A run that did not finish: what went wrong and where.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunError {
+    /// Machine-readable kind: `syntax`, `limit`, `unreachable`, `timeout`,
+    /// `permission_denied`, `no_such_server`, `refused`, `interrupted`, ...
+    pub kind: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_line: Option<String>,
+    pub exit_code: i32,
+}
+
+impl RunError {
+    /// `file:line:col: message`, then the line and a caret under the column.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        match (&self.file, self.line) {
+            (Some(f), Some(l)) => {
+                out.push_str(&format!("{f}:{l}:{}: ", self.column.unwrap_or(1)));
+            }
+            (Some(f), None) => out.push_str(&format!("{f}: ")),
+            _ => {}
+        }
+        out.push_str(&self.message);
+        if let (Some(src), Some(l)) = (&self.source_line, self.line) {
+            let gutter = l.to_string();
+            let col = self.column.unwrap_or(1).max(1);
+            // Tabs keep their width so the caret lines up.
+            let pad: String = src
+                .chars()
+                .take(col - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            out.push_str(&format!(
+                "\n{blank} |\n{gutter} | {src}\n{blank} | {pad}^",
+                blank = " ".repeat(gutter.len())
+            ));
+        }
+        out
+    }
 }
 
 impl Report {
@@ -166,8 +217,17 @@ impl Report {
     /// Findings sorted worst first, keeping the playbook's order within a severity.
     pub fn ranked_findings(&self) -> Vec<&Finding> {
         let mut v: Vec<&Finding> = self.findings.iter().collect();
-        v.sort_by(|a, b| b.severity.cmp(&a.severity));
+        v.sort_by_key(|f| std::cmp::Reverse(f.severity));
         v
+    }
+
+    /// The process exit code this report maps to (see [`crate::ExitCode`]).
+    pub fn exit_code(&self) -> i32 {
+        match &self.error {
+            Some(e) => e.exit_code,
+            None if self.worst.is_failure() => crate::ExitCode::Findings as i32,
+            None => crate::ExitCode::Success as i32,
+        }
     }
 
     pub fn count(&self, severity: Severity) -> usize {

@@ -36,24 +36,22 @@ impl Target {
         let mut guard = self.session.lock().await;
         let mut reopened = false;
         loop {
-            let fresh = guard.is_none();
-            if fresh {
-                *guard = Some(Session::open(&self.address, self.io_timeout).await?);
-            }
-            let Some(session) = guard.as_mut() else {
-                unreachable!("session was just opened")
+            // The session is taken out while in use: if this future is dropped
+            // mid-reply (Ctrl-C, deadline), the half-read session goes with it
+            // and the next command starts on a clean one.
+            let (mut session, fresh) = match guard.take() {
+                Some(s) => (s, false),
+                None => (Session::open(&self.address, self.io_timeout).await?, true),
             };
             match session.send(command).await {
-                Err(e @ Error::ConnectionLost { .. }) if !fresh && !reopened => {
-                    let _ = e;
-                    *guard = None;
+                Err(Error::ConnectionLost { .. }) if !fresh && !reopened => {
                     reopened = true;
                 }
-                Err(e) if Session::is_broken(&e) => {
-                    *guard = None;
-                    return Err(e);
+                Err(e) if Session::is_broken(&e) => return Err(e),
+                other => {
+                    *guard = Some(session);
+                    return other;
                 }
-                other => return other,
             }
         }
     }

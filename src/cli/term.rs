@@ -1,0 +1,114 @@
+//! The terminal side of a run: live output, progress bars and confirmation.
+
+use super::render;
+use crate::sink::{Confirm, Event, Progress, Sink};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Prints as the playbook runs. In JSON mode only progress goes to stderr
+/// (stdout carries the one JSON document).
+pub struct TerminalSink {
+    json: bool,
+    progress_tty: bool,
+    bars: Mutex<HashMap<String, (ProgressBar, Instant)>>,
+    max_rows: Option<usize>,
+}
+
+impl TerminalSink {
+    pub fn new(json: bool) -> TerminalSink {
+        TerminalSink {
+            json,
+            progress_tty: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) || std::io::stderr().is_terminal(),
+            bars: Mutex::new(HashMap::new()),
+            max_rows: None,
+        }
+    }
+
+    fn progress(&self, p: &Progress) {
+        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+        if self.progress_tty {
+            let (bar, _) = bars.entry(p.key.clone()).or_insert_with(|| {
+                let bar = ProgressBar::new(p.timeout_secs.max(1.0) as u64);
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}] {wide_bar} {pos}/{len}s")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar.enable_steady_tick(Duration::from_millis(200));
+                (bar, Instant::now())
+            });
+            bar.set_position(p.elapsed_secs as u64);
+            bar.set_message(p.message.clone());
+            if p.done {
+                bar.finish_and_clear();
+                bars.remove(&p.key);
+                eprintln!("{}", p.message);
+            }
+        } else {
+            // No terminal: one plain line at most every 5 seconds, and the last.
+            let now = Instant::now();
+            let entry = bars.entry(p.key.clone()).or_insert_with(|| (ProgressBar::hidden(), now - Duration::from_secs(60)));
+            if p.done || now.duration_since(entry.1) >= Duration::from_secs(5) {
+                entry.1 = now;
+                eprintln!("{} ({:.0}s)", p.message, p.elapsed_secs);
+            }
+            if p.done {
+                bars.remove(&p.key);
+            }
+        }
+    }
+}
+
+impl Sink for TerminalSink {
+    fn event(&self, event: Event<'_>) {
+        match event {
+            Event::Progress(p) => self.progress(p),
+            _ if self.json => {}
+            Event::Print(s) => {
+                let mut out = anstream::stdout();
+                let _ = writeln!(out, "{s}");
+            }
+            Event::Table(t) => {
+                let mut out = anstream::stdout();
+                let _ = writeln!(out, "{}", render::table(t, self.max_rows));
+            }
+            Event::Finding(_) => {}
+            Event::Write(w) => {
+                let mut err = anstream::stderr();
+                if w.outcome == "dry-run" {
+                    let mut out = anstream::stdout();
+                    let _ = writeln!(out, "dry-run: would send to {}: {}", w.target, w.command);
+                } else {
+                    let _ = writeln!(err, "{}: {} ({})", w.target, w.command, w.outcome);
+                }
+            }
+        }
+    }
+}
+
+/// Asks on the controlling terminal before the first write of a run.
+pub struct TerminalConfirm;
+
+impl Confirm for TerminalConfirm {
+    fn confirm(&self, planned: &[String]) -> bool {
+        let mut err = std::io::stderr();
+        let _ = writeln!(err, "harun is about to change HAProxy's state:");
+        for p in planned {
+            let _ = writeln!(err, "  {p}");
+        }
+        let _ = write!(err, "Proceed with this and the run's further writes? [y/N] ");
+        let _ = err.flush();
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).is_err() {
+            return false;
+        }
+        matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+    }
+}
+
+/// Whether confirmation can be asked at all.
+pub fn can_confirm() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}

@@ -1,0 +1,210 @@
+//! Shipped playbooks (embedded in the binary) and playbook header docs.
+//!
+//! A playbook starts with `//!` lines: the first is its one-line description,
+//! then free text, and `@param` lines:
+//!
+//! ```text
+//! //! Drain a server safely.
+//! //! @param server!        backend/server to drain (required)
+//! //! @param timeout=120    seconds to wait for sessions to end
+//! //! @param then           what to do once drained: maint
+//! ```
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// A playbook embedded in the binary.
+#[derive(Debug)]
+pub struct Shipped {
+    pub name: &'static str,
+    pub source: &'static str,
+}
+
+macro_rules! shipped {
+    ($($name:literal),* $(,)?) => {
+        &[$(Shipped { name: $name, source: include_str!(concat!("../playbooks/", $name, ".rhai")) }),*]
+    };
+}
+
+pub const SHIPPED: &[Shipped] = shipped!["inspect_queues"];
+
+pub fn shipped(name: &str) -> Option<&'static Shipped> {
+    SHIPPED.iter().find(|p| p.name == name)
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ParamDoc {
+    pub name: String,
+    pub default: Option<String>,
+    pub required: bool,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PlaybookDoc {
+    pub name: String,
+    pub origin: String,
+    pub description: String,
+    pub details: String,
+    pub params: Vec<ParamDoc>,
+}
+
+/// Read the `//!` header of a playbook.
+pub fn parse_header(name: &str, origin: &str, source: &str) -> PlaybookDoc {
+    let mut doc = PlaybookDoc {
+        name: name.to_string(),
+        origin: origin.to_string(),
+        ..PlaybookDoc::default()
+    };
+    let mut details = Vec::new();
+    for line in source.lines() {
+        let t = line.trim_start();
+        let Some(text) = t.strip_prefix("//!") else {
+            if t.is_empty() {
+                continue;
+            }
+            break;
+        };
+        let text = text.strip_prefix(' ').unwrap_or(text);
+        if let Some(p) = text.trim_start().strip_prefix("@param ") {
+            let p = p.trim();
+            let (spec, desc) = p.split_once(char::is_whitespace).unwrap_or((p, ""));
+            let (spec, default) = match spec.split_once('=') {
+                Some((n, d)) => (n, Some(d.to_string())),
+                None => (spec, None),
+            };
+            let (name, required) = match spec.strip_suffix('!') {
+                Some(n) => (n, true),
+                None => (spec, false),
+            };
+            doc.params.push(ParamDoc {
+                name: name.to_string(),
+                default,
+                required,
+                description: desc.trim().to_string(),
+            });
+        } else if doc.description.is_empty() {
+            doc.description = text.trim().to_string();
+        } else {
+            details.push(text.to_string());
+        }
+    }
+    doc.details = details.join("\n").trim().to_string();
+    doc
+}
+
+/// A playbook to run: its display name, text and directory (for `import`).
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub name: String,
+    pub text: String,
+    pub dir: Option<PathBuf>,
+}
+
+/// A path to a `.rhai` file, or the name of a shipped playbook.
+pub fn resolve(arg: &str) -> Result<Source> {
+    let path = Path::new(arg);
+    let looks_like_path = arg.contains('/') || arg.ends_with(".rhai");
+    if looks_like_path || path.is_file() {
+        if path.is_dir() {
+            return Err(Error::Playbook(format!("{arg}: is a directory, not a playbook")));
+        }
+        let bytes = std::fs::read(path).map_err(|e| Error::Playbook(format!("{arg}: cannot read playbook: {e}")))?;
+        if bytes.len() > 4 * 1024 * 1024 {
+            return Err(Error::Playbook(format!("{arg}: playbook larger than 4 MiB")));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::Playbook(format!("{arg}: not a text file (invalid UTF-8)")))?;
+        let dir = path
+            .parent()
+            .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() });
+        return Ok(Source {
+            name: arg.to_string(),
+            text,
+            dir,
+        });
+    }
+    if let Some(p) = shipped(arg) {
+        return Ok(Source {
+            name: p.name.to_string(),
+            text: p.source.to_string(),
+            dir: None,
+        });
+    }
+    let local = Path::new("playbooks").join(format!("{arg}.rhai"));
+    if local.is_file() {
+        return resolve(&local.display().to_string());
+    }
+    let names: Vec<&str> = SHIPPED.iter().map(|p| p.name).collect();
+    Err(Error::Playbook(format!(
+        "no playbook `{arg}`: not a file, and not one of the shipped playbooks ({})",
+        names.join(", ")
+    )))
+}
+
+/// Shipped playbooks plus those in `dir` (usually `./playbooks`), shipped first.
+pub fn list(dir: &Path) -> Vec<PlaybookDoc> {
+    let mut out: Vec<PlaybookDoc> = SHIPPED
+        .iter()
+        .map(|p| parse_header(p.name, "shipped", p.source))
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
+            .collect();
+        files.sort();
+        for f in files {
+            let Some(stem) = f.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            if let Ok(text) = std::fs::read_to_string(&f) {
+                // A local copy of a shipped playbook replaces it in the list.
+                out.retain(|d| !(d.name == stem && d.origin == "shipped" && shipped(stem).map(|s| s.source) == Some(text.as_str())));
+                out.push(parse_header(stem, &f.display().to_string(), &text));
+            }
+        }
+    }
+    out
+}
+
+/// Check that every required parameter is given, before anything runs.
+pub fn check_params(doc: &PlaybookDoc, given: &std::collections::BTreeMap<String, String>) -> Result<()> {
+    for p in &doc.params {
+        if p.required && !given.contains_key(&p.name) {
+            return Err(Error::Playbook(format!(
+                "{}: missing required parameter `{}` ({}): pass -p {}=VALUE",
+                doc.name, p.name, p.description, p.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_header_params() {
+        let src = "//! Drain a server.\n//!\n//! Waits for sessions.\n//! @param server! backend/server to drain\n//! @param timeout=120 seconds to wait\n//! @param then what next\nlet x = 1;\n//! not header\n";
+        let d = parse_header("drain", "shipped", src);
+        assert_eq!(d.description, "Drain a server.");
+        assert_eq!(d.details, "Waits for sessions.");
+        assert_eq!(d.params.len(), 3);
+        assert!(d.params[0].required);
+        assert_eq!(d.params[1].default.as_deref(), Some("120"));
+        assert!(!d.params[2].required && d.params[2].default.is_none());
+        let err = check_params(&d, &Default::default()).unwrap_err().to_string();
+        assert!(err.contains("missing required parameter `server`"), "{err}");
+    }
+
+    #[test]
+    fn every_shipped_playbook_has_a_description() {
+        for p in SHIPPED {
+            let d = parse_header(p.name, "shipped", p.source);
+            assert!(!d.description.is_empty(), "{}", p.name);
+        }
+    }
+}

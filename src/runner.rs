@@ -1,0 +1,275 @@
+//! The embedding API: build a [`Runner`], run a playbook or an expression,
+//! get a [`Report`] back.
+//!
+//! ```no_run
+//! use harun::Runner;
+//! let runner = Runner::builder().socket("/run/haproxy/admin.sock")?.build()?;
+//! let report = runner.run_playbook("inspect_queues")?;
+//! for f in report.ranked_findings() {
+//!     println!("{} {} {}", f.severity, f.id, f.title);
+//! }
+//! # Ok::<(), harun::Error>(())
+//! ```
+//!
+//! Playbook primitives are synchronous and block on the runner's own tokio
+//! runtime. From async code, call the runner inside `spawn_blocking`.
+
+use crate::cancel::CancelToken;
+use crate::error::{Error, Result};
+use crate::playbooks;
+use crate::report::{Report, TargetInfo};
+use crate::runtime::Address;
+use crate::script::{self, errors, Ctx};
+use crate::settings::{Limits, Settings};
+use crate::sink::{Confirm, NullSink, Sink};
+use rhai::{Dynamic, Engine, Scope, AST};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct RunnerBuilder {
+    settings: Settings,
+    sink: Arc<dyn Sink>,
+    confirm: Option<Arc<dyn Confirm>>,
+    cancel: CancelToken,
+    runtime: Option<Arc<tokio::runtime::Runtime>>,
+}
+
+impl RunnerBuilder {
+    /// Add a runtime API socket (`/path`, `unix@/path`, `ipv4@h:p`, `ipv6@[a]:p`, `h:p`).
+    pub fn socket(mut self, address: &str) -> Result<Self> {
+        self.settings.sockets.push(Address::parse(address)?);
+        Ok(self)
+    }
+
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    pub fn config_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.config_paths = vec![path.into()];
+        self
+    }
+
+    pub fn haproxy_bin(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.haproxy_bin = path.into();
+        self
+    }
+
+    pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.params.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn io_timeout(mut self, d: Duration) -> Self {
+        self.settings.io_timeout = d;
+        self
+    }
+
+    pub fn max_time(mut self, d: Option<Duration>) -> Self {
+        self.settings.max_time = d;
+        self
+    }
+
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.settings.limits = limits;
+        self
+    }
+
+    pub fn dry_run(mut self, on: bool) -> Self {
+        self.settings.dry_run = on;
+        self
+    }
+
+    pub fn read_only(mut self, on: bool) -> Self {
+        self.settings.read_only = on;
+        self
+    }
+
+    /// Writes proceed without asking (the CLI's `--yes`).
+    pub fn yes(mut self, on: bool) -> Self {
+        self.settings.yes = on;
+        self
+    }
+
+    pub fn journal(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.journal_path = path.into();
+        self
+    }
+
+    /// Live output (prints, tables, findings, progress, writes).
+    pub fn sink(mut self, sink: Arc<dyn Sink>) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    /// Asked before the first write of a run unless `yes`.
+    pub fn confirm(mut self, confirm: Arc<dyn Confirm>) -> Self {
+        self.confirm = Some(confirm);
+        self
+    }
+
+    /// Cancel this token (from another thread, a signal handler...) to stop a run.
+    pub fn cancel_token(mut self, token: CancelToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// Share a tokio runtime instead of creating one.
+    pub fn runtime(mut self, rt: Arc<tokio::runtime::Runtime>) -> Self {
+        self.runtime = Some(rt);
+        self
+    }
+
+    pub fn build(self) -> Result<Runner> {
+        let rt = match self.runtime {
+            Some(rt) => rt,
+            None => Arc::new(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .thread_name("harun-io")
+                    .build()
+                    .map_err(|e| Error::Other(format!("cannot start the I/O runtime: {e}")))?,
+            ),
+        };
+        let ctx = Arc::new(Ctx::new(
+            self.settings,
+            rt.handle().clone(),
+            self.cancel,
+            self.sink,
+            self.confirm,
+        ));
+        Ok(Runner { ctx, _rt: rt })
+    }
+}
+
+/// Runs playbooks against a set of HAProxy targets. Sessions persist across runs.
+pub struct Runner {
+    ctx: Arc<Ctx>,
+    _rt: Arc<tokio::runtime::Runtime>,
+}
+
+impl Runner {
+    pub fn builder() -> RunnerBuilder {
+        RunnerBuilder {
+            settings: Settings::default(),
+            sink: Arc::new(NullSink),
+            confirm: None,
+            cancel: CancelToken::new(),
+            runtime: None,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.ctx.settings
+    }
+
+    pub fn cancel_token(&self) -> CancelToken {
+        self.ctx.cancel.clone()
+    }
+
+    /// The shared state primitives use (for the REPL and advanced embedders).
+    pub fn context(&self) -> &Arc<Ctx> {
+        &self.ctx
+    }
+
+    /// A fresh engine wired to this runner (REPL, custom hosts).
+    pub fn engine(&self, base_dir: Option<PathBuf>) -> Engine {
+        script::build_engine(&self.ctx, base_dir)
+    }
+
+    /// Run a shipped playbook by name or a `.rhai` file by path.
+    pub fn run_playbook(&self, name_or_path: &str) -> Result<Report> {
+        let src = playbooks::resolve(name_or_path)?;
+        let doc = playbooks::parse_header(&src.name, "", &src.text);
+        playbooks::check_params(&doc, &self.ctx.settings.params)?;
+        Ok(self.run_source(&src.name, &src.text, src.dir))
+    }
+
+    /// Run playbook text. Errors inside the playbook are in `report.error`.
+    pub fn run_source(&self, name: &str, source: &str, dir: Option<PathBuf>) -> Report {
+        self.run_inner(name, source, dir, false)
+    }
+
+    /// Evaluate an expression; its value is in `report.value`.
+    pub fn eval(&self, expr: &str) -> Report {
+        self.run_inner("-e", expr, Some(PathBuf::from(".")), true)
+    }
+
+    fn run_inner(&self, name: &str, source: &str, dir: Option<PathBuf>, keep_value: bool) -> Report {
+        self.ctx.begin_run(name);
+        let engine = script::build_engine(&self.ctx, dir);
+        let outcome = compile(&engine, name, source).and_then(|ast| {
+            let mut scope = Scope::new();
+            engine
+                .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+        });
+        let mut report = self.ctx.take_report();
+        report.playbook = name.to_string();
+        match outcome {
+            Ok(v) => {
+                if keep_value && !v.is_unit() {
+                    report.value = Some(script::to_json(&v));
+                }
+            }
+            Err(e) => report.error = Some(errors::describe(&e, name, source)),
+        }
+        report.targets = self.target_infos();
+        report
+    }
+
+    /// Each target's address and, when reachable, its version.
+    fn target_infos(&self) -> Vec<TargetInfo> {
+        self.ctx
+            .client
+            .targets()
+            .iter()
+            .map(|t| TargetInfo {
+                address: t.name(),
+                version: None,
+                error: None,
+            })
+            .collect()
+    }
+
+    /// Ask every target for its version (for banners).
+    pub fn probe_targets(&self) -> Vec<TargetInfo> {
+        let cmd = crate::runtime::Command::show_info();
+        let results = self
+            .ctx
+            .block_on(async { Ok(self.ctx.client.send_all(&cmd).await) })
+            .unwrap_or_default();
+        results
+            .into_iter()
+            .map(|(address, r)| match r {
+                Ok(text) => TargetInfo {
+                    version: crate::runtime::info::parse_info(&text)
+                        .ok()
+                        .and_then(|p| p.into_iter().find(|(k, _)| k == "Version").map(|(_, v)| v)),
+                    address,
+                    error: None,
+                },
+                Err(e) => TargetInfo {
+                    address,
+                    version: None,
+                    error: Some(e.to_string()),
+                },
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn compile(engine: &Engine, name: &str, source: &str) -> std::result::Result<AST, Box<rhai::EvalAltResult>> {
+    let mut ast = engine
+        .compile(source)
+        .map_err(|e| Box::new(rhai::EvalAltResult::ErrorParsing(*e.0, e.1)))?;
+    ast.set_source(name);
+    Ok(ast)
+}
+
+/// Where a playbook path lives, for confined imports.
+pub fn playbook_dir(path: &Path) -> Option<PathBuf> {
+    path.parent().map(Path::to_path_buf)
+}

@@ -1,0 +1,130 @@
+//! Crossing the Rust/Rhai boundary with errors, both ways.
+
+use crate::error::{Error, ExitCode};
+use crate::report::RunError;
+use rhai::{Dynamic, EvalAltResult, Map, Position};
+
+/// A library error as a Rhai error. Ctrl-C and the deadline terminate the
+/// script (not catchable); everything else is a runtime error that a playbook
+/// can catch and branch on with `e.kind`.
+pub fn to_rhai(e: Error) -> Box<EvalAltResult> {
+    let mut map = Map::new();
+    map.insert("kind".into(), e.kind().into());
+    map.insert("message".into(), e.to_string().into());
+    map.insert("exit_code".into(), (e.exit_code() as i64).into());
+    let payload = Dynamic::from_map(map);
+    if e.is_terminal() {
+        Box::new(EvalAltResult::ErrorTerminated(payload, Position::NONE))
+    } else {
+        Box::new(EvalAltResult::ErrorRuntime(payload, Position::NONE))
+    }
+}
+
+/// A plain message as a catchable runtime error of kind `invalid_input`.
+pub fn invalid(what: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Box<EvalAltResult> {
+    to_rhai(Error::InvalidInput {
+        what,
+        value: value.into(),
+        reason: reason.into(),
+    })
+}
+
+fn payload_field(d: &Dynamic, key: &str) -> Option<Dynamic> {
+    d.read_lock::<Map>().and_then(|m| m.get(key).cloned())
+}
+
+/// Turn whatever a run ended with into a [`RunError`] naming what and where.
+/// `main_source` is the playbook's own text, to quote the failing line.
+pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunError {
+    // Walk to the innermost error, remembering which file it happened in.
+    let mut file = main_file.to_string();
+    let mut cur = err;
+    let mut outer_pos = err.position();
+    loop {
+        match cur {
+            EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
+                if !src.is_empty() {
+                    file = src.clone();
+                }
+                if !pos.is_none() && file == main_file {
+                    outer_pos = *pos;
+                }
+                cur = inner;
+            }
+            EvalAltResult::ErrorInModule(name, inner, _) => {
+                file = name.clone();
+                cur = inner;
+            }
+            _ => break,
+        }
+    }
+    let mut pos = cur.position();
+    if pos.is_none() {
+        pos = outer_pos;
+    }
+    let (kind, message, exit) = match cur {
+        EvalAltResult::ErrorRuntime(d, _) | EvalAltResult::ErrorTerminated(d, _) => {
+            let kind = payload_field(d, "kind").map(|k| k.to_string());
+            let message = payload_field(d, "message").map(|m| m.to_string());
+            let exit = payload_field(d, "exit_code").and_then(|c| c.as_int().ok());
+            match (kind, message) {
+                (Some(k), Some(m)) => (k, m, exit.unwrap_or(ExitCode::Usage as i64)),
+                _ => {
+                    let terminated = matches!(cur, EvalAltResult::ErrorTerminated(..));
+                    let text = if d.is_string() {
+                        d.to_string()
+                    } else {
+                        format!("{d:?}")
+                    };
+                    if terminated {
+                        ("terminated".to_string(), text, ExitCode::Usage as i64)
+                    } else {
+                        ("thrown".to_string(), format!("playbook error: {text}"), ExitCode::Usage as i64)
+                    }
+                }
+            }
+        }
+        EvalAltResult::ErrorTooManyOperations(_) => (
+            "limit".into(),
+            "too many operations: the playbook looks stuck in a loop (operation limit reached)".into(),
+            ExitCode::Usage as i64,
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => (
+            "limit".into(),
+            "call stack too deep: runaway recursion?".into(),
+            ExitCode::Usage as i64,
+        ),
+        other => {
+            let text = other.to_string();
+            // Rhai appends " (line N, position M)"; we print the location ourselves.
+            let text = match text.rfind(" (line ") {
+                Some(i) if text.ends_with(')') => text[..i].to_string(),
+                _ => text,
+            };
+            let kind = match other {
+                EvalAltResult::ErrorParsing(..) => "syntax",
+                EvalAltResult::ErrorDataTooLarge(..)
+                | EvalAltResult::ErrorTooManyModules(..)
+                | EvalAltResult::ErrorTooManyVariables(..) => "limit",
+                _ => "playbook",
+            };
+            (kind.into(), text, ExitCode::Usage as i64)
+        }
+    };
+    let (line, column) = (pos.line(), pos.position());
+    let source_line = if file == main_file {
+        line.and_then(|l| main_source.lines().nth(l.saturating_sub(1)))
+            .map(str::to_string)
+    } else {
+        None
+    };
+    RunError {
+        kind,
+        message,
+        file: Some(file),
+        line,
+        column,
+        source_line,
+        exit_code: exit as i32,
+    }
+}

@@ -1,0 +1,203 @@
+//! Primitives over the HAProxy runtime API: `info`, `stat`, `servers`, `send`.
+
+use super::convert;
+use super::ctx::Ctx;
+use super::errors::to_rhai;
+use super::reg;
+use crate::error::Error;
+use crate::runtime::{info, servers_state, stat, Command};
+use crate::report::{Finding, Severity};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+use std::sync::Arc;
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+/// Send a read command to every target; keep going when some fail (the
+/// failure becomes a `target.unreachable` finding), fail when all do.
+fn read_all(ctx: &Ctx, cmd: &Command) -> R<Vec<(String, String)>> {
+    if ctx.client.is_empty() {
+        return Err(to_rhai(Error::Other(
+            "no HAProxy socket configured: pass -s ADDR, set HARUN_SOCKET, or add a `stats socket` line to the config".into(),
+        )));
+    }
+    let results = ctx.block_on(async { Ok(ctx.client.send_all(cmd).await) }).map_err(to_rhai)?;
+    let total = results.len();
+    let mut ok = Vec::with_capacity(total);
+    let mut errors = Vec::new();
+    for (target, r) in results {
+        match r {
+            Ok(text) => ok.push((target, text)),
+            Err(e) => errors.push((target, e)),
+        }
+    }
+    if ok.is_empty() && !errors.is_empty() {
+        let (_, e) = errors.swap_remove(0);
+        return Err(to_rhai(e));
+    }
+    for (target, e) in errors {
+        ctx.add_finding(
+            Finding::new(Severity::Error, "target.unreachable", format!("{target}: {}", e.kind()))
+                .detail(e.to_string())
+                .advice("check that HAProxy runs and that this socket is configured (`stats socket`); results below omit this target")
+                .target(target),
+        );
+    }
+    let _ = total;
+    Ok(ok)
+}
+
+fn multi(ctx: &Ctx) -> bool {
+    ctx.client.targets().len() > 1
+}
+
+fn malformed(target: &str, command: &str, e: impl std::fmt::Display) -> Box<EvalAltResult> {
+    to_rhai(Error::Malformed {
+        target: target.to_string(),
+        command: command.to_string(),
+        detail: e.to_string(),
+    })
+}
+
+pub fn stat_of(ctx: &Ctx, cmd: &Command) -> R<Array> {
+    let replies = read_all(ctx, cmd)?;
+    let tag = multi(ctx);
+    let mut out = Array::new();
+    let mut catalog = crate::script::ctx::Catalog::default();
+    for (target, text) in replies {
+        let st = stat::parse_stat(&text).map_err(|e| malformed(&target, cmd.as_str(), e))?;
+        for row in 0..st.len() {
+            let (Some(px), Some(sv)) = (st.text(row, "pxname"), st.text(row, "svname")) else {
+                continue;
+            };
+            match st.proxy_type(row) {
+                Some(stat::ProxyType::Backend) => {
+                    catalog.backends.insert(px.to_string());
+                }
+                Some(stat::ProxyType::Frontend) => {
+                    catalog.frontends.insert(px.to_string());
+                }
+                Some(stat::ProxyType::Server) => {
+                    catalog.servers.entry(px.to_string()).or_default().insert(sv.to_string());
+                }
+                _ => {}
+            }
+        }
+        convert::stat_rows(&st, tag.then_some(target.as_str()), &mut out);
+    }
+    if let Ok(mut c) = ctx.catalog.write() {
+        c.backends.extend(catalog.backends);
+        c.frontends.extend(catalog.frontends);
+        for (b, s) in catalog.servers {
+            c.servers.entry(b).or_default().extend(s);
+        }
+    }
+    Ok(out)
+}
+
+pub fn servers_of(ctx: &Ctx, backend: Option<&str>) -> R<Array> {
+    let cmd = Command::show_servers_state(backend).map_err(to_rhai)?;
+    let replies = read_all(ctx, &cmd)?;
+    let tag = multi(ctx);
+    let mut out = Array::new();
+    for (target, text) in replies {
+        let states = servers_state::parse_servers_state(&text).map_err(|e| malformed(&target, cmd.as_str(), e))?;
+        if let Ok(mut c) = ctx.catalog.write() {
+            for s in &states {
+                c.backends.insert(s.be_name.clone());
+                c.servers.entry(s.be_name.clone()).or_default().insert(s.srv_name.clone());
+            }
+        }
+        out.extend(states.iter().map(|s| convert::server_state(s, tag.then_some(target.as_str()))));
+    }
+    Ok(out)
+}
+
+pub fn info_all(ctx: &Ctx) -> R<Array> {
+    let cmd = Command::show_info();
+    let replies = read_all(ctx, &cmd)?;
+    let mut out = Array::new();
+    for (target, text) in replies {
+        let pairs = info::parse_info(&text).map_err(|e| malformed(&target, cmd.as_str(), e))?;
+        out.push(Dynamic::from_map(convert::info_map(&pairs, Some(&target))));
+    }
+    Ok(out)
+}
+
+/// `send(cmd)`: reads go straight out; writes take the guarded, journaled path.
+pub fn send(ctx: &Ctx, raw: &str) -> R<Dynamic> {
+    let cmd = Command::raw(raw).map_err(to_rhai)?;
+    let replies: Vec<(String, String)> = if cmd.is_write() {
+        let mut out = Vec::new();
+        for (target, r) in ctx.write(&cmd, false).map_err(to_rhai)? {
+            out.push((target, r.map_err(to_rhai)?));
+        }
+        out
+    } else {
+        read_all(ctx, &cmd)?
+    };
+    if replies.len() == 1 {
+        return Ok(replies.into_iter().next().map(|(_, t)| t.into()).unwrap_or_default());
+    }
+    let mut m = Map::new();
+    for (t, text) in replies {
+        m.insert(t.into(), text.into());
+    }
+    Ok(m.into())
+}
+
+pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
+    let c = ctx.clone();
+    reg("info", &["Map"], "The first target's `show info` as a map keyed by HAProxy's own field names\n(`Version`, `Nbthread`, `CurrConns`, `Maxconn`, ...). Numbers are ints.")
+        .register_into_engine(engine, move || -> R<Map> {
+            let all = info_all(&c)?;
+            let first = all.into_iter().next().and_then(|d| d.try_cast::<Map>()).unwrap_or_default();
+            let mut first = first;
+            if !multi(&c) {
+                first.remove("target");
+            }
+            Ok(first)
+        });
+    let c = ctx.clone();
+    reg("info_all", &["Array"], "`show info` of every target, one map each with a `target` key.")
+        .register_into_engine(engine, move || info_all(&c));
+    let c = ctx.clone();
+    reg("stat", &["Array"], "Every line of `show stat` as a map keyed by column name (`pxname`, `svname`,\n`status`, `qcur`, `qmax`, `scur`, `smax`, `slim`, ...). Numbers are ints; empty\nfields are absent (read as `()`), never 0. `kind` is `frontend`, `backend`,\n`server` or `listener`. With several targets each row has a `target` key.")
+        .register_into_engine(engine, move || stat_of(&c, &Command::show_stat()));
+    let c = ctx.clone();
+    reg("stat", &["proxy: String", "Array"], "`show stat` lines of one proxy (frontend, backend or listen section) only.")
+        .register_into_engine(engine, move |proxy: &str| {
+            crate::runtime::command::validate_token("proxy name", proxy).map_err(to_rhai)?;
+            let cmd = Command::raw(&format!("show stat {proxy} -1 -1")).map_err(to_rhai)?;
+            stat_of(&c, &cmd)
+        });
+    let c = ctx.clone();
+    reg("servers", &["Array"], "`show servers state`, one map per server: the raw fields plus `backend`,\n`server`, `name` (`backend/server`), `state` (running, stopped, ...), `maint`,\n`drain` (booleans from the decimal admin bit mask), `maint_sources`,\n`drain_sources` and `admin_flags`.")
+        .register_into_engine(engine, move || servers_of(&c, None));
+    let c = ctx.clone();
+    reg("servers", &["backend: String", "Array"], "`show servers state <backend>`.")
+        .register_into_engine(engine, move |backend: &str| servers_of(&c, Some(backend)));
+    let c = ctx.clone();
+    reg("send", &["command: String", "?"], "Send exactly one runtime API command (no `;`, no line breaks) and return the\nreply text (a map target => reply with several targets). Commands that change\nstate go through dry-run, read-only, confirmation and the journal.")
+        .register_into_engine(engine, move |cmd: &str| send(&c, cmd));
+    let c = ctx.clone();
+    reg("targets", &["Array"], "The runtime API sockets this run talks to.")
+        .register_into_engine(engine, move || -> Array {
+            c.client.targets().iter().map(|t| Dynamic::from(t.name())).collect()
+        });
+    let c = ctx.clone();
+    reg("sleep", &["seconds: float", "()"], "Wait; Ctrl-C and --max-time interrupt it.")
+        .register_into_engine(engine, move |secs: f64| -> R<()> {
+            if !(0.0..=86_400.0).contains(&secs) {
+                return Err(super::errors::invalid("seconds", secs.to_string(), "expected 0 to 86400"));
+            }
+            c.sleep(std::time::Duration::from_secs_f64(secs)).map_err(to_rhai)
+        });
+    let c = ctx.clone();
+    reg("sleep", &["seconds: int", "()"], "Wait; Ctrl-C and --max-time interrupt it.")
+        .register_into_engine(engine, move |secs: i64| -> R<()> {
+            if !(0..=86_400).contains(&secs) {
+                return Err(super::errors::invalid("seconds", secs.to_string(), "expected 0 to 86400"));
+            }
+            c.sleep(std::time::Duration::from_secs(secs as u64)).map_err(to_rhai)
+        });
+}

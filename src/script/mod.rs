@@ -1,0 +1,76 @@
+//! The Rhai side: one function builds the sandboxed engine; one file per
+//! family of primitives.
+
+mod convert;
+pub mod ctx;
+pub mod errors;
+mod fns_report;
+mod fns_runtime;
+mod resolver;
+
+pub use convert::to_json;
+pub use ctx::{Catalog, Ctx};
+
+use rhai::{Dynamic, Engine, FuncRegistration, Map, OptimizationLevel};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A primitive's registration with its signature and doc comment, so `harun
+/// doc` and docs/primitives.md come from the engine's own metadata. I/O
+/// primitives are volatile: never evaluated at compile time.
+pub(crate) fn reg(name: &str, params: &[&str], doc: &str) -> FuncRegistration {
+    let comment: Vec<String> = doc.lines().map(|l| format!("/// {l}")).collect();
+    FuncRegistration::new(name)
+        .with_params_info(params)
+        .with_comments([comment.join("\n")])
+        .with_volatility(true)
+}
+
+/// Build the engine a playbook runs in: explicit limits (the same in debug
+/// and release), no `eval`, strict variables, confined `import`, output and
+/// cancellation wired to `ctx`.
+pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
+    let mut engine = Engine::new();
+    let l = &ctx.settings.limits;
+    engine.set_max_operations(l.max_operations);
+    engine.set_max_call_levels(l.max_call_levels);
+    engine.set_max_expr_depths(l.max_expr_depth, l.max_function_expr_depth);
+    engine.set_max_string_size(l.max_string_size);
+    engine.set_max_array_size(l.max_array_size);
+    engine.set_max_map_size(l.max_map_size);
+    engine.set_max_modules(l.max_modules);
+    engine.set_strict_variables(true);
+    engine.disable_symbol("eval");
+    // Full optimisation may run a constant-argument call at compile time.
+    engine.set_optimization_level(OptimizationLevel::Simple);
+    engine.set_module_resolver(resolver::ConfinedResolver { base: base_dir });
+
+    let c = ctx.clone();
+    engine.on_progress(move |ops| {
+        if ops % 512 != 0 {
+            return None;
+        }
+        c.stop_reason().map(|e| {
+            let mut m = Map::new();
+            m.insert("kind".into(), e.kind().into());
+            m.insert("message".into(), e.to_string().into());
+            m.insert("exit_code".into(), (e.exit_code() as i64).into());
+            Dynamic::from_map(m)
+        })
+    });
+    let c = ctx.clone();
+    engine.on_print(move |s| c.print(s));
+    let c = ctx.clone();
+    engine.on_debug(move |s, src, pos| {
+        let at = match (src, pos.line()) {
+            (Some(src), Some(l)) => format!("{src}:{l}: "),
+            (None, Some(l)) => format!("line {l}: "),
+            _ => String::new(),
+        };
+        c.print(&format!("[debug] {at}{s}"));
+    });
+
+    fns_runtime::register(&mut engine, ctx);
+    fns_report::register(&mut engine, ctx);
+    engine
+}

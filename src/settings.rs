@@ -1,0 +1,89 @@
+//! The immutable settings of a run, built once from CLI flags or by an embedder.
+
+use crate::runtime::Address;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Bounds a playbook cannot exceed. The same in debug and release builds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    pub max_operations: u64,
+    pub max_call_levels: usize,
+    pub max_expr_depth: usize,
+    pub max_function_expr_depth: usize,
+    pub max_string_size: usize,
+    pub max_array_size: usize,
+    pub max_map_size: usize,
+    pub max_modules: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_operations: 200_000_000,
+            max_call_levels: 48,
+            max_expr_depth: 96,
+            max_function_expr_depth: 48,
+            max_string_size: 256 * 1024 * 1024,
+            max_array_size: 2_000_000,
+            max_map_size: 200_000,
+            max_modules: 64,
+        }
+    }
+}
+
+/// Everything a run needs to know; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub sockets: Vec<Address>,
+    /// haproxy.cfg files or directories (as `haproxy -f` takes them).
+    pub config_paths: Vec<PathBuf>,
+    pub haproxy_bin: PathBuf,
+    /// Connect and per-read timeout on runtime API sockets.
+    pub io_timeout: Duration,
+    /// Bound on a whole run (`--max-time`).
+    pub max_time: Option<Duration>,
+    pub params: BTreeMap<String, String>,
+    pub dry_run: bool,
+    pub read_only: bool,
+    /// Skip the confirmation before the first write.
+    pub yes: bool,
+    /// Allow draining or disabling the last UP server of a backend.
+    pub force: bool,
+    pub journal_path: PathBuf,
+    pub rsyslog_conf: PathBuf,
+    pub rsyslog_dir: PathBuf,
+    pub proc_root: PathBuf,
+    pub sys_root: PathBuf,
+    /// Where `snapshot` and other bundles are written.
+    pub output_dir: PathBuf,
+    pub limits: Limits,
+    /// Sockets talked to at once during fan-out.
+    pub max_parallel: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            sockets: Vec::new(),
+            config_paths: vec![PathBuf::from("/etc/haproxy/haproxy.cfg")],
+            haproxy_bin: PathBuf::from("haproxy"),
+            io_timeout: Duration::from_secs(5),
+            max_time: None,
+            params: BTreeMap::new(),
+            dry_run: false,
+            read_only: false,
+            yes: false,
+            force: false,
+            journal_path: crate::journal::Journal::default_path(),
+            rsyslog_conf: PathBuf::from("/etc/rsyslog.conf"),
+            rsyslog_dir: PathBuf::from("/etc/rsyslog.d"),
+            proc_root: PathBuf::from("/proc"),
+            sys_root: PathBuf::from("/sys"),
+            output_dir: PathBuf::from("."),
+            limits: Limits::default(),
+            max_parallel: 64,
+        }
+    }
+}
