@@ -352,7 +352,9 @@ mod tests {
         assert_eq!(w[0].proxy.as_deref(), Some("fe_main"));
         assert!(w[0].text.starts_with("'option httplog' not usable"));
         assert_eq!(w[1].proxy.as_deref(), Some("fe_main"));
-        assert!(w[1].text.starts_with("missing timeouts for frontend 'fe_main'."));
+        assert!(w[1]
+            .text
+            .starts_with("missing timeouts for frontend 'fe_main'."));
         assert!(w[1].text.contains("\nWhile not properly invalid"));
         assert_eq!(w[1].text.lines().count(), 4);
         assert_eq!(w[3].proxy.as_deref(), Some("bk_app"));
@@ -378,7 +380,10 @@ mod tests {
         let r = parse_check_output(&fixture("check-2.2-format.txt"), 1);
         assert_eq!(r.alerts().count(), 4);
         let first = r.alerts().next().unwrap();
-        assert_eq!(first.location().as_deref(), Some("/etc/haproxy/haproxy.cfg:12"));
+        assert_eq!(
+            first.location().as_deref(),
+            Some("/etc/haproxy/haproxy.cfg:12")
+        );
         assert_eq!(first.text, "unknown keyword 'foo' in 'global' section");
         let w = r.warnings().next().unwrap();
         assert_eq!(w.location().as_deref(), Some("/etc/haproxy/haproxy.cfg:40"));
@@ -394,7 +399,10 @@ mod tests {
         assert_eq!(w.len(), 2);
         assert_eq!(w[0].server.as_deref(), Some("s1"));
         assert_eq!(w[0].proxy.as_deref(), Some("bk"));
-        assert_eq!(w[0].location().as_deref(), Some("/etc/haproxy/haproxy.cfg:40"));
+        assert_eq!(
+            w[0].location().as_deref(),
+            Some("/etc/haproxy/haproxy.cfg:40")
+        );
         assert_eq!(r.messages.iter().filter(|m| m.level == "diag").count(), 1);
         assert_eq!(r.version.as_deref(), Some("2.9.7"));
     }
@@ -497,8 +505,12 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let start = Instant::now();
-        let e = run_check(&script, &[PathBuf::from("x.cfg")], Duration::from_millis(200))
-            .unwrap_err();
+        let e = run_check(
+            &script,
+            &[PathBuf::from("x.cfg")],
+            Duration::from_millis(200),
+        )
+        .unwrap_err();
         assert!(matches!(e, CheckError::Timeout { .. }), "{e}");
         assert!(start.elapsed() < Duration::from_secs(10));
     }

@@ -253,8 +253,11 @@ fn check_findings(ctx: &LintContext, out: &mut Vec<Finding>) {
 fn syntax(model: &ConfigModel, out: &mut Vec<Finding>) {
     for n in &model.notes {
         out.push(
-            finding("config.syntax", format!("Syntax: {}", n.message))
-                .evidence(format!("{}: {}", n.location(), n.message)),
+            finding("config.syntax", format!("Syntax: {}", n.message)).evidence(format!(
+                "{}: {}",
+                n.location(),
+                n.message
+            )),
         );
     }
 }
@@ -283,7 +286,10 @@ fn nbproc(model: &ConfigModel, ctx: &LintContext, out: &mut Vec<Finding>) {
         if n <= 1 {
             continue;
         }
-        let mut f = finding("config.nbproc", format!("nbproc {n}: {n} separate processes"));
+        let mut f = finding(
+            "config.nbproc",
+            format!("nbproc {n}: {n} separate processes"),
+        );
         match ver {
             Some(v) if v >= (2, 5) => {
                 f.title = format!(
@@ -332,7 +338,10 @@ fn logging(model: &ConfigModel, ctx: &LintContext, out: &mut Vec<Finding>) {
             None => "no global section".to_string(),
         });
         for (label, d) in &logs {
-            f.evidence.push(format!("{} ({label}): `log global` but global has no target", d.location()));
+            f.evidence.push(format!(
+                "{} ({label}): `log global` but global has no target",
+                d.location()
+            ));
         }
         out.push(f);
     }
@@ -342,7 +351,11 @@ fn logging(model: &ConfigModel, ctx: &LintContext, out: &mut Vec<Finding>) {
     if root.is_empty() || normalize(Path::new(&root)) == Path::new("/") {
         return;
     }
-    let sockets: Vec<PathBuf> = ctx.rsyslog_unix_sockets.iter().map(|p| normalize(p)).collect();
+    let sockets: Vec<PathBuf> = ctx
+        .rsyslog_unix_sockets
+        .iter()
+        .map(|p| normalize(p))
+        .collect();
     for (label, d) in targets {
         let Some(addr) = d.args.first() else { continue };
         if !d.env_vars.is_empty() {
@@ -380,7 +393,10 @@ fn keep_alive(model: &ConfigModel, out: &mut Vec<Finding>) {
             if let Some(d) = s.find("option http-server-close").last() {
                 let f = finding(
                     "config.server-close",
-                    format!("{}: option http-server-close closes every server connection", s.label()),
+                    format!(
+                        "{}: option http-server-close closes every server connection",
+                        s.label()
+                    ),
                 )
                 .evidence(d.evidence());
                 out.push(conditional(f, d));
@@ -403,9 +419,16 @@ fn keep_alive(model: &ConfigModel, out: &mut Vec<Finding>) {
         out.push(
             finding(
                 "config.no-prefer-last-server",
-                format!("{}: keep-alive without option prefer-last-server", s.label()),
+                format!(
+                    "{}: keep-alive without option prefer-last-server",
+                    s.label()
+                ),
             )
-            .evidence(format!("{}: {} (mode http, no prefer-last-server here or in its defaults)", s.location(), s.label())),
+            .evidence(format!(
+                "{}: {} (mode http, no prefer-last-server here or in its defaults)",
+                s.location(),
+                s.label()
+            )),
         );
     }
 }
@@ -431,7 +454,9 @@ fn is_loopback(host: &str) -> bool {
     h == "localhost"
         || h == "::1"
         || h.starts_with("127.")
-        || h.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+        || h.parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
 }
 
 fn stats_socket_rules(model: &ConfigModel, out: &mut Vec<Finding>) {
@@ -455,7 +480,11 @@ fn stats_socket_rules(model: &ConfigModel, out: &mut Vec<Finding>) {
                 s.location,
                 s.address,
                 s.effective_level(),
-                if s.level.is_none() { ", the default" } else { "" }
+                if s.level.is_none() {
+                    ", the default"
+                } else {
+                    ""
+                }
             ));
         }
         out.push(f);
@@ -468,12 +497,19 @@ fn stats_socket_rules(model: &ConfigModel, out: &mut Vec<Finding>) {
         if is_loopback(&host) {
             continue;
         }
-        let shown = if host.is_empty() || host == "*" { "all interfaces".to_string() } else { host.clone() };
+        let shown = if host.is_empty() || host == "*" {
+            "all interfaces".to_string()
+        } else {
+            host.clone()
+        };
         let mut f = finding(
             "config.stats-socket-exposed",
             format!("Admin stats socket {} listens on {shown}", s.address),
         )
-        .evidence(format!("{}: stats socket {} level admin", s.location, s.address))
+        .evidence(format!(
+            "{}: stats socket {} level admin",
+            s.location, s.address
+        ))
         .target(s.address.clone());
         if let Some(c) = &s.condition {
             f.severity = f.severity.min(Severity::Warning);
@@ -526,7 +562,9 @@ fn debug_header(model: &ConfigModel, out: &mut Vec<Finding>) {
 
 fn has_timeout(model: &ConfigModel, s: &Section, which: &str, legacy: &str) -> bool {
     let kw = format!("timeout {which}");
-    let own = model.effective_last(s, &kw).map(|d| d.args.get(1).map(String::as_str) != Some("0"));
+    let own = model
+        .effective_last(s, &kw)
+        .map(|d| d.args.get(1).map(String::as_str) != Some("0"));
     own.unwrap_or(false) || model.effective_last(s, legacy).is_some()
 }
 
@@ -537,7 +575,9 @@ fn timeouts(model: &ConfigModel, out: &mut Vec<Finding>) {
             continue;
         }
         let mut missing = Vec::new();
-        if matches!(s.kind.as_str(), "frontend" | "listen") && !has_timeout(model, s, "client", "clitimeout") {
+        if matches!(s.kind.as_str(), "frontend" | "listen")
+            && !has_timeout(model, s, "client", "clitimeout")
+        {
             missing.push("client");
         }
         if matches!(s.kind.as_str(), "backend" | "listen") {
@@ -553,12 +593,7 @@ fn timeouts(model: &ConfigModel, out: &mut Vec<Finding>) {
         }
         let lines: Vec<String> = missing
             .iter()
-            .map(|m| {
-                format!(
-                    "timeout {m} {}",
-                    if *m == "connect" { "5s" } else { "30s" }
-                )
-            })
+            .map(|m| format!("timeout {m} {}", if *m == "connect" { "5s" } else { "30s" }))
             .collect();
         out.push(
             finding(
@@ -573,7 +608,11 @@ fn timeouts(model: &ConfigModel, out: &mut Vec<Finding>) {
             .advice(format!(
                 "Add to its defaults section (or to {}): {}",
                 s.label(),
-                lines.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
+                lines
+                    .iter()
+                    .map(|l| format!("`{l}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         );
     }
@@ -584,8 +623,11 @@ fn maxconn(model: &ConfigModel, out: &mut Vec<Finding>) {
     let mc = model.global_find("maxconn").last();
     match mc {
         None => out.push(
-            finding("config.no-maxconn", "No global maxconn: the limit comes from ulimit -n")
-                .evidence(format!("{}: global has no `maxconn`", g.location())),
+            finding(
+                "config.no-maxconn",
+                "No global maxconn: the limit comes from ulimit -n",
+            )
+            .evidence(format!("{}: global has no `maxconn`", g.location())),
         ),
         Some(m) => {
             let (Some(maxconn), Some(u)) = (
@@ -627,7 +669,12 @@ fn backends(model: &ConfigModel, out: &mut Vec<Finding>) {
         }
         let default_check = s
             .find("default-server")
-            .chain(model.defaults_chain(s).into_iter().flat_map(|d| d.find("default-server")))
+            .chain(
+                model
+                    .defaults_chain(s)
+                    .into_iter()
+                    .flat_map(|d| d.find("default-server")),
+            )
             .any(|d| d.has_arg("check"));
         if !default_check {
             let unchecked: Vec<&&Directive> = servers
@@ -760,30 +807,57 @@ backend bk
             "[ALERT]    (9) : config : parsing [u.cfg:3] : unknown keyword 'foo' in 'global' section\n[ALERT]    (9) : config : Error(s) found in configuration file : u.cfg\n[ALERT]    (9) : config : Fatal errors found in configuration.\n[WARNING]  (9) : config : parsing [u.cfg:10] : 'option httplog' not usable\n",
             1,
         );
-        let f = lint_text(GOOD, &LintContext { check: Some(check), ..Default::default() });
+        let f = lint_text(
+            GOOD,
+            &LintContext {
+                check: Some(check),
+                ..Default::default()
+            },
+        );
         let inv: Vec<_> = f.iter().filter(|x| x.id == "config.invalid").collect();
         assert_eq!(inv.len(), 1, "summary lines are not separate findings");
         assert_eq!(inv[0].severity, Severity::Error);
         assert!(inv[0].evidence[0].starts_with("u.cfg:3: unknown keyword"));
         assert!(get(&f, "config.warning").evidence[0].starts_with("u.cfg:10:"));
         // Invalid without any alert still reports.
-        let f = lint_text(GOOD, &LintContext { check: Some(parse_check_output("", 1)), ..Default::default() });
+        let f = lint_text(
+            GOOD,
+            &LintContext {
+                check: Some(parse_check_output("", 1)),
+                ..Default::default()
+            },
+        );
         assert!(get(&f, "config.invalid").title.contains("exit code 1"));
     }
 
     #[test]
     fn nbproc_severity_depends_on_version_and_condition() {
         let cfg = GOOD.replace("    maxconn 4096\n", "    maxconn 4096\n    nbproc 4\n");
-        let v = |ver: &str| LintContext { haproxy_version: Some(ver.into()), ..Default::default() };
+        let v = |ver: &str| LintContext {
+            haproxy_version: Some(ver.into()),
+            ..Default::default()
+        };
         let f = lint_text(&cfg, &v("2.6.12-1+deb12u4"));
         let n = get(&f, "config.nbproc");
         assert_eq!(n.severity, Severity::Error);
         assert!(n.evidence[0].starts_with("h.cfg:4: nbproc 4"));
         assert!(n.advice.as_deref().unwrap().contains("nbthread 4"));
         assert!(n.detail.as_deref().unwrap().contains("per process"));
-        assert_eq!(get(&lint_text(&cfg, &v("2.4.22")), "config.nbproc").severity, Severity::Warning);
-        assert!(!has(&lint_text(&GOOD.replace("maxconn 4096", "maxconn 4096\n nbproc 1"), &v("2.6")), "config.nbproc"));
-        let cond = GOOD.replace("    maxconn 4096\n", "    maxconn 4096\n.if version_before(2.5)\n    nbproc 4\n.endif\n");
+        assert_eq!(
+            get(&lint_text(&cfg, &v("2.4.22")), "config.nbproc").severity,
+            Severity::Warning
+        );
+        assert!(!has(
+            &lint_text(
+                &GOOD.replace("maxconn 4096", "maxconn 4096\n nbproc 1"),
+                &v("2.6")
+            ),
+            "config.nbproc"
+        ));
+        let cond = GOOD.replace(
+            "    maxconn 4096\n",
+            "    maxconn 4096\n.if version_before(2.5)\n    nbproc 4\n.endif\n",
+        );
         let n = lint_text(&cond, &v("2.6"));
         assert_eq!(get(&n, "config.nbproc").severity, Severity::Warning);
     }
@@ -792,10 +866,19 @@ backend bk
     fn no_log() {
         let cfg = GOOD.replace("    log 127.0.0.1:514 local0\n", "");
         let f = lint_text(&cfg, &LintContext::default());
-        assert!(get(&f, "config.no-log").evidence.iter().any(|e| e.contains("log global")));
+        assert!(get(&f, "config.no-log")
+            .evidence
+            .iter()
+            .any(|e| e.contains("log global")));
         // A proxy-level target is enough.
-        let cfg2 = cfg.replace("    bind :80\n", "    bind :80\n    log stdout format raw local0\n");
-        assert!(!has(&lint_text(&cfg2, &LintContext::default()), "config.no-log"));
+        let cfg2 = cfg.replace(
+            "    bind :80\n",
+            "    bind :80\n    log stdout format raw local0\n",
+        );
+        assert!(!has(
+            &lint_text(&cfg2, &LintContext::default()),
+            "config.no-log"
+        ));
     }
 
     #[test]
@@ -806,8 +889,16 @@ backend bk
         );
         let f = lint_text(&cfg, &LintContext::default());
         let x = get(&f, "config.log-lost-in-chroot");
-        assert!(x.detail.as_deref().unwrap().contains("/var/lib/haproxy/dev/log"));
-        assert!(x.advice.as_deref().unwrap().contains("log 127.0.0.1:514 local0"));
+        assert!(x
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("/var/lib/haproxy/dev/log"));
+        assert!(x
+            .advice
+            .as_deref()
+            .unwrap()
+            .contains("log 127.0.0.1:514 local0"));
         assert!(x.advice.as_deref().unwrap().contains("imudp"));
         let ctx = LintContext {
             rsyslog_unix_sockets: vec![PathBuf::from("/var/lib/haproxy/dev/log")],
@@ -815,38 +906,64 @@ backend bk
         };
         assert!(!has(&lint_text(&cfg, &ctx), "config.log-lost-in-chroot"));
         // A network target is fine even when chrooted.
-        let net = GOOD.replace("    maxconn 4096\n", "    maxconn 4096\n    chroot /var/lib/haproxy\n");
-        assert!(!has(&lint_text(&net, &LintContext::default()), "config.log-lost-in-chroot"));
+        let net = GOOD.replace(
+            "    maxconn 4096\n",
+            "    maxconn 4096\n    chroot /var/lib/haproxy\n",
+        );
+        assert!(!has(
+            &lint_text(&net, &LintContext::default()),
+            "config.log-lost-in-chroot"
+        ));
     }
 
     #[test]
     fn keep_alive_rules_follow_defaults() {
-        let cfg = GOOD
-            .replace("    option prefer-last-server\n", "    option http-server-close\n");
+        let cfg = GOOD.replace(
+            "    option prefer-last-server\n",
+            "    option http-server-close\n",
+        );
         let f = lint_text(&cfg, &LintContext::default());
         let sc = get(&f, "config.server-close");
         assert!(sc.title.starts_with("defaults"));
-        assert!(sc.advice.as_deref().unwrap().contains("option http-keep-alive"));
+        assert!(sc
+            .advice
+            .as_deref()
+            .unwrap()
+            .contains("option http-keep-alive"));
         assert!(!has(&f, "config.no-prefer-last-server"));
         // Backend re-enables keep-alive without prefer-last-server.
-        let cfg2 = cfg.replace("backend bk\n", "backend bk\n    no option http-server-close\n");
+        let cfg2 = cfg.replace(
+            "backend bk\n",
+            "backend bk\n    no option http-server-close\n",
+        );
         let f2 = lint_text(&cfg2, &LintContext::default());
         assert!(has(&f2, "config.no-prefer-last-server"));
         // Named defaults via `from` give prefer-last-server.
         let cfg3 = format!("{}defaults pls\n  mode http\n  option prefer-last-server\n  timeout connect 1s\n  timeout server 1s\ndefaults\n  mode http\n  timeout connect 1s\n  timeout server 1s\nbackend b2 from pls\n  server a 1.1.1.1:80 check\n  server b 1.1.1.2:80 check\nbackend b3\n  server a 1.1.1.1:80 check\n  server b 1.1.1.2:80 check\n", GOOD);
         let f3 = lint_text(&cfg3, &LintContext::default());
-        let titles: Vec<_> = f3.iter().filter(|x| x.id == "config.no-prefer-last-server").map(|x| x.title.as_str()).collect();
+        let titles: Vec<_> = f3
+            .iter()
+            .filter(|x| x.id == "config.no-prefer-last-server")
+            .map(|x| x.title.as_str())
+            .collect();
         assert_eq!(titles.len(), 1, "{titles:?}");
         assert!(titles[0].starts_with("backend b3"));
     }
 
     #[test]
     fn stats_socket_rules() {
-        let none = GOOD.replace("    stats socket /run/haproxy/admin.sock mode 660 level admin\n", "");
-        assert!(has(&lint_text(&none, &LintContext::default()), "config.no-stats-socket"));
+        let none = GOOD.replace(
+            "    stats socket /run/haproxy/admin.sock mode 660 level admin\n",
+            "",
+        );
+        assert!(has(
+            &lint_text(&none, &LintContext::default()),
+            "config.no-stats-socket"
+        ));
         let op = GOOD.replace(" level admin", "");
         let f = lint_text(&op, &LintContext::default());
-        assert!(get(&f, "config.stats-socket-not-admin").evidence[0].contains("level operator, the default"));
+        assert!(get(&f, "config.stats-socket-not-admin").evidence[0]
+            .contains("level operator, the default"));
         for (addr, exposed) in [
             ("ipv4@0.0.0.0:666", true),
             ("*:9999", true),
@@ -863,8 +980,14 @@ backend bk
             assert_eq!(has(&f, "config.stats-socket-exposed"), exposed, "{addr}");
         }
         // Operator level on 0.0.0.0 is read-only: not-admin, not exposed.
-        let cfg = GOOD.replace("/run/haproxy/admin.sock mode 660 level admin", "ipv4@0.0.0.0:666");
-        assert!(!has(&lint_text(&cfg, &LintContext::default()), "config.stats-socket-exposed"));
+        let cfg = GOOD.replace(
+            "/run/haproxy/admin.sock mode 660 level admin",
+            "ipv4@0.0.0.0:666",
+        );
+        assert!(!has(
+            &lint_text(&cfg, &LintContext::default()),
+            "config.stats-socket-exposed"
+        ));
     }
 
     #[test]
@@ -889,40 +1012,82 @@ backend bk
         assert!(t.advice.as_deref().unwrap().contains("timeout server 30s"));
         // Set in the backend itself: fine.
         let cfg2 = cfg.replace("backend bk\n", "backend bk\n    timeout server 10s\n");
-        assert!(!has(&lint_text(&cfg2, &LintContext::default()), "config.timeouts-missing"));
+        assert!(!has(
+            &lint_text(&cfg2, &LintContext::default()),
+            "config.timeouts-missing"
+        ));
         // timeout 0 means none.
         let cfg3 = GOOD.replace("timeout client 30s", "timeout client 0");
-        assert!(get(&lint_text(&cfg3, &LintContext::default()), "config.timeouts-missing").title.contains("frontend fe"));
+        assert!(get(
+            &lint_text(&cfg3, &LintContext::default()),
+            "config.timeouts-missing"
+        )
+        .title
+        .contains("frontend fe"));
     }
 
     #[test]
     fn maxconn_rules() {
         let cfg = GOOD.replace("    maxconn 4096\n", "");
-        assert!(has(&lint_text(&cfg, &LintContext::default()), "config.no-maxconn"));
-        let cfg = GOOD.replace("    maxconn 4096\n", "    maxconn 4096\n    ulimit-n 8000\n");
+        assert!(has(
+            &lint_text(&cfg, &LintContext::default()),
+            "config.no-maxconn"
+        ));
+        let cfg = GOOD.replace(
+            "    maxconn 4096\n",
+            "    maxconn 4096\n    ulimit-n 8000\n",
+        );
         let f = lint_text(&cfg, &LintContext::default());
-        assert!(get(&f, "config.maxconn-vs-ulimit").advice.as_deref().unwrap().contains("ulimit-n 9192"));
-        let ok = GOOD.replace("    maxconn 4096\n", "    maxconn 4096\n    ulimit-n 10000\n");
-        assert!(!has(&lint_text(&ok, &LintContext::default()), "config.maxconn-vs-ulimit"));
+        assert!(get(&f, "config.maxconn-vs-ulimit")
+            .advice
+            .as_deref()
+            .unwrap()
+            .contains("ulimit-n 9192"));
+        let ok = GOOD.replace(
+            "    maxconn 4096\n",
+            "    maxconn 4096\n    ulimit-n 10000\n",
+        );
+        assert!(!has(
+            &lint_text(&ok, &LintContext::default()),
+            "config.maxconn-vs-ulimit"
+        ));
     }
 
     #[test]
     fn health_checks_and_single_server() {
-        let cfg = GOOD.replace("    server s2 10.0.0.2:80 check\n", "    server s2 10.0.0.2:80\n");
+        let cfg = GOOD.replace(
+            "    server s2 10.0.0.2:80 check\n",
+            "    server s2 10.0.0.2:80\n",
+        );
         let f = lint_text(&cfg, &LintContext::default());
         let h = get(&f, "config.no-health-check");
         assert!(h.title.ends_with("s2"));
         // default-server check in defaults covers it.
-        let cfg2 = cfg.replace("    mode http\n", "    mode http\n    default-server check\n");
-        assert!(!has(&lint_text(&cfg2, &LintContext::default()), "config.no-health-check"));
+        let cfg2 = cfg.replace(
+            "    mode http\n",
+            "    mode http\n    default-server check\n",
+        );
+        assert!(!has(
+            &lint_text(&cfg2, &LintContext::default()),
+            "config.no-health-check"
+        ));
         let one = GOOD.replace("    server s2 10.0.0.2:80 check\n", "");
-        assert!(has(&lint_text(&one, &LintContext::default()), "config.single-server-backend"));
+        assert!(has(
+            &lint_text(&one, &LintContext::default()),
+            "config.single-server-backend"
+        ));
     }
 
     #[test]
     fn bad_inputs_do_not_panic() {
         let weird = ".if\n.elif\n.else\n\"\n'\nglobal \"${\nstats socket\nstats socket x level\nnbproc -1\nnbproc 99999999999999999999999\nlog\nchroot\nmaxconn x\nulimit-n 1\n\\\nbackend\nserver\ndefaults from\nfrontend x from nowhere\nunknown-keyword a b c\nhttp-response set-header\n.endif\n";
-        let f = lint_text(weird, &LintContext { haproxy_version: Some("garbage".into()), ..Default::default() });
+        let f = lint_text(
+            weird,
+            &LintContext {
+                haproxy_version: Some("garbage".into()),
+                ..Default::default()
+            },
+        );
         assert!(!f.is_empty());
         let m = parse_config("\u{0}\u{1}\u{ff}\n\t\t\n#\n", Path::new("x"));
         let _ = lint(&m, &LintContext::default());
@@ -943,10 +1108,16 @@ backend bk
 
     #[test]
     fn debian_default_config_log_socket_both_ways() {
-        let Some(p) = installed("/etc/haproxy/haproxy.cfg") else { return };
+        let Some(p) = installed("/etc/haproxy/haproxy.cfg") else {
+            return;
+        };
         let m = load_config(&[p]).unwrap();
         let without = lint(&m, &LintContext::default());
-        assert!(has(&without, "config.log-lost-in-chroot"), "{:?}", ids(&without));
+        assert!(
+            has(&without, "config.log-lost-in-chroot"),
+            "{:?}",
+            ids(&without)
+        );
         let ctx = LintContext {
             rsyslog_unix_sockets: vec![PathBuf::from("/var/lib/haproxy/dev/log")],
             ..Default::default()
@@ -959,7 +1130,9 @@ backend bk
 
     #[test]
     fn debian_example_configs_parse_and_lint() {
-        let Some(dir) = installed("/usr/share/doc/haproxy/examples") else { return };
+        let Some(dir) = installed("/usr/share/doc/haproxy/examples") else {
+            return;
+        };
         let mut seen = 0;
         let entries = std::fs::read_dir(&dir).unwrap();
         for e in entries {
@@ -968,7 +1141,10 @@ backend bk
             let text = if name.ends_with(".cfg") {
                 crate::config::model::read_config_file(&path).unwrap()
             } else if name.ends_with(".cfg.gz") {
-                let out = std::process::Command::new("zcat").arg(&path).output().unwrap();
+                let out = std::process::Command::new("zcat")
+                    .arg(&path)
+                    .output()
+                    .unwrap();
                 String::from_utf8_lossy(&out.stdout).into_owned()
             } else {
                 continue;

@@ -59,7 +59,11 @@ pub enum ConfigError {
     #[error("{}: not a configuration file: it contains NUL bytes (binary file?)", path.display())]
     Binary { path: PathBuf },
     #[error("{}: too large ({size} bytes, the limit is {limit} bytes)", path.display())]
-    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("{}: neither a regular file nor a directory", path.display())]
     NotAFile { path: PathBuf },
     #[error("no configuration path given")]
@@ -205,9 +209,7 @@ impl Section {
         let mut state = None;
         for d in &self.directives {
             match d.keyword.as_str() {
-                "option" if d.args.first().map(String::as_str) == Some(name) => {
-                    state = Some(true)
-                }
+                "option" if d.args.first().map(String::as_str) == Some(name) => state = Some(true),
                 "no" | "default"
                     if d.args.first().map(String::as_str) == Some("option")
                         && d.args.get(1).map(String::as_str) == Some(name) =>
@@ -317,7 +319,11 @@ impl ConfigModel {
     }
 
     /// The last directive matching `keyword` in the section, else in its defaults chain.
-    pub fn effective_last<'a>(&'a self, section: &'a Section, keyword: &'a str) -> Option<&'a Directive> {
+    pub fn effective_last<'a>(
+        &'a self,
+        section: &'a Section,
+        keyword: &'a str,
+    ) -> Option<&'a Directive> {
         if let Some(d) = section.last(keyword) {
             return Some(d);
         }
@@ -478,7 +484,9 @@ pub fn read_config_file(path: &Path) -> Result<String, ConfigError> {
             source,
         })?;
     if bytes.len() as u64 > MAX_CONFIG_FILE_SIZE {
-        let size = fs::metadata(path).map(|m| m.len()).unwrap_or(bytes.len() as u64);
+        let size = fs::metadata(path)
+            .map(|m| m.len())
+            .unwrap_or(bytes.len() as u64);
         return Err(ConfigError::TooLarge {
             path: path.to_path_buf(),
             size,
@@ -685,7 +693,9 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
         let lineno = idx + 1;
         let t = tokenize(raw);
         if let Some(q) = t.unterminated {
-            model.notes.push(note(lineno, format!("unterminated {q} quote")));
+            model
+                .notes
+                .push(note(lineno, format!("unterminated {q} quote")));
         }
         let Some(keyword) = t.words.first() else {
             continue;
@@ -703,7 +713,11 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
                 continue;
             }
             ".elif" | ".else" => {
-                let c = if keyword == ".elif" { Some(cond_text()) } else { None };
+                let c = if keyword == ".elif" {
+                    Some(cond_text())
+                } else {
+                    None
+                };
                 match stack.last_mut() {
                     Some(frame) => {
                         let done = std::mem::take(&mut frame.current);
@@ -715,17 +729,19 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
                         }
                         frame.current = parts.join(" && ");
                     }
-                    None => model
-                        .notes
-                        .push(note(lineno, format!("'{keyword}' without a matching '.if'"))),
+                    None => model.notes.push(note(
+                        lineno,
+                        format!("'{keyword}' without a matching '.if'"),
+                    )),
                 }
                 continue;
             }
             ".endif" => {
                 if stack.pop().is_none() {
-                    model
-                        .notes
-                        .push(note(lineno, "'.endif' without a matching '.if'".to_string()));
+                    model.notes.push(note(
+                        lineno,
+                        "'.endif' without a matching '.if'".to_string(),
+                    ));
                 }
                 continue;
             }
@@ -782,7 +798,10 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
         let line = text.lines().count();
         model.notes.push(note(
             line,
-            format!("{} '.if' block(s) not closed by '.endif' at end of file", stack.len()),
+            format!(
+                "{} '.if' block(s) not closed by '.endif' at end of file",
+                stack.len()
+            ),
         ));
     }
     model
@@ -829,7 +848,17 @@ mod tests {
         let d = &m.sections[0].directives[0];
         assert_eq!(
             d.args,
-            ["x y", "p q", "r s", "#", "#", "$HOME", "${FOO-1}:514", "$BAR", "$BAZ"]
+            [
+                "x y",
+                "p q",
+                "r s",
+                "#",
+                "#",
+                "$HOME",
+                "${FOO-1}:514",
+                "$BAR",
+                "$BAZ"
+            ]
         );
         // Only double-quoted variables are expanded by HAProxy.
         assert_eq!(d.env_vars, ["FOO", "BAR"]);
@@ -930,7 +959,7 @@ mod tests {
 
         let bin = dir.path().join("bin.cfg");
         fs::write(&bin, b"global\n\0\x01\x02").unwrap();
-        let e = load_config(&[bin.clone()]).unwrap_err();
+        let e = load_config(std::slice::from_ref(&bin)).unwrap_err();
         assert!(matches!(e, ConfigError::Binary { .. }));
         assert!(e.to_string().contains("bin.cfg"), "{e}");
 
