@@ -1,0 +1,996 @@
+//! A haproxy.cfg model that keeps `file:line` for every directive.
+//!
+//! Parsing follows HAProxy's own rules (configuration.txt §2.1–2.4): one
+//! statement per line, words split on unprotected blanks, `#` starts a comment
+//! outside quotes, `"..."` weak quoting (environment variables recognised),
+//! `'...'` strong quoting, backslash escapes. `.if/.elif/.else/.endif` blocks are
+//! not evaluated: their directives are kept and carry the enclosing condition.
+//! Environment variables are recognised but never expanded.
+
+use serde::Serialize;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Files larger than this are refused by [`load_config`].
+pub const MAX_CONFIG_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
+/// Keywords that open a section. Section keywords are valid everywhere.
+pub const SECTION_KEYWORDS: &[&str] = &[
+    "global",
+    "defaults",
+    "frontend",
+    "backend",
+    "listen",
+    "peers",
+    "resolvers",
+    "userlist",
+    "program",
+    "http-errors",
+    "ring",
+    "cache",
+    "mailers",
+    "log-forward",
+    "crt-store",
+    "fcgi-app",
+    "traces",
+    "acme",
+    "dynamic-update",
+];
+
+/// The section kind given to directives placed before any section.
+pub const IMPLICIT_SECTION: &str = "implicit";
+
+/// Everything that can go wrong while loading configuration files.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: cannot list directory: {source}", path.display())]
+    ReadDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a configuration file: it contains NUL bytes (binary file?)", path.display())]
+    Binary { path: PathBuf },
+    #[error("{}: too large ({size} bytes, the limit is {limit} bytes)", path.display())]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    #[error("{}: neither a regular file nor a directory", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("no configuration path given")]
+    NoPath,
+}
+
+/// A parsed configuration: every file loaded, every section in load order.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ConfigModel {
+    pub files: Vec<PathBuf>,
+    pub sections: Vec<Section>,
+    /// Syntax problems noticed while parsing (unterminated quote, unbalanced `.if`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<ParseNote>,
+}
+
+/// A syntax problem with its location.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ParseNote {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl ParseNote {
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// One section: `global`, `defaults [name]`, `frontend name`, ...
+#[derive(Clone, Debug, Serialize)]
+pub struct Section {
+    pub kind: String,
+    pub name: Option<String>,
+    /// Arguments of the section line after the name (e.g. `from defname`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    pub file: PathBuf,
+    pub line: usize,
+    /// The `.if` condition the section header sits under, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    pub directives: Vec<Directive>,
+}
+
+/// One statement: the first word and its arguments, unquoted and unescaped.
+#[derive(Clone, Debug, Serialize)]
+pub struct Directive {
+    pub keyword: String,
+    pub args: Vec<String>,
+    pub file: PathBuf,
+    pub line: usize,
+    /// The enclosing `.if`/`.elif`/`.else` condition(s), joined with ` && `.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Environment variables referenced in double quotes (left unexpanded).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env_vars: Vec<String>,
+}
+
+impl Directive {
+    /// `file:line`.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file.display(), self.line)
+    }
+
+    /// The statement re-joined (words containing blanks are quoted).
+    pub fn text(&self) -> String {
+        let mut out = quote_word(&self.keyword);
+        for a in &self.args {
+            out.push(' ');
+            out.push_str(&quote_word(a));
+        }
+        out
+    }
+
+    /// `file:line: text`, the form used as finding evidence.
+    pub fn evidence(&self) -> String {
+        let mut s = format!("{}: {}", self.location(), self.text());
+        if let Some(c) = &self.condition {
+            s.push_str(&format!("  (under .if {c})"));
+        }
+        s
+    }
+
+    /// True when the directive is `kw` or the multi-word `kw sub ...` (e.g. `"stats socket"`).
+    pub fn is(&self, keyword: &str) -> bool {
+        let mut words = keyword.split_whitespace();
+        match words.next() {
+            Some(first) if first == self.keyword => {}
+            _ => return false,
+        }
+        words
+            .enumerate()
+            .all(|(i, w)| self.args.get(i).map(|a| a == w).unwrap_or(false))
+    }
+
+    /// The argument following `name` (e.g. `level` in a `stats socket` line).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        let pos = self.args.iter().position(|a| a == name)?;
+        self.args.get(pos + 1).map(String::as_str)
+    }
+
+    /// True when one of the arguments is exactly `word`.
+    pub fn has_arg(&self, word: &str) -> bool {
+        self.args.iter().any(|a| a == word)
+    }
+}
+
+fn quote_word(w: &str) -> String {
+    if w.is_empty() || w.chars().any(|c| c.is_whitespace() || c == '#' || c == '"') {
+        format!("'{w}'")
+    } else {
+        w.to_string()
+    }
+}
+
+impl Section {
+    /// `file:line` of the section header.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file.display(), self.line)
+    }
+
+    /// `frontend fe_main`, `global`, `defaults` ...
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{} {}", self.kind, n),
+            None => self.kind.clone(),
+        }
+    }
+
+    /// Directives whose keyword is `keyword`; a multi-word keyword such as
+    /// `"stats socket"` or `"http-response set-header"` matches leading arguments.
+    pub fn find<'a>(&'a self, keyword: &'a str) -> impl Iterator<Item = &'a Directive> + 'a {
+        self.directives.iter().filter(move |d| d.is(keyword))
+    }
+
+    /// The state this section sets for `option <name>`: `Some(true)` for
+    /// `option name`, `Some(false)` for `no option name`, `None` when the
+    /// section does not mention it or resets it with `default option name`.
+    pub fn option_state(&self, name: &str) -> Option<bool> {
+        let mut state = None;
+        for d in &self.directives {
+            match d.keyword.as_str() {
+                "option" if d.args.first().map(String::as_str) == Some(name) => state = Some(true),
+                "no" | "default"
+                    if d.args.first().map(String::as_str) == Some("option")
+                        && d.args.get(1).map(String::as_str) == Some(name) =>
+                {
+                    state = if d.keyword == "no" { Some(false) } else { None };
+                }
+                _ => {}
+            }
+        }
+        state
+    }
+
+    /// True when this section enables `option <name>` (and does not disable it later).
+    pub fn has_option(&self, name: &str) -> bool {
+        self.option_state(name) == Some(true)
+    }
+
+    /// The last directive with this keyword (the one HAProxy keeps for single-valued settings).
+    pub fn last<'a>(&'a self, keyword: &'a str) -> Option<&'a Directive> {
+        self.find(keyword).last()
+    }
+
+    /// `from <defaults>` on a `defaults`/`frontend`/`backend`/`listen` line.
+    pub fn from_defaults(&self) -> Option<&str> {
+        let pos = self.args.iter().position(|a| a == "from")?;
+        self.args.get(pos + 1).map(String::as_str)
+    }
+
+    pub fn is_proxy(&self) -> bool {
+        matches!(self.kind.as_str(), "frontend" | "backend" | "listen")
+    }
+}
+
+impl ConfigModel {
+    /// The first `global` section (HAProxy merges them; most configs have one).
+    pub fn global(&self) -> Option<&Section> {
+        self.sections.iter().find(|s| s.kind == "global")
+    }
+
+    /// Every `global` section, in order.
+    pub fn globals(&self) -> impl Iterator<Item = &Section> {
+        self.sections_of("global")
+    }
+
+    pub fn sections_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Section> + 'a {
+        self.sections.iter().filter(move |s| s.kind == kind)
+    }
+
+    /// frontend, backend and listen sections.
+    pub fn proxies(&self) -> impl Iterator<Item = &Section> {
+        self.sections.iter().filter(|s| s.is_proxy())
+    }
+
+    /// Directives of every `global` section matching `keyword` (see [`Section::find`]).
+    pub fn global_find<'a>(&'a self, keyword: &'a str) -> impl Iterator<Item = &'a Directive> + 'a {
+        self.globals().flat_map(move |s| s.find(keyword))
+    }
+
+    /// The defaults chain a section inherits from, root first: the section named
+    /// by `from <name>` or else the last `defaults` section before it (named or
+    /// not), then that one's own `from`, and so on.
+    pub fn defaults_chain(&self, section: &Section) -> Vec<&Section> {
+        let Some(idx) = self.sections.iter().position(|s| std::ptr::eq(s, section)) else {
+            return Vec::new();
+        };
+        let mut chain: Vec<&Section> = Vec::new();
+        let mut cur_idx = idx;
+        let mut cur = section;
+        // Bounded: a defaults section can only appear once in a chain.
+        for _ in 0..self.sections.len() {
+            let next = match cur.from_defaults() {
+                Some(name) => self.sections[..cur_idx]
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .find(|(_, s)| s.kind == "defaults" && s.name.as_deref() == Some(name)),
+                None if cur.kind != "defaults" => self.sections[..cur_idx]
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .find(|(_, s)| s.kind == "defaults"),
+                None => None,
+            };
+            match next {
+                Some((i, s)) if !chain.iter().any(|c| std::ptr::eq(*c, s)) => {
+                    chain.push(s);
+                    cur_idx = i;
+                    cur = s;
+                }
+                _ => break,
+            }
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// The effective `option <name>` state of a proxy: its own setting, else
+    /// the closest defaults section's setting.
+    pub fn effective_option(&self, section: &Section, name: &str) -> Option<bool> {
+        if let Some(s) = section.option_state(name) {
+            return Some(s);
+        }
+        self.defaults_chain(section)
+            .iter()
+            .rev()
+            .find_map(|d| d.option_state(name))
+    }
+
+    /// The last directive matching `keyword` in the section, else in its defaults chain.
+    pub fn effective_last<'a>(
+        &'a self,
+        section: &'a Section,
+        keyword: &'a str,
+    ) -> Option<&'a Directive> {
+        if let Some(d) = section.last(keyword) {
+            return Some(d);
+        }
+        self.defaults_chain(section)
+            .into_iter()
+            .rev()
+            .find_map(|d| d.last(keyword))
+    }
+
+    /// The proxy mode (`http`, `tcp`, ...); HAProxy's default is `tcp`.
+    pub fn effective_mode(&self, section: &Section) -> String {
+        self.effective_last(section, "mode")
+            .and_then(|d| d.args.first().cloned())
+            .unwrap_or_else(|| "tcp".to_string())
+    }
+}
+
+/// A `stats socket` line of the global section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatsSocket {
+    /// The address as written: `/run/haproxy/admin.sock`, `ipv4@127.0.0.1:9999`, `:9999`...
+    pub address: String,
+    /// `level` as written, `None` when absent (HAProxy then uses `operator`).
+    pub level: Option<String>,
+    pub location: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+/// HAProxy's level for a stats socket without a `level` keyword (configuration.txt, "level").
+pub const DEFAULT_STATS_SOCKET_LEVEL: &str = "operator";
+
+impl StatsSocket {
+    /// The level HAProxy applies: the configured one, or `operator`.
+    pub fn effective_level(&self) -> &str {
+        self.level.as_deref().unwrap_or(DEFAULT_STATS_SOCKET_LEVEL)
+    }
+
+    /// True for UNIX/abstract/fd sockets (anything that is not a TCP address).
+    pub fn is_unix(&self) -> bool {
+        address_is_unix(&self.address)
+    }
+}
+
+/// True when a bind/log address names a UNIX socket path (or abns/fd/sockpair).
+pub fn address_is_unix(address: &str) -> bool {
+    let a = address.trim();
+    a.starts_with('/')
+        || a.starts_with("./")
+        || a.starts_with("unix@")
+        || a.starts_with("uxst@")
+        || a.starts_with("uxdg@")
+        || a.starts_with("abns@")
+        || a.starts_with("abnsz@")
+        || a.starts_with("fd@")
+        || a.starts_with("sockpair@")
+}
+
+/// Every `stats socket` line of the global section(s).
+pub fn stats_sockets(model: &ConfigModel) -> Vec<StatsSocket> {
+    model
+        .global_find("stats socket")
+        .filter_map(|d| {
+            let address = d.args.get(1)?.clone();
+            Some(StatsSocket {
+                address,
+                level: d.param("level").map(str::to_string),
+                location: d.location(),
+                condition: d.condition.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Every `log` directive in global, defaults and proxies, with its section label
+/// (`global`, `defaults`, `frontend fe_main`). `no log` is not included.
+pub fn log_lines(model: &ConfigModel) -> Vec<(String, Directive)> {
+    model
+        .sections
+        .iter()
+        .filter(|s| s.kind == "global" || s.kind == "defaults" || s.is_proxy())
+        .flat_map(|s| {
+            let label = s.label();
+            s.find("log").map(move |d| (label.clone(), d.clone()))
+        })
+        .collect()
+}
+
+/// The global `chroot` directory and its location, if set.
+pub fn chroot(model: &ConfigModel) -> Option<(String, String)> {
+    model
+        .global_find("chroot")
+        .last()
+        .and_then(|d| d.args.first().map(|a| (a.clone(), d.location())))
+}
+
+/// Loads files and directories (a directory's `*.cfg` files in lexical order, as
+/// HAProxy does with `-f dir`) and parses them into one model.
+pub fn load_config(paths: &[PathBuf]) -> Result<ConfigModel, ConfigError> {
+    if paths.is_empty() {
+        return Err(ConfigError::NoPath);
+    }
+    let mut files = Vec::new();
+    for p in paths {
+        let meta = fs::metadata(p).map_err(|source| ConfigError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let rd = fs::read_dir(p).map_err(|source| ConfigError::ReadDir {
+                path: p.clone(),
+                source,
+            })?;
+            let mut entries = Vec::new();
+            for e in rd {
+                let e = e.map_err(|source| ConfigError::ReadDir {
+                    path: p.clone(),
+                    source,
+                })?;
+                let path = e.path();
+                let is_cfg = path.extension().map(|x| x == "cfg").unwrap_or(false);
+                // Follow symlinks like haproxy's stat(): only regular files count.
+                if is_cfg && fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false) {
+                    entries.push(path);
+                }
+            }
+            entries.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+            files.extend(entries);
+        } else if meta.is_file() {
+            files.push(p.clone());
+        } else {
+            return Err(ConfigError::NotAFile { path: p.clone() });
+        }
+    }
+    let mut model = ConfigModel::default();
+    for f in files {
+        let text = read_config_file(&f)?;
+        let part = parse_config(&text, &f);
+        model.files.extend(part.files);
+        model.sections.extend(part.sections);
+        model.notes.extend(part.notes);
+    }
+    Ok(model)
+}
+
+/// Reads one file with the size and binary checks of [`load_config`].
+pub fn read_config_file(path: &Path) -> Result<String, ConfigError> {
+    let file = fs::File::open(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut bytes = Vec::new();
+    // Read at most one byte more than the limit so a growing file cannot bypass it.
+    file.take(MAX_CONFIG_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_CONFIG_FILE_SIZE {
+        let size = fs::metadata(path)
+            .map(|m| m.len())
+            .unwrap_or(bytes.len() as u64);
+        return Err(ConfigError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit: MAX_CONFIG_FILE_SIZE,
+        });
+    }
+    if bytes.contains(&0) {
+        return Err(ConfigError::Binary {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// One tokenized line.
+struct Tokens {
+    words: Vec<String>,
+    env_vars: Vec<String>,
+    /// Byte offset of the start of each word in the line.
+    starts: Vec<usize>,
+    /// Byte offset where the comment starts (or the line length).
+    end: usize,
+    unterminated: Option<char>,
+}
+
+fn tokenize(line: &str) -> Tokens {
+    let mut words = Vec::new();
+    let mut starts = Vec::new();
+    let mut env_vars: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut end = line.len();
+    let mut chars = line.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match quote {
+            Some('\'') => {
+                if c == '\'' {
+                    quote = None;
+                } else {
+                    cur.push(c);
+                }
+            }
+            Some(_) => match c {
+                '"' => quote = None,
+                '\\' => push_escape(&mut cur, &mut chars),
+                '$' => {
+                    cur.push('$');
+                    if let Some(name) = read_env_name(&mut chars, &mut cur) {
+                        if !env_vars.contains(&name) {
+                            env_vars.push(name);
+                        }
+                    }
+                }
+                _ => cur.push(c),
+            },
+            None => match c {
+                ' ' | '\t' | '\r' | '\n' => {
+                    if in_word {
+                        words.push(std::mem::take(&mut cur));
+                        in_word = false;
+                    }
+                }
+                '#' => {
+                    end = i;
+                    break;
+                }
+                _ => {
+                    if !in_word {
+                        in_word = true;
+                        starts.push(i);
+                    }
+                    match c {
+                        '"' => quote = Some('"'),
+                        '\'' => quote = Some('\''),
+                        '\\' => push_escape(&mut cur, &mut chars),
+                        _ => cur.push(c),
+                    }
+                }
+            },
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Tokens {
+        words,
+        env_vars,
+        starts,
+        end,
+        unterminated: quote,
+    }
+}
+
+fn push_escape(cur: &mut String, chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) {
+    match chars.next() {
+        None => cur.push('\\'),
+        Some((_, 'n')) => cur.push('\n'),
+        Some((_, 'r')) => cur.push('\r'),
+        Some((_, 't')) => cur.push('\t'),
+        Some((_, 'x')) => {
+            let mut hex = String::new();
+            for _ in 0..2 {
+                match chars.peek() {
+                    Some((_, h)) if h.is_ascii_hexdigit() => {
+                        hex.push(*h);
+                        chars.next();
+                    }
+                    _ => break,
+                }
+            }
+            match u8::from_str_radix(&hex, 16) {
+                Ok(b) if hex.len() == 2 => cur.push(char::from(b)),
+                _ => {
+                    cur.push_str("\\x");
+                    cur.push_str(&hex);
+                }
+            }
+        }
+        Some((_, other)) => cur.push(other),
+    }
+}
+
+/// Reads `{NAME...}` or `NAME` after a `$` (already pushed), copying it into `cur`.
+fn read_env_name(
+    chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+    cur: &mut String,
+) -> Option<String> {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    match chars.peek() {
+        Some((_, '{')) => {
+            chars.next();
+            cur.push('{');
+            let mut inner = String::new();
+            for (_, c) in chars.by_ref() {
+                cur.push(c);
+                if c == '}' {
+                    break;
+                }
+                inner.push(c);
+            }
+            let name: String = inner.chars().take_while(|c| is_name_char(*c)).collect();
+            (!name.is_empty()).then_some(name)
+        }
+        Some((_, c)) if c.is_ascii_alphabetic() || *c == '_' || *c == '.' => {
+            let mut name = String::new();
+            while let Some((_, c)) = chars.peek() {
+                if is_name_char(*c) {
+                    name.push(*c);
+                    cur.push(*c);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            Some(name)
+        }
+        _ => None,
+    }
+}
+
+/// One level of `.if` nesting.
+struct CondFrame {
+    /// Conditions of the branches already seen at this level.
+    previous: Vec<String>,
+    /// The condition of the branch being read.
+    current: String,
+}
+
+fn negate(c: &str) -> String {
+    format!("!({c})")
+}
+
+fn current_condition(stack: &[CondFrame]) -> Option<String> {
+    if stack.is_empty() {
+        None
+    } else {
+        Some(
+            stack
+                .iter()
+                .map(|f| f.current.as_str())
+                .collect::<Vec<_>>()
+                .join(" && "),
+        )
+    }
+}
+
+/// Parses one file's text. Never fails: unknown directives are kept, syntax
+/// problems are recorded in [`ConfigModel::notes`].
+pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
+    let mut model = ConfigModel {
+        files: vec![file.to_path_buf()],
+        ..Default::default()
+    };
+    let mut current: Option<Section> = None;
+    let mut stack: Vec<CondFrame> = Vec::new();
+    let note = |line: usize, message: String| ParseNote {
+        file: file.to_path_buf(),
+        line,
+        message,
+    };
+
+    for (idx, raw) in text.lines().enumerate() {
+        let lineno = idx + 1;
+        let t = tokenize(raw);
+        if let Some(q) = t.unterminated {
+            model
+                .notes
+                .push(note(lineno, format!("unterminated {q} quote")));
+        }
+        let Some(keyword) = t.words.first() else {
+            continue;
+        };
+        let cond_text = || {
+            let start = t.starts.get(1).copied().unwrap_or(t.end).min(t.end);
+            raw.get(start..t.end).unwrap_or("").trim().to_string()
+        };
+        match keyword.as_str() {
+            ".if" => {
+                stack.push(CondFrame {
+                    previous: Vec::new(),
+                    current: cond_text(),
+                });
+                continue;
+            }
+            ".elif" | ".else" => {
+                let c = if keyword == ".elif" {
+                    Some(cond_text())
+                } else {
+                    None
+                };
+                match stack.last_mut() {
+                    Some(frame) => {
+                        let done = std::mem::take(&mut frame.current);
+                        frame.previous.push(done);
+                        let mut parts: Vec<String> =
+                            frame.previous.iter().map(|p| negate(p)).collect();
+                        if let Some(c) = c {
+                            parts.push(c);
+                        }
+                        frame.current = parts.join(" && ");
+                    }
+                    None => model.notes.push(note(
+                        lineno,
+                        format!("'{keyword}' without a matching '.if'"),
+                    )),
+                }
+                continue;
+            }
+            ".endif" => {
+                if stack.pop().is_none() {
+                    model.notes.push(note(
+                        lineno,
+                        "'.endif' without a matching '.if'".to_string(),
+                    ));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let condition = current_condition(&stack);
+        if SECTION_KEYWORDS.contains(&keyword.as_str()) {
+            if let Some(s) = current.take() {
+                model.sections.push(s);
+            }
+            let mut rest = t.words[1..].to_vec();
+            let name = match keyword.as_str() {
+                "global" => None,
+                "defaults" if rest.first().map(String::as_str) == Some("from") => None,
+                _ if rest.is_empty() => None,
+                _ => Some(rest.remove(0)),
+            };
+            current = Some(Section {
+                kind: keyword.clone(),
+                name,
+                args: rest,
+                file: file.to_path_buf(),
+                line: lineno,
+                condition,
+                directives: Vec::new(),
+            });
+            continue;
+        }
+        let directive = Directive {
+            keyword: keyword.clone(),
+            args: t.words[1..].to_vec(),
+            file: file.to_path_buf(),
+            line: lineno,
+            condition,
+            env_vars: t.env_vars,
+        };
+        current
+            .get_or_insert_with(|| Section {
+                kind: IMPLICIT_SECTION.to_string(),
+                name: None,
+                args: Vec::new(),
+                file: file.to_path_buf(),
+                line: lineno,
+                condition: None,
+                directives: Vec::new(),
+            })
+            .directives
+            .push(directive);
+    }
+    if let Some(s) = current.take() {
+        model.sections.push(s);
+    }
+    if !stack.is_empty() {
+        let line = text.lines().count();
+        model.notes.push(note(
+            line,
+            format!(
+                "{} '.if' block(s) not closed by '.endif' at end of file",
+                stack.len()
+            ),
+        ));
+    }
+    model
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> ConfigModel {
+        parse_config(text, Path::new("t.cfg"))
+    }
+
+    #[test]
+    fn sections_directives_and_locations() {
+        let m = parse(
+            "# top comment\nglobal\n  log /dev/log local0 # trailing\n  stats socket /run/haproxy/admin.sock mode 660 level admin\n\ndefaults web from base\n  mode http\nfrontend fe\n  bind :80\nbackend bk from web\n  server s1 1.2.3.4:80 check\n",
+        );
+        let kinds: Vec<_> = m.sections.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(kinds, ["global", "defaults", "frontend", "backend"]);
+        let g = m.global().unwrap();
+        let log = g.find("log").next().unwrap();
+        assert_eq!(log.args, ["/dev/log", "local0"]);
+        assert_eq!(log.location(), "t.cfg:3");
+        let d = &m.sections[1];
+        assert_eq!(d.name.as_deref(), Some("web"));
+        assert_eq!(d.from_defaults(), Some("base"));
+        let bk = &m.sections[3];
+        assert_eq!(bk.label(), "backend bk");
+        assert_eq!(bk.from_defaults(), Some("web"));
+        assert_eq!(m.proxies().count(), 2);
+        let socks = stats_sockets(&m);
+        assert_eq!(socks.len(), 1);
+        assert_eq!(socks[0].address, "/run/haproxy/admin.sock");
+        assert_eq!(socks[0].level.as_deref(), Some("admin"));
+        assert!(socks[0].is_unix());
+    }
+
+    #[test]
+    fn quoting_escapes_and_env() {
+        let m = parse(
+            "global\n  a \"x y\" 'p q' r\\ s \\# \"#\" '$HOME' \"${FOO-1}:514\" \"$BAR\" $BAZ\n  b \"\\x41\\t\" # c\n",
+        );
+        let d = &m.sections[0].directives[0];
+        assert_eq!(
+            d.args,
+            [
+                "x y",
+                "p q",
+                "r s",
+                "#",
+                "#",
+                "$HOME",
+                "${FOO-1}:514",
+                "$BAR",
+                "$BAZ"
+            ]
+        );
+        // Only double-quoted variables are expanded by HAProxy.
+        assert_eq!(d.env_vars, ["FOO", "BAR"]);
+        assert_eq!(m.sections[0].directives[1].args, ["A\t"]);
+        assert!(m.notes.is_empty());
+    }
+
+    #[test]
+    fn unterminated_quote_is_noted() {
+        let m = parse("global\n  log \"/dev/log local0\n");
+        assert_eq!(m.notes.len(), 1);
+        assert_eq!(m.notes[0].location(), "t.cfg:2");
+        assert_eq!(m.sections[0].directives.len(), 1);
+    }
+
+    #[test]
+    fn conditional_blocks_are_recorded() {
+        let m = parse(
+            "global\n.if version_before(2.5) # old\n  nbproc 2\n.elif defined(X)\n  nbthread 4\n  .if feature(OPENSSL)\n    ssl-server-verify none\n  .endif\n.else\n  nbthread 2\n.endif\n  maxconn 10\n.notice \"hello\"\n",
+        );
+        let g = &m.sections[0];
+        let c = |kw: &str| g.find(kw).next().unwrap().condition.clone();
+        assert_eq!(c("nbproc").as_deref(), Some("version_before(2.5)"));
+        assert_eq!(
+            c("nbthread").as_deref(),
+            Some("!(version_before(2.5)) && defined(X)")
+        );
+        assert_eq!(
+            c("ssl-server-verify").as_deref(),
+            Some("!(version_before(2.5)) && defined(X) && feature(OPENSSL)")
+        );
+        assert_eq!(
+            g.find("nbthread").nth(1).unwrap().condition.as_deref(),
+            Some("!(version_before(2.5)) && !(!(version_before(2.5)) && defined(X))")
+        );
+        assert_eq!(c("maxconn"), None);
+        assert_eq!(g.find(".notice").next().unwrap().args, ["hello"]);
+        assert!(m.notes.is_empty());
+    }
+
+    #[test]
+    fn unbalanced_conditionals_and_implicit_section() {
+        let m = parse("maxconn 10\n.endif\nglobal\n.if 1\n  daemon\n");
+        assert_eq!(m.sections[0].kind, IMPLICIT_SECTION);
+        assert_eq!(m.notes.len(), 2);
+    }
+
+    #[test]
+    fn options_and_defaults_inheritance() {
+        let m = parse(
+            "defaults base\n  mode http\n  option http-server-close\ndefaults web from base\n  timeout client 1s\ndefaults other\n  mode tcp\nbackend a from web\n  server s 1.1.1.1:80\nbackend b\n  no option http-server-close\nbackend c\n  option http-server-close\n  default option http-server-close\n",
+        );
+        let a = m.proxies().next().unwrap();
+        let chain: Vec<_> = m
+            .defaults_chain(a)
+            .iter()
+            .map(|s| s.name.clone().unwrap())
+            .collect();
+        assert_eq!(chain, ["base", "web"]);
+        assert_eq!(m.effective_mode(a), "http");
+        assert_eq!(m.effective_option(a, "http-server-close"), Some(true));
+        let b = m.proxies().nth(1).unwrap();
+        assert_eq!(m.effective_mode(b), "tcp");
+        assert!(!b.has_option("http-server-close"));
+        assert_eq!(b.option_state("http-server-close"), Some(false));
+        let c = m.proxies().nth(2).unwrap();
+        assert_eq!(c.option_state("http-server-close"), None);
+    }
+
+    #[test]
+    fn helpers_log_chroot_levels() {
+        let m = parse(
+            "global\n  chroot /var/lib/haproxy\n  log /dev/log local0\n  stats socket ipv4@127.0.0.1:9999\ndefaults\n  log global\nfrontend f\n  log 127.0.0.1 local1\n",
+        );
+        assert_eq!(
+            chroot(&m),
+            Some(("/var/lib/haproxy".to_string(), "t.cfg:2".to_string()))
+        );
+        let logs = log_lines(&m);
+        let labels: Vec<_> = logs.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["global", "defaults", "frontend f"]);
+        let s = &stats_sockets(&m)[0];
+        assert_eq!(s.level, None);
+        assert_eq!(s.effective_level(), "operator");
+        assert!(!s.is_unix());
+    }
+
+    #[test]
+    fn load_directory_in_lexical_order_and_bad_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("b.cfg"), "backend b\n").unwrap();
+        fs::write(dir.path().join("a.cfg"), "global\n").unwrap();
+        fs::write(dir.path().join("c.txt"), "frontend ignored\n").unwrap();
+        fs::create_dir(dir.path().join("sub.cfg")).unwrap();
+        let m = load_config(&[dir.path().to_path_buf()]).unwrap();
+        let kinds: Vec<_> = m.sections.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(kinds, ["global", "backend"]);
+
+        let bin = dir.path().join("bin.cfg");
+        fs::write(&bin, b"global\n\0\x01\x02").unwrap();
+        let e = load_config(std::slice::from_ref(&bin)).unwrap_err();
+        assert!(matches!(e, ConfigError::Binary { .. }));
+        assert!(e.to_string().contains("bin.cfg"), "{e}");
+
+        let missing = dir.path().join("missing.cfg");
+        let e = load_config(&[missing]).unwrap_err();
+        assert!(e.to_string().contains("missing.cfg"), "{e}");
+
+        let big = dir.path().join("big.cfg");
+        let f = fs::File::create(&big).unwrap();
+        f.set_len(MAX_CONFIG_FILE_SIZE + 10).unwrap();
+        let e = load_config(&[big]).unwrap_err();
+        assert!(matches!(e, ConfigError::TooLarge { .. }), "{e}");
+        assert!(load_config(&[]).is_err());
+    }
+
+    #[test]
+    fn ten_megabyte_config_parses() {
+        let mut text = String::from("global\n  maxconn 100\n");
+        let mut i = 0;
+        while text.len() < 10 * 1024 * 1024 {
+            text.push_str(&format!(
+                "backend b{i}\n  balance roundrobin\n  server s{i} 10.0.0.1:80 check \"weird # arg\"\n  http-response set-header X-B b{i}\n"
+            ));
+            i += 1;
+        }
+        // Also a pathological single line with no newline and unbalanced quote.
+        text.push_str(&"\"x".repeat(1000));
+        let start = std::time::Instant::now();
+        let m = parse(&text);
+        assert!(m.sections.len() > 1000);
+        // Generous bound (debug build, noisy CI): only catches accidental quadratic behaviour.
+        assert!(start.elapsed() < std::time::Duration::from_secs(30));
+    }
+}
