@@ -6,11 +6,14 @@
 //! [`sink::Sink`].
 
 pub mod cancel;
+pub mod cli;
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod journal;
 pub mod lab;
 pub mod playbooks;
+pub mod repl;
 pub mod report;
 pub mod runner;
 pub mod runtime;

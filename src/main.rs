@@ -1,1 +1,4 @@
-fn main(){}
+fn main() {
+    let code = harun::cli::run();
+    harun::cli::exit(code);
+}

@@ -1,0 +1,447 @@
+//! What each command does, from parsed arguments to an exit code.
+
+use super::args::{Cli, Command, GlobalOpts};
+use super::{error, render, term};
+use crate::lab::{Lab, Scenario};
+use crate::playbooks;
+use crate::report::Report;
+use crate::runtime::Address;
+use crate::settings::Settings;
+use crate::{ExitCode, Runner};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn dispatch(cli: Cli) -> i32 {
+    match cli.command {
+        Some(Command::List) => list(&cli.global),
+        Some(Command::Doc { name, markdown }) => doc(name.as_deref(), markdown),
+        Some(Command::Journal { lines }) => journal(&cli.global, lines),
+        Some(Command::Lab { args }) => lab(&cli.global, &args),
+        Some(Command::Repl) => match settings(&cli.global, true) {
+            Ok(s) => match runner(s, &cli.global, true) {
+                Ok((r, _rt)) => crate::repl::run(&r, cli.global.json),
+                Err(code) => code,
+            },
+            Err(code) => code,
+        },
+        None => {
+            let settings = match settings(&cli.global, true) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            if let Some(expr) = &cli.eval {
+                return run_eval(settings, &cli.global, expr);
+            }
+            match &cli.playbook {
+                Some(p) => run_playbook(settings, &cli.global, p),
+                None => {
+                    error("no playbook given: `harun PLAYBOOK`, `harun -e EXPR`, `harun repl` or `harun list` (see --help)");
+                    ExitCode::Usage as i32
+                }
+            }
+        }
+    }
+}
+
+fn parse_params(raw: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for p in raw {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| format!("-p `{p}`: expected KEY=VALUE"))?;
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(format!("-p `{p}`: parameter names are letters, digits, `_` and `-`"));
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+fn secs(what: &str, v: f64) -> Result<Duration, String> {
+    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        Err(format!("{what} must be between 0 and 86400 seconds, got {v}"))
+    }
+}
+
+/// Sockets from -s, else the config's `stats socket` lines, else the usual paths.
+fn discover_sockets(g: &GlobalOpts) -> Result<Vec<Address>, String> {
+    if !g.sockets.is_empty() {
+        return g
+            .sockets
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| Address::parse(s).map_err(|e| e.to_string()))
+            .collect();
+    }
+    if let Ok(model) = crate::config::model::load_config(std::slice::from_ref(&g.config)) {
+        let mut found: Vec<Address> = crate::config::model::stats_sockets(&model)
+            .iter()
+            .filter_map(|s| Address::parse(&s.address).ok())
+            .collect();
+        // Prefer admin-level sockets: state changes need them.
+        found.dedup();
+        if !found.is_empty() {
+            return Ok(found.into_iter().take(1).collect());
+        }
+    }
+    for p in ["/run/haproxy/admin.sock", "/var/run/haproxy/admin.sock"] {
+        if std::path::Path::new(p).exists() {
+            return Ok(vec![Address::Unix(PathBuf::from(p))]);
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// Convert options once into the library's settings. Errors are printed here.
+fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
+    let fail = |m: String| {
+        error(&m);
+        ExitCode::Usage as i32
+    };
+    let params = parse_params(&g.params).map_err(fail)?;
+    let io_timeout = secs("--timeout", g.timeout).map_err(fail)?;
+    let max_time = match g.max_time {
+        Some(v) => Some(secs("--max-time", v).map_err(fail)?),
+        None => None,
+    };
+    let sockets = if discover {
+        discover_sockets(g).map_err(fail)?
+    } else {
+        Vec::new()
+    };
+    let mut s = Settings {
+        sockets,
+        config_paths: vec![g.config.clone()],
+        haproxy_bin: g.haproxy_bin.clone(),
+        io_timeout,
+        max_time,
+        params,
+        dry_run: g.dry_run,
+        read_only: g.read_only,
+        yes: g.yes,
+        force: g.force,
+        rsyslog_conf: g.rsyslog_conf.clone(),
+        rsyslog_dir: g.rsyslog_dir.clone(),
+        output_dir: g.output_dir.clone(),
+        ..Settings::default()
+    };
+    if let Some(j) = &g.journal {
+        s.journal_path = j.clone();
+    }
+    Ok(s)
+}
+
+/// The runner with terminal output, confirmation and Ctrl-C wired in.
+fn runner(settings: Settings, g: &GlobalOpts, interactive: bool) -> Result<(Runner, Arc<tokio::runtime::Runtime>), i32> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("harun-io")
+        .build()
+        .map_err(|e| {
+            error(&format!("cannot start the I/O runtime: {e}"));
+            ExitCode::Usage as i32
+        })?;
+    let rt = Arc::new(rt);
+    let mut b = Runner::builder()
+        .settings(settings)
+        .runtime(rt.clone())
+        .sink(Arc::new(term::TerminalSink::new(g.json)));
+    if term::can_confirm() {
+        b = b.confirm(Arc::new(term::TerminalConfirm));
+    }
+    let runner = b.build().map_err(|e| {
+        error(&e.to_string());
+        ExitCode::Usage as i32
+    })?;
+    let cancel = runner.cancel_token();
+    rt.spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            // A second Ctrl-C while a playbook is still stopping ends harun at once.
+            if cancel.is_cancelled() && !interactive {
+                super::exit(ExitCode::Interrupted as i32);
+            }
+            cancel.cancel();
+        }
+    });
+    Ok((runner, rt))
+}
+
+/// Print a finished report; return its exit code.
+pub fn finish(report: &Report, json: bool) -> i32 {
+    if json {
+        let mut out = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut out, report);
+        let _ = writeln!(out);
+    } else {
+        let mut out = anstream::stdout();
+        let _ = write!(out, "{}", render::findings(report));
+    }
+    if let Some(e) = &report.error {
+        error(&e.render());
+    }
+    report.exit_code()
+}
+
+fn run_playbook(settings: Settings, g: &GlobalOpts, name: &str) -> i32 {
+    let (runner, _rt) = match runner(settings, g, false) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match runner.run_playbook(name) {
+        Ok(report) => finish(&report, g.json),
+        Err(e) => {
+            error(&e.to_string());
+            e.exit_code() as i32
+        }
+    }
+}
+
+fn print_value(v: &serde_json::Value) {
+    let mut out = anstream::stdout();
+    match v {
+        serde_json::Value::String(s) => {
+            let _ = writeln!(out, "{s}");
+        }
+        serde_json::Value::Array(rows) if !rows.is_empty() && rows.iter().all(|r| r.is_object()) => {
+            let mut cols: Vec<String> = Vec::new();
+            for r in rows {
+                if let Some(o) = r.as_object() {
+                    for k in o.keys() {
+                        if !cols.contains(k) {
+                            cols.push(k.clone());
+                        }
+                    }
+                }
+            }
+            let t = crate::report::Table {
+                title: None,
+                rows: rows
+                    .iter()
+                    .map(|r| cols.iter().map(|c| r.get(c).cloned().unwrap_or(serde_json::Value::Null)).collect())
+                    .collect(),
+                columns: cols,
+            };
+            let _ = writeln!(out, "{}", render::table(&t, None));
+        }
+        serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+            let _ = writeln!(out, "{}", serde_json::to_string_pretty(v).unwrap_or_default());
+        }
+        other => {
+            let _ = writeln!(out, "{other}");
+        }
+    }
+}
+
+fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
+    let (runner, _rt) = match runner(settings, g, false) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let report = runner.eval(expr);
+    if g.json {
+        if let Some(e) = &report.error {
+            error(&e.render());
+            return report.exit_code();
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut out, report.value.as_ref().unwrap_or(&serde_json::Value::Null));
+        let _ = writeln!(out);
+        return report.exit_code();
+    }
+    if let Some(v) = &report.value {
+        print_value(v);
+    }
+    finish(&report, false)
+}
+
+fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
+    let (scenario, playbook) = match args {
+        [] => (Scenario::default(), None),
+        [one] => match Scenario::parse(one) {
+            Some(s) => (s, None),
+            None => (Scenario::default(), Some(one.clone())),
+        },
+        [s, p, ..] => match Scenario::parse(s) {
+            Some(s) => (s, Some(p.clone())),
+            None => {
+                error(&format!("unknown lab scenario `{s}` (one of: {})", Scenario::NAMES.join(", ")));
+                return ExitCode::Usage as i32;
+            }
+        },
+    };
+    // Resolve the playbook before starting anything.
+    if let Some(p) = &playbook {
+        if let Err(e) = playbooks::resolve(p) {
+            error(&e.to_string());
+            return ExitCode::Usage as i32;
+        }
+    }
+    let mut settings = match settings(g, false) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    eprintln!("harun lab: starting haproxy ({}) ...", scenario.describe());
+    let lab = match Lab::builder().haproxy_bin(&g.haproxy_bin).scenario(scenario).start() {
+        Ok(l) => l,
+        Err(e) => {
+            error(&format!("lab: {e}"));
+            return ExitCode::Usage as i32;
+        }
+    };
+    settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
+    settings.config_paths = vec![lab.config_path().to_path_buf()];
+    if g.journal.is_none() {
+        settings.journal_path = lab.dir().join("journal.jsonl");
+    }
+    let (runner, _rt) = match runner(settings, g, playbook.is_none()) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    eprintln!(
+        "harun lab: admin socket {}  (tcp {}, operator {})\nharun lab: config {}  frontend http://{}",
+        lab.admin_socket().display(),
+        lab.tcp_socket(),
+        lab.operator_socket().display(),
+        lab.config_path().display(),
+        lab.frontend()
+    );
+    let code = match playbook {
+        Some(p) => match runner.run_playbook(&p) {
+            Ok(report) => finish(&report, g.json),
+            Err(e) => {
+                error(&e.to_string());
+                e.exit_code() as i32
+            }
+        },
+        None => {
+            eprintln!("harun lab: running; try `harun -s {} troubleshoot -c {}`. Ctrl-C stops it.", lab.admin_socket().display(), lab.config_path().display());
+            let cancel = runner.cancel_token();
+            while !cancel.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            ExitCode::Success as i32
+        }
+    };
+    drop(lab);
+    code
+}
+
+fn list(g: &GlobalOpts) -> i32 {
+    let docs = playbooks::list(std::path::Path::new("playbooks"));
+    if g.json {
+        println!("{}", serde_json::to_string_pretty(&docs).unwrap_or_default());
+        return 0;
+    }
+    let rows = docs
+        .iter()
+        .map(|d| {
+            let params: Vec<String> = d
+                .params
+                .iter()
+                .map(|p| match (&p.default, p.required) {
+                    (_, true) => format!("{}=…", p.name),
+                    (Some(def), _) => format!("[{}={def}]", p.name),
+                    (None, _) => format!("[{}]", p.name),
+                })
+                .collect();
+            vec![
+                serde_json::Value::String(d.name.clone()),
+                serde_json::Value::String(d.origin.clone()),
+                serde_json::Value::String(d.description.clone()),
+                serde_json::Value::String(params.join(" ")),
+            ]
+        })
+        .collect();
+    let t = crate::report::Table {
+        title: None,
+        columns: vec!["playbook".into(), "from".into(), "description".into(), "parameters".into()],
+        rows,
+    };
+    println!("{}", render::table(&t, None));
+    0
+}
+
+fn doc(name: Option<&str>, markdown: bool) -> i32 {
+    let text = if markdown {
+        crate::docs::primitives_markdown()
+    } else {
+        crate::docs::primitives_text(name)
+    };
+    match text {
+        Some(t) => {
+            print!("{t}");
+            0
+        }
+        None => {
+            error(&format!("no primitive named `{}` (see `harun doc`)", name.unwrap_or_default()));
+            ExitCode::Usage as i32
+        }
+    }
+}
+
+fn journal(g: &GlobalOpts, n: usize) -> i32 {
+    let path = g.journal.clone().unwrap_or_else(crate::journal::Journal::default_path);
+    match crate::journal::tail(&path, n) {
+        Ok((entries, bad)) => {
+            if g.json {
+                println!("{}", serde_json::to_string_pretty(&entries).unwrap_or_default());
+            } else {
+                for e in &entries {
+                    let detail = e.error.as_deref().or(e.reply.as_deref().filter(|r| !r.is_empty())).unwrap_or("");
+                    println!("{} {} {} {} [{}] {}", e.time, e.user, e.target, e.command, e.outcome, detail);
+                }
+                if bad > 0 {
+                    eprintln!("harun: {bad} unreadable line(s) skipped in {}", path.display());
+                }
+            }
+            0
+        }
+        Err(e) if matches!(&e, crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound) => {
+            eprintln!("harun: no journal yet at {} (nothing was written)", path.display());
+            0
+        }
+        Err(e) => {
+            error(&e.to_string());
+            ExitCode::Usage as i32
+        }
+    }
+}
+
+/// `harun PLAYBOOK --help`: the playbook's description and parameters.
+pub fn playbook_help(argv: &[String]) -> Option<i32> {
+    if !argv.iter().any(|a| a == "--help" || a == "-h") {
+        return None;
+    }
+    let subcommands = ["lab", "repl", "list", "doc", "journal", "help"];
+    let first = argv.iter().skip(1).find(|a| !a.starts_with('-'))?;
+    if subcommands.contains(&first.as_str()) {
+        return None;
+    }
+    let src = playbooks::resolve(first).ok()?;
+    let d = playbooks::parse_header(&src.name, "", &src.text);
+    println!("{} — {}\n", d.name, d.description);
+    if !d.details.is_empty() {
+        println!("{}\n", d.details);
+    }
+    if d.params.is_empty() {
+        println!("No parameters.");
+    } else {
+        println!("Parameters (-p NAME=VALUE):");
+        for p in &d.params {
+            let extra = match (&p.default, p.required) {
+                (_, true) => " (required)".to_string(),
+                (Some(def), _) => format!(" (default: {def})"),
+                _ => String::new(),
+            };
+            println!("  {:<14} {}{extra}", p.name, p.description);
+        }
+    }
+    println!("\nGlobal options: see `harun --help`.");
+    Some(0)
+}

@@ -1,0 +1,55 @@
+//! The command line: clap types, converted once into [`Settings`], then
+//! dispatched. Everything here may print; the library below does not.
+
+mod args;
+mod commands;
+pub mod render;
+pub mod term;
+
+pub use args::Cli;
+
+use clap::Parser;
+use std::io::IsTerminal;
+
+/// Parse arguments, run, and return the process exit code.
+pub fn run() -> i32 {
+    // `harun <playbook> --help` shows the playbook's parameters, not clap's help.
+    let argv: Vec<String> = std::env::args().collect();
+    if let Some(code) = commands::playbook_help(&argv) {
+        return code;
+    }
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    commands::dispatch(cli)
+}
+
+/// Exit with `code`; on 130 re-raise SIGINT so the shell sees a real interrupt.
+pub fn exit(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    if code == crate::ExitCode::Interrupted as i32 {
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::raise(libc::SIGINT);
+        }
+    }
+    std::process::exit(code)
+}
+
+/// Print an error the way every harun error looks.
+pub fn error(msg: &str) {
+    let mut err = anstream::stderr();
+    let red = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Red.into())).bold();
+    use std::io::Write;
+    let _ = writeln!(err, "{red}harun: error:{red:#} {msg}");
+}
+
+pub(crate) fn stdout_is_tty() -> bool {
+    std::io::stdout().is_terminal()
+}
