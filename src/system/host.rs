@@ -156,7 +156,9 @@ pub fn irqbalance_finding(
              (e.g. mask 1 = CPU 0 when HAProxy uses cpu-map 1-3)",
         )
         .evidence(format!("irqbalance pid(s): {}", pids.join(", ")))
-        .evidence(format!("nbproc {nbproc}, nbthread {nbthread}, cpu-map {cpu_map}"))
+        .evidence(format!(
+            "nbproc {nbproc}, nbthread {nbthread}, cpu-map {cpu_map}"
+        ))
         .evidence(format!("online CPUs: {} ({})", cpus.list, cpus.source)),
     )
 }
@@ -179,7 +181,9 @@ pub fn local_addresses() -> Vec<IpAddr> {
                 match i32::from((*addr).sa_family) {
                     libc::AF_INET => {
                         let sin = &*(addr as *const libc::sockaddr_in);
-                        out.push(IpAddr::from(u32::from_be(sin.sin_addr.s_addr).to_be_bytes()));
+                        out.push(IpAddr::from(
+                            u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
+                        ));
                     }
                     libc::AF_INET6 => {
                         let sin6 = &*(addr as *const libc::sockaddr_in6);
@@ -226,7 +230,11 @@ mod tests {
 
     #[test]
     fn finds_irqbalance_by_comm() {
-        let d = fake_proc(&[("1", "systemd\n"), ("812", "irqbalance\n"), ("77", "irqbalance")]);
+        let d = fake_proc(&[
+            ("1", "systemd\n"),
+            ("812", "irqbalance\n"),
+            ("77", "irqbalance"),
+        ]);
         let s = irqbalance(d.path());
         assert!(s.running);
         assert_eq!(s.pids, vec![77, 812]);
@@ -260,7 +268,10 @@ mod tests {
         fs::create_dir_all(d.path().join("devices/system/cpu")).unwrap();
         fs::write(d.path().join("devices/system/cpu/online"), "0-3,6,8-9\n").unwrap();
         let c = cpus(d.path());
-        assert_eq!((c.online, c.list.as_str(), c.source.as_str()), (7, "0-3,6,8-9", "sysfs"));
+        assert_eq!(
+            (c.online, c.list.as_str(), c.source.as_str()),
+            (7, "0-3,6,8-9", "sysfs")
+        );
         fs::write(d.path().join("devices/system/cpu/online"), "garbage").unwrap();
         let c = cpus(d.path());
         assert_eq!(c.source, "available_parallelism");
@@ -275,8 +286,15 @@ mod tests {
         };
         let off = IrqbalanceStatus::default();
         let f = irqbalance_finding(&on, &cpu4(), 4, 1, false).unwrap();
-        assert_eq!((f.id.as_str(), f.severity), ("system.irqbalance", Severity::Warning));
-        assert!(f.advice.as_deref().unwrap().contains("systemctl disable irqbalance"));
+        assert_eq!(
+            (f.id.as_str(), f.severity),
+            ("system.irqbalance", Severity::Warning)
+        );
+        assert!(f
+            .advice
+            .as_deref()
+            .unwrap()
+            .contains("systemctl disable irqbalance"));
         assert!(f.advice.as_deref().unwrap().contains("/proc/irq/"));
         assert!(irqbalance_finding(&on, &cpu4(), 1, 4, true).is_some());
         assert!(irqbalance_finding(&on, &cpu4(), 1, 4, false).is_none());

@@ -94,7 +94,10 @@ impl LogTarget {
             }
             (LogKind::Udp | LogKind::Tcp, Some(h), Some(p), _) => format!("{h}:{p}"),
             (LogKind::Unix, _, _, Some(p)) => p.clone(),
-            _ => self.address.clone().unwrap_or_else(|| self.kind.as_str().into()),
+            _ => self
+                .address
+                .clone()
+                .unwrap_or_else(|| self.kind.as_str().into()),
         }
     }
 }
@@ -129,9 +132,7 @@ pub fn parse_log_directive(args: &[String]) -> Result<LogTarget, String> {
         match args.get(i).map(String::as_str) {
             Some("len") => {
                 let v = args.get(i + 1).ok_or("`len` needs a value")?;
-                let n: u32 = v
-                    .parse()
-                    .map_err(|_| format!("`len {v}`: not a number"))?;
+                let n: u32 = v.parse().map_err(|_| format!("`len {v}`: not a number"))?;
                 if !(80..=65535).contains(&n) {
                     return Err(format!("`len {n}`: must be between 80 and 65535"));
                 }
@@ -266,7 +267,9 @@ fn parse_address(addr: &str) -> Result<LogTarget, String> {
             t.port = Some(port);
             Ok(t)
         }
-        Some(p) => Err(format!("`{addr}`: unsupported address family `{p}@` for logs")),
+        Some(p) => Err(format!(
+            "`{addr}`: unsupported address family `{p}@` for logs"
+        )),
     }
 }
 
@@ -369,22 +372,30 @@ pub fn check_logging_with(
                 .evidence(evidence),
             ),
             LogKind::Fd => out.push(
-                Finding::new(Severity::Info, "logs.fd", "HAProxy logs to a file descriptor")
-                    .detail("Where the descriptor points cannot be checked from the configuration.")
-                    .advice("check it with `ls -l /proc/$(pidof haproxy | cut -d' ' -f1)/fd/`")
-                    .evidence(evidence),
+                Finding::new(
+                    Severity::Info,
+                    "logs.fd",
+                    "HAProxy logs to a file descriptor",
+                )
+                .detail("Where the descriptor points cannot be checked from the configuration.")
+                .advice("check it with `ls -l /proc/$(pidof haproxy | cut -d' ' -f1)/fd/`")
+                .evidence(evidence),
             ),
             LogKind::Ring => out.push(
-                Finding::new(Severity::Info, "logs.ring", "HAProxy logs to an in-memory ring")
-                    .detail(
-                        "Ring logs stay in memory and are lost on reload unless the ring section \
+                Finding::new(
+                    Severity::Info,
+                    "logs.ring",
+                    "HAProxy logs to an in-memory ring",
+                )
+                .detail(
+                    "Ring logs stay in memory and are lost on reload unless the ring section \
                          forwards them to a server.",
-                    )
-                    .advice(format!(
-                        "read them with `echo 'show events {}' | socat stdio /run/haproxy/admin.sock`",
-                        t.ring.as_deref().unwrap_or("")
-                    ))
-                    .evidence(evidence),
+                )
+                .advice(format!(
+                    "read them with `echo 'show events {}' | socat stdio /run/haproxy/admin.sock`",
+                    t.ring.as_deref().unwrap_or("")
+                ))
+                .evidence(evidence),
             ),
             LogKind::Tcp => out.push(
                 Finding::new(Severity::Info, "logs.tcp", "HAProxy logs over TCP")
@@ -422,7 +433,6 @@ pub fn check_logging_with(
                     port,
                     &evidence,
                     rsyslog,
-                    local_addrs,
                     &mut udp_missing_module_reported,
                 ));
             }
@@ -466,7 +476,9 @@ fn input_receives(input_addr: Option<&str>, host: &str) -> bool {
                 _ => {
                     let la = is_loopback_name(a);
                     let lh = is_loopback_name(host);
-                    la && lh && (a.eq_ignore_ascii_case("localhost") || host.eq_ignore_ascii_case("localhost"))
+                    la && lh
+                        && (a.eq_ignore_ascii_case("localhost")
+                            || host.eq_ignore_ascii_case("localhost"))
                 }
             }
         }
@@ -498,17 +510,14 @@ const RELOAD: &str = "then `systemctl restart rsyslog` (rsyslog re-reads its con
                       on restart; SIGHUP just reopens files) and `systemctl reload haproxy` if \
                       you changed haproxy.cfg; verify with `ss -ulpn` and `logger -n 127.0.0.1 -P 514 -d test`";
 
-#[allow(clippy::too_many_arguments)]
 fn check_udp(
     t: &LogTarget,
     host: &str,
     port: u16,
     evidence: &str,
     rsyslog: &RsyslogSetup,
-    local_addrs: &[IpAddr],
     missing_module_reported: &mut bool,
 ) -> Vec<Finding> {
-    let _ = local_addrs;
     let mut out = Vec::new();
     let target = t.display();
     let matching: Vec<_> = rsyslog
@@ -607,9 +616,7 @@ fn check_udp(
 /// Where a unix log socket really is: inside the chroot when HAProxy is chrooted.
 fn host_path(path: &str, chroot: Option<&str>) -> PathBuf {
     match chroot {
-        Some(root) if path.starts_with('/') => {
-            Path::new(root).join(path.trim_start_matches('/'))
-        }
+        Some(root) if path.starts_with('/') => Path::new(root).join(path.trim_start_matches('/')),
         _ => PathBuf::from(path),
     }
 }
@@ -627,10 +634,7 @@ fn check_unix(
 ) -> Finding {
     let path = t.path.as_deref().unwrap_or("");
     let real = norm(&host_path(path, chroot));
-    let provided = rsyslog
-        .unix_sockets
-        .iter()
-        .find(|(p, _)| norm(p) == real);
+    let provided = rsyslog.unix_sockets.iter().find(|(p, _)| norm(p) == real);
     if let Some((p, loc)) = provided {
         let mut f = Finding::new(
             Severity::Ok,
@@ -657,7 +661,9 @@ fn check_unix(
         let mut f = Finding::new(
             Severity::Warning,
             "logs.chroot-socket",
-            format!("Chrooted HAProxy logs to {path}, i.e. {real_s}, which rsyslog does not create"),
+            format!(
+                "Chrooted HAProxy logs to {path}, i.e. {real_s}, which rsyslog does not create"
+            ),
         )
         .detail(format!(
             "HAProxy runs in chroot {} and sends to {path} after chrooting, so it writes to \
@@ -691,7 +697,9 @@ fn check_unix(
     Finding::new(
         Severity::Info,
         "logs.unix-socket-unknown",
-        format!("HAProxy logs to unix socket {path}, which the rsyslog configuration does not mention"),
+        format!(
+            "HAProxy logs to unix socket {path}, which the rsyslog configuration does not mention"
+        ),
     )
     .detail("Another daemon (journald, syslog-ng, a sidecar) may provide it.")
     .advice(format!(
@@ -732,7 +740,10 @@ mod tests {
             (Some("notice"), Some("err"))
         );
         let t = log("udp@logs.example.com:1514 local0");
-        assert_eq!((t.host.as_deref(), t.port), (Some("logs.example.com"), Some(1514)));
+        assert_eq!(
+            (t.host.as_deref(), t.port),
+            (Some("logs.example.com"), Some(1514))
+        );
         let t = log("ipv4@10.0.0.1 daemon");
         assert_eq!((t.kind, t.port), (LogKind::Udp, Some(514)));
         let t = log("ipv6@[::1]:514 local0");
@@ -741,7 +752,10 @@ mod tests {
         let t = log("::1:5514 local0");
         assert_eq!((t.host.as_deref(), t.port), (Some("::1"), Some(5514)));
         let t = log("/dev/log local0");
-        assert_eq!((t.kind, t.path.as_deref()), (LogKind::Unix, Some("/dev/log")));
+        assert_eq!(
+            (t.kind, t.path.as_deref()),
+            (LogKind::Unix, Some("/dev/log"))
+        );
         let t = log("unix@/var/lib/haproxy/dev/log local0");
         assert_eq!(t.path.as_deref(), Some("/var/lib/haproxy/dev/log"));
         assert_eq!(log("stdout format raw daemon").kind, LogKind::Stdout);
@@ -806,7 +820,11 @@ mod tests {
 
     #[test]
     fn no_udp_input() {
-        let f = check(&["127.0.0.1 local0"], None, &rs("$AddUnixListenSocket /x\n"));
+        let f = check(
+            &["127.0.0.1 local0"],
+            None,
+            &rs("$AddUnixListenSocket /x\n"),
+        );
         assert_eq!(ids(&f), [("logs.no-udp-input", Severity::Warning)]);
         let a = f[0].advice.as_deref().unwrap();
         for want in [
@@ -826,9 +844,17 @@ mod tests {
 
     #[test]
     fn port_and_address_mismatch() {
-        let r = rs("module(load=\"imudp\")\ninput(type=\"imudp\" port=\"514\" address=\"127.0.0.1\")\n");
-        assert_eq!(ids(&check(&["127.0.0.1:514 local0"], None, &r)), [("logs.ok", Severity::Ok)]);
-        assert_eq!(ids(&check(&["localhost local0"], None, &r)), [("logs.ok", Severity::Ok)]);
+        let r = rs(
+            "module(load=\"imudp\")\ninput(type=\"imudp\" port=\"514\" address=\"127.0.0.1\")\n",
+        );
+        assert_eq!(
+            ids(&check(&["127.0.0.1:514 local0"], None, &r)),
+            [("logs.ok", Severity::Ok)]
+        );
+        assert_eq!(
+            ids(&check(&["localhost local0"], None, &r)),
+            [("logs.ok", Severity::Ok)]
+        );
         let f = check(&["127.0.0.1:5140 local0"], None, &r);
         assert_eq!(ids(&f), [("logs.port-mismatch", Severity::Warning)]);
         assert!(f[0].evidence.iter().any(|e| e.contains("127.0.0.1:514")));
@@ -836,8 +862,14 @@ mod tests {
         let f = check(&["10.0.0.5 local0"], None, &r);
         assert_eq!(ids(&f), [("logs.port-mismatch", Severity::Warning)]);
         let r = rs("$ModLoad imudp\n$UDPServerRun 514\n");
-        assert_eq!(ids(&check(&["10.0.0.5 local0"], None, &r)), [("logs.ok", Severity::Ok)]);
-        assert_eq!(ids(&check(&["[::1]:514 local0"], None, &r)), [("logs.ok", Severity::Ok)]);
+        assert_eq!(
+            ids(&check(&["10.0.0.5 local0"], None, &r)),
+            [("logs.ok", Severity::Ok)]
+        );
+        assert_eq!(
+            ids(&check(&["[::1]:514 local0"], None, &r)),
+            [("logs.ok", Severity::Ok)]
+        );
         let r = rs("$ModLoad imudp\n$UDPServerAddress 0.0.0.0\n$UDPServerRun 514\n");
         assert_eq!(
             ids(&check(&["[::1]:514 local0"], None, &r)),
@@ -859,26 +891,50 @@ mod tests {
         };
         let f = check(&["127.0.0.1 local0", "127.0.0.1 local1 notice"], None, &r);
         assert_eq!(ids(&f), [("logs.imudp-not-loaded", Severity::Warning)]);
-        assert!(f[0].evidence.iter().any(|e| e.contains("/etc/rsyslog.conf:3")));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("/etc/rsyslog.conf:3")));
     }
 
     #[test]
     fn debian_chroot_dev_log_both_directions() {
         let debian = rs("$AddUnixListenSocket /var/lib/haproxy/dev/log\n");
-        let f = check(&["/dev/log local0", "/dev/log local1 notice"], Some("/var/lib/haproxy"), &debian);
-        assert_eq!(ids(&f), [("logs.ok", Severity::Ok), ("logs.ok", Severity::Ok)]);
+        let f = check(
+            &["/dev/log local0", "/dev/log local1 notice"],
+            Some("/var/lib/haproxy"),
+            &debian,
+        );
+        assert_eq!(
+            ids(&f),
+            [("logs.ok", Severity::Ok), ("logs.ok", Severity::Ok)]
+        );
         // Chroot but no socket inside it.
         let f = check(&["/dev/log local0"], Some("/var/lib/haproxy"), &rs(""));
         assert_eq!(ids(&f), [("logs.chroot-socket", Severity::Warning)]);
-        assert!(f[0].advice.as_deref().unwrap().contains("$AddUnixListenSocket /var/lib/haproxy/dev/log"));
+        assert!(f[0]
+            .advice
+            .as_deref()
+            .unwrap()
+            .contains("$AddUnixListenSocket /var/lib/haproxy/dev/log"));
         // Trailing slash on the chroot, RainerScript socket.
         let r = rs("input(type=\"imuxsock\" Socket=\"/var/lib/haproxy//dev/log\")\n");
-        assert_eq!(ids(&check(&["/dev/log local0"], Some("/var/lib/haproxy/"), &r)), [("logs.ok", Severity::Ok)]);
+        assert_eq!(
+            ids(&check(&["/dev/log local0"], Some("/var/lib/haproxy/"), &r)),
+            [("logs.ok", Severity::Ok)]
+        );
         // No chroot: /dev/log is the system socket.
-        assert_eq!(ids(&check(&["/dev/log local0"], None, &rs(""))), [("logs.ok", Severity::Ok)]);
+        assert_eq!(
+            ids(&check(&["/dev/log local0"], None, &rs(""))),
+            [("logs.ok", Severity::Ok)]
+        );
         // The other direction: chrooted, UDP target, rsyslog only has the chroot socket.
         assert_eq!(
-            ids(&check(&["127.0.0.1 local0"], Some("/var/lib/haproxy"), &debian)),
+            ids(&check(
+                &["127.0.0.1 local0"],
+                Some("/var/lib/haproxy"),
+                &debian
+            )),
             [("logs.no-udp-input", Severity::Warning)]
         );
         assert_eq!(
@@ -891,7 +947,13 @@ mod tests {
     fn other_kinds_and_none() {
         let r = rs("");
         let f = check(
-            &["stdout format raw daemon", "ring@buf local0", "fd@3 local0", "192.0.2.10 local0", "tcp@192.0.2.10:601 local0"],
+            &[
+                "stdout format raw daemon",
+                "ring@buf local0",
+                "fd@3 local0",
+                "192.0.2.10 local0",
+                "tcp@192.0.2.10:601 local0",
+            ],
             None,
             &r,
         );
@@ -905,17 +967,33 @@ mod tests {
                 ("logs.tcp", Severity::Info)
             ]
         );
-        assert_eq!(ids(&check(&[], None, &r)), [("logs.none", Severity::Warning)]);
-        assert_eq!(ids(&check(&["global"], None, &r)), [("logs.none", Severity::Warning)]);
+        assert_eq!(
+            ids(&check(&[], None, &r)),
+            [("logs.none", Severity::Warning)]
+        );
+        assert_eq!(
+            ids(&check(&["global"], None, &r)),
+            [("logs.none", Severity::Warning)]
+        );
     }
 
     #[test]
     fn every_emitted_id_is_documented() {
         let docs: Vec<_> = crate::system::finding_docs().iter().map(|d| d.id).collect();
         for id in [
-            "logs.ok", "logs.none", "logs.no-udp-input", "logs.port-mismatch",
-            "logs.imudp-not-loaded", "logs.chroot-socket", "logs.unix-socket-unknown",
-            "logs.stdout", "logs.fd", "logs.ring", "logs.remote", "logs.tcp", "system.irqbalance",
+            "logs.ok",
+            "logs.none",
+            "logs.no-udp-input",
+            "logs.port-mismatch",
+            "logs.imudp-not-loaded",
+            "logs.chroot-socket",
+            "logs.unix-socket-unknown",
+            "logs.stdout",
+            "logs.fd",
+            "logs.ring",
+            "logs.remote",
+            "logs.tcp",
+            "system.irqbalance",
         ] {
             assert!(docs.contains(&id), "{id}");
         }
@@ -929,7 +1007,10 @@ mod tests {
             std::fs::read_to_string("/etc/haproxy/haproxy.cfg"),
             std::fs::read_to_string("/etc/rsyslog.d/49-haproxy.conf"),
         ) else {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "Debian haproxy package files missing");
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "Debian haproxy package files missing"
+            );
             return;
         };
         let mut logs = Vec::new();

@@ -28,7 +28,8 @@ static FINDING_DOCS: &[FindingDoc] = &[
         id: "system.irqbalance",
         severity: Severity::Warning,
         title: "irqbalance is running on a multi-core HAProxy host",
-        meaning: "HAProxy runs several processes (nbproc > 1, HAProxy <= 2.4) or pins threads with \
+        meaning:
+            "HAProxy runs several processes (nbproc > 1, HAProxy <= 2.4) or pins threads with \
                   cpu-map while irqbalance runs: irqbalance moves NIC interrupts onto the cores \
                   HAProxy is pinned to, causing latency spikes and uneven load.",
         fix: "`systemctl stop irqbalance && systemctl disable irqbalance` (sysvinit: \
@@ -78,7 +79,8 @@ static FINDING_DOCS: &[FindingDoc] = &[
         id: "logs.imudp-not-loaded",
         severity: Severity::Warning,
         title: "rsyslog declares a UDP input without loading imudp",
-        meaning: "An `input(type=\"imudp\")` or `$UDPServerRun` exists but no `module(load=\"imudp\")` \
+        meaning:
+            "An `input(type=\"imudp\")` or `$UDPServerRun` exists but no `module(load=\"imudp\")` \
                   / `$ModLoad imudp`: rsyslogd rejects the input and listens on nothing.",
         fix: "Add `module(load=\"imudp\")` (or `$ModLoad imudp`) before the input, then \
               `systemctl restart rsyslog`; check with `ss -ulpn 'sport = :514'`.",

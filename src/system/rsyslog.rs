@@ -269,7 +269,9 @@ impl Loader {
         }
         let target = self.resolve(&inc.pattern);
         if canon_eq(&target, &self.include_dir)
-            || target.parent().is_some_and(|d| canon_eq(d, &self.include_dir))
+            || target
+                .parent()
+                .is_some_and(|d| canon_eq(d, &self.include_dir))
         {
             self.include_dir_referenced = true;
         }
@@ -366,8 +368,12 @@ fn lex(text: &str, file: &Path, notes: &mut Vec<String>) -> Vec<(Tok, usize)> {
     let mut toks = Vec::new();
     let mut line = 1usize;
     let mut i = 0;
-    let is_punct =
-        |c: char| matches!(c, '(' | ')' | '=' | '[' | ']' | ',' | '{' | '}' | ';' | '"' | '\'');
+    let is_punct = |c: char| {
+        matches!(
+            c,
+            '(' | ')' | '=' | '[' | ']' | ',' | '{' | '}' | ';' | '"' | '\''
+        )
+    };
     while i < chars.len() {
         let c = chars[i];
         match c {
@@ -626,7 +632,9 @@ fn param<'a>(params: &'a [(String, Vec<String>)], name: &str) -> Option<&'a [Str
 }
 
 fn first<'a>(params: &'a [(String, Vec<String>)], name: &str) -> Option<&'a str> {
-    param(params, name).and_then(|v| v.first()).map(String::as_str)
+    param(params, name)
+        .and_then(|v| v.first())
+        .map(String::as_str)
 }
 
 fn load_module(name: &str, location: &str, out: &mut ParsedRsyslog) {
@@ -693,8 +701,8 @@ fn object(
             }
         }
         "include" => {
-            let optional = first(params, "mode")
-                .is_some_and(|m| m.eq_ignore_ascii_case("optional"));
+            let optional =
+                first(params, "mode").is_some_and(|m| m.eq_ignore_ascii_case("optional"));
             if let Some(text) = first(params, "text") {
                 if depth >= MAX_DEPTH {
                     out.notes.push(format!(
@@ -733,7 +741,9 @@ fn legacy(
     match name {
         "$modload" => match arg {
             Some(m) => load_module(m, location, out),
-            None => out.notes.push(format!("{location}: $ModLoad without a module")),
+            None => out
+                .notes
+                .push(format!("{location}: $ModLoad without a module")),
         },
         "$udpserveraddress" => st.udp_address = arg.and_then(norm_address),
         "$udpserverrun" => {
@@ -788,8 +798,10 @@ mod tests {
 
     #[test]
     fn legacy_udp_and_socket() {
-        let r = p("# comment\n$ModLoad imudp\n$UDPServerAddress 127.0.0.1\n$UDPServerRun 514\n\
-                   $AddUnixListenSocket /var/lib/haproxy/dev/log # trailing\n");
+        let r = p(
+            "# comment\n$ModLoad imudp\n$UDPServerAddress 127.0.0.1\n$UDPServerRun 514\n\
+                   $AddUnixListenSocket /var/lib/haproxy/dev/log # trailing\n",
+        );
         assert!(r.imudp_loaded);
         assert_eq!(
             r.udp_inputs,
@@ -814,7 +826,10 @@ mod tests {
         let r = p("$modload /usr/lib/rsyslog/imudp.so\n$udpserverrun 5140\n#$UDPServerRun 9\n");
         assert!(r.imudp_loaded);
         assert_eq!(r.udp_inputs.len(), 1);
-        assert_eq!((r.udp_inputs[0].port, r.udp_inputs[0].address.clone()), (5140, None));
+        assert_eq!(
+            (r.udp_inputs[0].port, r.udp_inputs[0].address.clone()),
+            (5140, None)
+        );
     }
 
     #[test]
@@ -832,7 +847,11 @@ INPUT(Type="imudp" Port="5514")
 *.* /var/log/syslog
 "#);
         assert!(r.imudp_loaded && r.imuxsock_loaded);
-        let ports: Vec<_> = r.udp_inputs.iter().map(|u| (u.port, u.location.clone())).collect();
+        let ports: Vec<_> = r
+            .udp_inputs
+            .iter()
+            .map(|u| (u.port, u.location.clone()))
+            .collect();
         assert_eq!(
             ports,
             vec![
@@ -843,7 +862,10 @@ INPUT(Type="imudp" Port="5514")
         );
         assert!(r.udp_inputs.iter().all(|u| u.style == Style::Rainerscript));
         assert_eq!(r.udp_inputs[0].address.as_deref(), Some("127.0.0.1"));
-        assert_eq!(r.unix_sockets[0].0, PathBuf::from("/var/lib/haproxy/dev/log"));
+        assert_eq!(
+            r.unix_sockets[0].0,
+            PathBuf::from("/var/lib/haproxy/dev/log")
+        );
         assert!(r.notes.is_empty(), "{:?}", r.notes);
     }
 
@@ -905,7 +927,11 @@ INPUT(Type="imudp" Port="5514")
             "module(load=\"imuxsock\")\n$ModLoad imudp\n$UDPServerAddress 127.0.0.1\n$IncludeConfig /etc/rsyslog.d/*.conf\n",
         )
         .unwrap();
-        fs::write(d.path().join("rsyslog.d/10-udp.conf"), "$UDPServerRun 514\n").unwrap();
+        fs::write(
+            d.path().join("rsyslog.d/10-udp.conf"),
+            "$UDPServerRun 514\n",
+        )
+        .unwrap();
         fs::write(
             d.path().join("rsyslog.d/49-haproxy.conf"),
             "$AddUnixListenSocket /var/lib/haproxy/dev/log\n",
@@ -935,11 +961,23 @@ INPUT(Type="imudp" Port="5514")
             ),
         )
         .unwrap();
-        fs::write(d.path().join("rsyslog.d/a.conf"), "$IncludeConfig /etc/rsyslog.d/b.conf\n").unwrap();
-        fs::write(d.path().join("rsyslog.d/b.conf"), "include(file=\"a.conf\")\n$IncludeConfig /etc/rsyslog.d/a.conf\n$UDPServerRun 514\n").unwrap();
+        fs::write(
+            d.path().join("rsyslog.d/a.conf"),
+            "$IncludeConfig /etc/rsyslog.d/b.conf\n",
+        )
+        .unwrap();
+        fs::write(
+            d.path().join("rsyslog.d/b.conf"),
+            "include(file=\"a.conf\")\n$IncludeConfig /etc/rsyslog.d/a.conf\n$UDPServerRun 514\n",
+        )
+        .unwrap();
         let s = load_rsyslog(&main, &d.path().join("rsyslog.d")).unwrap();
         assert_eq!(s.files.len(), 3, "{:?}", s.files);
-        assert!(s.notes.iter().any(|n| n.contains("include loop")), "{:?}", s.notes);
+        assert!(
+            s.notes.iter().any(|n| n.contains("include loop")),
+            "{:?}",
+            s.notes
+        );
         assert_eq!(s.udp_inputs.len(), 1);
     }
 
@@ -948,11 +986,23 @@ INPUT(Type="imudp" Port="5514")
         let d = tree();
         let main = d.path().join("rsyslog.conf");
         fs::write(&main, "$IncludeConfig /nonexistent/x.conf\n").unwrap();
-        fs::write(d.path().join("rsyslog.d/49-haproxy.conf"), "$UDPServerRun 514\n").unwrap();
+        fs::write(
+            d.path().join("rsyslog.d/49-haproxy.conf"),
+            "$UDPServerRun 514\n",
+        )
+        .unwrap();
         let s = load_rsyslog(&main, &d.path().join("rsyslog.d")).unwrap();
         assert!(s.udp_inputs.is_empty());
-        assert!(s.notes.iter().any(|n| n.contains("never includes it")), "{:?}", s.notes);
-        assert!(s.notes.iter().any(|n| n.contains("does not exist")), "{:?}", s.notes);
+        assert!(
+            s.notes.iter().any(|n| n.contains("never includes it")),
+            "{:?}",
+            s.notes
+        );
+        assert!(
+            s.notes.iter().any(|n| n.contains("does not exist")),
+            "{:?}",
+            s.notes
+        );
         let e = load_rsyslog(&d.path().join("nope.conf"), d.path()).unwrap_err();
         assert!(e.to_string().contains("nope.conf"));
     }
@@ -971,15 +1021,25 @@ INPUT(Type="imudp" Port="5514")
         };
         let r = parse_rsyslog(&text, path);
         assert_eq!(r.unix_sockets.len(), 1, "{r:?}");
-        assert_eq!(r.unix_sockets[0].0, PathBuf::from("/var/lib/haproxy/dev/log"));
+        assert_eq!(
+            r.unix_sockets[0].0,
+            PathBuf::from("/var/lib/haproxy/dev/log")
+        );
         assert!(r.udp_inputs.is_empty());
         assert!(r.notes.is_empty(), "{:?}", r.notes);
         // Through a Debian-like main file that includes the real directory.
         let d = tempfile::tempdir().unwrap();
         let main = d.path().join("rsyslog.conf");
-        fs::write(&main, "module(load=\"imuxsock\")\n$IncludeConfig /etc/rsyslog.d/*.conf\n").unwrap();
+        fs::write(
+            &main,
+            "module(load=\"imuxsock\")\n$IncludeConfig /etc/rsyslog.d/*.conf\n",
+        )
+        .unwrap();
         let s = load_rsyslog(&main, Path::new("/etc/rsyslog.d")).unwrap();
         assert!(s.files.iter().any(|f| f == path));
-        assert!(s.unix_sockets.iter().any(|(p, _)| p == Path::new("/var/lib/haproxy/dev/log")));
+        assert!(s
+            .unix_sockets
+            .iter()
+            .any(|(p, _)| p == Path::new("/var/lib/haproxy/dev/log")));
     }
 }
