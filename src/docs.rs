@@ -18,17 +18,35 @@ pub fn primitives() -> Vec<(String, String, String)> {
             let comments: Vec<String> = f
                 .get("docComments")
                 .and_then(Value::as_array)
-                .map(|c| c.iter().filter_map(Value::as_str).map(String::from).collect())
+                .map(|c| {
+                    c.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
                 .unwrap_or_default();
             if comments.is_empty() {
                 continue; // Rhai's own functions carry no harun doc.
             }
-            let name = f.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-            let sig = f.get("signature").and_then(Value::as_str).unwrap_or_default().to_string();
+            let name = f
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let sig = f
+                .get("signature")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             let doc = comments
                 .join("\n")
                 .lines()
-                .map(|l| l.trim_start().trim_start_matches("///").trim_start_matches(' ').to_string())
+                .map(|l| {
+                    l.trim_start()
+                        .trim_start_matches("///")
+                        .trim_start_matches(' ')
+                        .to_string()
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
             out.push((name, sig, doc));

@@ -100,7 +100,8 @@ impl Journal {
         line.push(b'\n');
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
         let (file, last_sync) = &mut *guard;
-        file.write_all(&line).map_err(|e| Error::io(&self.path, e))?;
+        file.write_all(&line)
+            .map_err(|e| Error::io(&self.path, e))?;
         if last_sync.elapsed() >= SYNC_EVERY {
             file.sync_data().map_err(|e| Error::io(&self.path, e))?;
             *last_sync = Instant::now();
@@ -176,7 +177,11 @@ mod tests {
         let path = dir.path().join("sub/journal.jsonl");
         let j = Journal::open(&path).unwrap();
         for i in 0..5 {
-            let mut e = j.entry("/tmp/a.sock", &format!("set server bk/s{i} state drain"), "sent");
+            let mut e = j.entry(
+                "/tmp/a.sock",
+                &format!("set server bk/s{i} state drain"),
+                "sent",
+            );
             e.reply = Some(String::new());
             j.record(&e).unwrap();
         }

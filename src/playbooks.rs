@@ -108,17 +108,26 @@ pub fn resolve(arg: &str) -> Result<Source> {
     let looks_like_path = arg.contains('/') || arg.ends_with(".rhai");
     if looks_like_path || path.is_file() {
         if path.is_dir() {
-            return Err(Error::Playbook(format!("{arg}: is a directory, not a playbook")));
+            return Err(Error::Playbook(format!(
+                "{arg}: is a directory, not a playbook"
+            )));
         }
-        let bytes = std::fs::read(path).map_err(|e| Error::Playbook(format!("{arg}: cannot read playbook: {e}")))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Playbook(format!("{arg}: cannot read playbook: {e}")))?;
         if bytes.len() > 4 * 1024 * 1024 {
-            return Err(Error::Playbook(format!("{arg}: playbook larger than 4 MiB")));
+            return Err(Error::Playbook(format!(
+                "{arg}: playbook larger than 4 MiB"
+            )));
         }
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::Playbook(format!("{arg}: not a text file (invalid UTF-8)")))?;
-        let dir = path
-            .parent()
-            .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() });
+        let dir = path.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        });
         return Ok(Source {
             name: arg.to_string(),
             text,
@@ -161,7 +170,11 @@ pub fn list(dir: &Path) -> Vec<PlaybookDoc> {
             };
             if let Ok(text) = std::fs::read_to_string(&f) {
                 // A local copy of a shipped playbook replaces it in the list.
-                out.retain(|d| !(d.name == stem && d.origin == "shipped" && shipped(stem).map(|s| s.source) == Some(text.as_str())));
+                out.retain(|d| {
+                    !(d.name == stem
+                        && d.origin == "shipped"
+                        && shipped(stem).map(|s| s.source) == Some(text.as_str()))
+                });
                 out.push(parse_header(stem, &f.display().to_string(), &text));
             }
         }
@@ -170,7 +183,10 @@ pub fn list(dir: &Path) -> Vec<PlaybookDoc> {
 }
 
 /// Check that every required parameter is given, before anything runs.
-pub fn check_params(doc: &PlaybookDoc, given: &std::collections::BTreeMap<String, String>) -> Result<()> {
+pub fn check_params(
+    doc: &PlaybookDoc,
+    given: &std::collections::BTreeMap<String, String>,
+) -> Result<()> {
     for p in &doc.params {
         if p.required && !given.contains_key(&p.name) {
             return Err(Error::Playbook(format!(
@@ -196,7 +212,9 @@ mod tests {
         assert!(d.params[0].required);
         assert_eq!(d.params[1].default.as_deref(), Some("120"));
         assert!(!d.params[2].required && d.params[2].default.is_none());
-        let err = check_params(&d, &Default::default()).unwrap_err().to_string();
+        let err = check_params(&d, &Default::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing required parameter `server`"), "{err}");
     }
 

@@ -8,7 +8,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How bad a finding is. Ordered: `Ok < Info < Warning < Error < Critical`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     #[default]
@@ -231,7 +233,10 @@ impl Report {
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
     }
 }
 
@@ -244,7 +249,10 @@ mod tests {
         assert!(Severity::Critical > Severity::Error);
         assert!(Severity::Warning < Severity::Error);
         assert_eq!("WARN".parse::<Severity>().unwrap(), Severity::Warning);
-        assert!("bad".parse::<Severity>().unwrap_err().contains("unknown severity"));
+        assert!("bad"
+            .parse::<Severity>()
+            .unwrap_err()
+            .contains("unknown severity"));
     }
 
     #[test]

@@ -198,13 +198,18 @@ impl Runner {
         self.run_inner("-e", expr, Some(PathBuf::from(".")), true)
     }
 
-    fn run_inner(&self, name: &str, source: &str, dir: Option<PathBuf>, keep_value: bool) -> Report {
+    fn run_inner(
+        &self,
+        name: &str,
+        source: &str,
+        dir: Option<PathBuf>,
+        keep_value: bool,
+    ) -> Report {
         self.ctx.begin_run(name);
         let engine = script::build_engine(&self.ctx, dir);
         let outcome = compile(&engine, name, source).and_then(|ast| {
             let mut scope = Scope::new();
-            engine
-                .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+            engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
         });
         let mut report = self.ctx.take_report();
         report.playbook = name.to_string();
@@ -261,7 +266,11 @@ impl Runner {
     }
 }
 
-pub(crate) fn compile(engine: &Engine, name: &str, source: &str) -> std::result::Result<AST, Box<rhai::EvalAltResult>> {
+pub(crate) fn compile(
+    engine: &Engine,
+    name: &str,
+    source: &str,
+) -> std::result::Result<AST, Box<rhai::EvalAltResult>> {
     let mut ast = engine
         .compile(source)
         .map_err(|e| Box::new(rhai::EvalAltResult::ErrorParsing(*e.0, e.1)))?;

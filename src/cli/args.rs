@@ -43,19 +43,44 @@ pub struct GlobalOpts {
     /// Runtime API socket: /path, unix@/path, ipv4@HOST:PORT, ipv6@[ADDR]:PORT or HOST:PORT.
     /// Repeat for several processes or hosts. Default: the config's `stats socket`
     /// lines, then /run/haproxy/admin.sock, /var/run/haproxy/admin.sock.
-    #[arg(short = 's', long = "socket", value_name = "ADDR", env = "HARUN_SOCKET", value_delimiter = ',', global = true)]
+    #[arg(
+        short = 's',
+        long = "socket",
+        value_name = "ADDR",
+        env = "HARUN_SOCKET",
+        value_delimiter = ',',
+        global = true
+    )]
     pub sockets: Vec<String>,
 
     /// haproxy.cfg (file or directory).
-    #[arg(short = 'c', long = "config", value_name = "PATH", env = "HARUN_CONFIG", default_value = "/etc/haproxy/haproxy.cfg", global = true)]
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "PATH",
+        env = "HARUN_CONFIG",
+        default_value = "/etc/haproxy/haproxy.cfg",
+        global = true
+    )]
     pub config: PathBuf,
 
     /// The haproxy binary used for `haproxy -c` and the lab.
-    #[arg(long, value_name = "PATH", env = "HARUN_HAPROXY_BIN", default_value = "haproxy", global = true)]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "HARUN_HAPROXY_BIN",
+        default_value = "haproxy",
+        global = true
+    )]
     pub haproxy_bin: PathBuf,
 
     /// Connect and read timeout on sockets, in seconds.
-    #[arg(long = "timeout", value_name = "SECS", default_value_t = 5.0, global = true)]
+    #[arg(
+        long = "timeout",
+        value_name = "SECS",
+        default_value_t = 5.0,
+        global = true
+    )]
     pub timeout: f64,
 
     /// Stop the whole run after this many seconds.
@@ -91,22 +116,42 @@ pub struct GlobalOpts {
     pub journal: Option<PathBuf>,
 
     /// rsyslog main configuration file.
-    #[arg(long, value_name = "PATH", default_value = "/etc/rsyslog.conf", global = true, hide_short_help = true)]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/etc/rsyslog.conf",
+        global = true,
+        hide_short_help = true
+    )]
     pub rsyslog_conf: PathBuf,
 
     /// rsyslog drop-in directory.
-    #[arg(long, value_name = "DIR", default_value = "/etc/rsyslog.d", global = true, hide_short_help = true)]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/etc/rsyslog.d",
+        global = true,
+        hide_short_help = true
+    )]
     pub rsyslog_dir: PathBuf,
 
     /// Where bundles (snapshot) are written.
-    #[arg(long, value_name = "DIR", default_value = ".", global = true, hide_short_help = true)]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        global = true,
+        hide_short_help = true
+    )]
     pub output_dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a playbook against a disposable local HAProxy (real binary, loopback backends).
-    #[command(after_help = "Scenarios: healthy, incident (default), queues, big.\n\nExamples:\n  harun lab troubleshoot\n  harun lab queues inspect_queues\n  harun lab             start the lab and wait for Ctrl-C (prints the socket)")]
+    #[command(
+        after_help = "Scenarios: healthy, incident (default), queues, big.\n\nExamples:\n  harun lab troubleshoot\n  harun lab queues inspect_queues\n  harun lab             start the lab and wait for Ctrl-C (prints the socket)"
+    )]
     Lab {
         /// `[SCENARIO] [PLAYBOOK]`.
         #[arg(value_name = "SCENARIO|PLAYBOOK", num_args = 0..=2)]

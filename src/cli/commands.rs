@@ -52,8 +52,14 @@ fn parse_params(raw: &[String]) -> Result<BTreeMap<String, String>, String> {
         let (k, v) = p
             .split_once('=')
             .ok_or_else(|| format!("-p `{p}`: expected KEY=VALUE"))?;
-        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Err(format!("-p `{p}`: parameter names are letters, digits, `_` and `-`"));
+        if k.is_empty()
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(format!(
+                "-p `{p}`: parameter names are letters, digits, `_` and `-`"
+            ));
         }
         out.insert(k.to_string(), v.to_string());
     }
@@ -64,7 +70,9 @@ fn secs(what: &str, v: f64) -> Result<Duration, String> {
     if v.is_finite() && v > 0.0 && v <= 86_400.0 {
         Ok(Duration::from_secs_f64(v))
     } else {
-        Err(format!("{what} must be between 0 and 86400 seconds, got {v}"))
+        Err(format!(
+            "{what} must be between 0 and 86400 seconds, got {v}"
+        ))
     }
 }
 
@@ -137,7 +145,11 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
 }
 
 /// The runner with terminal output, confirmation and Ctrl-C wired in.
-fn runner(settings: Settings, g: &GlobalOpts, interactive: bool) -> Result<(Runner, Arc<tokio::runtime::Runtime>), i32> {
+fn runner(
+    settings: Settings,
+    g: &GlobalOpts,
+    interactive: bool,
+) -> Result<(Runner, Arc<tokio::runtime::Runtime>), i32> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -208,7 +220,9 @@ fn print_value(v: &serde_json::Value) {
         serde_json::Value::String(s) => {
             let _ = writeln!(out, "{s}");
         }
-        serde_json::Value::Array(rows) if !rows.is_empty() && rows.iter().all(|r| r.is_object()) => {
+        serde_json::Value::Array(rows)
+            if !rows.is_empty() && rows.iter().all(|r| r.is_object()) =>
+        {
             let mut cols: Vec<String> = Vec::new();
             for r in rows {
                 if let Some(o) = r.as_object() {
@@ -223,14 +237,22 @@ fn print_value(v: &serde_json::Value) {
                 title: None,
                 rows: rows
                     .iter()
-                    .map(|r| cols.iter().map(|c| r.get(c).cloned().unwrap_or(serde_json::Value::Null)).collect())
+                    .map(|r| {
+                        cols.iter()
+                            .map(|c| r.get(c).cloned().unwrap_or(serde_json::Value::Null))
+                            .collect()
+                    })
                     .collect(),
                 columns: cols,
             };
             let _ = writeln!(out, "{}", render::table(&t, None));
         }
         serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
-            let _ = writeln!(out, "{}", serde_json::to_string_pretty(v).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(v).unwrap_or_default()
+            );
         }
         other => {
             let _ = writeln!(out, "{other}");
@@ -250,7 +272,10 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
             return report.exit_code();
         }
         let mut out = std::io::stdout().lock();
-        let _ = serde_json::to_writer_pretty(&mut out, report.value.as_ref().unwrap_or(&serde_json::Value::Null));
+        let _ = serde_json::to_writer_pretty(
+            &mut out,
+            report.value.as_ref().unwrap_or(&serde_json::Value::Null),
+        );
         let _ = writeln!(out);
         return report.exit_code();
     }
@@ -270,7 +295,10 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
         [s, p, ..] => match Scenario::parse(s) {
             Some(s) => (s, Some(p.clone())),
             None => {
-                error(&format!("unknown lab scenario `{s}` (one of: {})", Scenario::NAMES.join(", ")));
+                error(&format!(
+                    "unknown lab scenario `{s}` (one of: {})",
+                    Scenario::NAMES.join(", ")
+                ));
                 return ExitCode::Usage as i32;
             }
         },
@@ -287,7 +315,11 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
         Err(code) => return code,
     };
     eprintln!("harun lab: starting haproxy ({}) ...", scenario.describe());
-    let lab = match Lab::builder().haproxy_bin(&g.haproxy_bin).scenario(scenario).start() {
+    let lab = match Lab::builder()
+        .haproxy_bin(&g.haproxy_bin)
+        .scenario(scenario)
+        .start()
+    {
         Ok(l) => l,
         Err(e) => {
             error(&format!("lab: {e}"));
@@ -320,7 +352,11 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
             }
         },
         None => {
-            eprintln!("harun lab: running; try `harun -s {} troubleshoot -c {}`. Ctrl-C stops it.", lab.admin_socket().display(), lab.config_path().display());
+            eprintln!(
+                "harun lab: running; try `harun -s {} troubleshoot -c {}`. Ctrl-C stops it.",
+                lab.admin_socket().display(),
+                lab.config_path().display()
+            );
             let cancel = runner.cancel_token();
             while !cancel.is_cancelled() {
                 std::thread::sleep(Duration::from_millis(100));
@@ -335,7 +371,10 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
 fn list(g: &GlobalOpts) -> i32 {
     let docs = playbooks::list(std::path::Path::new("playbooks"));
     if g.json {
-        println!("{}", serde_json::to_string_pretty(&docs).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&docs).unwrap_or_default()
+        );
         return 0;
     }
     let rows = docs
@@ -360,7 +399,12 @@ fn list(g: &GlobalOpts) -> i32 {
         .collect();
     let t = crate::report::Table {
         title: None,
-        columns: vec!["playbook".into(), "from".into(), "description".into(), "parameters".into()],
+        columns: vec![
+            "playbook".into(),
+            "from".into(),
+            "description".into(),
+            "parameters".into(),
+        ],
         rows,
     };
     println!("{}", render::table(&t, None));
@@ -379,31 +423,54 @@ fn doc(name: Option<&str>, markdown: bool) -> i32 {
             0
         }
         None => {
-            error(&format!("no primitive named `{}` (see `harun doc`)", name.unwrap_or_default()));
+            error(&format!(
+                "no primitive named `{}` (see `harun doc`)",
+                name.unwrap_or_default()
+            ));
             ExitCode::Usage as i32
         }
     }
 }
 
 fn journal(g: &GlobalOpts, n: usize) -> i32 {
-    let path = g.journal.clone().unwrap_or_else(crate::journal::Journal::default_path);
+    let path = g
+        .journal
+        .clone()
+        .unwrap_or_else(crate::journal::Journal::default_path);
     match crate::journal::tail(&path, n) {
         Ok((entries, bad)) => {
             if g.json {
-                println!("{}", serde_json::to_string_pretty(&entries).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&entries).unwrap_or_default()
+                );
             } else {
                 for e in &entries {
-                    let detail = e.error.as_deref().or(e.reply.as_deref().filter(|r| !r.is_empty())).unwrap_or("");
-                    println!("{} {} {} {} [{}] {}", e.time, e.user, e.target, e.command, e.outcome, detail);
+                    let detail = e
+                        .error
+                        .as_deref()
+                        .or(e.reply.as_deref().filter(|r| !r.is_empty()))
+                        .unwrap_or("");
+                    println!(
+                        "{} {} {} {} [{}] {}",
+                        e.time, e.user, e.target, e.command, e.outcome, detail
+                    );
                 }
                 if bad > 0 {
-                    eprintln!("harun: {bad} unreadable line(s) skipped in {}", path.display());
+                    eprintln!(
+                        "harun: {bad} unreadable line(s) skipped in {}",
+                        path.display()
+                    );
                 }
             }
             0
         }
-        Err(e) if matches!(&e, crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound) => {
-            eprintln!("harun: no journal yet at {} (nothing was written)", path.display());
+        Err(e) if matches!(&e, crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            eprintln!(
+                "harun: no journal yet at {} (nothing was written)",
+                path.display()
+            );
             0
         }
         Err(e) => {

@@ -9,7 +9,6 @@ pub mod term;
 pub use args::Cli;
 
 use clap::Parser;
-use std::io::IsTerminal;
 
 /// Parse arguments, run, and return the process exit code.
 pub fn run() -> i32 {
@@ -45,11 +44,9 @@ pub fn exit(code: i32) -> ! {
 /// Print an error the way every harun error looks.
 pub fn error(msg: &str) {
     let mut err = anstream::stderr();
-    let red = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Red.into())).bold();
+    let red = anstyle::Style::new()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()))
+        .bold();
     use std::io::Write;
     let _ = writeln!(err, "{red}harun: error:{red:#} {msg}");
-}
-
-pub(crate) fn stdout_is_tty() -> bool {
-    std::io::stdout().is_terminal()
 }

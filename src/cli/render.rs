@@ -55,14 +55,21 @@ pub fn table(t: &Table, max_rows: Option<usize>) -> String {
     }
     out.push_str(&c.to_string());
     if t.rows.len() > limit {
-        out.push_str(&format!("\n… {} more rows (use --json for all)", t.rows.len() - limit));
+        out.push_str(&format!(
+            "\n… {} more rows (use --json for all)",
+            t.rows.len() - limit
+        ));
     }
     out
 }
 
 fn finding(f: &Finding, out: &mut String) {
     let s = style(f.severity);
-    let target = f.target.as_deref().map(|t| format!(" [{t}]")).unwrap_or_default();
+    let target = f
+        .target
+        .as_deref()
+        .map(|t| format!(" [{t}]"))
+        .unwrap_or_default();
     out.push_str(&format!(
         "{s}{:<8}{s:#} {} {}{target}\n",
         label(f.severity),
@@ -109,6 +116,10 @@ pub fn findings(report: &Report) -> String {
         })
         .collect();
     let worst = style(report.worst);
-    out.push_str(&format!("\n{worst}{}{worst:#}: {}\n", label(report.worst), parts.join(", ")));
+    out.push_str(&format!(
+        "\n{worst}{}{worst:#}: {}\n",
+        label(report.worst),
+        parts.join(", ")
+    ));
     out
 }

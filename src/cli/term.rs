@@ -21,7 +21,9 @@ impl TerminalSink {
     pub fn new(json: bool) -> TerminalSink {
         TerminalSink {
             json,
-            progress_tty: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) || std::io::stderr().is_terminal(),
+            progress_tty: std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                || std::io::stderr().is_terminal(),
             bars: Mutex::new(HashMap::new()),
             max_rows: None,
         }
@@ -33,8 +35,10 @@ impl TerminalSink {
             let (bar, _) = bars.entry(p.key.clone()).or_insert_with(|| {
                 let bar = ProgressBar::new(p.timeout_secs.max(1.0) as u64);
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}] {wide_bar} {pos}/{len}s")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    ProgressStyle::with_template(
+                        "{spinner} {msg} [{elapsed_precise}] {wide_bar} {pos}/{len}s",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
                 bar.enable_steady_tick(Duration::from_millis(200));
                 (bar, Instant::now())
@@ -49,7 +53,9 @@ impl TerminalSink {
         } else {
             // No terminal: one plain line at most every 5 seconds, and the last.
             let now = Instant::now();
-            let entry = bars.entry(p.key.clone()).or_insert_with(|| (ProgressBar::hidden(), now - Duration::from_secs(60)));
+            let entry = bars
+                .entry(p.key.clone())
+                .or_insert_with(|| (ProgressBar::hidden(), now - Duration::from_secs(60)));
             if p.done || now.duration_since(entry.1) >= Duration::from_secs(5) {
                 entry.1 = now;
                 eprintln!("{} ({:.0}s)", p.message, p.elapsed_secs);
@@ -98,7 +104,10 @@ impl Confirm for TerminalConfirm {
         for p in planned {
             let _ = writeln!(err, "  {p}");
         }
-        let _ = write!(err, "Proceed with this and the run's further writes? [y/N] ");
+        let _ = write!(
+            err,
+            "Proceed with this and the run's further writes? [y/N] "
+        );
         let _ = err.flush();
         let mut line = String::new();
         if std::io::stdin().read_line(&mut line).is_err() {

@@ -61,7 +61,11 @@ async fn handle(mut stream: TcpStream, behaviour: Behaviour, name: &str) -> std:
 
 /// One GET through the frontend, with an optional `X-Backend` routing header.
 /// Returns the status line and headers.
-pub async fn http_get(addr: SocketAddr, path: &str, backend: Option<&str>) -> std::io::Result<String> {
+pub async fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    backend: Option<&str>,
+) -> std::io::Result<String> {
     let mut s = TcpStream::connect(addr).await?;
     let route = backend
         .map(|b| format!("X-Backend: {b}\r\n"))

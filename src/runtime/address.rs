@@ -102,7 +102,10 @@ mod tests {
     #[test]
     fn parses_every_documented_form() {
         let cases = [
-            ("/run/haproxy/admin.sock", Address::Unix("/run/haproxy/admin.sock".into())),
+            (
+                "/run/haproxy/admin.sock",
+                Address::Unix("/run/haproxy/admin.sock".into()),
+            ),
             ("unix@/tmp/a.sock", Address::Unix("/tmp/a.sock".into())),
             ("ipv4@127.0.0.1:9999", Address::Tcp("127.0.0.1:9999".into())),
             ("ipv6@[::1]:666", Address::Tcp("[::1]:666".into())),
@@ -117,7 +120,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_forms_with_a_reason() {
-        for bad in ["", "unix@", "localhost", "h:0", "h:99999", "abns@x", ":80", "a\nb:1"] {
+        for bad in [
+            "",
+            "unix@",
+            "localhost",
+            "h:0",
+            "h:99999",
+            "abns@x",
+            ":80",
+            "a\nb:1",
+        ] {
             let err = Address::parse(bad).unwrap_err().to_string();
             assert!(err.contains("invalid socket address"), "{bad}: {err}");
         }

@@ -17,9 +17,15 @@ pub fn validate_token(what: &'static str, value: &str) -> Result<()> {
         value.chars().find_map(|c| match c {
             ';' => Some("contains `;`, which would start another command".to_string()),
             '\\' => Some("contains `\\`, an escape character for HAProxy's CLI".to_string()),
-            ' ' | '\t' => Some("contains whitespace, which would split it into several arguments".to_string()),
-            '\r' | '\n' => Some("contains a line break, which would start another command".to_string()),
-            c if c.is_control() => Some(format!("contains the control character U+{:04X}", c as u32)),
+            ' ' | '\t' => {
+                Some("contains whitespace, which would split it into several arguments".to_string())
+            }
+            '\r' | '\n' => {
+                Some("contains a line break, which would start another command".to_string())
+            }
+            c if c.is_control() => {
+                Some(format!("contains the control character U+{:04X}", c as u32))
+            }
             _ => None,
         })
     };
@@ -110,7 +116,13 @@ pub struct Command(String);
 /// First words of commands that only read. Everything else is treated as a write:
 /// it goes through dry-run, read-only, confirmation and the journal.
 const READ_PREFIXES: &[&str] = &[
-    "show ", "get ", "help", "prompt", "quit", "set severity-output", "echo ",
+    "show ",
+    "get ",
+    "help",
+    "prompt",
+    "quit",
+    "set severity-output",
+    "echo ",
 ];
 
 impl Command {
@@ -169,7 +181,10 @@ impl Command {
         let ok = !digits.is_empty()
             && digits.len() <= 4
             && digits.bytes().all(|b| b.is_ascii_digit())
-            && digits.parse::<u32>().map(|n| n <= 256 || weight.ends_with('%')).unwrap_or(false);
+            && digits
+                .parse::<u32>()
+                .map(|n| n <= 256 || weight.ends_with('%'))
+                .unwrap_or(false);
         if !ok {
             return Err(Error::InvalidInput {
                 what: "weight",
@@ -268,12 +283,16 @@ mod tests {
         assert!(!Command::raw("show stat").unwrap().is_write());
         assert!(!Command::raw("get weight bk/s1").unwrap().is_write());
         assert!(!Command::raw("help").unwrap().is_write());
-        assert!(Command::raw("set server bk/s1 state drain").unwrap().is_write());
+        assert!(Command::raw("set server bk/s1 state drain")
+            .unwrap()
+            .is_write());
         assert!(Command::raw("disable server bk/s1").unwrap().is_write());
         assert!(Command::raw("clear counters all").unwrap().is_write());
         assert!(Command::raw("showstat").unwrap().is_write());
         assert_eq!(
-            Command::raw("set server bk/s1 state drain").unwrap().server_ref(),
+            Command::raw("set server bk/s1 state drain")
+                .unwrap()
+                .server_ref(),
             Some(ServerRef::parse("bk/s1").unwrap())
         );
     }

@@ -117,9 +117,13 @@ impl Session {
             let n = match timeout(self.timeout, self.stream.read(&mut chunk)).await {
                 Ok(Ok(0)) => {
                     return Err(lost(if self.buf.is_empty() {
-                        "HAProxy closed the connection (idle `stats timeout`, reload or restart)".into()
+                        "HAProxy closed the connection (idle `stats timeout`, reload or restart)"
+                            .into()
                     } else {
-                        format!("connection closed after {} bytes, before the prompt", self.buf.len())
+                        format!(
+                            "connection closed after {} bytes, before the prompt",
+                            self.buf.len()
+                        )
                     }))
                 }
                 Ok(Ok(n)) => n,

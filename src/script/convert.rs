@@ -63,7 +63,10 @@ pub fn server_state(s: &ServerState, target: Option<&str>) -> Dynamic {
     }
     m.insert("backend".into(), s.be_name.clone().into());
     m.insert("server".into(), s.srv_name.clone().into());
-    m.insert("name".into(), format!("{}/{}", s.be_name, s.srv_name).into());
+    m.insert(
+        "name".into(),
+        format!("{}/{}", s.be_name, s.srv_name).into(),
+    );
     m.insert("state".into(), s.op_state.as_str().into());
     m.insert("maint".into(), s.admin.is_maint().into());
     m.insert("drain".into(), s.admin.is_drain().into());
@@ -90,5 +93,6 @@ pub fn info_map(pairs: &[(String, String)], target: Option<&str>) -> Map {
 
 /// Any Rhai value as JSON (for `--json`, tables and the journal).
 pub fn to_json(d: &Dynamic) -> serde_json::Value {
-    rhai::serde::from_dynamic::<serde_json::Value>(d).unwrap_or_else(|_| serde_json::Value::String(d.to_string()))
+    rhai::serde::from_dynamic::<serde_json::Value>(d)
+        .unwrap_or_else(|_| serde_json::Value::String(d.to_string()))
 }

@@ -157,10 +157,8 @@ impl Ctx {
         let j = self
             .journal
             .get_or_init(|| Journal::open(&self.settings.journal_path).map_err(|e| e.to_string()));
-        j.as_ref().map_err(|e| {
-            Error::Refused {
-                reason: format!("the audit journal cannot be written ({e}); pass --journal PATH"),
-            }
+        j.as_ref().map_err(|e| Error::Refused {
+            reason: format!("the audit journal cannot be written ({e}); pass --journal PATH"),
         })
     }
 
@@ -182,7 +180,9 @@ impl Ctx {
     pub fn write(&self, command: &Command, force: bool) -> Result<Vec<(String, Result<String>)>> {
         let targets: Vec<String> = self.client.targets().iter().map(|t| t.name()).collect();
         if targets.is_empty() {
-            return Err(Error::Other("no HAProxy socket to send to (pass -s ADDR)".into()));
+            return Err(Error::Other(
+                "no HAProxy socket to send to (pass -s ADDR)".into(),
+            ));
         }
         if self.settings.read_only {
             for t in &targets {
@@ -246,7 +246,11 @@ impl Ctx {
                 };
                 Ok((before, reply, after))
             })?;
-            let mut e = journal.entry(&name, command.as_str(), if reply.is_ok() { "sent" } else { "failed" });
+            let mut e = journal.entry(
+                &name,
+                command.as_str(),
+                if reply.is_ok() { "sent" } else { "failed" },
+            );
             e.before = before;
             e.after = after;
             e.playbook = Some(lock(&self.playbook).clone()).filter(|p| !p.is_empty());
@@ -258,7 +262,11 @@ impl Ctx {
             self.sink.event(Event::Write(&WriteNotice {
                 target: name.clone(),
                 command: command.to_string(),
-                outcome: if reply.is_ok() { "sent".into() } else { "failed".into() },
+                outcome: if reply.is_ok() {
+                    "sent".into()
+                } else {
+                    "failed".into()
+                },
             }));
             out.push((name, reply));
         }
@@ -293,7 +301,12 @@ impl Ctx {
                 }
             }
             if target_up && others_up == 0 {
-                self.journal_note(&target.name(), command, "refused", Some("last UP server".into()));
+                self.journal_note(
+                    &target.name(),
+                    command,
+                    "refused",
+                    Some("last UP server".into()),
+                );
                 return Err(Error::Refused {
                     reason: format!(
                         "{server} is the last UP server of backend `{}` on {}: `{command}` would leave it without servers (use force: true / --force if that is what you want)",
@@ -310,7 +323,8 @@ impl Ctx {
 /// Writes that take a server out of rotation are guarded.
 fn guarded_server(command: &Command) -> Option<ServerRef> {
     let c = command.as_str();
-    let takes_out = (c.starts_with("set server ") && (c.ends_with(" state drain") || c.ends_with(" state maint")))
+    let takes_out = (c.starts_with("set server ")
+        && (c.ends_with(" state drain") || c.ends_with(" state maint")))
         || c.starts_with("disable server ");
     if takes_out {
         command.server_ref()
@@ -320,7 +334,10 @@ fn guarded_server(command: &Command) -> Option<ServerRef> {
 }
 
 /// The server's line of `show servers state`, as JSON, for the journal.
-async fn server_snapshot(target: &crate::runtime::Target, server: &ServerRef) -> Option<serde_json::Value> {
+async fn server_snapshot(
+    target: &crate::runtime::Target,
+    server: &ServerRef,
+) -> Option<serde_json::Value> {
     let cmd = Command::show_servers_state(Some(&server.backend)).ok()?;
     let text = target.send(&cmd).await.ok()?;
     let states = crate::runtime::servers_state::parse_servers_state(&text).ok()?;

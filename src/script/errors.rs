@@ -21,7 +21,11 @@ pub fn to_rhai(e: Error) -> Box<EvalAltResult> {
 }
 
 /// A plain message as a catchable runtime error of kind `invalid_input`.
-pub fn invalid(what: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Box<EvalAltResult> {
+pub fn invalid(
+    what: &'static str,
+    value: impl Into<String>,
+    reason: impl Into<String>,
+) -> Box<EvalAltResult> {
     to_rhai(Error::InvalidInput {
         what,
         value: value.into(),
@@ -79,14 +83,19 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
                     if terminated {
                         ("terminated".to_string(), text, ExitCode::Usage as i64)
                     } else {
-                        ("thrown".to_string(), format!("playbook error: {text}"), ExitCode::Usage as i64)
+                        (
+                            "thrown".to_string(),
+                            format!("playbook error: {text}"),
+                            ExitCode::Usage as i64,
+                        )
                     }
                 }
             }
         }
         EvalAltResult::ErrorTooManyOperations(_) => (
             "limit".into(),
-            "too many operations: the playbook looks stuck in a loop (operation limit reached)".into(),
+            "too many operations: the playbook looks stuck in a loop (operation limit reached)"
+                .into(),
             ExitCode::Usage as i64,
         ),
         EvalAltResult::ErrorStackOverflow(_) => (

@@ -23,7 +23,11 @@ fn check_id(id: &str) -> R<()> {
     if ok {
         Ok(())
     } else {
-        Err(invalid("finding id", id, "use lowercase dotted ids like `servers.down`"))
+        Err(invalid(
+            "finding id",
+            id,
+            "use lowercase dotted ids like `servers.down`",
+        ))
     }
 }
 
@@ -88,13 +92,21 @@ pub fn make_table(title: Option<String>, rows: &Array, columns: Option<Vec<Strin
             out.push(
                 columns
                     .iter()
-                    .map(|c| m.get(c.as_str()).map(to_json).unwrap_or(serde_json::Value::Null))
+                    .map(|c| {
+                        m.get(c.as_str())
+                            .map(to_json)
+                            .unwrap_or(serde_json::Value::Null)
+                    })
                     .collect(),
             );
         } else if let Some(a) = r.read_lock::<Array>() {
             out.push(a.iter().map(to_json).collect());
         } else {
-            return Err(invalid("table row", r.to_string(), "rows must be maps (or arrays)"));
+            return Err(invalid(
+                "table row",
+                r.to_string(),
+                "rows must be maps (or arrays)",
+            ));
         }
     }
     Ok(Table {
@@ -118,11 +130,23 @@ fn column_names(cols: Array) -> R<Vec<String>> {
 
 /// Coerce a `-p` value to the type of the default.
 fn typed_param(name: &str, raw: &str, default: &Dynamic) -> R<Dynamic> {
-    let bad = |what: &str| invalid("parameter", format!("{name}={raw}"), format!("expected {what}"));
+    let bad = |what: &str| {
+        invalid(
+            "parameter",
+            format!("{name}={raw}"),
+            format!("expected {what}"),
+        )
+    };
     if default.is_int() {
-        raw.trim().parse::<i64>().map(Dynamic::from_int).map_err(|_| bad("an integer"))
+        raw.trim()
+            .parse::<i64>()
+            .map(Dynamic::from_int)
+            .map_err(|_| bad("an integer"))
     } else if default.is_float() {
-        raw.trim().parse::<f64>().map(Dynamic::from_float).map_err(|_| bad("a number"))
+        raw.trim()
+            .parse::<f64>()
+            .map(Dynamic::from_float)
+            .map_err(|_| bad("a number"))
     } else if default.is_bool() {
         match raw.trim() {
             "true" | "yes" | "1" | "on" => Ok(true.into()),
@@ -150,30 +174,57 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
             Ok(())
         });
     let c = ctx.clone();
-    reg("table", &["rows: Array", "()"], "Show rows (maps) as a table; columns in first-seen order.")
-        .register_into_engine(engine, move |rows: Array| -> R<()> {
-            c.add_table(make_table(None, &rows, None)?);
-            Ok(())
-        });
+    reg(
+        "table",
+        &["rows: Array", "()"],
+        "Show rows (maps) as a table; columns in first-seen order.",
+    )
+    .register_into_engine(engine, move |rows: Array| -> R<()> {
+        c.add_table(make_table(None, &rows, None)?);
+        Ok(())
+    });
     let c = ctx.clone();
-    reg("table", &["rows: Array", "columns: Array", "()"], "Show rows (maps) as a table with these columns, in this order.")
-        .register_into_engine(engine, move |rows: Array, cols: Array| -> R<()> {
-            c.add_table(make_table(None, &rows, Some(column_names(cols)?))?);
-            Ok(())
-        });
+    reg(
+        "table",
+        &["rows: Array", "columns: Array", "()"],
+        "Show rows (maps) as a table with these columns, in this order.",
+    )
+    .register_into_engine(engine, move |rows: Array, cols: Array| -> R<()> {
+        c.add_table(make_table(None, &rows, Some(column_names(cols)?))?);
+        Ok(())
+    });
     let c = ctx.clone();
-    reg("table", &["title: String", "rows: Array", "columns: Array", "()"], "Show a titled table with these columns.")
-        .register_into_engine(engine, move |title: &str, rows: Array, cols: Array| -> R<()> {
-            c.add_table(make_table(Some(title.to_string()), &rows, Some(column_names(cols)?))?);
+    reg(
+        "table",
+        &["title: String", "rows: Array", "columns: Array", "()"],
+        "Show a titled table with these columns.",
+    )
+    .register_into_engine(
+        engine,
+        move |title: &str, rows: Array, cols: Array| -> R<()> {
+            c.add_table(make_table(
+                Some(title.to_string()),
+                &rows,
+                Some(column_names(cols)?),
+            )?);
             Ok(())
-        });
+        },
+    );
     let c = ctx.clone();
-    reg("param", &["name: String", "String"], "The value of `-p name=value`; an error naming the parameter when it is missing.")
-        .register_into_engine(engine, move |name: &str| -> R<String> {
-            c.settings.params.get(name).cloned().ok_or_else(|| {
-                invalid("parameter", name, format!("missing required parameter: pass -p {name}=VALUE"))
-            })
-        });
+    reg(
+        "param",
+        &["name: String", "String"],
+        "The value of `-p name=value`; an error naming the parameter when it is missing.",
+    )
+    .register_into_engine(engine, move |name: &str| -> R<String> {
+        c.settings.params.get(name).cloned().ok_or_else(|| {
+            invalid(
+                "parameter",
+                name,
+                format!("missing required parameter: pass -p {name}=VALUE"),
+            )
+        })
+    });
     let c = ctx.clone();
     reg("param", &["name: String", "default: ?", "?"], "The value of `-p name=value`, converted to the type of `default`\n(int, float, bool or string); `default` when not given.")
         .register_into_engine(engine, move |name: &str, default: Dynamic| -> R<Dynamic> {
@@ -182,10 +233,14 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
                 None => Ok(default),
             }
         });
-    reg("json", &["value: ?", "String"], "Pretty JSON text of any value.")
-        .register_into_engine(engine, |v: Dynamic| -> String {
-            serde_json::to_string_pretty(&to_json(&v)).unwrap_or_default()
-        });
+    reg(
+        "json",
+        &["value: ?", "String"],
+        "Pretty JSON text of any value.",
+    )
+    .register_into_engine(engine, |v: Dynamic| -> String {
+        serde_json::to_string_pretty(&to_json(&v)).unwrap_or_default()
+    });
 }
 
 #[cfg(test)]
@@ -197,7 +252,10 @@ mod tests {
         assert!(build_finding("bad", "a.b", "t", None).is_err());
         assert!(build_finding("error", "Bad Id", "t", None).is_err());
         let mut opts = Map::new();
-        opts.insert("evidence".into(), Dynamic::from_array(vec!["a".into(), "b".into()]));
+        opts.insert(
+            "evidence".into(),
+            Dynamic::from_array(vec!["a".into(), "b".into()]),
+        );
         opts.insert("advice".into(), "do x".into());
         let f = build_finding("warning", "servers.down", "t", Some(opts)).unwrap();
         assert_eq!(f.evidence, ["a", "b"]);
@@ -209,9 +267,23 @@ mod tests {
 
     #[test]
     fn params_take_the_type_of_their_default() {
-        assert_eq!(typed_param("t", "120", &Dynamic::from_int(5)).unwrap().as_int().unwrap(), 120);
+        assert_eq!(
+            typed_param("t", "120", &Dynamic::from_int(5))
+                .unwrap()
+                .as_int()
+                .unwrap(),
+            120
+        );
         assert!(typed_param("t", "abc", &Dynamic::from_int(5)).is_err());
-        assert!(typed_param("v", "yes", &Dynamic::from_bool(false)).unwrap().as_bool().unwrap());
-        assert_eq!(typed_param("s", "x", &Dynamic::from("d".to_string())).unwrap().to_string(), "x");
+        assert!(typed_param("v", "yes", &Dynamic::from_bool(false))
+            .unwrap()
+            .as_bool()
+            .unwrap());
+        assert_eq!(
+            typed_param("s", "x", &Dynamic::from("d".to_string()))
+                .unwrap()
+                .to_string(),
+            "x"
+        );
     }
 }

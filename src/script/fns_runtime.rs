@@ -5,8 +5,8 @@ use super::ctx::Ctx;
 use super::errors::to_rhai;
 use super::reg;
 use crate::error::Error;
-use crate::runtime::{info, servers_state, stat, Command};
 use crate::report::{Finding, Severity};
+use crate::runtime::{info, servers_state, stat, Command};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use std::sync::Arc;
 
@@ -20,7 +20,9 @@ fn read_all(ctx: &Ctx, cmd: &Command) -> R<Vec<(String, String)>> {
             "no HAProxy socket configured: pass -s ADDR, set HARUN_SOCKET, or add a `stats socket` line to the config".into(),
         )));
     }
-    let results = ctx.block_on(async { Ok(ctx.client.send_all(cmd).await) }).map_err(to_rhai)?;
+    let results = ctx
+        .block_on(async { Ok(ctx.client.send_all(cmd).await) })
+        .map_err(to_rhai)?;
     let total = results.len();
     let mut ok = Vec::with_capacity(total);
     let mut errors = Vec::new();
@@ -77,7 +79,11 @@ pub fn stat_of(ctx: &Ctx, cmd: &Command) -> R<Array> {
                     catalog.frontends.insert(px.to_string());
                 }
                 Some(stat::ProxyType::Server) => {
-                    catalog.servers.entry(px.to_string()).or_default().insert(sv.to_string());
+                    catalog
+                        .servers
+                        .entry(px.to_string())
+                        .or_default()
+                        .insert(sv.to_string());
                 }
                 _ => {}
             }
@@ -100,14 +106,22 @@ pub fn servers_of(ctx: &Ctx, backend: Option<&str>) -> R<Array> {
     let tag = multi(ctx);
     let mut out = Array::new();
     for (target, text) in replies {
-        let states = servers_state::parse_servers_state(&text).map_err(|e| malformed(&target, cmd.as_str(), e))?;
+        let states = servers_state::parse_servers_state(&text)
+            .map_err(|e| malformed(&target, cmd.as_str(), e))?;
         if let Ok(mut c) = ctx.catalog.write() {
             for s in &states {
                 c.backends.insert(s.be_name.clone());
-                c.servers.entry(s.be_name.clone()).or_default().insert(s.srv_name.clone());
+                c.servers
+                    .entry(s.be_name.clone())
+                    .or_default()
+                    .insert(s.srv_name.clone());
             }
         }
-        out.extend(states.iter().map(|s| convert::server_state(s, tag.then_some(target.as_str()))));
+        out.extend(
+            states
+                .iter()
+                .map(|s| convert::server_state(s, tag.then_some(target.as_str()))),
+        );
     }
     Ok(out)
 }
@@ -136,7 +150,11 @@ pub fn send(ctx: &Ctx, raw: &str) -> R<Dynamic> {
         read_all(ctx, &cmd)?
     };
     if replies.len() == 1 {
-        return Ok(replies.into_iter().next().map(|(_, t)| t.into()).unwrap_or_default());
+        return Ok(replies
+            .into_iter()
+            .next()
+            .map(|(_, t)| t.into())
+            .unwrap_or_default());
     }
     let mut m = Map::new();
     for (t, text) in replies {
@@ -158,46 +176,84 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
             Ok(first)
         });
     let c = ctx.clone();
-    reg("info_all", &["Array"], "`show info` of every target, one map each with a `target` key.")
-        .register_into_engine(engine, move || info_all(&c));
+    reg(
+        "info_all",
+        &["Array"],
+        "`show info` of every target, one map each with a `target` key.",
+    )
+    .register_into_engine(engine, move || info_all(&c));
     let c = ctx.clone();
     reg("stat", &["Array"], "Every line of `show stat` as a map keyed by column name (`pxname`, `svname`,\n`status`, `qcur`, `qmax`, `scur`, `smax`, `slim`, ...). Numbers are ints; empty\nfields are absent (read as `()`), never 0. `kind` is `frontend`, `backend`,\n`server` or `listener`. With several targets each row has a `target` key.")
         .register_into_engine(engine, move || stat_of(&c, &Command::show_stat()));
     let c = ctx.clone();
-    reg("stat", &["proxy: String", "Array"], "`show stat` lines of one proxy (frontend, backend or listen section) only.")
-        .register_into_engine(engine, move |proxy: &str| {
-            crate::runtime::command::validate_token("proxy name", proxy).map_err(to_rhai)?;
-            let cmd = Command::raw(&format!("show stat {proxy} -1 -1")).map_err(to_rhai)?;
-            stat_of(&c, &cmd)
-        });
+    reg(
+        "stat",
+        &["proxy: String", "Array"],
+        "`show stat` lines of one proxy (frontend, backend or listen section) only.",
+    )
+    .register_into_engine(engine, move |proxy: &str| {
+        crate::runtime::command::validate_token("proxy name", proxy).map_err(to_rhai)?;
+        let cmd = Command::raw(&format!("show stat {proxy} -1 -1")).map_err(to_rhai)?;
+        stat_of(&c, &cmd)
+    });
     let c = ctx.clone();
     reg("servers", &["Array"], "`show servers state`, one map per server: the raw fields plus `backend`,\n`server`, `name` (`backend/server`), `state` (running, stopped, ...), `maint`,\n`drain` (booleans from the decimal admin bit mask), `maint_sources`,\n`drain_sources` and `admin_flags`.")
         .register_into_engine(engine, move || servers_of(&c, None));
     let c = ctx.clone();
-    reg("servers", &["backend: String", "Array"], "`show servers state <backend>`.")
-        .register_into_engine(engine, move |backend: &str| servers_of(&c, Some(backend)));
+    reg(
+        "servers",
+        &["backend: String", "Array"],
+        "`show servers state <backend>`.",
+    )
+    .register_into_engine(engine, move |backend: &str| servers_of(&c, Some(backend)));
     let c = ctx.clone();
     reg("send", &["command: String", "?"], "Send exactly one runtime API command (no `;`, no line breaks) and return the\nreply text (a map target => reply with several targets). Commands that change\nstate go through dry-run, read-only, confirmation and the journal.")
         .register_into_engine(engine, move |cmd: &str| send(&c, cmd));
     let c = ctx.clone();
-    reg("targets", &["Array"], "The runtime API sockets this run talks to.")
-        .register_into_engine(engine, move || -> Array {
-            c.client.targets().iter().map(|t| Dynamic::from(t.name())).collect()
-        });
+    reg(
+        "targets",
+        &["Array"],
+        "The runtime API sockets this run talks to.",
+    )
+    .register_into_engine(engine, move || -> Array {
+        c.client
+            .targets()
+            .iter()
+            .map(|t| Dynamic::from(t.name()))
+            .collect()
+    });
     let c = ctx.clone();
-    reg("sleep", &["seconds: float", "()"], "Wait; Ctrl-C and --max-time interrupt it.")
-        .register_into_engine(engine, move |secs: f64| -> R<()> {
-            if !(0.0..=86_400.0).contains(&secs) {
-                return Err(super::errors::invalid("seconds", secs.to_string(), "expected 0 to 86400"));
-            }
-            c.sleep(std::time::Duration::from_secs_f64(secs)).map_err(to_rhai)
-        });
+    reg(
+        "sleep",
+        &["seconds: float", "()"],
+        "Wait; Ctrl-C and --max-time interrupt it.",
+    )
+    .register_into_engine(engine, move |secs: f64| -> R<()> {
+        if !(0.0..=86_400.0).contains(&secs) {
+            return Err(super::errors::invalid(
+                "seconds",
+                secs.to_string(),
+                "expected 0 to 86400",
+            ));
+        }
+        c.sleep(std::time::Duration::from_secs_f64(secs))
+            .map_err(to_rhai)
+    });
     let c = ctx.clone();
-    reg("sleep", &["seconds: int", "()"], "Wait; Ctrl-C and --max-time interrupt it.")
-        .register_into_engine(engine, move |secs: i64| -> R<()> {
-            if !(0..=86_400).contains(&secs) {
-                return Err(super::errors::invalid("seconds", secs.to_string(), "expected 0 to 86400"));
-            }
-            c.sleep(std::time::Duration::from_secs(secs as u64)).map_err(to_rhai)
-        });
+    reg(
+        "sleep",
+        &["seconds: int", "()"],
+        "Wait; Ctrl-C and --max-time interrupt it.",
+    )
+    .register_into_engine(engine, move |secs: i64| -> R<()> {
+        if !(0..=86_400).contains(&secs) {
+            return Err(super::errors::invalid(
+                "seconds",
+                secs.to_string(),
+                "expected 0 to 86400",
+            ));
+        }
+        c.sleep(std::time::Duration::from_secs(secs as u64))
+            .map_err(to_rhai)
+    });
 }

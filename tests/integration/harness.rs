@@ -1,0 +1,186 @@
+//! Test helpers: start a lab, run the real binary against it.
+
+#![allow(dead_code)]
+
+use harun::lab::{Lab, Scenario};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+/// The haproxy binary to use; `HARUN_TEST_HAPROXY` overrides PATH.
+pub fn haproxy_bin() -> PathBuf {
+    std::env::var_os("HARUN_TEST_HAPROXY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("haproxy"))
+}
+
+/// Whether haproxy runs here. With `CI=true` a missing haproxy fails the test
+/// (never a silent skip); locally the test is skipped with a loud note.
+pub fn require_haproxy() -> bool {
+    let ok = std::process::Command::new(haproxy_bin())
+        .arg("-v")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("haproxy is not installed but CI=true: install it (apt-get install haproxy)");
+        }
+        eprintln!("SKIPPED: haproxy not installed (apt-get install haproxy)");
+    }
+    ok
+}
+
+/// Start a lab, or None (skip) when haproxy is missing outside CI.
+pub fn lab(scenario: Scenario) -> Option<Lab> {
+    if !require_haproxy() {
+        return None;
+    }
+    Some(
+        Lab::builder()
+            .haproxy_bin(haproxy_bin())
+            .scenario(scenario)
+            .start()
+            .expect("lab starts"),
+    )
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "exit code {} (want {code})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A fluent builder around the real binary.
+pub struct Harun {
+    cmd: assert_cmd::Command,
+}
+
+pub fn harun() -> Harun {
+    let mut cmd = assert_cmd::Command::cargo_bin("harun").expect("harun binary");
+    cmd.env_remove("HARUN_SOCKET")
+        .env_remove("HARUN_CONFIG")
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(120));
+    Harun { cmd }
+}
+
+impl Harun {
+    /// Point at the lab: admin socket, its config, the test haproxy, a private journal.
+    pub fn lab(mut self, lab: &Lab) -> Harun {
+        self.cmd
+            .arg("-s")
+            .arg(lab.admin_socket())
+            .arg("-c")
+            .arg(lab.config_path())
+            .arg("--haproxy-bin")
+            .arg(haproxy_bin())
+            .arg("--journal")
+            .arg(lab.dir().join("journal.jsonl"));
+        self
+    }
+
+    pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Harun {
+        self.cmd.arg(a);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Harun
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Harun {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: &Path) -> Harun {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    pub fn stdin(mut self, input: &str) -> Harun {
+        self.cmd.write_stdin(input.to_string());
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        Run::from(self.cmd.output().expect("harun runs"))
+    }
+}
+
+/// Write a playbook into a temp dir and return its path (dir kept alive by the caller).
+pub fn playbook(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).expect("write playbook");
+    p
+}
+
+/// Raw command to the lab over its admin socket (test-side verification,
+/// independent of harun's own client).
+pub fn socat(lab: &Lab, cmd: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(lab.admin_socket()).expect("connect");
+    s.write_all(format!("{cmd}\n").as_bytes()).expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+/// A server's `status` column from `show stat`.
+pub fn status_of(lab: &Lab, backend: &str, server: &str) -> String {
+    let stat = socat(lab, "show stat");
+    let header: Vec<&str> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("# ")
+        .split(',')
+        .collect();
+    let idx = header
+        .iter()
+        .position(|c| *c == "status")
+        .expect("status column");
+    for line in stat.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.first() == Some(&backend) && f.get(1) == Some(&server) {
+            return f.get(idx).unwrap_or(&"").to_string();
+        }
+    }
+    panic!("{backend}/{server} not in show stat");
+}

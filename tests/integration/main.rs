@@ -1,0 +1,7 @@
+//! One integration binary: the real `harun` binary and library against a real
+//! HAProxy started by the lab, with real loopback backends.
+
+mod harness;
+
+mod cli;
+mod runtime;

@@ -1,0 +1,55 @@
+//! Runtime API primitives against a real HAProxy.
+
+use crate::harness::*;
+use harun::lab::Scenario;
+
+#[test]
+fn stat_servers_info_over_unix_and_tcp() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun()
+        .lab(&lab)
+        .args(["--json", "-e", r#"let s = stat(); #{ n: s.len(), api2: s.filter(|r| r.svname == "api2")[0].status, ver: info().Version, maint: servers("bk_app").filter(|s| s.maint).map(|s| s.server) }"#])
+        .run();
+    run.expect_code(0);
+    let v = run.json();
+    assert!(v["n"].as_i64().unwrap() >= 12, "{v}");
+    assert_eq!(v["api2"], "DOWN");
+    assert!(
+        v["ver"].as_str().unwrap().starts_with('2') || v["ver"].as_str().unwrap().starts_with('3')
+    );
+    assert_eq!(v["maint"], serde_json::json!(["app3"]));
+
+    // Same over the admin TCP socket, in its ipv4@ form.
+    let run = harun()
+        .args([
+            "-s",
+            &format!("ipv4@{}", lab.tcp_socket()),
+            "-e",
+            "stat(\"bk_api\").len()",
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(run.stdout.trim(), "3");
+}
+
+#[test]
+fn several_targets_tag_every_row() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    let run = harun()
+        .args([
+            "-s",
+            &lab.admin_socket().display().to_string(),
+            "-s",
+            lab.tcp_socket(),
+            "--json",
+            "-e",
+        ])
+        .arg("let t = []; for r in stat() { if !t.contains(r.target) { t.push(r.target) } }; t")
+        .run();
+    run.expect_code(0);
+    assert_eq!(run.json().as_array().unwrap().len(), 2);
+}
