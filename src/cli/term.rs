@@ -21,9 +21,8 @@ impl TerminalSink {
     pub fn new(json: bool) -> TerminalSink {
         TerminalSink {
             json,
-            progress_tty: std::io::stderr().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                || std::io::stderr().is_terminal(),
+            // Bars only on a terminal; NO_COLOR users still get a bar, without colour.
+            progress_tty: std::io::stderr().is_terminal(),
             bars: Mutex::new(HashMap::new()),
             max_rows: None,
         }
