@@ -26,8 +26,8 @@ impl Default for Limits {
             max_expr_depth: 96,
             max_function_expr_depth: 48,
             max_string_size: 256 * 1024 * 1024,
-            max_array_size: 2_000_000,
-            max_map_size: 200_000,
+            max_array_size: 20_000_000,
+            max_map_size: 20_000_000,
             max_modules: 64,
         }
     }

@@ -3,6 +3,7 @@
 use super::address::Address;
 use super::command::Command;
 use super::session::Session;
+use super::stat::{Stat, StatParser};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +57,63 @@ impl Target {
         }
     }
 
+    /// Like [`Target::send`], streaming the reply to `on_data`. A closed idle
+    /// session is reopened once, but only before any data was delivered.
+    pub async fn send_streaming(
+        &self,
+        command: &Command,
+        on_data: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<()> {
+        let mut guard = self.session.lock().await;
+        let mut reopened = false;
+        loop {
+            let (mut session, fresh) = match guard.take() {
+                Some(s) => (s, false),
+                None => (Session::open(&self.address, self.io_timeout).await?, true),
+            };
+            let mut delivered = false;
+            let r = session
+                .send_streaming(command, &mut |c: &[u8]| {
+                    delivered |= !c.is_empty();
+                    on_data(c)
+                })
+                .await;
+            match r {
+                Err(Error::ConnectionLost { .. }) if !fresh && !reopened && !delivered => {
+                    reopened = true;
+                }
+                Err(e) if Session::is_broken(&e) => return Err(e),
+                other => {
+                    *guard = Some(session);
+                    return other;
+                }
+            }
+        }
+    }
+
+    /// `show stat` (or a filtered form), parsed while it streams in.
+    pub async fn stat(&self, command: &Command) -> Result<Stat> {
+        let mut parser = StatParser::new();
+        let mut parse_error = None;
+        self.send_streaming(command, &mut |chunk: &[u8]| {
+            if parse_error.is_none() {
+                if let Err(e) = parser.feed(chunk) {
+                    parse_error = Some(e);
+                }
+            }
+        })
+        .await?;
+        let malformed = |e: crate::runtime::stat::ParseError| Error::Malformed {
+            target: self.name(),
+            command: command.to_string(),
+            detail: e.to_string(),
+        };
+        if let Some(e) = parse_error {
+            return Err(malformed(e));
+        }
+        parser.finish().map_err(malformed)
+    }
+
     /// Drop the session (the next command opens a new one).
     pub async fn close(&self) {
         *self.session.lock().await = None;
@@ -91,23 +149,39 @@ impl Client {
         self.targets.is_empty()
     }
 
+    /// Parsed `show stat` from every target concurrently; results in target order.
+    pub async fn stat_all(&self, command: &Command) -> Vec<(String, Result<Stat>)> {
+        self.fan_out(command, |t, cmd| async move { t.stat(&cmd).await })
+            .await
+    }
+
     /// Send `command` to every target concurrently; results in target order.
     pub async fn send_all(&self, command: &Command) -> Vec<(String, Result<String>)> {
+        self.fan_out(command, |t, cmd| async move { t.send(&cmd).await })
+            .await
+    }
+
+    async fn fan_out<T, F, Fut>(&self, command: &Command, op: F) -> Vec<(String, Result<T>)>
+    where
+        T: Send + 'static,
+        F: Fn(Arc<Target>, Command) -> Fut,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    {
         if self.targets.len() == 1 {
-            let t = &self.targets[0];
-            return vec![(t.name(), t.send(command).await)];
+            let t = Arc::clone(&self.targets[0]);
+            return vec![(t.name(), op(t, command.clone()).await)];
         }
         let mut set = JoinSet::new();
         for (i, t) in self.targets.iter().enumerate() {
-            let t = Arc::clone(t);
-            let cmd = command.clone();
+            let fut = op(Arc::clone(t), command.clone());
+            let name = t.name();
             let limit = Arc::clone(&self.limit);
             set.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                (i, t.name(), t.send(&cmd).await)
+                (i, name, fut.await)
             });
         }
-        let mut out: Vec<Option<(String, Result<String>)>> =
+        let mut out: Vec<Option<(String, Result<T>)>> =
             (0..self.targets.len()).map(|_| None).collect();
         while let Some(joined) = set.join_next().await {
             if let Ok((i, name, r)) = joined {

@@ -26,7 +26,10 @@ pub struct Session {
     address: Address,
     stream: Pin<Box<dyn Stream>>,
     timeout: Duration,
-    buf: Vec<u8>,
+    /// Read buffer, reused for every reply.
+    buf: Box<[u8]>,
+    /// Size of the last reply, to size the next one's buffer.
+    size_hint: usize,
 }
 
 /// A reply split into HAProxy's message severity (when it sent one) and text.
@@ -66,7 +69,8 @@ impl Session {
             address: address.clone(),
             stream,
             timeout: io_timeout,
-            buf: Vec::with_capacity(64 * 1024),
+            buf: vec![0u8; 256 * 1024].into_boxed_slice(),
+            size_hint: 4096,
         };
         session.exchange_raw("prompt").await?;
         let r = session.exchange_raw("set severity-output number").await?;
@@ -87,8 +91,57 @@ impl Session {
         classify(&self.address.to_string(), command.as_str(), raw)
     }
 
-    /// Write one line and read until the prompt. `line` must already be validated.
+    /// Send one validated command and hand the reply to `on_data` as it
+    /// arrives (a 20,000-server `show stat` is parsed while HAProxy is still
+    /// writing it). Replies that carry a severity prefix are HAProxy messages,
+    /// not data: they are collected and classified like [`Session::send`].
+    pub async fn send_streaming(
+        &mut self,
+        command: &Command,
+        on_data: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<()> {
+        let mut message: Option<Vec<u8>> = None;
+        let mut first = true;
+        self.exchange(command.as_str(), &mut |chunk: &[u8]| {
+            if first {
+                first = false;
+                if chunk.first() == Some(&b'[') {
+                    message = Some(Vec::new());
+                }
+            }
+            match &mut message {
+                Some(m) => m.extend_from_slice(chunk),
+                None => on_data(chunk),
+            }
+        })
+        .await?;
+        if let Some(m) = message {
+            let text = String::from_utf8_lossy(&m).into_owned();
+            let data = classify(&self.address.to_string(), command.as_str(), text)?;
+            on_data(data.as_bytes());
+        }
+        Ok(())
+    }
+
+    /// Write one line and collect the reply up to the prompt.
     async fn exchange_raw(&mut self, line: &str) -> Result<String> {
+        let mut body = Vec::with_capacity(self.size_hint);
+        self.exchange(line, &mut |chunk: &[u8]| body.extend_from_slice(chunk))
+            .await?;
+        Ok(match String::from_utf8(body) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
+    }
+
+    /// Write one line (already validated) and pass the reply body to
+    /// `on_data` chunk by chunk, holding back the bytes that may be the
+    /// closing prompt.
+    async fn exchange(
+        &mut self,
+        line: &str,
+        on_data: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<()> {
         let target = self.address.to_string();
         let lost = |detail: String| Error::ConnectionLost {
             target: target.clone(),
@@ -109,21 +162,19 @@ impl Session {
                 })
             }
         }
-        self.buf.clear();
-        let mut chunk = vec![0u8; 256 * 1024];
+        // `held` is the unsent tail: up to 3 bytes that could be `\n> `.
+        let mut held: Vec<u8> = Vec::with_capacity(8);
+        let mut total = 0usize;
         loop {
             // The timeout is per read: a 20,000-server `show stat` streams for a
             // while, a stalled HAProxy sends nothing at all.
-            let n = match timeout(self.timeout, self.stream.read(&mut chunk)).await {
+            let n = match timeout(self.timeout, self.stream.read(&mut self.buf)).await {
                 Ok(Ok(0)) => {
-                    return Err(lost(if self.buf.is_empty() {
+                    return Err(lost(if total == 0 {
                         "HAProxy closed the connection (idle `stats timeout`, reload or restart)"
                             .into()
                     } else {
-                        format!(
-                            "connection closed after {} bytes, before the prompt",
-                            self.buf.len()
-                        )
+                        format!("connection closed after {total} bytes, before the prompt")
                     }))
                 }
                 Ok(Ok(n)) => n,
@@ -136,24 +187,43 @@ impl Session {
                     })
                 }
             };
-            self.buf.extend_from_slice(&chunk[..n]);
-            if self.buf.ends_with(PROMPT) || self.buf == b"> " {
-                break;
-            }
-            if self.buf.len() > MAX_REPLY_BYTES {
+            total += n;
+            if total > MAX_REPLY_BYTES {
                 return Err(Error::Malformed {
                     target,
                     command: line.to_string(),
                     detail: format!("reply larger than {MAX_REPLY_BYTES} bytes"),
                 });
             }
+            let chunk = &self.buf[..n];
+            if n >= 3 {
+                // The prompt can only be the last 3 bytes of this chunk.
+                let done = chunk.ends_with(PROMPT);
+                if !held.is_empty() {
+                    on_data(&held);
+                    held.clear();
+                }
+                on_data(&chunk[..n - 3]);
+                if done {
+                    break;
+                }
+                held.extend_from_slice(&chunk[n - 3..]);
+            } else {
+                held.extend_from_slice(chunk);
+                if held == b"> " || held.ends_with(PROMPT) {
+                    let keep = held.len() - if held == b"> " { 2 } else { 3 };
+                    on_data(&held[..keep]);
+                    break;
+                }
+                if held.len() > 3 {
+                    let cut = held.len() - 3;
+                    on_data(&held[..cut]);
+                    held.drain(..cut);
+                }
+            }
         }
-        let body_len = self.buf.len() - if self.buf == b"> " { 2 } else { 3 };
-        let body = &self.buf[..body_len];
-        Ok(match std::str::from_utf8(body) {
-            Ok(s) => s.to_string(),
-            Err(_) => String::from_utf8_lossy(body).into_owned(),
-        })
+        self.size_hint = total.clamp(4096, 64 * 1024 * 1024);
+        Ok(())
     }
 
     /// Whether the session is the one to drop after `err` (vs. a command error).

@@ -24,6 +24,7 @@
 //! header and are a [`ParseError`]. A row must carry a non-empty `pxname`.
 
 use serde::Serialize;
+use std::sync::Arc;
 
 /// A malformed `show stat` reply: what was wrong and on which line (1-based).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -113,14 +114,125 @@ impl ProxyType {
     }
 }
 
+/// Column names and kinds, shared by every row of one reply.
+#[derive(Debug, Default, PartialEq)]
+pub struct Header {
+    names: Vec<String>,
+    is_text: Vec<bool>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl Header {
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn index(&self, column: &str) -> Option<usize> {
+        self.index.get(column).copied()
+    }
+}
+
+/// One data line, stored compactly: the unquoted fields back to back in one
+/// string plus their end offsets. A 20,000-server reply takes about the size
+/// of the reply itself instead of one allocation per field; values are typed
+/// when read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatRow {
+    header: Arc<Header>,
+    data: Arc<RowData>,
+}
+
+#[derive(Debug, PartialEq)]
+struct RowData {
+    text: String,
+    ends: Vec<u16>,
+}
+
+impl StatRow {
+    pub fn header(&self) -> &Arc<Header> {
+        &self.header
+    }
+
+    /// Number of columns (the header's).
+    pub fn len(&self) -> usize {
+        self.header.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.header.names.is_empty()
+    }
+
+    /// The raw text of field `i` (`""` when empty or past the row's end).
+    pub fn raw(&self, i: usize) -> &str {
+        let ends = &self.data.ends;
+        if i >= ends.len() {
+            return "";
+        }
+        let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+        self.data.text.get(start..ends[i] as usize).unwrap_or("")
+    }
+
+    /// Field `i`, typed: `None` when empty.
+    pub fn get(&self, i: usize) -> Option<StatValue> {
+        let raw = self.raw(i);
+        if raw.is_empty() {
+            return None;
+        }
+        if self.header.is_text.get(i).copied().unwrap_or(true) {
+            return Some(StatValue::Text(raw.to_owned()));
+        }
+        Some(match parse_i64(raw.as_bytes()) {
+            Some(v) => StatValue::Int(v),
+            None => StatValue::Text(raw.to_owned()),
+        })
+    }
+
+    pub fn value(&self, column: &str) -> Option<StatValue> {
+        self.get(self.header.index(column)?)
+    }
+
+    pub fn int(&self, column: &str) -> Option<i64> {
+        let i = self.header.index(column)?;
+        if self.header.is_text[i] {
+            return None;
+        }
+        parse_i64(self.raw(i).as_bytes())
+    }
+
+    /// The text of `column` when it is text (`None` if empty, missing or an integer).
+    pub fn text(&self, column: &str) -> Option<&str> {
+        let i = self.header.index(column)?;
+        let raw = self.raw(i);
+        if raw.is_empty() || (!self.header.is_text[i] && parse_i64(raw.as_bytes()).is_some()) {
+            return None;
+        }
+        Some(raw)
+    }
+
+    pub fn proxy_type(&self) -> Option<ProxyType> {
+        ProxyType::from_code(self.int("type")?)
+    }
+
+    /// Every field typed, in column order.
+    pub fn values(&self) -> Vec<Option<StatValue>> {
+        (0..self.len()).map(|i| self.get(i)).collect()
+    }
+}
+
+impl Serialize for StatRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.values().serialize(s)
+    }
+}
+
 /// A parsed `show stat` reply.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Stat {
     /// Column names in header order, without the trailing empty column and without `-`.
     pub columns: Vec<String>,
     /// One entry per data line; each row has exactly `columns.len()` values.
-    /// `None` is an empty field ("no value", not 0).
-    pub rows: Vec<Vec<Option<StatValue>>>,
+    /// An empty field ("no value", not 0) reads as `None`.
+    pub rows: Vec<StatRow>,
 }
 
 impl Stat {
@@ -131,24 +243,23 @@ impl Stat {
 
     /// The value of `column` in `row`; `None` when the row or column does not exist or the
     /// field was empty.
-    pub fn value(&self, row: usize, column: &str) -> Option<&StatValue> {
-        let col = self.index(column)?;
-        self.rows.get(row)?.get(col)?.as_ref()
+    pub fn value(&self, row: usize, column: &str) -> Option<StatValue> {
+        self.rows.get(row)?.value(column)
     }
 
     /// The integer value of `column` in `row` (`None` if empty, missing or not an integer).
     pub fn int(&self, row: usize, column: &str) -> Option<i64> {
-        self.value(row, column)?.as_i64()
+        self.rows.get(row)?.int(column)
     }
 
     /// The text value of `column` in `row` (`None` if empty, missing or an integer).
     pub fn text(&self, row: usize, column: &str) -> Option<&str> {
-        self.value(row, column)?.as_str()
+        self.rows.get(row)?.text(column)
     }
 
     /// The decoded `type` column of `row`.
     pub fn proxy_type(&self, row: usize) -> Option<ProxyType> {
-        ProxyType::from_code(self.int(row, "type")?)
+        self.rows.get(row)?.proxy_type()
     }
 
     /// The first row whose `pxname` and `svname` match (`svname` is `FRONTEND`/`BACKEND` for
@@ -156,10 +267,9 @@ impl Stat {
     pub fn find(&self, pxname: &str, svname: &str) -> Option<usize> {
         let px = self.index("pxname")?;
         let sv = self.index("svname")?;
-        self.rows.iter().position(|r| {
-            matches!(r.get(px), Some(Some(StatValue::Text(p))) if p == pxname)
-                && matches!(r.get(sv), Some(Some(StatValue::Text(s))) if s == svname)
-        })
+        self.rows
+            .iter()
+            .position(|r| r.raw(px) == pxname && r.raw(sv) == svname)
     }
 
     /// Number of data rows.
@@ -201,26 +311,207 @@ pub fn parse_stat(text: &str) -> Result<Stat, ParseError> {
             "empty reply (expected a `# pxname,...` header)",
         ));
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .comment(None)
-        .from_reader(text.as_bytes());
-    let mut record = csv::ByteRecord::new();
+    let mut p = StatParser::new();
+    p.feed(text.as_bytes())?;
+    p.finish()
+}
 
-    // Header.
-    let header_line = match reader.read_byte_record(&mut record) {
-        Ok(true) => line_of(&record),
-        Ok(false) => return Err(ParseError::new(1, "no header line")),
-        Err(e) => return Err(csv_error(e)),
-    };
+/// What the header line fixed for every following row.
+struct Layout {
+    header: Arc<Header>,
+    /// Raw field position -> output column (`None` for the `-` separator).
+    target: Vec<Option<usize>>,
+    raw_len: usize,
+    header_trailing: bool,
+    pxname_col: usize,
+    ncols: usize,
+}
+
+/// Incremental `show stat` parser: feed the reply as it arrives from the
+/// socket, so parsing overlaps with HAProxy producing a large dump.
+/// `parse_stat` is `feed(all)` + `finish()`.
+pub struct StatParser {
+    pending: Vec<u8>,
+    /// Lines fully processed so far (for 1-based error line numbers).
+    lines_done: usize,
+    layout: Option<Layout>,
+    rows: Vec<StatRow>,
+    record: csv::ByteRecord,
+    first_bytes: Vec<u8>,
+}
+
+impl Default for StatParser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StatParser {
+    pub fn new() -> StatParser {
+        StatParser {
+            pending: Vec::new(),
+            lines_done: 0,
+            layout: None,
+            rows: Vec::new(),
+            record: csv::ByteRecord::new(),
+            first_bytes: Vec::new(),
+        }
+    }
+
+    /// Add bytes; every complete line is parsed now.
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), ParseError> {
+        if self.first_bytes.len() < 80 {
+            let take = (80 - self.first_bytes.len()).min(data.len());
+            self.first_bytes.extend_from_slice(&data[..take]);
+        }
+        let Some(last_nl) = data.iter().rposition(|&b| b == b'\n') else {
+            self.pending.extend_from_slice(data);
+            return Ok(());
+        };
+        if self.pending.is_empty() {
+            self.process(&data[..=last_nl], false)?;
+        } else {
+            let mut batch = std::mem::take(&mut self.pending);
+            batch.extend_from_slice(&data[..=last_nl]);
+            self.process(&batch, false)?;
+        }
+        self.pending.extend_from_slice(&data[last_nl + 1..]);
+        Ok(())
+    }
+
+    /// The last (possibly unterminated) line, then the result.
+    pub fn finish(mut self) -> Result<Stat, ParseError> {
+        if !self.pending.iter().all(|b| b.is_ascii_whitespace()) {
+            let last = std::mem::take(&mut self.pending);
+            self.process(&last, true)?;
+        }
+        let Some(layout) = self.layout else {
+            if self.first_bytes.iter().all(|b| b.is_ascii_whitespace()) {
+                return Err(ParseError::new(
+                    1,
+                    "empty reply (expected a `# pxname,...` header)",
+                ));
+            }
+            return Err(ParseError::new(1, "no header line"));
+        };
+        Ok(Stat {
+            columns: layout.header.names.clone(),
+            rows: self.rows,
+        })
+    }
+
+    fn process(&mut self, bytes: &[u8], unterminated: bool) -> Result<(), ParseError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(None)
+            .from_reader(bytes);
+        let mut record = std::mem::take(&mut self.record);
+        let result = (|| {
+            loop {
+                match reader.read_byte_record(&mut record) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        let mut err = csv_error(e);
+                        err.line += self.lines_done;
+                        return Err(err);
+                    }
+                }
+                let line = self.lines_done + line_of(&record);
+                if self.layout.is_none() {
+                    self.layout = Some(header_layout(&record, line, &self.first_bytes)?);
+                } else {
+                    self.row(&record, line, unterminated)?;
+                }
+            }
+            Ok(())
+        })();
+        self.record = record;
+        self.lines_done += bytes.iter().filter(|&&b| b == b'\n').count();
+        result
+    }
+
+    fn row(
+        &mut self,
+        record: &csv::ByteRecord,
+        line: usize,
+        unterminated: bool,
+    ) -> Result<(), ParseError> {
+        let Some(layout) = &self.layout else {
+            return Ok(());
+        };
+        let raw_len = layout.raw_len;
+        let ncols = layout.ncols;
+        let n = record.len();
+        let ends_with_comma = n > 1 && record.get(n - 1).is_some_and(|f| f.is_empty());
+        if n > raw_len && (raw_len..n).any(|i| record.get(i).is_some_and(|f| !f.is_empty())) {
+            return Err(ParseError::new(
+                line,
+                format!("{n} fields but the header has {raw_len} columns: row misaligned"),
+            ));
+        }
+        // An unterminated last line must be complete, trailing comma included when the header
+        // has one; otherwise it was cut short.
+        let complete = if unterminated && layout.header_trailing {
+            n > raw_len
+        } else {
+            n >= raw_len
+        };
+        if !complete && (unterminated || !ends_with_comma) {
+            return Err(ParseError::new(
+                line,
+                format!("truncated row: {n} of {raw_len} fields"),
+            ));
+        }
+
+        // Output columns are the raw fields in order minus `-`; short rows are
+        // padded with empty fields.
+        let mut data = RowData {
+            text: String::with_capacity(record.as_slice().len()),
+            ends: Vec::with_capacity(ncols),
+        };
+        for (field, keep) in record.iter().zip(&layout.target) {
+            if keep.is_none() {
+                continue;
+            }
+            if data.ends.len() == ncols {
+                break;
+            }
+            match std::str::from_utf8(field) {
+                Ok(f) => data.text.push_str(f),
+                Err(_) => data.text.push_str(&String::from_utf8_lossy(field)),
+            }
+            let end = u16::try_from(data.text.len())
+                .map_err(|_| ParseError::new(line, "row longer than 65535 bytes"))?;
+            data.ends.push(end);
+        }
+        let end = u16::try_from(data.text.len()).unwrap_or(u16::MAX);
+        data.ends.resize(ncols, end);
+        let row = StatRow {
+            header: Arc::clone(&layout.header),
+            data: Arc::new(data),
+        };
+        if row.raw(layout.pxname_col).is_empty() {
+            return Err(ParseError::new(line, "empty `pxname` field"));
+        }
+        self.rows.push(row);
+        Ok(())
+    }
+}
+
+fn header_layout(
+    record: &csv::ByteRecord,
+    header_line: usize,
+    first_bytes: &[u8],
+) -> Result<Layout, ParseError> {
     let first = record.get(0).unwrap_or_default();
     let Some(first) = first.strip_prefix(b"#") else {
         return Err(ParseError::new(
             header_line,
             format!(
                 "missing `# pxname,svname,...` header; reply starts with {:?}",
-                excerpt(text)
+                excerpt(&String::from_utf8_lossy(first_bytes))
             ),
         ));
     };
@@ -234,9 +525,8 @@ pub fn parse_stat(text: &str) -> Result<Stat, ParseError> {
     let raw_len = names.len();
 
     // Map raw field positions to output columns, dropping the `-` separator.
-    let mut columns = Vec::with_capacity(raw_len);
+    let mut columns: Vec<String> = Vec::with_capacity(raw_len);
     let mut target: Vec<Option<usize>> = Vec::with_capacity(raw_len);
-    let mut is_text: Vec<bool> = Vec::with_capacity(raw_len);
     for (pos, name) in names.iter().enumerate() {
         let name = std::str::from_utf8(name)
             .map_err(|_| ParseError::new(header_line, format!("column {pos}: name is not UTF-8")))?
@@ -249,11 +539,9 @@ pub fn parse_stat(text: &str) -> Result<Stat, ParseError> {
         }
         if name == "-" {
             target.push(None);
-            is_text.push(false);
             continue;
         }
         target.push(Some(columns.len()));
-        is_text.push(TEXT_COLUMNS.contains(&name));
         columns.push(name.to_owned());
     }
     let Some(pxname_col) = columns.iter().position(|c| c == "pxname") else {
@@ -269,71 +557,26 @@ pub fn parse_stat(text: &str) -> Result<Stat, ParseError> {
         ));
     }
     let ncols = columns.len();
-
-    // Start of the last line when the reply does not end with a newline (maybe cut short).
-    let unterminated_from = if text.ends_with('\n') {
-        usize::MAX
-    } else {
-        text.rfind('\n').map_or(0, |i| i + 1)
-    };
-
-    let mut rows = Vec::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(e)),
-        }
-        let line = line_of(&record);
-        let n = record.len();
-        let ends_with_comma = n > 1 && record.get(n - 1).is_some_and(|f| f.is_empty());
-        if n > raw_len && (raw_len..n).any(|i| record.get(i).is_some_and(|f| !f.is_empty())) {
-            return Err(ParseError::new(
-                line,
-                format!("{n} fields but the header has {raw_len} columns: row misaligned"),
-            ));
-        }
-        let start = record.position().map_or(0, |p| p.byte() as usize);
-        let unterminated = start >= unterminated_from;
-        // An unterminated last line must be complete, trailing comma included when the header
-        // has one; otherwise it was cut short.
-        let complete = if unterminated && header_trailing {
-            n > raw_len
-        } else {
-            n >= raw_len
-        };
-        if !complete && (unterminated || !ends_with_comma) {
-            return Err(ParseError::new(
-                line,
-                format!("truncated row: {n} of {raw_len} fields"),
-            ));
-        }
-
-        // Output columns are the raw fields in order minus `-`: push sequentially, pad short
-        // rows with None.
-        let mut row: Vec<Option<StatValue>> = Vec::with_capacity(ncols);
-        for ((field, keep), text_col) in record.iter().zip(&target).zip(&is_text) {
-            if keep.is_none() {
-                continue;
-            }
-            row.push(if field.is_empty() {
-                None
-            } else if *text_col {
-                Some(StatValue::Text(to_string(field)))
-            } else {
-                Some(match parse_i64(field) {
-                    Some(v) => StatValue::Int(v),
-                    None => StatValue::Text(to_string(field)),
-                })
-            });
-        }
-        row.resize_with(ncols, || None);
-        if row[pxname_col].is_none() {
-            return Err(ParseError::new(line, "empty `pxname` field"));
-        }
-        rows.push(row);
-    }
-    Ok(Stat { columns, rows })
+    let header = Arc::new(Header {
+        index: columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i))
+            .collect(),
+        is_text: columns
+            .iter()
+            .map(|c| TEXT_COLUMNS.contains(&c.as_str()))
+            .collect(),
+        names: columns,
+    });
+    Ok(Layout {
+        header,
+        target,
+        raw_len,
+        header_trailing,
+        pxname_col,
+        ncols,
+    })
 }
 
 fn line_of(record: &csv::ByteRecord) -> usize {
@@ -353,15 +596,6 @@ fn excerpt(text: &str) -> String {
 fn trim_ascii_start(b: &[u8]) -> &[u8] {
     let skip = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
     &b[skip..]
-}
-
-fn to_string(field: &[u8]) -> String {
-    // The input is a &str and the CSV reader splits on ASCII bytes, so fields are valid UTF-8;
-    // the lossy path is only a safety net.
-    match std::str::from_utf8(field) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(field).into_owned(),
-    }
 }
 
 /// Parse an optionally negative decimal integer without allocating; `None` on anything else
@@ -437,7 +671,7 @@ mod tests {
         let s1 = s.find("123", "s1").unwrap();
         assert_eq!(
             s.value(s1, "pxname"),
-            Some(&StatValue::Text("123".to_owned()))
+            Some(StatValue::Text("123".to_owned()))
         );
         assert_eq!(s.text(s1, "status"), Some("MAINT"));
         assert_eq!(s.int(s1, "weight"), Some(50));
@@ -643,5 +877,33 @@ mod tests {
             assert_eq!(s.len(), 20_000);
             eprintln!("parsed {} bytes, 20000 rows in {took:?}", text.len());
         }
+    }
+
+    #[test]
+    fn streaming_in_any_chunking_matches_whole_parse() {
+        for text in [STAT_15, STAT_26, STAT_28] {
+            let whole = parse_stat(text).unwrap();
+            for size in [1, 2, 3, 7, 64, 1000] {
+                let mut p = StatParser::new();
+                for chunk in text.as_bytes().chunks(size) {
+                    p.feed(chunk).unwrap();
+                }
+                let streamed = p.finish().unwrap();
+                assert_eq!(streamed.columns, whole.columns);
+                assert_eq!(streamed.len(), whole.len());
+                for r in 0..whole.len() {
+                    assert_eq!(
+                        streamed.rows[r].values(),
+                        whole.rows[r].values(),
+                        "chunk {size} row {r}"
+                    );
+                }
+            }
+        }
+        // A truncated reply is still caught when streamed.
+        let cut = &STAT_26[..STAT_26.len() - 40];
+        let mut p = StatParser::new();
+        p.feed(cut.as_bytes()).unwrap();
+        assert!(p.finish().is_err());
     }
 }

@@ -1,45 +1,19 @@
 //! Typed HAProxy data as Rhai values.
 
+use super::row::Row;
 use crate::runtime::servers_state::ServerState;
-use crate::runtime::stat::{Stat, StatValue};
+use crate::runtime::stat::Stat;
 use rhai::{Array, Dynamic, Map};
 
-/// One map per `show stat` line, keyed by HAProxy's column names.
-///
-/// Empty fields ("no value") are left out of the map: `row.qlimit` then reads
-/// as `()`, which is what an empty field means — not 0. `kind` adds the
-/// `type` column as a word.
+/// One [`Row`] per `show stat` line (compact; read by column name).
 pub fn stat_rows(stat: &Stat, target: Option<&str>, out: &mut Array) {
-    let keys: Vec<&str> = stat.columns.iter().map(String::as_str).collect();
-    let type_idx = stat.index("type");
+    let target: Option<rhai::ImmutableString> = target.map(Into::into);
     out.reserve(stat.rows.len());
     for row in &stat.rows {
-        let mut m = Map::new();
-        for (k, v) in keys.iter().zip(row.iter()) {
-            match v {
-                Some(StatValue::Int(i)) => {
-                    m.insert((*k).into(), Dynamic::from_int(*i));
-                }
-                Some(StatValue::Text(s)) => {
-                    m.insert((*k).into(), Dynamic::from(s.clone()));
-                }
-                None => {}
-            }
-        }
-        if let Some(Some(StatValue::Int(t))) = type_idx.map(|i| &row[i]) {
-            let kind = match t {
-                0 => "frontend",
-                1 => "backend",
-                2 => "server",
-                3 => "listener",
-                _ => "unknown",
-            };
-            m.insert("kind".into(), kind.into());
-        }
-        if let Some(t) = target {
-            m.insert("target".into(), t.into());
-        }
-        out.push(Dynamic::from_map(m));
+        out.push(Dynamic::from(Row {
+            row: row.clone(),
+            target: target.clone(),
+        }));
     }
 }
 
@@ -91,8 +65,34 @@ pub fn info_map(pairs: &[(String, String)], target: Option<&str>) -> Map {
     m
 }
 
-/// Any Rhai value as JSON (for `--json`, tables and the journal).
+/// Any Rhai value as JSON (for `--json`, tables and the journal), stat rows included.
 pub fn to_json(d: &Dynamic) -> serde_json::Value {
-    rhai::serde::from_dynamic::<serde_json::Value>(d)
-        .unwrap_or_else(|_| serde_json::Value::String(d.to_string()))
+    use serde_json::Value;
+    if d.is_unit() {
+        return Value::Null;
+    }
+    if let Ok(b) = d.as_bool() {
+        return Value::Bool(b);
+    }
+    if let Ok(i) = d.as_int() {
+        return Value::from(i);
+    }
+    if let Ok(f) = d.as_float() {
+        return serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null);
+    }
+    if d.is_string() {
+        return Value::String(d.clone().into_string().unwrap_or_default());
+    }
+    if let Some(a) = d.read_lock::<Array>() {
+        return Value::Array(a.iter().map(to_json).collect());
+    }
+    if let Some(m) = d.read_lock::<Map>() {
+        return Value::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect());
+    }
+    if let Some(r) = d.read_lock::<Row>() {
+        return r.to_json();
+    }
+    Value::String(d.to_string())
 }

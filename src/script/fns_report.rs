@@ -73,7 +73,13 @@ fn build_finding(sev: &str, id: &str, title: &str, opts: Option<Map>) -> R<Findi
 fn columns_of(rows: &Array) -> Vec<String> {
     let mut cols: Vec<String> = Vec::new();
     for r in rows {
-        if let Some(m) = r.read_lock::<Map>() {
+        if let Some(row) = r.read_lock::<super::row::Row>() {
+            for k in row.keys() {
+                if !cols.iter().any(|c| c == k) {
+                    cols.push(k.to_string());
+                }
+            }
+        } else if let Some(m) = r.read_lock::<Map>() {
             for k in m.keys() {
                 if !cols.iter().any(|c| c == k.as_str()) {
                     cols.push(k.to_string());
@@ -99,6 +105,8 @@ pub fn make_table(title: Option<String>, rows: &Array, columns: Option<Vec<Strin
                     })
                     .collect(),
             );
+        } else if let Some(row) = r.read_lock::<super::row::Row>() {
+            out.push(columns.iter().map(|c| to_json(&row.get(c))).collect());
         } else if let Some(a) = r.read_lock::<Array>() {
             out.push(a.iter().map(to_json).collect());
         } else {

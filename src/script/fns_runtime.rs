@@ -12,23 +12,20 @@ use std::sync::Arc;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
-/// Send a read command to every target; keep going when some fail (the
-/// failure becomes a `target.unreachable` finding), fail when all do.
-fn read_all(ctx: &Ctx, cmd: &Command) -> R<Vec<(String, String)>> {
-    if ctx.client.is_empty() {
-        return Err(to_rhai(Error::Other(
-            "no HAProxy socket configured: pass -s ADDR, set HARUN_SOCKET, or add a `stats socket` line to the config".into(),
-        )));
-    }
-    let results = ctx
-        .block_on(async { Ok(ctx.client.send_all(cmd).await) })
-        .map_err(to_rhai)?;
-    let total = results.len();
-    let mut ok = Vec::with_capacity(total);
+fn no_targets() -> Box<EvalAltResult> {
+    to_rhai(Error::Other(
+        "no HAProxy socket configured: pass -s ADDR, set HARUN_SOCKET, or add a `stats socket` line to the config".into(),
+    ))
+}
+
+/// Keep going when some targets fail (each failure becomes a
+/// `target.unreachable` finding); fail when all do.
+fn partition<T>(ctx: &Ctx, results: Vec<(String, crate::Result<T>)>) -> R<Vec<(String, T)>> {
+    let mut ok = Vec::with_capacity(results.len());
     let mut errors = Vec::new();
     for (target, r) in results {
         match r {
-            Ok(text) => ok.push((target, text)),
+            Ok(v) => ok.push((target, v)),
             Err(e) => errors.push((target, e)),
         }
     }
@@ -40,12 +37,22 @@ fn read_all(ctx: &Ctx, cmd: &Command) -> R<Vec<(String, String)>> {
         ctx.add_finding(
             Finding::new(Severity::Error, "target.unreachable", format!("{target}: {}", e.kind()))
                 .detail(e.to_string())
-                .advice("check that HAProxy runs and that this socket is configured (`stats socket`); results below omit this target")
+                .advice("check that HAProxy runs and that this socket is configured (`stats socket`); results omit this target")
                 .target(target),
         );
     }
-    let _ = total;
     Ok(ok)
+}
+
+/// Send a read command to every target.
+fn read_all(ctx: &Ctx, cmd: &Command) -> R<Vec<(String, String)>> {
+    if ctx.client.is_empty() {
+        return Err(no_targets());
+    }
+    let results = ctx
+        .block_on(async { Ok(ctx.client.send_all(cmd).await) })
+        .map_err(to_rhai)?;
+    partition(ctx, results)
 }
 
 fn multi(ctx: &Ctx) -> bool {
@@ -61,12 +68,17 @@ fn malformed(target: &str, command: &str, e: impl std::fmt::Display) -> Box<Eval
 }
 
 pub fn stat_of(ctx: &Ctx, cmd: &Command) -> R<Array> {
-    let replies = read_all(ctx, cmd)?;
+    if ctx.client.is_empty() {
+        return Err(no_targets());
+    }
+    let results = ctx
+        .block_on(async { Ok(ctx.client.stat_all(cmd).await) })
+        .map_err(to_rhai)?;
+    let replies = partition(ctx, results)?;
     let tag = multi(ctx);
     let mut out = Array::new();
     let mut catalog = crate::script::ctx::Catalog::default();
-    for (target, text) in replies {
-        let st = stat::parse_stat(&text).map_err(|e| malformed(&target, cmd.as_str(), e))?;
+    for (target, st) in replies {
         for row in 0..st.len() {
             let (Some(px), Some(sv)) = (st.text(row, "pxname"), st.text(row, "svname")) else {
                 continue;

@@ -7,6 +7,7 @@ pub mod errors;
 mod fns_report;
 mod fns_runtime;
 mod resolver;
+mod row;
 
 pub use convert::to_json;
 pub use ctx::{Catalog, Ctx};
@@ -70,6 +71,7 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
         c.print(&format!("[debug] {at}{s}"));
     });
 
+    row::register(&mut engine);
     fns_runtime::register(&mut engine, ctx);
     fns_report::register(&mut engine, ctx);
     engine
