@@ -57,6 +57,32 @@ impl Target {
         }
     }
 
+    /// Several commands in one round trip (see [`Session::send_batch`]).
+    pub async fn send_batch(&self, commands: &[&Command]) -> Result<Vec<Result<String>>> {
+        let mut guard = self.session.lock().await;
+        let mut reopened = false;
+        loop {
+            let (mut session, fresh) = match guard.take() {
+                Some(s) => (s, false),
+                None => (Session::open(&self.address, self.io_timeout).await?, true),
+            };
+            match session.send_batch(commands).await {
+                // Nothing was read: HAProxy closed the idle session before
+                // seeing these commands, so sending them again is safe.
+                Err(Error::ConnectionLost { ref detail, .. })
+                    if !fresh && !reopened && detail.starts_with("HAProxy closed") =>
+                {
+                    reopened = true;
+                }
+                Err(e) => return Err(e),
+                Ok(r) => {
+                    *guard = Some(session);
+                    return Ok(r);
+                }
+            }
+        }
+    }
+
     /// Like [`Target::send`], streaming the reply to `on_data`. A closed idle
     /// session is reopened once, but only before any data was delivered.
     pub async fn send_streaming(

@@ -123,6 +123,86 @@ impl Session {
         Ok(())
     }
 
+    /// Send several validated commands in one write and read their replies
+    /// in order: one round trip instead of one per command. Used for the
+    /// journaled write path (state before, the write, state after). Only for
+    /// commands whose replies cannot contain a line starting with `> `.
+    pub async fn send_batch(&mut self, commands: &[&Command]) -> Result<Vec<Result<String>>> {
+        let target = self.address.to_string();
+        let joined: Vec<&str> = commands.iter().map(|c| c.as_str()).collect();
+        let label = joined.join("; ");
+        let lost = |detail: String| Error::ConnectionLost {
+            target: target.clone(),
+            command: label.clone(),
+            detail,
+        };
+        let mut out = Vec::with_capacity(label.len() + commands.len());
+        for c in &joined {
+            out.extend_from_slice(c.as_bytes());
+            out.push(b'\n');
+        }
+        match timeout(self.timeout, self.stream.write_all(&out)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(lost(e.to_string())),
+            Err(_) => {
+                return Err(Error::Timeout {
+                    target,
+                    what: format!("HAProxy to accept `{label}`"),
+                    after: self.timeout,
+                })
+            }
+        }
+        let mut acc: Vec<u8> = Vec::with_capacity(4096);
+        let mut replies: Vec<String> = Vec::with_capacity(commands.len());
+        let mut start = 0usize;
+        while replies.len() < commands.len() {
+            // Split off every complete reply already received.
+            while replies.len() < commands.len() {
+                let Some(pos) = acc[start..].windows(3).position(|w| w == PROMPT) else {
+                    break;
+                };
+                let body = &acc[start..start + pos];
+                replies.push(String::from_utf8_lossy(body).into_owned());
+                start += pos + 3;
+            }
+            if replies.len() == commands.len() {
+                break;
+            }
+            let n = match timeout(self.timeout, self.stream.read(&mut self.buf)).await {
+                Ok(Ok(0)) => {
+                    return Err(lost(if acc.is_empty() {
+                        "HAProxy closed the connection (idle `stats timeout`, reload or restart)"
+                            .into()
+                    } else {
+                        format!("connection closed after {} replies", replies.len())
+                    }))
+                }
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => return Err(lost(e.to_string())),
+                Err(_) => {
+                    return Err(Error::Timeout {
+                        target,
+                        what: format!("the replies to `{label}`"),
+                        after: self.timeout,
+                    })
+                }
+            };
+            acc.extend_from_slice(&self.buf[..n]);
+            if acc.len() > MAX_REPLY_BYTES {
+                return Err(Error::Malformed {
+                    target,
+                    command: label,
+                    detail: format!("reply larger than {MAX_REPLY_BYTES} bytes"),
+                });
+            }
+        }
+        Ok(replies
+            .into_iter()
+            .zip(joined)
+            .map(|(raw, cmd)| classify(&target, cmd, raw))
+            .collect())
+    }
+
     /// Write one line and collect the reply up to the prompt.
     async fn exchange_raw(&mut self, line: &str) -> Result<String> {
         let mut body = Vec::with_capacity(self.size_hint);

@@ -234,14 +234,25 @@ impl Ctx {
         let mut out = Vec::new();
         for target in self.client.targets() {
             let name = target.name();
+            // State before, the write and state after in one round trip.
             let (before, reply, after) = self.block_on(async {
-                let before = match &server {
-                    Some(s) => server_snapshot(target, s).await,
-                    None => None,
+                let Some(s) = &server else {
+                    return Ok((None, target.send(command).await, None));
                 };
-                let reply = target.send(command).await;
-                let after = match (&server, &reply) {
-                    (Some(s), Ok(_)) => server_snapshot(target, s).await,
+                let show = Command::show_servers_state(Some(&s.backend))?;
+                let mut replies = target
+                    .send_batch(&[&show, command, &show])
+                    .await?
+                    .into_iter();
+                let before = replies
+                    .next()
+                    .and_then(|r| r.ok())
+                    .and_then(|t| server_snapshot(&t, s));
+                let reply = replies
+                    .next()
+                    .unwrap_or_else(|| Err(Error::Other("missing reply".into())));
+                let after = match (&reply, replies.next()) {
+                    (Ok(_), Some(Ok(t))) => server_snapshot(&t, s),
                     _ => None,
                 };
                 Ok((before, reply, after))
@@ -333,14 +344,9 @@ fn guarded_server(command: &Command) -> Option<ServerRef> {
     }
 }
 
-/// The server's line of `show servers state`, as JSON, for the journal.
-async fn server_snapshot(
-    target: &crate::runtime::Target,
-    server: &ServerRef,
-) -> Option<serde_json::Value> {
-    let cmd = Command::show_servers_state(Some(&server.backend)).ok()?;
-    let text = target.send(&cmd).await.ok()?;
-    let states = crate::runtime::servers_state::parse_servers_state(&text).ok()?;
+/// The server's line of a `show servers state` reply, as JSON, for the journal.
+fn server_snapshot(text: &str, server: &ServerRef) -> Option<serde_json::Value> {
+    let states = crate::runtime::servers_state::parse_servers_state(text).ok()?;
     let s = states.into_iter().find(|s| s.srv_name == server.server)?;
     Some(serde_json::json!({
         "op_state": s.op_state.as_str(),
