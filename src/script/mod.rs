@@ -2,10 +2,12 @@
 //! family of primitives.
 
 mod convert;
+mod fns_config;
 pub mod ctx;
 pub mod errors;
 mod fns_report;
 mod fns_runtime;
+mod fns_system;
 mod resolver;
 
 pub use convert::to_json;
@@ -72,5 +74,7 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
 
     fns_runtime::register(&mut engine, ctx);
     fns_report::register(&mut engine, ctx);
+    fns_config::register(&mut engine, ctx);
+    fns_system::register(&mut engine, ctx);
     engine
 }
