@@ -5,3 +5,5 @@ mod harness;
 
 mod cli;
 mod runtime;
+mod config;
+mod logging;
