@@ -122,7 +122,10 @@ pub fn findings_markdown() -> String {
     );
     let all = findings();
     for (id, sev, title, _, _) in &all {
-        out.push_str(&format!("| [`{id}`](#{}) | {sev} | {title} |\n", anchor(id)));
+        out.push_str(&format!(
+            "| [`{id}`](#{}) | {sev} | {title} |\n",
+            anchor(id)
+        ));
     }
     out.push('\n');
     for (id, sev, title, meaning, fix) in &all {
@@ -148,10 +151,7 @@ mod tests {
     fn check_fresh(rel: &str, want: &str, regen: &str) {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
         let have = std::fs::read_to_string(&p).unwrap_or_default();
-        assert!(
-            have == want,
-            "{rel} is stale: regenerate it with `{regen}`"
-        );
+        assert!(have == want, "{rel} is stale: regenerate it with `{regen}`");
     }
 
     #[test]

@@ -30,7 +30,10 @@ pub(super) fn kind_error(kind: &str, message: impl Into<String>) -> Box<EvalAltR
     m.insert("kind".into(), kind.into());
     m.insert("message".into(), message.into().into());
     m.insert("exit_code".into(), (ExitCode::Usage as i64).into());
-    Box::new(EvalAltResult::ErrorRuntime(Dynamic::from_map(m), Position::NONE))
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from_map(m),
+        Position::NONE,
+    ))
 }
 
 /// Any Serialize value as a Rhai value.
@@ -163,7 +166,10 @@ fn check_map(c: &Checked) -> R<Map> {
             m.insert("messages".into(), dynamic(&r.messages)?);
             m.insert(
                 "version".into(),
-                r.version.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+                r.version
+                    .clone()
+                    .map(Dynamic::from)
+                    .unwrap_or(Dynamic::UNIT),
             );
             m.insert(
                 "other".into(),
@@ -262,7 +268,7 @@ pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
         }
     }
     // Most severe first; stable within a severity.
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Ok(out)
 }
 

@@ -300,7 +300,9 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         &["Map"],
         "Whether irqbalance runs, from /proc/*/comm (no systemd needed): `#{running, pids}`.",
     )
-    .register_into_engine(engine, move || dynamic(&host::irqbalance(&c.settings.proc_root)));
+    .register_into_engine(engine, move || {
+        dynamic(&host::irqbalance(&c.settings.proc_root))
+    });
     let c = ctx.clone();
     reg(
         "cpus",

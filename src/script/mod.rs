@@ -2,9 +2,9 @@
 //! family of primitives.
 
 mod convert;
-mod fns_config;
 pub mod ctx;
 pub mod errors;
+mod fns_config;
 mod fns_report;
 mod fns_runtime;
 mod fns_system;

@@ -169,7 +169,10 @@ fn cases() -> Vec<(&'static str, String, &'static [&'static str], i32)> {
         ),
         (
             "maxconn-vs-ulimit",
-            b.replace("    maxconn 4096\n", "    maxconn 4096\n    ulimit-n 1024\n"),
+            b.replace(
+                "    maxconn 4096\n",
+                "    maxconn 4096\n    ulimit-n 1024\n",
+            ),
             &["config.maxconn-vs-ulimit"],
             0,
         ),
@@ -187,7 +190,10 @@ fn cases() -> Vec<(&'static str, String, &'static [&'static str], i32)> {
         ),
         (
             "invalid",
-            b.replace("    maxconn 4096\n", "    maxconn 4096\n    bogus-keyword on\n"),
+            b.replace(
+                "    maxconn 4096\n",
+                "    maxconn 4096\n    bogus-keyword on\n",
+            ),
             &["config.invalid"],
             1,
         ),
@@ -211,7 +217,10 @@ fn every_rule_through_check_config() {
         );
         let got = ids(&run);
         for id in want {
-            assert!(got.iter().any(|g| g == id), "{name}: {id} missing in {got:?}");
+            assert!(
+                got.iter().any(|g| g == id),
+                "{name}: {id} missing in {got:?}"
+            );
         }
         if name == "clean" {
             assert!(got.is_empty(), "clean config has findings: {got:?}");
@@ -328,14 +337,20 @@ fn missing_haproxy_binary_is_a_finding_not_a_crash() {
         .find(|f| f["id"] == "config.check-unavailable")
         .unwrap_or_else(|| panic!("{v}"));
     assert!(f["advice"].as_str().unwrap().contains("--haproxy-bin"));
-    assert!(f["evidence"][0].as_str().unwrap().contains("/nonexistent/haproxy"));
+    assert!(f["evidence"][0]
+        .as_str()
+        .unwrap()
+        .contains("/nonexistent/haproxy"));
 
     // config_check() returns the error instead of raising it.
     let run = harun()
         .arg("-c")
         .arg(fixture("valid.cfg"))
         .args(["--haproxy-bin", "/nonexistent/haproxy", "--json"])
-        .args(["-e", "let r = config_check(); [r.valid, r.error_kind, r.error]"])
+        .args([
+            "-e",
+            "let r = config_check(); [r.valid, r.error_kind, r.error]",
+        ])
         .run();
     run.expect_code(0);
     let v = run.json();
@@ -356,13 +371,21 @@ fn unreadable_inputs_are_findings() {
     std::fs::write(&bin, b"\x7fELF\x02\x01\x01\0\0\0\0\0\xff\xfe\x00garbage").unwrap();
     let run = check_config(&bin, &[]);
     run.expect_code(1);
-    assert!(ids(&run).contains(&"config.unreadable".to_string()), "{}", run.stdout);
+    assert!(
+        ids(&run).contains(&"config.unreadable".to_string()),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 
     // A missing file.
     let run = check_config(&dir.path().join("nope.cfg"), &[]);
     run.expect_code(1);
-    assert!(ids(&run).contains(&"config.unreadable".to_string()), "{}", run.stdout);
+    assert!(
+        ids(&run).contains(&"config.unreadable".to_string()),
+        "{}",
+        run.stdout
+    );
 
     // config() raises a catchable error with a kind.
     let run = harun()
@@ -406,7 +429,9 @@ fn ten_megabyte_config_is_checked() {
                 21000 + i % 1000
             ));
         }
-        text.push_str("    # padding padding padding padding padding padding padding padding padding\n");
+        text.push_str(
+            "    # padding padding padding padding padding padding padding padding padding\n",
+        );
         i += 1;
     }
     std::fs::write(&p, &text).unwrap();
@@ -416,7 +441,11 @@ fn ten_megabyte_config_is_checked() {
         got.contains(&"config.single-server-backend".to_string()),
         "{got:?}"
     );
-    assert!(!got.contains(&"config.invalid".to_string()), "{}", run.stdout);
+    assert!(
+        !got.contains(&"config.invalid".to_string()),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
 

@@ -4,6 +4,6 @@
 mod harness;
 
 mod cli;
-mod runtime;
 mod config;
 mod logging;
+mod runtime;
