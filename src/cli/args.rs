@@ -168,6 +168,9 @@ pub enum Command {
         /// Markdown (as in docs/primitives.md).
         #[arg(long)]
         markdown: bool,
+        /// Every finding id with its severity, meaning and fix (docs/findings.md).
+        #[arg(long, conflicts_with_all = ["name", "markdown"])]
+        findings: bool,
     },
     /// The latest entries of the audit journal.
     Journal {

@@ -17,7 +17,11 @@ use std::time::Duration;
 pub fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::List) => list(&cli.global),
-        Some(Command::Doc { name, markdown }) => doc(name.as_deref(), markdown),
+        Some(Command::Doc {
+            name,
+            markdown,
+            findings,
+        }) => doc(name.as_deref(), markdown, findings),
         Some(Command::Journal { lines }) => journal(&cli.global, lines),
         Some(Command::Lab { args }) => lab(&cli.global, &args),
         Some(Command::Repl) => match settings(&cli.global, true) {
@@ -411,8 +415,10 @@ fn list(g: &GlobalOpts) -> i32 {
     0
 }
 
-fn doc(name: Option<&str>, markdown: bool) -> i32 {
-    let text = if markdown {
+fn doc(name: Option<&str>, markdown: bool, findings: bool) -> i32 {
+    let text = if findings {
+        Some(crate::docs::findings_markdown())
+    } else if markdown {
         crate::docs::primitives_markdown()
     } else {
         crate::docs::primitives_text(name)

@@ -55,6 +55,20 @@ static RULES: &[RuleDoc] = &[
         fix: "Fix the directive at the reported file:line; `haproxy -c` should print no warning (add `zero-warning` to global to enforce it).",
     },
     RuleDoc {
+        id: "config.unreadable",
+        severity: Severity::Error,
+        title: "Configuration cannot be read",
+        meaning: "The configuration path is missing, unreadable, not a regular file or directory, a binary file or larger than 16 MiB: HAProxy cannot load it either, and no rule could be checked.",
+        fix: "Pass the right file or directory with `-c PATH` (HAProxy reads `*.cfg` of a directory in lexical order); check permissions with `ls -l PATH` (run as a user that can read it, e.g. `sudo harun ...`).",
+    },
+    RuleDoc {
+        id: "config.check-unavailable",
+        severity: Severity::Warning,
+        title: "haproxy -c could not be run",
+        meaning: "The haproxy binary was not found, could not be executed or `haproxy -c` timed out: the configuration was only linted, not validated by HAProxy itself.",
+        fix: "Install HAProxy (`apt-get install haproxy`) or pass its path with `--haproxy-bin /usr/sbin/haproxy` (or `HARUN_HAPROXY_BIN`), then run `harun check_config` again.",
+    },
+    RuleDoc {
         id: "config.syntax",
         severity: Severity::Warning,
         title: "Syntax problem (quote or .if block)",

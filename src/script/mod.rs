@@ -4,8 +4,10 @@
 mod convert;
 pub mod ctx;
 pub mod errors;
+mod fns_config;
 mod fns_report;
 mod fns_runtime;
+mod fns_system;
 mod resolver;
 mod row;
 
@@ -74,5 +76,7 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     row::register(&mut engine);
     fns_runtime::register(&mut engine, ctx);
     fns_report::register(&mut engine, ctx);
+    fns_config::register(&mut engine, ctx);
+    fns_system::register(&mut engine, ctx);
     engine
 }

@@ -138,6 +138,25 @@ static FINDING_DOCS: &[FindingDoc] = &[
         fix: "Check on the collector; from this host: `tcpdump -ni any udp port 514`.",
     },
     FindingDoc {
+        id: "logs.flowing",
+        severity: Severity::Ok,
+        title: "HAProxy log lines received (enable_logs -p verify=true)",
+        meaning: "harun's UDP listener received HAProxy log lines while verifying: logs flow \
+                  from HAProxy to this address.",
+        fix: "Nothing to do.",
+    },
+    FindingDoc {
+        id: "logs.silent",
+        severity: Severity::Warning,
+        title: "No HAProxy log line arrived while verifying",
+        meaning: "harun listened on the verification address and received no syslog line: \
+                  HAProxy has no `log` line pointing there, the datagrams are filtered, or no \
+                  request ended during the window (HAProxy logs a request when it completes).",
+        fix: "Add `log <listen address> local0` to global and `log global` + `option httplog` \
+              to defaults, `systemctl reload haproxy`, send a request, and run \
+              `harun enable_logs -p verify=true -p listen=<address>` again.",
+    },
+    FindingDoc {
         id: "logs.tcp",
         severity: Severity::Info,
         title: "HAProxy logs over TCP",

@@ -4,4 +4,6 @@
 mod harness;
 
 mod cli;
+mod config;
+mod logging;
 mod runtime;

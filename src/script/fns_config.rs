@@ -1,0 +1,317 @@
+//! Primitives over haproxy.cfg: `config`, `config_check`, `config_lint`.
+//!
+//! Error policy: `config_check` never raises for a missing binary or a
+//! timeout: it returns `#{valid: (), error, error_kind}` so a playbook can
+//! report it; `config_lint` turns the same problem into a
+//! `config.check-unavailable` finding and an unreadable configuration into
+//! `config.unreadable`. `config(path)` raises a catchable error with
+//! `e.kind == "config_unreadable"` (there is no model to return).
+
+use super::ctx::Ctx;
+use super::errors::to_rhai;
+use super::reg;
+use crate::config::{self, CheckError, CheckResult, ConfigError, ConfigModel, LintContext};
+use crate::error::{Error, ExitCode};
+use crate::report::{Finding, Severity};
+use crate::system::rsyslog::{load_rsyslog, RsyslogSetup};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+/// Upper bound on one `haproxy -c` / `haproxy -v` run.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A catchable error with our own `kind` (for kinds the library error has not).
+pub(super) fn kind_error(kind: &str, message: impl Into<String>) -> Box<EvalAltResult> {
+    let mut m = Map::new();
+    m.insert("kind".into(), kind.into());
+    m.insert("message".into(), message.into().into());
+    m.insert("exit_code".into(), (ExitCode::Usage as i64).into());
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from_map(m),
+        Position::NONE,
+    ))
+}
+
+/// Any Serialize value as a Rhai value.
+pub(super) fn dynamic<T: serde::Serialize>(v: &T) -> R<Dynamic> {
+    rhai::serde::to_dynamic(v)
+}
+
+pub(super) fn paths_of(ctx: &Ctx, path: Option<&str>) -> R<Vec<PathBuf>> {
+    match path {
+        Some(p) if p.is_empty() || p.contains('\0') => Err(super::errors::invalid(
+            "configuration path",
+            p,
+            "expected a file or directory path",
+        )),
+        Some(p) => Ok(vec![PathBuf::from(p)]),
+        None => Ok(ctx.settings.config_paths.clone()),
+    }
+}
+
+fn paths_text(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Loads the model off the script thread (bounded by Ctrl-C and --max-time).
+pub(super) fn load_model(ctx: &Ctx, paths: &[PathBuf]) -> R<Result<ConfigModel, ConfigError>> {
+    let paths = paths.to_vec();
+    ctx.block_on(async move {
+        tokio::task::spawn_blocking(move || config::load_config(&paths))
+            .await
+            .map_err(|e| Error::Other(format!("loading the configuration: {e}")))
+    })
+    .map_err(to_rhai)
+}
+
+/// The fix for a configuration that cannot be read.
+fn unreadable_fix(e: &ConfigError) -> &'static str {
+    match e {
+        ConfigError::Binary { .. } => "this is not a haproxy.cfg: pass the configuration file with `-c PATH`",
+        ConfigError::TooLarge { .. } => "split the configuration (HAProxy reads every `*.cfg` of a directory given with `-f DIR`) or pass the right file with `-c PATH`",
+        ConfigError::NotAFile { .. } => "pass a regular file or a directory of `*.cfg` files with `-c PATH`",
+        _ => "check the path and permissions (`ls -l PATH`); pass the configuration with `-c PATH` or `HARUN_CONFIG`; run as a user that can read it",
+    }
+}
+
+/// Outcome of trying to run `haproxy -c`.
+pub(super) enum Checked {
+    Ran(CheckResult),
+    Failed { kind: &'static str, message: String },
+}
+
+pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
+    let bin = ctx.settings.haproxy_bin.clone();
+    let paths = paths.to_vec();
+    let r = ctx
+        .block_on(async move {
+            tokio::task::spawn_blocking(move || config::run_check(&bin, &paths, CHECK_TIMEOUT))
+                .await
+                .map_err(|e| Error::Other(format!("haproxy -c: {e}")))
+        })
+        .map_err(to_rhai)?;
+    Ok(match r {
+        Ok(c) => Checked::Ran(c),
+        Err(e) => {
+            let kind = match e {
+                CheckError::BinaryNotFound { .. } => "binary_not_found",
+                CheckError::Timeout { .. } => "timeout",
+                CheckError::Spawn { .. } => "spawn",
+                CheckError::NoPath => "no_path",
+            };
+            Checked::Failed {
+                kind,
+                message: e.to_string(),
+            }
+        }
+    })
+}
+
+/// `haproxy -v`, first line's version word (`2.6.12-1+deb12u4`).
+pub(super) fn haproxy_version(ctx: &Ctx) -> Option<String> {
+    let bin = ctx.settings.haproxy_bin.clone();
+    let out = ctx
+        .block_on(async move {
+            let child = tokio::process::Command::new(&bin)
+                .arg("-v")
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .output();
+            match tokio::time::timeout(Duration::from_secs(10), child).await {
+                Ok(Ok(o)) => Ok(Some(o.stdout)),
+                _ => Ok(None),
+            }
+        })
+        .ok()??;
+    let text = String::from_utf8_lossy(&out[..out.len().min(4096)]).into_owned();
+    let first = text.lines().next()?;
+    // "HAProxy version 2.6.12-1+deb12u4 2023/..." (1.x: "HA-Proxy version ...").
+    let mut words = first.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "version" {
+            return words.next().map(str::to_string);
+        }
+    }
+    None
+}
+
+/// rsyslog as configured by `--rsyslog-conf`/`--rsyslog-dir`; a missing
+/// configuration is an empty setup with a note saying so.
+pub(super) fn rsyslog(ctx: &Ctx) -> RsyslogSetup {
+    match load_rsyslog(&ctx.settings.rsyslog_conf, &ctx.settings.rsyslog_dir) {
+        Ok(s) => s,
+        Err(e) => RsyslogSetup {
+            notes: vec![format!("rsyslog configuration not read: {e}")],
+            ..RsyslogSetup::default()
+        },
+    }
+}
+
+fn check_map(c: &Checked) -> R<Map> {
+    let mut m = Map::new();
+    match c {
+        Checked::Ran(r) => {
+            m.insert("valid".into(), r.valid.into());
+            m.insert("exit_code".into(), (r.exit_code as i64).into());
+            m.insert("no_listener".into(), r.no_listener.into());
+            m.insert("messages".into(), dynamic(&r.messages)?);
+            m.insert(
+                "version".into(),
+                r.version
+                    .clone()
+                    .map(Dynamic::from)
+                    .unwrap_or(Dynamic::UNIT),
+            );
+            m.insert(
+                "other".into(),
+                Dynamic::from_array(r.other.iter().cloned().map(Dynamic::from).collect()),
+            );
+        }
+        Checked::Failed { kind, message } => {
+            m.insert("valid".into(), Dynamic::UNIT);
+            m.insert("exit_code".into(), Dynamic::UNIT);
+            m.insert("messages".into(), Dynamic::from_array(Array::new()));
+            m.insert("error".into(), message.clone().into());
+            m.insert("error_kind".into(), (*kind).into());
+        }
+    }
+    Ok(m)
+}
+
+fn config_check(ctx: &Ctx, path: Option<&str>) -> R<Map> {
+    let paths = paths_of(ctx, path)?;
+    check_map(&run_check(ctx, &paths)?)
+}
+
+fn config_model(ctx: &Ctx, path: Option<&str>) -> R<Dynamic> {
+    let paths = paths_of(ctx, path)?;
+    match load_model(ctx, &paths)? {
+        Ok(m) => dynamic(&m),
+        Err(e) => Err(kind_error(
+            "config_unreadable",
+            format!("{e}: {}", unreadable_fix(&e)),
+        )),
+    }
+}
+
+/// Every lint finding for `paths`, plus `haproxy -c`'s verdict.
+pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
+    let mut out = Vec::new();
+    let checked = run_check(ctx, paths)?;
+    let mut lctx = LintContext::default();
+    match checked {
+        Checked::Ran(r) => lctx.check = Some(r),
+        Checked::Failed { message, .. } => {
+            let doc = config::rule_docs()
+                .iter()
+                .find(|d| d.id == "config.check-unavailable");
+            let mut f = Finding::new(
+                Severity::Warning,
+                "config.check-unavailable",
+                "haproxy -c could not be run: the configuration was linted but not validated",
+            )
+            .evidence(message);
+            if let Some(d) = doc {
+                f = f.detail(d.meaning).advice(d.fix);
+            }
+            out.push(f);
+        }
+    }
+    lctx.haproxy_version = lctx
+        .check
+        .as_ref()
+        .and_then(|c| c.version.clone())
+        .or_else(|| haproxy_version(ctx));
+    let rs = rsyslog(ctx);
+    lctx.rsyslog_unix_sockets = rs.unix_sockets.iter().map(|(p, _)| p.clone()).collect();
+    match load_model(ctx, paths)? {
+        Ok(model) => {
+            let mut found = config::lint(&model, &lctx);
+            for f in &mut found {
+                if f.id == "config.log-lost-in-chroot" {
+                    f.evidence.extend(rs.notes.iter().cloned());
+                }
+            }
+            out.extend(found);
+        }
+        Err(e) => {
+            // `haproxy -c` findings still count when the model cannot be built.
+            let model = ConfigModel::default();
+            out.extend(
+                config::lint(&model, &lctx)
+                    .into_iter()
+                    .filter(|f| f.id.starts_with("config.invalid") || f.id == "config.warning"),
+            );
+            let doc = config::rule_docs()
+                .iter()
+                .find(|d| d.id == "config.unreadable");
+            let mut f = Finding::new(
+                Severity::Error,
+                "config.unreadable",
+                format!("cannot read the configuration {}", paths_text(paths)),
+            )
+            .evidence(e.to_string())
+            .advice(unreadable_fix(&e));
+            if let Some(d) = doc {
+                f = f.detail(d.meaning);
+            }
+            out.insert(0, f);
+        }
+    }
+    // Most severe first; stable within a severity.
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    Ok(out)
+}
+
+fn config_lint(ctx: &Ctx, path: Option<&str>) -> R<Array> {
+    let paths = paths_of(ctx, path)?;
+    let findings = lint_findings(ctx, &paths)?;
+    let mut out = Array::with_capacity(findings.len());
+    for f in findings {
+        out.push(dynamic(&f)?);
+        ctx.add_finding(f);
+    }
+    Ok(out)
+}
+
+pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
+    let c = ctx.clone();
+    reg("config_check", &["Map"], "Run `haproxy -c` (the `--haproxy-bin` binary) on the configuration (`-c`):\n`#{valid, exit_code, no_listener, messages: [#{level, file, line, proxy, server,\ntext}], version, other}`. Exit code 0 valid, 1 errors, 2 valid without listener.\nWhen haproxy cannot run (missing binary, timeout) nothing is raised: `valid`\nand `exit_code` are `()` and `error` says what to fix (`error_kind`:\nbinary_not_found, spawn, timeout).")
+        .register_into_engine(engine, move || config_check(&c, None));
+    let c = ctx.clone();
+    reg(
+        "config_check",
+        &["path: String", "Map"],
+        "`haproxy -c` on this file or directory instead of the configured one.",
+    )
+    .register_into_engine(engine, move |p: &str| config_check(&c, Some(p)));
+    let c = ctx.clone();
+    reg("config", &["Map"], "The configuration (`-c`) as a model: `#{files, sections: [#{kind, name, args,\nfile, line, condition, directives: [#{keyword, args, file, line, condition,\nenv_vars}]}], notes}`. Keywords of two words (`stats socket`, `option X`,\n`http-request X`) are kept as written in `keyword` + `args`; unknown directives\nare kept. Raises a catchable error with `e.kind == \"config_unreadable\"` when\nthe files cannot be read (missing, binary, > 16 MiB).")
+        .register_into_engine(engine, move || config_model(&c, None));
+    let c = ctx.clone();
+    reg(
+        "config",
+        &["path: String", "Map"],
+        "The model of this file or directory.",
+    )
+    .register_into_engine(engine, move |p: &str| config_model(&c, Some(p)));
+    let c = ctx.clone();
+    reg("config_lint", &["Array"], "Lint the configuration (`-c`): runs `haproxy -c`, reads rsyslog (for sockets\ninside the chroot) and the HAProxy version, applies every `config.*` rule (see\ndocs/findings.md). Records each finding in the report (do not call `finding`\nagain for them) and returns them, most severe first, as maps `#{severity, id,\ntitle, detail, advice, evidence}`. A missing haproxy binary becomes\n`config.check-unavailable`, an unreadable file `config.unreadable`.")
+        .register_into_engine(engine, move || config_lint(&c, None));
+    let c = ctx.clone();
+    reg(
+        "config_lint",
+        &["path: String", "Array"],
+        "Lint this file or directory instead of the configured one.",
+    )
+    .register_into_engine(engine, move |p: &str| config_lint(&c, Some(p)));
+}

@@ -1,0 +1,360 @@
+//! Host and logging primitives: `irqbalance`, `cpus`, `system_check`,
+//! `log_setup`, `log_check`, `listen_logs`, `collect_logs`.
+
+use super::ctx::Ctx;
+use super::errors::{invalid, to_rhai};
+use super::fns_config::{dynamic, load_model, paths_of, rsyslog};
+use super::reg;
+use crate::config::{self, ConfigModel};
+use crate::error::Error;
+use crate::report::{Finding, Severity};
+use crate::runtime::{info, Command};
+use crate::system::logging::{check_logging, parse_log_directive, LogTarget};
+use crate::system::rsyslog::RsyslogSetup;
+use crate::system::{host, syslog};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+use std::sync::Arc;
+use std::time::Duration;
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+/// Default bound on messages returned by `listen_logs`.
+const DEFAULT_MAX_MESSAGES: usize = 10_000;
+/// Longest a listener may run.
+const MAX_LISTEN_SECS: f64 = 3600.0;
+
+fn first_arg_u32(model: &ConfigModel, keyword: &str) -> Option<u32> {
+    model
+        .global_find(keyword)
+        .last()
+        .and_then(|d| d.args.first())
+        .and_then(|a| a.parse::<u32>().ok())
+}
+
+/// `show info` of the first reachable target, quietly (None when unreachable).
+fn live_info(ctx: &Ctx) -> Option<(String, Vec<(String, String)>)> {
+    if ctx.client.is_empty() {
+        return None;
+    }
+    let cmd = Command::show_info();
+    let replies = ctx
+        .block_on(async { Ok(ctx.client.send_all(&cmd).await) })
+        .ok()?;
+    replies.into_iter().find_map(|(t, r)| {
+        r.ok()
+            .and_then(|text| info::parse_info(&text).ok())
+            .map(|p| (t, p))
+    })
+}
+
+fn system_check(ctx: &Ctx) -> R<Map> {
+    let irq = host::irqbalance(&ctx.settings.proc_root);
+    let cpus = host::cpus(&ctx.settings.sys_root);
+    let model = load_model(ctx, &ctx.settings.config_paths)?.ok();
+    let cpu_map = model
+        .as_ref()
+        .map(|m| m.global_find("cpu-map").next().is_some())
+        .unwrap_or(false);
+    let mut notes: Vec<String> = Vec::new();
+    let (source, nbproc, nbthread) = match live_info(ctx) {
+        Some((target, pairs)) => {
+            let get = |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .and_then(|(_, v)| v.trim().parse::<u32>().ok())
+            };
+            (
+                format!("show info on {target}"),
+                get("Nbproc").unwrap_or(1),
+                get("Nbthread").unwrap_or(1),
+            )
+        }
+        None => match &model {
+            Some(m) => (
+                "config".to_string(),
+                first_arg_u32(m, "nbproc").unwrap_or(1),
+                first_arg_u32(m, "nbthread").unwrap_or(1),
+            ),
+            None => {
+                notes.push(
+                    "no reachable socket and no readable configuration: nbproc/nbthread assumed 1"
+                        .into(),
+                );
+                ("default".to_string(), 1, 1)
+            }
+        },
+    };
+    if model.is_none() {
+        notes.push("configuration not readable: cpu-map unknown (assumed absent)".into());
+    }
+    let finding = host::irqbalance_finding(&irq, &cpus, nbproc, nbthread, cpu_map);
+    let mut m = Map::new();
+    m.insert("irqbalance".into(), dynamic(&irq)?);
+    m.insert("cpus".into(), dynamic(&cpus)?);
+    m.insert("nbproc".into(), (nbproc as i64).into());
+    m.insert("nbthread".into(), (nbthread as i64).into());
+    m.insert("cpu_map".into(), cpu_map.into());
+    m.insert("source".into(), source.into());
+    m.insert(
+        "notes".into(),
+        Dynamic::from_array(notes.into_iter().map(Dynamic::from).collect()),
+    );
+    let mut findings = Array::new();
+    if let Some(f) = finding {
+        findings.push(dynamic(&f)?);
+        ctx.add_finding(f);
+    }
+    m.insert("findings".into(), Dynamic::from_array(findings));
+    Ok(m)
+}
+
+/// Both sides of logging: HAProxy's `log` lines and what rsyslog listens on.
+struct LogSides {
+    targets: Vec<(LogTarget, String, String)>,
+    chroot: Option<(String, String)>,
+    rsyslog: RsyslogSetup,
+    notes: Vec<String>,
+    config_error: Option<String>,
+}
+
+fn log_sides(ctx: &Ctx, path: Option<&str>) -> R<LogSides> {
+    let paths = paths_of(ctx, path)?;
+    let mut notes = Vec::new();
+    let mut targets = Vec::new();
+    let mut chroot = None;
+    let mut config_error = None;
+    match load_model(ctx, &paths)? {
+        Ok(model) => {
+            for (section, d) in config::log_lines(&model) {
+                match parse_log_directive(&d.args) {
+                    Ok(t) => targets.push((t, d.location(), section)),
+                    Err(e) => notes.push(format!("{}: {e}", d.location())),
+                }
+            }
+            chroot = config::chroot(&model);
+        }
+        Err(e) => config_error = Some(e.to_string()),
+    }
+    let rsyslog = rsyslog(ctx);
+    Ok(LogSides {
+        targets,
+        chroot,
+        rsyslog,
+        notes,
+        config_error,
+    })
+}
+
+fn log_findings(sides: &LogSides) -> Vec<Finding> {
+    if let Some(e) = &sides.config_error {
+        return vec![Finding::new(
+            Severity::Error,
+            "config.unreadable",
+            "cannot read the HAProxy configuration: its log lines are unknown",
+        )
+        .evidence(e.clone())
+        .advice("pass the configuration with `-c PATH` (or HARUN_CONFIG); check permissions")];
+    }
+    let pairs: Vec<(LogTarget, String)> = sides
+        .targets
+        .iter()
+        .map(|(t, loc, _)| (t.clone(), loc.clone()))
+        .collect();
+    check_logging(
+        &pairs,
+        sides.chroot.as_ref().map(|(c, _)| c.as_str()),
+        &sides.rsyslog,
+    )
+}
+
+fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
+    let sides = log_sides(ctx, path)?;
+    let mut haproxy = Array::new();
+    for (t, loc, section) in &sides.targets {
+        let mut m = dynamic(t)?.try_cast::<Map>().unwrap_or_default();
+        m.insert("location".into(), loc.clone().into());
+        m.insert("section".into(), section.clone().into());
+        m.insert("display".into(), t.display().into());
+        haproxy.push(Dynamic::from_map(m));
+    }
+    let mut rs = Map::new();
+    let r = &sides.rsyslog;
+    rs.insert("files".into(), dynamic(&r.files)?);
+    rs.insert("udp_inputs".into(), dynamic(&r.udp_inputs)?);
+    rs.insert("imudp_loaded".into(), r.imudp_loaded.into());
+    rs.insert("imuxsock_loaded".into(), r.imuxsock_loaded.into());
+    let sockets: Array = r
+        .unix_sockets
+        .iter()
+        .map(|(p, loc)| {
+            let mut m = Map::new();
+            m.insert("path".into(), p.display().to_string().into());
+            m.insert("location".into(), loc.clone().into());
+            Dynamic::from_map(m)
+        })
+        .collect();
+    rs.insert("unix_sockets".into(), Dynamic::from_array(sockets));
+    rs.insert("notes".into(), dynamic(&r.notes)?);
+    let mut m = Map::new();
+    m.insert("haproxy".into(), Dynamic::from_array(haproxy));
+    m.insert(
+        "chroot".into(),
+        match &sides.chroot {
+            Some((dir, loc)) => {
+                let mut c = Map::new();
+                c.insert("dir".into(), dir.clone().into());
+                c.insert("location".into(), loc.clone().into());
+                Dynamic::from_map(c)
+            }
+            None => Dynamic::UNIT,
+        },
+    );
+    m.insert("rsyslog".into(), Dynamic::from_map(rs));
+    m.insert("notes".into(), dynamic(&sides.notes)?);
+    m.insert(
+        "config_error".into(),
+        sides
+            .config_error
+            .clone()
+            .map(Dynamic::from)
+            .unwrap_or(Dynamic::UNIT),
+    );
+    m.insert("findings".into(), dynamic(&log_findings(&sides))?);
+    Ok(m)
+}
+
+fn log_check(ctx: &Ctx, path: Option<&str>) -> R<Array> {
+    let sides = log_sides(ctx, path)?;
+    let mut out = Array::new();
+    for f in log_findings(&sides) {
+        out.push(dynamic(&f)?);
+        ctx.add_finding(f);
+    }
+    Ok(out)
+}
+
+fn listen_error(e: syslog::ListenError) -> Box<EvalAltResult> {
+    match e {
+        syslog::ListenError::Address { addr, reason } => to_rhai(Error::InvalidAddress {
+            address: addr,
+            reason,
+        }),
+        other => super::fns_config::kind_error("listen_failed", other.to_string()),
+    }
+}
+
+fn message_map(m: &syslog::LogMessage) -> R<Dynamic> {
+    let mut out = dynamic(&m.syslog)?.try_cast::<Map>().unwrap_or_default();
+    if let Some(h) = &m.http {
+        out.insert("http".into(), dynamic(h)?);
+    }
+    if let Some(t) = &m.tcp {
+        out.insert("tcp".into(), dynamic(t)?);
+    }
+    Ok(Dynamic::from_map(out))
+}
+
+fn collect(ctx: &Ctx, addr: &str, secs: f64, max: i64) -> R<syslog::Collected> {
+    if !(0.0..=MAX_LISTEN_SECS).contains(&secs) || !secs.is_finite() {
+        return Err(invalid(
+            "seconds",
+            secs.to_string(),
+            format!("expected 0 to {MAX_LISTEN_SECS}"),
+        ));
+    }
+    if max < 1 || max as u64 > syslog::MAX_MESSAGES_CAP as u64 {
+        return Err(invalid(
+            "max messages",
+            max.to_string(),
+            format!("expected 1 to {}", syslog::MAX_MESSAGES_CAP),
+        ));
+    }
+    let dur = Duration::from_secs_f64(secs);
+    ctx.block_on(async { Ok(syslog::listen(addr, dur, max as usize).await) })
+        .map_err(to_rhai)?
+        .map_err(listen_error)
+}
+
+fn listen_logs(ctx: &Ctx, addr: &str, secs: f64, max: i64) -> R<Array> {
+    let c = collect(ctx, addr, secs, max)?;
+    c.messages.iter().map(message_map).collect()
+}
+
+fn collect_logs(ctx: &Ctx, addr: &str, secs: f64, max: i64) -> R<Map> {
+    let c = collect(ctx, addr, secs, max)?;
+    let mut m = Map::new();
+    let msgs: R<Array> = c.messages.iter().map(message_map).collect();
+    m.insert("messages".into(), Dynamic::from_array(msgs?));
+    m.insert("datagrams".into(), (c.datagrams as i64).into());
+    m.insert("junk".into(), (c.junk as i64).into());
+    m.insert("junk_sample".into(), dynamic(&c.junk_sample)?);
+    m.insert("full".into(), c.full.into());
+    Ok(m)
+}
+
+pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
+    let c = ctx.clone();
+    reg(
+        "irqbalance",
+        &["Map"],
+        "Whether irqbalance runs, from /proc/*/comm (no systemd needed): `#{running, pids}`.",
+    )
+    .register_into_engine(engine, move || {
+        dynamic(&host::irqbalance(&c.settings.proc_root))
+    });
+    let c = ctx.clone();
+    reg(
+        "cpus",
+        &["Map"],
+        "Online CPUs: `#{online, list, source}` (`list` as the kernel writes it, `0-3,6`).",
+    )
+    .register_into_engine(engine, move || dynamic(&host::cpus(&c.settings.sys_root)));
+    let c = ctx.clone();
+    reg("system_check", &["Map"], "irqbalance against HAProxy's processes and threads: `#{irqbalance, cpus,\nnbproc, nbthread, cpu_map, source, notes, findings}`. Nbproc/Nbthread come from\n`show info` when a socket answers (`source`), else from the configuration;\n`cpu_map` from the configuration. Records `system.irqbalance` when irqbalance\nruns while HAProxy runs several processes or pins threads with cpu-map.")
+        .register_into_engine(engine, move || system_check(&c));
+    let c = ctx.clone();
+    reg("log_setup", &["Map"], "Both sides of logging, without recording anything: `#{haproxy: [#{kind,\naddress, host, port, path, ring, facility, level, format, location, section,\ndisplay}], chroot: #{dir, location} or (), rsyslog: #{files, udp_inputs:\n[#{address, port, location, style}], imudp_loaded, imuxsock_loaded,\nunix_sockets: [#{path, location}], notes}, notes, config_error, findings}`.\n`findings` are what `log_check()` would record (`logs.*`). rsyslog comes from\n`--rsyslog-conf`/`--rsyslog-dir`; a missing rsyslog is an empty setup with a note.")
+        .register_into_engine(engine, move || log_setup(&c, None));
+    let c = ctx.clone();
+    reg(
+        "log_setup",
+        &["path: String", "Map"],
+        "`log_setup()` for this haproxy.cfg file or directory.",
+    )
+    .register_into_engine(engine, move |p: &str| log_setup(&c, Some(p)));
+    let c = ctx.clone();
+    reg("log_check", &["Array"], "Check that HAProxy's log targets reach a local receiver (rsyslog UDP input,\nunix socket, inside the chroot too). Records the `logs.*` findings (see\ndocs/findings.md), each with the exact lines to add on each side and the\nreload/restart commands, and returns them as maps.")
+        .register_into_engine(engine, move || log_check(&c, None));
+    let c = ctx.clone();
+    reg(
+        "log_check",
+        &["path: String", "Array"],
+        "`log_check()` for this haproxy.cfg file or directory.",
+    )
+    .register_into_engine(engine, move |p: &str| log_check(&c, Some(p)));
+    let c = ctx.clone();
+    reg("listen_logs", &["addr: String", "seconds: float", "Array"], "Bind a UDP syslog listener on `addr` (`127.0.0.1:5514`) for `seconds` (at most\n3600) and return what HAProxy sent, parsed, at most 10000 messages: one map per\nmessage with the syslog envelope (`pri, facility, severity, facility_name,\nseverity_name, format, timestamp, host, tag, pid, message`) plus `http` (httplog:\n`client_ip, frontend, backend, server, t_request, t_queue, t_connect,\nt_response, t_active, status, bytes_read, termination_state, termination,\nsrv_queue, backend_queue, method, uri, ...`) or `tcp` (tcplog) when the line\nparses as such. Junk datagrams are skipped. Ctrl-C / --max-time interrupt it.")
+        .register_into_engine(engine, move |a: &str, s: f64| listen_logs(&c, a, s, DEFAULT_MAX_MESSAGES as i64));
+    let c = ctx.clone();
+    reg(
+        "listen_logs",
+        &["addr: String", "seconds: int", "Array"],
+        "`listen_logs(addr, seconds)` with whole seconds.",
+    )
+    .register_into_engine(engine, move |a: &str, s: i64| {
+        listen_logs(&c, a, s as f64, DEFAULT_MAX_MESSAGES as i64)
+    });
+    let c = ctx.clone();
+    reg(
+        "listen_logs",
+        &["addr: String", "seconds: int", "max: int", "Array"],
+        "`listen_logs` returning early once `max` messages arrived (1 to 1000000).",
+    )
+    .register_into_engine(engine, move |a: &str, s: i64, max: i64| {
+        listen_logs(&c, a, s as f64, max)
+    });
+    let c = ctx.clone();
+    reg("collect_logs", &["addr: String", "seconds: int", "max: int", "Map"], "`listen_logs` with receive statistics: `#{messages, datagrams, junk,\njunk_sample, full}` (`junk`: datagrams that are not syslog; `full`: stopped at `max`).")
+        .register_into_engine(engine, move |a: &str, s: i64, max: i64| collect_logs(&c, a, s as f64, max));
+}
