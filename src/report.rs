@@ -157,9 +157,21 @@ pub struct Report {
     /// The value of the last expression (for `-e`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<serde_json::Value>,
+    /// Every write sent, refused or (dry-run) only shown, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<WriteRecord>,
     /// Why the run stopped early, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
+}
+
+/// One write of the run (the journal has the full record).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WriteRecord {
+    pub target: String,
+    pub command: String,
+    /// `sent`, `failed`, `dry-run` or `refused`.
+    pub outcome: String,
 }
 
 /// A run that did not finish: what went wrong and where.

@@ -227,13 +227,14 @@ impl Runner {
 
     /// Each target's address and, when reachable, its version.
     fn target_infos(&self) -> Vec<TargetInfo> {
+        let versions = self.ctx.versions();
         self.ctx
             .client
             .targets()
             .iter()
             .map(|t| TargetInfo {
+                version: versions.get(&t.name()).cloned(),
                 address: t.name(),
-                version: None,
                 error: None,
             })
             .collect()

@@ -15,7 +15,13 @@ pub struct TerminalSink {
     progress_tty: bool,
     bars: Mutex<HashMap<String, (ProgressBar, Instant)>>,
     max_rows: Option<usize>,
+    writes_shown: std::sync::atomic::AtomicUsize,
 }
+
+/// Bulk changes stay readable: the first writes are listed one per line,
+/// then one line every `WRITE_EVERY` (the journal has them all).
+const WRITES_LISTED: usize = 20;
+const WRITE_EVERY: usize = 500;
 
 impl TerminalSink {
     pub fn new(json: bool) -> TerminalSink {
@@ -25,6 +31,7 @@ impl TerminalSink {
             progress_tty: std::io::stderr().is_terminal(),
             bars: Mutex::new(HashMap::new()),
             max_rows: None,
+            writes_shown: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -81,12 +88,20 @@ impl Sink for TerminalSink {
             }
             Event::Finding(_) => {}
             Event::Write(w) => {
-                let mut err = anstream::stderr();
                 if w.outcome == "dry-run" {
                     let mut out = anstream::stdout();
                     let _ = writeln!(out, "dry-run: would send to {}: {}", w.target, w.command);
-                } else {
+                    return;
+                }
+                let n = self
+                    .writes_shown
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                let mut err = anstream::stderr();
+                if n <= WRITES_LISTED || w.outcome != "sent" {
                     let _ = writeln!(err, "{}: {} ({})", w.target, w.command, w.outcome);
+                } else if n % WRITE_EVERY == 0 {
+                    let _ = writeln!(err, "… {n} writes so far (every one is in the journal)");
                 }
             }
         }

@@ -36,6 +36,7 @@ pub struct Ctx {
     confirmed: AtomicBool,
     pub catalog: RwLock<Catalog>,
     playbook: Mutex<String>,
+    versions: Mutex<BTreeMap<String, String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -68,6 +69,7 @@ impl Ctx {
             confirmed: AtomicBool::new(false),
             catalog: RwLock::new(Catalog::default()),
             playbook: Mutex::new(String::new()),
+            versions: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -138,6 +140,29 @@ impl Ctx {
         self.sink.event(event);
     }
 
+    /// Tell the sink about a write and keep it in the report.
+    fn notice_write(&self, target: &str, command: &Command, outcome: &str) {
+        self.sink.event(Event::Write(&WriteNotice {
+            target: target.to_string(),
+            command: command.to_string(),
+            outcome: outcome.to_string(),
+        }));
+        lock(&self.report).writes.push(crate::report::WriteRecord {
+            target: target.to_string(),
+            command: command.to_string(),
+            outcome: outcome.to_string(),
+        });
+    }
+
+    /// Remember a target's HAProxy version (from `show info`) for the report.
+    pub fn note_version(&self, target: &str, version: &str) {
+        lock(&self.versions).insert(target.to_string(), version.to_string());
+    }
+
+    pub fn versions(&self) -> BTreeMap<String, String> {
+        lock(&self.versions).clone()
+    }
+
     pub fn print(&self, line: &str) {
         self.sink.event(Event::Print(line));
         lock(&self.report).output.push(line.to_string());
@@ -200,11 +225,7 @@ impl Ctx {
         if self.settings.dry_run {
             let mut out = Vec::new();
             for t in &targets {
-                self.sink.event(Event::Write(&WriteNotice {
-                    target: t.clone(),
-                    command: command.to_string(),
-                    outcome: "dry-run".into(),
-                }));
+                self.notice_write(t, command, "dry-run");
                 self.journal_note(t, command, "dry-run", None);
                 out.push((t.clone(), Ok(String::new())));
             }
@@ -270,15 +291,11 @@ impl Ctx {
                 Err(err) => e.error = Some(err.to_string()),
             }
             journal.record(&e)?;
-            self.sink.event(Event::Write(&WriteNotice {
-                target: name.clone(),
-                command: command.to_string(),
-                outcome: if reply.is_ok() {
-                    "sent".into()
-                } else {
-                    "failed".into()
-                },
-            }));
+            self.notice_write(
+                &name,
+                command,
+                if reply.is_ok() { "sent" } else { "failed" },
+            );
             out.push((name, reply));
         }
         Ok(out)

@@ -144,6 +144,9 @@ pub fn info_all(ctx: &Ctx) -> R<Array> {
     let mut out = Array::new();
     for (target, text) in replies {
         let pairs = info::parse_info(&text).map_err(|e| malformed(&target, cmd.as_str(), e))?;
+        if let Some((_, v)) = pairs.iter().find(|(k, _)| k == "Version") {
+            ctx.note_version(&target, v);
+        }
         out.push(Dynamic::from_map(convert::info_map(&pairs, Some(&target))));
     }
     Ok(out)

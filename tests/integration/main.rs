@@ -5,5 +5,7 @@ mod harness;
 
 mod cli;
 mod config;
+mod embed;
+mod faults;
 mod logging;
 mod runtime;
