@@ -144,6 +144,14 @@ fn anchor(id: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// docs/report.schema.json: the JSON Schema of `harun --json` output.
+pub fn report_schema() -> String {
+    let schema = schemars::schema_for!(crate::report::Report);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -169,6 +177,15 @@ mod tests {
             "docs/primitives.md",
             &super::primitives_markdown().unwrap_or_default(),
             "cargo run -- doc --markdown > docs/primitives.md",
+        );
+    }
+
+    #[test]
+    fn report_schema_is_fresh() {
+        check_fresh(
+            "docs/report.schema.json",
+            &super::report_schema(),
+            "cargo run -- doc --schema > docs/report.schema.json",
         );
     }
 

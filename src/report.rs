@@ -9,7 +9,18 @@ use std::str::FromStr;
 
 /// How bad a finding is. Ordered: `Ok < Info < Warning < Error < Critical`.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Default,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -69,7 +80,7 @@ impl FromStr for Severity {
 }
 
 /// One diagnosis: a stable id teams can filter on, what was seen and what to do next.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     pub severity: Severity,
     /// Stable, dotted id such as `servers.down` or `config.nbproc`.
@@ -123,7 +134,7 @@ impl Finding {
 }
 
 /// A table a playbook produced with `table(rows)`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Table {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -132,7 +143,7 @@ pub struct Table {
 }
 
 /// What one HAProxy target looked like during the run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetInfo {
     pub address: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,8 +152,9 @@ pub struct TargetInfo {
     pub error: Option<String>,
 }
 
-/// The structured result of one playbook run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// The structured result of one playbook run (`harun --json`; schema in
+/// docs/report.schema.json, from `harun doc --schema`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     /// Playbook path or name, or `-e` for an expression.
     pub playbook: String,
@@ -166,7 +178,7 @@ pub struct Report {
 }
 
 /// One write of the run (the journal has the full record).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WriteRecord {
     pub target: String,
     pub command: String,
@@ -175,7 +187,7 @@ pub struct WriteRecord {
 }
 
 /// A run that did not finish: what went wrong and where.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunError {
     /// Machine-readable kind: `syntax`, `limit`, `unreachable`, `timeout`,
     /// `permission_denied`, `no_such_server`, `refused`, `interrupted`, ...

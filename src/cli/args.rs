@@ -171,6 +171,9 @@ pub enum Command {
         /// Every finding id with its severity, meaning and fix (docs/findings.md).
         #[arg(long, conflicts_with_all = ["name", "markdown"])]
         findings: bool,
+        /// The JSON Schema of `--json` reports (docs/report.schema.json).
+        #[arg(long, conflicts_with_all = ["name", "markdown", "findings"])]
+        schema: bool,
     },
     /// The latest entries of the audit journal.
     Journal {

@@ -21,7 +21,8 @@ pub fn dispatch(cli: Cli) -> i32 {
             name,
             markdown,
             findings,
-        }) => doc(name.as_deref(), markdown, findings),
+            schema,
+        }) => doc(name.as_deref(), markdown, findings, schema),
         Some(Command::Journal { lines }) => journal(&cli.global, lines),
         Some(Command::Lab { args }) => lab(&cli.global, &args),
         Some(Command::Repl) => match settings(&cli.global, true) {
@@ -415,8 +416,10 @@ fn list(g: &GlobalOpts) -> i32 {
     0
 }
 
-fn doc(name: Option<&str>, markdown: bool, findings: bool) -> i32 {
-    let text = if findings {
+fn doc(name: Option<&str>, markdown: bool, findings: bool, schema: bool) -> i32 {
+    let text = if schema {
+        Some(crate::docs::report_schema())
+    } else if findings {
         Some(crate::docs::findings_markdown())
     } else if markdown {
         crate::docs::primitives_markdown()
