@@ -21,7 +21,7 @@ Exit codes:
 
 /// Runbooks for HAProxy incidents: Rhai playbooks over the runtime API.
 #[derive(Debug, Parser)]
-#[command(name = "harun", version, about, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+#[command(name = "harun", version, about, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

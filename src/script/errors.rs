@@ -8,15 +8,20 @@ use rhai::{Dynamic, EvalAltResult, Map, Position};
 /// script (not catchable); everything else is a runtime error that a playbook
 /// can catch and branch on with `e.kind`.
 pub fn to_rhai(e: Error) -> Box<EvalAltResult> {
+    to_rhai_at(e, Position::NONE)
+}
+
+/// [`to_rhai`] at a known position.
+pub fn to_rhai_at(e: Error, pos: Position) -> Box<EvalAltResult> {
     let mut map = Map::new();
     map.insert("kind".into(), e.kind().into());
     map.insert("message".into(), e.to_string().into());
     map.insert("exit_code".into(), (e.exit_code() as i64).into());
     let payload = Dynamic::from_map(map);
     if e.is_terminal() {
-        Box::new(EvalAltResult::ErrorTerminated(payload, Position::NONE))
+        Box::new(EvalAltResult::ErrorTerminated(payload, pos))
     } else {
-        Box::new(EvalAltResult::ErrorRuntime(payload, Position::NONE))
+        Box::new(EvalAltResult::ErrorRuntime(payload, pos))
     }
 }
 

@@ -34,10 +34,14 @@ impl ModuleResolver for ConfinedResolver {
         pos: Position,
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
         if !valid_module_path(path) {
-            return Err(Box::new(EvalAltResult::ErrorModuleNotFound(
-                format!("{path} (imports are confined to the playbook's directory and the shipped playbooks: no absolute paths, no `..`)"),
+            return Err(crate::script::errors::to_rhai_at(
+                crate::Error::InvalidInput {
+                    what: "import",
+                    value: path.to_string(),
+                    reason: "imports are confined to the playbook's directory and the shipped playbooks: no absolute paths, no `..`".into(),
+                },
                 pos,
-            )));
+            ));
         }
         let rel = path.strip_suffix(".rhai").unwrap_or(path);
         let mut found: Option<(String, String)> = None;

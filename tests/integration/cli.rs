@@ -56,3 +56,140 @@ fn runaway_playbook_is_stopped_by_max_time() {
     run.expect_code(2);
     assert!(run.stderr.contains("max-time"), "{}", run.stderr);
 }
+
+#[test]
+fn a_session_closed_by_haproxy_is_reopened_once() {
+    // `stats timeout 1s`: HAProxy closes the idle admin session between calls.
+    if !require_haproxy() {
+        return;
+    }
+    let lab = harun::lab::Lab::builder()
+        .haproxy_bin(haproxy_bin())
+        .scenario(Scenario::Healthy)
+        .global_line("stats timeout 1s")
+        .start()
+        .unwrap();
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "-e",
+            "let a = info().Pid; sleep(1.6); let b = info().Pid; a == b",
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(run.stdout.trim(), "true");
+}
+
+#[test]
+fn imports_stay_inside_the_playbook_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("team")).unwrap();
+    playbook(&dir, "team/lib.rhai", "fn twice(x) { x * 2 }\n");
+    let ok = playbook(
+        &dir,
+        "ok.rhai",
+        "import \"team/lib\" as lib;\nprint(lib::twice(21));\n",
+    );
+    let run = harun().arg(&ok).run();
+    run.expect_code(0);
+    assert_eq!(run.stdout.trim(), "42");
+
+    for evil in ["../etc/passwd", "/etc/passwd"] {
+        let p = playbook(&dir, "evil.rhai", &format!("import \"{evil}\" as x;\n"));
+        let run = harun().arg(&p).run();
+        run.expect_code(2);
+        assert!(run.stderr.contains("confined"), "{evil}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn eval_is_disabled_and_variables_are_strict() {
+    let run = harun().args(["-e", "eval(\"1 + 1\")"]).run();
+    run.expect_code(2);
+    let run = harun().args(["-e", "undefined_thing + 1"]).run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("undefined_thing"), "{}", run.stderr);
+}
+
+#[test]
+fn a_busy_loop_is_stopped_by_max_time() {
+    let run = harun()
+        .args(["-e", "let x = 0; loop { x += 1; }", "--max-time", "1"])
+        .run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("max-time"), "{}", run.stderr);
+}
+
+#[test]
+fn missing_required_parameter_is_named_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = playbook(
+        &dir,
+        "needs.rhai",
+        "//! Needs a server.\n//! @param server! backend/server\nprint(param(\"server\"));\n",
+    );
+    let run = harun().arg(&p).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("missing required parameter `server`"),
+        "{}",
+        run.stderr
+    );
+    let run = harun().arg(&p).args(["-p", "server=bk/s1"]).run();
+    run.expect_code(0);
+    assert_eq!(run.stdout.trim(), "bk/s1");
+}
+
+#[test]
+fn unknown_playbook_lists_the_shipped_ones() {
+    let run = harun().arg("no_such_playbook").run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("inspect_queues"), "{}", run.stderr);
+}
+
+#[test]
+fn lab_runs_a_playbook_and_removes_its_directory() {
+    if !require_haproxy() {
+        return;
+    }
+    let run = harun()
+        .args(["--haproxy-bin"])
+        .arg(haproxy_bin())
+        .args(["lab", "healthy", "inspect_queues", "--json"])
+        .run();
+    run.expect_code(0);
+    let v = run.json();
+    assert!(!v["tables"][0]["rows"].as_array().unwrap().is_empty());
+    let dir = run
+        .stderr
+        .lines()
+        .find_map(|l| l.split("admin socket ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|sock| {
+            std::path::PathBuf::from(sock)
+                .parent()
+                .unwrap()
+                .to_path_buf()
+        })
+        .expect("lab prints its socket");
+    assert!(!dir.exists(), "{} still exists", dir.display());
+}
+
+#[test]
+fn lab_without_haproxy_says_how_to_install_it() {
+    let run = harun()
+        .args([
+            "--haproxy-bin",
+            "/nonexistent/haproxy",
+            "lab",
+            "healthy",
+            "inspect_queues",
+        ])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("apt-get install haproxy"),
+        "{}",
+        run.stderr
+    );
+}
