@@ -92,14 +92,35 @@ fn discover_sockets(g: &GlobalOpts) -> Result<Vec<Address>, String> {
             .collect();
     }
     if let Ok(model) = crate::config::model::load_config(std::slice::from_ref(&g.config)) {
-        let mut found: Vec<Address> = crate::config::model::stats_sockets(&model)
-            .iter()
-            .filter_map(|s| Address::parse(&s.address).ok())
-            .collect();
-        // Prefer admin-level sockets: state changes need them.
-        found.dedup();
+        let sockets = crate::config::model::stats_sockets(&model);
+        // With nbproc > 1 every process has its own socket, counters and
+        // server states: talk to all of them. Otherwise one socket is enough,
+        // preferably an admin-level one (state changes need it).
+        let nbproc = model
+            .global_find("nbproc")
+            .next()
+            .and_then(|d| d.args.first())
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(1);
+        let mut ranked: Vec<_> = sockets.iter().collect();
+        ranked.sort_by_key(|s| s.effective_level() != "admin");
+        let take = if nbproc > 1 { ranked.len() } else { 1 };
+        let mut found: Vec<Address> = Vec::new();
+        for s in ranked.into_iter().take(take) {
+            // `:9999` / `*:9999` listen on every address: reach them on loopback.
+            let addr = s.address.strip_prefix("ipv4@").unwrap_or(&s.address);
+            let addr = match addr.strip_prefix('*').unwrap_or(addr) {
+                a if a.starts_with(':') => format!("127.0.0.1{a}"),
+                _ => s.address.clone(),
+            };
+            if let Ok(a) = Address::parse(&addr) {
+                if !found.contains(&a) {
+                    found.push(a);
+                }
+            }
+        }
         if !found.is_empty() {
-            return Ok(found.into_iter().take(1).collect());
+            return Ok(found);
         }
     }
     for p in ["/run/haproxy/admin.sock", "/var/run/haproxy/admin.sock"] {
