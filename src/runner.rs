@@ -23,7 +23,7 @@ use crate::script::{self, errors, Ctx};
 use crate::settings::{Limits, Settings};
 use crate::sink::{Confirm, NullSink, Sink};
 use rhai::{Dynamic, Engine, Scope, AST};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -277,9 +277,4 @@ pub(crate) fn compile(
         .map_err(|e| Box::new(rhai::EvalAltResult::ErrorParsing(*e.0, e.1)))?;
     ast.set_source(name);
     Ok(ast)
-}
-
-/// Where a playbook path lives, for confined imports.
-pub fn playbook_dir(path: &Path) -> Option<PathBuf> {
-    path.parent().map(Path::to_path_buf)
 }

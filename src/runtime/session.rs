@@ -73,11 +73,9 @@ impl Session {
             size_hint: 4096,
         };
         session.exchange_raw("prompt").await?;
-        let r = session.exchange_raw("set severity-output number").await?;
-        if !r.trim().is_empty() {
-            // Old HAProxy (< 1.9) has no severity output; replies are still usable.
-            let _ = r;
-        }
+        // HAProxy < 1.9 answers `Unknown command` here; its replies are then
+        // classified by their text alone, which still works.
+        session.exchange_raw("set severity-output number").await?;
         Ok(session)
     }
 
