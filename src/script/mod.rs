@@ -6,6 +6,7 @@ pub mod ctx;
 pub mod errors;
 mod fns_report;
 mod fns_runtime;
+pub(crate) mod fns_watch;
 mod resolver;
 
 pub use convert::to_json;
@@ -72,5 +73,6 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
 
     fns_runtime::register(&mut engine, ctx);
     fns_report::register(&mut engine, ctx);
+    fns_watch::register(&mut engine, ctx);
     engine
 }
