@@ -174,7 +174,8 @@ impl Session<'_> {
         }
     }
 
-    fn eval(&mut self, input: &str) {
+    /// Run one line: its value, or why it failed (None: interrupted).
+    fn run_line(&mut self, input: &str) -> Result<Dynamic, Option<RunError>> {
         self.ctx.cancel.reset();
         self.ctx.begin_run("repl");
         self.entry += 1;
@@ -196,38 +197,46 @@ impl Session<'_> {
         self.ast.clear_statements();
         let report = self.ctx.take_report();
         self.show_report(&report);
-        match result {
+        let outcome = match result {
             Ok(v) => {
                 for (path, alias) in find_imports(input) {
                     self.keep_import(&path, &alias);
                 }
-                if !v.is_unit() {
-                    out(&display::render_value(
-                        &to_json(&v),
-                        self.json,
-                        display::MAX_ROWS,
-                    ));
-                }
+                Ok(v)
             }
             Err(e) => {
                 let mut re = errors::describe(&e, INPUT, input);
                 if self.interrupted(&re) {
-                    note("interrupted");
-                    return;
-                }
-                // A function defined on an earlier line: quote that line.
-                if let Some(name) = innermost_fn(&e) {
-                    if let Some((n, text)) = self.defs.get(name).filter(|(n, _)| *n != self.entry)
-                    {
-                        let _ = n;
-                        re = errors::describe(&e, INPUT, text);
-                        re.file = Some(format!("fn {name}"));
+                    Err(None)
+                } else {
+                    // A function defined on an earlier line: quote that line.
+                    if let Some(name) = innermost_fn(&e) {
+                        if let Some((_, text)) =
+                            self.defs.get(name).filter(|(n, _)| *n != self.entry)
+                        {
+                            re = errors::describe(&e, INPUT, text);
+                            re.file = Some(format!("fn {name}"));
+                        }
                     }
+                    Err(Some(re))
                 }
-                crate::cli::error(&re.render());
             }
-        }
+        };
         self.ctx.cancel.reset();
+        outcome
+    }
+
+    fn eval(&mut self, input: &str) {
+        match self.run_line(input) {
+            Ok(v) if v.is_unit() => {}
+            Ok(v) => out(&display::render_value(
+                &to_json(&v),
+                self.json,
+                display::MAX_ROWS,
+            )),
+            Err(None) => note("interrupted"),
+            Err(Some(e)) => crate::cli::error(&e.render()),
+        }
     }
 
     /// Keep an imported module for the next lines (imports end with the line
@@ -664,14 +673,27 @@ mod tests {
             json: false,
             docs: None,
         };
-        s.eval("let x = 40;");
-        s.eval("fn add2(v) {\n  v + 2\n}");
-        s.eval("let y = add2(x);");
+        s.run_line("let x = 40;").unwrap();
+        s.run_line("fn add2(v) {\n  v + 2\n}").unwrap();
+        s.run_line("let y = add2(x);").unwrap();
         assert_eq!(s.scope.get_value::<i64>("y"), Some(42));
-        assert_eq!(s.ast.iter_functions().count(), 1);
+        // Strict variables see the session's scope; unknown ones are errors.
+        let e = s.run_line("x + nope").unwrap_err().unwrap();
+        assert_eq!((e.line, e.column), (Some(1), Some(5)), "{e:?}");
+        assert!(e.render().contains("x + nope"), "{}", e.render());
+        // An error inside a function from an earlier line quotes that line.
+        s.run_line("fn boom(v) {\n  let a = 1;\n  v.no_such_method()\n}").unwrap();
+        let e = s.run_line("let z = 1;\nboom(3)").unwrap_err().unwrap();
+        assert_eq!(e.file.as_deref(), Some("fn boom"), "{e:?}");
+        assert_eq!(e.source_line.as_deref(), Some("  v.no_such_method()"), "{e:?}");
+        // The session goes on.
+        assert_eq!(s.run_line("y + 1").unwrap().as_int().unwrap(), 43);
+        let mut fns: Vec<String> = s.ast.iter_functions().map(|f| format!("{}/{}", f.name, f.params.len())).collect();
+        fns.sort();
+        assert_eq!(fns, ["add2/1", "boom/1"]);
         let mut names = Names::default();
         s.update_names(&mut names);
-        assert_eq!(names.variables, ["x", "y"]);
+        assert_eq!(names.variables, ["x", "y", "z"]);
         assert_eq!(names.script_fns["add2"], ["add2(v)"]);
     }
 
