@@ -83,7 +83,9 @@ mod tests {
 
     #[test]
     fn arrays_of_maps_are_tables_cut_with_a_note() {
-        let rows: Vec<Value> = (0..5).map(|i| json!({"name": format!("s{i}"), "n": i})).collect();
+        let rows: Vec<Value> = (0..5)
+            .map(|i| json!({"name": format!("s{i}"), "n": i}))
+            .collect();
         let out = render_value(&Value::Array(rows), false, 3);
         assert!(out.contains("name"), "{out}");
         assert!(out.contains("s2") && !out.contains("s3"), "{out}");
@@ -105,6 +107,9 @@ mod tests {
         assert_eq!(render_value(&json!("hello"), false, 200), "hello");
         assert_eq!(render_value(&json!(42), false, 200), "42");
         assert_eq!(render_value(&json!([1, 2]), false, 200), "[1,2]");
-        assert_eq!(render_value(&json!({"a": 1}), true, 200), "{\n  \"a\": 1\n}");
+        assert_eq!(
+            render_value(&json!({"a": 1}), true, 200),
+            "{\n  \"a\": 1\n}"
+        );
     }
 }

@@ -68,9 +68,10 @@ impl Names {
             if !is_ident(name) {
                 continue; // operators, property getters/setters
             }
+            let sig = clean_signature(sig);
             let sigs = functions.entry(name.to_string()).or_default();
-            if !sigs.iter().any(|s| s == sig) {
-                sigs.push(sig.to_string());
+            if !sigs.contains(&sig) {
+                sigs.push(sig);
             }
         }
         Names {
@@ -84,6 +85,21 @@ impl Names {
             .get(name)
             .or_else(|| self.functions.get(name))
     }
+}
+
+/// Rhai's signatures of native functions in script terms:
+/// `filter(array: &mut Array, f: FnPtr) -> Result<Array, Box<EvalAltResult>>`
+/// reads `filter(array: Array, f: FnPtr) -> Array`.
+pub fn clean_signature(sig: &str) -> String {
+    let mut s = sig
+        .replace("&mut ", "")
+        .replace("ImmutableString", "String");
+    if let Some(i) = s.find("-> Result<") {
+        if let Some(inner) = s[i + 10..].strip_suffix(", Box<EvalAltResult>>") {
+            s = format!("{}-> {inner}", &s[..i]);
+        }
+    }
+    s
 }
 
 fn is_ident(s: &str) -> bool {
@@ -303,9 +319,10 @@ pub fn hint(line: &str, pos: usize, names: &Names) -> Option<String> {
         .map(|(i, _)| i)?;
     let name = &line[name_start..open];
     let sigs = names.signatures(name)?;
+    // Short enough not to wrap a usual terminal line.
     let mut text = sigs.join("  |  ");
-    if text.chars().count() > 120 {
-        text = text.chars().take(119).collect::<String>() + "…";
+    if text.chars().count() > 70 {
+        text = text.chars().take(69).collect::<String>() + "…";
     }
     Some(format!("   {text}"))
 }
@@ -322,8 +339,9 @@ pub fn is_incomplete(parser: &Engine, input: &str) -> bool {
         return false;
     };
     match e.err_type() {
-        ParseErrorType::UnexpectedEOF
-        | ParseErrorType::BadInput(LexError::UnterminatedString) => true,
+        ParseErrorType::UnexpectedEOF | ParseErrorType::BadInput(LexError::UnterminatedString) => {
+            true
+        }
         ParseErrorType::MissingToken(..)
         | ParseErrorType::MissingSymbol(..)
         | ParseErrorType::ExprExpected(..)
@@ -512,13 +530,21 @@ mod tests {
 
     fn names() -> Names {
         let mut n = Names::default();
-        n.functions
-            .insert("stat".into(), vec!["stat() -> Array".into(), "stat(proxy: String) -> Array".into()]);
+        n.functions.insert(
+            "stat".into(),
+            vec![
+                "stat() -> Array".into(),
+                "stat(proxy: String) -> Array".into(),
+            ],
+        );
         n.functions
             .insert("servers".into(), vec!["servers() -> Array".into()]);
-        n.functions
-            .insert("filter".into(), vec!["filter(array: Array, f: FnPtr) -> Array".into()]);
-        n.script_fns.insert("slowest".into(), vec!["slowest(n)".into()]);
+        n.functions.insert(
+            "filter".into(),
+            vec!["filter(array: Array, f: FnPtr) -> Array".into()],
+        );
+        n.script_fns
+            .insert("slowest".into(), vec!["slowest(n)".into()]);
         n.variables.push("server_rows".into());
         n.playbooks.push("inspect_queues".into());
         n
@@ -563,7 +589,10 @@ mod tests {
         let line = "let x = s";
         let (start, got) = words(complete(line, line.len(), &n, &c));
         assert_eq!(start, 8);
-        assert_eq!(got, ["server_rows", "servers(", "slowest(", "stat(", "switch"]);
+        assert_eq!(
+            got,
+            ["server_rows", "servers(", "slowest(", "stat(", "switch"]
+        );
         let line = "stat().fil";
         assert_eq!(words(complete(line, line.len(), &n, &c)).1, ["filter("]);
         let line = "server_rows.s";
@@ -576,7 +605,10 @@ mod tests {
     #[test]
     fn completes_dot_commands_and_their_arguments() {
         let (n, c) = (names(), catalog());
-        assert_eq!(words(complete(".r", 2, &n, &c)), (0, vec![".refresh".into(), ".run".into()]));
+        assert_eq!(
+            words(complete(".r", 2, &n, &c)),
+            (0, vec![".refresh".into(), ".run".into()])
+        );
         assert_eq!(
             words(complete(".run ins", 8, &n, &c)),
             (5, vec!["inspect_queues".into()])
@@ -585,11 +617,24 @@ mod tests {
     }
 
     #[test]
+    fn signatures_read_in_script_terms() {
+        assert_eq!(
+            clean_signature(
+                "filter(array: &mut Array, f: FnPtr) -> Result<Array, Box<EvalAltResult>>"
+            ),
+            "filter(array: Array, f: FnPtr) -> Array"
+        );
+        assert_eq!(clean_signature("stat() -> Array"), "stat() -> Array");
+    }
+
+    #[test]
     fn hints_the_signature_of_the_call_being_typed() {
         let n = names();
         let h = hint("stat(", 5, &n).unwrap();
         assert!(h.contains("stat(proxy: String) -> Array"), "{h}");
-        assert!(hint("let r = stat(\"bk_", 17, &n).unwrap().contains("stat("));
+        assert!(hint("let r = stat(\"bk_", 17, &n)
+            .unwrap()
+            .contains("stat("));
         assert!(hint("slowest(", 8, &n).unwrap().contains("slowest(n)"));
         assert_eq!(hint("stat()", 6, &n), None);
         assert_eq!(hint("nothing(", 8, &n), None);

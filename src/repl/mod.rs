@@ -97,9 +97,13 @@ fn typed_param(name: &str, raw: &str, default: &Dynamic) -> Result<Dynamic, Box<
     };
     let t = raw.trim();
     if default.is_int() {
-        t.parse::<i64>().map(Dynamic::from_int).map_err(|_| bad("an integer"))
+        t.parse::<i64>()
+            .map(Dynamic::from_int)
+            .map_err(|_| bad("an integer"))
     } else if default.is_float() {
-        t.parse::<f64>().map(Dynamic::from_float).map_err(|_| bad("a number"))
+        t.parse::<f64>()
+            .map(Dynamic::from_float)
+            .map_err(|_| bad("a number"))
     } else if default.is_bool() {
         match t {
             "true" | "yes" | "1" | "on" => Ok(true.into()),
@@ -120,6 +124,11 @@ fn out(text: &str) {
 fn note(text: &str) {
     let mut e = anstream::stderr();
     let _ = writeln!(e, "{text}");
+}
+
+/// Closures compile to functions named `anon$<hash>`: not the user's names.
+fn is_closure(name: &str) -> bool {
+    name.starts_with("anon$")
 }
 
 /// The innermost script function an error happened in.
@@ -175,7 +184,7 @@ impl Session<'_> {
     }
 
     /// Run one line: its value, or why it failed (None: interrupted).
-    fn run_line(&mut self, input: &str) -> Result<Dynamic, Option<RunError>> {
+    fn run_line(&mut self, input: &str) -> Result<Dynamic, Option<Box<RunError>>> {
         self.ctx.cancel.reset();
         self.ctx.begin_run("repl");
         self.entry += 1;
@@ -218,7 +227,7 @@ impl Session<'_> {
                             re.file = Some(format!("fn {name}"));
                         }
                     }
-                    Err(Some(re))
+                    Err(Some(Box::new(re)))
                 }
             }
         };
@@ -265,7 +274,12 @@ impl Session<'_> {
         let _ = self.ctx.take_report();
         match r {
             Ok(_) => {
-                let c = self.ctx.catalog.read().map(|c| c.clone()).unwrap_or_default();
+                let c = self
+                    .ctx
+                    .catalog
+                    .read()
+                    .map(|c| c.clone())
+                    .unwrap_or_default();
                 Ok((c.backends.len(), c.servers.values().map(|s| s.len()).sum()))
             }
             Err(e) => Err(errors::describe(&e, INPUT, "stat()").message),
@@ -375,14 +389,20 @@ impl Session<'_> {
     fn show_scope(&self) {
         let mut lines = Vec::new();
         for (name, constant, value) in self.scope.iter_raw() {
-            let mut v = value.to_string();
+            let mut v = if let Some(a) = value.read_lock::<rhai::Array>() {
+                format!("[{} items]", a.len())
+            } else if let Some(m) = value.read_lock::<rhai::Map>() {
+                format!("#{{{} keys}}", m.len())
+            } else {
+                value.to_string()
+            };
             if v.chars().count() > 60 {
                 v = v.chars().take(59).collect::<String>() + "…";
             }
             let kw = if constant { "const" } else { "let" };
             lines.push(format!("{kw} {name}: {} = {v}", value.type_name()));
         }
-        for f in self.ast.iter_functions() {
+        for f in self.ast.iter_functions().filter(|f| !is_closure(f.name)) {
             lines.push(format!("fn {}({})", f.name, f.params.join(", ")));
         }
         if lines.is_empty() {
@@ -411,16 +431,20 @@ impl Session<'_> {
         // `param()` reads this run's parameters, not the session's -p.
         let p = Arc::new(params);
         let p1 = p.clone();
-        crate::script::reg("param", &["name: String", "String"], "The value of a parameter.")
-            .register_into_engine(&mut engine, move |name: &str| {
-                p1.get(name).cloned().ok_or_else(|| {
-                    errors::invalid(
-                        "parameter",
-                        name,
-                        format!("missing required parameter: .run PLAYBOOK {name}=VALUE"),
-                    )
-                })
-            });
+        crate::script::reg(
+            "param",
+            &["name: String", "String"],
+            "The value of a parameter.",
+        )
+        .register_into_engine(&mut engine, move |name: &str| {
+            p1.get(name).cloned().ok_or_else(|| {
+                errors::invalid(
+                    "parameter",
+                    name,
+                    format!("missing required parameter: .run PLAYBOOK {name}=VALUE"),
+                )
+            })
+        });
         crate::script::reg(
             "param",
             &["name: String", "default: ?", "?"],
@@ -471,7 +495,7 @@ impl Session<'_> {
         names.variables.sort();
         names.variables.dedup();
         names.script_fns.clear();
-        for f in self.ast.iter_functions() {
+        for f in self.ast.iter_functions().filter(|f| !is_closure(f.name)) {
             names
                 .script_fns
                 .entry(f.name.to_string())
@@ -504,7 +528,10 @@ fn banner(runner: &Runner) {
         match (&i.version, &i.error) {
             (_, Some(e)) => text.push_str(&format!("\ntarget {}: unreachable ({e})", i.address)),
             (Some(v), None) => text.push_str(&format!("\ntarget {}: HAProxy {v}", i.address)),
-            (None, None) => text.push_str(&format!("\ntarget {}: HAProxy (version unknown)", i.address)),
+            (None, None) => text.push_str(&format!(
+                "\ntarget {}: HAProxy (version unknown)",
+                i.address
+            )),
         }
     }
     let s = runner.settings();
@@ -673,22 +700,32 @@ mod tests {
             json: false,
             docs: None,
         };
-        s.run_line("let x = 40;").unwrap();
-        s.run_line("fn add2(v) {\n  v + 2\n}").unwrap();
-        s.run_line("let y = add2(x);").unwrap();
+        let _ = s.run_line("let x = 40;").unwrap();
+        let _ = s.run_line("fn add2(v) {\n  v + 2\n}").unwrap();
+        let _ = s.run_line("let y = add2(x);").unwrap();
         assert_eq!(s.scope.get_value::<i64>("y"), Some(42));
         // Strict variables see the session's scope; unknown ones are errors.
         let e = s.run_line("x + nope").unwrap_err().unwrap();
         assert_eq!((e.line, e.column), (Some(1), Some(5)), "{e:?}");
         assert!(e.render().contains("x + nope"), "{}", e.render());
         // An error inside a function from an earlier line quotes that line.
-        s.run_line("fn boom(v) {\n  let a = 1;\n  v.no_such_method()\n}").unwrap();
+        let _ = s
+            .run_line("fn boom(v) {\n  let a = 1;\n  v.no_such_method()\n}")
+            .unwrap();
         let e = s.run_line("let z = 1;\nboom(3)").unwrap_err().unwrap();
         assert_eq!(e.file.as_deref(), Some("fn boom"), "{e:?}");
-        assert_eq!(e.source_line.as_deref(), Some("  v.no_such_method()"), "{e:?}");
+        assert_eq!(
+            e.source_line.as_deref(),
+            Some("  v.no_such_method()"),
+            "{e:?}"
+        );
         // The session goes on.
         assert_eq!(s.run_line("y + 1").unwrap().as_int().unwrap(), 43);
-        let mut fns: Vec<String> = s.ast.iter_functions().map(|f| format!("{}/{}", f.name, f.params.len())).collect();
+        let mut fns: Vec<String> = s
+            .ast
+            .iter_functions()
+            .map(|f| format!("{}/{}", f.name, f.params.len()))
+            .collect();
         fns.sort();
         assert_eq!(fns, ["add2/1", "boom/1"]);
         let mut names = Names::default();

@@ -79,11 +79,7 @@ pub fn rows_table(v: &Value) -> Option<ValueTable> {
     };
     let (columns, hidden) = match preferred {
         Some(p) => {
-            let cols: Vec<String> = p
-                .iter()
-                .filter(|c| has(c))
-                .map(|c| c.to_string())
-                .collect();
+            let cols: Vec<String> = p.iter().filter(|c| has(c)).map(|c| c.to_string()).collect();
             let hidden = all.iter().filter(|c| !cols.contains(c)).cloned().collect();
             (cols, hidden)
         }
@@ -180,10 +176,7 @@ fn watch(nc: &NativeCallContext, ctx: &Ctx, f: &FnPtr, every: f64) -> R<()> {
             local_hms()
         );
         if !shown.hidden.is_empty() {
-            title.push_str(&format!(
-                " · {} more columns not shown",
-                shown.hidden.len()
-            ));
+            title.push_str(&format!(" · {} more columns not shown", shown.hidden.len()));
         }
         shown.table.title = Some(title);
         ctx.emit(Event::Redraw(&shown.table));
@@ -200,10 +193,10 @@ fn watch(nc: &NativeCallContext, ctx: &Ctx, f: &FnPtr, every: f64) -> R<()> {
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     const DOC: &str = "Re-run `f` every `seconds` (default 2) and redraw what it returns in place\nuntil Ctrl-C, which ends the watch (not the session), e.g.\n`watch(|| stat().filter(|r| r.kind == \"server\"))` for status, qcur, qmax,\nscur and smax per server. An array of maps is drawn as a table.";
     let c = ctx.clone();
-    reg("watch", &["f: FnPtr", "()"], DOC).register_into_engine(
-        engine,
-        move |nc: NativeCallContext, f: FnPtr| -> R<()> { watch(&nc, &c, &f, 2.0) },
-    );
+    reg("watch", &["f: FnPtr", "()"], DOC)
+        .register_into_engine(engine, move |nc: NativeCallContext, f: FnPtr| -> R<()> {
+            watch(&nc, &c, &f, 2.0)
+        });
     let c = ctx.clone();
     reg("watch", &["f: FnPtr", "seconds: float", "()"], DOC).register_into_engine(
         engine,
@@ -230,7 +223,10 @@ mod tests {
             {"pxname": "bk_app", "svname": "BACKEND", "status": "UP", "qcur": 2}
         ]);
         let t = rows_table(&v).unwrap();
-        assert_eq!(t.table.columns, ["pxname", "svname", "status", "qcur", "scur"]);
+        assert_eq!(
+            t.table.columns,
+            ["pxname", "svname", "status", "qcur", "scur"]
+        );
         assert_eq!(t.hidden, ["bin"]);
         assert_eq!(t.table.rows[1][4], Value::Null);
     }

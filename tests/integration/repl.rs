@@ -35,7 +35,8 @@ impl Repl {
             .env("TERM", "xterm")
             .current_dir(home.path());
         let mut p = spawn_command(cmd, Some(10_000)).expect("spawn harun repl");
-        p.exp_string("HAProxy").expect("banner names the HAProxy version");
+        p.exp_string("HAProxy")
+            .expect("banner names the HAProxy version");
         p.exp_string(PROMPT).expect("first prompt");
         Repl { p, home }
     }
@@ -135,7 +136,8 @@ fn ctrl_c_stops_a_running_line_not_the_session() {
     r.p.send_line("sleep(30)").unwrap();
     std::thread::sleep(Duration::from_millis(500));
     r.p.send_control('c').unwrap();
-    r.p.exp_string("interrupted").expect("Ctrl-C stops sleep(30)");
+    r.p.exp_string("interrupted")
+        .expect("Ctrl-C stops sleep(30)");
     r.p.exp_string(PROMPT).unwrap();
     r.run("40 + 2", "42");
     // A watch ends quietly on Ctrl-C.
@@ -166,7 +168,10 @@ fn history_is_written_after_every_entry() {
     r.run("let second = 3;", PROMPT);
     let h = std::fs::read_to_string(r.history()).unwrap();
     assert!(h.contains("let second = 3;"), "{h}");
-    assert!(!h.contains("secret"), "a line starting with a space stays out: {h}");
+    assert!(
+        !h.contains("secret"),
+        "a line starting with a space stays out: {h}"
+    );
     r.quit();
 }
 
@@ -176,7 +181,8 @@ fn dot_run_runs_a_shipped_playbook_in_the_session() {
         return;
     };
     let mut r = Repl::start(&lab);
-    r.p.send_line(".run inspect_queues backend=bk_slow").unwrap();
+    r.p.send_line(".run inspect_queues backend=bk_slow")
+        .unwrap();
     r.p.exp_string("queues").unwrap();
     r.p.exp_string("slow1").unwrap();
     r.p.exp_string("inspect_queues: done").unwrap();
@@ -208,6 +214,9 @@ fn watch_prints_successive_tables_without_a_terminal() {
         run.stdout
     );
     assert!(run.stdout.contains("qcur"), "{}", run.stdout);
-    assert!(!run.stdout.contains('\x1b'), "no cursor moves off a terminal");
+    assert!(
+        !run.stdout.contains('\x1b'),
+        "no cursor moves off a terminal"
+    );
     assert!(run.stderr.contains("max-time"), "{}", run.stderr);
 }
