@@ -116,8 +116,9 @@ fn is_ident_char(c: char) -> bool {
 #[derive(Debug, PartialEq)]
 enum Lexical {
     Code,
-    /// Inside a string literal whose text starts at this byte offset.
-    String(usize),
+    /// Inside a string literal whose text starts at this byte offset,
+    /// opened with this quote.
+    String(usize, char),
     Comment,
 }
 
@@ -125,6 +126,14 @@ enum Lexical {
 /// code, a string or a comment. Also returns the byte offsets of the
 /// parentheses still open (outside strings and comments).
 fn scan(text: &str) -> (Lexical, Vec<usize>) {
+    let (state, parens, _) = scan_full(text);
+    (state, parens)
+}
+
+/// [`scan`], and whether a "string" ran into a line break (which Rhai
+/// rejects: only back-tick strings span lines).
+fn scan_full(text: &str) -> (Lexical, Vec<usize>, bool) {
+    let mut broken = false;
     let mut state = Lexical::Code;
     let mut parens = Vec::new();
     let mut quote = '"';
@@ -135,7 +144,7 @@ fn scan(text: &str) -> (Lexical, Vec<usize>) {
             Lexical::Code => match c {
                 '"' | '`' | '\'' => {
                     quote = c;
-                    state = Lexical::String(i + 1);
+                    state = Lexical::String(i + 1, c);
                 }
                 '/' if chars.peek().map(|p| p.1) == Some('/') => state = Lexical::Comment,
                 '/' if chars.peek().map(|p| p.1) == Some('*') => {
@@ -149,11 +158,15 @@ fn scan(text: &str) -> (Lexical, Vec<usize>) {
                 }
                 _ => {}
             },
-            Lexical::String(_) => match c {
+            Lexical::String(..) => match c {
                 '\\' if quote != '`' => {
                     chars.next();
                 }
                 c if c == quote => state = Lexical::Code,
+                '\n' if quote != '`' => {
+                    broken = true;
+                    state = Lexical::Code;
+                }
                 _ => {}
             },
             Lexical::Comment => {
@@ -169,7 +182,7 @@ fn scan(text: &str) -> (Lexical, Vec<usize>) {
             }
         }
     }
-    (state, parens)
+    (state, parens, broken)
 }
 
 /// Completion candidates for the input `line` with the cursor at `pos`:
@@ -219,7 +232,7 @@ pub fn complete(
     }
     match scan(before).0 {
         Lexical::Comment => (pos, Vec::new()),
-        Lexical::String(start) => {
+        Lexical::String(start, _) => {
             let prefix = &line[start..pos];
             let mut out: Vec<(String, String)> = Vec::new();
             if let Some((backend, server)) = prefix.split_once('/') {
@@ -306,7 +319,7 @@ pub fn hint(line: &str, pos: usize, names: &Names) -> Option<String> {
     let (state, parens) = scan(line);
     if state != Lexical::Code {
         // Inside a string argument the call is still the innermost open paren.
-        if !matches!(state, Lexical::String(_)) {
+        if !matches!(state, Lexical::String(..)) {
             return None;
         }
     }
@@ -334,6 +347,17 @@ pub fn hint(line: &str, pos: usize, names: &Names) -> Option<String> {
 pub fn is_incomplete(parser: &Engine, input: &str) -> bool {
     if input.trim().is_empty() || input.trim_start().starts_with('.') || input.ends_with("\n\n") {
         return false;
+    }
+    // A "string" cannot span lines (unless the line ends with `\`): more
+    // input would not help, show the error instead.
+    let (end, _, broken) = scan_full(input);
+    if broken {
+        return false;
+    }
+    if let Lexical::String(_, '"' | '\'') = end {
+        if !input.ends_with('\\') {
+            return false;
+        }
     }
     let Err(e) = parser.compile(input) else {
         return false;
@@ -483,7 +507,8 @@ mod tests {
             "let a = [1, 2,",
             "let m = #{a: 1,",
             "stat(",
-            "let s = \"abc",
+            "let s = \"abc\\",
+            "let s = \"abc\\\ndef\\",
             "let s = `multi\nline",
             "let x = 1 +",
             "if x > 1 {",
@@ -510,6 +535,8 @@ mod tests {
             "",
             "fn f(x) {\n\n\n",
             "let a = [1 2,",
+            "let s = \"abc",
+            "let s = \"abc\ndef\";",
         ] {
             assert!(!is_incomplete(&p, input), "should submit: {input:?}");
         }

@@ -594,7 +594,8 @@ pub fn run(runner: &Runner, json: bool) -> i32 {
     names.playbooks = playbook_names();
     rl.set_helper(Some(ReplHelper::new(names, ctx.clone(), color)));
 
-    let history = history_path();
+    // Piped input (`harun repl < script`) stays out of the history.
+    let history = history_path().filter(|_| std::io::IsTerminal::is_terminal(&std::io::stdin()));
     if let Some(h) = &history {
         if let Some(dir) = h.parent() {
             let _ = std::fs::create_dir_all(dir);
