@@ -32,6 +32,9 @@ pub enum Event<'a> {
     Finding(&'a Finding),
     Progress(&'a Progress),
     Write(&'a WriteNotice),
+    /// One frame of `watch(...)`: replaces the previous frame (redrawn in
+    /// place on a terminal). Not kept in the report.
+    Redraw(&'a Table),
 }
 
 pub trait Sink: Send + Sync {

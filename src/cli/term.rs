@@ -73,6 +73,30 @@ impl TerminalSink {
     }
 }
 
+impl TerminalSink {
+    /// A `watch` frame: in place on a terminal (cursor home, each line
+    /// clearing its rest, then the rest of the screen); successive tables otherwise.
+    fn redraw(&self, t: &crate::report::Table) {
+        let text = render::table(t, self.max_rows);
+        if std::io::stdout().is_terminal() {
+            // Raw stdout: anstream would strip the cursor movements with NO_COLOR.
+            let mut out = std::io::stdout().lock();
+            let mut frame = String::from("\x1b[H");
+            for line in text.lines() {
+                frame.push_str(line);
+                frame.push_str("\x1b[K\n");
+            }
+            frame.push_str("\x1b[J");
+            let _ = write!(out, "{frame}");
+            let _ = out.flush();
+        } else {
+            let mut out = anstream::stdout();
+            let _ = writeln!(out, "{text}\n");
+            let _ = out.flush();
+        }
+    }
+}
+
 impl Sink for TerminalSink {
     fn event(&self, event: Event<'_>) {
         match event {
@@ -86,6 +110,7 @@ impl Sink for TerminalSink {
                 let mut out = anstream::stdout();
                 let _ = writeln!(out, "{}", render::table(t, self.max_rows));
             }
+            Event::Redraw(t) => self.redraw(t),
             Event::Finding(_) => {}
             Event::Write(w) => {
                 if w.outcome == "dry-run" {

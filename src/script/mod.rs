@@ -8,6 +8,7 @@ mod fns_config;
 mod fns_report;
 mod fns_runtime;
 mod fns_system;
+pub(crate) mod fns_watch;
 mod resolver;
 mod row;
 
@@ -78,5 +79,6 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     fns_report::register(&mut engine, ctx);
     fns_config::register(&mut engine, ctx);
     fns_system::register(&mut engine, ctx);
+    fns_watch::register(&mut engine, ctx);
     engine
 }

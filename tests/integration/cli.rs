@@ -196,12 +196,23 @@ fn lab_without_haproxy_says_how_to_install_it() {
 
 #[test]
 fn sockets_are_discovered_from_the_config() {
-    let Some(lab) = lab(Scenario::Healthy) else { return };
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
     let run = harun()
-        .args(["-c", lab.config_path().to_str().unwrap(), "--json", "-e", "[targets(), info().Name]"])
+        .args([
+            "-c",
+            lab.config_path().to_str().unwrap(),
+            "--json",
+            "-e",
+            "[targets(), info().Name]",
+        ])
         .run();
     run.expect_code(0);
     let v = run.json();
-    assert_eq!(v[0][0].as_str().unwrap(), lab.admin_socket().to_str().unwrap());
+    assert_eq!(
+        v[0][0].as_str().unwrap(),
+        lab.admin_socket().to_str().unwrap()
+    );
     assert_eq!(v[1], "HAProxy");
 }

@@ -8,4 +8,5 @@ mod config;
 mod embed;
 mod faults;
 mod logging;
+mod repl;
 mod runtime;

@@ -1,0 +1,670 @@
+//! The line editor's helper: multi-line validation by the Rhai parser,
+//! completion (functions, keywords, variables, dot-commands, and backend and
+//! server names of the live HAProxy from the cached catalog), and signature
+//! hints. The logic is in pure functions; completion never does I/O.
+
+use crate::script::{Catalog, Ctx};
+use rhai::{Engine, LexError, ParseErrorType};
+use rustyline::completion::{Completer, Pair};
+use rustyline::highlight::Highlighter;
+use rustyline::hint::{Hint, Hinter};
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::Helper;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub const KEYWORDS: &[&str] = &[
+    "let", "const", "if", "else", "switch", "do", "while", "until", "loop", "for", "in", "break",
+    "continue", "return", "throw", "try", "catch", "fn", "private", "import", "export", "as",
+    "true", "false", "this", "Fn", "call", "curry", "type_of", "print", "debug",
+];
+
+/// Dot-commands and what they do (for `.help` and completion).
+pub const DOT_COMMANDS: &[(&str, &str)] = &[
+    (".help", "this help; `.help NAME` documents one function"),
+    (".targets", "the HAProxy targets and their versions"),
+    (".refresh", "reload backend/server names for completion"),
+    (
+        ".run",
+        "`.run PLAYBOOK [k=v ...]` runs a playbook in this session",
+    ),
+    (".scope", "variables and functions defined so far"),
+    (".json", "toggle JSON output of results"),
+    (".quit", "leave (Ctrl-D works too)"),
+];
+
+/// Everything completion and hints need, besides the catalog.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    /// Function name => signatures (registered and Rhai's own).
+    pub functions: BTreeMap<String, Vec<String>>,
+    /// Functions defined in this session.
+    pub script_fns: BTreeMap<String, Vec<String>>,
+    /// Variables in the session scope.
+    pub variables: Vec<String>,
+    /// Shipped and local playbooks (for `.run`).
+    pub playbooks: Vec<String>,
+}
+
+impl Names {
+    /// Function signatures from the engine's own metadata.
+    pub fn from_engine(engine: &Engine) -> Names {
+        let mut functions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let json = engine.gen_fn_metadata_to_json(true).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        for f in v
+            .get("functions")
+            .and_then(|f| f.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let (Some(name), Some(sig)) = (
+                f.get("name").and_then(|n| n.as_str()),
+                f.get("signature").and_then(|s| s.as_str()),
+            ) else {
+                continue;
+            };
+            if !is_ident(name) {
+                continue; // operators, property getters/setters
+            }
+            let sig = clean_signature(sig);
+            let sigs = functions.entry(name.to_string()).or_default();
+            if !sigs.contains(&sig) {
+                sigs.push(sig);
+            }
+        }
+        Names {
+            functions,
+            ..Names::default()
+        }
+    }
+
+    fn signatures(&self, name: &str) -> Option<&Vec<String>> {
+        self.script_fns
+            .get(name)
+            .or_else(|| self.functions.get(name))
+    }
+}
+
+/// Rhai's signatures of native functions in script terms:
+/// `filter(array: &mut Array, f: FnPtr) -> Result<Array, Box<EvalAltResult>>`
+/// reads `filter(array: Array, f: FnPtr) -> Array`.
+pub fn clean_signature(sig: &str) -> String {
+    let mut s = sig
+        .replace("&mut ", "")
+        .replace("ImmutableString", "String");
+    if let Some(i) = s.find("-> Result<") {
+        if let Some(inner) = s[i + 10..].strip_suffix(", Box<EvalAltResult>>") {
+            s = format!("{}-> {inner}", &s[..i]);
+        }
+    }
+    s
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Where the cursor is, lexically.
+#[derive(Debug, PartialEq)]
+enum Lexical {
+    Code,
+    /// Inside a string literal whose text starts at this byte offset,
+    /// opened with this quote.
+    String(usize, char),
+    Comment,
+}
+
+/// Scan `text` (the input up to the cursor) and tell whether it ends in
+/// code, a string or a comment. Also returns the byte offsets of the
+/// parentheses still open (outside strings and comments).
+fn scan(text: &str) -> (Lexical, Vec<usize>) {
+    let (state, parens, _) = scan_full(text);
+    (state, parens)
+}
+
+/// [`scan`], and whether a "string" ran into a line break (which Rhai
+/// rejects: only back-tick strings span lines).
+fn scan_full(text: &str) -> (Lexical, Vec<usize>, bool) {
+    let mut broken = false;
+    let mut state = Lexical::Code;
+    let mut parens = Vec::new();
+    let mut quote = '"';
+    let mut block_comment = false;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match state {
+            Lexical::Code => match c {
+                '"' | '`' | '\'' => {
+                    quote = c;
+                    state = Lexical::String(i + 1, c);
+                }
+                '/' if chars.peek().map(|p| p.1) == Some('/') => state = Lexical::Comment,
+                '/' if chars.peek().map(|p| p.1) == Some('*') => {
+                    chars.next();
+                    block_comment = true;
+                    state = Lexical::Comment;
+                }
+                '(' => parens.push(i),
+                ')' => {
+                    parens.pop();
+                }
+                _ => {}
+            },
+            Lexical::String(..) => match c {
+                '\\' if quote != '`' => {
+                    chars.next();
+                }
+                c if c == quote => state = Lexical::Code,
+                '\n' if quote != '`' => {
+                    broken = true;
+                    state = Lexical::Code;
+                }
+                _ => {}
+            },
+            Lexical::Comment => {
+                if block_comment {
+                    if c == '*' && chars.peek().map(|p| p.1) == Some('/') {
+                        chars.next();
+                        block_comment = false;
+                        state = Lexical::Code;
+                    }
+                } else if c == '\n' {
+                    state = Lexical::Code;
+                }
+            }
+        }
+    }
+    (state, parens, broken)
+}
+
+/// Completion candidates for the input `line` with the cursor at `pos`:
+/// the byte offset where the replaced word starts and (display, replacement)
+/// pairs. Pure: reads only `names` and `catalog`.
+pub fn complete(
+    line: &str,
+    pos: usize,
+    names: &Names,
+    catalog: &Catalog,
+) -> (usize, Vec<(String, String)>) {
+    let pos = pos.min(line.len());
+    let before = &line[..pos];
+    let trimmed = before.trim_start();
+    // Dot-commands: `.he` -> `.help`, `.help sta` -> `stat`, `.run ins` -> playbook.
+    if trimmed.starts_with('.') && !line.contains('\n') {
+        let start = before.len() - trimmed.len();
+        return match trimmed.split_once(char::is_whitespace) {
+            None => (
+                start,
+                DOT_COMMANDS
+                    .iter()
+                    .filter(|(c, _)| c.starts_with(trimmed))
+                    .map(|(c, _)| (c.to_string(), c.to_string()))
+                    .collect(),
+            ),
+            Some((cmd, rest)) => {
+                let word_start = pos - rest.len() + (rest.len() - rest.trim_start().len());
+                let word = &line[word_start..pos];
+                if word.contains(char::is_whitespace) {
+                    return (pos, Vec::new());
+                }
+                let pool: Vec<&String> = match cmd {
+                    ".help" => names.functions.keys().collect(),
+                    ".run" => names.playbooks.iter().collect(),
+                    _ => Vec::new(),
+                };
+                (
+                    word_start,
+                    pool.into_iter()
+                        .filter(|n| n.starts_with(word))
+                        .map(|n| (n.clone(), n.clone()))
+                        .collect(),
+                )
+            }
+        };
+    }
+    match scan(before).0 {
+        Lexical::Comment => (pos, Vec::new()),
+        Lexical::String(start, _) => {
+            let prefix = &line[start..pos];
+            let mut out: Vec<(String, String)> = Vec::new();
+            if let Some((backend, server)) = prefix.split_once('/') {
+                if let Some(servers) = catalog.servers.get(backend) {
+                    for s in servers.iter().filter(|s| s.starts_with(server)) {
+                        let full = format!("{backend}/{s}");
+                        out.push((full.clone(), full));
+                    }
+                }
+            } else {
+                let mut proxies: Vec<&String> = catalog
+                    .backends
+                    .iter()
+                    .chain(catalog.frontends.iter())
+                    .filter(|p| p.starts_with(prefix))
+                    .collect();
+                proxies.sort();
+                proxies.dedup();
+                for p in &proxies {
+                    out.push((p.to_string(), p.to_string()));
+                }
+                // A backend typed in full also offers its servers.
+                if let Some(servers) = catalog.servers.get(prefix) {
+                    for s in servers {
+                        let full = format!("{prefix}/{s}");
+                        out.push((full.clone(), full));
+                    }
+                }
+            }
+            (start, out)
+        }
+        Lexical::Code => {
+            let start = before
+                .char_indices()
+                .rev()
+                .take_while(|(_, c)| is_ident_char(*c))
+                .last()
+                .map(|(i, _)| i)
+                .unwrap_or(pos);
+            let word = &line[start..pos];
+            if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
+                return (pos, Vec::new());
+            }
+            let prev = before[..start].chars().next_back();
+            if prev == Some(':') {
+                return (pos, Vec::new()); // module paths: not ours to guess
+            }
+            let method = prev == Some('.');
+            let mut out: Vec<(String, String)> = Vec::new();
+            if !method {
+                for v in names.variables.iter().filter(|v| v.starts_with(word)) {
+                    out.push((v.clone(), v.clone()));
+                }
+            }
+            for f in names
+                .script_fns
+                .keys()
+                .chain(names.functions.keys())
+                .filter(|f| f.starts_with(word))
+            {
+                if !out.iter().any(|(d, _)| d == f) {
+                    out.push((f.clone(), format!("{f}(")));
+                }
+            }
+            if !method {
+                for k in KEYWORDS.iter().filter(|k| k.starts_with(word)) {
+                    if !out.iter().any(|(d, _)| d == k) {
+                        out.push((k.to_string(), k.to_string()));
+                    }
+                }
+            }
+            out.sort();
+            (start, out)
+        }
+    }
+}
+
+/// The signature(s) of the function whose arguments the cursor is in,
+/// shown after the input.
+pub fn hint(line: &str, pos: usize, names: &Names) -> Option<String> {
+    if pos != line.len() || line.trim_start().starts_with('.') {
+        return None;
+    }
+    let (state, parens) = scan(line);
+    if state != Lexical::Code {
+        // Inside a string argument the call is still the innermost open paren.
+        if !matches!(state, Lexical::String(..)) {
+            return None;
+        }
+    }
+    let open = *parens.last()?;
+    let name_start = line[..open]
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_ident_char(*c))
+        .last()
+        .map(|(i, _)| i)?;
+    let name = &line[name_start..open];
+    let sigs = names.signatures(name)?;
+    // Short enough not to wrap a usual terminal line.
+    let mut text = sigs.join("  |  ");
+    if text.chars().count() > 70 {
+        text = text.chars().take(69).collect::<String>() + "…";
+    }
+    Some(format!("   {text}"))
+}
+
+/// Whether the parser wants more input: an unclosed block, array, call or
+/// string, or a trailing operator. Anything else (valid or wrong) is
+/// submitted, so errors show up instead of an endless prompt. Two empty
+/// lines in a row submit whatever is there.
+pub fn is_incomplete(parser: &Engine, input: &str) -> bool {
+    if input.trim().is_empty() || input.trim_start().starts_with('.') || input.ends_with("\n\n") {
+        return false;
+    }
+    // A "string" cannot span lines (unless the line ends with `\`): more
+    // input would not help, show the error instead.
+    let (end, _, broken) = scan_full(input);
+    if broken {
+        return false;
+    }
+    if let Lexical::String(_, '"' | '\'') = end {
+        if !input.ends_with('\\') {
+            return false;
+        }
+    }
+    let Err(e) = parser.compile(input) else {
+        return false;
+    };
+    match e.err_type() {
+        ParseErrorType::UnexpectedEOF | ParseErrorType::BadInput(LexError::UnterminatedString) => {
+            true
+        }
+        ParseErrorType::MissingToken(..)
+        | ParseErrorType::MissingSymbol(..)
+        | ParseErrorType::ExprExpected(..)
+        | ParseErrorType::BadInput(LexError::UnexpectedInput(_)) => at_end(input, e.position()),
+        _ => false,
+    }
+}
+
+/// Whether a parse error position is at (or past) the end of the input:
+/// the parser ran out of text rather than met something wrong.
+fn at_end(input: &str, pos: rhai::Position) -> bool {
+    let Some(line) = pos.line() else {
+        return true; // EOF carries no position
+    };
+    let lines: Vec<&str> = input.split('\n').collect();
+    let last = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .map(|i| i + 1)
+        .unwrap_or(1);
+    if line > last {
+        return true;
+    }
+    if line < last {
+        return false;
+    }
+    let text = lines[line - 1].trim_end();
+    pos.position()
+        .map_or(true, |col| col > text.chars().count())
+}
+
+/// The rustyline helper.
+#[derive(Helper)]
+pub struct ReplHelper {
+    pub names: Names,
+    ctx: Arc<Ctx>,
+    parser: Engine,
+    color: bool,
+}
+
+impl ReplHelper {
+    pub fn new(names: Names, ctx: Arc<Ctx>, color: bool) -> ReplHelper {
+        let mut parser = Engine::new_raw();
+        parser.set_max_expr_depths(0, 0);
+        ReplHelper {
+            names,
+            ctx,
+            parser,
+            color,
+        }
+    }
+}
+
+impl Completer for ReplHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let catalog = self
+            .ctx
+            .catalog
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        let (start, found) = complete(line, pos, &self.names, &catalog);
+        Ok((
+            start,
+            found
+                .into_iter()
+                .map(|(display, replacement)| Pair {
+                    display,
+                    replacement,
+                })
+                .collect(),
+        ))
+    }
+}
+
+pub struct SignatureHint(String);
+
+impl Hint for SignatureHint {
+    fn display(&self) -> &str {
+        &self.0
+    }
+
+    fn completion(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl Hinter for ReplHelper {
+    type Hint = SignatureHint;
+
+    fn hint(&self, line: &str, pos: usize, _ctx: &rustyline::Context<'_>) -> Option<SignatureHint> {
+        hint(line, pos, &self.names).map(SignatureHint)
+    }
+}
+
+impl Highlighter for ReplHelper {
+    fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
+        if self.color {
+            Cow::Owned(format!("\x1b[2m{hint}\x1b[0m"))
+        } else {
+            Cow::Borrowed(hint)
+        }
+    }
+}
+
+impl Validator for ReplHelper {
+    fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
+        Ok(if is_incomplete(&self.parser, ctx.input()) {
+            ValidationResult::Incomplete
+        } else {
+            ValidationResult::Valid(None)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parser() -> Engine {
+        let mut e = Engine::new_raw();
+        e.set_max_expr_depths(0, 0);
+        e
+    }
+
+    #[test]
+    fn unfinished_input_continues_on_the_next_line() {
+        let p = parser();
+        for input in [
+            "fn f(x) {",
+            "fn f(x) {\n  let y = x + 1;",
+            "let a = [1, 2,",
+            "let m = #{a: 1,",
+            "stat(",
+            "let s = \"abc\\",
+            "let s = \"abc\\\ndef\\",
+            "let s = `multi\nline",
+            "let x = 1 +",
+            "if x > 1 {",
+            "while true {\n",
+            "let x = 1 +\n",
+        ] {
+            assert!(is_incomplete(&p, input), "should continue: {input:?}");
+        }
+    }
+
+    #[test]
+    fn complete_or_wrong_input_is_submitted() {
+        let p = parser();
+        for input in [
+            "1 + 2",
+            "let x = 1;",
+            "fn f(x) { x + 1 }",
+            "stat()",
+            "let = 3;",
+            "foo(1 2)",
+            "let x = (1 + ;",
+            "}",
+            ".help",
+            "",
+            "fn f(x) {\n\n\n",
+            "let a = [1 2,",
+            "let s = \"abc",
+            "let s = \"abc\ndef\";",
+        ] {
+            assert!(!is_incomplete(&p, input), "should submit: {input:?}");
+        }
+    }
+
+    fn catalog() -> Catalog {
+        let mut c = Catalog::default();
+        for b in ["bk_app", "bk_api", "bk_slow"] {
+            c.backends.insert(b.into());
+        }
+        c.frontends.insert("fe_main".into());
+        c.servers
+            .entry("bk_app".into())
+            .or_default()
+            .extend(["app1".to_string(), "app2".to_string()]);
+        c
+    }
+
+    fn names() -> Names {
+        let mut n = Names::default();
+        n.functions.insert(
+            "stat".into(),
+            vec![
+                "stat() -> Array".into(),
+                "stat(proxy: String) -> Array".into(),
+            ],
+        );
+        n.functions
+            .insert("servers".into(), vec!["servers() -> Array".into()]);
+        n.functions.insert(
+            "filter".into(),
+            vec!["filter(array: Array, f: FnPtr) -> Array".into()],
+        );
+        n.script_fns
+            .insert("slowest".into(), vec!["slowest(n)".into()]);
+        n.variables.push("server_rows".into());
+        n.playbooks.push("inspect_queues".into());
+        n
+    }
+
+    fn words(r: (usize, Vec<(String, String)>)) -> (usize, Vec<String>) {
+        (r.0, r.1.into_iter().map(|(_, rep)| rep).collect())
+    }
+
+    #[test]
+    fn completes_backend_and_server_names_inside_strings() {
+        let (n, c) = (names(), catalog());
+        let line = "stat(\"bk_ap";
+        assert_eq!(
+            words(complete(line, line.len(), &n, &c)),
+            (6, vec!["bk_api".into(), "bk_app".into()])
+        );
+        let line = "servers(\"bk_app/a";
+        assert_eq!(
+            words(complete(line, line.len(), &n, &c)).1,
+            ["bk_app/app1", "bk_app/app2"]
+        );
+        let line = "stat(\"bk_app";
+        assert_eq!(
+            words(complete(line, line.len(), &n, &c)).1,
+            ["bk_app", "bk_app/app1", "bk_app/app2"]
+        );
+        let line = "stat(\"fe";
+        assert_eq!(words(complete(line, line.len(), &n, &c)).1, ["fe_main"]);
+        // Not in a string: no proxy names.
+        let line = "bk_ap";
+        assert!(complete(line, line.len(), &n, &c).1.is_empty());
+        // A closed string is code again.
+        let line = "stat(\"bk_app\") + s";
+        let got = words(complete(line, line.len(), &n, &c)).1;
+        assert!(got.contains(&"stat(".to_string()), "{got:?}");
+    }
+
+    #[test]
+    fn completes_functions_variables_keywords_and_methods() {
+        let (n, c) = (names(), catalog());
+        let line = "let x = s";
+        let (start, got) = words(complete(line, line.len(), &n, &c));
+        assert_eq!(start, 8);
+        assert_eq!(
+            got,
+            ["server_rows", "servers(", "slowest(", "stat(", "switch"]
+        );
+        let line = "stat().fil";
+        assert_eq!(words(complete(line, line.len(), &n, &c)).1, ["filter("]);
+        let line = "server_rows.s";
+        let got = words(complete(line, line.len(), &n, &c)).1;
+        assert!(!got.contains(&"server_rows".to_string()), "{got:?}");
+        let line = "// stat";
+        assert!(complete(line, line.len(), &n, &c).1.is_empty());
+    }
+
+    #[test]
+    fn completes_dot_commands_and_their_arguments() {
+        let (n, c) = (names(), catalog());
+        assert_eq!(
+            words(complete(".r", 2, &n, &c)),
+            (0, vec![".refresh".into(), ".run".into()])
+        );
+        assert_eq!(
+            words(complete(".run ins", 8, &n, &c)),
+            (5, vec!["inspect_queues".into()])
+        );
+        assert_eq!(words(complete(".help se", 8, &n, &c)).1, ["servers"]);
+    }
+
+    #[test]
+    fn signatures_read_in_script_terms() {
+        assert_eq!(
+            clean_signature(
+                "filter(array: &mut Array, f: FnPtr) -> Result<Array, Box<EvalAltResult>>"
+            ),
+            "filter(array: Array, f: FnPtr) -> Array"
+        );
+        assert_eq!(clean_signature("stat() -> Array"), "stat() -> Array");
+    }
+
+    #[test]
+    fn hints_the_signature_of_the_call_being_typed() {
+        let n = names();
+        let h = hint("stat(", 5, &n).unwrap();
+        assert!(h.contains("stat(proxy: String) -> Array"), "{h}");
+        assert!(hint("let r = stat(\"bk_", 17, &n)
+            .unwrap()
+            .contains("stat("));
+        assert!(hint("slowest(", 8, &n).unwrap().contains("slowest(n)"));
+        assert_eq!(hint("stat()", 6, &n), None);
+        assert_eq!(hint("nothing(", 8, &n), None);
+        assert_eq!(hint("stat(", 3, &n), None);
+    }
+}

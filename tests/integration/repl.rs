@@ -1,0 +1,222 @@
+//! `harun repl` driven in a pseudo-terminal (rexpect) against the lab.
+//! Every expectation is bounded (10 s) so the suite never hangs.
+
+use crate::harness::*;
+use harun::lab::{Lab, Scenario};
+use rexpect::session::{spawn_command, PtySession};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const PROMPT: &str = "harun> ";
+
+struct Repl {
+    p: PtySession,
+    home: tempfile::TempDir,
+}
+
+impl Repl {
+    fn start(lab: &Lab) -> Repl {
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"));
+        // `repl` first: with clap's args_conflicts_with_subcommands an option
+        // before it would make it a playbook name.
+        cmd.arg("repl")
+            .arg("-s")
+            .arg(lab.admin_socket())
+            .arg("-c")
+            .arg(lab.config_path())
+            .arg("--journal")
+            .arg(lab.dir().join("journal.jsonl"))
+            .env_remove("HARUN_SOCKET")
+            .env_remove("HARUN_CONFIG")
+            .env("HOME", home.path())
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+            .current_dir(home.path());
+        let mut p = spawn_command(cmd, Some(10_000)).expect("spawn harun repl");
+        p.exp_string("HAProxy")
+            .expect("banner names the HAProxy version");
+        p.exp_string(PROMPT).expect("first prompt");
+        Repl { p, home }
+    }
+
+    fn history(&self) -> PathBuf {
+        self.home.path().join("state/harun/history")
+    }
+
+    /// Send a line, wait for `want`, then for the next prompt.
+    fn run(&mut self, line: &str, want: &str) {
+        self.p.send_line(line).unwrap();
+        self.p
+            .exp_string(want)
+            .unwrap_or_else(|e| panic!("`{line}`: no `{want}` ({e})"));
+        if want != PROMPT {
+            self.p.exp_string(PROMPT).unwrap();
+        }
+    }
+
+    /// Type keys without Enter (Tab, partial input).
+    fn keys(&mut self, keys: &str) {
+        self.p.send(keys).unwrap();
+        self.p.flush().unwrap();
+    }
+
+    fn quit(mut self) {
+        self.p.send_control('d').unwrap();
+        self.p.exp_eof().expect("Ctrl-D leaves");
+        let status = self.p.process.wait().unwrap();
+        assert!(
+            matches!(status, rexpect::process::wait::WaitStatus::Exited(_, 0)),
+            "{status:?}"
+        );
+    }
+}
+
+#[test]
+fn tab_completes_backend_names_from_the_live_process() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let mut r = Repl::start(&lab);
+    // One match: completed in place.
+    r.keys("stat(\"bk_sl\t");
+    r.p.exp_string("bk_slow").unwrap();
+    r.keys("\").len() > 0\r");
+    r.p.exp_string("true").unwrap();
+    r.p.exp_string(PROMPT).unwrap();
+    // Two matches: the second Tab lists them.
+    r.keys("stat(\"bk_ap\t\t");
+    r.p.exp_string("bk_api").unwrap();
+    r.p.exp_string("bk_app").unwrap();
+    r.p.send_control('c').unwrap();
+    r.p.exp_string(PROMPT).unwrap();
+    // Servers of a backend after the slash.
+    r.keys("servers(\"bk_api/api\t\t");
+    r.p.exp_string("bk_api/api2").unwrap();
+    r.p.send_control('c').unwrap();
+    r.p.exp_string(PROMPT).unwrap();
+    r.quit();
+}
+
+#[test]
+fn state_persists_across_lines_and_multi_line_input() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let mut r = Repl::start(&lab);
+    r.run("let answer = 6 * 7;", PROMPT);
+    r.run("answer + 1", "43");
+    // The parser asks for more until the block is closed.
+    r.p.send_line("fn double(x) {").unwrap();
+    r.p.send_line("  x * 2").unwrap();
+    r.p.send_line("}").unwrap();
+    r.p.exp_string(PROMPT).unwrap();
+    r.run("double(answer) + 1", "85");
+    // Errors show the line and a caret; the session goes on.
+    r.p.send_line("let broken = (1 + ;").unwrap();
+    r.p.exp_string("input:1:").unwrap();
+    r.p.exp_string("^").unwrap();
+    r.p.exp_string(PROMPT).unwrap();
+    r.run("double(50)", "100");
+    // Arrays of maps are tables.
+    r.run(
+        "stat().filter(|r| r.kind == \"server\" && r.pxname == \"bk_api\")",
+        "api2",
+    );
+    r.quit();
+}
+
+#[test]
+fn ctrl_c_stops_a_running_line_not_the_session() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let mut r = Repl::start(&lab);
+    r.p.send_line("sleep(30)").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    r.p.send_control('c').unwrap();
+    r.p.exp_string("interrupted")
+        .expect("Ctrl-C stops sleep(30)");
+    r.p.exp_string(PROMPT).unwrap();
+    r.run("40 + 2", "42");
+    // A watch ends quietly on Ctrl-C.
+    r.p.send_line("watch(|| stat().filter(|r| r.kind == \"server\"), 0.5)")
+        .unwrap();
+    r.p.exp_string("Ctrl-C stops").unwrap();
+    r.p.exp_string("qcur").unwrap();
+    r.p.send_control('c').unwrap();
+    r.p.exp_string(PROMPT).unwrap();
+    r.run("40 + 3", "43");
+    // Ctrl-C at an empty prompt does not leave.
+    r.p.send_control('c').unwrap();
+    r.p.exp_string("Ctrl-D").unwrap();
+    r.run("40 + 4", "44");
+    r.quit();
+}
+
+#[test]
+fn history_is_written_after_every_entry() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let mut r = Repl::start(&lab);
+    r.run("let first = 1;", PROMPT);
+    let h = std::fs::read_to_string(r.history()).expect("history file exists while running");
+    assert!(h.contains("let first = 1;"), "{h}");
+    r.run(" let secret = 2;", PROMPT);
+    r.run("let second = 3;", PROMPT);
+    let h = std::fs::read_to_string(r.history()).unwrap();
+    assert!(h.contains("let second = 3;"), "{h}");
+    assert!(
+        !h.contains("secret"),
+        "a line starting with a space stays out: {h}"
+    );
+    r.quit();
+}
+
+#[test]
+fn dot_run_runs_a_shipped_playbook_in_the_session() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let mut r = Repl::start(&lab);
+    r.p.send_line(".run inspect_queues backend=bk_slow")
+        .unwrap();
+    r.p.exp_string("queues").unwrap();
+    r.p.exp_string("slow1").unwrap();
+    r.p.exp_string("inspect_queues: done").unwrap();
+    r.p.exp_string(PROMPT).unwrap();
+    r.run(".targets", "version");
+    r.run(".help stat", "stat(proxy: String)");
+    r.run(".json", "JSON output on");
+    r.run("#{a: 1}", "\"a\": 1");
+    r.quit();
+}
+
+#[test]
+fn watch_prints_successive_tables_without_a_terminal() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--max-time",
+            "1.5",
+            "-e",
+            r#"watch(|| stat().filter(|r| r.kind == "server"), 0.5)"#,
+        ])
+        .run();
+    assert!(
+        run.stdout.matches("Ctrl-C stops").count() >= 2,
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("qcur"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains('\x1b'),
+        "no cursor moves off a terminal"
+    );
+    assert!(run.stderr.contains("max-time"), "{}", run.stderr);
+}
