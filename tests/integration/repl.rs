@@ -62,6 +62,15 @@ impl Repl {
         self.p.flush().unwrap();
     }
 
+    /// Ctrl-C at the prompt, then wait until the editor is ready again: keys
+    /// typed while rustyline switches the terminal mode can be discarded.
+    fn clear_input(&mut self) {
+        self.p.send_control('c').unwrap();
+        self.p.exp_string("input cleared").unwrap();
+        self.p.exp_string(PROMPT).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
     fn quit(mut self) {
         self.p.send_control('d').unwrap();
         self.p.exp_eof().expect("Ctrl-D leaves");
@@ -89,13 +98,11 @@ fn tab_completes_backend_names_from_the_live_process() {
     r.keys("stat(\"bk_ap\t\t");
     r.p.exp_string("bk_api").unwrap();
     r.p.exp_string("bk_app").unwrap();
-    r.p.send_control('c').unwrap();
-    r.p.exp_string(PROMPT).unwrap();
+    r.clear_input();
     // Servers of a backend after the slash.
     r.keys("servers(\"bk_api/api\t\t");
     r.p.exp_string("bk_api/api2").unwrap();
-    r.p.send_control('c').unwrap();
-    r.p.exp_string(PROMPT).unwrap();
+    r.clear_input();
     r.quit();
 }
 
@@ -149,8 +156,7 @@ fn ctrl_c_stops_a_running_line_not_the_session() {
     r.p.exp_string(PROMPT).unwrap();
     r.run("40 + 3", "43");
     // Ctrl-C at an empty prompt does not leave.
-    r.p.send_control('c').unwrap();
-    r.p.exp_string("Ctrl-D").unwrap();
+    r.clear_input();
     r.run("40 + 4", "44");
     r.quit();
 }
