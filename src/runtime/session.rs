@@ -126,74 +126,28 @@ impl Session {
     /// journaled write path (state before, the write, state after). Only for
     /// commands whose replies cannot contain a line starting with `> `.
     pub async fn send_batch(&mut self, commands: &[&Command]) -> Result<Vec<Result<String>>> {
-        let target = self.address.to_string();
         let joined: Vec<&str> = commands.iter().map(|c| c.as_str()).collect();
         let label = joined.join("; ");
-        let lost = |detail: String| Error::ConnectionLost {
-            target: target.clone(),
-            command: label.clone(),
-            detail,
-        };
-        let mut out = Vec::with_capacity(label.len() + commands.len());
-        for c in &joined {
-            out.extend_from_slice(c.as_bytes());
-            out.push(b'\n');
-        }
-        match timeout(self.timeout, self.stream.write_all(&out)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(lost(e.to_string())),
-            Err(_) => {
-                return Err(Error::Timeout {
-                    target,
-                    what: format!("HAProxy to accept `{label}`"),
-                    after: self.timeout,
-                })
-            }
-        }
+        self.write_lines(&joined, &label).await?;
         let mut acc: Vec<u8> = Vec::with_capacity(4096);
         let mut replies: Vec<String> = Vec::with_capacity(commands.len());
         let mut start = 0usize;
-        while replies.len() < commands.len() {
+        loop {
             // Split off every complete reply already received.
             while replies.len() < commands.len() {
                 let Some(pos) = acc[start..].windows(3).position(|w| w == PROMPT) else {
                     break;
                 };
-                let body = &acc[start..start + pos];
-                replies.push(String::from_utf8_lossy(body).into_owned());
+                replies.push(String::from_utf8_lossy(&acc[start..start + pos]).into_owned());
                 start += pos + 3;
             }
             if replies.len() == commands.len() {
                 break;
             }
-            let n = match timeout(self.timeout, self.stream.read(&mut self.buf)).await {
-                Ok(Ok(0)) => {
-                    return Err(lost(if acc.is_empty() {
-                        "HAProxy closed the connection (idle `stats timeout`, reload or restart)"
-                            .into()
-                    } else {
-                        format!("connection closed after {} replies", replies.len())
-                    }))
-                }
-                Ok(Ok(n)) => n,
-                Ok(Err(e)) => return Err(lost(e.to_string())),
-                Err(_) => {
-                    return Err(Error::Timeout {
-                        target,
-                        what: format!("the replies to `{label}`"),
-                        after: self.timeout,
-                    })
-                }
-            };
+            let n = self.read_some(&label, acc.len()).await?;
             acc.extend_from_slice(&self.buf[..n]);
-            if acc.len() > MAX_REPLY_BYTES {
-                return Err(Error::Malformed {
-                    target,
-                    command: label,
-                    detail: format!("reply larger than {MAX_REPLY_BYTES} bytes"),
-                });
-            }
         }
+        let target = self.address.to_string();
         Ok(replies
             .into_iter()
             .zip(joined)
@@ -220,59 +174,13 @@ impl Session {
         line: &str,
         on_data: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<()> {
-        let target = self.address.to_string();
-        let lost = |detail: String| Error::ConnectionLost {
-            target: target.clone(),
-            command: line.to_string(),
-            detail,
-        };
-        let mut out = Vec::with_capacity(line.len() + 1);
-        out.extend_from_slice(line.as_bytes());
-        out.push(b'\n');
-        match timeout(self.timeout, self.stream.write_all(&out)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(lost(e.to_string())),
-            Err(_) => {
-                return Err(Error::Timeout {
-                    target,
-                    what: format!("HAProxy to accept `{line}`"),
-                    after: self.timeout,
-                })
-            }
-        }
+        self.write_lines(&[line], line).await?;
         // `held` is the unsent tail: up to 3 bytes that could be `\n> `.
         let mut held: Vec<u8> = Vec::with_capacity(8);
         let mut total = 0usize;
         loop {
-            // The timeout is per read: a 20,000-server `show stat` streams for a
-            // while, a stalled HAProxy sends nothing at all.
-            let n = match timeout(self.timeout, self.stream.read(&mut self.buf)).await {
-                Ok(Ok(0)) => {
-                    return Err(lost(if total == 0 {
-                        "HAProxy closed the connection (idle `stats timeout`, reload or restart)"
-                            .into()
-                    } else {
-                        format!("connection closed after {total} bytes, before the prompt")
-                    }))
-                }
-                Ok(Ok(n)) => n,
-                Ok(Err(e)) => return Err(lost(e.to_string())),
-                Err(_) => {
-                    return Err(Error::Timeout {
-                        target,
-                        what: format!("the reply to `{line}`"),
-                        after: self.timeout,
-                    })
-                }
-            };
+            let n = self.read_some(line, total).await?;
             total += n;
-            if total > MAX_REPLY_BYTES {
-                return Err(Error::Malformed {
-                    target,
-                    command: line.to_string(),
-                    detail: format!("reply larger than {MAX_REPLY_BYTES} bytes"),
-                });
-            }
             let chunk = &self.buf[..n];
             if n >= 3 {
                 // The prompt can only be the last 3 bytes of this chunk.
@@ -302,6 +210,64 @@ impl Session {
         }
         self.size_hint = total.clamp(4096, 64 * 1024 * 1024);
         Ok(())
+    }
+
+    /// Write `lines` (already validated), each followed by a newline, in one write.
+    async fn write_lines(&mut self, lines: &[&str], label: &str) -> Result<()> {
+        let mut out = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for l in lines {
+            out.extend_from_slice(l.as_bytes());
+            out.push(b'\n');
+        }
+        match timeout(self.timeout, self.stream.write_all(&out)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(self.lost(label, e.to_string())),
+            Err(_) => Err(Error::Timeout {
+                target: self.address.to_string(),
+                what: format!("HAProxy to accept `{label}`"),
+                after: self.timeout,
+            }),
+        }
+    }
+
+    /// One read into `self.buf`. The timeout is per read: a 20,000-server
+    /// `show stat` streams for a while, a stalled HAProxy sends nothing.
+    /// `received` (bytes so far) only shapes the message when HAProxy closes.
+    async fn read_some(&mut self, label: &str, received: usize) -> Result<usize> {
+        match timeout(self.timeout, self.stream.read(&mut self.buf)).await {
+            Ok(Ok(0)) => Err(self.lost(
+                label,
+                if received == 0 {
+                    "HAProxy closed the connection (idle `stats timeout`, reload or restart)".into()
+                } else {
+                    format!("connection closed after {received} bytes, before the prompt")
+                },
+            )),
+            Ok(Ok(n)) => {
+                if received + n > MAX_REPLY_BYTES {
+                    return Err(Error::Malformed {
+                        target: self.address.to_string(),
+                        command: label.to_string(),
+                        detail: format!("reply larger than {MAX_REPLY_BYTES} bytes"),
+                    });
+                }
+                Ok(n)
+            }
+            Ok(Err(e)) => Err(self.lost(label, e.to_string())),
+            Err(_) => Err(Error::Timeout {
+                target: self.address.to_string(),
+                what: format!("the reply to `{label}`"),
+                after: self.timeout,
+            }),
+        }
+    }
+
+    fn lost(&self, label: &str, detail: String) -> Error {
+        Error::ConnectionLost {
+            target: self.address.to_string(),
+            command: label.to_string(),
+            detail,
+        }
     }
 
     /// Whether the session is the one to drop after `err` (vs. a command error).
