@@ -10,6 +10,39 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 
+/// Run `$op` on the target's persistent session, opening it when needed. A
+/// session that HAProxy closed while idle (`stats timeout`, reload) is
+/// reopened once and `$op` retried: HAProxy saw none of its commands. Any
+/// other broken session is dropped and the error reported. (A macro because
+/// an async closure borrowing the session is not `Send` for every lifetime.)
+macro_rules! with_session {
+    ($target:expr, |$s:ident| $op:expr) => {{
+        let mut guard = $target.session.lock().await;
+        let mut reopened = false;
+        loop {
+            // The session is taken out while in use: if this future is dropped
+            // mid-reply (Ctrl-C, deadline), the half-read session goes with it
+            // and the next command starts on a clean one.
+            let (mut session, fresh) = match guard.take() {
+                Some(s) => (s, false),
+                None => (
+                    Session::open(&$target.address, $target.io_timeout).await?,
+                    true,
+                ),
+            };
+            let $s = &mut session;
+            match $op.await {
+                Err(e) if !fresh && !reopened && Session::closed_while_idle(&e) => reopened = true,
+                Err(e) if Session::is_broken(&e) => return Err(e),
+                other => {
+                    *guard = Some(session);
+                    return other;
+                }
+            }
+        }
+    }};
+}
+
 /// One HAProxy runtime API socket and the session kept open to it.
 pub struct Target {
     pub address: Address,
@@ -30,91 +63,23 @@ impl Target {
         self.address.to_string()
     }
 
-    /// Send one command over the persistent session. A session that HAProxy
-    /// closed (idle `stats timeout`, reload) is reopened once, then the error
-    /// is reported.
+    /// Send one command over the persistent session.
     pub async fn send(&self, command: &Command) -> Result<String> {
-        let mut guard = self.session.lock().await;
-        let mut reopened = false;
-        loop {
-            // The session is taken out while in use: if this future is dropped
-            // mid-reply (Ctrl-C, deadline), the half-read session goes with it
-            // and the next command starts on a clean one.
-            let (mut session, fresh) = match guard.take() {
-                Some(s) => (s, false),
-                None => (Session::open(&self.address, self.io_timeout).await?, true),
-            };
-            match session.send(command).await {
-                Err(Error::ConnectionLost { .. }) if !fresh && !reopened => {
-                    reopened = true;
-                }
-                Err(e) if Session::is_broken(&e) => return Err(e),
-                other => {
-                    *guard = Some(session);
-                    return other;
-                }
-            }
-        }
+        with_session!(self, |s| s.send(command))
     }
 
     /// Several commands in one round trip (see [`Session::send_batch`]).
     pub async fn send_batch(&self, commands: &[&Command]) -> Result<Vec<Result<String>>> {
-        let mut guard = self.session.lock().await;
-        let mut reopened = false;
-        loop {
-            let (mut session, fresh) = match guard.take() {
-                Some(s) => (s, false),
-                None => (Session::open(&self.address, self.io_timeout).await?, true),
-            };
-            match session.send_batch(commands).await {
-                // Nothing was read: HAProxy closed the idle session before
-                // seeing these commands, so sending them again is safe.
-                Err(Error::ConnectionLost { ref detail, .. })
-                    if !fresh && !reopened && detail.starts_with("HAProxy closed") =>
-                {
-                    reopened = true;
-                }
-                Err(e) => return Err(e),
-                Ok(r) => {
-                    *guard = Some(session);
-                    return Ok(r);
-                }
-            }
-        }
+        with_session!(self, |s| s.send_batch(commands))
     }
 
-    /// Like [`Target::send`], streaming the reply to `on_data`. A closed idle
-    /// session is reopened once, but only before any data was delivered.
+    /// Like [`Target::send`], streaming the reply to `on_data`.
     pub async fn send_streaming(
         &self,
         command: &Command,
         on_data: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<()> {
-        let mut guard = self.session.lock().await;
-        let mut reopened = false;
-        loop {
-            let (mut session, fresh) = match guard.take() {
-                Some(s) => (s, false),
-                None => (Session::open(&self.address, self.io_timeout).await?, true),
-            };
-            let mut delivered = false;
-            let r = session
-                .send_streaming(command, &mut |c: &[u8]| {
-                    delivered |= !c.is_empty();
-                    on_data(c)
-                })
-                .await;
-            match r {
-                Err(Error::ConnectionLost { .. }) if !fresh && !reopened && !delivered => {
-                    reopened = true;
-                }
-                Err(e) if Session::is_broken(&e) => return Err(e),
-                other => {
-                    *guard = Some(session);
-                    return other;
-                }
-            }
-        }
+        with_session!(self, |s| s.send_streaming(command, on_data))
     }
 
     /// `show stat` (or a filtered form), parsed while it streams in.

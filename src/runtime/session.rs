@@ -22,6 +22,8 @@ pub const MAX_REPLY_BYTES: usize = 512 * 1024 * 1024;
 
 const PROMPT: &[u8] = b"\n> ";
 
+const IDLE_CLOSE: &str = "HAProxy closed the connection (idle `stats timeout`, reload or restart)";
+
 pub struct Session {
     address: Address,
     stream: Pin<Box<dyn Stream>>,
@@ -238,7 +240,7 @@ impl Session {
             Ok(Ok(0)) => Err(self.lost(
                 label,
                 if received == 0 {
-                    "HAProxy closed the connection (idle `stats timeout`, reload or restart)".into()
+                    IDLE_CLOSE.into()
                 } else {
                     format!("connection closed after {received} bytes, before the prompt")
                 },
@@ -268,6 +270,12 @@ impl Session {
             command: label.to_string(),
             detail,
         }
+    }
+
+    /// HAProxy closed the session before sending a byte of the reply: it was
+    /// idle too long (`stats timeout`) or the process reloaded.
+    pub fn closed_while_idle(err: &Error) -> bool {
+        matches!(err, Error::ConnectionLost { detail, .. } if detail.starts_with(IDLE_CLOSE))
     }
 
     /// Whether the session is the one to drop after `err` (vs. a command error).
