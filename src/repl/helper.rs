@@ -393,8 +393,7 @@ fn at_end(input: &str, pos: rhai::Position) -> bool {
         return false;
     }
     let text = lines[line - 1].trim_end();
-    pos.position()
-        .map_or(true, |col| col > text.chars().count())
+    pos.position().is_none_or(|col| col > text.chars().count())
 }
 
 /// The rustyline helper.

@@ -589,7 +589,7 @@ pub fn run(runner: &Runner, json: bool) -> i32 {
         }
     };
     rl.set_auto_add_history(false);
-    let color = std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty());
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut names = Names::from_engine(&session.engine);
     names.playbooks = playbook_names();
     rl.set_helper(Some(ReplHelper::new(names, ctx.clone(), color)));

@@ -223,7 +223,8 @@ impl Session {
         }
         match timeout(self.timeout, self.stream.write_all(&out)).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(self.lost(label, e.to_string())),
+            // HAProxy could not have read a command it refused to accept.
+            Ok(Err(e)) => Err(self.lost(label, format!("{IDLE_CLOSE}: {e}"))),
             Err(_) => Err(Error::Timeout {
                 target: self.address.to_string(),
                 what: format!("HAProxy to accept `{label}`"),
@@ -255,6 +256,8 @@ impl Session {
                 }
                 Ok(n)
             }
+            // A reset before the first byte: the session was already dead.
+            Ok(Err(e)) if received == 0 => Err(self.lost(label, format!("{IDLE_CLOSE}: {e}"))),
             Ok(Err(e)) => Err(self.lost(label, e.to_string())),
             Err(_) => Err(Error::Timeout {
                 target: self.address.to_string(),
