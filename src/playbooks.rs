@@ -27,7 +27,7 @@ macro_rules! shipped {
     };
 }
 
-pub const SHIPPED: &[Shipped] = shipped!["inspect_queues"];
+pub const SHIPPED: &[Shipped] = shipped!["inspect_queues", "drain_server"];
 
 pub fn shipped(name: &str) -> Option<&'static Shipped> {
     SHIPPED.iter().find(|p| p.name == name)

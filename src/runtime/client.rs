@@ -56,6 +56,29 @@ impl Target {
         }
     }
 
+    /// Send several commands in one round trip (see [`Session::send_pipelined`]);
+    /// one result per command, in order. Same reconnect policy as [`Target::send`].
+    pub async fn send_pipelined(&self, commands: &[&Command]) -> Result<Vec<Result<String>>> {
+        let mut guard = self.session.lock().await;
+        let mut reopened = false;
+        loop {
+            let (mut session, fresh) = match guard.take() {
+                Some(s) => (s, false),
+                None => (Session::open(&self.address, self.io_timeout).await?, true),
+            };
+            match session.send_pipelined(commands).await {
+                Err(Error::ConnectionLost { .. }) if !fresh && !reopened => {
+                    reopened = true;
+                }
+                Err(e) => return Err(e),
+                Ok(replies) => {
+                    *guard = Some(session);
+                    return Ok(replies);
+                }
+            }
+        }
+    }
+
     /// Drop the session (the next command opens a new one).
     pub async fn close(&self) {
         *self.session.lock().await = None;

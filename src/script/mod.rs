@@ -3,6 +3,7 @@
 
 mod convert;
 pub mod ctx;
+mod fns_actions;
 pub mod errors;
 mod fns_report;
 mod fns_runtime;
@@ -72,5 +73,6 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
 
     fns_runtime::register(&mut engine, ctx);
     fns_report::register(&mut engine, ctx);
+    fns_actions::register(&mut engine, ctx);
     engine
 }
