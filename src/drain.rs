@@ -177,7 +177,12 @@ mod tests {
 
     #[test]
     fn bare_names_resolve_to_every_backend_that_has_them() {
-        let known = [("bk_a", "web1"), ("bk_b", "web1"), ("bk_b", "web2"), ("bk_a", "web1")];
+        let known = [
+            ("bk_a", "web1"),
+            ("bk_b", "web1"),
+            ("bk_b", "web2"),
+            ("bk_a", "web1"),
+        ];
         let r = resolve_servers("web1", known.iter().copied()).unwrap();
         assert_eq!(
             r.iter().map(|s| s.to_string()).collect::<Vec<_>>(),

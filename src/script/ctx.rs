@@ -523,7 +523,11 @@ fn light_states(text: &str) -> Option<Vec<Light<'_>>> {
     let header = lines.next()?.strip_prefix('#')?;
     let names: Vec<&str> = header.split_whitespace().collect();
     let pos = |n: &str| names.iter().position(|f| *f == n);
-    let (name, op, admin) = (pos("srv_name")?, pos("srv_op_state")?, pos("srv_admin_state")?);
+    let (name, op, admin) = (
+        pos("srv_name")?,
+        pos("srv_op_state")?,
+        pos("srv_admin_state")?,
+    );
     let weight = pos("srv_uweight");
     let mut out = Vec::new();
     for line in lines.filter(|l| !l.starts_with('#')) {
@@ -584,9 +588,15 @@ mod tests {
         let Snapshot::Found(v) = snapshot_of(STATE, "s2") else {
             panic!("s2 not found")
         };
-        assert_eq!((v["op_state"].as_str(), v["weight"].as_i64()), (Some("stopped"), Some(50)));
+        assert_eq!(
+            (v["op_state"].as_str(), v["weight"].as_i64()),
+            (Some("stopped"), Some(50))
+        );
         assert!(matches!(snapshot_of(STATE, "s3"), Snapshot::Missing));
-        assert!(matches!(snapshot_of("[3]: No such backend.", "s1"), Snapshot::Unknown));
+        assert!(matches!(
+            snapshot_of("[3]: No such backend.", "s1"),
+            Snapshot::Unknown
+        ));
         // A backend without servers: a header and no line.
         let empty = STATE.lines().take(2).collect::<Vec<_>>().join("\n");
         assert!(matches!(snapshot_of(&empty, "s1"), Snapshot::Missing));

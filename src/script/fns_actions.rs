@@ -213,7 +213,8 @@ fn poll_once(ctx: &Ctx, servers: &[ServerRef]) -> Result<Vec<Seen>> {
                     command: cmd.to_string(),
                     detail: e,
                 };
-                let stat = parse_stat(&stat_text).map_err(|e| malformed(stat_cmd, e.to_string()))?;
+                let stat =
+                    parse_stat(&stat_text).map_err(|e| malformed(stat_cmd, e.to_string()))?;
                 let states = parse_servers_state(&state_text)
                     .map_err(|e| malformed(state_cmd, e.to_string()))?;
                 for s in servers.iter().filter(|s| s.backend == *b) {
@@ -380,10 +381,7 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
     m.insert("timed_out".into(), timed_out.into());
     m.insert("reverted".into(), reverted.into());
     m.insert("dry_run".into(), dry_run.into());
-    m.insert(
-        "then".into(),
-        then.map(|a| a.as_str()).unwrap_or("").into(),
-    );
+    m.insert("then".into(), then.map(|a| a.as_str()).unwrap_or("").into());
     m.insert("in_maint".into(), in_maint.into());
     m.insert("elapsed".into(), start.elapsed().as_secs_f64().into());
     m.insert("timeout".into(), timeout.into());
@@ -397,6 +395,7 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
 }
 
 type Build = fn(&ServerRef) -> Result<Command>;
+type BuildFn = dyn Fn(&ServerRef) -> Result<Command>;
 
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     let simple: &[(&str, Build, &str)] = &[
@@ -442,17 +441,20 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     }
 
     let doc = format!("`set server <server> state ready|drain|maint`. drain and maint are refused\non the last UP server of a backend unless `force`. (`drain()` also waits.)\n{RESULT_DOC}");
-    let set_state = |server: &str, state: &str| -> R<Box<dyn Fn(&ServerRef) -> Result<Command>>> {
-        let _ = server;
+    let set_state = |state: &str| -> R<Box<BuildFn>> {
         let action = AdminAction::parse(state).map_err(to_rhai)?;
         Ok(Box::new(move |s| Ok(Command::set_state(s, action))))
     };
     let c = ctx.clone();
-    reg("set_state", &["server: String", "state: String", "Array"], &doc)
-        .register_into_engine(engine, move |server: &str, state: &str| {
-            let build = set_state(server, state)?;
-            write_fn(&c, server, None, &*build)
-        });
+    reg(
+        "set_state",
+        &["server: String", "state: String", "Array"],
+        &doc,
+    )
+    .register_into_engine(engine, move |server: &str, state: &str| {
+        let build = set_state(state)?;
+        write_fn(&c, server, None, &*build)
+    });
     let c = ctx.clone();
     reg(
         "set_state",
@@ -460,7 +462,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         &doc,
     )
     .register_into_engine(engine, move |server: &str, state: &str, opts: Map| {
-        let build = set_state(server, state)?;
+        let build = set_state(state)?;
         write_fn(&c, server, Some(opts), &*build)
     });
 
@@ -484,18 +486,14 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
                     let w = w.to_string();
                     write_fn(&c, s, None, &move |r| Command::set_weight(r, &w))
                 }),
-                (true, true) => {
-                    f.register_into_engine(engine, move |s: &str, w: i64, o: Map| {
-                        let w = w.to_string();
-                        write_fn(&c, s, Some(o), &move |r| Command::set_weight(r, &w))
-                    })
-                }
-                (false, true) => {
-                    f.register_into_engine(engine, move |s: &str, w: &str, o: Map| {
-                        let w = w.to_string();
-                        write_fn(&c, s, Some(o), &move |r| Command::set_weight(r, &w))
-                    })
-                }
+                (true, true) => f.register_into_engine(engine, move |s: &str, w: i64, o: Map| {
+                    let w = w.to_string();
+                    write_fn(&c, s, Some(o), &move |r| Command::set_weight(r, &w))
+                }),
+                (false, true) => f.register_into_engine(engine, move |s: &str, w: &str, o: Map| {
+                    let w = w.to_string();
+                    write_fn(&c, s, Some(o), &move |r| Command::set_weight(r, &w))
+                }),
             };
         }
     }

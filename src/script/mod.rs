@@ -3,8 +3,8 @@
 
 mod convert;
 pub mod ctx;
-mod fns_actions;
 pub mod errors;
+mod fns_actions;
 mod fns_report;
 mod fns_runtime;
 mod resolver;

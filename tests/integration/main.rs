@@ -3,5 +3,6 @@
 
 mod harness;
 
+mod actions;
 mod cli;
 mod runtime;
