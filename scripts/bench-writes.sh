@@ -6,7 +6,7 @@
 set -eu
 H=${H:-target/debug/harun}
 tmp=$(mktemp -d)
-trap 'kill $LP 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill -INT $LP 2>/dev/null; wait $LP 2>/dev/null; rm -rf "$tmp"' EXIT
 $H lab big 2>"$tmp/lab.err" & LP=$!
 SOCK=
 for _ in $(seq 1 300); do
