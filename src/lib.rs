@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod docs;
+pub mod drain;
 pub mod error;
 pub mod journal;
 pub mod lab;

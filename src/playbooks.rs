@@ -27,7 +27,12 @@ macro_rules! shipped {
     };
 }
 
-pub const SHIPPED: &[Shipped] = shipped!["inspect_queues", "check_config", "enable_logs"];
+pub const SHIPPED: &[Shipped] = shipped![
+    "inspect_queues",
+    "check_config",
+    "enable_logs",
+    "drain_server"
+];
 
 pub fn shipped(name: &str) -> Option<&'static Shipped> {
     SHIPPED.iter().find(|p| p.name == name)

@@ -8,7 +8,7 @@ use crate::report::{Finding, Report, Table};
 use crate::runtime::{Client, Command, ServerRef};
 use crate::settings::Settings;
 use crate::sink::{Confirm, Event, Sink, WriteNotice};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -34,6 +34,9 @@ pub struct Ctx {
     confirm: Option<Arc<dyn Confirm>>,
     journal: OnceLock<std::result::Result<Journal, String>>,
     confirmed: AtomicBool,
+    /// Backup servers per (target, backend), read once per run for the guard
+    /// (`bck` is configuration, it does not change at runtime).
+    backups: Mutex<HashMap<(String, String), HashSet<String>>>,
     pub catalog: RwLock<Catalog>,
     playbook: Mutex<String>,
     versions: Mutex<BTreeMap<String, String>>,
@@ -67,6 +70,7 @@ impl Ctx {
             confirm,
             journal: OnceLock::new(),
             confirmed: AtomicBool::new(false),
+            backups: Mutex::new(HashMap::new()),
             catalog: RwLock::new(Catalog::default()),
             playbook: Mutex::new(String::new()),
             versions: Mutex::new(BTreeMap::new()),
@@ -82,9 +86,14 @@ impl Ctx {
         *lock(&self.playbook) = playbook.to_string();
         *lock(&self.deadline) = self.settings.max_time.map(|d| Instant::now() + d);
         self.confirmed.store(false, Ordering::SeqCst);
+        lock(&self.backups).clear();
     }
 
+    /// End of a run: the report, and the journal synced to disk.
     pub fn take_report(&self) -> Report {
+        if let Some(Ok(j)) = self.journal.get() {
+            let _ = j.sync();
+        }
         std::mem::take(&mut *lock(&self.report))
     }
 
@@ -203,6 +212,20 @@ impl Ctx {
     /// Returns the reply per target. With `force`, the last-server guard is off
     /// for this call.
     pub fn write(&self, command: &Command, force: bool) -> Result<Vec<(String, Result<String>)>> {
+        Ok(self
+            .write_detailed(command, force)?
+            .into_iter()
+            .map(|w| (w.target, w.reply))
+            .collect())
+    }
+
+    /// [`Ctx::write`] with the server's state before and after, per target.
+    ///
+    /// Cost: a command about a server takes one round trip per target
+    /// (`show servers state <bk>`, the command and `show servers state <bk>`
+    /// again, pipelined on the session); a guarded command (drain, maint) one
+    /// more for the guard, which also yields the state before.
+    pub fn write_detailed(&self, command: &Command, force: bool) -> Result<Vec<WriteOutcome>> {
         let targets: Vec<String> = self.client.targets().iter().map(|t| t.name()).collect();
         if targets.is_empty() {
             return Err(Error::Other(
@@ -217,21 +240,55 @@ impl Ctx {
                 reason: format!("--read-only is set; `{command}` was not sent"),
             });
         }
-        if !(force || self.settings.force) {
-            if let Some(server) = guarded_server(command) {
-                self.last_server_guard(&server, command)?;
+        let server = command.server_ref();
+        // State before, per target, when the guard (or dry-run) already read it.
+        let mut before: Vec<Option<Snapshot>> = vec![None; targets.len()];
+        let guarded = guarded_server(command).filter(|_| !(force || self.settings.force));
+        if let Some(s) = &guarded {
+            before = self.last_server_guard(s, command)?;
+        } else if self.settings.dry_run || self.needs_confirmation() {
+            // Read before showing or asking, so a missing server is caught first.
+            if let Some(s) = &server {
+                before = self.read_snapshots(s)?;
+            }
+        }
+        if server.is_some() {
+            // A server the backend does not have: say so before sending anything,
+            // in dry-run too.
+            if let Some((i, _)) = before
+                .iter()
+                .enumerate()
+                .find(|(_, b)| matches!(b, Some(Snapshot::Missing)))
+            {
+                return Err(Error::NoSuchServer {
+                    target: targets[i].clone(),
+                    command: command.to_string(),
+                });
             }
         }
         if self.settings.dry_run {
             let mut out = Vec::new();
-            for t in &targets {
+            for (t, b) in targets.iter().zip(before) {
                 self.notice_write(t, command, "dry-run");
-                self.journal_note(t, command, "dry-run", None);
-                out.push((t.clone(), Ok(String::new())));
+                let b = b.and_then(Snapshot::into_json);
+                if let Ok(j) = self.journal() {
+                    let mut e = j.entry(t, command.as_str(), "dry-run");
+                    e.before = b.clone();
+                    e.playbook = Some(lock(&self.playbook).clone()).filter(|p| !p.is_empty());
+                    let _ = j.record(&e);
+                }
+                out.push(WriteOutcome {
+                    target: t.clone(),
+                    command: command.to_string(),
+                    outcome: "dry-run",
+                    reply: Ok(String::new()),
+                    before: b,
+                    after: None,
+                });
             }
             return Ok(out);
         }
-        if !self.settings.yes && !self.confirmed.load(Ordering::SeqCst) {
+        if self.needs_confirmation() {
             let planned: Vec<String> = targets.iter().map(|t| format!("{t}: {command}")).collect();
             let ok = match &self.confirm {
                 Some(c) => c.confirm(&planned),
@@ -249,85 +306,158 @@ impl Ctx {
                 });
             }
             self.confirmed.store(true, Ordering::SeqCst);
+            // The operator took their time: read the state before again.
+            before = vec![None; targets.len()];
         }
         let journal = self.journal()?;
-        let server = command.server_ref();
         let mut out = Vec::new();
-        for target in self.client.targets() {
+        for (target, known_before) in self.client.targets().iter().zip(before) {
             let name = target.name();
             // State before, the write and state after in one round trip.
             let (before, reply, after) = self.block_on(async {
                 let Some(s) = &server else {
                     return Ok((None, target.send(command).await, None));
                 };
-                let show = Command::show_servers_state(Some(&s.backend))?;
-                let mut replies = target
-                    .send_batch(&[&show, command, &show])
-                    .await?
-                    .into_iter();
-                let before = replies
-                    .next()
-                    .and_then(|r| r.ok())
-                    .and_then(|t| server_snapshot(&t, s));
-                let reply = replies
-                    .next()
-                    .unwrap_or_else(|| Err(Error::Other("missing reply".into())));
-                let after = match (&reply, replies.next()) {
-                    (Ok(_), Some(Ok(t))) => server_snapshot(&t, s),
-                    _ => None,
+                let Ok(show) = Command::show_servers_state(Some(&s.backend)) else {
+                    return Ok((None, target.send(command).await, None));
+                };
+                let known = known_before.and_then(Snapshot::into_json);
+                // One round trip: [state before,] the command, state after.
+                let cmds: Vec<&Command> = if known.is_some() {
+                    vec![command, &show]
+                } else {
+                    vec![&show, command, &show]
+                };
+                let mut replies = match target.send_batch(&cmds).await {
+                    Ok(r) => r.into_iter(),
+                    Err(e) => return Ok((known, Err(e), None)),
+                };
+                let before = match known {
+                    Some(k) => Some(k),
+                    None => replies
+                        .next()
+                        .and_then(|r| r.ok())
+                        .and_then(|t| snapshot_of(&t, &s.server).into_json()),
+                };
+                let reply = replies.next().unwrap_or_else(|| {
+                    Err(Error::Other("missing reply in a pipelined exchange".into()))
+                });
+                let after = match &reply {
+                    Ok(_) => replies
+                        .next()
+                        .and_then(|r| r.ok())
+                        .and_then(|t| snapshot_of(&t, &s.server).into_json()),
+                    Err(_) => None,
                 };
                 Ok((before, reply, after))
             })?;
-            let mut e = journal.entry(
-                &name,
-                command.as_str(),
-                if reply.is_ok() { "sent" } else { "failed" },
-            );
-            e.before = before;
-            e.after = after;
+            let outcome = if reply.is_ok() { "sent" } else { "failed" };
+            let mut e = journal.entry(&name, command.as_str(), outcome);
+            e.before = before.clone();
+            e.after = after.clone();
             e.playbook = Some(lock(&self.playbook).clone()).filter(|p| !p.is_empty());
             match &reply {
                 Ok(r) => e.reply = Some(r.trim_end().to_string()),
                 Err(err) => e.error = Some(err.to_string()),
             }
             journal.record(&e)?;
-            self.notice_write(
-                &name,
-                command,
-                if reply.is_ok() { "sent" } else { "failed" },
-            );
-            out.push((name, reply));
+            self.notice_write(&name, command, outcome);
+            out.push(WriteOutcome {
+                target: name,
+                command: command.to_string(),
+                outcome,
+                reply,
+                before,
+                after,
+            });
         }
         Ok(out)
     }
 
+    fn needs_confirmation(&self) -> bool {
+        !self.settings.yes && !self.confirmed.load(Ordering::SeqCst)
+    }
+
+    /// `show servers state <bk>` on every target, reduced to one server.
+    fn read_snapshots(&self, server: &ServerRef) -> Result<Vec<Option<Snapshot>>> {
+        let cmd = Command::show_servers_state(Some(&server.backend))?;
+        let results = self.block_on(async { Ok(self.client.send_all(&cmd).await) })?;
+        Ok(results
+            .into_iter()
+            .map(|(_, r)| r.ok().map(|t| snapshot_of(&t, &server.server)))
+            .collect())
+    }
+
     /// Refuse to take the last active UP server of a backend out of rotation.
-    fn last_server_guard(&self, server: &ServerRef, command: &Command) -> Result<()> {
-        let query = Command::raw(&format!("show stat {} 4 -1", server.backend))?;
+    /// Returns each target's state of the server before, read in the same
+    /// round trip (`show servers state <bk>`: UP is running and neither in
+    /// maintenance nor in drain; backups, from `show stat`, read once per run,
+    /// do not count).
+    fn last_server_guard(
+        &self,
+        server: &ServerRef,
+        command: &Command,
+    ) -> Result<Vec<Option<Snapshot>>> {
+        let show = Command::show_servers_state(Some(&server.backend))?;
+        let stat = Command::raw(&format!("show stat {} 4 -1", server.backend))?;
+        let mut before = Vec::new();
         for target in self.client.targets() {
-            let text = match self.block_on(target.send(&query)) {
-                Ok(t) => t,
+            let key = (target.name(), server.backend.clone());
+            let known = lock(&self.backups).get(&key).cloned();
+            let cmds: Vec<&Command> = match known {
+                Some(_) => vec![&show],
+                None => vec![&show, &stat],
+            };
+            let mut replies = match self.block_on(target.send_batch(&cmds)) {
+                Ok(r) => r.into_iter(),
+                Err(e) if e.is_terminal() => return Err(e),
                 // The write itself will report a missing backend or a dead socket.
-                Err(_) => continue,
-            };
-            let Ok(stat) = crate::runtime::stat::parse_stat(&text) else {
-                continue;
-            };
-            let mut target_up = false;
-            let mut others_up = 0;
-            for row in 0..stat.len() {
-                if stat.text(row, "pxname") != Some(server.backend.as_str()) {
+                Err(_) => {
+                    before.push(None);
                     continue;
                 }
-                let status = stat.text(row, "status").unwrap_or("");
-                let backup = stat.int(row, "bck").unwrap_or(0) > 0;
-                let up = status.starts_with("UP") || status == "no check";
-                if stat.text(row, "svname") == Some(server.server.as_str()) {
-                    target_up = up;
-                } else if up && !backup {
-                    others_up += 1;
+            };
+            let states = replies.next().and_then(|r| r.ok());
+            let backups = match known {
+                Some(b) => b,
+                None => {
+                    let b = replies
+                        .next()
+                        .and_then(|r| r.ok())
+                        .and_then(|t| crate::runtime::stat::parse_stat(&t).ok())
+                        .map(|st| {
+                            (0..st.len())
+                                .filter(|&r| st.int(r, "bck").unwrap_or(0) > 0)
+                                .filter_map(|r| st.text(r, "svname").map(str::to_string))
+                                .collect::<HashSet<String>>()
+                        });
+                    match b {
+                        Some(b) => {
+                            lock(&self.backups).insert(key, b.clone());
+                            b
+                        }
+                        None => HashSet::new(),
+                    }
                 }
-            }
+            };
+            let Some(text) = states else {
+                before.push(None);
+                continue;
+            };
+            before.push(Some(snapshot_of(&text, &server.server)));
+            let Some(lines) = light_states(&text) else {
+                continue;
+            };
+            let up = |l: &Light| {
+                matches!(l.op, 1 | 2)
+                    && !crate::runtime::servers_state::AdminState(l.admin).is_maint()
+                    && !crate::runtime::servers_state::AdminState(l.admin).is_drain()
+            };
+            let target_up = lines.iter().any(|l| l.name == server.server && up(l));
+            let others_up = lines
+                .iter()
+                .filter(|l| l.name != server.server && up(l) && !backups.contains(l.name))
+                .count();
             if target_up && others_up == 0 {
                 self.journal_note(
                     &target.name(),
@@ -344,7 +474,39 @@ impl Ctx {
                 });
             }
         }
-        Ok(())
+        Ok(before)
+    }
+}
+
+/// What one write did on one target.
+#[derive(Debug)]
+pub struct WriteOutcome {
+    pub target: String,
+    pub command: String,
+    /// `sent`, `failed` or `dry-run`.
+    pub outcome: &'static str,
+    pub reply: Result<String>,
+    /// The server's state (see the journal's `before`/`after`), when the command names one.
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// A server's state as read from `show servers state <bk>`.
+#[derive(Clone, Debug)]
+enum Snapshot {
+    Found(serde_json::Value),
+    /// The backend answered and has no such server.
+    Missing,
+    /// The reply did not parse.
+    Unknown,
+}
+
+impl Snapshot {
+    fn into_json(self) -> Option<serde_json::Value> {
+        match self {
+            Snapshot::Found(v) => Some(v),
+            _ => None,
+        }
     }
 }
 
@@ -361,14 +523,100 @@ fn guarded_server(command: &Command) -> Option<ServerRef> {
     }
 }
 
+/// One server line of `show servers state`, the fields the write path needs.
+struct Light<'a> {
+    name: &'a str,
+    op: i64,
+    admin: u32,
+    weight: Option<i64>,
+}
+
+/// A light scan of a `show servers state` reply: fields found by header
+/// name, no per-field allocation, so bulk writes in big backends stay cheap.
+fn light_states(text: &str) -> Option<Vec<Light<'_>>> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    if lines.next().map(str::trim) != Some("1") {
+        return None;
+    }
+    let header = lines.next()?.strip_prefix('#')?;
+    let names: Vec<&str> = header.split_whitespace().collect();
+    let pos = |n: &str| names.iter().position(|f| *f == n);
+    let (name, op, admin) = (
+        pos("srv_name")?,
+        pos("srv_op_state")?,
+        pos("srv_admin_state")?,
+    );
+    let weight = pos("srv_uweight");
+    let mut out = Vec::new();
+    for line in lines.filter(|l| !l.starts_with('#')) {
+        // Fields are separated by single spaces: a byte split, cheaper than
+        // split_whitespace on thousands of lines.
+        let f: Vec<&str> = line.split(' ').filter(|f| !f.is_empty()).collect();
+        let int = |i: usize| f.get(i).and_then(|v| v.parse::<i64>().ok());
+        out.push(Light {
+            name: f.get(name)?,
+            op: int(op)?,
+            admin: u32::try_from(int(admin)?).ok()?,
+            weight: weight.and_then(int),
+        });
+    }
+    Some(out)
+}
+
 /// The server's line of a `show servers state` reply, as JSON, for the journal.
-fn server_snapshot(text: &str, server: &ServerRef) -> Option<serde_json::Value> {
-    let states = crate::runtime::servers_state::parse_servers_state(text).ok()?;
-    let s = states.into_iter().find(|s| s.srv_name == server.server)?;
-    Some(serde_json::json!({
-        "op_state": s.op_state.as_str(),
-        "admin_state": s.admin.0,
-        "flags": s.admin.flags(),
-        "weight": s.uweight,
-    }))
+fn snapshot_of(text: &str, server: &str) -> Snapshot {
+    use crate::runtime::servers_state::{AdminState, OpState};
+    let Some(lines) = light_states(text) else {
+        return Snapshot::Unknown;
+    };
+    match lines.into_iter().find(|l| l.name == server) {
+        Some(l) => {
+            let admin = AdminState(l.admin);
+            Snapshot::Found(serde_json::json!({
+                "op_state": OpState::from_code(l.op).as_str(),
+                "admin_state": admin.0,
+                "flags": admin.flags(),
+                "drain": admin.is_drain(),
+                "maint": admin.is_maint(),
+                "weight": l.weight,
+            }))
+        }
+        None => Snapshot::Missing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATE: &str = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight\n\
+        3 bk 1 s1 127.0.0.1 2 8 1 1\n\
+        3 bk 2 s2 127.0.0.1 0 0 50 1\n";
+
+    #[test]
+    fn snapshots_read_the_decimal_admin_mask_by_header_name() {
+        let Snapshot::Found(v) = snapshot_of(STATE, "s1") else {
+            panic!("s1 not found")
+        };
+        assert_eq!(v["admin_state"], 8);
+        assert_eq!(v["drain"], true);
+        assert_eq!(v["maint"], false);
+        assert_eq!(v["op_state"], "running");
+        assert_eq!(v["flags"], serde_json::json!(["FDRAIN"]));
+        let Snapshot::Found(v) = snapshot_of(STATE, "s2") else {
+            panic!("s2 not found")
+        };
+        assert_eq!(
+            (v["op_state"].as_str(), v["weight"].as_i64()),
+            (Some("stopped"), Some(50))
+        );
+        assert!(matches!(snapshot_of(STATE, "s3"), Snapshot::Missing));
+        assert!(matches!(
+            snapshot_of("[3]: No such backend.", "s1"),
+            Snapshot::Unknown
+        ));
+        // A backend without servers: a header and no line.
+        let empty = STATE.lines().take(2).collect::<Vec<_>>().join("\n");
+        assert!(matches!(snapshot_of(&empty, "s1"), Snapshot::Missing));
+    }
 }

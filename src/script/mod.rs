@@ -4,6 +4,7 @@
 mod convert;
 pub mod ctx;
 pub mod errors;
+mod fns_actions;
 mod fns_config;
 mod fns_report;
 mod fns_runtime;
@@ -77,6 +78,7 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     row::register(&mut engine);
     fns_runtime::register(&mut engine, ctx);
     fns_report::register(&mut engine, ctx);
+    fns_actions::register(&mut engine, ctx);
     fns_config::register(&mut engine, ctx);
     fns_system::register(&mut engine, ctx);
     fns_watch::register(&mut engine, ctx);

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod actions;
 mod cli;
 mod config;
 mod embed;

@@ -1,0 +1,507 @@
+//! Write primitives (`set_state`, `set_weight`, `shutdown_sessions`,
+//! `enable_health`/`disable_health`, `enable_agent`/`disable_agent`) and
+//! `drain`. Every write goes through [`Ctx::write_detailed`]: read-only,
+//! last-server guard, dry-run, confirmation and the journal.
+
+use super::ctx::{Ctx, WriteOutcome};
+use super::errors::{invalid, to_rhai};
+use super::reg;
+use crate::drain::{drain_status, resolve_servers, Remaining};
+use crate::error::{Error, Result};
+use crate::report::{Finding, Severity};
+use crate::runtime::servers_state::parse_servers_state;
+use crate::runtime::stat::parse_stat;
+use crate::runtime::{AdminAction, Command, ServerRef};
+use crate::sink::{Event, Progress};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+type R<T> = std::result::Result<T, Box<EvalAltResult>>;
+
+const RESULT_DOC: &str = "`server` is `backend/server`, or a bare server name for that server in every\nbackend that has it. `opts`: `#{force: true}` lifts the last-server guard.\nReturns an array with one map per server and target:\n`#{server, target, command, outcome, reply, before, after}` where `outcome` is\n`sent` or `dry-run`, and `before`/`after` are the server's state\n(`#{op_state, admin_state, flags, drain, maint, weight}`, `()` in dry-run for\n`after`). Goes through dry-run, read-only, confirmation, the last-server guard\nand the journal; a refused or failed write throws (`e.kind`: `refused`,\n`permission_denied`, `no_such_server`, ...).";
+
+/// `backend/server` or a bare name, resolved against the live process.
+fn resolve(ctx: &Ctx, name: &str) -> Result<Vec<ServerRef>> {
+    if name.contains('/') {
+        return resolve_servers(name, std::iter::empty());
+    }
+    crate::runtime::command::validate_token("server name", name)?;
+    if ctx.client.is_empty() {
+        return Err(Error::Other(
+            "no HAProxy socket to send to (pass -s ADDR)".into(),
+        ));
+    }
+    let cmd = Command::show_servers_state(None)?;
+    let replies = ctx.block_on(async { Ok(ctx.client.send_all(&cmd).await) })?;
+    let mut known: Vec<(String, String)> = Vec::new();
+    let mut first_err = None;
+    for (target, r) in replies {
+        match r {
+            Ok(text) => {
+                let states = parse_servers_state(&text).map_err(|e| Error::Malformed {
+                    target: target.clone(),
+                    command: cmd.to_string(),
+                    detail: e.to_string(),
+                })?;
+                known.extend(states.into_iter().map(|s| (s.be_name, s.srv_name)));
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if known.is_empty() {
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+    }
+    resolve_servers(name, known.iter().map(|(b, s)| (b.as_str(), s.as_str())))
+}
+
+fn json_to_dynamic(v: Option<serde_json::Value>) -> Dynamic {
+    v.and_then(|v| rhai::serde::to_dynamic(v).ok())
+        .unwrap_or(Dynamic::UNIT)
+}
+
+fn outcome_map(server: &ServerRef, w: WriteOutcome) -> (Map, Option<Error>) {
+    let mut m = Map::new();
+    m.insert("server".into(), server.to_string().into());
+    m.insert("target".into(), w.target.into());
+    m.insert("command".into(), w.command.into());
+    m.insert("outcome".into(), w.outcome.into());
+    m.insert("before".into(), json_to_dynamic(w.before));
+    m.insert("after".into(), json_to_dynamic(w.after));
+    let err = match w.reply {
+        Ok(r) => {
+            m.insert("reply".into(), r.trim_end().to_string().into());
+            None
+        }
+        Err(e) => {
+            m.insert("reply".into(), Dynamic::UNIT);
+            m.insert("error".into(), e.to_string().into());
+            Some(e)
+        }
+    };
+    (m, err)
+}
+
+/// Send `build(server)` for every resolved server; stop at the first failure.
+fn apply(
+    ctx: &Ctx,
+    servers: &[ServerRef],
+    force: bool,
+    build: &dyn Fn(&ServerRef) -> Result<Command>,
+) -> R<Array> {
+    let mut out = Array::new();
+    for s in servers {
+        let cmd = build(s).map_err(to_rhai)?;
+        let results = ctx.write_detailed(&cmd, force).map_err(to_rhai)?;
+        let mut first_err = None;
+        for w in results {
+            let (m, err) = outcome_map(s, w);
+            out.push(m.into());
+            if first_err.is_none() {
+                first_err = err;
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(to_rhai(e));
+        }
+    }
+    Ok(out)
+}
+
+fn opt_bool(opts: &Map, key: &str) -> R<bool> {
+    match opts.get(key) {
+        None => Ok(false),
+        Some(v) if v.is_unit() => Ok(false),
+        Some(v) => v
+            .as_bool()
+            .map_err(|_| invalid("option", format!("{key}: {v}"), "expected true or false")),
+    }
+}
+
+fn opt_secs(opts: &Map, key: &str, default: f64) -> R<f64> {
+    let v = match opts.get(key) {
+        None => return Ok(default),
+        Some(v) if v.is_unit() => return Ok(default),
+        Some(v) => v,
+    };
+    let secs = if let Ok(i) = v.as_int() {
+        i as f64
+    } else if let Ok(f) = v.as_float() {
+        f
+    } else if v.is_string() {
+        let s = v.to_string();
+        s.trim()
+            .parse::<f64>()
+            .map_err(|_| invalid("option", format!("{key}: {s}"), "expected seconds"))?
+    } else {
+        return Err(invalid("option", format!("{key}: {v}"), "expected seconds"));
+    };
+    if !(0.0..=86_400.0).contains(&secs) || secs.is_nan() {
+        return Err(invalid(
+            "option",
+            format!("{key}: {secs}"),
+            "expected 0 to 86400 seconds",
+        ));
+    }
+    Ok(secs)
+}
+
+fn check_keys(opts: &Map, allowed: &[&str]) -> R<()> {
+    for k in opts.keys() {
+        if !allowed.contains(&k.as_str()) {
+            return Err(invalid(
+                "option",
+                k.to_string(),
+                format!("expected one of: {}", allowed.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn write_fn(
+    ctx: &Ctx,
+    name: &str,
+    opts: Option<Map>,
+    build: &dyn Fn(&ServerRef) -> Result<Command>,
+) -> R<Array> {
+    let opts = opts.unwrap_or_default();
+    check_keys(&opts, &["force"])?;
+    let force = opt_bool(&opts, "force")?;
+    let servers = resolve(ctx, name).map_err(to_rhai)?;
+    apply(ctx, &servers, force, build)
+}
+
+/// One server on one target, as seen by the last poll.
+struct Seen {
+    server: ServerRef,
+    target: String,
+    remaining: Remaining,
+}
+
+/// `show stat <bk> 4 -1` and `show servers state <bk>` for every backend
+/// involved, on every target: one round trip per backend and target.
+fn poll_once(ctx: &Ctx, servers: &[ServerRef]) -> Result<Vec<Seen>> {
+    let mut backends: Vec<&str> = servers.iter().map(|s| s.backend.as_str()).collect();
+    backends.sort_unstable();
+    backends.dedup();
+    let mut queries = Vec::new();
+    for b in &backends {
+        queries.push((
+            *b,
+            Command::raw(&format!("show stat {b} 4 -1"))?,
+            Command::show_servers_state(Some(b))?,
+        ));
+    }
+    ctx.block_on(async {
+        let mut out = Vec::new();
+        for target in ctx.client.targets() {
+            let name = target.name();
+            for (b, stat_cmd, state_cmd) in &queries {
+                let mut replies = target.send_batch(&[stat_cmd, state_cmd]).await?.into_iter();
+                let stat_text = replies.next().unwrap_or_else(|| Ok(String::new()))?;
+                let state_text = replies.next().unwrap_or_else(|| Ok(String::new()))?;
+                let malformed = |cmd: &Command, e: String| Error::Malformed {
+                    target: name.clone(),
+                    command: cmd.to_string(),
+                    detail: e,
+                };
+                let stat =
+                    parse_stat(&stat_text).map_err(|e| malformed(stat_cmd, e.to_string()))?;
+                let states = parse_servers_state(&state_text)
+                    .map_err(|e| malformed(state_cmd, e.to_string()))?;
+                for s in servers.iter().filter(|s| s.backend == *b) {
+                    out.push(Seen {
+                        server: s.clone(),
+                        target: name.clone(),
+                        remaining: drain_status(&stat, &states, s),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    })
+}
+
+fn seen_rows(seen: &[Seen]) -> Array {
+    seen.iter()
+        .map(|s| {
+            let mut m = Map::new();
+            m.insert("server".into(), s.server.to_string().into());
+            m.insert("target".into(), s.target.clone().into());
+            m.insert("scur".into(), s.remaining.scur.into());
+            m.insert("qcur".into(), s.remaining.qcur.into());
+            m.insert("drain".into(), s.remaining.drain.into());
+            m.insert("maint".into(), s.remaining.maint.into());
+            m.insert("found".into(), s.remaining.found.into());
+            m.insert("drained".into(), s.remaining.is_drained().into());
+            m.into()
+        })
+        .collect()
+}
+
+/// `drain(server, opts)`: see the registration doc.
+fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
+    let opts = opts.unwrap_or_default();
+    check_keys(&opts, &["timeout", "poll", "then", "force"])?;
+    let force = opt_bool(&opts, "force")?;
+    let timeout = opt_secs(&opts, "timeout", 120.0)?;
+    let poll = opt_secs(&opts, "poll", 1.0)?.max(0.05);
+    let then = match opts.get("then") {
+        None => None,
+        Some(v) if v.is_unit() => None,
+        Some(v) => match v.to_string().as_str() {
+            "" | "drain" => None,
+            "maint" => Some(AdminAction::Maint),
+            other => {
+                return Err(invalid(
+                    "option",
+                    format!("then: {other}"),
+                    "expected \"maint\" (or nothing to stay in drain)",
+                ))
+            }
+        },
+    };
+    let servers = resolve(ctx, name).map_err(to_rhai)?;
+    let names: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
+    let label = names.join(", ");
+    let key = format!("drain {label}");
+    let start = Instant::now();
+
+    let mut writes = apply(ctx, &servers, force, &|s| {
+        Ok(Command::set_state(s, AdminAction::Drain))
+    })?;
+    let dry_run = ctx.settings.dry_run;
+    let mut seen;
+    let mut timed_out = false;
+    let mut reverted = false;
+    if dry_run {
+        // Show every command, send none, read the state as it is, do not wait.
+        if let Some(action) = then {
+            writes.extend(apply(ctx, &servers, force, &|s| {
+                Ok(Command::set_state(s, action))
+            })?);
+        }
+        seen = poll_once(ctx, &servers).map_err(to_rhai)?;
+    } else {
+        loop {
+            seen = poll_once(ctx, &servers).map_err(to_rhai)?;
+            let elapsed = start.elapsed().as_secs_f64();
+            let scur: i64 = seen.iter().map(|s| s.remaining.scur.max(0)).sum();
+            let qcur: i64 = seen.iter().map(|s| s.remaining.qcur.max(0)).sum();
+            // A server that vanished (dynamic server deleted) has nothing left.
+            let done = seen
+                .iter()
+                .all(|s| !s.remaining.found || s.remaining.is_drained());
+            reverted = seen
+                .iter()
+                .any(|s| s.remaining.found && !s.remaining.out_of_rotation());
+            timed_out = !done && !reverted && elapsed >= timeout;
+            let finished = done || reverted || timed_out;
+            let message = if done {
+                format!("{label}: drained")
+            } else if reverted {
+                format!("{label}: back in rotation while draining (someone set it ready?)")
+            } else if timed_out {
+                format!("{label}: timed out after {timeout:.0}s with {scur} session(s) and {qcur} queued request(s) left")
+            } else {
+                format!("draining {label}: {scur} session(s), {qcur} queued")
+            };
+            ctx.emit(Event::Progress(&Progress {
+                key: key.clone(),
+                message,
+                remaining: (scur + qcur) as u64,
+                elapsed_secs: elapsed,
+                timeout_secs: timeout,
+                done: finished,
+            }));
+            if finished {
+                break;
+            }
+            let wait = poll.min((timeout - elapsed).max(0.0));
+            if let Err(e) = ctx.sleep(Duration::from_secs_f64(wait)) {
+                // Ctrl-C or --max-time: clear the bar, leave the server drained.
+                ctx.emit(Event::Progress(&Progress {
+                    key: key.clone(),
+                    message: format!("{label}: stopped waiting ({e}); left in drain"),
+                    remaining: (scur + qcur) as u64,
+                    elapsed_secs: start.elapsed().as_secs_f64(),
+                    timeout_secs: timeout,
+                    done: true,
+                }));
+                return Err(to_rhai(e));
+            }
+        }
+    }
+    let drained = !dry_run && !timed_out && !reverted;
+    let mut in_maint = false;
+    if drained {
+        if let Some(action) = then {
+            writes.extend(apply(ctx, &servers, force, &|s| {
+                Ok(Command::set_state(s, action))
+            })?);
+            in_maint = true;
+        }
+    }
+    let scur: i64 = seen.iter().map(|s| s.remaining.scur.max(0)).sum();
+    let qcur: i64 = seen.iter().map(|s| s.remaining.qcur.max(0)).sum();
+    if timed_out {
+        ctx.add_finding(
+            Finding::new(
+                Severity::Warning,
+                "drain.timeout",
+                format!("{label}: still {scur} session(s) and {qcur} queued request(s) after {timeout:.0}s"),
+            )
+            .detail(format!(
+                "the server is left in drain{}",
+                if then.is_some() { "; it was not put in maintenance" } else { "" }
+            ))
+            .advice("wait longer (a larger timeout), find the long-lived connections, or cut them with shutdown_sessions(\"backend/server\") if that is acceptable")
+            .evidence(
+                seen.iter()
+                    .map(|s| format!("{} on {}: scur {} qcur {}", s.server, s.target, s.remaining.scur, s.remaining.qcur))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        );
+    }
+    let mut m = Map::new();
+    m.insert(
+        "servers".into(),
+        Dynamic::from_array(names.into_iter().map(Dynamic::from).collect()),
+    );
+    m.insert("drained".into(), drained.into());
+    m.insert("timed_out".into(), timed_out.into());
+    m.insert("reverted".into(), reverted.into());
+    m.insert("dry_run".into(), dry_run.into());
+    m.insert("then".into(), then.map(|a| a.as_str()).unwrap_or("").into());
+    m.insert("in_maint".into(), in_maint.into());
+    m.insert("elapsed".into(), start.elapsed().as_secs_f64().into());
+    m.insert("timeout".into(), timeout.into());
+    let mut rem = Map::new();
+    rem.insert("scur".into(), scur.into());
+    rem.insert("qcur".into(), qcur.into());
+    m.insert("remaining".into(), rem.into());
+    m.insert("status".into(), seen_rows(&seen).into());
+    m.insert("writes".into(), writes.into());
+    Ok(m)
+}
+
+type Build = fn(&ServerRef) -> Result<Command>;
+type BuildFn = dyn Fn(&ServerRef) -> Result<Command>;
+
+pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
+    let simple: &[(&str, Build, &str)] = &[
+        (
+            "shutdown_sessions",
+            |s| Ok(Command::shutdown_sessions(s)),
+            "`shutdown sessions server <server>`: cut every session on it now.",
+        ),
+        (
+            "enable_health",
+            |s| Ok(Command::health(s, true)),
+            "`enable health <server>`: resume its health checks.",
+        ),
+        (
+            "disable_health",
+            |s| Ok(Command::health(s, false)),
+            "`disable health <server>`: stop its health checks (its state freezes).",
+        ),
+        (
+            "enable_agent",
+            |s| Ok(Command::agent(s, true)),
+            "`enable agent <server>`: resume its agent checks.",
+        ),
+        (
+            "disable_agent",
+            |s| Ok(Command::agent(s, false)),
+            "`disable agent <server>`: stop its agent checks.",
+        ),
+    ];
+    for (name, build, doc) in simple {
+        let build = *build;
+        let doc = format!("{doc}\n{RESULT_DOC}");
+        let c = ctx.clone();
+        reg(name, &["server: String", "Array"], &doc)
+            .register_into_engine(engine, move |server: &str| {
+                write_fn(&c, server, None, &build)
+            });
+        let c = ctx.clone();
+        reg(name, &["server: String", "opts: Map", "Array"], &doc)
+            .register_into_engine(engine, move |server: &str, opts: Map| {
+                write_fn(&c, server, Some(opts), &build)
+            });
+    }
+
+    let doc = format!("`set server <server> state ready|drain|maint`. drain and maint are refused\non the last UP server of a backend unless `force`. (`drain()` also waits.)\n{RESULT_DOC}");
+    let set_state = |state: &str| -> R<Box<BuildFn>> {
+        let action = AdminAction::parse(state).map_err(to_rhai)?;
+        Ok(Box::new(move |s| Ok(Command::set_state(s, action))))
+    };
+    let c = ctx.clone();
+    reg(
+        "set_state",
+        &["server: String", "state: String", "Array"],
+        &doc,
+    )
+    .register_into_engine(engine, move |server: &str, state: &str| {
+        let build = set_state(state)?;
+        write_fn(&c, server, None, &*build)
+    });
+    let c = ctx.clone();
+    reg(
+        "set_state",
+        &["server: String", "state: String", "opts: Map", "Array"],
+        &doc,
+    )
+    .register_into_engine(engine, move |server: &str, state: &str, opts: Map| {
+        let build = set_state(state)?;
+        write_fn(&c, server, Some(opts), &*build)
+    });
+
+    let doc = format!("`set server <server> weight <weight>`: an integer 0-256 or a string `\"N%\"`\n(of the configured weight).\n{RESULT_DOC}");
+    for with_opts in [false, true] {
+        for int in [false, true] {
+            let c = ctx.clone();
+            let params: &[&str] = match (int, with_opts) {
+                (true, false) => &["server: String", "weight: int", "Array"],
+                (false, false) => &["server: String", "weight: String", "Array"],
+                (true, true) => &["server: String", "weight: int", "opts: Map", "Array"],
+                (false, true) => &["server: String", "weight: String", "opts: Map", "Array"],
+            };
+            let f = reg("set_weight", params, &doc);
+            match (int, with_opts) {
+                (true, false) => f.register_into_engine(engine, move |s: &str, w: i64| {
+                    let w = w.to_string();
+                    write_fn(&c, s, None, &move |r| Command::set_weight(r, &w))
+                }),
+                (false, false) => f.register_into_engine(engine, move |s: &str, w: &str| {
+                    let w = w.to_string();
+                    write_fn(&c, s, None, &move |r| Command::set_weight(r, &w))
+                }),
+                (true, true) => f.register_into_engine(engine, move |s: &str, w: i64, o: Map| {
+                    let w = w.to_string();
+                    write_fn(&c, s, Some(o), &move |r| Command::set_weight(r, &w))
+                }),
+                (false, true) => f.register_into_engine(engine, move |s: &str, w: &str, o: Map| {
+                    let w = w.to_string();
+                    write_fn(&c, s, Some(o), &move |r| Command::set_weight(r, &w))
+                }),
+            };
+        }
+    }
+
+    let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns `#{drained, timed_out, reverted, dry_run, then, in_maint, servers,\nelapsed, timeout, remaining: #{scur, qcur}, status: [#{server, target, scur,\nqcur, drain, maint, found, drained}], writes: [see set_state]}`. On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` warning is\nrecorded. `reverted` is true when the server came back in rotation meanwhile.";
+    let c = ctx.clone();
+    reg("drain", &["server: String", "Map"], doc)
+        .register_into_engine(engine, move |server: &str| drain(&c, server, None));
+    let c = ctx.clone();
+    reg("drain", &["server: String", "opts: Map", "Map"], doc)
+        .register_into_engine(engine, move |server: &str, opts: Map| {
+            drain(&c, server, Some(opts))
+        });
+}

@@ -1,0 +1,549 @@
+//! Write primitives, `drain` and the `drain_server` playbook against a real
+//! HAProxy: every guard, the wait on a long-lived connection, the journal.
+
+use crate::harness::*;
+use harun::lab::{Lab, Scenario};
+use std::time::{Duration, Instant};
+
+/// A lab whose slow server takes `delay` to answer.
+fn slow_lab(delay: Duration) -> Option<Lab> {
+    if !require_haproxy() {
+        return None;
+    }
+    Some(
+        Lab::builder()
+            .haproxy_bin(haproxy_bin())
+            .scenario(Scenario::Incident)
+            .slow_delay(delay)
+            .start()
+            .expect("lab starts"),
+    )
+}
+
+/// A column of a server's `show stat` line, read independently of harun.
+fn stat_field(lab: &Lab, backend: &str, server: &str, column: &str) -> String {
+    let stat = socat(lab, "show stat");
+    let header: Vec<&str> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("# ")
+        .split(',')
+        .collect();
+    let idx = header.iter().position(|c| *c == column).expect("column");
+    for line in stat.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.first() == Some(&backend) && f.get(1) == Some(&server) {
+            return f.get(idx).unwrap_or(&"").to_string();
+        }
+    }
+    panic!("{backend}/{server} not in show stat");
+}
+
+/// `srv_admin_state` (decimal bit mask) from `show servers state`.
+fn admin_state(lab: &Lab, backend: &str, server: &str) -> u32 {
+    let text = socat(lab, &format!("show servers state {backend}"));
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    lines.next();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .trim_start_matches('#')
+        .split_whitespace()
+        .collect();
+    let name = header.iter().position(|h| *h == "srv_name").unwrap();
+    let admin = header.iter().position(|h| *h == "srv_admin_state").unwrap();
+    for l in lines {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.get(name) == Some(&server) {
+            return f[admin].parse().unwrap();
+        }
+    }
+    panic!("{backend}/{server} not in show servers state:\n{text}");
+}
+
+const FMAINT: u32 = 0x01;
+const FDRAIN: u32 = 0x08;
+
+fn journal_lines(lab: &Lab) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(lab.dir().join("journal.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn journal line {l:?}: {e}")))
+        .collect()
+}
+
+/// Wait (bounded) until `f` holds.
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn finding_ids(run: &Run) -> Vec<String> {
+    run.json()["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn drain_waits_for_a_long_lived_request_then_lands_in_maint() {
+    let Some(lab) = slow_lab(Duration::from_secs(3)) else {
+        return;
+    };
+    std::thread::scope(|s| {
+        let request = s.spawn(|| {
+            let r = lab.get("/", Some("bk_slow"));
+            (r, Instant::now())
+        });
+        wait_for(
+            "the request to reach slow1",
+            Duration::from_secs(10),
+            || stat_field(&lab, "bk_slow", "slow1", "scur") == "1",
+        );
+        // slow1 is bk_slow's only server: the guard needs --force.
+        let run = harun()
+            .lab(&lab)
+            .args([
+                "drain_server",
+                "-p",
+                "server=bk_slow/slow1",
+                "-p",
+                "then=maint",
+                "-p",
+                "timeout=30",
+                "-p",
+                "poll=0.2",
+                "--yes",
+                "--force",
+            ])
+            .run();
+        let finished = Instant::now();
+        run.expect_code(0);
+        let (response, answered) = request.join().unwrap();
+        let response = response.expect("the in-flight request completes");
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        // The drain waited for the request before going to maintenance.
+        assert!(answered <= finished, "drain finished before the request");
+        assert!(run.stdout.contains("drain.done"), "{}", run.stdout);
+        assert!(
+            run.stderr.contains("bk_slow/slow1: drained"),
+            "{}",
+            run.stderr
+        );
+    });
+    assert_eq!(status_of(&lab, "bk_slow", "slow1"), "MAINT");
+    let admin = admin_state(&lab, "bk_slow", "slow1");
+    assert!(admin & FMAINT != 0, "admin state {admin}");
+    // Journal: drain then maint, with before/after states.
+    let j = journal_lines(&lab);
+    let cmds: Vec<&str> = j.iter().filter_map(|e| e["command"].as_str()).collect();
+    assert_eq!(
+        cmds,
+        [
+            "set server bk_slow/slow1 state drain",
+            "set server bk_slow/slow1 state maint"
+        ]
+    );
+    assert_eq!(j[0]["before"]["drain"], false);
+    assert_eq!(j[0]["after"]["drain"], true);
+    assert_eq!(j[1]["after"]["maint"], true);
+}
+
+#[test]
+fn drain_timeout_leaves_the_server_drained_and_says_so() {
+    let Some(lab) = slow_lab(Duration::from_secs(4)) else {
+        return;
+    };
+    std::thread::scope(|s| {
+        let request = s.spawn(|| lab.get("/", Some("bk_slow")));
+        wait_for(
+            "the request to reach slow1",
+            Duration::from_secs(10),
+            || stat_field(&lab, "bk_slow", "slow1", "scur") == "1",
+        );
+        let run = harun()
+            .lab(&lab)
+            .args([
+                "drain_server",
+                "-p",
+                "server=bk_slow/slow1",
+                "-p",
+                "then=maint",
+                "-p",
+                "timeout=0.5",
+                "-p",
+                "poll=0.1",
+                "--yes",
+                "--force",
+                "--json",
+            ])
+            .run();
+        run.expect_code(1);
+        let ids = finding_ids(&run);
+        assert!(ids.contains(&"drain.timeout".to_string()), "{ids:?}");
+        assert!(ids.contains(&"drain.incomplete".to_string()), "{ids:?}");
+        assert!(
+            run.stdout.contains("NOT put in maintenance"),
+            "{}",
+            run.stdout
+        );
+        let _ = request.join();
+    });
+    // Left in drain, not in maintenance.
+    let admin = admin_state(&lab, "bk_slow", "slow1");
+    assert!(admin & FDRAIN != 0 && admin & FMAINT == 0, "admin {admin}");
+    let j = journal_lines(&lab);
+    assert!(j
+        .iter()
+        .all(|e| e["command"] != "set server bk_slow/slow1 state maint"));
+}
+
+#[test]
+fn last_server_guard_refuses_and_force_allows() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun()
+        .lab(&lab)
+        .args(["drain_server", "-p", "server=bk_single/only1", "--yes"])
+        .run();
+    run.expect_code(4);
+    assert!(
+        run.stderr.contains("last UP server of backend `bk_single`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(status_of(&lab, "bk_single", "only1"), "UP");
+    assert_eq!(admin_state(&lab, "bk_single", "only1"), 0);
+    // The refusal is journaled too.
+    assert_eq!(journal_lines(&lab)[0]["outcome"], "refused");
+
+    // Same through a primitive, with force in opts.
+    let run = harun()
+        .lab(&lab)
+        .args(["--yes", "-e", r#"set_state("bk_single/only1", "maint")"#])
+        .run();
+    run.expect_code(4);
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--yes",
+            "--json",
+            "-e",
+            r#"set_state("bk_single/only1", "drain", #{force: true})[0].after.drain"#,
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(run.json(), serde_json::json!(true));
+    assert_eq!(status_of(&lab, "bk_single", "only1"), "DRAIN");
+
+    // --force on the playbook, finishing in maint.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "drain_server",
+            "-p",
+            "server=bk_single/only1",
+            "-p",
+            "then=maint",
+            "--yes",
+            "--force",
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(status_of(&lab, "bk_single", "only1"), "MAINT");
+}
+
+#[test]
+fn dry_run_prints_the_exact_commands_and_sends_nothing() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let before = socat(&lab, "show servers state");
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "drain_server",
+            "-p",
+            "server=bk_app/app1",
+            "-p",
+            "then=maint",
+            "--dry-run",
+        ])
+        .run();
+    run.expect_code(0);
+    let sock = lab.admin_socket().display().to_string();
+    for cmd in [
+        "set server bk_app/app1 state drain",
+        "set server bk_app/app1 state maint",
+    ] {
+        assert!(
+            run.stdout
+                .contains(&format!("dry-run: would send to {sock}: {cmd}")),
+            "{}",
+            run.stdout
+        );
+    }
+    assert!(run.stdout.contains("drain.dry-run"), "{}", run.stdout);
+    // Nothing changed in HAProxy: every server's admin state and weight.
+    let admin_and_weight = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.starts_with('#') && l.contains(' '))
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                // be_name srv_name srv_admin_state srv_uweight
+                format!("{} {} {} {}", f[1], f[3], f[6], f[7])
+            })
+            .collect()
+    };
+    assert_eq!(
+        admin_and_weight(&before),
+        admin_and_weight(&socat(&lab, "show servers state"))
+    );
+    assert_eq!(status_of(&lab, "bk_app", "app1"), "UP");
+    let j = journal_lines(&lab);
+    assert_eq!(j.len(), 2);
+    assert!(j.iter().all(|e| e["outcome"] == "dry-run"), "{j:?}");
+    assert_eq!(j[0]["before"]["admin_state"], 0);
+}
+
+#[test]
+fn read_only_refuses_before_sending() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--read-only",
+            "--yes",
+            "-e",
+            r#"set_state("bk_app/app1", "drain")"#,
+        ])
+        .run();
+    run.expect_code(4);
+    assert!(run.stderr.contains("--read-only"), "{}", run.stderr);
+    assert_eq!(admin_state(&lab, "bk_app", "app1"), 0);
+    assert_eq!(journal_lines(&lab)[0]["outcome"], "refused");
+}
+
+#[test]
+fn without_a_terminal_and_without_yes_writes_are_refused() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun()
+        .lab(&lab)
+        .args(["drain_server", "-p", "server=bk_app/app1"])
+        .run();
+    run.expect_code(4);
+    assert!(
+        run.stderr.contains("no terminal to confirm on"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    assert_eq!(admin_state(&lab, "bk_app", "app1"), 0);
+}
+
+#[test]
+fn permission_denied_on_an_operator_socket_exits_4() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun()
+        .args([
+            "-s",
+            &lab.operator_socket().display().to_string(),
+            "--journal",
+            &lab.dir().join("journal.jsonl").display().to_string(),
+            "--yes",
+            "-e",
+            r#"set_weight("bk_app/app1", "50%")"#,
+        ])
+        .run();
+    run.expect_code(4);
+    assert!(run.stderr.contains("permission denied"), "{}", run.stderr);
+    assert!(run.stderr.contains("level admin"), "{}", run.stderr);
+    assert_eq!(stat_field(&lab, "bk_app", "app1", "weight"), "1");
+    let j = journal_lines(&lab);
+    assert_eq!(j[0]["outcome"], "failed");
+}
+
+#[test]
+fn unknown_servers_are_named_in_a_usage_error() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    for (args, name) in [
+        (
+            vec!["--yes", "-e", r#"set_state("bk_app/nope", "drain")"#],
+            "bk_app/nope",
+        ),
+        (
+            vec!["-e", r#"set_state("bk_app/nope", "ready")"#],
+            "bk_app/nope",
+        ),
+        (vec!["--yes", "-e", r#"drain("nope")"#], "nope"),
+        (
+            vec!["--dry-run", "drain_server", "-p", "server=bk_app/ghost"],
+            "bk_app/ghost",
+        ),
+    ] {
+        let run = harun().lab(&lab).args(args).run();
+        run.expect_code(2);
+        assert!(run.stderr.contains(name), "{}", run.stderr);
+    }
+    // A missing required parameter names it.
+    let run = harun().lab(&lab).args(["drain_server", "--yes"]).run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("`server`"), "{}", run.stderr);
+}
+
+#[test]
+fn a_bare_server_name_applies_to_every_backend_that_has_it_and_journal_shows_it() {
+    if !require_haproxy() {
+        return;
+    }
+    let lab = Lab::builder()
+        .haproxy_bin(haproxy_bin())
+        .scenario(Scenario::Big)
+        .size(3, 2)
+        .start()
+        .expect("lab starts");
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--yes",
+            "--json",
+            "-e",
+            r#"set_state("srv0", "drain").map(|r| r.server)"#,
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(
+        run.json(),
+        serde_json::json!(["bk0000/srv0", "bk0001/srv0", "bk0002/srv0"])
+    );
+    for b in ["bk0000", "bk0001", "bk0002"] {
+        assert_eq!(status_of(&lab, b, "srv0"), "DRAIN");
+        assert_eq!(status_of(&lab, b, "srv1"), "no check");
+    }
+    // drain() on a bare name waits on all of them (nothing to wait for here).
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--yes",
+            "--json",
+            "-e",
+            r#"let r = drain("srv0", #{then: "maint", poll: 0.1}); [r.drained, r.in_maint, r.status.len()]"#,
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(run.json(), serde_json::json!([true, true, 3]));
+    assert_eq!(status_of(&lab, "bk0002", "srv0"), "MAINT");
+
+    let out = harun()
+        .args([
+            "journal",
+            "--journal",
+            &lab.dir().join("journal.jsonl").display().to_string(),
+        ])
+        .run();
+    out.expect_code(0);
+    assert!(
+        out.stdout
+            .lines()
+            .last()
+            .unwrap_or("")
+            .contains("set server bk0002/srv0 state maint [sent]"),
+        "{}",
+        out.stdout
+    );
+    assert!(out
+        .stdout
+        .contains("set server bk0000/srv0 state drain [sent]"));
+}
+
+#[test]
+fn journal_keeps_every_write_of_a_run_killed_mid_way() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pb = playbook(
+        &dir,
+        "many.rhai",
+        "for i in 0..10000 { set_weight(\"bk_app/app1\", i % 200 + 1); sleep(0.01); }\n",
+    );
+    let journal = lab.dir().join("journal.jsonl");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"))
+        .arg("-s")
+        .arg(lab.admin_socket())
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--yes")
+        .arg(&pb)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("harun starts");
+    wait_for("20 journal lines", Duration::from_secs(30), || {
+        std::fs::read_to_string(&journal)
+            .map(|t| t.lines().count() >= 20)
+            .unwrap_or(false)
+    });
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let j = journal_lines(&lab);
+    assert!(j.len() >= 20, "{}", j.len());
+    for (i, e) in j.iter().enumerate() {
+        for key in [
+            "time", "user", "host", "target", "command", "reply", "before", "after",
+        ] {
+            assert!(!e[key].is_null(), "line {i} has no {key}: {e}");
+        }
+        assert_eq!(
+            e["command"],
+            format!("set server bk_app/app1 weight {}", i % 200 + 1)
+        );
+        assert_eq!(e["after"]["weight"], (i % 200 + 1) as i64);
+    }
+    // HAProxy holds the last journaled weight, or the one in flight when killed.
+    let last = j.len();
+    let w: usize = stat_field(&lab, "bk_app", "app1", "weight")
+        .parse()
+        .unwrap();
+    assert!(
+        w == (last - 1) % 200 + 1 || w == last % 200 + 1,
+        "weight {w} after {last} journaled writes"
+    );
+}
+
+#[test]
+fn drain_server_is_listed_with_its_parameters() {
+    let run = harun().args(["list", "--json"]).run();
+    run.expect_code(0);
+    let v = run.json();
+    let d = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "drain_server")
+        .expect("drain_server listed");
+    let params: Vec<&str> = d["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["server", "then", "timeout", "poll"]);
+    assert_eq!(d["params"][0]["required"], true);
+}
