@@ -60,9 +60,9 @@ import sys
 w = sys.argv[1]
 names = [f"bk{b:04}/srv{s}" for b in range(200) for s in range(10)]
 with open(f"{w}/writes.rhai", "w") as f:
-    f.write("let states = [\"drain\", \"ready\"];\nlet n = 0;\n")
+    f.write("let n = 0;\n")
     f.write("for s in [" + ",".join(f'"{n}"' for n in names) + "] {\n")
-    f.write("    send(`set server ${s} state ready`);\n    n += 1;\n}\nn\n")
+    f.write("    set_state(s, \"ready\");\n    n += 1;\n}\nn\n")
 with open(f"{w}/writes.sh", "w") as f:
     f.write("#!/bin/sh\n")
     for n in names:

@@ -198,6 +198,23 @@ fn runner(
         ExitCode::Usage as i32
     })?;
     let cancel = runner.cancel_token();
+    let term_cancel = cancel.clone();
+    // SIGTERM/SIGHUP stop the run the same way, so the lab and the journal
+    // are cleaned up and synced.
+    rt.spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        term_cancel.cancel();
+    });
     rt.spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
             // A second Ctrl-C while a playbook is still stopping ends harun at once.

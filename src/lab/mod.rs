@@ -125,6 +125,10 @@ impl LabBuilder {
 }
 
 /// A running lab. Dropping it stops HAProxy and the responders and removes the directory.
+///
+/// The lab's `haproxy` is tied to the thread that started it (Linux
+/// `PR_SET_PDEATHSIG`): it is stopped if that thread ends, so start a lab on
+/// a thread that outlives it (not a short-lived `spawn_blocking` task).
 pub struct Lab {
     dir: tempfile::TempDir,
     child: Option<Child>,
@@ -345,7 +349,17 @@ impl Lab {
         let log_path = dir.path().join("haproxy.log");
         let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
         let log2 = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
-        let child = std::process::Command::new(&b.haproxy_bin)
+        let mut cmd = std::process::Command::new(&b.haproxy_bin);
+        // If harun dies without cleaning up (SIGKILL), the kernel stops the
+        // lab's haproxy too instead of leaving it behind.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child = cmd
             .arg("-db")
             .arg("-f")
             .arg(&config_path)

@@ -216,3 +216,36 @@ fn sockets_are_discovered_from_the_config() {
     );
     assert_eq!(v[1], "HAProxy");
 }
+
+#[test]
+fn a_terminated_lab_leaves_nothing_behind() {
+    use std::io::{BufRead, BufReader};
+    if !require_haproxy() {
+        return;
+    }
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"))
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+        .args(["lab", "healthy"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let sock = loop {
+        let line = lines.next().expect("lab output").unwrap();
+        if let Some(rest) = line.split("admin socket ").nth(1) {
+            break std::path::PathBuf::from(rest.split_whitespace().next().unwrap());
+        }
+    };
+    assert!(sock.exists());
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !sock.parent().unwrap().exists(),
+        "lab directory left behind"
+    );
+}
