@@ -25,8 +25,15 @@ SOCK=$(sed -n 's/.*admin socket \([^ ]*\) .*/\1/p' "$WORK/lab.err" | head -1)
 [ -S "$SOCK" ] || { cat "$WORK/lab.err" >&2; echo "bench: lab did not start" >&2; exit 1; }
 echo "lab: $SOCK ($(echo 'show stat' | socat "$SOCK" stdio | wc -l) show stat lines)"
 
-ratio() { # ratio JSON_FILE: mean of command 0 / mean of command 1
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; a,b=r[0]["mean"],r[1]["mean"]; print(f"  {r[0][\"command\"][:60]}: {a*1000:.1f} ms\n  {r[1][\"command\"][:60]}: {b*1000:.1f} ms\n  ratio: {a/b:.2f}x")' "$1"
+ratio() { # ratio JSON_FILE LABEL_A LABEL_B: mean of command 0 / mean of command 1
+  python3 - "$@" <<'EOP'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+a, b = r[0]["mean"], r[1]["mean"]
+print(f"  {sys.argv[2]}: {a * 1000:.1f} ms (+/- {r[0]['stddev'] * 1000:.1f})")
+print(f"  {sys.argv[3]}: {b * 1000:.1f} ms (+/- {r[1]['stddev'] * 1000:.1f})")
+print(f"  ratio harun/{sys.argv[3].split()[0]}: {a / b:.2f}x")
+EOP
 }
 
 echo
@@ -37,9 +44,9 @@ EOS
 cat >"$WORK/socat-stat.sh" <<EOS
 echo "show stat" | socat "$SOCK" stdio >/dev/null
 EOS
-hyperfine --style basic --warmup 3 --runs 30 --export-json "$WORK/stat.json" \
+hyperfine --style none --warmup 3 --runs 30 --export-json "$WORK/stat.json" \
   "sh $WORK/harun-stat.sh" "sh $WORK/socat-stat.sh" >/dev/null
-ratio "$WORK/stat.json"
+ratio "$WORK/stat.json" "harun -e 'stat().len()'" "socat show stat"
 
 echo
 echo "== 2. queue columns per server: harun vs socat | awk"
@@ -49,9 +56,9 @@ EOS
 cat >"$WORK/awk-q.sh" <<EOS
 echo "show stat" | socat "$SOCK" stdio | awk -F, 'NR>1 && (\$3>0 || \$5>0) {n++} END {print n+0}' >/dev/null
 EOS
-hyperfine --style basic --warmup 3 --runs 20 --export-json "$WORK/q.json" \
+hyperfine --style none --warmup 3 --runs 20 --export-json "$WORK/q.json" \
   "sh $WORK/harun-q.sh" "sh $WORK/awk-q.sh" >/dev/null
-ratio "$WORK/q.json"
+ratio "$WORK/q.json" "harun stat() filter" "socat | awk filter"
 
 echo
 echo "== 3. 2,000 'set server ... state' from one playbook vs one socat per command (target: >= 30x faster)"
@@ -71,7 +78,7 @@ EOP
 cat >"$WORK/harun-w.sh" <<EOS
 "$HARUN" -s "$SOCK" --yes --journal "$WORK/journal.jsonl" "$WORK/writes.rhai" >/dev/null
 EOS
-hyperfine --style basic --warmup 1 --runs 3 --export-json "$WORK/w.json" \
+hyperfine --style none --warmup 1 --runs 3 --export-json "$WORK/w.json" \
   "sh $WORK/harun-w.sh" "sh $WORK/writes.sh $SOCK" >/dev/null
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; a,b=r[0]["mean"],r[1]["mean"]; print(f"  harun playbook: {a*1000:.0f} ms\n  socat loop: {b*1000:.0f} ms\n  harun is {b/a:.1f}x faster")' "$WORK/w.json"
 echo "  journal lines: $(wc -l <"$WORK/journal.jsonl")"

@@ -116,7 +116,8 @@ impl RunnerBuilder {
         self
     }
 
-    /// Share a tokio runtime instead of creating one.
+    /// Share a tokio runtime instead of creating one (a current-thread one
+    /// is fastest: harun blocks on it from the calling thread).
     pub fn runtime(mut self, rt: Arc<tokio::runtime::Runtime>) -> Self {
         self.runtime = Some(rt);
         self
@@ -125,18 +126,18 @@ impl RunnerBuilder {
     pub fn build(self) -> Result<Runner> {
         let rt = match self.runtime {
             Some(rt) => rt,
+            // One thread: primitives block on it and drive the sockets
+            // themselves, with no cross-thread wake-up per command.
             None => Arc::new(
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
+                tokio::runtime::Builder::new_current_thread()
                     .enable_all()
-                    .thread_name("harun-io")
                     .build()
                     .map_err(|e| Error::Other(format!("cannot start the I/O runtime: {e}")))?,
             ),
         };
         let ctx = Arc::new(Ctx::new(
             self.settings,
-            rt.handle().clone(),
+            rt.clone(),
             self.cancel,
             self.sink,
             self.confirm,

@@ -176,10 +176,12 @@ fn runner(
     g: &GlobalOpts,
     interactive: bool,
 ) -> Result<(Runner, Arc<tokio::runtime::Runtime>), i32> {
+    // This runtime only watches signals, from its own thread, so Ctrl-C
+    // lands while a playbook computes; the runner does I/O on its own.
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
-        .thread_name("harun-io")
+        .thread_name("harun-signals")
         .build()
         .map_err(|e| {
             error(&format!("cannot start the I/O runtime: {e}"));
@@ -188,7 +190,6 @@ fn runner(
     let rt = Arc::new(rt);
     let mut b = Runner::builder()
         .settings(settings)
-        .runtime(rt.clone())
         .sink(Arc::new(term::TerminalSink::new(g.json)));
     if term::can_confirm() {
         b = b.confirm(Arc::new(term::TerminalConfirm));

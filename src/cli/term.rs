@@ -122,11 +122,19 @@ impl Sink for TerminalSink {
                     .writes_shown
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                     + 1;
-                let mut err = anstream::stderr();
                 if n <= WRITES_LISTED || w.outcome != "sent" {
-                    let _ = writeln!(err, "{}: {} ({})", w.target, w.command, w.outcome);
+                    let _ = writeln!(
+                        anstream::stderr(),
+                        "{}: {} ({})",
+                        w.target,
+                        w.command,
+                        w.outcome
+                    );
                 } else if n % WRITE_EVERY == 0 {
-                    let _ = writeln!(err, "… {n} writes so far (every one is in the journal)");
+                    let _ = writeln!(
+                        anstream::stderr(),
+                        "… {n} writes so far (every one is in the journal)"
+                    );
                 }
             }
         }

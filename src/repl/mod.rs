@@ -550,6 +550,8 @@ fn banner(runner: &Runner) {
 
 pub fn run(runner: &Runner, json: bool) -> i32 {
     let ctx = runner.context().clone();
+    ctx.track_catalog
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let engine = runner.engine(Some(cwd));
     banner(runner);

@@ -358,32 +358,39 @@ impl StatParser {
         }
     }
 
-    /// Add bytes; every complete line is parsed now.
+    /// Add bytes; complete lines are parsed in batches of at least
+    /// `BATCH` bytes (a CSV reader per batch is cheap, per read is not).
     pub fn feed(&mut self, data: &[u8]) -> Result<(), ParseError> {
+        const BATCH: usize = 128 * 1024;
         if self.first_bytes.len() < 80 {
             let take = (80 - self.first_bytes.len()).min(data.len());
             self.first_bytes.extend_from_slice(&data[..take]);
         }
-        let Some(last_nl) = data.iter().rposition(|&b| b == b'\n') else {
-            self.pending.extend_from_slice(data);
+        self.pending.extend_from_slice(data);
+        if self.pending.len() < BATCH && self.layout.is_some() {
+            return Ok(());
+        }
+        let Some(last_nl) = self.pending.iter().rposition(|&b| b == b'\n') else {
             return Ok(());
         };
-        if self.pending.is_empty() {
-            self.process(&data[..=last_nl], false)?;
-        } else {
-            let mut batch = std::mem::take(&mut self.pending);
-            batch.extend_from_slice(&data[..=last_nl]);
-            self.process(&batch, false)?;
-        }
-        self.pending.extend_from_slice(&data[last_nl + 1..]);
-        Ok(())
+        let mut batch = std::mem::take(&mut self.pending);
+        self.pending.extend_from_slice(&batch[last_nl + 1..]);
+        batch.truncate(last_nl + 1);
+        self.process(&batch, false)
     }
 
     /// The last (possibly unterminated) line, then the result.
     pub fn finish(mut self) -> Result<Stat, ParseError> {
-        if !self.pending.iter().all(|b| b.is_ascii_whitespace()) {
-            let last = std::mem::take(&mut self.pending);
-            self.process(&last, true)?;
+        let rest = std::mem::take(&mut self.pending);
+        let (complete, last) = match rest.iter().rposition(|&b| b == b'\n') {
+            Some(i) => rest.split_at(i + 1),
+            None => rest.split_at(0),
+        };
+        if !complete.is_empty() {
+            self.process(complete, false)?;
+        }
+        if !last.iter().all(|b| b.is_ascii_whitespace()) {
+            self.process(last, true)?;
         }
         let Some(layout) = self.layout else {
             if self.first_bytes.iter().all(|b| b.is_ascii_whitespace()) {
@@ -467,27 +474,29 @@ impl StatParser {
 
         // Output columns are the raw fields in order minus `-`; short rows are
         // padded with empty fields.
-        let mut data = RowData {
-            text: String::with_capacity(record.as_slice().len()),
-            ends: Vec::with_capacity(ncols),
-        };
+        let mut bytes: Vec<u8> = Vec::with_capacity(record.as_slice().len());
+        let mut ends: Vec<u16> = Vec::with_capacity(ncols);
         for (field, keep) in record.iter().zip(&layout.target) {
             if keep.is_none() {
                 continue;
             }
-            if data.ends.len() == ncols {
+            if ends.len() == ncols {
                 break;
             }
-            match std::str::from_utf8(field) {
-                Ok(f) => data.text.push_str(f),
-                Err(_) => data.text.push_str(&String::from_utf8_lossy(field)),
-            }
-            let end = u16::try_from(data.text.len())
+            bytes.extend_from_slice(field);
+            let end = u16::try_from(bytes.len())
                 .map_err(|_| ParseError::new(line, "row longer than 65535 bytes"))?;
-            data.ends.push(end);
+            ends.push(end);
         }
-        let end = u16::try_from(data.text.len()).unwrap_or(u16::MAX);
-        data.ends.resize(ncols, end);
+        let end = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+        ends.resize(ncols, end);
+        // One UTF-8 check per row. A lossy repair could move field
+        // boundaries, so invalid rows keep their bytes per field.
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => lossy_fields(e.as_bytes(), &mut ends),
+        };
+        let data = RowData { text, ends };
         let row = StatRow {
             header: Arc::clone(&layout.header),
             data: Arc::new(data),
@@ -498,6 +507,19 @@ impl StatParser {
         self.rows.push(row);
         Ok(())
     }
+}
+
+/// Rebuild a row whose bytes are not UTF-8, field by field, fixing the ends.
+fn lossy_fields(bytes: &[u8], ends: &mut [u16]) -> String {
+    let mut text = String::with_capacity(bytes.len() + 16);
+    let mut start = 0usize;
+    for end in ends.iter_mut() {
+        let stop = (*end as usize).clamp(start, bytes.len());
+        text.push_str(&String::from_utf8_lossy(&bytes[start..stop]));
+        start = stop;
+        *end = u16::try_from(text.len()).unwrap_or(u16::MAX);
+    }
+    text
 }
 
 fn header_layout(
@@ -905,5 +927,17 @@ mod tests {
         let mut p = StatParser::new();
         p.feed(cut.as_bytes()).unwrap();
         assert!(p.finish().is_err());
+    }
+
+    #[test]
+    fn invalid_utf8_is_repaired_per_field() {
+        let mut text = b"# pxname,svname,status,\nfe,FRONT".to_vec();
+        text.extend_from_slice(&[0xff, 0xfe]);
+        text.extend_from_slice(b"END,OPEN,\n");
+        let mut p = StatParser::new();
+        p.feed(&text).unwrap();
+        let s = p.finish().unwrap();
+        assert_eq!(s.text(0, "svname"), Some("FRONT\u{fffd}\u{fffd}END"));
+        assert_eq!(s.text(0, "status"), Some("OPEN"));
     }
 }

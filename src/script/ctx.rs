@@ -25,7 +25,9 @@ pub struct Catalog {
 
 pub struct Ctx {
     pub settings: Settings,
-    pub rt: tokio::runtime::Handle,
+    /// The runtime primitives block on. `Runtime::block_on` (not a handle's)
+    /// so a current-thread runtime drives its own I/O without a second thread.
+    pub rt: Arc<tokio::runtime::Runtime>,
     pub client: Client,
     pub cancel: CancelToken,
     deadline: Mutex<Option<Instant>>,
@@ -38,6 +40,8 @@ pub struct Ctx {
     /// (`bck` is configuration, it does not change at runtime).
     backups: Mutex<HashMap<(String, String), HashSet<String>>>,
     pub catalog: RwLock<Catalog>,
+    /// Only the REPL completes names: playbook runs skip building the catalog.
+    pub track_catalog: AtomicBool,
     playbook: Mutex<String>,
     versions: Mutex<BTreeMap<String, String>>,
 }
@@ -49,7 +53,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Ctx {
     pub fn new(
         settings: Settings,
-        rt: tokio::runtime::Handle,
+        rt: Arc<tokio::runtime::Runtime>,
         cancel: CancelToken,
         sink: Arc<dyn Sink>,
         confirm: Option<Arc<dyn Confirm>>,
@@ -72,6 +76,7 @@ impl Ctx {
             confirmed: AtomicBool::new(false),
             backups: Mutex::new(HashMap::new()),
             catalog: RwLock::new(Catalog::default()),
+            track_catalog: AtomicBool::new(false),
             playbook: Mutex::new(String::new()),
             versions: Mutex::new(BTreeMap::new()),
         }

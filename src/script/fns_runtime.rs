@@ -79,23 +79,32 @@ pub fn stat_of(ctx: &Ctx, cmd: &Command) -> R<Array> {
     let mut out = Array::new();
     let mut catalog = crate::script::ctx::Catalog::default();
     for (target, st) in replies {
-        for row in 0..st.len() {
-            let (Some(px), Some(sv)) = (st.text(row, "pxname"), st.text(row, "svname")) else {
-                continue;
-            };
-            match st.proxy_type(row) {
+        let track = ctx.track_catalog.load(std::sync::atomic::Ordering::Relaxed);
+        let (true, Some(px), Some(sv)) = (track, st.index("pxname"), st.index("svname")) else {
+            convert::stat_rows(&st, tag.then_some(target.as_str()), &mut out);
+            continue;
+        };
+        for row in &st.rows {
+            let (p, s) = (row.raw(px), row.raw(sv));
+            match row.proxy_type() {
                 Some(stat::ProxyType::Backend) => {
-                    catalog.backends.insert(px.to_string());
+                    catalog.backends.insert(p.to_string());
                 }
                 Some(stat::ProxyType::Frontend) => {
-                    catalog.frontends.insert(px.to_string());
+                    catalog.frontends.insert(p.to_string());
                 }
                 Some(stat::ProxyType::Server) => {
-                    catalog
-                        .servers
-                        .entry(px.to_string())
-                        .or_default()
-                        .insert(sv.to_string());
+                    // Rows come grouped by proxy: look the backend up once per run of rows.
+                    match catalog.servers.get_mut(p) {
+                        Some(set) => {
+                            set.insert(s.to_string());
+                        }
+                        None => {
+                            catalog
+                                .servers
+                                .insert(p.to_string(), [s.to_string()].into());
+                        }
+                    }
                 }
                 _ => {}
             }
@@ -120,7 +129,8 @@ pub fn servers_of(ctx: &Ctx, backend: Option<&str>) -> R<Array> {
     for (target, text) in replies {
         let states = servers_state::parse_servers_state(&text)
             .map_err(|e| malformed(&target, cmd.as_str(), e))?;
-        if let Ok(mut c) = ctx.catalog.write() {
+        let track = ctx.track_catalog.load(std::sync::atomic::Ordering::Relaxed);
+        if let (true, Ok(mut c)) = (track, ctx.catalog.write()) {
             for s in &states {
                 c.backends.insert(s.be_name.clone());
                 c.servers
