@@ -202,22 +202,28 @@ fn runner(
     let term_cancel = cancel.clone();
     // SIGTERM/SIGHUP stop the run the same way, so the lab and the journal
     // are cleaned up and synced.
+    // Handlers are installed before returning, so a signal that arrives
+    // right after start-up is already handled.
+    let _enter = rt.enter();
+    use tokio::signal::unix::{signal, SignalKind};
+    if let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        rt.spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+            term_cancel.cancel();
+        });
+    }
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
     rt.spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
+        let Some(interrupt) = interrupt.as_mut() else {
             return;
         };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-        }
-        term_cancel.cancel();
-    });
-    rt.spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
+        while interrupt.recv().await.is_some() {
             // A second Ctrl-C while a playbook is still stopping ends harun at once.
             if cancel.is_cancelled() && !interactive {
                 super::exit(ExitCode::Interrupted as i32);
