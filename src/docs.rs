@@ -87,7 +87,7 @@ pub fn primitives_markdown() -> Option<String> {
 }
 
 /// (id, severity, title, meaning, fix) of every finding id harun's own code
-/// emits: the `config.*` lint rules and the `system.*`/`logs.*` probes.
+/// and its shipped playbooks emit: lint rules, probes, health checks, playbooks.
 pub fn findings() -> Vec<(String, String, String, String, String)> {
     let mut out: Vec<_> = crate::config::rule_docs()
         .iter()
@@ -95,6 +95,8 @@ pub fn findings() -> Vec<(String, String, String, String, String)> {
         .chain(
             crate::system::finding_docs()
                 .iter()
+                .chain(crate::health::finding_docs())
+                .chain(crate::findings::finding_docs())
                 .map(|d| (d.id, d.severity, d.title, d.meaning, d.fix)),
         )
         .map(|(id, sev, title, meaning, fix)| {

@@ -11,6 +11,8 @@ pub mod config;
 pub mod docs;
 pub mod drain;
 pub mod error;
+pub mod findings;
+pub mod health;
 pub mod journal;
 pub mod lab;
 pub mod playbooks;

@@ -28,6 +28,7 @@ macro_rules! shipped {
 }
 
 pub const SHIPPED: &[Shipped] = shipped![
+    "troubleshoot",
     "inspect_queues",
     "check_config",
     "enable_logs",

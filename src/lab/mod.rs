@@ -18,6 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+/// In the incident scenarios: two slow servers with `maxconn 1` behind
+/// `balance uri`, so load builds a server-level queue.
+pub const PINNED_BACKEND: &str = "bk_pinned";
+
 /// What the lab sets up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Scenario {
@@ -53,7 +57,7 @@ impl Scenario {
                 "bk_api/api2 DOWN, bk_app/app3 in MAINT, bk_slow/slow1 with maxconn 1"
             }
             Scenario::Queues => {
-                "the incident plus 12 concurrent clients on bk_slow (maxconn 1): queues build"
+                "the incident plus load: 12 clients on bk_slow (maxconn 1) queue at backend level, 6 on bk_pinned (balance uri, maxconn 1) at server level"
             }
             Scenario::Big => "2,000 backends x 10 servers",
         }
@@ -293,6 +297,20 @@ impl Lab {
                 backends.push(("bk_api".into(), api));
                 backends.push(("bk_slow".into(), slow));
                 backends.push(("bk_single".into(), single));
+                if !healthy {
+                    // `balance uri` binds a request to one server before it
+                    // queues: the queue builds on the server, not the backend.
+                    let pinned = (1..=2)
+                        .map(|i| {
+                            Ok(ServerSpec {
+                                name: format!("pin{i}"),
+                                addr: spawn_server(Behaviour::Slow(b.slow_delay), "pin")?,
+                                opts: "maxconn 1".into(),
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    backends.push((PINNED_BACKEND.into(), pinned));
+                }
             }
         }
 
@@ -339,6 +357,9 @@ impl Lab {
         }
         for (name, servers) in &backends {
             let _ = writeln!(cfg, "\nbackend {name}");
+            if name == PINNED_BACKEND {
+                let _ = writeln!(cfg, "    balance uri");
+            }
             for s in servers {
                 let _ = writeln!(cfg, "    server {} {} {}", s.name, s.addr, s.opts);
             }
@@ -400,6 +421,8 @@ impl Lab {
         if b.scenario == Scenario::Queues {
             lab.rt_handle
                 .spawn(responder::load(lab.frontend, "bk_slow".into(), 12));
+            lab.rt_handle
+                .spawn(responder::load(lab.frontend, PINNED_BACKEND.into(), 6));
         }
         Ok(lab)
     }

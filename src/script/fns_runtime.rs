@@ -20,7 +20,10 @@ fn no_targets() -> Box<EvalAltResult> {
 
 /// Keep going when some targets fail (each failure becomes a
 /// `target.unreachable` finding); fail when all do.
-fn partition<T>(ctx: &Ctx, results: Vec<(String, crate::Result<T>)>) -> R<Vec<(String, T)>> {
+pub(super) fn partition<T>(
+    ctx: &Ctx,
+    results: Vec<(String, crate::Result<T>)>,
+) -> R<Vec<(String, T)>> {
     let mut ok = Vec::with_capacity(results.len());
     let mut errors = Vec::new();
     for (target, r) in results {
@@ -55,11 +58,15 @@ fn read_all(ctx: &Ctx, cmd: &Command) -> R<Vec<(String, String)>> {
     partition(ctx, results)
 }
 
-fn multi(ctx: &Ctx) -> bool {
+pub(super) fn multi(ctx: &Ctx) -> bool {
     ctx.client.targets().len() > 1
 }
 
-fn malformed(target: &str, command: &str, e: impl std::fmt::Display) -> Box<EvalAltResult> {
+pub(super) fn malformed(
+    target: &str,
+    command: &str,
+    e: impl std::fmt::Display,
+) -> Box<EvalAltResult> {
     to_rhai(Error::Malformed {
         target: target.to_string(),
         command: command.to_string(),

@@ -6,6 +6,7 @@ pub mod ctx;
 pub mod errors;
 mod fns_actions;
 mod fns_config;
+mod fns_health;
 mod fns_report;
 mod fns_runtime;
 mod fns_system;
@@ -81,6 +82,7 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     fns_actions::register(&mut engine, ctx);
     fns_config::register(&mut engine, ctx);
     fns_system::register(&mut engine, ctx);
+    fns_health::register(&mut engine, ctx);
     fns_watch::register(&mut engine, ctx);
     engine
 }

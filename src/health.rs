@@ -1,0 +1,728 @@
+//! What a running HAProxy says about itself: servers out of rotation, failing
+//! checks, queues, sessions close to a limit, the process near its maxconn.
+//!
+//! Pure functions over parsed `show stat`, `show servers state` and
+//! `show info` replies, so every rule is tested on fixtures; the `*_check`
+//! primitives (src/script/fns_health.rs) fetch the replies and add the target.
+//!
+//! Server state comes from the admin bit mask of `show servers state`, not
+//! from the status text: a drained server whose check fails reads `DOWN` in
+//! `show stat`, and a `MAINT (via bk/s)` text depends on the version.
+
+use crate::report::{Finding, Severity};
+use crate::runtime::servers_state::{AdminState, OpState, ServerState};
+use crate::runtime::stat::{ProxyType, Stat, StatRow};
+use crate::system::FindingDoc;
+use std::collections::{BTreeMap, HashMap};
+
+/// At most this many evidence lines per finding; the rest is counted.
+const MAX_EVIDENCE: usize = 12;
+
+/// Check results that mean the last health check failed (`check_status` in
+/// `show stat`; management.txt section 9.1).
+const FAILED_CHECKS: &[&str] = &[
+    "SOCKERR", "L4TOUT", "L4CON", "L6TOUT", "L6RSP", "L7TOUT", "L7RSP", "L7STS", "PROCERR",
+    "PROCTOUT",
+];
+
+/// Whether the `check_status` text of `show stat` is a failure. HAProxy
+/// prefixes `* ` while a check is running.
+pub fn check_failed(check_status: &str) -> bool {
+    let s = check_status.trim_start_matches("* ").trim();
+    FAILED_CHECKS.contains(&s)
+}
+
+/// Why a server is out of rotation, or would be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Condition {
+    Maint,
+    Drain,
+    Down,
+}
+
+/// One server joined across `show stat` and `show servers state`.
+struct ServerView<'a> {
+    backend: &'a str,
+    server: &'a str,
+    row: &'a StatRow,
+    state: Option<&'a ServerState>,
+}
+
+impl ServerView<'_> {
+    fn name(&self) -> String {
+        format!("{}/{}", self.backend, self.server)
+    }
+
+    fn status(&self) -> &str {
+        self.row.text("status").unwrap_or("")
+    }
+
+    fn condition(&self) -> Option<Condition> {
+        match self.state {
+            Some(s) if s.admin.is_maint() => Some(Condition::Maint),
+            Some(s) if s.admin.is_drain() => Some(Condition::Drain),
+            Some(s) if s.op_state == OpState::Stopped => Some(Condition::Down),
+            Some(_) => None,
+            // No servers state line (a backend without that command's support, or
+            // a race with a reload): fall back to the status text.
+            None => {
+                let st = self.status();
+                if st.starts_with("MAINT") {
+                    Some(Condition::Maint)
+                } else if st.starts_with("DRAIN") {
+                    Some(Condition::Drain)
+                } else if st.starts_with("DOWN") {
+                    Some(Condition::Down)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// `L4CON (Connection refused)`, or None when checks pass or are off.
+    fn failed_check(&self) -> Option<String> {
+        let status = self.row.text("check_status")?;
+        if !check_failed(status) {
+            return None;
+        }
+        let status = status.trim_start_matches("* ").trim();
+        let code = self
+            .row
+            .int("check_code")
+            .map(|c| format!(" {c}"))
+            .unwrap_or_default();
+        // `last_chk` is the specific cause ("Connection refused"); `check_desc`
+        // only names the status ("Layer4 connection problem").
+        let why = self
+            .row
+            .text("last_chk")
+            .or_else(|| self.row.text("check_desc"));
+        Some(match why {
+            Some(why) => format!("{status}{code} ({why})"),
+            None => format!("{status}{code}"),
+        })
+    }
+
+    fn since_change(&self) -> String {
+        match self.row.int("lastchg") {
+            Some(s) => format!(" for {}", human_secs(s)),
+            None => String::new(),
+        }
+    }
+
+    fn address(&self) -> Option<String> {
+        let s = self.state?;
+        match s.port {
+            Some(p) if p > 0 => Some(format!("{}:{p}", s.addr)),
+            _ => Some(s.addr.clone()),
+        }
+    }
+}
+
+fn human_secs(s: i64) -> String {
+    match s {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+fn push_capped(f: Finding, lines: impl IntoIterator<Item = String>) -> Finding {
+    let lines: Vec<String> = lines.into_iter().collect();
+    let total = lines.len();
+    let mut f = f;
+    for l in lines.into_iter().take(MAX_EVIDENCE) {
+        f = f.evidence(l);
+    }
+    if total > MAX_EVIDENCE {
+        f = f.evidence(format!("... and {} more", total - MAX_EVIDENCE));
+    }
+    f
+}
+
+fn list(names: &[String]) -> String {
+    match names.len() {
+        0 => String::new(),
+        n if n <= 4 => names.join(", "),
+        n => format!("{}, ... ({n} in all)", names[..3].join(", ")),
+    }
+}
+
+/// Server rows of `stat`, joined with their servers-state line, grouped by backend
+/// in the order HAProxy lists them.
+fn servers_by_backend<'a>(
+    stat: &'a Stat,
+    states: &'a [ServerState],
+) -> Vec<(&'a str, Vec<ServerView<'a>>)> {
+    let by_name: HashMap<(&str, &str), &ServerState> = states
+        .iter()
+        .map(|s| ((s.be_name.as_str(), s.srv_name.as_str()), s))
+        .collect();
+    let (Some(px), Some(sv)) = (stat.index("pxname"), stat.index("svname")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(&str, Vec<ServerView>)> = Vec::new();
+    for row in &stat.rows {
+        if row.proxy_type() != Some(ProxyType::Server) {
+            continue;
+        }
+        let (backend, server) = (row.raw(px), row.raw(sv));
+        let view = ServerView {
+            backend,
+            server,
+            row,
+            state: by_name.get(&(backend, server)).copied(),
+        };
+        match out.last_mut() {
+            Some((b, v)) if *b == backend => v.push(view),
+            _ => out.push((backend, vec![view])),
+        }
+    }
+    out
+}
+
+/// `servers.down`, `servers.maint`, `servers.drain`, `servers.check-failing`
+/// (one finding per backend, servers as evidence) and `backend.down`.
+pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let backend_status: HashMap<&str, &str> = match stat.index("pxname") {
+        Some(px) => stat
+            .rows
+            .iter()
+            .filter(|r| r.proxy_type() == Some(ProxyType::Backend))
+            .map(|r| (r.raw(px), r.text("status").unwrap_or("")))
+            .collect(),
+        None => HashMap::new(),
+    };
+    for (backend, servers) in servers_by_backend(stat, states) {
+        let total = servers.len();
+        let mut groups: BTreeMap<&str, Vec<&ServerView>> = BTreeMap::new();
+        for s in &servers {
+            let key = match s.condition() {
+                Some(Condition::Maint) => "maint",
+                Some(Condition::Drain) => "drain",
+                Some(Condition::Down) => "down",
+                None => continue,
+            };
+            groups.entry(key).or_default().push(s);
+        }
+        let usable = total - groups.values().map(Vec::len).sum::<usize>();
+
+        if backend_status.get(backend).is_some_and(|s| *s == "DOWN") {
+            out.push(
+                Finding::new(
+                    Severity::Critical,
+                    "backend.down",
+                    format!("{backend}: no server can take traffic ({total} configured)"),
+                )
+                .detail("every request routed to this backend gets a 503 (or waits in the queue until `timeout queue`)")
+                .advice(format!(
+                    "bring one server back first: fix the DOWN ones (their check status is below), or `set server {backend}/<name> state ready` for one in maintenance"
+                )),
+            );
+        }
+        if let Some(down) = groups.get("down") {
+            let names: Vec<String> = down.iter().map(|s| s.server.to_string()).collect();
+            let lines = down.iter().map(|s| {
+                let check = s
+                    .failed_check()
+                    .map(|c| format!(", last check {c}"))
+                    .unwrap_or_default();
+                let addr = s.address().map(|a| format!(" ({a})")).unwrap_or_default();
+                format!(
+                    "{}{addr}: {}{}{check}",
+                    s.name(),
+                    s.status(),
+                    s.since_change()
+                )
+            });
+            let sev = if usable == 0 {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            let f = Finding::new(
+                sev,
+                "servers.down",
+                format!(
+                    "{backend}: {} of {total} server(s) DOWN ({})",
+                    down.len(),
+                    list(&names)
+                ),
+            )
+            .detail(format!(
+                "{usable} server(s) of {backend} still take traffic; the health check marks a server DOWN after `fall` failures and UP again after `rise` successes"
+            ))
+            .advice(format!(
+                "reach the server from this host as the check does (e.g. `curl -v http://ADDR/` or `nc -vz ADDR PORT`), fix it, then watch it come back: `show servers state {backend}`"
+            ));
+            out.push(push_capped(f, lines));
+        }
+        if let Some(maint) = groups.get("maint") {
+            let names: Vec<String> = maint.iter().map(|s| s.server.to_string()).collect();
+            let lines = maint.iter().map(|s| {
+                let why = s
+                    .state
+                    .map(|st| st.admin.maint_sources().join("+"))
+                    .unwrap_or_else(|| "status text".into());
+                format!("{}: maintenance ({why}){}", s.name(), s.since_change())
+            });
+            let from_config = maint.iter().any(|s| {
+                s.state
+                    .is_some_and(|st| st.admin.0 & AdminState::CMAINT != 0)
+            });
+            let f = Finding::new(
+                Severity::Info,
+                "servers.maint",
+                format!(
+                    "{backend}: {} server(s) in maintenance ({})",
+                    maint.len(),
+                    list(&names)
+                ),
+            )
+            .detail(if from_config {
+                "`disabled` in the configuration keeps a server in maintenance at every start; `inherited` means it tracks a server in maintenance"
+            } else {
+                "set from the runtime API (`forced`), inherited from a tracked server, or because its address did not resolve"
+            })
+            .advice(format!(
+                "if it is meant to serve: `set server {backend}/{} state ready` (check `harun journal` for who put it there)",
+                names[0]
+            ));
+            out.push(push_capped(f, lines));
+        }
+        if let Some(drain) = groups.get("drain") {
+            let names: Vec<String> = drain.iter().map(|s| s.server.to_string()).collect();
+            let lines = drain.iter().map(|s| {
+                format!(
+                    "{}: drain, {} session(s), {} queued",
+                    s.name(),
+                    s.row.int("scur").unwrap_or(0),
+                    s.row.int("qcur").unwrap_or(0)
+                )
+            });
+            let f = Finding::new(
+                Severity::Info,
+                "servers.drain",
+                format!(
+                    "{backend}: {} server(s) draining ({})",
+                    drain.len(),
+                    list(&names)
+                ),
+            )
+            .detail("a draining server keeps its current sessions and persistent clients but gets no new traffic")
+            .advice(format!(
+                "finish with `harun drain_server -p server={backend}/{} -p then=maint`, or put it back: `set server {backend}/{} state ready`",
+                names[0], names[0]
+            ));
+            out.push(push_capped(f, lines));
+        }
+        let failing: Vec<&ServerView> = servers
+            .iter()
+            .filter(|s| s.condition() != Some(Condition::Maint) && s.failed_check().is_some())
+            .collect();
+        if !failing.is_empty() {
+            let names: Vec<String> = failing.iter().map(|s| s.server.to_string()).collect();
+            let lines = failing.iter().map(|s| {
+                format!(
+                    "{}: {}, status {}",
+                    s.name(),
+                    s.failed_check().unwrap_or_default(),
+                    s.status()
+                )
+            });
+            let f = Finding::new(
+                Severity::Warning,
+                "servers.check-failing",
+                format!(
+                    "{backend}: health check failing on {} server(s) ({})",
+                    failing.len(),
+                    list(&names)
+                ),
+            )
+            .detail("L4CON: connection refused (nothing listens); L4TOUT/L7TOUT: no answer in `timeout check`; L7STS: wrong HTTP status; L7RSP: not HTTP; SOCKERR: local socket error")
+            .advice("run the check by hand from the HAProxy host (the same address, port and `option httpchk` request), then fix the server or the check");
+            out.push(push_capped(f, lines));
+        }
+    }
+    out
+}
+
+/// `queues.backend`, `queues.server` and `sessions.near-limit` (`near` is the
+/// fraction of a limit that counts as close, e.g. 0.8). `only` keeps one proxy.
+pub fn assess_queues(stat: &Stat, near: f64, only: Option<&str>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(px) = stat.index("pxname") else {
+        return out;
+    };
+    let sv = stat.index("svname");
+    let mut near_rows = Vec::new();
+    let mut server_queues = Vec::new();
+    for row in &stat.rows {
+        let proxy = row.raw(px);
+        if only.is_some_and(|o| o != proxy) {
+            continue;
+        }
+        let name = match sv {
+            Some(i) => format!("{proxy}/{}", row.raw(i)),
+            None => proxy.to_string(),
+        };
+        let (qcur, qmax) = (row.int("qcur").unwrap_or(0), row.int("qmax").unwrap_or(0));
+        let (scur, slim) = (row.int("scur").unwrap_or(0), row.int("slim").unwrap_or(0));
+        match row.proxy_type() {
+            Some(ProxyType::Backend) if qcur > 0 => {
+                let qtime = row
+                    .int("qtime")
+                    .map(|t| format!(", average queue time {t} ms"))
+                    .unwrap_or_default();
+                out.push(
+                    Finding::new(
+                        Severity::Warning,
+                        "queues.backend",
+                        format!("{proxy}: {qcur} request(s) queued at backend level (max {qmax})"),
+                    )
+                    .detail(format!(
+                        "no server of {proxy} could take these requests: every server is at its maxconn (or none is UP); they wait up to `timeout queue`, then get a 503{qtime}"
+                    ))
+                    .evidence(format!("{proxy}/BACKEND: qcur {qcur}, qmax {qmax}, scur {scur}"))
+                    .advice(format!(
+                        "look at the servers of {proxy} (`harun inspect_queues -p backend={proxy}`): raise their maxconn if they can take more, add servers, or find why they answer slowly"
+                    )),
+                );
+            }
+            Some(ProxyType::Server) if qcur > 0 => {
+                let limit = if slim > 0 {
+                    format!("{scur} of maxconn {slim}")
+                } else {
+                    format!("{scur}")
+                };
+                server_queues.push(format!(
+                    "{name}: {qcur} queued (max {qmax}), sessions {limit}"
+                ));
+            }
+            Some(ProxyType::Frontend | ProxyType::Server)
+                if slim > 0 && scur as f64 >= near * slim as f64 && qcur == 0 =>
+            {
+                near_rows.push(format!("{name}: {scur} of {slim} sessions"));
+            }
+            _ => {}
+        }
+    }
+    if !server_queues.is_empty() {
+        let f = Finding::new(
+            Severity::Warning,
+            "queues.server",
+            format!(
+                "{} server(s) at their maxconn with requests queued",
+                server_queues.len()
+            ),
+        )
+        .detail("requests bound to one server (persistence, hash balancing) wait in that server's own queue while it serves `maxconn` sessions")
+        .advice("raise the server's maxconn if it can take more (`maxconn` on the server line), or find why it is slow (its response time is `rtime`/`ttime` in show stat)");
+        out.push(push_capped(f, server_queues));
+    }
+    if !near_rows.is_empty() {
+        let pct = (near * 100.0).round() as i64;
+        let f = Finding::new(
+            Severity::Warning,
+            "sessions.near-limit",
+            format!(
+                "{} frontend(s)/server(s) above {pct}% of their session limit",
+                near_rows.len()
+            ),
+        )
+        .detail("at the limit a server queues new requests and a frontend stops accepting connections (they wait in the kernel's backlog)")
+        .advice("raise the limit (`maxconn` on the server or the frontend) if the host can take it, or add capacity before queues build");
+        out.push(push_capped(f, near_rows));
+    }
+    out
+}
+
+fn info_int(info: &[(String, String)], key: &str) -> Option<i64> {
+    info.iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.trim().parse().ok())
+}
+
+/// `process.maxconn` (connections close to the process limit) and `process.busy`
+/// (little idle CPU left) from `show info`.
+pub fn assess_process(info: &[(String, String)], near: f64) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let (Some(cur), Some(max)) = (info_int(info, "CurrConns"), info_int(info, "Maxconn")) {
+        if max > 0 && cur as f64 >= near * max as f64 {
+            let sev = if cur >= max {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            out.push(
+                Finding::new(
+                    sev,
+                    "process.maxconn",
+                    format!("{cur} connections of the process limit {max}"),
+                )
+                .detail("at maxconn HAProxy stops accepting: new connections wait in the kernel's listen backlog, then time out on the client side")
+                .evidence(format!("show info: CurrConns {cur}, Maxconn {max}"))
+                .advice("raise `maxconn` in global (with `ulimit-n` >= 2 x maxconn, and memory for it), or shed load; check for slow servers holding connections (`harun inspect_queues`)"),
+            );
+        }
+    }
+    if let Some(idle) = info_int(info, "Idle_pct") {
+        if idle < 10 {
+            out.push(
+                Finding::new(
+                    Severity::Warning,
+                    "process.busy",
+                    format!("HAProxy has {idle}% idle CPU left"),
+                )
+                .detail("below ~10% idle, latency grows with every extra request: TLS handshakes, heavy ACLs/regexes, compression or too few threads")
+                .evidence(format!("show info: Idle_pct {idle}"))
+                .advice("`show activity` and `show info` (SslRate, CompressBpsIn), check `nbthread` against the CPUs, and look at irqbalance (`harun troubleshoot`)"),
+            );
+        }
+    }
+    out
+}
+
+/// Every finding id this module emits.
+pub fn finding_docs() -> &'static [FindingDoc] {
+    FINDING_DOCS
+}
+
+static FINDING_DOCS: &[FindingDoc] = &[
+    FindingDoc {
+        id: "backend.down",
+        severity: Severity::Critical,
+        title: "Backend with no server able to take traffic",
+        meaning: "The backend's status is DOWN: every server is DOWN or in maintenance. Requests routed to it get a 503 (after waiting in the queue).",
+        fix: "Bring one server back: fix a DOWN server (its failing check is in `servers.check-failing`), or `set server BK/SRV state ready` for one in maintenance.",
+    },
+    FindingDoc {
+        id: "servers.down",
+        severity: Severity::Warning,
+        title: "Servers DOWN (error when none of the backend is left)",
+        meaning: "The health check took these servers out of rotation (operational state stopped) while they are not in maintenance. Error level when no server of the backend is usable any more.",
+        fix: "Reach the server from the HAProxy host the way the check does (`curl -v http://ADDR/`, `nc -vz ADDR PORT`), fix it; it comes back after `rise` successful checks. Watch with `show servers state BK`.",
+    },
+    FindingDoc {
+        id: "servers.maint",
+        severity: Severity::Info,
+        title: "Servers in maintenance",
+        meaning: "Decoded from the admin bit mask of `show servers state`: forced from the runtime API, `disabled` in the configuration, inherited from a tracked server, or because its address did not resolve. No traffic and no checks.",
+        fix: "If it should serve again: `set server BK/SRV state ready` (`harun -e 'set_state(\"BK/SRV\", \"ready\")'`); `harun journal` shows who changed it through harun.",
+    },
+    FindingDoc {
+        id: "servers.drain",
+        severity: Severity::Info,
+        title: "Servers draining",
+        meaning: "The drain flag is set in the admin bit mask: the server keeps its sessions and persistent clients but gets no new traffic.",
+        fix: "Finish the drain with `harun drain_server -p server=BK/SRV -p then=maint`, or put it back: `set server BK/SRV state ready`.",
+    },
+    FindingDoc {
+        id: "servers.check-failing",
+        severity: Severity::Warning,
+        title: "Health check failing",
+        meaning: "The last health check of a server not in maintenance failed (`check_status` L4CON, L4TOUT, L6*, L7TOUT, L7RSP, L7STS, SOCKERR, PROC*): DOWN already, or about to go DOWN after `fall` failures.",
+        fix: "Run the check by hand from the HAProxy host (same address, port and `option httpchk` request) and fix the server or the check (`http-check expect`, `timeout check`).",
+    },
+    FindingDoc {
+        id: "queues.backend",
+        severity: Severity::Warning,
+        title: "Requests queued at backend level",
+        meaning: "No server could take these requests (all at maxconn, or none UP): they wait in the backend queue up to `timeout queue`, then get a 503. `qtime` is the average time spent there.",
+        fix: "Raise the servers' maxconn if they can take more, add servers, or find why they are slow (`rtime`/`ttime` in show stat); `harun inspect_queues` shows every queue.",
+    },
+    FindingDoc {
+        id: "queues.server",
+        severity: Severity::Warning,
+        title: "A server at its maxconn with a queue",
+        meaning: "Requests bound to this server (persistence, hash balancing) wait in its own queue while it serves `maxconn` sessions.",
+        fix: "Raise the server's maxconn if it can take more, or find why it answers slowly; with cookie persistence, `option redispatch` lets queued requests go elsewhere.",
+    },
+    FindingDoc {
+        id: "sessions.near-limit",
+        severity: Severity::Warning,
+        title: "Sessions close to a limit",
+        meaning: "A frontend or server is above the given fraction (default 80%) of its session limit (`slim`: maxconn): servers queue at the limit, frontends stop accepting.",
+        fix: "Raise `maxconn` on the server or frontend if the host can take it, or add capacity before queues build.",
+    },
+    FindingDoc {
+        id: "process.maxconn",
+        severity: Severity::Warning,
+        title: "Connections close to the process maxconn (error at the limit)",
+        meaning: "`CurrConns` in `show info` is above the given fraction of `Maxconn`: at the limit HAProxy stops accepting and new connections wait in the kernel backlog.",
+        fix: "Raise global `maxconn` (with `ulimit-n` at least twice as high and the memory for it), shed load, or find the slow servers that hold connections.",
+    },
+    FindingDoc {
+        id: "process.busy",
+        severity: Severity::Warning,
+        title: "HAProxy close to CPU saturation",
+        meaning: "`Idle_pct` in `show info` is below 10: latency grows with every extra request.",
+        fix: "Look at `show activity`, TLS and compression rates in `show info`, `nbthread` against the CPUs, and irqbalance.",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::info::parse_info;
+    use crate::runtime::servers_state::parse_servers_state;
+    use crate::runtime::stat::parse_stat;
+
+    const HEADER: &str = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,status,lastchg,check_status,check_code,check_duration,type,qtime,last_chk,check_desc,\n";
+
+    fn stat(rows: &str) -> Stat {
+        parse_stat(&format!("{HEADER}{rows}")).unwrap()
+    }
+
+    const STATES: &str = "1\n\
+# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n\
+3 bk_app 1 app1 127.0.0.1 2 0 1 1 100 15 3 4 6 0 0 0 - 8001 - 0 0 - - 0\n\
+3 bk_app 2 app2 127.0.0.1 2 8 1 1 100 15 3 4 6 0 0 0 - 8002 - 0 0 - - 0\n\
+3 bk_app 3 app3 127.0.0.1 0 5 1 1 100 1 0 0 6 0 0 0 - 8003 - 0 0 - - 0\n\
+4 bk_api 1 api1 127.0.0.1 2 0 1 1 100 15 3 4 6 0 0 0 - 8004 - 0 0 - - 0\n\
+4 bk_api 2 api2 127.0.0.1 0 0 1 1 12 8 2 0 6 0 0 0 - 8005 - 0 0 - - 0\n\
+5 bk_none 1 n1 127.0.0.1 0 0 1 1 12 8 2 0 6 0 0 0 - 8006 - 0 0 - - 0\n";
+
+    const ROWS: &str = "\
+fe_main,FRONTEND,,,3,10,4096,100,OPEN,,,,,0,,,,\n\
+bk_app,app1,0,0,0,3,,50,UP,100,L7OK,200,1,2,,,Layer7 check passed,\n\
+bk_app,app2,0,0,2,3,,50,DOWN,100,L4CON,,0,2,,,Connection refused,\n\
+bk_app,app3,0,0,0,0,,0,MAINT,100,,,,2,,,,\n\
+bk_app,BACKEND,0,0,2,6,409,100,UP,100,,,,1,0,,,\n\
+bk_api,api1,0,0,0,3,,50,UP,100,L7OK,200,1,2,,,Layer7 check passed,\n\
+bk_api,api2,0,0,0,0,,0,DOWN,12,L4CON,,0,2,,,Connection refused,\n\
+bk_api,BACKEND,0,0,0,6,409,100,UP,100,,,,1,0,,,\n\
+bk_none,n1,0,0,0,0,,0,DOWN,12,L7STS,503,2,2,,,HTTP status check returned code <3C>503<3E>,\n\
+bk_none,BACKEND,0,0,0,0,409,0,DOWN,12,,,,1,0,,,\n";
+
+    fn by_id<'a>(f: &'a [Finding], id: &str) -> Vec<&'a Finding> {
+        f.iter().filter(|f| f.id == id).collect()
+    }
+
+    #[test]
+    fn server_conditions_come_from_the_admin_mask_not_the_status_text() {
+        let states = parse_servers_state(STATES).unwrap();
+        let f = assess_servers(&stat(ROWS), &states);
+        // app2 reads DOWN in show stat but is draining (admin 8): drain, not down.
+        let drain = by_id(&f, "servers.drain");
+        assert_eq!(drain.len(), 1);
+        assert!(drain[0].title.contains("app2"), "{drain:?}");
+        assert!(drain[0].evidence[0].contains("2 session(s)"));
+        // app3: admin 5 = FMAINT|CMAINT, `disabled` in the config.
+        let maint = by_id(&f, "servers.maint");
+        assert_eq!(maint.len(), 1);
+        assert!(maint[0].evidence[0].contains("forced+config"), "{maint:?}");
+        let down = by_id(&f, "servers.down");
+        let names: Vec<&str> = down.iter().map(|f| f.title.as_str()).collect();
+        assert_eq!(down.len(), 2, "{names:?}");
+        assert!(down[0].title.starts_with("bk_api: 1 of 2"), "{names:?}");
+        assert_eq!(down[0].severity, Severity::Warning);
+        assert!(down[0].evidence[0].contains("127.0.0.1:8005"));
+        assert!(down[0].evidence[0].contains("L4CON (Connection refused)"));
+        // bk_none has nothing left: error, and the backend itself is critical.
+        assert_eq!(down[1].severity, Severity::Error);
+        let bk = by_id(&f, "backend.down");
+        assert_eq!(bk.len(), 1);
+        assert!(bk[0].title.starts_with("bk_none"));
+    }
+
+    #[test]
+    fn failing_checks_name_status_code_and_description() {
+        let states = parse_servers_state(STATES).unwrap();
+        let f = assess_servers(&stat(ROWS), &states);
+        let failing = by_id(&f, "servers.check-failing");
+        // app2 (drain, L4CON), api2, n1; never app3 (maintenance).
+        let all: Vec<String> = failing.iter().flat_map(|f| f.evidence.clone()).collect();
+        assert_eq!(all.len(), 3, "{all:?}");
+        assert!(all
+            .iter()
+            .any(|e| e.contains("bk_none/n1: L7STS 503 (HTTP status")));
+        assert!(!all.iter().any(|e| e.contains("app3")));
+    }
+
+    #[test]
+    fn status_text_is_the_fallback_without_servers_state() {
+        let f = assess_servers(&stat(ROWS), &[]);
+        // Without the mask, app2 reads DOWN.
+        assert!(by_id(&f, "servers.down")
+            .iter()
+            .any(|f| f.title.contains("app2")));
+        assert_eq!(by_id(&f, "servers.maint").len(), 1);
+    }
+
+    #[test]
+    fn check_status_in_progress_prefix() {
+        assert!(check_failed("* L4CON"));
+        assert!(check_failed("L7STS"));
+        assert!(!check_failed("L7OK"));
+        assert!(!check_failed("INI"));
+    }
+
+    #[test]
+    fn queues_at_backend_and_server_level_and_near_limits() {
+        let rows = "\
+fe_main,FRONTEND,,,3500,3600,4096,100,OPEN,,,,,0,,,,\n\
+bk_slow,slow1,0,2,1,1,1,50,UP,100,,,,2,,,,\n\
+bk_slow,BACKEND,11,12,1,12,409,100,UP,100,,,,1,395,,,\n\
+bk_pin,pin1,5,6,1,1,1,50,UP,100,,,,2,,,,\n\
+bk_pin,BACKEND,0,0,1,1,409,100,UP,100,,,,1,0,,,\n\
+bk_ok,ok1,0,0,1,5,100,50,UP,100,,,,2,,,,\n";
+        let st = stat(rows);
+        let f = assess_queues(&st, 0.8, None);
+        let be = by_id(&f, "queues.backend");
+        assert_eq!(be.len(), 1);
+        assert!(be[0].title.starts_with("bk_slow: 11 request(s)"));
+        assert!(be[0].detail.as_deref().unwrap().contains("395 ms"));
+        let sv = by_id(&f, "queues.server");
+        assert_eq!(sv.len(), 1);
+        assert_eq!(
+            sv[0].evidence,
+            ["bk_pin/pin1: 5 queued (max 6), sessions 1 of maxconn 1"]
+        );
+        let near = by_id(&f, "sessions.near-limit");
+        assert_eq!(near.len(), 1);
+        // The frontend at 85% and slow1 at 1/1; pin1 is covered by its queue,
+        // the backend's slim (fullconn) is not a limit.
+        assert_eq!(
+            near[0].evidence,
+            [
+                "fe_main/FRONTEND: 3500 of 4096 sessions",
+                "bk_slow/slow1: 1 of 1 sessions"
+            ]
+        );
+        let only = assess_queues(&st, 0.8, Some("bk_pin"));
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0].id, "queues.server");
+    }
+
+    #[test]
+    fn evidence_is_capped_for_big_farms() {
+        let mut rows = String::new();
+        for i in 0..40 {
+            rows.push_str(&format!("bk,s{i},3,3,1,1,1,5,UP,1,,,,2,,,,\n"));
+        }
+        let f = assess_queues(&stat(&rows), 0.8, None);
+        assert_eq!(f[0].evidence.len(), MAX_EVIDENCE + 1);
+        assert_eq!(f[0].evidence[MAX_EVIDENCE], "... and 28 more");
+        assert!(f[0].title.starts_with("40 server(s)"));
+    }
+
+    #[test]
+    fn process_limits_from_show_info() {
+        let info = parse_info("Name: HAProxy\nMaxconn: 100\nCurrConns: 85\nIdle_pct: 4\n").unwrap();
+        let f = assess_process(&info, 0.8);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].id, "process.maxconn");
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(f[1].id, "process.busy");
+        let full = parse_info("Maxconn: 100\nCurrConns: 100\nIdle_pct: 80\n").unwrap();
+        let f = assess_process(&full, 0.8);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Error);
+        let calm = parse_info("Maxconn: 4096\nCurrConns: 3\nIdle_pct: 100\n").unwrap();
+        assert!(assess_process(&calm, 0.8).is_empty());
+    }
+}
