@@ -329,7 +329,14 @@ impl Lab {
             operator_socket.display()
         );
         let _ = writeln!(cfg, "    stats timeout 2m");
-        let _ = writeln!(cfg, "    maxconn 4096");
+        // HAProxy keeps the first `maxconn` of global and ignores a second one.
+        if !b
+            .extra_global
+            .iter()
+            .any(|l| l.trim_start().starts_with("maxconn"))
+        {
+            let _ = writeln!(cfg, "    maxconn 4096");
+        }
         if let Some(log) = &b.log_to {
             let _ = writeln!(cfg, "    log {log} local0");
         }

@@ -9,5 +9,6 @@ mod config;
 mod embed;
 mod faults;
 mod logging;
+mod playbooks;
 mod repl;
 mod runtime;

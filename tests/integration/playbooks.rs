@@ -1,0 +1,298 @@
+//! The shipped incident playbooks (troubleshoot, inspect_queues) against lab
+//! scenarios built to make them find something real: a server refusing
+//! connections, one disabled in the config, queues built by load on slow
+//! servers with `maxconn 1`, a process at its maxconn.
+
+use crate::harness::*;
+use harun::lab::{Lab, Scenario, PINNED_BACKEND};
+use harun::{Runner, Severity};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn findings(v: &Value) -> Vec<&Value> {
+    v["findings"].as_array().expect("findings").iter().collect()
+}
+
+fn with_id<'a>(v: &'a Value, id: &str) -> Vec<&'a Value> {
+    findings(v).into_iter().filter(|f| f["id"] == id).collect()
+}
+
+fn evidence(f: &Value) -> String {
+    f["evidence"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// The rows of a report table as maps keyed by column (JSON tables hold
+/// `columns` and positional `rows`).
+fn table(v: &Value, title: &str) -> Vec<serde_json::Map<String, Value>> {
+    let t = v["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["title"] == title)
+        .unwrap_or_else(|| panic!("no table {title:?} in {v}"));
+    let columns: Vec<&str> = t["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    t["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .zip(r.as_array().unwrap())
+                .map(|(c, v)| (c.to_string(), v.clone()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Run `args` against the lab until `done` accepts the JSON report (queues
+/// take a moment to build under load).
+fn poll(lab: &Lab, args: &[&str], done: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let run = harun().lab(lab).args(args).arg("--json").run();
+        let v = run.json();
+        if done(&v) {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never satisfied; last report:\n{}\nstderr:\n{}",
+            run.stdout,
+            run.stderr
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn troubleshoot_finds_the_incident() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun().lab(&lab).args(["troubleshoot", "--json"]).run();
+    // Warnings only: a server down among others, a server in maintenance.
+    run.expect_code(0);
+    let v = run.json();
+
+    let down = with_id(&v, "servers.down");
+    assert_eq!(down.len(), 1, "{v}");
+    assert!(down[0]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("bk_api: 1 of 2 server(s) DOWN (api2)"));
+    assert!(evidence(down[0]).contains("L4CON"), "{}", evidence(down[0]));
+
+    let maint = with_id(&v, "servers.maint");
+    assert_eq!(maint.len(), 1, "{v}");
+    assert!(evidence(maint[0]).contains("bk_app/app3: maintenance (forced+config)"));
+
+    let failing = with_id(&v, "servers.check-failing");
+    assert!(evidence(failing[0]).contains("bk_api/api2: L4CON"), "{v}");
+    assert!(with_id(&v, "backend.down").is_empty());
+
+    // The offline parts ran too.
+    assert!(!with_id(&v, "config.no-log").is_empty(), "{v}");
+    assert!(!with_id(&v, "logs.none").is_empty(), "{v}");
+
+    let process = table(&v, "process");
+    assert!(process[0]["version"].as_str().unwrap().starts_with('2'));
+    let summary = table(&v, "summary");
+    let areas: Vec<&str> = summary
+        .iter()
+        .map(|r| r["area"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        areas,
+        ["config", "process", "servers", "queues", "logs", "system"]
+    );
+    let servers = &summary[2];
+    assert_eq!(servers["state"], "7 of 9 in rotation", "{summary:?}");
+    assert_eq!(servers["worst"], "warning");
+}
+
+#[test]
+fn troubleshoot_in_human_form_ranks_findings() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun().lab(&lab).arg("troubleshoot").run();
+    run.expect_code(0);
+    let out = &run.stdout;
+    let warn = out.find("WARNING  servers.down").expect(out);
+    let info = out.find("INFO     servers.maint").expect(out);
+    assert!(warn < info, "warnings come before info:\n{out}");
+    assert!(out.contains("summary"), "{out}");
+    assert!(!out.contains('\x1b'), "no colour when not on a terminal");
+}
+
+#[test]
+fn troubleshoot_keeps_going_when_haproxy_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(
+        &cfg,
+        "global\n    log 127.0.0.1:514 local0\n\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\nbackend bk\n    server s1 127.0.0.1:8080 check\n",
+    )
+    .unwrap();
+    let sock = dir.path().join("gone.sock");
+    let run = harun()
+        .arg("-s")
+        .arg(&sock)
+        .arg("-c")
+        .arg(&cfg)
+        .args(["--rsyslog-conf", "/nonexistent", "troubleshoot", "--json"])
+        .run();
+    run.expect_code(3);
+    let v = run.json();
+    let f = with_id(&v, "process.unreachable");
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["severity"], "critical");
+    // Offline checks still ran: the lint saw the config.
+    assert!(!with_id(&v, "config.no-stats-socket").is_empty(), "{v}");
+    assert!(
+        run.stderr.contains(&sock.display().to_string()),
+        "the error names the socket: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn inspect_queues_sees_backend_and_server_queues() {
+    let Some(lab) = lab(Scenario::Queues) else {
+        return;
+    };
+    let v = poll(&lab, &["inspect_queues"], |v| {
+        !with_id(v, "queues.backend").is_empty() && !with_id(v, "queues.server").is_empty()
+    });
+    // 12 clients on one server with maxconn 1: the backend queues.
+    let be = with_id(&v, "queues.backend");
+    assert!(
+        be[0]["title"].as_str().unwrap().starts_with("bk_slow: "),
+        "{v}"
+    );
+    // `balance uri` pins requests to one server: its own queue.
+    let sv = with_id(&v, "queues.server");
+    assert!(
+        evidence(sv[0]).contains(&format!("{PINNED_BACKEND}/pin")),
+        "{v}"
+    );
+    assert!(evidence(sv[0]).contains("sessions 1 of maxconn 1"), "{v}");
+    // slow1 serves at its limit without a queue of its own.
+    let near = with_id(&v, "sessions.near-limit");
+    assert!(
+        evidence(near[0]).contains("bk_slow/slow1: 1 of 1 sessions"),
+        "{v}"
+    );
+    // The table holds the awk columns, with the queue in it.
+    let rows = table(&v, "queues");
+    let backend = rows
+        .iter()
+        .find(|r| r["pxname"] == "bk_slow" && r["svname"] == "BACKEND")
+        .expect("bk_slow backend row");
+    for col in ["qcur", "qmax", "scur", "smax", "slim"] {
+        assert!(backend.contains_key(col), "{col} missing in {backend:?}");
+    }
+    assert!(backend["qmax"].as_i64().unwrap() > 0, "{backend:?}");
+
+    // One backend only.
+    let run = harun()
+        .lab(&lab)
+        .args(["inspect_queues", "-p", "backend=bk_single", "--json"])
+        .run();
+    let v = run.json();
+    assert!(table(&v, "queues")
+        .iter()
+        .all(|r| r["pxname"] == "bk_single"));
+    assert!(with_id(&v, "queues.backend").is_empty());
+}
+
+#[test]
+fn process_at_its_maxconn_is_an_error() {
+    if !require_haproxy() {
+        return;
+    }
+    // 18 clients of the queues scenario against a process limit of 10.
+    let lab = Lab::builder()
+        .haproxy_bin(haproxy_bin())
+        .scenario(Scenario::Queues)
+        .global_line("maxconn 10")
+        .start()
+        .expect("lab starts");
+    let v = poll(
+        &lab,
+        &["troubleshoot", "-p", "skip=config,logs,system"],
+        |v| !with_id(v, "process.maxconn").is_empty(),
+    );
+    let f = with_id(&v, "process.maxconn");
+    assert!(f[0]["evidence"][0].as_str().unwrap().contains("Maxconn 10"));
+    let summary = table(&v, "summary");
+    let skipped: Vec<&str> = summary
+        .iter()
+        .map(|r| r["area"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, ["process", "servers", "queues"]);
+}
+
+#[test]
+fn a_bad_near_parameter_is_refused_by_name() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    let run = harun()
+        .lab(&lab)
+        .args(["inspect_queues", "-p", "near=7"])
+        .run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("near"), "{}", run.stderr);
+}
+
+#[test]
+fn the_embedding_api_runs_troubleshoot() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let runner = Runner::builder()
+        .socket(&lab.admin_socket().display().to_string())
+        .unwrap()
+        .config_path(lab.config_path())
+        .haproxy_bin(haproxy_bin())
+        .read_only(true)
+        .build()
+        .unwrap();
+    let report = runner.run_playbook("troubleshoot").unwrap();
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(report.worst, Severity::Warning);
+    let ranked = report.ranked_findings();
+    assert!(ranked.windows(2).all(|w| w[0].severity >= w[1].severity));
+    assert!(ranked.iter().any(|f| f.id == "servers.down"));
+    assert!(report.writes.is_empty(), "troubleshoot never writes");
+}
+
+#[test]
+fn list_shows_troubleshoot_with_its_parameters() {
+    let run = harun().arg("list").run();
+    run.expect_code(0);
+    assert!(run.stdout.contains("troubleshoot"), "{}", run.stdout);
+    let run = harun().args(["troubleshoot", "--help"]).run();
+    assert!(
+        run.stdout.contains("near"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(run.stdout.contains("skip"), "{}", run.stdout);
+}
