@@ -219,6 +219,60 @@ pub fn lint(model: &ConfigModel, ctx: &LintContext) -> Vec<Finding> {
     timeouts(model, &mut out);
     maxconn(model, &mut out);
     backends(model, &mut out);
+    aggregate(out)
+}
+
+/// Above this many findings with one id, they become one finding.
+const AGGREGATE_ABOVE: usize = 10;
+/// Evidence lines kept in an aggregated finding.
+const AGGREGATE_EVIDENCE: usize = 12;
+
+/// One finding per id once an id repeats more than [`AGGREGATE_ABOVE`] times:
+/// a farm of 2,000 backends without `check` is one problem to fix, not 2,000
+/// lines to scroll through at 3 a.m. The first places are kept as evidence.
+fn aggregate(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut counts: std::collections::HashMap<String, usize> = Default::default();
+    for f in &findings {
+        *counts.entry(f.id.clone()).or_default() += 1;
+    }
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut merged: std::collections::HashMap<String, usize> = Default::default();
+    for f in findings {
+        let n = counts[&f.id];
+        if n <= AGGREGATE_ABOVE {
+            out.push(f);
+            continue;
+        }
+        let line = match f.evidence.first() {
+            Some(e) => format!("{} ({e})", f.title),
+            None => f.title.clone(),
+        };
+        match merged.get(&f.id) {
+            Some(&i) => {
+                let agg = &mut out[i];
+                agg.severity = agg.severity.max(f.severity);
+                if agg.evidence.len() < AGGREGATE_EVIDENCE {
+                    agg.evidence.push(line);
+                }
+            }
+            None => {
+                let title = doc(&f.id).map_or(f.id.as_str(), |d| d.title);
+                let mut agg = f.clone();
+                agg.title = format!("{title}: {n} places");
+                agg.evidence = vec![line];
+                merged.insert(f.id.clone(), out.len());
+                out.push(agg);
+            }
+        }
+    }
+    for i in merged.values() {
+        let agg = &mut out[*i];
+        let n = counts[&agg.id];
+        if n > agg.evidence.len() {
+            let more = n - agg.evidence.len();
+            agg.evidence.push(format!("... and {more} more"));
+        }
+    }
     out
 }
 
@@ -730,6 +784,28 @@ mod tests {
 
     fn lint_text(text: &str, ctx: &LintContext) -> Vec<Finding> {
         lint(&parse_config(text, Path::new("h.cfg")), ctx)
+    }
+
+    #[test]
+    fn repeated_findings_are_aggregated() {
+        let mut cfg = String::from(
+            "defaults\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n",
+        );
+        for i in 0..25 {
+            cfg.push_str(&format!(
+                "backend bk{i}\n    server a 127.0.0.1:80\n    server b 127.0.0.1:81\n"
+            ));
+        }
+        let f = lint_text(&cfg, &LintContext::default());
+        let hc: Vec<_> = f
+            .iter()
+            .filter(|f| f.id == "config.no-health-check")
+            .collect();
+        assert_eq!(hc.len(), 1, "{:?}", ids(&f));
+        assert_eq!(hc[0].title, "Servers without health checks: 25 places");
+        assert_eq!(hc[0].evidence.len(), AGGREGATE_EVIDENCE + 1);
+        assert!(hc[0].evidence[0].starts_with("backend bk0: no health check on a, b (h.cfg:"));
+        assert_eq!(hc[0].evidence[AGGREGATE_EVIDENCE], "... and 13 more");
     }
 
     fn ids(f: &[Finding]) -> Vec<&str> {
