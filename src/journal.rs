@@ -149,13 +149,29 @@ pub fn tail(path: &Path, n: usize) -> Result<(Vec<Entry>, usize)> {
     Ok((entries.into_iter().collect(), bad))
 }
 
+/// Who ran the write, from the real uid (environment variables can lie or be
+/// missing under cron and systemd): `alice (uid 1000)`, `root (uid 0, sudo by alice)`.
 fn current_user() -> String {
-    std::env::var("SUDO_USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .map(|u| format!("{u} (sudo)"))
-        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }))
+    let uid = unsafe { libc::getuid() };
+    let name = user_name(uid).unwrap_or_else(|| "?".into());
+    match std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty()) {
+        Some(by) => format!("{name} (uid {uid}, sudo by {by})"),
+        None => format!("{name} (uid {uid})"),
+    }
+}
+
+fn user_name(uid: libc::uid_t) -> Option<String> {
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer refers to live storage of the advertised size;
+    // `pw_name` points into `buf`, which outlives the CStr read below.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    Some(name.to_string_lossy().into_owned())
 }
 
 fn hostname() -> String {
@@ -170,6 +186,16 @@ fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_comes_from_the_real_uid() {
+        assert_eq!(user_name(0).as_deref(), Some("root"));
+        let me = current_user();
+        assert!(
+            me.contains(&format!("(uid {}", unsafe { libc::getuid() })),
+            "{me}"
+        );
+    }
 
     #[test]
     fn records_lines_and_tails_them_skipping_torn_lines() {
