@@ -28,8 +28,8 @@ static FINDING_DOCS: &[FindingDoc] = &[
     },
     FindingDoc {
         id: "drain.timeout",
-        severity: Severity::Warning,
-        title: "drain() gave up waiting",
+        severity: Severity::Error,
+        title: "Drain timed out: the server is left in drain",
         meaning: "Sessions or queued requests were still on the server when the drain timeout expired; the server is left in drain, not in maintenance.",
         fix: "Wait longer (a larger `timeout`), find the long-lived connections (`show sess`), or cut them with `shutdown_sessions(\"BK/SRV\")` if that is acceptable.",
     },
@@ -46,13 +46,6 @@ static FINDING_DOCS: &[FindingDoc] = &[
         title: "Dry run: nothing was drained (drain_server)",
         meaning: "--dry-run: the runtime commands a real run would send are listed as evidence; none was sent.",
         fix: "Run again without --dry-run.",
-    },
-    FindingDoc {
-        id: "drain.incomplete",
-        severity: Severity::Error,
-        title: "Drain timed out (drain_server)",
-        meaning: "Sessions or queued requests were still there at the timeout: the server is left in drain and was not put in maintenance.",
-        fix: "Wait longer (`-p timeout=...`), or cut the remaining sessions with `shutdown_sessions(\"BK/SRV\")`, then `set_state(\"BK/SRV\", \"maint\")`.",
     },
     FindingDoc {
         id: "drain.reverted",

@@ -352,13 +352,13 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
     if timed_out {
         ctx.add_finding(
             Finding::new(
-                Severity::Warning,
+                Severity::Error,
                 "drain.timeout",
-                format!("{label}: still {scur} session(s) and {qcur} queued request(s) after {timeout:.0}s"),
+                format!("{label}: still {scur} session(s) and {qcur} queued request(s) after {timeout}s"),
             )
             .detail(format!(
                 "the server is left in drain{}",
-                if then.is_some() { "; it was not put in maintenance" } else { "" }
+                if then.is_some() { "; it was NOT put in maintenance" } else { "" }
             ))
             .advice("wait longer (a larger timeout), find the long-lived connections, or cut them with shutdown_sessions(\"backend/server\") if that is acceptable")
             .evidence(
@@ -495,7 +495,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         }
     }
 
-    let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns `#{drained, timed_out, reverted, dry_run, then, in_maint, servers,\nelapsed, timeout, remaining: #{scur, qcur}, status: [#{server, target, scur,\nqcur, drain, maint, found, drained}], writes: [see set_state]}`. On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` warning is\nrecorded. `reverted` is true when the server came back in rotation meanwhile.";
+    let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns `#{drained, timed_out, reverted, dry_run, then, in_maint, servers,\nelapsed, timeout, remaining: #{scur, qcur}, status: [#{server, target, scur,\nqcur, drain, maint, found, drained}], writes: [see set_state]}`. On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` error is\nrecorded. `reverted` is true when the server came back in rotation meanwhile.";
     let c = ctx.clone();
     reg("drain", &["server: String", "Map"], doc)
         .register_into_engine(engine, move |server: &str| drain(&c, server, None));
