@@ -5,7 +5,9 @@ mod convert;
 pub mod ctx;
 pub mod errors;
 mod fns_actions;
+pub mod fns_bundle;
 mod fns_config;
+pub mod fns_probe;
 mod fns_report;
 mod fns_runtime;
 mod fns_system;
@@ -82,5 +84,7 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     fns_config::register(&mut engine, ctx);
     fns_system::register(&mut engine, ctx);
     fns_watch::register(&mut engine, ctx);
+    fns_bundle::register(&mut engine, ctx);
+    fns_probe::register(&mut engine, ctx);
     engine
 }
