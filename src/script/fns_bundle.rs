@@ -80,10 +80,7 @@ fn bundle(ctx: &Ctx, parent: &str) -> R<String> {
             ),
         ));
     }
-    let dir = parent.join(format!(
-        "{BUNDLE_PREFIX}{}",
-        compact_utc(SystemTime::now())
-    ));
+    let dir = parent.join(format!("{BUNDLE_PREFIX}{}", compact_utc(SystemTime::now())));
     let mut builder = std::fs::DirBuilder::new();
     {
         use std::os::unix::fs::DirBuilderExt;
@@ -131,7 +128,11 @@ fn owned_bundle(ctx: &Ctx, path: &str) -> R<PathBuf> {
 /// The bytes `save` writes: a string as is, anything else as pretty JSON.
 fn content_bytes(content: &Dynamic) -> Vec<u8> {
     if content.is_string() {
-        content.clone().into_string().unwrap_or_default().into_bytes()
+        content
+            .clone()
+            .into_string()
+            .unwrap_or_default()
+            .into_bytes()
     } else {
         let mut s = serde_json::to_string_pretty(&to_json(content)).unwrap_or_default();
         s.push('\n');
@@ -266,7 +267,15 @@ mod tests {
             assert_eq!(check_file_name(ok), Ok(()), "{ok}");
         }
         for bad in [
-            "", ".", "..", "../x", "a/b", "/etc/passwd", "a\0b", "x..y", "a\nb",
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "/etc/passwd",
+            "a\0b",
+            "x..y",
+            "a\nb",
         ] {
             assert!(check_file_name(bad).is_err(), "{bad:?} accepted");
         }

@@ -9,5 +9,6 @@ mod config;
 mod embed;
 mod faults;
 mod logging;
+mod probe;
 mod repl;
 mod runtime;
