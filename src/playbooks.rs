@@ -32,7 +32,9 @@ pub const SHIPPED: &[Shipped] = shipped![
     "inspect_queues",
     "check_config",
     "enable_logs",
-    "drain_server"
+    "drain_server",
+    "snapshot",
+    "trace_header",
 ];
 
 pub fn shipped(name: &str) -> Option<&'static Shipped> {

@@ -367,6 +367,13 @@ impl Lab {
             if name == PINNED_BACKEND {
                 let _ = writeln!(cfg, "    balance uri");
             }
+            if name == "bk_app" && b.scenario != Scenario::Big {
+                // A troubleshooting header, for trace_header to find and see.
+                let _ = writeln!(
+                    cfg,
+                    "    http-response set-header X-Served-By %[be_name]/%[srv_name]"
+                );
+            }
             for s in servers {
                 let _ = writeln!(cfg, "    server {} {} {}", s.name, s.addr, s.opts);
             }

@@ -44,6 +44,8 @@ pub struct Ctx {
     pub track_catalog: AtomicBool,
     playbook: Mutex<String>,
     versions: Mutex<BTreeMap<String, String>>,
+    /// Directories `bundle()` created with this Ctx: the only ones `save()` writes into.
+    bundles: Mutex<BTreeSet<std::path::PathBuf>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -79,6 +81,7 @@ impl Ctx {
             track_catalog: AtomicBool::new(false),
             playbook: Mutex::new(String::new()),
             versions: Mutex::new(BTreeMap::new()),
+            bundles: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -175,6 +178,21 @@ impl Ctx {
 
     pub fn versions(&self) -> BTreeMap<String, String> {
         lock(&self.versions).clone()
+    }
+
+    /// Remember a directory `bundle()` created (its canonical path).
+    pub fn note_bundle(&self, dir: std::path::PathBuf) {
+        lock(&self.bundles).insert(dir);
+    }
+
+    /// Whether `dir` (canonical) was created by `bundle()` with this Ctx.
+    pub fn owns_bundle(&self, dir: &std::path::Path) -> bool {
+        lock(&self.bundles).contains(dir)
+    }
+
+    /// The findings recorded so far in this run.
+    pub fn findings(&self) -> Vec<Finding> {
+        lock(&self.report).findings.clone()
     }
 
     pub fn print(&self, line: &str) {

@@ -5,8 +5,10 @@ mod convert;
 pub mod ctx;
 pub mod errors;
 mod fns_actions;
+pub mod fns_bundle;
 mod fns_config;
 mod fns_health;
+pub mod fns_probe;
 mod fns_report;
 mod fns_runtime;
 mod fns_system;
@@ -84,5 +86,7 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     fns_system::register(&mut engine, ctx);
     fns_health::register(&mut engine, ctx);
     fns_watch::register(&mut engine, ctx);
+    fns_bundle::register(&mut engine, ctx);
+    fns_probe::register(&mut engine, ctx);
     engine
 }

@@ -10,5 +10,6 @@ mod embed;
 mod faults;
 mod logging;
 mod playbooks;
+mod probe;
 mod repl;
 mod runtime;
