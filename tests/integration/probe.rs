@@ -138,7 +138,9 @@ fn snapshot_keeps_going_when_a_target_fails() {
         .args(["snapshot", "--read-only", "--json", "-p"])
         .arg(format!("dir={}", out.path().display()))
         .run();
-    run.expect_code(0);
+    // The live checks report the dead target (error level): exit 1, bundle complete.
+    run.expect_code(1);
+    assert_eq!(finding(&run, "target.unreachable")["severity"], "error");
     let b = only_bundle(out.path());
     let files: Vec<String> = std::fs::read_dir(&b)
         .unwrap()
