@@ -36,7 +36,7 @@ pub struct Entry {
 
 pub struct Journal {
     path: PathBuf,
-    file: Mutex<(File, Instant)>,
+    file: Mutex<(File, Option<Instant>)>,
     user: String,
     host: String,
 }
@@ -67,7 +67,7 @@ impl Journal {
             .map_err(|e| Error::io(&path, e))?;
         Ok(Journal {
             path,
-            file: Mutex::new((file, Instant::now())),
+            file: Mutex::new((file, None)),
             user: current_user(),
             host: hostname(),
         })
@@ -102,9 +102,11 @@ impl Journal {
         let (file, last_sync) = &mut *guard;
         file.write_all(&line)
             .map_err(|e| Error::io(&self.path, e))?;
-        if last_sync.elapsed() >= SYNC_EVERY {
+        // The first line of a run is synced at once, later ones at most once per
+        // SYNC_EVERY (bulk changes stay fast; `sync` ends the run).
+        if last_sync.is_none_or(|t| t.elapsed() >= SYNC_EVERY) {
             file.sync_data().map_err(|e| Error::io(&self.path, e))?;
-            *last_sync = Instant::now();
+            *last_sync = Some(Instant::now());
         }
         Ok(())
     }
@@ -112,7 +114,7 @@ impl Journal {
     pub fn sync(&self) -> Result<()> {
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
         guard.0.sync_data().map_err(|e| Error::io(&self.path, e))?;
-        guard.1 = Instant::now();
+        guard.1 = Some(Instant::now());
         Ok(())
     }
 }

@@ -182,7 +182,7 @@ pub struct Report {
 pub struct WriteRecord {
     pub target: String,
     pub command: String,
-    /// `sent`, `failed`, `dry-run` or `refused`.
+    /// `sent`, `failed`, `unknown` (timed out or connection lost after sending: HAProxy may have applied it), `dry-run` or `refused`.
     pub outcome: String,
 }
 

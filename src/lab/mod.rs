@@ -124,7 +124,15 @@ impl LabBuilder {
     }
 
     pub fn start(self) -> Result<Lab> {
-        Lab::start(self)
+        // The frontend and TCP socket ports are found free, then bound by
+        // haproxy: a parallel lab can take one in between. Try again then.
+        let mut attempts = 0;
+        loop {
+            match Lab::start(self.clone()) {
+                Err(Error::Other(m)) if attempts < 3 && m.contains("cannot bind") => attempts += 1,
+                r => return r,
+            }
+        }
     }
 }
 
@@ -145,6 +153,43 @@ pub struct Lab {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     rt_handle: tokio::runtime::Handle,
+    /// Ports of the refusing servers, held for the lab's lifetime.
+    _reserved: Vec<std::os::fd::OwnedFd>,
+}
+
+/// A loopback port that refuses connections and stays ours: bound, never
+/// listening. A port merely found free could be taken by a parallel lab's
+/// responder, which would bring the "refusing" server UP.
+fn refusing_port() -> Result<(std::os::fd::OwnedFd, u16)> {
+    use std::os::fd::FromRawFd;
+    let err = |what: &str| {
+        Error::io(
+            format!("127.0.0.1:0 ({what})"),
+            std::io::Error::last_os_error(),
+        )
+    };
+    // SAFETY: plain socket calls on a descriptor this function owns; the
+    // sockaddr structs are fully initialised and sized as passed.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(err("socket"));
+        }
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        if libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len) != 0 {
+            return Err(err("bind"));
+        }
+        let mut got: libc::sockaddr_in = std::mem::zeroed();
+        let mut got_len = len;
+        if libc::getsockname(fd, &mut got as *mut _ as *mut libc::sockaddr, &mut got_len) != 0 {
+            return Err(err("getsockname"));
+        }
+        Ok((owned, u16::from_be(got.sin_port)))
+    }
 }
 
 fn free_port() -> Result<u16> {
@@ -195,9 +240,11 @@ impl Lab {
             rt.shutdown_timeout(Duration::from_millis(200));
         });
 
+        let reserved = std::cell::RefCell::new(Vec::new());
         let spawn_server = |behaviour: Behaviour, name: &str| -> Result<SocketAddr> {
             if behaviour == Behaviour::Refusing {
-                let port = free_port()?;
+                let (fd, port) = refusing_port()?;
+                reserved.borrow_mut().push(fd);
                 return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
             }
             let std_l =
@@ -426,6 +473,7 @@ impl Lab {
             shutdown: Some(tx),
             thread: Some(thread),
             rt_handle,
+            _reserved: reserved.into_inner(),
         };
         lab.wait_ready(Duration::from_secs(if b.scenario == Scenario::Big {
             60

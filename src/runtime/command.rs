@@ -13,6 +13,8 @@ pub fn validate_token(what: &'static str, value: &str) -> Result<()> {
         Some("must not be empty".to_string())
     } else if value.len() > 512 {
         Some("is longer than 512 bytes".to_string())
+    } else if value.contains("<<") {
+        Some("contains `<<`, which would start a multi-line payload".to_string())
     } else {
         value.chars().find_map(|c| match c {
             ';' => Some("contains `;`, which would start another command".to_string()),
@@ -115,15 +117,13 @@ pub struct Command(String);
 
 /// First words of commands that only read. Everything else is treated as a write:
 /// it goes through dry-run, read-only, confirmation and the journal.
-const READ_PREFIXES: &[&str] = &[
-    "show ",
-    "get ",
-    "help",
-    "prompt",
-    "quit",
-    "set severity-output",
-    "echo ",
-];
+const READ_PREFIXES: &[&str] = &["show ", "get ", "help", "echo "];
+
+/// Commands that change the session itself, not HAProxy: on harun's shared,
+/// pooled session they would break error detection (`set severity-output`),
+/// the prompt framing (`prompt`, `quit`) or the level later commands run at
+/// (`user`, `operator`). harun sets the session up itself.
+const SESSION_COMMANDS: &[&str] = &["prompt", "quit", "set severity-output", "user", "operator"];
 
 impl Command {
     /// A raw command from a playbook or the REPL: exactly one command, no `;`,
@@ -150,7 +150,31 @@ impl Command {
         if s.chars().any(|c| c.is_control() && c != '\t') {
             return Err(bad("contains a line break or control character"));
         }
-        Ok(Command(s.to_string()))
+        // HAProxy reads the lines after a trailing `<<` as a payload: the
+        // session would wait for an empty line that never comes.
+        if s.contains("<<") {
+            return Err(bad("contains `<<`, which starts a multi-line payload"));
+        }
+        // HAProxy splits words on runs of spaces and tabs; one canonical
+        // spelling lets the guard and the journal see the command as HAProxy does.
+        let s = s
+            .split([' ', '\t'])
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if SESSION_COMMANDS
+            .iter()
+            .any(|c| s == *c || s.starts_with(&format!("{c} ")))
+        {
+            return Err(Error::InvalidInput {
+                what: "command",
+                value: s,
+                reason:
+                    "changes harun's own session (prompt, severity output, level); harun manages it"
+                        .into(),
+            });
+        }
+        Ok(Command(s))
     }
 
     pub fn show_stat() -> Command {
@@ -241,6 +265,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn raw_commands_are_canonical_and_keep_the_session_intact() {
+        assert_eq!(
+            Command::raw("  set server\tbk/s1   state  maint ")
+                .unwrap()
+                .as_str(),
+            "set server bk/s1 state maint"
+        );
+        for bad in [
+            "show servers state <<",
+            "add map #1 <<",
+            "set severity-output none",
+            "prompt",
+            "quit",
+            "operator",
+            "user",
+        ] {
+            let e = Command::raw(bad).unwrap_err();
+            assert_eq!(e.kind(), "invalid_input", "{bad}");
+        }
+        // Not session commands, only look alike.
+        assert!(Command::raw("show users").is_ok());
+    }
+
+    #[test]
     fn injection_attempts_are_rejected_before_sending() {
         for evil in [
             "bk/s1;shutdown sessions server bk/s2",
@@ -249,6 +297,7 @@ mod tests {
             "bk\\;x/s1",
             "bk/s1\r",
             "bk/s\u{1b}1",
+            "bk<</s1",
         ] {
             let err = ServerRef::parse(evil).unwrap_err();
             assert_eq!(err.kind(), "invalid_input", "{evil}");

@@ -145,8 +145,23 @@ impl Ctx {
         })
     }
 
-    /// Sleep that Ctrl-C and the deadline interrupt.
+    /// Run an exchange that carries a write to its end: Ctrl-C and the
+    /// deadline are checked before it starts, not during it (the I/O
+    /// timeout still bounds it), so its outcome can be journaled.
+    fn block_on_to_completion<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        if let Some(e) = self.stop_reason() {
+            return Err(e);
+        }
+        self.rt.block_on(fut)
+    }
+
+    /// Sleep that Ctrl-C and the deadline interrupt. The journal is synced
+    /// first: a wait (a drain poll) is when a kill would otherwise find
+    /// recent entries only in the page cache.
     pub fn sleep(&self, d: std::time::Duration) -> Result<()> {
+        if let Some(Ok(j)) = self.journal.get() {
+            let _ = j.sync();
+        }
         self.block_on(async {
             tokio::time::sleep(d).await;
             Ok(())
@@ -329,15 +344,21 @@ impl Ctx {
                 });
             }
             self.confirmed.store(true, Ordering::SeqCst);
-            // The operator took their time: read the state before again.
-            before = vec![None; targets.len()];
+            // The operator took their time and the backend may have changed
+            // meanwhile: check the guard again (it reads the state before too).
+            before = match &guarded {
+                Some(s) => self.last_server_guard(s, command)?,
+                None => vec![None; targets.len()],
+            };
         }
         let journal = self.journal()?;
         let mut out = Vec::new();
         for (target, known_before) in self.client.targets().iter().zip(before) {
             let name = target.name();
-            // State before, the write and state after in one round trip.
-            let (before, reply, after) = self.block_on(async {
+            // State before, the write and state after in one round trip. Once
+            // it starts it runs to its end (bounded by --timeout), so a write
+            // HAProxy received is always journaled, even on Ctrl-C.
+            let (before, reply, after) = self.block_on_to_completion(async {
                 let Some(s) = &server else {
                     return Ok((None, target.send(command).await, None));
                 };
@@ -374,7 +395,13 @@ impl Ctx {
                 };
                 Ok((before, reply, after))
             })?;
-            let outcome = if reply.is_ok() { "sent" } else { "failed" };
+            // A timeout or a lost connection after the command went out: HAProxy
+            // may have applied it.
+            let outcome = match &reply {
+                Ok(_) => "sent",
+                Err(Error::Timeout { .. } | Error::ConnectionLost { .. }) => "unknown",
+                Err(_) => "failed",
+            };
             let mut e = journal.entry(&name, command.as_str(), outcome);
             e.before = before.clone();
             e.after = after.clone();
@@ -431,16 +458,24 @@ impl Ctx {
                 Some(_) => vec![&show],
                 None => vec![&show, &stat],
             };
+            let unverifiable = |why: String| {
+                self.journal_note(&target.name(), command, "refused", Some(why.clone()));
+                Error::Refused {
+                    reason: format!(
+                        "could not check that {server} is not the last UP server of backend `{}` on {} ({why}); `{command}` was not sent (use force: true / --force to send it anyway)",
+                        server.backend,
+                        target.name()
+                    ),
+                }
+            };
             let mut replies = match self.block_on(target.send_batch(&cmds)) {
                 Ok(r) => r.into_iter(),
                 Err(e) if e.is_terminal() => return Err(e),
-                // The write itself will report a missing backend or a dead socket.
-                Err(_) => {
-                    before.push(None);
-                    continue;
-                }
+                // A missing backend: the write would fail the same way; say it now.
+                Err(e @ Error::NoSuchBackend { .. }) => return Err(e),
+                Err(e) => return Err(unverifiable(e.to_string())),
             };
-            let states = replies.next().and_then(|r| r.ok());
+            let states = replies.next();
             let backups = match known {
                 Some(b) => b,
                 None => {
@@ -463,13 +498,15 @@ impl Ctx {
                     }
                 }
             };
-            let Some(text) = states else {
-                before.push(None);
-                continue;
+            let text = match states {
+                Some(Ok(t)) => t,
+                Some(Err(e @ Error::NoSuchBackend { .. })) => return Err(e),
+                Some(Err(e)) => return Err(unverifiable(e.to_string())),
+                None => return Err(unverifiable("no reply".into())),
             };
             before.push(Some(snapshot_of(&text, &server.server)));
             let Some(lines) = light_states(&text) else {
-                continue;
+                return Err(unverifiable("`show servers state` did not parse".into()));
             };
             let up = |l: &Light| {
                 matches!(l.op, 1 | 2)
@@ -506,7 +543,7 @@ impl Ctx {
 pub struct WriteOutcome {
     pub target: String,
     pub command: String,
-    /// `sent`, `failed` or `dry-run`.
+    /// `sent`, `failed`, `unknown` (no reply after sending) or `dry-run`.
     pub outcome: &'static str,
     pub reply: Result<String>,
     /// The server's state (see the journal's `before`/`after`), when the command names one.
@@ -533,12 +570,20 @@ impl Snapshot {
     }
 }
 
-/// Writes that take a server out of rotation are guarded.
+/// Writes that take a server out of rotation are guarded: state drain or
+/// maint, weight 0, health or agent forced down, `disable server`.
+/// Commands are already in canonical form (single spaces, see `Command::raw`).
 fn guarded_server(command: &Command) -> Option<ServerRef> {
-    let c = command.as_str();
-    let takes_out = (c.starts_with("set server ")
-        && (c.ends_with(" state drain") || c.ends_with(" state maint")))
-        || c.starts_with("disable server ");
+    let w: Vec<&str> = command.as_str().split(' ').collect();
+    let zero = |v: &str| matches!(v, "0" | "0%");
+    let takes_out = match w.as_slice() {
+        ["set", "server", _, "state", "drain" | "maint"] => true,
+        ["set", "server", _, "weight", v] => zero(v),
+        ["set", "weight", _, v] => zero(v),
+        ["set", "server", _, "health" | "agent", "down"] => true,
+        ["disable", "server", _] => true,
+        _ => false,
+    };
     if takes_out {
         command.server_ref()
     } else {
@@ -615,6 +660,39 @@ mod tests {
     const STATE: &str = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight\n\
         3 bk 1 s1 127.0.0.1 2 8 1 1\n\
         3 bk 2 s2 127.0.0.1 0 0 50 1\n";
+
+    #[test]
+    fn every_spelling_that_takes_a_server_out_is_guarded() {
+        for c in [
+            "set server bk/s1 state drain",
+            "set server bk/s1 state  maint",
+            "set server bk/s1\tstate maint",
+            "set server bk/s1 weight 0",
+            "set server bk/s1 weight 0%",
+            "set weight bk/s1 0",
+            "set server bk/s1 health down",
+            "set server bk/s1 agent down",
+            "disable server bk/s1",
+        ] {
+            let cmd = Command::raw(c).unwrap();
+            let s = guarded_server(&cmd).unwrap_or_else(|| panic!("not guarded: {c:?}"));
+            assert_eq!(
+                (s.backend.as_str(), s.server.as_str()),
+                ("bk", "s1"),
+                "{c:?}"
+            );
+        }
+        for c in [
+            "set server bk/s1 state ready",
+            "set server bk/s1 weight 10",
+            "set weight bk/s1 50%",
+            "set server bk/s1 health up",
+            "enable server bk/s1",
+            "show servers state bk",
+        ] {
+            assert!(guarded_server(&Command::raw(c).unwrap()).is_none(), "{c:?}");
+        }
+    }
 
     #[test]
     fn snapshots_read_the_decimal_admin_mask_by_header_name() {

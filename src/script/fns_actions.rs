@@ -270,11 +270,11 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
     let names: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
     let label = names.join(", ");
     let key = format!("drain {label}");
-    let start = Instant::now();
-
     let mut writes = apply(ctx, &servers, force, &|s| {
         Ok(Command::set_state(s, AdminAction::Drain))
     })?;
+    // After the confirmation prompt: the operator's reading time is not drain time.
+    let start = Instant::now();
     let dry_run = ctx.settings.dry_run;
     let mut seen;
     let mut timed_out = false;

@@ -551,3 +551,57 @@ fn drain_server_is_listed_with_its_parameters() {
     assert_eq!(params, ["server", "then", "timeout", "poll"]);
     assert_eq!(d["params"][0]["required"], true);
 }
+
+#[test]
+fn the_guard_sees_every_spelling_of_taking_the_last_server_out() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    for script in [
+        "send(\"set server bk_single/only1 state  maint\")",
+        "send(\"set server bk_single/only1\\tstate maint\")",
+        "set_weight(\"bk_single/only1\", 0)",
+        "set_weight(\"bk_single/only1\", \"0%\")",
+        "send(\"set weight bk_single/only1 0\")",
+        "send(\"set server bk_single/only1 health down\")",
+        "send(\"disable server bk_single/only1\")",
+    ] {
+        let run = harun().lab(&lab).args(["--yes", "-e", script]).run();
+        run.expect_code(4);
+        assert!(
+            run.stderr.contains("last UP server of backend `bk_single`"),
+            "{script}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(status_of(&lab, "bk_single", "only1"), "UP");
+    assert_eq!(admin_state(&lab, "bk_single", "only1"), 0);
+    assert!(
+        socat(&lab, "get weight bk_single/only1").starts_with("1 "),
+        "weight unchanged"
+    );
+    let j = journal_lines(&lab);
+    assert_eq!(j.len(), 7);
+    assert!(j.iter().all(|e| e["outcome"] == "refused"), "{j:?}");
+}
+
+#[test]
+fn session_commands_and_payloads_never_reach_haproxy() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    for script in [
+        "send(\"set severity-output none\")",
+        "send(\"prompt\")",
+        "send(\"operator\")",
+        "send(\"show servers state <<\")",
+        "servers(\"bk_app<<\")",
+    ] {
+        let run = harun()
+            .lab(&lab)
+            .args(["--yes", "--timeout", "2", "-e", script])
+            .run();
+        run.expect_code(2);
+        assert!(run.stderr.contains("invalid"), "{script}: {}", run.stderr);
+    }
+}

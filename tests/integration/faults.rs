@@ -126,3 +126,34 @@ fn ctrl_c_interrupts_a_wait_and_exits_like_sigint() {
     );
     assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
 }
+
+#[test]
+fn a_write_on_the_wire_is_journaled_even_when_the_run_is_stopped() {
+    // HAProxy takes the command and never answers; --max-time fires meanwhile.
+    let dir = tempfile::tempdir().unwrap();
+    let sock = fake_socket(&dir, None, false);
+    let journal = dir.path().join("journal.jsonl");
+    let run = harun()
+        .args([
+            "-s",
+            sock.to_str().unwrap(),
+            "--timeout",
+            "2",
+            "--max-time",
+            "1",
+        ])
+        .arg("--journal")
+        .arg(&journal)
+        .args(["--yes", "-e", "send(\"set server bk/s1 weight 10\")"])
+        .run();
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(&journal).unwrap_or_default();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["command"], "set server bk/s1 weight 10");
+    // No reply: HAProxy may have applied it.
+    assert_eq!(lines[0]["outcome"], "unknown", "{text}");
+}
