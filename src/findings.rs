@@ -51,8 +51,8 @@ static FINDING_DOCS: &[FindingDoc] = &[
         id: "drain.reverted",
         severity: Severity::Error,
         title: "Server came back in rotation while draining (drain_server)",
-        meaning: "The drain (or maint) flag disappeared from the admin mask during the wait: another operator, a script or automation set the server ready.",
-        fix: "Find out who changed it (`harun journal`, other operators, orchestration) before draining again.",
+        meaning: "The drain (or maint) flag disappeared from the admin mask during the wait: another operator, a script or automation set the server ready, or HAProxy reloaded and the new process started from the configuration's states (each poll checks `Stopping` in `show info` and follows the new process).",
+        fix: "Find out who changed it (`harun journal`, other operators, orchestration) before draining again. For reloads: `server-state-file` in global and `load-server-state-from-file global` in defaults, and save `show servers state` to that file before each reload.",
     },
 ];
 

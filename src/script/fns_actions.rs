@@ -181,6 +181,19 @@ struct Seen {
     server: ServerRef,
     target: String,
     remaining: Remaining,
+    /// This poll found the target's session on a process that was stopping
+    /// (HAProxy reloaded) and read the new process instead.
+    reloaded: bool,
+}
+
+/// `Stopping: 1` in a `show info` reply: the process answering is the old one
+/// of a reload, finishing its sessions. A pooled CLI session stays attached to
+/// it while the new process (with its own server states) takes the traffic.
+fn is_stopping(info: &str) -> bool {
+    info.lines().any(|l| {
+        l.split_once(": ")
+            .is_some_and(|(k, v)| k == "Stopping" && v.trim() == "1")
+    })
 }
 
 /// `show stat <bk> 4 -1` and `show servers state <bk>` for every backend
@@ -197,12 +210,29 @@ fn poll_once(ctx: &Ctx, servers: &[ServerRef]) -> Result<Vec<Seen>> {
             Command::show_servers_state(Some(b))?,
         ));
     }
+    let info_cmd = Command::show_info();
     ctx.block_on(async {
         let mut out = Vec::new();
         for target in ctx.client.targets() {
             let name = target.name();
-            for (b, stat_cmd, state_cmd) in &queries {
-                let mut replies = target.send_batch(&[stat_cmd, state_cmd]).await?.into_iter();
+            let mut reloaded = false;
+            for (i, (b, stat_cmd, state_cmd)) in queries.iter().enumerate() {
+                let mut replies = if i == 0 {
+                    // Once per poll and target: is this still the live process?
+                    let mut r = target.send_batch(&[&info_cmd, stat_cmd, state_cmd]).await?;
+                    if r.first()
+                        .is_some_and(|i| i.as_ref().is_ok_and(|t| is_stopping(t)))
+                    {
+                        target.close().await;
+                        reloaded = true;
+                        r = target.send_batch(&[&info_cmd, stat_cmd, state_cmd]).await?;
+                    }
+                    let mut it = r.into_iter();
+                    it.next();
+                    it
+                } else {
+                    target.send_batch(&[stat_cmd, state_cmd]).await?.into_iter()
+                };
                 let stat_text = replies.next().unwrap_or_else(|| Ok(String::new()))?;
                 let state_text = replies.next().unwrap_or_else(|| Ok(String::new()))?;
                 let malformed = |cmd: &Command, e: String| Error::Malformed {
@@ -219,6 +249,7 @@ fn poll_once(ctx: &Ctx, servers: &[ServerRef]) -> Result<Vec<Seen>> {
                         server: s.clone(),
                         target: name.clone(),
                         remaining: drain_status(&stat, &states, s),
+                        reloaded,
                     });
                 }
             }
@@ -279,6 +310,7 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
     let mut seen;
     let mut timed_out = false;
     let mut reverted = false;
+    let mut reloaded = false;
     if dry_run {
         // Show every command, send none, read the state as it is, do not wait.
         if let Some(action) = then {
@@ -300,10 +332,13 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
             reverted = seen
                 .iter()
                 .any(|s| s.remaining.found && !s.remaining.out_of_rotation());
+            reloaded |= seen.iter().any(|s| s.reloaded);
             timed_out = !done && !reverted && elapsed >= timeout;
             let finished = done || reverted || timed_out;
             let message = if done {
                 format!("{label}: drained")
+            } else if reverted && reloaded {
+                format!("{label}: HAProxy reloaded during the drain and the new process has it back in rotation")
             } else if reverted {
                 format!("{label}: back in rotation while draining (someone set it ready?)")
             } else if timed_out {
@@ -377,6 +412,7 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
     m.insert("drained".into(), drained.into());
     m.insert("timed_out".into(), timed_out.into());
     m.insert("reverted".into(), reverted.into());
+    m.insert("reloaded".into(), reloaded.into());
     m.insert("dry_run".into(), dry_run.into());
     m.insert("then".into(), then.map(|a| a.as_str()).unwrap_or("").into());
     m.insert("in_maint".into(), in_maint.into());
@@ -495,7 +531,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         }
     }
 
-    let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns `#{drained, timed_out, reverted, dry_run, then, in_maint, servers,\nelapsed, timeout, remaining: #{scur, qcur}, status: [#{server, target, scur,\nqcur, drain, maint, found, drained}], writes: [see set_state]}`. On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` error is\nrecorded. `reverted` is true when the server came back in rotation meanwhile.";
+    let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns `#{drained, timed_out, reverted, reloaded, dry_run, then, in_maint, servers,\nelapsed, timeout, remaining: #{scur, qcur}, status: [#{server, target, scur,\nqcur, drain, maint, found, drained}], writes: [see set_state]}`. On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` error is\nrecorded. `reverted` is true when the server came back in rotation meanwhile;\n`reloaded` when HAProxy reloaded during the wait (each poll checks `Stopping`\nin `show info` and follows the new process).";
     let c = ctx.clone();
     reg("drain", &["server: String", "Map"], doc)
         .register_into_engine(engine, move |server: &str| drain(&c, server, None));
@@ -504,4 +540,15 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         .register_into_engine(engine, move |server: &str, opts: Map| {
             drain(&c, server, Some(opts))
         });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stopping_is_read_from_show_info() {
+        assert!(super::is_stopping("Name: HAProxy\nPid: 12\nStopping: 1\n"));
+        assert!(!super::is_stopping("Name: HAProxy\nStopping: 0\n"));
+        // Before HAProxy 2.2 there is no Stopping field: never a reload.
+        assert!(!super::is_stopping("Name: HAProxy\nPid: 12\n"));
+    }
 }

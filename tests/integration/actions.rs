@@ -605,3 +605,74 @@ fn session_commands_and_payloads_never_reach_haproxy() {
         assert!(run.stderr.contains("invalid"), "{script}: {}", run.stderr);
     }
 }
+
+#[test]
+fn a_reload_during_a_drain_is_followed_to_the_new_process() {
+    let Some(lab) = slow_lab(Duration::from_secs(8)) else {
+        return;
+    };
+    let pinned = harun::lab::PINNED_BACKEND;
+    std::thread::scope(|s| {
+        // A slow request in flight keeps the drain waiting.
+        s.spawn(|| lab.get("/", Some(pinned)));
+        let mut busy = None;
+        wait_for("a request on bk_pinned", Duration::from_secs(10), || {
+            busy = ["pin1", "pin2"]
+                .into_iter()
+                .find(|p| stat_field(&lab, pinned, p, "scur") == "1");
+            busy.is_some()
+        });
+        let server = format!("{pinned}/{}", busy.unwrap());
+        let drain = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"))
+            .env("NO_COLOR", "1")
+            .arg("-s")
+            .arg(lab.admin_socket())
+            .arg("-c")
+            .arg(lab.config_path())
+            .arg("--journal")
+            .arg(lab.dir().join("journal.jsonl"))
+            .args(["drain_server", "-p", &format!("server={server}")])
+            .args(["-p", "timeout=30", "-p", "poll=0.2", "--yes", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (bk, srv) = server.split_once('/').unwrap();
+        wait_for("the drain flag", Duration::from_secs(10), || {
+            admin_state(&lab, bk, srv) & FDRAIN != 0
+        });
+        // The reload: a new process takes the sockets over, the old one
+        // finishes its request; the new one starts from the configuration.
+        let mut new = std::process::Command::new(haproxy_bin())
+            .arg("-db")
+            .arg("-f")
+            .arg(lab.config_path())
+            .arg("-sf")
+            .arg(lab.pid().unwrap().to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = drain.wait_with_output().unwrap();
+        let _ = new.kill();
+        let _ = new.wait();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let reverted = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "drain.reverted")
+            .unwrap_or_else(|| panic!("{stdout}"));
+        assert!(
+            reverted["title"]
+                .as_str()
+                .unwrap()
+                .contains("HAProxy reloaded"),
+            "{reverted}"
+        );
+        // Never reported as drained, never put in maintenance.
+        assert!(!stdout.contains("drain.done"), "{stdout}");
+    });
+}
