@@ -431,7 +431,7 @@ impl Lab {
         let log_path = dir.path().join("haproxy.log");
         let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
         let log2 = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
-        let mut cmd = std::process::Command::new(&b.haproxy_bin);
+        let mut cmd = std::process::Command::new(crate::settings::resolve_program(&b.haproxy_bin));
         // If harun dies without cleaning up (SIGKILL), the kernel stops the
         // lab's haproxy too instead of leaving it behind.
         unsafe {

@@ -11,7 +11,7 @@ use std::time::Duration;
 pub fn haproxy_bin() -> PathBuf {
     std::env::var_os("HARUN_TEST_HAPROXY")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("haproxy"))
+        .unwrap_or_else(|| harun::settings::resolve_program(std::path::Path::new("haproxy")))
 }
 
 /// Whether haproxy runs here. With `CI=true` a missing haproxy fails the test
