@@ -26,7 +26,7 @@ macro_rules! with_session {
             let (mut session, fresh) = match guard.take() {
                 Some(s) => (s, false),
                 None => (
-                    Session::open(&$target.address, $target.io_timeout).await?,
+                    Session::open(&$target.address, $target.io_timeout, $target.read_only).await?,
                     true,
                 ),
             };
@@ -47,6 +47,8 @@ macro_rules! with_session {
 pub struct Target {
     pub address: Address,
     io_timeout: Duration,
+    /// Sessions are lowered to level `operator` (see [`Session::open`]).
+    read_only: bool,
     session: Mutex<Option<Session>>,
 }
 
@@ -55,8 +57,15 @@ impl Target {
         Target {
             address,
             io_timeout,
+            read_only: false,
             session: Mutex::new(None),
         }
+    }
+
+    /// Sessions of this target drop to level `operator` as they open.
+    pub fn read_only(mut self, on: bool) -> Target {
+        self.read_only = on;
+        self
     }
 
     pub fn name(&self) -> String {
@@ -120,12 +129,18 @@ pub struct Client {
 
 impl Client {
     /// At most `max_parallel` sockets are talked to at once during fan-out.
-    pub fn new(addresses: Vec<Address>, io_timeout: Duration, max_parallel: usize) -> Client {
+    /// `read_only` lowers every session to level `operator`.
+    pub fn new(
+        addresses: Vec<Address>,
+        io_timeout: Duration,
+        max_parallel: usize,
+        read_only: bool,
+    ) -> Client {
         Client {
             targets: Arc::new(
                 addresses
                     .into_iter()
-                    .map(|a| Arc::new(Target::new(a, io_timeout)))
+                    .map(|a| Arc::new(Target::new(a, io_timeout).read_only(read_only)))
                     .collect(),
             ),
             limit: Arc::new(Semaphore::new(max_parallel.max(1))),

@@ -43,7 +43,9 @@ pub struct Reply {
 
 impl Session {
     /// Connect, switch to prompt mode and enable numeric severity output.
-    pub async fn open(address: &Address, io_timeout: Duration) -> Result<Session> {
+    /// `read_only` also lowers the session to level `operator` (HAProxy 2.2+),
+    /// so even a bug in harun could not change a server's state through it.
+    pub async fn open(address: &Address, io_timeout: Duration, read_only: bool) -> Result<Session> {
         let target = address.to_string();
         let connect = async {
             let stream: Pin<Box<dyn Stream>> = match address {
@@ -78,6 +80,11 @@ impl Session {
         // HAProxy < 1.9 answers `Unknown command` here; its replies are then
         // classified by their text alone, which still works.
         session.exchange_raw("set severity-output number").await?;
+        if read_only {
+            // Older versions answer `Unknown command`; harun's own refusal
+            // of writes under --read-only still holds there.
+            session.exchange_raw("operator").await?;
+        }
         Ok(session)
     }
 

@@ -64,6 +64,7 @@ impl Ctx {
             settings.sockets.clone(),
             settings.io_timeout,
             settings.max_parallel,
+            settings.read_only,
         );
         Ctx {
             settings,

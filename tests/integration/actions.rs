@@ -676,3 +676,27 @@ fn a_reload_during_a_drain_is_followed_to_the_new_process() {
         assert!(!stdout.contains("drain.done"), "{stdout}");
     });
 }
+
+#[test]
+fn read_only_sessions_drop_to_operator_level() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    let level = |extra: &[&str]| {
+        let run = harun()
+            .lab(&lab)
+            .args(extra)
+            .args(["-e", "let r = send(\"show cli level\"); r.trim(); r"])
+            .run();
+        run.expect_code(0);
+        run.stdout.trim().to_string()
+    };
+    assert_eq!(level(&[]), "admin");
+    assert_eq!(level(&["--read-only"]), "operator");
+    // Reads an incident needs still work at that level.
+    let run = harun()
+        .lab(&lab)
+        .args(["--read-only", "-e", "send(\"show errors\").len() > 0"])
+        .run();
+    run.expect_code(0);
+}
