@@ -23,6 +23,16 @@ macro_rules! with_session {
             // The session is taken out while in use: if this future is dropped
             // mid-reply (Ctrl-C, deadline), the half-read session goes with it
             // and the next command starts on a clean one.
+            let stale = match guard.as_mut() {
+                Some(s) => s.stale_after_reload().await,
+                None => false,
+            };
+            if stale {
+                *guard = None;
+                $target
+                    .reloads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             let (mut session, fresh) = match guard.take() {
                 Some(s) => (s, false),
                 None => (
@@ -35,6 +45,7 @@ macro_rules! with_session {
                 Err(e) if !fresh && !reopened && Session::closed_while_idle(&e) => reopened = true,
                 Err(e) if Session::is_broken(&e) => return Err(e),
                 other => {
+                    session.touch();
                     *guard = Some(session);
                     return other;
                 }
@@ -50,6 +61,8 @@ pub struct Target {
     /// Sessions are lowered to level `operator` (see [`Session::open`]).
     read_only: bool,
     session: Mutex<Option<Session>>,
+    /// Sessions dropped because their process was stopping (a reload).
+    reloads: std::sync::atomic::AtomicUsize,
 }
 
 impl Target {
@@ -59,7 +72,14 @@ impl Target {
             io_timeout,
             read_only: false,
             session: Mutex::new(None),
+            reloads: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// How many times a kept session was found on a stopping process (HAProxy
+    /// reloaded) and replaced by one on the new process.
+    pub fn reloads_seen(&self) -> usize {
+        self.reloads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sessions of this target drop to level `operator` as they open.

@@ -32,7 +32,14 @@ pub struct Session {
     buf: Box<[u8]>,
     /// Size of the last reply, to size the next one's buffer.
     size_hint: usize,
+    /// When the last exchange ended.
+    last_used: std::time::Instant,
 }
+
+/// A session idle longer than this is checked before reuse: HAProxy may have
+/// reloaded meanwhile, and the old process keeps answering its open CLI
+/// sessions while the new one takes the traffic (and has its own states).
+const RELOAD_CHECK_AFTER: Duration = Duration::from_secs(1);
 
 /// A reply split into HAProxy's message severity (when it sent one) and text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +82,7 @@ impl Session {
             timeout: io_timeout,
             buf: vec![0u8; 256 * 1024].into_boxed_slice(),
             size_hint: 4096,
+            last_used: std::time::Instant::now(),
         };
         session.exchange_raw("prompt").await?;
         // HAProxy < 1.9 answers `Unknown command` here; its replies are then
@@ -165,6 +173,24 @@ impl Session {
     }
 
     /// Write one line and collect the reply up to the prompt.
+    /// After an idle spell: is this session attached to a process that is
+    /// stopping (the old one of a reload)? `show info` says `Stopping: 1`.
+    /// A session that fails the check counts as stale too.
+    pub async fn stale_after_reload(&mut self) -> bool {
+        if self.last_used.elapsed() < RELOAD_CHECK_AFTER {
+            return false;
+        }
+        match self.exchange_raw("show info").await {
+            Ok(info) => info.lines().any(|l| l.trim_end() == "Stopping: 1"),
+            Err(_) => true,
+        }
+    }
+
+    /// Mark the session as just used.
+    pub fn touch(&mut self) {
+        self.last_used = std::time::Instant::now();
+    }
+
     async fn exchange_raw(&mut self, line: &str) -> Result<String> {
         let mut body = Vec::with_capacity(self.size_hint);
         self.exchange(line, &mut |chunk: &[u8]| body.extend_from_slice(chunk))

@@ -215,11 +215,14 @@ fn poll_once(ctx: &Ctx, servers: &[ServerRef]) -> Result<Vec<Seen>> {
         let mut out = Vec::new();
         for target in ctx.client.targets() {
             let name = target.name();
+            let reloads_before = target.reloads_seen();
             let mut reloaded = false;
             for (i, (b, stat_cmd, state_cmd)) in queries.iter().enumerate() {
                 let mut replies = if i == 0 {
                     // Once per poll and target: is this still the live process?
                     let mut r = target.send_batch(&[&info_cmd, stat_cmd, state_cmd]).await?;
+                    // The session may have been replaced on checkout already.
+                    reloaded |= target.reloads_seen() != reloads_before;
                     if r.first()
                         .is_some_and(|i| i.as_ref().is_ok_and(|t| is_stopping(t)))
                     {

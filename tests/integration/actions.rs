@@ -700,3 +700,53 @@ fn read_only_sessions_drop_to_operator_level() {
         .run();
     run.expect_code(0);
 }
+
+#[test]
+fn a_kept_session_follows_a_reload_after_an_idle_spell() {
+    let Some(lab) = slow_lab(Duration::from_secs(8)) else {
+        return;
+    };
+    std::thread::scope(|s| {
+        // The old process stays alive (soft-stop) while this request runs.
+        s.spawn(|| lab.get("/", Some(harun::lab::PINNED_BACKEND)));
+        wait_for("a request in flight", Duration::from_secs(10), || {
+            ["pin1", "pin2"]
+                .iter()
+                .any(|p| stat_field(&lab, harun::lab::PINNED_BACKEND, p, "scur") == "1")
+        });
+        let old_pid = lab.pid().unwrap();
+        let run = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"))
+            .arg("-s")
+            .arg(lab.admin_socket())
+            .args([
+                "--json",
+                "-e",
+                "let a = info().Pid; sleep(2.5); [a, info().Pid, info().Stopping]",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(800));
+        let mut new = std::process::Command::new(haproxy_bin())
+            .arg("-db")
+            .arg("-f")
+            .arg(lab.config_path())
+            .arg("-sf")
+            .arg(old_pid.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = run.wait_with_output().unwrap();
+        let new_pid = new.id();
+        let _ = new.kill();
+        let _ = new.wait();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v[0], old_pid, "{v}");
+        assert_eq!(
+            v[1], new_pid,
+            "the second read went to the new process: {v}"
+        );
+        assert_eq!(v[2], 0, "{v}");
+    });
+}
