@@ -886,21 +886,6 @@ mod tests {
         assert_eq!(s.text(1999, "svname"), s.text(1999 % 8, "svname"));
     }
 
-    /// `cargo test --release --lib runtime::stat -- --ignored --nocapture`
-    /// (timings are printed, never asserted).
-    #[test]
-    #[ignore = "timing; run in release"]
-    fn bench_20k_rows() {
-        let text = big_reply(20_000);
-        for _ in 0..3 {
-            let start = std::time::Instant::now();
-            let s = parse_stat(&text).unwrap();
-            let took = start.elapsed();
-            assert_eq!(s.len(), 20_000);
-            eprintln!("parsed {} bytes, 20000 rows in {took:?}", text.len());
-        }
-    }
-
     #[test]
     fn streaming_in_any_chunking_matches_whole_parse() {
         for text in [STAT_15, STAT_26, STAT_28] {
