@@ -92,8 +92,12 @@ impl Target {
         self.address.to_string()
     }
 
-    /// Send one command over the persistent session.
+    /// Send one command over the persistent session, or on a connection of
+    /// its own when its reply is free-form (see [`Command::prompt_safe`]).
     pub async fn send(&self, command: &Command) -> Result<String> {
+        if !command.prompt_safe() {
+            return Session::oneshot(&self.address, self.io_timeout, self.read_only, command).await;
+        }
         with_session!(self, |s| s.send(command))
     }
 

@@ -119,6 +119,26 @@ pub struct Command(String);
 /// it goes through dry-run, read-only, confirmation and the journal.
 const READ_PREFIXES: &[&str] = &["show ", "get ", "help", "echo "];
 
+/// Reads whose replies have a fixed format in which no line starts with `> `:
+/// they use the kept prompt-mode session. Other reads (`show env`, `show
+/// events`, Lua commands, ...) get a connection of their own.
+const PROMPT_SAFE_READS: &[&str] = &[
+    "show stat",
+    "show info",
+    "show servers state",
+    "show servers conn",
+    "show backend",
+    "show cli level",
+    "show activity",
+    "show errors",
+    "show sess",
+    "show pools",
+    "show resolvers",
+    "show version",
+    "get weight",
+    "help",
+];
+
 /// Commands that change the session itself, not HAProxy: on harun's shared,
 /// pooled session they would break error detection (`set severity-output`),
 /// the prompt framing (`prompt`, `quit`) or the level later commands run at
@@ -175,6 +195,15 @@ impl Command {
             });
         }
         Ok(Command(s))
+    }
+
+    /// Whether the reply can be framed by the prompt of a kept session:
+    /// writes (short messages) and the fixed-format reads harun itself uses.
+    pub fn prompt_safe(&self) -> bool {
+        self.is_write()
+            || PROMPT_SAFE_READS
+                .iter()
+                .any(|p| self.0 == *p || self.0.starts_with(&format!("{p} ")))
     }
 
     pub fn show_stat() -> Command {
@@ -286,6 +315,13 @@ mod tests {
         }
         // Not session commands, only look alike.
         assert!(Command::raw("show users").is_ok());
+        // Free-form replies get a connection of their own.
+        assert!(Command::raw("show stat bk 4 -1").unwrap().prompt_safe());
+        assert!(Command::raw("set server bk/s state ready")
+            .unwrap()
+            .prompt_safe());
+        assert!(!Command::raw("show env").unwrap().prompt_safe());
+        assert!(!Command::raw("show statistics").unwrap().prompt_safe());
     }
 
     #[test]

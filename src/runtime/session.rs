@@ -48,34 +48,86 @@ pub struct Reply {
     pub text: String,
 }
 
+/// Open the stream, bounded by `io_timeout`.
+async fn connect(address: &Address, io_timeout: Duration) -> Result<Pin<Box<dyn Stream>>> {
+    let target = address.to_string();
+    let connect = async {
+        let stream: Pin<Box<dyn Stream>> = match address {
+            Address::Unix(path) => Box::pin(UnixStream::connect(path).await?),
+            Address::Tcp(hp) => {
+                let s = TcpStream::connect(hp.as_str()).await?;
+                s.set_nodelay(true)?;
+                Box::pin(s)
+            }
+        };
+        Ok::<_, std::io::Error>(stream)
+    };
+    match timeout(io_timeout, connect).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(source)) => Err(Error::Unreachable { target, source }),
+        Err(_) => Err(Error::Timeout {
+            target,
+            what: "the connection".into(),
+            after: io_timeout,
+        }),
+    }
+}
+
 impl Session {
+    /// One command on a connection of its own, without prompt mode: the reply
+    /// ends when HAProxy closes, so no byte of it can be mistaken for the
+    /// prompt. For free-form replies (`show env`, Lua commands, `show events`)
+    /// whose lines may start with `> `; harun's own commands use the kept
+    /// session. `read_only` lowers the level first, as for sessions.
+    pub async fn oneshot(
+        address: &Address,
+        io_timeout: Duration,
+        read_only: bool,
+        command: &Command,
+    ) -> Result<String> {
+        let stream = connect(address, io_timeout).await?;
+        let mut session = Session {
+            address: address.clone(),
+            stream,
+            timeout: io_timeout,
+            buf: vec![0u8; 64 * 1024].into_boxed_slice(),
+            size_hint: 4096,
+            last_used: std::time::Instant::now(),
+        };
+        // Each command of the line answers with its output and an empty line.
+        let preamble = if read_only {
+            "set severity-output number;operator;"
+        } else {
+            "set severity-output number;"
+        };
+        let label = command.as_str();
+        session
+            .write_lines(&[&format!("{preamble}{label}")], label)
+            .await?;
+        let mut body: Vec<u8> = Vec::with_capacity(4096);
+        loop {
+            match session.read_some(label, body.len()).await {
+                Ok(n) => body.extend_from_slice(&session.buf[..n]),
+                // HAProxy closes after the last command: that is the end.
+                Err(Error::ConnectionLost { .. }) if !body.is_empty() => break,
+                Err(e) => return Err(e),
+            }
+        }
+        let skip = preamble.matches(';').count();
+        let mut text = body.as_slice();
+        for _ in 0..skip {
+            text = text.strip_prefix(b"\n").unwrap_or(text);
+        }
+        let text = text.strip_suffix(b"\n").unwrap_or(text);
+        let text = String::from_utf8_lossy(text).into_owned();
+        classify(&address.to_string(), label, text)
+    }
+
     /// Connect, switch to prompt mode and enable numeric severity output.
     /// `read_only` also lowers the session to level `operator` (HAProxy 2.2+),
     /// so even a bug in harun could not change a server's state through it.
     pub async fn open(address: &Address, io_timeout: Duration, read_only: bool) -> Result<Session> {
-        let target = address.to_string();
-        let connect = async {
-            let stream: Pin<Box<dyn Stream>> = match address {
-                Address::Unix(path) => Box::pin(UnixStream::connect(path).await?),
-                Address::Tcp(hp) => {
-                    let s = TcpStream::connect(hp.as_str()).await?;
-                    s.set_nodelay(true)?;
-                    Box::pin(s)
-                }
-            };
-            Ok::<_, std::io::Error>(stream)
-        };
-        let stream = match timeout(io_timeout, connect).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(source)) => return Err(Error::Unreachable { target, source }),
-            Err(_) => {
-                return Err(Error::Timeout {
-                    target,
-                    what: "the connection".into(),
-                    after: io_timeout,
-                })
-            }
-        };
+        let stream = connect(address, io_timeout).await?;
         let mut session = Session {
             address: address.clone(),
             stream,
@@ -172,7 +224,6 @@ impl Session {
             .collect())
     }
 
-    /// Write one line and collect the reply up to the prompt.
     /// After an idle spell: is this session attached to a process that is
     /// stopping (the old one of a reload)? `show info` says `Stopping: 1`.
     /// A session that fails the check counts as stale too.
@@ -191,6 +242,7 @@ impl Session {
         self.last_used = std::time::Instant::now();
     }
 
+    /// Write one line and collect the reply up to the prompt.
     async fn exchange_raw(&mut self, line: &str) -> Result<String> {
         let mut body = Vec::with_capacity(self.size_hint);
         self.exchange(line, &mut |chunk: &[u8]| body.extend_from_slice(chunk))

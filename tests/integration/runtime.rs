@@ -53,3 +53,27 @@ fn several_targets_tag_every_row() {
     run.expect_code(0);
     assert_eq!(run.json().as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn free_form_replies_use_a_connection_of_their_own() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    // `show env` (any line may start with `> `) is read up to EOF on its own
+    // connection; the kept session keeps working around it, errors still typed.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--json",
+            "-e",
+            r#"let a = stat().len(); let env = send("show env"); let b = send("show cli level");
+               let kind = ""; try { send("show env HARUN_NO_SUCH_VAR") } catch (e) { kind = e.kind }
+               [a > 0, env.contains("="), b, kind, stat().len() == a]"#,
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(
+        run.json(),
+        serde_json::json!([true, true, "admin\n", "haproxy_error", true])
+    );
+}
