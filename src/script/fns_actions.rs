@@ -304,7 +304,33 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
     let names: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
     let label = names.join(", ");
     let key = format!("drain {label}");
-    let mut writes = apply(ctx, &servers, force, &|s| {
+    // A server in maintenance must not be set to drain: drain lets health
+    // checks and persistent clients back in. With `then: "maint"` it is
+    // already where the drain would end.
+    let before = poll_once(ctx, &servers).map_err(to_rhai)?;
+    let is_parked = |s: &ServerRef| {
+        let on: Vec<&Seen> = before
+            .iter()
+            .filter(|b| &b.server == s && b.remaining.found)
+            .collect();
+        !on.is_empty() && on.iter().all(|b| b.remaining.maint)
+    };
+    let parked: Vec<&ServerRef> = servers.iter().filter(|s| is_parked(s)).collect();
+    if !parked.is_empty() && then != Some(AdminAction::Maint) && !force {
+        let list: Vec<String> = parked.iter().map(|s| s.to_string()).collect();
+        return Err(to_rhai(Error::Refused {
+            reason: format!(
+                "{} is in maintenance: setting it to drain would bring back health checks and persistent clients; leave it in maintenance (then: \"maint\" is a no-op), or pass force: true / --force to do it anyway",
+                list.join(", ")
+            ),
+        }));
+    }
+    let to_drain: Vec<ServerRef> = servers
+        .iter()
+        .filter(|s| !(then == Some(AdminAction::Maint) && is_parked(s)))
+        .cloned()
+        .collect();
+    let mut writes = apply(ctx, &to_drain, force, &|s| {
         Ok(Command::set_state(s, AdminAction::Drain))
     })?;
     // After the confirmation prompt: the operator's reading time is not drain time.
@@ -317,7 +343,7 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
     if dry_run {
         // Show every command, send none, read the state as it is, do not wait.
         if let Some(action) = then {
-            writes.extend(apply(ctx, &servers, force, &|s| {
+            writes.extend(apply(ctx, &to_drain, force, &|s| {
                 Ok(Command::set_state(s, action))
             })?);
         }
@@ -379,7 +405,7 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
     let mut in_maint = false;
     if drained {
         if let Some(action) = then {
-            writes.extend(apply(ctx, &servers, force, &|s| {
+            writes.extend(apply(ctx, &to_drain, force, &|s| {
                 Ok(Command::set_state(s, action))
             })?);
             in_maint = true;

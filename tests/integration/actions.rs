@@ -750,3 +750,38 @@ fn a_kept_session_follows_a_reload_after_an_idle_spell() {
         assert_eq!(v[2], 0, "{v}");
     });
 }
+
+#[test]
+fn draining_a_server_in_maintenance_never_brings_it_back() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    // bk_app/app3 is `disabled` in the config: admin state 5 (FMAINT|CMAINT).
+    assert_eq!(admin_state(&lab, "bk_app", "app3"), 5);
+    let run = harun()
+        .lab(&lab)
+        .args(["drain_server", "-p", "server=bk_app/app3", "--yes"])
+        .run();
+    run.expect_code(4);
+    assert!(run.stderr.contains("is in maintenance"), "{}", run.stderr);
+    assert_eq!(admin_state(&lab, "bk_app", "app3"), 5);
+
+    // Ending in maintenance: nothing to send, it is already there.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "drain_server",
+            "-p",
+            "server=bk_app/app3",
+            "-p",
+            "then=maint",
+            "--yes",
+            "--json",
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(admin_state(&lab, "bk_app", "app3"), 5);
+    assert!(journal_lines(&lab)
+        .iter()
+        .all(|e| !e["command"].as_str().unwrap_or("").contains("state drain")));
+}
