@@ -38,6 +38,8 @@ enum Condition {
     Maint,
     Drain,
     Down,
+    /// Running, but `set weight 0`: no new traffic, like a drain nobody named.
+    WeightZero,
 }
 
 /// One server joined across `show stat` and `show servers state`.
@@ -62,6 +64,7 @@ impl ServerView<'_> {
             Some(s) if s.admin.is_maint() => Some(Condition::Maint),
             Some(s) if s.admin.is_drain() => Some(Condition::Drain),
             Some(s) if s.op_state == OpState::Stopped => Some(Condition::Down),
+            Some(s) if s.uweight == Some(0) => Some(Condition::WeightZero),
             Some(_) => None,
             // No servers state line (a backend without that command's support, or
             // a race with a reload): fall back to the status text.
@@ -187,15 +190,19 @@ fn servers_by_backend<'a>(
 /// (one finding per backend, servers as evidence) and `backend.down`.
 pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
     let mut out = Vec::new();
-    let backend_status: HashMap<&str, &str> = match stat.index("pxname") {
+    let backend_rows: HashMap<&str, &StatRow> = match stat.index("pxname") {
         Some(px) => stat
             .rows
             .iter()
             .filter(|r| r.proxy_type() == Some(ProxyType::Backend))
-            .map(|r| (r.raw(px), r.text("status").unwrap_or("")))
+            .map(|r| (r.raw(px), r))
             .collect(),
         None => HashMap::new(),
     };
+    let backend_status: HashMap<&str, &str> = backend_rows
+        .iter()
+        .map(|(b, r)| (*b, r.text("status").unwrap_or("")))
+        .collect();
     for (backend, servers) in servers_by_backend(stat, states) {
         let total = servers.len();
         let mut groups: BTreeMap<&str, Vec<&ServerView>> = BTreeMap::new();
@@ -204,6 +211,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
                 Some(Condition::Maint) => "maint",
                 Some(Condition::Drain) => "drain",
                 Some(Condition::Down) => "down",
+                Some(Condition::WeightZero) => "weight0",
                 None => continue,
             };
             groups.entry(key).or_default().push(s);
@@ -211,17 +219,49 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
         let usable = total - groups.values().map(Vec::len).sum::<usize>();
 
         if backend_status.get(backend).is_some_and(|s| *s == "DOWN") {
+            // The quickest way back is a server parked on purpose: name them.
+            let parked: Vec<String> = ["drain", "maint", "weight0"]
+                .iter()
+                .flat_map(|k| groups.get(k).into_iter().flatten())
+                .map(|s| {
+                    if s.condition() == Some(Condition::WeightZero) {
+                        format!("`set weight {}/{} 100%`", s.backend, s.server)
+                    } else {
+                        format!("`set server {}/{} state ready`", s.backend, s.server)
+                    }
+                })
+                .collect();
+            let advice = if parked.is_empty() {
+                "bring one server back: fix a DOWN one (`servers.down` has its last check); nothing here is parked on purpose".to_string()
+            } else {
+                format!(
+                    "fastest: put a parked server back, if it is healthy: {}; then fix the DOWN ones",
+                    parked.join(" or ")
+                )
+            };
             out.push(
                 Finding::new(
                     Severity::Critical,
                     "backend.down",
                     format!("{backend}: no server can take traffic ({total} configured)"),
                 )
-                .detail("every request routed to this backend gets a 503 (or waits in the queue until `timeout queue`)")
-                .advice(format!(
-                    "bring one server back first: fix the DOWN ones (their check status is below), or `set server {backend}/<name> state ready` for one in maintenance"
-                )),
+                .detail("HAProxy answers every request routed here at once with 503 (no server available); nothing queues")
+                .advice(advice),
             );
+        } else if let Some(row) = backend_rows.get(backend) {
+            // UP on backups only: the active pool is gone.
+            let (act, bck) = (row.int("act").unwrap_or(1), row.int("bck").unwrap_or(0));
+            if act == 0 && bck > 0 {
+                out.push(
+                    Finding::new(
+                        Severity::Error,
+                        "backend.backup-only",
+                        format!("{backend}: every active server is out, {bck} backup server(s) carry the traffic"),
+                    )
+                    .detail("backup servers are sized for a fallback, not for the full load")
+                    .advice("bring the active servers back (see servers.down / servers.maint for this backend)"),
+                );
+            }
         }
         if let Some(down) = groups.get("down") {
             let names: Vec<String> = down.iter().map(|s| s.server.to_string()).collect();
@@ -262,17 +302,20 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
         }
         if let Some(maint) = groups.get("maint") {
             let names: Vec<String> = maint.iter().map(|s| s.server.to_string()).collect();
-            let lines = maint.iter().map(|s| {
-                let why = s
-                    .state
-                    .map(|st| st.admin.maint_sources().join("+"))
-                    .unwrap_or_else(|| "status text".into());
-                format!("{}: maintenance ({why}){}", s.name(), s.since_change())
-            });
-            let from_config = maint.iter().any(|s| {
+            let from_config_bit = |s: &ServerView| {
                 s.state
                     .is_some_and(|st| st.admin.0 & AdminState::CMAINT != 0)
+            };
+            let lines = maint.iter().map(|s| {
+                // `disabled` sets FMAINT and CMAINT: say "config", not "forced".
+                let why = match s.state {
+                    Some(_) if from_config_bit(s) => "config: `disabled`".to_string(),
+                    Some(st) => st.admin.maint_sources().join("+"),
+                    None => "status text".into(),
+                };
+                format!("{}: maintenance ({why}){}", s.name(), s.since_change())
             });
+            let from_config = maint.iter().any(|s| from_config_bit(s));
             let f = Finding::new(
                 Severity::Info,
                 "servers.maint",
@@ -287,10 +330,17 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
             } else {
                 "set from the runtime API (`forced`), inherited from a tracked server, or because its address did not resolve"
             })
-            .advice(format!(
-                "if it is meant to serve: `set server {backend}/{} state ready` (check `harun journal` for who put it there)",
-                names[0]
-            ));
+            .advice(if from_config {
+                format!(
+                    "if it is meant to serve: remove `disabled` from its server line and reload (a runtime `set server {backend}/{} state ready` is undone by the next reload)",
+                    names[0]
+                )
+            } else {
+                format!(
+                    "if it is meant to serve: `set server {backend}/{} state ready` (check `harun journal` for who put it there)",
+                    names[0]
+                )
+            });
             out.push(push_capped(f, lines));
         }
         if let Some(drain) = groups.get("drain") {
@@ -319,9 +369,40 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
             ));
             out.push(push_capped(f, lines));
         }
+        if let Some(light) = groups.get("weight0") {
+            let names: Vec<String> = light.iter().map(|s| s.server.to_string()).collect();
+            let lines = light.iter().map(|s| {
+                format!(
+                    "{}: weight 0 (initial {}), {} session(s)",
+                    s.name(),
+                    s.state.and_then(|st| st.iweight).unwrap_or(0),
+                    s.row.int("scur").unwrap_or(0)
+                )
+            });
+            let f = Finding::new(
+                Severity::Info,
+                "servers.weight-zero",
+                format!(
+                    "{backend}: {} server(s) UP at weight 0 ({})",
+                    light.len(),
+                    list(&names)
+                ),
+            )
+            .detail("weight 0 takes no new traffic (persistent clients aside): a drain that does not say its name, often left behind after maintenance")
+            .advice(format!(
+                "if it is meant to serve: `set weight {backend}/{} 100%` (back to its configured weight)",
+                names[0]
+            ));
+            out.push(push_capped(f, lines));
+        }
+        // A DOWN server's failing check is already in servers.down: this is for
+        // servers still taking (or about to take) traffic, and drained ones.
         let failing: Vec<&ServerView> = servers
             .iter()
-            .filter(|s| s.condition() != Some(Condition::Maint) && s.failed_check().is_some())
+            .filter(|s| {
+                !matches!(s.condition(), Some(Condition::Maint | Condition::Down))
+                    && s.failed_check().is_some()
+            })
             .collect();
         if !failing.is_empty() {
             let names: Vec<String> = failing.iter().map(|s| s.server.to_string()).collect();
@@ -342,7 +423,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
                     list(&names)
                 ),
             )
-            .detail("L4CON: connection refused (nothing listens); L4TOUT/L7TOUT: no answer in `timeout check`; L7STS: wrong HTTP status; L7RSP: not HTTP; SOCKERR: local socket error")
+            .detail("still in the pool but failing: it goes DOWN after `fall` failures (a drained one stays out). L4CON: connection refused; L4TOUT/L7TOUT: no answer in `timeout check`; L7STS: wrong HTTP status; L7RSP: not HTTP; SOCKERR: local socket error")
             .advice("run the check by hand from the HAProxy host (the same address, port and `option httpchk` request), then fix the server or the check");
             out.push(push_capped(f, lines));
         }
@@ -360,6 +441,14 @@ pub fn assess_queues(stat: &Stat, near: f64, only: Option<&str>) -> Vec<Finding>
     let sv = stat.index("svname");
     let mut near_rows = Vec::new();
     let mut server_queues = Vec::new();
+    // A backend that queues is reported as such; its servers at their limit
+    // are the cause, not a second finding.
+    let queued_backends: std::collections::HashSet<&str> = stat
+        .rows
+        .iter()
+        .filter(|r| r.proxy_type() == Some(ProxyType::Backend) && r.int("qcur").unwrap_or(0) > 0)
+        .map(|r| r.raw(px))
+        .collect();
     for row in &stat.rows {
         let proxy = row.raw(px);
         if only.is_some_and(|o| o != proxy) {
@@ -373,10 +462,11 @@ pub fn assess_queues(stat: &Stat, near: f64, only: Option<&str>) -> Vec<Finding>
         let (scur, slim) = (row.int("scur").unwrap_or(0), row.int("slim").unwrap_or(0));
         match row.proxy_type() {
             Some(ProxyType::Backend) if qcur > 0 => {
-                let qtime = row
-                    .int("qtime")
-                    .map(|t| format!(", average queue time {t} ms"))
-                    .unwrap_or_default();
+                let qtime = match (row.int("qtime"), row.int("qtime_max")) {
+                    (Some(t), Some(m)) => format!("; queue time: average {t} ms, max {m} ms"),
+                    (Some(t), None) => format!("; average queue time {t} ms"),
+                    _ => String::new(),
+                };
                 out.push(
                     Finding::new(
                         Severity::Warning,
@@ -384,7 +474,7 @@ pub fn assess_queues(stat: &Stat, near: f64, only: Option<&str>) -> Vec<Finding>
                         format!("{proxy}: {qcur} request(s) queued at backend level (max {qmax})"),
                     )
                     .detail(format!(
-                        "no server of {proxy} could take these requests: every server is at its maxconn (or none is UP); they wait up to `timeout queue`, then get a 503{qtime}"
+                        "every usable server of {proxy} is at its maxconn: these requests wait up to `timeout queue` (then 503){qtime}"
                     ))
                     .evidence(format!("{proxy}/BACKEND: qcur {qcur}, qmax {qmax}, scur {scur}"))
                     .advice(format!(
@@ -402,8 +492,12 @@ pub fn assess_queues(stat: &Stat, near: f64, only: Option<&str>) -> Vec<Finding>
                     "{name}: {qcur} queued (max {qmax}), sessions {limit}"
                 ));
             }
-            Some(ProxyType::Frontend | ProxyType::Server)
-                if slim > 0 && scur as f64 >= near * slim as f64 && qcur == 0 =>
+            Some(kind @ (ProxyType::Frontend | ProxyType::Server))
+                if slim > 0
+                    && qcur == 0
+                    && !(kind == ProxyType::Server && queued_backends.contains(proxy))
+                    // With a handful of slots, "near" is only "at" the limit.
+                    && (if slim < 10 { scur >= slim } else { scur as f64 >= near * slim as f64 }) =>
             {
                 near_rows.push(format!("{name}: {scur} of {slim} sessions"));
             }
@@ -420,7 +514,7 @@ pub fn assess_queues(stat: &Stat, near: f64, only: Option<&str>) -> Vec<Finding>
             ),
         )
         .detail("requests bound to one server (persistence, hash balancing) wait in that server's own queue while it serves `maxconn` sessions")
-        .advice("raise the server's maxconn if it can take more (`maxconn` on the server line), or find why it is slow (its response time is `rtime`/`ttime` in show stat)");
+        .advice("raise the server's maxconn if it can take more, or let queued requests go elsewhere with `maxqueue N` on the server line (with hash balancing: `hash-balance-factor 150`); find why it is slow (`rtime`/`ttime` in show stat)");
         out.push(push_capped(f, server_queues));
     }
     if !near_rows.is_empty() {
@@ -465,7 +559,7 @@ pub fn assess_process(info: &[(String, String)], near: f64) -> Vec<Finding> {
                 )
                 .detail("at maxconn HAProxy stops accepting: new connections wait in the kernel's listen backlog, then time out on the client side")
                 .evidence(format!("show info: CurrConns {cur}, Maxconn {max}"))
-                .advice("raise `maxconn` in global (with `ulimit-n` >= 2 x maxconn, and memory for it), or shed load; check for slow servers holding connections (`harun inspect_queues`)"),
+                .advice("raise `maxconn` in global if memory allows, and check that the file descriptor limit does not cap it (`Ulimit-n`/`Maxsock` in show info; systemd `LimitNOFILE`, `fd-hard-limit`); look for slow servers holding connections (`harun inspect_queues`)"),
             );
         }
     }
@@ -496,8 +590,15 @@ static FINDING_DOCS: &[FindingDoc] = &[
         id: "backend.down",
         severity: Severity::Critical,
         title: "Backend with no server able to take traffic",
-        meaning: "The backend's status is DOWN: every server is DOWN or in maintenance. Requests routed to it get a 503 (after waiting in the queue).",
-        fix: "Bring one server back: fix a DOWN server (its failing check is in `servers.check-failing`), or `set server BK/SRV state ready` for one in maintenance.",
+        meaning: "The backend's status is DOWN: no server is usable (DOWN, in maintenance, draining or at weight 0). HAProxy answers every request routed to it at once with 503 (no server available); nothing queues.",
+        fix: "Fastest: put back a server parked on purpose, if healthy (`set server BK/SRV state ready`, `set weight BK/SRV 100%`; the finding names them), then fix the DOWN ones (`servers.down` has their last check).",
+    },
+    FindingDoc {
+        id: "backend.backup-only",
+        severity: Severity::Error,
+        title: "Backend served by its backup servers only",
+        meaning: "Every active server of the backend is out (`act` 0 in show stat) and `backup` servers carry the traffic: they are usually sized for a fallback, not for the full load.",
+        fix: "Bring the active servers back: see `servers.down`, `servers.maint`, `servers.drain` for this backend.",
     },
     FindingDoc {
         id: "servers.down",
@@ -511,7 +612,7 @@ static FINDING_DOCS: &[FindingDoc] = &[
         severity: Severity::Info,
         title: "Servers in maintenance",
         meaning: "Decoded from the admin bit mask of `show servers state`: forced from the runtime API, `disabled` in the configuration, inherited from a tracked server, or because its address did not resolve. No traffic and no checks.",
-        fix: "If it should serve again: `set server BK/SRV state ready` (`harun -e 'set_state(\"BK/SRV\", \"ready\")'`); `harun journal` shows who changed it through harun.",
+        fix: "If it should serve again: `set server BK/SRV state ready` (`harun -e 'set_state(\"BK/SRV\", \"ready\")'`); `harun journal` shows who changed it through harun. A server `disabled` in the configuration comes back in maintenance at every reload: remove `disabled` from its line.",
     },
     FindingDoc {
         id: "servers.drain",
@@ -521,17 +622,24 @@ static FINDING_DOCS: &[FindingDoc] = &[
         fix: "Finish the drain with `harun drain_server -p server=BK/SRV -p then=maint`, or put it back: `set server BK/SRV state ready`.",
     },
     FindingDoc {
+        id: "servers.weight-zero",
+        severity: Severity::Info,
+        title: "Servers UP at weight 0",
+        meaning: "`set weight BK/SRV 0` (or `set server BK/SRV weight 0`): the server takes no new traffic except persistent clients, like a drain that is not flagged as one; often left behind after maintenance.",
+        fix: "If it should serve: `set weight BK/SRV 100%` (back to the configured weight).",
+    },
+    FindingDoc {
         id: "servers.check-failing",
         severity: Severity::Warning,
         title: "Health check failing",
-        meaning: "The last health check of a server not in maintenance failed (`check_status` L4CON, L4TOUT, L6*, L7TOUT, L7RSP, L7STS, SOCKERR, PROC*): DOWN already, or about to go DOWN after `fall` failures.",
+        meaning: "The last health check of a server that is neither DOWN nor in maintenance failed (`check_status` L4CON, L4TOUT, L6*, L7TOUT, L7RSP, L7STS, SOCKERR, PROC*): it goes DOWN after `fall` failures, or a drained server would not come back healthy. DOWN servers carry their last check in `servers.down`.",
         fix: "Run the check by hand from the HAProxy host (same address, port and `option httpchk` request) and fix the server or the check (`http-check expect`, `timeout check`).",
     },
     FindingDoc {
         id: "queues.backend",
         severity: Severity::Warning,
         title: "Requests queued at backend level",
-        meaning: "No server could take these requests (all at maxconn, or none UP): they wait in the backend queue up to `timeout queue`, then get a 503. `qtime` is the average time spent there.",
+        meaning: "Every usable server of the backend is at its maxconn: new requests wait in the backend queue up to `timeout queue`, then get a 503. `qtime` is the average time spent there over the last 1024 requests, `qtime_max` the worst.",
         fix: "Raise the servers' maxconn if they can take more, add servers, or find why they are slow (`rtime`/`ttime` in show stat); `harun inspect_queues` shows every queue.",
     },
     FindingDoc {
@@ -539,13 +647,13 @@ static FINDING_DOCS: &[FindingDoc] = &[
         severity: Severity::Warning,
         title: "A server at its maxconn with a queue",
         meaning: "Requests bound to this server (persistence, hash balancing) wait in its own queue while it serves `maxconn` sessions.",
-        fix: "Raise the server's maxconn if it can take more, or find why it answers slowly; with cookie persistence, `option redispatch` lets queued requests go elsewhere.",
+        fix: "Raise the server's maxconn if it can take more, or cap its queue with `maxqueue N` on the server line so extra requests are redispatched to other servers (with hash balancing: `hash-balance-factor 150`); find why it answers slowly.",
     },
     FindingDoc {
         id: "sessions.near-limit",
         severity: Severity::Warning,
         title: "Sessions close to a limit",
-        meaning: "A frontend or server is above the given fraction (default 80%) of its session limit (`slim`: maxconn): servers queue at the limit, frontends stop accepting.",
+        meaning: "A frontend or server is above the given fraction (default 80%) of its session limit (`slim`: maxconn; below 10 slots, only at the limit): servers queue at the limit, frontends stop accepting. Servers of a backend that already queues are covered by `queues.backend`.",
         fix: "Raise `maxconn` on the server or frontend if the host can take it, or add capacity before queues build.",
     },
     FindingDoc {
@@ -553,7 +661,7 @@ static FINDING_DOCS: &[FindingDoc] = &[
         severity: Severity::Warning,
         title: "Connections close to the process maxconn (error at the limit)",
         meaning: "`CurrConns` in `show info` is above the given fraction of `Maxconn`: at the limit HAProxy stops accepting and new connections wait in the kernel backlog.",
-        fix: "Raise global `maxconn` (with `ulimit-n` at least twice as high and the memory for it), shed load, or find the slow servers that hold connections.",
+        fix: "Raise global `maxconn` if memory allows, and check that the descriptor limit does not cap it (`Ulimit-n`/`Maxsock` in show info, systemd `LimitNOFILE`, `fd-hard-limit`); shed load, or find the slow servers that hold connections.",
     },
     FindingDoc {
         id: "process.busy",
@@ -614,7 +722,15 @@ bk_none,BACKEND,0,0,0,0,409,0,DOWN,12,,,,1,0,,,\n";
         // app3: admin 5 = FMAINT|CMAINT, `disabled` in the config.
         let maint = by_id(&f, "servers.maint");
         assert_eq!(maint.len(), 1);
-        assert!(maint[0].evidence[0].contains("forced+config"), "{maint:?}");
+        assert!(
+            maint[0].evidence[0].contains("config: `disabled`"),
+            "{maint:?}"
+        );
+        assert!(maint[0]
+            .advice
+            .as_deref()
+            .unwrap()
+            .contains("remove `disabled`"));
         let down = by_id(&f, "servers.down");
         let names: Vec<&str> = down.iter().map(|f| f.title.as_str()).collect();
         assert_eq!(down.len(), 2, "{names:?}");
@@ -634,13 +750,53 @@ bk_none,BACKEND,0,0,0,0,409,0,DOWN,12,,,,1,0,,,\n";
         let states = parse_servers_state(STATES).unwrap();
         let f = assess_servers(&stat(ROWS), &states);
         let failing = by_id(&f, "servers.check-failing");
-        // app2 (drain, L4CON), api2, n1; never app3 (maintenance).
+        // app2 (drained, L4CON) only: DOWN ones carry it in servers.down,
+        // maintenance stops checks.
         let all: Vec<String> = failing.iter().flat_map(|f| f.evidence.clone()).collect();
-        assert_eq!(all.len(), 3, "{all:?}");
-        assert!(all
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            all[0].starts_with("bk_app/app2: L4CON (Connection refused)"),
+            "{all:?}"
+        );
+        let down: Vec<String> = by_id(&f, "servers.down")
             .iter()
-            .any(|e| e.contains("bk_none/n1: L7STS 503 (HTTP status")));
-        assert!(!all.iter().any(|e| e.contains("app3")));
+            .flat_map(|f| f.evidence.clone())
+            .collect();
+        assert!(
+            down.iter()
+                .any(|e| e.contains("bk_none/n1") && e.contains("L7STS 503 (HTTP status")),
+            "{down:?}"
+        );
+    }
+
+    #[test]
+    fn weight_zero_and_backup_only_backends() {
+        let states = parse_servers_state(
+            "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight\n\
+             3 bk 1 a 127.0.0.1 2 0 0 1\n3 bk 2 b 127.0.0.1 2 0 1 1\n\
+             4 bb 1 main 127.0.0.1 0 0 1 1\n4 bb 2 spare 127.0.0.1 2 0 1 1\n",
+        )
+        .unwrap();
+        let rows = parse_stat(
+            "# pxname,svname,scur,status,type,act,bck,\n\
+             bk,a,3,UP,2,,,\nbk,b,0,UP,2,,,\nbk,BACKEND,3,UP,1,1,0,\n\
+             bb,main,0,DOWN,2,,,\nbb,spare,4,UP,2,,,\nbb,BACKEND,4,UP,1,0,1,\n",
+        )
+        .unwrap();
+        let f = assess_servers(&rows, &states);
+        let w = by_id(&f, "servers.weight-zero");
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].evidence, ["bk/a: weight 0 (initial 1), 3 session(s)"]);
+        assert!(w[0]
+            .advice
+            .as_deref()
+            .unwrap()
+            .contains("set weight bk/a 100%"));
+        let b = by_id(&f, "backend.backup-only");
+        assert_eq!(b.len(), 1);
+        assert!(b[0]
+            .title
+            .starts_with("bb: every active server is out, 1 backup"));
     }
 
     #[test]
@@ -684,14 +840,17 @@ bk_ok,ok1,0,0,1,5,100,50,UP,100,,,,2,,,,\n";
         );
         let near = by_id(&f, "sessions.near-limit");
         assert_eq!(near.len(), 1);
-        // The frontend at 85% and slow1 at 1/1; pin1 is covered by its queue,
-        // the backend's slim (fullconn) is not a limit.
+        // The frontend at 85%; slow1 at 1/1 is the cause of bk_slow's queue and
+        // pin1 has its own: both covered; a backend's slim (fullconn) is no limit.
         assert_eq!(
             near[0].evidence,
-            [
-                "fe_main/FRONTEND: 3500 of 4096 sessions",
-                "bk_slow/slow1: 1 of 1 sessions"
-            ]
+            ["fe_main/FRONTEND: 3500 of 4096 sessions"]
+        );
+        let small = stat("bk_x,x1,0,0,7,8,8,5,UP,1,,,,2,,,,\nbk_x,x3,0,0,9,9,9,5,UP,1,,,,2,,,,\n");
+        // Below 10 slots only a full server counts.
+        assert_eq!(
+            assess_queues(&small, 0.8, None)[0].evidence,
+            ["bk_x/x3: 9 of 9 sessions"]
         );
         let only = assess_queues(&st, 0.8, Some("bk_pin"));
         assert_eq!(only.len(), 1);

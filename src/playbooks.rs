@@ -190,11 +190,27 @@ pub fn list(dir: &Path) -> Vec<PlaybookDoc> {
     out
 }
 
-/// Check that every required parameter is given, before anything runs.
+/// Check that every required parameter is given and, when the header
+/// declares parameters, that every given one is declared (a typo such as
+/// `-p backedn=...` would otherwise be ignored silently), before anything runs.
 pub fn check_params(
     doc: &PlaybookDoc,
     given: &std::collections::BTreeMap<String, String>,
 ) -> Result<()> {
+    if !doc.params.is_empty() {
+        if let Some(unknown) = given
+            .keys()
+            .find(|k| !doc.params.iter().any(|p| &p.name == *k))
+        {
+            let known: Vec<&str> = doc.params.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::Playbook(format!(
+                "{}: unknown parameter `{unknown}`: it takes {} (see `harun {} --help`)",
+                doc.name,
+                known.join(", "),
+                doc.name
+            )));
+        }
+    }
     for p in &doc.params {
         if p.required && !given.contains_key(&p.name) {
             return Err(Error::Playbook(format!(
@@ -224,6 +240,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("missing required parameter `server`"), "{err}");
+        let mut typo = std::collections::BTreeMap::new();
+        typo.insert("server".to_string(), "bk/s".to_string());
+        typo.insert("timout".to_string(), "5".to_string());
+        let err = check_params(&d, &typo).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown parameter `timout`: it takes server, timeout, then"),
+            "{err}"
+        );
     }
 
     #[test]

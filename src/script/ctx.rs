@@ -509,10 +509,12 @@ impl Ctx {
             let Some(lines) = light_states(&text) else {
                 return Err(unverifiable("`show servers state` did not parse".into()));
             };
+            // In rotation: running, neither in maintenance nor draining, weight > 0.
             let up = |l: &Light| {
                 matches!(l.op, 1 | 2)
                     && !crate::runtime::servers_state::AdminState(l.admin).is_maint()
                     && !crate::runtime::servers_state::AdminState(l.admin).is_drain()
+                    && l.weight != Some(0)
             };
             let target_up = lines.iter().any(|l| l.name == server.server && up(l));
             let others_up = lines

@@ -508,7 +508,7 @@ fn udp_lines(host: &str, port: u16, with_module: bool) -> (String, String) {
 
 const RELOAD: &str = "then `systemctl restart rsyslog` (rsyslog re-reads its configuration only \
                       on restart; SIGHUP just reopens files) and `systemctl reload haproxy` if \
-                      you changed haproxy.cfg; verify with `ss -ulpn` and `logger -n 127.0.0.1 -P 514 -d test`";
+                      you changed haproxy.cfg; verify with `ss -ulpn` and `logger -n 127.0.0.1 -P 514 -d -p local0.info harun-test`";
 
 fn check_udp(
     t: &LogTarget,
