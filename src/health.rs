@@ -534,6 +534,136 @@ pub fn assess_queues(stat: &Stat, near: f64, only: Option<&str>) -> Vec<Finding>
     out
 }
 
+/// What one backend did between two `show stat` samples.
+#[derive(Default)]
+struct Delta {
+    responses: i64,
+    errors_5xx: i64,
+    /// Per server: (name, 5xx, connection errors).
+    servers: Vec<(String, i64, i64)>,
+    econ: i64,
+    eresp: i64,
+    retries: i64,
+    redispatches: i64,
+}
+
+/// `after - before` of a counter; a counter that went down was reset (reload,
+/// `clear counters`): count from zero.
+fn grew(before: Option<&StatRow>, after: &StatRow, column: &str) -> i64 {
+    let a = after.int(column).unwrap_or(0);
+    match before.and_then(|b| b.int(column)) {
+        Some(b) if b <= a => a - b,
+        _ => a,
+    }
+}
+
+/// `backend.errors` (5xx responses) and `backend.conn-errors` (connection
+/// errors to servers) from two `show stat` samples `secs` apart.
+pub fn assess_errors(before: &Stat, after: &Stat, secs: f64) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let (Some(apx), Some(asv)) = (after.index("pxname"), after.index("svname")) else {
+        return out;
+    };
+    let previous: HashMap<(&str, &str), &StatRow> =
+        match (before.index("pxname"), before.index("svname")) {
+            (Some(px), Some(sv)) => before
+                .rows
+                .iter()
+                .map(|r| ((r.raw(px), r.raw(sv)), r))
+                .collect(),
+            _ => HashMap::new(),
+        };
+    let mut by_backend: BTreeMap<&str, Delta> = BTreeMap::new();
+    for row in &after.rows {
+        let (px, sv) = (row.raw(apx), row.raw(asv));
+        let prev = previous.get(&(px, sv)).copied();
+        match row.proxy_type() {
+            Some(ProxyType::Backend) => {
+                let d = by_backend.entry(px).or_default();
+                d.responses = [
+                    "hrsp_1xx",
+                    "hrsp_2xx",
+                    "hrsp_3xx",
+                    "hrsp_4xx",
+                    "hrsp_5xx",
+                    "hrsp_other",
+                ]
+                .iter()
+                .map(|c| grew(prev, row, c))
+                .sum();
+                d.errors_5xx = grew(prev, row, "hrsp_5xx");
+                d.econ = grew(prev, row, "econ");
+                d.eresp = grew(prev, row, "eresp");
+                d.retries = grew(prev, row, "wretr");
+                d.redispatches = grew(prev, row, "wredis");
+            }
+            Some(ProxyType::Server) => {
+                let (e5, ec) = (grew(prev, row, "hrsp_5xx"), grew(prev, row, "econ"));
+                if e5 > 0 || ec > 0 {
+                    by_backend
+                        .entry(px)
+                        .or_default()
+                        .servers
+                        .push((sv.to_string(), e5, ec));
+                }
+            }
+            _ => {}
+        }
+    }
+    let window = if secs >= 1.0 {
+        format!("{secs:.0}s")
+    } else {
+        format!("{:.0} ms", secs * 1000.0)
+    };
+    for (backend, d) in &by_backend {
+        let mut servers = d.servers.clone();
+        servers.sort_by(|a, b| (b.1 + b.2).cmp(&(a.1 + a.2)));
+        let per_server: Vec<String> = servers
+            .iter()
+            .map(|(s, e5, ec)| format!("{backend}/{s}: {e5} 5xx, {ec} connection error(s)"))
+            .collect();
+        let counters = format!(
+            "{backend}: {} response(s), {} 5xx, {} connection error(s), {} response error(s), {} retries, {} redispatches in {window}",
+            d.responses, d.errors_5xx, d.econ, d.eresp, d.retries, d.redispatches
+        );
+        if d.errors_5xx > 0 {
+            let ratio = d.errors_5xx as f64 / d.responses.max(d.errors_5xx) as f64;
+            let sev = if ratio >= 0.5 {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            let f = Finding::new(
+                sev,
+                "backend.errors",
+                format!(
+                    "{backend}: {} of {} responses were 5xx ({:.0}%) in {window}",
+                    d.errors_5xx,
+                    d.responses,
+                    ratio * 100.0
+                ),
+            )
+            .detail("5xx from the servers, or 503/504 from HAProxy itself (no server available, queue or server timeout): the termination state in the logs tells which (`sH`, `sC`, `SC`, `sQ`)")
+            .advice(format!(
+                "see which servers answer them (evidence), `show errors` for malformed responses, and the logs: `harun enable_logs -p verify=true`; for a server failing all requests: `harun drain_server -p server={backend}/NAME`"
+            ))
+            .evidence(counters.clone());
+            out.push(push_capped(f, per_server.clone()));
+        } else if d.econ > 0 {
+            let f = Finding::new(
+                Severity::Warning,
+                "backend.conn-errors",
+                format!("{backend}: {} connection error(s) to servers in {window}", d.econ),
+            )
+            .detail("HAProxy could not connect to a server (refused, timeout connect): requests were retried or redispatched, or failed")
+            .advice("check the servers named in the evidence: is the service listening, is `timeout connect` long enough for this network?")
+            .evidence(counters);
+            out.push(push_capped(f, per_server));
+        }
+    }
+    out
+}
+
 fn info_int(info: &[(String, String)], key: &str) -> Option<i64> {
     info.iter()
         .find(|(k, _)| k == key)
@@ -655,6 +785,20 @@ static FINDING_DOCS: &[FindingDoc] = &[
         title: "Sessions close to a limit",
         meaning: "A frontend or server is above the given fraction (default 80%) of its session limit (`slim`: maxconn; below 10 slots, only at the limit): servers queue at the limit, frontends stop accepting. Servers of a backend that already queues are covered by `queues.backend`.",
         fix: "Raise `maxconn` on the server or frontend if the host can take it, or add capacity before queues build.",
+    },
+    FindingDoc {
+        id: "backend.errors",
+        severity: Severity::Warning,
+        title: "5xx responses during the sample (error at 50% or more)",
+        meaning: "Between two `show stat` samples the backend's `hrsp_5xx` grew: servers answered 5xx, or HAProxy produced 503/504 itself (no server available, queue or server timeout). Evidence gives the responses, connection and response errors, retries and redispatches, and the servers with the most 5xx.",
+        fix: "Look at the servers named in the evidence, `show errors`, and the termination state in the logs (`sH` server timeout, `sC`/`SC` connection, `sQ` queue timeout); drain a server that fails every request.",
+    },
+    FindingDoc {
+        id: "backend.conn-errors",
+        severity: Severity::Warning,
+        title: "Connection errors to servers during the sample",
+        meaning: "`econ` grew between two `show stat` samples: HAProxy could not connect to a server (refused, `timeout connect`); requests were retried, redispatched or failed.",
+        fix: "Check that the servers in the evidence listen and are reachable from the HAProxy host; check `timeout connect` against the network's latency.",
     },
     FindingDoc {
         id: "process.maxconn",
@@ -867,6 +1011,37 @@ bk_ok,ok1,0,0,1,5,100,50,UP,100,,,,2,,,,\n";
         assert_eq!(f[0].evidence.len(), MAX_EVIDENCE + 1);
         assert_eq!(f[0].evidence[MAX_EVIDENCE], "... and 28 more");
         assert!(f[0].title.starts_with("40 server(s)"));
+    }
+
+    #[test]
+    fn error_rates_between_two_samples() {
+        let h = "# pxname,svname,type,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,econ,eresp,wretr,wredis,\n";
+        let before = parse_stat(&format!(
+            "{h}bk,s1,2,0,90,0,0,10,0,0,0,0,0,\nbk,s2,2,0,100,0,0,0,0,5,0,0,0,\nbk,BACKEND,1,0,190,0,0,10,0,5,0,0,0,\n\
+             ok,o1,2,0,50,0,0,0,0,0,0,0,0,\nok,BACKEND,1,0,50,0,0,0,0,0,0,0,0,\n"
+        ))
+        .unwrap();
+        let after = parse_stat(&format!(
+            "{h}bk,s1,2,0,100,0,0,40,0,0,0,0,0,\nbk,s2,2,0,110,0,0,0,0,8,0,1,0,\nbk,BACKEND,1,0,210,0,0,40,0,8,0,1,0,\n\
+             ok,o1,2,0,60,0,0,0,0,0,0,0,0,\nok,BACKEND,1,0,60,0,0,0,0,0,0,0,0,\n"
+        ))
+        .unwrap();
+        let f = assess_errors(&before, &after, 3.0);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].id, "backend.errors");
+        assert_eq!(f[0].title, "bk: 30 of 50 responses were 5xx (60%) in 3s");
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(
+            f[0].evidence,
+            [
+                "bk: 50 response(s), 30 5xx, 3 connection error(s), 0 response error(s), 1 retries, 0 redispatches in 3s",
+                "bk/s1: 30 5xx, 0 connection error(s)",
+                "bk/s2: 0 5xx, 3 connection error(s)",
+            ]
+        );
+        // A reset counter (reload, clear counters) counts from zero, never negative.
+        let f = assess_errors(&after, &before, 3.0);
+        assert!(f.iter().all(|f| !f.title.contains('-')), "{f:?}");
     }
 
     #[test]

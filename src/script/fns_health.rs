@@ -1,5 +1,5 @@
 //! Health primitives over the live process: `server_check`, `queue_check`,
-//! `process_check`. The rules live in `crate::health`; this file fetches the
+//! `error_check`, `process_check`. The rules live in `crate::health`; this file fetches the
 //! replies from every target and records the findings.
 
 use super::ctx::Ctx;
@@ -125,6 +125,54 @@ fn queue_check(ctx: &Ctx, o: &Opts) -> R<Array> {
     Ok(out)
 }
 
+/// Two `show stat` samples `seconds` apart on every target (the wait is
+/// interrupted by Ctrl-C and --max-time like any sleep).
+fn error_check(ctx: &Ctx, m: Option<Map>) -> R<Array> {
+    if ctx.client.is_empty() {
+        return Err(no_targets());
+    }
+    let mut seconds = 3.0;
+    for (k, v) in m.unwrap_or_default() {
+        match k.as_str() {
+            "seconds" => {
+                seconds = v
+                    .as_float()
+                    .ok()
+                    .or_else(|| v.as_int().ok().map(|i| i as f64))
+                    .filter(|s| (0.1..=600.0).contains(s))
+                    .ok_or_else(|| invalid("seconds", v.to_string(), "expected 0.1 to 600"))?;
+            }
+            other => return Err(invalid("option", other, "expected `seconds`")),
+        }
+    }
+    let cmd = Command::show_stat();
+    let sample = || -> R<Vec<(String, crate::runtime::stat::Stat)>> {
+        let r = ctx
+            .block_on(async { Ok(ctx.client.stat_all(&cmd).await) })
+            .map_err(to_rhai)?;
+        partition(ctx, r)
+    };
+    let before = sample()?;
+    let start = std::time::Instant::now();
+    ctx.sleep(std::time::Duration::from_secs_f64(seconds))
+        .map_err(to_rhai)?;
+    let after = sample()?;
+    let secs = start.elapsed().as_secs_f64();
+    let mut out = Array::new();
+    for (target, st) in after {
+        let Some((_, prev)) = before.iter().find(|(t, _)| *t == target) else {
+            continue;
+        };
+        record(
+            ctx,
+            &target,
+            health::assess_errors(prev, &st, secs),
+            &mut out,
+        )?;
+    }
+    Ok(out)
+}
+
 fn process_check(ctx: &Ctx, o: &Opts) -> R<Array> {
     if ctx.client.is_empty() {
         return Err(no_targets());
@@ -160,6 +208,13 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     let c = ctx.clone();
     reg("queue_check", &["opts: Map", "Array"], QUEUES)
         .register_into_engine(engine, move |m: Map| queue_check(&c, &opts(Some(m))?));
+    const ERRORS: &str = "Error rates: two `show stat` samples `seconds` apart (default 3), then per\nbackend `backend.errors` (5xx responses; error at 50% or more) and\n`backend.conn-errors` (connection errors to servers), with the servers that\nproduced them. Option: `seconds` (0.1 to 600). Ctrl-C stops the wait.";
+    let c = ctx.clone();
+    reg("error_check", &["Array"], ERRORS)
+        .register_into_engine(engine, move || error_check(&c, None));
+    let c = ctx.clone();
+    reg("error_check", &["opts: Map", "Array"], ERRORS)
+        .register_into_engine(engine, move |m: Map| error_check(&c, Some(m)));
     const PROCESS: &str = "Process limits from `show info`: records and returns `process.maxconn`\n(CurrConns above `near` x Maxconn; error at the limit) and `process.busy`\n(Idle_pct below 10). Option: `near` (default 0.8).";
     let c = ctx.clone();
     reg("process_check", &["Array"], PROCESS)

@@ -120,7 +120,7 @@ fn troubleshoot_finds_the_incident() {
         .collect();
     assert_eq!(
         areas,
-        ["config", "process", "servers", "queues", "logs", "system"]
+        ["config", "process", "servers", "queues", "errors", "logs", "system"]
     );
     let servers = &summary[2];
     assert_eq!(servers["state"], "7 of 9 in rotation", "{summary:?}");
@@ -248,7 +248,7 @@ fn process_at_its_maxconn_is_an_error() {
         .iter()
         .map(|r| r["area"].as_str().unwrap())
         .collect();
-    assert_eq!(skipped, ["process", "servers", "queues"]);
+    assert_eq!(skipped, ["process", "servers", "queues", "errors"]);
 }
 
 #[test]
@@ -370,4 +370,52 @@ fn playbook_parameters_are_checked_before_anything_runs() {
             run.stdout
         );
     }
+}
+
+#[test]
+fn error_rates_come_from_two_samples_under_real_traffic() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    // bk_api with api2 refusing and api1 in maintenance: HAProxy answers 503.
+    harun()
+        .lab(&lab)
+        .args([
+            "--yes",
+            "--force",
+            "-e",
+            r#"set_state("bk_api/api1", "maint"); 1"#,
+        ])
+        .run()
+        .expect_code(0);
+    let run = std::thread::scope(|s| {
+        let check = s.spawn(|| {
+            harun()
+                .lab(&lab)
+                .args(["--json", "-e", "error_check(#{seconds: 2})"])
+                .run()
+        });
+        std::thread::sleep(Duration::from_millis(700));
+        for _ in 0..6 {
+            let reply = lab.get("/", Some("bk_api")).unwrap();
+            assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
+        }
+        check.join().unwrap()
+    });
+    run.expect_code(1);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let f = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "backend.errors")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(f["severity"], "error");
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("bk_api: 6 of 6 responses were 5xx"),
+        "{f}"
+    );
 }
