@@ -617,7 +617,7 @@ pub fn assess_errors(before: &Stat, after: &Stat, secs: f64) -> Vec<Finding> {
     };
     for (backend, d) in &by_backend {
         let mut servers = d.servers.clone();
-        servers.sort_by(|a, b| (b.1 + b.2).cmp(&(a.1 + a.2)));
+        servers.sort_by_key(|s| std::cmp::Reverse(s.1 + s.2));
         let per_server: Vec<String> = servers
             .iter()
             .map(|(s, e5, ec)| format!("{backend}/{s}: {e5} 5xx, {ec} connection error(s)"))
