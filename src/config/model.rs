@@ -510,6 +510,8 @@ struct Tokens {
     /// Byte offset where the comment starts (or the line length).
     end: usize,
     unterminated: Option<char>,
+    /// Other syntax errors HAProxy rejects (invalid `\x` escape, unmatched `${` brace).
+    errors: Vec<String>,
 }
 
 fn tokenize(line: &str) -> Tokens {
@@ -520,6 +522,7 @@ fn tokenize(line: &str) -> Tokens {
     let mut in_word = false;
     let mut quote: Option<char> = None;
     let mut end = line.len();
+    let mut errors = Vec::new();
     let mut chars = line.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         match quote {
@@ -532,10 +535,10 @@ fn tokenize(line: &str) -> Tokens {
             }
             Some(_) => match c {
                 '"' => quote = None,
-                '\\' => push_escape(&mut cur, &mut chars),
+                '\\' => push_escape(&mut cur, &mut chars, true, &mut errors),
                 '$' => {
                     cur.push('$');
-                    if let Some(name) = read_env_name(&mut chars, &mut cur) {
+                    if let Some(name) = read_env_name(&mut chars, &mut cur, &mut errors) {
                         if !env_vars.contains(&name) {
                             env_vars.push(name);
                         }
@@ -562,7 +565,7 @@ fn tokenize(line: &str) -> Tokens {
                     match c {
                         '"' => quote = Some('"'),
                         '\'' => quote = Some('\''),
-                        '\\' => push_escape(&mut cur, &mut chars),
+                        '\\' => push_escape(&mut cur, &mut chars, false, &mut errors),
                         _ => cur.push(c),
                     }
                 }
@@ -578,16 +581,40 @@ fn tokenize(line: &str) -> Tokens {
         starts,
         end,
         unterminated: quote,
+        errors,
     }
 }
 
-fn push_escape(cur: &mut String, chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) {
-    match chars.next() {
+/// Handles the character(s) after a backslash outside single quotes, as HAProxy's
+/// `parse_line()` does: only `\ `, `\\`, `\#`, `\'`, `\"`, `\t`, `\n`, `\r`, `\xNN` and (inside
+/// double quotes) `\$` are unescaped; any other combination (`\1`, `\d`, `\.`) is kept
+/// unchanged, backslash included. An invalid `\x` sequence is an error for HAProxy.
+fn push_escape(
+    cur: &mut String,
+    chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+    in_dquote: bool,
+    errors: &mut Vec<String>,
+) {
+    match chars.peek().map(|&(_, c)| c) {
         None => cur.push('\\'),
-        Some((_, 'n')) => cur.push('\n'),
-        Some((_, 'r')) => cur.push('\r'),
-        Some((_, 't')) => cur.push('\t'),
-        Some((_, 'x')) => {
+        Some(c @ (' ' | '\\' | '#' | '\'' | '"')) => {
+            chars.next();
+            cur.push(c);
+        }
+        Some('$') if in_dquote => {
+            chars.next();
+            cur.push('$');
+        }
+        Some(c @ ('n' | 'r' | 't')) => {
+            chars.next();
+            cur.push(match c {
+                'n' => '\n',
+                'r' => '\r',
+                _ => '\t',
+            });
+        }
+        Some('x') => {
+            chars.next();
             let mut hex = String::new();
             for _ in 0..2 {
                 match chars.peek() {
@@ -601,34 +628,66 @@ fn push_escape(cur: &mut String, chars: &mut std::iter::Peekable<std::str::CharI
             match u8::from_str_radix(&hex, 16) {
                 Ok(b) if hex.len() == 2 => cur.push(char::from(b)),
                 _ => {
+                    errors.push(format!(
+                        "truncated or invalid hexadecimal sequence '\\x{hex}'"
+                    ));
                     cur.push_str("\\x");
                     cur.push_str(&hex);
                 }
             }
         }
-        Some((_, other)) => cur.push(other),
+        // Any other character is left for the caller: the backslash is kept as is.
+        Some(_) => cur.push('\\'),
     }
 }
 
 /// Reads `{NAME...}` or `NAME` after a `$` (already pushed), copying it into `cur`.
+/// A `${NAME` not followed by `}` (or by a `-default` value closed by `}`) is HAProxy's
+/// "unmatched brace" error: it is recorded and nothing past the name is consumed, so a
+/// closing quote is not eaten.
 fn read_env_name(
     chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
     cur: &mut String,
+    errors: &mut Vec<String>,
 ) -> Option<String> {
     let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
     match chars.peek() {
         Some((_, '{')) => {
             chars.next();
             cur.push('{');
-            let mut inner = String::new();
-            for (_, c) in chars.by_ref() {
-                cur.push(c);
-                if c == '}' {
+            let mut name = String::new();
+            while let Some(&(_, c)) = chars.peek() {
+                if !is_name_char(c) {
                     break;
                 }
-                inner.push(c);
+                name.push(c);
+                cur.push(c);
+                chars.next();
             }
-            let name: String = inner.chars().take_while(|c| is_name_char(*c)).collect();
+            let mut closed = false;
+            match chars.peek() {
+                Some((_, '}')) => {
+                    chars.next();
+                    cur.push('}');
+                    closed = true;
+                }
+                // A default value runs to the closing brace, as in HAProxy.
+                Some((_, '-')) => {
+                    for (_, c) in chars.by_ref() {
+                        cur.push(c);
+                        if c == '}' {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if !closed {
+                errors.push(format!(
+                    "unmatched brace in environment variable name '${{{name}'"
+                ));
+            }
             (!name.is_empty()).then_some(name)
         }
         Some((_, c)) if c.is_ascii_alphabetic() || *c == '_' || *c == '.' => {
@@ -696,6 +755,9 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
             model
                 .notes
                 .push(note(lineno, format!("unterminated {q} quote")));
+        }
+        for e in &t.errors {
+            model.notes.push(note(lineno, e.clone()));
         }
         let Some(keyword) = t.words.first() else {
             continue;
@@ -864,6 +926,49 @@ mod tests {
         assert_eq!(d.env_vars, ["FOO", "BAR"]);
         assert_eq!(m.sections[0].directives[1].args, ["A\t"]);
         assert!(m.notes.is_empty());
+    }
+
+    #[test]
+    fn unknown_escapes_keep_their_backslash() {
+        // Checked against haproxy 2.6 `.notice`: `a\db\.c\1\$x` prints unchanged, and
+        // `"a\$x \d \1 \"q\" \'s\' \\ \# \x41"` prints `a$x \d \1 "q" 's' \ # A`.
+        let m = parse(
+            "frontend fe\n  http-request set-path /x\\1 if { path_reg ^/api/(\\d+)$ }\n  .notice a\\db\\.c\\1\\$x\n  .notice \"a\\$x \\d \\1 \\\"q\\\" \\'s\\' \\\\ \\# \\x41\"\n  .notice a\\ b\\#c\\x41\\\"\\'\n",
+        );
+        let d = &m.sections[0].directives;
+        assert_eq!(
+            d[0].args,
+            [
+                "set-path",
+                "/x\\1",
+                "if",
+                "{",
+                "path_reg",
+                "^/api/(\\d+)$",
+                "}"
+            ]
+        );
+        assert_eq!(d[1].args, ["a\\db\\.c\\1\\$x"]);
+        assert_eq!(d[2].args, ["a$x \\d \\1 \"q\" 's' \\ # A"]);
+        // `\$` inside double quotes is not an environment variable.
+        assert!(d[2].env_vars.is_empty());
+        assert_eq!(d[3].args, ["a b#cA\"'"]);
+        assert!(m.notes.is_empty(), "{:?}", m.notes);
+    }
+
+    #[test]
+    fn invalid_hex_escape_and_unmatched_env_brace_are_noted() {
+        let m = parse("global\n  a b\\xZZ\n  log \"${FOO\" local0\n  c \"${BAR-x y}\"\n");
+        let d = &m.sections[0].directives;
+        assert_eq!(m.notes.len(), 2, "{:?}", m.notes);
+        assert_eq!(m.notes[0].location(), "t.cfg:2");
+        assert!(m.notes[0].message.contains("hexadecimal"));
+        assert_eq!(m.notes[1].location(), "t.cfg:3");
+        assert!(m.notes[1].message.contains("unmatched brace"));
+        // The closing quote is not eaten: `local0` is still its own word.
+        assert_eq!(d[1].args, ["${FOO", "local0"]);
+        assert_eq!(d[1].env_vars, ["FOO"]);
+        assert_eq!(d[2].args, ["${BAR-x y}"]);
     }
 
     #[test]
