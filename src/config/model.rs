@@ -707,30 +707,59 @@ fn read_env_name(
     }
 }
 
+/// HAProxy's limit on `.if` nesting (`MAXNESTEDCONDS` in 2.6: "too many nested '.if'").
+pub const MAX_NESTED_CONDS: usize = 100;
+
+/// Longest composed condition stored on a directive; longer ones (a long `.elif`
+/// chain, deep nesting) are cut at a character boundary and end with `…`. The text is
+/// informational (shown in findings), so this only bounds memory per directive.
+pub const MAX_CONDITION_LEN: usize = 512;
+
 /// One level of `.if` nesting.
 struct CondFrame {
-    /// Conditions of the branches already seen at this level.
+    /// Raw conditions of the branches already seen at this level (`.if`, `.elif`...).
     previous: Vec<String>,
-    /// The condition of the branch being read.
-    current: String,
+    /// Raw condition of the branch being read; `None` after `.else`.
+    current: Option<String>,
 }
 
-fn negate(c: &str) -> String {
-    format!("!({c})")
-}
-
+/// The condition under which a line at the current nesting holds: for each level,
+/// `!(c0) && … && !(cN-1) && cN`, the levels joined by ` && `, capped at
+/// [`MAX_CONDITION_LEN`]. Built from the raw branch conditions, so a branch never
+/// nests the composed text of an earlier one.
 fn current_condition(stack: &[CondFrame]) -> Option<String> {
     if stack.is_empty() {
-        None
-    } else {
-        Some(
-            stack
-                .iter()
-                .map(|f| f.current.as_str())
-                .collect::<Vec<_>>()
-                .join(" && "),
-        )
+        return None;
     }
+    let mut out = String::new();
+    let parts = stack.iter().flat_map(|f| {
+        f.previous
+            .iter()
+            .map(|p| (true, p.as_str()))
+            .chain(f.current.as_deref().map(|c| (false, c)))
+    });
+    for (negated, c) in parts {
+        if !out.is_empty() {
+            out.push_str(" && ");
+        }
+        if negated {
+            out.push_str("!(");
+            out.push_str(c);
+            out.push(')');
+        } else {
+            out.push_str(c);
+        }
+        if out.len() > MAX_CONDITION_LEN {
+            let mut cut = MAX_CONDITION_LEN;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push('…');
+            break;
+        }
+    }
+    Some(out)
 }
 
 /// Parses one file's text. Never fails: unknown directives are kept, syntax
@@ -742,6 +771,10 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
     };
     let mut current: Option<Section> = None;
     let mut stack: Vec<CondFrame> = Vec::new();
+    // `.if` levels beyond MAX_NESTED_CONDS (noted, not tracked) and the cached
+    // condition of the current nesting (recomputed only after a change).
+    let mut ignored_ifs = 0usize;
+    let mut cached_condition: Option<Option<String>> = None;
     let note = |line: usize, message: String| ParseNote {
         file: file.to_path_buf(),
         line,
@@ -768,29 +801,41 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
         };
         match keyword.as_str() {
             ".if" => {
+                cached_condition = None;
+                if stack.len() >= MAX_NESTED_CONDS || ignored_ifs > 0 {
+                    if ignored_ifs == 0 {
+                        model.notes.push(note(
+                            lineno,
+                            format!("too many nested '.if', max is {MAX_NESTED_CONDS}"),
+                        ));
+                    }
+                    ignored_ifs += 1;
+                    continue;
+                }
                 stack.push(CondFrame {
                     previous: Vec::new(),
-                    current: cond_text(),
+                    current: Some(cond_text()),
                 });
                 continue;
             }
             ".elif" | ".else" => {
-                let c = if keyword == ".elif" {
-                    Some(cond_text())
-                } else {
-                    None
-                };
+                cached_condition = None;
+                if ignored_ifs > 0 {
+                    continue;
+                }
                 match stack.last_mut() {
-                    Some(frame) => {
-                        let done = std::mem::take(&mut frame.current);
-                        frame.previous.push(done);
-                        let mut parts: Vec<String> =
-                            frame.previous.iter().map(|p| negate(p)).collect();
-                        if let Some(c) = c {
-                            parts.push(c);
+                    Some(frame) => match frame.current.take() {
+                        Some(done) => {
+                            frame.previous.push(done);
+                            if keyword == ".elif" {
+                                frame.current = Some(cond_text());
+                            }
                         }
-                        frame.current = parts.join(" && ");
-                    }
+                        None => model.notes.push(note(
+                            lineno,
+                            format!("'{keyword}' after '.else' is not permitted"),
+                        )),
+                    },
                     None => model.notes.push(note(
                         lineno,
                         format!("'{keyword}' without a matching '.if'"),
@@ -799,7 +844,10 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
                 continue;
             }
             ".endif" => {
-                if stack.pop().is_none() {
+                cached_condition = None;
+                if ignored_ifs > 0 {
+                    ignored_ifs -= 1;
+                } else if stack.pop().is_none() {
                     model.notes.push(note(
                         lineno,
                         "'.endif' without a matching '.if'".to_string(),
@@ -809,7 +857,9 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
             }
             _ => {}
         }
-        let condition = current_condition(&stack);
+        let condition = cached_condition
+            .get_or_insert_with(|| current_condition(&stack))
+            .clone();
         if SECTION_KEYWORDS.contains(&keyword.as_str()) {
             if let Some(s) = current.take() {
                 model.sections.push(s);
@@ -856,13 +906,13 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
     if let Some(s) = current.take() {
         model.sections.push(s);
     }
-    if !stack.is_empty() {
+    if !stack.is_empty() || ignored_ifs > 0 {
         let line = text.lines().count();
         model.notes.push(note(
             line,
             format!(
                 "{} '.if' block(s) not closed by '.endif' at end of file",
-                stack.len()
+                stack.len() + ignored_ifs
             ),
         ));
     }
@@ -997,11 +1047,73 @@ mod tests {
         );
         assert_eq!(
             g.find("nbthread").nth(1).unwrap().condition.as_deref(),
-            Some("!(version_before(2.5)) && !(!(version_before(2.5)) && defined(X))")
+            Some("!(version_before(2.5)) && !(defined(X))")
         );
         assert_eq!(c("maxconn"), None);
         assert_eq!(g.find(".notice").next().unwrap().args, ["hello"]);
         assert!(m.notes.is_empty());
+    }
+
+    #[test]
+    fn long_elif_chain_does_not_double_the_condition() {
+        // Each `.elif` used to nest the composed text of the previous branch: ~8·2^N bytes.
+        let mut text = String::from("global\n.if c0\n  a0\n");
+        for i in 1..=40 {
+            text.push_str(&format!(
+                ".elif c{i} # c{i} alone would not reach the cap\n  a{i}\n"
+            ));
+        }
+        text.push_str(".else\n  z\n.endif\n.if x\n.else\n.elif y\n.endif\n");
+        let start = std::time::Instant::now();
+        let m = parse(&text);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        let g = &m.sections[0];
+        let c = |kw: &str| g.find(kw).next().unwrap().condition.clone().unwrap();
+        assert_eq!(c("a0"), "c0");
+        assert_eq!(c("a2"), "!(c0) && !(c1) && c2");
+        assert_eq!(
+            c("a40").len(),
+            "!(cN) && ".len() * 10 + 30 * "!(cNN) && ".len() + 3
+        );
+        for d in &g.directives {
+            let len = d.condition.as_ref().unwrap().len();
+            assert!(len <= MAX_CONDITION_LEN + '…'.len_utf8(), "{len}");
+        }
+        assert!(c("z").starts_with("!(c0) && !(c1) && !(c2)"));
+        // Deep nesting under the long chain reaches the cap and is cut.
+        text = text.replace(
+            "  z\n",
+            &format!(
+                "{}  deep\n{}",
+                ".if defined(SOME_LONG_NAME)\n".repeat(30),
+                ".endif\n".repeat(30)
+            ),
+        );
+        let m2 = parse(&text);
+        let deep = m2.sections[0].find("deep").next().unwrap();
+        let deep = deep.condition.as_deref().unwrap();
+        assert!(
+            deep.ends_with('…') && deep.len() == MAX_CONDITION_LEN + '…'.len_utf8(),
+            "{deep}"
+        );
+        assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+        assert!(m.notes[0].message.contains("after '.else'"));
+    }
+
+    #[test]
+    fn nesting_beyond_haproxy_limit_is_noted() {
+        let n = MAX_NESTED_CONDS + 5;
+        let text = format!(
+            "global\n{}  deep\n{}  top\n",
+            ".if 1\n".repeat(n),
+            ".endif\n".repeat(n)
+        );
+        let m = parse(&text);
+        assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+        assert!(m.notes[0].message.contains("too many nested"));
+        let g = &m.sections[0];
+        assert!(g.find("deep").next().unwrap().condition.is_some());
+        assert_eq!(g.find("top").next().unwrap().condition, None);
     }
 
     #[test]
