@@ -5,8 +5,9 @@
 //! `$AddUnixListenSocket`, `$IncludeConfig`) and RainerScript objects (`module(load=...)`,
 //! `input(type="imudp" port=... address=...)`, `input(type="imuxsock" Socket=...)`,
 //! `include(file=... | text=...)`), with `#` and `/* */` comments and statements spanning lines.
-//! Like rsyslog, files are read in include order and legacy `$UDPServerAddress` carries over
-//! into included files. Include loops are cut with a note, never followed.
+//! Like rsyslog, an include is read where it appears and legacy `$UDPServerAddress` state is
+//! shared with the included files (set before an include it applies inside; set inside, it
+//! applies to the rest of the including file). Include loops are cut with a note, never followed.
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -217,16 +218,14 @@ impl Loader {
         self.seen.push(canon);
         self.setup.files.push(path.to_path_buf());
         let mut out = ParsedRsyslog::default();
-        // Includes are followed after the file, each with the legacy state it saw
-        // (`$UDPServerAddress` set before an `$IncludeConfig` applies inside the included files).
-        let mut at_include: Vec<(Include, State)> = Vec::new();
-        parse_into(text, path, st, &mut out, 0, &mut |inc, st, _| {
-            at_include.push((inc.clone(), st.clone()))
+        // Like rsyslogd, an include is read where it appears, with the same legacy state:
+        // `$UDPServerAddress` set before an `$IncludeConfig` applies inside the included
+        // files, and one set inside them applies to the rest of this file.
+        parse_into(text, path, st, &mut out, 0, &mut |inc, st, out| {
+            self.absorb(std::mem::take(out));
+            self.include(inc, st, depth);
         });
         self.absorb(out);
-        for (inc, mut snap) in at_include {
-            self.include(&inc, &mut snap, depth);
-        }
         self.stack.pop();
     }
 
@@ -946,6 +945,43 @@ INPUT(Type="imudp" Port="5514")
         assert_eq!(s.udp_inputs[0].address.as_deref(), Some("127.0.0.1"));
         assert!(s.udp_inputs[0].location.ends_with("10-udp.conf:1"));
         assert_eq!(s.unix_sockets.len(), 1);
+        assert!(s.notes.is_empty(), "{:?}", s.notes);
+    }
+
+    #[test]
+    fn includes_are_read_where_they_appear_and_share_legacy_state() {
+        let d = tree();
+        fs::write(
+            d.path().join("rsyslog.conf"),
+            "$ModLoad imudp\n$IncludeConfig /etc/rsyslog.d/*.conf\n$UDPServerRun 514\n\
+             include(file=\"/etc/rsyslog.d/late.inc\")\n$UDPServerRun 515\n",
+        )
+        .unwrap();
+        fs::write(
+            d.path().join("rsyslog.d/00.conf"),
+            "$UDPServerAddress 127.0.0.1\n",
+        )
+        .unwrap();
+        fs::write(
+            d.path().join("rsyslog.d/late.inc"),
+            "$UDPServerAddress 10.0.0.1\n$UDPServerRun 516\n",
+        )
+        .unwrap();
+        let s = load_rsyslog(&d.path().join("rsyslog.conf"), &d.path().join("rsyslog.d")).unwrap();
+        let got: Vec<_> = s
+            .udp_inputs
+            .iter()
+            .map(|u| (u.port, u.address.clone().unwrap_or_default()))
+            .collect();
+        // rsyslogd binds 514 on 127.0.0.1: the included file's address flows back.
+        assert_eq!(
+            got,
+            [
+                (514, "127.0.0.1".to_string()),
+                (516, "10.0.0.1".to_string()),
+                (515, "10.0.0.1".to_string())
+            ]
+        );
         assert!(s.notes.is_empty(), "{:?}", s.notes);
     }
 
