@@ -373,13 +373,32 @@ fn lex(text: &str, file: &Path, notes: &mut Vec<String>) -> Vec<(Tok, usize)> {
             '(' | ')' | '=' | '[' | ']' | ',' | '{' | '}' | ';' | '"' | '\''
         )
     };
+    // At the start of a line (only blanks before), and whether the current line is a
+    // legacy `$` directive (its quoted strings end at the newline).
+    let mut at_line_start = true;
+    let mut legacy_line = false;
     while i < chars.len() {
         let c = chars[i];
+        if c != '\n' && !c.is_whitespace() && std::mem::take(&mut at_line_start) {
+            legacy_line = c == '$';
+            // A legacy selector/action line (`*.*`, `:msg, contains, ...`, `mail.info`,
+            // `& stop`) is raw text to the end of the line: a quote in a file name or a
+            // property filter must not open a string that runs into the next lines.
+            let rest = chars[i..].iter().take_while(|&&d| d != '\n');
+            if matches!(c, '*' | ':' | '&') || is_legacy_selector(rest.clone().copied()) {
+                let n = rest.count();
+                toks.push((Tok::Other, line));
+                i += n;
+                continue;
+            }
+        }
         match c {
             '\n' => {
                 toks.push((Tok::Nl, line));
                 line += 1;
                 i += 1;
+                at_line_start = true;
+                legacy_line = false;
             }
             c if c.is_whitespace() => i += 1,
             '#' => {
@@ -416,7 +435,10 @@ fn lex(text: &str, file: &Path, notes: &mut Vec<String>) -> Vec<(Tok, usize)> {
                 let mut closed = false;
                 while i < chars.len() {
                     let d = chars[i];
-                    if d == '\\' && i + 1 < chars.len() {
+                    if legacy_line && d == '\n' {
+                        break;
+                    }
+                    if d == '\\' && i + 1 < chars.len() && !(legacy_line && chars[i + 1] == '\n') {
                         s.push(chars[i + 1]);
                         if chars[i + 1] == '\n' {
                             line += 1;
@@ -486,6 +508,32 @@ fn lex(text: &str, file: &Path, notes: &mut Vec<String>) -> Vec<(Tok, usize)> {
         }
     }
     toks
+}
+
+/// Facilities of a legacy selector (`mail.info`, `auth,authpriv.*`, `local7.=debug`).
+const FACILITIES: &[&str] = &[
+    "auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "mark", "news", "security",
+    "syslog", "user", "uucp", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+    "local7",
+];
+
+/// Whether a line starts with a legacy selector: facility names (or `*`) separated by
+/// commas, then a `.`.
+fn is_legacy_selector(mut line: impl Iterator<Item = char>) -> bool {
+    let mut head = String::new();
+    for c in line.by_ref() {
+        if c == '.' {
+            return !head.is_empty()
+                && head
+                    .split(',')
+                    .all(|f| f == "*" || FACILITIES.iter().any(|x| f.eq_ignore_ascii_case(x)));
+        }
+        if c.is_whitespace() || head.len() > 64 {
+            return false;
+        }
+        head.push(c);
+    }
+    false
 }
 
 /// Module name from `imudp`, `imudp.so` or `/usr/lib/rsyslog/imudp.so`.
@@ -883,6 +931,26 @@ INPUT(Type="imudp" Port="5514")
         assert_eq!(r.includes[0].pattern, "/etc/rsyslog.d/*.conf");
         assert!(r.includes[1].optional);
         assert!(r.imudp_loaded);
+    }
+
+    #[test]
+    fn quote_in_legacy_line_does_not_swallow_the_file() {
+        let r = p(
+            ":msg, contains, \"x\" /var/log/o'brien.log\n& stop\nmail.* -/var/log/it's.log\n\
+             $UDPServerAddress \"127.0.0.1\n$ModLoad imudp\n$UDPServerRun 514\n\
+             input(type=\"imudp\" port=\"515\")\n",
+        );
+        assert!(r.imudp_loaded);
+        let got: Vec<_> = r.udp_inputs.iter().map(|u| u.port).collect();
+        assert_eq!(got, [514, 515]);
+        assert_eq!(r.udp_inputs[0].location, "/etc/rsyslog.conf:6");
+        assert_eq!(r.udp_inputs[1].location, "/etc/rsyslog.conf:7");
+        // Only the `$` line's own unterminated quote is noted.
+        assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+        assert!(r.notes[0].contains(":4: unterminated"), "{:?}", r.notes);
+        assert!(is_legacy_selector("auth,authpriv.* /x".chars()));
+        assert!(!is_legacy_selector("module(load=\"imudp\")".chars()));
+        assert!(!is_legacy_selector("user foo.bar".chars()));
     }
 
     #[test]
