@@ -444,7 +444,8 @@ pub fn load_config(paths: &[PathBuf]) -> Result<ConfigModel, ConfigError> {
                     source,
                 })?;
                 let path = e.path();
-                let is_cfg = path.extension().map(|x| x == "cfg").unwrap_or(false);
+                let name = e.file_name();
+                let is_cfg = haproxy_takes_dir_entry(name.as_encoded_bytes());
                 // Follow symlinks like haproxy's stat(): only regular files count.
                 if is_cfg && fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false) {
                     entries.push(path);
@@ -467,6 +468,18 @@ pub fn load_config(paths: &[PathBuf]) -> Result<ConfigModel, ConfigError> {
         model.notes.extend(part.notes);
     }
     Ok(model)
+}
+
+/// Whether `haproxy -f dir` reads a directory entry of this name: names starting with
+/// `.` are skipped, and the first `.cfg` in the name must end it
+/// (`strstr(name, ".cfg")[4] == '\0'`), so `a.cfg.cfg` and `x.cfg.bak` are skipped.
+fn haproxy_takes_dir_entry(name: &[u8]) -> bool {
+    if name.first() == Some(&b'.') {
+        return false;
+    }
+    name.windows(4)
+        .position(|w| w == b".cfg")
+        .is_some_and(|i| i + 4 == name.len())
 }
 
 /// Reads one file with the size and binary checks of [`load_config`].
@@ -1170,6 +1183,10 @@ mod tests {
         fs::write(dir.path().join("a.cfg"), "global\n").unwrap();
         fs::write(dir.path().join("c.txt"), "frontend ignored\n").unwrap();
         fs::create_dir(dir.path().join("sub.cfg")).unwrap();
+        // Skipped by HAProxy: hidden names, and names whose first `.cfg` does not end them.
+        fs::write(dir.path().join(".old.cfg"), "frontend hidden\n").unwrap();
+        fs::write(dir.path().join("a.cfg.cfg"), "frontend doubled\n").unwrap();
+        fs::write(dir.path().join("x.cfg.bak"), "frontend backup\n").unwrap();
         let m = load_config(&[dir.path().to_path_buf()]).unwrap();
         let kinds: Vec<_> = m.sections.iter().map(|s| s.kind.as_str()).collect();
         assert_eq!(kinds, ["global", "backend"]);
