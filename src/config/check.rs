@@ -205,11 +205,14 @@ fn parse_message_line(line: &str) -> Option<CheckMessage> {
     Some(msg)
 }
 
-/// Finds `frontend 'x'`, `backend 'x'`, `listen 'x'` or `proxy 'x'` in a message.
+/// Finds `frontend 'x'`, `backend 'x'`, `listen 'x'` or `proxy 'x'` in a message, the
+/// keyword in any case (`Proxy 'fe': unable to find required default_backend`).
 fn proxy_in_text(text: &str) -> Option<String> {
+    // ASCII lowercasing keeps byte offsets, so positions found in `lower` index `text`.
+    let lower = text.to_ascii_lowercase();
     let mut best: Option<(usize, String)> = None;
     for kw in ["frontend '", "backend '", "listen '", "proxy '"] {
-        if let Some(pos) = text.find(kw) {
+        if let Some(pos) = lower.find(kw) {
             let start = pos + kw.len();
             if let Some(len) = text[start..].find('\'') {
                 if best.as_ref().map(|(p, _)| pos < *p).unwrap_or(true) {
@@ -442,6 +445,16 @@ mod tests {
         );
         assert!(r.valid && r.no_listener);
         assert!(!parse_check_output("Configuration file is valid\n", 1).valid);
+    }
+
+    #[test]
+    fn capitalized_proxy_in_message_text() {
+        let r = parse_check_output(
+            "[ALERT]    (1) : config : Proxy 'fe': unable to find required default_backend: 'nope'.\n",
+            1,
+        );
+        let a = r.alerts().next().unwrap();
+        assert_eq!(a.proxy.as_deref(), Some("fe"));
     }
 
     #[test]
