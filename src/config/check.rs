@@ -205,11 +205,14 @@ fn parse_message_line(line: &str) -> Option<CheckMessage> {
     Some(msg)
 }
 
-/// Finds `frontend 'x'`, `backend 'x'`, `listen 'x'` or `proxy 'x'` in a message.
+/// Finds `frontend 'x'`, `backend 'x'`, `listen 'x'` or `proxy 'x'` in a message, the
+/// keyword in any case (`Proxy 'fe': unable to find required default_backend`).
 fn proxy_in_text(text: &str) -> Option<String> {
+    // ASCII lowercasing keeps byte offsets, so positions found in `lower` index `text`.
+    let lower = text.to_ascii_lowercase();
     let mut best: Option<(usize, String)> = None;
     for kw in ["frontend '", "backend '", "listen '", "proxy '"] {
-        if let Some(pos) = text.find(kw) {
+        if let Some(pos) = lower.find(kw) {
             let start = pos + kw.len();
             if let Some(len) = text[start..].find('\'') {
                 if best.as_ref().map(|(p, _)| pos < *p).unwrap_or(true) {
@@ -239,6 +242,12 @@ pub fn run_check(
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Its own process group, so a timeout kills a wrapper script's children too (they
+    // hold the pipes: killing only the direct child would leave the readers blocked).
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
     let mut child = cmd.spawn().map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             CheckError::BinaryNotFound {
@@ -251,25 +260,33 @@ pub fn run_check(
             }
         }
     })?;
+    let pgid = child.id() as libc::pid_t;
+    let kill_group = || {
+        // SAFETY: kill(2) with a negative pid signals the process group we created.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    };
     let out_reader = child.stdout.take().map(spawn_reader);
     let err_reader = child.stderr.take().map(spawn_reader);
     let deadline = Instant::now() + timeout;
+    let timed_out = || CheckError::Timeout {
+        bin: haproxy_bin.to_path_buf(),
+        after: timeout,
+    };
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
+                kill_group();
                 let _ = child.wait();
-                let _ = out_reader.map(|h| h.join());
-                let _ = err_reader.map(|h| h.join());
-                return Err(CheckError::Timeout {
-                    bin: haproxy_bin.to_path_buf(),
-                    after: timeout,
-                });
+                // The readers are not joined: a descendant that left the group could
+                // still hold the pipes. They end on their own at EOF.
+                return Err(timed_out());
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(source) => {
-                let _ = child.kill();
+                kill_group();
                 let _ = child.wait();
                 return Err(CheckError::Spawn {
                     bin: haproxy_bin.to_path_buf(),
@@ -278,11 +295,20 @@ pub fn run_check(
             }
         }
     };
-    let join = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
-        h.and_then(|h| h.join().ok()).unwrap_or_default()
+    // The child exited; a background descendant may still hold the pipes open. Wait for
+    // EOF until the deadline, then kill what is left of the group and give up.
+    let join = |r: Option<std::sync::mpsc::Receiver<Vec<u8>>>| -> Option<Vec<u8>> {
+        match r {
+            None => Some(Vec::new()),
+            Some(r) => r
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .ok(),
+        }
     };
-    let stderr = join(err_reader);
-    let stdout = join(out_reader);
+    let (Some(stderr), Some(stdout)) = (join(err_reader), join(out_reader)) else {
+        kill_group();
+        return Err(timed_out());
+    };
     let mut text = String::from_utf8_lossy(&stderr).into_owned();
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
@@ -298,8 +324,10 @@ pub fn run_check(
     Ok(parse_check_output(&text, code))
 }
 
-/// Reads a pipe to the end (bounded to 16 MiB) on its own thread.
-fn spawn_reader<R: Read + Send + 'static>(r: R) -> std::thread::JoinHandle<Vec<u8>> {
+/// Reads a pipe to the end (bounded to 16 MiB) on its own thread; the result is sent
+/// on the returned channel.
+fn spawn_reader<R: Read + Send + 'static>(r: R) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = Vec::new();
         let mut limited = r.take(16 * 1024 * 1024);
@@ -307,8 +335,9 @@ fn spawn_reader<R: Read + Send + 'static>(r: R) -> std::thread::JoinHandle<Vec<u
         // Drain the rest so the child never blocks on a full pipe.
         let mut inner = limited.into_inner();
         let _ = std::io::copy(&mut inner, &mut std::io::sink());
-        buf
-    })
+        let _ = tx.send(buf);
+    });
+    rx
 }
 
 #[cfg(test)]
@@ -419,6 +448,16 @@ mod tests {
     }
 
     #[test]
+    fn capitalized_proxy_in_message_text() {
+        let r = parse_check_output(
+            "[ALERT]    (1) : config : Proxy 'fe': unable to find required default_backend: 'nope'.\n",
+            1,
+        );
+        let a = r.alerts().next().unwrap();
+        assert_eq!(a.proxy.as_deref(), Some("fe"));
+    }
+
+    #[test]
     fn garbage_never_panics() {
         for s in [
             "[",
@@ -513,5 +552,32 @@ mod tests {
         .unwrap_err();
         assert!(matches!(e, CheckError::Timeout { .. }), "{e}");
         assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn timeout_kills_grandchildren_holding_the_pipes() {
+        // A wrapper whose child (not exec'd) holds stdout/stderr: killing only the shell
+        // used to leave the readers blocked until `sleep` ended.
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("wrapper-haproxy");
+        std::fs::write(&script, "#!/bin/sh\nsleep 5\n").unwrap();
+        let bg = dir.path().join("bg-haproxy");
+        std::fs::write(&bg, "#!/bin/sh\nsleep 5 &\nexit 0\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        for s in [&script, &bg] {
+            std::fs::set_permissions(s, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        for s in [&script, &bg] {
+            let start = Instant::now();
+            let e =
+                run_check(s, &[PathBuf::from("x.cfg")], Duration::from_millis(200)).unwrap_err();
+            assert!(matches!(e, CheckError::Timeout { .. }), "{e}");
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "{}: {:?}",
+                s.display(),
+                start.elapsed()
+            );
+        }
     }
 }

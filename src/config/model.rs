@@ -444,7 +444,8 @@ pub fn load_config(paths: &[PathBuf]) -> Result<ConfigModel, ConfigError> {
                     source,
                 })?;
                 let path = e.path();
-                let is_cfg = path.extension().map(|x| x == "cfg").unwrap_or(false);
+                let name = e.file_name();
+                let is_cfg = haproxy_takes_dir_entry(name.as_encoded_bytes());
                 // Follow symlinks like haproxy's stat(): only regular files count.
                 if is_cfg && fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false) {
                     entries.push(path);
@@ -467,6 +468,18 @@ pub fn load_config(paths: &[PathBuf]) -> Result<ConfigModel, ConfigError> {
         model.notes.extend(part.notes);
     }
     Ok(model)
+}
+
+/// Whether `haproxy -f dir` reads a directory entry of this name: names starting with
+/// `.` are skipped, and the first `.cfg` in the name must end it
+/// (`strstr(name, ".cfg")[4] == '\0'`), so `a.cfg.cfg` and `x.cfg.bak` are skipped.
+fn haproxy_takes_dir_entry(name: &[u8]) -> bool {
+    if name.first() == Some(&b'.') {
+        return false;
+    }
+    name.windows(4)
+        .position(|w| w == b".cfg")
+        .is_some_and(|i| i + 4 == name.len())
 }
 
 /// Reads one file with the size and binary checks of [`load_config`].
@@ -510,6 +523,8 @@ struct Tokens {
     /// Byte offset where the comment starts (or the line length).
     end: usize,
     unterminated: Option<char>,
+    /// Other syntax errors HAProxy rejects (invalid `\x` escape, unmatched `${` brace).
+    errors: Vec<String>,
 }
 
 fn tokenize(line: &str) -> Tokens {
@@ -520,6 +535,7 @@ fn tokenize(line: &str) -> Tokens {
     let mut in_word = false;
     let mut quote: Option<char> = None;
     let mut end = line.len();
+    let mut errors = Vec::new();
     let mut chars = line.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         match quote {
@@ -532,10 +548,10 @@ fn tokenize(line: &str) -> Tokens {
             }
             Some(_) => match c {
                 '"' => quote = None,
-                '\\' => push_escape(&mut cur, &mut chars),
+                '\\' => push_escape(&mut cur, &mut chars, true, &mut errors),
                 '$' => {
                     cur.push('$');
-                    if let Some(name) = read_env_name(&mut chars, &mut cur) {
+                    if let Some(name) = read_env_name(&mut chars, &mut cur, &mut errors) {
                         if !env_vars.contains(&name) {
                             env_vars.push(name);
                         }
@@ -562,7 +578,7 @@ fn tokenize(line: &str) -> Tokens {
                     match c {
                         '"' => quote = Some('"'),
                         '\'' => quote = Some('\''),
-                        '\\' => push_escape(&mut cur, &mut chars),
+                        '\\' => push_escape(&mut cur, &mut chars, false, &mut errors),
                         _ => cur.push(c),
                     }
                 }
@@ -578,16 +594,40 @@ fn tokenize(line: &str) -> Tokens {
         starts,
         end,
         unterminated: quote,
+        errors,
     }
 }
 
-fn push_escape(cur: &mut String, chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) {
-    match chars.next() {
+/// Handles the character(s) after a backslash outside single quotes, as HAProxy's
+/// `parse_line()` does: only `\ `, `\\`, `\#`, `\'`, `\"`, `\t`, `\n`, `\r`, `\xNN` and (inside
+/// double quotes) `\$` are unescaped; any other combination (`\1`, `\d`, `\.`) is kept
+/// unchanged, backslash included. An invalid `\x` sequence is an error for HAProxy.
+fn push_escape(
+    cur: &mut String,
+    chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+    in_dquote: bool,
+    errors: &mut Vec<String>,
+) {
+    match chars.peek().map(|&(_, c)| c) {
         None => cur.push('\\'),
-        Some((_, 'n')) => cur.push('\n'),
-        Some((_, 'r')) => cur.push('\r'),
-        Some((_, 't')) => cur.push('\t'),
-        Some((_, 'x')) => {
+        Some(c @ (' ' | '\\' | '#' | '\'' | '"')) => {
+            chars.next();
+            cur.push(c);
+        }
+        Some('$') if in_dquote => {
+            chars.next();
+            cur.push('$');
+        }
+        Some(c @ ('n' | 'r' | 't')) => {
+            chars.next();
+            cur.push(match c {
+                'n' => '\n',
+                'r' => '\r',
+                _ => '\t',
+            });
+        }
+        Some('x') => {
+            chars.next();
             let mut hex = String::new();
             for _ in 0..2 {
                 match chars.peek() {
@@ -601,34 +641,66 @@ fn push_escape(cur: &mut String, chars: &mut std::iter::Peekable<std::str::CharI
             match u8::from_str_radix(&hex, 16) {
                 Ok(b) if hex.len() == 2 => cur.push(char::from(b)),
                 _ => {
+                    errors.push(format!(
+                        "truncated or invalid hexadecimal sequence '\\x{hex}'"
+                    ));
                     cur.push_str("\\x");
                     cur.push_str(&hex);
                 }
             }
         }
-        Some((_, other)) => cur.push(other),
+        // Any other character is left for the caller: the backslash is kept as is.
+        Some(_) => cur.push('\\'),
     }
 }
 
 /// Reads `{NAME...}` or `NAME` after a `$` (already pushed), copying it into `cur`.
+/// A `${NAME` not followed by `}` (or by a `-default` value closed by `}`) is HAProxy's
+/// "unmatched brace" error: it is recorded and nothing past the name is consumed, so a
+/// closing quote is not eaten.
 fn read_env_name(
     chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
     cur: &mut String,
+    errors: &mut Vec<String>,
 ) -> Option<String> {
     let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
     match chars.peek() {
         Some((_, '{')) => {
             chars.next();
             cur.push('{');
-            let mut inner = String::new();
-            for (_, c) in chars.by_ref() {
-                cur.push(c);
-                if c == '}' {
+            let mut name = String::new();
+            while let Some(&(_, c)) = chars.peek() {
+                if !is_name_char(c) {
                     break;
                 }
-                inner.push(c);
+                name.push(c);
+                cur.push(c);
+                chars.next();
             }
-            let name: String = inner.chars().take_while(|c| is_name_char(*c)).collect();
+            let mut closed = false;
+            match chars.peek() {
+                Some((_, '}')) => {
+                    chars.next();
+                    cur.push('}');
+                    closed = true;
+                }
+                // A default value runs to the closing brace, as in HAProxy.
+                Some((_, '-')) => {
+                    for (_, c) in chars.by_ref() {
+                        cur.push(c);
+                        if c == '}' {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if !closed {
+                errors.push(format!(
+                    "unmatched brace in environment variable name '${{{name}'"
+                ));
+            }
             (!name.is_empty()).then_some(name)
         }
         Some((_, c)) if c.is_ascii_alphabetic() || *c == '_' || *c == '.' => {
@@ -648,30 +720,59 @@ fn read_env_name(
     }
 }
 
+/// HAProxy's limit on `.if` nesting (`MAXNESTEDCONDS` in 2.6: "too many nested '.if'").
+pub const MAX_NESTED_CONDS: usize = 100;
+
+/// Longest composed condition stored on a directive; longer ones (a long `.elif`
+/// chain, deep nesting) are cut at a character boundary and end with `…`. The text is
+/// informational (shown in findings), so this only bounds memory per directive.
+pub const MAX_CONDITION_LEN: usize = 512;
+
 /// One level of `.if` nesting.
 struct CondFrame {
-    /// Conditions of the branches already seen at this level.
+    /// Raw conditions of the branches already seen at this level (`.if`, `.elif`...).
     previous: Vec<String>,
-    /// The condition of the branch being read.
-    current: String,
+    /// Raw condition of the branch being read; `None` after `.else`.
+    current: Option<String>,
 }
 
-fn negate(c: &str) -> String {
-    format!("!({c})")
-}
-
+/// The condition under which a line at the current nesting holds: for each level,
+/// `!(c0) && … && !(cN-1) && cN`, the levels joined by ` && `, capped at
+/// [`MAX_CONDITION_LEN`]. Built from the raw branch conditions, so a branch never
+/// nests the composed text of an earlier one.
 fn current_condition(stack: &[CondFrame]) -> Option<String> {
     if stack.is_empty() {
-        None
-    } else {
-        Some(
-            stack
-                .iter()
-                .map(|f| f.current.as_str())
-                .collect::<Vec<_>>()
-                .join(" && "),
-        )
+        return None;
     }
+    let mut out = String::new();
+    let parts = stack.iter().flat_map(|f| {
+        f.previous
+            .iter()
+            .map(|p| (true, p.as_str()))
+            .chain(f.current.as_deref().map(|c| (false, c)))
+    });
+    for (negated, c) in parts {
+        if !out.is_empty() {
+            out.push_str(" && ");
+        }
+        if negated {
+            out.push_str("!(");
+            out.push_str(c);
+            out.push(')');
+        } else {
+            out.push_str(c);
+        }
+        if out.len() > MAX_CONDITION_LEN {
+            let mut cut = MAX_CONDITION_LEN;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push('…');
+            break;
+        }
+    }
+    Some(out)
 }
 
 /// Parses one file's text. Never fails: unknown directives are kept, syntax
@@ -683,6 +784,10 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
     };
     let mut current: Option<Section> = None;
     let mut stack: Vec<CondFrame> = Vec::new();
+    // `.if` levels beyond MAX_NESTED_CONDS (noted, not tracked) and the cached
+    // condition of the current nesting (recomputed only after a change).
+    let mut ignored_ifs = 0usize;
+    let mut cached_condition: Option<Option<String>> = None;
     let note = |line: usize, message: String| ParseNote {
         file: file.to_path_buf(),
         line,
@@ -697,6 +802,9 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
                 .notes
                 .push(note(lineno, format!("unterminated {q} quote")));
         }
+        for e in &t.errors {
+            model.notes.push(note(lineno, e.clone()));
+        }
         let Some(keyword) = t.words.first() else {
             continue;
         };
@@ -706,29 +814,41 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
         };
         match keyword.as_str() {
             ".if" => {
+                cached_condition = None;
+                if stack.len() >= MAX_NESTED_CONDS || ignored_ifs > 0 {
+                    if ignored_ifs == 0 {
+                        model.notes.push(note(
+                            lineno,
+                            format!("too many nested '.if', max is {MAX_NESTED_CONDS}"),
+                        ));
+                    }
+                    ignored_ifs += 1;
+                    continue;
+                }
                 stack.push(CondFrame {
                     previous: Vec::new(),
-                    current: cond_text(),
+                    current: Some(cond_text()),
                 });
                 continue;
             }
             ".elif" | ".else" => {
-                let c = if keyword == ".elif" {
-                    Some(cond_text())
-                } else {
-                    None
-                };
+                cached_condition = None;
+                if ignored_ifs > 0 {
+                    continue;
+                }
                 match stack.last_mut() {
-                    Some(frame) => {
-                        let done = std::mem::take(&mut frame.current);
-                        frame.previous.push(done);
-                        let mut parts: Vec<String> =
-                            frame.previous.iter().map(|p| negate(p)).collect();
-                        if let Some(c) = c {
-                            parts.push(c);
+                    Some(frame) => match frame.current.take() {
+                        Some(done) => {
+                            frame.previous.push(done);
+                            if keyword == ".elif" {
+                                frame.current = Some(cond_text());
+                            }
                         }
-                        frame.current = parts.join(" && ");
-                    }
+                        None => model.notes.push(note(
+                            lineno,
+                            format!("'{keyword}' after '.else' is not permitted"),
+                        )),
+                    },
                     None => model.notes.push(note(
                         lineno,
                         format!("'{keyword}' without a matching '.if'"),
@@ -737,7 +857,10 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
                 continue;
             }
             ".endif" => {
-                if stack.pop().is_none() {
+                cached_condition = None;
+                if ignored_ifs > 0 {
+                    ignored_ifs -= 1;
+                } else if stack.pop().is_none() {
                     model.notes.push(note(
                         lineno,
                         "'.endif' without a matching '.if'".to_string(),
@@ -747,7 +870,9 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
             }
             _ => {}
         }
-        let condition = current_condition(&stack);
+        let condition = cached_condition
+            .get_or_insert_with(|| current_condition(&stack))
+            .clone();
         if SECTION_KEYWORDS.contains(&keyword.as_str()) {
             if let Some(s) = current.take() {
                 model.sections.push(s);
@@ -794,13 +919,13 @@ pub fn parse_config(text: &str, file: &Path) -> ConfigModel {
     if let Some(s) = current.take() {
         model.sections.push(s);
     }
-    if !stack.is_empty() {
+    if !stack.is_empty() || ignored_ifs > 0 {
         let line = text.lines().count();
         model.notes.push(note(
             line,
             format!(
                 "{} '.if' block(s) not closed by '.endif' at end of file",
-                stack.len()
+                stack.len() + ignored_ifs
             ),
         ));
     }
@@ -867,6 +992,49 @@ mod tests {
     }
 
     #[test]
+    fn unknown_escapes_keep_their_backslash() {
+        // Checked against haproxy 2.6 `.notice`: `a\db\.c\1\$x` prints unchanged, and
+        // `"a\$x \d \1 \"q\" \'s\' \\ \# \x41"` prints `a$x \d \1 "q" 's' \ # A`.
+        let m = parse(
+            "frontend fe\n  http-request set-path /x\\1 if { path_reg ^/api/(\\d+)$ }\n  .notice a\\db\\.c\\1\\$x\n  .notice \"a\\$x \\d \\1 \\\"q\\\" \\'s\\' \\\\ \\# \\x41\"\n  .notice a\\ b\\#c\\x41\\\"\\'\n",
+        );
+        let d = &m.sections[0].directives;
+        assert_eq!(
+            d[0].args,
+            [
+                "set-path",
+                "/x\\1",
+                "if",
+                "{",
+                "path_reg",
+                "^/api/(\\d+)$",
+                "}"
+            ]
+        );
+        assert_eq!(d[1].args, ["a\\db\\.c\\1\\$x"]);
+        assert_eq!(d[2].args, ["a$x \\d \\1 \"q\" 's' \\ # A"]);
+        // `\$` inside double quotes is not an environment variable.
+        assert!(d[2].env_vars.is_empty());
+        assert_eq!(d[3].args, ["a b#cA\"'"]);
+        assert!(m.notes.is_empty(), "{:?}", m.notes);
+    }
+
+    #[test]
+    fn invalid_hex_escape_and_unmatched_env_brace_are_noted() {
+        let m = parse("global\n  a b\\xZZ\n  log \"${FOO\" local0\n  c \"${BAR-x y}\"\n");
+        let d = &m.sections[0].directives;
+        assert_eq!(m.notes.len(), 2, "{:?}", m.notes);
+        assert_eq!(m.notes[0].location(), "t.cfg:2");
+        assert!(m.notes[0].message.contains("hexadecimal"));
+        assert_eq!(m.notes[1].location(), "t.cfg:3");
+        assert!(m.notes[1].message.contains("unmatched brace"));
+        // The closing quote is not eaten: `local0` is still its own word.
+        assert_eq!(d[1].args, ["${FOO", "local0"]);
+        assert_eq!(d[1].env_vars, ["FOO"]);
+        assert_eq!(d[2].args, ["${BAR-x y}"]);
+    }
+
+    #[test]
     fn unterminated_quote_is_noted() {
         let m = parse("global\n  log \"/dev/log local0\n");
         assert_eq!(m.notes.len(), 1);
@@ -892,11 +1060,73 @@ mod tests {
         );
         assert_eq!(
             g.find("nbthread").nth(1).unwrap().condition.as_deref(),
-            Some("!(version_before(2.5)) && !(!(version_before(2.5)) && defined(X))")
+            Some("!(version_before(2.5)) && !(defined(X))")
         );
         assert_eq!(c("maxconn"), None);
         assert_eq!(g.find(".notice").next().unwrap().args, ["hello"]);
         assert!(m.notes.is_empty());
+    }
+
+    #[test]
+    fn long_elif_chain_does_not_double_the_condition() {
+        // Each `.elif` used to nest the composed text of the previous branch: ~8·2^N bytes.
+        let mut text = String::from("global\n.if c0\n  a0\n");
+        for i in 1..=40 {
+            text.push_str(&format!(
+                ".elif c{i} # c{i} alone would not reach the cap\n  a{i}\n"
+            ));
+        }
+        text.push_str(".else\n  z\n.endif\n.if x\n.else\n.elif y\n.endif\n");
+        let start = std::time::Instant::now();
+        let m = parse(&text);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        let g = &m.sections[0];
+        let c = |kw: &str| g.find(kw).next().unwrap().condition.clone().unwrap();
+        assert_eq!(c("a0"), "c0");
+        assert_eq!(c("a2"), "!(c0) && !(c1) && c2");
+        assert_eq!(
+            c("a40").len(),
+            "!(cN) && ".len() * 10 + 30 * "!(cNN) && ".len() + 3
+        );
+        for d in &g.directives {
+            let len = d.condition.as_ref().unwrap().len();
+            assert!(len <= MAX_CONDITION_LEN + '…'.len_utf8(), "{len}");
+        }
+        assert!(c("z").starts_with("!(c0) && !(c1) && !(c2)"));
+        // Deep nesting under the long chain reaches the cap and is cut.
+        text = text.replace(
+            "  z\n",
+            &format!(
+                "{}  deep\n{}",
+                ".if defined(SOME_LONG_NAME)\n".repeat(30),
+                ".endif\n".repeat(30)
+            ),
+        );
+        let m2 = parse(&text);
+        let deep = m2.sections[0].find("deep").next().unwrap();
+        let deep = deep.condition.as_deref().unwrap();
+        assert!(
+            deep.ends_with('…') && deep.len() == MAX_CONDITION_LEN + '…'.len_utf8(),
+            "{deep}"
+        );
+        assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+        assert!(m.notes[0].message.contains("after '.else'"));
+    }
+
+    #[test]
+    fn nesting_beyond_haproxy_limit_is_noted() {
+        let n = MAX_NESTED_CONDS + 5;
+        let text = format!(
+            "global\n{}  deep\n{}  top\n",
+            ".if 1\n".repeat(n),
+            ".endif\n".repeat(n)
+        );
+        let m = parse(&text);
+        assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+        assert!(m.notes[0].message.contains("too many nested"));
+        let g = &m.sections[0];
+        assert!(g.find("deep").next().unwrap().condition.is_some());
+        assert_eq!(g.find("top").next().unwrap().condition, None);
     }
 
     #[test]
@@ -953,6 +1183,10 @@ mod tests {
         fs::write(dir.path().join("a.cfg"), "global\n").unwrap();
         fs::write(dir.path().join("c.txt"), "frontend ignored\n").unwrap();
         fs::create_dir(dir.path().join("sub.cfg")).unwrap();
+        // Skipped by HAProxy: hidden names, and names whose first `.cfg` does not end them.
+        fs::write(dir.path().join(".old.cfg"), "frontend hidden\n").unwrap();
+        fs::write(dir.path().join("a.cfg.cfg"), "frontend doubled\n").unwrap();
+        fs::write(dir.path().join("x.cfg.bak"), "frontend backup\n").unwrap();
         let m = load_config(&[dir.path().to_path_buf()]).unwrap();
         let kinds: Vec<_> = m.sections.iter().map(|s| s.kind.as_str()).collect();
         assert_eq!(kinds, ["global", "backend"]);

@@ -5,8 +5,9 @@
 //! `$AddUnixListenSocket`, `$IncludeConfig`) and RainerScript objects (`module(load=...)`,
 //! `input(type="imudp" port=... address=...)`, `input(type="imuxsock" Socket=...)`,
 //! `include(file=... | text=...)`), with `#` and `/* */` comments and statements spanning lines.
-//! Like rsyslog, files are read in include order and legacy `$UDPServerAddress` carries over
-//! into included files. Include loops are cut with a note, never followed.
+//! Like rsyslog, an include is read where it appears and legacy `$UDPServerAddress` state is
+//! shared with the included files (set before an include it applies inside; set inside, it
+//! applies to the rest of the including file). Include loops are cut with a note, never followed.
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -217,16 +218,14 @@ impl Loader {
         self.seen.push(canon);
         self.setup.files.push(path.to_path_buf());
         let mut out = ParsedRsyslog::default();
-        // Includes are followed after the file, each with the legacy state it saw
-        // (`$UDPServerAddress` set before an `$IncludeConfig` applies inside the included files).
-        let mut at_include: Vec<(Include, State)> = Vec::new();
-        parse_into(text, path, st, &mut out, 0, &mut |inc, st, _| {
-            at_include.push((inc.clone(), st.clone()))
+        // Like rsyslogd, an include is read where it appears, with the same legacy state:
+        // `$UDPServerAddress` set before an `$IncludeConfig` applies inside the included
+        // files, and one set inside them applies to the rest of this file.
+        parse_into(text, path, st, &mut out, 0, &mut |inc, st, out| {
+            self.absorb(std::mem::take(out));
+            self.include(inc, st, depth);
         });
         self.absorb(out);
-        for (inc, mut snap) in at_include {
-            self.include(&inc, &mut snap, depth);
-        }
         self.stack.pop();
     }
 
@@ -374,13 +373,32 @@ fn lex(text: &str, file: &Path, notes: &mut Vec<String>) -> Vec<(Tok, usize)> {
             '(' | ')' | '=' | '[' | ']' | ',' | '{' | '}' | ';' | '"' | '\''
         )
     };
+    // At the start of a line (only blanks before), and whether the current line is a
+    // legacy `$` directive (its quoted strings end at the newline).
+    let mut at_line_start = true;
+    let mut legacy_line = false;
     while i < chars.len() {
         let c = chars[i];
+        if c != '\n' && !c.is_whitespace() && std::mem::take(&mut at_line_start) {
+            legacy_line = c == '$';
+            // A legacy selector/action line (`*.*`, `:msg, contains, ...`, `mail.info`,
+            // `& stop`) is raw text to the end of the line: a quote in a file name or a
+            // property filter must not open a string that runs into the next lines.
+            let rest = chars[i..].iter().take_while(|&&d| d != '\n');
+            if matches!(c, '*' | ':' | '&') || is_legacy_selector(rest.clone().copied()) {
+                let n = rest.count();
+                toks.push((Tok::Other, line));
+                i += n;
+                continue;
+            }
+        }
         match c {
             '\n' => {
                 toks.push((Tok::Nl, line));
                 line += 1;
                 i += 1;
+                at_line_start = true;
+                legacy_line = false;
             }
             c if c.is_whitespace() => i += 1,
             '#' => {
@@ -417,7 +435,10 @@ fn lex(text: &str, file: &Path, notes: &mut Vec<String>) -> Vec<(Tok, usize)> {
                 let mut closed = false;
                 while i < chars.len() {
                     let d = chars[i];
-                    if d == '\\' && i + 1 < chars.len() {
+                    if legacy_line && d == '\n' {
+                        break;
+                    }
+                    if d == '\\' && i + 1 < chars.len() && !(legacy_line && chars[i + 1] == '\n') {
                         s.push(chars[i + 1]);
                         if chars[i + 1] == '\n' {
                             line += 1;
@@ -487,6 +508,32 @@ fn lex(text: &str, file: &Path, notes: &mut Vec<String>) -> Vec<(Tok, usize)> {
         }
     }
     toks
+}
+
+/// Facilities of a legacy selector (`mail.info`, `auth,authpriv.*`, `local7.=debug`).
+const FACILITIES: &[&str] = &[
+    "auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "mark", "news", "security",
+    "syslog", "user", "uucp", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+    "local7",
+];
+
+/// Whether a line starts with a legacy selector: facility names (or `*`) separated by
+/// commas, then a `.`.
+fn is_legacy_selector(mut line: impl Iterator<Item = char>) -> bool {
+    let mut head = String::new();
+    for c in line.by_ref() {
+        if c == '.' {
+            return !head.is_empty()
+                && head
+                    .split(',')
+                    .all(|f| f == "*" || FACILITIES.iter().any(|x| f.eq_ignore_ascii_case(x)));
+        }
+        if c.is_whitespace() || head.len() > 64 {
+            return false;
+        }
+        head.push(c);
+    }
+    false
 }
 
 /// Module name from `imudp`, `imudp.so` or `/usr/lib/rsyslog/imudp.so`.
@@ -887,6 +934,26 @@ INPUT(Type="imudp" Port="5514")
     }
 
     #[test]
+    fn quote_in_legacy_line_does_not_swallow_the_file() {
+        let r = p(
+            ":msg, contains, \"x\" /var/log/o'brien.log\n& stop\nmail.* -/var/log/it's.log\n\
+             $UDPServerAddress \"127.0.0.1\n$ModLoad imudp\n$UDPServerRun 514\n\
+             input(type=\"imudp\" port=\"515\")\n",
+        );
+        assert!(r.imudp_loaded);
+        let got: Vec<_> = r.udp_inputs.iter().map(|u| u.port).collect();
+        assert_eq!(got, [514, 515]);
+        assert_eq!(r.udp_inputs[0].location, "/etc/rsyslog.conf:6");
+        assert_eq!(r.udp_inputs[1].location, "/etc/rsyslog.conf:7");
+        // Only the `$` line's own unterminated quote is noted.
+        assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+        assert!(r.notes[0].contains(":4: unterminated"), "{:?}", r.notes);
+        assert!(is_legacy_selector("auth,authpriv.* /x".chars()));
+        assert!(!is_legacy_selector("module(load=\"imudp\")".chars()));
+        assert!(!is_legacy_selector("user foo.bar".chars()));
+    }
+
+    #[test]
     fn garbage_never_panics() {
         for t in [
             "input(type=\"imudp\" port=",
@@ -946,6 +1013,43 @@ INPUT(Type="imudp" Port="5514")
         assert_eq!(s.udp_inputs[0].address.as_deref(), Some("127.0.0.1"));
         assert!(s.udp_inputs[0].location.ends_with("10-udp.conf:1"));
         assert_eq!(s.unix_sockets.len(), 1);
+        assert!(s.notes.is_empty(), "{:?}", s.notes);
+    }
+
+    #[test]
+    fn includes_are_read_where_they_appear_and_share_legacy_state() {
+        let d = tree();
+        fs::write(
+            d.path().join("rsyslog.conf"),
+            "$ModLoad imudp\n$IncludeConfig /etc/rsyslog.d/*.conf\n$UDPServerRun 514\n\
+             include(file=\"/etc/rsyslog.d/late.inc\")\n$UDPServerRun 515\n",
+        )
+        .unwrap();
+        fs::write(
+            d.path().join("rsyslog.d/00.conf"),
+            "$UDPServerAddress 127.0.0.1\n",
+        )
+        .unwrap();
+        fs::write(
+            d.path().join("rsyslog.d/late.inc"),
+            "$UDPServerAddress 10.0.0.1\n$UDPServerRun 516\n",
+        )
+        .unwrap();
+        let s = load_rsyslog(&d.path().join("rsyslog.conf"), &d.path().join("rsyslog.d")).unwrap();
+        let got: Vec<_> = s
+            .udp_inputs
+            .iter()
+            .map(|u| (u.port, u.address.clone().unwrap_or_default()))
+            .collect();
+        // rsyslogd binds 514 on 127.0.0.1: the included file's address flows back.
+        assert_eq!(
+            got,
+            [
+                (514, "127.0.0.1".to_string()),
+                (516, "10.0.0.1".to_string()),
+                (515, "10.0.0.1".to_string())
+            ]
+        );
         assert!(s.notes.is_empty(), "{:?}", s.notes);
     }
 

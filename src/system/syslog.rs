@@ -318,27 +318,23 @@ impl<'a> Fields<'a> {
     fn rest(&self) -> &'a str {
         self.s.trim_start_matches(' ')
     }
-    /// `{...}` (may contain spaces and `|`).
+    /// `{...}` (may contain spaces and `|`). An unclosed `{` runs to the end of the line:
+    /// HAProxy cuts a log line at its `len` (1024 by default), possibly inside a capture.
     fn braces(&mut self) -> Option<&'a str> {
         let s = self.rest();
         if !s.starts_with('{') {
             return None;
         }
-        let end =
-            s.find("} ").map(|e| e + 1).unwrap_or_else(
-                || {
-                    if s.ends_with('}') {
-                        s.len()
-                    } else {
-                        0
-                    }
-                },
-            );
-        if end == 0 {
-            return None;
+        match s.find("} ") {
+            Some(e) => {
+                self.s = &s[e + 1..];
+                Some(&s[1..e])
+            }
+            None => {
+                self.s = "";
+                Some(s[1..].strip_suffix('}').unwrap_or(&s[1..]))
+            }
         }
-        self.s = &s[end..];
-        Some(&s[1..end - 1])
     }
 }
 
@@ -478,7 +474,12 @@ pub fn parse_http_log(msg: &str) -> Option<HttpLog> {
     let captured_request_headers = f.braces().map(String::from);
     let captured_response_headers = f.braces().map(String::from);
     let rest = f.rest();
-    let request = rest.strip_prefix('"')?;
+    // The request may be cut short, or missing when the line was truncated before it.
+    let request = if rest.is_empty() {
+        ""
+    } else {
+        rest.strip_prefix('"')?
+    };
     let request = request.strip_suffix('"').unwrap_or(request).to_string();
     let mut words = request.split(' ');
     let (method, uri) = if request == "<BADREQ>" {
@@ -820,11 +821,46 @@ mod tests {
             " ",
             "1:2 [x",
             "a:1 [d] f b/s 1/2/3/4/5 x",
-            "a:1 [d] f b/s 1/2/3/4/5 200 1 - - ---- 1/1/1/1/1 0/0 {x",
+            "a:1 [d] f b/s 1/2/3/4/5 200 1 - - ---- 1/1/1/1/1 0/0 x",
         ] {
             assert!(parse_http_log(s).is_none(), "{s}");
             let _ = parse_tcp_log(s);
         }
+    }
+
+    #[test]
+    fn http_log_truncated_inside_a_capture_keeps_the_fields_before_it() {
+        // HAProxy cuts the line at `len` (1024 by default), here inside the request headers.
+        let h = parse_http_log(
+            "10.0.0.1:4242 [23/Nov/2026:19:23:03.623] fe be/s1 0/0/1/2/3 503 212 - - sC-- 5/4/3/2/1 0/0 {host.example|Mozilla/5.0 (X11; Lin",
+        )
+        .unwrap();
+        assert_eq!((h.status, h.t_active), (503, 3));
+        assert_eq!(h.termination_state, "sC--");
+        assert_eq!(
+            h.captured_request_headers.as_deref(),
+            Some("host.example|Mozilla/5.0 (X11; Lin")
+        );
+        assert_eq!(h.captured_response_headers, None);
+        assert_eq!((h.request.as_str(), h.method.as_deref()), ("", None));
+        // Cut in the response headers, after a closed request block.
+        let h = parse_http_log(
+            "10.0.0.1:4242 [d] fe be/s1 0/0/1/2/3 200 212 - - ---- 5/4/3/2/1 0/0 {a|b} {text/ht",
+        )
+        .unwrap();
+        assert_eq!(h.captured_request_headers.as_deref(), Some("a|b"));
+        assert_eq!(h.captured_response_headers.as_deref(), Some("text/ht"));
+        assert_eq!(h.request, "");
+        // Complete blocks and request still parse as before.
+        let h = parse_http_log(
+            "10.0.0.1:4242 [d] fe be/s1 0/0/1/2/3 200 212 - - ---- 5/4/3/2/1 0/0 {a b} {c} \"GET / HTTP/1.1\"",
+        )
+        .unwrap();
+        assert_eq!(h.captured_request_headers.as_deref(), Some("a b"));
+        assert_eq!(
+            (h.method.as_deref(), h.uri.as_deref()),
+            (Some("GET"), Some("/"))
+        );
     }
 
     #[test]
