@@ -1060,9 +1060,9 @@ backend bk
 
     #[test]
     fn every_finding_is_documented_and_complete() {
-        let bad = "global\n  nbproc 4\n  chroot /var/lib/haproxy\n  log /dev/log local0\n  stats socket ipv4@0.0.0.0:666 level admin\n  maxconn 5000\n  ulimit-n 4000\n.if 1\n  \"unterminated\n.endif\n.endif\ndefaults\n  mode http\n  option http-server-close\nfrontend fe\n  bind :80\nbackend bk\n  http-response set-header X-Test ok\n  server s1 10.0.0.1:80\nbackend bk2\n  no option http-server-close\n  timeout connect 1s\n  timeout server 1s\n  server a 1.1.1.1:80 check\n  server b 1.1.1.2:80 check\n";
+        let bad = "global\n  nbproc 4\n  chroot /var/lib/haproxy\n  log /dev/log local0\n  stats socket ipv4@0.0.0.0:666 level admin\n  stats socket /run/haproxy/admin.sock mode 666 level admin\n  maxconn 5000\n  ulimit-n 4000\n.if 1\n  \"unterminated\n.endif\n.endif\ndefaults\n  mode http\n  option http-server-close\nfrontend fe\n  bind :80\nbackend bk\n  http-response set-header X-Test ok\n  server s1 10.0.0.1:80\nbackend bk2\n  no option http-server-close\n  timeout connect 1s\n  timeout server 1s\n  server a 1.1.1.1:80 check\n  server b 1.1.1.2:80 check\n";
         let check = parse_check_output(
-            "[ALERT]    (1) : config : parsing [h.cfg:2] : nbproc is not supported any more since HAProxy 2.5.\n[WARNING]  (1) : config : missing timeouts for frontend 'fe'.\n",
+            "[ALERT]    (1) : config : parsing [h.cfg:2] : nbproc is not supported any more since HAProxy 2.5.\n[ALERT]    (1) : config : parsing [h.cfg:3] : unknown keyword 'x'.\n[WARNING]  (1) : config : missing timeouts for frontend 'fe'.\n[WARNING]  (1) : config : parsing [h.cfg:9] : something else.\n",
             1,
         );
         let f = lint_text(
@@ -1087,6 +1087,7 @@ backend bk
             "config.server-close",
             "config.no-prefer-last-server",
             "config.stats-socket-exposed",
+            "config.stats-socket-world-writable",
             "config.debug-header",
             "config.timeouts-missing",
             "config.maxconn-vs-ulimit",
@@ -1143,6 +1144,9 @@ backend bk
         assert_eq!(n.severity, Severity::Error);
         assert!(n.evidence[0].starts_with("h.cfg:4: nbproc 4"));
         assert!(n.advice.as_deref().unwrap().contains("nbthread 4"));
+        // configuration.txt (nbthread): one thread per bound CPU by default, since 2.0.
+        assert!(n.advice.as_deref().unwrap().contains("since 2.0"));
+        assert!(!NBPROC_FIX.contains("2.5+ sets"));
         assert!(n.detail.as_deref().unwrap().contains("per process"));
         assert_eq!(
             get(&lint_text(&cfg, &v("2.4.22")), "config.nbproc").severity,
@@ -1294,8 +1298,8 @@ backend bk
     #[test]
     fn debug_header_only_for_troubleshooting_headers() {
         let cfg = GOOD.replace(
-            "backend bk\n",
-            "backend bk\n    http-response set-header X-Test ok\n    http-response set-header X-Frame-Options DENY\n    http-response add-header X-Backend %[be_name]\n",
+            "\nbackend bk\n",
+            "\nbackend bk\n    http-response set-header X-Test ok\n    http-response set-header X-Frame-Options DENY\n    http-response add-header X-Backend %[be_name]\n",
         );
         let f = lint_text(&cfg, &LintContext::default());
         let d: Vec<_> = f.iter().filter(|x| x.id == "config.debug-header").collect();
@@ -1392,6 +1396,258 @@ backend bk
         assert!(!f.is_empty());
         let m = parse_config("\u{0}\u{1}\u{ff}\n\t\t\n#\n", Path::new("x"));
         let _ = lint(&m, &LintContext::default());
+    }
+
+    fn with_check(output: &str, code: i32) -> LintContext {
+        LintContext {
+            check: Some(parse_check_output(output, code)),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn haproxy_c_duplicates_fold_into_the_rule() {
+        // nbproc on 2.6: haproxy -c alert and config.nbproc at the same line.
+        let cfg = GOOD.replace("    maxconn 4096\n", "    maxconn 4096\n    nbproc 2\n");
+        let ctx = with_check(
+            "[NOTICE]   (1) : haproxy version is 2.6.12-1+deb12u4\n[ALERT]    (1) : config : parsing [h.cfg:4] : nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.\n[ALERT]    (1) : config : Error(s) found in configuration file : h.cfg\n[ALERT]    (1) : config : Fatal errors found in configuration.\n",
+            1,
+        );
+        let f = lint_text(&cfg, &ctx);
+        assert!(!has(&f, "config.invalid"), "{:?}", ids(&f));
+        let n = get(&f, "config.nbproc");
+        assert_eq!(n.severity, Severity::Error);
+        assert!(n.evidence[0].starts_with("h.cfg:4: nbproc 2"));
+        assert!(
+            n.evidence
+                .iter()
+                .any(|e| e.starts_with("haproxy -c alert (h.cfg:4): nbproc is not supported")),
+            "{:?}",
+            n.evidence
+        );
+        // Under .if the rule is capped at warning; HAProxy's alert raises it back.
+        let cond = GOOD.replace(
+            "    maxconn 4096\n",
+            "    maxconn 4096\n.if defined(X)\n    nbproc 2\n.endif\n",
+        );
+        let ctx = with_check(
+            "[ALERT]    (1) : config : parsing [h.cfg:5] : nbproc is not supported any more since HAProxy 2.5.\n",
+            1,
+        );
+        let f = lint_text(&cond, &ctx);
+        assert!(!has(&f, "config.invalid"), "{:?}", ids(&f));
+        assert_eq!(get(&f, "config.nbproc").severity, Severity::Error);
+
+        // Two proxies without timeouts: two warnings, named by proxy, no file:line.
+        let cfg = "global\n    log 127.0.0.1:514 local0\n    maxconn 10\n    stats socket /run/h.sock mode 600 level admin\nfrontend fe\n    mode http\n    bind :80\n    default_backend bk\nbackend bk\n    mode http\n    server s1 10.0.0.1:80 check\n    server s2 10.0.0.2:80 check\n    option prefer-last-server\n";
+        let ctx = with_check(
+            "[WARNING]  (1) : config : missing timeouts for frontend 'fe'.\n   | While not properly invalid, you will certainly encounter various problems\n[WARNING]  (1) : config : missing timeouts for backend 'bk'.\n   | While not properly invalid.\n",
+            0,
+        );
+        let f = lint_text(cfg, &ctx);
+        assert!(!has(&f, "config.warning"), "{:?}", ids(&f));
+        let t: Vec<_> = f
+            .iter()
+            .filter(|x| x.id == "config.timeouts-missing")
+            .collect();
+        assert_eq!(t.len(), 2, "{:?}", ids(&f));
+        assert!(t[0].title.starts_with("frontend fe"));
+        assert_eq!(
+            t[0].evidence.last().unwrap(),
+            "haproxy -c warning: missing timeouts for frontend 'fe'."
+        );
+        assert!(t[1].evidence.last().unwrap().contains("backend 'bk'"));
+        assert_eq!(t[1].severity, Severity::Warning);
+
+        // An unrelated HAProxy error on a flagged server line stays its own finding.
+        let cfg = GOOD.replace("    server s2 10.0.0.2:80 check\n", "    server s2 nowhere.invalid:80\n");
+        let ctx = with_check(
+            "[ALERT]    (1) : config : parsing [h.cfg:17] : 'server bk/s2' : could not resolve address 'nowhere.invalid'.\n",
+            1,
+        );
+        let f = lint_text(&cfg, &ctx);
+        assert!(has(&f, "config.invalid"), "{:?}", ids(&f));
+        let h = get(&f, "config.no-health-check");
+        assert_eq!(h.severity, Severity::Warning);
+        assert_eq!(h.evidence.len(), 1);
+        // A syntax problem both see.
+        let cfg = format!("{GOOD}.endif\n");
+        let ctx = with_check(
+            "[ALERT]    (1) : config : parsing [h.cfg:18]: lone '.endif' with no matching '.if'.\n",
+            1,
+        );
+        let f = lint_text(&cfg, &ctx);
+        assert!(!has(&f, "config.invalid"), "{:?}", ids(&f));
+        assert_eq!(get(&f, "config.syntax").severity, Severity::Error);
+    }
+
+    #[test]
+    fn unreadable_configuration_is_not_also_invalid() {
+        let missing = with_check(
+            "[ALERT]    (1) : config : Cannot open configuration file/directory /nope.cfg : No such file or directory\n",
+            1,
+        );
+        // Nothing was read (the caller reports config.unreadable).
+        let f = lint(&ConfigModel::default(), &missing);
+        assert!(!has(&f, "config.invalid"), "{:?}", ids(&f));
+        // Without any alert, an unread configuration is not "failed with exit code" either.
+        let f = lint(&ConfigModel::default(), &with_check("", 1));
+        assert!(!has(&f, "config.invalid"), "{:?}", ids(&f));
+        // Another alert about an unread file is still reported.
+        let other = with_check(
+            "[ALERT]    (1) : config : parsing [b.cfg:1] : unknown keyword 'ELF'.\n",
+            1,
+        );
+        assert!(has(&lint(&ConfigModel::default(), &other), "config.invalid"));
+        // A readable model keeps HAProxy's word.
+        assert!(has(&lint_text(GOOD, &missing), "config.invalid"));
+    }
+
+    #[test]
+    fn chroot_logs_unverified_without_rsyslog_configuration() {
+        let cfg = GOOD.replace(
+            "    log 127.0.0.1:514 local0\n",
+            "    log /dev/log local0\n    chroot /var/lib/haproxy\n",
+        );
+        let why = "rsyslog configuration not read: /etc/rsyslog.conf: No such file or directory";
+        let ctx = LintContext {
+            rsyslog_unread: Some(why.into()),
+            ..Default::default()
+        };
+        let f = lint_text(&cfg, &ctx);
+        let x = get(&f, "config.log-lost-in-chroot");
+        assert_eq!(x.severity, Severity::Warning);
+        assert!(x.title.contains("not verified"), "{}", x.title);
+        assert!(x.evidence.iter().any(|e| e == why));
+        assert!(x.detail.as_deref().unwrap().contains("not verified"));
+        // Read and without the socket: a fact, an error.
+        let f = lint_text(&cfg, &LintContext::default());
+        assert_eq!(get(&f, "config.log-lost-in-chroot").severity, Severity::Error);
+    }
+
+    #[test]
+    fn tracking_servers_need_no_check() {
+        let cfg = GOOD.replace(
+            "    server s2 10.0.0.2:80 check\n",
+            "    server s2 10.0.0.2:80 track bk/s1\n    server s3 10.0.0.3:80\n",
+        );
+        let f = lint_text(&cfg, &LintContext::default());
+        let h = get(&f, "config.no-health-check");
+        assert!(h.title.ends_with("no health check on s3"), "{}", h.title);
+        // A server named `track` is not a tracker.
+        let cfg = GOOD.replace("server s2 10.0.0.2:80 check", "server track 10.0.0.2:80");
+        assert!(has(
+            &lint_text(&cfg, &LintContext::default()),
+            "config.no-health-check"
+        ));
+    }
+
+    #[test]
+    fn prefer_last_server_only_for_non_deterministic_balance() {
+        let base = GOOD.replace("    option prefer-last-server\n", "");
+        assert!(get(&lint_text(&base, &LintContext::default()), "config.no-prefer-last-server").evidence[0]
+            .contains("balance roundrobin"));
+        for (balance, fires) in [
+            ("roundrobin", true),
+            ("static-rr", true),
+            ("leastconn", true),
+            ("first", true),
+            ("random", true),
+            ("random(2)", true),
+            ("source", false),
+            ("uri", false),
+            ("uri whole", false),
+            ("url_param userid", false),
+            ("hdr(host)", false),
+            ("rdp-cookie", false),
+            ("rdp-cookie(mstshash)", false),
+            ("hash req.cookie(id)", false),
+        ] {
+            let cfg = base.replace("\nbackend bk\n", &format!("\nbackend bk\n    balance {balance}\n"));
+            let f = lint_text(&cfg, &LintContext::default());
+            assert_eq!(has(&f, "config.no-prefer-last-server"), fires, "{balance}");
+        }
+        // Inherited from defaults.
+        let cfg = base.replace("    mode http\n", "    mode http\n    balance source\n");
+        assert!(!has(
+            &lint_text(&cfg, &LintContext::default()),
+            "config.no-prefer-last-server"
+        ));
+    }
+
+    #[test]
+    fn debug_header_in_any_proxy_section() {
+        let cfg = GOOD
+            .replace(
+                "    bind :80\n",
+                "    bind :80\n    http-after-response set-header X-Served-By %[be_name]/%[srv_name]\n",
+            )
+            .replace(
+                "    mode http\n",
+                "    mode http\n    http-response add-header X-Debug 1\n",
+            );
+        let f = lint_text(&cfg, &LintContext::default());
+        let titles: Vec<_> = f
+            .iter()
+            .filter(|x| x.id == "config.debug-header")
+            .map(|x| x.title.as_str())
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                "defaults sets response header X-Debug",
+                "frontend fe sets response header X-Served-By"
+            ]
+        );
+    }
+
+    #[test]
+    fn world_writable_admin_socket() {
+        let sock = "    stats socket /run/haproxy/admin.sock mode 660 level admin\n";
+        for (line, flagged) in [
+            ("stats socket /run/haproxy/admin.sock mode 666 level admin", true),
+            ("stats socket /run/haproxy/admin.sock mode 777 level admin", true),
+            ("stats socket /run/haproxy/admin.sock mode 0666 level admin", true),
+            ("stats socket unix@/run/haproxy/admin.sock level admin mode 602", true),
+            ("stats socket /run/haproxy/admin.sock mode 660 level admin", false),
+            ("stats socket /run/haproxy/admin.sock mode 600 level admin", false),
+            ("stats socket /run/haproxy/admin.sock mode 664 level admin", false),
+            ("stats socket /run/haproxy/admin.sock level admin", false),
+            // Not admin: read-only or operator commands.
+            ("stats socket /run/haproxy/admin.sock mode 666 level operator", false),
+            ("stats socket /run/haproxy/admin.sock mode 666", false),
+            // Not a file: mode does not apply.
+            ("stats socket ipv4@127.0.0.1:9999 mode 666 level admin", false),
+            ("stats socket abns@haproxy mode 666 level admin", false),
+        ] {
+            let cfg = GOOD.replace(sock, &format!("    {line}\n"));
+            let f = lint_text(&cfg, &LintContext::default());
+            assert_eq!(has(&f, "config.stats-socket-world-writable"), flagged, "{line}");
+            if flagged {
+                let x = get(&f, "config.stats-socket-world-writable");
+                assert_eq!(x.severity, Severity::Error);
+                assert!(x.advice.as_deref().unwrap().contains("mode 600 level admin"));
+                assert!(!x.advice.as_deref().unwrap().contains("unix@"));
+            }
+        }
+        // The mode can come from unix-bind.
+        let cfg = GOOD.replace(
+            sock,
+            "    unix-bind mode 666\n    stats socket /run/haproxy/admin.sock level admin\n",
+        );
+        let f = lint_text(&cfg, &LintContext::default());
+        let x = get(&f, "config.stats-socket-world-writable");
+        assert!(x.evidence[1].contains("unix-bind mode 666"), "{:?}", x.evidence);
+        // Under .if: capped at warning.
+        let cfg = GOOD.replace(
+            sock,
+            ".if defined(DEV)\n    stats socket /run/h.sock mode 666 level admin\n.endif\n",
+        );
+        let f = lint_text(&cfg, &LintContext::default());
+        assert_eq!(
+            get(&f, "config.stats-socket-world-writable").severity,
+            Severity::Warning
+        );
     }
 
     /// Reads a Debian-installed file at test time; missing files fail under CI=true.
