@@ -250,7 +250,10 @@ pub fn lint(model: &ConfigModel, ctx: &LintContext) -> Vec<Finding> {
 const SAME_AS_CHECK: &[(&str, &[&str])] = &[
     ("config.nbproc", &["nbproc"]),
     ("config.timeouts-missing", &["missing timeouts"]),
-    ("config.syntax", &["quote", "'.if'", "'.elif'", "'.else'", "'.endif'"]),
+    (
+        "config.syntax",
+        &["quote", "'.if'", "'.elif'", "'.else'", "'.endif'"],
+    ),
     ("config.maxconn-vs-ulimit", &["ulimit-n"]),
 ];
 
@@ -391,19 +394,18 @@ fn check_findings<'a>(
     };
     // Nothing was read: HAProxy could not open it either, and the caller says so.
     let unread = model.files.is_empty();
-    let not_opened =
-        |t: &str| unread && t.starts_with("Cannot open configuration file");
-    let specific: Vec<_> = check
-        .alerts()
-        .filter(|a| !is_summary(&a.text))
-        .collect();
+    let not_opened = |t: &str| unread && t.starts_with("Cannot open configuration file");
+    let specific: Vec<_> = check.alerts().filter(|a| !is_summary(&a.text)).collect();
     let alerts: Vec<_> = if specific.is_empty() {
         check.alerts().collect()
     } else {
         specific
     };
     let opened_failed = alerts.iter().any(|a| not_opened(&a.text));
-    let alerts: Vec<_> = alerts.into_iter().filter(|a| !not_opened(&a.text)).collect();
+    let alerts: Vec<_> = alerts
+        .into_iter()
+        .filter(|a| !not_opened(&a.text))
+        .collect();
     for a in &alerts {
         let first = a.text.lines().next().unwrap_or("");
         let mut f = finding("config.invalid", format!("haproxy -c: {first}"));
@@ -739,7 +741,10 @@ fn stats_socket_rules(model: &ConfigModel, out: &mut Vec<Finding>) {
 
 /// The octal `mode` of a `stats socket` line, else of `unix-bind` in global
 /// (then with that line as evidence).
-fn socket_mode<'a>(model: &'a ConfigModel, d: &'a Directive) -> Option<(u32, Option<&'a Directive>)> {
+fn socket_mode<'a>(
+    model: &'a ConfigModel,
+    d: &'a Directive,
+) -> Option<(u32, Option<&'a Directive>)> {
     let (m, from) = match d.param("mode") {
         Some(m) => (m, None),
         None => model
@@ -781,7 +786,8 @@ fn world_writable_sockets(model: &ConfigModel, out: &mut Vec<Finding>) {
         .evidence(d.evidence())
         .target(address.clone());
         if let Some(u) = unix_bind {
-            f.evidence.push(format!("{} (default mode of UNIX sockets)", u.evidence()));
+            f.evidence
+                .push(format!("{} (default mode of UNIX sockets)", u.evidence()));
         }
         f.advice = Some(format!(
             "Write `stats socket {path} mode 600 level admin` (only HAProxy's user can connect), or `mode 660 group <admin group>` with a dedicated group holding the operators; then `systemctl reload haproxy`."
@@ -1460,7 +1466,10 @@ backend bk
         assert_eq!(t[1].severity, Severity::Warning);
 
         // An unrelated HAProxy error on a flagged server line stays its own finding.
-        let cfg = GOOD.replace("    server s2 10.0.0.2:80 check\n", "    server s2 nowhere.invalid:80\n");
+        let cfg = GOOD.replace(
+            "    server s2 10.0.0.2:80 check\n",
+            "    server s2 nowhere.invalid:80\n",
+        );
         let ctx = with_check(
             "[ALERT]    (1) : config : parsing [h.cfg:17] : 'server bk/s2' : could not resolve address 'nowhere.invalid'.\n",
             1,
@@ -1498,7 +1507,10 @@ backend bk
             "[ALERT]    (1) : config : parsing [b.cfg:1] : unknown keyword 'ELF'.\n",
             1,
         );
-        assert!(has(&lint(&ConfigModel::default(), &other), "config.invalid"));
+        assert!(has(
+            &lint(&ConfigModel::default(), &other),
+            "config.invalid"
+        ));
         // A readable model keeps HAProxy's word.
         assert!(has(&lint_text(GOOD, &missing), "config.invalid"));
     }
@@ -1522,7 +1534,10 @@ backend bk
         assert!(x.detail.as_deref().unwrap().contains("not verified"));
         // Read and without the socket: a fact, an error.
         let f = lint_text(&cfg, &LintContext::default());
-        assert_eq!(get(&f, "config.log-lost-in-chroot").severity, Severity::Error);
+        assert_eq!(
+            get(&f, "config.log-lost-in-chroot").severity,
+            Severity::Error
+        );
     }
 
     #[test]
@@ -1545,7 +1560,11 @@ backend bk
     #[test]
     fn prefer_last_server_only_for_non_deterministic_balance() {
         let base = GOOD.replace("    option prefer-last-server\n", "");
-        assert!(get(&lint_text(&base, &LintContext::default()), "config.no-prefer-last-server").evidence[0]
+        assert!(get(
+            &lint_text(&base, &LintContext::default()),
+            "config.no-prefer-last-server"
+        )
+        .evidence[0]
             .contains("balance roundrobin"));
         for (balance, fires) in [
             ("roundrobin", true),
@@ -1563,7 +1582,10 @@ backend bk
             ("rdp-cookie(mstshash)", false),
             ("hash req.cookie(id)", false),
         ] {
-            let cfg = base.replace("\nbackend bk\n", &format!("\nbackend bk\n    balance {balance}\n"));
+            let cfg = base.replace(
+                "\nbackend bk\n",
+                &format!("\nbackend bk\n    balance {balance}\n"),
+            );
             let f = lint_text(&cfg, &LintContext::default());
             assert_eq!(has(&f, "config.no-prefer-last-server"), fires, "{balance}");
         }
@@ -1605,28 +1627,63 @@ backend bk
     fn world_writable_admin_socket() {
         let sock = "    stats socket /run/haproxy/admin.sock mode 660 level admin\n";
         for (line, flagged) in [
-            ("stats socket /run/haproxy/admin.sock mode 666 level admin", true),
-            ("stats socket /run/haproxy/admin.sock mode 777 level admin", true),
-            ("stats socket /run/haproxy/admin.sock mode 0666 level admin", true),
-            ("stats socket unix@/run/haproxy/admin.sock level admin mode 602", true),
-            ("stats socket /run/haproxy/admin.sock mode 660 level admin", false),
-            ("stats socket /run/haproxy/admin.sock mode 600 level admin", false),
-            ("stats socket /run/haproxy/admin.sock mode 664 level admin", false),
+            (
+                "stats socket /run/haproxy/admin.sock mode 666 level admin",
+                true,
+            ),
+            (
+                "stats socket /run/haproxy/admin.sock mode 777 level admin",
+                true,
+            ),
+            (
+                "stats socket /run/haproxy/admin.sock mode 0666 level admin",
+                true,
+            ),
+            (
+                "stats socket unix@/run/haproxy/admin.sock level admin mode 602",
+                true,
+            ),
+            (
+                "stats socket /run/haproxy/admin.sock mode 660 level admin",
+                false,
+            ),
+            (
+                "stats socket /run/haproxy/admin.sock mode 600 level admin",
+                false,
+            ),
+            (
+                "stats socket /run/haproxy/admin.sock mode 664 level admin",
+                false,
+            ),
             ("stats socket /run/haproxy/admin.sock level admin", false),
             // Not admin: read-only or operator commands.
-            ("stats socket /run/haproxy/admin.sock mode 666 level operator", false),
+            (
+                "stats socket /run/haproxy/admin.sock mode 666 level operator",
+                false,
+            ),
             ("stats socket /run/haproxy/admin.sock mode 666", false),
             // Not a file: mode does not apply.
-            ("stats socket ipv4@127.0.0.1:9999 mode 666 level admin", false),
+            (
+                "stats socket ipv4@127.0.0.1:9999 mode 666 level admin",
+                false,
+            ),
             ("stats socket abns@haproxy mode 666 level admin", false),
         ] {
             let cfg = GOOD.replace(sock, &format!("    {line}\n"));
             let f = lint_text(&cfg, &LintContext::default());
-            assert_eq!(has(&f, "config.stats-socket-world-writable"), flagged, "{line}");
+            assert_eq!(
+                has(&f, "config.stats-socket-world-writable"),
+                flagged,
+                "{line}"
+            );
             if flagged {
                 let x = get(&f, "config.stats-socket-world-writable");
                 assert_eq!(x.severity, Severity::Error);
-                assert!(x.advice.as_deref().unwrap().contains("mode 600 level admin"));
+                assert!(x
+                    .advice
+                    .as_deref()
+                    .unwrap()
+                    .contains("mode 600 level admin"));
                 assert!(!x.advice.as_deref().unwrap().contains("unix@"));
             }
         }
@@ -1637,7 +1694,11 @@ backend bk
         );
         let f = lint_text(&cfg, &LintContext::default());
         let x = get(&f, "config.stats-socket-world-writable");
-        assert!(x.evidence[1].contains("unix-bind mode 666"), "{:?}", x.evidence);
+        assert!(
+            x.evidence[1].contains("unix-bind mode 666"),
+            "{:?}",
+            x.evidence
+        );
         // Under .if: capped at warning.
         let cfg = GOOD.replace(
             sock,
