@@ -5,7 +5,7 @@
 //! Directives inside `.if` blocks are treated carefully: they count as present
 //! for "missing X" rules, and findings they trigger are capped at `warning`.
 
-use super::check::CheckResult;
+use super::check::{CheckMessage, CheckResult};
 use super::model::{
     address_is_unix, chroot, log_lines, stats_sockets, ConfigModel, Directive, Section,
 };
@@ -23,6 +23,10 @@ pub struct LintContext {
     pub rsyslog_unix_sockets: Vec<PathBuf>,
     /// The HAProxy version (`2.6.12`, `2.6.12-1+deb12u4`), if known.
     pub haproxy_version: Option<String>,
+    /// Why rsyslog's configuration could not be read, when it could not: the
+    /// chroot socket check is then not verified (`config.log-lost-in-chroot`
+    /// drops to warning).
+    pub rsyslog_unread: Option<String>,
 }
 
 /// Documentation of one rule, for `docs/findings.md`.
@@ -36,7 +40,7 @@ pub struct RuleDoc {
 }
 
 const NBPROC_MEANING: &str = "Several processes share no memory: stats and counters are per process (a tool must query every process's own stats socket and add them up), server states (DOWN, MAINT, DRAIN) are per process so a `set server` on one socket changes one process only, every process runs its own health checks (checks multiplied by nbproc), stick tables and maxconn are per process. Only defensible for heavy SSL offload on HAProxy <= 2.4. Since 2.5 `nbproc` is a fatal configuration error.";
-const NBPROC_FIX: &str = "Remove `nbproc N` from global and use threads: `nbthread N` (2.5+ sets it to the number of CPUs by default) and optionally `cpu-map auto:1/1-N 0-(N-1)`; bind one `stats socket` per HAProxy, not per process.";
+const NBPROC_FIX: &str = "Remove `nbproc N` from global and use threads: `nbthread N` (since 2.0 HAProxy already starts one thread per CPU it is bound to, where the platform supports CPU affinity, as Linux does) and optionally `cpu-map auto:1/1-N 0-(N-1)`; bind one `stats socket` per HAProxy, not per process.";
 const CHROOT_FIX: &str = "Log over the network instead of a UNIX socket: in global write `log 127.0.0.1:514 local0` (or `log 127.0.0.1 syslog notice`), and make rsyslog listen on UDP: `module(load=\"imudp\")` and `input(type=\"imudp\" address=\"127.0.0.1\" port=\"514\")` in /etc/rsyslog.d/49-haproxy.conf; then `systemctl reload haproxy` and `systemctl restart rsyslog`. Alternatively create the socket inside the chroot: `$AddUnixListenSocket <chroot>/dev/log` in rsyslog.";
 
 static RULES: &[RuleDoc] = &[
@@ -93,7 +97,7 @@ static RULES: &[RuleDoc] = &[
         id: "config.log-lost-in-chroot",
         severity: Severity::Error,
         title: "Logs to a UNIX socket that does not exist inside the chroot",
-        meaning: "HAProxy sends logs after chrooting, so `log /dev/log` looks for <chroot>/dev/log. If rsyslog does not create that socket, every log line is silently dropped.",
+        meaning: "HAProxy sends logs after chrooting, so `log /dev/log` looks for <chroot>/dev/log. If rsyslog does not create that socket, every log line is silently dropped. Lowered to warning (\"not verified\") when rsyslog's configuration could not be read.",
         fix: CHROOT_FIX,
     },
     RuleDoc {
@@ -107,8 +111,8 @@ static RULES: &[RuleDoc] = &[
         id: "config.no-prefer-last-server",
         severity: Severity::Info,
         title: "Keep-alive without option prefer-last-server",
-        meaning: "End-to-end keep-alive is on (the 2.x default) but the balancer may pick another server for the next request of the same client connection, so idle server connections are reused less.",
-        fix: "Add `option prefer-last-server` to the backend (or to its defaults section).",
+        meaning: "End-to-end keep-alive is on (the 2.x default) and the balance algorithm is not deterministic, so the balancer may pick another server for the next request of the same client connection and idle server connections are reused less.",
+        fix: "Add `option prefer-last-server` to the backend (or to its defaults section). Only raised for balance algorithms that do not pick the server from the request (roundrobin, the default, static-rr, leastconn, first, random): with hashing (`balance source`, `uri`, `url_param`, `hdr()`, `rdp-cookie`, `hash`) the option makes little sense.",
     },
     RuleDoc {
         id: "config.no-stats-socket",
@@ -132,11 +136,18 @@ static RULES: &[RuleDoc] = &[
         fix: "Use a UNIX socket (`stats socket /run/haproxy/admin.sock mode 660 level admin`) or bind to loopback: `stats socket ipv4@127.0.0.1:9999 level admin`.",
     },
     RuleDoc {
+        id: "config.stats-socket-world-writable",
+        severity: Severity::Error,
+        title: "Admin stats socket any local user can open",
+        meaning: "A `level admin` UNIX stats socket whose `mode` (on the line, or from `unix-bind` in global) gives write permission to others, e.g. `mode 666` or `mode 777`: connecting to a UNIX socket only takes write permission, so any local user or compromised service on the host can drain or disable every server, change weights and kill sessions (the runtime API has no authentication).",
+        fix: "`stats socket /run/haproxy/admin.sock mode 600 level admin` (HAProxy's user only), or `mode 660` with a dedicated group (`group haproxy-admin` on the same line) that holds the operators.",
+    },
+    RuleDoc {
         id: "config.debug-header",
         severity: Severity::Info,
         title: "Troubleshooting response header",
-        meaning: "A backend sets an `X-` response header: handy to tell which backend served a request (`curl -sI`), but it leaks internal names to clients if left in place.",
-        fix: "Remove the `http-response set-header X-...` line once the investigation is over (or restrict it: `http-response set-header X-Backend %[be_name] if { src 10.0.0.0/8 }`).",
+        meaning: "A frontend, defaults, backend or listen section sets an `X-` response header (`http-response` or `http-after-response` `set-header`/`add-header`): handy to tell which backend and server served a request (`curl -sI`), but it leaks internal names to clients if left in place.",
+        fix: "Remove the `set-header X-...` line once the investigation is over, or restrict it to internal clients: `http-after-response set-header X-Served-By %[be_name]/%[srv_name] if { src 10.0.0.0/8 }` (one line in the frontend covers every backend and HAProxy's own error pages).",
     },
     RuleDoc {
         id: "config.timeouts-missing",
@@ -163,7 +174,7 @@ static RULES: &[RuleDoc] = &[
         id: "config.no-health-check",
         severity: Severity::Warning,
         title: "Servers without health checks",
-        meaning: "Servers without `check` are always considered UP: a dead server keeps receiving its share of traffic and clients get 503 or timeouts.",
+        meaning: "Servers without `check` (and without `track`, which follows another server's checks) are always considered UP: a dead server keeps receiving its share of traffic and clients get 503 or timeouts.",
         fix: "Add `check` to each server line (or `default-server check inter 2s fall 3 rise 2` in the backend), plus `option httpchk GET /health` for HTTP backends.",
     },
     RuleDoc {
@@ -207,19 +218,112 @@ fn conditional(mut f: Finding, d: &Directive) -> Finding {
 }
 
 /// Runs every rule.
+///
+/// `haproxy -c` messages that say what a rule says (same file:line, or the
+/// same proxy for "missing timeouts") are folded into the rule's finding: it
+/// keeps its meaning and fix, takes the worse of both severities and gets
+/// HAProxy's text as evidence (`haproxy -c alert (file:line): ...`). A model
+/// without any file means the configuration could not be read: HAProxy's
+/// "Cannot open configuration file" is then not reported again as
+/// `config.invalid` (the caller reports `config.unreadable`).
 pub fn lint(model: &ConfigModel, ctx: &LintContext) -> Vec<Finding> {
-    let mut out = Vec::new();
-    check_findings(ctx, &mut out);
-    syntax(model, &mut out);
-    nbproc(model, ctx, &mut out);
-    logging(model, ctx, &mut out);
-    keep_alive(model, &mut out);
-    stats_socket_rules(model, &mut out);
-    debug_header(model, &mut out);
-    timeouts(model, &mut out);
-    maxconn(model, &mut out);
-    backends(model, &mut out);
+    let checks = check_findings(model, ctx);
+    let mut rules = Vec::new();
+    syntax(model, &mut rules);
+    nbproc(model, ctx, &mut rules);
+    logging(model, ctx, &mut rules);
+    keep_alive(model, &mut rules);
+    stats_socket_rules(model, &mut rules);
+    world_writable_sockets(model, &mut rules);
+    debug_header(model, &mut rules);
+    timeouts(model, &mut rules);
+    maxconn(model, &mut rules);
+    backends(model, &mut rules);
+    let mut out = fold_check_findings(model, checks, &mut rules);
+    out.extend(rules);
     aggregate(out)
+}
+
+/// Rules that say what a `haproxy -c` message says, with words of that message.
+/// Only these absorb a message at their location: an unrelated HAProxy error on
+/// a `server` line or a section header must stay a `config.invalid` of its own.
+const SAME_AS_CHECK: &[(&str, &[&str])] = &[
+    ("config.nbproc", &["nbproc"]),
+    ("config.timeouts-missing", &["missing timeouts"]),
+    (
+        "config.syntax",
+        &["quote", "'.if'", "'.elif'", "'.else'", "'.endif'"],
+    ),
+    ("config.maxconn-vs-ulimit", &["ulimit-n"]),
+];
+
+/// `file:line` of an evidence line written as `file:line: ...`.
+fn evidence_location(e: &str) -> Option<(PathBuf, usize)> {
+    let (loc, _) = e.split_once(": ")?;
+    let (file, line) = loc.rsplit_once(':')?;
+    Some((normalize(Path::new(file)), line.parse().ok()?))
+}
+
+/// Where a `haproxy -c` message points: its `[file:line]`, or else the header
+/// of the proxy it names (`missing timeouts for frontend 'fe'`).
+fn message_locations(model: &ConfigModel, m: &CheckMessage) -> Vec<(PathBuf, usize)> {
+    if let (Some(file), Some(line)) = (&m.file, m.line) {
+        return vec![(normalize(Path::new(file)), line)];
+    }
+    let Some(name) = &m.proxy else {
+        return Vec::new();
+    };
+    model
+        .proxies()
+        .filter(|s| {
+            s.name.as_deref() == Some(name.as_str())
+                && m.text.contains(&format!("{} '{name}'", s.kind))
+        })
+        .map(|s| (normalize(&s.file), s.line))
+        .collect()
+}
+
+/// Folds `haproxy -c` findings into the rule findings that say the same thing;
+/// returns the `haproxy -c` findings that are left.
+fn fold_check_findings(
+    model: &ConfigModel,
+    checks: Vec<(Finding, Option<&CheckMessage>)>,
+    rules: &mut [Finding],
+) -> Vec<Finding> {
+    let mut left = Vec::new();
+    for (f, m) in checks {
+        let Some(m) = m else {
+            left.push(f);
+            continue;
+        };
+        let text = m.text.to_ascii_lowercase();
+        let locs = message_locations(model, m);
+        let mut folded = false;
+        for r in rules.iter_mut() {
+            let related = SAME_AS_CHECK
+                .iter()
+                .any(|(id, words)| r.id == *id && words.iter().any(|w| text.contains(w)));
+            let here = r
+                .evidence
+                .first()
+                .and_then(|e| evidence_location(e))
+                .is_some_and(|l| locs.contains(&l));
+            if !(related && here) {
+                continue;
+            }
+            r.severity = r.severity.max(f.severity);
+            let first = m.text.lines().next().unwrap_or("");
+            r.evidence.push(match m.location() {
+                Some(loc) => format!("haproxy -c {} ({loc}): {first}", m.level),
+                None => format!("haproxy -c {}: {first}", m.level),
+            });
+            folded = true;
+        }
+        if !folded {
+            left.push(f);
+        }
+    }
+    left
 }
 
 /// Above this many findings with one id, they become one finding.
@@ -276,19 +380,32 @@ fn aggregate(findings: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
-fn check_findings(ctx: &LintContext, out: &mut Vec<Finding>) {
-    let Some(check) = &ctx.check else { return };
+/// `config.invalid` and `config.warning` findings, each with the message it comes from.
+fn check_findings<'a>(
+    model: &ConfigModel,
+    ctx: &'a LintContext,
+) -> Vec<(Finding, Option<&'a CheckMessage>)> {
+    let mut out = Vec::new();
+    let Some(check) = &ctx.check else { return out };
     let is_summary = |t: &str| {
         t.starts_with("Error(s) found in configuration file")
             || t.starts_with("Fatal errors found in configuration")
             || t.starts_with("Failed to initialize server(s) addr")
     };
+    // Nothing was read: HAProxy could not open it either, and the caller says so.
+    let unread = model.files.is_empty();
+    let not_opened = |t: &str| unread && t.starts_with("Cannot open configuration file");
     let specific: Vec<_> = check.alerts().filter(|a| !is_summary(&a.text)).collect();
     let alerts: Vec<_> = if specific.is_empty() {
         check.alerts().collect()
     } else {
         specific
     };
+    let opened_failed = alerts.iter().any(|a| not_opened(&a.text));
+    let alerts: Vec<_> = alerts
+        .into_iter()
+        .filter(|a| !not_opened(&a.text))
+        .collect();
     for a in &alerts {
         let first = a.text.lines().next().unwrap_or("");
         let mut f = finding("config.invalid", format!("haproxy -c: {first}"));
@@ -296,16 +413,17 @@ fn check_findings(ctx: &LintContext, out: &mut Vec<Finding>) {
             Some(loc) => format!("{loc}: {}", a.text),
             None => a.text.clone(),
         });
-        out.push(f);
+        out.push((f, Some(*a)));
     }
-    if !check.valid && alerts.is_empty() {
-        out.push(
+    if !check.valid && alerts.is_empty() && !opened_failed && !unread {
+        out.push((
             finding(
                 "config.invalid",
                 format!("haproxy -c failed with exit code {}", check.exit_code),
             )
             .evidence(format!("haproxy -c exit code {}", check.exit_code)),
-        );
+            None,
+        ));
     }
     for w in check.warnings() {
         let first = w.text.lines().next().unwrap_or("");
@@ -314,8 +432,9 @@ fn check_findings(ctx: &LintContext, out: &mut Vec<Finding>) {
             Some(loc) => format!("{loc}: {}", w.text),
             None => w.text.clone(),
         });
-        out.push(f);
+        out.push((f, Some(w)));
     }
+    out
 }
 
 fn syntax(model: &ConfigModel, out: &mut Vec<Finding>) {
@@ -373,7 +492,7 @@ fn nbproc(model: &ConfigModel, ctx: &LintContext, out: &mut Vec<Finding>) {
         }
         f = f
             .evidence(d.evidence())
-            .advice(format!("Remove `nbproc {n}` and write `nbthread {n}` plus `cpu-map auto:1/1-{n} 0-{}` in global (2.5+ already uses one thread per CPU by default); keep one `stats socket`.", n - 1));
+            .advice(format!("Remove `nbproc {n}` and write `nbthread {n}` plus `cpu-map auto:1/1-{n} 0-{}` in global (or no `nbthread` at all: since 2.0 HAProxy starts one thread per CPU it is bound to on Linux); keep one `stats socket`.", n - 1));
         out.push(conditional(f, d));
     }
 }
@@ -437,7 +556,7 @@ fn logging(model: &ConfigModel, ctx: &LintContext, out: &mut Vec<Finding>) {
         if sockets.contains(&inside) {
             continue;
         }
-        let f = finding(
+        let mut f = finding(
             "config.log-lost-in-chroot",
             format!("`log {addr}` from chroot {root}: logs are lost"),
         )
@@ -447,6 +566,20 @@ fn logging(model: &ConfigModel, ctx: &LintContext, out: &mut Vec<Finding>) {
         ))
         .evidence(d.evidence())
         .evidence(format!("{root_loc}: chroot {root}"));
+        if let Some(why) = &ctx.rsyslog_unread {
+            // Without rsyslog's configuration nobody knows whether it creates
+            // the socket inside the chroot: a doubt, not a fact.
+            f.severity = f.severity.min(Severity::Warning);
+            f.title = format!(
+                "`log {addr}` from chroot {root}: logs may be lost (not verified: rsyslog configuration not read)"
+            );
+            f.detail = Some(format!(
+                "HAProxy is chrooted to {root} and sends logs after the chroot, so `log {addr}` ({label}) writes to {}. rsyslog's configuration could not be read, so whether rsyslog creates that socket (`$AddUnixListenSocket {}`) is not verified: if it does not, every log line is silently dropped.",
+                inside.display(),
+                inside.display()
+            ));
+            f.evidence.push(why.clone());
+        }
         out.push(conditional(f, d));
     }
 }
@@ -484,6 +617,13 @@ fn keep_alive(model: &ConfigModel, out: &mut Vec<Finding>) {
         if closes || model.effective_option(s, "prefer-last-server") == Some(true) {
             continue;
         }
+        let balance = model
+            .effective_last(s, "balance")
+            .and_then(|d| d.args.first())
+            .map_or("roundrobin", String::as_str);
+        if !non_deterministic(balance) {
+            continue;
+        }
         out.push(
             finding(
                 "config.no-prefer-last-server",
@@ -493,12 +633,24 @@ fn keep_alive(model: &ConfigModel, out: &mut Vec<Finding>) {
                 ),
             )
             .evidence(format!(
-                "{}: {} (mode http, no prefer-last-server here or in its defaults)",
+                "{}: {} (mode http, balance {balance}, no prefer-last-server here or in its defaults)",
                 s.location(),
                 s.label()
             )),
         );
     }
+}
+
+/// Balance algorithms that do not pick the server from the request
+/// (configuration.txt, `option prefer-last-server`: it "does not make much sense
+/// to use this in combination with hashing algorithms" such as source, uri,
+/// url_param, hdr(), rdp-cookie or hash).
+fn non_deterministic(balance: &str) -> bool {
+    let algo = balance.split('(').next().unwrap_or("").to_ascii_lowercase();
+    matches!(
+        algo.as_str(),
+        "roundrobin" | "static-rr" | "leastconn" | "first" | "random"
+    )
 }
 
 /// Host part of a TCP address (`ipv4@0.0.0.0:666` -> `0.0.0.0`, `[::1]:9` -> `::1`).
@@ -587,6 +739,63 @@ fn stats_socket_rules(model: &ConfigModel, out: &mut Vec<Finding>) {
     }
 }
 
+/// The octal `mode` of a `stats socket` line, else of `unix-bind` in global
+/// (then with that line as evidence).
+fn socket_mode<'a>(
+    model: &'a ConfigModel,
+    d: &'a Directive,
+) -> Option<(u32, Option<&'a Directive>)> {
+    let (m, from) = match d.param("mode") {
+        Some(m) => (m, None),
+        None => model
+            .global_find("unix-bind")
+            .filter_map(|u| u.param("mode").map(|m| (m, Some(u))))
+            .last()?,
+    };
+    let mode = u32::from_str_radix(m.trim_start_matches("0o"), 8).ok()?;
+    Some((mode, from))
+}
+
+/// `level admin` UNIX sockets on the filesystem whose mode lets others connect
+/// (connecting to a UNIX socket takes write permission).
+fn world_writable_sockets(model: &ConfigModel, out: &mut Vec<Finding>) {
+    for d in model.global_find("stats socket") {
+        let Some(address) = d.args.get(1) else {
+            continue;
+        };
+        let path = address
+            .strip_prefix("unix@")
+            .or_else(|| address.strip_prefix("uxst@"))
+            .unwrap_or(address);
+        let on_fs = path.starts_with('/') || path.starts_with("./");
+        if !on_fs || address.contains('$') || d.param("level") != Some("admin") {
+            continue;
+        }
+        let Some((mode, unix_bind)) = socket_mode(model, d) else {
+            continue;
+        };
+        if mode & 0o002 == 0 {
+            continue;
+        }
+        let mut f = finding(
+            "config.stats-socket-world-writable",
+            format!(
+                "Admin stats socket {address} has mode {mode:o}: any local user can drain every server"
+            ),
+        )
+        .evidence(d.evidence())
+        .target(address.clone());
+        if let Some(u) = unix_bind {
+            f.evidence
+                .push(format!("{} (default mode of UNIX sockets)", u.evidence()));
+        }
+        f.advice = Some(format!(
+            "Write `stats socket {path} mode 600 level admin` (only HAProxy's user can connect), or `mode 660 group <admin group>` with a dedicated group holding the operators; then `systemctl reload haproxy`."
+        ));
+        out.push(conditional(f, d));
+    }
+}
+
 const LEGIT_X_HEADERS: &[&str] = &[
     "x-frame-options",
     "x-content-type-options",
@@ -601,12 +810,14 @@ const LEGIT_X_HEADERS: &[&str] = &[
 ];
 
 fn debug_header(model: &ConfigModel, out: &mut Vec<Finding>) {
-    for s in model
-        .proxies()
-        .filter(|s| s.kind == "backend" || s.kind == "listen")
-    {
+    for s in model.sections.iter().filter(|s| {
+        matches!(
+            s.kind.as_str(),
+            "frontend" | "defaults" | "backend" | "listen"
+        )
+    }) {
         for d in s.directives.iter().filter(|d| {
-            d.keyword == "http-response"
+            (d.keyword == "http-response" || d.keyword == "http-after-response")
                 && matches!(
                     d.args.first().map(String::as_str),
                     Some("set-header" | "add-header")
@@ -747,7 +958,13 @@ fn backends(model: &ConfigModel, out: &mut Vec<Finding>) {
         if !default_check {
             let unchecked: Vec<&&Directive> = servers
                 .iter()
-                .filter(|d| !d.has_arg("check") && !d.has_arg("disabled"))
+                .filter(|d| {
+                    // `track bk/srv` follows the tracked server's checks.
+                    let params = d.args.get(2..).unwrap_or_default();
+                    !d.has_arg("check")
+                        && !d.has_arg("disabled")
+                        && !params.iter().any(|a| a == "track")
+                })
                 .collect();
             if !unchecked.is_empty() {
                 let names: Vec<&str> = unchecked
@@ -849,9 +1066,9 @@ backend bk
 
     #[test]
     fn every_finding_is_documented_and_complete() {
-        let bad = "global\n  nbproc 4\n  chroot /var/lib/haproxy\n  log /dev/log local0\n  stats socket ipv4@0.0.0.0:666 level admin\n  maxconn 5000\n  ulimit-n 4000\n.if 1\n  \"unterminated\n.endif\n.endif\ndefaults\n  mode http\n  option http-server-close\nfrontend fe\n  bind :80\nbackend bk\n  http-response set-header X-Test ok\n  server s1 10.0.0.1:80\nbackend bk2\n  no option http-server-close\n  timeout connect 1s\n  timeout server 1s\n  server a 1.1.1.1:80 check\n  server b 1.1.1.2:80 check\n";
+        let bad = "global\n  nbproc 4\n  chroot /var/lib/haproxy\n  log /dev/log local0\n  stats socket ipv4@0.0.0.0:666 level admin\n  stats socket /run/haproxy/admin.sock mode 666 level admin\n  maxconn 5000\n  ulimit-n 4000\n.if 1\n  \"unterminated\n.endif\n.endif\ndefaults\n  mode http\n  option http-server-close\nfrontend fe\n  bind :80\nbackend bk\n  http-response set-header X-Test ok\n  server s1 10.0.0.1:80\nbackend bk2\n  no option http-server-close\n  timeout connect 1s\n  timeout server 1s\n  server a 1.1.1.1:80 check\n  server b 1.1.1.2:80 check\n";
         let check = parse_check_output(
-            "[ALERT]    (1) : config : parsing [h.cfg:2] : nbproc is not supported any more since HAProxy 2.5.\n[WARNING]  (1) : config : missing timeouts for frontend 'fe'.\n",
+            "[ALERT]    (1) : config : parsing [h.cfg:2] : nbproc is not supported any more since HAProxy 2.5.\n[ALERT]    (1) : config : parsing [h.cfg:3] : unknown keyword 'x'.\n[WARNING]  (1) : config : missing timeouts for frontend 'fe'.\n[WARNING]  (1) : config : parsing [h.cfg:9] : something else.\n",
             1,
         );
         let f = lint_text(
@@ -876,6 +1093,7 @@ backend bk
             "config.server-close",
             "config.no-prefer-last-server",
             "config.stats-socket-exposed",
+            "config.stats-socket-world-writable",
             "config.debug-header",
             "config.timeouts-missing",
             "config.maxconn-vs-ulimit",
@@ -932,6 +1150,9 @@ backend bk
         assert_eq!(n.severity, Severity::Error);
         assert!(n.evidence[0].starts_with("h.cfg:4: nbproc 4"));
         assert!(n.advice.as_deref().unwrap().contains("nbthread 4"));
+        // configuration.txt (nbthread): one thread per bound CPU by default, since 2.0.
+        assert!(n.advice.as_deref().unwrap().contains("since 2.0"));
+        assert!(!NBPROC_FIX.contains("2.5+ sets"));
         assert!(n.detail.as_deref().unwrap().contains("per process"));
         assert_eq!(
             get(&lint_text(&cfg, &v("2.4.22")), "config.nbproc").severity,
@@ -1083,8 +1304,8 @@ backend bk
     #[test]
     fn debug_header_only_for_troubleshooting_headers() {
         let cfg = GOOD.replace(
-            "backend bk\n",
-            "backend bk\n    http-response set-header X-Test ok\n    http-response set-header X-Frame-Options DENY\n    http-response add-header X-Backend %[be_name]\n",
+            "\nbackend bk\n",
+            "\nbackend bk\n    http-response set-header X-Test ok\n    http-response set-header X-Frame-Options DENY\n    http-response add-header X-Backend %[be_name]\n",
         );
         let f = lint_text(&cfg, &LintContext::default());
         let d: Vec<_> = f.iter().filter(|x| x.id == "config.debug-header").collect();
@@ -1181,6 +1402,313 @@ backend bk
         assert!(!f.is_empty());
         let m = parse_config("\u{0}\u{1}\u{ff}\n\t\t\n#\n", Path::new("x"));
         let _ = lint(&m, &LintContext::default());
+    }
+
+    fn with_check(output: &str, code: i32) -> LintContext {
+        LintContext {
+            check: Some(parse_check_output(output, code)),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn haproxy_c_duplicates_fold_into_the_rule() {
+        // nbproc on 2.6: haproxy -c alert and config.nbproc at the same line.
+        let cfg = GOOD.replace("    maxconn 4096\n", "    maxconn 4096\n    nbproc 2\n");
+        let ctx = with_check(
+            "[NOTICE]   (1) : haproxy version is 2.6.12-1+deb12u4\n[ALERT]    (1) : config : parsing [h.cfg:4] : nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.\n[ALERT]    (1) : config : Error(s) found in configuration file : h.cfg\n[ALERT]    (1) : config : Fatal errors found in configuration.\n",
+            1,
+        );
+        let f = lint_text(&cfg, &ctx);
+        assert!(!has(&f, "config.invalid"), "{:?}", ids(&f));
+        let n = get(&f, "config.nbproc");
+        assert_eq!(n.severity, Severity::Error);
+        assert!(n.evidence[0].starts_with("h.cfg:4: nbproc 2"));
+        assert!(
+            n.evidence
+                .iter()
+                .any(|e| e.starts_with("haproxy -c alert (h.cfg:4): nbproc is not supported")),
+            "{:?}",
+            n.evidence
+        );
+        // Under .if the rule is capped at warning; HAProxy's alert raises it back.
+        let cond = GOOD.replace(
+            "    maxconn 4096\n",
+            "    maxconn 4096\n.if defined(X)\n    nbproc 2\n.endif\n",
+        );
+        let ctx = with_check(
+            "[ALERT]    (1) : config : parsing [h.cfg:5] : nbproc is not supported any more since HAProxy 2.5.\n",
+            1,
+        );
+        let f = lint_text(&cond, &ctx);
+        assert!(!has(&f, "config.invalid"), "{:?}", ids(&f));
+        assert_eq!(get(&f, "config.nbproc").severity, Severity::Error);
+
+        // Two proxies without timeouts: two warnings, named by proxy, no file:line.
+        let cfg = "global\n    log 127.0.0.1:514 local0\n    maxconn 10\n    stats socket /run/h.sock mode 600 level admin\nfrontend fe\n    mode http\n    bind :80\n    default_backend bk\nbackend bk\n    mode http\n    server s1 10.0.0.1:80 check\n    server s2 10.0.0.2:80 check\n    option prefer-last-server\n";
+        let ctx = with_check(
+            "[WARNING]  (1) : config : missing timeouts for frontend 'fe'.\n   | While not properly invalid, you will certainly encounter various problems\n[WARNING]  (1) : config : missing timeouts for backend 'bk'.\n   | While not properly invalid.\n",
+            0,
+        );
+        let f = lint_text(cfg, &ctx);
+        assert!(!has(&f, "config.warning"), "{:?}", ids(&f));
+        let t: Vec<_> = f
+            .iter()
+            .filter(|x| x.id == "config.timeouts-missing")
+            .collect();
+        assert_eq!(t.len(), 2, "{:?}", ids(&f));
+        assert!(t[0].title.starts_with("frontend fe"));
+        assert_eq!(
+            t[0].evidence.last().unwrap(),
+            "haproxy -c warning: missing timeouts for frontend 'fe'."
+        );
+        assert!(t[1].evidence.last().unwrap().contains("backend 'bk'"));
+        assert_eq!(t[1].severity, Severity::Warning);
+
+        // An unrelated HAProxy error on a flagged server line stays its own finding.
+        let cfg = GOOD.replace(
+            "    server s2 10.0.0.2:80 check\n",
+            "    server s2 nowhere.invalid:80\n",
+        );
+        let ctx = with_check(
+            "[ALERT]    (1) : config : parsing [h.cfg:17] : 'server bk/s2' : could not resolve address 'nowhere.invalid'.\n",
+            1,
+        );
+        let f = lint_text(&cfg, &ctx);
+        assert!(has(&f, "config.invalid"), "{:?}", ids(&f));
+        let h = get(&f, "config.no-health-check");
+        assert_eq!(h.severity, Severity::Warning);
+        assert_eq!(h.evidence.len(), 1);
+        // A syntax problem both see.
+        let cfg = format!("{GOOD}.endif\n");
+        let ctx = with_check(
+            "[ALERT]    (1) : config : parsing [h.cfg:18]: lone '.endif' with no matching '.if'.\n",
+            1,
+        );
+        let f = lint_text(&cfg, &ctx);
+        assert!(!has(&f, "config.invalid"), "{:?}", ids(&f));
+        assert_eq!(get(&f, "config.syntax").severity, Severity::Error);
+    }
+
+    #[test]
+    fn unreadable_configuration_is_not_also_invalid() {
+        let missing = with_check(
+            "[ALERT]    (1) : config : Cannot open configuration file/directory /nope.cfg : No such file or directory\n",
+            1,
+        );
+        // Nothing was read (the caller reports config.unreadable).
+        let f = lint(&ConfigModel::default(), &missing);
+        assert!(!has(&f, "config.invalid"), "{:?}", ids(&f));
+        // Without any alert, an unread configuration is not "failed with exit code" either.
+        let f = lint(&ConfigModel::default(), &with_check("", 1));
+        assert!(!has(&f, "config.invalid"), "{:?}", ids(&f));
+        // Another alert about an unread file is still reported.
+        let other = with_check(
+            "[ALERT]    (1) : config : parsing [b.cfg:1] : unknown keyword 'ELF'.\n",
+            1,
+        );
+        assert!(has(
+            &lint(&ConfigModel::default(), &other),
+            "config.invalid"
+        ));
+        // A readable model keeps HAProxy's word.
+        assert!(has(&lint_text(GOOD, &missing), "config.invalid"));
+    }
+
+    #[test]
+    fn chroot_logs_unverified_without_rsyslog_configuration() {
+        let cfg = GOOD.replace(
+            "    log 127.0.0.1:514 local0\n",
+            "    log /dev/log local0\n    chroot /var/lib/haproxy\n",
+        );
+        let why = "rsyslog configuration not read: /etc/rsyslog.conf: No such file or directory";
+        let ctx = LintContext {
+            rsyslog_unread: Some(why.into()),
+            ..Default::default()
+        };
+        let f = lint_text(&cfg, &ctx);
+        let x = get(&f, "config.log-lost-in-chroot");
+        assert_eq!(x.severity, Severity::Warning);
+        assert!(x.title.contains("not verified"), "{}", x.title);
+        assert!(x.evidence.iter().any(|e| e == why));
+        assert!(x.detail.as_deref().unwrap().contains("not verified"));
+        // Read and without the socket: a fact, an error.
+        let f = lint_text(&cfg, &LintContext::default());
+        assert_eq!(
+            get(&f, "config.log-lost-in-chroot").severity,
+            Severity::Error
+        );
+    }
+
+    #[test]
+    fn tracking_servers_need_no_check() {
+        let cfg = GOOD.replace(
+            "    server s2 10.0.0.2:80 check\n",
+            "    server s2 10.0.0.2:80 track bk/s1\n    server s3 10.0.0.3:80\n",
+        );
+        let f = lint_text(&cfg, &LintContext::default());
+        let h = get(&f, "config.no-health-check");
+        assert!(h.title.ends_with("no health check on s3"), "{}", h.title);
+        // A server named `track` is not a tracker.
+        let cfg = GOOD.replace("server s2 10.0.0.2:80 check", "server track 10.0.0.2:80");
+        assert!(has(
+            &lint_text(&cfg, &LintContext::default()),
+            "config.no-health-check"
+        ));
+    }
+
+    #[test]
+    fn prefer_last_server_only_for_non_deterministic_balance() {
+        let base = GOOD.replace("    option prefer-last-server\n", "");
+        assert!(get(
+            &lint_text(&base, &LintContext::default()),
+            "config.no-prefer-last-server"
+        )
+        .evidence[0]
+            .contains("balance roundrobin"));
+        for (balance, fires) in [
+            ("roundrobin", true),
+            ("static-rr", true),
+            ("leastconn", true),
+            ("first", true),
+            ("random", true),
+            ("random(2)", true),
+            ("source", false),
+            ("uri", false),
+            ("uri whole", false),
+            ("url_param userid", false),
+            ("hdr(host)", false),
+            ("rdp-cookie", false),
+            ("rdp-cookie(mstshash)", false),
+            ("hash req.cookie(id)", false),
+        ] {
+            let cfg = base.replace(
+                "\nbackend bk\n",
+                &format!("\nbackend bk\n    balance {balance}\n"),
+            );
+            let f = lint_text(&cfg, &LintContext::default());
+            assert_eq!(has(&f, "config.no-prefer-last-server"), fires, "{balance}");
+        }
+        // Inherited from defaults.
+        let cfg = base.replace("    mode http\n", "    mode http\n    balance source\n");
+        assert!(!has(
+            &lint_text(&cfg, &LintContext::default()),
+            "config.no-prefer-last-server"
+        ));
+    }
+
+    #[test]
+    fn debug_header_in_any_proxy_section() {
+        let cfg = GOOD
+            .replace(
+                "    bind :80\n",
+                "    bind :80\n    http-after-response set-header X-Served-By %[be_name]/%[srv_name]\n",
+            )
+            .replace(
+                "    mode http\n",
+                "    mode http\n    http-response add-header X-Debug 1\n",
+            );
+        let f = lint_text(&cfg, &LintContext::default());
+        let titles: Vec<_> = f
+            .iter()
+            .filter(|x| x.id == "config.debug-header")
+            .map(|x| x.title.as_str())
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                "defaults sets response header X-Debug",
+                "frontend fe sets response header X-Served-By"
+            ]
+        );
+    }
+
+    #[test]
+    fn world_writable_admin_socket() {
+        let sock = "    stats socket /run/haproxy/admin.sock mode 660 level admin\n";
+        for (line, flagged) in [
+            (
+                "stats socket /run/haproxy/admin.sock mode 666 level admin",
+                true,
+            ),
+            (
+                "stats socket /run/haproxy/admin.sock mode 777 level admin",
+                true,
+            ),
+            (
+                "stats socket /run/haproxy/admin.sock mode 0666 level admin",
+                true,
+            ),
+            (
+                "stats socket unix@/run/haproxy/admin.sock level admin mode 602",
+                true,
+            ),
+            (
+                "stats socket /run/haproxy/admin.sock mode 660 level admin",
+                false,
+            ),
+            (
+                "stats socket /run/haproxy/admin.sock mode 600 level admin",
+                false,
+            ),
+            (
+                "stats socket /run/haproxy/admin.sock mode 664 level admin",
+                false,
+            ),
+            ("stats socket /run/haproxy/admin.sock level admin", false),
+            // Not admin: read-only or operator commands.
+            (
+                "stats socket /run/haproxy/admin.sock mode 666 level operator",
+                false,
+            ),
+            ("stats socket /run/haproxy/admin.sock mode 666", false),
+            // Not a file: mode does not apply.
+            (
+                "stats socket ipv4@127.0.0.1:9999 mode 666 level admin",
+                false,
+            ),
+            ("stats socket abns@haproxy mode 666 level admin", false),
+        ] {
+            let cfg = GOOD.replace(sock, &format!("    {line}\n"));
+            let f = lint_text(&cfg, &LintContext::default());
+            assert_eq!(
+                has(&f, "config.stats-socket-world-writable"),
+                flagged,
+                "{line}"
+            );
+            if flagged {
+                let x = get(&f, "config.stats-socket-world-writable");
+                assert_eq!(x.severity, Severity::Error);
+                assert!(x
+                    .advice
+                    .as_deref()
+                    .unwrap()
+                    .contains("mode 600 level admin"));
+                assert!(!x.advice.as_deref().unwrap().contains("unix@"));
+            }
+        }
+        // The mode can come from unix-bind.
+        let cfg = GOOD.replace(
+            sock,
+            "    unix-bind mode 666\n    stats socket /run/haproxy/admin.sock level admin\n",
+        );
+        let f = lint_text(&cfg, &LintContext::default());
+        let x = get(&f, "config.stats-socket-world-writable");
+        assert!(
+            x.evidence[1].contains("unix-bind mode 666"),
+            "{:?}",
+            x.evidence
+        );
+        // Under .if: capped at warning.
+        let cfg = GOOD.replace(
+            sock,
+            ".if defined(DEV)\n    stats socket /run/h.sock mode 666 level admin\n.endif\n",
+        );
+        let f = lint_text(&cfg, &LintContext::default());
+        assert_eq!(
+            get(&f, "config.stats-socket-world-writable").severity,
+            Severity::Warning
+        );
     }
 
     /// Reads a Debian-installed file at test time; missing files fail under CI=true.

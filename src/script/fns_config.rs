@@ -233,11 +233,19 @@ pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
         .or_else(|| haproxy_version(ctx));
     let rs = rsyslog(ctx);
     lctx.rsyslog_unix_sockets = rs.unix_sockets.iter().map(|(p, _)| p.clone()).collect();
+    if rs.files.is_empty() {
+        let why = rs.notes.join("; ");
+        lctx.rsyslog_unread = Some(if why.is_empty() {
+            "rsyslog configuration not read".to_string()
+        } else {
+            why
+        });
+    }
     match load_model(ctx, paths)? {
         Ok(model) => {
             let mut found = config::lint(&model, &lctx);
             for f in &mut found {
-                if f.id == "config.log-lost-in-chroot" {
+                if f.id == "config.log-lost-in-chroot" && lctx.rsyslog_unread.is_none() {
                     f.evidence.extend(rs.notes.iter().cloned());
                 }
             }

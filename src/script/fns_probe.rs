@@ -392,16 +392,16 @@ static FINDING_DOCS: &[FindingDoc] = &[
     FindingDoc {
         id: "trace.header-configured",
         severity: Severity::Ok,
-        title: "A backend sets a troubleshooting response header",
-        meaning: "A backend (or listen) section has `http-response set-header X-...` (or `add-header`): a response served by it tells its name (and server, with `%[be_name]/%[srv_name]`), e.g. with `curl -sI`. The evidence gives each backend and file:line.",
+        title: "A section sets a troubleshooting response header",
+        meaning: "A frontend, defaults, backend or listen section has `http-response` or `http-after-response` `set-header X-...` (or `add-header`): a response that goes through it tells which backend (and server, with `%[be_name]/%[srv_name]`) produced it, e.g. with `curl -sI`. The evidence gives each section and file:line.",
         fix: "Probe a frontend with `harun trace_header -p url=http://HOST:PORT/` (or `curl -sI`) to see it. Remove the line after the investigation, or restrict it to internal clients (`if { src 10.0.0.0/8 }`): it leaks internal names.",
     },
     FindingDoc {
         id: "trace.no-header",
         severity: Severity::Info,
-        title: "Backends without a troubleshooting response header",
-        meaning: "These backends set no `X-` response header: a response does not say which backend and server produced it, which makes routing problems slow to trace.",
-        fix: "In each backend listed: `http-response set-header X-Served-By %[be_name]/%[srv_name]` (or simply `http-response set-header X-Test ok`), then `haproxy -c -f /etc/haproxy/haproxy.cfg && systemctl reload haproxy`. For responses HAProxy generates itself (503, 403), use `http-after-response set-header` (2.2+).",
+        title: "Frontends whose responses carry no troubleshooting header",
+        meaning: "Neither these frontends (nor their defaults) nor some of the backends behind them set an `X-` response header: a response does not say which backend and server produced it, which makes routing problems slow to trace.",
+        fix: "ONE line in each frontend listed (not one per backend): `http-after-response set-header X-Served-By %[be_name]/%[srv_name]` (2.2+; it also runs on HAProxy's own 503/403 pages), then `haproxy -c -f /etc/haproxy/haproxy.cfg && systemctl reload haproxy`. It leaks internal names: restrict it (`if { src 10.0.0.0/8 }`) or remove it when the investigation is over.",
     },
     FindingDoc {
         id: "trace.served-by",
@@ -415,7 +415,7 @@ static FINDING_DOCS: &[FindingDoc] = &[
         severity: Severity::Info,
         title: "The probe's response carries no troubleshooting header",
         meaning: "The response came back without the expected `X-` header: the backend that served it does not set one, the request did not reach a backend (a redirect, deny or 503 from HAProxy itself: `http-response` rules do not run on those), or the running process still has an older configuration.",
-        fix: "Add `http-response set-header X-Served-By %[be_name]/%[srv_name]` to the backend (and `http-after-response set-header X-Served-By %[be_name]` for HAProxy's own responses), check with `haproxy -c` and reload; check the Host header (`-p host=`).",
+        fix: "Add one line to the frontend: `http-after-response set-header X-Served-By %[be_name]/%[srv_name]` (it also covers HAProxy's own responses), check with `haproxy -c` and reload; check the Host header (`-p host=`).",
     },
     FindingDoc {
         id: "trace.probe-failed",

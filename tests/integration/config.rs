@@ -80,25 +80,55 @@ backend bk_app
     server s2 127.0.0.1:18082 check
 ";
 
-/// One configuration per rule: (what to change, ids that must appear, exit code).
-fn cases() -> Vec<(&'static str, String, &'static [&'static str], i32)> {
+/// One case of the fixture table.
+struct Case {
+    name: &'static str,
+    text: String,
+    /// Ids that must appear.
+    want: &'static [&'static str],
+    /// Ids that must not appear (duplicates of a rule, rules that do not apply).
+    not: &'static [&'static str],
+    code: i32,
+    /// `haproxy -c: <verdict>` printed by check_config.
+    verdict: &'static str,
+}
+
+fn case(name: &'static str, text: String, want: &'static [&'static str], code: i32) -> Case {
+    Case {
+        name,
+        text,
+        want,
+        not: &[],
+        code,
+        verdict: "valid",
+    }
+}
+
+/// One configuration per rule, plus the cases a rule must not fire on.
+fn cases() -> Vec<Case> {
     let b = BASE.to_string();
     vec![
-        ("clean", b.clone(), &[], 0),
-        (
-            "nbproc",
-            b.replace("    maxconn 4096\n", "    maxconn 4096\n    nbproc 4\n"),
-            &["config.nbproc", "config.invalid"],
-            1,
-        ),
-        (
+        case("clean", b.clone(), &[], 0),
+        Case {
+            // HAProxy 2.6 rejects it too: one finding (the rule's), error, with
+            // haproxy -c's text as evidence; the verdict still says INVALID.
+            not: &["config.invalid"],
+            verdict: "INVALID",
+            ..case(
+                "nbproc",
+                b.replace("    maxconn 4096\n", "    maxconn 4096\n    nbproc 4\n"),
+                &["config.nbproc"],
+                1,
+            )
+        },
+        case(
             "no-log",
             b.replace("    log 127.0.0.1:514 local0\n", "")
                 .replace("    log global\n", ""),
             &["config.no-log"],
             0,
         ),
-        (
+        case(
             "log-lost-in-chroot",
             b.replace(
                 "    log 127.0.0.1:514 local0\n",
@@ -107,7 +137,7 @@ fn cases() -> Vec<(&'static str, String, &'static [&'static str], i32)> {
             &["config.log-lost-in-chroot"],
             1,
         ),
-        (
+        case(
             "server-close",
             b.replace(
                 "    option prefer-last-server\n",
@@ -116,13 +146,26 @@ fn cases() -> Vec<(&'static str, String, &'static [&'static str], i32)> {
             &["config.server-close"],
             0,
         ),
-        (
+        case(
             "no-prefer-last-server",
             b.replace("    option prefer-last-server\n", ""),
             &["config.no-prefer-last-server"],
             0,
         ),
-        (
+        Case {
+            // Hash-based balancing: prefer-last-server makes no sense there.
+            not: &["config.no-prefer-last-server"],
+            ..case(
+                "no-prefer-last-server-hash",
+                b.replace("    option prefer-last-server\n", "").replace(
+                    "    option httpchk GET /health\n",
+                    "    option httpchk GET /health\n    balance uri\n",
+                ),
+                &[],
+                0,
+            )
+        },
+        case(
             "no-stats-socket",
             b.replace(
                 "    stats socket /run/haproxy/admin.sock mode 660 level admin\n",
@@ -131,13 +174,13 @@ fn cases() -> Vec<(&'static str, String, &'static [&'static str], i32)> {
             &["config.no-stats-socket"],
             0,
         ),
-        (
+        case(
             "stats-socket-not-admin",
             b.replace(" mode 660 level admin", " mode 660"),
             &["config.stats-socket-not-admin"],
             0,
         ),
-        (
+        case(
             "stats-socket-exposed",
             b.replace(
                 "    stats timeout 30s\n",
@@ -146,7 +189,13 @@ fn cases() -> Vec<(&'static str, String, &'static [&'static str], i32)> {
             &["config.stats-socket-exposed"],
             1,
         ),
-        (
+        case(
+            "stats-socket-world-writable",
+            b.replace(" mode 660 level admin", " mode 666 level admin"),
+            &["config.stats-socket-world-writable"],
+            1,
+        ),
+        case(
             "debug-header",
             b.replace(
                 "    option httpchk GET /health\n",
@@ -155,19 +204,32 @@ fn cases() -> Vec<(&'static str, String, &'static [&'static str], i32)> {
             &["config.debug-header"],
             0,
         ),
-        (
-            "timeouts-missing",
-            b.replace("    timeout server 30s\n", ""),
-            &["config.timeouts-missing", "config.warning"],
+        case(
+            "debug-header-frontend",
+            b.replace(
+                "    default_backend bk_app\n",
+                "    default_backend bk_app\n    http-after-response set-header X-Served-By %[be_name]/%[srv_name]\n",
+            ),
+            &["config.debug-header"],
             0,
         ),
-        (
+        Case {
+            // haproxy -c warns about the same proxy: folded into the rule.
+            not: &["config.warning"],
+            ..case(
+                "timeouts-missing",
+                b.replace("    timeout server 30s\n", ""),
+                &["config.timeouts-missing"],
+                0,
+            )
+        },
+        case(
             "no-maxconn",
             b.replace("    maxconn 4096\n", ""),
             &["config.no-maxconn"],
             0,
         ),
-        (
+        case(
             "maxconn-vs-ulimit",
             b.replace(
                 "    maxconn 4096\n",
@@ -176,27 +238,43 @@ fn cases() -> Vec<(&'static str, String, &'static [&'static str], i32)> {
             &["config.maxconn-vs-ulimit"],
             0,
         ),
-        (
+        case(
             "no-health-check",
             b.replace(" check\n", "\n"),
             &["config.no-health-check"],
             0,
         ),
-        (
+        Case {
+            // A tracking server follows the tracked server's checks.
+            not: &["config.no-health-check"],
+            ..case(
+                "no-health-check-track",
+                b.replace(
+                    "    server s2 127.0.0.1:18082 check\n",
+                    "    server s2 127.0.0.1:18082 track bk_app/s1\n",
+                ),
+                &[],
+                0,
+            )
+        },
+        case(
             "single-server-backend",
             b.replace("    server s2 127.0.0.1:18082 check\n", ""),
             &["config.single-server-backend"],
             0,
         ),
-        (
-            "invalid",
-            b.replace(
-                "    maxconn 4096\n",
-                "    maxconn 4096\n    bogus-keyword on\n",
-            ),
-            &["config.invalid"],
-            1,
-        ),
+        Case {
+            verdict: "INVALID",
+            ..case(
+                "invalid",
+                b.replace(
+                    "    maxconn 4096\n",
+                    "    maxconn 4096\n    bogus-keyword on\n",
+                ),
+                &["config.invalid"],
+                1,
+            )
+        },
     ]
 }
 
@@ -206,31 +284,144 @@ fn every_rule_through_check_config() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for (name, text, want, code) in cases() {
+    for c in cases() {
+        let name = c.name;
         let p = dir.path().join(format!("{name}.cfg"));
-        std::fs::write(&p, &text).unwrap();
+        std::fs::write(&p, &c.text).unwrap();
         let run = check_config(&p, &[]);
         assert_eq!(
-            run.code, code,
+            run.code, c.code,
             "{name}: exit code\n{}\n{}",
             run.stdout, run.stderr
         );
         let got = ids(&run);
-        for id in want {
+        for id in c.want {
             assert!(
                 got.iter().any(|g| g == id),
                 "{name}: {id} missing in {got:?}"
             );
         }
-        if name == "clean" {
-            assert!(got.is_empty(), "clean config has findings: {got:?}");
+        for id in c.not {
+            assert!(
+                !got.iter().any(|g| g == id),
+                "{name}: {id} must not appear in {got:?}"
+            );
         }
+        if c.want.is_empty() {
+            assert!(got.is_empty(), "{name}: expected no finding: {got:?}");
+        }
+        let out = run.json()["output"].to_string();
+        assert!(
+            out.contains(&format!("haproxy -c: {}", c.verdict)),
+            "{name}: verdict {}: {out}",
+            c.verdict
+        );
         // Every finding carries its fix and its evidence.
         for f in run.json()["findings"].as_array().unwrap() {
             assert!(f["advice"].is_string(), "{name}: {f}");
             assert!(f["evidence"].is_array(), "{name}: {f}");
         }
     }
+}
+
+/// The rule findings that haproxy -c also reports carry its text and its severity.
+#[test]
+fn haproxy_c_duplicates_are_one_finding() {
+    if !require_haproxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("h.cfg");
+    let run_on = |text: String| {
+        std::fs::write(&p, text).unwrap();
+        check_config(&p, &[])
+    };
+    let of = |v: &serde_json::Value, id: &str| -> Vec<serde_json::Value> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["id"] == id)
+            .cloned()
+            .collect()
+    };
+    // nbproc: an alert on 2.5+ (HAProxy stops there, before its other checks).
+    let run = run_on(BASE.replace("    maxconn 4096\n", "    maxconn 4096\n    nbproc 2\n"));
+    run.expect_code(1);
+    let v = run.json();
+    assert!(of(&v, "config.invalid").is_empty(), "{v}");
+    let n = of(&v, "config.nbproc");
+    assert_eq!(n.len(), 1, "{v}");
+    assert_eq!(n[0]["severity"], "error");
+    assert!(
+        n[0]["evidence"].to_string().contains("haproxy -c alert"),
+        "{}",
+        n[0]
+    );
+    // Two proxies without any timeout: two warnings named by proxy.
+    let run = run_on(BASE.replace(
+        "    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n",
+        "",
+    ));
+    run.expect_code(0);
+    let v = run.json();
+    assert!(of(&v, "config.warning").is_empty(), "{v}");
+    let t = of(&v, "config.timeouts-missing");
+    assert_eq!(t.len(), 2, "{v}");
+    for f in t {
+        assert!(
+            f["evidence"]
+                .to_string()
+                .contains("haproxy -c warning: missing timeouts for"),
+            "{f}"
+        );
+    }
+}
+
+/// Without rsyslog's configuration, chroot logging cannot be verified: a warning.
+#[test]
+fn chroot_logs_without_rsyslog_configuration_are_a_warning() {
+    if !require_haproxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("h.cfg");
+    std::fs::write(
+        &cfg,
+        BASE.replace(
+            "    log 127.0.0.1:514 local0\n",
+            "    log /dev/log local0\n    chroot /var/lib/haproxy\n",
+        ),
+    )
+    .unwrap();
+    let run = harun()
+        .arg("check_config")
+        .arg("-c")
+        .arg(&cfg)
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+        .arg("--rsyslog-conf")
+        .arg(dir.path().join("missing-rsyslog.conf"))
+        .arg("--rsyslog-dir")
+        .arg(dir.path().join("missing.d"))
+        .arg("--json")
+        .run();
+    run.expect_code(0);
+    let v = run.json();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "config.log-lost-in-chroot")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(f["severity"], "warning");
+    assert!(f["title"].as_str().unwrap().contains("not verified"), "{f}");
+    assert!(
+        f["evidence"]
+            .to_string()
+            .contains("rsyslog configuration not read"),
+        "{f}"
+    );
 }
 
 #[test]
@@ -378,11 +569,34 @@ fn unreadable_inputs_are_findings() {
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 
-    // A missing file.
+    // A missing file: unreadable, not also haproxy -c's "Cannot open"; not checked.
     let run = check_config(&dir.path().join("nope.cfg"), &[]);
     run.expect_code(1);
+    assert_eq!(ids(&run), ["config.unreadable"], "{}", run.stdout);
     assert!(
-        ids(&run).contains(&"config.unreadable".to_string()),
+        run.json()["output"]
+            .to_string()
+            .contains("haproxy -c: not checked"),
+        "{}",
+        run.stdout
+    );
+    // The same through -p path=.
+    let rs = NoRsyslog::new();
+    let run = harun()
+        .arg("check_config")
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+        .args(rs.args())
+        .arg("-p")
+        .arg(format!("path={}", dir.path().join("nope.cfg").display()))
+        .arg("--json")
+        .run();
+    run.expect_code(1);
+    assert_eq!(ids(&run), ["config.unreadable"], "{}", run.stdout);
+    assert!(
+        run.json()["output"]
+            .to_string()
+            .contains("haproxy -c: not checked"),
         "{}",
         run.stdout
     );

@@ -273,14 +273,24 @@ fn trace_header_sees_x_served_by_through_the_lab_frontend() {
     let ev = evidence(&f);
     assert!(ev.contains("HTTP 200"), "{ev}");
     assert!(ev.contains("x-served-by: bk_app/app"), "{ev}");
+    // The fix is ONE line in the frontend, not one per backend.
     let f = finding(&run, "trace.no-header");
     assert_eq!(f["severity"], "info");
-    assert!(evidence(&f).contains("backend bk_api"), "{f}");
+    let ev = evidence(&f);
     assert!(
-        f["advice"]
-            .as_str()
-            .unwrap()
-            .contains("http-response set-header X-Served-By %[be_name]/%[srv_name]"),
+        ev.contains("frontend fe_main (")
+            && ev.contains(
+                "add `http-after-response set-header X-Served-By %[be_name]/%[srv_name]`"
+            ),
+        "{f}"
+    );
+    assert!(ev.contains("bk_api"), "{f}");
+    assert!(!ev.contains("backend bk_api ("), "no per-backend line: {f}");
+    let advice = f["advice"].as_str().unwrap();
+    assert!(
+        advice.starts_with(
+            "one line in frontend fe_main: http-after-response set-header X-Served-By %[be_name]/%[srv_name]"
+        ),
         "{f}"
     );
     // The response headers are shown as a table.
@@ -324,6 +334,71 @@ fn trace_header_without_url_suggests_the_frontend_to_probe() {
     );
     finding(&run, "trace.header-configured");
     assert!(findings(&run).iter().all(|f| f["id"] != "trace.served-by"));
+}
+
+/// A header set in the frontend (or a defaults section) covers every backend:
+/// no backend is told to add its own, and the probe sees it on any backend.
+#[test]
+fn trace_header_in_the_frontend_covers_every_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("h.cfg");
+    std::fs::write(
+        &cfg,
+        "defaults shared\n    mode http\n    http-after-response set-header X-Served-By %[be_name]/%[srv_name]\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
+         frontend fe_main from shared\n    bind 127.0.0.1:18080\n    default_backend bk_a\n\
+         defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
+         frontend fe_other\n    bind 127.0.0.1:18081\n    http-response set-header X-Trace %[be_name]\n    default_backend bk_b\n\
+         backend bk_a\n    server a 127.0.0.1:1\n\
+         backend bk_b\n    server b 127.0.0.1:1\n",
+    )
+    .unwrap();
+    let run = harun()
+        .arg("-c")
+        .arg(&cfg)
+        .args(["trace_header", "--json"])
+        .run();
+    run.expect_code(0);
+    let f = finding(&run, "trace.header-configured");
+    let ev = evidence(&f);
+    assert!(
+        ev.contains("defaults shared: http-after-response set-header X-Served-By"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("frontend fe_other: http-response set-header X-Trace"),
+        "{ev}"
+    );
+    assert!(
+        findings(&run).iter().all(|f| f["id"] != "trace.no-header"),
+        "every frontend is covered: {}",
+        run.stdout
+    );
+    // A frontend without it: one line for that frontend only.
+    std::fs::write(
+        &cfg,
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
+         frontend fe_main\n    bind 127.0.0.1:18080\n    default_backend bk_a\n\
+         backend bk_a\n    server a 127.0.0.1:1\n\
+         backend bk_b\n    server b 127.0.0.1:1\n",
+    )
+    .unwrap();
+    let run = harun()
+        .arg("-c")
+        .arg(&cfg)
+        .args(["trace_header", "--json"])
+        .run();
+    run.expect_code(0);
+    let f = finding(&run, "trace.no-header");
+    let ev = evidence(&f);
+    assert_eq!(
+        ev.matches("add `http-after-response set-header X-Served-By %[be_name]/%[srv_name]`")
+            .count(),
+        1,
+        "{ev}"
+    );
+    assert!(ev.contains("frontend fe_main ("), "{ev}");
+    let out = run.json()["output"].to_string();
+    assert!(out.contains("to add in frontend fe_main"), "{out}");
 }
 
 #[test]
