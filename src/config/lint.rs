@@ -75,9 +75,9 @@ static RULES: &[RuleDoc] = &[
     RuleDoc {
         id: "config.syntax",
         severity: Severity::Warning,
-        title: "Syntax problem (quote or .if block)",
-        meaning: "An unterminated quote or an unbalanced `.if`/`.endif`: HAProxy will reject the file or read it differently than intended.",
-        fix: "Close the quote on the same line, or add the missing `.endif` / remove the stray one.",
+        title: "Syntax problem (quote, escape, environment variable or .if block)",
+        meaning: "An unterminated quote, an invalid `\\x` escape, a `${VAR` without its `}`, an unbalanced `.if`/`.endif`, `.elif` after `.else`, or `.if` blocks nested deeper than HAProxy's 100 levels: HAProxy will reject the file or read it differently than intended.",
+        fix: "Fix the line named in the evidence: close the quote or the `${...}` on the same line, write `\\xNN` with two hex digits, add the missing `.endif` or remove the stray one.",
     },
     RuleDoc {
         id: "config.nbproc",
