@@ -189,7 +189,14 @@ fn check_map(c: &Checked) -> R<Map> {
 
 fn config_check(ctx: &Ctx, path: Option<&str>) -> R<Map> {
     let paths = paths_of(ctx, path)?;
-    check_map(&run_check(ctx, &paths)?)
+    let mut checked = run_check(ctx, &paths)?;
+    // `haproxy -c` names its version only next to warnings and alerts.
+    if let Checked::Ran(r) = &mut checked {
+        if r.version.is_none() {
+            r.version = haproxy_version(ctx);
+        }
+    }
+    check_map(&checked)
 }
 
 fn config_model(ctx: &Ctx, path: Option<&str>) -> R<Dynamic> {

@@ -106,10 +106,16 @@ fn snapshot_writes_every_reply_into_a_new_bundle() {
     let check: serde_json::Value =
         serde_json::from_str(&read(&b.join("config_check.json"))).unwrap();
     assert_eq!(check["valid"], true, "{check}");
+    assert!(
+        check["version"].as_str().unwrap().starts_with('2'),
+        "{check}"
+    );
+    let model: serde_json::Value = serde_json::from_str(&read(&b.join("config.json"))).unwrap();
+    assert!(!model["sections"].as_array().unwrap().is_empty(), "{model}");
     let saved: serde_json::Value = serde_json::from_str(&read(&b.join("findings.json"))).unwrap();
     assert!(saved.is_array(), "{saved}");
     let index: serde_json::Value = serde_json::from_str(&read(&b.join("index.json"))).unwrap();
-    assert_eq!(index["files"].as_array().unwrap().len(), 7, "{index}");
+    assert_eq!(index["files"].as_array().unwrap().len(), 8, "{index}");
 
     let f = finding(&run, "snapshot.saved");
     assert_eq!(f["severity"], "ok");
@@ -146,8 +152,8 @@ fn snapshot_keeps_going_when_a_target_fails() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    // Two targets: every reply file carries its target; 5 commands x 2 + 3.
-    assert_eq!(files.len(), 13, "{files:?}");
+    // Two targets: every reply file carries its target; 5 commands x 2 + 4.
+    assert_eq!(files.len(), 14, "{files:?}");
     let dead_stat = files
         .iter()
         .find(|f| f.starts_with("show_stat.") && f.contains("dead.sock"))
