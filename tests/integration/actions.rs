@@ -606,6 +606,22 @@ fn session_commands_and_payloads_never_reach_haproxy() {
     }
 }
 
+/// What `systemctl reload haproxy` does: a new process takes the sockets over
+/// and tells the old one (`-sf`) to finish its sessions and exit. The caller
+/// kills the returned process.
+fn reload(lab: &Lab) -> std::process::Child {
+    std::process::Command::new(haproxy_bin())
+        .arg("-db")
+        .arg("-f")
+        .arg(lab.config_path())
+        .arg("-sf")
+        .arg(lab.pid().unwrap().to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn a_reload_during_a_drain_is_followed_to_the_new_process() {
     let Some(lab) = slow_lab(Duration::from_secs(8)) else {
@@ -643,16 +659,7 @@ fn a_reload_during_a_drain_is_followed_to_the_new_process() {
         });
         // The reload: a new process takes the sockets over, the old one
         // finishes its request; the new one starts from the configuration.
-        let mut new = std::process::Command::new(haproxy_bin())
-            .arg("-db")
-            .arg("-f")
-            .arg(lab.config_path())
-            .arg("-sf")
-            .arg(lab.pid().unwrap().to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut new = reload(&lab);
         let out = drain.wait_with_output().unwrap();
         let _ = new.kill();
         let _ = new.wait();
@@ -727,16 +734,7 @@ fn a_kept_session_follows_a_reload_after_an_idle_spell() {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(800));
-        let mut new = std::process::Command::new(haproxy_bin())
-            .arg("-db")
-            .arg("-f")
-            .arg(lab.config_path())
-            .arg("-sf")
-            .arg(old_pid.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut new = reload(&lab);
         let out = run.wait_with_output().unwrap();
         let new_pid = new.id();
         let _ = new.kill();
