@@ -605,6 +605,21 @@ struct Light<'a> {
 /// A light scan of a `show servers state` reply: fields found by header
 /// name, no per-field allocation, so bulk writes in big backends stay cheap.
 fn light_states(text: &str) -> Option<Vec<Light<'_>>> {
+    let (columns, lines) = light_header(text)?;
+    lines.map(|l| light_line(l, &columns)).collect()
+}
+
+/// Positions of the fields the write path reads, from the header line, and
+/// the data lines after it.
+struct LightColumns {
+    name: usize,
+    op: usize,
+    admin: usize,
+    weight: Option<usize>,
+    last: usize,
+}
+
+fn light_header(text: &str) -> Option<(LightColumns, impl Iterator<Item = &str>)> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     if lines.next().map(str::trim) != Some("1") {
         return None;
@@ -618,29 +633,61 @@ fn light_states(text: &str) -> Option<Vec<Light<'_>>> {
         pos("srv_admin_state")?,
     );
     let weight = pos("srv_uweight");
-    let mut out = Vec::new();
-    for line in lines.filter(|l| !l.starts_with('#')) {
-        // Fields are separated by single spaces: a byte split, cheaper than
-        // split_whitespace on thousands of lines.
-        let f: Vec<&str> = line.split(' ').filter(|f| !f.is_empty()).collect();
-        let int = |i: usize| f.get(i).and_then(|v| v.parse::<i64>().ok());
-        out.push(Light {
-            name: f.get(name)?,
-            op: int(op)?,
-            admin: u32::try_from(int(admin)?).ok()?,
-            weight: weight.and_then(int),
-        });
+    let last = name.max(op).max(admin).max(weight.unwrap_or(0));
+    let columns = LightColumns {
+        name,
+        op,
+        admin,
+        weight,
+        last,
+    };
+    Some((columns, lines.filter(|l| !l.starts_with('#'))))
+}
+
+/// One data line: the fields are walked once, up to the last one needed.
+fn light_line<'a>(line: &'a str, c: &LightColumns) -> Option<Light<'a>> {
+    let (mut name, mut op, mut admin, mut weight) = (None, None, None, None);
+    let fields = line.split(' ').filter(|f| !f.is_empty());
+    for (i, f) in fields.take(c.last + 1).enumerate() {
+        if i == c.name {
+            name = Some(f);
+        }
+        if i == c.op {
+            op = f.parse::<i64>().ok();
+        }
+        if i == c.admin {
+            admin = f.parse::<u32>().ok();
+        }
+        if Some(i) == c.weight {
+            weight = f.parse::<i64>().ok();
+        }
     }
-    Some(out)
+    Some(Light {
+        name: name?,
+        op: op?,
+        admin: admin?,
+        weight,
+    })
 }
 
 /// The server's line of a `show servers state` reply, as JSON, for the journal.
 fn snapshot_of(text: &str, server: &str) -> Snapshot {
     use crate::runtime::servers_state::{AdminState, OpState};
-    let Some(lines) = light_states(text) else {
+    let Some((columns, mut lines)) = light_header(text) else {
         return Snapshot::Unknown;
     };
-    match lines.into_iter().find(|l| l.name == server) {
+    let found = lines.find_map(|l| match light_line(l, &columns) {
+        Some(light) if light.name == server => Some(Some(light)),
+        Some(_) => None,
+        // A line that does not parse: the reply is not what we think.
+        None => Some(None),
+    });
+    let found = match found {
+        Some(Some(l)) => Some(l),
+        Some(None) => return Snapshot::Unknown,
+        None => None,
+    };
+    match found {
         Some(l) => {
             let admin = AdminState(l.admin);
             Snapshot::Found(serde_json::json!({
