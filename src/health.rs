@@ -114,12 +114,24 @@ impl ServerView<'_> {
         }
     }
 
+    /// Where the health check connects: the server's address, unless the
+    /// server line sets `addr`/`port` for checks (`srv_check_addr`/`_port`).
     fn address(&self) -> Option<String> {
         let s = self.state?;
-        match s.port {
-            Some(p) if p > 0 => Some(format!("{}:{p}", s.addr)),
-            _ => Some(s.addr.clone()),
-        }
+        let set = |name: &str| {
+            s.field(name)
+                .filter(|v| !matches!(*v, "" | "-" | "0"))
+                .map(str::to_string)
+        };
+        let (check_addr, check_port) = (set("srv_check_addr"), set("srv_check_port"));
+        let check = check_addr.is_some() || check_port.is_some();
+        let host = check_addr.unwrap_or_else(|| s.addr.clone());
+        let port = check_port.or(s.port.filter(|p| *p > 0).map(|p| p.to_string()));
+        let label = if check { "check " } else { "" };
+        Some(match port {
+            Some(p) => format!("{label}{host}:{p}"),
+            None => format!("{label}{host}"),
+        })
     }
 }
 
@@ -836,7 +848,7 @@ mod tests {
 3 bk_app 3 app3 127.0.0.1 0 5 1 1 100 1 0 0 6 0 0 0 - 8003 - 0 0 - - 0\n\
 4 bk_api 1 api1 127.0.0.1 2 0 1 1 100 15 3 4 6 0 0 0 - 8004 - 0 0 - - 0\n\
 4 bk_api 2 api2 127.0.0.1 0 0 1 1 12 8 2 0 6 0 0 0 - 8005 - 0 0 - - 0\n\
-5 bk_none 1 n1 127.0.0.1 0 0 1 1 12 8 2 0 6 0 0 0 - 8006 - 0 0 - - 0\n";
+5 bk_none 1 n1 127.0.0.1 0 0 1 1 12 8 2 0 6 0 0 0 - 8006 - 0 9006 - - 0\n";
 
     const ROWS: &str = "\
 fe_main,FRONTEND,,,3,10,4096,100,OPEN,,,,,0,,,,\n\
@@ -909,6 +921,12 @@ bk_none,BACKEND,0,0,0,0,409,0,DOWN,12,,,,1,0,,,\n";
         assert!(
             down.iter()
                 .any(|e| e.contains("bk_none/n1") && e.contains("L7STS 503 (HTTP status")),
+            "{down:?}"
+        );
+        // n1's check goes to `port 9006` on its server line: that is what to probe.
+        assert!(
+            down.iter()
+                .any(|e| e.starts_with("bk_none/n1 (check 127.0.0.1:9006)")),
             "{down:?}"
         );
     }
