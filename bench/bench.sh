@@ -24,9 +24,9 @@ for _ in $(seq 1 120); do
   grep -q "admin socket" "$WORK/lab.err" 2>/dev/null && break
   sleep 0.5
 done
-SOCK=$(sed -n 's/.*admin socket \([^ ]*\) .*/\1/p' "$WORK/lab.err" | head -1)
+SOCK=$(sed -n 's/.*admin socket \([^ ]*\) .*/\1/p' "$WORK/lab.err" | sed -n 1p)
 [ -S "$SOCK" ] || { cat "$WORK/lab.err" >&2; echo "bench: lab did not start" >&2; exit 1; }
-echo "lab: $SOCK ($(echo 'show stat' | socat "$SOCK" stdio | wc -l) show stat lines), $(nproc) CPUs, haproxy $(haproxy -v | head -1 | cut -d' ' -f3)"
+echo "lab: $SOCK ($(echo 'show stat' | socat "$SOCK" stdio | wc -l) show stat lines), $(nproc) CPUs, haproxy $(haproxy -v | sed -n 1p | cut -d' ' -f3)"
 
 # pair RUNS WARMUP "label A" "cmd A" "label B" "cmd B": alternate, report, ratio of medians.
 pair() {
