@@ -190,27 +190,11 @@ pub fn list(dir: &Path) -> Vec<PlaybookDoc> {
     out
 }
 
-/// Check that every required parameter is given and, when the header
-/// declares parameters, that every given one is declared (a typo such as
-/// `-p backedn=...` would otherwise be ignored silently), before anything runs.
+/// Check that every required parameter is given, before anything runs.
 pub fn check_params(
     doc: &PlaybookDoc,
     given: &std::collections::BTreeMap<String, String>,
 ) -> Result<()> {
-    if !doc.params.is_empty() {
-        if let Some(unknown) = given
-            .keys()
-            .find(|k| !doc.params.iter().any(|p| &p.name == *k))
-        {
-            let known: Vec<&str> = doc.params.iter().map(|p| p.name.as_str()).collect();
-            return Err(Error::Playbook(format!(
-                "{}: unknown parameter `{unknown}`: it takes {} (see `harun {} --help`)",
-                doc.name,
-                known.join(", "),
-                doc.name
-            )));
-        }
-    }
     for p in &doc.params {
         if p.required && !given.contains_key(&p.name) {
             return Err(Error::Playbook(format!(
@@ -218,6 +202,38 @@ pub fn check_params(
                 doc.name, p.name, p.description, p.name
             )));
         }
+    }
+    Ok(())
+}
+
+/// Refuse a parameter the playbook neither declares (`@param`) nor reads
+/// (`param("name"`), so that a typo such as `-p backedn=...` is not ignored
+/// silently. Only for playbooks that declare parameters; for what a user
+/// typed (the CLI, a REPL `.run` line), not for parameters an embedder or a
+/// session passes to every run.
+pub fn check_known<'a>(
+    doc: &PlaybookDoc,
+    source: &str,
+    given: impl IntoIterator<Item = &'a String>,
+) -> Result<()> {
+    if doc.params.is_empty() {
+        return Ok(());
+    }
+    for key in given {
+        let declared = doc.params.iter().any(|p| &p.name == key);
+        if declared
+            || source.contains(&format!("param(\"{key}\""))
+            || source.contains(&format!("param('{key}'"))
+        {
+            continue;
+        }
+        let known: Vec<&str> = doc.params.iter().map(|p| p.name.as_str()).collect();
+        return Err(Error::Playbook(format!(
+            "{}: unknown parameter `{key}`: it takes {} (see `harun {} --help`)",
+            doc.name,
+            known.join(", "),
+            doc.name
+        )));
     }
     Ok(())
 }
@@ -243,11 +259,16 @@ mod tests {
         let mut typo = std::collections::BTreeMap::new();
         typo.insert("server".to_string(), "bk/s".to_string());
         typo.insert("timout".to_string(), "5".to_string());
-        let err = check_params(&d, &typo).unwrap_err().to_string();
+        let err = check_known(&d, src, typo.keys()).unwrap_err().to_string();
         assert!(
             err.contains("unknown parameter `timout`: it takes server, timeout, then"),
             "{err}"
         );
+        // Read with param() but not declared: a team playbook's business.
+        let reads = format!("{src}\nlet v = param(\"verbose\", false);");
+        let mut extra = std::collections::BTreeMap::new();
+        extra.insert("verbose".to_string(), "true".to_string());
+        assert!(check_known(&d, &reads, extra.keys()).is_ok());
     }
 
     #[test]

@@ -380,7 +380,7 @@ impl Lab {
         if !b
             .extra_global
             .iter()
-            .any(|l| l.trim_start().starts_with("maxconn"))
+            .any(|l| l.split_whitespace().next() == Some("maxconn"))
         {
             let _ = writeln!(cfg, "    maxconn 4096");
         }

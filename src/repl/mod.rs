@@ -421,9 +421,14 @@ impl Session<'_> {
             Ok(s) => s,
             Err(e) => return crate::cli::error(&e.to_string()),
         };
+        let doc = playbooks::parse_header(&src.name, "", &src.text);
+        // Only what this line typed is checked for typos; the session's -p
+        // go to every run.
+        if let Err(e) = playbooks::check_known(&doc, &src.text, extra.keys()) {
+            return crate::cli::error(&e.to_string());
+        }
         let mut params = self.ctx.settings.params.clone();
         params.extend(extra);
-        let doc = playbooks::parse_header(&src.name, "", &src.text);
         if let Err(e) = playbooks::check_params(&doc, &params) {
             return crate::cli::error(&e.to_string());
         }

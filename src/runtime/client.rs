@@ -2,7 +2,7 @@
 
 use super::address::Address;
 use super::command::Command;
-use super::session::Session;
+use super::session::{Liveness, Session};
 use super::stat::{Stat, StatParser};
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -23,12 +23,14 @@ macro_rules! with_session {
             // The session is taken out while in use: if this future is dropped
             // mid-reply (Ctrl-C, deadline), the half-read session goes with it
             // and the next command starts on a clean one.
-            let stale = match guard.as_mut() {
-                Some(s) => s.stale_after_reload().await,
-                None => false,
+            let liveness = match guard.as_mut() {
+                Some(s) => s.liveness_after_idle().await,
+                None => Liveness::Live,
             };
-            if stale {
+            if liveness != Liveness::Live {
                 *guard = None;
+            }
+            if liveness == Liveness::Stopping {
                 $target
                     .reloads
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -36,6 +36,16 @@ pub struct Session {
     last_used: std::time::Instant,
 }
 
+/// What [`Session::liveness_after_idle`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    Live,
+    /// Attached to a process that is stopping: HAProxy reloaded.
+    Stopping,
+    /// Closed or broken (idle `stats timeout`, restart).
+    Dead,
+}
+
 /// A session idle longer than this is checked before reuse: HAProxy may have
 /// reloaded meanwhile, and the old process keeps answering its open CLI
 /// sessions while the new one takes the traffic (and has its own states).
@@ -46,6 +56,24 @@ const RELOAD_CHECK_AFTER: Duration = Duration::from_secs(1);
 pub struct Reply {
     pub severity: Option<u8>,
     pub text: String,
+}
+
+/// Skip the replies of the first `n` commands of a non-prompt line: each is
+/// its output followed by an empty line, so a command that printed nothing
+/// answers a lone `\n`, one that failed (`set severity-output` before 1.9,
+/// `operator` before 2.2) its message and `\n\n`.
+fn skip_replies(body: &[u8], n: usize) -> &[u8] {
+    let mut rest = body;
+    for _ in 0..n {
+        rest = match rest.strip_prefix(b"\n") {
+            Some(r) => r,
+            None => match rest.windows(2).position(|w| w == b"\n\n") {
+                Some(i) => &rest[i + 2..],
+                None => rest,
+            },
+        };
+    }
+    rest
 }
 
 /// Open the stream, bounded by `io_timeout`.
@@ -113,11 +141,7 @@ impl Session {
                 Err(e) => return Err(e),
             }
         }
-        let skip = preamble.matches(';').count();
-        let mut text = body.as_slice();
-        for _ in 0..skip {
-            text = text.strip_prefix(b"\n").unwrap_or(text);
-        }
+        let text = skip_replies(&body, preamble.matches(';').count());
         let text = text.strip_suffix(b"\n").unwrap_or(text);
         let text = String::from_utf8_lossy(text).into_owned();
         classify(&address.to_string(), label, text)
@@ -224,16 +248,17 @@ impl Session {
             .collect())
     }
 
-    /// After an idle spell: is this session attached to a process that is
-    /// stopping (the old one of a reload)? `show info` says `Stopping: 1`.
-    /// A session that fails the check counts as stale too.
-    pub async fn stale_after_reload(&mut self) -> bool {
+    /// After an idle spell: is this session still attached to the live
+    /// process? `show info` says `Stopping: 1` on the old process of a reload;
+    /// a session HAProxy closed meanwhile (`stats timeout`) is just dead.
+    pub async fn liveness_after_idle(&mut self) -> Liveness {
         if self.last_used.elapsed() < RELOAD_CHECK_AFTER {
-            return false;
+            return Liveness::Live;
         }
         match self.exchange_raw("show info").await {
-            Ok(info) => info.lines().any(|l| l.trim_end() == "Stopping: 1"),
-            Err(_) => true,
+            Ok(info) if info.lines().any(|l| l.trim_end() == "Stopping: 1") => Liveness::Stopping,
+            Ok(_) => Liveness::Live,
+            Err(_) => Liveness::Dead,
         }
     }
 
@@ -437,6 +462,22 @@ pub fn classify(target: &str, command: &str, raw: String) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn preamble_replies_are_skipped_whether_they_succeed_or_fail() {
+        // 2.6: both preamble commands print nothing.
+        assert_eq!(
+            super::skip_replies(b"\n\nHOME=/root\n\n", 2),
+            b"HOME=/root\n\n"
+        );
+        // 2.0: `operator` is unknown; its message comes first.
+        let old =
+            b"\n[6]: Unknown command, but maybe one of the following...\n  help\n\nHOME=/root\n\n";
+        assert_eq!(super::skip_replies(old, 2), b"HOME=/root\n\n");
+        // 1.8: `set severity-output` is unknown too.
+        let older = b"Unknown command.\n\nUnknown command.\n\nHOME=/root\n\n";
+        assert_eq!(super::skip_replies(older, 2), b"HOME=/root\n\n");
+    }
+
     use super::*;
 
     fn kind(raw: &str) -> &'static str {

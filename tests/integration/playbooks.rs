@@ -360,6 +360,11 @@ fn playbook_parameters_are_checked_before_anything_runs() {
         ),
         (vec!["inspect_queues", "-p", "near=5"], "invalid near"),
         (vec!["troubleshoot", "-p", "skip=foo"], "unknown area `foo`"),
+        (
+            vec!["troubleshoot", "-p", "sample=0.01"],
+            "parameter sample=0.01",
+        ),
+        (vec!["troubleshoot", "-p", "near=0"], "parameter near=0"),
     ] {
         let run = harun().lab(&lab).args(&args).run();
         run.expect_code(2);
@@ -417,5 +422,27 @@ fn error_rates_come_from_two_samples_under_real_traffic() {
             .unwrap()
             .starts_with("bk_api: 6 of 6 responses were 5xx"),
         "{f}"
+    );
+}
+
+#[test]
+fn team_playbooks_may_read_parameters_they_do_not_declare() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = playbook(
+        &dir,
+        "team.rhai",
+        "//! A team playbook.\n//! @param backend   the backend\nlet v = param(\"verbose\", false);\n`${param(\"backend\", \"\")} ${v}`\n",
+    );
+    let run = harun()
+        .arg(&pb)
+        .args(["-p", "backend=bk", "-p", "verbose=true", "--json"])
+        .run();
+    run.expect_code(0);
+    let run = harun().arg(&pb).args(["-p", "verbsoe=true"]).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("unknown parameter `verbsoe`"),
+        "{}",
+        run.stderr
     );
 }
