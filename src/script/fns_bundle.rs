@@ -80,25 +80,26 @@ fn bundle(ctx: &Ctx, parent: &str) -> R<String> {
             ),
         ));
     }
-    let dir = parent.join(format!("{BUNDLE_PREFIX}{}", compact_utc(SystemTime::now())));
+    let stamp = compact_utc(SystemTime::now());
     let mut builder = std::fs::DirBuilder::new();
     {
         use std::os::unix::fs::DirBuilderExt;
         // Bundles hold error captures and configuration checks: owner only.
         builder.mode(0o700);
     }
-    match builder.create(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(kind_error(
-                "exists",
-                format!(
-                    "{}: already exists (a snapshot was taken this very second?): not reused; run again",
-                    dir.display()
-                ),
-            ))
+    // Two snapshots in the same second (a bot, a loop) get `-2`, `-3`, ...:
+    // never an existing directory, never an error for it.
+    let mut dir = parent.join(format!("{BUNDLE_PREFIX}{stamp}"));
+    let mut n = 1;
+    loop {
+        match builder.create(&dir) {
+            Ok(()) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => {
+                n += 1;
+                dir = parent.join(format!("{BUNDLE_PREFIX}{stamp}-{n}"));
+            }
+            Err(e) => return Err(io_error(&dir, e)),
         }
-        Err(e) => return Err(io_error(&dir, e)),
     }
     let canonical = dir.canonicalize().map_err(|e| io_error(&dir, e))?;
     ctx.note_bundle(canonical.clone());
@@ -200,7 +201,7 @@ fn send_each(ctx: &Ctx, raw: &str) -> R<Map> {
 
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     let c = ctx.clone();
-    reg("bundle", &["parent: String", "String"], "Create an incident bundle directory `<parent>/harun-snapshot-<UTC time>`\n(`20261130T124501Z`, mode 0700) and return its absolute path. Refuses an\nexisting one (`e.kind == \"exists\"`); an unwritable parent is a catchable\nerror naming the path (`e.kind == \"io\"`). Works with --dry-run and\n--read-only: it writes locally, never to HAProxy.")
+    reg("bundle", &["parent: String", "String"], "Create an incident bundle directory `<parent>/harun-snapshot-<UTC time>`\n(`20261130T124501Z`, then `-2`, `-3` within the same second; mode 0700) and\nreturn its absolute path. Never reuses an existing one; an unwritable parent is a catchable\nerror naming the path (`e.kind == \"io\"`). Works with --dry-run and\n--read-only: it writes locally, never to HAProxy.")
         .register_into_engine(engine, move |parent: &str| bundle(&c, parent));
     let c = ctx.clone();
     reg(

@@ -541,3 +541,43 @@ fn redirects_are_not_followed_and_the_host_header_is_sent() {
     assert_eq!(v["headers"]["location"], "http://127.0.0.1:1/next");
     assert_eq!(v["headers"]["x-seen-host"], "www.example.com");
 }
+
+#[test]
+fn snapshot_of_a_dead_haproxy_is_saved_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg, "global\n    log 127.0.0.1:514 local0\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = harun()
+        .arg("-s")
+        .arg(dir.path().join("gone.sock"))
+        .arg("-c")
+        .arg(&cfg)
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+        .args(["snapshot", "--json", "-p"])
+        .arg(format!("dir={}", out.path().display()))
+        .run();
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("no HAProxy socket answered"),
+        "{}",
+        run.stderr
+    );
+    let b = only_bundle(out.path());
+    assert!(read(&b.join("show_stat.txt")).starts_with("error (unreachable): "));
+    assert!(b.join("config_check.json").exists());
+    // Two bundles in a row never collide.
+    let run = harun()
+        .args([
+            "--json",
+            "-e",
+            &format!(
+                "let a = bundle(\"{0}\"); let b = bundle(\"{0}\"); a != b",
+                out.path().display()
+            ),
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(run.json(), serde_json::json!(true));
+}
