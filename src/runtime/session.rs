@@ -113,15 +113,7 @@ impl Session {
         read_only: bool,
         command: &Command,
     ) -> Result<String> {
-        let stream = connect(address, io_timeout).await?;
-        let mut session = Session {
-            address: address.clone(),
-            stream,
-            timeout: io_timeout,
-            buf: vec![0u8; 64 * 1024].into_boxed_slice(),
-            size_hint: 4096,
-            last_used: std::time::Instant::now(),
-        };
+        let mut session = Session::connect(address, io_timeout, 64 * 1024).await?;
         // Each command of the line answers with its output and an empty line.
         let preamble = if read_only {
             "set severity-output number;operator;"
@@ -147,19 +139,23 @@ impl Session {
         classify(&address.to_string(), label, text)
     }
 
+    /// A connected session with a read buffer of `buf_size` bytes.
+    async fn connect(address: &Address, io_timeout: Duration, buf_size: usize) -> Result<Session> {
+        Ok(Session {
+            address: address.clone(),
+            stream: connect(address, io_timeout).await?,
+            timeout: io_timeout,
+            buf: vec![0u8; buf_size].into_boxed_slice(),
+            size_hint: 4096,
+            last_used: std::time::Instant::now(),
+        })
+    }
+
     /// Connect, switch to prompt mode and enable numeric severity output.
     /// `read_only` also lowers the session to level `operator` (HAProxy 2.2+),
     /// so even a bug in harun could not change a server's state through it.
     pub async fn open(address: &Address, io_timeout: Duration, read_only: bool) -> Result<Session> {
-        let stream = connect(address, io_timeout).await?;
-        let mut session = Session {
-            address: address.clone(),
-            stream,
-            timeout: io_timeout,
-            buf: vec![0u8; 256 * 1024].into_boxed_slice(),
-            size_hint: 4096,
-            last_used: std::time::Instant::now(),
-        };
+        let mut session = Session::connect(address, io_timeout, 256 * 1024).await?;
         session.exchange_raw("prompt").await?;
         // HAProxy < 1.9 answers `Unknown command` here; its replies are then
         // classified by their text alone, which still works.
