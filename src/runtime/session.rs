@@ -77,7 +77,7 @@ fn skip_replies(body: &[u8], n: usize) -> &[u8] {
 }
 
 /// Open the stream, bounded by `io_timeout`.
-async fn connect(address: &Address, io_timeout: Duration) -> Result<Pin<Box<dyn Stream>>> {
+async fn open_stream(address: &Address, io_timeout: Duration) -> Result<Pin<Box<dyn Stream>>> {
     let target = address.to_string();
     let connect = async {
         let stream: Pin<Box<dyn Stream>> = match address {
@@ -143,7 +143,7 @@ impl Session {
     async fn connect(address: &Address, io_timeout: Duration, buf_size: usize) -> Result<Session> {
         Ok(Session {
             address: address.clone(),
-            stream: connect(address, io_timeout).await?,
+            stream: open_stream(address, io_timeout).await?,
             timeout: io_timeout,
             buf: vec![0u8; buf_size].into_boxed_slice(),
             size_hint: 4096,
