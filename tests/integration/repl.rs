@@ -16,6 +16,11 @@ struct Repl {
 
 impl Repl {
     fn start(lab: &Lab) -> Repl {
+        Repl::start_with(lab, &[])
+    }
+
+    /// With extra session options (`-p`, `--dry-run`, ...).
+    fn start_with(lab: &Lab, extra: &[&str]) -> Repl {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"));
         // `repl` first: with clap's args_conflicts_with_subcommands an option
@@ -27,6 +32,7 @@ impl Repl {
             .arg(lab.config_path())
             .arg("--journal")
             .arg(lab.dir().join("journal.jsonl"))
+            .args(extra)
             .env_remove("HARUN_SOCKET")
             .env_remove("HARUN_CONFIG")
             .env("HOME", home.path())
@@ -225,4 +231,21 @@ fn watch_prints_successive_tables_without_a_terminal() {
         "no cursor moves off a terminal"
     );
     assert!(run.stderr.contains("max-time"), "{}", run.stderr);
+}
+
+#[test]
+fn run_checks_only_the_keys_typed_on_its_line() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    // The session's -p goes to every run, declared there or not.
+    let mut r = Repl::start_with(&lab, &["--dry-run", "-p", "backend=bk_app"]);
+    r.run(".run drain_server server=bk_app/app1", "dry run");
+    // A typo on the line is caught, and the session goes on.
+    r.run(
+        ".run drain_server sever=bk_app/app1",
+        "unknown parameter `sever`",
+    );
+    r.run("1 + 1", "2");
+    r.quit();
 }
