@@ -245,6 +245,16 @@ impl ServerState {
     }
 }
 
+/// In rotation, i.e. able to take new traffic: running or starting, neither
+/// in maintenance nor draining, and a weight above 0. The one definition the
+/// write guard ("the last UP server") and the health summary share.
+pub fn in_rotation(op: OpState, admin: AdminState, uweight: Option<i64>) -> bool {
+    matches!(op, OpState::Running | OpState::Starting)
+        && !admin.is_maint()
+        && !admin.is_drain()
+        && uweight != Some(0)
+}
+
 /// Name of an `HCHK_STATUS_*` code as shown in `show stat` (`L4OK`, `L7STS`, ...), for
 /// HAProxy 1.5 and later.
 pub fn check_status_name(code: i64) -> Option<&'static str> {

@@ -5,6 +5,7 @@ use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::journal::Journal;
 use crate::report::{Finding, Report, Table};
+use crate::runtime::servers_state::{self, AdminState, OpState};
 use crate::runtime::{Client, Command, ServerRef};
 use crate::settings::Settings;
 use crate::sink::{Confirm, Event, Sink, WriteNotice};
@@ -505,16 +506,15 @@ impl Ctx {
                 Some(Err(e)) => return Err(unverifiable(e.to_string())),
                 None => return Err(unverifiable("no reply".into())),
             };
-            before.push(Some(snapshot_of(&text, &server.server)));
+            // One parse serves the guard and the journal's state before.
             let Some(lines) = light_states(&text) else {
                 return Err(unverifiable("`show servers state` did not parse".into()));
             };
-            // In rotation: running, neither in maintenance nor draining, weight > 0.
+            before.push(Some(Snapshot::of(
+                lines.iter().find(|l| l.name == server.server),
+            )));
             let up = |l: &Light| {
-                matches!(l.op, 1 | 2)
-                    && !crate::runtime::servers_state::AdminState(l.admin).is_maint()
-                    && !crate::runtime::servers_state::AdminState(l.admin).is_drain()
-                    && l.weight != Some(0)
+                servers_state::in_rotation(OpState::from_code(l.op), AdminState(l.admin), l.weight)
             };
             let target_up = lines.iter().any(|l| l.name == server.server && up(l));
             let others_up = lines
@@ -670,37 +670,38 @@ fn light_line<'a>(line: &'a str, c: &LightColumns) -> Option<Light<'a>> {
     })
 }
 
-/// The server's line of a `show servers state` reply, as JSON, for the journal.
+impl Snapshot {
+    /// A server's line, as JSON for the journal (`Missing` when absent).
+    fn of(line: Option<&Light>) -> Snapshot {
+        let Some(l) = line else {
+            return Snapshot::Missing;
+        };
+        let admin = AdminState(l.admin);
+        Snapshot::Found(serde_json::json!({
+            "op_state": OpState::from_code(l.op).as_str(),
+            "admin_state": admin.0,
+            "flags": admin.flags(),
+            "drain": admin.is_drain(),
+            "maint": admin.is_maint(),
+            "weight": l.weight,
+        }))
+    }
+}
+
+/// The server's line of a `show servers state` reply, stopping at that line.
 fn snapshot_of(text: &str, server: &str) -> Snapshot {
-    use crate::runtime::servers_state::{AdminState, OpState};
-    let Some((columns, mut lines)) = light_header(text) else {
+    let Some((columns, lines)) = light_header(text) else {
         return Snapshot::Unknown;
     };
-    let found = lines.find_map(|l| match light_line(l, &columns) {
-        Some(light) if light.name == server => Some(Some(light)),
-        Some(_) => None,
-        // A line that does not parse: the reply is not what we think.
-        None => Some(None),
-    });
-    let found = match found {
-        Some(Some(l)) => Some(l),
-        Some(None) => return Snapshot::Unknown,
-        None => None,
-    };
-    match found {
-        Some(l) => {
-            let admin = AdminState(l.admin);
-            Snapshot::Found(serde_json::json!({
-                "op_state": OpState::from_code(l.op).as_str(),
-                "admin_state": admin.0,
-                "flags": admin.flags(),
-                "drain": admin.is_drain(),
-                "maint": admin.is_maint(),
-                "weight": l.weight,
-            }))
+    for line in lines {
+        match light_line(line, &columns) {
+            // A line that does not parse: the reply is not what we think.
+            None => return Snapshot::Unknown,
+            Some(l) if l.name == server => return Snapshot::of(Some(&l)),
+            Some(_) => {}
         }
-        None => Snapshot::Missing,
     }
+    Snapshot::Missing
 }
 
 #[cfg(test)]
