@@ -23,18 +23,9 @@ macro_rules! with_session {
             // The session is taken out while in use: if this future is dropped
             // mid-reply (Ctrl-C, deadline), the half-read session goes with it
             // and the next command starts on a clean one.
-            let liveness = match guard.as_mut() {
-                Some(s) => s.liveness_after_idle().await,
-                None => Liveness::Live,
-            };
-            if liveness != Liveness::Live {
-                *guard = None;
-            }
-            if liveness == Liveness::Stopping {
-                $target
-                    .reloads
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
+            let _ = $target
+                .retire_if_stale(&mut guard, RELOAD_CHECK_AFTER)
+                .await;
             let (mut session, fresh) = match guard.take() {
                 Some(s) => (s, false),
                 None => (
@@ -56,6 +47,11 @@ macro_rules! with_session {
     }};
 }
 
+/// A kept session idle longer than this is checked before reuse: HAProxy may
+/// have reloaded meanwhile, and the old process keeps answering its open CLI
+/// sessions while the new one takes the traffic (and has its own states).
+const RELOAD_CHECK_AFTER: Duration = Duration::from_secs(1);
+
 /// One HAProxy runtime API socket and the session kept open to it.
 pub struct Target {
     pub address: Address,
@@ -63,8 +59,6 @@ pub struct Target {
     /// Sessions are lowered to level `operator` (see [`Session::open`]).
     read_only: bool,
     session: Mutex<Option<Session>>,
-    /// Sessions dropped because their process was stopping (a reload).
-    reloads: std::sync::atomic::AtomicUsize,
 }
 
 impl Target {
@@ -74,14 +68,30 @@ impl Target {
             io_timeout,
             read_only: false,
             session: Mutex::new(None),
-            reloads: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    /// How many times a kept session was found on a stopping process (HAProxy
-    /// reloaded) and replaced by one on the new process.
-    pub fn reloads_seen(&self) -> usize {
-        self.reloads.load(std::sync::atomic::Ordering::Relaxed)
+    /// Drop the kept session when, idle for `min_idle` or more, it is no
+    /// longer on the live process; true when that process was stopping (a
+    /// reload). The next command opens a session on the new process.
+    async fn retire_if_stale(&self, slot: &mut Option<Session>, min_idle: Duration) -> bool {
+        let liveness = match slot.as_mut() {
+            Some(s) => s.liveness(min_idle).await,
+            None => Liveness::Live,
+        };
+        if liveness != Liveness::Live {
+            *slot = None;
+        }
+        liveness == Liveness::Stopping
+    }
+
+    /// Check now, whatever the idle time, that the kept session is on the
+    /// live process; true when HAProxy had reloaded (the session was on the
+    /// old process and is dropped). For loops that poll faster than the idle
+    /// check fires, such as a drain.
+    pub async fn follow_reload(&self) -> bool {
+        let mut guard = self.session.lock().await;
+        self.retire_if_stale(&mut guard, Duration::ZERO).await
     }
 
     /// Sessions of this target drop to level `operator` as they open.

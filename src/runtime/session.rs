@@ -46,16 +46,20 @@ pub enum Liveness {
     Dead,
 }
 
-/// A session idle longer than this is checked before reuse: HAProxy may have
-/// reloaded meanwhile, and the old process keeps answering its open CLI
-/// sessions while the new one takes the traffic (and has its own states).
-const RELOAD_CHECK_AFTER: Duration = Duration::from_secs(1);
-
 /// A reply split into HAProxy's message severity (when it sent one) and text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
     pub severity: Option<u8>,
     pub text: String,
+}
+
+/// `Stopping: 1` in a `show info` reply: the process answering is the old one
+/// of a reload, finishing its sessions. (Before 2.2 the field is absent.)
+fn says_stopping(info: &str) -> bool {
+    info.lines().any(|l| {
+        l.split_once(": ")
+            .is_some_and(|(k, v)| k == "Stopping" && v.trim() == "1")
+    })
 }
 
 /// Skip the replies of the first `n` commands of a non-prompt line: each is
@@ -244,16 +248,19 @@ impl Session {
             .collect())
     }
 
-    /// After an idle spell: is this session still attached to the live
-    /// process? `show info` says `Stopping: 1` on the old process of a reload;
-    /// a session HAProxy closed meanwhile (`stats timeout`) is just dead.
-    pub async fn liveness_after_idle(&mut self) -> Liveness {
-        if self.last_used.elapsed() < RELOAD_CHECK_AFTER {
+    /// Once idle for `min_idle` or more: is this session still attached to
+    /// the live process? `show info` says `Stopping: 1` on the old process of
+    /// a reload; a session HAProxy closed meanwhile (`stats timeout`) is dead.
+    pub async fn liveness(&mut self, min_idle: Duration) -> Liveness {
+        if self.last_used.elapsed() < min_idle {
             return Liveness::Live;
         }
         match self.exchange_raw("show info").await {
-            Ok(info) if info.lines().any(|l| l.trim_end() == "Stopping: 1") => Liveness::Stopping,
-            Ok(_) => Liveness::Live,
+            Ok(info) if says_stopping(&info) => Liveness::Stopping,
+            Ok(_) => {
+                self.touch();
+                Liveness::Live
+            }
             Err(_) => Liveness::Dead,
         }
     }
@@ -458,6 +465,16 @@ pub fn classify(target: &str, command: &str, raw: String) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stopping_is_read_from_show_info() {
+        assert!(super::says_stopping(
+            "Name: HAProxy\nPid: 12\nStopping: 1\n"
+        ));
+        assert!(!super::says_stopping("Name: HAProxy\nStopping: 0\n"));
+        // Before HAProxy 2.2 there is no Stopping field: never a reload.
+        assert!(!super::says_stopping("Name: HAProxy\nPid: 12\n"));
+    }
+
     #[test]
     fn preamble_replies_are_skipped_whether_they_succeed_or_fail() {
         // 2.6: both preamble commands print nothing.

@@ -186,16 +186,6 @@ struct Seen {
     reloaded: bool,
 }
 
-/// `Stopping: 1` in a `show info` reply: the process answering is the old one
-/// of a reload, finishing its sessions. A pooled CLI session stays attached to
-/// it while the new process (with its own server states) takes the traffic.
-fn is_stopping(info: &str) -> bool {
-    info.lines().any(|l| {
-        l.split_once(": ")
-            .is_some_and(|(k, v)| k == "Stopping" && v.trim() == "1")
-    })
-}
-
 /// `show stat <bk> 4 -1` and `show servers state <bk>` for every backend
 /// involved, on every target: one round trip per backend and target.
 fn poll_once(ctx: &Ctx, servers: &[ServerRef]) -> Result<Vec<Seen>> {
@@ -210,32 +200,15 @@ fn poll_once(ctx: &Ctx, servers: &[ServerRef]) -> Result<Vec<Seen>> {
             Command::show_servers_state(Some(b))?,
         ));
     }
-    let info_cmd = Command::show_info();
     ctx.block_on(async {
         let mut out = Vec::new();
         for target in ctx.client.targets() {
             let name = target.name();
-            let reloads_before = target.reloads_seen();
-            let mut reloaded = false;
-            for (i, (b, stat_cmd, state_cmd)) in queries.iter().enumerate() {
-                let mut replies = if i == 0 {
-                    // Once per poll and target: is this still the live process?
-                    let mut r = target.send_batch(&[&info_cmd, stat_cmd, state_cmd]).await?;
-                    // The session may have been replaced on checkout already.
-                    reloaded |= target.reloads_seen() != reloads_before;
-                    if r.first()
-                        .is_some_and(|i| i.as_ref().is_ok_and(|t| is_stopping(t)))
-                    {
-                        target.close().await;
-                        reloaded = true;
-                        r = target.send_batch(&[&info_cmd, stat_cmd, state_cmd]).await?;
-                    }
-                    let mut it = r.into_iter();
-                    it.next();
-                    it
-                } else {
-                    target.send_batch(&[stat_cmd, state_cmd]).await?.into_iter()
-                };
+            // Each poll: still the live process? (A reload leaves the kept
+            // session on the old one, which no longer takes the traffic.)
+            let reloaded = target.follow_reload().await;
+            for (b, stat_cmd, state_cmd) in &queries {
+                let mut replies = target.send_batch(&[stat_cmd, state_cmd]).await?.into_iter();
                 let stat_text = replies.next().unwrap_or_else(|| Ok(String::new()))?;
                 let state_text = replies.next().unwrap_or_else(|| Ok(String::new()))?;
                 let malformed = |cmd: &Command, e: String| Error::Malformed {
@@ -569,15 +542,4 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         .register_into_engine(engine, move |server: &str, opts: Map| {
             drain(&c, server, Some(opts))
         });
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn stopping_is_read_from_show_info() {
-        assert!(super::is_stopping("Name: HAProxy\nPid: 12\nStopping: 1\n"));
-        assert!(!super::is_stopping("Name: HAProxy\nStopping: 0\n"));
-        // Before HAProxy 2.2 there is no Stopping field: never a reload.
-        assert!(!super::is_stopping("Name: HAProxy\nPid: 12\n"));
-    }
 }
