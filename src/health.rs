@@ -51,6 +51,13 @@ struct ServerView<'a> {
 }
 
 impl ServerView<'_> {
+    fn in_rotation(&self) -> bool {
+        match self.state {
+            Some(s) => crate::runtime::servers_state::in_rotation(s.op_state, s.admin, s.uweight),
+            None => self.condition().is_none(),
+        }
+    }
+
     fn name(&self) -> String {
         format!("{}/{}", self.backend, self.server)
     }
@@ -196,6 +203,24 @@ fn servers_by_backend<'a>(
         }
     }
     out
+}
+
+/// Servers in rotation (see [`crate::runtime::servers_state::in_rotation`])
+/// and in all, and requests queued (backend and server `qcur`): the one-line
+/// summary of a farm.
+pub fn summary(stat: &Stat, states: &[ServerState]) -> (usize, usize, i64) {
+    let servers = servers_by_backend(stat, states);
+    let all = servers.iter().flat_map(|(_, v)| v);
+    let (in_rotation, total) = all.fold((0, 0), |(r, t), s| {
+        (r + usize::from(s.in_rotation()), t + 1)
+    });
+    let queued = stat
+        .rows
+        .iter()
+        .filter(|r| matches!(r.proxy_type(), Some(ProxyType::Backend | ProxyType::Server)))
+        .map(|r| r.int("qcur").unwrap_or(0))
+        .sum();
+    (in_rotation, total, queued)
 }
 
 /// `servers.down`, `servers.maint`, `servers.drain`, `servers.check-failing`
@@ -959,6 +984,13 @@ bk_none,BACKEND,0,0,0,0,409,0,DOWN,12,,,,1,0,,,\n";
         assert!(b[0]
             .title
             .starts_with("bb: every active server is out, 1 backup"));
+    }
+
+    #[test]
+    fn summary_counts_servers_in_rotation_and_queued_requests() {
+        let states = parse_servers_state(STATES).unwrap();
+        // app1 and api1 take traffic; app2 drains, app3 maint, api2 and n1 DOWN.
+        assert_eq!(summary(&stat(ROWS), &states), (2, 6, 0));
     }
 
     #[test]

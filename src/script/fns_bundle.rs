@@ -169,9 +169,7 @@ fn send_each(ctx: &Ctx, raw: &str) -> R<Map> {
         ));
     }
     if ctx.client.is_empty() {
-        return Err(to_rhai(Error::Other(
-            "no HAProxy socket configured: pass -s ADDR, set HARUN_SOCKET, or add a `stats socket` line to the config".into(),
-        )));
+        return Err(super::fns_runtime::no_targets());
     }
     let results = ctx
         .block_on(async { Ok(ctx.client.send_all(&cmd).await) })

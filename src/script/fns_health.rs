@@ -1,50 +1,65 @@
 //! Health primitives over the live process: `server_check`, `queue_check`,
-//! `error_check`, `process_check`. The rules live in `crate::health`; this file fetches the
-//! replies from every target and records the findings.
+//! `error_check`, `process_check`, and `live_check`, which reads each reply
+//! once for all of them (troubleshoot). The rules live in `crate::health`;
+//! this file fetches the replies from every target and records the findings.
 
+use super::convert;
 use super::ctx::Ctx;
 use super::errors::{invalid, to_rhai};
 use super::fns_config::dynamic;
-use super::fns_runtime::{malformed, multi, partition};
+use super::fns_runtime::{infos, multi, stats};
 use super::reg;
 use crate::health;
 use crate::report::Finding;
-use crate::runtime::{info, servers_state, Command};
-use rhai::{Array, Engine, EvalAltResult, Map};
+use crate::runtime::servers_state::{self, ServerState};
+use crate::runtime::stat::Stat;
+use crate::runtime::Command;
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
-const DEFAULT_NEAR: f64 = 0.8;
-
-/// Options shared by the checks: `near` (fraction of a limit, 0 < near <= 1)
-/// and `backend` (one proxy only).
+/// Options of the checks: `near` (fraction of a limit, 0 < near <= 1),
+/// `backend` (one proxy only), `seconds` / `sample` (error-rate window).
 struct Opts {
     near: f64,
     only: Option<String>,
+    /// Seconds between the two `show stat` samples; 0 skips error rates.
+    seconds: f64,
 }
 
-fn opts(m: Option<Map>) -> R<Opts> {
+fn number(what: &'static str, v: &Dynamic) -> R<f64> {
+    v.as_float()
+        .ok()
+        .or_else(|| v.as_int().ok().map(|i| i as f64))
+        .ok_or_else(|| invalid(what, v.to_string(), "expected a number"))
+}
+
+fn opts(m: Option<Map>, allowed: &[&str], seconds: f64) -> R<Opts> {
     let mut o = Opts {
-        near: DEFAULT_NEAR,
+        near: 0.8,
         only: None,
+        seconds,
     };
     for (k, v) in m.unwrap_or_default() {
         match k.as_str() {
+            k if !allowed.contains(&k) => {
+                return Err(invalid(
+                    "option",
+                    k,
+                    format!("expected one of {}", allowed.join(", ")),
+                ))
+            }
             "near" => {
-                let n = v
-                    .as_float()
-                    .ok()
-                    .or_else(|| v.as_int().ok().map(|i| i as f64))
-                    .ok_or_else(|| invalid("near", v.to_string(), "expected a number"))?;
-                if !(n > 0.0 && n <= 1.0) {
+                o.near = number("near", &v)?;
+                if !(o.near > 0.0 && o.near <= 1.0) {
                     return Err(invalid(
                         "near",
-                        n.to_string(),
+                        o.near.to_string(),
                         "expected a fraction of the limit, 0 < near <= 1 (e.g. 0.8)",
                     ));
                 }
-                o.near = n;
             }
             "backend" => {
                 let b = v.to_string();
@@ -53,7 +68,15 @@ fn opts(m: Option<Map>) -> R<Opts> {
                     o.only = Some(b);
                 }
             }
-            other => return Err(invalid("option", other, "expected `near` or `backend`")),
+            // `seconds` for error_check, `sample` for live_check (0: skip).
+            _ => {
+                let what = if k == "sample" { "sample" } else { "seconds" };
+                o.seconds = number(what, &v)?;
+                let skip = what == "sample" && o.seconds == 0.0;
+                if !skip && !(0.1..=600.0).contains(&o.seconds) {
+                    return Err(invalid(what, o.seconds.to_string(), "expected 0.1 to 600"));
+                }
+            }
         }
     }
     Ok(o)
@@ -71,120 +94,81 @@ fn record(ctx: &Ctx, target: &str, findings: Vec<Finding>, out: &mut Array) -> R
     Ok(())
 }
 
-fn no_targets() -> Box<EvalAltResult> {
-    to_rhai(crate::Error::Other(
-        "no HAProxy socket configured: pass -s ADDR, set HARUN_SOCKET, or add a `stats socket` line to the config".into(),
-    ))
+/// `show servers state` of every target, parsed. A reply that failed or does
+/// not parse only costs the admin mask: the checks fall back to the status
+/// text (an empty list for that target).
+fn states(ctx: &Ctx) -> R<Vec<(String, Vec<ServerState>)>> {
+    let cmd = Command::show_servers_state(None).map_err(to_rhai)?;
+    let replies = ctx
+        .block_on(async { Ok(ctx.client.send_all(&cmd).await) })
+        .map_err(to_rhai)?;
+    Ok(replies
+        .into_iter()
+        .map(|(t, r)| {
+            let parsed = r
+                .ok()
+                .and_then(|text| servers_state::parse_servers_state(&text).ok());
+            (t, parsed.unwrap_or_default())
+        })
+        .collect())
+}
+
+fn states_of<'a>(all: &'a [(String, Vec<ServerState>)], target: &str) -> &'a [ServerState] {
+    all.iter()
+        .find(|(t, _)| t == target)
+        .map(|(_, s)| s.as_slice())
+        .unwrap_or_default()
+}
+
+/// Wait `seconds` (Ctrl-C and --max-time interrupt it), sample `show stat`
+/// again and record the error rates since `before`.
+fn errors_since(ctx: &Ctx, before: &[(String, Stat)], taken: Instant, seconds: f64) -> R<Array> {
+    ctx.sleep(Duration::from_secs_f64(seconds))
+        .map_err(to_rhai)?;
+    let after = stats(ctx, &Command::show_stat())?;
+    let secs = taken.elapsed().as_secs_f64();
+    let mut out = Array::new();
+    for (target, st) in after {
+        if let Some((_, prev)) = before.iter().find(|(t, _)| *t == target) {
+            record(
+                ctx,
+                &target,
+                health::assess_errors(prev, &st, secs),
+                &mut out,
+            )?;
+        }
+    }
+    Ok(out)
 }
 
 fn server_check(ctx: &Ctx) -> R<Array> {
-    if ctx.client.is_empty() {
-        return Err(no_targets());
-    }
-    let state_cmd = Command::show_servers_state(None).map_err(to_rhai)?;
-    let stat_cmd = Command::show_stat();
-    let (stats, states) = ctx
-        .block_on(async {
-            Ok(tokio::join!(
-                ctx.client.stat_all(&stat_cmd),
-                ctx.client.send_all(&state_cmd)
-            ))
-        })
-        .map_err(to_rhai)?;
-    let stats = partition(ctx, stats)?;
-    let mut states: Vec<(String, crate::Result<String>)> = states;
+    let st = stats(ctx, &Command::show_stat())?;
+    let all = states(ctx)?;
     let mut out = Array::new();
-    for (target, st) in stats {
-        // A servers-state reply that failed or does not parse only costs the
-        // admin mask: the status text is the fallback.
-        let parsed = states
-            .iter_mut()
-            .find(|(t, _)| *t == target)
-            .and_then(|(_, r)| r.as_ref().ok())
-            .and_then(|text| servers_state::parse_servers_state(text).ok())
-            .unwrap_or_default();
-        record(ctx, &target, health::assess_servers(&st, &parsed), &mut out)?;
+    for (target, stat) in st {
+        let f = health::assess_servers(&stat, states_of(&all, &target));
+        record(ctx, &target, f, &mut out)?;
     }
     Ok(out)
 }
 
 fn queue_check(ctx: &Ctx, o: &Opts) -> R<Array> {
-    if ctx.client.is_empty() {
-        return Err(no_targets());
-    }
-    let stats = ctx
-        .block_on(async { Ok(ctx.client.stat_all(&Command::show_stat()).await) })
-        .map_err(to_rhai)?;
     let mut out = Array::new();
-    for (target, st) in partition(ctx, stats)? {
+    for (target, st) in stats(ctx, &Command::show_stat())? {
         let f = health::assess_queues(&st, o.near, o.only.as_deref());
         record(ctx, &target, f, &mut out)?;
     }
     Ok(out)
 }
 
-/// Two `show stat` samples `seconds` apart on every target (the wait is
-/// interrupted by Ctrl-C and --max-time like any sleep).
-fn error_check(ctx: &Ctx, m: Option<Map>) -> R<Array> {
-    if ctx.client.is_empty() {
-        return Err(no_targets());
-    }
-    let mut seconds = 3.0;
-    for (k, v) in m.unwrap_or_default() {
-        match k.as_str() {
-            "seconds" => {
-                seconds = v
-                    .as_float()
-                    .ok()
-                    .or_else(|| v.as_int().ok().map(|i| i as f64))
-                    .filter(|s| (0.1..=600.0).contains(s))
-                    .ok_or_else(|| invalid("seconds", v.to_string(), "expected 0.1 to 600"))?;
-            }
-            other => return Err(invalid("option", other, "expected `seconds`")),
-        }
-    }
-    let cmd = Command::show_stat();
-    let sample = || -> R<Vec<(String, crate::runtime::stat::Stat)>> {
-        let r = ctx
-            .block_on(async { Ok(ctx.client.stat_all(&cmd).await) })
-            .map_err(to_rhai)?;
-        partition(ctx, r)
-    };
-    let before = sample()?;
-    let start = std::time::Instant::now();
-    ctx.sleep(std::time::Duration::from_secs_f64(seconds))
-        .map_err(to_rhai)?;
-    let after = sample()?;
-    let secs = start.elapsed().as_secs_f64();
-    let mut out = Array::new();
-    for (target, st) in after {
-        let Some((_, prev)) = before.iter().find(|(t, _)| *t == target) else {
-            continue;
-        };
-        record(
-            ctx,
-            &target,
-            health::assess_errors(prev, &st, secs),
-            &mut out,
-        )?;
-    }
-    Ok(out)
+fn error_check(ctx: &Ctx, o: &Opts) -> R<Array> {
+    let before = stats(ctx, &Command::show_stat())?;
+    errors_since(ctx, &before, Instant::now(), o.seconds)
 }
 
 fn process_check(ctx: &Ctx, o: &Opts) -> R<Array> {
-    if ctx.client.is_empty() {
-        return Err(no_targets());
-    }
-    let cmd = Command::show_info();
-    let replies = ctx
-        .block_on(async { Ok(ctx.client.send_all(&cmd).await) })
-        .map_err(to_rhai)?;
     let mut out = Array::new();
-    for (target, text) in partition(ctx, replies)? {
-        let pairs = info::parse_info(&text).map_err(|e| malformed(&target, cmd.as_str(), e))?;
-        if let Some((_, v)) = pairs.iter().find(|(k, _)| k == "Version") {
-            ctx.note_version(&target, v);
-        }
+    for (target, pairs) in infos(ctx)? {
         record(
             ctx,
             &target,
@@ -195,6 +179,62 @@ fn process_check(ctx: &Ctx, o: &Opts) -> R<Array> {
     Ok(out)
 }
 
+/// Everything troubleshoot asks of the live process, each reply read once
+/// per target: `show info`, `show stat` (the first error-rate sample too) and
+/// `show servers state`, then the second `show stat` after `sample` seconds.
+fn live_check(ctx: &Ctx, o: &Opts) -> R<Map> {
+    let info = infos(ctx)?;
+    let st = stats(ctx, &Command::show_stat())?;
+    let taken = Instant::now();
+    let all = states(ctx)?;
+    let (mut process, mut servers, mut queues) = (Array::new(), Array::new(), Array::new());
+    let (mut in_rotation, mut total, mut queued) = (0, 0, 0);
+    for (target, pairs) in &info {
+        record(
+            ctx,
+            target,
+            health::assess_process(pairs, o.near),
+            &mut process,
+        )?;
+    }
+    for (target, stat) in &st {
+        let states = states_of(&all, target);
+        record(
+            ctx,
+            target,
+            health::assess_servers(stat, states),
+            &mut servers,
+        )?;
+        record(
+            ctx,
+            target,
+            health::assess_queues(stat, o.near, None),
+            &mut queues,
+        )?;
+        let (r, t, q) = health::summary(stat, states);
+        (in_rotation, total, queued) = (in_rotation + r, total + t, queued + q);
+    }
+    let mut m = Map::new();
+    let maps: Array = info
+        .iter()
+        .map(|(t, p)| Dynamic::from_map(convert::info_map(p, Some(t))))
+        .collect();
+    m.insert("infos".into(), Dynamic::from_array(maps));
+    m.insert("process".into(), Dynamic::from_array(process));
+    m.insert("servers".into(), Dynamic::from_array(servers));
+    m.insert("queues".into(), Dynamic::from_array(queues));
+    m.insert("in_rotation".into(), (in_rotation as i64).into());
+    m.insert("servers_total".into(), (total as i64).into());
+    m.insert("queued".into(), queued.into());
+    let errors = if o.seconds > 0.0 {
+        Dynamic::from_array(errors_since(ctx, &st, taken, o.seconds)?)
+    } else {
+        Dynamic::UNIT
+    };
+    m.insert("errors".into(), errors);
+    Ok(m)
+}
+
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     const SERVERS: &str = "Servers out of rotation and failing checks on every target: records and\nreturns `servers.down`, `servers.maint`, `servers.drain`, `servers.check-failing`\nand `backend.down` findings (one per backend, servers as evidence). States come\nfrom the admin bit mask of `show servers state`, not the status text.";
     let c = ctx.clone();
@@ -202,22 +242,33 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     const QUEUES: &str = "Queues and session limits from `show stat`: records and returns\n`queues.backend`, `queues.server` and `sessions.near-limit` findings.\nOptions: `near` (fraction of slim that counts as close, default 0.8),\n`backend` (one proxy only).";
     let c = ctx.clone();
     reg("queue_check", &["Array"], QUEUES)
-        .register_into_engine(engine, move || queue_check(&c, &opts(None)?));
+        .register_into_engine(engine, move || queue_check(&c, &opts(None, &[], 0.0)?));
     let c = ctx.clone();
     reg("queue_check", &["opts: Map", "Array"], QUEUES)
-        .register_into_engine(engine, move |m: Map| queue_check(&c, &opts(Some(m))?));
+        .register_into_engine(engine, move |m: Map| {
+            queue_check(&c, &opts(Some(m), &["near", "backend"], 0.0)?)
+        });
     const ERRORS: &str = "Error rates: two `show stat` samples `seconds` apart (default 3), then per\nbackend `backend.errors` (5xx responses; error at 50% or more) and\n`backend.conn-errors` (connection errors to servers), with the servers that\nproduced them. Option: `seconds` (0.1 to 600). Ctrl-C stops the wait.";
     let c = ctx.clone();
     reg("error_check", &["Array"], ERRORS)
-        .register_into_engine(engine, move || error_check(&c, None));
+        .register_into_engine(engine, move || error_check(&c, &opts(None, &[], 3.0)?));
     let c = ctx.clone();
     reg("error_check", &["opts: Map", "Array"], ERRORS)
-        .register_into_engine(engine, move |m: Map| error_check(&c, Some(m)));
+        .register_into_engine(engine, move |m: Map| {
+            error_check(&c, &opts(Some(m), &["seconds"], 3.0)?)
+        });
     const PROCESS: &str = "Process limits from `show info`: records and returns `process.maxconn`\n(CurrConns above `near` x Maxconn; error at the limit) and `process.busy`\n(Idle_pct below 10). Option: `near` (default 0.8).";
     let c = ctx.clone();
     reg("process_check", &["Array"], PROCESS)
-        .register_into_engine(engine, move || process_check(&c, &opts(None)?));
+        .register_into_engine(engine, move || process_check(&c, &opts(None, &[], 0.0)?));
     let c = ctx.clone();
     reg("process_check", &["opts: Map", "Array"], PROCESS)
-        .register_into_engine(engine, move |m: Map| process_check(&c, &opts(Some(m))?));
+        .register_into_engine(engine, move |m: Map| {
+            process_check(&c, &opts(Some(m), &["near"], 0.0)?)
+        });
+    const LIVE: &str = "Everything troubleshoot asks of the live process, reading `show info`, `show stat`\nand `show servers state` once per target: records the findings of\n`process_check`, `server_check`, `queue_check` and (after `sample` seconds,\ndefault 3, 0 skips it) `error_check`, and returns `#{infos, process, servers,\nqueues, errors, in_rotation, servers_total, queued}` (`infos` as `info_all()`,\n`errors` is `()` when skipped). Options: `near`, `sample`.";
+    let c = ctx.clone();
+    reg("live_check", &["opts: Map", "Map"], LIVE).register_into_engine(engine, move |m: Map| {
+        live_check(&c, &opts(Some(m), &["near", "sample"], 3.0)?)
+    });
 }

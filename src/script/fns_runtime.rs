@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
-fn no_targets() -> Box<EvalAltResult> {
+pub(super) fn no_targets() -> Box<EvalAltResult> {
     to_rhai(Error::Other(
         "no HAProxy socket configured: pass -s ADDR, set HARUN_SOCKET, or add a `stats socket` line to the config".into(),
     ))
@@ -74,14 +74,19 @@ pub(super) fn malformed(
     })
 }
 
-pub fn stat_of(ctx: &Ctx, cmd: &Command) -> R<Array> {
+/// `cmd` (a `show stat`) on every target, parsed; see [`partition`].
+pub(super) fn stats(ctx: &Ctx, cmd: &Command) -> R<Vec<(String, stat::Stat)>> {
     if ctx.client.is_empty() {
         return Err(no_targets());
     }
     let results = ctx
         .block_on(async { Ok(ctx.client.stat_all(cmd).await) })
         .map_err(to_rhai)?;
-    let replies = partition(ctx, results)?;
+    partition(ctx, results)
+}
+
+pub fn stat_of(ctx: &Ctx, cmd: &Command) -> R<Array> {
+    let replies = stats(ctx, cmd)?;
     let tag = multi(ctx);
     let mut out = Array::new();
     let mut catalog = crate::script::ctx::Catalog::default();
@@ -155,18 +160,25 @@ pub fn servers_of(ctx: &Ctx, backend: Option<&str>) -> R<Array> {
     Ok(out)
 }
 
-pub fn info_all(ctx: &Ctx) -> R<Array> {
+/// `show info` of every target, parsed; each target's version is noted.
+pub(super) fn infos(ctx: &Ctx) -> R<Vec<(String, Vec<(String, String)>)>> {
     let cmd = Command::show_info();
-    let replies = read_all(ctx, &cmd)?;
-    let mut out = Array::new();
-    for (target, text) in replies {
+    let mut out = Vec::new();
+    for (target, text) in read_all(ctx, &cmd)? {
         let pairs = info::parse_info(&text).map_err(|e| malformed(&target, cmd.as_str(), e))?;
         if let Some((_, v)) = pairs.iter().find(|(k, _)| k == "Version") {
             ctx.note_version(&target, v);
         }
-        out.push(Dynamic::from_map(convert::info_map(&pairs, Some(&target))));
+        out.push((target, pairs));
     }
     Ok(out)
+}
+
+pub fn info_all(ctx: &Ctx) -> R<Array> {
+    Ok(infos(ctx)?
+        .iter()
+        .map(|(target, pairs)| Dynamic::from_map(convert::info_map(pairs, Some(target))))
+        .collect())
 }
 
 /// `send(cmd)`: reads go straight out; writes take the guarded, journaled path.
