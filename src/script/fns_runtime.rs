@@ -160,8 +160,11 @@ pub fn servers_of(ctx: &Ctx, backend: Option<&str>) -> R<Array> {
     Ok(out)
 }
 
+/// One target's `show info`, as `(key, value)` pairs in HAProxy's order.
+pub(super) type InfoPairs = Vec<(String, String)>;
+
 /// `show info` of every target, parsed; each target's version is noted.
-pub(super) fn infos(ctx: &Ctx) -> R<Vec<(String, Vec<(String, String)>)>> {
+pub(super) fn infos(ctx: &Ctx) -> R<Vec<(String, InfoPairs)>> {
     let cmd = Command::show_info();
     let mut out = Vec::new();
     for (target, text) in read_all(ctx, &cmd)? {
