@@ -186,6 +186,9 @@ impl Runner {
         let src = playbooks::resolve(name_or_path)?;
         let doc = playbooks::parse_header(&src.name, "", &src.text);
         playbooks::check_params(&doc, &self.ctx.settings.params)?;
+        if self.ctx.settings.strict_params {
+            playbooks::check_known(&doc, &src.text, self.ctx.settings.params.keys())?;
+        }
         Ok(self.run_source(&src.name, &src.text, src.dir))
     }
 

@@ -45,6 +45,10 @@ pub struct Settings {
     /// Bound on a whole run (`--max-time`).
     pub max_time: Option<Duration>,
     pub params: BTreeMap<String, String>,
+    /// Refuse a `params` key the playbook neither declares nor reads (a typo),
+    /// for parameters a user typed; off for embedders who pass the same
+    /// parameters to several playbooks.
+    pub strict_params: bool,
     pub dry_run: bool,
     pub read_only: bool,
     /// Skip the confirmation before the first write.
@@ -72,6 +76,7 @@ impl Default for Settings {
             io_timeout: Duration::from_secs(5),
             max_time: None,
             params: BTreeMap::new(),
+            strict_params: false,
             dry_run: false,
             read_only: false,
             yes: false,

@@ -155,6 +155,8 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
         io_timeout,
         max_time,
         params,
+        // What the user typed: a key no playbook declares or reads is a typo.
+        strict_params: true,
         dry_run: g.dry_run,
         read_only: g.read_only,
         yes: g.yes,
@@ -250,23 +252,7 @@ pub fn finish(report: &Report, json: bool) -> i32 {
     report.exit_code()
 }
 
-/// A `-p` key the playbook neither declares nor reads is a typo: say so
-/// before anything runs.
-fn check_typed_params(name: &str, settings: &Settings) -> Result<(), i32> {
-    let Ok(src) = crate::playbooks::resolve(name) else {
-        return Ok(()); // the run reports a missing playbook itself
-    };
-    let doc = crate::playbooks::parse_header(&src.name, "", &src.text);
-    crate::playbooks::check_known(&doc, &src.text, settings.params.keys()).map_err(|e| {
-        error(&e.to_string());
-        e.exit_code() as i32
-    })
-}
-
 fn run_playbook(settings: Settings, g: &GlobalOpts, name: &str) -> i32 {
-    if let Err(code) = check_typed_params(name, &settings) {
-        return code;
-    }
     let (runner, _rt) = match runner(settings, g, false) {
         Ok(r) => r,
         Err(code) => return code,
@@ -380,11 +366,6 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if let Some(p) = &playbook {
-        if let Err(code) = check_typed_params(p, &settings) {
-            return code;
-        }
-    }
     eprintln!("harun lab: starting haproxy ({}) ...", scenario.describe());
     let lab = match Lab::builder()
         .haproxy_bin(&g.haproxy_bin)
