@@ -440,11 +440,10 @@ impl Ctx {
             .collect())
     }
 
-    /// Refuse to take the last active UP server of a backend out of rotation.
-    /// Returns each target's state of the server before, read in the same
-    /// round trip (`show servers state <bk>`: UP is running and neither in
-    /// maintenance nor in drain; backups, from `show stat`, read once per run,
-    /// do not count).
+    /// Refuse to take the last server in rotation of a backend out of it
+    /// (backups, from `show stat`, read once per run, do not count), and to
+    /// drain a server in maintenance. Returns each target's state of the
+    /// server before, from the same `show servers state <bk>`.
     fn last_server_guard(
         &self,
         server: &ServerRef,
@@ -513,6 +512,19 @@ impl Ctx {
             before.push(Some(Snapshot::of(
                 lines.iter().find(|l| l.name == server.server),
             )));
+            // Drain lets health checks and persistent clients back in: never
+            // on a server in maintenance (the guard's `force` lifts this too).
+            let parked = lines
+                .iter()
+                .any(|l| l.name == server.server && AdminState(l.admin).is_maint());
+            if parked && command.as_str().ends_with(" state drain") {
+                return Err(Error::Refused {
+                    reason: format!(
+                        "{server} is in maintenance on {}: setting it to drain would bring back health checks and persistent clients; leave it in maintenance (drain with then: \"maint\" is a no-op), or pass force: true / --force to do it anyway",
+                        target.name()
+                    ),
+                });
+            }
             let up = |l: &Light| {
                 servers_state::in_rotation(OpState::from_code(l.op), AdminState(l.admin), l.weight)
             };

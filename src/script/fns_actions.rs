@@ -277,30 +277,27 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
     let names: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
     let label = names.join(", ");
     let key = format!("drain {label}");
-    // A server in maintenance must not be set to drain: drain lets health
-    // checks and persistent clients back in. With `then: "maint"` it is
-    // already where the drain would end.
-    let before = poll_once(ctx, &servers).map_err(to_rhai)?;
-    let is_parked = |s: &ServerRef| {
-        let on: Vec<&Seen> = before
+    // Ending in maintenance, a server already there needs no drain (the write
+    // guard refuses to drain a server in maintenance otherwise).
+    let parked: Vec<ServerRef> = if then == Some(AdminAction::Maint) {
+        let before = poll_once(ctx, &servers).map_err(to_rhai)?;
+        servers
             .iter()
-            .filter(|b| &b.server == s && b.remaining.found)
-            .collect();
-        !on.is_empty() && on.iter().all(|b| b.remaining.maint)
+            .filter(|s| {
+                let mut on = before
+                    .iter()
+                    .filter(|b| &b.server == *s && b.remaining.found);
+                let first = on.next();
+                first.is_some_and(|b| b.remaining.maint) && on.all(|b| b.remaining.maint)
+            })
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
     };
-    let parked: Vec<&ServerRef> = servers.iter().filter(|s| is_parked(s)).collect();
-    if !parked.is_empty() && then != Some(AdminAction::Maint) && !force {
-        let list: Vec<String> = parked.iter().map(|s| s.to_string()).collect();
-        return Err(to_rhai(Error::Refused {
-            reason: format!(
-                "{} is in maintenance: setting it to drain would bring back health checks and persistent clients; leave it in maintenance (then: \"maint\" is a no-op), or pass force: true / --force to do it anyway",
-                list.join(", ")
-            ),
-        }));
-    }
     let to_drain: Vec<ServerRef> = servers
         .iter()
-        .filter(|s| !(then == Some(AdminAction::Maint) && is_parked(s)))
+        .filter(|s| !parked.contains(s))
         .cloned()
         .collect();
     let mut writes = apply(ctx, &to_drain, force, &|s| {

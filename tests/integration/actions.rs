@@ -783,3 +783,24 @@ fn draining_a_server_in_maintenance_never_brings_it_back() {
         .iter()
         .all(|e| !e["command"].as_str().unwrap_or("").contains("state drain")));
 }
+
+#[test]
+fn the_write_guard_refuses_draining_a_server_in_maintenance() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    // Not only drain(): any write that would set a parked server to drain.
+    for script in [
+        r#"set_state("bk_app/app3", "drain")"#,
+        r#"send("set server bk_app/app3 state drain")"#,
+    ] {
+        let run = harun().lab(&lab).args(["--yes", "-e", script]).run();
+        run.expect_code(4);
+        assert!(
+            run.stderr.contains("is in maintenance"),
+            "{script}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(admin_state(&lab, "bk_app", "app3"), 5);
+}
