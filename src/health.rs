@@ -9,14 +9,13 @@
 //! from the status text: a drained server whose check fails reads `DOWN` in
 //! `show stat`, and a `MAINT (via bk/s)` text depends on the version.
 
+#[cfg(test)]
+use crate::report::MAX_EVIDENCE;
 use crate::report::{Finding, Severity};
 use crate::runtime::servers_state::{AdminState, OpState, ServerState};
 use crate::runtime::stat::{ProxyType, Stat, StatRow};
 use crate::system::FindingDoc;
 use std::collections::{BTreeMap, HashMap};
-
-/// At most this many evidence lines per finding; the rest is counted.
-const MAX_EVIDENCE: usize = 12;
 
 /// Check results that mean the last health check failed (`check_status` in
 /// `show stat`; management.txt section 9.1).
@@ -149,19 +148,6 @@ fn human_secs(s: i64) -> String {
         s if s < 172_800 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
     }
-}
-
-fn push_capped(f: Finding, lines: impl IntoIterator<Item = String>) -> Finding {
-    let lines: Vec<String> = lines.into_iter().collect();
-    let total = lines.len();
-    let mut f = f;
-    for l in lines.into_iter().take(MAX_EVIDENCE) {
-        f = f.evidence(l);
-    }
-    if total > MAX_EVIDENCE {
-        f = f.evidence(format!("... and {} more", total - MAX_EVIDENCE));
-    }
-    f
 }
 
 fn list(names: &[String]) -> String {
@@ -335,7 +321,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
             .advice(format!(
                 "reach the server from this host as the check does (e.g. `curl -v http://ADDR/` or `nc -vz ADDR PORT`), fix it, then watch it come back: `show servers state {backend}`"
             ));
-            out.push(push_capped(f, lines));
+            out.push(f.evidence_capped(lines));
         }
         if let Some(maint) = groups.get("maint") {
             let names: Vec<String> = maint.iter().map(|s| s.server.to_string()).collect();
@@ -378,7 +364,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
                     names[0]
                 )
             });
-            out.push(push_capped(f, lines));
+            out.push(f.evidence_capped(lines));
         }
         if let Some(drain) = groups.get("drain") {
             let names: Vec<String> = drain.iter().map(|s| s.server.to_string()).collect();
@@ -404,7 +390,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
                 "finish with `harun drain_server -p server={backend}/{} -p then=maint`, or put it back: `set server {backend}/{} state ready`",
                 names[0], names[0]
             ));
-            out.push(push_capped(f, lines));
+            out.push(f.evidence_capped(lines));
         }
         if let Some(light) = groups.get("weight0") {
             let names: Vec<String> = light.iter().map(|s| s.server.to_string()).collect();
@@ -430,7 +416,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
                 "if it is meant to serve: `set weight {backend}/{} 100%` (back to its configured weight)",
                 names[0]
             ));
-            out.push(push_capped(f, lines));
+            out.push(f.evidence_capped(lines));
         }
         // A DOWN server's failing check is already in servers.down: this is for
         // servers still taking (or about to take) traffic, and drained ones.
@@ -462,7 +448,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
             )
             .detail("still in the pool but failing: it goes DOWN after `fall` failures (a drained one stays out). L4CON: connection refused; L4TOUT/L7TOUT: no answer in `timeout check`; L7STS: wrong HTTP status; L7RSP: not HTTP; SOCKERR: local socket error")
             .advice("run the check by hand from the HAProxy host (the same address, port and `option httpchk` request), then fix the server or the check");
-            out.push(push_capped(f, lines));
+            out.push(f.evidence_capped(lines));
         }
     }
     out
@@ -552,7 +538,7 @@ pub fn assess_queues(stat: &Stat, near: f64, only: Option<&str>) -> Vec<Finding>
         )
         .detail("requests bound to one server (persistence, hash balancing) wait in that server's own queue while it serves `maxconn` sessions")
         .advice("raise the server's maxconn if it can take more, or let queued requests go elsewhere with `maxqueue N` on the server line (with hash balancing: `hash-balance-factor 150`); find why it is slow (`rtime`/`ttime` in show stat)");
-        out.push(push_capped(f, server_queues));
+        out.push(f.evidence_capped(server_queues));
     }
     if !near_rows.is_empty() {
         let pct = (near * 100.0).round() as i64;
@@ -566,7 +552,7 @@ pub fn assess_queues(stat: &Stat, near: f64, only: Option<&str>) -> Vec<Finding>
         )
         .detail("at the limit a server queues new requests and a frontend stops accepting connections (they wait in the kernel's backlog)")
         .advice("raise the limit (`maxconn` on the server or the frontend) if the host can take it, or add capacity before queues build");
-        out.push(push_capped(f, near_rows));
+        out.push(f.evidence_capped(near_rows));
     }
     out
 }
@@ -684,8 +670,8 @@ pub fn assess_errors(before: &Stat, after: &Stat, secs: f64) -> Vec<Finding> {
             .advice(format!(
                 "see which servers answer them (evidence), `show errors` for malformed responses, and the logs: `harun enable_logs -p verify=true`; for a server failing all requests: `harun drain_server -p server={backend}/NAME`"
             ))
-            .evidence(counters.clone());
-            out.push(push_capped(f, per_server.clone()));
+            .evidence(counters);
+            out.push(f.evidence_capped(per_server));
         } else if d.econ > 0 {
             let f = Finding::new(
                 Severity::Warning,
@@ -695,7 +681,7 @@ pub fn assess_errors(before: &Stat, after: &Stat, secs: f64) -> Vec<Finding> {
             .detail("HAProxy could not connect to a server (refused, timeout connect): requests were retried or redispatched, or failed")
             .advice("check the servers named in the evidence: is the service listening, is `timeout connect` long enough for this network?")
             .evidence(counters);
-            out.push(push_capped(f, per_server));
+            out.push(f.evidence_capped(per_server));
         }
     }
     out

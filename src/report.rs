@@ -99,7 +99,34 @@ pub struct Finding {
     pub target: Option<String>,
 }
 
+/// Evidence lines kept in a finding that lists many places; the rest is
+/// counted in one last line (see [`Finding::evidence_capped`]).
+pub const MAX_EVIDENCE: usize = 12;
+
+/// The line that stands for `n` evidence lines left out.
+pub fn more_evidence(n: usize) -> String {
+    format!("... and {n} more")
+}
+
 impl Finding {
+    /// Add at most [`MAX_EVIDENCE`] of `lines` as evidence, then one line
+    /// counting the rest: a 2,000-backend farm stays readable.
+    pub fn evidence_capped(mut self, lines: impl IntoIterator<Item = String>) -> Self {
+        let (mut kept, mut left_out) = (0, 0);
+        for l in lines {
+            if kept < MAX_EVIDENCE {
+                self.evidence.push(l);
+                kept += 1;
+            } else {
+                left_out += 1;
+            }
+        }
+        if left_out > 0 {
+            self.evidence.push(more_evidence(left_out));
+        }
+        self
+    }
+
     pub fn new(severity: Severity, id: impl Into<String>, title: impl Into<String>) -> Self {
         Finding {
             severity,

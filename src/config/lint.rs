@@ -328,8 +328,6 @@ fn fold_check_findings(
 
 /// Above this many findings with one id, they become one finding.
 const AGGREGATE_ABOVE: usize = 10;
-/// Evidence lines kept in an aggregated finding.
-const AGGREGATE_EVIDENCE: usize = 12;
 
 /// One finding per id once an id repeats more than [`AGGREGATE_ABOVE`] times:
 /// a farm of 2,000 backends without `check` is one problem to fix, not 2,000
@@ -355,7 +353,7 @@ fn aggregate(findings: Vec<Finding>) -> Vec<Finding> {
             Some(&i) => {
                 let agg = &mut out[i];
                 agg.severity = agg.severity.max(f.severity);
-                if agg.evidence.len() < AGGREGATE_EVIDENCE {
+                if agg.evidence.len() < crate::report::MAX_EVIDENCE {
                     agg.evidence.push(line);
                 }
             }
@@ -374,7 +372,7 @@ fn aggregate(findings: Vec<Finding>) -> Vec<Finding> {
         let n = counts[&agg.id];
         if n > agg.evidence.len() {
             let more = n - agg.evidence.len();
-            agg.evidence.push(format!("... and {more} more"));
+            agg.evidence.push(crate::report::more_evidence(more));
         }
     }
     out
@@ -1020,9 +1018,12 @@ mod tests {
             .collect();
         assert_eq!(hc.len(), 1, "{:?}", ids(&f));
         assert_eq!(hc[0].title, "Servers without health checks: 25 places");
-        assert_eq!(hc[0].evidence.len(), AGGREGATE_EVIDENCE + 1);
+        assert_eq!(hc[0].evidence.len(), crate::report::MAX_EVIDENCE + 1);
         assert!(hc[0].evidence[0].starts_with("backend bk0: no health check on a, b (h.cfg:"));
-        assert_eq!(hc[0].evidence[AGGREGATE_EVIDENCE], "... and 13 more");
+        assert_eq!(
+            hc[0].evidence[crate::report::MAX_EVIDENCE],
+            "... and 13 more"
+        );
     }
 
     fn ids(f: &[Finding]) -> Vec<&str> {
