@@ -1077,9 +1077,9 @@ mod tests {
             ));
         }
         text.push_str(".else\n  z\n.endif\n.if x\n.else\n.elif y\n.endif\n");
-        let start = std::time::Instant::now();
+        // The exact length of the last branch's condition is the proof: linear,
+        // not doubled per branch (no clock needed).
         let m = parse(&text);
-        assert!(start.elapsed() < std::time::Duration::from_secs(5));
         let g = &m.sections[0];
         let c = |kw: &str| g.find(kw).next().unwrap().condition.clone().unwrap();
         assert_eq!(c("a0"), "c0");
