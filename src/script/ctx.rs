@@ -45,6 +45,13 @@ pub struct Ctx {
     pub track_catalog: AtomicBool,
     playbook: Mutex<String>,
     versions: Mutex<BTreeMap<String, String>>,
+    /// Configurations loaded in this run (cleared by `begin_run`).
+    models: Mutex<
+        Vec<(
+            Vec<std::path::PathBuf>,
+            crate::script::fns_config::LoadedModel,
+        )>,
+    >,
     /// Directories `bundle()` created with this Ctx: the only ones `save()` writes into.
     bundles: Mutex<BTreeSet<std::path::PathBuf>>,
 }
@@ -83,6 +90,7 @@ impl Ctx {
             track_catalog: AtomicBool::new(false),
             playbook: Mutex::new(String::new()),
             versions: Mutex::new(BTreeMap::new()),
+            models: Mutex::new(Vec::new()),
             bundles: Mutex::new(BTreeSet::new()),
         }
     }
@@ -97,6 +105,27 @@ impl Ctx {
         *lock(&self.deadline) = self.settings.max_time.map(|d| Instant::now() + d);
         self.confirmed.store(false, Ordering::SeqCst);
         lock(&self.backups).clear();
+        // A REPL line is a run: a configuration edited meanwhile is read again.
+        lock(&self.models).clear();
+    }
+
+    /// The configuration loaded from `paths` earlier in this run.
+    pub(crate) fn cached_model(
+        &self,
+        paths: &[std::path::PathBuf],
+    ) -> Option<crate::script::fns_config::LoadedModel> {
+        lock(&self.models)
+            .iter()
+            .find(|(p, _)| p.as_slice() == paths)
+            .map(|(_, m)| m.clone())
+    }
+
+    pub(crate) fn cache_model(
+        &self,
+        paths: &[std::path::PathBuf],
+        model: crate::script::fns_config::LoadedModel,
+    ) {
+        lock(&self.models).push((paths.to_vec(), model));
     }
 
     /// End of a run: the report, and the journal synced to disk.

@@ -61,15 +61,27 @@ fn paths_text(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-/// Loads the model off the script thread (bounded by Ctrl-C and --max-time).
-pub(super) fn load_model(ctx: &Ctx, paths: &[PathBuf]) -> R<Result<ConfigModel, ConfigError>> {
-    let paths = paths.to_vec();
-    ctx.block_on(async move {
-        tokio::task::spawn_blocking(move || config::load_config(&paths))
-            .await
-            .map_err(|e| Error::Other(format!("loading the configuration: {e}")))
-    })
-    .map_err(to_rhai)
+/// A loaded configuration, shared by the primitives of one run.
+pub(crate) type LoadedModel = Arc<Result<ConfigModel, ConfigError>>;
+
+/// Loads the model off the script thread (bounded by Ctrl-C and --max-time),
+/// once per run and set of paths: troubleshoot's lint, logging and system
+/// checks read the same files (a 10 MB configuration is parsed once).
+pub(super) fn load_model(ctx: &Ctx, paths: &[PathBuf]) -> R<LoadedModel> {
+    if let Some(m) = ctx.cached_model(paths) {
+        return Ok(m);
+    }
+    let owned = paths.to_vec();
+    let loaded = ctx
+        .block_on(async move {
+            tokio::task::spawn_blocking(move || config::load_config(&owned))
+                .await
+                .map_err(|e| Error::Other(format!("loading the configuration: {e}")))
+        })
+        .map_err(to_rhai)?;
+    let loaded = Arc::new(loaded);
+    ctx.cache_model(paths, loaded.clone());
+    Ok(loaded)
 }
 
 /// The fix for a configuration that cannot be read.
@@ -201,11 +213,11 @@ fn config_check(ctx: &Ctx, path: Option<&str>) -> R<Map> {
 
 fn config_model(ctx: &Ctx, path: Option<&str>) -> R<Dynamic> {
     let paths = paths_of(ctx, path)?;
-    match load_model(ctx, &paths)? {
-        Ok(m) => dynamic(&m),
+    match load_model(ctx, &paths)?.as_ref() {
+        Ok(m) => dynamic(m),
         Err(e) => Err(kind_error(
             "config_unreadable",
-            format!("{e}: {}", unreadable_fix(&e)),
+            format!("{e}: {}", unreadable_fix(e)),
         )),
     }
 }
@@ -248,9 +260,9 @@ pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
             why
         });
     }
-    match load_model(ctx, paths)? {
+    match load_model(ctx, paths)?.as_ref() {
         Ok(model) => {
-            let mut found = config::lint(&model, &lctx);
+            let mut found = config::lint(model, &lctx);
             for f in &mut found {
                 if f.id == "config.log-lost-in-chroot" && lctx.rsyslog_unread.is_none() {
                     f.evidence.extend(rs.notes.iter().cloned());
@@ -275,7 +287,7 @@ pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
                 format!("cannot read the configuration {}", paths_text(paths)),
             )
             .evidence(e.to_string())
-            .advice(unreadable_fix(&e));
+            .advice(unreadable_fix(e));
             if let Some(d) = doc {
                 f = f.detail(d.meaning);
             }

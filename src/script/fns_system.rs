@@ -50,9 +50,9 @@ fn live_info(ctx: &Ctx) -> Option<(String, Vec<(String, String)>)> {
 fn system_check(ctx: &Ctx) -> R<Map> {
     let irq = host::irqbalance(&ctx.settings.proc_root);
     let cpus = host::cpus(&ctx.settings.sys_root);
-    let model = load_model(ctx, &ctx.settings.config_paths)?.ok();
+    let loaded = load_model(ctx, &ctx.settings.config_paths)?;
+    let model = loaded.as_ref().as_ref().ok();
     let cpu_map = model
-        .as_ref()
         .map(|m| m.global_find("cpu-map").next().is_some())
         .unwrap_or(false);
     let mut notes: Vec<String> = Vec::new();
@@ -124,15 +124,15 @@ fn log_sides(ctx: &Ctx, path: Option<&str>) -> R<LogSides> {
     let mut targets = Vec::new();
     let mut chroot = None;
     let mut config_error = None;
-    match load_model(ctx, &paths)? {
+    match load_model(ctx, &paths)?.as_ref() {
         Ok(model) => {
-            for (section, d) in config::log_lines(&model) {
+            for (section, d) in config::log_lines(model) {
                 match parse_log_directive(&d.args) {
                     Ok(t) => targets.push((t, d.location(), section)),
                     Err(e) => notes.push(format!("{}: {e}", d.location())),
                 }
             }
-            chroot = config::chroot(&model);
+            chroot = config::chroot(model);
         }
         Err(e) => config_error = Some(e.to_string()),
     }
