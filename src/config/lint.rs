@@ -794,46 +794,17 @@ fn world_writable_sockets(model: &ConfigModel, out: &mut Vec<Finding>) {
     }
 }
 
-const LEGIT_X_HEADERS: &[&str] = &[
-    "x-frame-options",
-    "x-content-type-options",
-    "x-xss-protection",
-    "x-permitted-cross-domain-policies",
-    "x-robots-tag",
-    "x-dns-prefetch-control",
-    "x-download-options",
-    "x-ua-compatible",
-    "x-request-id",
-    "x-correlation-id",
-];
-
 fn debug_header(model: &ConfigModel, out: &mut Vec<Finding>) {
-    for s in model.sections.iter().filter(|s| {
-        matches!(
-            s.kind.as_str(),
-            "frontend" | "defaults" | "backend" | "listen"
-        )
-    }) {
-        for d in s.directives.iter().filter(|d| {
-            (d.keyword == "http-response" || d.keyword == "http-after-response")
-                && matches!(
-                    d.args.first().map(String::as_str),
-                    Some("set-header" | "add-header")
-                )
-        }) {
-            let Some(name) = d.args.get(1) else { continue };
-            let lower = name.to_ascii_lowercase();
-            if !lower.starts_with("x-") || LEGIT_X_HEADERS.contains(&lower.as_str()) {
-                continue;
-            }
-            out.push(
-                finding(
-                    "config.debug-header",
-                    format!("{} sets response header {name}", s.label()),
-                )
-                .evidence(d.evidence()),
-            );
-        }
+    let found = super::headers::header_directives(model)
+        .filter(|(_, _, name)| super::headers::is_trace_header(name));
+    for (s, d, name) in found {
+        out.push(
+            finding(
+                "config.debug-header",
+                format!("{} sets response header {name}", s.label()),
+            )
+            .evidence(d.evidence()),
+        );
     }
 }
 

@@ -1,6 +1,7 @@
 //! haproxy.cfg model, `haproxy -c` and lint rules.
 
 pub mod check;
+pub mod headers;
 pub mod lint;
 pub mod model;
 

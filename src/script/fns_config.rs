@@ -211,6 +211,22 @@ fn config_check(ctx: &Ctx, path: Option<&str>) -> R<Map> {
     check_map(&checked)
 }
 
+/// `trace_headers(header)`: where the configuration sets the header and
+/// which proxies answer without it (see `config::headers`).
+fn trace_headers(ctx: &Ctx, header: &str) -> R<Dynamic> {
+    let paths = paths_of(ctx, None)?;
+    match load_model(ctx, &paths)?.as_ref() {
+        Ok(m) => dynamic(&config::headers::coverage(
+            m,
+            Some(header).filter(|h| !h.is_empty()),
+        )),
+        Err(e) => Err(kind_error(
+            "config_unreadable",
+            format!("{e}: {}", unreadable_fix(e)),
+        )),
+    }
+}
+
 fn config_model(ctx: &Ctx, path: Option<&str>) -> R<Dynamic> {
     let paths = paths_of(ctx, path)?;
     match load_model(ctx, &paths)?.as_ref() {
@@ -311,6 +327,16 @@ fn config_lint(ctx: &Ctx, path: Option<&str>) -> R<Array> {
 }
 
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
+    const TRACE: &str = "Troubleshooting response headers in the configuration (`-c`): `#{sets:\n[#{section, header, value, line, location}], uncovered_frontends,\nuncovered_backends: [#{name, kind, location}]}`. `header` names one (any case);\nempty means any `X-` header but security and correlation ones\n(`is_trace_header`). A proxy is covered when it or its defaults chain sets\nit. Raises `e.kind == \"config_unreadable\"` like `config()`.";
+    let c = ctx.clone();
+    reg("trace_headers", &["header: String", "Map"], TRACE)
+        .register_into_engine(engine, move |h: &str| trace_headers(&c, h));
+    reg(
+        "is_trace_header",
+        &["name: String", "bool"],
+        "Whether a header name is a troubleshooting header: `X-...`, but not a\nsecurity or correlation header (`X-Frame-Options`, `X-Request-ID`, ...).",
+    )
+    .register_into_engine(engine, |name: &str| config::headers::is_trace_header(name));
     let c = ctx.clone();
     reg("config_check", &["Map"], "Run `haproxy -c` (the `--haproxy-bin` binary) on the configuration (`-c`):\n`#{valid, exit_code, no_listener, messages: [#{level, file, line, proxy, server,\ntext}], version, other}`. Exit code 0 valid, 1 errors, 2 valid without listener.\nWhen haproxy cannot run (missing binary, timeout) nothing is raised: `valid`\nand `exit_code` are `()` and `error` says what to fix (`error_kind`:\nbinary_not_found, spawn, timeout).")
         .register_into_engine(engine, move || config_check(&c, None));
