@@ -26,6 +26,11 @@ pub fn to_rhai_at(e: Error, pos: Position) -> Box<EvalAltResult> {
 }
 
 /// A plain message as a catchable runtime error of kind `invalid_input`.
+/// A Rhai int or float as `f64` (playbooks write `timeout: 5` and `near: 0.8`).
+pub fn as_number(v: &rhai::Dynamic) -> Option<f64> {
+    v.as_int().map(|i| i as f64).or_else(|_| v.as_float()).ok()
+}
+
 pub fn invalid(
     what: &'static str,
     value: impl Into<String>,

@@ -128,10 +128,8 @@ fn opt_secs(opts: &Map, key: &str, default: f64) -> R<f64> {
         Some(v) if v.is_unit() => return Ok(default),
         Some(v) => v,
     };
-    let secs = if let Ok(i) = v.as_int() {
-        i as f64
-    } else if let Ok(f) = v.as_float() {
-        f
+    let secs = if let Some(n) = super::errors::as_number(v) {
+        n
     } else if v.is_string() {
         let s = v.to_string();
         s.trim()

@@ -30,10 +30,7 @@ struct Opts {
 }
 
 fn number(what: &'static str, v: &Dynamic) -> R<f64> {
-    v.as_float()
-        .ok()
-        .or_else(|| v.as_int().ok().map(|i| i as f64))
-        .ok_or_else(|| invalid(what, v.to_string(), "expected a number"))
+    super::errors::as_number(v).ok_or_else(|| invalid(what, v.to_string(), "expected a number"))
 }
 
 fn opts(m: Option<Map>, allowed: &[&str], seconds: f64) -> R<Opts> {

@@ -258,11 +258,7 @@ pub fn probe(req: &ProbeRequest) -> Result<ProbeResponse, ProbeError> {
 }
 
 fn timeout_of(v: &Dynamic) -> R<Duration> {
-    let secs = if let Ok(i) = v.as_int() {
-        i as f64
-    } else if let Ok(f) = v.as_float() {
-        f
-    } else {
+    let Some(secs) = super::errors::as_number(v) else {
         return Err(invalid(
             "timeout",
             v.to_string(),
