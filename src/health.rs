@@ -32,7 +32,7 @@ pub fn check_failed(check_status: &str) -> bool {
 }
 
 /// Why a server is out of rotation, or would be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Condition {
     Maint,
     Drain,
@@ -222,28 +222,20 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
             .collect(),
         None => HashMap::new(),
     };
-    let backend_status: HashMap<&str, &str> = backend_rows
-        .iter()
-        .map(|(b, r)| (*b, r.text("status").unwrap_or("")))
-        .collect();
     for (backend, servers) in servers_by_backend(stat, states) {
         let total = servers.len();
-        let mut groups: BTreeMap<&str, Vec<&ServerView>> = BTreeMap::new();
+        let mut groups: BTreeMap<Condition, Vec<&ServerView>> = BTreeMap::new();
         for s in &servers {
-            let key = match s.condition() {
-                Some(Condition::Maint) => "maint",
-                Some(Condition::Drain) => "drain",
-                Some(Condition::Down) => "down",
-                Some(Condition::WeightZero) => "weight0",
-                None => continue,
-            };
-            groups.entry(key).or_default().push(s);
+            if let Some(c) = s.condition() {
+                groups.entry(c).or_default().push(s);
+            }
         }
         let usable = total - groups.values().map(Vec::len).sum::<usize>();
 
-        if backend_status.get(backend).is_some_and(|s| *s == "DOWN") {
+        let backend_row = backend_rows.get(backend);
+        if backend_row.is_some_and(|r| r.text("status") == Some("DOWN")) {
             // The quickest way back is a server parked on purpose: name them.
-            let parked: Vec<String> = ["drain", "maint", "weight0"]
+            let parked: Vec<String> = [Condition::Drain, Condition::Maint, Condition::WeightZero]
                 .iter()
                 .flat_map(|k| groups.get(k).into_iter().flatten())
                 .map(|s| {
@@ -271,7 +263,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
                 .detail("HAProxy answers every request routed here at once with 503 (no server available); nothing queues")
                 .advice(advice),
             );
-        } else if let Some(row) = backend_rows.get(backend) {
+        } else if let Some(row) = backend_row {
             // UP on backups only: the active pool is gone.
             let (act, bck) = (row.int("act").unwrap_or(1), row.int("bck").unwrap_or(0));
             if act == 0 && bck > 0 {
@@ -286,7 +278,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
                 );
             }
         }
-        if let Some(down) = groups.get("down") {
+        if let Some(down) = groups.get(&Condition::Down) {
             let names: Vec<String> = down.iter().map(|s| s.server.to_string()).collect();
             let lines = down.iter().map(|s| {
                 let check = s
@@ -323,7 +315,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
             ));
             out.push(f.evidence_capped(lines));
         }
-        if let Some(maint) = groups.get("maint") {
+        if let Some(maint) = groups.get(&Condition::Maint) {
             let names: Vec<String> = maint.iter().map(|s| s.server.to_string()).collect();
             let from_config_bit = |s: &ServerView| {
                 s.state
@@ -366,7 +358,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
             });
             out.push(f.evidence_capped(lines));
         }
-        if let Some(drain) = groups.get("drain") {
+        if let Some(drain) = groups.get(&Condition::Drain) {
             let names: Vec<String> = drain.iter().map(|s| s.server.to_string()).collect();
             let lines = drain.iter().map(|s| {
                 format!(
@@ -392,7 +384,7 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
             ));
             out.push(f.evidence_capped(lines));
         }
-        if let Some(light) = groups.get("weight0") {
+        if let Some(light) = groups.get(&Condition::WeightZero) {
             let names: Vec<String> = light.iter().map(|s| s.server.to_string()).collect();
             let lines = light.iter().map(|s| {
                 format!(
