@@ -488,7 +488,7 @@ fn journal_keeps_every_write_of_a_run_killed_mid_way() {
         "for i in 0..10000 { set_weight(\"bk_app/app1\", i % 200 + 1); sleep(0.01); }\n",
     );
     let journal = lab.dir().join("journal.jsonl");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"))
+    let mut child = harun_process()
         .arg("-s")
         .arg(lab.admin_socket())
         .arg("--journal")
@@ -639,14 +639,8 @@ fn a_reload_during_a_drain_is_followed_to_the_new_process() {
             busy.is_some()
         });
         let server = format!("{pinned}/{}", busy.unwrap());
-        let drain = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"))
-            .env("NO_COLOR", "1")
-            .arg("-s")
-            .arg(lab.admin_socket())
-            .arg("-c")
-            .arg(lab.config_path())
-            .arg("--journal")
-            .arg(lab.dir().join("journal.jsonl"))
+        let drain = harun_process()
+            .args(lab_args(&lab))
             .args(["drain_server", "-p", &format!("server={server}")])
             .args(["-p", "timeout=30", "-p", "poll=0.2", "--yes", "--json"])
             .stdout(std::process::Stdio::piped())
@@ -722,7 +716,7 @@ fn a_kept_session_follows_a_reload_after_an_idle_spell() {
                 .any(|p| stat_field(&lab, harun::lab::PINNED_BACKEND, p, "scur") == "1")
         });
         let old_pid = lab.pid().unwrap();
-        let run = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"))
+        let run = harun_process()
             .arg("-s")
             .arg(lab.admin_socket())
             .args([

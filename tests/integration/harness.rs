@@ -81,6 +81,31 @@ impl Run {
     }
 }
 
+/// The options that point harun at the lab: admin socket, its config, the
+/// test haproxy, a private journal.
+pub fn lab_args(lab: &Lab) -> Vec<std::ffi::OsString> {
+    vec![
+        "-s".into(),
+        lab.admin_socket().into(),
+        "-c".into(),
+        lab.config_path().into(),
+        "--haproxy-bin".into(),
+        haproxy_bin().into(),
+        "--journal".into(),
+        lab.dir().join("journal.jsonl").into(),
+    ]
+}
+
+/// The real binary as a plain process, for runs that go on in the
+/// background or in a pseudo-terminal while the test acts.
+pub fn harun_process() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"));
+    cmd.env_remove("HARUN_SOCKET")
+        .env_remove("HARUN_CONFIG")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
 /// A fluent builder around the real binary.
 pub struct Harun {
     cmd: assert_cmd::Command,
@@ -96,17 +121,9 @@ pub fn harun() -> Harun {
 }
 
 impl Harun {
-    /// Point at the lab: admin socket, its config, the test haproxy, a private journal.
+    /// Point at the lab: see [`lab_args`].
     pub fn lab(mut self, lab: &Lab) -> Harun {
-        self.cmd
-            .arg("-s")
-            .arg(lab.admin_socket())
-            .arg("-c")
-            .arg(lab.config_path())
-            .arg("--haproxy-bin")
-            .arg(haproxy_bin())
-            .arg("--journal")
-            .arg(lab.dir().join("journal.jsonl"));
+        self.cmd.args(lab_args(lab));
         self
     }
 

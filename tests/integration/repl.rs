@@ -22,22 +22,14 @@ impl Repl {
     /// With extra session options (`-p`, `--dry-run`, ...).
     fn start_with(lab: &Lab, extra: &[&str]) -> Repl {
         let home = tempfile::tempdir().unwrap();
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"));
+        let mut cmd = harun_process();
         // `repl` first: with clap's args_conflicts_with_subcommands an option
         // before it would make it a playbook name.
         cmd.arg("repl")
-            .arg("-s")
-            .arg(lab.admin_socket())
-            .arg("-c")
-            .arg(lab.config_path())
-            .arg("--journal")
-            .arg(lab.dir().join("journal.jsonl"))
+            .args(lab_args(lab))
             .args(extra)
-            .env_remove("HARUN_SOCKET")
-            .env_remove("HARUN_CONFIG")
             .env("HOME", home.path())
             .env("XDG_STATE_HOME", home.path().join("state"))
-            .env("NO_COLOR", "1")
             .env("TERM", "xterm")
             .current_dir(home.path());
         let mut p = spawn_command(cmd, Some(10_000)).expect("spawn harun repl");
