@@ -4,18 +4,21 @@ use crate::harness::*;
 use harun::lab::Scenario;
 use harun::Runner;
 
+/// A runner pointed at the lab, as an embedder writes it.
+fn lab_runner(lab: &harun::lab::Lab) -> harun::RunnerBuilder {
+    Runner::builder()
+        .socket(&lab.admin_socket().display().to_string())
+        .unwrap()
+        .config_path(lab.config_path())
+        .haproxy_bin(haproxy_bin())
+}
+
 #[test]
 fn a_library_user_gets_a_structured_report() {
     let Some(lab) = lab(Scenario::Incident) else {
         return;
     };
-    let runner = Runner::builder()
-        .socket(&lab.admin_socket().display().to_string())
-        .unwrap()
-        .config_path(lab.config_path())
-        .param("backend", "bk_api")
-        .build()
-        .unwrap();
+    let runner = lab_runner(&lab).param("backend", "bk_api").build().unwrap();
     let report = runner.run_source(
         "embedded",
         r#"
@@ -60,4 +63,19 @@ fn runs_from_async_code_through_spawn_blocking() {
         .unwrap()
     });
     assert!(n.unwrap().as_i64().unwrap() >= 10);
+}
+
+#[test]
+fn the_embedding_api_runs_troubleshoot() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let runner = lab_runner(&lab).read_only(true).build().unwrap();
+    let report = runner.run_playbook("troubleshoot").unwrap();
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(report.worst, harun::Severity::Warning);
+    let ranked = report.ranked_findings();
+    assert!(ranked.windows(2).all(|w| w[0].severity >= w[1].severity));
+    assert!(ranked.iter().any(|f| f.id == "servers.down"));
+    assert!(report.writes.is_empty(), "troubleshoot never writes");
 }

@@ -5,7 +5,6 @@
 
 use crate::harness::*;
 use harun::lab::{Lab, Scenario, PINNED_BACKEND};
-use harun::{Runner, Severity};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -262,28 +261,6 @@ fn a_bad_near_parameter_is_refused_by_name() {
         .run();
     run.expect_code(2);
     assert!(run.stderr.contains("near"), "{}", run.stderr);
-}
-
-#[test]
-fn the_embedding_api_runs_troubleshoot() {
-    let Some(lab) = lab(Scenario::Incident) else {
-        return;
-    };
-    let runner = Runner::builder()
-        .socket(&lab.admin_socket().display().to_string())
-        .unwrap()
-        .config_path(lab.config_path())
-        .haproxy_bin(haproxy_bin())
-        .read_only(true)
-        .build()
-        .unwrap();
-    let report = runner.run_playbook("troubleshoot").unwrap();
-    assert!(report.error.is_none(), "{:?}", report.error);
-    assert_eq!(report.worst, Severity::Warning);
-    let ranked = report.ranked_findings();
-    assert!(ranked.windows(2).all(|w| w[0].severity >= w[1].severity));
-    assert!(ranked.iter().any(|f| f.id == "servers.down"));
-    assert!(report.writes.is_empty(), "troubleshoot never writes");
 }
 
 #[test]
