@@ -22,27 +22,40 @@ impl NoRsyslog {
         NoRsyslog { dir }
     }
     fn args(&self) -> Vec<PathBuf> {
-        vec![
-            "--rsyslog-conf".into(),
-            self.dir.path().join("rsyslog.conf"),
-            "--rsyslog-dir".into(),
-            self.dir.path().join("rsyslog.d"),
-        ]
+        rsyslog_at(
+            &self.dir.path().join("rsyslog.conf"),
+            &self.dir.path().join("rsyslog.d"),
+        )
     }
 }
 
 fn check_config(cfg: &Path, extra: &[&str]) -> Run {
     let rs = NoRsyslog::new();
+    check_config_run(cfg, &rs.args(), extra)
+}
+
+/// `check_config --json` on `cfg` with these rsyslog options.
+fn check_config_run(cfg: &Path, rsyslog: &[PathBuf], extra: &[&str]) -> Run {
     harun()
         .arg("check_config")
         .arg("-c")
         .arg(cfg)
         .arg("--haproxy-bin")
         .arg(haproxy_bin())
-        .args(rs.args())
+        .args(rsyslog)
         .args(extra)
         .arg("--json")
         .run()
+}
+
+/// rsyslog options reading `conf` and the drop-in directory `dir`.
+fn rsyslog_at(conf: &Path, dir: &Path) -> Vec<PathBuf> {
+    vec![
+        "--rsyslog-conf".into(),
+        conf.to_path_buf(),
+        "--rsyslog-dir".into(),
+        dir.to_path_buf(),
+    ]
 }
 
 fn ids(run: &Run) -> Vec<String> {
@@ -394,18 +407,11 @@ fn chroot_logs_without_rsyslog_configuration_are_a_warning() {
         ),
     )
     .unwrap();
-    let run = harun()
-        .arg("check_config")
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--haproxy-bin")
-        .arg(haproxy_bin())
-        .arg("--rsyslog-conf")
-        .arg(dir.path().join("missing-rsyslog.conf"))
-        .arg("--rsyslog-dir")
-        .arg(dir.path().join("missing.d"))
-        .arg("--json")
-        .run();
+    let missing = rsyslog_at(
+        &dir.path().join("missing-rsyslog.conf"),
+        &dir.path().join("missing.d"),
+    );
+    let run = check_config_run(&cfg, &missing, &[]);
     run.expect_code(0);
     let v = run.json();
     let f = v["findings"]
@@ -448,18 +454,7 @@ fn chroot_socket_provided_by_rsyslog_is_not_lost() {
         "$AddUnixListenSocket /var/lib/haproxy/dev/log\n",
     )
     .unwrap();
-    let run = harun()
-        .arg("check_config")
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--haproxy-bin")
-        .arg(haproxy_bin())
-        .arg("--rsyslog-conf")
-        .arg(&conf)
-        .arg("--rsyslog-dir")
-        .arg(&d)
-        .arg("--json")
-        .run();
+    let run = check_config_run(&cfg, &rsyslog_at(&conf, &d), &[]);
     run.expect_code(0);
     assert!(!ids(&run).contains(&"config.log-lost-in-chroot".to_string()));
 }
