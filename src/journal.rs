@@ -96,8 +96,20 @@ impl Journal {
 
     /// Append one line with a single `write`.
     pub fn record(&self, entry: &Entry) -> Result<()> {
-        let mut line = serde_json::to_vec(entry).map_err(|e| Error::Other(e.to_string()))?;
-        line.push(b'\n');
+        self.record_all(std::slice::from_ref(entry))
+    }
+
+    /// Several entries in one `write(2)` (a batch's chunk), synced like
+    /// [`Journal::record`].
+    pub fn record_all(&self, entries: &[Entry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut line = Vec::with_capacity(512 * entries.len());
+        for entry in entries {
+            serde_json::to_writer(&mut line, entry).map_err(|e| Error::Other(e.to_string()))?;
+            line.push(b'\n');
+        }
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
         let (file, last_sync) = &mut *guard;
         file.write_all(&line)

@@ -18,6 +18,7 @@ pub mod lab;
 pub mod playbooks;
 pub mod repl;
 pub mod report;
+pub mod rotation;
 pub mod runner;
 pub mod runtime;
 pub mod script;

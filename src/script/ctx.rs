@@ -1,11 +1,14 @@
 //! The state a run shares with every primitive: settings, sockets, the report
 //! being built, the sink, cancellation and the write path.
 
+mod batch;
+
 use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::journal::Journal;
 use crate::report::{Finding, Report, Table};
-use crate::runtime::servers_state::{self, AdminState, OpState};
+use crate::rotation::{self, light_header, light_line, light_states, takes_out, Light, Refusal};
+use crate::runtime::servers_state::{AdminState, OpState};
 use crate::runtime::{Client, Command, ServerRef};
 use crate::settings::Settings;
 use crate::sink::{Confirm, Event, Sink, WriteNotice};
@@ -265,11 +268,16 @@ impl Ctx {
         })
     }
 
+    /// The running playbook, for the journal.
+    fn playbook_name(&self) -> Option<String> {
+        Some(lock(&self.playbook).clone()).filter(|p| !p.is_empty())
+    }
+
     fn journal_note(&self, target: &str, command: &Command, outcome: &str, error: Option<String>) {
         if let Ok(j) = self.journal() {
             let mut e = j.entry(target, command.as_str(), outcome);
             e.error = error;
-            e.playbook = Some(lock(&self.playbook).clone()).filter(|p| !p.is_empty());
+            e.playbook = self.playbook_name();
             let _ = j.record(&e);
         }
     }
@@ -312,7 +320,7 @@ impl Ctx {
         let server = command.server_ref();
         // State before, per target, when the guard (or dry-run) already read it.
         let mut before: Vec<Option<Snapshot>> = vec![None; targets.len()];
-        let guarded = guarded_server(command).filter(|_| !(force || self.settings.force));
+        let guarded = takes_out(command).filter(|_| !(force || self.settings.force));
         if let Some(s) = &guarded {
             before = self.last_server_guard(s, command)?;
         } else if self.settings.dry_run || self.needs_confirmation() {
@@ -343,11 +351,12 @@ impl Ctx {
                 if let Ok(j) = self.journal() {
                     let mut e = j.entry(t, command.as_str(), "dry-run");
                     e.before = b.clone();
-                    e.playbook = Some(lock(&self.playbook).clone()).filter(|p| !p.is_empty());
+                    e.playbook = self.playbook_name();
                     let _ = j.record(&e);
                 }
                 out.push(WriteOutcome {
                     target: t.clone(),
+                    server: server.clone(),
                     command: command.to_string(),
                     outcome: "dry-run",
                     reply: Ok(String::new()),
@@ -428,15 +437,11 @@ impl Ctx {
             })?;
             // A timeout or a lost connection after the command went out: HAProxy
             // may have applied it.
-            let outcome = match &reply {
-                Ok(_) => "sent",
-                Err(Error::Timeout { .. } | Error::ConnectionLost { .. }) => "unknown",
-                Err(_) => "failed",
-            };
+            let outcome = batch::outcome_of(&reply);
             let mut e = journal.entry(&name, command.as_str(), outcome);
             e.before = before.clone();
             e.after = after.clone();
-            e.playbook = Some(lock(&self.playbook).clone()).filter(|p| !p.is_empty());
+            e.playbook = self.playbook_name();
             match &reply {
                 Ok(r) => e.reply = Some(r.trim_end().to_string()),
                 Err(err) => e.error = Some(err.to_string()),
@@ -445,6 +450,7 @@ impl Ctx {
             self.notice_write(&name, command, outcome);
             out.push(WriteOutcome {
                 target: name,
+                server: server.clone(),
                 command: command.to_string(),
                 outcome,
                 reply,
@@ -457,6 +463,27 @@ impl Ctx {
 
     fn needs_confirmation(&self) -> bool {
         !self.settings.yes && !self.confirmed.load(Ordering::SeqCst)
+    }
+
+    /// The guard's refusal, journaled, as the error the playbook sees.
+    fn refuse(
+        &self,
+        refusal: Refusal,
+        server: &ServerRef,
+        command: &Command,
+        target: &str,
+    ) -> Error {
+        let (why, reason) = match refusal {
+            Refusal::DrainWhileMaint => ("in maintenance", format!(
+                "{server} is in maintenance on {target}: setting it to drain would bring back health checks and persistent clients; leave it in maintenance (drain with then: \"maint\" is a no-op), or pass force: true / --force to do it anyway"
+            )),
+            Refusal::LastInRotation => ("last UP server", format!(
+                "{server} is the last UP server of backend `{}` on {target}: `{command}` would leave it without servers (use force: true / --force if that is what you want)",
+                server.backend
+            )),
+        };
+        self.journal_note(target, command, "refused", Some(why.into()));
+        Error::Refused { reason }
     }
 
     /// `show servers state <bk>` on every target, reduced to one server.
@@ -541,41 +568,11 @@ impl Ctx {
             before.push(Some(Snapshot::of(
                 lines.iter().find(|l| l.name == server.server),
             )));
-            // Drain lets health checks and persistent clients back in: never
-            // on a server in maintenance (the guard's `force` lifts this too).
-            let parked = lines
-                .iter()
-                .any(|l| l.name == server.server && AdminState(l.admin).is_maint());
-            if parked && command.as_str().ends_with(" state drain") {
-                return Err(Error::Refused {
-                    reason: format!(
-                        "{server} is in maintenance on {}: setting it to drain would bring back health checks and persistent clients; leave it in maintenance (drain with then: \"maint\" is a no-op), or pass force: true / --force to do it anyway",
-                        target.name()
-                    ),
-                });
-            }
-            let up = |l: &Light| {
-                servers_state::in_rotation(OpState::from_code(l.op), AdminState(l.admin), l.weight)
-            };
-            let target_up = lines.iter().any(|l| l.name == server.server && up(l));
-            let others_up = lines
-                .iter()
-                .filter(|l| l.name != server.server && up(l) && !backups.contains(l.name))
-                .count();
-            if target_up && others_up == 0 {
-                self.journal_note(
-                    &target.name(),
-                    command,
-                    "refused",
-                    Some("last UP server".into()),
-                );
-                return Err(Error::Refused {
-                    reason: format!(
-                        "{server} is the last UP server of backend `{}` on {}: `{command}` would leave it without servers (use force: true / --force if that is what you want)",
-                        server.backend,
-                        target.name()
-                    ),
-                });
+            match rotation::verdict(&lines, &backups, &server.server, command) {
+                None => {}
+                Some(refusal) => {
+                    return Err(self.refuse(refusal, server, command, &target.name()));
+                }
             }
         }
         Ok(before)
@@ -586,6 +583,8 @@ impl Ctx {
 #[derive(Debug)]
 pub struct WriteOutcome {
     pub target: String,
+    /// The server the command names, if it names one.
+    pub server: Option<ServerRef>,
     pub command: String,
     /// `sent`, `failed`, `unknown` (no reply after sending) or `dry-run`.
     pub outcome: &'static str,
@@ -612,103 +611,6 @@ impl Snapshot {
             _ => None,
         }
     }
-}
-
-/// Writes that take a server out of rotation are guarded: state drain or
-/// maint, weight 0, health or agent forced down, `disable server`.
-/// Commands are already in canonical form (single spaces, see `Command::raw`).
-fn guarded_server(command: &Command) -> Option<ServerRef> {
-    let w: Vec<&str> = command.as_str().split(' ').collect();
-    let zero = |v: &str| matches!(v, "0" | "0%");
-    let takes_out = match w.as_slice() {
-        ["set", "server", _, "state", "drain" | "maint"] => true,
-        ["set", "server", _, "weight", v] => zero(v),
-        ["set", "weight", _, v] => zero(v),
-        ["set", "server", _, "health" | "agent", "down"] => true,
-        ["disable", "server", _] => true,
-        _ => false,
-    };
-    if takes_out {
-        command.server_ref()
-    } else {
-        None
-    }
-}
-
-/// One server line of `show servers state`, the fields the write path needs.
-struct Light<'a> {
-    name: &'a str,
-    op: i64,
-    admin: u32,
-    weight: Option<i64>,
-}
-
-/// A light scan of a `show servers state` reply: fields found by header
-/// name, no per-field allocation, so bulk writes in big backends stay cheap.
-fn light_states(text: &str) -> Option<Vec<Light<'_>>> {
-    let (columns, lines) = light_header(text)?;
-    lines.map(|l| light_line(l, &columns)).collect()
-}
-
-/// Positions of the fields the write path reads, from the header line, and
-/// the data lines after it.
-struct LightColumns {
-    name: usize,
-    op: usize,
-    admin: usize,
-    weight: Option<usize>,
-    last: usize,
-}
-
-fn light_header(text: &str) -> Option<(LightColumns, impl Iterator<Item = &str>)> {
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    if lines.next().map(str::trim) != Some("1") {
-        return None;
-    }
-    let header = lines.next()?.strip_prefix('#')?;
-    let names: Vec<&str> = header.split_whitespace().collect();
-    let pos = |n: &str| names.iter().position(|f| *f == n);
-    let (name, op, admin) = (
-        pos("srv_name")?,
-        pos("srv_op_state")?,
-        pos("srv_admin_state")?,
-    );
-    let weight = pos("srv_uweight");
-    let last = name.max(op).max(admin).max(weight.unwrap_or(0));
-    let columns = LightColumns {
-        name,
-        op,
-        admin,
-        weight,
-        last,
-    };
-    Some((columns, lines.filter(|l| !l.starts_with('#'))))
-}
-
-/// One data line: the fields are walked once, up to the last one needed.
-fn light_line<'a>(line: &'a str, c: &LightColumns) -> Option<Light<'a>> {
-    let (mut name, mut op, mut admin, mut weight) = (None, None, None, None);
-    let fields = line.split(' ').filter(|f| !f.is_empty());
-    for (i, f) in fields.take(c.last + 1).enumerate() {
-        if i == c.name {
-            name = Some(f);
-        }
-        if i == c.op {
-            op = f.parse::<i64>().ok();
-        }
-        if i == c.admin {
-            admin = f.parse::<u32>().ok();
-        }
-        if Some(i) == c.weight {
-            weight = f.parse::<i64>().ok();
-        }
-    }
-    Some(Light {
-        name: name?,
-        op: op?,
-        admin: admin?,
-        weight,
-    })
 }
 
 impl Snapshot {
@@ -752,39 +654,6 @@ mod tests {
     const STATE: &str = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight\n\
         3 bk 1 s1 127.0.0.1 2 8 1 1\n\
         3 bk 2 s2 127.0.0.1 0 0 50 1\n";
-
-    #[test]
-    fn every_spelling_that_takes_a_server_out_is_guarded() {
-        for c in [
-            "set server bk/s1 state drain",
-            "set server bk/s1 state  maint",
-            "set server bk/s1\tstate maint",
-            "set server bk/s1 weight 0",
-            "set server bk/s1 weight 0%",
-            "set weight bk/s1 0",
-            "set server bk/s1 health down",
-            "set server bk/s1 agent down",
-            "disable server bk/s1",
-        ] {
-            let cmd = Command::raw(c).unwrap();
-            let s = guarded_server(&cmd).unwrap_or_else(|| panic!("not guarded: {c:?}"));
-            assert_eq!(
-                (s.backend.as_str(), s.server.as_str()),
-                ("bk", "s1"),
-                "{c:?}"
-            );
-        }
-        for c in [
-            "set server bk/s1 state ready",
-            "set server bk/s1 weight 10",
-            "set weight bk/s1 50%",
-            "set server bk/s1 health up",
-            "enable server bk/s1",
-            "show servers state bk",
-        ] {
-            assert!(guarded_server(&Command::raw(c).unwrap()).is_none(), "{c:?}");
-        }
-    }
 
     #[test]
     fn snapshots_read_the_decimal_admin_mask_by_header_name() {

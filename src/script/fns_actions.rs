@@ -21,12 +21,36 @@ type R<T> = std::result::Result<T, Box<EvalAltResult>>;
 
 const RESULT_DOC: &str = "`server` is `backend/server`, or a bare server name for that server in every\nbackend that has it. `opts`: `#{force: true}` lifts the last-server guard.\nReturns an array with one map per server and target:\n`#{server, target, command, outcome, reply, before, after}` where `outcome` is\n`sent` or `dry-run`, and `before`/`after` are the server's state\n(`#{op_state, admin_state, flags, drain, maint, weight}`, `()` in dry-run for\n`after`). Goes through dry-run, read-only, confirmation, the last-server guard\nand the journal; a refused or failed write throws (`e.kind`: `refused`,\n`permission_denied`, `no_such_server`, ...).";
 
+const BATCH_DOC: &str = "With an array of servers (`backend/server` or bare names): one batch.\nEvery server must exist, and the last-server guard judges each write on the\nbackend as the earlier writes of the batch leave it, before anything is sent:\na batch that would empty a backend is refused whole. One confirmation for the\nbatch. Then the commands go out pipelined, 64 per round trip, each followed\nby `show servers state` of its backends: one journal line per command, with\nthe server's state read before and after its round trip. Many times faster\nthan a loop of single calls on hundreds of servers.";
+
 /// `backend/server` or a bare name, resolved against the live process.
 fn resolve(ctx: &Ctx, name: &str) -> Result<Vec<ServerRef>> {
-    if name.contains('/') {
-        return resolve_servers(name, std::iter::empty());
+    resolve_all(ctx, std::slice::from_ref(&name.to_string()))
+}
+
+/// Every name resolved, in order; the live process is read once, and only
+/// when a bare name needs it.
+fn resolve_all(ctx: &Ctx, names: &[String]) -> Result<Vec<ServerRef>> {
+    let known = if names.iter().all(|n| n.contains('/')) {
+        Vec::new()
+    } else {
+        for n in names.iter().filter(|n| !n.contains('/')) {
+            crate::runtime::command::validate_token("server name", n)?;
+        }
+        known_servers(ctx)?
+    };
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        out.extend(resolve_servers(
+            n,
+            known.iter().map(|(b, s)| (b.as_str(), s.as_str())),
+        )?);
     }
-    crate::runtime::command::validate_token("server name", name)?;
+    Ok(out)
+}
+
+/// (backend, server) of every server of every target.
+fn known_servers(ctx: &Ctx) -> Result<Vec<(String, String)>> {
     if ctx.client.is_empty() {
         return Err(Error::Other(
             "no HAProxy socket to send to (pass -s ADDR)".into(),
@@ -51,12 +75,10 @@ fn resolve(ctx: &Ctx, name: &str) -> Result<Vec<ServerRef>> {
             }
         }
     }
-    if known.is_empty() {
-        if let Some(e) = first_err {
-            return Err(e);
-        }
+    match first_err {
+        Some(e) if known.is_empty() => Err(e),
+        _ => Ok(known),
     }
-    resolve_servers(name, known.iter().map(|(b, s)| (b.as_str(), s.as_str())))
 }
 
 fn json_to_dynamic(v: Option<serde_json::Value>) -> Dynamic {
@@ -64,9 +86,10 @@ fn json_to_dynamic(v: Option<serde_json::Value>) -> Dynamic {
         .unwrap_or(Dynamic::UNIT)
 }
 
-fn outcome_map(server: &ServerRef, w: WriteOutcome) -> (Map, Option<Error>) {
+fn outcome_map(w: WriteOutcome) -> (Map, Option<Error>) {
     let mut m = Map::new();
-    m.insert("server".into(), server.to_string().into());
+    let server = w.server.map(|s| s.to_string()).unwrap_or_default();
+    m.insert("server".into(), server.into());
     m.insert("target".into(), w.target.into());
     m.insert("command".into(), w.command.into());
     m.insert("outcome".into(), w.outcome.into());
@@ -99,7 +122,7 @@ fn apply(
         let results = ctx.write_detailed(&cmd, force).map_err(to_rhai)?;
         let mut first_err = None;
         for w in results {
-            let (m, err) = outcome_map(s, w);
+            let (m, err) = outcome_map(w);
             out.push(m.into());
             if first_err.is_none() {
                 first_err = err;
@@ -172,6 +195,47 @@ fn write_fn(
     let force = opt_bool(&opts, "force")?;
     let servers = resolve(ctx, name).map_err(to_rhai)?;
     apply(ctx, &servers, force, build)
+}
+
+/// The array form: every server of `names` in one batch (see
+/// [`Ctx::write_many`]): checked together, then pipelined.
+fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Array> {
+    let opts = opts.unwrap_or_default();
+    check_keys(&opts, &["force"])?;
+    let force = opt_bool(&opts, "force")?;
+    let names = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.into_string().map_err(|t| {
+                invalid(
+                    "server",
+                    format!("element {i} of the array ({t})"),
+                    "expected a \"backend/server\" string",
+                )
+            })
+        })
+        .collect::<R<Vec<String>>>()?;
+    let servers = resolve_all(ctx, &names).map_err(to_rhai)?;
+    let commands = servers
+        .iter()
+        .map(build)
+        .collect::<Result<Vec<Command>>>()
+        .map_err(to_rhai)?;
+    let results = ctx.write_many(&commands, force).map_err(to_rhai)?;
+    let mut out = Array::with_capacity(results.len());
+    let mut first_err = None;
+    for w in results {
+        let (m, err) = outcome_map(w);
+        out.push(m.into());
+        if first_err.is_none() {
+            first_err = err;
+        }
+    }
+    match first_err {
+        Some(e) => Err(to_rhai(e)),
+        None => Ok(out),
+    }
 }
 
 /// One server on one target, as seen by the last poll.
@@ -468,6 +532,17 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
             .register_into_engine(engine, move |server: &str, opts: Map| {
                 write_fn(&c, server, Some(opts), &build)
             });
+        let batch_doc = format!("{doc}\n{BATCH_DOC}");
+        let c = ctx.clone();
+        reg(name, &["servers: Array", "Array"], &batch_doc)
+            .register_into_engine(engine, move |servers: Array| {
+                batch_fn(&c, servers, None, &build)
+            });
+        let c = ctx.clone();
+        reg(name, &["servers: Array", "opts: Map", "Array"], &batch_doc)
+            .register_into_engine(engine, move |servers: Array, opts: Map| {
+                batch_fn(&c, servers, Some(opts), &build)
+            });
     }
 
     let doc = format!("`set server <server> state ready|drain|maint`. drain and maint are refused\non the last UP server of a backend unless `force`. (`drain()` also waits.)\n{RESULT_DOC}");
@@ -494,6 +569,27 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     .register_into_engine(engine, move |server: &str, state: &str, opts: Map| {
         let build = set_state(state)?;
         write_fn(&c, server, Some(opts), &*build)
+    });
+    let batch_doc = format!("{doc}\n{BATCH_DOC}");
+    let c = ctx.clone();
+    reg(
+        "set_state",
+        &["servers: Array", "state: String", "Array"],
+        &batch_doc,
+    )
+    .register_into_engine(engine, move |servers: Array, state: &str| {
+        let build = set_state(state)?;
+        batch_fn(&c, servers, None, &*build)
+    });
+    let c = ctx.clone();
+    reg(
+        "set_state",
+        &["servers: Array", "state: String", "opts: Map", "Array"],
+        &batch_doc,
+    )
+    .register_into_engine(engine, move |servers: Array, state: &str, opts: Map| {
+        let build = set_state(state)?;
+        batch_fn(&c, servers, Some(opts), &*build)
     });
 
     let doc = format!("`set server <server> weight <weight>`: an integer 0-256 or a string `\"N%\"`\n(of the configured weight).\n{RESULT_DOC}");
@@ -527,6 +623,46 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
             };
         }
     }
+    let batch_doc = format!("{doc}\n{BATCH_DOC}");
+    let weight_of = |w: Dynamic| -> R<String> {
+        if let Ok(n) = w.as_int() {
+            return Ok(n.to_string());
+        }
+        w.into_string().map_err(|t| {
+            invalid(
+                "weight",
+                t.to_string(),
+                "expected an integer 0-256 or a string \"N%\"",
+            )
+        })
+    };
+    let c = ctx.clone();
+    reg(
+        "set_weight",
+        &["servers: Array", "weight: int or String", "Array"],
+        &batch_doc,
+    )
+    .register_into_engine(engine, move |servers: Array, w: Dynamic| {
+        let w = weight_of(w)?;
+        batch_fn(&c, servers, None, &move |r| Command::set_weight(r, &w))
+    });
+    let c = ctx.clone();
+    reg(
+        "set_weight",
+        &[
+            "servers: Array",
+            "weight: int or String",
+            "opts: Map",
+            "Array",
+        ],
+        &batch_doc,
+    )
+    .register_into_engine(engine, move |servers: Array, w: Dynamic, opts: Map| {
+        let w = weight_of(w)?;
+        batch_fn(&c, servers, Some(opts), &move |r| {
+            Command::set_weight(r, &w)
+        })
+    });
 
     let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns `#{drained, timed_out, reverted, reloaded, dry_run, then, in_maint, servers,\nelapsed, timeout, remaining: #{scur, qcur}, status: [#{server, target, scur,\nqcur, drain, maint, found, drained}], writes: [see set_state]}`. On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` error is\nrecorded. `reverted` is true when the server came back in rotation meanwhile;\n`reloaded` when HAProxy reloaded during the wait (each poll checks `Stopping`\nin `show info` and follows the new process).";
     let c = ctx.clone();

@@ -201,3 +201,35 @@ pub fn status_of(lab: &Lab, backend: &str, server: &str) -> String {
     }
     panic!("{backend}/{server} not in show stat");
 }
+
+/// `srv_admin_state` (decimal bit mask) from `show servers state`.
+pub fn admin_state(lab: &Lab, backend: &str, server: &str) -> u32 {
+    let text = socat(lab, &format!("show servers state {backend}"));
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    lines.next();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .trim_start_matches('#')
+        .split_whitespace()
+        .collect();
+    let name = header.iter().position(|h| *h == "srv_name").unwrap();
+    let admin = header.iter().position(|h| *h == "srv_admin_state").unwrap();
+    for l in lines {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.get(name) == Some(&server) {
+            return f[admin].parse().unwrap();
+        }
+    }
+    panic!("{backend}/{server} not in show servers state:\n{text}");
+}
+
+pub const FMAINT: u32 = 0x01;
+pub const FDRAIN: u32 = 0x08;
+
+pub fn journal_lines(lab: &Lab) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(lab.dir().join("journal.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn journal line {l:?}: {e}")))
+        .collect()
+}

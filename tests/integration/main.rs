@@ -4,6 +4,7 @@
 mod harness;
 
 mod actions;
+mod batch;
 mod cli;
 mod config;
 mod embed;

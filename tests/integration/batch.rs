@@ -1,0 +1,165 @@
+//! Batched writes (`set_state(array, ...)` and friends) against a real
+//! HAProxy with 12 backends x 10 servers: checked whole before anything is
+//! sent, pipelined across chunk boundaries, one journal line per command.
+
+use crate::harness::*;
+use harun::lab::{Lab, Scenario};
+
+fn big_lab() -> Option<Lab> {
+    if !require_haproxy() {
+        return None;
+    }
+    Some(
+        Lab::builder()
+            .haproxy_bin(haproxy_bin())
+            .scenario(Scenario::Big)
+            .size(12, 10)
+            .start()
+            .expect("lab starts"),
+    )
+}
+
+/// A Rhai array literal of `bk0000/srv0`-style names.
+fn names(backends: std::ops::Range<usize>, servers: std::ops::Range<usize>) -> String {
+    let mut v = Vec::new();
+    for b in backends {
+        for s in servers.clone() {
+            v.push(format!("\"bk{b:04}/srv{s}\""));
+        }
+    }
+    format!("[{}]", v.join(", "))
+}
+
+fn admin_states(lab: &Lab) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    for b in 0..12 {
+        for s in 0..10 {
+            let (bk, srv) = (format!("bk{b:04}"), format!("srv{s}"));
+            out.push((format!("{bk}/{srv}"), admin_state(lab, &bk, &srv)));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_batch_that_would_empty_a_backend_is_refused_whole() {
+    let Some(lab) = big_lab() else {
+        return;
+    };
+    // Every server of every backend: the tenth drain of bk0000 would leave
+    // it empty, so nothing at all is sent, not even the nine before it.
+    let script = format!("set_state({}, \"drain\")", names(0..12, 0..10));
+    let run = harun().lab(&lab).args(["--yes", "-e", &script]).run();
+    run.expect_code(4);
+    assert!(
+        run.stderr.contains("bk0000/srv9 is the last UP server"),
+        "{}",
+        run.stderr
+    );
+    assert!(admin_states(&lab).iter().all(|(_, a)| *a == 0));
+    let journal = journal_lines(&lab);
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    assert_eq!(journal[0]["outcome"], "refused");
+    assert_eq!(journal[0]["command"], "set server bk0000/srv9 state drain");
+
+    // A server that does not exist anywhere in the batch: nothing is sent.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--yes",
+            "-e",
+            r#"set_state(["bk0001/srv0", "bk0001/nope"], "drain")"#,
+        ])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("no such server") && run.stderr.contains("bk0001/nope"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(admin_state(&lab, "bk0001", "srv0"), 0);
+
+    // Not a string: named by its place in the array.
+    let run = harun()
+        .lab(&lab)
+        .args(["--yes", "-e", r#"set_state(["bk0001/srv0", 7], "drain")"#])
+        .run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("element 1"), "{}", run.stderr);
+}
+
+#[test]
+fn a_batch_goes_out_in_chunks_and_journals_each_command_with_its_state() {
+    let Some(lab) = big_lab() else {
+        return;
+    };
+    // 108 drains (srv0-srv8 of 12 backends): two chunks of 64 and 44, and
+    // bk0007 straddles them.
+    let script = format!(
+        "let w = set_state({}, \"drain\"); [w.len(), w.filter(|x| x.after.drain).len()]",
+        names(0..12, 0..9)
+    );
+    let run = harun()
+        .lab(&lab)
+        .args(["--yes", "--json", "-e", &script])
+        .run();
+    run.expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(v, serde_json::json!([108, 108]), "{}", run.stdout);
+    for (name, admin) in admin_states(&lab) {
+        let want = if name.ends_with("srv9") { 0 } else { 8 };
+        assert_eq!(admin, want, "{name}");
+    }
+    let journal = journal_lines(&lab);
+    assert_eq!(journal.len(), 108);
+    for (i, e) in journal.iter().enumerate() {
+        let want = format!("set server bk{:04}/srv{} state drain", i / 9, i % 9);
+        assert_eq!(e["command"], want.as_str());
+        assert_eq!(e["outcome"], "sent");
+        assert_eq!(e["before"]["drain"], false, "{e}");
+        assert_eq!(e["after"]["drain"], true, "{e}");
+        assert_eq!(e["after"]["admin_state"], 8, "{e}");
+    }
+
+    // Dry-run: shown and journaled with the state before, nothing sent.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--dry-run",
+            "-e",
+            r#"set_state(["srv0", "srv9"], "ready").len()"#,
+        ])
+        .run();
+    run.expect_code(0);
+    // Every command is shown, then the value: bare names name every backend.
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.last(), Some(&"24"), "{}", run.stdout);
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("dry-run:")).count(),
+        24
+    );
+    assert_eq!(admin_state(&lab, "bk0000", "srv0"), 8);
+    let journal = journal_lines(&lab);
+    let dry: Vec<_> = journal
+        .iter()
+        .filter(|e| e["outcome"] == "dry-run")
+        .collect();
+    assert_eq!(dry.len(), 24);
+    assert!(dry.iter().all(|e| e["before"]["admin_state"].is_number()));
+
+    // Back in rotation, weights set in the same way.
+    let script = format!(
+        "set_state({0}, \"ready\"); set_weight({0}, 5).len()",
+        names(0..12, 0..9)
+    );
+    let run = harun().lab(&lab).args(["--yes", "-e", &script]).run();
+    run.expect_code(0);
+    assert_eq!(run.stdout.trim(), "108");
+    assert!(admin_states(&lab).iter().all(|(_, a)| *a == 0));
+    assert!(
+        socat(&lab, "get weight bk0011/srv8").starts_with("5 (initial 1)"),
+        "{}",
+        socat(&lab, "get weight bk0011/srv8")
+    );
+    assert_eq!(journal_lines(&lab).len(), 108 + 24 + 2 * 108);
+}
