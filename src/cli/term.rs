@@ -148,8 +148,19 @@ impl Confirm for TerminalConfirm {
     fn confirm(&self, planned: &[String]) -> bool {
         let mut err = std::io::stderr();
         let _ = writeln!(err, "harun is about to change HAProxy's state:");
-        for p in planned {
+        // A batch can hold thousands: the head and a count keep the question
+        // on screen (--dry-run lists every command).
+        const SHOWN: usize = 20;
+        for p in planned.iter().take(SHOWN) {
             let _ = writeln!(err, "  {p}");
+        }
+        if planned.len() > SHOWN {
+            let _ = writeln!(
+                err,
+                "  ... and {} more ({} commands; --dry-run lists them all)",
+                planned.len() - SHOWN,
+                planned.len()
+            );
         }
         let _ = write!(
             err,

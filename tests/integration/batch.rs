@@ -163,3 +163,42 @@ fn a_batch_goes_out_in_chunks_and_journals_each_command_with_its_state() {
     );
     assert_eq!(journal_lines(&lab).len(), 108 + 24 + 2 * 108);
 }
+
+#[test]
+fn a_batch_is_confirmed_once_on_a_terminal_showing_its_head_and_count() {
+    use rexpect::session::spawn_command;
+    let Some(lab) = big_lab() else {
+        return;
+    };
+    let script = format!("set_state({}, \"drain\").len()", names(0..3, 0..9));
+    let ask = |answer: &str| {
+        let mut cmd = harun_process();
+        cmd.args(lab_args(&lab)).args(["-e", &script]);
+        let mut p = spawn_command(cmd, Some(10_000)).expect("spawn harun");
+        p.exp_string("harun is about to change HAProxy's state:")
+            .expect("asks");
+        p.exp_string("set server bk0000/srv0 state drain").unwrap();
+        p.exp_string("... and 7 more (27 commands; --dry-run lists them all)")
+            .expect("the head and a count, not 27 lines");
+        p.exp_string("[y/N]").unwrap();
+        p.send_line(answer).unwrap();
+        let rest = p.exp_eof().expect("ends");
+        (rest, p.process.wait().unwrap())
+    };
+    let (rest, status) = ask("n");
+    assert!(rest.contains("not confirmed"), "{rest}");
+    assert!(
+        matches!(status, rexpect::process::wait::WaitStatus::Exited(_, 4)),
+        "{status:?}"
+    );
+    assert!(admin_states(&lab).iter().all(|(_, a)| *a == 0));
+
+    let (rest, status) = ask("y");
+    assert!(
+        matches!(status, rexpect::process::wait::WaitStatus::Exited(_, 0)),
+        "{status:?}: {rest}"
+    );
+    assert!(rest.contains("27"), "{rest}");
+    assert_eq!(admin_state(&lab, "bk0002", "srv8"), 8);
+    assert_eq!(admin_state(&lab, "bk0002", "srv9"), 0);
+}
