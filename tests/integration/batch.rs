@@ -202,3 +202,29 @@ fn a_batch_is_confirmed_once_on_a_terminal_showing_its_head_and_count() {
     assert_eq!(admin_state(&lab, "bk0002", "srv8"), 8);
     assert_eq!(admin_state(&lab, "bk0002", "srv9"), 0);
 }
+
+#[test]
+fn a_batch_on_an_operator_socket_fails_in_its_first_chunk_and_says_why() {
+    let Some(lab) = big_lab() else {
+        return;
+    };
+    // 100 commands: the first chunk (64) is refused by HAProxy, the second
+    // is never sent.
+    let script = format!("set_state({}, \"ready\")", names(0..10, 0..10));
+    let run = harun()
+        .args([
+            "-s",
+            &lab.operator_socket().display().to_string(),
+            "--journal",
+            &lab.dir().join("journal.jsonl").display().to_string(),
+            "--yes",
+            "-e",
+            &script,
+        ])
+        .run();
+    run.expect_code(4);
+    assert!(run.stderr.contains("level admin"), "{}", run.stderr);
+    let journal = journal_lines(&lab);
+    assert_eq!(journal.len(), 64, "one chunk sent, the rest not");
+    assert!(journal.iter().all(|e| e["outcome"] == "failed"));
+}
