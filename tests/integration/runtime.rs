@@ -77,3 +77,78 @@ fn free_form_replies_use_a_connection_of_their_own() {
         serde_json::json!([true, true, "admin\n", "haproxy_error", true])
     );
 }
+
+/// A kept CLI session that HAProxy closed (`stats timeout`, an operator's
+/// `shutdown session`) must be reopened, and must not be mistaken for a
+/// reload (which would send a drain looking for a new process and report
+/// `reloaded`). `stats timeout` does not close an idle prompt-mode session
+/// reliably on HAProxy 2.6 (measured: sometimes after 1 s, sometimes never),
+/// so the test closes it with `shutdown session` from a second connection.
+#[test]
+fn a_session_haproxy_closed_is_reopened_and_is_not_a_reload() {
+    use harun::runtime::{Address, Command, Target};
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    // Every CLI session but the one asking.
+    let shutdown_other_cli_sessions = || {
+        let sess = socat(&lab, "show sess");
+        let mine = sess.lines().filter(|l| l.contains("fe=GLOBAL")).count();
+        let ids: Vec<&str> = sess
+            .lines()
+            .filter(|l| l.contains("fe=GLOBAL"))
+            .filter_map(|l| l.split(':').next())
+            .collect();
+        assert!(mine >= 2, "harun's session is listed: {sess}");
+        for id in ids {
+            socat(&lab, &format!("shutdown session {id}"));
+        }
+        let gone = (0..40).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let left = socat(&lab, "show sess");
+            left.lines().filter(|l| l.contains("fe=GLOBAL")).count() == 1
+        });
+        assert!(
+            gone,
+            "harun's session was shut down: {}",
+            socat(&lab, "show sess")
+        );
+    };
+    let address = Address::parse(&lab.admin_socket().display().to_string()).unwrap();
+    let target = Target::new(address, std::time::Duration::from_secs(5));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pid = |info: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix("Pid: "))
+            .map(str::to_string)
+            .expect("Pid in show info")
+    };
+    rt.block_on(async {
+        let first = pid(&target.send(&Command::show_info()).await.unwrap());
+        shutdown_other_cli_sessions();
+        assert!(
+            !target.follow_reload().await,
+            "a closed session is not a reload"
+        );
+        assert_eq!(
+            pid(&target.send(&Command::show_info()).await.unwrap()),
+            first
+        );
+        // Closed again, then used at once: reopened and retried once.
+        shutdown_other_cli_sessions();
+        assert_eq!(
+            pid(&target.send(&Command::show_info()).await.unwrap()),
+            first
+        );
+        // Closed, then idle past the reload check that every command makes.
+        shutdown_other_cli_sessions();
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert_eq!(
+            pid(&target.send(&Command::show_info()).await.unwrap()),
+            first
+        );
+    });
+}
