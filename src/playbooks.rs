@@ -110,6 +110,23 @@ pub struct Source {
     pub dir: Option<PathBuf>,
 }
 
+/// [`resolve`], then the parameters checked against the playbook's header:
+/// a missing required one, and with `strict` a key it neither declares nor
+/// reads. Before any run starts (and before `harun lab` starts HAProxy).
+pub fn resolve_checked(
+    arg: &str,
+    params: &std::collections::BTreeMap<String, String>,
+    strict: bool,
+) -> Result<Source> {
+    let src = resolve(arg)?;
+    let doc = parse_header(&src.name, "", &src.text);
+    check_params(&doc, params)?;
+    if strict {
+        check_known(&doc, &src.text, params.keys())?;
+    }
+    Ok(src)
+}
+
 /// A path to a `.rhai` file, or the name of a shipped playbook.
 pub fn resolve(arg: &str) -> Result<Source> {
     let path = Path::new(arg);

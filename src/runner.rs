@@ -183,12 +183,9 @@ impl Runner {
 
     /// Run a shipped playbook by name or a `.rhai` file by path.
     pub fn run_playbook(&self, name_or_path: &str) -> Result<Report> {
-        let src = playbooks::resolve(name_or_path)?;
-        let doc = playbooks::parse_header(&src.name, "", &src.text);
-        playbooks::check_params(&doc, &self.ctx.settings.params)?;
-        if self.ctx.settings.strict_params {
-            playbooks::check_known(&doc, &src.text, self.ctx.settings.params.keys())?;
-        }
+        let settings = &self.ctx.settings;
+        let src =
+            playbooks::resolve_checked(name_or_path, &settings.params, settings.strict_params)?;
         Ok(self.run_source(&src.name, &src.text, src.dir))
     }
 

@@ -355,17 +355,17 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
             }
         },
     };
-    // Resolve the playbook before starting anything.
-    if let Some(p) = &playbook {
-        if let Err(e) = playbooks::resolve(p) {
-            error(&e.to_string());
-            return ExitCode::Usage as i32;
-        }
-    }
     let mut settings = match settings(g, false) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // Resolve the playbook and check its -p keys before starting anything.
+    if let Some(p) = &playbook {
+        if let Err(e) = playbooks::resolve_checked(p, &settings.params, settings.strict_params) {
+            error(&e.to_string());
+            return ExitCode::Usage as i32;
+        }
+    }
     eprintln!("harun lab: starting haproxy ({}) ...", scenario.describe());
     let lab = match Lab::builder()
         .haproxy_bin(&g.haproxy_bin)

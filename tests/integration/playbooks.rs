@@ -423,3 +423,26 @@ fn team_playbooks_may_read_parameters_they_do_not_declare() {
         run.stderr
     );
 }
+
+#[test]
+fn harun_lab_refuses_a_parameter_typo_before_starting_haproxy() {
+    if !require_haproxy() {
+        return;
+    }
+    let run = harun()
+        .args(["--haproxy-bin"])
+        .arg(haproxy_bin())
+        .args(["lab", "troubleshoot", "-p", "sampel=0"])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("unknown parameter `sampel`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("starting haproxy"),
+        "the lab started first: {}",
+        run.stderr
+    );
+}
