@@ -329,7 +329,6 @@ impl Ctx {
                         Err(err) => e.error = Some(err.to_string()),
                     }
                     entries.push(e);
-                    self.notice_write(&name, command, outcome);
                     out.push(WriteOutcome {
                         target: name.clone(),
                         server: Some(server.clone()),
@@ -340,7 +339,11 @@ impl Ctx {
                         after,
                     });
                 }
+                // Journaled first: a notice says the write is in the journal.
                 journal.record_all(&entries)?;
+                for (command, w) in cmds.iter().zip(&out[out.len() - entries.len()..]) {
+                    self.notice_write(&name, command, w.outcome);
+                }
             }
             if failed {
                 break;
