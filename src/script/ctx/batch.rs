@@ -74,6 +74,7 @@ impl Ctx {
         if self.settings.dry_run {
             return self.batch_dry_run(&targets, commands, &servers, &states);
         }
+        self.require_admin_level(&targets, &commands[0])?;
         if self.needs_confirmation() {
             let planned: Vec<String> = targets
                 .iter()
@@ -101,6 +102,37 @@ impl Ctx {
             states = self.batch_states(&targets, commands, &servers, guarded)?;
         }
         self.batch_send(&targets, commands, &servers, states)
+    }
+
+    /// Refuse up front, with one journal line, on a socket below `level
+    /// admin`: HAProxy would answer `Permission denied` to every command of
+    /// the first chunk. (`show cli level` exists since HAProxy 2.4; on older
+    /// versions the first chunk tells.)
+    fn require_admin_level(&self, targets: &[Arc<Target>], first: &Command) -> Result<()> {
+        let ask = Command::raw("show cli level")?;
+        for target in targets {
+            let level = match self.block_on(target.send(&ask)) {
+                Ok(reply) => reply.trim().to_string(),
+                Err(e) if e.is_terminal() => return Err(e),
+                Err(_) => continue,
+            };
+            if matches!(level.as_str(), "operator" | "user") {
+                let name = target.name();
+                self.journal_note(
+                    &name,
+                    first,
+                    "refused",
+                    Some(format!("socket level {level}")),
+                );
+                return Err(Error::PermissionDenied {
+                    target: name,
+                    command: format!(
+                        "{first} (a batch; nothing was sent; `show cli level` says {level})"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Read every backend of the batch on every target, then check that each
