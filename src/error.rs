@@ -52,12 +52,25 @@ pub enum Error {
         command: String,
         detail: String,
     },
-    #[error("{target}: permission denied for `{command}`: this socket is not `level admin` (add `level admin` to its `stats socket` line)")]
-    PermissionDenied { target: String, command: String },
-    #[error("{target}: no such backend in `{command}`")]
-    NoSuchBackend { target: String, command: String },
-    #[error("{target}: no such server in `{command}`")]
-    NoSuchServer { target: String, command: String },
+    /// `note` ends the message (what happened to the rest of a batch), or is empty.
+    #[error("{target}: permission denied for `{command}`: this socket is not `level admin` (add `level admin` to its `stats socket` line){note}")]
+    PermissionDenied {
+        target: String,
+        command: String,
+        note: String,
+    },
+    #[error("{target}: no such backend in `{command}`{note}")]
+    NoSuchBackend {
+        target: String,
+        command: String,
+        note: String,
+    },
+    #[error("{target}: no such server in `{command}`{note}")]
+    NoSuchServer {
+        target: String,
+        command: String,
+        note: String,
+    },
     #[error("{target}: unknown command `{command}`")]
     UnknownCommand { target: String, command: String },
     #[error("{target}: `{command}` failed: {message}")]

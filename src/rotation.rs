@@ -1,14 +1,16 @@
-//! The write guard's rules as pure functions: which writes take a server out
-//! of rotation, and whether one would leave its backend without servers or
-//! drain a parked server. They work on a light scan of `show servers state
-//! <bk>` (fields found by header name, no per-field allocation) so bulk
-//! writes in big backends stay cheap. A batch of writes is judged one write
-//! at a time on the backend as the earlier writes of the batch leave it
-//! ([`apply`]).
+//! The write guard's rules as pure functions: which writes may take a
+//! server out of rotation, and whether one would leave a backend without
+//! servers (directly, or through the servers that `track` it) or drain a
+//! parked server. They work on a light scan of `show servers state <bk>`
+//! (fields found by header name, no per-field allocation) so bulk writes in
+//! big backends stay cheap. A batch is judged one write at a time on the
+//! backends as the earlier writes leave them ([`judge`] applies each write
+//! it lets through).
 
 use crate::runtime::servers_state::{in_rotation, AdminState, OpState};
+use crate::runtime::stat::Stat;
 use crate::runtime::{Command, ServerRef};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// One server line of `show servers state`: the fields the guard and the
 /// journal read.
@@ -18,6 +20,8 @@ pub struct Light<'a> {
     pub op: i64,
     pub admin: u32,
     pub weight: Option<i64>,
+    /// The configured weight, base of `set weight N%`.
+    pub iweight: Option<i64>,
 }
 
 impl Light<'_> {
@@ -43,6 +47,7 @@ pub struct LightColumns {
     op: usize,
     admin: usize,
     weight: Option<usize>,
+    iweight: Option<usize>,
     last: usize,
 }
 
@@ -61,12 +66,18 @@ pub fn light_header(text: &str) -> Option<(LightColumns, impl Iterator<Item = &s
         pos("srv_admin_state")?,
     );
     let weight = pos("srv_uweight");
-    let last = name.max(op).max(admin).max(weight.unwrap_or(0));
+    let iweight = pos("srv_iweight");
+    let last = name
+        .max(op)
+        .max(admin)
+        .max(weight.unwrap_or(0))
+        .max(iweight.unwrap_or(0));
     let columns = LightColumns {
         name,
         op,
         admin,
         weight,
+        iweight,
         last,
     };
     Some((columns, lines.filter(|l| !l.starts_with('#'))))
@@ -74,7 +85,7 @@ pub fn light_header(text: &str) -> Option<(LightColumns, impl Iterator<Item = &s
 
 /// One data line: the fields are walked once, up to the last one needed.
 pub fn light_line<'a>(line: &'a str, c: &LightColumns) -> Option<Light<'a>> {
-    let (mut name, mut op, mut admin, mut weight) = (None, None, None, None);
+    let (mut name, mut op, mut admin, mut weight, mut iweight) = (None, None, None, None, None);
     let fields = line.split(' ').filter(|f| !f.is_empty());
     for (i, f) in fields.take(c.last + 1).enumerate() {
         if i == c.name {
@@ -89,25 +100,31 @@ pub fn light_line<'a>(line: &'a str, c: &LightColumns) -> Option<Light<'a>> {
         if Some(i) == c.weight {
             weight = f.parse::<i64>().ok();
         }
+        if Some(i) == c.iweight {
+            iweight = f.parse::<i64>().ok();
+        }
     }
     Some(Light {
         name: name?,
         op: op?,
         admin: admin?,
         weight,
+        iweight,
     })
 }
 
-/// The server a write takes out of rotation, if it does: state drain or
-/// maint, weight 0, health or agent forced down, `disable server`.
-/// Commands are already in canonical form (single spaces, see `Command::raw`).
+/// The server whose write the guard must judge, if any: state drain or
+/// maint, health or agent forced down, `disable server`, and a weight that is
+/// or may be 0 (0, a percentage of the configured weight, anything that
+/// does not read as a plain number). Commands are in canonical form (single
+/// spaces, see `Command::raw`).
 pub fn takes_out(command: &Command) -> Option<ServerRef> {
     let w: Vec<&str> = command.as_str().split(' ').collect();
-    let zero = |v: &str| matches!(v, "0" | "0%");
+    let maybe_zero = |v: &str| v.ends_with('%') || v.parse::<u32>().map_or(true, |n| n == 0);
     let out = match w.as_slice() {
         ["set", "server", _, "state", "drain" | "maint"] => true,
-        ["set", "server", _, "weight", v] => zero(v),
-        ["set", "weight", _, v] => zero(v),
+        ["set", "server", _, "weight", v] => maybe_zero(v),
+        ["set", "weight", _, v] => maybe_zero(v),
         ["set", "server", _, "health" | "agent", "down"] => true,
         ["disable", "server", _] => true,
         _ => false,
@@ -119,62 +136,181 @@ pub fn takes_out(command: &Command) -> Option<ServerRef> {
     }
 }
 
+/// What the guard knows from the configuration, read once per run from
+/// `show stat -1 4 -1`: which servers are backups, and which follow another
+/// one through `track` (they inherit its drain, maintenance and DOWN).
+#[derive(Clone, Debug, Default)]
+pub struct Topology {
+    backups: HashSet<(String, String)>,
+    /// `bk/srv` -> the servers that track it directly.
+    trackers: HashMap<String, Vec<(String, String)>>,
+}
+
+impl Topology {
+    pub fn from_stat(stat: &Stat) -> Topology {
+        let mut t = Topology::default();
+        for r in 0..stat.len() {
+            let (Some(bk), Some(srv)) = (stat.text(r, "pxname"), stat.text(r, "svname")) else {
+                continue;
+            };
+            let me = (bk.to_string(), srv.to_string());
+            if stat.int(r, "bck").unwrap_or(0) > 0 {
+                t.backups.insert(me.clone());
+            }
+            if let Some(tracked) = stat.text(r, "tracked").filter(|s| !s.is_empty()) {
+                t.trackers.entry(tracked.to_string()).or_default().push(me);
+            }
+        }
+        t
+    }
+
+    pub fn is_backup(&self, backend: &str, server: &str) -> bool {
+        self.backups
+            .contains(&(backend.to_string(), server.to_string()))
+    }
+
+    /// Every server that follows `backend/server`, through chains of `track`.
+    pub fn followers(&self, backend: &str, server: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut todo = vec![format!("{backend}/{server}")];
+        while let Some(key) = todo.pop() {
+            for f in self.trackers.get(&key).into_iter().flatten() {
+                if !out.contains(f) {
+                    todo.push(format!("{}/{}", f.0, f.1));
+                    out.push(f.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The backends the guard must read to judge writes to `servers`: their
+    /// own and those of their followers, in first-seen order.
+    pub fn backends_for<'a>(
+        &self,
+        servers: impl IntoIterator<Item = &'a ServerRef>,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |b: &str| {
+            if !out.iter().any(|x| x == b) {
+                out.push(b.to_string());
+            }
+        };
+        for s in servers {
+            push(&s.backend);
+            for (b, _) in self.followers(&s.backend, &s.server) {
+                push(&b);
+            }
+        }
+        out
+    }
+}
+
+/// Backends by name, each as the guard sees its servers.
+pub type Fleet<'a> = HashMap<String, Vec<Light<'a>>>;
+
 /// Why the guard refuses a write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// It would take the last server in rotation (backups aside) out.
-    LastInRotation,
+    /// It would leave `backend` without a server in rotation (backups
+    /// aside): `server` is the last one, and is the written server itself or
+    /// one that tracks it.
+    LastInRotation { backend: String, server: String },
     /// It would set a server in maintenance to drain, which brings back its
     /// health checks and persistent clients.
     DrainWhileMaint,
+    /// The state of a backend it affects was not read.
+    Unread { backend: String },
 }
 
-/// The guard's verdict on `command` (one [`takes_out`] says is guarded),
-/// naming `server`, given the backend's lines and its backup servers.
-pub fn verdict(
-    lines: &[Light],
-    backups: &HashSet<String>,
-    server: &str,
-    command: &Command,
-) -> Option<Refusal> {
-    let this = lines.iter().find(|l| l.name == server);
-    let parked = this.is_some_and(|l| AdminState(l.admin).is_maint());
-    if parked && command.as_str().ends_with(" state drain") {
-        return Some(Refusal::DrainWhileMaint);
+/// The guard's verdict on `command`. A write it lets through is applied to
+/// `fleet` (with what the followers inherit), so the next write of a batch
+/// is judged on the backends as this one leaves them. Writes that cannot
+/// take a server out ([`takes_out`] is `None`) are applied without a verdict.
+pub fn judge(fleet: &mut Fleet, topology: &Topology, command: &Command) -> Result<(), Refusal> {
+    let Some(server) = command.server_ref() else {
+        return Ok(());
+    };
+    if takes_out(command).is_none() {
+        apply(fleet, topology, command);
+        return Ok(());
     }
-    let others_up = lines
+    let mut affected = vec![(server.backend.clone(), server.server.clone())];
+    affected.extend(topology.followers(&server.backend, &server.server));
+    let state = |fleet: &Fleet, (b, s): &(String, String)| -> Result<Option<bool>, Refusal> {
+        let lines = fleet
+            .get(b)
+            .ok_or_else(|| Refusal::Unread { backend: b.clone() })?;
+        Ok(lines.iter().find(|l| l.name == s).map(Light::in_rotation))
+    };
+    let this = fleet
+        .get(&server.backend)
+        .and_then(|l| l.iter().find(|l| l.name == server.server));
+    if this.is_some_and(|l| AdminState(l.admin).is_maint())
+        && command.as_str().ends_with(" state drain")
+    {
+        return Err(Refusal::DrainWhileMaint);
+    }
+    let before = affected
         .iter()
-        .filter(|l| l.name != server && l.in_rotation() && !backups.contains(l.name))
-        .count();
-    if this.is_some_and(Light::in_rotation) && others_up == 0 {
-        return Some(Refusal::LastInRotation);
+        .map(|a| state(fleet, a))
+        .collect::<Result<Vec<_>, _>>()?;
+    apply(fleet, topology, command);
+    for (a, was) in affected.iter().zip(before) {
+        if was != Some(true) || state(fleet, a)? == Some(true) {
+            continue;
+        }
+        let serving = fleet[&a.0]
+            .iter()
+            .filter(|l| l.in_rotation() && !topology.is_backup(&a.0, l.name))
+            .count();
+        if serving == 0 {
+            return Err(Refusal::LastInRotation {
+                backend: a.0.clone(),
+                server: a.1.clone(),
+            });
+        }
     }
-    None
+    Ok(())
 }
 
-/// What `command` does to the server it names, applied to `lines`: the
-/// backend as the next write of a batch will find it. Only the fields the
-/// guard reads change; a command it cannot predict (a weight in percent of a
-/// weight it does not know) leaves the line as it is.
-pub fn apply(lines: &mut [Light], command: &Command) {
+/// What `command` does to the server it names and to its followers,
+/// applied to `fleet`: only the fields the guard reads change. Where the
+/// outcome is not certain (a weight in percent of an unknown weight), or
+/// HAProxy would bring followers back, the guess is the one that keeps
+/// fewer servers in rotation.
+pub fn apply(fleet: &mut Fleet, topology: &Topology, command: &Command) {
     let w: Vec<&str> = command.as_str().split(' ').collect();
     let Some(server) = command.server_ref() else {
         return;
     };
-    let Some(line) = lines.iter_mut().find(|l| l.name == server.server) else {
+    let Some(line) = fleet
+        .get_mut(&server.backend)
+        .and_then(|l| l.iter_mut().find(|l| l.name == server.server))
+    else {
         return;
     };
     const RUNNING: i64 = 2;
     const STOPPED: i64 = 0;
-    let weight = |v: &str| match v.strip_suffix('%') {
-        Some("0") => Some(0),
-        Some(_) => None,
-        None => v.parse::<i64>().ok(),
+    // HAProxy: a percentage is of the configured weight, rounded down, at
+    // most 256; an absolute weight is read in decimal.
+    let weight = |v: &str, iweight: Option<i64>| match v.strip_suffix('%') {
+        Some(p) => match (p.parse::<i64>(), iweight) {
+            (Ok(p), Some(iw)) => (iw * p / 100).min(256),
+            _ => 0,
+        },
+        None => v.parse::<i64>().unwrap_or(0),
     };
+    // What followers inherit: drain, maintenance, DOWN.
+    let mut inherit: Option<(u32, Option<i64>)> = None;
     match w.as_slice() {
-        ["set", "server", _, "state", "drain"] => line.admin |= AdminState::FDRAIN,
+        ["set", "server", _, "state", "drain"] => {
+            line.admin |= AdminState::FDRAIN;
+            inherit = Some((AdminState::IDRAIN, None));
+        }
         ["set", "server", _, "state", "maint"] | ["disable", "server", _] => {
-            line.admin |= AdminState::FMAINT
+            line.admin |= AdminState::FMAINT;
+            inherit = Some((AdminState::IMAINT, None));
         }
         // Only the forced bits: inherited maintenance or drain stays.
         ["set", "server", _, "state", "ready"] => {
@@ -182,38 +318,77 @@ pub fn apply(lines: &mut [Light], command: &Command) {
         }
         ["enable", "server", _] => line.admin &= !AdminState::FMAINT,
         ["set", "server", _, "weight", v] | ["set", "weight", _, v] => {
-            if let Some(n) = weight(v) {
-                line.weight = Some(n);
-            }
+            line.weight = Some(weight(v, line.iweight))
         }
-        ["set", "server", _, "health" | "agent", "down"] => line.op = STOPPED,
+        ["set", "server", _, "health" | "agent", "down"] => {
+            line.op = STOPPED;
+            inherit = Some((0, Some(STOPPED)));
+        }
         ["set", "server", _, "health" | "agent", "up"] => line.op = RUNNING,
         _ => {}
+    }
+    let Some((bits, op)) = inherit else {
+        return;
+    };
+    for (b, s) in topology.followers(&server.backend, &server.server) {
+        if let Some(l) = fleet
+            .get_mut(&b)
+            .and_then(|l| l.iter_mut().find(|l| l.name == s))
+        {
+            l.admin |= bits;
+            if let Some(op) = op {
+                l.op = op;
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::stat::parse_stat;
 
-    const STATE: &str = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight\n\
-        3 bk 1 s1 127.0.0.1 2 0 1 1\n\
-        3 bk 2 s2 127.0.0.1 2 0 1 1\n\
-        3 bk 3 s3 127.0.0.1 2 1 1 1\n\
-        3 bk 4 b1 127.0.0.1 2 0 1 1\n";
+    const HEADER: &str = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight\n";
+
+    /// `bk`: s1, s2 up, s3 in maintenance, b1 a backup. `web`: w1, w2 up.
+    /// `api`: a1 tracks web/w1, a2 tracks api/a1.
+    const BK: &str = "3 bk 1 s1 127.0.0.1 2 0 1 1\n3 bk 2 s2 127.0.0.1 2 0 1 1\n3 bk 3 s3 127.0.0.1 2 1 1 1\n3 bk 4 b1 127.0.0.1 2 0 1 1\n";
+    const WEB: &str = "4 web 1 w1 127.0.0.1 2 0 1 1\n4 web 2 w2 127.0.0.1 2 0 1 1\n";
+    const API: &str = "5 api 1 a1 127.0.0.1 2 0 1 1\n5 api 2 a2 127.0.0.1 2 0 1 1\n";
+    const STAT: &str = "# pxname,svname,bck,tracked,\nbk,s1,0,,\nbk,s2,0,,\nbk,s3,0,,\nbk,b1,1,,\nweb,w1,0,,\nweb,w2,0,,\napi,a1,0,web/w1,\napi,a2,0,api/a1,\n";
+
+    fn texts() -> Vec<(String, String)> {
+        [("bk", BK), ("web", WEB), ("api", API)]
+            .iter()
+            .map(|(b, l)| (b.to_string(), format!("{HEADER}{l}")))
+            .collect()
+    }
+
+    fn fleet(texts: &[(String, String)]) -> Fleet<'_> {
+        texts
+            .iter()
+            .map(|(b, t)| (b.clone(), light_states(t).unwrap()))
+            .collect()
+    }
+
+    fn topology() -> Topology {
+        Topology::from_stat(&parse_stat(STAT).unwrap())
+    }
 
     fn cmd(c: &str) -> Command {
         Command::raw(c).unwrap()
     }
 
     #[test]
-    fn every_spelling_that_takes_a_server_out_is_guarded() {
+    fn every_write_that_may_take_a_server_out_is_guarded() {
         for c in [
             "set server bk/s1 state drain",
             "set server bk/s1 state  maint",
             "set server bk/s1\tstate maint",
             "set server bk/s1 weight 0",
+            "set server bk/s1 weight 00",
             "set server bk/s1 weight 0%",
+            "set weight bk/s1 50%",
             "set weight bk/s1 0",
             "set server bk/s1 health down",
             "set server bk/s1 agent down",
@@ -229,7 +404,7 @@ mod tests {
         for c in [
             "set server bk/s1 state ready",
             "set server bk/s1 weight 10",
-            "set weight bk/s1 50%",
+            "set weight bk/s1 010",
             "set server bk/s1 health up",
             "enable server bk/s1",
             "show servers state bk",
@@ -240,54 +415,124 @@ mod tests {
 
     #[test]
     fn the_last_server_in_rotation_is_refused_backups_aside() {
-        let lines = light_states(STATE).unwrap();
-        let backups: HashSet<String> = ["b1".to_string()].into();
-        let drain = |s: &str| cmd(&format!("set server bk/{s} state drain"));
-        assert_eq!(verdict(&lines, &backups, "s1", &drain("s1")), None);
-        // s3 is in maintenance: draining it is refused whatever the others do.
+        let (texts, topo) = (texts(), topology());
+        let mut f = fleet(&texts);
+        let last = |s: &str| {
+            Err(Refusal::LastInRotation {
+                backend: "bk".into(),
+                server: s.into(),
+            })
+        };
         assert_eq!(
-            verdict(&lines, &backups, "s3", &drain("s3")),
-            Some(Refusal::DrainWhileMaint)
+            judge(&mut f, &topo, &cmd("set server bk/s1 state drain")),
+            Ok(())
         );
-        let mut lines = lines;
-        apply(&mut lines, &drain("s1"));
+        assert_eq!(judge(&mut f, &topo, &cmd("set weight bk/s2 0")), last("s2"));
+        // s1 is already out: draining it again takes nothing out.
+        let mut f = fleet(&texts);
+        judge(&mut f, &topo, &cmd("set server bk/s1 state drain")).unwrap();
         assert_eq!(
-            verdict(&lines, &backups, "s2", &cmd("set weight bk/s2 0")),
-            Some(Refusal::LastInRotation),
-            "s1 drained earlier in the batch, b1 is a backup"
+            judge(&mut f, &topo, &cmd("set server bk/s1 state maint")),
+            Ok(())
         );
-        // Without the backup flag, b1 keeps the backend served.
-        assert_eq!(verdict(&lines, &HashSet::new(), "s2", &drain("s2")), None);
-        // A server already out of rotation is not "the last one".
-        assert_eq!(verdict(&lines, &backups, "s1", &drain("s1")), None);
+        // A backup does not keep the backend served; without the flag, b1 does.
+        let mut f = fleet(&texts);
+        let flat = Topology::default();
+        judge(&mut f, &flat, &cmd("set server bk/s1 state drain")).unwrap();
+        assert_eq!(
+            judge(&mut f, &flat, &cmd("set server bk/s2 state drain")),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn draining_a_parked_server_is_refused() {
+        let (texts, topo) = (texts(), topology());
+        let mut f = fleet(&texts);
+        assert_eq!(
+            judge(&mut f, &topo, &cmd("set server bk/s3 state drain")),
+            Err(Refusal::DrainWhileMaint)
+        );
+    }
+
+    #[test]
+    fn servers_that_track_the_written_one_count() {
+        let (texts, topo) = (texts(), topology());
+        assert_eq!(
+            topo.followers("web", "w1"),
+            vec![
+                ("api".to_string(), "a1".to_string()),
+                ("api".to_string(), "a2".to_string()),
+            ]
+        );
+        assert_eq!(
+            topo.backends_for(&[ServerRef::new("web", "w1").unwrap()]),
+            vec!["web", "api"]
+        );
+        // web keeps w2, but api follows w1 entirely: drain w1 empties api.
+        for c in [
+            "set server web/w1 state drain",
+            "set server web/w1 state maint",
+            "set server web/w1 health down",
+            "disable server web/w1",
+        ] {
+            let mut f = fleet(&texts);
+            assert_eq!(
+                judge(&mut f, &topo, &cmd(c)),
+                Err(Refusal::LastInRotation {
+                    backend: "api".into(),
+                    server: "a1".into()
+                }),
+                "{c}"
+            );
+        }
+        // A weight is not inherited.
+        let mut f = fleet(&texts);
+        assert_eq!(judge(&mut f, &topo, &cmd("set weight web/w1 0")), Ok(()));
+        // The follower's backend unread: refused, never assumed fine.
+        let mut f = fleet(&texts);
+        f.remove("api");
+        assert_eq!(
+            judge(&mut f, &topo, &cmd("set server web/w1 state drain")),
+            Err(Refusal::Unread {
+                backend: "api".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_percentage_is_of_the_configured_weight_rounded_down() {
+        let (texts, topo) = (texts(), topology());
+        // iweight 1: 50% is 0, as HAProxy computes it.
+        let mut f = fleet(&texts);
+        judge(&mut f, &topo, &cmd("set weight web/w2 50%")).unwrap();
+        assert_eq!(f["web"][1].weight, Some(0));
+        assert!(judge(&mut f, &topo, &cmd("set server web/w1 weight 99%")).is_err());
+        let mut f = fleet(&texts);
+        judge(&mut f, &topo, &cmd("set weight web/w2 300%")).unwrap();
+        assert_eq!(f["web"][1].weight, Some(3));
+        judge(&mut f, &topo, &cmd("set weight web/w2 010")).unwrap();
+        assert_eq!(f["web"][1].weight, Some(10), "decimal, as HAProxy reads it");
     }
 
     #[test]
     fn writes_change_the_fields_the_guard_reads() {
-        let mut lines = light_states(STATE).unwrap();
-        apply(&mut lines, &cmd("set server bk/s1 state maint"));
-        assert_eq!(lines[0].admin, AdminState::FMAINT);
-        apply(&mut lines, &cmd("set server bk/s1 state drain"));
-        apply(&mut lines, &cmd("set server bk/s1 state ready"));
-        assert!(lines[0].in_rotation());
-        apply(&mut lines, &cmd("set server bk/s1 weight 0%"));
-        assert_eq!(lines[0].weight, Some(0));
-        apply(&mut lines, &cmd("set server bk/s1 weight 50%"));
-        assert_eq!(
-            lines[0].weight,
-            Some(0),
-            "a percentage of an unknown weight"
-        );
-        apply(&mut lines, &cmd("set weight bk/s1 7"));
-        assert_eq!(lines[0].weight, Some(7));
-        apply(&mut lines, &cmd("set server bk/s1 health down"));
-        assert!(!lines[0].in_rotation());
-        apply(&mut lines, &cmd("set server bk/s1 health up"));
-        assert!(lines[0].in_rotation());
-        // Inherited maintenance is not lifted by `state ready`.
-        lines[0].admin = AdminState::IMAINT;
-        apply(&mut lines, &cmd("set server bk/s1 state ready"));
-        assert!(!lines[0].in_rotation());
+        let (texts, topo) = (texts(), topology());
+        let mut f = fleet(&texts);
+        fn w1<'a>(f: &Fleet<'a>) -> Light<'a> {
+            f["web"][0].clone()
+        }
+        apply(&mut f, &topo, &cmd("set server web/w1 state maint"));
+        assert_eq!(w1(&f).admin, AdminState::FMAINT);
+        assert_eq!(f["api"][1].admin, AdminState::IMAINT, "through a1 to a2");
+        apply(&mut f, &topo, &cmd("set server web/w1 state drain"));
+        apply(&mut f, &topo, &cmd("set server web/w1 state ready"));
+        assert!(w1(&f).in_rotation());
+        assert!(!f["api"][0].in_rotation(), "followers are not assumed back");
+        apply(&mut f, &topo, &cmd("set server web/w1 health down"));
+        assert!(!w1(&f).in_rotation());
+        apply(&mut f, &topo, &cmd("set server web/w1 health up"));
+        assert!(w1(&f).in_rotation());
     }
 
     #[test]
@@ -300,7 +545,8 @@ mod tests {
                 name: "x",
                 op: 2,
                 admin: 8,
-                weight: Some(3)
+                weight: Some(3),
+                iweight: None,
             }]
         );
         assert!(light_states("No such backend.\n").is_none());

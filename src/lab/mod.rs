@@ -71,6 +71,7 @@ pub struct LabBuilder {
     scenario: Scenario,
     log_to: Option<String>,
     extra_global: Vec<String>,
+    extra_sections: Vec<String>,
     slow_delay: Duration,
     backends: Option<(usize, usize)>,
 }
@@ -82,6 +83,7 @@ impl Default for LabBuilder {
             scenario: Scenario::default(),
             log_to: None,
             extra_global: Vec::new(),
+            extra_sections: Vec::new(),
             slow_delay: Duration::from_millis(400),
             backends: None,
         }
@@ -108,6 +110,13 @@ impl LabBuilder {
     /// Extra lines for the `global` section.
     pub fn global_line(mut self, line: impl Into<String>) -> Self {
         self.extra_global.push(line.into());
+        self
+    }
+
+    /// A section appended to the generated config, for cases the scenarios
+    /// do not build (a backend whose servers `track` the scenario's).
+    pub fn section(mut self, text: impl Into<String>) -> Self {
+        self.extra_sections.push(text.into());
         self
     }
 
@@ -424,6 +433,9 @@ impl Lab {
             for s in servers {
                 let _ = writeln!(cfg, "    server {} {} {}", s.name, s.addr, s.opts);
             }
+        }
+        for section in &b.extra_sections {
+            let _ = writeln!(cfg, "\n{}", section.trim_end());
         }
         let config_path = dir.path().join("haproxy.cfg");
         std::fs::write(&config_path, &cfg).map_err(|e| Error::io(&config_path, e))?;

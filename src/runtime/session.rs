@@ -429,6 +429,7 @@ pub fn classify(target: &str, command: &str, raw: String) -> Result<String> {
         return Err(Error::PermissionDenied {
             target: t,
             command: c,
+            note: String::new(),
         });
     }
     if first.starts_with("Unknown command") {
@@ -441,12 +442,14 @@ pub fn classify(target: &str, command: &str, raw: String) -> Result<String> {
         return Err(Error::NoSuchBackend {
             target: t,
             command: c,
+            note: String::new(),
         });
     }
     if first.starts_with("No such server") || first.starts_with("Can't find server") {
         return Err(Error::NoSuchServer {
             target: t,
             command: c,
+            note: String::new(),
         });
     }
     // Severities 0-3 are emerg..err: HAProxy refused the command.

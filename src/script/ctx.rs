@@ -2,17 +2,19 @@
 //! being built, the sink, cancellation and the write path.
 
 mod batch;
+mod guard;
+pub use batch::BatchOutcome;
 
 use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::journal::Journal;
 use crate::report::{Finding, Report, Table};
-use crate::rotation::{self, light_header, light_line, light_states, takes_out, Light, Refusal};
+use crate::rotation::{light_header, light_line, takes_out, Light};
 use crate::runtime::servers_state::{AdminState, OpState};
 use crate::runtime::{Client, Command, ServerRef};
 use crate::settings::Settings;
 use crate::sink::{Confirm, Event, Sink, WriteNotice};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -40,9 +42,9 @@ pub struct Ctx {
     confirm: Option<Arc<dyn Confirm>>,
     journal: OnceLock<std::result::Result<Journal, String>>,
     confirmed: AtomicBool,
-    /// Backup servers per (target, backend), read once per run for the guard
-    /// (`bck` is configuration, it does not change at runtime).
-    backups: Mutex<HashMap<(String, String), HashSet<String>>>,
+    /// Backups and track chains per target, read once per run for the guard
+    /// (configuration: they do not change at runtime).
+    topologies: Mutex<HashMap<String, Arc<crate::rotation::Topology>>>,
     pub catalog: RwLock<Catalog>,
     /// Only the REPL completes names: playbook runs skip building the catalog.
     pub track_catalog: AtomicBool,
@@ -88,7 +90,7 @@ impl Ctx {
             confirm,
             journal: OnceLock::new(),
             confirmed: AtomicBool::new(false),
-            backups: Mutex::new(HashMap::new()),
+            topologies: Mutex::new(HashMap::new()),
             catalog: RwLock::new(Catalog::default()),
             track_catalog: AtomicBool::new(false),
             playbook: Mutex::new(String::new()),
@@ -107,7 +109,7 @@ impl Ctx {
         *lock(&self.playbook) = playbook.to_string();
         *lock(&self.deadline) = self.settings.max_time.map(|d| Instant::now() + d);
         self.confirmed.store(false, Ordering::SeqCst);
-        lock(&self.backups).clear();
+        lock(&self.topologies).clear();
         // A REPL line is a run: a configuration edited meanwhile is read again.
         lock(&self.models).clear();
     }
@@ -340,6 +342,7 @@ impl Ctx {
                 return Err(Error::NoSuchServer {
                     target: targets[i].clone(),
                     command: command.to_string(),
+                    note: String::new(),
                 });
             }
         }
@@ -465,27 +468,6 @@ impl Ctx {
         !self.settings.yes && !self.confirmed.load(Ordering::SeqCst)
     }
 
-    /// The guard's refusal, journaled, as the error the playbook sees.
-    fn refuse(
-        &self,
-        refusal: Refusal,
-        server: &ServerRef,
-        command: &Command,
-        target: &str,
-    ) -> Error {
-        let (why, reason) = match refusal {
-            Refusal::DrainWhileMaint => ("in maintenance", format!(
-                "{server} is in maintenance on {target}: setting it to drain would bring back health checks and persistent clients; leave it in maintenance (drain with then: \"maint\" is a no-op), or pass force: true / --force to do it anyway"
-            )),
-            Refusal::LastInRotation => ("last UP server", format!(
-                "{server} is the last UP server of backend `{}` on {target}: `{command}` would leave it without servers (use force: true / --force if that is what you want)",
-                server.backend
-            )),
-        };
-        self.journal_note(target, command, "refused", Some(why.into()));
-        Error::Refused { reason }
-    }
-
     /// `show servers state <bk>` on every target, reduced to one server.
     fn read_snapshots(&self, server: &ServerRef) -> Result<Vec<Option<Snapshot>>> {
         let cmd = Command::show_servers_state(Some(&server.backend))?;
@@ -494,88 +476,6 @@ impl Ctx {
             .into_iter()
             .map(|(_, r)| r.ok().map(|t| snapshot_of(&t, &server.server)))
             .collect())
-    }
-
-    /// Refuse to take the last server in rotation of a backend out of it
-    /// (backups, from `show stat`, read once per run, do not count), and to
-    /// drain a server in maintenance. Returns each target's state of the
-    /// server before, from the same `show servers state <bk>`.
-    fn last_server_guard(
-        &self,
-        server: &ServerRef,
-        command: &Command,
-    ) -> Result<Vec<Option<Snapshot>>> {
-        let show = Command::show_servers_state(Some(&server.backend))?;
-        let stat = Command::raw(&format!("show stat {} 4 -1", server.backend))?;
-        let mut before = Vec::new();
-        for target in self.client.targets() {
-            let key = (target.name(), server.backend.clone());
-            let known = lock(&self.backups).get(&key).cloned();
-            let cmds: Vec<&Command> = match known {
-                Some(_) => vec![&show],
-                None => vec![&show, &stat],
-            };
-            let unverifiable = |why: String| {
-                self.journal_note(&target.name(), command, "refused", Some(why.clone()));
-                Error::Refused {
-                    reason: format!(
-                        "could not check that {server} is not the last UP server of backend `{}` on {} ({why}); `{command}` was not sent (use force: true / --force to send it anyway)",
-                        server.backend,
-                        target.name()
-                    ),
-                }
-            };
-            let mut replies = match self.block_on(target.send_batch(&cmds)) {
-                Ok(r) => r.into_iter(),
-                Err(e) if e.is_terminal() => return Err(e),
-                // A missing backend: the write would fail the same way; say it now.
-                Err(e @ Error::NoSuchBackend { .. }) => return Err(e),
-                Err(e) => return Err(unverifiable(e.to_string())),
-            };
-            let states = replies.next();
-            let backups = match known {
-                Some(b) => b,
-                None => {
-                    let b = replies
-                        .next()
-                        .and_then(|r| r.ok())
-                        .and_then(|t| crate::runtime::stat::parse_stat(&t).ok())
-                        .map(|st| {
-                            (0..st.len())
-                                .filter(|&r| st.int(r, "bck").unwrap_or(0) > 0)
-                                .filter_map(|r| st.text(r, "svname").map(str::to_string))
-                                .collect::<HashSet<String>>()
-                        });
-                    match b {
-                        Some(b) => {
-                            lock(&self.backups).insert(key, b.clone());
-                            b
-                        }
-                        None => HashSet::new(),
-                    }
-                }
-            };
-            let text = match states {
-                Some(Ok(t)) => t,
-                Some(Err(e @ Error::NoSuchBackend { .. })) => return Err(e),
-                Some(Err(e)) => return Err(unverifiable(e.to_string())),
-                None => return Err(unverifiable("no reply".into())),
-            };
-            // One parse serves the guard and the journal's state before.
-            let Some(lines) = light_states(&text) else {
-                return Err(unverifiable("`show servers state` did not parse".into()));
-            };
-            before.push(Some(Snapshot::of(
-                lines.iter().find(|l| l.name == server.server),
-            )));
-            match rotation::verdict(&lines, &backups, &server.server, command) {
-                None => {}
-                Some(refusal) => {
-                    return Err(self.refuse(refusal, server, command, &target.name()));
-                }
-            }
-        }
-        Ok(before)
     }
 }
 

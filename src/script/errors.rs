@@ -25,6 +25,23 @@ pub fn to_rhai_at(e: Error, pos: Position) -> Box<EvalAltResult> {
     }
 }
 
+/// [`to_rhai`] for an error that ended a batch part way: `summary` ends the
+/// message, and the payload carries what was done as `e.writes`.
+pub fn to_rhai_batch(e: Error, summary: &str, writes: rhai::Array) -> Box<EvalAltResult> {
+    let terminal = e.is_terminal();
+    let mut map = Map::new();
+    map.insert("kind".into(), e.kind().into());
+    map.insert("message".into(), format!("{e}{summary}").into());
+    map.insert("exit_code".into(), (e.exit_code() as i64).into());
+    map.insert("writes".into(), writes.into());
+    let payload = Dynamic::from_map(map);
+    if terminal {
+        Box::new(EvalAltResult::ErrorTerminated(payload, Position::NONE))
+    } else {
+        Box::new(EvalAltResult::ErrorRuntime(payload, Position::NONE))
+    }
+}
+
 /// A plain message as a catchable runtime error of kind `invalid_input`.
 /// A Rhai int or float as `f64` (playbooks write `timeout: 5` and `near: 0.8`).
 pub fn as_number(v: &rhai::Dynamic) -> Option<f64> {

@@ -222,19 +222,30 @@ fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Ar
         .map(build)
         .collect::<Result<Vec<Command>>>()
         .map_err(to_rhai)?;
-    let results = ctx.write_many(&commands, force).map_err(to_rhai)?;
-    let mut out = Array::with_capacity(results.len());
+    let batch = ctx.write_many(&commands, force).map_err(to_rhai)?;
+    let count = |o: &str| batch.writes.iter().filter(|w| w.outcome == o).count();
+    let summary = format!(
+        "; of the batch's {} commands (per target): {} sent, {} failed, {} with no reply, {} not sent (the journal has each one)",
+        commands.len(),
+        count("sent"),
+        count("failed"),
+        count("unknown"),
+        batch.not_sent
+    );
+    let mut out = Array::with_capacity(batch.writes.len());
     let mut first_err = None;
-    for w in results {
+    for w in batch.writes {
         let (m, err) = outcome_map(w);
         out.push(m.into());
         if first_err.is_none() {
             first_err = err;
         }
     }
-    match first_err {
-        Some(e) => Err(to_rhai(e)),
-        None => Ok(out),
+    match (batch.stopped, first_err) {
+        // Its message says how far the batch went.
+        (Some(e), _) => Err(super::errors::to_rhai_batch(e, "", out)),
+        (None, Some(e)) => Err(super::errors::to_rhai_batch(e, &summary, out)),
+        (None, None) => Ok(out),
     }
 }
 

@@ -222,7 +222,11 @@ fn a_batch_on_an_operator_socket_is_refused_before_anything_is_sent() {
         .run();
     run.expect_code(4);
     assert!(run.stderr.contains("level admin"), "{}", run.stderr);
-    assert!(run.stderr.contains("nothing was sent"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("nothing of the batch was sent"),
+        "{}",
+        run.stderr
+    );
     let journal = journal_lines(&lab);
     assert_eq!(
         journal.len(),
@@ -231,4 +235,96 @@ fn a_batch_on_an_operator_socket_is_refused_before_anything_is_sent() {
     );
     assert_eq!(journal[0]["outcome"], "refused");
     assert_eq!(journal[0]["error"], "socket level operator");
+}
+
+/// The incident lab plus `bk_follow`, whose only server tracks bk_app/app1.
+fn tracking_lab() -> Option<Lab> {
+    if !require_haproxy() {
+        return None;
+    }
+    Some(
+        Lab::builder()
+            .haproxy_bin(haproxy_bin())
+            .scenario(Scenario::Incident)
+            .section("backend bk_follow\n    server f1 127.0.0.1:9 track bk_app/app1")
+            .start()
+            .expect("lab starts"),
+    )
+}
+
+#[test]
+fn a_write_that_empties_a_backend_through_track_is_refused_single_or_batched() {
+    let Some(lab) = tracking_lab() else {
+        return;
+    };
+    // bk_app keeps app2, but bk_follow/f1 follows app1 into drain.
+    for script in [
+        r#"set_state("bk_app/app1", "drain")"#,
+        r#"set_state(["bk_app/app1"], "drain")"#,
+        r#"set_state("bk_app/app1", "maint")"#,
+        r#"send("disable server bk_app/app1")"#,
+    ] {
+        let run = harun().lab(&lab).args(["--yes", "-e", script]).run();
+        run.expect_code(4);
+        assert!(
+            run.stderr
+                .contains("would also take out bk_follow/f1, which tracks bk_app/app1"),
+            "{script}: {}",
+            run.stderr
+        );
+        assert_eq!(admin_state(&lab, "bk_app", "app1"), 0, "{script}");
+    }
+    let journal = journal_lines(&lab);
+    assert_eq!(journal.len(), 4);
+    assert!(journal.iter().all(|e| e["outcome"] == "refused"));
+    // What HAProxy does, so the guard is right to count it.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--yes",
+            "--force",
+            "-e",
+            r#"set_state("bk_app/app1", "drain")"#,
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(
+        admin_state(&lab, "bk_follow", "f1"),
+        0x10,
+        "IDRAIN, inherited"
+    );
+}
+
+#[test]
+fn a_weight_in_percent_that_rounds_to_zero_is_guarded() {
+    let Some(lab) = tracking_lab() else {
+        return;
+    };
+    // bk_api: api2 is DOWN, api1 is the last UP server, weight 1: 50% of 1
+    // is 0 for HAProxy, so this takes api1 out of rotation.
+    for script in [
+        r#"set_weight("bk_api/api1", "50%")"#,
+        r#"set_weight(["bk_api/api1"], "99%")"#,
+        r#"set_weight("bk_api/api1", "00")"#,
+    ] {
+        let run = harun().lab(&lab).args(["--yes", "-e", script]).run();
+        run.expect_code(4);
+        assert!(
+            run.stderr.contains("bk_api/api1 is the last UP server"),
+            "{script}: {}",
+            run.stderr
+        );
+    }
+    assert!(socat(&lab, "get weight bk_api/api1").starts_with("1 "));
+    // 200% of 1 is 2: not a removal.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--yes",
+            "-e",
+            r#"set_weight(["bk_api/api1"], "200%").len()"#,
+        ])
+        .run();
+    run.expect_code(0);
+    assert!(socat(&lab, "get weight bk_api/api1").starts_with("2 "));
 }

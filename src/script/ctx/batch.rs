@@ -1,43 +1,65 @@
 //! Many writes as one: every server is found and the whole batch is judged
 //! by the guard before anything is sent, then the commands go out pipelined
-//! in chunks. Each command still gets its own journal line, with the
+//! in chunks, the rest of the batch judged again on what each chunk's
+//! replies show. Each command still gets its own journal line, with the
 //! server's state as last read before its chunk and as read right after it.
 
-use super::{lock, snapshot_of, Ctx, WriteOutcome};
+use super::guard::{fleet_of, States, CHUNK};
+use super::{snapshot_of, Ctx, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::journal::Entry;
-use crate::rotation::{self, light_states, takes_out};
+use crate::rotation::{self, Topology};
 use crate::runtime::{Command, ServerRef, Target};
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// Commands per round trip. A chunk's request (about 40 bytes a command)
-/// and its replies stay far below the socket buffers, so writing a whole
-/// chunk before reading cannot stall against HAProxy; and a command is never
-/// more than one chunk ahead of its journal line.
-const CHUNK: usize = 64;
+/// What a batch did.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    /// One per command sent (or shown, in dry-run) and target, in order.
+    pub writes: Vec<WriteOutcome>,
+    /// Commands of the batch never sent, per target.
+    pub not_sent: usize,
+    /// Why the batch stopped before its end, when it did for a reason of
+    /// its own (a reload, the guard on fresh state, Ctrl-C). A command that
+    /// HAProxy refused is in `writes` with its error.
+    pub stopped: Option<Error>,
+}
 
-/// `show servers state <bk>` replies of one target, by backend.
-type States = HashMap<String, String>;
+/// One target's view during a batch: the guard's configuration facts and
+/// the latest `show servers state` of every backend involved.
+struct View {
+    target: Arc<Target>,
+    topology: Arc<Topology>,
+    states: States,
+}
 
 impl Ctx {
     /// Send `commands`, each naming one server, as a batch on every target.
     ///
     /// Before anything is sent: every server must exist on every target
     /// (`no_such_server` otherwise), and the guard judges each write on the
-    /// backend as the earlier writes of the batch leave it, so draining
-    /// every server of a backend one by one is refused up front, with
+    /// backends as the earlier writes of the batch leave them, so draining
+    /// every server of a backend one by one is refused up front with
     /// nothing sent. Dry-run, read-only and confirmation (asked once for the
-    /// whole batch) work as for [`Ctx::write_detailed`].
+    /// whole batch) work as for [`Ctx::write_detailed`]; a socket below
+    /// `level admin` is refused up front too.
     ///
-    /// Then the commands go out in chunks of 64, each chunk followed by
-    /// `show servers state` of its backends, one round trip per chunk and
-    /// target; each command is journaled when its chunk's replies are in.
-    /// The first chunk with a failed command is the last one sent.
-    pub fn write_many(&self, commands: &[Command], force: bool) -> Result<Vec<WriteOutcome>> {
+    /// Then the commands go out in chunks of 64, each followed by `show
+    /// servers state` of the backends it affects: one round trip per chunk
+    /// and target. Each command is journaled when its chunk's replies are
+    /// in. Before each later chunk the target is checked for a reload and
+    /// the rest of the batch is judged again on the fresh state (health
+    /// checks go on meanwhile). The first chunk with a failed command is the
+    /// last one sent.
+    pub fn write_many(&self, commands: &[Command], force: bool) -> Result<BatchOutcome> {
+        let empty = BatchOutcome {
+            writes: Vec::new(),
+            not_sent: 0,
+            stopped: None,
+        };
         if commands.is_empty() {
-            return Ok(Vec::new());
+            return Ok(empty);
         }
         let targets: Vec<Arc<Target>> = self.client.targets().to_vec();
         if targets.is_empty() {
@@ -56,23 +78,31 @@ impl Ctx {
             })
             .collect::<Result<Vec<ServerRef>>>()?;
         if self.settings.read_only {
-            for t in &targets {
-                for c in commands {
-                    self.journal_note(&t.name(), c, "refused", Some("read-only".into()));
-                }
+            if let Ok(j) = self.journal() {
+                let entries: Vec<Entry> = targets
+                    .iter()
+                    .flat_map(|t| commands.iter().map(move |c| (t.name(), c)))
+                    .map(|(t, c)| {
+                        let mut e = j.entry(&t, c.as_str(), "refused");
+                        e.error = Some("read-only".into());
+                        e.playbook = self.playbook_name();
+                        e
+                    })
+                    .collect();
+                j.record_all(&entries)?;
             }
             return Err(Error::Refused {
                 reason: format!(
-                    "--read-only is set; {} commands (from `{}`) were not sent",
+                    "--read-only is set; the {} commands of the batch (from `{}`) were not sent",
                     commands.len(),
                     commands[0]
                 ),
             });
         }
         let guarded = !(force || self.settings.force);
-        let mut states = self.batch_states(&targets, commands, &servers, guarded)?;
+        let mut views = self.batch_views(&targets, commands, &servers, guarded)?;
         if self.settings.dry_run {
-            return self.batch_dry_run(&targets, commands, &servers, &states);
+            return self.batch_dry_run(&views, commands, &servers);
         }
         self.require_admin_level(&targets, &commands[0])?;
         if self.needs_confirmation() {
@@ -85,7 +115,7 @@ impl Ctx {
                 None => {
                     return Err(Error::Refused {
                         reason: format!(
-                            "{} commands (from `{}`) change HAProxy's state and there is no terminal to confirm on: pass --yes (or --dry-run to see the commands)",
+                            "the {} commands of the batch (from `{}`) change HAProxy's state and there is no terminal to confirm on: pass --yes (or --dry-run to see the commands)",
                             commands.len(),
                             commands[0]
                         ),
@@ -99,9 +129,9 @@ impl Ctx {
             }
             self.confirmed.store(true, Ordering::SeqCst);
             // The backends may have changed while the operator read the list.
-            states = self.batch_states(&targets, commands, &servers, guarded)?;
+            views = self.batch_views(&targets, commands, &servers, guarded)?;
         }
-        self.batch_send(&targets, commands, &servers, states)
+        self.batch_send(&mut views, commands, &servers, guarded)
     }
 
     /// Refuse up front, with one journal line, on a socket below `level
@@ -126,164 +156,113 @@ impl Ctx {
                 );
                 return Err(Error::PermissionDenied {
                     target: name,
-                    command: format!(
-                        "{first} (a batch; nothing was sent; `show cli level` says {level})"
-                    ),
+                    command: first.to_string(),
+                    note: format!("; `show cli level` says {level}: nothing of the batch was sent"),
                 });
             }
         }
         Ok(())
     }
 
-    /// Read every backend of the batch on every target, then check that each
-    /// server exists and that the guard lets each write through.
-    fn batch_states(
+    /// Read what the guard needs on every target, and judge the whole batch
+    /// on each: a missing server or a refused write stops it here, before
+    /// anything is sent.
+    fn batch_views(
         &self,
         targets: &[Arc<Target>],
         commands: &[Command],
         servers: &[ServerRef],
         guarded: bool,
-    ) -> Result<Vec<States>> {
-        let mut backends: Vec<&str> = Vec::new();
-        let mut seen = HashSet::new();
-        for s in servers {
-            if seen.insert(s.backend.as_str()) {
-                backends.push(&s.backend);
-            }
-        }
-        // Backups only matter to the guard, so only where it has a say.
-        let guarded_backends: HashSet<&str> = commands
-            .iter()
-            .zip(servers)
-            .filter(|(c, _)| guarded && takes_out(c).is_some())
-            .map(|(_, s)| s.backend.as_str())
-            .collect();
-        let mut all = Vec::new();
+    ) -> Result<Vec<View>> {
+        let mut views = Vec::new();
         for target in targets {
-            let name = target.name();
-            let states = self.read_backends(target, &backends)?;
-            let backups = self.read_backups(target, &guarded_backends)?;
-            self.judge(&name, commands, servers, &states, &backups, guarded)?;
-            all.push(states);
+            // Without the guard, only the servers' own backends are read.
+            let topology = if guarded {
+                self.topology(target)?
+            } else {
+                Arc::new(Topology::default())
+            };
+            let backends = topology.backends_for(servers);
+            let states = self.read_states(target, &backends).map_err(|e| match e {
+                Error::NoSuchBackend {
+                    target, command, ..
+                } => Error::NoSuchBackend {
+                    target,
+                    command,
+                    note: "; read before the batch: nothing of it was sent".into(),
+                },
+                e => e,
+            })?;
+            let view = View {
+                target: target.clone(),
+                topology,
+                states,
+            };
+            self.judge(&view, commands, servers, guarded, 0)?;
+            views.push(view);
         }
-        Ok(all)
+        Ok(views)
     }
 
-    /// `show servers state <bk>` for each backend, pipelined in chunks.
-    fn read_backends(&self, target: &Target, backends: &[&str]) -> Result<States> {
-        let mut states = States::new();
-        for chunk in backends.chunks(CHUNK) {
-            let shows = chunk
-                .iter()
-                .map(|b| Command::show_servers_state(Some(b)))
-                .collect::<Result<Vec<Command>>>()?;
-            let refs: Vec<&Command> = shows.iter().collect();
-            let replies = self.block_on(target.send_batch(&refs))?;
-            for (b, reply) in chunk.iter().zip(replies) {
-                states.insert(b.to_string(), reply?);
-            }
-        }
-        Ok(states)
-    }
-
-    /// The backup servers of each backend (from `show stat <bk> 4 -1`, once
-    /// per run: `backup` is configuration).
-    fn read_backups(
-        &self,
-        target: &Target,
-        backends: &HashSet<&str>,
-    ) -> Result<HashMap<String, HashSet<String>>> {
-        let name = target.name();
-        let mut out = HashMap::new();
-        let mut unknown = Vec::new();
-        for b in backends {
-            match lock(&self.backups).get(&(name.clone(), b.to_string())) {
-                Some(known) => {
-                    out.insert(b.to_string(), known.clone());
-                }
-                None => unknown.push(*b),
-            }
-        }
-        for chunk in unknown.chunks(CHUNK) {
-            let stats = chunk
-                .iter()
-                .map(|b| Command::raw(&format!("show stat {b} 4 -1")))
-                .collect::<Result<Vec<Command>>>()?;
-            let refs: Vec<&Command> = stats.iter().collect();
-            let replies = self.block_on(target.send_batch(&refs))?;
-            for (b, reply) in chunk.iter().zip(replies) {
-                let st =
-                    crate::runtime::stat::parse_stat(&reply?).map_err(|e| Error::Malformed {
-                        target: name.clone(),
-                        command: format!("show stat {b} 4 -1"),
-                        detail: e.to_string(),
-                    })?;
-                let set: HashSet<String> = (0..st.len())
-                    .filter(|&r| st.int(r, "bck").unwrap_or(0) > 0)
-                    .filter_map(|r| st.text(r, "svname").map(str::to_string))
-                    .collect();
-                lock(&self.backups).insert((name.clone(), b.to_string()), set.clone());
-                out.insert(b.to_string(), set);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Walk the batch in order on one target's state: a missing server or a
-    /// write the guard refuses stops the batch before anything is sent.
+    /// Walk `commands` in order on one target's latest state: a missing
+    /// server or a write the guard refuses is an error. `sent` commands of
+    /// the batch went out already (for the message).
     fn judge(
         &self,
-        target: &str,
+        view: &View,
         commands: &[Command],
         servers: &[ServerRef],
-        states: &States,
-        backups: &HashMap<String, HashSet<String>>,
         guarded: bool,
+        sent: usize,
     ) -> Result<()> {
-        let mut lines: HashMap<&str, Vec<rotation::Light>> = HashMap::new();
-        for (b, text) in states {
-            let parsed = light_states(text).ok_or_else(|| Error::Malformed {
-                target: target.to_string(),
-                command: format!("show servers state {b}"),
-                detail: "not the `show servers state` format".into(),
-            })?;
-            lines.insert(b, parsed);
-        }
-        let no_backups = HashSet::new();
-        for (command, server) in commands.iter().zip(servers) {
-            let Some(backend) = lines.get_mut(server.backend.as_str()) else {
-                continue;
-            };
-            if !backend.iter().any(|l| l.name == server.server) {
+        let name = view.target.name();
+        let mut fleet = fleet_of(&name, &view.states)?;
+        let total = sent + commands.len();
+        let context = |i: usize| {
+            let done = sent + i;
+            if sent == 0 {
+                format!(
+                    "; judged after the {done} earlier writes of this batch, of {total}: nothing of the batch was sent"
+                )
+            } else {
+                format!(
+                    "; the batch stopped here, on fresh state: {sent} of its {total} commands were sent (see the journal), the rest were not"
+                )
+            }
+        };
+        for (i, (command, server)) in commands.iter().zip(servers).enumerate() {
+            let found = fleet
+                .get(&server.backend)
+                .is_some_and(|l| l.iter().any(|l| l.name == server.server));
+            if !found {
                 return Err(Error::NoSuchServer {
-                    target: target.to_string(),
-                    command: format!("{command} (nothing of the batch was sent)"),
+                    target: name,
+                    command: command.to_string(),
+                    note: context(i),
                 });
             }
-            if guarded && takes_out(command).is_some() {
-                let b = backups.get(&server.backend).unwrap_or(&no_backups);
-                if let Some(refusal) = rotation::verdict(backend, b, &server.server, command) {
-                    return Err(self.refuse(refusal, server, command, target));
-                }
+            if !guarded {
+                continue;
             }
-            rotation::apply(backend, command);
+            if let Err(refusal) = rotation::judge(&mut fleet, &view.topology, command) {
+                return Err(self.refuse(refusal, server, command, &name, &context(i)));
+            }
         }
         Ok(())
     }
 
     fn batch_dry_run(
         &self,
-        targets: &[Arc<Target>],
+        views: &[View],
         commands: &[Command],
         servers: &[ServerRef],
-        states: &[States],
-    ) -> Result<Vec<WriteOutcome>> {
-        let mut out = Vec::new();
+    ) -> Result<BatchOutcome> {
+        let mut writes = Vec::new();
         let mut entries = Vec::new();
-        for (target, states) in targets.iter().zip(states) {
-            let name = target.name();
+        for view in views {
+            let name = view.target.name();
             for (command, server) in commands.iter().zip(servers) {
-                let before = state_of(states, server);
+                let before = state_of(&view.states, server);
                 self.notice_write(&name, command, "dry-run");
                 if let Ok(j) = self.journal() {
                     let mut e = j.entry(&name, command.as_str(), "dry-run");
@@ -291,7 +270,7 @@ impl Ctx {
                     e.playbook = self.playbook_name();
                     entries.push(e);
                 }
-                out.push(WriteOutcome {
+                writes.push(WriteOutcome {
                     target: name.clone(),
                     server: Some(server.clone()),
                     command: command.to_string(),
@@ -305,44 +284,66 @@ impl Ctx {
         if let Ok(j) = self.journal() {
             j.record_all(&entries)?;
         }
-        Ok(out)
+        Ok(BatchOutcome {
+            writes,
+            not_sent: 0,
+            stopped: None,
+        })
     }
 
     fn batch_send(
         &self,
-        targets: &[Arc<Target>],
+        views: &mut [View],
         commands: &[Command],
         servers: &[ServerRef],
-        mut states: Vec<States>,
-    ) -> Result<Vec<WriteOutcome>> {
+        guarded: bool,
+    ) -> Result<BatchOutcome> {
         let journal = self.journal()?;
         let playbook = self.playbook_name();
-        let mut out = Vec::with_capacity(commands.len() * targets.len());
-        for (cmds, srvs) in commands.chunks(CHUNK).zip(servers.chunks(CHUNK)) {
-            let mut backends: Vec<&str> = srvs.iter().map(|s| s.backend.as_str()).collect();
-            backends.sort_unstable();
-            backends.dedup();
-            let shows = backends
-                .iter()
-                .map(|b| Command::show_servers_state(Some(b)))
-                .collect::<Result<Vec<Command>>>()?;
-            let exchange: Vec<&Command> = cmds.iter().chain(&shows).collect();
+        let mut writes = Vec::with_capacity(commands.len() * views.len());
+        let mut sent = 0;
+        let mut stopped = None;
+        'chunks: for (cmds, srvs) in commands.chunks(CHUNK).zip(servers.chunks(CHUNK)) {
+            if sent > 0 {
+                // Before a later chunk: still the live process, and the rest
+                // of the batch still acceptable on what the last replies show.
+                for view in views.iter() {
+                    if let Err(e) = self.batch_may_go_on(view, commands, servers, guarded, sent) {
+                        stopped = Some(e);
+                        break 'chunks;
+                    }
+                }
+            }
             let mut failed = false;
-            for (target, states) in targets.iter().zip(states.iter_mut()) {
-                let name = target.name();
-                let before: Vec<_> = srvs.iter().map(|s| state_of(states, s)).collect();
+            for view in views.iter_mut() {
+                let name = view.target.name();
+                // The state after: every backend the chunk affects.
+                let backends = view.topology.backends_for(srvs);
+                let shows = backends
+                    .iter()
+                    .map(|b| Command::show_servers_state(Some(b)))
+                    .collect::<Result<Vec<Command>>>()?;
+                let exchange: Vec<&Command> = cmds.iter().chain(&shows).collect();
+                let before: Vec<_> = srvs.iter().map(|s| state_of(&view.states, s)).collect();
                 // Once sent, a chunk runs to its end (bounded by --timeout)
                 // so every command HAProxy received is journaled.
-                let replies = match self.block_on_to_completion(target.send_batch(&exchange)) {
+                let replies = match self.block_on_to_completion(view.target.send_batch(&exchange)) {
                     Ok(mut r) => {
                         for (b, after) in backends.iter().zip(r.split_off(cmds.len())) {
-                            if let Ok(text) = after {
-                                states.insert(b.to_string(), text);
-                            }
+                            match after {
+                                Ok(text) => view.states.insert(b.clone(), text),
+                                // Unknown now: no `after` from a stale read,
+                                // and the guard will not judge on it.
+                                Err(_) => view.states.remove(b),
+                            };
                         }
                         r
                     }
-                    Err(e) if e.is_terminal() => return Err(e),
+                    Err(e) if e.is_terminal() && sent == 0 => return Err(e),
+                    Err(e) if e.is_terminal() => {
+                        stopped = Some(e);
+                        break 'chunks;
+                    }
                     Err(e) => cmds.iter().map(|c| Err(echo(&e, &name, c))).collect(),
                 };
                 let mut entries = Vec::with_capacity(cmds.len());
@@ -351,7 +352,10 @@ impl Ctx {
                 {
                     let outcome = outcome_of(&reply);
                     failed |= reply.is_err();
-                    let after = reply.as_ref().ok().and_then(|_| state_of(states, server));
+                    let after = reply
+                        .as_ref()
+                        .ok()
+                        .and_then(|_| state_of(&view.states, server));
                     let mut e: Entry = journal.entry(&name, command.as_str(), outcome);
                     e.before = before.clone();
                     e.after = after.clone();
@@ -361,7 +365,7 @@ impl Ctx {
                         Err(err) => e.error = Some(err.to_string()),
                     }
                     entries.push(e);
-                    out.push(WriteOutcome {
+                    writes.push(WriteOutcome {
                         target: name.clone(),
                         server: Some(server.clone()),
                         command: command.to_string(),
@@ -373,15 +377,45 @@ impl Ctx {
                 }
                 // Journaled first: a notice says the write is in the journal.
                 journal.record_all(&entries)?;
-                for (command, w) in cmds.iter().zip(&out[out.len() - entries.len()..]) {
+                for (command, w) in cmds.iter().zip(&writes[writes.len() - cmds.len()..]) {
                     self.notice_write(&name, command, w.outcome);
                 }
             }
+            sent += cmds.len();
             if failed {
                 break;
             }
         }
-        Ok(out)
+        Ok(BatchOutcome {
+            writes,
+            not_sent: commands.len() - sent,
+            stopped,
+        })
+    }
+
+    /// Whether the batch may send its next chunk to this target: Ctrl-C and
+    /// the deadline, a reload (the kept session would be on the old,
+    /// stopping process, and writes there are lost), and the guard on the
+    /// rest of the batch with the state the last replies showed.
+    fn batch_may_go_on(
+        &self,
+        view: &View,
+        commands: &[Command],
+        servers: &[ServerRef],
+        guarded: bool,
+        sent: usize,
+    ) -> Result<()> {
+        let reloaded = self.block_on(async { Ok(view.target.follow_reload().await) })?;
+        if reloaded {
+            return Err(Error::Refused {
+                reason: format!(
+                    "HAProxy reloaded during the batch on {}: {sent} of its {} commands were sent, to the process that is now stopping, so the new process does not have them (unless it loaded a server-state-file saved after them); the rest were not sent. Run the batch again",
+                    view.target.name(),
+                    commands.len()
+                ),
+            });
+        }
+        self.judge(view, &commands[sent..], &servers[sent..], guarded, sent)
     }
 }
 
@@ -392,25 +426,41 @@ fn state_of(states: &States, server: &ServerRef) -> Option<serde_json::Value> {
         .and_then(|t| snapshot_of(t, &server.server).into_json())
 }
 
-/// `sent`, or `unknown` when the command may have reached HAProxy with no
-/// reply back, or `failed`.
+/// `sent`; `unknown` when the command may have reached HAProxy with no
+/// readable reply back; `failed`.
 pub(super) fn outcome_of(reply: &Result<String>) -> &'static str {
     match reply {
         Ok(_) => "sent",
-        Err(Error::Timeout { .. } | Error::ConnectionLost { .. }) => "unknown",
+        Err(Error::Timeout { .. } | Error::ConnectionLost { .. } | Error::Malformed { .. }) => {
+            "unknown"
+        }
         Err(_) => "failed",
     }
 }
 
-/// The error of a whole exchange, told for one of its commands (same kind,
-/// so the same outcome).
+/// The error of a whole exchange, told for one of its commands: same kind
+/// (so the same outcome and exit code), naming that command.
 fn echo(e: &Error, target: &str, command: &Command) -> Error {
+    let (target, command) = (target.to_string(), command.to_string());
     match e {
-        Error::Timeout { .. } | Error::ConnectionLost { .. } => Error::ConnectionLost {
-            target: target.to_string(),
-            command: command.to_string(),
+        Error::Unreachable { source, .. } => Error::Unreachable {
+            target,
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
+        Error::Timeout { after, .. } => Error::Timeout {
+            target,
+            what: format!("the reply to `{command}`"),
+            after: *after,
+        },
+        Error::Malformed { detail, .. } => Error::Malformed {
+            target,
+            command,
+            detail: detail.clone(),
+        },
+        _ => Error::ConnectionLost {
+            target,
+            command,
             detail: e.to_string(),
         },
-        _ => Error::Other(e.to_string()),
     }
 }
