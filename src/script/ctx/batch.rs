@@ -231,10 +231,17 @@ impl Ctx {
             }
         };
         for (i, (command, server)) in commands.iter().zip(servers).enumerate() {
-            let found = fleet
-                .get(&server.backend)
-                .is_some_and(|l| l.iter().any(|l| l.name == server.server));
-            if !found {
+            let Some(lines) = fleet.get(&server.backend) else {
+                // Its last read failed: judged on nothing, so not sent.
+                return Err(Error::Refused {
+                    reason: format!(
+                        "the state of backend `{}` on {name} could not be read; `{command}` was not sent{}",
+                        server.backend,
+                        context(i)
+                    ),
+                });
+            };
+            if !lines.iter().any(|l| l.name == server.server) {
                 return Err(Error::NoSuchServer {
                     target: name,
                     command: command.to_string(),
