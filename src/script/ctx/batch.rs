@@ -8,7 +8,7 @@ use super::guard::{fleet_of, States, CHUNK};
 use super::{snapshot_of, Ctx, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::journal::Entry;
-use crate::rotation::{self, Topology};
+use crate::rotation::{self, takes_out, Topology};
 use crate::runtime::{Command, ServerRef, Target};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -174,10 +174,13 @@ impl Ctx {
         servers: &[ServerRef],
         guarded: bool,
     ) -> Result<Vec<View>> {
+        // Only writes that may take a server out need the configuration's
+        // backups and track chains (one `show stat` of every server, per run).
+        let judged = guarded && commands.iter().any(|c| takes_out(c).is_some());
         let mut views = Vec::new();
         for target in targets {
-            // Without the guard, only the servers' own backends are read.
-            let topology = if guarded {
+            // Otherwise only the servers' own backends are read.
+            let topology = if judged {
                 self.topology(target)?
             } else {
                 Arc::new(Topology::default())
