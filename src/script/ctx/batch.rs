@@ -99,8 +99,11 @@ impl Ctx {
                 ),
             });
         }
-        let guarded = !(force || self.settings.force);
-        let mut views = self.batch_views(&targets, commands, &servers, guarded)?;
+        // The guard has a say only without force, and only on writes that
+        // may take a server out.
+        let judged =
+            !(force || self.settings.force) && commands.iter().any(|c| takes_out(c).is_some());
+        let mut views = self.batch_views(&targets, commands, &servers, judged)?;
         if self.settings.dry_run {
             return self.batch_dry_run(&views, commands, &servers);
         }
@@ -129,9 +132,9 @@ impl Ctx {
             }
             self.confirmed.store(true, Ordering::SeqCst);
             // The backends may have changed while the operator read the list.
-            views = self.batch_views(&targets, commands, &servers, guarded)?;
+            views = self.batch_views(&targets, commands, &servers, judged)?;
         }
-        self.batch_send(&mut views, commands, &servers, guarded)
+        self.batch_send(&mut views, commands, &servers, judged)
     }
 
     /// Refuse up front, with one journal line, on a socket below `level
@@ -172,14 +175,13 @@ impl Ctx {
         targets: &[Arc<Target>],
         commands: &[Command],
         servers: &[ServerRef],
-        guarded: bool,
+        judged: bool,
     ) -> Result<Vec<View>> {
-        // Only writes that may take a server out need the configuration's
-        // backups and track chains (one `show stat` of every server, per run).
-        let judged = guarded && commands.iter().any(|c| takes_out(c).is_some());
         let mut views = Vec::new();
         for target in targets {
-            // Otherwise only the servers' own backends are read.
+            // The configuration's backups and track chains (one `show stat`
+            // of every server, per run) only for the guard; otherwise only
+            // the servers' own backends are read.
             let topology = if judged {
                 self.topology(target)?
             } else {
@@ -201,21 +203,21 @@ impl Ctx {
                 topology,
                 states,
             };
-            self.judge(&view, commands, servers, guarded, 0)?;
+            self.judge(&view, commands, servers, judged, 0)?;
             views.push(view);
         }
         Ok(views)
     }
 
     /// Walk `commands` in order on one target's latest state: a missing
-    /// server or a write the guard refuses is an error. `sent` commands of
-    /// the batch went out already (for the message).
+    /// server, or with `judged` a write the guard refuses, is an error.
+    /// `sent` commands of the batch went out already (for the message).
     fn judge(
         &self,
         view: &View,
         commands: &[Command],
         servers: &[ServerRef],
-        guarded: bool,
+        judged: bool,
         sent: usize,
     ) -> Result<()> {
         let name = view.target.name();
@@ -251,7 +253,7 @@ impl Ctx {
                     note: context(i),
                 });
             }
-            if !guarded {
+            if !judged {
                 continue;
             }
             if let Err(refusal) = rotation::judge(&mut fleet, &view.topology, command) {
@@ -306,7 +308,7 @@ impl Ctx {
         views: &mut [View],
         commands: &[Command],
         servers: &[ServerRef],
-        guarded: bool,
+        judged: bool,
     ) -> Result<BatchOutcome> {
         let journal = self.journal()?;
         let playbook = self.playbook_name();
@@ -318,7 +320,7 @@ impl Ctx {
                 // Before a later chunk: still the live process, and the rest
                 // of the batch still acceptable on what the last replies show.
                 for view in views.iter() {
-                    if let Err(e) = self.batch_may_go_on(view, commands, servers, guarded, sent) {
+                    if let Err(e) = self.batch_may_go_on(view, commands, servers, judged, sent) {
                         stopped = Some(e);
                         break 'chunks;
                     }
@@ -412,7 +414,7 @@ impl Ctx {
         view: &View,
         commands: &[Command],
         servers: &[ServerRef],
-        guarded: bool,
+        judged: bool,
         sent: usize,
     ) -> Result<()> {
         let reloaded = self.block_on(async { Ok(view.target.follow_reload().await) })?;
@@ -425,7 +427,13 @@ impl Ctx {
                 ),
             });
         }
-        self.judge(view, &commands[sent..], &servers[sent..], guarded, sent)
+        // Servers existed when the batch was judged whole (one removed since
+        // answers `No such server`, which stops the batch): only the guard
+        // needs the walk again.
+        if !judged {
+            return Ok(());
+        }
+        self.judge(view, &commands[sent..], &servers[sent..], judged, sent)
     }
 }
 
