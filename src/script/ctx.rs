@@ -312,12 +312,11 @@ impl Ctx {
             ));
         }
         if self.settings.read_only {
-            for t in &targets {
-                self.journal_note(t, command, "refused", Some("read-only".into()));
-            }
-            return Err(Error::Refused {
-                reason: format!("--read-only is set; `{command}` was not sent"),
-            });
+            return Err(self.refuse_read_only(
+                &targets,
+                std::slice::from_ref(command),
+                format!("`{command}` was not sent"),
+            ));
         }
         let server = command.server_ref();
         // State before, per target, when the guard (or dry-run) already read it.
@@ -370,23 +369,11 @@ impl Ctx {
             return Ok(out);
         }
         if self.needs_confirmation() {
-            let planned: Vec<String> = targets.iter().map(|t| format!("{t}: {command}")).collect();
-            let ok = match &self.confirm {
-                Some(c) => c.confirm(&planned),
-                None => {
-                    return Err(Error::Refused {
-                        reason: format!(
-                            "`{command}` changes HAProxy's state and there is no terminal to confirm on: pass --yes (or --dry-run to see the commands)"
-                        ),
-                    })
-                }
-            };
-            if !ok {
-                return Err(Error::Refused {
-                    reason: "not confirmed".into(),
-                });
-            }
-            self.confirmed.store(true, Ordering::SeqCst);
+            self.confirm_writes(
+                &targets,
+                std::slice::from_ref(command),
+                format!("`{command}` changes"),
+            )?;
             // The operator took their time and the backend may have changed
             // meanwhile: check the guard again (it reads the state before too).
             before = match &guarded {
@@ -466,6 +453,54 @@ impl Ctx {
 
     fn needs_confirmation(&self) -> bool {
         !self.settings.yes && !self.confirmed.load(Ordering::SeqCst)
+    }
+
+    /// `--read-only`: every command journaled as refused (one `write(2)`),
+    /// and the error. `what` says what was not sent.
+    fn refuse_read_only(&self, targets: &[String], commands: &[Command], what: String) -> Error {
+        if let Ok(j) = self.journal() {
+            let entries: Vec<_> = targets
+                .iter()
+                .flat_map(|t| commands.iter().map(move |c| (t, c)))
+                .map(|(t, c)| {
+                    let mut e = j.entry(t, c.as_str(), "refused");
+                    e.error = Some("read-only".into());
+                    e.playbook = self.playbook_name();
+                    e
+                })
+                .collect();
+            let _ = j.record_all(&entries);
+        }
+        Error::Refused {
+            reason: format!("--read-only is set; {what}"),
+        }
+    }
+
+    /// Ask once per run, before the first write, listing what will be sent
+    /// on which target. `what` starts the message when nobody can be asked
+    /// ("`cmd` changes", "the 40 commands of the batch (...) change").
+    fn confirm_writes(&self, targets: &[String], commands: &[Command], what: String) -> Result<()> {
+        let planned: Vec<String> = targets
+            .iter()
+            .flat_map(|t| commands.iter().map(move |c| format!("{t}: {c}")))
+            .collect();
+        let ok = match &self.confirm {
+            Some(c) => c.confirm(&planned),
+            None => {
+                return Err(Error::Refused {
+                    reason: format!(
+                        "{what} HAProxy's state and there is no terminal to confirm on: pass --yes (or --dry-run to see the commands)"
+                    ),
+                })
+            }
+        };
+        if !ok {
+            return Err(Error::Refused {
+                reason: "not confirmed".into(),
+            });
+        }
+        self.confirmed.store(true, Ordering::SeqCst);
+        Ok(())
     }
 
     /// `show servers state <bk>` on every target, reduced to one server.

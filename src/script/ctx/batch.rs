@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::journal::Entry;
 use crate::rotation::{self, takes_out, Topology};
 use crate::runtime::{Command, ServerRef, Target};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// What a batch did.
@@ -77,27 +76,17 @@ impl Ctx {
                 })
             })
             .collect::<Result<Vec<ServerRef>>>()?;
+        let names: Vec<String> = targets.iter().map(|t| t.name()).collect();
         if self.settings.read_only {
-            if let Ok(j) = self.journal() {
-                let entries: Vec<Entry> = targets
-                    .iter()
-                    .flat_map(|t| commands.iter().map(move |c| (t.name(), c)))
-                    .map(|(t, c)| {
-                        let mut e = j.entry(&t, c.as_str(), "refused");
-                        e.error = Some("read-only".into());
-                        e.playbook = self.playbook_name();
-                        e
-                    })
-                    .collect();
-                j.record_all(&entries)?;
-            }
-            return Err(Error::Refused {
-                reason: format!(
-                    "--read-only is set; the {} commands of the batch (from `{}`) were not sent",
+            return Err(self.refuse_read_only(
+                &names,
+                commands,
+                format!(
+                    "the {} commands of the batch (from `{}`) were not sent",
                     commands.len(),
                     commands[0]
                 ),
-            });
+            ));
         }
         // The guard has a say only without force, and only on writes that
         // may take a server out.
@@ -109,28 +98,15 @@ impl Ctx {
         }
         self.require_admin_level(&targets, &commands[0])?;
         if self.needs_confirmation() {
-            let planned: Vec<String> = targets
-                .iter()
-                .flat_map(|t| commands.iter().map(move |c| format!("{}: {c}", t.name())))
-                .collect();
-            let ok = match &self.confirm {
-                Some(c) => c.confirm(&planned),
-                None => {
-                    return Err(Error::Refused {
-                        reason: format!(
-                            "the {} commands of the batch (from `{}`) change HAProxy's state and there is no terminal to confirm on: pass --yes (or --dry-run to see the commands)",
-                            commands.len(),
-                            commands[0]
-                        ),
-                    })
-                }
-            };
-            if !ok {
-                return Err(Error::Refused {
-                    reason: "not confirmed".into(),
-                });
-            }
-            self.confirmed.store(true, Ordering::SeqCst);
+            self.confirm_writes(
+                &names,
+                commands,
+                format!(
+                    "the {} commands of the batch (from `{}`) change",
+                    commands.len(),
+                    commands[0]
+                ),
+            )?;
             // The backends may have changed while the operator read the list.
             views = self.batch_views(&targets, commands, &servers, judged)?;
         }
