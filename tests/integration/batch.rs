@@ -328,3 +328,92 @@ fn a_weight_in_percent_that_rounds_to_zero_is_guarded() {
     run.expect_code(0);
     assert!(socat(&lab, "get weight bk_api/api1").starts_with("2 "));
 }
+
+/// A unix socket in front of the lab's admin socket. The first time a
+/// request carrying `set server` passes through it, another operator's
+/// change (`inject`) is made on HAProxy first, on a connection of its own:
+/// a real state change at an exact moment of a batch.
+fn meddling_proxy(lab: &Lab, dir: &tempfile::TempDir, inject: &'static str) -> std::path::PathBuf {
+    use std::io::{Read, Write};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let path = dir.path().join("proxy.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let upstream = lab.admin_socket().to_path_buf();
+    let injected = Arc::new(AtomicBool::new(false));
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(up) = UnixStream::connect(&upstream) else {
+                return;
+            };
+            let (mut from_client, mut to_up) =
+                (client.try_clone().unwrap(), up.try_clone().unwrap());
+            let (mut from_up, mut to_client) = (up, client);
+            std::thread::spawn(move || std::io::copy(&mut from_up, &mut to_client));
+            let (injected, upstream) = (injected.clone(), upstream.clone());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    let n = match from_client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let carries_writes = String::from_utf8_lossy(&buf[..n]).contains("set server");
+                    if carries_writes && !injected.swap(true, Ordering::SeqCst) {
+                        let mut other = UnixStream::connect(&upstream).unwrap();
+                        other.write_all(format!("{inject}\n").as_bytes()).unwrap();
+                        let mut reply = String::new();
+                        other.read_to_string(&mut reply).unwrap();
+                    }
+                    if to_up.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to_up.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    path
+}
+
+#[test]
+fn a_batch_stops_when_fresh_state_shows_the_rest_would_empty_a_backend() {
+    let Some(lab) = big_lab() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // While the first chunk goes out, someone parks bk0011/srv9. The batch
+    // was fine when judged whole; its second chunk would now empty bk0011.
+    let proxy = meddling_proxy(&lab, &dir, "set server bk0011/srv9 state maint");
+    let script = format!(
+        "let r = (); try {{ set_state({}, \"drain\"); }} catch (e) {{ r = [e.kind, e.writes.len(), e.message]; }} r",
+        names(0..12, 0..9)
+    );
+    let run = harun()
+        .args(["-s"])
+        .arg(&proxy)
+        .args(["--journal"])
+        .arg(lab.dir().join("journal.jsonl"))
+        .args(["--yes", "--json", "-e", &script])
+        .run();
+    run.expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!((&v[0], &v[1]), (&"refused".into(), &64.into()), "{v}");
+    let message = v[2].as_str().unwrap();
+    assert!(
+        message.contains("bk0011/srv8 is the last UP server of backend `bk0011`")
+            && message.contains("the batch stopped here, on fresh state: 64 of its 108"),
+        "{message}"
+    );
+    assert_eq!(admin_state(&lab, "bk0007", "srv0"), 8, "in the first chunk");
+    assert_eq!(admin_state(&lab, "bk0007", "srv1"), 0, "in the second");
+    assert_eq!(admin_state(&lab, "bk0011", "srv0"), 0);
+    let journal = journal_lines(&lab);
+    assert_eq!(
+        journal.iter().filter(|e| e["outcome"] == "sent").count(),
+        64
+    );
+    assert_eq!(journal.last().unwrap()["outcome"], "refused");
+}

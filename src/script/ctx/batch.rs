@@ -45,8 +45,8 @@ impl Ctx {
     /// `level admin` is refused up front too.
     ///
     /// Then the commands go out in chunks of 64, each followed by `show
-    /// servers state` of the backends it affects: one round trip per chunk
-    /// and target. Each command is journaled when its chunk's replies are
+    /// servers state` of the backends it and the next chunk affect: one
+    /// round trip per chunk and target. Each command is journaled when its chunk's replies are
     /// in. Before each later chunk the target is checked for a reload and
     /// the rest of the batch is judged again on the fresh state (health
     /// checks go on meanwhile). The first chunk with a failed command is the
@@ -291,7 +291,14 @@ impl Ctx {
         let mut writes = Vec::with_capacity(commands.len() * views.len());
         let mut sent = 0;
         let mut stopped = None;
-        'chunks: for (cmds, srvs) in commands.chunks(CHUNK).zip(servers.chunks(CHUNK)) {
+        let next_of = |i: usize| {
+            &servers[((i + 1) * CHUNK).min(servers.len())..((i + 2) * CHUNK).min(servers.len())]
+        };
+        'chunks: for (i, (cmds, srvs)) in commands
+            .chunks(CHUNK)
+            .zip(servers.chunks(CHUNK))
+            .enumerate()
+        {
             if sent > 0 {
                 // Before a later chunk: still the live process, and the rest
                 // of the batch still acceptable on what the last replies show.
@@ -305,8 +312,10 @@ impl Ctx {
             let mut failed = false;
             for view in views.iter_mut() {
                 let name = view.target.name();
-                // The state after: every backend the chunk affects.
-                let backends = view.topology.backends_for(srvs);
+                // The state after, of every backend the chunk affects, and
+                // the state the next chunk will be judged on and journaled
+                // with: read in this round trip, so it is fresh.
+                let backends = view.topology.backends_for(srvs.iter().chain(next_of(i)));
                 let shows = backends
                     .iter()
                     .map(|b| Command::show_servers_state(Some(b)))
