@@ -454,10 +454,18 @@ pub fn classify(target: &str, command: &str, raw: String) -> Result<String> {
     }
     // Severities 0-3 are emerg..err: HAProxy refused the command.
     if matches!(reply.severity, Some(0..=3)) {
+        let mut message = text.to_string();
+        // What a process that a reload is stopping answers to any change:
+        // say so, the text alone does not.
+        if first.starts_with("Proxy is disabled") {
+            message.push_str(
+                " (this HAProxy process is stopping after a reload and refuses changes; nothing was applied; the new process has its own sessions: run it again)",
+            );
+        }
         return Err(Error::Haproxy {
             target: t,
             command: c,
-            message: text.to_string(),
+            message,
         });
     }
     if reply.severity.is_some() {

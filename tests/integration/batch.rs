@@ -329,11 +329,24 @@ fn a_weight_in_percent_that_rounds_to_zero_is_guarded() {
     assert!(socat(&lab, "get weight bk_api/api1").starts_with("2 "));
 }
 
-/// A unix socket in front of the lab's admin socket. The first time a
-/// request carrying `set server` passes through it, another operator's
-/// change (`inject`) is made on HAProxy first, on a connection of its own:
-/// a real state change at an exact moment of a batch.
-fn meddling_proxy(lab: &Lab, dir: &tempfile::TempDir, inject: &'static str) -> std::path::PathBuf {
+/// When a [`meddling_proxy`] acts: before the first request carrying
+/// `set server` (the first chunk), or before the first request without any
+/// after the first chunk (the reload check before the second).
+#[derive(Clone, Copy, PartialEq)]
+enum Moment {
+    FirstChunk,
+    AfterFirstChunk,
+}
+
+/// A unix socket in front of the lab's admin socket that runs `meddle`
+/// (another operator's change, a reload) once, at `moment`, before passing
+/// the request on: a real event at an exact point of a batch.
+fn meddling_proxy(
+    lab: &Lab,
+    dir: &tempfile::TempDir,
+    moment: Moment,
+    meddle: impl Fn() + Send + Sync + 'static,
+) -> std::path::PathBuf {
     use std::io::{Read, Write};
     use std::os::unix::net::{UnixListener, UnixStream};
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -342,6 +355,8 @@ fn meddling_proxy(lab: &Lab, dir: &tempfile::TempDir, inject: &'static str) -> s
     let listener = UnixListener::bind(&path).unwrap();
     let upstream = lab.admin_socket().to_path_buf();
     let injected = Arc::new(AtomicBool::new(false));
+    let chunks_seen = Arc::new(AtomicBool::new(false));
+    let meddle = Arc::new(meddle);
     std::thread::spawn(move || {
         for client in listener.incoming() {
             let Ok(client) = client else { return };
@@ -352,7 +367,8 @@ fn meddling_proxy(lab: &Lab, dir: &tempfile::TempDir, inject: &'static str) -> s
                 (client.try_clone().unwrap(), up.try_clone().unwrap());
             let (mut from_up, mut to_client) = (up, client);
             std::thread::spawn(move || std::io::copy(&mut from_up, &mut to_client));
-            let (injected, upstream) = (injected.clone(), upstream.clone());
+            let (injected, meddle) = (injected.clone(), meddle.clone());
+            let chunks_seen = chunks_seen.clone();
             std::thread::spawn(move || {
                 let mut buf = vec![0u8; 1 << 16];
                 loop {
@@ -361,11 +377,17 @@ fn meddling_proxy(lab: &Lab, dir: &tempfile::TempDir, inject: &'static str) -> s
                         Ok(n) => n,
                     };
                     let carries_writes = String::from_utf8_lossy(&buf[..n]).contains("set server");
-                    if carries_writes && !injected.swap(true, Ordering::SeqCst) {
-                        let mut other = UnixStream::connect(&upstream).unwrap();
-                        other.write_all(format!("{inject}\n").as_bytes()).unwrap();
-                        let mut reply = String::new();
-                        other.read_to_string(&mut reply).unwrap();
+                    let now = match moment {
+                        Moment::FirstChunk => carries_writes,
+                        Moment::AfterFirstChunk => {
+                            !carries_writes && chunks_seen.load(Ordering::SeqCst)
+                        }
+                    };
+                    if carries_writes {
+                        chunks_seen.store(true, Ordering::SeqCst);
+                    }
+                    if now && !injected.swap(true, Ordering::SeqCst) {
+                        meddle();
                     }
                     if to_up.write_all(&buf[..n]).is_err() {
                         break;
@@ -386,7 +408,10 @@ fn a_batch_stops_when_fresh_state_shows_the_rest_would_empty_a_backend() {
     let dir = tempfile::tempdir().unwrap();
     // While the first chunk goes out, someone parks bk0011/srv9. The batch
     // was fine when judged whole; its second chunk would now empty bk0011.
-    let proxy = meddling_proxy(&lab, &dir, "set server bk0011/srv9 state maint");
+    let sock = lab.admin_socket().to_path_buf();
+    let proxy = meddling_proxy(&lab, &dir, Moment::FirstChunk, move || {
+        raw(&sock, "set server bk0011/srv9 state maint");
+    });
     let script = format!(
         "let r = (); try {{ set_state({}, \"drain\"); }} catch (e) {{ r = [e.kind, e.writes.len(), e.message]; }} r",
         names(0..12, 0..9)
@@ -416,4 +441,107 @@ fn a_batch_stops_when_fresh_state_shows_the_rest_would_empty_a_backend() {
         64
     );
     assert_eq!(journal.last().unwrap()["outcome"], "refused");
+}
+
+/// One command on its own connection, the reply.
+fn raw(sock: &std::path::Path, cmd: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    s.write_all(format!("{cmd}\n").as_bytes()).unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+/// Reload the lab's HAProxy at `moment` of a batch of 108 drains; the run.
+fn batch_across_a_reload(lab: &Lab, moment: Moment) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = lab.admin_socket().to_path_buf();
+    let old_pid = lab.pid().unwrap();
+    let (config, bin) = (lab.config_path().to_path_buf(), haproxy_bin());
+    let new = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let new_in_proxy = new.clone();
+    // A reload as `systemctl reload` does it, then the new process
+    // answering on the socket. The kept session stays on the old process.
+    let proxy = meddling_proxy(lab, &dir, moment, move || {
+        let child = std::process::Command::new(&bin)
+            .args(["-db", "-f"])
+            .arg(&config)
+            .args(["-sf", &old_pid.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id().to_string();
+        *new_in_proxy.lock().unwrap() = Some(child);
+        for _ in 0..100 {
+            if std::os::unix::net::UnixStream::connect(&sock).is_ok()
+                && raw(&sock, "show info").contains(&format!("Pid: {pid}"))
+            {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the new process never answered");
+    });
+    let script = format!("set_state({}, \"drain\").len()", names(0..12, 0..9));
+    let run = harun()
+        .args(["-s"])
+        .arg(&proxy)
+        .args(["--journal"])
+        .arg(lab.dir().join("journal.jsonl"))
+        .args(["--yes", "-e", &script])
+        .run();
+    if let Some(mut child) = new.lock().unwrap().take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    run
+}
+
+#[test]
+fn a_reload_between_chunks_stops_the_batch_and_says_where_its_writes_went() {
+    let Some(lab) = big_lab() else {
+        return;
+    };
+    let run = batch_across_a_reload(&lab, Moment::AfterFirstChunk);
+    run.expect_code(4);
+    assert!(
+        run.stderr.contains("HAProxy reloaded during the batch")
+            && run
+                .stderr
+                .contains("64 of its 108 commands were sent, to the process that is now stopping"),
+        "{}",
+        run.stderr
+    );
+    let journal = journal_lines(&lab);
+    assert_eq!(journal.len(), 64);
+    assert!(journal.iter().all(|e| e["outcome"] == "sent"));
+}
+
+#[test]
+fn a_stopping_process_refuses_a_chunk_and_harun_says_why() {
+    let Some(lab) = big_lab() else {
+        return;
+    };
+    // The reload lands after the batch was judged, before its first chunk:
+    // the old process answers `Proxy is disabled.` to every change.
+    let run = batch_across_a_reload(&lab, Moment::FirstChunk);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("Proxy is disabled")
+            && run
+                .stderr
+                .contains("stopping after a reload and refuses changes")
+            && run
+                .stderr
+                .contains("0 sent, 64 failed, 0 with no reply, 44 not sent"),
+        "{}",
+        run.stderr
+    );
+    let journal = journal_lines(&lab);
+    assert_eq!(journal.len(), 64);
+    assert!(journal
+        .iter()
+        .all(|e| e["outcome"] == "failed" && e["after"].is_null()));
 }
