@@ -31,6 +31,8 @@ struct View {
     target: Arc<Target>,
     topology: Arc<Topology>,
     states: States,
+    /// The HAProxy process the batch was judged on (`Pid` of `show info`).
+    pid: Option<String>,
 }
 
 impl Ctx {
@@ -174,10 +176,12 @@ impl Ctx {
                 },
                 e => e,
             })?;
+            let (pid, _) = self.process_of(target)?;
             let view = View {
                 target: target.clone(),
                 topology,
                 states,
+                pid,
             };
             self.judge(&view, commands, servers, judged, 0)?;
             views.push(view);
@@ -402,8 +406,11 @@ impl Ctx {
         judged: bool,
         sent: usize,
     ) -> Result<()> {
-        let reloaded = self.block_on(async { Ok(view.target.follow_reload().await) })?;
-        if reloaded {
+        // A reload shows either way: the kept session still on the old
+        // process (`Stopping: 1`), or, when the old process closed it, a
+        // session reopened on the new one (another `Pid`).
+        let (pid, stopping) = self.process_of(&view.target)?;
+        if stopping || pid != view.pid {
             return Err(Error::Refused {
                 reason: format!(
                     "HAProxy reloaded during the batch on {}: {sent} of its {} commands were sent, to the process that is now stopping, so the new process does not have them (unless it loaded a server-state-file saved after them); the rest were not sent. Run the batch again",
@@ -419,6 +426,23 @@ impl Ctx {
             return Ok(());
         }
         self.judge(view, &commands[sent..], &servers[sent..], judged, sent)
+    }
+}
+
+impl Ctx {
+    /// `Pid` and whether `Stopping` is 1, from `show info`.
+    fn process_of(&self, target: &Target) -> Result<(Option<String>, bool)> {
+        let text = self.block_on(target.send(&Command::show_info()))?;
+        let info = crate::runtime::info::parse_info(&text).map_err(|e| Error::Malformed {
+            target: target.name(),
+            command: "show info".into(),
+            detail: e.to_string(),
+        })?;
+        let field = |k: &str| info.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim());
+        Ok((
+            field("Pid").map(str::to_string),
+            field("Stopping") == Some("1"),
+        ))
     }
 }
 
