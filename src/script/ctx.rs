@@ -302,8 +302,10 @@ impl Ctx {
     ///
     /// Cost: a command about a server takes one round trip per target
     /// (`show servers state <bk>`, the command and `show servers state <bk>`
-    /// again, pipelined on the session); a guarded command (drain, maint) one
-    /// more for the guard, which also yields the state before.
+    /// again, pipelined on the session); a command that may take a server
+    /// out (drain, maint, weight 0, ...) one more for the guard, which also
+    /// yields the state before, and once per run `show stat -1 4 -1` for
+    /// the backups and `track` chains. Many servers: [`Ctx::write_many`].
     pub fn write_detailed(&self, command: &Command, force: bool) -> Result<Vec<WriteOutcome>> {
         let targets: Vec<String> = self.client.targets().iter().map(|t| t.name()).collect();
         if targets.is_empty() {
