@@ -113,21 +113,54 @@ pub fn light_line<'a>(line: &'a str, c: &LightColumns) -> Option<Light<'a>> {
     })
 }
 
-/// The server whose write the guard must judge, if any: state drain or
-/// maint, health or agent forced down, `disable server`, and a weight that is
-/// or may be 0 (0, a percentage of the configured weight, anything that
-/// does not read as a plain number). Commands are in canonical form (single
-/// spaces, see `Command::raw`).
-pub fn takes_out(command: &Command) -> Option<ServerRef> {
+/// What a write does to the server it names, as far as rotation goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Effect<'a> {
+    Drain,
+    /// `state maint`, `disable server`.
+    Maint,
+    /// `state ready`: lifts forced maintenance and drain.
+    Ready,
+    /// `enable server`: lifts forced maintenance.
+    Enable,
+    Weight(&'a str),
+    /// `health down`, `agent down`.
+    Down,
+    /// `health up`, `agent up`.
+    Up,
+    /// `health stopping`: no new traffic.
+    Stopping,
+    Other,
+}
+
+/// The one reading of a write's words, for [`takes_out`] and [`apply`].
+/// HAProxy ignores words after the ones it reads, so only the leading ones
+/// are matched (`state maint now` is a `state maint`). Commands are in
+/// canonical form (single spaces, see `Command::raw`).
+fn effect(command: &Command) -> Effect<'_> {
     let w: Vec<&str> = command.as_str().split(' ').collect();
-    let maybe_zero = |v: &str| v.ends_with('%') || v.parse::<u32>().map_or(true, |n| n == 0);
-    let out = match w.as_slice() {
-        ["set", "server", _, "state", "drain" | "maint"] => true,
-        ["set", "server", _, "weight", v] => maybe_zero(v),
-        ["set", "weight", _, v] => maybe_zero(v),
-        ["set", "server", _, "health" | "agent", "down"] => true,
-        ["disable", "server", _] => true,
-        _ => false,
+    match w.as_slice() {
+        ["set", "server", _, "state", "drain", ..] => Effect::Drain,
+        ["set", "server", _, "state", "maint", ..] | ["disable", "server", _, ..] => Effect::Maint,
+        ["set", "server", _, "state", "ready", ..] => Effect::Ready,
+        ["enable", "server", _, ..] => Effect::Enable,
+        ["set", "server", _, "weight", v, ..] | ["set", "weight", _, v, ..] => Effect::Weight(v),
+        ["set", "server", _, "health" | "agent", "down", ..] => Effect::Down,
+        ["set", "server", _, "health" | "agent", "up", ..] => Effect::Up,
+        ["set", "server", _, "health", "stopping", ..] => Effect::Stopping,
+        _ => Effect::Other,
+    }
+}
+
+/// The server whose write the guard must judge, if any: state drain or
+/// maint, health or agent forced down, health stopping, `disable server`,
+/// and a weight that is or may be 0 (0, a percentage of the configured
+/// weight, anything that does not read as a plain number).
+pub fn takes_out(command: &Command) -> Option<ServerRef> {
+    let out = match effect(command) {
+        Effect::Drain | Effect::Maint | Effect::Down | Effect::Stopping => true,
+        Effect::Weight(v) => v.ends_with('%') || v.parse::<u32>().map_or(true, |n| n == 0),
+        Effect::Ready | Effect::Enable | Effect::Up | Effect::Other => false,
     };
     if out {
         command.server_ref()
@@ -221,12 +254,20 @@ pub enum Refusal {
     DrainWhileMaint,
     /// The state of a backend it affects was not read.
     Unread { backend: String },
+    /// It names the backend or server by `#id`: the guard (and `track`)
+    /// go by name.
+    ById,
 }
 
 /// The guard's verdict on `command`. A write it lets through is applied to
 /// `fleet` (with what the followers inherit), so the next write of a batch
 /// is judged on the backends as this one leaves them. Writes that cannot
 /// take a server out ([`takes_out`] is `None`) are applied without a verdict.
+///
+/// A write is refused when a server it takes out (the written one or one
+/// that tracks it) leaves its backend without a server in rotation: backups
+/// do not count while the backend has a primary server in rotation; once it
+/// runs on backups only, the last backup is guarded the same way.
 pub fn judge(fleet: &mut Fleet, topology: &Topology, command: &Command) -> Result<(), Refusal> {
     let Some(server) = command.server_ref() else {
         return Ok(());
@@ -235,36 +276,50 @@ pub fn judge(fleet: &mut Fleet, topology: &Topology, command: &Command) -> Resul
         apply(fleet, topology, command);
         return Ok(());
     }
+    if server.backend.starts_with('#') || server.server.starts_with('#') {
+        return Err(Refusal::ById);
+    }
     let mut affected = vec![(server.backend.clone(), server.server.clone())];
     affected.extend(topology.followers(&server.backend, &server.server));
-    let state = |fleet: &Fleet, (b, s): &(String, String)| -> Result<Option<bool>, Refusal> {
-        let lines = fleet
-            .get(b)
-            .ok_or_else(|| Refusal::Unread { backend: b.clone() })?;
-        Ok(lines.iter().find(|l| l.name == s).map(Light::in_rotation))
+    let lines_of = |fleet: &'_ Fleet, b: &str| -> Result<usize, Refusal> {
+        fleet.get(b).map(Vec::len).ok_or_else(|| Refusal::Unread {
+            backend: b.to_string(),
+        })
     };
-    let this = fleet
-        .get(&server.backend)
-        .and_then(|l| l.iter().find(|l| l.name == server.server));
-    if this.is_some_and(|l| AdminState(l.admin).is_maint())
-        && command.as_str().ends_with(" state drain")
-    {
+    for (b, _) in &affected {
+        lines_of(fleet, b)?;
+    }
+    let in_rotation = |fleet: &Fleet, (b, s): &(String, String)| {
+        fleet[b].iter().any(|l| l.name == s && l.in_rotation())
+    };
+    // Servers in rotation of a backend: its primaries, or its backups once
+    // no primary is left.
+    let serving = |fleet: &Fleet, b: &str, backups: bool| {
+        fleet[b]
+            .iter()
+            .filter(|l| l.in_rotation() && topology.is_backup(b, l.name) == backups)
+            .count()
+    };
+    // Only forced maintenance comes back with drain (it replaces it);
+    // inherited or resolution maintenance stays.
+    let this = fleet[&server.backend]
+        .iter()
+        .find(|l| l.name == server.server);
+    if this.is_some_and(|l| l.admin & AdminState::FMAINT != 0) && effect(command) == Effect::Drain {
         return Err(Refusal::DrainWhileMaint);
     }
-    let before = affected
+    let before: Vec<(bool, usize)> = affected
         .iter()
-        .map(|a| state(fleet, a))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|a| (in_rotation(fleet, a), serving(fleet, &a.0, false)))
+        .collect();
     apply(fleet, topology, command);
-    for (a, was) in affected.iter().zip(before) {
-        if was != Some(true) || state(fleet, a)? == Some(true) {
+    for (a, (was_in, primaries_before)) in affected.iter().zip(before) {
+        if !was_in || in_rotation(fleet, a) || serving(fleet, &a.0, false) > 0 {
             continue;
         }
-        let serving = fleet[&a.0]
-            .iter()
-            .filter(|l| l.in_rotation() && !topology.is_backup(&a.0, l.name))
-            .count();
-        if serving == 0 {
+        // No primary left: refused when this write took the last one out,
+        // or, on a backend already running on backups, the last backup.
+        if primaries_before > 0 || serving(fleet, &a.0, true) == 0 {
             return Err(Refusal::LastInRotation {
                 backend: a.0.clone(),
                 server: a.1.clone(),
@@ -280,7 +335,6 @@ pub fn judge(fleet: &mut Fleet, topology: &Topology, command: &Command) -> Resul
 /// HAProxy would bring followers back, the guess is the one that keeps
 /// fewer servers in rotation.
 pub fn apply(fleet: &mut Fleet, topology: &Topology, command: &Command) {
-    let w: Vec<&str> = command.as_str().split(' ').collect();
     let Some(server) = command.server_ref() else {
         return;
     };
@@ -291,42 +345,54 @@ pub fn apply(fleet: &mut Fleet, topology: &Topology, command: &Command) {
         return;
     };
     const RUNNING: i64 = 2;
+    const STOPPING: i64 = 3;
     const STOPPED: i64 = 0;
     // HAProxy: a percentage is of the configured weight, rounded down, at
     // most 256; an absolute weight is read in decimal.
     let weight = |v: &str, iweight: Option<i64>| match v.strip_suffix('%') {
         Some(p) => match (p.parse::<i64>(), iweight) {
-            (Ok(p), Some(iw)) => (iw * p / 100).min(256),
+            (Ok(p), Some(iw)) => (iw.saturating_mul(p) / 100).min(256),
             _ => 0,
         },
         None => v.parse::<i64>().unwrap_or(0),
     };
-    // What followers inherit: drain, maintenance, DOWN.
-    let mut inherit: Option<(u32, Option<i64>)> = None;
-    match w.as_slice() {
-        ["set", "server", _, "state", "drain"] => {
+    // What followers inherit: drain, maintenance, the operational state.
+    let inherit: Option<(u32, Option<i64>)> = match effect(command) {
+        Effect::Drain => {
             line.admin |= AdminState::FDRAIN;
-            inherit = Some((AdminState::IDRAIN, None));
+            Some((AdminState::IDRAIN, None))
         }
-        ["set", "server", _, "state", "maint"] | ["disable", "server", _] => {
+        Effect::Maint => {
             line.admin |= AdminState::FMAINT;
-            inherit = Some((AdminState::IMAINT, None));
+            Some((AdminState::IMAINT, None))
         }
         // Only the forced bits: inherited maintenance or drain stays.
-        ["set", "server", _, "state", "ready"] => {
-            line.admin &= !(AdminState::FMAINT | AdminState::FDRAIN)
+        Effect::Ready => {
+            line.admin &= !(AdminState::FMAINT | AdminState::FDRAIN);
+            None
         }
-        ["enable", "server", _] => line.admin &= !AdminState::FMAINT,
-        ["set", "server", _, "weight", v] | ["set", "weight", _, v] => {
-            line.weight = Some(weight(v, line.iweight))
+        Effect::Enable => {
+            line.admin &= !AdminState::FMAINT;
+            None
         }
-        ["set", "server", _, "health" | "agent", "down"] => {
+        Effect::Weight(v) => {
+            line.weight = Some(weight(v, line.iweight));
+            None
+        }
+        Effect::Down => {
             line.op = STOPPED;
-            inherit = Some((0, Some(STOPPED)));
+            Some((0, Some(STOPPED)))
         }
-        ["set", "server", _, "health" | "agent", "up"] => line.op = RUNNING,
-        _ => {}
-    }
+        Effect::Stopping => {
+            line.op = STOPPING;
+            Some((0, Some(STOPPING)))
+        }
+        Effect::Up => {
+            line.op = RUNNING;
+            None
+        }
+        Effect::Other => None,
+    };
     let Some((bits, op)) = inherit else {
         return;
     };
@@ -392,7 +458,12 @@ mod tests {
             "set weight bk/s1 0",
             "set server bk/s1 health down",
             "set server bk/s1 agent down",
+            "set server bk/s1 health stopping",
             "disable server bk/s1",
+            // HAProxy ignores the words after the ones it reads.
+            "set server bk/s1 state maint now",
+            "set weight bk/s1 0 x",
+            "disable server bk/s1 please",
         ] {
             let s = takes_out(&cmd(c)).unwrap_or_else(|| panic!("not guarded: {c:?}"));
             assert_eq!(
@@ -533,6 +604,85 @@ mod tests {
         assert!(!w1(&f).in_rotation());
         apply(&mut f, &topo, &cmd("set server web/w1 health up"));
         assert!(w1(&f).in_rotation());
+    }
+
+    #[test]
+    fn health_stopping_takes_the_server_and_its_followers_out() {
+        let (texts, topo) = (texts(), topology());
+        let mut f = fleet(&texts);
+        assert_eq!(
+            judge(&mut f, &topo, &cmd("set server web/w1 health stopping")),
+            Err(Refusal::LastInRotation {
+                backend: "api".into(),
+                server: "a1".into()
+            })
+        );
+        assert_eq!(f["api"][1].op, 3, "a2 follows through a1");
+    }
+
+    #[test]
+    fn names_by_id_are_refused_when_the_guard_has_a_say() {
+        let (texts, topo) = (texts(), topology());
+        let mut f = fleet(&texts);
+        assert_eq!(
+            judge(&mut f, &topo, &cmd("set server #4/w1 state maint")),
+            Err(Refusal::ById)
+        );
+        assert_eq!(
+            judge(&mut f, &topo, &cmd("set server #4/w1 state ready")),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn on_backups_only_the_last_backup_is_guarded() {
+        // bk2: p1 primary in maintenance, b1 and b2 backups serving.
+        let text = format!(
+            "{HEADER}6 bk2 1 p1 127.0.0.1 0 1 1 1\n6 bk2 2 b1 127.0.0.1 2 0 1 1\n6 bk2 3 b2 127.0.0.1 2 0 1 1\n"
+        );
+        let topo = Topology::from_stat(
+            &parse_stat("# pxname,svname,bck,tracked,\nbk2,p1,0,,\nbk2,b1,1,,\nbk2,b2,1,,\n")
+                .unwrap(),
+        );
+        let mut f: Fleet = [("bk2".to_string(), light_states(&text).unwrap())].into();
+        assert_eq!(
+            judge(&mut f, &topo, &cmd("set server bk2/b1 state drain")),
+            Ok(())
+        );
+        assert_eq!(
+            judge(&mut f, &topo, &cmd("set server bk2/b2 state drain")),
+            Err(Refusal::LastInRotation {
+                backend: "bk2".into(),
+                server: "b2".into()
+            })
+        );
+    }
+
+    #[test]
+    fn drain_is_refused_on_forced_maintenance_only() {
+        let (texts, topo) = (texts(), topology());
+        let mut f = fleet(&texts);
+        // a2 inherits maintenance from w1: drain does not bring it back.
+        judge(&mut f, &topo, &cmd("set server web/w2 state ready")).unwrap();
+        f.get_mut("api").unwrap()[1].admin = AdminState::IMAINT;
+        f.get_mut("api").unwrap()[1].op = 0;
+        assert_eq!(
+            judge(&mut f, &topo, &cmd("set server api/a2 state drain")),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_huge_percentage_saturates_like_haproxy() {
+        let (texts, topo) = (texts(), topology());
+        let mut f = fleet(&texts);
+        f.get_mut("web").unwrap()[1].iweight = Some(10);
+        apply(
+            &mut f,
+            &topo,
+            &cmd("set weight web/w2 1000000000000000000%"),
+        );
+        assert_eq!(f["web"][1].weight, Some(256));
     }
 
     #[test]

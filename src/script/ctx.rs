@@ -384,6 +384,12 @@ impl Ctx {
             };
         }
         let journal = self.journal()?;
+        // Servers added or removed at runtime (`track` may come with them):
+        // the guard reads the configuration's topology again.
+        let w: Vec<&str> = command.as_str().splitn(3, ' ').collect();
+        if matches!(w.as_slice(), ["add" | "del", "server", ..]) {
+            lock(&self.topologies).clear();
+        }
         let mut out = Vec::new();
         for (target, known_before) in self.client.targets().iter().zip(before) {
             let name = target.name();

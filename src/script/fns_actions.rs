@@ -242,8 +242,7 @@ fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Ar
         }
     }
     match (batch.stopped, first_err) {
-        // Its message says how far the batch went.
-        (Some(e), _) => Err(super::errors::to_rhai_batch(e, "", out)),
+        (Some(e), _) => Err(super::errors::to_rhai_batch(e, &summary, out)),
         (None, Some(e)) => Err(super::errors::to_rhai_batch(e, &summary, out)),
         (None, None) => Ok(out),
     }

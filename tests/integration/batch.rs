@@ -274,8 +274,42 @@ fn a_write_that_empties_a_backend_through_track_is_refused_single_or_batched() {
         );
         assert_eq!(admin_state(&lab, "bk_app", "app1"), 0, "{script}");
     }
+    // HAProxy ignores trailing words; `health stopping` takes out too.
+    for script in [
+        r#"send("set server bk_app/app1 state maint now")"#,
+        r#"send("set server bk_app/app1 health stopping")"#,
+    ] {
+        let run = harun().lab(&lab).args(["--yes", "-e", script]).run();
+        run.expect_code(4);
+        assert!(
+            run.stderr.contains("would also take out bk_follow/f1"),
+            "{script}: {}",
+            run.stderr
+        );
+    }
+    // By `#id`, `track` cannot be matched: refused, never assumed fine.
+    let stat = socat(&lab, "show stat bk_app 2 -1");
+    let column = stat
+        .lines()
+        .next()
+        .and_then(|h| {
+            h.trim_start_matches("# ")
+                .split(',')
+                .position(|c| c == "iid")
+        })
+        .expect("iid column");
+    let iid = stat
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(',').nth(column))
+        .expect("iid of bk_app");
+    let script = format!(r#"send("set server #{iid}/app1 state maint")"#);
+    let run = harun().lab(&lab).args(["--yes", "-e", &script]).run();
+    run.expect_code(4);
+    assert!(run.stderr.contains("by `#id`"), "{}", run.stderr);
+    assert_eq!(admin_state(&lab, "bk_app", "app1"), 0);
     let journal = journal_lines(&lab);
-    assert_eq!(journal.len(), 4);
+    assert_eq!(journal.len(), 7);
     assert!(journal.iter().all(|e| e["outcome"] == "refused"));
     // What HAProxy does, so the guard is right to count it.
     let run = harun()
@@ -515,8 +549,11 @@ fn a_reload_between_chunks_stops_the_batch_and_says_where_its_writes_went() {
         run.stderr
     );
     let journal = journal_lines(&lab);
-    assert_eq!(journal.len(), 64);
-    assert!(journal.iter().all(|e| e["outcome"] == "sent"));
+    assert_eq!(journal.len(), 65);
+    assert!(journal[..64].iter().all(|e| e["outcome"] == "sent"));
+    assert_eq!(journal[64]["outcome"], "refused", "the stop is journaled");
+    assert_eq!(journal[64]["error"], "HAProxy reloaded during the batch");
+    assert_eq!(journal[64]["command"], "set server bk0007/srv1 state drain");
 }
 
 #[test]

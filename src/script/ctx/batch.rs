@@ -303,6 +303,16 @@ impl Ctx {
             .zip(servers.chunks(CHUNK))
             .enumerate()
         {
+            // Ctrl-C and the deadline are heard between chunks, never between
+            // the targets of one chunk: a chunk goes to every target or none.
+            if let Some(e) = self.stop_reason() {
+                if sent == 0 {
+                    return Err(e);
+                }
+                self.journal_stop(views, &commands[sent], &e.to_string());
+                stopped = Some(e);
+                break;
+            }
             if sent > 0 {
                 // Before a later chunk: still the live process, and the rest
                 // of the batch still acceptable on what the last replies show.
@@ -328,7 +338,7 @@ impl Ctx {
                 let before: Vec<_> = srvs.iter().map(|s| state_of(&view.states, s)).collect();
                 // Once sent, a chunk runs to its end (bounded by --timeout)
                 // so every command HAProxy received is journaled.
-                let replies = match self.block_on_to_completion(view.target.send_batch(&exchange)) {
+                let replies = match self.rt.block_on(view.target.send_batch(&exchange)) {
                     Ok(mut r) => {
                         for (b, after) in backends.iter().zip(r.split_off(cmds.len())) {
                             match after {
@@ -339,11 +349,6 @@ impl Ctx {
                             };
                         }
                         r
-                    }
-                    Err(e) if e.is_terminal() && sent == 0 => return Err(e),
-                    Err(e) if e.is_terminal() => {
-                        stopped = Some(e);
-                        break 'chunks;
                     }
                     Err(e) => cmds.iter().map(|c| Err(echo(&e, &name, c))).collect(),
                 };
@@ -411,6 +416,13 @@ impl Ctx {
         // session reopened on the new one (another `Pid`).
         let (pid, stopping) = self.process_of(&view.target)?;
         if stopping || pid != view.pid {
+            let name = view.target.name();
+            self.journal_note(
+                &name,
+                &commands[sent],
+                "refused",
+                Some("HAProxy reloaded during the batch".into()),
+            );
             return Err(Error::Refused {
                 reason: format!(
                     "HAProxy reloaded during the batch on {}: {sent} of its {} commands were sent, to the process that is now stopping, so the new process does not have them (unless it loaded a server-state-file saved after them); the rest were not sent. Run the batch again",
@@ -443,6 +455,15 @@ impl Ctx {
             field("Pid").map(str::to_string),
             field("Stopping") == Some("1"),
         ))
+    }
+}
+
+impl Ctx {
+    /// A batch stopped before `next`: one journal line per target says so.
+    fn journal_stop(&self, views: &[View], next: &Command, why: &str) {
+        for view in views {
+            self.journal_note(&view.target.name(), next, "refused", Some(why.into()));
+        }
     }
 }
 
