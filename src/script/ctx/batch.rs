@@ -439,9 +439,7 @@ impl Ctx {
         }
         self.judge(view, &commands[sent..], &servers[sent..], judged, sent)
     }
-}
 
-impl Ctx {
     /// `Pid` and whether `Stopping` is 1, from `show info`.
     fn process_of(&self, target: &Target) -> Result<(Option<String>, bool)> {
         let text = self.block_on(target.send(&Command::show_info()))?;
@@ -456,9 +454,7 @@ impl Ctx {
             field("Stopping") == Some("1"),
         ))
     }
-}
 
-impl Ctx {
     /// A batch stopped before `next`: one journal line per target says so.
     fn journal_stop(&self, views: &[View], next: &Command, why: &str) {
         for view in views {
