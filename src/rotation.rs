@@ -224,8 +224,9 @@ impl Topology {
         servers: impl IntoIterator<Item = &'a ServerRef>,
     ) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut push = |b: &str| {
-            if !out.iter().any(|x| x == b) {
+            if seen.insert(b.to_string()) {
                 out.push(b.to_string());
             }
         };
