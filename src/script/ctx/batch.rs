@@ -1,7 +1,7 @@
 //! Many writes as one: every server is found and the whole batch is judged
 //! by the guard before anything is sent, then the commands go out pipelined
-//! in chunks, the rest of the batch judged again on what each chunk's
-//! replies show. Each command still gets its own journal line, with the
+//! in chunks, each judged again just before it goes on what the previous
+//! round trip read. Each command still gets its own journal line, with the
 //! server's state as last read before its chunk and as read right after it.
 
 use super::guard::{fleet_of, States, CHUNK};
@@ -48,11 +48,11 @@ impl Ctx {
     ///
     /// Then the commands go out in chunks of 64, each followed by `show
     /// servers state` of the backends it and the next chunk affect: one
-    /// round trip per chunk and target. Each command is journaled when its chunk's replies are
-    /// in. Before each later chunk the target is checked for a reload and
-    /// the rest of the batch is judged again on the fresh state (health
-    /// checks go on meanwhile). The first chunk with a failed command is the
-    /// last one sent.
+    /// round trip per chunk and target. Each command is journaled when its
+    /// chunk's replies are in. Before each later chunk the target is checked
+    /// for a reload, and the chunk is judged again on the state the previous
+    /// round trip read (health checks go on meanwhile). The first chunk with
+    /// a failed command is the last one sent.
     pub fn write_many(&self, commands: &[Command], force: bool) -> Result<BatchOutcome> {
         let empty = BatchOutcome {
             writes: Vec::new(),
@@ -183,26 +183,32 @@ impl Ctx {
                 states,
                 pid,
             };
-            self.judge(&view, commands, servers, judged, 0)?;
+            self.judge(&view, commands, servers, 0..commands.len(), judged)?;
             views.push(view);
         }
         Ok(views)
     }
 
-    /// Walk `commands` in order on one target's latest state: a missing
-    /// server, or with `judged` a write the guard refuses, is an error.
-    /// `sent` commands of the batch went out already (for the message).
+    /// Walk `commands[range]` in order on one target's latest state: a
+    /// missing server, or with `judged` a write the guard refuses, is an
+    /// error. Commands before `range` went out already (for the message).
     fn judge(
         &self,
         view: &View,
-        commands: &[Command],
-        servers: &[ServerRef],
+        all_commands: &[Command],
+        all_servers: &[ServerRef],
+        range: std::ops::Range<usize>,
         judged: bool,
-        sent: usize,
     ) -> Result<()> {
         let name = view.target.name();
-        let mut fleet = fleet_of(&name, &view.states)?;
-        let total = sent + commands.len();
+        let (commands, servers) = (&all_commands[range.clone()], &all_servers[range.clone()]);
+        // Only the backends these writes affect are read into the fleet.
+        let needed = view.topology.backends_for(servers);
+        let mut fleet = fleet_of(
+            &name,
+            needed.iter().filter_map(|b| view.states.get_key_value(b)),
+        )?;
+        let (sent, total) = (range.start, all_commands.len());
         let context = |i: usize| {
             let done = sent + i;
             if sent == 0 {
@@ -314,8 +320,8 @@ impl Ctx {
                 break;
             }
             if sent > 0 {
-                // Before a later chunk: still the live process, and the rest
-                // of the batch still acceptable on what the last replies show.
+                // Before a later chunk: still the live process, and the chunk
+                // still acceptable on what the last replies show.
                 for view in views.iter() {
                     if let Err(e) = self.batch_may_go_on(view, commands, servers, judged, sent) {
                         stopped = Some(e);
@@ -399,10 +405,10 @@ impl Ctx {
         })
     }
 
-    /// Whether the batch may send its next chunk to this target: Ctrl-C and
-    /// the deadline, a reload (the kept session would be on the old,
-    /// stopping process, and writes there are lost), and the guard on the
-    /// rest of the batch with the state the last replies showed.
+    /// Whether the batch may send its next chunk to this target: no reload
+    /// (the kept session would be on the old, stopping process, and writes
+    /// there are lost), and the guard's yes on that chunk with the state the
+    /// last replies showed.
     fn batch_may_go_on(
         &self,
         view: &View,
@@ -437,7 +443,12 @@ impl Ctx {
         if !judged {
             return Ok(());
         }
-        self.judge(view, &commands[sent..], &servers[sent..], judged, sent)
+        // The next chunk, on the state read in the last round trip (its
+        // backends and their followers' were read there). Each later chunk
+        // gets the same just before it goes, as a loop of single writes
+        // would: the walk stays linear in the batch.
+        let next = sent..(sent + CHUNK).min(commands.len());
+        self.judge(view, commands, servers, next, judged)
     }
 
     /// `Pid` and whether `Stopping` is 1, from `show info`.

@@ -147,9 +147,12 @@ impl Ctx {
 }
 
 /// The backends as the guard reads them, from `show servers state` replies.
-pub(super) fn fleet_of<'a>(target: &str, states: &'a States) -> Result<Fleet<'a>> {
+pub(super) fn fleet_of<'a>(
+    target: &str,
+    states: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Result<Fleet<'a>> {
     states
-        .iter()
+        .into_iter()
         .map(|(b, text)| {
             light_states(text)
                 .map(|lines| (b.clone(), lines))
