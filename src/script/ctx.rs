@@ -348,27 +348,19 @@ impl Ctx {
             }
         }
         if self.settings.dry_run {
-            let mut out = Vec::new();
-            for (t, b) in targets.iter().zip(before) {
-                self.notice_write(t, command, "dry-run");
-                let b = b.and_then(Snapshot::into_json);
-                if let Ok(j) = self.journal() {
-                    let mut e = j.entry(t, command.as_str(), "dry-run");
-                    e.before = b.clone();
-                    e.playbook = self.playbook_name();
-                    let _ = j.record(&e);
-                }
-                out.push(WriteOutcome {
-                    target: t.clone(),
-                    server: server.clone(),
-                    command: command.to_string(),
-                    outcome: "dry-run",
-                    reply: Ok(String::new()),
-                    before: b,
-                    after: None,
-                });
-            }
-            return Ok(out);
+            let planned = targets
+                .iter()
+                .zip(before)
+                .map(|(t, b)| {
+                    (
+                        t.clone(),
+                        command,
+                        server.clone(),
+                        b.and_then(Snapshot::into_json),
+                    )
+                })
+                .collect();
+            return Ok(self.dry_run(planned));
         }
         if self.needs_confirmation() {
             self.confirm_writes(
@@ -461,6 +453,43 @@ impl Ctx {
 
     fn needs_confirmation(&self) -> bool {
         !self.settings.yes && !self.confirmed.load(Ordering::SeqCst)
+    }
+
+    /// `--dry-run`: each (target, command, server, state before) shown and
+    /// journaled (one `write(2)`), nothing sent.
+    fn dry_run(
+        &self,
+        planned: Vec<(
+            String,
+            &Command,
+            Option<ServerRef>,
+            Option<serde_json::Value>,
+        )>,
+    ) -> Vec<WriteOutcome> {
+        let mut entries = Vec::new();
+        let mut out = Vec::with_capacity(planned.len());
+        for (target, command, server, before) in planned {
+            self.notice_write(&target, command, "dry-run");
+            if let Ok(j) = self.journal() {
+                let mut e = j.entry(&target, command.as_str(), "dry-run");
+                e.before = before.clone();
+                e.playbook = self.playbook_name();
+                entries.push(e);
+            }
+            out.push(WriteOutcome {
+                target,
+                server,
+                command: command.to_string(),
+                outcome: "dry-run",
+                reply: Ok(String::new()),
+                before,
+                after: None,
+            });
+        }
+        if let Ok(j) = self.journal() {
+            let _ = j.record_all(&entries);
+        }
+        out
     }
 
     /// `--read-only`: every command journaled as refused (one `write(2)`),

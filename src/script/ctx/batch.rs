@@ -255,35 +255,18 @@ impl Ctx {
         commands: &[Command],
         servers: &[ServerRef],
     ) -> Result<BatchOutcome> {
-        let mut writes = Vec::new();
-        let mut entries = Vec::new();
-        for view in views {
-            let name = view.target.name();
-            for (command, server) in commands.iter().zip(servers) {
-                let before = state_of(&view.states, server);
-                self.notice_write(&name, command, "dry-run");
-                if let Ok(j) = self.journal() {
-                    let mut e = j.entry(&name, command.as_str(), "dry-run");
-                    e.before = before.clone();
-                    e.playbook = self.playbook_name();
-                    entries.push(e);
-                }
-                writes.push(WriteOutcome {
-                    target: name.clone(),
-                    server: Some(server.clone()),
-                    command: command.to_string(),
-                    outcome: "dry-run",
-                    reply: Ok(String::new()),
-                    before,
-                    after: None,
-                });
-            }
-        }
-        if let Ok(j) = self.journal() {
-            j.record_all(&entries)?;
-        }
+        let planned = views
+            .iter()
+            .flat_map(|view| {
+                let name = view.target.name();
+                commands.iter().zip(servers).map(move |(command, server)| {
+                    let before = state_of(&view.states, server);
+                    (name.clone(), command, Some(server.clone()), before)
+                })
+            })
+            .collect();
         Ok(BatchOutcome {
-            writes,
+            writes: self.dry_run(planned),
             not_sent: 0,
             stopped: None,
         })
