@@ -7,17 +7,7 @@ use std::time::{Duration, Instant};
 
 /// A lab whose slow server takes `delay` to answer.
 fn slow_lab(delay: Duration) -> Option<Lab> {
-    if !require_haproxy() {
-        return None;
-    }
-    Some(
-        Lab::builder()
-            .haproxy_bin(haproxy_bin())
-            .scenario(Scenario::Incident)
-            .slow_delay(delay)
-            .start()
-            .expect("lab starts"),
-    )
+    lab_with(Scenario::Incident, |b| b.slow_delay(delay))
 }
 
 /// A column of a server's `show stat` line, read independently of harun.
@@ -331,15 +321,8 @@ fn permission_denied_on_an_operator_socket_exits_4() {
         return;
     };
     let run = harun()
-        .args([
-            "-s",
-            &lab.operator_socket().display().to_string(),
-            "--journal",
-            &lab.dir().join("journal.jsonl").display().to_string(),
-            "--yes",
-            "-e",
-            r#"set_weight("bk_app/app1", "50%")"#,
-        ])
+        .socket(&lab, lab.operator_socket())
+        .args(["--yes", "-e", r#"set_weight("bk_app/app1", "50%")"#])
         .run();
     run.expect_code(4);
     assert!(run.stderr.contains("permission denied"), "{}", run.stderr);
@@ -381,15 +364,9 @@ fn unknown_servers_are_named_in_a_usage_error() {
 
 #[test]
 fn a_bare_server_name_applies_to_every_backend_that_has_it_and_journal_shows_it() {
-    if !require_haproxy() {
+    let Some(lab) = lab_with(Scenario::Big, |b| b.size(3, 2)) else {
         return;
-    }
-    let lab = Lab::builder()
-        .haproxy_bin(haproxy_bin())
-        .scenario(Scenario::Big)
-        .size(3, 2)
-        .start()
-        .expect("lab starts");
+    };
     let run = harun()
         .lab(&lab)
         .args([
@@ -760,13 +737,7 @@ fn the_write_guard_refuses_draining_a_server_in_maintenance() {
         r#"set_state("bk_app/app3", "drain")"#,
         r#"send("set server bk_app/app3 state drain")"#,
     ] {
-        let run = harun().lab(&lab).args(["--yes", "-e", script]).run();
-        run.expect_code(4);
-        assert!(
-            run.stderr.contains("is in maintenance"),
-            "{script}: {}",
-            run.stderr
-        );
+        expect_refused(&lab, script, "is in maintenance");
     }
     assert_eq!(admin_state(&lab, "bk_app", "app3"), 5);
 }

@@ -6,17 +6,7 @@ use crate::harness::*;
 use harun::lab::{Lab, Scenario};
 
 fn big_lab() -> Option<Lab> {
-    if !require_haproxy() {
-        return None;
-    }
-    Some(
-        Lab::builder()
-            .haproxy_bin(haproxy_bin())
-            .scenario(Scenario::Big)
-            .size(12, 10)
-            .start()
-            .expect("lab starts"),
-    )
+    lab_with(Scenario::Big, |b| b.size(12, 10))
 }
 
 /// A Rhai array literal of `bk0000/srv0`-style names.
@@ -210,15 +200,8 @@ fn a_batch_on_an_operator_socket_is_refused_before_anything_is_sent() {
     };
     let script = format!("set_state({}, \"ready\")", names(0..10, 0..10));
     let run = harun()
-        .args([
-            "-s",
-            &lab.operator_socket().display().to_string(),
-            "--journal",
-            &lab.dir().join("journal.jsonl").display().to_string(),
-            "--yes",
-            "-e",
-            &script,
-        ])
+        .socket(&lab, lab.operator_socket())
+        .args(["--yes", "-e", &script])
         .run();
     run.expect_code(4);
     assert!(run.stderr.contains("level admin"), "{}", run.stderr);
@@ -239,17 +222,9 @@ fn a_batch_on_an_operator_socket_is_refused_before_anything_is_sent() {
 
 /// The incident lab plus `bk_follow`, whose only server tracks bk_app/app1.
 fn tracking_lab() -> Option<Lab> {
-    if !require_haproxy() {
-        return None;
-    }
-    Some(
-        Lab::builder()
-            .haproxy_bin(haproxy_bin())
-            .scenario(Scenario::Incident)
-            .section("backend bk_follow\n    server f1 127.0.0.1:9 track bk_app/app1")
-            .start()
-            .expect("lab starts"),
-    )
+    lab_with(Scenario::Incident, |b| {
+        b.section("backend bk_follow\n    server f1 127.0.0.1:9 track bk_app/app1")
+    })
 }
 
 #[test]
@@ -257,35 +232,22 @@ fn a_write_that_empties_a_backend_through_track_is_refused_single_or_batched() {
     let Some(lab) = tracking_lab() else {
         return;
     };
-    // bk_app keeps app2, but bk_follow/f1 follows app1 into drain.
+    // bk_app keeps app2, but bk_follow/f1 follows app1 into drain, maint
+    // or stopping. HAProxy ignores trailing words (`maint now`).
     for script in [
         r#"set_state("bk_app/app1", "drain")"#,
         r#"set_state(["bk_app/app1"], "drain")"#,
         r#"set_state("bk_app/app1", "maint")"#,
         r#"send("disable server bk_app/app1")"#,
-    ] {
-        let run = harun().lab(&lab).args(["--yes", "-e", script]).run();
-        run.expect_code(4);
-        assert!(
-            run.stderr
-                .contains("would also take out bk_follow/f1, which tracks bk_app/app1"),
-            "{script}: {}",
-            run.stderr
-        );
-        assert_eq!(admin_state(&lab, "bk_app", "app1"), 0, "{script}");
-    }
-    // HAProxy ignores trailing words; `health stopping` takes out too.
-    for script in [
         r#"send("set server bk_app/app1 state maint now")"#,
         r#"send("set server bk_app/app1 health stopping")"#,
     ] {
-        let run = harun().lab(&lab).args(["--yes", "-e", script]).run();
-        run.expect_code(4);
-        assert!(
-            run.stderr.contains("would also take out bk_follow/f1"),
-            "{script}: {}",
-            run.stderr
+        expect_refused(
+            &lab,
+            script,
+            "would also take out bk_follow/f1, which tracks bk_app/app1",
         );
+        assert_eq!(admin_state(&lab, "bk_app", "app1"), 0, "{script}");
     }
     // By `#id`, `track` cannot be matched: refused, never assumed fine.
     let stat = socat(&lab, "show stat bk_app 2 -1");
@@ -304,9 +266,7 @@ fn a_write_that_empties_a_backend_through_track_is_refused_single_or_batched() {
         .and_then(|l| l.split(',').nth(column))
         .expect("iid of bk_app");
     let script = format!(r#"send("set server #{iid}/app1 state maint")"#);
-    let run = harun().lab(&lab).args(["--yes", "-e", &script]).run();
-    run.expect_code(4);
-    assert!(run.stderr.contains("by `#id`"), "{}", run.stderr);
+    expect_refused(&lab, &script, "by `#id`");
     assert_eq!(admin_state(&lab, "bk_app", "app1"), 0);
     let journal = journal_lines(&lab);
     assert_eq!(journal.len(), 7);
@@ -341,13 +301,7 @@ fn a_weight_in_percent_that_rounds_to_zero_is_guarded() {
         r#"set_weight(["bk_api/api1"], "99%")"#,
         r#"set_weight("bk_api/api1", "00")"#,
     ] {
-        let run = harun().lab(&lab).args(["--yes", "-e", script]).run();
-        run.expect_code(4);
-        assert!(
-            run.stderr.contains("bk_api/api1 is the last UP server"),
-            "{script}: {}",
-            run.stderr
-        );
+        expect_refused(&lab, script, "bk_api/api1 is the last UP server");
     }
     assert!(socat(&lab, "get weight bk_api/api1").starts_with("1 "));
     // 200% of 1 is 2: not a removal.
@@ -451,10 +405,7 @@ fn a_batch_stops_when_fresh_state_shows_the_rest_would_empty_a_backend() {
         names(0..12, 0..9)
     );
     let run = harun()
-        .args(["-s"])
-        .arg(&proxy)
-        .args(["--journal"])
-        .arg(lab.dir().join("journal.jsonl"))
+        .socket(&lab, &proxy)
         .args(["--yes", "--json", "-e", &script])
         .run();
     run.expect_code(0);
@@ -520,10 +471,7 @@ fn batch_across_a_reload(lab: &Lab, moment: Moment) -> Run {
     });
     let script = format!("set_state({}, \"drain\").len()", names(0..12, 0..9));
     let run = harun()
-        .args(["-s"])
-        .arg(&proxy)
-        .args(["--journal"])
-        .arg(lab.dir().join("journal.jsonl"))
+        .socket(lab, &proxy)
         .args(["--yes", "-e", &script])
         .run();
     if let Some(mut child) = new.lock().unwrap().take() {

@@ -33,16 +33,19 @@ pub fn require_haproxy() -> bool {
 
 /// Start a lab, or None (skip) when haproxy is missing outside CI.
 pub fn lab(scenario: Scenario) -> Option<Lab> {
+    lab_with(scenario, |b| b)
+}
+
+/// [`lab`] with more of the builder's options.
+pub fn lab_with(
+    scenario: Scenario,
+    options: impl FnOnce(harun::lab::LabBuilder) -> harun::lab::LabBuilder,
+) -> Option<Lab> {
     if !require_haproxy() {
         return None;
     }
-    Some(
-        Lab::builder()
-            .haproxy_bin(haproxy_bin())
-            .scenario(scenario)
-            .start()
-            .expect("lab starts"),
-    )
+    let builder = Lab::builder().haproxy_bin(haproxy_bin()).scenario(scenario);
+    Some(options(builder).start().expect("lab starts"))
 }
 
 /// A finished run of the binary.
@@ -124,6 +127,16 @@ impl Harun {
     /// Point at the lab: see [`lab_args`].
     pub fn lab(mut self, lab: &Lab) -> Harun {
         self.cmd.args(lab_args(lab));
+        self
+    }
+
+    /// Another socket of (or in front of) the lab, with the lab's journal.
+    pub fn socket(mut self, lab: &Lab, socket: impl AsRef<std::ffi::OsStr>) -> Harun {
+        self.cmd
+            .arg("-s")
+            .arg(socket)
+            .arg("--journal")
+            .arg(lab.dir().join("journal.jsonl"));
         self
     }
 
@@ -232,4 +245,11 @@ pub fn journal_lines(lab: &Lab) -> Vec<serde_json::Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn journal line {l:?}: {e}")))
         .collect()
+}
+
+/// Run `script` with `--yes` against the lab: refused (exit 4), saying `why`.
+pub fn expect_refused(lab: &Lab, script: &str, why: &str) {
+    let run = harun().lab(lab).args(["--yes", "-e", script]).run();
+    run.expect_code(4);
+    assert!(run.stderr.contains(why), "{script}: {}", run.stderr);
 }

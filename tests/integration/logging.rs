@@ -14,17 +14,7 @@ fn free_udp_port() -> u16 {
 }
 
 fn log_lab(addr: &str) -> Option<Lab> {
-    if !require_haproxy() {
-        return None;
-    }
-    Some(
-        Lab::builder()
-            .haproxy_bin(haproxy_bin())
-            .scenario(Scenario::Healthy)
-            .log_to(addr)
-            .start()
-            .expect("lab starts"),
-    )
+    lab_with(Scenario::Healthy, |b| b.log_to(addr))
 }
 
 /// Run harun in a thread; meanwhile call `poke` every 300 ms until it ends

@@ -225,16 +225,10 @@ fn inspect_queues_sees_backend_and_server_queues() {
 
 #[test]
 fn process_at_its_maxconn_is_an_error() {
-    if !require_haproxy() {
-        return;
-    }
     // 18 clients of the queues scenario against a process limit of 10.
-    let lab = Lab::builder()
-        .haproxy_bin(haproxy_bin())
-        .scenario(Scenario::Queues)
-        .global_line("maxconn 10")
-        .start()
-        .expect("lab starts");
+    let Some(lab) = lab_with(Scenario::Queues, |b| b.global_line("maxconn 10")) else {
+        return;
+    };
     let v = poll(
         &lab,
         &["troubleshoot", "-p", "skip=config,logs,system"],
