@@ -203,7 +203,13 @@ fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Ar
     let opts = opts.unwrap_or_default();
     check_keys(&opts, &["force"])?;
     let force = opt_bool(&opts, "force")?;
-    let names = names
+    let servers = resolve_all(ctx, &names_of(names)?).map_err(to_rhai)?;
+    apply_batch(ctx, &servers, force, build)
+}
+
+/// The server names of a playbook's array.
+fn names_of(names: Array) -> R<Vec<String>> {
+    names
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
@@ -215,8 +221,12 @@ fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Ar
                 )
             })
         })
-        .collect::<R<Vec<String>>>()?;
-    let servers = resolve_all(ctx, &names).map_err(to_rhai)?;
+        .collect()
+}
+
+/// `build(server)` for every server, as one batch; a batch that stops part
+/// way throws, saying how far it went, with the outcomes as `e.writes`.
+fn apply_batch(ctx: &Ctx, servers: &[ServerRef], force: bool, build: &BuildFn) -> R<Array> {
     let commands = servers
         .iter()
         .map(build)
@@ -241,10 +251,9 @@ fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Ar
             first_err = err;
         }
     }
-    match (batch.stopped, first_err) {
-        (Some(e), _) => Err(super::errors::to_rhai_batch(e, &summary, out)),
-        (None, Some(e)) => Err(super::errors::to_rhai_batch(e, &summary, out)),
-        (None, None) => Ok(out),
+    match batch.stopped.or(first_err) {
+        Some(e) => Err(super::errors::to_rhai_batch(e, &summary, out)),
+        None => Ok(out),
     }
 }
 
@@ -324,7 +333,7 @@ fn seen_rows(seen: &[Seen]) -> Array {
 }
 
 /// `drain(server, opts)`: see the registration doc.
-fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
+fn drain(ctx: &Ctx, names: &[String], opts: Option<Map>) -> R<Map> {
     let opts = opts.unwrap_or_default();
     check_keys(&opts, &["timeout", "poll", "then", "force"])?;
     let force = opt_bool(&opts, "force")?;
@@ -345,7 +354,25 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
             }
         },
     };
-    let servers = resolve(ctx, name).map_err(to_rhai)?;
+    if names.is_empty() {
+        return Err(invalid(
+            "server",
+            "[]",
+            "an empty array: nothing to drain (did a filter match no server?)",
+        ));
+    }
+    let servers = resolve_all(ctx, names).map_err(to_rhai)?;
+    // Several servers go out as one batch: the guard judges them together,
+    // so draining the last two servers of a backend is refused before the
+    // first is touched.
+    let set = |servers: &[ServerRef], action: AdminAction| {
+        let build = move |s: &ServerRef| Ok(Command::set_state(s, action));
+        if servers.len() > 1 {
+            apply_batch(ctx, servers, force, &build)
+        } else {
+            apply(ctx, servers, force, &build)
+        }
+    };
     let names: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
     let label = names.join(", ");
     let key = format!("drain {label}");
@@ -372,9 +399,7 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
         .filter(|s| !parked.contains(s))
         .cloned()
         .collect();
-    let mut writes = apply(ctx, &to_drain, force, &|s| {
-        Ok(Command::set_state(s, AdminAction::Drain))
-    })?;
+    let mut writes = set(&to_drain, AdminAction::Drain)?;
     // After the confirmation prompt: the operator's reading time is not drain time.
     let start = Instant::now();
     let dry_run = ctx.settings.dry_run;
@@ -385,9 +410,7 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
     if dry_run {
         // Show every command, send none, read the state as it is, do not wait.
         if let Some(action) = then {
-            writes.extend(apply(ctx, &to_drain, force, &|s| {
-                Ok(Command::set_state(s, action))
-            })?);
+            writes.extend(set(&to_drain, action)?);
         }
         seen = poll_once(ctx, &servers).map_err(to_rhai)?;
     } else {
@@ -447,9 +470,7 @@ fn drain(ctx: &Ctx, name: &str, opts: Option<Map>) -> R<Map> {
     let mut in_maint = false;
     if drained {
         if let Some(action) = then {
-            writes.extend(apply(ctx, &to_drain, force, &|s| {
-                Ok(Command::set_state(s, action))
-            })?);
+            writes.extend(set(&to_drain, action)?);
             in_maint = true;
         }
     }
@@ -674,13 +695,25 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         })
     });
 
-    let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns `#{drained, timed_out, reverted, reloaded, dry_run, then, in_maint, servers,\nelapsed, timeout, remaining: #{scur, qcur}, status: [#{server, target, scur,\nqcur, drain, maint, found, drained}], writes: [see set_state]}`. On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` error is\nrecorded. `reverted` is true when the server came back in rotation meanwhile;\n`reloaded` when HAProxy reloaded during the wait (each poll checks `Stopping`\nin `show info` and follows the new process).";
+    let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns `#{drained, timed_out, reverted, reloaded, dry_run, then, in_maint, servers,\nelapsed, timeout, remaining: #{scur, qcur}, status: [#{server, target, scur,\nqcur, drain, maint, found, drained}], writes: [see set_state]}`. On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` error is\nrecorded. `reverted` is true when the server came back in rotation meanwhile;\n`reloaded` when HAProxy reloaded during the wait (each poll checks `Stopping`\nin `show info` and follows the new process).\nWith an array of servers (a rack, a whole pool): they are set to drain as one\nbatch, so the guard judges them together and draining the last servers of a\nbackend is refused before any is touched; then the wait covers all of them.";
     let c = ctx.clone();
     reg("drain", &["server: String", "Map"], doc)
-        .register_into_engine(engine, move |server: &str| drain(&c, server, None));
+        .register_into_engine(engine, move |server: &str| {
+            drain(&c, &[server.to_string()], None)
+        });
     let c = ctx.clone();
     reg("drain", &["server: String", "opts: Map", "Map"], doc)
         .register_into_engine(engine, move |server: &str, opts: Map| {
-            drain(&c, server, Some(opts))
+            drain(&c, &[server.to_string()], Some(opts))
+        });
+    let c = ctx.clone();
+    reg("drain", &["servers: Array", "Map"], doc)
+        .register_into_engine(engine, move |servers: Array| {
+            drain(&c, &names_of(servers)?, None)
+        });
+    let c = ctx.clone();
+    reg("drain", &["servers: Array", "opts: Map", "Map"], doc)
+        .register_into_engine(engine, move |servers: Array, opts: Map| {
+            drain(&c, &names_of(servers)?, Some(opts))
         });
 }

@@ -530,3 +530,39 @@ fn a_stopping_process_refuses_a_chunk_and_harun_says_why() {
         .iter()
         .all(|e| e["outcome"] == "failed" && e["after"].is_null()));
 }
+
+#[test]
+fn draining_several_servers_is_judged_as_one_batch_then_waits_for_all() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    // bk_app: app1 and app2 up, app3 parked. A loop would drain app1 and
+    // refuse app2; the array form refuses before touching either.
+    expect_refused(
+        &lab,
+        r#"drain(["bk_app/app1", "bk_app/app2"], #{timeout: 5})"#,
+        "bk_app/app2 is the last UP server",
+    );
+    assert_eq!(admin_state(&lab, "bk_app", "app1"), 0);
+    let run = harun().lab(&lab).args(["--yes", "-e", "drain([])"]).run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("nothing to drain"), "{}", run.stderr);
+
+    let Some(big) = big_lab() else {
+        return;
+    };
+    let run = harun()
+        .lab(&big)
+        .args([
+            "--yes",
+            "--json",
+            "-e",
+            r#"let d = drain(["bk0000/srv0", "bk0001/srv0"], #{timeout: 10, poll: 0.2}); [d.drained, d.writes.len()]"#,
+        ])
+        .run();
+    run.expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([true, 2]), "{}", run.stdout);
+    assert_eq!(admin_state(&big, "bk0000", "srv0"), 8);
+    assert_eq!(admin_state(&big, "bk0001", "srv0"), 8);
+}
