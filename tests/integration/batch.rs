@@ -566,3 +566,48 @@ fn draining_several_servers_is_judged_as_one_batch_then_waits_for_all() {
     assert_eq!(admin_state(&big, "bk0000", "srv0"), 8);
     assert_eq!(admin_state(&big, "bk0001", "srv0"), 8);
 }
+
+#[test]
+fn drain_server_takes_a_comma_separated_rack() {
+    let Some(lab) = big_lab() else {
+        return;
+    };
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "drain_server",
+            "-p",
+            "server=bk0002/srv3,bk0005/srv3",
+            "-p",
+            "timeout=10",
+            "-p",
+            "poll=0.2",
+            "--yes",
+            "--json",
+        ])
+        .run();
+    run.expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let done = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "drain.done")
+        .unwrap_or_else(|| panic!("no drain.done: {v}"));
+    assert!(
+        done["title"]
+            .as_str()
+            .unwrap()
+            .contains("bk0002/srv3, bk0005/srv3"),
+        "{done}"
+    );
+    assert!(
+        done["advice"]
+            .as_str()
+            .unwrap()
+            .contains(r#"set_state(["bk0002/srv3", "bk0005/srv3"], "ready")"#),
+        "{done}"
+    );
+    assert_eq!(admin_state(&lab, "bk0002", "srv3"), 8);
+    assert_eq!(admin_state(&lab, "bk0005", "srv3"), 8);
+}
