@@ -39,17 +39,6 @@ fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn finding_ids(run: &Run) -> Vec<String> {
-    run.json()["findings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f["id"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn drain_waits_for_a_long_lived_request_then_lands_in_maint() {
     let Some(lab) = slow_lab(Duration::from_secs(3)) else {
@@ -144,7 +133,7 @@ fn drain_timeout_leaves_the_server_drained_and_says_so() {
             ])
             .run();
         run.expect_code(1);
-        let ids = finding_ids(&run);
+        let ids = run.finding_ids();
         // Said once, at error level (exit 1), by drain() itself.
         assert_eq!(
             ids.iter().filter(|i| *i == "drain.timeout").count(),
@@ -605,11 +594,8 @@ fn a_reload_during_a_drain_is_followed_to_the_new_process() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{stdout}");
         let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        let reverted = v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["id"] == "drain.reverted")
+        let reverted = *findings_with(&v, "drain.reverted")
+            .first()
             .unwrap_or_else(|| panic!("{stdout}"));
         assert!(
             reverted["title"]

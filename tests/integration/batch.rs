@@ -587,13 +587,7 @@ fn drain_server_takes_a_comma_separated_rack() {
         ])
         .run();
     run.expect_code(0);
-    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let done = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == "drain.done")
-        .unwrap_or_else(|| panic!("no drain.done: {v}"));
+    let done = run.finding("drain.done");
     assert!(
         done["title"]
             .as_str()

@@ -58,15 +58,6 @@ fn rsyslog_at(conf: &Path, dir: &Path) -> Vec<PathBuf> {
     ]
 }
 
-fn ids(run: &Run) -> Vec<String> {
-    run.json()["findings"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no findings array: {}", run.stdout))
-        .iter()
-        .map(|f| f["id"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
 const BASE: &str = "\
 global
     log 127.0.0.1:514 local0
@@ -307,7 +298,7 @@ fn every_rule_through_check_config() {
             "{name}: exit code\n{}\n{}",
             run.stdout, run.stderr
         );
-        let got = ids(&run);
+        let got = run.finding_ids();
         for id in c.want {
             assert!(
                 got.iter().any(|g| g == id),
@@ -349,21 +340,12 @@ fn haproxy_c_duplicates_are_one_finding() {
         std::fs::write(&p, text).unwrap();
         check_config(&p, &[])
     };
-    let of = |v: &serde_json::Value, id: &str| -> Vec<serde_json::Value> {
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["id"] == id)
-            .cloned()
-            .collect()
-    };
     // nbproc: an alert on 2.5+ (HAProxy stops there, before its other checks).
     let run = run_on(BASE.replace("    maxconn 4096\n", "    maxconn 4096\n    nbproc 2\n"));
     run.expect_code(1);
     let v = run.json();
-    assert!(of(&v, "config.invalid").is_empty(), "{v}");
-    let n = of(&v, "config.nbproc");
+    assert!(findings_with(&v, "config.invalid").is_empty(), "{v}");
+    let n = findings_with(&v, "config.nbproc");
     assert_eq!(n.len(), 1, "{v}");
     assert_eq!(n[0]["severity"], "error");
     assert!(
@@ -378,8 +360,8 @@ fn haproxy_c_duplicates_are_one_finding() {
     ));
     run.expect_code(0);
     let v = run.json();
-    assert!(of(&v, "config.warning").is_empty(), "{v}");
-    let t = of(&v, "config.timeouts-missing");
+    assert!(findings_with(&v, "config.warning").is_empty(), "{v}");
+    let t = findings_with(&v, "config.timeouts-missing");
     assert_eq!(t.len(), 2, "{v}");
     for f in t {
         assert!(
@@ -413,13 +395,7 @@ fn chroot_logs_without_rsyslog_configuration_are_a_warning() {
     );
     let run = check_config_run(&cfg, &missing, &[]);
     run.expect_code(0);
-    let v = run.json();
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == "config.log-lost-in-chroot")
-        .unwrap_or_else(|| panic!("{v}"));
+    let f = run.finding("config.log-lost-in-chroot");
     assert_eq!(f["severity"], "warning");
     assert!(f["title"].as_str().unwrap().contains("not verified"), "{f}");
     assert!(
@@ -456,7 +432,9 @@ fn chroot_socket_provided_by_rsyslog_is_not_lost() {
     .unwrap();
     let run = check_config_run(&cfg, &rsyslog_at(&conf, &d), &[]);
     run.expect_code(0);
-    assert!(!ids(&run).contains(&"config.log-lost-in-chroot".to_string()));
+    assert!(!run
+        .finding_ids()
+        .contains(&"config.log-lost-in-chroot".to_string()));
 }
 
 #[test]
@@ -515,13 +493,7 @@ fn missing_haproxy_binary_is_a_finding_not_a_crash() {
         .args(rs.args())
         .run();
     run.expect_code(0);
-    let v = run.json();
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == "config.check-unavailable")
-        .unwrap_or_else(|| panic!("{v}"));
+    let f = run.finding("config.check-unavailable");
     assert!(f["advice"].as_str().unwrap().contains("--haproxy-bin"));
     assert!(f["evidence"][0]
         .as_str()
@@ -558,7 +530,7 @@ fn unreadable_inputs_are_findings() {
     let run = check_config(&bin, &[]);
     run.expect_code(1);
     assert!(
-        ids(&run).contains(&"config.unreadable".to_string()),
+        run.finding_ids().contains(&"config.unreadable".to_string()),
         "{}",
         run.stdout
     );
@@ -567,7 +539,7 @@ fn unreadable_inputs_are_findings() {
     // A missing file: unreadable, not also haproxy -c's "Cannot open"; not checked.
     let run = check_config(&dir.path().join("nope.cfg"), &[]);
     run.expect_code(1);
-    assert_eq!(ids(&run), ["config.unreadable"], "{}", run.stdout);
+    assert_eq!(run.finding_ids(), ["config.unreadable"], "{}", run.stdout);
     assert!(
         run.json()["output"]
             .to_string()
@@ -587,7 +559,7 @@ fn unreadable_inputs_are_findings() {
         .arg("--json")
         .run();
     run.expect_code(1);
-    assert_eq!(ids(&run), ["config.unreadable"], "{}", run.stdout);
+    assert_eq!(run.finding_ids(), ["config.unreadable"], "{}", run.stdout);
     assert!(
         run.json()["output"]
             .to_string()
@@ -618,7 +590,7 @@ fn unreadable_inputs_are_findings() {
     std::fs::write(d.join("README"), "not a cfg: ignored").unwrap();
     let run = check_config(&d, &[]);
     run.expect_code(0);
-    assert!(ids(&run).is_empty(), "{}", run.stdout);
+    assert!(run.finding_ids().is_empty(), "{}", run.stdout);
 }
 
 #[test]
@@ -645,7 +617,7 @@ fn ten_megabyte_config_is_checked() {
     }
     std::fs::write(&p, &text).unwrap();
     let run = check_config(&p, &["--max-time", "300"]);
-    let got = ids(&run);
+    let got = run.finding_ids();
     assert!(
         got.contains(&"config.single-server-backend".to_string()),
         "{got:?}"
@@ -697,6 +669,6 @@ fn debian_configs_do_not_crash() {
             run.stderr
         );
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-        let _ = ids(&run);
+        let _ = run.finding_ids();
     }
 }

@@ -73,6 +73,30 @@ impl Run {
         })
     }
 
+    /// The ids of the findings in the run's `--json` report, in order.
+    pub fn finding_ids(&self) -> Vec<String> {
+        let v = self.json();
+        all_findings(&v)
+            .iter()
+            .map(|f| f["id"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// The first finding with `id` in the run's `--json` report.
+    #[track_caller]
+    pub fn finding(&self, id: &str) -> serde_json::Value {
+        let v = self.json();
+        findings_with(&v, id)
+            .first()
+            .map(|f| (*f).clone())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no finding {id}\n--- stdout\n{}\n--- stderr\n{}",
+                    self.stdout, self.stderr
+                )
+            })
+    }
+
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Run {
         assert_eq!(
@@ -252,4 +276,19 @@ pub fn expect_refused(lab: &Lab, script: &str, why: &str) {
     let run = harun().lab(lab).args(["--yes", "-e", script]).run();
     run.expect_code(4);
     assert!(run.stderr.contains(why), "{script}: {}", run.stderr);
+}
+
+/// The findings of a `--json` report.
+pub fn all_findings(report: &serde_json::Value) -> &[serde_json::Value] {
+    report["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings array: {report}"))
+}
+
+/// The findings of a `--json` report with `id`.
+pub fn findings_with<'a>(report: &'a serde_json::Value, id: &str) -> Vec<&'a serde_json::Value> {
+    all_findings(report)
+        .iter()
+        .filter(|f| f["id"] == id)
+        .collect()
 }

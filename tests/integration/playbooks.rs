@@ -8,14 +8,6 @@ use harun::lab::{Lab, Scenario, PINNED_BACKEND};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-fn findings(v: &Value) -> Vec<&Value> {
-    v["findings"].as_array().expect("findings").iter().collect()
-}
-
-fn with_id<'a>(v: &'a Value, id: &str) -> Vec<&'a Value> {
-    findings(v).into_iter().filter(|f| f["id"] == id).collect()
-}
-
 fn evidence(f: &Value) -> String {
     f["evidence"]
         .as_array()
@@ -87,7 +79,7 @@ fn troubleshoot_finds_the_incident() {
     run.expect_code(0);
     let v = run.json();
 
-    let down = with_id(&v, "servers.down");
+    let down = findings_with(&v, "servers.down");
     assert_eq!(down.len(), 1, "{v}");
     assert!(down[0]["title"]
         .as_str()
@@ -95,18 +87,18 @@ fn troubleshoot_finds_the_incident() {
         .starts_with("bk_api: 1 of 2 server(s) DOWN (api2)"));
     assert!(evidence(down[0]).contains("L4CON"), "{}", evidence(down[0]));
 
-    let maint = with_id(&v, "servers.maint");
+    let maint = findings_with(&v, "servers.maint");
     assert_eq!(maint.len(), 1, "{v}");
     assert!(evidence(maint[0]).contains("bk_app/app3: maintenance (config: `disabled`)"));
 
     // api2's failing check is told once, in servers.down.
-    assert!(with_id(&v, "servers.check-failing").is_empty(), "{v}");
-    assert!(with_id(&v, "backend.down").is_empty());
+    assert!(findings_with(&v, "servers.check-failing").is_empty(), "{v}");
+    assert!(findings_with(&v, "backend.down").is_empty());
 
     // The offline parts ran too.
-    assert!(!with_id(&v, "config.no-log").is_empty(), "{v}");
+    assert!(!findings_with(&v, "config.no-log").is_empty(), "{v}");
     assert!(
-        with_id(&v, "logs.none").is_empty(),
+        findings_with(&v, "logs.none").is_empty(),
         "said once, by the lint: {v}"
     );
 
@@ -160,11 +152,14 @@ fn troubleshoot_keeps_going_when_haproxy_is_down() {
         .run();
     run.expect_code(3);
     let v = run.json();
-    let f = with_id(&v, "process.unreachable");
+    let f = findings_with(&v, "process.unreachable");
     assert_eq!(f.len(), 1, "{v}");
     assert_eq!(f[0]["severity"], "critical");
     // Offline checks still ran: the lint saw the config.
-    assert!(!with_id(&v, "config.no-stats-socket").is_empty(), "{v}");
+    assert!(
+        !findings_with(&v, "config.no-stats-socket").is_empty(),
+        "{v}"
+    );
     assert!(
         run.stderr.contains(&sock.display().to_string()),
         "the error names the socket: {}",
@@ -178,16 +173,17 @@ fn inspect_queues_sees_backend_and_server_queues() {
         return;
     };
     let v = poll(&lab, &["inspect_queues"], |v| {
-        !with_id(v, "queues.backend").is_empty() && !with_id(v, "queues.server").is_empty()
+        !findings_with(v, "queues.backend").is_empty()
+            && !findings_with(v, "queues.server").is_empty()
     });
     // 12 clients on one server with maxconn 1: the backend queues.
-    let be = with_id(&v, "queues.backend");
+    let be = findings_with(&v, "queues.backend");
     assert!(
         be[0]["title"].as_str().unwrap().starts_with("bk_slow: "),
         "{v}"
     );
     // `balance uri` pins requests to one server: its own queue.
-    let sv = with_id(&v, "queues.server");
+    let sv = findings_with(&v, "queues.server");
     assert!(
         evidence(sv[0]).contains(&format!("{PINNED_BACKEND}/pin")),
         "{v}"
@@ -195,7 +191,7 @@ fn inspect_queues_sees_backend_and_server_queues() {
     assert!(evidence(sv[0]).contains("sessions 1 of maxconn 1"), "{v}");
     // slow1 at its limit is the cause of bk_slow's queue: not told twice.
     assert!(
-        with_id(&v, "sessions.near-limit")
+        findings_with(&v, "sessions.near-limit")
             .iter()
             .all(|f| !evidence(f).contains("bk_slow/slow1")),
         "{v}"
@@ -220,7 +216,7 @@ fn inspect_queues_sees_backend_and_server_queues() {
     assert!(table(&v, "queues")
         .iter()
         .all(|r| r["pxname"] == "bk_single"));
-    assert!(with_id(&v, "queues.backend").is_empty());
+    assert!(findings_with(&v, "queues.backend").is_empty());
 }
 
 #[test]
@@ -232,9 +228,9 @@ fn process_at_its_maxconn_is_an_error() {
     let v = poll(
         &lab,
         &["troubleshoot", "-p", "skip=config,logs,system"],
-        |v| !with_id(v, "process.maxconn").is_empty(),
+        |v| !findings_with(v, "process.maxconn").is_empty(),
     );
-    let f = with_id(&v, "process.maxconn");
+    let f = findings_with(&v, "process.maxconn");
     assert!(f[0]["evidence"][0].as_str().unwrap().contains("Maxconn 10"));
     let summary = table(&v, "summary");
     let skipped: Vec<&str> = summary
@@ -292,18 +288,18 @@ fn a_drained_server_with_a_failing_check_and_parked_servers_are_named() {
     let run = harun().lab(&lab).args(["troubleshoot", "--json"]).run();
     run.expect_code(1);
     let v = run.json();
-    let failing = with_id(&v, "servers.check-failing");
+    let failing = findings_with(&v, "servers.check-failing");
     assert!(
         evidence(failing[0]).starts_with("bk_api/api2: L4CON"),
         "{v}"
     );
-    let zero = with_id(&v, "servers.weight-zero");
+    let zero = findings_with(&v, "servers.weight-zero");
     assert!(
         evidence(zero[0]).starts_with("bk_api/api1: weight 0"),
         "{v}"
     );
     // Nothing usable left in bk_api: critical, and the advice names the way back.
-    let down = with_id(&v, "backend.down");
+    let down = findings_with(&v, "backend.down");
     assert_eq!(down[0]["severity"], "critical", "{v}");
     let advice = down[0]["advice"].as_str().unwrap();
     assert!(advice.contains("set weight bk_api/api1 100%"), "{advice}");

@@ -9,25 +9,6 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-fn findings(run: &Run) -> Vec<serde_json::Value> {
-    run.json()["findings"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn finding(run: &Run, id: &str) -> serde_json::Value {
-    findings(run)
-        .into_iter()
-        .find(|f| f["id"] == id)
-        .unwrap_or_else(|| {
-            panic!(
-                "no finding {id}\n--- stdout\n{}\n--- stderr\n{}",
-                run.stdout, run.stderr
-            )
-        })
-}
-
 fn evidence(f: &serde_json::Value) -> String {
     f["evidence"]
         .as_array()
@@ -117,7 +98,7 @@ fn snapshot_writes_every_reply_into_a_new_bundle() {
     let index: serde_json::Value = serde_json::from_str(&read(&b.join("index.json"))).unwrap();
     assert_eq!(index["files"].as_array().unwrap().len(), 8, "{index}");
 
-    let f = finding(&run, "snapshot.saved");
+    let f = run.finding("snapshot.saved");
     assert_eq!(f["severity"], "ok");
     let canonical = b.canonicalize().unwrap();
     assert_eq!(evidence(&f), canonical.display().to_string());
@@ -146,7 +127,7 @@ fn snapshot_keeps_going_when_a_target_fails() {
         .run();
     // The live checks report the dead target (error level): exit 1, bundle complete.
     run.expect_code(1);
-    assert_eq!(finding(&run, "target.unreachable")["severity"], "error");
+    assert_eq!(run.finding("target.unreachable")["severity"], "error");
     let b = only_bundle(out.path());
     let files: Vec<String> = std::fs::read_dir(&b)
         .unwrap()
@@ -168,10 +149,10 @@ fn snapshot_keeps_going_when_a_target_fails() {
         .find(|f| f.starts_with("show_stat.") && f.contains("admin.sock"))
         .unwrap_or_else(|| panic!("{files:?}"));
     assert!(read(&b.join(live_stat)).starts_with("# pxname"));
-    let f = finding(&run, "snapshot.partial");
+    let f = run.finding("snapshot.partial");
     assert_eq!(f["severity"], "warning");
     assert_eq!(f["evidence"].as_array().unwrap().len(), 5, "{f}");
-    finding(&run, "snapshot.saved");
+    run.finding("snapshot.saved");
 }
 
 #[test]
@@ -186,7 +167,7 @@ fn snapshot_names_an_unwritable_parent() {
         .arg(format!("dir={}", missing.display()))
         .run();
     run.expect_code(1);
-    let f = finding(&run, "snapshot.failed");
+    let f = run.finding("snapshot.failed");
     assert!(evidence(&f).contains(&missing.display().to_string()), "{f}");
 }
 
@@ -268,19 +249,19 @@ fn trace_header_sees_x_served_by_through_the_lab_frontend() {
         .arg(format!("url={url}"))
         .run();
     run.expect_code(0);
-    let f = finding(&run, "trace.header-configured");
+    let f = run.finding("trace.header-configured");
     let ev = evidence(&f);
     assert!(
         ev.contains("bk_app: http-response set-header X-Served-By %[be_name]/%[srv_name]")
             && ev.contains("haproxy.cfg:"),
         "{ev}"
     );
-    let f = finding(&run, "trace.served-by");
+    let f = run.finding("trace.served-by");
     let ev = evidence(&f);
     assert!(ev.contains("HTTP 200"), "{ev}");
     assert!(ev.contains("x-served-by: bk_app/app"), "{ev}");
     // The fix is ONE line in the frontend, not one per backend.
-    let f = finding(&run, "trace.no-header");
+    let f = run.finding("trace.no-header");
     assert_eq!(f["severity"], "info");
     let ev = evidence(&f);
     assert!(
@@ -338,8 +319,8 @@ fn trace_header_without_url_suggests_the_frontend_to_probe() {
         out.contains(&format!("-p url=http://{}/", lab.frontend())),
         "{out}"
     );
-    finding(&run, "trace.header-configured");
-    assert!(findings(&run).iter().all(|f| f["id"] != "trace.served-by"));
+    run.finding("trace.header-configured");
+    assert!(findings_with(&run.json(), "trace.served-by").is_empty());
 }
 
 /// A header set in the frontend (or a defaults section) covers every backend:
@@ -364,7 +345,7 @@ fn trace_header_in_the_frontend_covers_every_backend() {
         .args(["trace_header", "--json"])
         .run();
     run.expect_code(0);
-    let f = finding(&run, "trace.header-configured");
+    let f = run.finding("trace.header-configured");
     let ev = evidence(&f);
     assert!(
         ev.contains("defaults shared: http-after-response set-header X-Served-By"),
@@ -375,7 +356,7 @@ fn trace_header_in_the_frontend_covers_every_backend() {
         "{ev}"
     );
     assert!(
-        findings(&run).iter().all(|f| f["id"] != "trace.no-header"),
+        findings_with(&run.json(), "trace.no-header").is_empty(),
         "every frontend is covered: {}",
         run.stdout
     );
@@ -394,7 +375,7 @@ fn trace_header_in_the_frontend_covers_every_backend() {
         .args(["trace_header", "--json"])
         .run();
     run.expect_code(0);
-    let f = finding(&run, "trace.no-header");
+    let f = run.finding("trace.no-header");
     let ev = evidence(&f);
     assert_eq!(
         ev.matches("add `http-after-response set-header X-Served-By %[be_name]/%[srv_name]`")
@@ -419,7 +400,7 @@ fn a_closed_port_is_a_clear_probe_failure() {
         .arg(format!("url={url}"))
         .run();
     run.expect_code(0);
-    let f = finding(&run, "trace.probe-failed");
+    let f = run.finding("trace.probe-failed");
     assert_eq!(f["severity"], "warning");
     let ev = evidence(&f);
     assert!(
@@ -487,7 +468,7 @@ fn https_says_tls_is_not_built_in() {
         .args(["trace_header", "--json", "-p", "url=https://127.0.0.1:1/"])
         .run();
     run.expect_code(0);
-    let f = finding(&run, "trace.probe-failed");
+    let f = run.finding("trace.probe-failed");
     assert!(
         evidence(&f).contains("TLS") && f["advice"].as_str().unwrap().contains("curl -skI"),
         "{f}"
