@@ -292,3 +292,16 @@ pub fn findings_with<'a>(report: &'a serde_json::Value, id: &str) -> Vec<&'a ser
         .filter(|f| f["id"] == id)
         .collect()
 }
+
+/// A finding's evidence lines, joined by newlines.
+pub fn evidence(finding: &serde_json::Value) -> String {
+    finding["evidence"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}

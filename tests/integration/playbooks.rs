@@ -8,18 +8,6 @@ use harun::lab::{Lab, Scenario, PINNED_BACKEND};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-fn evidence(f: &Value) -> String {
-    f["evidence"]
-        .as_array()
-        .map(|e| {
-            e.iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
 /// The rows of a report table as maps keyed by column (JSON tables hold
 /// `columns` and positional `rows`).
 fn table(v: &Value, title: &str) -> Vec<serde_json::Map<String, Value>> {
