@@ -14,6 +14,29 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// Which process answered a `show info`, and whether it is stopping (the
+/// old process of a reload keeps answering the CLI sessions opened on it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Process {
+    pub pid: Option<String>,
+    /// `Stopping: 1` (the field exists since HAProxy 2.2; absent: never).
+    pub stopping: bool,
+}
+
+/// [`Process`] from a `show info` reply, read leniently: a reply that is
+/// not `show info` has no pid and is not stopping.
+pub fn process_of(info: &str) -> Process {
+    let field = |key: &str| {
+        info.lines()
+            .find_map(|l| l.split_once(": ").filter(|(k, _)| *k == key))
+            .map(|(_, v)| v.trim())
+    };
+    Process {
+        pid: field("Pid").map(str::to_string),
+        stopping: field("Stopping") == Some("1"),
+    }
+}
+
 /// Parse a `show info` reply into `(key, value)` pairs, in order.
 ///
 /// Errors: no `Key: value` line at all (empty reply), a non-blank line without `:` (an error
@@ -59,6 +82,16 @@ pub fn parse_info(text: &str) -> Result<Vec<(String, String)>, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_process_and_whether_it_is_stopping() {
+        let p = process_of("Name: HAProxy\nPid: 12\nStopping: 1\n");
+        assert_eq!(p.pid.as_deref(), Some("12"));
+        assert!(p.stopping);
+        assert!(!process_of("Name: HAProxy\nStopping: 0\n").stopping);
+        // Before HAProxy 2.2 there is no Stopping field: never a reload.
+        assert!(!process_of("Name: HAProxy\nPid: 12\n").stopping);
+    }
 
     const INFO_26: &str = include_str!("../../tests/fixtures/runtime/info-2.6.txt");
 

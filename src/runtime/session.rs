@@ -55,13 +55,6 @@ pub struct Reply {
 
 /// `Stopping: 1` in a `show info` reply: the process answering is the old one
 /// of a reload, finishing its sessions. (Before 2.2 the field is absent.)
-fn says_stopping(info: &str) -> bool {
-    info.lines().any(|l| {
-        l.split_once(": ")
-            .is_some_and(|(k, v)| k == "Stopping" && v.trim() == "1")
-    })
-}
-
 /// Skip the replies of the first `n` commands of a non-prompt line: each is
 /// its output followed by an empty line, so a command that printed nothing
 /// answers a lone `\n`, one that failed (`set severity-output` before 1.9,
@@ -256,7 +249,7 @@ impl Session {
             return Liveness::Live;
         }
         match self.exchange_raw("show info").await {
-            Ok(info) if says_stopping(&info) => Liveness::Stopping,
+            Ok(info) if super::info::process_of(&info).stopping => Liveness::Stopping,
             Ok(_) => {
                 self.touch();
                 Liveness::Live
@@ -476,16 +469,6 @@ pub fn classify(target: &str, command: &str, raw: String) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn stopping_is_read_from_show_info() {
-        assert!(super::says_stopping(
-            "Name: HAProxy\nPid: 12\nStopping: 1\n"
-        ));
-        assert!(!super::says_stopping("Name: HAProxy\nStopping: 0\n"));
-        // Before HAProxy 2.2 there is no Stopping field: never a reload.
-        assert!(!super::says_stopping("Name: HAProxy\nPid: 12\n"));
-    }
-
     #[test]
     fn preamble_replies_are_skipped_whether_they_succeed_or_fail() {
         // 2.6: both preamble commands print nothing.

@@ -9,6 +9,7 @@ use super::{snapshot_of, Ctx, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::journal::Entry;
 use crate::rotation::{self, takes_out, Topology};
+use crate::runtime::info::process_of;
 use crate::runtime::{Command, ServerRef, Target};
 use std::sync::Arc;
 
@@ -33,6 +34,8 @@ struct View {
     states: States,
     /// The HAProxy process the batch was judged on (`Pid` of `show info`).
     pid: Option<String>,
+    /// `show cli level` (`None` before HAProxy 2.4, which lacks it).
+    level: Option<String>,
 }
 
 impl Ctx {
@@ -98,7 +101,7 @@ impl Ctx {
         if self.settings.dry_run {
             return self.batch_dry_run(&views, commands, &servers);
         }
-        self.require_admin_level(&targets, &commands[0])?;
+        self.require_admin_level(&views, &commands[0])?;
         if self.needs_confirmation() {
             self.confirm_writes(
                 &names,
@@ -119,16 +122,13 @@ impl Ctx {
     /// admin`: HAProxy would answer `Permission denied` to every command of
     /// the first chunk. (`show cli level` exists since HAProxy 2.4; on older
     /// versions the first chunk tells.)
-    fn require_admin_level(&self, targets: &[Arc<Target>], first: &Command) -> Result<()> {
-        let ask = Command::raw("show cli level")?;
-        for target in targets {
-            let level = match self.block_on(target.send(&ask)) {
-                Ok(reply) => reply.trim().to_string(),
-                Err(e) if e.is_terminal() => return Err(e),
-                Err(_) => continue,
+    fn require_admin_level(&self, views: &[View], first: &Command) -> Result<()> {
+        for view in views {
+            let Some(level) = view.level.as_deref() else {
+                continue;
             };
-            if matches!(level.as_str(), "operator" | "user") {
-                let name = target.name();
+            if matches!(level, "operator" | "user") {
+                let name = view.target.name();
                 self.journal_note(
                     &name,
                     first,
@@ -176,12 +176,27 @@ impl Ctx {
                 },
                 e => e,
             })?;
-            let (pid, _) = self.process_of(target)?;
+            // The process the batch is judged on, and the socket's level,
+            // in one round trip.
+            let ask = [Command::show_info(), Command::raw("show cli level")?];
+            let mut replies = self
+                .block_on(target.send_batch(&[&ask[0], &ask[1]]))?
+                .into_iter();
+            let pid = match replies.next() {
+                Some(Ok(info)) => process_of(&info).pid,
+                Some(Err(e)) => return Err(e),
+                None => None,
+            };
+            let level = replies
+                .next()
+                .and_then(|r| r.ok())
+                .map(|l| l.trim().to_string());
             let view = View {
                 target: target.clone(),
                 topology,
                 states,
                 pid,
+                level,
             };
             self.judge(&view, commands, servers, 0..commands.len(), judged)?;
             views.push(view);
@@ -403,8 +418,9 @@ impl Ctx {
         // A reload shows either way: the kept session still on the old
         // process (`Stopping: 1`), or, when the old process closed it, a
         // session reopened on the new one (another `Pid`).
-        let (pid, stopping) = self.process_of(&view.target)?;
-        if stopping || pid != view.pid {
+        let info = self.block_on(view.target.send(&Command::show_info()))?;
+        let now = process_of(&info);
+        if now.stopping || now.pid != view.pid {
             let name = view.target.name();
             self.journal_note(
                 &name,
@@ -432,21 +448,6 @@ impl Ctx {
         // would: the walk stays linear in the batch.
         let next = sent..(sent + CHUNK).min(commands.len());
         self.judge(view, commands, servers, next, judged)
-    }
-
-    /// `Pid` and whether `Stopping` is 1, from `show info`.
-    fn process_of(&self, target: &Target) -> Result<(Option<String>, bool)> {
-        let text = self.block_on(target.send(&Command::show_info()))?;
-        let info = crate::runtime::info::parse_info(&text).map_err(|e| Error::Malformed {
-            target: target.name(),
-            command: "show info".into(),
-            detail: e.to_string(),
-        })?;
-        let field = |k: &str| info.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim());
-        Ok((
-            field("Pid").map(str::to_string),
-            field("Stopping") == Some("1"),
-        ))
     }
 
     /// A batch stopped before `next`: one journal line per target says so.
