@@ -305,3 +305,28 @@ pub fn evidence(finding: &serde_json::Value) -> String {
         })
         .unwrap_or_default()
 }
+
+/// Shut down every CLI session of the lab's HAProxy but the one asking
+/// (`shutdown session`), and wait until they are gone: a session HAProxy
+/// closed, on demand (`stats timeout` does not fire reliably on 2.6).
+pub fn shutdown_cli_sessions(lab: &Lab) {
+    let cli = |sess: &str| sess.lines().filter(|l| l.contains("fe=GLOBAL")).count();
+    let sess = socat(lab, "show sess");
+    assert!(cli(&sess) >= 2, "another CLI session is listed: {sess}");
+    for id in sess
+        .lines()
+        .filter(|l| l.contains("fe=GLOBAL"))
+        .filter_map(|l| l.split(':').next())
+    {
+        socat(lab, &format!("shutdown session {id}"));
+    }
+    let gone = (0..40).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        cli(&socat(lab, "show sess")) == 1
+    });
+    assert!(
+        gone,
+        "the sessions were shut down: {}",
+        socat(lab, "show sess")
+    );
+}

@@ -91,29 +91,6 @@ fn a_session_haproxy_closed_is_reopened_and_is_not_a_reload() {
         return;
     };
     // Every CLI session but the one asking.
-    let shutdown_other_cli_sessions = || {
-        let sess = socat(&lab, "show sess");
-        let mine = sess.lines().filter(|l| l.contains("fe=GLOBAL")).count();
-        let ids: Vec<&str> = sess
-            .lines()
-            .filter(|l| l.contains("fe=GLOBAL"))
-            .filter_map(|l| l.split(':').next())
-            .collect();
-        assert!(mine >= 2, "harun's session is listed: {sess}");
-        for id in ids {
-            socat(&lab, &format!("shutdown session {id}"));
-        }
-        let gone = (0..40).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            let left = socat(&lab, "show sess");
-            left.lines().filter(|l| l.contains("fe=GLOBAL")).count() == 1
-        });
-        assert!(
-            gone,
-            "harun's session was shut down: {}",
-            socat(&lab, "show sess")
-        );
-    };
     let address = Address::parse(&lab.admin_socket().display().to_string()).unwrap();
     let target = Target::new(address, std::time::Duration::from_secs(5));
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -121,14 +98,13 @@ fn a_session_haproxy_closed_is_reopened_and_is_not_a_reload() {
         .build()
         .unwrap();
     let pid = |info: &str| {
-        info.lines()
-            .find_map(|l| l.strip_prefix("Pid: "))
-            .map(str::to_string)
+        harun::runtime::info::process_of(info)
+            .pid
             .expect("Pid in show info")
     };
     rt.block_on(async {
         let first = pid(&target.send(&Command::show_info()).await.unwrap());
-        shutdown_other_cli_sessions();
+        shutdown_cli_sessions(&lab);
         assert!(
             !target.follow_reload().await,
             "a closed session is not a reload"
@@ -138,13 +114,13 @@ fn a_session_haproxy_closed_is_reopened_and_is_not_a_reload() {
             first
         );
         // Closed again, then used at once: reopened and retried once.
-        shutdown_other_cli_sessions();
+        shutdown_cli_sessions(&lab);
         assert_eq!(
             pid(&target.send(&Command::show_info()).await.unwrap()),
             first
         );
         // Closed, then idle past the reload check that every command makes.
-        shutdown_other_cli_sessions();
+        shutdown_cli_sessions(&lab);
         tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
         assert_eq!(
             pid(&target.send(&Command::show_info()).await.unwrap()),
