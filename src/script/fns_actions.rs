@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 type R<T> = std::result::Result<T, Box<EvalAltResult>>;
 
-const RESULT_DOC: &str = "`server` is `backend/server`, or a bare server name for that server in every\nbackend that has it. `opts`: `#{force: true}` lifts the last-server guard.\nReturns an array with one map per server and target:\n`#{server, target, command, outcome, reply, before, after}` where `outcome` is\n`sent` or `dry-run`, and `before`/`after` are the server's state\n(`#{op_state, admin_state, flags, drain, maint, weight}`, `()` in dry-run for\n`after`). Goes through dry-run, read-only, confirmation, the last-server guard\nand the journal; a refused or failed write throws (`e.kind`: `refused`,\n`permission_denied`, `no_such_server`, ...).";
+const RESULT_DOC: &str = "`server` is `backend/server`, or a bare server name for that server in every\nbackend that has it (several servers go out as one batch, see the array form). `opts`: `#{force: true}` lifts the last-server guard.\nReturns an array with one map per server and target:\n`#{server, target, command, outcome, reply, before, after}` where `outcome` is\n`sent` or `dry-run`, and `before`/`after` are the server's state\n(`#{op_state, admin_state, flags, drain, maint, weight}`, `()` in dry-run for\n`after`). Goes through dry-run, read-only, confirmation, the last-server guard\nand the journal; a refused or failed write throws (`e.kind`: `refused`,\n`permission_denied`, `no_such_server`, ...).";
 
 const BATCH_DOC: &str = "With an array of servers (`backend/server` or bare names): one batch.\nBefore anything is sent, every server must exist and the last-server guard\njudges each write on the backends as the earlier writes of the batch leave\nthem (servers that `track` a written one count): a batch that would empty a\nbackend is refused whole. One confirmation for the batch. Then the commands\ngo out pipelined, 64 per round trip; before each later round trip the batch\nstops if HAProxy reloaded meanwhile or if that round trip's writes, judged\nagain on fresh state, would now empty a backend. One journal line per command, with the\nserver's state read before and after its round trip. A batch that stops\npart way throws an error that says how far it went, with the outcomes as\n`e.writes`. Many times faster than a loop of single calls.";
 
@@ -109,30 +109,32 @@ fn outcome_map(w: WriteOutcome) -> (Map, Option<Error>) {
     (m, err)
 }
 
-/// Send `build(server)` for every resolved server; stop at the first failure.
+/// Send `build(server)` for every resolved server: one server as a single
+/// write (one round trip), several as one batch ([`apply_batch`]: judged
+/// together by the guard, pipelined).
 fn apply(
     ctx: &Ctx,
     servers: &[ServerRef],
     force: bool,
     build: &dyn Fn(&ServerRef) -> Result<Command>,
 ) -> R<Array> {
+    let [server] = servers else {
+        return apply_batch(ctx, servers, force, build);
+    };
+    let cmd = build(server).map_err(to_rhai)?;
     let mut out = Array::new();
-    for s in servers {
-        let cmd = build(s).map_err(to_rhai)?;
-        let results = ctx.write_detailed(&cmd, force).map_err(to_rhai)?;
-        let mut first_err = None;
-        for w in results {
-            let (m, err) = outcome_map(w);
-            out.push(m.into());
-            if first_err.is_none() {
-                first_err = err;
-            }
-        }
-        if let Some(e) = first_err {
-            return Err(to_rhai(e));
+    let mut first_err = None;
+    for w in ctx.write_detailed(&cmd, force).map_err(to_rhai)? {
+        let (m, err) = outcome_map(w);
+        out.push(m.into());
+        if first_err.is_none() {
+            first_err = err;
         }
     }
-    Ok(out)
+    match first_err {
+        Some(e) => Err(to_rhai(e)),
+        None => Ok(out),
+    }
 }
 
 fn opt_bool(opts: &Map, key: &str) -> R<bool> {
@@ -204,7 +206,7 @@ fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Ar
     check_keys(&opts, &["force"])?;
     let force = opt_bool(&opts, "force")?;
     let servers = resolve_all(ctx, &names_of(names)?).map_err(to_rhai)?;
-    apply_batch(ctx, &servers, force, build)
+    apply(ctx, &servers, force, build)
 }
 
 /// The server names of a playbook's array.
@@ -226,7 +228,12 @@ fn names_of(names: Array) -> R<Vec<String>> {
 
 /// `build(server)` for every server, as one batch; a batch that stops part
 /// way throws, saying how far it went, with the outcomes as `e.writes`.
-fn apply_batch(ctx: &Ctx, servers: &[ServerRef], force: bool, build: &BuildFn) -> R<Array> {
+fn apply_batch(
+    ctx: &Ctx,
+    servers: &[ServerRef],
+    force: bool,
+    build: &dyn Fn(&ServerRef) -> Result<Command>,
+) -> R<Array> {
     let commands = servers
         .iter()
         .map(build)
@@ -362,16 +369,12 @@ fn drain(ctx: &Ctx, names: &[String], opts: Option<Map>) -> R<Map> {
         ));
     }
     let servers = resolve_all(ctx, names).map_err(to_rhai)?;
-    // Several servers go out as one batch: the guard judges them together,
-    // so draining the last two servers of a backend is refused before the
-    // first is touched.
+    // Several servers go out as one batch (see `apply`): draining the last
+    // two servers of a backend is refused before the first is touched.
     let set = |servers: &[ServerRef], action: AdminAction| {
-        let build = move |s: &ServerRef| Ok(Command::set_state(s, action));
-        if servers.len() > 1 {
-            apply_batch(ctx, servers, force, &build)
-        } else {
-            apply(ctx, servers, force, &build)
-        }
+        apply(ctx, servers, force, &move |s| {
+            Ok(Command::set_state(s, action))
+        })
     };
     let names: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
     let label = names.join(", ");
