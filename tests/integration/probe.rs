@@ -316,23 +316,26 @@ fn trace_header_without_url_suggests_the_frontend_to_probe() {
 #[test]
 fn trace_header_in_the_frontend_covers_every_backend() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("h.cfg");
-    std::fs::write(
-        &cfg,
+    // trace_header on a config of its own (offline: no socket).
+    let trace_header_on = |config: &str| {
+        let cfg = dir.path().join("h.cfg");
+        std::fs::write(&cfg, config).unwrap();
+        let run = harun()
+            .arg("-c")
+            .arg(&cfg)
+            .args(["trace_header", "--json"])
+            .run();
+        run.expect_code(0);
+        run
+    };
+    let run = trace_header_on(
         "defaults shared\n    mode http\n    http-after-response set-header X-Served-By %[be_name]/%[srv_name]\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
          frontend fe_main from shared\n    bind 127.0.0.1:18080\n    default_backend bk_a\n\
          defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
          frontend fe_other\n    bind 127.0.0.1:18081\n    http-response set-header X-Trace %[be_name]\n    default_backend bk_b\n\
          backend bk_a\n    server a 127.0.0.1:1\n\
          backend bk_b\n    server b 127.0.0.1:1\n",
-    )
-    .unwrap();
-    let run = harun()
-        .arg("-c")
-        .arg(&cfg)
-        .args(["trace_header", "--json"])
-        .run();
-    run.expect_code(0);
+    );
     let f = run.finding("trace.header-configured");
     let ev = evidence(&f);
     assert!(
@@ -349,20 +352,12 @@ fn trace_header_in_the_frontend_covers_every_backend() {
         run.stdout
     );
     // A frontend without it: one line for that frontend only.
-    std::fs::write(
-        &cfg,
+    let run = trace_header_on(
         "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
          frontend fe_main\n    bind 127.0.0.1:18080\n    default_backend bk_a\n\
          backend bk_a\n    server a 127.0.0.1:1\n\
          backend bk_b\n    server b 127.0.0.1:1\n",
-    )
-    .unwrap();
-    let run = harun()
-        .arg("-c")
-        .arg(&cfg)
-        .args(["trace_header", "--json"])
-        .run();
-    run.expect_code(0);
+    );
     let f = run.finding("trace.no-header");
     let ev = evidence(&f);
     assert_eq!(
