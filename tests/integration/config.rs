@@ -84,6 +84,14 @@ backend bk_app
     server s2 127.0.0.1:18082 check
 ";
 
+/// BASE logging to /dev/log from a chroot (the socket must exist inside it).
+fn chrooted() -> String {
+    BASE.replace(
+        "    log 127.0.0.1:514 local0\n",
+        "    log /dev/log local0\n    chroot /var/lib/haproxy\n",
+    )
+}
+
 /// One case of the fixture table.
 struct Case {
     name: &'static str,
@@ -134,10 +142,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "log-lost-in-chroot",
-            b.replace(
-                "    log 127.0.0.1:514 local0\n",
-                "    log /dev/log local0\n    chroot /var/lib/haproxy\n",
-            ),
+            chrooted(),
             &["config.log-lost-in-chroot"],
             1,
         ),
@@ -381,14 +386,7 @@ fn chroot_logs_without_rsyslog_configuration_are_a_warning() {
     }
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("h.cfg");
-    std::fs::write(
-        &cfg,
-        BASE.replace(
-            "    log 127.0.0.1:514 local0\n",
-            "    log /dev/log local0\n    chroot /var/lib/haproxy\n",
-        ),
-    )
-    .unwrap();
+    std::fs::write(&cfg, chrooted()).unwrap();
     let missing = rsyslog_at(
         &dir.path().join("missing-rsyslog.conf"),
         &dir.path().join("missing.d"),
@@ -413,14 +411,7 @@ fn chroot_socket_provided_by_rsyslog_is_not_lost() {
     }
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("h.cfg");
-    std::fs::write(
-        &cfg,
-        BASE.replace(
-            "    log 127.0.0.1:514 local0\n",
-            "    log /dev/log local0\n    chroot /var/lib/haproxy\n",
-        ),
-    )
-    .unwrap();
+    std::fs::write(&cfg, chrooted()).unwrap();
     let conf = dir.path().join("rsyslog.conf");
     std::fs::write(&conf, "$IncludeConfig /etc/rsyslog.d/*.conf\n").unwrap();
     let d = dir.path().join("rsyslog.d");
