@@ -86,11 +86,27 @@ fn json_to_dynamic(v: Option<serde_json::Value>) -> Dynamic {
         .unwrap_or(Dynamic::UNIT)
 }
 
+/// `backend`, `server`, `name` and `target`, as every server-shaped value
+/// carries them (see `vocabulary::SERVER_IDENTITY`); `()` for a command
+/// that names no server.
+fn insert_identity(m: &mut Map, server: Option<&ServerRef>, target: String) {
+    let (backend, srv, name) = match server {
+        Some(s) => (
+            Dynamic::from(s.backend.clone()),
+            Dynamic::from(s.server.clone()),
+            Dynamic::from(s.to_string()),
+        ),
+        None => (Dynamic::UNIT, Dynamic::UNIT, Dynamic::UNIT),
+    };
+    m.insert("backend".into(), backend);
+    m.insert("server".into(), srv);
+    m.insert("name".into(), name);
+    m.insert("target".into(), target.into());
+}
+
 fn outcome_map(w: WriteOutcome) -> (Map, Option<Error>) {
     let mut m = Map::new();
-    let server = w.server.map(|s| s.to_string()).unwrap_or_default();
-    m.insert("server".into(), server.into());
-    m.insert("target".into(), w.target.into());
+    insert_identity(&mut m, w.server.as_ref(), w.target);
     m.insert("command".into(), w.command.into());
     m.insert("outcome".into(), w.outcome.into());
     m.insert("before".into(), json_to_dynamic(w.before));
@@ -98,6 +114,7 @@ fn outcome_map(w: WriteOutcome) -> (Map, Option<Error>) {
     let err = match w.reply {
         Ok(r) => {
             m.insert("reply".into(), r.trim_end().to_string().into());
+            m.insert("error".into(), Dynamic::UNIT);
             None
         }
         Err(e) => {
@@ -326,8 +343,7 @@ fn seen_rows(seen: &[Seen]) -> Array {
     seen.iter()
         .map(|s| {
             let mut m = Map::new();
-            m.insert("server".into(), s.server.to_string().into());
-            m.insert("target".into(), s.target.clone().into());
+            insert_identity(&mut m, Some(&s.server), s.target.clone());
             m.insert("scur".into(), s.remaining.scur.into());
             m.insert("qcur".into(), s.remaining.qcur.into());
             m.insert("drain".into(), s.remaining.drain.into());

@@ -320,7 +320,7 @@ fn config_lint(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     let findings = lint_findings(ctx, &paths)?;
     let mut out = Array::with_capacity(findings.len());
     for f in findings {
-        out.push(dynamic(&f)?);
+        out.push(super::convert::finding(&f));
         ctx.add_finding(f);
     }
     Ok(out)
