@@ -221,7 +221,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg(
         "recorded_findings",
         &["Array"],
-        "The findings recorded so far in this run, as maps `#{severity, id, title,\ndetail, advice, evidence, target}`.",
+        "The findings recorded so far in this run (keys below).",
     )
     .register_into_engine(engine, move || -> rhai::Array {
         c.findings().iter().map(super::convert::finding).collect()

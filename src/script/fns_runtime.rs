@@ -228,7 +228,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, move || info_all(&c));
     let c = ctx.clone();
-    reg("stat", &["Array"], "Every line of `show stat` as a map keyed by column name (`pxname`, `svname`,\n`status`, `qcur`, `qmax`, `scur`, `smax`, `slim`, ...). Numbers are ints; empty\nfields are absent (read as `()`), never 0. `kind` is `frontend`, `backend`,\n`server` or `listener`. With several targets each row has a `target` key.")
+    reg("stat", &["Array"], "Every line of `show stat` as a row read by column name (`r.pxname`,\n`r.svname`, `r.status`, `r.qcur`, ...). Numbers are ints; an empty column reads\nas `()`, never 0; a column that does not exist is an error (probe with\n`\"x\" in r` or `r.get(\"x\")`). Every row has a `target` key.")
         .register_into_engine(engine, move || stat_of(&c, &Command::show_stat()));
     let c = ctx.clone();
     reg(
@@ -242,7 +242,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         stat_of(&c, &cmd)
     });
     let c = ctx.clone();
-    reg("servers", &["Array"], "`show servers state`, one map per server: the raw fields plus `backend`,\n`server`, `name` (`backend/server`), `state` (running, stopped, ...), `maint`,\n`drain` (booleans from the decimal admin bit mask), `maint_sources`,\n`drain_sources` and `admin_flags`.")
+    reg("servers", &["Array"], "`show servers state`, one map per server: HAProxy's raw fields plus the\nstate decoded from the decimal admin bit mask and the operational state\n(keys below).")
         .register_into_engine(engine, move || servers_of(&c, None));
     let c = ctx.clone();
     reg(

@@ -99,7 +99,9 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
             .iter()
             .filter_map(|sig| sig.split('(').next())
             .map(str::trim)
-            .filter(|n| !n.contains('$') && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|n| {
+                !n.contains('$') && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
             .map(String::from)
             .collect();
         names.sort();

@@ -123,11 +123,7 @@ pub fn no_such_key(key: &str, what: &str, near: &[&str]) -> Dynamic {
     m.insert("kind".into(), "no_such_key".into());
     m.insert(
         "message".into(),
-        format!(
-            "no key `{key}` in {what}{}",
-            vocabulary::did_you_mean(near)
-        )
-        .into(),
+        format!("no key `{key}` in {what}{}", vocabulary::did_you_mean(near)).into(),
     );
     m.insert("exit_code".into(), (crate::ExitCode::Usage as i64).into());
     Dynamic::from_map(m)

@@ -38,7 +38,11 @@ macro_rules! server_identity {
         [
             k("backend", "string", "backend (proxy) name"),
             k("server", "string", "server name, without the backend"),
-            k("name", "string", "`backend/server`, as written in runtime commands"),
+            k(
+                "name",
+                "string",
+                "`backend/server`, as written in runtime commands",
+            ),
             k("target", "string", "the runtime API socket that answered"),
         ]
     };
@@ -108,7 +112,12 @@ pub const SERVER_SNAPSHOT: Shape = Shape {
     what: "a write's `before`/`after` map",
     primitives: &[],
     keys: &concat_keys::<6>(&[&[
-        SERVER_STATE[0], SERVER_STATE[1], SERVER_STATE[2], SERVER_STATE[3], SERVER_STATE[4], SERVER_STATE[5],
+        SERVER_STATE[0],
+        SERVER_STATE[1],
+        SERVER_STATE[2],
+        SERVER_STATE[3],
+        SERVER_STATE[4],
+        SERVER_STATE[5],
     ]]),
     open: None,
 };
@@ -133,14 +142,17 @@ pub const WRITE_OUTCOME: Shape = Shape {
 pub const DRAIN_PROGRESS: Shape = Shape {
     what: "a drain progress row (`status` of a drain)",
     primitives: &[],
-    keys: &concat_keys::<10>(&[&SERVER_IDENTITY, &[
-        k("scur", "int", "sessions still on the server"),
-        k("qcur", "int", "requests still queued on the server"),
-        k("drain", "bool", "the server is draining"),
-        k("maint", "bool", "the server is in maintenance"),
-        k("found", "bool", "HAProxy still knows the server"),
-        k("drained", "bool", "no session and no queued request left"),
-    ]]),
+    keys: &concat_keys::<10>(&[
+        &SERVER_IDENTITY,
+        &[
+            k("scur", "int", "sessions still on the server"),
+            k("qcur", "int", "requests still queued on the server"),
+            k("drain", "bool", "the server is draining"),
+            k("maint", "bool", "the server is in maintenance"),
+            k("found", "bool", "HAProxy still knows the server"),
+            k("drained", "bool", "no session and no queued request left"),
+        ],
+    ]),
     open: None,
 };
 
@@ -148,6 +160,7 @@ pub const DRAIN_RESULT: Shape = Shape {
     what: "a `drain()` result",
     primitives: &["drain"],
     keys: &[
+        k("servers", "array of strings", "the servers drained, as `backend/server`"),
         k("drained", "bool", "every server reached 0 sessions and 0 queued requests"),
         k("timed_out", "bool", "the wait ended on its timeout"),
         k("reverted", "bool", "the drain was undone (timeout with `revert: true`)"),
@@ -167,17 +180,38 @@ pub const DRAIN_RESULT: Shape = Shape {
 pub const FINDING: Shape = Shape {
     what: "a finding",
     primitives: &[
-        "server_check", "queue_check", "error_check", "process_check", "log_check",
-        "config_lint", "recorded_findings",
+        "server_check",
+        "queue_check",
+        "error_check",
+        "process_check",
+        "log_check",
+        "config_lint",
+        "recorded_findings",
     ],
     keys: &[
-        k("id", "string", "stable dotted id (`servers.down`), documented in docs/findings.md"),
-        k("severity", "string", "`ok`, `info`, `warning`, `error` or `critical`"),
+        k(
+            "id",
+            "string",
+            "stable dotted id (`servers.down`), documented in docs/findings.md",
+        ),
+        k(
+            "severity",
+            "string",
+            "`ok`, `info`, `warning`, `error` or `critical`",
+        ),
         k("title", "string", "one line: what was seen"),
         k("detail", "string or ()", "why it matters"),
         k("advice", "string or ()", "the exact next step"),
-        k("evidence", "array of strings", "what was observed: `file:line` references, stat values, replies (may be empty)"),
-        k("target", "string or ()", "the socket it concerns when several are queried"),
+        k(
+            "evidence",
+            "array of strings",
+            "what was observed: `file:line` references, stat values, replies (may be empty)",
+        ),
+        k(
+            "target",
+            "string or ()",
+            "the socket it concerns when several are queried",
+        ),
     ],
     open: None,
 };
@@ -187,10 +221,26 @@ pub const LIVE_CHECK: Shape = Shape {
     primitives: &["live_check"],
     keys: &[
         k("infos", "array of maps", "`info()` of every target"),
-        k("process", "array of findings", "process findings (maxconn, idle CPU, reload)"),
-        k("servers", "array of findings", "servers out of rotation and failing checks"),
-        k("queues", "array of findings", "queues and sessions near a limit"),
-        k("errors", "array of findings or ()", "5xx and connection-error rates over the sample; () with `sample: 0`"),
+        k(
+            "process",
+            "array of findings",
+            "process findings (maxconn, idle CPU, reload)",
+        ),
+        k(
+            "servers",
+            "array of findings",
+            "servers out of rotation and failing checks",
+        ),
+        k(
+            "queues",
+            "array of findings",
+            "queues and sessions near a limit",
+        ),
+        k(
+            "errors",
+            "array of findings or ()",
+            "5xx and connection-error rates over the sample; () with `sample: 0`",
+        ),
         k("in_rotation", "int", "servers taking new traffic"),
         k("servers_total", "int", "servers known to HAProxy"),
         k("queued", "int", "requests queued, all levels"),
@@ -269,7 +319,9 @@ pub fn did_you_mean(near: &[&str]) -> String {
 /// it, each with the shape it belongs to.
 pub fn suggest_any(missing: &str) -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&'static str, &'static str)> = Vec::new();
-    let all = SHAPES.iter().flat_map(|s| s.keys.iter().map(move |k| (k.name, s.what)));
+    let all = SHAPES
+        .iter()
+        .flat_map(|s| s.keys.iter().map(move |k| (k.name, s.what)));
     let names: Vec<&'static str> = {
         let mut n: Vec<&'static str> = all.clone().map(|(n, _)| n).collect();
         n.sort();
@@ -277,7 +329,11 @@ pub fn suggest_any(missing: &str) -> Vec<(&'static str, &'static str)> {
         n
     };
     for name in nearest(missing, names.iter().copied()) {
-        let whats: Vec<&'static str> = all.clone().filter(|(n, _)| *n == name).map(|(_, w)| w).collect();
+        let whats: Vec<&'static str> = all
+            .clone()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, w)| w)
+            .collect();
         out.push((name, whats.first().copied().unwrap_or("")));
     }
     out
@@ -327,7 +383,10 @@ mod tests {
     fn did_you_mean_reads_well() {
         assert_eq!(did_you_mean(&[]), "");
         assert_eq!(did_you_mean(&["a"]), "; did you mean `a`?");
-        assert_eq!(did_you_mean(&["a", "b", "c"]), "; did you mean `a`, `b` or `c`?");
+        assert_eq!(
+            did_you_mean(&["a", "b", "c"]),
+            "; did you mean `a`, `b` or `c`?"
+        );
     }
 
     #[test]

@@ -14,3 +14,4 @@ mod playbooks;
 mod probe;
 mod repl;
 mod runtime;
+mod strict;
