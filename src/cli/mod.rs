@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 pub mod render;
+mod team;
 pub mod term;
 
 pub use args::Cli;

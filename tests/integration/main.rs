@@ -15,3 +15,4 @@ mod probe;
 mod repl;
 mod runtime;
 mod strict;
+mod team;
