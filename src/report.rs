@@ -229,6 +229,11 @@ pub struct RunError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_line: Option<String>,
     pub exit_code: i32,
+    /// The playbook already reported this as a finding and ended the run with
+    /// `exit(e)`: front ends print no error of their own; the kind and exit
+    /// code still hold.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reported: bool,
 }
 
 impl RunError {

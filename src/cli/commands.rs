@@ -246,7 +246,7 @@ pub fn finish(report: &Report, json: bool) -> i32 {
         let mut out = anstream::stdout();
         let _ = write!(out, "{}", render::findings(report));
     }
-    if let Some(e) = &report.error {
+    if let Some(e) = report.error.as_ref().filter(|e| !e.reported) {
         error(&e.render());
     }
     report.exit_code()
@@ -320,7 +320,9 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
     let report = runner.eval(expr);
     if g.json {
         if let Some(e) = &report.error {
-            error(&e.render());
+            if !e.reported {
+                error(&e.render());
+            }
             return report.exit_code();
         }
         let mut out = std::io::stdout().lock();

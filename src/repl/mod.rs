@@ -487,7 +487,7 @@ impl Session<'_> {
         if let Some(e) = &report.error {
             if self.interrupted(e) {
                 note("interrupted");
-            } else if !self.json {
+            } else if !self.json && !e.reported {
                 crate::cli::error(&e.render());
             }
         }
