@@ -259,6 +259,25 @@ pub struct RunError {
 }
 
 impl RunError {
+    /// Whether this error comes from the world outside the playbook (HAProxy
+    /// down, no such server, a file that cannot be read, Ctrl-C) rather than
+    /// from the playbook's own code (syntax, a thrown message, a limit).
+    pub fn is_environment(&self) -> bool {
+        !matches!(
+            self.kind.as_str(),
+            "syntax" | "limit" | "playbook" | "thrown" | "terminated" | "other" | "invalid_input"
+        )
+    }
+
+    /// Forget where in the playbook the error surfaced: for a shipped playbook
+    /// or `-e`, a quote of harun's own source says nothing to the person who
+    /// ran it when the cause is outside (the message names it).
+    pub fn forget_location(&mut self) {
+        self.line = None;
+        self.column = None;
+        self.source_line = None;
+    }
+
     /// `file:line:col: message`, then the line and a caret under the column.
     pub fn render(&self) -> String {
         let mut out = String::new();
