@@ -431,38 +431,71 @@ fn list(g: &GlobalOpts) -> i32 {
         );
         return 0;
     }
-    let rows = docs
-        .iter()
-        .map(|d| {
-            let params: Vec<String> = d
-                .params
-                .iter()
-                .map(|p| match (&p.default, p.required) {
-                    (_, true) => format!("{}=…", p.name),
-                    (Some(def), _) => format!("[{}={def}]", p.name),
-                    (None, _) => format!("[{}]", p.name),
-                })
-                .collect();
-            vec![
-                serde_json::Value::String(d.name.clone()),
-                serde_json::Value::String(d.origin.clone()),
-                serde_json::Value::String(d.description.clone()),
-                serde_json::Value::String(params.join(" ")),
-            ]
-        })
-        .collect();
-    let t = crate::report::Table {
-        title: None,
-        columns: vec![
-            "playbook".into(),
-            "from".into(),
-            "description".into(),
-            "parameters".into(),
-        ],
-        rows,
-    };
-    println!("{}", render::table(&t, None));
+    // A plain listing, not a table: descriptions are sentences, and a table
+    // as wide as the longest one wraps into noise on an 80-column terminal.
+    let mut out = String::new();
+    let mut heading = String::new();
+    for d in &docs {
+        let h = match d.origin.as_str() {
+            "shipped" => {
+                "Shipped playbooks (`harun NAME` runs one, `harun NAME --help` explains it):"
+                    .to_string()
+            }
+            file => format!(
+                "Playbooks in {}/:",
+                std::path::Path::new(file)
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+        };
+        if h != heading {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&h);
+            out.push('\n');
+            heading = h;
+        }
+        out.push_str(&format!("  {}\n", d.name));
+        for line in wrap(&d.description, 76) {
+            out.push_str(&format!("      {line}\n"));
+        }
+        let params: Vec<String> = d
+            .params
+            .iter()
+            .map(|p| match (&p.default, p.required) {
+                (_, true) => format!("-p {}=…", p.name),
+                (Some(def), _) => format!("[-p {}={def}]", p.name),
+                (None, _) => format!("[-p {}=…]", p.name),
+            })
+            .collect();
+        if !params.is_empty() {
+            out.push_str(&format!("      {}\n", params.join(" ")));
+        }
+    }
+    print!("{out}");
     0
+}
+
+/// `text` cut at spaces into lines of at most `width` characters (a longer
+/// word stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 fn doc(name: Option<&str>, markdown: bool, findings: bool, schema: bool) -> i32 {
