@@ -319,10 +319,18 @@ impl Report {
         // aggregate per id over big farms).
         match self.findings.iter_mut().find(|f| f.same_as(&finding)) {
             Some(f) => {
+                // `file:line: ...` lines of one file stay together, in order.
+                let file = |e: &str| e.split(':').next().unwrap_or("").to_string();
                 for e in finding.evidence {
-                    if !f.evidence.contains(&e) {
-                        f.evidence.push(e);
+                    if f.evidence.contains(&e) {
+                        continue;
                     }
+                    let at = f
+                        .evidence
+                        .iter()
+                        .rposition(|x| file(x) == file(&e))
+                        .map_or(f.evidence.len(), |i| i + 1);
+                    f.evidence.insert(at, e);
                 }
             }
             None => self.findings.push(finding),
@@ -384,8 +392,8 @@ mod tests {
             r.findings[0].evidence,
             [
                 "haproxy.cfg:2: log /dev/log",
-                "49-haproxy.conf:3: rsyslog socket /var/lib/haproxy/dev/log",
                 "haproxy.cfg:3: log /dev/log",
+                "49-haproxy.conf:3: rsyslog socket /var/lib/haproxy/dev/log",
             ]
         );
         assert_eq!(r.count(Severity::Ok), 1);
