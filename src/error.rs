@@ -172,3 +172,35 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::ErrorKind;
+
+    #[test]
+    fn connect_failures_say_what_to_check() {
+        let msg = |kind: ErrorKind| {
+            Error::Unreachable {
+                target: "/run/haproxy/admin.sock".into(),
+                source: std::io::Error::from(kind),
+            }
+            .to_string()
+        };
+        assert!(msg(ErrorKind::NotFound).contains("no such socket (is HAProxy running?"));
+        assert!(msg(ErrorKind::ConnectionRefused)
+            .contains("connection refused (HAProxy is not running"));
+        assert!(msg(ErrorKind::PermissionDenied).contains("run harun as root"));
+        assert!(msg(ErrorKind::NotFound).starts_with("/run/haproxy/admin.sock: cannot connect: "));
+    }
+
+    #[test]
+    fn exit_codes_follow_kinds() {
+        assert_eq!(ExitCode::of_kind("unreachable"), ExitCode::Unreachable);
+        assert_eq!(ExitCode::of_kind("connection_lost"), ExitCode::Unreachable);
+        assert_eq!(ExitCode::of_kind("permission_denied"), ExitCode::Refused);
+        assert_eq!(ExitCode::of_kind("no_target"), ExitCode::Usage);
+        assert_eq!(Error::NoTarget.exit_code(), ExitCode::Usage);
+        assert_eq!(Error::Interrupted.exit_code(), ExitCode::Interrupted);
+    }
+}
