@@ -43,7 +43,7 @@ pub fn dispatch(cli: Cli) -> i32 {
             match &cli.playbook {
                 Some(p) => run_playbook(settings, &cli.global, p),
                 None => {
-                    error("no playbook given: `harun PLAYBOOK`, `harun -e EXPR`, `harun repl` or `harun list` (see --help)");
+                    error("no playbook given: try `harun troubleshoot` (the incident run), `harun list` (every playbook), `harun -e EXPR`, `harun repl`, or `harun --help`");
                     ExitCode::Usage as i32
                 }
             }
