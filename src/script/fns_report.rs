@@ -241,6 +241,8 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
                 None => Ok(default),
             }
         });
+    reg("exit", &["error: Map", "()"], "End the run here with `error`, an error caught with `catch (e)` (a map with\n`kind` and `message`) that the playbook has already reported as a finding:\nharun prints no error line of its own and exits with the error's code (3 for\n`unreachable`, `timeout`, `connection_lost`; 4 for `refused`,\n`permission_denied`; 2 otherwise; or `exit_code` from the map when it is 1 to\n4); the JSON report keeps it in `error`, with `reported: true`. Cannot be caught.\n`exit()` ends the run normally.")
+        .register_into_engine(engine, |e: Map| -> R<()> { Err(super::errors::exit_reported(e)) });
     reg(
         "json",
         &["value: ?", "String"],
