@@ -4,6 +4,7 @@
 mod harness;
 
 mod actions;
+mod authoring;
 mod batch;
 mod cli;
 mod config;
