@@ -15,6 +15,7 @@ pub mod findings;
 pub mod health;
 pub mod journal;
 pub mod lab;
+pub mod logs;
 pub mod playbooks;
 pub mod repl;
 pub mod report;

@@ -1,0 +1,366 @@
+//! Where lines come from: a file (plain or gzip, found by its magic bytes, so a rotated
+//! `haproxy.log.2.gz` and a `haproxy.log.1` both read), or stdin (`-`). Lines are read in
+//! fixed-size blocks and handed out as slices of the block: memory stays the same whatever
+//! the file size, and a line longer than [`MAX_LINE`] is skipped (counted, with a sample)
+//! instead of buffered.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// Bytes read at a time.
+const BLOCK: usize = 1 << 20;
+/// Longest line kept; HAProxy's own limit (`len`) is at most 65535.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Why a source cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{path}: no such file{hint}")]
+    NotFound { path: String, hint: String },
+    #[error("{path}: permission denied (HAProxy's log is usually readable by root and the `adm` group: run with sudo or `usermod -aG adm $USER`)")]
+    Denied { path: String },
+    #[error("{path}: is a directory (give a file such as {path}/haproxy.log)")]
+    Directory { path: String },
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// What a source yields for each line.
+pub enum Event<'a> {
+    Line(&'a [u8]),
+    /// A line over [`MAX_LINE`]: its first bytes and its full length.
+    TooLong {
+        head: &'a [u8],
+        len: usize,
+    },
+}
+
+/// What reading ended with, besides the lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadEnd {
+    pub bytes: u64,
+    /// The gzip stream ended early or is corrupt (what was read before is kept).
+    pub damaged: Option<String>,
+    /// The consumer asked to stop (a `limit` was reached).
+    pub stopped: bool,
+}
+
+/// An opened source.
+pub struct Source {
+    pub name: String,
+    reader: Box<dyn Read + Send>,
+    pub gzip: bool,
+    /// The size on disk, when known (progress).
+    pub size: Option<u64>,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("name", &self.name)
+            .field("gzip", &self.gzip)
+            .finish()
+    }
+}
+
+fn open_error(path: &Path, e: io::Error) -> SourceError {
+    let p = path.display().to_string();
+    match e.kind() {
+        io::ErrorKind::NotFound => {
+            let hint = if p.starts_with("/var/log/") {
+                " (HAProxy may log to the journal: `journalctl -u haproxy -o short > /tmp/h.log`, or see `harun enable_logs`)".to_string()
+            } else {
+                String::new()
+            };
+            SourceError::NotFound { path: p, hint }
+        }
+        io::ErrorKind::PermissionDenied => SourceError::Denied { path: p },
+        _ => SourceError::Io { path: p, source: e },
+    }
+}
+
+/// Opens `-` (stdin) or a file; gzip is recognised by its first two bytes.
+pub fn open(spec: &str) -> Result<Source, SourceError> {
+    if spec == "-" {
+        return Ok(Source {
+            name: "stdin".into(),
+            reader: Box::new(io::stdin()),
+            gzip: false,
+            size: None,
+        });
+    }
+    open_path(Path::new(spec))
+}
+
+pub fn open_path(path: &Path) -> Result<Source, SourceError> {
+    let meta = std::fs::metadata(path).map_err(|e| open_error(path, e))?;
+    if meta.is_dir() {
+        return Err(SourceError::Directory {
+            path: path.display().to_string(),
+        });
+    }
+    let mut f = File::open(path).map_err(|e| open_error(path, e))?;
+    let mut magic = [0u8; 2];
+    let n = read_full(&mut f, &mut magic).map_err(|e| open_error(path, e))?;
+    let head = io::Cursor::new(magic[..n].to_vec());
+    let gzip = n == 2 && magic == [0x1f, 0x8b];
+    let chained = head.chain(f);
+    let reader: Box<dyn Read + Send> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(
+            io::BufReader::with_capacity(256 * 1024, chained),
+        ))
+    } else {
+        Box::new(chained)
+    };
+    Ok(Source {
+        name: path.display().to_string(),
+        reader,
+        gzip,
+        size: Some(meta.len()),
+    })
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Names of rotated files of `path`, oldest first, then `path` itself: `haproxy.log.3.gz`,
+/// `haproxy.log.2.gz`, `haproxy.log.1`, `haproxy.log` (those that exist).
+pub fn with_rotations(path: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for n in (1..=30).rev() {
+        for suffix in [format!(".{n}.gz"), format!(".{n}")] {
+            let mut s = path.as_os_str().to_owned();
+            s.push(&suffix);
+            let p = PathBuf::from(s);
+            if p.is_file() {
+                out.push(p);
+            }
+        }
+    }
+    out.push(path.to_path_buf());
+    out
+}
+
+impl Source {
+    /// Calls `f` with every line (without `\n`); `f` returns false to stop. `progress` gets
+    /// the bytes read so far (of the file on disk for gzip: its compressed size is unknown
+    /// while decoding, so progress counts decompressed bytes there).
+    pub fn for_each(
+        mut self,
+        mut f: impl FnMut(Event<'_>) -> bool,
+        mut progress: impl FnMut(u64),
+    ) -> Result<ReadEnd, SourceError> {
+        let mut buf = vec![0u8; BLOCK];
+        let mut start = 0; // first byte of the current (incomplete) line
+        let mut end = 0; // bytes of buf in use
+        let mut end_info = ReadEnd::default();
+        // Inside a line longer than MAX_LINE: its length so far.
+        let mut skipping: Option<usize> = None;
+        let mut long_head: Vec<u8> = Vec::with_capacity(200);
+        loop {
+            if start > 0 {
+                buf.copy_within(start..end, 0);
+                end -= start;
+                start = 0;
+            }
+            if end == buf.len() {
+                // No newline in a whole block: the line is too long.
+                if skipping.is_none() {
+                    long_head.clear();
+                    long_head.extend_from_slice(&buf[..200]);
+                }
+                skipping = Some(skipping.unwrap_or(0) + end);
+                end = 0;
+            }
+            let n = match self.reader.read(&mut buf[end..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if self.gzip => {
+                    end_info.damaged = Some(match e.kind() {
+                        io::ErrorKind::UnexpectedEof => format!(
+                            "{}: the gzip stream is truncated: the lines after {} bytes are lost",
+                            self.name, end_info.bytes
+                        ),
+                        _ => format!(
+                            "{}: the gzip stream is corrupt after {} bytes ({e}): the rest is lost",
+                            self.name, end_info.bytes
+                        ),
+                    });
+                    0
+                }
+                Err(e) => {
+                    return Err(SourceError::Io {
+                        path: self.name.clone(),
+                        source: e,
+                    })
+                }
+            };
+            if n == 0 {
+                // The last line may have no newline.
+                if end > start {
+                    let line = &buf[start..end];
+                    match skipping {
+                        Some(len) => {
+                            f(Event::TooLong {
+                                head: &long_head,
+                                len: len + line.len(),
+                            });
+                        }
+                        None if line.len() > MAX_LINE => {
+                            f(Event::TooLong {
+                                head: &line[..200],
+                                len: line.len(),
+                            });
+                        }
+                        None => {
+                            f(Event::Line(line));
+                        }
+                    }
+                }
+                return Ok(end_info);
+            }
+            let scan_from = end;
+            end += n;
+            end_info.bytes += n as u64;
+            progress(end_info.bytes);
+            for nl in memchr::memchr_iter(b'\n', &buf[scan_from..end]) {
+                let nl = scan_from + nl;
+                let line = &buf[start..nl];
+                let go_on = match skipping.take() {
+                    // The end of a line longer than a block: reported whole now.
+                    Some(len) => f(Event::TooLong {
+                        head: &long_head,
+                        len: len + line.len(),
+                    }),
+                    None if line.len() > MAX_LINE => f(Event::TooLong {
+                        head: &line[..200],
+                        len: line.len(),
+                    }),
+                    None => f(Event::Line(line)),
+                };
+                start = nl + 1;
+                if !go_on {
+                    end_info.stopped = true;
+                    return Ok(end_info);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn collect(src: Source) -> (Vec<String>, Vec<usize>, ReadEnd) {
+        let mut lines = Vec::new();
+        let mut long = Vec::new();
+        let end = src
+            .for_each(
+                |e| {
+                    match e {
+                        Event::Line(l) => lines.push(String::from_utf8_lossy(l).into_owned()),
+                        Event::TooLong { len, .. } => long.push(len),
+                    }
+                    true
+                },
+                |_| {},
+            )
+            .unwrap();
+        (lines, long, end)
+    }
+
+    #[test]
+    fn plain_gzip_long_lines_and_no_final_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.log");
+        let mut text = String::new();
+        for i in 0..50_000 {
+            text.push_str(&format!("line {i}\n"));
+        }
+        text.push_str(&"x".repeat(1_500_000));
+        text.push_str("\nafter\nlast");
+        std::fs::write(&p, &text).unwrap();
+        let (lines, long, end) = collect(open(p.to_str().unwrap()).unwrap());
+        assert_eq!(lines.len(), 50_002);
+        assert_eq!(
+            (
+                lines[49_999].as_str(),
+                lines[50_000].as_str(),
+                lines[50_001].as_str()
+            ),
+            ("line 49999", "after", "last")
+        );
+        assert_eq!(long, vec![1_500_000]);
+        assert!(end.damaged.is_none());
+
+        let gz = dir.path().join("h.log.2.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text.as_bytes()).unwrap();
+        let data = enc.finish().unwrap();
+        std::fs::write(&gz, &data).unwrap();
+        let (glines, glong, gend) = collect(open_path(&gz).unwrap());
+        assert_eq!((glines, glong), (lines, long));
+        assert!(gend.damaged.is_none());
+
+        // A truncated .gz: what was read is kept, and the damage is named.
+        std::fs::write(&gz, &data[..data.len() / 2]).unwrap();
+        let (tl, _, tend) = collect(open_path(&gz).unwrap());
+        assert!(!tl.is_empty() && tl.len() < 50_000);
+        assert!(tend.damaged.unwrap().contains("truncated"),);
+        std::fs::write(dir.path().join("h.log.1"), "one\n").unwrap();
+        assert_eq!(
+            with_rotations(&p),
+            vec![gz.clone(), dir.path().join("h.log.1"), p.clone()]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let e = open("/nonexistent/haproxy.log").unwrap_err().to_string();
+        assert_eq!(e, "/nonexistent/haproxy.log: no such file");
+        let e = open("/var/log/nonexistent-harun.log")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("journalctl -u haproxy"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(dir.path().to_str().unwrap()).unwrap_err().to_string();
+        assert!(e.contains("is a directory"), "{e}");
+    }
+
+    #[test]
+    fn stops_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.log");
+        std::fs::write(&p, "a\nb\nc\n").unwrap();
+        let mut n = 0;
+        let end = open_path(&p)
+            .unwrap()
+            .for_each(
+                |_| {
+                    n += 1;
+                    n < 2
+                },
+                |_| {},
+            )
+            .unwrap();
+        assert!(end.stopped);
+        assert_eq!(n, 2);
+    }
+}
