@@ -413,4 +413,185 @@ mod tests {
         assert!(h.is_none());
         assert_eq!(t.unwrap().t_total, 0);
     }
+
+    const SYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/system/");
+
+    fn fixture(name: &str) -> Vec<String> {
+        std::fs::read_to_string(format!("{SYS}{name}"))
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    struct Message {
+        syslog: crate::system::syslog::SyslogMessage,
+        http: Option<HttpLog>,
+        tcp: Option<TcpLog>,
+    }
+
+    fn message(d: &[u8]) -> Option<Message> {
+        let syslog = crate::system::syslog::parse_syslog(d)?;
+        let (http, tcp) = listener_maps(&syslog.message);
+        Some(Message { syslog, http, tcp })
+    }
+
+    fn http(s: &str) -> Option<HttpLog> {
+        listener_maps(s).0
+    }
+
+    #[test]
+    fn http_log_truncated_inside_a_capture_keeps_the_fields_before_it() {
+        // HAProxy cuts the line at `len` (1024 by default), here inside the request headers.
+        let h = http(
+            "10.0.0.1:4242 [23/Nov/2026:19:23:03.623] fe be/s1 0/0/1/2/3 503 212 - - sC-- 5/4/3/2/1 0/0 {host.example|Mozilla/5.0 (X11; Lin",
+        )
+        .unwrap();
+        assert_eq!((h.status, h.t_active), (503, 3));
+        assert_eq!(h.termination_state, "sC--");
+        assert_eq!(
+            h.captured_request_headers.as_deref(),
+            Some("host.example|Mozilla/5.0 (X11; Lin")
+        );
+        assert_eq!(h.captured_response_headers, None);
+        assert_eq!((h.request.as_str(), h.method.as_deref()), ("", None));
+        // Cut in the response headers, after a closed request block.
+        let h = http(
+            "10.0.0.1:4242 [d] fe be/s1 0/0/1/2/3 200 212 - - ---- 5/4/3/2/1 0/0 {a|b} {text/ht",
+        )
+        .unwrap();
+        assert_eq!(h.captured_request_headers.as_deref(), Some("a|b"));
+        assert_eq!(h.captured_response_headers.as_deref(), Some("text/ht"));
+        assert_eq!(h.request, "");
+        // Complete blocks and request still parse as before.
+        let h = http(
+            "10.0.0.1:4242 [d] fe be/s1 0/0/1/2/3 200 212 - - ---- 5/4/3/2/1 0/0 {a b} {c} \"GET / HTTP/1.1\"",
+        )
+        .unwrap();
+        assert_eq!(h.captured_request_headers.as_deref(), Some("a b"));
+        assert_eq!(
+            (h.method.as_deref(), h.uri.as_deref()),
+            (Some("GET"), Some("/"))
+        );
+    }
+
+    #[test]
+    fn real_haproxy_26_httplog_fixture() {
+        let lines = fixture("haproxy-2.6-httplog.txt");
+        let msgs: Vec<Message> = lines
+            .iter()
+            .map(|l| message(l.as_bytes()).unwrap_or_else(|| panic!("{l}")))
+            .collect();
+        assert!(msgs.iter().all(|m| m.syslog.format == "local"
+            && m.syslog.tag.as_deref() == Some("haproxy")
+            && m.syslog.host.is_none()));
+        // Health-check alert: local0 alert.
+        assert_eq!(msgs[0].syslog.severity_name, "alert");
+        assert!(msgs[0].http.is_none() && msgs[0].tcp.is_none());
+        let http: Vec<&HttpLog> = msgs.iter().filter_map(|m| m.http.as_ref()).collect();
+        assert_eq!(http.len(), 5);
+        let h = http[0];
+        assert_eq!(
+            (h.client_ip.as_str(), h.client_port),
+            ("127.0.0.1", Some(48172))
+        );
+        assert_eq!(h.accept_date, "23/Nov/2026:19:23:03.623");
+        assert_eq!(
+            (h.frontend.as_str(), h.backend.as_str(), h.server.as_str()),
+            ("fe_main", "be_app", "srv1")
+        );
+        assert_eq!(
+            (
+                h.t_request,
+                h.t_queue,
+                h.t_connect,
+                h.t_response,
+                h.t_active
+            ),
+            (0, 0, 0, 1, 1)
+        );
+        assert_eq!((h.status, h.bytes_read), (200, 643));
+        assert_eq!(h.termination_state, "----");
+        assert_eq!(
+            (h.actconn, h.feconn, h.beconn, h.srv_conn, h.retries),
+            (1, 1, 0, 0, 0)
+        );
+        assert_eq!(
+            (h.method.as_deref(), h.uri.as_deref()),
+            (Some("GET"), Some("/"))
+        );
+        let down = http.iter().find(|h| h.status == 503).unwrap();
+        assert_eq!(
+            (down.server.as_str(), down.termination_state.as_str()),
+            ("<NOSRV>", "SC--")
+        );
+        assert_eq!(
+            (down.t_queue, down.t_connect, down.t_response),
+            (-1, -1, -1)
+        );
+        assert!(down.termination.starts_with(
+            "the server aborted the session or refused the connection while connecting"
+        ));
+        let tcp: Vec<&TcpLog> = msgs.iter().filter_map(|m| m.tcp.as_ref()).collect();
+        assert_eq!(tcp.len(), 1);
+        let t = tcp[0];
+        assert_eq!(
+            (t.frontend.as_str(), t.server.as_str()),
+            ("tcp_main", "srv1")
+        );
+        assert_eq!(
+            (t.t_queue, t.t_connect, t.t_total, t.bytes_read),
+            (1, 0, 0, 644)
+        );
+        assert_eq!(t.termination_state, "--");
+    }
+
+    #[test]
+    fn real_haproxy_26_rfc5424_and_hostname_fixtures() {
+        for l in fixture("haproxy-2.6-rfc5424.txt") {
+            let m = message(l.as_bytes()).unwrap();
+            assert_eq!(
+                (m.syslog.format.as_str(), m.syslog.tag.as_deref()),
+                ("rfc5424", Some("haproxy"))
+            );
+            assert_eq!(m.syslog.facility_name, "local1");
+        }
+        let l = &fixture("haproxy-2.6-rfc3164-hostname-capture.txt")[0];
+        let m = message(l.as_bytes()).unwrap();
+        assert_eq!(
+            (m.syslog.format.as_str(), m.syslog.host.as_deref()),
+            ("rfc3164", Some("lb1"))
+        );
+        let h = m.http.unwrap();
+        assert_eq!(
+            h.captured_request_headers.as_deref(),
+            Some(&format!("127.0.0.1:{}", 33473)[..])
+        );
+        assert_eq!(
+            (h.t_queue, h.t_connect, h.retries, h.status),
+            (2002, -1, 2, 503)
+        );
+        assert_eq!(h.request, "GET /x HTTP/1.1");
+    }
+
+    #[test]
+    fn httplog_variants() {
+        let h = http(
+            "10.0.0.1:5 [d] fe~ be/s +0/0/0/+5/+7 200 +10 c=1 - --NI 5/4/3/2/+1 1/2 {a|b c} {x} \"GET /a b HTTP/1.1\"",
+        )
+        .unwrap();
+        assert!(h.logasap && h.redispatched);
+        assert_eq!(h.captured_request_headers.as_deref(), Some("a|b c"));
+        assert_eq!(h.captured_response_headers.as_deref(), Some("x"));
+        assert_eq!((h.srv_queue, h.backend_queue), (1, 2));
+        assert_eq!(h.captured_request_cookie, "c=1");
+        let h =
+            http("::1:5 [d] fe be/<NOSRV> -1/-1/-1/-1/0 400 0 - - CR-- 1/1/0/0/0 0/0 \"<BADREQ>\"")
+                .unwrap();
+        assert_eq!((h.client_ip.as_str(), h.method.clone()), ("::1", None));
+        // Truncated request line (len limit): no closing quote.
+        let h = http("1.2.3.4:1 [d] f b/s 0/0/0/0/0 200 1 - - ---- 0/0/0/0/0 0/0 \"GET /very/lo")
+            .unwrap();
+        assert_eq!(h.uri.as_deref(), Some("/very/lo"));
+    }
 }

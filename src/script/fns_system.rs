@@ -267,14 +267,25 @@ fn listen_error(e: syslog::ListenError) -> Box<EvalAltResult> {
     }
 }
 
-fn message_map(m: &syslog::LogMessage) -> R<Dynamic> {
-    let mut out = dynamic(&m.syslog)?.try_cast::<Map>().unwrap_or_default();
-    if let Some(h) = &m.http {
-        out.insert("http".into(), dynamic(h)?);
-    }
-    if let Some(t) = &m.tcp {
-        out.insert("tcp".into(), dynamic(t)?);
-    }
+/// A received message: its syslog envelope plus `http` (httplog) or `tcp` (tcplog), both
+/// keys always present (`()` when the message is not that kind) so strict key reads work.
+fn message_map(m: &syslog::SyslogMessage) -> R<Dynamic> {
+    let mut out = dynamic(m)?.try_cast::<Map>().unwrap_or_default();
+    let (http, tcp) = crate::logs::owned::listener_maps(&m.message);
+    out.insert(
+        "http".into(),
+        http.as_ref()
+            .map(dynamic)
+            .transpose()?
+            .unwrap_or(Dynamic::UNIT),
+    );
+    out.insert(
+        "tcp".into(),
+        tcp.as_ref()
+            .map(dynamic)
+            .transpose()?
+            .unwrap_or(Dynamic::UNIT),
+    );
     Ok(Dynamic::from_map(out))
 }
 

@@ -8,6 +8,7 @@ mod fns_actions;
 pub mod fns_bundle;
 mod fns_config;
 mod fns_health;
+mod fns_logs;
 pub mod fns_probe;
 mod fns_report;
 mod fns_runtime;
@@ -93,6 +94,7 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     fns_watch::register(&mut engine, ctx);
     fns_bundle::register(&mut engine, ctx);
     fns_probe::register(&mut engine, ctx);
+    fns_logs::register(&mut engine, ctx);
     FUNCTION_NAMES.get_or_init(|| {
         let mut names: Vec<String> = engine
             .gen_fn_signatures(true)

@@ -1,0 +1,599 @@
+//! Reading HAProxy's logs from a playbook: `logs`, `log_summary`, `explain_termination`,
+//! `log_formats`. The work is done in `crate::logs`; this file turns options and results into
+//! Rhai values, reads custom `log-format` lines from the configuration, and keeps Ctrl-C,
+//! `--max-time` and a progress bar working during a long read.
+
+use super::errors::{invalid, to_rhai};
+use super::fns_config::{dynamic, kind_error, load_model};
+use super::{reg, Ctx};
+use crate::config::model::ConfigModel;
+use crate::logs::filter::{Filter, Status};
+use crate::logs::owned::Record;
+use crate::logs::source::{self, Event as SourceEvent};
+use crate::logs::summary::{Aggregator, Options as SummaryOptions};
+use crate::logs::{format, termination, time, LogFormat, Parser};
+use crate::sink::{Event, Progress};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+/// Rows `logs()` returns when no `limit` is given, and the most it will return.
+const DEFAULT_LIMIT: i64 = 10_000;
+const MAX_LIMIT: i64 = 1_000_000;
+/// Files larger than this get a progress bar.
+const PROGRESS_FROM: u64 = 8 << 20;
+/// Lines between two checks of Ctrl-C and the deadline.
+const CHECK_EVERY: u64 = 1 << 16;
+
+const OPTION_KEYS: &[&str] = &[
+    "since",
+    "until",
+    "frontend",
+    "backend",
+    "server",
+    "status",
+    "termination",
+    "limit",
+    "tail",
+    "notices",
+    "rotated",
+    "format",
+    "config",
+    "top",
+    "agent_header",
+];
+
+/// What the options of `logs`/`log_summary` ask for.
+struct Query {
+    filter: Filter,
+    limit: Option<usize>,
+    tail: Option<usize>,
+    notices: bool,
+    rotated: bool,
+    formats: Vec<LogFormat>,
+    use_config: bool,
+    top: usize,
+    agent_header: Option<usize>,
+}
+
+fn text_opt(opts: &Map, key: &'static str) -> R<Option<String>> {
+    match opts.get(key) {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) if v.is_string() => Ok(Some(v.to_string())),
+        Some(v) if v.is_int() => Ok(Some(v.to_string())),
+        Some(v) => Err(invalid(key, v.to_string(), "expected a string")),
+    }
+}
+
+fn int_opt(opts: &Map, key: &'static str, min: i64, max: i64) -> R<Option<i64>> {
+    match opts.get(key) {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) => match v.as_int() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(invalid(
+                key,
+                v.to_string(),
+                format!("expected an integer from {min} to {max}"),
+            )),
+        },
+    }
+}
+
+fn bool_opt(opts: &Map, key: &'static str, default: bool) -> R<bool> {
+    match opts.get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .as_bool()
+            .map_err(|_| invalid(key, v.to_string(), "expected true or false")),
+    }
+}
+
+/// `since`/`until`: an absolute time on the log's clock, or a duration back from now
+/// (`"15m"`, `"2h"`), read on this host's local clock.
+fn time_opt(opts: &Map, key: &'static str) -> R<Option<i64>> {
+    let Some(s) = text_opt(opts, key)? else {
+        return Ok(None);
+    };
+    if let Some(t) = time::parse_user_time(&s) {
+        return Ok(Some(t));
+    }
+    if let Ok(d) = humantime::parse_duration(s.trim()) {
+        return Ok(Some(local_now() - d.as_secs() as i64));
+    }
+    Err(invalid(
+        key,
+        s,
+        "expected a time like `2026-11-23T19:23`, `2026-11-23 19:23:05`, `23/Nov/2026:19:23:05`, or a duration back from now like `15m`",
+    ))
+}
+
+/// Now on this host's local clock, as seconds comparable with HAProxy's accept dates.
+fn local_now() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    // SAFETY: localtime_r writes into the zeroed struct we own.
+    let offset = unsafe {
+        let t: libc::time_t = now as libc::time_t;
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            0
+        } else {
+            tm.tm_gmtoff as i64
+        }
+    };
+    now + offset
+}
+
+fn query(opts: &Map) -> R<Query> {
+    for k in opts.keys() {
+        if !OPTION_KEYS.contains(&k.as_str()) {
+            let near: Vec<&str> = OPTION_KEYS
+                .iter()
+                .copied()
+                .filter(|o| strsim::jaro_winkler(o, k) > 0.8)
+                .collect();
+            return Err(invalid(
+                "option",
+                k.to_string(),
+                format!(
+                    "known options: {}{}",
+                    OPTION_KEYS.join(", "),
+                    super::vocabulary::did_you_mean(&near)
+                ),
+            ));
+        }
+    }
+    let bytes = |k| -> R<Option<Vec<u8>>> { Ok(text_opt(opts, k)?.map(String::into_bytes)) };
+    let status = match text_opt(opts, "status")? {
+        None => None,
+        Some(s) => Some(Status::parse(&s).ok_or_else(|| {
+            invalid(
+                "status",
+                s.clone(),
+                "expected a status code like 503 or a class like \"5xx\"",
+            )
+        })?),
+    };
+    let filter = Filter {
+        since: time_opt(opts, "since")?,
+        until: time_opt(opts, "until")?,
+        frontend: bytes("frontend")?,
+        backend: bytes("backend")?,
+        server: bytes("server")?,
+        status,
+        termination: bytes("termination")?,
+    };
+    let mut formats = Vec::new();
+    match opts.get("format") {
+        None => {}
+        Some(v) if v.is_unit() => {}
+        Some(v) => {
+            let list: Vec<String> = if v.is_array() {
+                v.clone()
+                    .into_array()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|x| x.to_string())
+                    .collect()
+            } else {
+                vec![v.to_string()]
+            };
+            for f in list {
+                let lf = format::compile(&f, "format option").map_err(|why| {
+                    invalid(
+                        "format",
+                        f.clone(),
+                        format!("harun cannot use this log-format: {why}"),
+                    )
+                })?;
+                formats.push(lf);
+            }
+        }
+    }
+    Ok(Query {
+        filter,
+        limit: int_opt(opts, "limit", 1, MAX_LIMIT)?.map(|n| n as usize),
+        tail: int_opt(opts, "tail", 1, MAX_LIMIT)?.map(|n| n as usize),
+        notices: bool_opt(opts, "notices", false)?,
+        rotated: bool_opt(opts, "rotated", false)?,
+        formats,
+        use_config: bool_opt(opts, "config", true)?,
+        top: int_opt(opts, "top", 1, 1000)?.unwrap_or(10) as usize,
+        agent_header: int_opt(opts, "agent_header", 0, 63)?.map(|n| n as usize),
+    })
+}
+
+/// Custom `log-format` lines of the configuration, and the index of `User-Agent` among a
+/// frontend's captured request headers. Formats harun cannot map become notes.
+pub(crate) fn config_formats(model: &ConfigModel) -> (Vec<LogFormat>, Option<usize>, Vec<String>) {
+    let mut formats: Vec<LogFormat> = Vec::new();
+    let mut notes = Vec::new();
+    let mut agent = None;
+    for sec in &model.sections {
+        let mut captures = 0;
+        for d in &sec.directives {
+            let words: Vec<&str> = std::iter::once(d.keyword.as_str())
+                .chain(d.args.iter().map(String::as_str))
+                .flat_map(|w| w.split(' '))
+                .collect();
+            if words.len() >= 4
+                && words[0] == "capture"
+                && words[1] == "request"
+                && words[2] == "header"
+            {
+                if agent.is_none() && words[3].eq_ignore_ascii_case("user-agent") {
+                    agent = Some(captures);
+                }
+                captures += 1;
+            }
+            if d.keyword == "log-format" {
+                let text = d.args.join(" ");
+                if formats.iter().any(|f| f.text == text) {
+                    continue;
+                }
+                match format::compile(&text, &d.location()) {
+                    Ok(f) => formats.push(f),
+                    Err(why) => notes.push(format!(
+                        "{}: harun cannot map this log-format ({why}); its lines are counted as unparsed",
+                        d.location()
+                    )),
+                }
+            }
+        }
+    }
+    (formats, agent, notes)
+}
+
+/// The parser for a query: its own formats first, then the configuration's.
+fn parser_for(ctx: &Ctx, q: &mut Query) -> R<(Parser, Vec<String>)> {
+    let mut formats = std::mem::take(&mut q.formats);
+    let mut notes = Vec::new();
+    if q.use_config && !ctx.settings.config_paths.is_empty() {
+        let paths = ctx.settings.config_paths.clone();
+        if paths.iter().all(|p| p.exists()) {
+            if let Ok(model) = &*load_model(ctx, &paths)? {
+                let (f, agent, n) = config_formats(model);
+                formats.extend(f);
+                if q.agent_header.is_none() {
+                    q.agent_header = agent;
+                }
+                notes.extend(n);
+            }
+        }
+    }
+    Ok((Parser::new(formats), notes))
+}
+
+fn sources_of(v: &Dynamic) -> R<Vec<String>> {
+    let list: Vec<String> = if v.is_array() {
+        v.clone()
+            .into_array()
+            .unwrap_or_default()
+            .iter()
+            .map(|x| x.to_string())
+            .collect()
+    } else if v.is_string() {
+        vec![v.to_string()]
+    } else {
+        return Err(invalid(
+            "log source",
+            v.to_string(),
+            "expected a path, `-` (stdin) or an array of paths",
+        ));
+    };
+    if list.is_empty() || list.iter().any(|s| s.is_empty() || s.contains('\0')) {
+        return Err(invalid(
+            "log source",
+            v.to_string(),
+            "expected a path, `-` (stdin) or an array of paths",
+        ));
+    }
+    Ok(list)
+}
+
+/// Every file to read, in order (rotated files first, oldest first, with `rotated: true`).
+fn expand(list: &[String], rotated: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in list {
+        if rotated && s != "-" {
+            out.extend(
+                source::with_rotations(Path::new(s))
+                    .into_iter()
+                    .map(|p| p.display().to_string()),
+            );
+        } else {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+fn unreadable(e: source::SourceError) -> Box<EvalAltResult> {
+    kind_error("log_unreadable", e.to_string())
+}
+
+/// Reads every source, calling `line` for each; progress and Ctrl-C handled here.
+/// Returns the damage notes (truncated .gz) and the bytes read per source.
+fn read_all(
+    ctx: &Ctx,
+    sources: &[String],
+    mut line: impl FnMut(SourceEvent<'_>) -> bool,
+    mut done: impl FnMut(&str, u64, Option<String>),
+) -> R<()> {
+    for spec in sources {
+        let src = source::open(spec).map_err(unreadable)?;
+        let name = src.name.clone();
+        let size = src.size.filter(|s| *s >= PROGRESS_FROM && !src.gzip);
+        let key = format!("read {name}");
+        let start = Instant::now();
+        let mut n: u64 = 0;
+        let mut stop: Option<crate::error::Error> = None;
+        let mut last_progress = Instant::now();
+        let end = src
+            .for_each(
+                |ev| {
+                    n += 1;
+                    if n % CHECK_EVERY == 0 {
+                        if let Some(e) = ctx.stop_reason() {
+                            stop = Some(e);
+                            return false;
+                        }
+                    }
+                    line(ev)
+                },
+                |bytes| {
+                    if let Some(total) = size {
+                        if last_progress.elapsed().as_millis() >= 200 {
+                            last_progress = Instant::now();
+                            ctx.emit(Event::Progress(&Progress {
+                                key: key.clone(),
+                                message: format!(
+                                    "reading {name}: {} of {} MB",
+                                    bytes >> 20,
+                                    total >> 20
+                                ),
+                                remaining: total.saturating_sub(bytes),
+                                elapsed_secs: (bytes >> 20) as f64,
+                                timeout_secs: (total >> 20).max(1) as f64,
+                                done: false,
+                            }));
+                        }
+                    }
+                },
+            )
+            .map_err(unreadable)?;
+        if let Some(total) = size {
+            ctx.emit(Event::Progress(&Progress {
+                key: key.clone(),
+                message: format!(
+                    "read {name}: {} MB in {:.1}s",
+                    total >> 20,
+                    start.elapsed().as_secs_f64()
+                ),
+                remaining: 0,
+                elapsed_secs: (total >> 20) as f64,
+                timeout_secs: (total >> 20).max(1) as f64,
+                done: true,
+            }));
+        }
+        if let Some(e) = stop {
+            return Err(to_rhai(e));
+        }
+        done(&name, end.bytes, end.damaged);
+        if end.stopped {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn logs(ctx: &Ctx, source: &Dynamic, opts: &Map) -> R<Array> {
+    let mut q = query(opts)?;
+    let (parser, _notes) = parser_for(ctx, &mut q)?;
+    let sources = expand(&sources_of(source)?, q.rotated);
+    let limit = if q.tail.is_some() {
+        usize::MAX
+    } else {
+        q.limit.unwrap_or(DEFAULT_LIMIT as usize)
+    };
+    let tail = q.tail.unwrap_or(0);
+    let mut rows: Vec<Record> = Vec::new();
+    // With `tail`, the raw lines of the last matches are kept and parsed again at the end.
+    let mut ring: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
+    let mut minutes = time::MinuteCache::default();
+    let mut damaged = Vec::new();
+    read_all(
+        ctx,
+        &sources,
+        |ev| {
+            let SourceEvent::Line(raw) = ev else {
+                return true;
+            };
+            let p = parser.parse(raw);
+            let keep = match p.line {
+                crate::logs::Line::Traffic(e) => q.filter.keep(&e, minutes.secs(e.accept_date)),
+                crate::logs::Line::Notice(_) => q.notices && !q.filter.has_time(),
+                crate::logs::Line::Connect { .. } => q.filter.is_empty(),
+                crate::logs::Line::Unknown => false,
+            };
+            if !keep {
+                return true;
+            }
+            if tail > 0 {
+                if ring.len() == tail {
+                    ring.pop_front();
+                }
+                ring.push_back(raw.to_vec());
+                return true;
+            }
+            if let Some(r) = Record::from_parsed(&p) {
+                rows.push(r);
+            }
+            rows.len() < limit
+        },
+        |_, _, d| damaged.extend(d),
+    )?;
+    for raw in &ring {
+        if let Some(r) = Record::from_parsed(&parser.parse(raw)) {
+            rows.push(r);
+        }
+    }
+    for d in damaged {
+        ctx.print(&format!("warning: {d}"));
+    }
+    rows.iter().map(dynamic).collect()
+}
+
+fn log_summary(ctx: &Ctx, source: &Dynamic, opts: &Map) -> R<Map> {
+    let mut q = query(opts)?;
+    for k in ["limit", "tail", "notices"] {
+        if opts.contains_key(k) {
+            return Err(invalid(
+                "option",
+                k,
+                "is an option of logs(), not of log_summary()",
+            ));
+        }
+    }
+    let (parser, notes) = parser_for(ctx, &mut q)?;
+    let sources = expand(&sources_of(source)?, q.rotated);
+    let mut agg = Aggregator::new(
+        &parser,
+        SummaryOptions {
+            filter: q.filter.clone(),
+            top: q.top,
+            agent_header: q.agent_header,
+        },
+    );
+    let mut done: Vec<(String, u64, Option<String>)> = Vec::new();
+    {
+        let agg = &mut agg;
+        read_all(
+            ctx,
+            &sources,
+            |ev| {
+                match ev {
+                    SourceEvent::Line(l) => agg.line(l),
+                    SourceEvent::TooLong { head, len } => agg.too_long(head, len),
+                }
+                true
+            },
+            |name, bytes, d| done.push((name.to_string(), bytes, d)),
+        )?;
+    }
+    for (name, bytes, d) in done {
+        agg.source(&name, bytes, d);
+    }
+    let mut s = agg.finish();
+    s.notes.extend(notes);
+    for f in parser.customs() {
+        s.notes.push(format!(
+            "custom log-format from {}: `{}`",
+            if f.location.is_empty() {
+                "the format option"
+            } else {
+                &f.location
+            },
+            f.text
+        ));
+    }
+    Ok(dynamic(&s)?.try_cast::<Map>().unwrap_or_default())
+}
+
+fn explain_termination(state: &str) -> R<Map> {
+    let e = termination::explain(state).ok_or_else(|| {
+        invalid(
+            "termination state",
+            state,
+            "expected 2 characters (tcplog, `SC`) or 4 (httplog, `sH--`)",
+        )
+    })?;
+    Ok(dynamic(&e)?.try_cast::<Map>().unwrap_or_default())
+}
+
+fn log_formats(ctx: &Ctx) -> R<Map> {
+    let mut q = Query {
+        filter: Filter::default(),
+        limit: None,
+        tail: None,
+        notices: false,
+        rotated: false,
+        formats: Vec::new(),
+        use_config: true,
+        top: 10,
+        agent_header: None,
+    };
+    let (parser, notes) = parser_for(ctx, &mut q)?;
+    let mut m = Map::new();
+    let formats: Array = parser
+        .customs()
+        .iter()
+        .map(|f| {
+            let mut x = Map::new();
+            x.insert("format".into(), f.text.clone().into());
+            x.insert("location".into(), f.location.clone().into());
+            Dynamic::from_map(x)
+        })
+        .collect();
+    m.insert("formats".into(), formats.into());
+    m.insert(
+        "agent_header".into(),
+        q.agent_header
+            .map(|i| Dynamic::from(i as i64))
+            .unwrap_or(Dynamic::UNIT),
+    );
+    m.insert(
+        "notes".into(),
+        notes
+            .into_iter()
+            .map(Dynamic::from)
+            .collect::<Array>()
+            .into(),
+    );
+    Ok(m)
+}
+
+pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
+    const LOGS: &str = "HAProxy's log lines from `source` (a file, also `.gz` and rotated `.1`; `-` for\nstdin; `journalctl -u haproxy` output; an array of files), parsed whatever the\nformat (`option httplog`, `tcplog`, `httplog clf`, the default format, a custom\n`log-format` found in the configuration) and whatever the syslog header. One map\nper request or session (keys below; a field the format does not have is `()`;\ntimers in ms, `-1` = phase not reached). `opts`: `since`, `until`\n(`2026-11-23T19:23`, or `15m` back from now), `frontend`, `backend`, `server`\n(`srv` or `bk/srv`), `status` (503 or `\"5xx\"`), `termination` (a prefix: `sH`,\n`s`), `limit` (first N, default 10000), `tail` (last N), `notices: true` (also\nHAProxy's own messages), `rotated: true` (read `PATH.N.gz` ... `PATH.1` first),\n`format` (a log-format string, or an array), `config: false` (ignore the\nconfiguration's log-format lines). A missing or unreadable file raises\n`e.kind == \"log_unreadable\"`.";
+    const SUMMARY: &str = "Aggregate `source` (as `logs`) in one pass, in Rust, in bounded memory:\n`#{requests, http, tcp, lines, unparsed, unparsed_sample, too_long, truncated,\nforeign, filtered_out, formats, first, last, total, frontends, backends, servers,\nbuckets, bucket_minutes, notices, notice_counts, top_clients, top_urls,\ntop_agents, top_error_bound, sources, bytes, notes}`. Each of `total`,\n`frontends[]`, `backends[]`, `servers[]` has requests, status classes,\n`error_pct` (5xx %), `abnormal`, `terminations` (`#{\"sH--\": 12}`), `retries`,\n`redispatched`, `queued`, and per timer (`t_request`, `t_queue`, `t_connect`,\n`t_response`, `t_active`, `t_total`) `#{count, not_reached, p50, p90, p99, max,\nmean}`: exact below 1 s, at most 0.8% low above. `buckets` are per minute (wider\nwhen the log spans more than a day). Top lists count errors (5xx, or a\ntermination state not starting with `-` or `L`). `opts` as `logs` (no `limit`,\n`tail`, `notices`), plus `top` (rows per top list, default 10) and `agent_header`\n(index of User-Agent among the captured request headers; found in the\nconfiguration's `capture request header` lines otherwise).";
+    let c = ctx.clone();
+    reg("logs", &["source: ?", "Array"], LOGS)
+        .register_into_engine(engine, move |s: Dynamic| logs(&c, &s, &Map::new()));
+    let c = ctx.clone();
+    reg(
+        "logs",
+        &["source: ?", "opts: Map", "Array"],
+        "`logs(source)` with options (see above).",
+    )
+    .register_into_engine(engine, move |s: Dynamic, o: Map| logs(&c, &s, &o));
+    let c = ctx.clone();
+    reg("log_summary", &["source: ?", "Map"], SUMMARY)
+        .register_into_engine(engine, move |s: Dynamic| log_summary(&c, &s, &Map::new()));
+    let c = ctx.clone();
+    reg(
+        "log_summary",
+        &["source: ?", "opts: Map", "Map"],
+        "`log_summary(source)` with options (see above).",
+    )
+    .register_into_engine(engine, move |s: Dynamic, o: Map| log_summary(&c, &s, &o));
+    reg(
+        "explain_termination",
+        &["state: String", "Map"],
+        "What a termination state means (`sH--`, `SC`): `#{state, summary, normal, cause:\n#{code, meaning}, phase, client_cookie, server_cookie, causes, checks}`: each\ncharacter explained, and for the usual combinations the likely causes and what\nto check (HAProxy configuration.txt 8.5).",
+    )
+    .register_into_engine(engine, explain_termination);
+    let c = ctx.clone();
+    reg(
+        "log_formats",
+        &["Map"],
+        "The custom `log-format` lines of the configuration (`-c`) that `logs` and\n`log_summary` will try: `#{formats: [#{format, location}], agent_header, notes}`;\n`notes` name the formats harun cannot map, with the reason.",
+    )
+    .register_into_engine(engine, move || log_formats(&c));
+}
