@@ -216,16 +216,25 @@ impl<'a> Cur<'a> {
             self.i += 1;
         }
     }
-    /// The next space-separated word (leading spaces skipped).
+    /// The next space-separated word (leading spaces skipped). A plain loop: fields are a
+    /// few bytes long, shorter than what a SIMD search needs to pay off.
+    #[inline]
     pub fn word(&mut self) -> Option<&'a [u8]> {
-        self.skip_spaces();
-        if self.i >= self.s.len() {
+        let s = self.s;
+        let mut i = self.i;
+        while i < s.len() && s[i] == b' ' {
+            i += 1;
+        }
+        if i >= s.len() {
+            self.i = i;
             return None;
         }
-        let rest = &self.s[self.i..];
-        let n = memchr::memchr(b' ', rest).unwrap_or(rest.len());
-        self.i += n;
-        Some(&rest[..n])
+        let start = i;
+        while i < s.len() && s[i] != b' ' {
+            i += 1;
+        }
+        self.i = i;
+        Some(&s[start..i])
     }
     pub fn rest(&mut self) -> &'a [u8] {
         self.skip_spaces();
@@ -282,30 +291,57 @@ pub(crate) fn int(s: &[u8], plus: &mut bool) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-/// `a/b/c` into `out` (exactly `out.len()` numbers).
+/// `a/b/c` into `out` (exactly `out.len()` numbers), in one pass.
 #[inline]
 fn slashed(s: &[u8], out: &mut [i64], plus: &mut bool) -> Option<()> {
-    let mut rest = s;
     let n = out.len();
-    for (k, slot) in out.iter_mut().enumerate() {
-        let end = if k + 1 == n {
-            rest.len()
-        } else {
-            memchr::memchr(b'/', rest)?
-        };
-        *slot = int(&rest[..end], plus)?;
-        rest = if k + 1 == n { b"" } else { &rest[end + 1..] };
+    let mut k = 0;
+    let mut i = 0;
+    while k < n {
+        let mut neg = false;
+        match s.get(i) {
+            Some(b'-') => {
+                neg = true;
+                i += 1;
+            }
+            Some(b'+') => {
+                *plus = true;
+                i += 1;
+            }
+            _ => {}
+        }
+        let start = i;
+        let mut v: i64 = 0;
+        while i < s.len() {
+            let d = s[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v.wrapping_mul(10).wrapping_add(i64::from(d));
+            i += 1;
+        }
+        if i == start || i - start > 18 {
+            return None;
+        }
+        out[k] = if neg { -v } else { v };
+        k += 1;
+        if k < n {
+            if s.get(i) != Some(&b'/') {
+                return None;
+            }
+            i += 1;
+        }
     }
-    Some(())
+    (i == s.len()).then_some(())
 }
 
 fn count_slashes(s: &[u8]) -> usize {
-    memchr::memchr_iter(b'/', s).count()
+    s.iter().filter(|&&b| b == b'/').count()
 }
 
 /// `ip:port`: the port after the last `:` (IPv6 `::1:5`, unix `unix:2`).
 pub(crate) fn client(w: &[u8]) -> (&[u8], i64) {
-    match memchr::memrchr(b':', w) {
+    match w.iter().rposition(|&b| b == b':') {
         Some(i) => {
             let mut p = false;
             match int(&w[i + 1..], &mut p) {
@@ -332,7 +368,7 @@ pub fn parse_fixed(msg: &[u8]) -> Option<Entry<'_>> {
     let date = date.strip_prefix(b"[")?.strip_suffix(b"]")?;
     let (fe, ssl) = frontend(c.word()?);
     let bs = c.word()?;
-    let slash = memchr::memchr(b'/', bs)?;
+    let slash = bs.iter().position(|&b| b == b'/')?;
     let timers = c.word()?;
     let mut plus = false;
     let mut e = match count_slashes(timers) {
@@ -381,7 +417,7 @@ pub fn parse_fixed(msg: &[u8]) -> Option<Entry<'_>> {
     let mut redispatched = false;
     let w = c.word()?;
     // The `+` of the last counter (retries) means redispatched, not logasap.
-    let last = memchr::memrchr(b'/', w)?;
+    let last = w.iter().rposition(|&b| b == b'/')?;
     let mut ignore = false;
     slashed(&w[..last], &mut conns[..4], &mut ignore)?;
     conns[4] = int(&w[last + 1..], &mut redispatched)?;

@@ -90,7 +90,7 @@ fn skip_spaces(s: &[u8]) -> &[u8] {
 
 /// The next space-separated word and what follows it (leading spaces skipped).
 fn word(s: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b' ', s) {
+    match s.iter().position(|&b| b == b' ') {
         Some(i) => (&s[..i], &s[i + 1..]),
         None => (s, &s[s.len()..]),
     }
@@ -162,11 +162,11 @@ fn iso_timestamp(s: &[u8]) -> Option<usize> {
 /// `name[pid]:` or `name:` (a word that ends with `:` and has no `/`).
 fn tag(w: &[u8]) -> Option<(&[u8], Option<u32>)> {
     let w = w.strip_suffix(b":")?;
-    if w.is_empty() || memchr::memchr(b'/', w).is_some() {
+    if w.is_empty() || w.contains(&b'/') {
         return None;
     }
     if let Some(inner) = w.strip_suffix(b"]") {
-        let open = memchr::memrchr(b'[', inner)?;
+        let open = inner.iter().rposition(|&b| b == b'[')?;
         if open == 0 {
             return None;
         }

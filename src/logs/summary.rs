@@ -451,12 +451,14 @@ pub struct Aggregator<'p> {
     first: Option<i64>,
     last: Option<i64>,
     formats: [u64; 5],
+    filtering: bool,
 }
 
 impl<'p> Aggregator<'p> {
     pub fn new(parser: &'p Parser, opts: Options) -> Self {
         Aggregator {
             parser,
+            filtering: !opts.filter.is_empty(),
             opts,
             minute: MinuteCache::default(),
             s: Summary::default(),
@@ -541,8 +543,7 @@ impl<'p> Aggregator<'p> {
             Format::Default => 4,
         }] += 1;
         let secs = self.minute.secs(e.accept_date);
-        let f = &self.opts.filter;
-        if !f.is_empty() && !f.keep(e, secs) {
+        if self.filtering && !self.opts.filter.keep(e, secs) {
             self.s.filtered_out += 1;
             return;
         }
