@@ -360,8 +360,11 @@ fn read_all(
                                     total >> 20
                                 ),
                                 remaining: total.saturating_sub(bytes),
-                                elapsed_secs: (bytes >> 20) as f64,
-                                timeout_secs: (total >> 20).max(1) as f64,
+                                elapsed_secs: start.elapsed().as_secs_f64(),
+                                // The bar runs in seconds: the time the whole file takes at this speed.
+                                timeout_secs: (start.elapsed().as_secs_f64() * total as f64
+                                    / bytes.max(1) as f64)
+                                    .max(1.0),
                                 done: false,
                             }));
                         }
@@ -378,8 +381,8 @@ fn read_all(
                     start.elapsed().as_secs_f64()
                 ),
                 remaining: 0,
-                elapsed_secs: (total >> 20) as f64,
-                timeout_secs: (total >> 20).max(1) as f64,
+                elapsed_secs: start.elapsed().as_secs_f64(),
+                timeout_secs: start.elapsed().as_secs_f64().max(1.0),
                 done: true,
             }));
         }
