@@ -83,6 +83,8 @@ pub struct Stats {
     requests: u64,
     status: [u64; 6],
     states: Vec<([u8; 4], u8, u64)>,
+    /// The states of 5xx responses only: why they failed.
+    states_5xx: Vec<([u8; 4], u8, u64)>,
     abnormal: u64,
     retries: u64,
     redispatched: u64,
@@ -94,6 +96,27 @@ pub struct Stats {
     t_response: Hist,
     t_active: Hist,
     t_total: Hist,
+}
+
+#[inline]
+fn count_state(states: &mut Vec<([u8; 4], u8, u64)>, key: [u8; 4], n: usize) {
+    add_state(states, key, n, 1);
+}
+
+#[inline]
+fn add_state(states: &mut Vec<([u8; 4], u8, u64)>, key: [u8; 4], n: usize, count: u64) {
+    match states.iter().position(|s| s.0 == key && s.1 as usize == n) {
+        Some(i) => states[i].2 += count,
+        None if states.len() < MAX_STATES => states.push((key, n as u8, count)),
+        None => {}
+    }
+}
+
+fn states_out(states: &[([u8; 4], u8, u64)]) -> BTreeMap<String, u64> {
+    states
+        .iter()
+        .map(|(k, n, c)| (String::from_utf8_lossy(&k[..*n as usize]).into_owned(), *c))
+        .collect()
 }
 
 impl Stats {
@@ -113,14 +136,9 @@ impl Stats {
             let mut key = [b'-'; 4];
             let n = ts.len().min(4);
             key[..n].copy_from_slice(&ts[..n]);
-            match self
-                .states
-                .iter()
-                .position(|s| s.0 == key && s.1 as usize == n)
-            {
-                Some(i) => self.states[i].2 += 1,
-                None if self.states.len() < MAX_STATES => self.states.push((key, n as u8, 1)),
-                None => {}
+            count_state(&mut self.states, key, n);
+            if e.status >= 500 {
+                count_state(&mut self.states_5xx, key, n);
             }
             if ts[0] != b'-' {
                 self.abnormal += 1;
@@ -160,10 +178,10 @@ impl Stats {
             *a += b;
         }
         for s in &o.states {
-            match self.states.iter_mut().find(|x| x.0 == s.0 && x.1 == s.1) {
-                Some(x) => x.2 += s.2,
-                None => self.states.push(*s),
-            }
+            add_state(&mut self.states, s.0, s.1 as usize, s.2);
+        }
+        for s in &o.states_5xx {
+            add_state(&mut self.states_5xx, s.0, s.1 as usize, s.2);
         }
         self.abnormal += o.abnormal;
         self.retries += o.retries;
@@ -179,12 +197,6 @@ impl Stats {
     }
 
     fn out(&self) -> StatsOut {
-        let mut states: Vec<(String, u64)> = self
-            .states
-            .iter()
-            .map(|(k, n, c)| (String::from_utf8_lossy(&k[..*n as usize]).into_owned(), *c))
-            .collect();
-        states.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let http: u64 = self.status.iter().sum();
         let pct = |n: u64, of: u64| {
             if of == 0 {
@@ -204,7 +216,8 @@ impl Stats {
             error_pct: pct(self.status[4], http),
             abnormal: self.abnormal,
             abnormal_pct: pct(self.abnormal, self.requests),
-            terminations: states.into_iter().collect(),
+            terminations: states_out(&self.states),
+            terminations_5xx: states_out(&self.states_5xx),
             retries: self.retries,
             redispatched: self.redispatched,
             queued: self.queued,
@@ -250,8 +263,10 @@ pub struct StatsOut {
     /// Sessions whose termination state does not start with `-`.
     pub abnormal: u64,
     pub abnormal_pct: f64,
-    /// Termination state → count, most frequent first.
+    /// Termination state → count.
     pub terminations: BTreeMap<String, u64>,
+    /// The same for 5xx responses only: why they failed.
+    pub terminations_5xx: BTreeMap<String, u64>,
     pub retries: u64,
     pub redispatched: u64,
     /// Requests that waited in a queue (Tw > 0).
@@ -820,6 +835,8 @@ mod tests {
             .unwrap();
         assert_eq!((slow.stats.requests, slow.stats.status_5xx), (1, 1));
         assert_eq!(slow.stats.terminations.get("sH--"), Some(&1));
+        assert_eq!(slow.stats.terminations_5xx.get("sH--"), Some(&1));
+        assert_eq!(s.total.terminations_5xx.get("----"), Some(&1));
         assert_eq!(slow.stats.t_response.not_reached, 1);
         assert_eq!(slow.stats.t_active.max, Some(301));
         let q = s.backends.iter().find(|r| r.name == "bk_queue").unwrap();

@@ -153,6 +153,23 @@ pub fn format_secs(secs: i64) -> String {
     )
 }
 
+/// An HAProxy time value in ms: `30s`, `5000` (ms), `100ms`, `1m`, `2h`, `1d`, `500us`.
+pub fn haproxy_time_ms(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: i64 = s[..end].parse().ok()?;
+    let mult = match &s[end..] {
+        "" | "ms" => 1,
+        "us" => return Some(n / 1000),
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +203,11 @@ mod tests {
             let (y, m, d) = civil_from_days(z);
             assert_eq!(days_from_civil(y, m, d), z);
         }
+        assert_eq!(haproxy_time_ms("30s"), Some(30_000));
+        assert_eq!(haproxy_time_ms("5000"), Some(5000));
+        assert_eq!(haproxy_time_ms("1m"), Some(60_000));
+        assert_eq!(haproxy_time_ms("x"), None);
+        assert_eq!(haproxy_time_ms("10q"), None);
         let mut c = MinuteCache::default();
         assert_eq!(c.minute(b"23/Nov/2026:19:23:03.623"), Some(t / 60));
         assert_eq!(c.minute(b"23/Nov/2026:19:23:59.999"), Some(t / 60));

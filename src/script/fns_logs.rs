@@ -563,6 +563,106 @@ fn log_formats(ctx: &Ctx) -> R<Map> {
     Ok(m)
 }
 
+/// One setting as a map: `#{value, ms, location}` (`ms` for times), or `()`.
+fn setting(d: Option<&crate::config::model::Directive>, skip: usize, time: bool) -> Dynamic {
+    let Some(d) = d else { return Dynamic::UNIT };
+    let value = d.args.get(skip..).map(|a| a.join(" ")).unwrap_or_default();
+    let mut m = Map::new();
+    if time {
+        m.insert(
+            "ms".into(),
+            time::haproxy_time_ms(&value)
+                .map(Dynamic::from)
+                .unwrap_or(Dynamic::UNIT),
+        );
+    }
+    m.insert("value".into(), value.into());
+    m.insert("location".into(), d.location().into());
+    Dynamic::from_map(m)
+}
+
+/// What the configuration says about a proxy that its logs are judged against.
+pub(crate) fn proxy_config_map(model: &ConfigModel, name: &str) -> Map {
+    let mut m = Map::new();
+    let sec = model
+        .proxies()
+        .find(|s| s.name.as_deref() == Some(name) && s.kind != "frontend")
+        .or_else(|| model.proxies().find(|s| s.name.as_deref() == Some(name)));
+    m.insert("found".into(), sec.is_some().into());
+    let Some(sec) = sec else {
+        for k in [
+            "kind",
+            "location",
+            "timeouts",
+            "retries",
+            "redispatch",
+            "servers",
+        ] {
+            m.insert(k.into(), Dynamic::UNIT);
+        }
+        return m;
+    };
+    m.insert("kind".into(), sec.kind.clone().into());
+    m.insert("location".into(), sec.location().into());
+    let mut t = Map::new();
+    for (key, kw) in [
+        ("server", "timeout server"),
+        ("connect", "timeout connect"),
+        ("queue", "timeout queue"),
+        ("client", "timeout client"),
+        ("http_request", "timeout http-request"),
+        ("tunnel", "timeout tunnel"),
+    ] {
+        // `timeout server 30s` is keyword `timeout` with args [server, 30s] or a
+        // two-word keyword: take the value after the word either way.
+        let d = model.effective_last(sec, kw);
+        let skip = d.map(|d| usize::from(d.keyword == "timeout")).unwrap_or(0);
+        t.insert(key.into(), setting(d, skip, true));
+    }
+    m.insert("timeouts".into(), Dynamic::from_map(t));
+    m.insert(
+        "retries".into(),
+        setting(model.effective_last(sec, "retries"), 0, false),
+    );
+    m.insert(
+        "redispatch".into(),
+        model
+            .effective_option(sec, "redispatch")
+            .unwrap_or(false)
+            .into(),
+    );
+    let servers: Array = sec
+        .find("server")
+        .map(|d| {
+            let mut s = Map::new();
+            s.insert(
+                "server".into(),
+                d.args.first().cloned().unwrap_or_default().into(),
+            );
+            s.insert(
+                "maxconn".into(),
+                d.param("maxconn")
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .map(Dynamic::from)
+                    .unwrap_or(Dynamic::UNIT),
+            );
+            s.insert("location".into(), d.location().into());
+            Dynamic::from_map(s)
+        })
+        .collect();
+    m.insert("servers".into(), servers.into());
+    m
+}
+
+fn proxy_config(ctx: &Ctx, name: &str) -> R<Map> {
+    let paths = ctx.settings.config_paths.clone();
+    let loaded = load_model(ctx, &paths)?;
+    match &*loaded {
+        Ok(model) => Ok(proxy_config_map(model, name)),
+        Err(e) => Err(kind_error("config_unreadable", e.to_string())),
+    }
+}
+
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     const LOGS: &str = "HAProxy's log lines from `source` (a file, also `.gz` and rotated `.1`; `-` for\nstdin; `journalctl -u haproxy` output; an array of files), parsed whatever the\nformat (`option httplog`, `tcplog`, `httplog clf`, the default format, a custom\n`log-format` found in the configuration) and whatever the syslog header. One map\nper request or session (keys below; a field the format does not have is `()`;\ntimers in ms, `-1` = phase not reached). `opts`: `since`, `until`\n(`2026-11-23T19:23`, or `15m` back from now), `frontend`, `backend`, `server`\n(`srv` or `bk/srv`), `status` (503 or `\"5xx\"`), `termination` (a prefix: `sH`,\n`s`), `limit` (first N, default 10000), `tail` (last N), `notices: true` (also\nHAProxy's own messages), `rotated: true` (read `PATH.N.gz` ... `PATH.1` first),\n`format` (a log-format string, or an array), `config: false` (ignore the\nconfiguration's log-format lines). A missing or unreadable file raises\n`e.kind == \"log_unreadable\"`.";
     const SUMMARY: &str = "Aggregate `source` (as `logs`) in one pass, in Rust, in bounded memory:\n`#{requests, http, tcp, lines, unparsed, unparsed_sample, too_long, truncated,\nforeign, filtered_out, formats, first, last, total, frontends, backends, servers,\nbuckets, bucket_minutes, notices, notice_counts, top_clients, top_urls,\ntop_agents, top_error_bound, sources, bytes, notes}`. Each of `total`,\n`frontends[]`, `backends[]`, `servers[]` has requests, status classes,\n`error_pct` (5xx %), `abnormal`, `terminations` (`#{\"sH--\": 12}`), `retries`,\n`redispatched`, `queued`, and per timer (`t_request`, `t_queue`, `t_connect`,\n`t_response`, `t_active`, `t_total`) `#{count, not_reached, p50, p90, p99, max,\nmean}`: exact below 1 s, at most 0.8% low above. `buckets` are per minute (wider\nwhen the log spans more than a day). Top lists count errors (5xx, or a\ntermination state not starting with `-` or `L`). `opts` as `logs` (no `limit`,\n`tail`, `notices`), plus `top` (rows per top list, default 10) and `agent_header`\n(index of User-Agent among the captured request headers; found in the\nconfiguration's `capture request header` lines otherwise).";
@@ -599,4 +699,95 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         "The custom `log-format` lines of the configuration (`-c`) that `logs` and\n`log_summary` will try: `#{formats: [#{format, location}], agent_header, notes}`;\n`notes` name the formats harun cannot map, with the reason.",
     )
     .register_into_engine(engine, move || log_formats(&c));
+    let c = ctx.clone();
+    reg(
+        "proxy_config",
+        &["name: String", "Map"],
+        "What the configuration (`-c`) says about a backend (or frontend) that its logs\nare judged against, defaults included: `#{found, kind, location, timeouts:\n#{server, connect, queue, client, http_request, tunnel}, retries, redispatch,\nservers: [#{server, maxconn, location}]}`; each timeout and `retries` is\n`#{value, ms, location}` (`haproxy.cfg:42`) or `()` when unset. `found` is false\nfor a name the configuration does not have. Raises `e.kind ==\n\"config_unreadable\"` when the files cannot be read.",
+    )
+    .register_into_engine(engine, move |n: &str| proxy_config(&c, n));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::vocabulary::{Shape, LOG_ROW, LOG_STATS, LOG_SUMMARY, TERMINATION};
+    use super::*;
+
+    fn keys(v: &serde_json::Value) -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    fn documented(s: &Shape) -> Vec<String> {
+        let mut k: Vec<String> = s.keys.iter().map(|k| k.name.to_string()).collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn documented_shapes_are_what_the_primitives_return() {
+        const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/logs/local.log");
+        let p = Parser::default();
+        let data = std::fs::read(FIX).unwrap();
+        let mut agg = Aggregator::new(&p, SummaryOptions::default());
+        let mut row = None;
+        for l in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            agg.line(l);
+            row = row.or_else(|| Record::from_parsed(&p.parse(l)));
+        }
+        let row = serde_json::to_value(row.unwrap()).unwrap();
+        assert_eq!(keys(&row), documented(&LOG_ROW));
+        let s = serde_json::to_value(agg.finish()).unwrap();
+        assert_eq!(keys(&s), documented(&LOG_SUMMARY));
+        let server = &s["servers"][0];
+        for k in documented(&LOG_STATS) {
+            assert!(server.get(&k).is_some(), "{k} documented, not returned");
+        }
+        let t = serde_json::to_value(termination::explain("sH--").unwrap()).unwrap();
+        assert_eq!(keys(&t), documented(&TERMINATION));
+    }
+
+    #[test]
+    fn proxy_config_ties_timeouts_to_their_lines() {
+        let cfg = "defaults\n    timeout server 30s\n    timeout connect 5s\nbackend bk\n    timeout server 2m\n    retries 2\n    server a 1.2.3.4:80 maxconn 1\n    server b 1.2.3.4:81\n";
+        let model = crate::config::model::parse_config(cfg, Path::new("h.cfg"));
+        let m = proxy_config_map(&model, "bk");
+        let t = m["timeouts"].clone().cast::<Map>();
+        let server = t["server"].clone().cast::<Map>();
+        assert_eq!(server["ms"].as_int().unwrap(), 120_000);
+        assert_eq!(server["location"].to_string(), "h.cfg:5");
+        let connect = t["connect"].clone().cast::<Map>();
+        assert_eq!(
+            (
+                connect["value"].to_string(),
+                connect["location"].to_string()
+            ),
+            ("5s".to_string(), "h.cfg:3".to_string())
+        );
+        assert!(t["queue"].is_unit());
+        let servers = m["servers"].clone().into_array().unwrap();
+        assert_eq!(
+            servers[0].clone().cast::<Map>()["maxconn"]
+                .as_int()
+                .unwrap(),
+            1
+        );
+        assert!(servers[1].clone().cast::<Map>()["maxconn"].is_unit());
+        assert!(!proxy_config_map(&model, "nope")["found"].as_bool().unwrap());
+    }
+
+    #[test]
+    fn config_formats_and_user_agent_capture() {
+        let cfg = "frontend fe\n    capture request header Host len 32\n    capture request header User-Agent len 64\n    log-format \"%ci:%cp [%tr] %ft %b/%s %ST %{+Q}r\"\nfrontend other\n    log-format \"%ci %ST\"\n";
+        let model = crate::config::model::parse_config(cfg, Path::new("haproxy.cfg"));
+        let (formats, agent, notes) = config_formats(&model);
+        assert_eq!(formats.len(), 1);
+        assert_eq!(formats[0].location, "haproxy.cfg:4");
+        assert_eq!(agent, Some(1));
+        assert!(
+            notes[0].starts_with("haproxy.cfg:6: harun cannot map this log-format"),
+            "{notes:?}"
+        );
+    }
 }

@@ -255,6 +255,175 @@ pub const TARGET: Shape = Shape {
     open: Some("a string: the socket address as harun names it in `target` keys"),
 };
 
+/// A row of `logs()`: every key always present, `()` when the line's format lacks it.
+pub const LOG_ROW: Shape = Shape {
+    what: "a `logs()` row",
+    primitives: &["logs"],
+    keys: &[
+        k("kind", "string", "`http`, `tcp`, `connect` (HAProxy's default format) or `notice` (HAProxy about itself, with `notices: true`)"),
+        k("format", "string", "`httplog`, `tcplog`, `clf`, `custom`, `default` or `notice`"),
+        k("time", "string or ()", "the accept date on the log's clock, `2026-11-23T19:23:03.623` (a notice: its syslog timestamp as written)"),
+        k("accept_date", "string or ()", "the accept date as HAProxy wrote it, `23/Nov/2026:19:23:03.623`"),
+        k("host", "string or ()", "the syslog host, when the line has one"),
+        k("pid", "int or ()", "HAProxy's pid from the syslog tag"),
+        k("client_ip", "string or ()", "`10.0.0.1`, `::1`, or `unix` for a unix-socket client"),
+        k("client_port", "int or ()", "the client port (a unix socket: the listener's id)"),
+        k("frontend", "string or ()", "frontend name, without the `~` of an SSL listener"),
+        k("ssl", "bool", "the frontend is an SSL/TLS listener (`~` suffix)"),
+        k("backend", "string or ()", "backend name"),
+        k("server", "string or ()", "server name; `<NOSRV>` when none was chosen"),
+        k("t_request", "int or ()", "TR, ms to receive the request headers; -1 never complete"),
+        k("t_queue", "int or ()", "Tw, ms waiting in queues; -1 ended before"),
+        k("t_connect", "int or ()", "Tc, ms to connect to the server; -1 never connected"),
+        k("t_response", "int or ()", "Tr, ms for the server's response headers; -1 none"),
+        k("t_active", "int or ()", "Ta, ms of active time of an HTTP request"),
+        k("t_total", "int or ()", "Tt, ms of the whole session (tcplog, or `%Tt` in a custom format)"),
+        k("status", "int or ()", "HTTP status; () for TCP"),
+        k("bytes_read", "int or ()", "bytes sent to the client"),
+        k("termination_state", "string or ()", "`----`, `SC--`, `sH--` (tcplog: 2 characters)"),
+        k("termination", "string or ()", "the termination state in words (`explain_termination` for more)"),
+        k("actconn", "int or ()", "process-wide connections when logged"),
+        k("feconn", "int or ()", "frontend connections"),
+        k("beconn", "int or ()", "backend connections"),
+        k("srv_conn", "int or ()", "server connections"),
+        k("retries", "int or ()", "connection retries"),
+        k("redispatched", "bool", "`+` before the retries: sent to another server"),
+        k("srv_queue", "int or ()", "requests ahead in the server's queue"),
+        k("backend_queue", "int or ()", "requests ahead in the backend's queue"),
+        k("captured_request_headers", "string or ()", "`capture request header` values, `|`-separated"),
+        k("captured_response_headers", "string or ()", "`capture response header` values"),
+        k("request", "string or ()", "the request line (`<BADREQ>` for an invalid request)"),
+        k("method", "string or ()", "`GET`, `POST`..."),
+        k("uri", "string or ()", "the URI of the request line"),
+        k("truncated", "bool", "HAProxy cut the line (`len`): later fields may be missing"),
+        k("logasap", "bool", "`option logasap`: timers and bytes were logged before the end"),
+        k("event", "string or ()", "a notice's kind: `server_down`, `server_up`, `server_maint`, `no_server`, `check`, `proxy`, `other`"),
+        k("subject", "string or ()", "a notice's `backend/server`, backend or proxy"),
+        k("message", "string", "the message as HAProxy wrote it, without the syslog header"),
+    ],
+    open: None,
+};
+
+/// The aggregates of `log_summary()`: the whole, and each frontend, backend and server.
+pub const LOG_STATS: Shape = Shape {
+    what: "a `log_summary()` aggregate (`total`, and each of `frontends`, `backends`, `servers`)",
+    primitives: &[],
+    keys: &[
+        k("frontend", "string or ()", "on `frontends` rows"),
+        k("backend", "string or ()", "on `backends` and `servers` rows"),
+        k("server", "string or ()", "on `servers` rows"),
+        k("name", "string", "the frontend, the backend, or `backend/server`"),
+        k("requests", "int", "requests (HTTP) and sessions (TCP)"),
+        k("status_1xx", "int", "responses by class; also status_2xx, status_3xx, status_4xx, status_5xx"),
+        k("status_other", "int", "-1 (no response) and codes outside 1xx-5xx"),
+        k("error_pct", "float", "5xx among HTTP responses, percent"),
+        k("abnormal", "int", "sessions whose termination state does not start with `-`"),
+        k("abnormal_pct", "float", "the same in percent of requests"),
+        k("terminations", "map", "termination state to count, `#{\"sH--\": 12, \"----\": 9000}`"),
+        k("terminations_5xx", "map", "the same for 5xx responses only: why they failed"),
+        k("retries", "int", "connection retries"),
+        k("redispatched", "int", "requests sent to another server after a failure"),
+        k("queued", "int", "requests that waited in a queue (Tw > 0)"),
+        k("bytes_read", "int", "bytes sent to clients"),
+        k("t_response", "map", "`#{count, not_reached, p50, p90, p99, max, mean}` of Tr in ms (exact below 1 s, at most 0.8% low above); the same for t_request, t_queue, t_connect, t_active, t_total"),
+    ],
+    open: None,
+};
+
+pub const LOG_SUMMARY: Shape = Shape {
+    what: "a `log_summary()` result",
+    primitives: &["log_summary"],
+    keys: &[
+        k("sources", "array of strings", "the files read, in order"),
+        k("bytes", "int", "bytes read (decompressed)"),
+        k("lines", "int", "lines read"),
+        k("requests", "int", "traffic lines kept by the filters (HTTP requests and TCP sessions)"),
+        k("http", "int", "of which HTTP"),
+        k("tcp", "int", "of which TCP"),
+        k("filtered_out", "int", "traffic lines the filters left out"),
+        k("connects", "int", "`Connect from` lines (HAProxy without a log option)"),
+        k("notices_total", "int", "HAProxy's messages about itself"),
+        k("foreign", "int", "lines of other programs (systemd, kernel) and journalctl markers"),
+        k("unparsed", "int", "lines not recognised"),
+        k("unparsed_sample", "array of strings", "the first few of them, cut at 300 bytes"),
+        k("too_long", "int", "lines over 64 KiB, skipped"),
+        k("too_long_sample", "array of strings", "their length and first bytes"),
+        k("truncated", "int", "lines HAProxy cut at its `len` (kept with the fields they have)"),
+        k("formats", "map", "lines per format: `httplog`, `tcplog`, `clf`, `custom`, `default`"),
+        k("first", "string or ()", "the earliest accept date kept, `2026-11-23T19:23:03`"),
+        k("last", "string or ()", "the latest"),
+        k("total", "map", "the aggregate of every request (see below)"),
+        k("frontends", "array of maps", "one aggregate per frontend, busiest first"),
+        k("backends", "array of maps", "one per backend, by name"),
+        k("servers", "array of maps", "one per `backend/server` (`<NOSRV>` included), busiest first"),
+        k("bucket_minutes", "int", "the width of a time bucket (1, or more for logs over a day)"),
+        k("buckets", "array of maps", "`#{time, requests, status_4xx, status_5xx, abnormal, queued, t_mean, t_max}` in time order"),
+        k("notices", "array of maps", "HAProxy's last 200 messages about itself: `#{time, event, subject, level, text}`"),
+        k("notice_counts", "map", "notices per event (`server_down`, `no_server`, ...)"),
+        k("top_clients", "array of maps", "`#{key, errors}`: the clients with the most errors (5xx, or a termination state not starting with `-` or `L`)"),
+        k("top_urls", "array of maps", "the same per URL path (without the query string)"),
+        k("top_agents", "array of maps", "the same per User-Agent, when it is a captured request header"),
+        k("top_error_bound", "int", "how far below the truth a top count may be (0: exact)"),
+        k("notes", "array of strings", "problems while reading: a truncated .gz, too many keys, a log-format harun cannot map, the custom formats used"),
+    ],
+    open: None,
+};
+
+pub const TERMINATION: Shape = Shape {
+    what: "an `explain_termination()` result",
+    primitives: &["explain_termination"],
+    keys: &[
+        k("state", "string", "the state as given"),
+        k("summary", "string", "one line: who ended the session and in which phase"),
+        k("normal", "bool", "`--`: normal completion"),
+        k("cause", "map", "`#{code, meaning}` of the first character (C client, S server, P proxy, c/s timeouts, ...)"),
+        k("phase", "map", "`#{code, meaning}` of the second (R request, Q queue, C connect, H headers, D data, ...)"),
+        k("client_cookie", "map or ()", "the third character (persistence cookie from the client), HTTP only"),
+        k("server_cookie", "map or ()", "the fourth (what HAProxy did with the server's cookie), HTTP only"),
+        k("causes", "array of strings", "the usual causes of this combination"),
+        k("checks", "array of strings", "what to check next"),
+    ],
+    open: None,
+};
+
+pub const LOG_FORMATS: Shape = Shape {
+    what: "a `log_formats()` result",
+    primitives: &["log_formats"],
+    keys: &[
+        k(
+            "formats",
+            "array of maps",
+            "`#{format, location}`: the custom log-formats harun will try",
+        ),
+        k(
+            "agent_header",
+            "int or ()",
+            "index of User-Agent among the captured request headers",
+        ),
+        k(
+            "notes",
+            "array of strings",
+            "log-formats harun cannot map, with the reason",
+        ),
+    ],
+    open: None,
+};
+
+pub const PROXY_CONFIG: Shape = Shape {
+    what: "a `proxy_config()` result",
+    primitives: &["proxy_config"],
+    keys: &[
+        k("found", "bool", "the configuration has a proxy of that name"),
+        k("kind", "string or ()", "`backend`, `listen` or `frontend`"),
+        k("location", "string or ()", "`file:line` of its section"),
+        k("timeouts", "map or ()", "`server`, `connect`, `queue`, `client`, `http_request`, `tunnel`: each `#{value, ms, location}` (from the proxy or its defaults) or ()"),
+        k("retries", "map or ()", "`#{value, location}` or ()"),
+        k("redispatch", "bool or ()", "`option redispatch` in effect"),
+        k("servers", "array of maps or ()", "`#{server, maxconn, location}` per `server` line"),
+    ],
+    open: None,
+};
+
 /// Every shape, for `harun doc`, did-you-mean and the tests.
 pub const SHAPES: &[&Shape] = &[
     &SERVERS_ROW,
@@ -266,6 +435,12 @@ pub const SHAPES: &[&Shape] = &[
     &DRAIN_PROGRESS,
     &FINDING,
     &LIVE_CHECK,
+    &LOG_ROW,
+    &LOG_SUMMARY,
+    &LOG_STATS,
+    &TERMINATION,
+    &LOG_FORMATS,
+    &PROXY_CONFIG,
 ];
 
 /// The shape a primitive returns (or returns an array of).
