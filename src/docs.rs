@@ -192,6 +192,7 @@ pub fn findings() -> Vec<(String, String, String, String, String)> {
                 .chain(crate::findings::finding_docs())
                 .chain(crate::script::fns_bundle::finding_docs())
                 .chain(crate::script::fns_probe::finding_docs())
+                .chain(crate::logs::findings::finding_docs())
                 .map(|d| (d.id, d.severity, d.title, d.meaning, d.fix)),
         )
         .map(|(id, sev, title, meaning, fix)| {

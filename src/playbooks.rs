@@ -35,6 +35,7 @@ pub const SHIPPED: &[Shipped] = shipped![
     "drain_server",
     "snapshot",
     "trace_header",
+    "analyze_logs",
 ];
 
 pub fn shipped(name: &str) -> Option<&'static Shipped> {

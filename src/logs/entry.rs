@@ -187,6 +187,8 @@ pub struct Notice<'a> {
 }
 
 /// What one line is.
+// Boxing the entry would allocate for every line; a `Line` only lives on the stack.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Line<'a> {
     Traffic(Entry<'a>),

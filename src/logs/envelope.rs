@@ -242,9 +242,20 @@ mod tests {
         std::str::from_utf8(b).unwrap()
     }
 
+    /// (line, format, timestamp, host, tag, pid, message)
+    type Case = (
+        &'static [u8],
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<u32>,
+        &'static str,
+    );
+
     #[test]
     fn every_header_people_have() {
-        let cases: &[(&[u8], &str, &str, &str, &str, Option<u32>, &str)] = &[
+        let cases: &[Case] = &[
             (
                 b"<134>Nov 23 19:23:03 haproxy[7710]: m x",
                 "local",

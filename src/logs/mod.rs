@@ -14,6 +14,7 @@
 pub mod entry;
 pub mod envelope;
 pub mod filter;
+pub mod findings;
 pub mod format;
 pub mod hist;
 pub mod owned;
@@ -25,6 +26,7 @@ pub mod top;
 
 pub use entry::{Entry, Format, Line, Notice, NA};
 pub use envelope::Envelope;
+pub use findings::finding_docs;
 pub use format::LogFormat;
 
 /// A line split into its envelope and what HAProxy wrote.

@@ -4,7 +4,7 @@
 //! [[test]]
 //! name = "flags the DOWN server"
 //! against = "lab:incident"          # lab:SCENARIO | replay:DIR | config:FILE
-//! params = { backend = "bk_api" }
+//! params = { backend = "bk_api" }   # "./x", "../x": relative to this file
 //! exit = 1
 //! findings = ["servers.down:error"] # present (id, or id:severity)
 //! absent = ["process.unreachable"]
@@ -123,6 +123,16 @@ struct RawRow {
 
 fn default_against() -> String {
     "lab:incident".into()
+}
+
+/// A parameter written `./x` or `../x` names a file next to the test: it is resolved
+/// against the test file's directory, so a test passes from any working directory.
+fn relative_to(dir: &Path, value: String) -> String {
+    if value.starts_with("./") || value.starts_with("../") {
+        dir.join(&value).display().to_string()
+    } else {
+        value
+    }
 }
 
 /// 1-based line of a byte offset.
@@ -246,7 +256,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<TestCase>> {
             params: t
                 .params
                 .iter()
-                .map(|(k, v)| (k.clone(), param_text(v)))
+                .map(|(k, v)| (k.clone(), relative_to(dir, param_text(v))))
                 .collect(),
             down: t.down,
             slow: t.slow,
