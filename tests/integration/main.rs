@@ -12,6 +12,7 @@ mod embed;
 mod faults;
 mod first_contact;
 mod logging;
+mod logs;
 mod playbooks;
 mod probe;
 mod repl;
