@@ -85,6 +85,9 @@ pub struct Entry<'a> {
     pub truncated: bool,
     /// `option logasap`: a `+` before the total time or the bytes.
     pub logasap: bool,
+    /// Captures and request line not parsed yet ([`Entry::complete`]): what follows the
+    /// queue counters of an httplog line. Empty once parsed.
+    pub(crate) tail: &'a [u8],
 }
 
 impl<'a> Entry<'a> {
@@ -124,7 +127,45 @@ impl<'a> Entry<'a> {
             request: b"",
             truncated: false,
             logasap: false,
+            tail: b"",
         }
+    }
+
+    /// Parses the captures and the request line of an entry read with [`parse_fixed_head`].
+    /// False when what follows the captures is not a quoted request (not an httplog line).
+    #[inline]
+    pub fn complete(&mut self) -> bool {
+        if self.tail.is_empty() {
+            return true;
+        }
+        let mut c = Cur::new(self.tail);
+        self.tail = b"";
+        self.captured_request_headers = c.braces();
+        if self.captured_request_headers.is_some() {
+            self.captured_response_headers = c.braces();
+        }
+        let rest = c.rest();
+        match rest.strip_prefix(b"\"") {
+            Some(r) => match memchr::memchr(b'"', r) {
+                Some(end) => self.request = &r[..end],
+                None => {
+                    self.request = r;
+                    self.truncated = true;
+                }
+            },
+            // Cut by `len` inside or right after the captures.
+            None if rest.is_empty() => self.truncated = true,
+            None => return false,
+        }
+        true
+    }
+
+    /// The line may have been cut by HAProxy's `len` and [`Entry::complete`] would say so:
+    /// a whole httplog line ends on the closing quote of its request (or has more fields
+    /// after it, httpslog: then complete() decides).
+    #[inline]
+    pub fn maybe_truncated(&self) -> bool {
+        self.truncated || self.tail.last().is_some_and(|&b| b != b'"')
     }
 
     /// The method of the request line (`GET`), empty for `<BADREQ>` or a cut line.
@@ -218,8 +259,7 @@ impl<'a> Cur<'a> {
             self.i += 1;
         }
     }
-    /// The next space-separated word (leading spaces skipped). A plain loop: fields are a
-    /// few bytes long, shorter than what a SIMD search needs to pay off.
+    /// The next space-separated word (leading spaces skipped).
     #[inline]
     pub fn word(&mut self) -> Option<&'a [u8]> {
         let s = self.s;
@@ -231,12 +271,9 @@ impl<'a> Cur<'a> {
             self.i = i;
             return None;
         }
-        let start = i;
-        while i < s.len() && s[i] != b' ' {
-            i += 1;
-        }
-        self.i = i;
-        Some(&s[start..i])
+        let end = find_byte(s, i, b' ');
+        self.i = end;
+        Some(&s[i..end])
     }
     pub fn rest(&mut self) -> &'a [u8] {
         self.skip_spaces();
@@ -266,6 +303,31 @@ impl<'a> Cur<'a> {
             }
         }
     }
+}
+
+/// The first `b` at or after `from` (or `s.len()`), eight bytes at a time: fields are
+/// 5 to 30 bytes, too short for memchr's SIMD set-up to pay off, too long for a byte loop.
+#[inline]
+pub(crate) fn find_byte(s: &[u8], from: usize, b: u8) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pat = LO * u64::from(b);
+    let mut i = from;
+    while i + 8 <= s.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[i..i + 8]);
+        let x = u64::from_le_bytes(w) ^ pat;
+        // The lowest byte that is zero in x sets its high bit here (higher ones may be wrong).
+        let t = x.wrapping_sub(LO) & !x & HI;
+        if t != 0 {
+            return i + (t.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() && s[i] != b {
+        i += 1;
+    }
+    i
 }
 
 /// A decimal integer with an optional `-`; `+` prefixes are reported in `plus`.
@@ -362,8 +424,11 @@ pub(crate) fn frontend(w: &[u8]) -> (&[u8], bool) {
     }
 }
 
-/// Parses an `option httplog` or `option tcplog` message.
-pub fn parse_fixed(msg: &[u8]) -> Option<Entry<'_>> {
+/// Parses an `option httplog` or `option tcplog` message up to the queue counters; the
+/// captures and the request line wait in `tail` for [`Entry::complete`] (a summary needs
+/// them only for the lines it lists).
+#[inline(always)]
+pub fn parse_fixed_head(msg: &[u8]) -> Option<Entry<'_>> {
     let mut c = Cur::new(msg);
     let (ip, port) = client(c.word()?);
     let date = c.word()?;
@@ -435,25 +500,26 @@ pub fn parse_fixed(msg: &[u8]) -> Option<Entry<'_>> {
     e.backend_queue = q[1];
     e.logasap = plus;
     if e.http {
-        e.captured_request_headers = c.braces();
-        if e.captured_request_headers.is_some() {
-            e.captured_response_headers = c.braces();
-        }
         let rest = c.rest();
-        if !rest.is_empty() {
-            let r = rest.strip_prefix(b"\"")?;
-            match memchr::memchr(b'"', r) {
-                Some(end) => e.request = &r[..end],
-                None => {
-                    e.request = r;
-                    e.truncated = true;
-                }
+        match rest.first() {
+            // Captures and request come later (complete()); a cut line may end anywhere.
+            Some(b'{') => e.tail = rest,
+            Some(b'"') => {
+                e.tail = rest;
+                // The common case decided now: a line that ends on its closing quote is whole.
+                e.truncated = false;
             }
-        } else {
-            e.truncated = true;
+            None => e.truncated = true,
+            Some(_) => return None,
         }
     }
     Some(e)
+}
+
+/// Parses an `option httplog` or `option tcplog` message, captures and request included.
+pub fn parse_fixed(msg: &[u8]) -> Option<Entry<'_>> {
+    let mut e = parse_fixed_head(msg)?;
+    e.complete().then_some(e)
 }
 
 /// `Connect from 10.0.1.2:33312 to 10.0.3.31:8012 (www/HTTP)`.
@@ -653,6 +719,27 @@ mod tests {
         // httpslog: more fields after the request.
         let x = e("1.2.3.4:1 [d] f b/s 0/0/0/0/0 200 1 - - ---- 0/0/0/0/0 0/0 \"GET /s HTTP/1.1\" 0/0/0/0/0 lab/TLSv1.3/TLS_AES_256_GCM_SHA384");
         assert_eq!(x.uri(), b"/s");
+    }
+
+    #[test]
+    fn find_byte_agrees_with_a_plain_search() {
+        let mut x: u64 = 99;
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            let s: Vec<u8> = (0..len)
+                .map(|k| [b' ', b'a', 0x80, 0xff, b'!', 0x1f][((x >> k) % 6) as usize])
+                .collect();
+            for from in 0..=len {
+                let want = s[from..]
+                    .iter()
+                    .position(|&c| c == b' ')
+                    .map_or(len, |p| from + p);
+                assert_eq!(find_byte(&s, from, b' '), want, "{s:?} from {from}");
+            }
+        }
     }
 
     #[test]

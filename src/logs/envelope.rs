@@ -90,9 +90,11 @@ fn skip_spaces(s: &[u8]) -> &[u8] {
 
 /// The next space-separated word and what follows it (leading spaces skipped).
 fn word(s: &[u8]) -> (&[u8], &[u8]) {
-    match s.iter().position(|&b| b == b' ') {
-        Some(i) => (&s[..i], &s[i + 1..]),
-        None => (s, &s[s.len()..]),
+    let i = super::entry::find_byte(s, 0, b' ');
+    if i < s.len() {
+        (&s[..i], &s[i + 1..])
+    } else {
+        (s, &s[s.len()..])
     }
 }
 

@@ -125,6 +125,47 @@ pub fn open_path(path: &Path) -> Result<Source, SourceError> {
     })
 }
 
+/// Splits a plain file into `n` byte ranges that start at line starts, for parallel reads.
+/// Fewer ranges come back when the file is small or has few newlines.
+pub fn split_ranges(path: &Path, n: usize) -> Result<Vec<(u64, u64)>, SourceError> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = File::open(path).map_err(|e| open_error(path, e))?;
+    let size = f.metadata().map_err(|e| open_error(path, e))?.len();
+    let mut cuts = vec![0u64];
+    let mut buf = vec![0u8; MAX_LINE];
+    for i in 1..n.max(1) {
+        let at = size * i as u64 / n as u64;
+        if at <= *cuts.last().unwrap_or(&0) {
+            continue;
+        }
+        f.seek(SeekFrom::Start(at))
+            .map_err(|e| open_error(path, e))?;
+        let got = read_full(&mut f, &mut buf).map_err(|e| open_error(path, e))?;
+        if let Some(nl) = memchr::memchr(b'\n', &buf[..got]) {
+            let cut = at + nl as u64 + 1;
+            if cut < size && cut > *cuts.last().unwrap_or(&0) {
+                cuts.push(cut);
+            }
+        }
+    }
+    cuts.push(size);
+    Ok(cuts.windows(2).map(|w| (w[0], w[1] - w[0])).collect())
+}
+
+/// `len` bytes of a plain file from `start` (a range of [`split_ranges`]).
+pub fn open_range(path: &Path, start: u64, len: u64) -> Result<Source, SourceError> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = File::open(path).map_err(|e| open_error(path, e))?;
+    f.seek(SeekFrom::Start(start))
+        .map_err(|e| open_error(path, e))?;
+    Ok(Source {
+        name: path.display().to_string(),
+        reader: Box::new(f.take(len)),
+        gzip: false,
+        size: Some(len),
+    })
+}
+
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -329,6 +370,27 @@ mod tests {
             with_rotations(&p),
             vec![gz.clone(), dir.path().join("h.log.1"), p.clone()]
         );
+    }
+
+    #[test]
+    fn ranges_cover_the_file_on_line_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.log");
+        let text: String = (0..10_000).map(|i| format!("line number {i}\n")).collect();
+        std::fs::write(&p, &text).unwrap();
+        for n in [1, 2, 3, 8] {
+            let ranges = split_ranges(&p, n).unwrap();
+            assert_eq!(ranges.len(), n);
+            let mut all = Vec::new();
+            for (start, len) in ranges {
+                let (lines, _, _) = collect(open_range(&p, start, len).unwrap());
+                all.extend(lines);
+            }
+            assert_eq!(all.len(), 10_000);
+            assert_eq!(all[9_999], "line number 9999");
+        }
+        std::fs::write(&p, "one line without newline").unwrap();
+        assert_eq!(split_ranges(&p, 4).unwrap(), vec![(0, 24)]);
     }
 
     #[test]

@@ -77,6 +77,12 @@ impl Default for Options {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Client,
+    Server,
+}
+
 /// The aggregates of a set of requests or sessions.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
@@ -120,8 +126,12 @@ fn states_out(states: &[([u8; 4], u8, u64)]) -> BTreeMap<String, u64> {
 }
 
 impl Stats {
+    /// `side`: which timers this aggregate keeps. A frontend keeps the client's (TR) and the
+    /// whole (Ta, Tt); a server the server's (Tw, Tc, Tr) and the whole: half the histogram
+    /// updates per line, and every timer still lands in one table (the total is the sum of
+    /// the servers).
     #[inline]
-    fn add(&mut self, e: &Entry<'_>) {
+    fn add(&mut self, e: &Entry<'_>, side: Side) {
         self.requests += 1;
         if e.status != NA {
             let c = e.status / 100;
@@ -152,17 +162,23 @@ impl Stats {
         if e.bytes_read > 0 {
             self.bytes += e.bytes_read as u64;
         }
-        if e.t_request != NA {
-            self.t_request.add(e.t_request);
-        }
-        if e.t_queue != NA {
-            self.t_queue.add(e.t_queue);
-        }
-        if e.t_connect != NA {
-            self.t_connect.add(e.t_connect);
-        }
-        if e.t_response != NA {
-            self.t_response.add(e.t_response);
+        match side {
+            Side::Client => {
+                if e.t_request != NA {
+                    self.t_request.add(e.t_request);
+                }
+            }
+            Side::Server => {
+                if e.t_queue != NA {
+                    self.t_queue.add(e.t_queue);
+                }
+                if e.t_connect != NA {
+                    self.t_connect.add(e.t_connect);
+                }
+                if e.t_response != NA {
+                    self.t_response.add(e.t_response);
+                }
+            }
         }
         if e.t_active != NA {
             self.t_active.add(e.t_active);
@@ -447,6 +463,15 @@ impl Table {
     }
 }
 
+impl Table {
+    fn merge(&mut self, o: Table) {
+        self.overflow |= o.overflow;
+        for (k, st) in o.rows {
+            self.get(&k).merge(&st);
+        }
+    }
+}
+
 /// One pass over lines.
 pub struct Aggregator<'p> {
     parser: &'p Parser,
@@ -513,9 +538,9 @@ impl<'p> Aggregator<'p> {
     #[inline]
     pub fn line(&mut self, raw: &[u8]) {
         self.s.lines += 1;
-        let p = self.parser.parse(raw);
+        let p = self.parser.parse_lite(raw);
         match p.line {
-            Line::Traffic(e) => self.traffic(&e),
+            Line::Traffic(mut e) => self.traffic(&mut e),
             Line::Connect { .. } => self.s.connects += 1,
             Line::Notice(n) => {
                 self.s.notices_total += 1;
@@ -549,7 +574,7 @@ impl<'p> Aggregator<'p> {
     }
 
     #[inline]
-    fn traffic(&mut self, e: &Entry<'_>) {
+    fn traffic(&mut self, e: &mut Entry<'_>) {
         self.formats[match e.format {
             Format::HttpLog => 0,
             Format::TcpLog => 1,
@@ -568,8 +593,11 @@ impl<'p> Aggregator<'p> {
         } else {
             self.s.tcp += 1;
         }
-        self.s.truncated += u64::from(e.truncated);
-        self.frontends.get(e.frontend).add(e);
+        if e.maybe_truncated() {
+            e.complete();
+            self.s.truncated += u64::from(e.truncated);
+        }
+        self.frontends.get(e.frontend).add(e, Side::Client);
         let key: &[u8] = if !e.backend_server.is_empty() {
             e.backend_server
         } else {
@@ -579,7 +607,7 @@ impl<'p> Aggregator<'p> {
             self.key.extend_from_slice(e.server);
             &self.key
         };
-        self.servers.get(key).add(e);
+        self.servers.get(key).add(e, Side::Server);
         let error = (e.status >= 500)
             || e.termination_state
                 .first()
@@ -606,6 +634,7 @@ impl<'p> Aggregator<'p> {
             }
         }
         if error {
+            e.complete();
             self.top_clients.add(e.client_ip);
             let uri = e.uri();
             if !uri.is_empty() {
@@ -659,6 +688,64 @@ impl<'p> Aggregator<'p> {
         self.buckets = merged;
     }
 
+    /// Adds the aggregates of the part of the input that follows this one (parallel reads
+    /// of one file: the parts are merged in file order).
+    pub fn merge(&mut self, o: Aggregator<'_>) {
+        let (a, b) = (&mut self.s, &o.s);
+        a.lines += b.lines;
+        a.requests += b.requests;
+        a.http += b.http;
+        a.tcp += b.tcp;
+        a.filtered_out += b.filtered_out;
+        a.connects += b.connects;
+        a.notices_total += b.notices_total;
+        a.foreign += b.foreign;
+        a.unparsed += b.unparsed;
+        a.too_long += b.too_long;
+        a.truncated += b.truncated;
+        for list in [
+            (&mut a.unparsed_sample, &b.unparsed_sample),
+            (&mut a.too_long_sample, &b.too_long_sample),
+        ] {
+            for x in list.1 {
+                if list.0.len() < SAMPLES {
+                    list.0.push(x.clone());
+                }
+            }
+        }
+        a.notes.extend(b.notes.iter().cloned());
+        self.frontends.merge(o.frontends);
+        self.servers.merge(o.servers);
+        while self.bucket_minutes < o.bucket_minutes {
+            self.widen();
+        }
+        let w = self.bucket_minutes;
+        for (start, acc) in o.buckets {
+            let m = start - start.rem_euclid(w);
+            self.bucket(m).merge(&acc);
+        }
+        for n in o.notices {
+            if self.notices.len() == MAX_NOTICES {
+                self.notices.pop_front();
+            }
+            self.notices.push_back(n);
+        }
+        for (k, v) in o.notice_counts {
+            *self.notice_counts.entry(k).or_default() += v;
+        }
+        self.top_clients.merge(o.top_clients);
+        self.top_urls.merge(o.top_urls);
+        self.top_agents.merge(o.top_agents);
+        self.first = match (self.first, o.first) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        self.last = self.last.max(o.last);
+        for (x, y) in self.formats.iter_mut().zip(o.formats) {
+            *x += y;
+        }
+    }
+
     /// Bytes held by the aggregates (tests check the bound).
     pub fn heap_bytes(&self) -> usize {
         let t = |t: &Table| {
@@ -672,9 +759,13 @@ impl<'p> Aggregator<'p> {
 
     pub fn finish(mut self) -> Summary {
         let name = |k: &[u8]| String::from_utf8_lossy(k).into_owned();
+        // The total: counts and server-side timers from the servers, TR from the frontends.
         let mut total = Stats::default();
-        for (_, st) in &self.frontends.rows {
+        for (_, st) in &self.servers.rows {
             total.merge(st);
+        }
+        for (_, st) in &self.frontends.rows {
+            total.t_request.merge(&st.t_request);
         }
         let mut backends: BTreeMap<Vec<u8>, Stats> = BTreeMap::new();
         for (k, st) in &self.servers.rows {
@@ -864,6 +955,29 @@ mod tests {
             s.top_agents
         );
         assert_eq!(s.unparsed_sample.len(), 1);
+    }
+
+    #[test]
+    fn merged_parts_equal_one_pass() {
+        let p = Parser::default();
+        let data = std::fs::read(format!("{FIX}local.log")).unwrap();
+        let lines: Vec<&[u8]> = data
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let one = {
+            let mut a = Aggregator::new(&p, Options::default());
+            lines.iter().for_each(|l| a.line(l));
+            a.finish()
+        };
+        for cut in [1, 10, 27] {
+            let mut a = Aggregator::new(&p, Options::default());
+            let mut b = Aggregator::new(&p, Options::default());
+            lines[..cut].iter().for_each(|l| a.line(l));
+            lines[cut..].iter().for_each(|l| b.line(l));
+            a.merge(b);
+            assert_eq!(a.finish(), one, "cut at {cut}");
+        }
     }
 
     #[test]

@@ -38,6 +38,26 @@ impl Top {
         }
     }
 
+    /// Adds another summary of a disjoint part of the stream (Misra-Gries merge: sum the
+    /// counters, then take away the (capacity+1)-th largest so at most `capacity` remain).
+    pub fn merge(&mut self, o: Top) {
+        self.total += o.total;
+        self.decrements += o.decrements;
+        for (k, c) in o.counts {
+            *self.counts.entry(k).or_default() += c;
+        }
+        if self.counts.len() > self.capacity {
+            let mut v: Vec<u64> = self.counts.values().copied().collect();
+            v.sort_unstable_by(|a, b| b.cmp(a));
+            let cut = v[self.capacity];
+            self.decrements += cut;
+            self.counts.retain(|_, c| {
+                *c = c.saturating_sub(cut);
+                *c > 0
+            });
+        }
+    }
+
     pub fn total(&self) -> u64 {
         self.total
     }
