@@ -275,6 +275,23 @@ impl<'a> Cur<'a> {
         self.i = end;
         Some(&s[i..end])
     }
+    /// `[...]`: HAProxy's accept date, 24 characters inside the brackets in every version
+    /// (checked first), any length otherwise.
+    #[inline]
+    pub fn date(&mut self) -> Option<&'a [u8]> {
+        self.skip_spaces();
+        let s = self.s;
+        let i = self.i;
+        if s.get(i) == Some(&b'[')
+            && s.get(i + 25) == Some(&b']')
+            && s.get(i + 26).is_none_or(|&b| b == b' ')
+        {
+            self.i = i + 26;
+            return Some(&s[i + 1..i + 25]);
+        }
+        self.word()?.strip_prefix(b"[")?.strip_suffix(b"]")
+    }
+
     pub fn rest(&mut self) -> &'a [u8] {
         self.skip_spaces();
         &self.s[self.i.min(self.s.len())..]
@@ -431,8 +448,7 @@ pub(crate) fn frontend(w: &[u8]) -> (&[u8], bool) {
 pub fn parse_fixed_head(msg: &[u8]) -> Option<Entry<'_>> {
     let mut c = Cur::new(msg);
     let (ip, port) = client(c.word()?);
-    let date = c.word()?;
-    let date = date.strip_prefix(b"[")?.strip_suffix(b"]")?;
+    let date = c.date()?;
     let (fe, ssl) = frontend(c.word()?);
     let bs = c.word()?;
     let slash = bs.iter().position(|&b| b == b'/')?;

@@ -29,13 +29,25 @@ impl Envelope<'_> {
     }
 }
 
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
-
 /// The month number (1-12) of a three-letter English abbreviation.
+#[inline]
 pub fn month(m: &[u8]) -> Option<u8> {
-    MONTHS.iter().position(|x| &x[..] == m).map(|i| i as u8 + 1)
+    let n = match m {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    };
+    Some(n)
 }
 
 /// Splits a line into its header and HAProxy's message.

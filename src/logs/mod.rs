@@ -67,23 +67,9 @@ impl Parser {
         Parsed { envelope, line }
     }
 
-    /// [`Parser::parse`] that leaves the captures and request line of httplog lines for
-    /// [`Entry::complete`]: what a summary needs for most lines.
-    #[inline(always)]
-    pub fn parse_lite<'a>(&self, raw: &'a [u8]) -> Parsed<'a> {
-        let envelope = envelope::split(raw);
-        let msg = envelope.message;
-        if let Some(e) = entry::parse_fixed_head(msg) {
-            return Parsed {
-                envelope,
-                line: Line::Traffic(e),
-            };
-        }
-        let line = self.slow(msg);
-        Parsed { envelope, line }
-    }
-
-    fn slow<'a>(&self, msg: &'a [u8]) -> Line<'a> {
+    /// Custom formats, CLF, the default format and notices: the lines `parse_fixed` does
+    /// not take.
+    pub(crate) fn slow<'a>(&self, msg: &'a [u8]) -> Line<'a> {
         for (i, f) in self.customs.iter().enumerate() {
             if let Some(e) = f.parse(msg, Format::Custom(i)) {
                 return Line::Traffic(e);

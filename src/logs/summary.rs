@@ -538,7 +538,16 @@ impl<'p> Aggregator<'p> {
     #[inline]
     pub fn line(&mut self, raw: &[u8]) {
         self.s.lines += 1;
-        let p = self.parser.parse_lite(raw);
+        let envelope = super::envelope::split(raw);
+        // The common case first, without the `Parsed` wrapper: the entry is built in place.
+        if let Some(mut e) = super::entry::parse_fixed_head(envelope.message) {
+            self.traffic(&mut e);
+            return;
+        }
+        let p = super::Parsed {
+            envelope,
+            line: self.parser.slow(envelope.message),
+        };
         match p.line {
             Line::Traffic(mut e) => self.traffic(&mut e),
             Line::Connect { .. } => self.s.connects += 1,

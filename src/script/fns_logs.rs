@@ -45,6 +45,7 @@ const OPTION_KEYS: &[&str] = &[
     "config",
     "top",
     "agent_header",
+    "threads",
 ];
 
 /// What the options of `logs`/`log_summary` ask for.
@@ -58,6 +59,8 @@ struct Query {
     use_config: bool,
     top: usize,
     agent_header: Option<usize>,
+    /// Threads for one big plain file (default: one per core, at most 8).
+    threads: Option<usize>,
 }
 
 fn text_opt(opts: &Map, key: &'static str) -> R<Option<String>> {
@@ -208,6 +211,7 @@ fn query(opts: &Map) -> R<Query> {
         use_config: bool_opt(opts, "config", true)?,
         top: int_opt(opts, "top", 1, 1000)?.unwrap_or(10) as usize,
         agent_header: int_opt(opts, "agent_header", 0, 63)?.map(|n| n as usize),
+        threads: int_opt(opts, "threads", 1, 64)?.map(|n| n as usize),
     })
 }
 
@@ -402,6 +406,15 @@ fn read_all(
 
 fn logs(ctx: &Ctx, source: &Dynamic, opts: &Map) -> R<Array> {
     let mut q = query(opts)?;
+    for k in ["top", "threads", "agent_header"] {
+        if opts.contains_key(k) {
+            return Err(invalid(
+                "option",
+                k,
+                "is an option of log_summary(), not of logs()",
+            ));
+        }
+    }
     let (parser, _notes) = parser_for(ctx, &mut q)?;
     let sources = expand(&sources_of(source)?, q.rotated);
     let limit = if q.tail.is_some() {
@@ -484,8 +497,8 @@ fn log_summary(ctx: &Ctx, source: &Dynamic, opts: &Map) -> R<Map> {
         agent_header: q.agent_header,
     };
     for spec in &sources {
-        if let Some((path, size)) = parallel_candidate(spec) {
-            let part = summarize_parallel(ctx, &parser, &summary_opts, &path, size)?;
+        if let Some((path, size)) = parallel_candidate(spec).filter(|_| q.threads != Some(1)) {
+            let part = summarize_parallel(ctx, &parser, &summary_opts, &path, size, q.threads)?;
             agg.merge(part);
             agg.source(spec, size, None);
             continue;
@@ -557,12 +570,16 @@ fn summarize_parallel<'p>(
     opts: &SummaryOptions,
     path: &Path,
     size: u64,
+    threads: Option<usize>,
 ) -> R<Aggregator<'p>> {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8)
+    let threads = threads
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(8)
+        })
         .min((size / PARALLEL_CHUNK).max(1) as usize);
     let ranges = source::split_ranges(path, threads).map_err(unreadable)?;
     let read = AtomicU64::new(0);
@@ -688,6 +705,7 @@ fn log_formats(ctx: &Ctx) -> R<Map> {
         use_config: true,
         top: 10,
         agent_header: None,
+        threads: None,
     };
     let (parser, notes) = parser_for(ctx, &mut q)?;
     let mut m = Map::new();
@@ -821,7 +839,7 @@ fn proxy_config(ctx: &Ctx, name: &str) -> R<Map> {
 
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     const LOGS: &str = "HAProxy's log lines from `source` (a file, also `.gz` and rotated `.1`; `-` for\nstdin; `journalctl -u haproxy` output; an array of files), parsed whatever the\nformat (`option httplog`, `tcplog`, `httplog clf`, the default format, a custom\n`log-format` found in the configuration) and whatever the syslog header. One map\nper request or session (keys below; a field the format does not have is `()`;\ntimers in ms, `-1` = phase not reached). `opts`: `since`, `until`\n(`2026-11-23T19:23`, or `15m` back from now), `frontend`, `backend`, `server`\n(`srv` or `bk/srv`), `status` (503 or `\"5xx\"`), `termination` (a prefix: `sH`,\n`s`), `limit` (first N, default 10000), `tail` (last N), `notices: true` (also\nHAProxy's own messages), `rotated: true` (read `PATH.N.gz` ... `PATH.1` first),\n`format` (a log-format string, or an array), `config: false` (ignore the\nconfiguration's log-format lines). A missing or unreadable file raises\n`e.kind == \"log_unreadable\"`.";
-    const SUMMARY: &str = "Aggregate `source` (as `logs`) in one pass, in Rust, in bounded memory:\n`#{requests, http, tcp, lines, unparsed, unparsed_sample, too_long, truncated,\nforeign, filtered_out, formats, first, last, total, frontends, backends, servers,\nbuckets, bucket_minutes, notices, notice_counts, top_clients, top_urls,\ntop_agents, top_error_bound, sources, bytes, notes}`. Each of `total`,\n`frontends[]`, `backends[]`, `servers[]` has requests, status classes,\n`error_pct` (5xx %), `abnormal`, `terminations` (`#{\"sH--\": 12}`), `retries`,\n`redispatched`, `queued`, and per timer (`t_request`, `t_queue`, `t_connect`,\n`t_response`, `t_active`, `t_total`) `#{count, not_reached, p50, p90, p99, max,\nmean}`: exact below 1 s, at most 0.8% low above. `buckets` are per minute (wider\nwhen the log spans more than a day). Top lists count errors (5xx, or a\ntermination state not starting with `-` or `L`). `opts` as `logs` (no `limit`,\n`tail`, `notices`), plus `top` (rows per top list, default 10) and `agent_header`\n(index of User-Agent among the captured request headers; found in the\nconfiguration's `capture request header` lines otherwise).";
+    const SUMMARY: &str = "Aggregate `source` (as `logs`) in one pass, in Rust, in bounded memory:\n`#{requests, http, tcp, lines, unparsed, unparsed_sample, too_long, truncated,\nforeign, filtered_out, formats, first, last, total, frontends, backends, servers,\nbuckets, bucket_minutes, notices, notice_counts, top_clients, top_urls,\ntop_agents, top_error_bound, sources, bytes, notes}`. Each of `total`,\n`frontends[]`, `backends[]`, `servers[]` has requests, status classes,\n`error_pct` (5xx %), `abnormal`, `terminations` (`#{\"sH--\": 12}`), `retries`,\n`redispatched`, `queued`, and per timer (`t_request`, `t_queue`, `t_connect`,\n`t_response`, `t_active`, `t_total`) `#{count, not_reached, p50, p90, p99, max,\nmean}`: exact below 1 s, at most 0.8% low above. `buckets` are per minute (wider\nwhen the log spans more than a day). Top lists count errors (5xx, or a\ntermination state not starting with `-` or `L`). `opts` as `logs` (no `limit`,\n`tail`, `notices`), plus `top` (rows per top list, default 10), `threads` (a big\nplain file is read by one thread per core, at most 8; `threads: 1` for one), `agent_header`\n(index of User-Agent among the captured request headers; found in the\nconfiguration's `capture request header` lines otherwise).";
     let c = ctx.clone();
     reg("logs", &["source: ?", "Array"], LOGS)
         .register_into_engine(engine, move |s: Dynamic| logs(&c, &s, &Map::new()));

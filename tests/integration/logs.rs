@@ -275,3 +275,152 @@ fn analyze_logs_ties_real_failures_to_the_configuration() {
     );
     assert!(!findings_with(&report, "traffic.5xx").is_empty());
 }
+
+/// Bad input through the binary: never a panic, a clear message or a counted, sampled line.
+#[test]
+fn bad_input_is_counted_sampled_or_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/logs/local.log"
+    ))
+    .unwrap();
+    // Binary garbage, a 1 MB line, then real lines.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut data: Vec<u8> = (0..200_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    data.push(b'\n');
+    data.extend(std::iter::repeat_n(b'a', 1 << 20));
+    data.push(b'\n');
+    data.extend_from_slice(&real);
+    let junk = dir.path().join("junk.log");
+    std::fs::write(&junk, &data).unwrap();
+    let run = harun()
+        .args([
+            "--json",
+            "-c",
+            "/dev/null",
+            "-e",
+            &format!("log_summary({:?})", junk.display().to_string()),
+        ])
+        .run();
+    run.expect_code(0);
+    let s = run.json();
+    assert_eq!(s["requests"], 23, "{s}");
+    assert_eq!(s["too_long"], 1);
+    assert!(
+        s["too_long_sample"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("1048576 bytes: aaa"),
+        "{}",
+        s["too_long_sample"]
+    );
+    assert!(s["unparsed"].as_i64().unwrap() >= 1);
+    for sample in s["unparsed_sample"].as_array().unwrap() {
+        assert!(sample.as_str().unwrap().len() <= 3 * 300, "samples are cut");
+    }
+
+    // A truncated .gz: the lines before the damage, and a note naming it.
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for _ in 0..2000 {
+        enc.write_all(&real).unwrap();
+    }
+    let gz = enc.finish().unwrap();
+    let cut = dir.path().join("haproxy.log.2.gz");
+    std::fs::write(&cut, &gz[..gz.len() * 2 / 3]).unwrap();
+    let run = harun()
+        .args([
+            "--json",
+            "-c",
+            "/dev/null",
+            "-e",
+            &format!("log_summary({:?})", cut.display().to_string()),
+        ])
+        .run();
+    run.expect_code(0);
+    let s = run.json();
+    let requests = s["requests"].as_i64().unwrap();
+    assert!(requests > 0 && requests < 2000 * 23, "{requests}");
+    assert!(
+        s["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("gzip stream is truncated"),
+        "{}",
+        s["notes"]
+    );
+
+    // A missing file: one line naming it, exit 2, catchable by kind.
+    let run = harun()
+        .args([
+            "-c",
+            "/dev/null",
+            "-e",
+            "log_summary(\"/nonexistent/haproxy.log\")",
+        ])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("/nonexistent/haproxy.log: no such file"),
+        "{}",
+        run.stderr
+    );
+    let run = harun()
+        .args([
+            "-c",
+            "/dev/null",
+            "-e",
+            "try { logs(\"/nonexistent\") } catch (e) { e.kind }",
+        ])
+        .run();
+    run.expect_code(0);
+    assert!(run.stdout.contains("log_unreadable"), "{}", run.stdout);
+    // A bad option or time names what is wrong.
+    let run = harun()
+        .args([
+            "-c",
+            "/dev/null",
+            "-e",
+            &format!(
+                "logs({:?}, #{{since: \"yesterday\"}})",
+                junk.display().to_string()
+            ),
+        ])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("since") && run.stderr.contains("2026-11-23T19:23"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// stdin (`-`): what `journalctl -u haproxy -o short | harun ...` does.
+#[test]
+fn logs_from_stdin() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/logs/journal-short.log"
+    ))
+    .unwrap();
+    let run = harun()
+        .args([
+            "--json",
+            "-c",
+            "/dev/null",
+            "-e",
+            "let s = log_summary(\"-\"); [s.requests, s.foreign, s.notices_total]",
+        ])
+        .stdin(&text)
+        .run();
+    run.expect_code(0);
+    assert_eq!(run.json(), serde_json::json!([23, 4, 5]));
+}
