@@ -11,13 +11,31 @@ const SUB_BITS: u32 = 7;
 const SUB: u64 = 1 << SUB_BITS;
 const CHUNK: usize = 32;
 
-#[derive(Clone, Debug, Default)]
+/// Values below this are counted inline, without following a pointer: most timers are a few
+/// milliseconds, and a summary updates several histograms per line.
+const INLINE: usize = 64;
+
+#[derive(Clone, Debug)]
 pub struct Hist {
+    small: [u32; INLINE],
     chunks: Vec<Option<Box<[u32; CHUNK]>>>,
     count: u64,
     not_reached: u64,
     sum: u128,
     max: i64,
+}
+
+impl Default for Hist {
+    fn default() -> Self {
+        Hist {
+            small: [0; INLINE],
+            chunks: Vec::new(),
+            count: 0,
+            not_reached: 0,
+            sum: 0,
+            max: 0,
+        }
+    }
 }
 
 /// Percentiles of a histogram; all () in Rhai when `count` is 0.
@@ -68,6 +86,14 @@ impl Hist {
             }
             return;
         }
+        self.count += 1;
+        self.sum += v as u128;
+        self.max = self.max.max(v);
+        if (v as u64) < INLINE as u64 {
+            let slot = &mut self.small[v as usize];
+            *slot = slot.saturating_add(1);
+            return;
+        }
         let b = bucket(v as u64);
         let c = b / CHUNK;
         if self.chunks.len() <= c {
@@ -76,9 +102,6 @@ impl Hist {
         let chunk = self.chunks[c].get_or_insert_with(|| Box::new([0u32; CHUNK]));
         let slot = &mut chunk[b % CHUNK];
         *slot = slot.saturating_add(1);
-        self.count += 1;
-        self.sum += v as u128;
-        self.max = self.max.max(v);
     }
 
     pub fn count(&self) -> u64 {
@@ -92,6 +115,12 @@ impl Hist {
         }
         let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
         let mut seen = 0u64;
+        for (v, &n) in self.small.iter().enumerate() {
+            seen += u64::from(n);
+            if seen >= rank {
+                return Some((v as i64).min(self.max));
+            }
+        }
         for (c, chunk) in self.chunks.iter().enumerate() {
             let Some(chunk) = chunk else { continue };
             for (i, &n) in chunk.iter().enumerate() {
@@ -105,6 +134,9 @@ impl Hist {
     }
 
     pub fn merge(&mut self, o: &Hist) {
+        for (a, b) in self.small.iter_mut().zip(o.small.iter()) {
+            *a = a.saturating_add(*b);
+        }
         if self.chunks.len() < o.chunks.len() {
             self.chunks.resize_with(o.chunks.len(), || None);
         }
