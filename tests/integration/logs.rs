@@ -378,7 +378,7 @@ fn bad_input_is_counted_sampled_or_named() {
             "-c",
             "/dev/null",
             "-e",
-            "try { logs(\"/nonexistent\") } catch (e) { e.kind }",
+            "let k = \"\"; try { logs(\"/nonexistent\"); } catch (e) { k = e.kind; } k",
         ])
         .run();
     run.expect_code(0);
