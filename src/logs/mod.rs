@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod filter;
 pub mod findings;
 pub mod format;
+mod fx;
 pub mod hist;
 pub mod owned;
 pub mod source;

@@ -13,8 +13,7 @@ use super::time::{format_minute, format_secs, MinuteCache};
 use super::top::Top;
 use super::Parser;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 
 /// Keys per table before the rest are grouped under `(other)`.
 pub const MAX_KEYS: usize = 2_000;
@@ -29,33 +28,7 @@ const SAMPLE_BYTES: usize = 300;
 const MAX_NOTICES: usize = 200;
 const OTHER: &[u8] = b"(other)";
 
-/// FxHash: keys are short names from our own logs, not attacker-chosen hash-flooding input
-/// of consequence (the table is capped anyway).
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            h = (h.rotate_left(5) ^ v).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-        self.0 = h;
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxMap<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<Fx>>;
+use super::fx::FxMap;
 
 /// What to aggregate.
 #[derive(Clone, Debug)]

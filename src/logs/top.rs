@@ -2,12 +2,12 @@
 //! `capacity` counters. A count is at most `error_bound()` below the truth; a key seen more
 //! than `total / (capacity + 1)` times is always kept.
 
-use std::collections::HashMap;
+use super::fx::FxMap;
 
 #[derive(Clone, Debug)]
 pub struct Top {
     capacity: usize,
-    counts: HashMap<Box<[u8]>, u64>,
+    counts: FxMap<u64>,
     total: u64,
     decrements: u64,
 }
@@ -16,7 +16,7 @@ impl Top {
     pub fn new(capacity: usize) -> Self {
         Top {
             capacity: capacity.max(1),
-            counts: HashMap::new(),
+            counts: FxMap::default(),
             total: 0,
             decrements: 0,
         }
