@@ -84,7 +84,8 @@ fn open_error(path: &Path, e: io::Error) -> SourceError {
     }
 }
 
-/// Opens `-` (stdin) or a file; gzip is recognised by its first two bytes.
+/// Opens `-` (stdin), `journal` / `journal:UNIT` (`journalctl -u UNIT`, haproxy by default)
+/// or a file; gzip is recognised by its first two bytes.
 pub fn open(spec: &str) -> Result<Source, SourceError> {
     if spec == "-" {
         return Ok(Source {
@@ -94,7 +95,72 @@ pub fn open(spec: &str) -> Result<Source, SourceError> {
             size: None,
         });
     }
+    if let Some(unit) = journal_unit(spec) {
+        return open_journal(unit);
+    }
     open_path(Path::new(spec))
+}
+
+/// `journal` → `haproxy`, `journal:NAME` → `NAME`.
+pub fn journal_unit(spec: &str) -> Option<&str> {
+    if spec == "journal" {
+        return Some("haproxy");
+    }
+    spec.strip_prefix("journal:").filter(|u| {
+        !u.is_empty()
+            && u.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+    })
+}
+
+/// `journalctl`'s output read as it comes; the process is stopped when the source is
+/// dropped (a `limit` reached before the end).
+struct ChildReader {
+    child: std::process::Child,
+    stdout: std::process::ChildStdout,
+}
+
+impl Read for ChildReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stdout.read(buf)
+    }
+}
+
+impl Drop for ChildReader {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn open_journal(unit: &str) -> Result<Source, SourceError> {
+    let name = format!("journalctl -u {unit}");
+    let mut child = std::process::Command::new("journalctl")
+        .args(["-u", unit, "-o", "short-iso", "--no-pager", "-q"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => SourceError::NotFound {
+                path: "journalctl".into(),
+                hint: " (no systemd journal on this host: give HAProxy's log file instead)".into(),
+            },
+            _ => SourceError::Io {
+                path: name.clone(),
+                source: e,
+            },
+        })?;
+    let stdout = child.stdout.take().ok_or_else(|| SourceError::Io {
+        path: name.clone(),
+        source: io::Error::other("no stdout"),
+    })?;
+    Ok(Source {
+        name,
+        reader: Box::new(ChildReader { child, stdout }),
+        gzip: false,
+        size: None,
+    })
 }
 
 pub fn open_path(path: &Path) -> Result<Source, SourceError> {
@@ -404,6 +470,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = open(dir.path().to_str().unwrap()).unwrap_err().to_string();
         assert!(e.contains("is a directory"), "{e}");
+    }
+
+    #[test]
+    fn journal_specs() {
+        assert_eq!(journal_unit("journal"), Some("haproxy"));
+        assert_eq!(journal_unit("journal:haproxy@edge"), Some("haproxy@edge"));
+        assert_eq!(journal_unit("journal:"), None);
+        assert_eq!(journal_unit("journal:a;rm"), None);
+        assert_eq!(journal_unit("/var/log/journal"), None);
     }
 
     #[test]

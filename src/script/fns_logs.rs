@@ -46,6 +46,7 @@ const OPTION_KEYS: &[&str] = &[
     "top",
     "agent_header",
     "threads",
+    "seconds",
 ];
 
 /// What the options of `logs`/`log_summary` ask for.
@@ -61,6 +62,8 @@ struct Query {
     agent_header: Option<usize>,
     /// Threads for one big plain file (default: one per core, at most 8).
     threads: Option<usize>,
+    /// How long a `udp@ADDR` source listens.
+    seconds: f64,
 }
 
 fn text_opt(opts: &Map, key: &'static str) -> R<Option<String>> {
@@ -212,6 +215,7 @@ fn query(opts: &Map) -> R<Query> {
         top: int_opt(opts, "top", 1, 1000)?.unwrap_or(10) as usize,
         agent_header: int_opt(opts, "agent_header", 0, 63)?.map(|n| n as usize),
         threads: int_opt(opts, "threads", 1, 64)?.map(|n| n as usize),
+        seconds: int_opt(opts, "seconds", 1, 3600)?.unwrap_or(10) as f64,
     })
 }
 
@@ -307,7 +311,7 @@ fn sources_of(v: &Dynamic) -> R<Vec<String>> {
 fn expand(list: &[String], rotated: bool) -> Vec<String> {
     let mut out = Vec::new();
     for s in list {
-        if rotated && s != "-" {
+        if rotated && s != "-" && !s.starts_with("udp@") && source::journal_unit(s).is_none() {
             out.extend(
                 source::with_rotations(Path::new(s))
                     .into_iter()
@@ -329,10 +333,16 @@ fn unreadable(e: source::SourceError) -> Box<EvalAltResult> {
 fn read_all(
     ctx: &Ctx,
     sources: &[String],
+    seconds: f64,
     mut line: impl FnMut(SourceEvent<'_>) -> bool,
     mut done: impl FnMut(&str, u64, Option<String>),
 ) -> R<()> {
     for spec in sources {
+        if spec.starts_with("udp@") {
+            let bytes = read_udp(ctx, spec, seconds, &mut line)?;
+            done(spec, bytes, None);
+            continue;
+        }
         let src = source::open(spec).map_err(unreadable)?;
         let name = src.name.clone();
         let size = src.size.filter(|s| *s >= PROGRESS_FROM && !src.gzip);
@@ -404,6 +414,43 @@ fn read_all(
     Ok(())
 }
 
+/// Messages per round of the live listener: what it holds in memory at once.
+const UDP_BATCH: usize = 10_000;
+
+/// The live syslog listener as a source: datagrams for `seconds` (or until the consumer
+/// stops), in rounds of at most [`UDP_BATCH`] so memory stays bounded.
+fn read_udp(
+    ctx: &Ctx,
+    addr: &str,
+    seconds: f64,
+    line: &mut impl FnMut(SourceEvent<'_>) -> bool,
+) -> R<u64> {
+    use crate::system::syslog;
+    let mut l = ctx
+        .block_on(async { Ok(syslog::bind(addr).await) })
+        .map_err(to_rhai)?
+        .map_err(|e| kind_error("listen_failed", e.to_string()))?;
+    let deadline = Instant::now() + std::time::Duration::from_secs_f64(seconds);
+    let mut bytes = 0u64;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(bytes);
+        }
+        let round = left.min(std::time::Duration::from_secs(1));
+        let c = ctx
+            .block_on(async { Ok(l.collect(round, UDP_BATCH).await) })
+            .map_err(to_rhai)?
+            .map_err(|e| kind_error("listen_failed", e.to_string()))?;
+        for m in &c.messages {
+            bytes += m.message.len() as u64;
+            if !line(SourceEvent::Line(m.message.as_bytes())) {
+                return Ok(bytes);
+            }
+        }
+    }
+}
+
 fn logs(ctx: &Ctx, source: &Dynamic, opts: &Map) -> R<Array> {
     let mut q = query(opts)?;
     for k in ["top", "threads", "agent_header"] {
@@ -431,6 +478,7 @@ fn logs(ctx: &Ctx, source: &Dynamic, opts: &Map) -> R<Array> {
     read_all(
         ctx,
         &sources,
+        q.seconds,
         |ev| {
             let SourceEvent::Line(raw) = ev else {
                 return true;
@@ -509,6 +557,7 @@ fn log_summary(ctx: &Ctx, source: &Dynamic, opts: &Map) -> R<Map> {
             read_all(
                 ctx,
                 std::slice::from_ref(spec),
+                q.seconds,
                 |ev| {
                     match ev {
                         SourceEvent::Line(l) => agg.line(l),
@@ -706,6 +755,7 @@ fn log_formats(ctx: &Ctx) -> R<Map> {
         top: 10,
         agent_header: None,
         threads: None,
+        seconds: 10.0,
     };
     let (parser, notes) = parser_for(ctx, &mut q)?;
     let mut m = Map::new();
@@ -838,7 +888,7 @@ fn proxy_config(ctx: &Ctx, name: &str) -> R<Map> {
 }
 
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
-    const LOGS: &str = "HAProxy's log lines from `source` (a file, also `.gz` and rotated `.1`; `-` for\nstdin; `journalctl -u haproxy` output; an array of files), parsed whatever the\nformat (`option httplog`, `tcplog`, `httplog clf`, the default format, a custom\n`log-format` found in the configuration) and whatever the syslog header. One map\nper request or session (keys below; a field the format does not have is `()`;\ntimers in ms, `-1` = phase not reached). `opts`: `since`, `until`\n(`2026-11-23T19:23`, or `15m` back from now), `frontend`, `backend`, `server`\n(`srv` or `bk/srv`), `status` (503 or `\"5xx\"`), `termination` (a prefix: `sH`,\n`s`), `limit` (first N, default 10000), `tail` (last N), `notices: true` (also\nHAProxy's own messages), `rotated: true` (read `PATH.N.gz` ... `PATH.1` first),\n`format` (a log-format string, or an array), `config: false` (ignore the\nconfiguration's log-format lines). A missing or unreadable file raises\n`e.kind == \"log_unreadable\"`.";
+    const LOGS: &str = "HAProxy's log lines from `source` (a file, also `.gz` and rotated `.1`; `-` for\nstdin; `journal` or `journal:UNIT` for `journalctl -u haproxy`; `udp@127.0.0.1:5514`\nto listen `seconds` (default 10) for what HAProxy sends; an array of these), parsed whatever the\nformat (`option httplog`, `tcplog`, `httplog clf`, the default format, a custom\n`log-format` found in the configuration) and whatever the syslog header. One map\nper request or session (keys below; a field the format does not have is `()`;\ntimers in ms, `-1` = phase not reached). `opts`: `since`, `until`\n(`2026-11-23T19:23`, or `15m` back from now), `frontend`, `backend`, `server`\n(`srv` or `bk/srv`), `status` (503 or `\"5xx\"`), `termination` (a prefix: `sH`,\n`s`), `limit` (first N, default 10000), `tail` (last N), `notices: true` (also\nHAProxy's own messages), `rotated: true` (read `PATH.N.gz` ... `PATH.1` first),\n`format` (a log-format string, or an array), `config: false` (ignore the\nconfiguration's log-format lines). A missing or unreadable file raises\n`e.kind == \"log_unreadable\"`.";
     const SUMMARY: &str = "Aggregate `source` (as `logs`) in one pass, in Rust, in bounded memory:\n`#{requests, http, tcp, lines, unparsed, unparsed_sample, too_long, truncated,\nforeign, filtered_out, formats, first, last, total, frontends, backends, servers,\nbuckets, bucket_minutes, notices, notice_counts, top_clients, top_urls,\ntop_agents, top_error_bound, sources, bytes, notes}`. Each of `total`,\n`frontends[]`, `backends[]`, `servers[]` has requests, status classes,\n`error_pct` (5xx %), `abnormal`, `terminations` (`#{\"sH--\": 12}`), `retries`,\n`redispatched`, `queued`, and per timer (`t_request`, `t_queue`, `t_connect`,\n`t_response`, `t_active`, `t_total`) `#{count, not_reached, p50, p90, p99, max,\nmean}`: exact below 1 s, at most 0.8% low above. `buckets` are per minute (wider\nwhen the log spans more than a day). Top lists count errors (5xx, or a\ntermination state not starting with `-` or `L`). `opts` as `logs` (no `limit`,\n`tail`, `notices`), plus `top` (rows per top list, default 10), `threads` (a big\nplain file is read by one thread per core, at most 8; `threads: 1` for one), `agent_header`\n(index of User-Agent among the captured request headers; found in the\nconfiguration's `capture request header` lines otherwise).";
     let c = ctx.clone();
     reg("logs", &["source: ?", "Array"], LOGS)

@@ -424,3 +424,52 @@ fn logs_from_stdin() {
     run.expect_code(0);
     assert_eq!(run.json(), serde_json::json!([23, 4, 5]));
 }
+
+/// The live syslog listener as a source: HAProxy sends datagrams while the lab gets traffic,
+/// and `log_summary("udp@...")` aggregates them as they arrive.
+#[test]
+fn log_summary_listens_to_haproxy_live() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let Some(lab) = lab_with(Scenario::Incident, |b| {
+        b.log_to(addr.clone())
+            .section("backend bk_refuse\n    retries 1\n    server r1 127.0.0.1:1")
+    }) else {
+        return;
+    };
+    let h = harun().args([
+        "--json",
+        "-c",
+        "/dev/null",
+        "-e",
+        &format!("log_summary(\"udp@{addr}\", #{{seconds: 4}})"),
+    ]);
+    let t = std::thread::spawn(move || h.run());
+    let start = Instant::now();
+    while !t.is_finished() {
+        assert!(start.elapsed() < Duration::from_secs(60), "harun hangs");
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = request(&lab, "bk_refuse", "/live-refused", 4096);
+        let _ = request(&lab, "bk_app", "/live-ok", 4096);
+    }
+    let run = t.join().unwrap();
+    run.expect_code(0);
+    let s = run.json();
+    assert!(s["requests"].as_i64().unwrap() >= 2, "{s}");
+    let refuse = s["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["backend"] == "bk_refuse")
+        .cloned();
+    let refuse = refuse.unwrap_or_else(|| panic!("no bk_refuse in {}", s["backends"]));
+    assert!(
+        refuse["terminations"]["SC--"].as_i64().unwrap() >= 1,
+        "{refuse}"
+    );
+    assert_eq!(s["sources"][0], format!("udp@{addr}"));
+}
