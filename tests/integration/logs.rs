@@ -425,6 +425,94 @@ fn logs_from_stdin() {
     assert_eq!(run.json(), serde_json::json!([23, 4, 5]));
 }
 
+/// A custom `log-format` in the configuration: harun reads it from `-c` and parses the
+/// lines HAProxy writes with it by variable name, into the same fields as httplog.
+#[test]
+fn custom_log_format_from_the_configuration() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let format = r#"log-format "{\"client\":\"%ci\",\"fe\":\"%ft\",\"be\":\"%b\",\"srv\":\"%s\",\"st\":%ST,\"tw\":%Tw,\"tc\":%Tc,\"tr\":%Tr,\"ta\":%Ta,\"ts\":\"%tsc\",\"req\":\"%HM %HU\",\"id\":\"%[uuid]\"}""#;
+    let Some(lab) = lab_with(Scenario::Incident, |b| {
+        b.log_to("stdout format raw")
+            .section("backend bk_refuse\n    retries 1\n    server r1 127.0.0.1:1")
+            .section(format!(
+                "frontend fe_json\n    bind 127.0.0.1:{port}\n    {format}\n    use_backend %[req.hdr(x-backend)] if {{ req.hdr(x-backend) -m found }}\n    default_backend bk_app"
+            ))
+    }) else {
+        return;
+    };
+    let log = lab.dir().join("haproxy.log");
+    for backend in ["bk_app", "bk_refuse"] {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "GET /json HTTP/1.1\r\nHost: lab\r\nX-Backend: {backend}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+    }
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("\"be\":\"bk_refuse\"")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no JSON line logged"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let path = log.display().to_string();
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--json",
+            "-e",
+            &format!("[log_formats(), log_summary({path:?}, #{{frontend: \"fe_json\"}})]"),
+        ])
+        .run();
+    run.expect_code(0);
+    let v = run.json();
+    let formats = &v[0]["formats"];
+    assert_eq!(formats.as_array().unwrap().len(), 1, "{v}");
+    assert!(formats[0]["location"]
+        .as_str()
+        .unwrap()
+        .starts_with(&lab.config_path().display().to_string()));
+    let s = &v[1];
+    assert_eq!(s["requests"], 2, "{s}");
+    assert_eq!(s["formats"]["custom"], 2);
+    let refuse = s["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "bk_refuse/r1")
+        .unwrap();
+    assert_eq!(
+        (
+            refuse["status_5xx"].as_i64(),
+            refuse["terminations"]["SC--"].as_i64()
+        ),
+        (Some(1), Some(1)),
+        "{refuse}"
+    );
+    // Without the configuration, the same lines are unparsed, never mistaken for httplog.
+    let run = harun()
+        .args([
+            "--json",
+            "-c",
+            "/dev/null",
+            "-e",
+            &format!("log_summary({path:?}, #{{frontend: \"fe_json\"}}).requests"),
+        ])
+        .run();
+    assert_eq!(run.json(), 0);
+}
+
 /// The live syslog listener as a source: HAProxy sends datagrams while the lab gets traffic,
 /// and `log_summary("udp@...")` aggregates them as they arrive.
 #[test]
