@@ -85,6 +85,9 @@ pub struct Entry<'a> {
     pub truncated: bool,
     /// `option logasap`: a `+` before the total time or the bytes.
     pub logasap: bool,
+    /// `%HM` / `%HU` of a custom format that logs them apart from the request line.
+    pub(crate) method_var: &'a [u8],
+    pub(crate) uri_var: &'a [u8],
     /// Captures and request line not parsed yet ([`Entry::complete`]): what follows the
     /// queue counters of an httplog line. Empty once parsed.
     pub(crate) tail: &'a [u8],
@@ -127,6 +130,8 @@ impl<'a> Entry<'a> {
             request: b"",
             truncated: false,
             logasap: false,
+            method_var: b"",
+            uri_var: b"",
             tail: b"",
         }
     }
@@ -170,6 +175,9 @@ impl<'a> Entry<'a> {
 
     /// The method of the request line (`GET`), empty for `<BADREQ>` or a cut line.
     pub fn method(&self) -> &'a [u8] {
+        if self.request.is_empty() {
+            return self.method_var;
+        }
         if self.request == b"<BADREQ>" {
             return b"";
         }
@@ -181,6 +189,9 @@ impl<'a> Entry<'a> {
 
     /// The URI of the request line (up to the protocol; what is left of a cut line).
     pub fn uri(&self) -> &'a [u8] {
+        if self.request.is_empty() {
+            return self.uri_var;
+        }
         if self.request == b"<BADREQ>" {
             return b"";
         }

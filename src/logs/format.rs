@@ -40,6 +40,8 @@ enum Var {
     Hr,
     Hs,
     Request,
+    Method,
+    Uri,
     /// Matched, not kept.
     Skip,
 }
@@ -74,6 +76,8 @@ fn var_of(name: &str) -> Var {
         "hr" | "hrl" => Var::Hr,
         "hs" | "hsl" => Var::Hs,
         "r" => Var::Request,
+        "HM" => Var::Method,
+        "HU" | "HP" | "HPO" => Var::Uri,
         _ => Var::Skip,
     }
 }
@@ -179,7 +183,8 @@ pub fn compile(text: &str, location: &str) -> Result<LogFormat, String> {
     if !(used(Var::Frontend) || used(Var::FrontendName) || used(Var::Backend)) {
         return Err("it logs no frontend (`%ft`/`%f`) nor backend (`%b`): its lines cannot be told apart from other text".into());
     }
-    let http = used(Var::Status) || used(Var::Request) || used(Var::TR) || used(Var::Ta);
+    let http =
+        used(Var::Status) || used(Var::Request) || used(Var::TR) || used(Var::Ta) || used(Var::Uri);
     Ok(LogFormat {
         text: text.to_string(),
         location: location.to_string(),
@@ -330,6 +335,8 @@ impl LogFormat {
             Var::Hr => e.captured_request_headers = Some(s),
             Var::Hs => e.captured_response_headers = Some(s),
             Var::Request => e.request = s,
+            Var::Method => e.method_var = s,
+            Var::Uri => e.uri_var = s,
             Var::Skip => {}
         }
         Some(())

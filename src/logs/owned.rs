@@ -201,7 +201,7 @@ impl Record {
         self.captured_request_headers = e.captured_request_headers.map(text);
         self.captured_response_headers = e.captured_response_headers.map(text);
         if e.http {
-            self.request = Some(text(e.request));
+            self.request = opt_text(e.request);
             self.method = opt_text(e.method());
             self.uri = opt_text(e.uri());
         }

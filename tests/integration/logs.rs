@@ -472,7 +472,7 @@ fn custom_log_format_from_the_configuration() {
         .args([
             "--json",
             "-e",
-            &format!("[log_formats(), log_summary({path:?}, #{{frontend: \"fe_json\"}})]"),
+            &format!("[log_formats(), log_summary({path:?}, #{{frontend: \"fe_json\"}}), logs({path:?}, #{{frontend: \"fe_json\"}})]"),
         ])
         .run();
     run.expect_code(0);
@@ -500,6 +500,19 @@ fn custom_log_format_from_the_configuration() {
         (Some(1), Some(1)),
         "{refuse}"
     );
+    let rows = v[2].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        assert_eq!(
+            (
+                r["format"].as_str(),
+                r["method"].as_str(),
+                r["uri"].as_str()
+            ),
+            (Some("custom"), Some("GET"), Some("/json")),
+            "{r}"
+        );
+    }
     // Without the configuration, the same lines are unparsed, never mistaken for httplog.
     let run = harun()
         .args([
