@@ -7,7 +7,8 @@
 //! any syslog header people have, filtering, and aggregating millions of lines in bounded
 //! memory ([`summary`]).
 //!
-//! It may import `crate::system` (the syslog envelope of a datagram) and nothing above it:
+//! It may import `crate::system` (the syslog listener whose datagrams it parses, the
+//! `FindingDoc` of docs/findings.md) and `crate::report::Severity`, and nothing above it:
 //! never the Rhai side (`crate::script`), the CLI or the output layer. Parsers are pure
 //! functions over byte slices; the per-line path allocates nothing.
 
