@@ -462,7 +462,10 @@ pub fn parse_fixed_head(msg: &[u8]) -> Option<Entry<'_>> {
     let date = c.date()?;
     let (fe, ssl) = frontend(c.word()?);
     let bs = c.word()?;
-    let slash = bs.iter().position(|&b| b == b'/')?;
+    let slash = find_byte(bs, 0, b'/');
+    if slash == bs.len() {
+        return None;
+    }
     let timers = c.word()?;
     let mut plus = false;
     let mut e = match count_slashes(timers) {
