@@ -14,6 +14,22 @@ pub fn haproxy_bin() -> PathBuf {
         .unwrap_or_else(|| harun::settings::resolve_program(std::path::Path::new("haproxy")))
 }
 
+/// The version of the haproxy under test, as `haproxy -v` prints it (`2.6.12-1+deb12u3`),
+/// the same string as `show info`'s `Version`. Tests compare with it instead of
+/// assuming a major version: the suite runs on every supported HAProxy.
+pub fn haproxy_version() -> String {
+    let out = std::process::Command::new(haproxy_bin())
+        .arg("-v")
+        .output()
+        .expect("haproxy -v runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("no version in `haproxy -v`: {text}"))
+        .to_string()
+}
+
 /// Whether haproxy runs here. With `CI=true` a missing haproxy fails the test
 /// (never a silent skip); locally the test is skipped with a loud note.
 pub fn require_haproxy() -> bool {

@@ -18,3 +18,4 @@ mod repl;
 mod runtime;
 mod strict;
 mod team;
+mod versions;
