@@ -14,7 +14,9 @@ pub enum ExitCode {
     Findings = 1,
     /// Bad usage, or a playbook that failed (syntax error, runtime error, limit hit).
     Usage = 2,
-    /// A HAProxy target was unreachable or timed out.
+    /// A HAProxy target was unreachable, timed out, lost the connection, or
+    /// answered something that is not a runtime API reply (malformed, or
+    /// over the reply cap).
     Unreachable = 3,
     /// A write was refused: read-only mode, no confirmation, last-server guard,
     /// or HAProxy answered `Permission denied`.
@@ -28,7 +30,9 @@ impl ExitCode {
     /// not know (a playbook's own) is a playbook error.
     pub fn of_kind(kind: &str) -> ExitCode {
         match kind {
-            "unreachable" | "timeout" | "connection_lost" => ExitCode::Unreachable,
+            "unreachable" | "timeout" | "connection_lost" | "malformed" | "reply_too_large" => {
+                ExitCode::Unreachable
+            }
             "permission_denied" | "refused" => ExitCode::Refused,
             "interrupted" => ExitCode::Interrupted,
             _ => ExitCode::Usage,
@@ -110,6 +114,14 @@ pub enum Error {
         command: String,
         detail: String,
     },
+    /// A reply passed the cap (`--max-reply-mb`); the session is dropped
+    /// with the rest of it unread.
+    #[error("{target}: the reply to `{command}` passed the reply cap of {} MiB and was abandoned: no runtime API reply is that large unless this is a stream that never ends (raise the cap with --max-reply-mb if this HAProxy really sends that much)", .cap / (1024 * 1024))]
+    ReplyTooLarge {
+        target: String,
+        command: String,
+        cap: usize,
+    },
     #[error("write refused: {reason}")]
     Refused { reason: String },
     #[error("{path}: {source}")]
@@ -146,6 +158,7 @@ impl Error {
             Error::UnknownCommand { .. } => "unknown_command",
             Error::Haproxy { .. } => "haproxy_error",
             Error::Malformed { .. } => "malformed",
+            Error::ReplyTooLarge { .. } => "reply_too_large",
             Error::Refused { .. } => "refused",
             Error::Io { .. } => "io",
             Error::NoTarget => "no_target",
@@ -198,6 +211,8 @@ mod tests {
     fn exit_codes_follow_kinds() {
         assert_eq!(ExitCode::of_kind("unreachable"), ExitCode::Unreachable);
         assert_eq!(ExitCode::of_kind("connection_lost"), ExitCode::Unreachable);
+        assert_eq!(ExitCode::of_kind("malformed"), ExitCode::Unreachable);
+        assert_eq!(ExitCode::of_kind("reply_too_large"), ExitCode::Unreachable);
         assert_eq!(ExitCode::of_kind("permission_denied"), ExitCode::Refused);
         assert_eq!(ExitCode::of_kind("no_target"), ExitCode::Usage);
         assert_eq!(Error::NoTarget.exit_code(), ExitCode::Usage);

@@ -40,8 +40,11 @@ pub struct Settings {
     /// haproxy.cfg files or directories (as `haproxy -f` takes them).
     pub config_paths: Vec<PathBuf>,
     pub haproxy_bin: PathBuf,
-    /// Connect and per-read timeout on runtime API sockets.
+    /// Bound on each exchange with a runtime API socket: connect, write and
+    /// the complete reply.
     pub io_timeout: Duration,
+    /// Largest reply accepted from a socket, in bytes.
+    pub max_reply_bytes: usize,
     /// Bound on a whole run (`--max-time`).
     pub max_time: Option<Duration>,
     pub params: BTreeMap<String, String>,
@@ -74,6 +77,7 @@ impl Default for Settings {
             config_paths: vec![PathBuf::from("/etc/haproxy/haproxy.cfg")],
             haproxy_bin: PathBuf::from("haproxy"),
             io_timeout: Duration::from_secs(5),
+            max_reply_bytes: crate::runtime::session::DEFAULT_MAX_REPLY_BYTES,
             max_time: None,
             params: BTreeMap::new(),
             strict_params: false,

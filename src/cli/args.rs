@@ -74,7 +74,8 @@ pub struct GlobalOpts {
     )]
     pub haproxy_bin: PathBuf,
 
-    /// Connect and read timeout on sockets, in seconds.
+    /// Bound on each exchange with a socket (connect, write, the complete
+    /// reply), in seconds.
     #[arg(
         long = "timeout",
         value_name = "SECS",
@@ -82,6 +83,17 @@ pub struct GlobalOpts {
         global = true
     )]
     pub timeout: f64,
+
+    /// Largest reply accepted from a socket, in MiB: a longer one is
+    /// abandoned (exit 3).
+    #[arg(
+        long = "max-reply-mb",
+        value_name = "MIB",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u64).range(1..=65536),
+        global = true
+    )]
+    pub max_reply_mb: u64,
 
     /// Stop the whole run after this many seconds.
     #[arg(long = "max-time", value_name = "SECS", global = true)]

@@ -158,6 +158,7 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
         config_paths: vec![g.config.clone()],
         haproxy_bin: g.haproxy_bin.clone(),
         io_timeout,
+        max_reply_bytes: (g.max_reply_mb as usize).saturating_mul(1024 * 1024),
         max_time,
         params,
         // What the user typed: a key no playbook declares or reads is a typo.

@@ -76,6 +76,7 @@ impl Ctx {
         let client = Client::new(
             settings.sockets.clone(),
             settings.io_timeout,
+            settings.max_reply_bytes,
             settings.max_parallel,
             settings.read_only,
         );

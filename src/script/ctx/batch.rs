@@ -468,9 +468,12 @@ fn state_of(states: &States, server: &ServerRef) -> Option<serde_json::Value> {
 pub(super) fn outcome_of(reply: &Result<String>) -> &'static str {
     match reply {
         Ok(_) => "sent",
-        Err(Error::Timeout { .. } | Error::ConnectionLost { .. } | Error::Malformed { .. }) => {
-            "unknown"
-        }
+        Err(
+            Error::Timeout { .. }
+            | Error::ConnectionLost { .. }
+            | Error::Malformed { .. }
+            | Error::ReplyTooLarge { .. },
+        ) => "unknown",
         Err(_) => "failed",
     }
 }
@@ -493,6 +496,11 @@ fn echo(e: &Error, target: &str, command: &Command) -> Error {
             target,
             command,
             detail: detail.clone(),
+        },
+        Error::ReplyTooLarge { cap, .. } => Error::ReplyTooLarge {
+            target,
+            command,
+            cap: *cap,
         },
         _ => Error::ConnectionLost {
             target,
