@@ -139,6 +139,9 @@ pub enum Error {
     Interrupted,
     #[error("run exceeded --max-time of {}", humantime::format_duration(*.0))]
     DeadlineExceeded(Duration),
+    /// The playbook's data passed `Limits::max_heap_bytes`.
+    #[error("playbook stopped: harun's memory passed its limit of {} MiB (a playbook holding too much data: large strings, arrays or maps, or deep recursion)", .0 / (1024 * 1024))]
+    MemoryLimit(usize),
     #[error("{0}")]
     Other(String),
 }
@@ -165,6 +168,7 @@ impl Error {
             Error::Playbook(_) => "playbook",
             Error::Interrupted => "interrupted",
             Error::DeadlineExceeded(_) => "deadline",
+            Error::MemoryLimit(_) => "memory_limit",
             Error::Other(_) => "other",
         }
     }
@@ -175,7 +179,10 @@ impl Error {
 
     /// Errors that end a run no matter what the playbook does (no try/catch).
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Error::Interrupted | Error::DeadlineExceeded(_))
+        matches!(
+            self,
+            Error::Interrupted | Error::DeadlineExceeded(_) | Error::MemoryLimit(_)
+        )
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -15,6 +15,7 @@ pub mod findings;
 pub mod health;
 pub mod journal;
 pub mod lab;
+pub mod mem;
 pub mod playbooks;
 pub mod repl;
 pub mod report;

@@ -6,6 +6,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Bounds a playbook cannot exceed. The same in debug and release builds.
+/// Rhai's size limits bound one value (nested values count towards their
+/// container); `max_heap_bytes` bounds the sum of everything, checked
+/// between operations when [`crate::mem::CountingAlloc`] is the global
+/// allocator (it is in the `harun` binary). The defaults keep the binary
+/// under 256 MiB whatever the playbook does (figures in docs/reliability.md),
+/// with room for `servers()` of 20,000 servers (about 130 MiB of maps).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Limits {
     pub max_operations: u64,
@@ -16,6 +22,8 @@ pub struct Limits {
     pub max_array_size: usize,
     pub max_map_size: usize,
     pub max_modules: usize,
+    /// Heap in use past which the playbook is stopped.
+    pub max_heap_bytes: usize,
 }
 
 impl Default for Limits {
@@ -25,10 +33,12 @@ impl Default for Limits {
             max_call_levels: 48,
             max_expr_depth: 96,
             max_function_expr_depth: 48,
-            max_string_size: 256 * 1024 * 1024,
-            max_array_size: 20_000_000,
-            max_map_size: 20_000_000,
+            // The default reply cap: any reply fits in one string.
+            max_string_size: 64 * 1024 * 1024,
+            max_array_size: 2_000_000,
+            max_map_size: 4_000_000,
             max_modules: 64,
+            max_heap_bytes: 160 * 1024 * 1024,
         }
     }
 }
