@@ -76,7 +76,7 @@ pub fn resolve_servers<'a>(
     if name.contains('/') {
         return Ok(vec![ServerRef::parse(name)?]);
     }
-    crate::runtime::command::validate_token("server name", name)?;
+    crate::runtime::command::validate_name("server name", name)?;
     let mut out: Vec<ServerRef> = Vec::new();
     for (b, s) in known {
         if s == name {

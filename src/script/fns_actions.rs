@@ -35,7 +35,7 @@ fn resolve_all(ctx: &Ctx, names: &[String]) -> Result<Vec<ServerRef>> {
         Vec::new()
     } else {
         for n in names.iter().filter(|n| !n.contains('/')) {
-            crate::runtime::command::validate_token("server name", n)?;
+            crate::runtime::command::validate_name("server name", n)?;
         }
         known_servers(ctx)?
     };

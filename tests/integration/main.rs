@@ -11,6 +11,7 @@ mod config;
 mod embed;
 mod faults;
 mod first_contact;
+mod hostile;
 mod logging;
 mod playbooks;
 mod probe;
