@@ -201,8 +201,8 @@ fn state_snapshot(lab: &Lab) -> Vec<String> {
         "srv_addr",
         "srv_port",
     ]
-    .map(|c| col(c));
-    let checks = ["srv_check_state", "srv_agent_state"].map(|c| col(c));
+    .map(&col);
+    let checks = ["srv_check_state", "srv_agent_state"].map(col);
     lines
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
