@@ -77,12 +77,6 @@ impl Ctx {
                     "`{command}` would also take out {backend}/{last}, which tracks {server} and is the last UP server of backend `{backend}` on {target} {force}{context}"
                 ),
             ),
-            Refusal::ById => (
-                "named by #id".to_string(),
-                format!(
-                    "`{command}` names {server} by `#id`, and the guard (like `track`) goes by name: write it as backend/server by name {force}{context}"
-                ),
-            ),
             Refusal::Unread { backend } => (
                 format!("backend {backend} unread"),
                 format!(
