@@ -168,14 +168,27 @@ struct Measured {
     peak_rss_mib: u64,
 }
 
-/// Run the real binary and measure it: wall time, and peak RSS of that very
-/// child from `wait4` (other tests' processes do not count).
-// The child is reaped by `wait4`, which std's `wait` cannot replace: it
-// returns that child's own resource usage.
-#[allow(clippy::zombie_processes)]
+/// Run the real binary and measure it: wall time, and its peak RSS from GNU
+/// time. Not from `wait4` here: a child of this (large, multi-threaded) test
+/// process is spawned sharing its memory until `exec`, and Linux counts that
+/// in the child's `ru_maxrss`; GNU time is a small parent.
 fn measured(args: &[&str]) -> Measured {
-    let mut child = harun_process()
+    let time = std::path::Path::new("/usr/bin/time");
+    if !time.exists() {
+        panic!("GNU time is missing: apt-get install time (it measures peak memory)");
+    }
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let mut child = std::process::Command::new(time)
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(report.path())
+        .arg(assert_cmd::cargo::cargo_bin("harun"))
         .args(args)
+        .env_remove("HARUN_SOCKET")
+        .env_remove("HARUN_CONFIG")
+        .env_remove("HARUN_PLAYBOOK_PATH")
+        .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -194,16 +207,16 @@ fn measured(args: &[&str]) -> Measured {
         let _ = err.read_to_string(&mut s);
         s
     });
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4");
+    let status = child.wait().unwrap();
     let elapsed = start.elapsed();
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
+    // GNU time exits with the command's code.
+    let code = status.code().unwrap_or(-1);
+    let kib: u64 = std::fs::read_to_string(report.path())
+        .unwrap()
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("GNU time's %M");
     Measured {
         run: Run {
             code,
@@ -211,8 +224,7 @@ fn measured(args: &[&str]) -> Measured {
             stderr: err.join().unwrap(),
         },
         elapsed,
-        // ru_maxrss is in KiB on Linux.
-        peak_rss_mib: usage.ru_maxrss as u64 / 1024,
+        peak_rss_mib: kib / 1024,
     }
 }
 
