@@ -453,3 +453,24 @@ fn a_write_on_the_wire_is_journaled_even_when_the_run_is_stopped() {
     // No reply: HAProxy may have applied it.
     assert_eq!(lines[0]["outcome"], "unknown", "{text}");
 }
+
+/// Rhai's limits bound one value, not many: a recursion holding a distinct
+/// 32 MiB string per level stays under each of them. The heap bound stops it
+/// (not catchable), and harun stays under 256 MiB.
+#[test]
+fn a_playbook_holding_many_large_values_is_stopped_by_the_memory_bound() {
+    let m = measured(&[
+        "-e",
+        r#"let s = "x"; for i in 0..25 { s += s; }
+           fn f(s, n) { let t = s + n; try { f(t, n + 1) } catch (e) { "caught" } }
+           f(s, 0)"#,
+    ]);
+    m.run.expect_code(2);
+    assert!(
+        m.run.stderr.contains("memory passed its limit of 160 MiB"),
+        "{}",
+        m.run.stderr
+    );
+    assert!(!m.run.stdout.contains("caught"), "{}", m.run.stdout);
+    assert!(m.peak_rss_mib < 256, "peak RSS {} MiB", m.peak_rss_mib);
+}
