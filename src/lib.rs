@@ -17,6 +17,8 @@ pub mod journal;
 pub mod lab;
 pub mod mem;
 pub mod playbooks;
+#[cfg(test)]
+mod properties;
 pub mod repl;
 pub mod report;
 pub mod rotation;

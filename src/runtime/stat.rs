@@ -447,22 +447,51 @@ impl StatParser {
             .comment(None)
             .from_reader(bytes);
         let mut record = std::mem::take(&mut self.record);
+        // Lines are counted from the record's byte offset, and only for an
+        // error: the CSV reader's own line numbers skip blank lines, so they
+        // would depend on where the reply was cut into reads.
+        let base = self.lines_done;
+        let line_at = |byte: u64| {
+            // The reader may report the start of the blank lines it skipped.
+            let mut end = (byte as usize).min(bytes.len());
+            while end < bytes.len() && matches!(bytes[end], b'\n' | b'\r') {
+                end += 1;
+            }
+            base + 1 + bytes[..end].iter().filter(|&&b| b == b'\n').count()
+        };
+        let at_record = |mut e: ParseError, record: &csv::ByteRecord| {
+            e.line = line_at(record.position().map_or(0, |p| p.byte()));
+            e
+        };
         let result = (|| {
             loop {
                 match reader.read_byte_record(&mut record) {
                     Ok(true) => {}
                     Ok(false) => break,
                     Err(e) => {
+                        let byte = e.position().map_or(0, |p| p.byte());
                         let mut err = csv_error(e);
-                        err.line += self.lines_done;
+                        err.line = line_at(byte);
                         return Err(err);
                     }
                 }
-                let line = self.lines_done + line_of(&record);
+                // Only a quote left open makes a field span lines; HAProxy
+                // never sends one, and how far it reaches would depend on
+                // where the reply was cut into reads.
+                if record.as_slice().contains(&b'\n') {
+                    return Err(at_record(
+                        ParseError::new(0, "a quoted field spans lines (a `\"` left open)"),
+                        &record,
+                    ));
+                }
                 if self.layout.is_none() {
-                    self.layout = Some(header_layout(&record, line, &self.first_bytes)?);
+                    self.layout = Some(
+                        header_layout(&record, 0, &self.first_bytes)
+                            .map_err(|e| at_record(e, &record))?,
+                    );
                 } else {
-                    self.row(&record, line, unterminated)?;
+                    self.row(&record, 0, unterminated)
+                        .map_err(|e| at_record(e, &record))?;
                     if self.retained > self.limit {
                         self.over_limit = true;
                         self.rows = Vec::new();
@@ -646,10 +675,6 @@ fn header_layout(
         pxname_col,
         ncols,
     })
-}
-
-fn line_of(record: &csv::ByteRecord) -> usize {
-    record.position().map_or(1, |p| p.line() as usize)
 }
 
 fn csv_error(e: csv::Error) -> ParseError {
