@@ -68,6 +68,9 @@ pub enum ConfigError {
     NotAFile { path: PathBuf },
     #[error("no configuration path given")]
     NoPath,
+    /// Replay: the snapshot kept no copy of the configuration.
+    #[error("{}: not recorded in replay bundle {}: the snapshot kept no copy of the configuration", path.display(), bundle.display())]
+    NotRecorded { path: PathBuf, bundle: PathBuf },
 }
 
 /// A parsed configuration: every file loaded, every section in load order.
