@@ -264,7 +264,7 @@ fn note_replay(b: &crate::runtime::replay::Bundle) {
     );
     if b.version() < crate::runtime::replay::VERSION {
         eprintln!(
-            "harun: replay: this bundle was taken by an older harun: no configuration copy, host facts or second `show stat` sample (what needs them says `not recorded`)"
+            "harun: replay: this bundle was taken by an older harun: its config.json stands for the configuration files; it has no host facts, `haproxy -vv` or second `show stat` sample (what needs them says `not recorded`)"
         );
     }
     for p in b.problems() {

@@ -7,7 +7,7 @@
 //! not evaluated: their directives are kept and carry the enclosing condition.
 //! Environment variables are recognised but never expanded.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -74,17 +74,18 @@ pub enum ConfigError {
 }
 
 /// A parsed configuration: every file loaded, every section in load order.
-#[derive(Clone, Debug, Default, Serialize)]
+/// (Deserialize: a replay of an older snapshot reads its `config.json`.)
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ConfigModel {
     pub files: Vec<PathBuf>,
     pub sections: Vec<Section>,
     /// Syntax problems noticed while parsing (unterminated quote, unbalanced `.if`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<ParseNote>,
 }
 
 /// A syntax problem with its location.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParseNote {
     pub file: PathBuf,
     pub line: usize,
@@ -98,33 +99,33 @@ impl ParseNote {
 }
 
 /// One section: `global`, `defaults [name]`, `frontend name`, ...
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Section {
     pub kind: String,
     pub name: Option<String>,
     /// Arguments of the section line after the name (e.g. `from defname`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
     pub file: PathBuf,
     pub line: usize,
     /// The `.if` condition the section header sits under, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
     pub directives: Vec<Directive>,
 }
 
 /// One statement: the first word and its arguments, unquoted and unescaped.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Directive {
     pub keyword: String,
     pub args: Vec<String>,
     pub file: PathBuf,
     pub line: usize,
     /// The enclosing `.if`/`.elif`/`.else` condition(s), joined with ` && `.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
     /// Environment variables referenced in double quotes (left unexpanded).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env_vars: Vec<String>,
 }
 

@@ -30,10 +30,18 @@ pub(super) fn bundle_for<'a>(ctx: &'a Ctx, paths: &[PathBuf]) -> Option<&'a Bund
         .map(|b| b.as_ref())
 }
 
-/// The configuration as HAProxy read it that day, from the bundle's copies.
+/// The configuration as HAProxy read it that day, from the bundle's copies
+/// (or, for a snapshot that kept none, the model it saved as `config.json`).
 pub(super) fn config(bundle: &Bundle) -> Result<ConfigModel, ConfigError> {
     let files = bundle.config_files();
     if files.is_empty() {
+        if let Some(m) = bundle
+            .recorded("config()")
+            .ok()
+            .and_then(|t| serde_json::from_str::<ConfigModel>(&t).ok())
+        {
+            return Ok(m);
+        }
         return Err(ConfigError::NotRecorded {
             path: bundle
                 .config_paths()

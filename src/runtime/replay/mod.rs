@@ -121,9 +121,6 @@ impl Bundle {
                 }
                 continue;
             }
-            if command == "config()" {
-                continue; // the model as JSON; replay parses the files themselves
-            }
             let text = match read_limited(&path) {
                 Ok(t) => t,
                 Err(err) => {
@@ -176,6 +173,19 @@ impl Bundle {
             });
         }
         b.targets = stores.into_iter().map(Arc::new).collect();
+        // Older snapshots did not note the `-c` paths: the files of their
+        // `config.json` model stand for them.
+        if b.config_paths.is_empty() {
+            if let Ok(text) = b.recorded("config()") {
+                #[derive(serde::Deserialize)]
+                struct Files {
+                    files: Vec<PathBuf>,
+                }
+                if let Ok(f) = serde_json::from_str::<Files>(&text) {
+                    b.config_paths = f.files;
+                }
+            }
+        }
         Ok(b)
     }
 
