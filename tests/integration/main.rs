@@ -13,4 +13,5 @@ mod logging;
 mod playbooks;
 mod probe;
 mod repl;
+mod replay;
 mod runtime;
