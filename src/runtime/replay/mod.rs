@@ -37,6 +37,9 @@ pub struct Bundle {
     problems: Vec<String>,
     /// Host-side records: `haproxy -c`, `haproxy -vv`, `host`.
     recorded: BTreeMap<String, Sample>,
+    /// Records read only when asked: `config()` (the model as JSON, large
+    /// on a big configuration, and needed only without the files' copies).
+    lazy: BTreeMap<String, PathBuf>,
 }
 
 fn read_limited(path: &Path) -> std::io::Result<String> {
@@ -93,6 +96,7 @@ impl Bundle {
             config_files: Vec::new(),
             problems: Vec::new(),
             recorded: BTreeMap::new(),
+            lazy: BTreeMap::new(),
         };
         let mut stores: Vec<ReplyStore> = index
             .targets
@@ -118,6 +122,13 @@ impl Bundle {
                         "{}: a configuration copy without its `source` in index.json",
                         path.display()
                     )),
+                }
+                continue;
+            }
+            if command == "config()" && e.target.is_none() {
+                if path.is_file() {
+                    present += 1;
+                    b.lazy.insert(command.to_string(), path);
                 }
                 continue;
             }
@@ -240,7 +251,10 @@ impl Bundle {
                 kind,
                 message: message.clone(),
             }),
-            None => Err(self.not_recorded(what)),
+            None => match self.lazy.get(what) {
+                Some(path) => read_limited(path).map_err(|e| Error::io(path, e)),
+                None => Err(self.not_recorded(what)),
+            },
         }
     }
 
