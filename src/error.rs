@@ -96,7 +96,7 @@ pub enum Error {
     #[error("{0}")]
     Playbook(String),
     /// Replay: the bundle holds no reply (or file) for what was asked.
-    #[error("`{what}` is not recorded in replay bundle {}: the snapshot did not take it{hint}", bundle.display())]
+    #[error("{what} is not recorded in replay bundle {}: the snapshot did not take it{hint}", bundle.display())]
     NotRecorded {
         bundle: PathBuf,
         what: String,

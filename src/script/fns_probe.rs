@@ -347,7 +347,7 @@ fn http_probe(ctx: &Ctx, url: &str, opts: Option<Map>) -> R<Map> {
     if let Some(b) = ctx.replay() {
         return Err(to_rhai(Error::NotRecorded {
             bundle: b.dir().to_path_buf(),
-            what: format!("http_probe({url})"),
+            what: format!("`http_probe({url})`"),
             hint: "; a live HTTP probe cannot be replayed: run it against the frontend".into(),
         }));
     }

@@ -449,8 +449,8 @@ fn partial_bundles_replay_what_they_hold() {
     let run = replay(&b).args(["-e", r#"send("show errors")"#]).run();
     run.expect_code(2);
     assert!(
-        run.stderr
-            .contains("show errors` is not recorded in replay bundle"),
+        run.stderr.contains("`show errors` (target ")
+            && run.stderr.contains("is not recorded in replay bundle"),
         "{}",
         run.stderr
     );
@@ -463,7 +463,8 @@ fn partial_bundles_replay_what_they_hold() {
     let run = replay(&b).args(["-e", "irqbalance()"]).run();
     run.expect_code(2);
     assert!(
-        run.stderr.contains("`host` is not recorded"),
+        run.stderr
+            .contains("host facts (irqbalance, CPUs, rsyslog; host.json) is not recorded"),
         "{}",
         run.stderr
     );

@@ -260,9 +260,17 @@ impl Bundle {
 
     /// `what` is not in this bundle.
     pub fn not_recorded(&self, what: &str) -> Error {
+        // The records by what they hold and the file a snapshot writes them to.
+        let what = match what {
+            "host" => "host facts (irqbalance, CPUs, rsyslog; host.json)".to_string(),
+            "haproxy -vv" => "`haproxy -vv` (haproxy_vv.txt)".to_string(),
+            "haproxy -c" => "`haproxy -c` (config_check.json)".to_string(),
+            "config()" => "the configuration (config/, config.json)".to_string(),
+            other => other.to_string(),
+        };
         Error::NotRecorded {
             bundle: self.dir.clone(),
-            what: what.to_string(),
+            what,
             hint: if self.version < VERSION {
                 " (it was taken by an older harun, before snapshots recorded it)".into()
             } else {
