@@ -123,6 +123,25 @@ pub enum Error {
     NoTarget,
     #[error("{0}")]
     Playbook(String),
+    /// Replay: the bundle holds no reply (or file) for what was asked.
+    #[error("{what} is not recorded in replay bundle {}: the snapshot did not take it{hint}", bundle.display())]
+    NotRecorded {
+        bundle: PathBuf,
+        what: String,
+        /// Ends the message: what the bundle holds instead, or empty.
+        hint: String,
+    },
+    /// Replay: the snapshot recorded this error on the day (`kind` is the
+    /// kind it had then, so playbooks branch on it as they did).
+    #[error("{}: {message} (recorded by the snapshot)", file.display())]
+    Recorded {
+        file: PathBuf,
+        kind: &'static str,
+        message: String,
+    },
+    /// Replay: the directory cannot be replayed at all.
+    #[error("{}: not a usable replay bundle: {reason}", path.display())]
+    BadBundle { path: PathBuf, reason: String },
     #[error("interrupted")]
     Interrupted,
     #[error("run exceeded --max-time of {}", humantime::format_duration(*.0))]
@@ -150,6 +169,9 @@ impl Error {
             Error::Io { .. } => "io",
             Error::NoTarget => "no_target",
             Error::Playbook(_) => "playbook",
+            Error::NotRecorded { .. } => "not_recorded",
+            Error::Recorded { kind, .. } => kind,
+            Error::BadBundle { .. } => "bad_bundle",
             Error::Interrupted => "interrupted",
             Error::DeadlineExceeded(_) => "deadline",
             Error::Other(_) => "other",

@@ -572,6 +572,18 @@ fn grew(before: Option<&StatRow>, after: &StatRow, column: &str) -> i64 {
     }
 }
 
+/// `errors.unavailable`: no second `show stat` sample to compute rates
+/// from (a replay bundle that recorded one), so none is reported, never 0.
+pub fn errors_unavailable(why: &str) -> Finding {
+    Finding::new(
+        Severity::Info,
+        "errors.unavailable",
+        "5xx and connection-error rates are unavailable",
+    )
+    .detail(why.to_string())
+    .advice("rates need two `show stat` samples: take snapshots with `-p sample=3` (the default) so that a replay has them")
+}
+
 /// `backend.errors` (5xx responses) and `backend.conn-errors` (connection
 /// errors to servers) from two `show stat` samples `secs` apart.
 pub fn assess_errors(before: &Stat, after: &Stat, secs: f64) -> Vec<Finding> {
@@ -821,6 +833,13 @@ static FINDING_DOCS: &[FindingDoc] = &[
         title: "Connections close to the process maxconn (error at the limit)",
         meaning: "`CurrConns` in `show info` is above the given fraction of `Maxconn`: at the limit HAProxy stops accepting and new connections wait in the kernel backlog.",
         fix: "Raise global `maxconn` if memory allows, and check that the descriptor limit does not cap it (`Ulimit-n`/`Maxsock` in show info, systemd `LimitNOFILE`, `fd-hard-limit`); shed load, or find the slow servers that hold connections.",
+    },
+    FindingDoc {
+        id: "errors.unavailable",
+        severity: Severity::Info,
+        title: "5xx and connection-error rates are unavailable",
+        meaning: "Rates come from two `show stat` samples some seconds apart. A replay bundle that recorded only one (snapshots taken with `-p sample=0`, or before snapshots took two) has no interval to divide by: the rates are not reported at all, rather than as 0.",
+        fix: "Nothing to fix in HAProxy. For the next incident, take the snapshot with two samples (`harun snapshot`, `-p sample=3` is the default).",
     },
     FindingDoc {
         id: "process.busy",

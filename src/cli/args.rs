@@ -10,6 +10,7 @@ Examples:
   harun drain_server -p server=bk_app/app1 -p then=maint --dry-run
   harun -e 'stat().len()'                    evaluate one expression
   harun -s ipv4@10.0.0.5:9999 -e 'info().Version' --json
+  harun --replay ./harun-snapshot-20261130T124501Z troubleshoot   post-mortem of a snapshot
   harun lab troubleshoot                     run a playbook against a disposable local HAProxy
   harun repl                                 interactive session
   harun list                                 shipped and local playbooks
@@ -52,6 +53,12 @@ pub struct GlobalOpts {
         global = true
     )]
     pub sockets: Vec<String>,
+
+    /// Replay a bundle the `snapshot` playbook wrote instead of talking to a live
+    /// HAProxy (the same as `-s replay@DIR`): recorded replies, configuration and
+    /// host facts; writes are refused (exit 4).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub replay: Option<PathBuf>,
 
     /// haproxy.cfg (file or directory).
     #[arg(

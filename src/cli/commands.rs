@@ -148,10 +148,22 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
         Some(v) => Some(secs("--max-time", v).map_err(fail)?),
         None => None,
     };
-    let sockets = if discover {
-        discover_sockets(g).map_err(fail)?
-    } else {
-        Vec::new()
+    let sockets = match &g.replay {
+        // A bundle replaces every socket: a live one mixed in would be a
+        // different moment (HARUN_SOCKET included, so say so).
+        Some(_) if !g.sockets.is_empty() => {
+            return Err(fail(
+                "--replay DIR cannot be combined with -s/--socket or HARUN_SOCKET: a replay has no live socket (use `-s replay@DIR` alone, or unset HARUN_SOCKET)".into(),
+            ))
+        }
+        Some(_) if !discover => {
+            return Err(fail(
+                "--replay does not apply here: `harun lab` starts a live HAProxy".into(),
+            ))
+        }
+        Some(dir) => vec![Address::Replay(dir.clone())],
+        None if discover => discover_sockets(g).map_err(fail)?,
+        None => Vec::new(),
     };
     let mut s = Settings {
         sockets,
@@ -205,6 +217,9 @@ fn runner(
         error(&e.to_string());
         ExitCode::Usage as i32
     })?;
+    if let Some(b) = runner.replay() {
+        note_replay(b);
+    }
     let cancel = runner.cancel_token();
     let term_cancel = cancel.clone();
     // SIGTERM/SIGHUP stop the run the same way, so the lab and the journal
@@ -239,6 +254,27 @@ fn runner(
         }
     });
     Ok((runner, rt))
+}
+
+/// Say on stderr what is replayed, and what of it is missing, once per run.
+fn note_replay(b: &crate::runtime::replay::Bundle) {
+    let taken = b
+        .taken()
+        .map(|t| format!("taken {t}, "))
+        .unwrap_or_default();
+    eprintln!(
+        "harun: replaying {} ({taken}{} target(s)): recorded replies, no live HAProxy",
+        b.dir().display(),
+        b.targets().len()
+    );
+    if b.version() < crate::runtime::replay::VERSION {
+        eprintln!(
+            "harun: replay: this bundle was taken by an older harun: its config.json stands for the configuration files; it has no host facts, `haproxy -vv` or second `show stat` sample (what needs them says `not recorded`)"
+        );
+    }
+    for p in b.problems() {
+        eprintln!("harun: replay: partial bundle: {p}");
+    }
 }
 
 /// Print a finished report; return its exit code.

@@ -8,14 +8,14 @@
 //! Exit codes: 0 valid, 1 errors, 2 valid but no listener. Since 2.9
 //! "Configuration file is valid" is only printed with `-V`: only the exit code counts.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// One `[ALERT]`/`[WARNING]`/`[NOTICE]`/`[DIAG]` message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckMessage {
     /// `alert`, `warning`, `notice` or `diag`.
     pub level: String,
@@ -39,7 +39,7 @@ impl CheckMessage {
 }
 
 /// The outcome of `haproxy -c`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// True for exit codes 0 and 2.
     pub valid: bool,

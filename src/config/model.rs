@@ -7,7 +7,7 @@
 //! not evaluated: their directives are kept and carry the enclosing condition.
 //! Environment variables are recognised but never expanded.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -68,19 +68,24 @@ pub enum ConfigError {
     NotAFile { path: PathBuf },
     #[error("no configuration path given")]
     NoPath,
+    /// Replay: the snapshot kept no copy of the configuration.
+    #[error("{}: not recorded in replay bundle {}: the snapshot kept no copy of the configuration", path.display(), bundle.display())]
+    NotRecorded { path: PathBuf, bundle: PathBuf },
 }
 
 /// A parsed configuration: every file loaded, every section in load order.
-#[derive(Clone, Debug, Default, Serialize)]
+/// (Deserialize: a replay of an older snapshot reads its `config.json`.)
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ConfigModel {
     pub files: Vec<PathBuf>,
     pub sections: Vec<Section>,
     /// Syntax problems noticed while parsing (unterminated quote, unbalanced `.if`).
+    #[serde(default)]
     pub notes: Vec<ParseNote>,
 }
 
 /// A syntax problem with its location.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParseNote {
     pub file: PathBuf,
     pub line: usize,
@@ -94,29 +99,33 @@ impl ParseNote {
 }
 
 /// One section: `global`, `defaults [name]`, `frontend name`, ...
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Section {
     pub kind: String,
     pub name: Option<String>,
     /// Arguments of the section line after the name (e.g. `from defname`).
+    #[serde(default)]
     pub args: Vec<String>,
     pub file: PathBuf,
     pub line: usize,
     /// The `.if` condition the section header sits under, if any.
+    #[serde(default)]
     pub condition: Option<String>,
     pub directives: Vec<Directive>,
 }
 
 /// One statement: the first word and its arguments, unquoted and unescaped.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Directive {
     pub keyword: String,
     pub args: Vec<String>,
     pub file: PathBuf,
     pub line: usize,
     /// The enclosing `.if`/`.elif`/`.else` condition(s), joined with ` && `.
+    #[serde(default)]
     pub condition: Option<String>,
     /// Environment variables referenced in double quotes (left unexpanded).
+    #[serde(default)]
     pub env_vars: Vec<String>,
 }
 

@@ -84,6 +84,13 @@ async fn open_stream(address: &Address, io_timeout: Duration) -> Result<Pin<Box<
                 s.set_nodelay(true)?;
                 Box::pin(s)
             }
+            // Replay targets answer from their bundle and never connect.
+            Address::Replay(dir) => {
+                return Err(std::io::Error::other(format!(
+                    "replay bundle {} has no socket",
+                    dir.display()
+                )))
+            }
         };
         Ok::<_, std::io::Error>(stream)
     };

@@ -71,6 +71,11 @@ pub(super) fn load_model(ctx: &Ctx, paths: &[PathBuf]) -> R<LoadedModel> {
     if let Some(m) = ctx.cached_model(paths) {
         return Ok(m);
     }
+    if let Some(b) = super::replayed::bundle_for(ctx, paths) {
+        let loaded = Arc::new(super::replayed::config(b));
+        ctx.cache_model(paths, loaded.clone());
+        return Ok(loaded);
+    }
     let owned = paths.to_vec();
     let loaded = ctx
         .block_on(async move {
@@ -101,6 +106,9 @@ pub(super) enum Checked {
 }
 
 pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
+    if let Some(b) = super::replayed::bundle_for(ctx, paths) {
+        return Ok(super::replayed::check(b));
+    }
     let bin = ctx.settings.haproxy_bin.clone();
     let paths = paths.to_vec();
     let r = ctx
@@ -129,6 +137,9 @@ pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
 
 /// `haproxy -v`, first line's version word (`2.6.12-1+deb12u4`).
 pub(super) fn haproxy_version(ctx: &Ctx) -> Option<String> {
+    if let Some(b) = ctx.replay() {
+        return super::replayed::haproxy_version(b);
+    }
     let bin = ctx.settings.haproxy_bin.clone();
     let out = ctx
         .block_on(async move {
@@ -144,7 +155,11 @@ pub(super) fn haproxy_version(ctx: &Ctx) -> Option<String> {
             }
         })
         .ok()??;
-    let text = String::from_utf8_lossy(&out[..out.len().min(4096)]).into_owned();
+    version_of(&String::from_utf8_lossy(&out[..out.len().min(4096)]))
+}
+
+/// The version word of `haproxy -v`/`-vv` output.
+pub(super) fn version_of(text: &str) -> Option<String> {
     let first = text.lines().next()?;
     // "HAProxy version 2.6.12-1+deb12u4 2023/..." (1.x: "HA-Proxy version ...").
     let mut words = first.split_whitespace();
@@ -156,9 +171,51 @@ pub(super) fn haproxy_version(ctx: &Ctx) -> Option<String> {
     None
 }
 
+/// `haproxy -vv`: the version, build options and features of the binary
+/// (the bundle's in a replay). Errors are `(kind, message)`.
+pub(super) fn haproxy_vv(ctx: &Ctx) -> R<String> {
+    if let Some(b) = ctx.replay() {
+        return b.recorded("haproxy -vv").map_err(to_rhai);
+    }
+    let bin = ctx.settings.haproxy_bin.clone();
+    let shown = bin.display().to_string();
+    let out = ctx
+        .block_on(async move {
+            let child = tokio::process::Command::new(crate::settings::resolve_program(&bin))
+                .arg("-vv")
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .output();
+            match tokio::time::timeout(Duration::from_secs(10), child).await {
+                Ok(r) => Ok(Some(r)),
+                Err(_) => Ok(None),
+            }
+        })
+        .map_err(to_rhai)?;
+    match out {
+        Some(Ok(o)) if o.status.success() => {
+            Ok(String::from_utf8_lossy(&o.stdout[..o.stdout.len().min(256 * 1024)]).into_owned())
+        }
+        Some(Ok(o)) => Err(kind_error(
+            "spawn",
+            format!("`{shown} -vv` exited with {}", o.status),
+        )),
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(kind_error(
+            "binary_not_found",
+            format!("haproxy binary `{shown}` not found: install it (`apt-get install haproxy`) or pass `--haproxy-bin PATH`"),
+        )),
+        Some(Err(e)) => Err(kind_error("spawn", format!("cannot run `{shown} -vv`: {e}"))),
+        None => Err(kind_error("timeout", format!("`{shown} -vv` timed out after 10s"))),
+    }
+}
+
 /// rsyslog as configured by `--rsyslog-conf`/`--rsyslog-dir`; a missing
 /// configuration is an empty setup with a note saying so.
 pub(super) fn rsyslog(ctx: &Ctx) -> RsyslogSetup {
+    if let Some(b) = ctx.replay() {
+        return super::replayed::rsyslog(b);
+    }
     match load_rsyslog(&ctx.settings.rsyslog_conf, &ctx.settings.rsyslog_dir) {
         Ok(s) => s,
         Err(e) => RsyslogSetup {
@@ -338,7 +395,10 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, |name: &str| config::headers::is_trace_header(name));
     let c = ctx.clone();
-    reg("config_check", &["Map"], "Run `haproxy -c` (the `--haproxy-bin` binary) on the configuration (`-c`):\n`#{valid, exit_code, no_listener, messages: [#{level, file, line, proxy, server,\ntext}], version, other}`. Exit code 0 valid, 1 errors, 2 valid without listener.\nWhen haproxy cannot run (missing binary, timeout) nothing is raised: `valid`\nand `exit_code` are `()` and `error` says what to fix (`error_kind`:\nbinary_not_found, spawn, timeout).")
+    reg("haproxy_vv", &["String"], "`haproxy -vv` of the `--haproxy-bin` binary: version, build options, features\nand multiplexers. A catchable error when it cannot run (`e.kind`:\n`binary_not_found`, `spawn`, `timeout`). In a replay: the snapshot's.")
+        .register_into_engine(engine, move || haproxy_vv(&c));
+    let c = ctx.clone();
+    reg("config_check", &["Map"], "Run `haproxy -c` (the `--haproxy-bin` binary) on the configuration (`-c`):\n`#{valid, exit_code, no_listener, messages: [#{level, file, line, proxy, server,\ntext}], version, other}`. Exit code 0 valid, 1 errors, 2 valid without listener.\nWhen haproxy cannot run (missing binary, timeout) nothing is raised: `valid`\nand `exit_code` are `()` and `error` says what to fix (`error_kind`:\nbinary_not_found, spawn, timeout). In a replay: the check the snapshot\nrecorded, not the local haproxy on today's files (`error_kind` `not_recorded`\nwhen it holds none).")
         .register_into_engine(engine, move || config_check(&c, None));
     let c = ctx.clone();
     reg(
@@ -348,7 +408,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, move |p: &str| config_check(&c, Some(p)));
     let c = ctx.clone();
-    reg("config", &["Map"], "The configuration (`-c`) as a model: `#{files, sections: [#{kind, name, args,\nfile, line, condition, directives: [#{keyword, args, file, line, condition,\nenv_vars}]}], notes}`. Keywords of two words (`stats socket`, `option X`,\n`http-request X`) are kept as written in `keyword` + `args`; unknown directives\nare kept. Raises a catchable error with `e.kind == \"config_unreadable\"` when\nthe files cannot be read (missing, binary, > 16 MiB).")
+    reg("config", &["Map"], "The configuration (`-c`) as a model: `#{files, sections: [#{kind, name, args,\nfile, line, condition, directives: [#{keyword, args, file, line, condition,\nenv_vars}]}], notes}`. Keywords of two words (`stats socket`, `option X`,\n`http-request X`) are kept as written in `keyword` + `args`; unknown directives\nare kept. Raises a catchable error with `e.kind == \"config_unreadable\"` when\nthe files cannot be read (missing, binary, > 16 MiB). In a replay: the copies\nin the bundle, under the paths they had on the host.")
         .register_into_engine(engine, move || config_model(&c, None));
     let c = ctx.clone();
     reg(

@@ -4,7 +4,7 @@
 //! this file fetches the replies from every target and records the findings.
 
 use super::convert;
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Mark};
 use super::errors::{invalid, to_rhai};
 use super::fns_runtime::{infos, multi, stats};
 use super::reg;
@@ -15,7 +15,7 @@ use crate::runtime::stat::Stat;
 use crate::runtime::Command;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
@@ -117,14 +117,28 @@ fn states_of<'a>(all: &'a [(String, Vec<ServerState>)], target: &str) -> &'a [Se
 }
 
 /// Wait `seconds` (Ctrl-C and --max-time interrupt it), sample `show stat`
-/// again and record the error rates since `before`.
-fn errors_since(ctx: &Ctx, before: &[(String, Stat)], taken: Instant, seconds: f64) -> R<Array> {
+/// again and record the error rates since `before`. In a replay the wait
+/// is the interval the snapshot recorded; a bundle with one sample has no
+/// rates (`errors.unavailable`), never rates of 0.
+fn errors_since(ctx: &Ctx, before: &[(String, Stat)], taken: Mark, seconds: f64) -> R<Array> {
     ctx.sleep(Duration::from_secs_f64(seconds))
         .map_err(to_rhai)?;
     let after = stats(ctx, &Command::show_stat())?;
-    let secs = taken.elapsed().as_secs_f64();
     let mut out = Array::new();
     for (target, st) in after {
+        let secs = ctx.seconds_since(&taken, &target);
+        if secs <= 0.0 {
+            let why = format!(
+                "the replay bundle holds one `show stat` sample for {target}: no interval to compute rates over"
+            );
+            record(
+                ctx,
+                &target,
+                vec![health::errors_unavailable(&why)],
+                &mut out,
+            )?;
+            continue;
+        }
         if let Some((_, prev)) = before.iter().find(|(t, _)| *t == target) {
             record(
                 ctx,
@@ -159,7 +173,7 @@ fn queue_check(ctx: &Ctx, o: &Opts) -> R<Array> {
 
 fn error_check(ctx: &Ctx, o: &Opts) -> R<Array> {
     let before = stats(ctx, &Command::show_stat())?;
-    errors_since(ctx, &before, Instant::now(), o.seconds)
+    errors_since(ctx, &before, ctx.mark(), o.seconds)
 }
 
 fn process_check(ctx: &Ctx, o: &Opts) -> R<Array> {
@@ -181,7 +195,7 @@ fn process_check(ctx: &Ctx, o: &Opts) -> R<Array> {
 fn live_check(ctx: &Ctx, o: &Opts) -> R<Map> {
     let info = infos(ctx)?;
     let st = stats(ctx, &Command::show_stat())?;
-    let taken = Instant::now();
+    let taken = ctx.mark();
     let all = states(ctx)?;
     let (mut process, mut servers, mut queues) = (Array::new(), Array::new(), Array::new());
     let (mut in_rotation, mut total, mut queued) = (0, 0, 0);

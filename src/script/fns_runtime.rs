@@ -269,7 +269,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg(
         "sleep",
         &["seconds: float", "()"],
-        "Wait; Ctrl-C and --max-time interrupt it.",
+        "Wait; Ctrl-C and --max-time interrupt it. In a replay it returns at once and\nthe next `show stat` is the next recorded sample, as if the time had passed.",
     )
     .register_into_engine(engine, move |secs: f64| -> R<()> {
         if !(0.0..=86_400.0).contains(&secs) {
@@ -286,7 +286,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg(
         "sleep",
         &["seconds: int", "()"],
-        "Wait; Ctrl-C and --max-time interrupt it.",
+        "Wait; Ctrl-C and --max-time interrupt it. In a replay it returns at once and\nthe next `show stat` is the next recorded sample, as if the time had passed.",
     )
     .register_into_engine(engine, move |secs: i64| -> R<()> {
         if !(0..=86_400).contains(&secs) {

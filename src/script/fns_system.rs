@@ -47,9 +47,45 @@ fn live_info(ctx: &Ctx) -> Option<(String, Vec<(String, String)>)> {
     })
 }
 
+/// irqbalance and the CPUs: this host's, or the snapshot's in a replay
+/// (`not_recorded` when it kept none: today's host is not that day's).
+fn probes(ctx: &Ctx) -> R<(host::IrqbalanceStatus, host::CpuInfo)> {
+    match ctx.replay() {
+        Some(b) => {
+            let h = super::replayed::host(b).map_err(to_rhai)?;
+            Ok((h.irqbalance, h.cpus))
+        }
+        None => Ok((
+            host::irqbalance(&ctx.settings.proc_root),
+            host::cpus(&ctx.settings.sys_root),
+        )),
+    }
+}
+
+/// `host_facts()`: what the host probes and rsyslog say, for a snapshot.
+fn host_facts(ctx: &Ctx) -> R<Map> {
+    let (irq, cpus) = probes(ctx)?;
+    let mut m = Map::new();
+    m.insert("irqbalance".into(), dynamic(&irq)?);
+    m.insert("cpus".into(), dynamic(&cpus)?);
+    m.insert("rsyslog".into(), dynamic(&rsyslog(ctx))?);
+    Ok(m)
+}
+
+/// Live logs cannot come from a bundle: refuse by name in a replay.
+fn live_only(ctx: &Ctx, what: String) -> R<()> {
+    match ctx.replay() {
+        Some(b) => Err(to_rhai(Error::NotRecorded {
+            bundle: b.dir().to_path_buf(),
+            what,
+            hint: "; live logs cannot be replayed: run it on the host".into(),
+        })),
+        None => Ok(()),
+    }
+}
+
 fn system_check(ctx: &Ctx) -> R<Map> {
-    let irq = host::irqbalance(&ctx.settings.proc_root);
-    let cpus = host::cpus(&ctx.settings.sys_root);
+    let (irq, cpus) = probes(ctx)?;
     let loaded = load_model(ctx, &ctx.settings.config_paths)?;
     let model = loaded.as_ref().as_ref().ok();
     let cpu_map = model
@@ -279,6 +315,7 @@ fn message_map(m: &syslog::LogMessage) -> R<Dynamic> {
 }
 
 fn collect(ctx: &Ctx, addr: &str, secs: f64, max: i64) -> R<syslog::Collected> {
+    live_only(ctx, format!("a syslog listener on {addr}"))?;
     if !(0.0..=MAX_LISTEN_SECS).contains(&secs) || !secs.is_finite() {
         return Err(invalid(
             "seconds",
@@ -321,20 +358,21 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg(
         "irqbalance",
         &["Map"],
-        "Whether irqbalance runs, from /proc/*/comm (no systemd needed): `#{running, pids}`.",
+        "Whether irqbalance runs, from /proc/*/comm (no systemd needed): `#{running, pids}`.\nIn a replay: as the snapshot recorded it (`not_recorded` when it did not).",
     )
-    .register_into_engine(engine, move || {
-        dynamic(&host::irqbalance(&c.settings.proc_root))
-    });
+    .register_into_engine(engine, move || dynamic(&probes(&c)?.0));
     let c = ctx.clone();
     reg(
         "cpus",
         &["Map"],
-        "Online CPUs: `#{online, list, source}` (`list` as the kernel writes it, `0-3,6`).",
+        "Online CPUs: `#{online, list, source}` (`list` as the kernel writes it, `0-3,6`).\nIn a replay: as the snapshot recorded them (`not_recorded` when it did not).",
     )
-    .register_into_engine(engine, move || dynamic(&host::cpus(&c.settings.sys_root)));
+    .register_into_engine(engine, move || dynamic(&probes(&c)?.1));
     let c = ctx.clone();
-    reg("system_check", &["Map"], "irqbalance against HAProxy's processes and threads: `#{irqbalance, cpus,\nnbproc, nbthread, cpu_map, source, notes, findings}`. Nbproc/Nbthread come from\n`show info` when a socket answers (`source`), else from the configuration;\n`cpu_map` from the configuration. Records `system.irqbalance` when irqbalance\nruns while HAProxy runs several processes or pins threads with cpu-map.")
+    reg("host_facts", &["Map"], "What the host says, as a snapshot records it: `#{irqbalance: #{running, pids},\ncpus: #{online, list, source}, rsyslog: #{files, udp_inputs, imudp_loaded,\nimuxsock_loaded, unix_sockets, notes}}` (rsyslog as read from `--rsyslog-conf`\nand `--rsyslog-dir`). In a replay: what the snapshot recorded, or a catchable\n`not_recorded` error, never today's host.")
+        .register_into_engine(engine, move || host_facts(&c));
+    let c = ctx.clone();
+    reg("system_check", &["Map"], "irqbalance against HAProxy's processes and threads: `#{irqbalance, cpus,\nnbproc, nbthread, cpu_map, source, notes, findings}`. Nbproc/Nbthread come from\n`show info` when a socket answers (`source`), else from the configuration;\n`cpu_map` from the configuration. Records `system.irqbalance` when irqbalance\nruns while HAProxy runs several processes or pins threads with cpu-map.\nIn a replay irqbalance and the CPUs are the snapshot's; a bundle without them\nraises a catchable `not_recorded` error.")
         .register_into_engine(engine, move || system_check(&c));
     let c = ctx.clone();
     reg("log_setup", &["Map"], "Both sides of logging, without recording anything: `#{haproxy: [#{kind,\naddress, host, port, path, ring, facility, level, format, location, section,\ndisplay}], chroot: #{dir, location} or (), rsyslog: #{files, udp_inputs:\n[#{address, port, location, style}], imudp_loaded, imuxsock_loaded,\nunix_sockets: [#{path, location}], notes}, notes, config_error, findings,\nsummary}`. `findings` are what `log_check()` would record (`logs.*`);\n`summary` says it in one line for a table (`2 targets: /dev/log (chroot,\nrsyslog socket present)`). rsyslog comes from\n`--rsyslog-conf`/`--rsyslog-dir`; a missing rsyslog is an empty setup with a note.")

@@ -13,6 +13,7 @@ mod fns_report;
 mod fns_runtime;
 mod fns_system;
 pub(crate) mod fns_watch;
+mod replayed;
 mod resolver;
 mod row;
 pub mod vocabulary;

@@ -9,7 +9,7 @@
 //! shared with the included files (set before an include it applies inside; set inside, it
 //! applies to the rest of the including file). Include loops are cut with a note, never followed.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The directory Debian and RHEL ship for snippets; includes pointing into it are
@@ -21,7 +21,7 @@ const MAX_FILES: usize = 512;
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Which syntax a statement used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Style {
     Legacy,
@@ -29,7 +29,7 @@ pub enum Style {
 }
 
 /// One imudp listener.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UdpInput {
     /// `None` means all addresses (no `address=`/`$UDPServerAddress`, or `*`).
     pub address: Option<String>,
@@ -62,8 +62,9 @@ pub struct ParsedRsyslog {
     pub notes: Vec<String>,
 }
 
-/// The whole rsyslog setup as rsyslogd would assemble it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// The whole rsyslog setup as rsyslogd would assemble it (a snapshot
+/// records it, and a replay reads it back).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RsyslogSetup {
     /// Files read, in order.
     pub files: Vec<PathBuf>,

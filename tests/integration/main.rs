@@ -15,6 +15,7 @@ mod logging;
 mod playbooks;
 mod probe;
 mod repl;
+mod replay;
 mod runtime;
 mod strict;
 mod team;

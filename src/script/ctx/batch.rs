@@ -65,6 +65,11 @@ impl Ctx {
         if commands.is_empty() {
             return Ok(empty);
         }
+        self.refuse_replay(format_args!(
+            "the {} commands of the batch (from `{}`) were not sent",
+            commands.len(),
+            commands[0]
+        ))?;
         let targets: Vec<Arc<Target>> = self.client.targets().to_vec();
         if targets.is_empty() {
             return Err(Error::NoTarget);

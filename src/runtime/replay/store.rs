@@ -1,0 +1,620 @@
+//! The replies one target gave the day a snapshot was taken, served to
+//! harun's client in place of a socket.
+//!
+//! Replies are keyed by the command as harun sends it. A few commands are
+//! answered from a fuller recorded reply, as HAProxy would have answered
+//! them then: `show stat PROXY TYPE SID` filters the recorded `show stat`,
+//! `show servers state BK` the recorded `show servers state`, and `show
+//! backend` lists the backends of `show stat` when it was not recorded
+//! itself. Anything else the bundle does not hold is a `not_recorded`
+//! error, never an invented answer. Writes are refused.
+//!
+//! `show stat` may hold several samples: the first is served until the run
+//! sleeps (an error-rate window), then the next one, so a rate is computed
+//! over the interval the snapshot recorded, without waiting for it.
+
+use crate::error::{Error, Result};
+use crate::runtime::Command;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+/// What the snapshot got for one command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    Reply(String),
+    /// The command failed on the day; `kind` is its error kind then.
+    Failed {
+        kind: &'static str,
+        message: String,
+    },
+}
+
+impl Recorded {
+    /// A reply file as the snapshot wrote it: `error (<kind>): <message>`
+    /// for a command that failed (when `ok` is false or unknown), else the reply.
+    pub fn from_file(text: String, ok: Option<bool>) -> Recorded {
+        if ok != Some(true) {
+            if let Some((kind, message)) = parse_error_text(&text) {
+                return Recorded::Failed { kind, message };
+            }
+        }
+        Recorded::Reply(text)
+    }
+}
+
+/// `error (unreachable): /run/haproxy/admin.sock: cannot connect: ...`.
+pub fn parse_error_text(text: &str) -> Option<(&'static str, String)> {
+    let rest = text.strip_prefix("error (")?;
+    let (kind, message) = rest.split_once("): ")?;
+    if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return None;
+    }
+    Some((static_kind(kind), message.trim_end().to_string()))
+}
+
+/// The error kinds a snapshot can record, as the `'static` names
+/// [`Error::kind`] uses; anything else is `recorded_error`.
+pub fn static_kind(kind: &str) -> &'static str {
+    const KINDS: &[&str] = &[
+        "invalid_input",
+        "invalid_address",
+        "unreachable",
+        "timeout",
+        "connection_lost",
+        "permission_denied",
+        "no_such_backend",
+        "no_such_server",
+        "unknown_command",
+        "haproxy_error",
+        "malformed",
+        "refused",
+        "io",
+        "other",
+        "not_recorded",
+        "binary_not_found",
+        "spawn",
+        "no_path",
+    ];
+    KINDS
+        .iter()
+        .find(|k| **k == kind)
+        .copied()
+        .unwrap_or("recorded_error")
+}
+
+/// One recorded reply: when it arrived and which file holds it.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub at: Option<SystemTime>,
+    pub file: PathBuf,
+    pub reply: Recorded,
+}
+
+#[derive(Debug, Default)]
+struct Clock {
+    /// The `show stat` sample served now.
+    stat: usize,
+    /// The run slept since that sample was served: the next read moves on.
+    slept: bool,
+    /// When the reply served last was taken.
+    last_at: Option<SystemTime>,
+}
+
+/// One target's recorded replies.
+#[derive(Debug)]
+pub struct ReplyStore {
+    name: String,
+    bundle: PathBuf,
+    replies: BTreeMap<String, Vec<Sample>>,
+    clock: Mutex<Clock>,
+}
+
+/// Which proxies `show stat PROXY TYPE SID` selects, as HAProxy 2.6 reads
+/// its arguments: a proxy name, else a number (its id; `-1` for all).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ProxySel {
+    All,
+    Name(String),
+    Id(i64),
+}
+
+impl ReplyStore {
+    pub fn new(name: impl Into<String>, bundle: impl Into<PathBuf>) -> ReplyStore {
+        ReplyStore {
+            name: name.into(),
+            bundle: bundle.into(),
+            replies: BTreeMap::new(),
+            clock: Mutex::new(Clock::default()),
+        }
+    }
+
+    /// Add a recorded reply; several for one command are samples, in order.
+    pub fn insert(&mut self, command: &str, sample: Sample) {
+        self.replies
+            .entry(command.to_string())
+            .or_default()
+            .push(sample);
+    }
+
+    /// The target's name as the snapshot recorded it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The commands recorded, each with its number of samples.
+    pub fn commands(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.replies.iter().map(|(c, s)| (c.as_str(), s.len()))
+    }
+
+    fn clock(&self) -> std::sync::MutexGuard<'_, Clock> {
+        self.clock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The run waited (`sleep`, an error-rate window): the next `show stat`
+    /// is the next sample, if there is one.
+    pub fn note_sleep(&self) {
+        self.clock().slept = true;
+    }
+
+    /// Seconds between the first `show stat` sample and the one served now
+    /// (0 when the samples carry no time).
+    pub fn stat_seconds(&self) -> f64 {
+        let Some(samples) = self.replies.get("show stat") else {
+            return 0.0;
+        };
+        let now = self.clock().stat.min(samples.len().saturating_sub(1));
+        match (samples.first().and_then(|s| s.at), samples[now].at) {
+            (Some(first), Some(at)) => at
+                .duration_since(first)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0),
+            _ => 0.0,
+        }
+    }
+
+    /// When the reply served last was taken, if the bundle says.
+    pub fn last_at(&self) -> Option<SystemTime> {
+        self.clock().last_at
+    }
+
+    /// The reply HAProxy gave to `command` that day.
+    pub fn answer(&self, command: &Command) -> Result<String> {
+        if command.is_write() {
+            return Err(Error::Refused {
+                reason: format!(
+                    "replay bundle {} is read-only: `{command}` was not sent (a replay serves recorded replies; run it against a live HAProxy)",
+                    self.bundle.display()
+                ),
+            });
+        }
+        let words: Vec<&str> = command.as_str().split(' ').collect();
+        match words.as_slice() {
+            ["show", "stat"] | ["show", "stat", _] | ["show", "stat", _, _] => {
+                // HAProxy dumps everything unless all three of
+                // proxy, type and server id are given.
+                self.stat_sample(command, |text| Ok(text.to_string()))
+            }
+            ["show", "stat", proxy, kind, sid] => {
+                let sel = match *proxy {
+                    "-1" => ProxySel::All,
+                    p => match p.parse::<i64>() {
+                        Ok(id) => ProxySel::Id(id),
+                        Err(_) => ProxySel::Name(p.to_string()),
+                    },
+                };
+                let (Ok(kind), Ok(sid)) = (kind.parse::<i64>(), sid.parse::<i64>()) else {
+                    return Err(self.not_recorded(command));
+                };
+                self.stat_sample(command, |text| {
+                    filter_stat(text, &sel, kind, sid).ok_or_else(|| Error::Haproxy {
+                        target: self.name.clone(),
+                        command: command.to_string(),
+                        message: "No such proxy.".into(),
+                    })
+                })
+            }
+            _ if self.replies.contains_key(command.as_str()) => {
+                self.serve(&self.replies[command.as_str()][0])
+            }
+            ["show", "servers", "state", backend] => self.servers_state_of(command, backend),
+            ["show", "backend"] => {
+                let stat = self.stat_sample(command, |text| Ok(text.to_string()))?;
+                Ok(backends_of(&stat))
+            }
+            _ => Err(self.not_recorded(command)),
+        }
+    }
+
+    fn not_recorded(&self, command: &Command) -> Error {
+        let mut held: Vec<&str> = self.replies.keys().map(String::as_str).collect();
+        held.sort_unstable();
+        Error::NotRecorded {
+            bundle: self.bundle.clone(),
+            what: format!("`{command}` (target {})", self.name),
+            hint: format!(
+                "; it holds {} for this target",
+                if held.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    held.iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        }
+    }
+
+    fn serve(&self, sample: &Sample) -> Result<String> {
+        self.clock().last_at = sample.at;
+        match &sample.reply {
+            Recorded::Reply(text) => Ok(text.clone()),
+            Recorded::Failed { kind, message } => Err(Error::Recorded {
+                file: sample.file.clone(),
+                kind,
+                message: message.clone(),
+            }),
+        }
+    }
+
+    /// The `show stat` sample of this moment of the replay, through `then`.
+    fn stat_sample(
+        &self,
+        command: &Command,
+        then: impl FnOnce(&str) -> Result<String>,
+    ) -> Result<String> {
+        let Some(samples) = self.replies.get("show stat") else {
+            return Err(self.not_recorded(command));
+        };
+        let sample = {
+            let mut c = self.clock();
+            if c.slept && c.stat + 1 < samples.len() {
+                c.stat += 1;
+            }
+            c.slept = false;
+            &samples[c.stat.min(samples.len() - 1)]
+        };
+        then(&self.serve(sample)?)
+    }
+
+    /// `show servers state BK` from the recorded full reply. Whether a
+    /// backend without servers exists is read from `show stat` or `show backend`.
+    fn servers_state_of(&self, command: &Command, backend: &str) -> Result<String> {
+        let Some(full) = self.replies.get("show servers state") else {
+            return Err(self.not_recorded(command));
+        };
+        let text = self.serve(&full[0])?;
+        let (filtered, rows) = filter_servers_state(&text, backend);
+        if rows > 0 {
+            return Ok(filtered);
+        }
+        let exists = if let Some(b) = self.replies.get("show backend") {
+            match &b[0].reply {
+                Recorded::Reply(list) => Some(list.lines().skip(1).any(|l| l.trim() == backend)),
+                Recorded::Failed { .. } => None,
+            }
+        } else {
+            None
+        };
+        let exists = exists.or_else(|| {
+            let samples = self.replies.get("show stat")?;
+            match &samples[0].reply {
+                Recorded::Reply(stat) => Some(backends_of(stat).lines().any(|l| l == backend)),
+                Recorded::Failed { .. } => None,
+            }
+        });
+        match exists {
+            Some(true) => Ok(filtered),
+            Some(false) => Err(Error::NoSuchBackend {
+                target: self.name.clone(),
+                command: command.to_string(),
+                note: String::new(),
+            }),
+            None => Err(self.not_recorded(command)),
+        }
+    }
+}
+
+/// Fields of one CSV line of `show stat`, honouring `"a,b"` quoting.
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// The lines of a `show stat` reply HAProxy 2.6 prints for `show stat
+/// PROXY TYPE SID`: `TYPE` a bit mask (1 frontends, 2 backends, 4 servers,
+/// 8 listeners; -1 all), `SID` a server id (-1 all; only server lines are
+/// filtered by it). None when a proxy name matches no proxy (`No such
+/// proxy.`); an unknown numeric id selects nothing, as in HAProxy.
+fn filter_stat(text: &str, sel: &ProxySel, kind: i64, sid: i64) -> Option<String> {
+    let mut lines = text.split_inclusive('\n');
+    let Some(header) = lines.next() else {
+        return Some(String::new());
+    };
+    let names = csv_fields(header.trim_end().trim_start_matches("# "));
+    let col = |n: &str| names.iter().position(|c| c == n);
+    let (px, iid, ty, sv) = (col("pxname"), col("iid"), col("type"), col("sid"));
+    let mut out = String::from(header);
+    let mut proxy_seen = matches!(sel, ProxySel::All | ProxySel::Id(_));
+    for line in lines {
+        if line.trim().is_empty() {
+            out.push_str(line);
+            continue;
+        }
+        let f = csv_fields(line.trim_end());
+        let field = |i: Option<usize>| i.and_then(|i| f.get(i)).map(String::as_str);
+        let proxy_ok = match sel {
+            ProxySel::All => true,
+            ProxySel::Name(n) => field(px) == Some(n.as_str()),
+            ProxySel::Id(id) => field(iid).and_then(|v| v.parse::<i64>().ok()) == Some(*id),
+        };
+        if !proxy_ok {
+            continue;
+        }
+        proxy_seen = true;
+        let t = field(ty).and_then(|v| v.parse::<i64>().ok()).unwrap_or(-1);
+        if kind != -1 && !((0..4).contains(&t) && kind & (1 << t) != 0) {
+            continue;
+        }
+        if t == 2 && sid != -1 && field(sv).and_then(|v| v.parse::<i64>().ok()) != Some(sid) {
+            continue;
+        }
+        out.push_str(line);
+    }
+    proxy_seen.then_some(out)
+}
+
+/// `show servers state BK` from the full reply: the version and header
+/// lines, and the lines of that backend; also how many such lines.
+fn filter_servers_state(text: &str, backend: &str) -> (String, usize) {
+    let mut out = String::new();
+    let mut be_name = None;
+    let mut rows = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_end();
+        if let Some(h) = t.strip_prefix('#') {
+            be_name = h.split_whitespace().position(|c| c == "be_name");
+            out.push_str(line);
+            continue;
+        }
+        let Some(i) = be_name else {
+            // The format version line, before the header.
+            out.push_str(line);
+            continue;
+        };
+        if t.split_whitespace().nth(i) == Some(backend) {
+            out.push_str(line);
+            rows += 1;
+        }
+    }
+    (out, rows)
+}
+
+/// `show backend` (`# name` and one backend a line) from a `show stat` reply.
+fn backends_of(stat: &str) -> String {
+    let mut lines = stat.lines();
+    let header = lines.next().unwrap_or("");
+    let names = csv_fields(header.trim_start_matches("# "));
+    let (px, sv) = (
+        names.iter().position(|c| c == "pxname"),
+        names.iter().position(|c| c == "svname"),
+    );
+    let mut out = String::from("# name\n");
+    let (Some(px), Some(sv)) = (px, sv) else {
+        return out;
+    };
+    for line in lines {
+        let f = csv_fields(line);
+        if f.get(sv).map(String::as_str) == Some("BACKEND") {
+            out.push_str(&f[px]);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    // Trimmed from HAProxy 2.6 replies in the lab (columns up to `type`, `sid` kept).
+    const STAT: &str = "# pxname,svname,qcur,status,pid,iid,sid,type,\n\
+        fe_main,FRONTEND,,OPEN,1,2,0,0,\n\
+        bk_app,app1,0,UP,1,3,1,2,\n\
+        bk_app,app2,0,UP,1,3,2,2,\n\
+        bk_app,BACKEND,0,UP,1,3,0,1,\n\
+        bk_api,api1,0,\"DOWN, really\",1,4,1,2,\n\
+        bk_api,BACKEND,0,UP,1,4,0,1,\n\
+        bk_empty,BACKEND,0,DOWN,1,5,0,1,\n";
+
+    const STATE: &str = "1\n\
+        # be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state\n\
+        3 bk_app 1 app1 127.0.0.1 2 0\n\
+        3 bk_app 2 app2 127.0.0.1 2 0\n\
+        4 bk_api 1 api1 127.0.0.1 0 0\n";
+
+    fn cmd(c: &str) -> Command {
+        Command::raw(c).unwrap()
+    }
+
+    fn at(secs: f64) -> Option<SystemTime> {
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(1_796_000_000.0 + secs))
+    }
+
+    fn store() -> ReplyStore {
+        let mut s = ReplyStore::new("/run/haproxy/admin.sock", "/b");
+        let sample = |text: &str, secs: f64, file: &str| Sample {
+            at: at(secs),
+            file: PathBuf::from(file),
+            reply: Recorded::Reply(text.to_string()),
+        };
+        s.insert("show stat", sample(STAT, 0.0, "show_stat.txt"));
+        s.insert(
+            "show stat",
+            sample(
+                &STAT.replace("bk_app,app1,0,UP", "bk_app,app1,7,UP"),
+                3.25,
+                "show_stat.2.txt",
+            ),
+        );
+        s.insert(
+            "show servers state",
+            sample(STATE, 0.1, "show_servers_state.txt"),
+        );
+        s.insert(
+            "show activity",
+            Sample {
+                at: at(0.2),
+                file: PathBuf::from("/b/show_activity.txt"),
+                reply: Recorded::from_file(
+                    "error (unknown_command): t: unknown command `show activity`\n".into(),
+                    Some(false),
+                ),
+            },
+        );
+        s
+    }
+
+    #[test]
+    fn show_stat_samples_advance_only_after_a_sleep() {
+        let s = store();
+        let first = s.answer(&cmd("show stat")).unwrap();
+        assert_eq!(first, STAT);
+        // Two reads without waiting see the same moment.
+        assert_eq!(s.answer(&cmd("show stat")).unwrap(), STAT);
+        assert_eq!(s.stat_seconds(), 0.0);
+        s.note_sleep();
+        let second = s.answer(&cmd("show stat")).unwrap();
+        assert!(second.contains("bk_app,app1,7,UP"), "{second}");
+        assert!((s.stat_seconds() - 3.25).abs() < 1e-6);
+        // No third sample: the last one stays.
+        s.note_sleep();
+        assert_eq!(s.answer(&cmd("show stat")).unwrap(), second);
+        assert_eq!(s.last_at(), at(3.25));
+    }
+
+    #[test]
+    fn show_stat_filters_like_haproxy() {
+        let s = store();
+        let rows = |c: &str| -> Vec<String> {
+            s.answer(&cmd(c))
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').take(2).collect::<Vec<_>>().join("/"))
+                .collect()
+        };
+        assert_eq!(
+            rows("show stat bk_app -1 -1"),
+            ["bk_app/app1", "bk_app/app2", "bk_app/BACKEND"]
+        );
+        assert_eq!(
+            rows("show stat -1 4 -1"),
+            ["bk_app/app1", "bk_app/app2", "bk_api/api1"]
+        );
+        assert_eq!(rows("show stat bk_app 4 2"), ["bk_app/app2"]);
+        // The server id filters servers only.
+        assert_eq!(rows("show stat 3 6 2"), ["bk_app/app2", "bk_app/BACKEND"]);
+        assert_eq!(rows("show stat -1 1 -1"), ["fe_main/FRONTEND"]);
+        // An unknown id selects nothing; an unknown name is HAProxy's error.
+        assert!(rows("show stat 99 -1 -1").is_empty());
+        let e = s.answer(&cmd("show stat nosuch -1 -1")).unwrap_err();
+        assert_eq!(e.kind(), "haproxy_error");
+        assert!(e.to_string().contains("No such proxy."), "{e}");
+        // Fewer than three arguments: HAProxy dumps everything.
+        assert_eq!(s.answer(&cmd("show stat bk_app")).unwrap(), STAT);
+        // A quoted field with a comma stays one field.
+        assert_eq!(csv_fields("a,\"b,c\",d")[1], "b,c");
+    }
+
+    #[test]
+    fn servers_state_of_one_backend_comes_from_the_full_reply() {
+        let s = store();
+        let app = s.answer(&cmd("show servers state bk_app")).unwrap();
+        assert_eq!(app.lines().count(), 4, "{app}");
+        assert!(app.starts_with("1\n# be_id"), "{app}");
+        assert!(!app.contains("bk_api"), "{app}");
+        // A backend without servers exists when show stat lists it.
+        let empty = s.answer(&cmd("show servers state bk_empty")).unwrap();
+        assert_eq!(empty.lines().count(), 2, "{empty}");
+        let e = s.answer(&cmd("show servers state nosuch")).unwrap_err();
+        assert_eq!(e.kind(), "no_such_backend");
+        assert_eq!(
+            s.answer(&cmd("show backend")).unwrap(),
+            "# name\nbk_app\nbk_api\nbk_empty\n"
+        );
+    }
+
+    #[test]
+    fn failures_of_the_day_come_back_with_their_kind() {
+        let s = store();
+        let e = s.answer(&cmd("show activity")).unwrap_err();
+        assert_eq!(e.kind(), "unknown_command");
+        assert!(e.to_string().contains("show_activity.txt"), "{e}");
+        assert!(e.to_string().contains("recorded by the snapshot"), "{e}");
+        assert_eq!(
+            Recorded::from_file("error (weird-kind): x".into(), None),
+            Recorded::Reply("error (weird-kind): x".into())
+        );
+        assert_eq!(
+            Recorded::from_file("error (brand_new): x\n".into(), None),
+            Recorded::Failed {
+                kind: "recorded_error",
+                message: "x".into()
+            }
+        );
+        // A reply that merely looks like an error text is data when ok.
+        assert!(matches!(
+            Recorded::from_file("error (timeout): x".into(), Some(true)),
+            Recorded::Reply(_)
+        ));
+    }
+
+    #[test]
+    fn unrecorded_commands_and_writes_are_refused_by_name() {
+        let s = store();
+        let e = s.answer(&cmd("show sess")).unwrap_err();
+        assert_eq!(e.kind(), "not_recorded");
+        let m = e.to_string();
+        assert!(
+            m.starts_with(
+                "`show sess` (target /run/haproxy/admin.sock) is not recorded in replay bundle /b"
+            ),
+            "{m}"
+        );
+        assert!(m.contains("`show servers state`"), "{m}");
+        let e = s
+            .answer(&cmd("set server bk_app/app1 state drain"))
+            .unwrap_err();
+        assert_eq!(e.kind(), "refused");
+        assert_eq!(e.exit_code(), crate::ExitCode::Refused);
+        assert!(
+            e.to_string().contains("replay bundle /b is read-only"),
+            "{e}"
+        );
+        let none = ReplyStore::new("t", "/b");
+        assert!(none
+            .answer(&cmd("show info"))
+            .unwrap_err()
+            .to_string()
+            .contains("it holds nothing"));
+    }
+}
