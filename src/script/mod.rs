@@ -13,7 +13,7 @@ mod fns_report;
 mod fns_runtime;
 mod fns_system;
 pub(crate) mod fns_watch;
-mod resolver;
+pub(crate) mod resolver;
 mod row;
 
 pub use convert::to_json;
