@@ -76,14 +76,11 @@ impl Catalog {
                 if !info.namespace.is_empty() || !callable_name(&m.name) {
                     return None;
                 }
-                let sig = if m.comments.is_empty() {
-                    None
-                } else {
-                    // Only harun's primitives carry doc comments: their
-                    // signatures are worth showing.
-                    Some(m.gen_signature(|t| engine.map_type_name(t).into()))
-                };
-                Some((m.name.to_string(), m.num_params, sig))
+                Some((
+                    m.name.to_string(),
+                    m.num_params,
+                    signature(&m.name, &m.params_info),
+                ))
             },
             true,
         );
@@ -93,12 +90,13 @@ impl Catalog {
                 .or_default()
                 .exact
                 .insert(n);
-            if let Some(sig) = sig {
-                let sigs = cat.signatures.entry(name).or_default();
-                if !sigs.contains(&sig) {
-                    sigs.push(sig);
-                }
+            let sigs = cat.signatures.entry(name).or_default();
+            if !sigs.contains(&sig) {
+                sigs.push(sig);
             }
+        }
+        for sigs in cat.signatures.values_mut() {
+            sigs.sort_by_key(|s| (s.matches(',').count(), s.clone()));
         }
         for (name, exact, at_least) in KEYWORDS {
             let a = cat.functions.entry(name.to_string()).or_default();
@@ -118,7 +116,7 @@ impl Catalog {
         self.functions.keys().map(String::as_str)
     }
 
-    /// harun's documented signatures of `name` (empty for Rhai's own functions).
+    /// The signatures of `name`, fewest parameters first.
     pub fn signatures(&self, name: &str) -> &[String] {
         self.signatures.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
@@ -130,6 +128,16 @@ impl Catalog {
     pub fn is_empty(&self) -> bool {
         self.functions.is_empty()
     }
+}
+
+/// `name(param: type, ...)` without Rust's `&mut` and `rhai::` (registered
+/// parameter info is `name: type`; Rhai's own functions may lack it).
+fn signature(name: &str, params: &[impl AsRef<str>]) -> String {
+    let params: Vec<String> = params
+        .iter()
+        .map(|p| p.as_ref().replace("&mut ", "").replace("rhai::", ""))
+        .collect();
+    format!("{name}({})", params.join(", "))
 }
 
 /// The candidate nearest to `name` by edit distance, when it is near enough

@@ -17,6 +17,7 @@ use std::time::Duration;
 pub fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::List) => list(&cli.global),
+        Some(Command::Check { paths }) => super::check::run(&paths, cli.global.json),
         Some(Command::Doc {
             name,
             markdown,
@@ -541,7 +542,7 @@ pub fn playbook_help(argv: &[String]) -> Option<i32> {
     if !argv.iter().any(|a| a == "--help" || a == "-h") {
         return None;
     }
-    let subcommands = ["lab", "repl", "list", "doc", "journal", "help"];
+    let subcommands = ["lab", "repl", "list", "doc", "journal", "check", "help"];
     let first = argv.iter().skip(1).find(|a| !a.starts_with('-'))?;
     if subcommands.contains(&first.as_str()) {
         return None;
