@@ -282,7 +282,7 @@ fn paths_files_and_directories() {
     let files = playbook_files(&[dir.path().to_path_buf()]).expect("files");
     assert_eq!(files, vec![dir.path().join("a.rhai"), sub.join("b.rhai")]);
     let missing = dir.path().join("nope");
-    let e = playbook_files(&[missing.clone()]).unwrap_err().to_string();
+    let e = playbook_files(&[missing]).unwrap_err().to_string();
     assert!(e.contains("nope: no such file or directory"), "{e}");
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).expect("mkdir");
