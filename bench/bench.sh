@@ -98,3 +98,10 @@ echo "  journal lines: $(wc -l <"$WORK/journal.jsonl") (one per write: 2 sides x
 echo
 echo "== 4. peak memory of stat() on 20,000 servers (target: < 64 MiB)"
 /usr/bin/time -f "  max RSS: %M KiB" "$HARUN" -s "$SOCK" -e 'stat().len()' >/dev/null
+
+echo
+echo "== 5. harun check of the shipped playbooks, no connection (target: < 100 ms)"
+echo "   against harun list (start-up and header parsing only)"
+pair "$RUNS" 3 \
+  "harun check playbooks" "\"$HARUN\" check playbooks" \
+  "harun list" "\"$HARUN\" list"
