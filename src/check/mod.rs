@@ -90,7 +90,7 @@ pub struct Problem {
     /// One sentence, including "did you mean" when there is a near name.
     pub message: String,
     /// The replacement: a function, parameter or module name, the header
-    /// line to add, or the signatures a wrong call should match.
+    /// line to add, or the signatures a wrong call should match (one a line).
     pub suggestion: Option<String>,
     /// The source line, for the excerpt under the message.
     #[serde(skip)]
@@ -330,7 +330,7 @@ impl Checker {
                     accepted.describe(),
                     if accepted.describe() == "1" { "" } else { "s" },
                 ),
-                (!sigs.is_empty()).then(|| sigs.join(" | ")),
+                (!sigs.is_empty()).then(|| sigs.join("\n")),
                 true,
             );
             return;

@@ -129,7 +129,9 @@ pub fn render(p: &Problem) -> String {
         ));
     }
     if let (true, Some(s)) = (p.help, &p.suggestion) {
-        out.push_str(&format!("\n{blank} = help: {s}"));
+        // Several lines (a function's signatures) stay aligned under the first.
+        let indent = format!("\n{blank}         ");
+        out.push_str(&format!("\n{blank} = help: {}", s.replace('\n', &indent)));
     }
     out
 }

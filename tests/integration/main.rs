@@ -5,6 +5,7 @@ mod harness;
 
 mod actions;
 mod batch;
+mod check;
 mod cli;
 mod config;
 mod embed;
