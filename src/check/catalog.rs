@@ -120,14 +120,6 @@ impl Catalog {
     pub fn signatures(&self, name: &str) -> &[String] {
         self.signatures.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
-
-    pub fn len(&self) -> usize {
-        self.functions.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.functions.is_empty()
-    }
 }
 
 /// `name(param: type, ...)` without Rust's `&mut` and `rhai::` (registered

@@ -157,6 +157,14 @@ switch n { 1 => print(1), _ => {} }
 try { throw "x"; } catch (e) { print(e); }
 let e = -n; let b = !true; n += 1;
 double(2).to_string();
+rows.sort(|x, y| x.a - y.a);
+let arr = [1, 2]; arr.drain(|v| v > 5); arr.drain(0, 1); arr += 3;
+fn meth(d) { this + d }
+2.meth(1);
+for i in range(0, 3) { print(i); }
+do { n -= 1; } while n > 0;
+let t = timestamp(); print(t.elapsed);
+print(parse_int("1") + abs(-1) + max(1, 2));
 "#;
     let ps = problems(src);
     assert!(ps.is_empty(), "{ps:#?}");
