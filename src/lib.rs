@@ -26,6 +26,7 @@ pub mod script;
 pub mod settings;
 pub mod sink;
 pub mod system;
+pub mod testing;
 
 pub use error::{Error, ExitCode, Result};
 pub use report::{Finding, Report, RunError, Severity, Table};

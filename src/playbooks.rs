@@ -56,6 +56,9 @@ pub struct PlaybookDoc {
     pub description: String,
     pub details: String,
     pub params: Vec<ParamDoc>,
+    /// Why running it by name does not reach this file, when it does not.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 /// Read the `//!` header of a playbook.
@@ -127,63 +130,143 @@ pub fn resolve_checked(
     Ok(src)
 }
 
-/// A path to a `.rhai` file, or the name of a shipped playbook.
+/// Where team playbooks are looked up by name, in order: `./playbooks`,
+/// `$HARUN_PLAYBOOK_PATH` (colon-separated), `$XDG_CONFIG_HOME/harun/playbooks`,
+/// `/etc/harun/playbooks`. The first directory that has `NAME.rhai` wins.
+pub fn search_path() -> Vec<PathBuf> {
+    let mut out = vec![PathBuf::from("playbooks")];
+    if let Some(p) = std::env::var_os("HARUN_PLAYBOOK_PATH") {
+        out.extend(std::env::split_paths(&p).filter(|d| !d.as_os_str().is_empty()));
+    }
+    if let Some(c) = dirs::config_dir() {
+        out.push(c.join("harun").join("playbooks"));
+    }
+    out.push(PathBuf::from("/etc/harun/playbooks"));
+    let mut seen = Vec::new();
+    out.retain(|d| {
+        let fresh = !seen.contains(d);
+        seen.push(d.clone());
+        fresh
+    });
+    out
+}
+
+/// The prefix that names a shipped playbook when a team playbook has its name.
+pub const SHIPPED_PREFIX: &str = "shipped:";
+
+/// A team playbook found by name on the search path.
+fn find_on_path(name: &str, path: &[PathBuf]) -> Option<PathBuf> {
+    path.iter()
+        .map(|d| d.join(format!("{name}.rhai")))
+        .find(|p| p.is_file())
+}
+
+/// A path to a `.rhai` file, the name of a team playbook on the
+/// [`search_path`], or the name of a shipped playbook (`shipped:NAME` when a
+/// team playbook has the same name).
 pub fn resolve(arg: &str) -> Result<Source> {
+    resolve_on(arg, &search_path())
+}
+
+/// [`resolve`] with an explicit search path.
+pub fn resolve_on(arg: &str, search: &[PathBuf]) -> Result<Source> {
+    if let Some(name) = arg.strip_prefix(SHIPPED_PREFIX) {
+        return shipped(name)
+            .map(|p| Source {
+                name: p.name.to_string(),
+                text: p.source.to_string(),
+                dir: None,
+            })
+            .ok_or_else(|| {
+                Error::Playbook(format!(
+                    "no shipped playbook `{name}` (shipped: {})",
+                    shipped_names().join(", ")
+                ))
+            });
+    }
     let path = Path::new(arg);
     let looks_like_path = arg.contains('/') || arg.ends_with(".rhai");
     if looks_like_path || path.is_file() {
-        if path.is_dir() {
-            return Err(Error::Playbook(format!(
-                "{arg}: is a directory, not a playbook"
-            )));
-        }
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Playbook(format!("{arg}: cannot read playbook: {e}")))?;
-        if bytes.len() > 4 * 1024 * 1024 {
-            return Err(Error::Playbook(format!(
-                "{arg}: playbook larger than 4 MiB"
-            )));
-        }
-        let text = String::from_utf8(bytes)
-            .map_err(|_| Error::Playbook(format!("{arg}: not a text file (invalid UTF-8)")))?;
-        let dir = path.parent().map(|p| {
-            if p.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                p.to_path_buf()
-            }
-        });
-        return Ok(Source {
-            name: arg.to_string(),
-            text,
-            dir,
-        });
+        return read_file(arg);
     }
-    if let Some(p) = shipped(arg) {
-        return Ok(Source {
+    let team = find_on_path(arg, search);
+    match (team, shipped(arg)) {
+        (Some(file), Some(ship)) => {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            if text == ship.source {
+                // An unchanged copy of the shipped playbook: the same thing.
+                return read_file(&file.display().to_string());
+            }
+            Err(Error::Playbook(format!(
+                "`{arg}` names both a shipped playbook and {}: run `harun {}` for yours or `harun {SHIPPED_PREFIX}{arg}` for the shipped one, and better rename yours",
+                file.display(),
+                file.display()
+            )))
+        }
+        (Some(file), None) => read_file(&file.display().to_string()),
+        (None, Some(p)) => Ok(Source {
             name: p.name.to_string(),
             text: p.source.to_string(),
             dir: None,
-        });
+        }),
+        (None, None) => {
+            let dirs: Vec<String> = search.iter().map(|d| d.display().to_string()).collect();
+            Err(Error::Playbook(format!(
+                "no playbook `{arg}`: not a file, not `{arg}.rhai` in {}, and not a shipped playbook ({}); `harun list` shows them all",
+                dirs.join(", "),
+                shipped_names().join(", ")
+            )))
+        }
     }
-    let local = Path::new("playbooks").join(format!("{arg}.rhai"));
-    if local.is_file() {
-        return resolve(&local.display().to_string());
-    }
-    let names: Vec<&str> = SHIPPED.iter().map(|p| p.name).collect();
-    Err(Error::Playbook(format!(
-        "no playbook `{arg}`: not a file, and not one of the shipped playbooks ({})",
-        names.join(", ")
-    )))
 }
 
-/// Shipped playbooks plus those in `dir` (usually `./playbooks`), shipped first.
-pub fn list(dir: &Path) -> Vec<PlaybookDoc> {
+fn shipped_names() -> Vec<&'static str> {
+    SHIPPED.iter().map(|p| p.name).collect()
+}
+
+/// A playbook file, read with the limits every playbook has.
+fn read_file(arg: &str) -> Result<Source> {
+    let path = Path::new(arg);
+    if path.is_dir() {
+        return Err(Error::Playbook(format!(
+            "{arg}: is a directory, not a playbook"
+        )));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Playbook(format!("{arg}: cannot read playbook: {e}")))?;
+    if bytes.len() > 4 * 1024 * 1024 {
+        return Err(Error::Playbook(format!(
+            "{arg}: playbook larger than 4 MiB"
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::Playbook(format!("{arg}: not a text file (invalid UTF-8)")))?;
+    let dir = path.parent().map(|p| {
+        if p.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            p.to_path_buf()
+        }
+    });
+    Ok(Source {
+        name: arg.to_string(),
+        text,
+        dir,
+    })
+}
+
+/// Shipped playbooks, then the team playbooks of every directory of the
+/// search path. `origin` says where each comes from, and `note` when a name is
+/// hidden by an earlier directory or clashes with a shipped playbook.
+pub fn list(search: &[PathBuf]) -> Vec<PlaybookDoc> {
     let mut out: Vec<PlaybookDoc> = SHIPPED
         .iter()
         .map(|p| parse_header(p.name, "shipped", p.source))
         .collect();
-    if let Ok(entries) = std::fs::read_dir(dir) {
+    for dir in search {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
@@ -193,15 +276,26 @@ pub fn list(dir: &Path) -> Vec<PlaybookDoc> {
             let Some(stem) = f.file_stem().and_then(|s| s.to_str()) else {
                 continue;
             };
-            if let Ok(text) = std::fs::read_to_string(&f) {
-                // A local copy of a shipped playbook replaces it in the list.
-                out.retain(|d| {
-                    !(d.name == stem
-                        && d.origin == "shipped"
-                        && shipped(stem).map(|s| s.source) == Some(text.as_str()))
-                });
-                out.push(parse_header(stem, &f.display().to_string(), &text));
+            let Ok(text) = std::fs::read_to_string(&f) else {
+                continue;
+            };
+            let copy = shipped(stem).is_some_and(|s| s.source == text);
+            if copy {
+                // An unchanged copy of a shipped playbook replaces it in the list.
+                out.retain(|d| !(d.name == stem && d.origin == "shipped"));
             }
+            let mut doc = parse_header(stem, &f.display().to_string(), &text);
+            if let Some(first) = out.iter().find(|d| d.name == stem) {
+                doc.note = if first.origin == "shipped" {
+                    format!(
+                        "same name as a shipped playbook: run it as `harun {}`",
+                        f.display()
+                    )
+                } else {
+                    format!("hidden by {}", first.origin)
+                };
+            }
+            out.push(doc);
         }
     }
     out

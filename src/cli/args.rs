@@ -185,6 +185,26 @@ pub enum Command {
         #[arg(long, conflicts_with_all = ["name", "markdown", "findings"])]
         schema: bool,
     },
+    /// Run playbook tests (`*.test.toml` next to the playbooks) against a lab, a replay bundle or your config.
+    #[command(
+        after_help = "A test file NAME.test.toml sits next to NAME.rhai:\n\n  [[test]]\n  name = \"flags the DOWN server\"\n  against = \"lab:incident\"        # lab:SCENARIO | replay:DIR | config:FILE\n  params = { backend = \"bk_api\" }\n  exit = 1\n  findings = [\"servers.down:error\"]   # id or id:severity, must be present\n  absent = [\"process.unreachable\"]\n  [[test.rows]]\n  table = \"servers\"\n  where = { server = \"api2\" }\n\nExamples:\n  harun test                     every test under ./playbooks\n  harun test playbooks/team.test.toml --json\n\nExit codes: 0 all passed, 1 a test failed, 2 a test file is unusable."
+    )]
+    Test {
+        /// Test files or directories (default: ./playbooks).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Write a new team playbook with its header and a test: ./playbooks/NAME.rhai and NAME.test.toml.
+    #[command(
+        after_help = "Examples:\n  harun new slow_backend\n  harun check playbooks && harun test playbooks"
+    )]
+    New {
+        /// Playbook name: letters, digits, `_` and `-`.
+        name: String,
+        /// Directory to write into.
+        #[arg(long, value_name = "DIR", default_value = "playbooks")]
+        dir: PathBuf,
+    },
     /// The latest entries of the audit journal.
     Journal {
         /// How many entries.

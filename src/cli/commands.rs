@@ -25,6 +25,11 @@ pub fn dispatch(cli: Cli) -> i32 {
             schema,
         }) => doc(name.as_deref(), markdown, findings, schema),
         Some(Command::Journal { lines }) => journal(&cli.global, lines),
+        Some(Command::Test { paths }) => match settings(&cli.global, false) {
+            Ok(s) => super::team::test(&cli.global, &paths, s),
+            Err(code) => code,
+        },
+        Some(Command::New { name, dir }) => super::team::new(&name, &dir),
         Some(Command::Lab { args }) => lab(&cli.global, &args),
         Some(Command::Repl) => match settings(&cli.global, true) {
             Ok(s) => match runner(s, &cli.global, true) {
@@ -422,7 +427,7 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
 }
 
 fn list(g: &GlobalOpts) -> i32 {
-    let docs = playbooks::list(std::path::Path::new("playbooks"));
+    let docs = playbooks::list(&playbooks::search_path());
     if g.json {
         println!(
             "{}",
@@ -442,9 +447,14 @@ fn list(g: &GlobalOpts) -> i32 {
                     (None, _) => format!("[{}]", p.name),
                 })
                 .collect();
+            let origin = if d.note.is_empty() {
+                d.origin.clone()
+            } else {
+                format!("{} ({})", d.origin, d.note)
+            };
             vec![
                 serde_json::Value::String(d.name.clone()),
-                serde_json::Value::String(d.origin.clone()),
+                serde_json::Value::String(origin),
                 serde_json::Value::String(d.description.clone()),
                 serde_json::Value::String(params.join(" ")),
             ]
@@ -542,12 +552,24 @@ pub fn playbook_help(argv: &[String]) -> Option<i32> {
     if !argv.iter().any(|a| a == "--help" || a == "-h") {
         return None;
     }
-    let subcommands = ["lab", "repl", "list", "doc", "journal", "check", "help"];
-    let first = argv.iter().skip(1).find(|a| !a.starts_with('-'))?;
-    if subcommands.contains(&first.as_str()) {
+    // Let clap find the playbook among the options (`--haproxy-bin PATH`
+    // takes a value that is not the playbook), then show its header.
+    let without_help: Vec<&String> = argv
+        .iter()
+        .filter(|a| *a != "--help" && *a != "-h")
+        .collect();
+    let cli = <Cli as clap::Parser>::try_parse_from(without_help).ok()?;
+    if cli.command.is_some() {
         return None;
     }
-    let src = playbooks::resolve(first).ok()?;
+    let first = cli.playbook?;
+    let src = match playbooks::resolve(&first) {
+        Ok(s) => s,
+        Err(e) => {
+            error(&e.to_string());
+            return Some(ExitCode::Usage as i32);
+        }
+    };
     let d = playbooks::parse_header(&src.name, "", &src.text);
     println!("{} — {}\n", d.name, d.description);
     if !d.details.is_empty() {

@@ -5,6 +5,7 @@ mod args;
 mod check;
 mod commands;
 pub mod render;
+mod team;
 pub mod term;
 
 pub use args::Cli;

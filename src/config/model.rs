@@ -76,7 +76,6 @@ pub struct ConfigModel {
     pub files: Vec<PathBuf>,
     pub sections: Vec<Section>,
     /// Syntax problems noticed while parsing (unterminated quote, unbalanced `.if`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<ParseNote>,
 }
 
@@ -100,12 +99,10 @@ pub struct Section {
     pub kind: String,
     pub name: Option<String>,
     /// Arguments of the section line after the name (e.g. `from defname`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
     pub file: PathBuf,
     pub line: usize,
     /// The `.if` condition the section header sits under, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
     pub directives: Vec<Directive>,
 }
@@ -118,10 +115,8 @@ pub struct Directive {
     pub file: PathBuf,
     pub line: usize,
     /// The enclosing `.if`/`.elif`/`.else` condition(s), joined with ` && `.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
     /// Environment variables referenced in double quotes (left unexpanded).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env_vars: Vec<String>,
 }
 
@@ -349,7 +344,6 @@ pub struct StatsSocket {
     /// `level` as written, `None` when absent (HAProxy then uses `operator`).
     pub level: Option<String>,
     pub location: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
 }
 

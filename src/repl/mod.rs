@@ -22,7 +22,7 @@ use rustyline::history::FileHistory;
 use rustyline::{CompletionType, Config, Editor};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 const PROMPT: &str = "harun> ";
@@ -511,7 +511,7 @@ impl Session<'_> {
 }
 
 fn playbook_names() -> Vec<String> {
-    let mut v: Vec<String> = playbooks::list(Path::new("playbooks"))
+    let mut v: Vec<String> = playbooks::list(&playbooks::search_path())
         .into_iter()
         .map(|d| d.name)
         .collect();

@@ -6,8 +6,8 @@ use crate::runtime::stat::Stat;
 use rhai::{Array, Dynamic, Map};
 
 /// One [`Row`] per `show stat` line (compact; read by column name).
-pub fn stat_rows(stat: &Stat, target: Option<&str>, out: &mut Array) {
-    let target: Option<rhai::ImmutableString> = target.map(Into::into);
+pub fn stat_rows(stat: &Stat, target: &str, out: &mut Array) {
+    let target: rhai::ImmutableString = target.into();
     out.reserve(stat.rows.len());
     for row in &stat.rows {
         out.push(Dynamic::from(Row {
@@ -29,8 +29,9 @@ fn strings(v: Vec<&'static str>) -> Dynamic {
 }
 
 /// One map per `show servers state` line: every raw field (numbers as ints),
-/// plus decoded views of the admin bit mask and operational state.
-pub fn server_state(s: &ServerState, target: Option<&str>) -> Dynamic {
+/// plus the vocabulary every server-shaped value shares (see
+/// [`super::vocabulary::SERVERS_ROW`]): identity, decoded states, weight.
+pub fn server_state(s: &ServerState, target: &str) -> Dynamic {
     let mut m = Map::new();
     for (k, v) in &s.fields {
         m.insert(k.as_str().into(), text_or_int(v));
@@ -41,28 +42,52 @@ pub fn server_state(s: &ServerState, target: Option<&str>) -> Dynamic {
         "name".into(),
         format!("{}/{}", s.be_name, s.srv_name).into(),
     );
-    m.insert("state".into(), s.op_state.as_str().into());
+    m.insert("target".into(), target.into());
+    m.insert("op_state".into(), s.op_state.as_str().into());
+    m.insert("admin_state".into(), (s.admin.0 as i64).into());
+    m.insert("admin_flags".into(), strings(s.admin.flags()));
     m.insert("maint".into(), s.admin.is_maint().into());
     m.insert("drain".into(), s.admin.is_drain().into());
+    m.insert(
+        "weight".into(),
+        s.uweight.map(Dynamic::from_int).unwrap_or(Dynamic::UNIT),
+    );
+    m.insert(
+        "in_rotation".into(),
+        crate::runtime::servers_state::in_rotation(s.op_state, s.admin, s.uweight).into(),
+    );
     m.insert("maint_sources".into(), strings(s.admin.maint_sources()));
     m.insert("drain_sources".into(), strings(s.admin.drain_sources()));
-    m.insert("admin_flags".into(), strings(s.admin.flags()));
-    if let Some(t) = target {
-        m.insert("target".into(), t.into());
-    }
     Dynamic::from_map(m)
 }
 
 /// `show info` as a map; numeric values become ints.
-pub fn info_map(pairs: &[(String, String)], target: Option<&str>) -> Map {
+pub fn info_map(pairs: &[(String, String)], target: &str) -> Map {
     let mut m = Map::new();
     for (k, v) in pairs {
         m.insert(k.as_str().into(), text_or_int(v));
     }
-    if let Some(t) = target {
-        m.insert("target".into(), t.into());
-    }
+    m.insert("target".into(), target.into());
     m
+}
+
+/// A finding as a Rhai map with every key of [`super::vocabulary::FINDING`]
+/// present (absent parts read as `()`), so a strict read never fails on a
+/// finding that happens to have no advice.
+pub fn finding(f: &crate::report::Finding) -> Dynamic {
+    let mut m = Map::new();
+    m.insert("id".into(), f.id.clone().into());
+    m.insert("severity".into(), f.severity.to_string().into());
+    m.insert("title".into(), f.title.clone().into());
+    let opt = |v: &Option<String>| v.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT);
+    m.insert("detail".into(), opt(&f.detail));
+    m.insert("advice".into(), opt(&f.advice));
+    m.insert(
+        "evidence".into(),
+        Dynamic::from_array(f.evidence.iter().cloned().map(Dynamic::from).collect()),
+    );
+    m.insert("target".into(), opt(&f.target));
+    Dynamic::from_map(m)
 }
 
 /// Any Rhai value as JSON (for `--json`, tables and the journal), stat rows included.

@@ -595,7 +595,7 @@ impl Snapshot {
         Snapshot::Found(serde_json::json!({
             "op_state": OpState::from_code(l.op).as_str(),
             "admin_state": admin.0,
-            "flags": admin.flags(),
+            "admin_flags": admin.flags(),
             "drain": admin.is_drain(),
             "maint": admin.is_maint(),
             "weight": l.weight,
@@ -636,7 +636,7 @@ mod tests {
         assert_eq!(v["drain"], true);
         assert_eq!(v["maint"], false);
         assert_eq!(v["op_state"], "running");
-        assert_eq!(v["flags"], serde_json::json!(["FDRAIN"]));
+        assert_eq!(v["admin_flags"], serde_json::json!(["FDRAIN"]));
         let Snapshot::Found(v) = snapshot_of(STATE, "s2") else {
             panic!("s2 not found")
         };

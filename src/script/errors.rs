@@ -130,6 +130,41 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
             "call stack too deep: runaway recursion?".into(),
             ExitCode::Usage as i64,
         ),
+        EvalAltResult::ErrorPropertyNotFound(key, _) => {
+            let near = super::vocabulary::suggest_any(key);
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                let each: Vec<String> = near
+                    .iter()
+                    .map(|(k, what)| format!("`{k}` (in {what})"))
+                    .collect();
+                format!("; did you mean {}?", each.join(" or "))
+            };
+            (
+                "no_such_key".into(),
+                format!(
+                    "no key `{key}` in this map{hint} (read optional keys with `m.get(\"{key}\")` or test `\"{key}\" in m`)"
+                ),
+                ExitCode::Usage as i64,
+            )
+        }
+        EvalAltResult::ErrorFunctionNotFound(sig, _) if is_identifier_call(sig) => {
+            let name = sig.split(" (").next().unwrap_or(sig);
+            let known = super::function_names();
+            let text = if known.iter().any(|k| k == name) {
+                format!(
+                    "`{name}` exists but not with these arguments: {sig} (see `harun doc {name}`)"
+                )
+            } else {
+                let near = super::vocabulary::nearest(name, known.iter().map(String::as_str));
+                format!(
+                    "no function `{name}`{}",
+                    super::vocabulary::did_you_mean(&near)
+                )
+            };
+            ("no_such_function".into(), text, ExitCode::Usage as i64)
+        }
         other => {
             let text = other.to_string();
             // Rhai appends " (line N, position M)"; we print the location ourselves.
@@ -163,4 +198,13 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
         source_line,
         exit_code: exit as i32,
     }
+}
+
+/// `foo (i64)` names a function; `+ ((), i64)` is an operator.
+fn is_identifier_call(sig: &str) -> bool {
+    let name = sig.split(" (").next().unwrap_or(sig);
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 type R<T> = std::result::Result<T, Box<EvalAltResult>>;
 
-const RESULT_DOC: &str = "`server` is `backend/server`, or a bare server name for that server in every\nbackend that has it (several servers go out as one batch, see the array form). `opts`: `#{force: true}` lifts the last-server guard.\nReturns an array with one map per server and target:\n`#{server, target, command, outcome, reply, before, after}` where `outcome` is\n`sent` or `dry-run`, and `before`/`after` are the server's state\n(`#{op_state, admin_state, flags, drain, maint, weight}`, `()` in dry-run for\n`after`). Goes through dry-run, read-only, confirmation, the last-server guard\nand the journal; a refused or failed write throws (`e.kind`: `refused`,\n`permission_denied`, `no_such_server`, ...).";
+const RESULT_DOC: &str = "`server` is `backend/server`, or a bare server name for that server in every\nbackend that has it (several servers go out as one batch, see the array form). `opts`: `#{force: true}` lifts the last-server guard.\nReturns an array of write outcomes, one per server and target (keys below;\n`after` is `()` in dry-run). Goes through dry-run, read-only, confirmation, the last-server guard\nand the journal; a refused or failed write throws (`e.kind`: `refused`,\n`permission_denied`, `no_such_server`, ...).";
 
 const BATCH_DOC: &str = "With an array of servers (`backend/server` or bare names): one batch.\nBefore anything is sent, every server must exist and the last-server guard\njudges each write on the backends as the earlier writes of the batch leave\nthem (servers that `track` a written one count): a batch that would empty a\nbackend is refused whole. One confirmation for the batch. Then the commands\ngo out pipelined, 64 per round trip; before each later round trip the batch\nstops if HAProxy reloaded meanwhile or if that round trip's writes, judged\nagain on fresh state, would now empty a backend. One journal line per command, with the\nserver's state read before and after its round trip. A batch that stops\npart way throws an error that says how far it went, with the outcomes as\n`e.writes`. Many times faster than a loop of single calls.";
 
@@ -86,11 +86,27 @@ fn json_to_dynamic(v: Option<serde_json::Value>) -> Dynamic {
         .unwrap_or(Dynamic::UNIT)
 }
 
+/// `backend`, `server`, `name` and `target`, as every server-shaped value
+/// carries them (see `vocabulary::SERVER_IDENTITY`); `()` for a command
+/// that names no server.
+fn insert_identity(m: &mut Map, server: Option<&ServerRef>, target: String) {
+    let (backend, srv, name) = match server {
+        Some(s) => (
+            Dynamic::from(s.backend.clone()),
+            Dynamic::from(s.server.clone()),
+            Dynamic::from(s.to_string()),
+        ),
+        None => (Dynamic::UNIT, Dynamic::UNIT, Dynamic::UNIT),
+    };
+    m.insert("backend".into(), backend);
+    m.insert("server".into(), srv);
+    m.insert("name".into(), name);
+    m.insert("target".into(), target.into());
+}
+
 fn outcome_map(w: WriteOutcome) -> (Map, Option<Error>) {
     let mut m = Map::new();
-    let server = w.server.map(|s| s.to_string()).unwrap_or_default();
-    m.insert("server".into(), server.into());
-    m.insert("target".into(), w.target.into());
+    insert_identity(&mut m, w.server.as_ref(), w.target);
     m.insert("command".into(), w.command.into());
     m.insert("outcome".into(), w.outcome.into());
     m.insert("before".into(), json_to_dynamic(w.before));
@@ -98,6 +114,7 @@ fn outcome_map(w: WriteOutcome) -> (Map, Option<Error>) {
     let err = match w.reply {
         Ok(r) => {
             m.insert("reply".into(), r.trim_end().to_string().into());
+            m.insert("error".into(), Dynamic::UNIT);
             None
         }
         Err(e) => {
@@ -326,8 +343,7 @@ fn seen_rows(seen: &[Seen]) -> Array {
     seen.iter()
         .map(|s| {
             let mut m = Map::new();
-            m.insert("server".into(), s.server.to_string().into());
-            m.insert("target".into(), s.target.clone().into());
+            insert_identity(&mut m, Some(&s.server), s.target.clone());
             m.insert("scur".into(), s.remaining.scur.into());
             m.insert("qcur".into(), s.remaining.qcur.into());
             m.insert("drain".into(), s.remaining.drain.into());
@@ -698,7 +714,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         })
     });
 
-    let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns `#{drained, timed_out, reverted, reloaded, dry_run, then, in_maint, servers,\nelapsed, timeout, remaining: #{scur, qcur}, status: [#{server, target, scur,\nqcur, drain, maint, found, drained}], writes: [see set_state]}`. On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` error is\nrecorded. `reverted` is true when the server came back in rotation meanwhile;\n`reloaded` when HAProxy reloaded during the wait (each poll checks `Stopping`\nin `show info` and follows the new process).\nWith an array of servers (a rack, a whole pool): they are set to drain as one\nbatch, so the guard judges them together and draining the last servers of a\nbackend is refused before any is touched; then the wait covers all of them.";
+    let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns a map (keys below). On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` error is\nrecorded. `reverted` is true when the server came back in rotation meanwhile;\n`reloaded` when HAProxy reloaded during the wait (each poll checks `Stopping`\nin `show info` and follows the new process).\nWith an array of servers (a rack, a whole pool): they are set to drain as one\nbatch, so the guard judges them together and draining the last servers of a\nbackend is refused before any is touched; then the wait covers all of them.";
     let c = ctx.clone();
     reg("drain", &["server: String", "Map"], doc)
         .register_into_engine(engine, move |server: &str| {

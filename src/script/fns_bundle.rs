@@ -7,7 +7,7 @@
 use super::convert::to_json;
 use super::ctx::Ctx;
 use super::errors::{invalid, to_rhai};
-use super::fns_config::{dynamic, kind_error};
+use super::fns_config::kind_error;
 use super::reg;
 use crate::error::Error;
 use crate::report::Severity;
@@ -221,9 +221,11 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg(
         "recorded_findings",
         &["Array"],
-        "The findings recorded so far in this run, as maps `#{severity, id, title,\ndetail, advice, evidence, target}`.",
+        "The findings recorded so far in this run (keys below).",
     )
-    .register_into_engine(engine, move || -> R<Dynamic> { dynamic(&c.findings()) });
+    .register_into_engine(engine, move || -> rhai::Array {
+        c.findings().iter().map(super::convert::finding).collect()
+    });
 }
 
 /// Every finding id the `snapshot` playbook emits.

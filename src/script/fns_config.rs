@@ -320,7 +320,7 @@ fn config_lint(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     let findings = lint_findings(ctx, &paths)?;
     let mut out = Array::with_capacity(findings.len());
     for f in findings {
-        out.push(dynamic(&f)?);
+        out.push(super::convert::finding(&f));
         ctx.add_finding(f);
     }
     Ok(out)
@@ -358,7 +358,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, move |p: &str| config_model(&c, Some(p)));
     let c = ctx.clone();
-    reg("config_lint", &["Array"], "Lint the configuration (`-c`): runs `haproxy -c`, reads rsyslog (for sockets\ninside the chroot) and the HAProxy version, applies every `config.*` rule (see\ndocs/findings.md). Records each finding in the report (do not call `finding`\nagain for them) and returns them, most severe first, as maps `#{severity, id,\ntitle, detail, advice, evidence}`. A missing haproxy binary becomes\n`config.check-unavailable`, an unreadable file `config.unreadable`.")
+    reg("config_lint", &["Array"], "Lint the configuration (`-c`): runs `haproxy -c`, reads rsyslog (for sockets\ninside the chroot) and the HAProxy version, applies every `config.*` rule (see\ndocs/findings.md). Records each finding in the report (do not call `finding`\nagain for them) and returns them, most severe first (keys below). A missing haproxy binary becomes\n`config.check-unavailable`, an unreadable file `config.unreadable`.")
         .register_into_engine(engine, move || config_lint(&c, None));
     let c = ctx.clone();
     reg(

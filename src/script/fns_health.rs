@@ -6,7 +6,6 @@
 use super::convert;
 use super::ctx::Ctx;
 use super::errors::{invalid, to_rhai};
-use super::fns_config::dynamic;
 use super::fns_runtime::{infos, multi, stats};
 use super::reg;
 use crate::health;
@@ -85,7 +84,7 @@ fn record(ctx: &Ctx, target: &str, findings: Vec<Finding>, out: &mut Array) -> R
         if tag {
             f.target = Some(target.to_string());
         }
-        out.push(dynamic(&f)?);
+        out.push(super::convert::finding(&f));
         ctx.add_finding(f);
     }
     Ok(())
@@ -214,7 +213,7 @@ fn live_check(ctx: &Ctx, o: &Opts) -> R<Map> {
     let mut m = Map::new();
     let maps: Array = info
         .iter()
-        .map(|(t, p)| Dynamic::from_map(convert::info_map(p, Some(t))))
+        .map(|(t, p)| Dynamic::from_map(convert::info_map(p, t)))
         .collect();
     m.insert("infos".into(), Dynamic::from_array(maps));
     m.insert("process".into(), Dynamic::from_array(process));

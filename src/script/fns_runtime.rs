@@ -87,13 +87,12 @@ pub(super) fn stats(ctx: &Ctx, cmd: &Command) -> R<Vec<(String, stat::Stat)>> {
 
 pub fn stat_of(ctx: &Ctx, cmd: &Command) -> R<Array> {
     let replies = stats(ctx, cmd)?;
-    let tag = multi(ctx);
     let mut out = Array::new();
     let mut catalog = crate::script::ctx::Catalog::default();
     for (target, st) in replies {
         let track = ctx.track_catalog.load(std::sync::atomic::Ordering::Relaxed);
         let (true, Some(px), Some(sv)) = (track, st.index("pxname"), st.index("svname")) else {
-            convert::stat_rows(&st, tag.then_some(target.as_str()), &mut out);
+            convert::stat_rows(&st, target.as_str(), &mut out);
             continue;
         };
         for row in &st.rows {
@@ -121,7 +120,7 @@ pub fn stat_of(ctx: &Ctx, cmd: &Command) -> R<Array> {
                 _ => {}
             }
         }
-        convert::stat_rows(&st, tag.then_some(target.as_str()), &mut out);
+        convert::stat_rows(&st, target.as_str(), &mut out);
     }
     if let Ok(mut c) = ctx.catalog.write() {
         c.backends.extend(catalog.backends);
@@ -136,7 +135,6 @@ pub fn stat_of(ctx: &Ctx, cmd: &Command) -> R<Array> {
 pub fn servers_of(ctx: &Ctx, backend: Option<&str>) -> R<Array> {
     let cmd = Command::show_servers_state(backend).map_err(to_rhai)?;
     let replies = read_all(ctx, &cmd)?;
-    let tag = multi(ctx);
     let mut out = Array::new();
     for (target, text) in replies {
         let states = servers_state::parse_servers_state(&text)
@@ -154,7 +152,7 @@ pub fn servers_of(ctx: &Ctx, backend: Option<&str>) -> R<Array> {
         out.extend(
             states
                 .iter()
-                .map(|s| convert::server_state(s, tag.then_some(target.as_str()))),
+                .map(|s| convert::server_state(s, target.as_str())),
         );
     }
     Ok(out)
@@ -180,7 +178,7 @@ pub(super) fn infos(ctx: &Ctx) -> R<Vec<(String, InfoPairs)>> {
 pub fn info_all(ctx: &Ctx) -> R<Array> {
     Ok(infos(ctx)?
         .iter()
-        .map(|(target, pairs)| Dynamic::from_map(convert::info_map(pairs, Some(target))))
+        .map(|(target, pairs)| Dynamic::from_map(convert::info_map(pairs, target)))
         .collect())
 }
 
@@ -230,7 +228,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, move || info_all(&c));
     let c = ctx.clone();
-    reg("stat", &["Array"], "Every line of `show stat` as a map keyed by column name (`pxname`, `svname`,\n`status`, `qcur`, `qmax`, `scur`, `smax`, `slim`, ...). Numbers are ints; empty\nfields are absent (read as `()`), never 0. `kind` is `frontend`, `backend`,\n`server` or `listener`. With several targets each row has a `target` key.")
+    reg("stat", &["Array"], "Every line of `show stat` as a row read by column name (`r.pxname`,\n`r.svname`, `r.status`, `r.qcur`, ...). Numbers are ints; an empty column reads\nas `()`, never 0; a column that does not exist is an error (probe with\n`\"x\" in r` or `r.get(\"x\")`). Every row has a `target` key.")
         .register_into_engine(engine, move || stat_of(&c, &Command::show_stat()));
     let c = ctx.clone();
     reg(
@@ -244,7 +242,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         stat_of(&c, &cmd)
     });
     let c = ctx.clone();
-    reg("servers", &["Array"], "`show servers state`, one map per server: the raw fields plus `backend`,\n`server`, `name` (`backend/server`), `state` (running, stopped, ...), `maint`,\n`drain` (booleans from the decimal admin bit mask), `maint_sources`,\n`drain_sources` and `admin_flags`.")
+    reg("servers", &["Array"], "`show servers state`, one map per server: HAProxy's raw fields plus the\nstate decoded from the decimal admin bit mask and the operational state\n(keys below).")
         .register_into_engine(engine, move || servers_of(&c, None));
     let c = ctx.clone();
     reg(

@@ -102,7 +102,7 @@ fn system_check(ctx: &Ctx) -> R<Map> {
     );
     let mut findings = Array::new();
     if let Some(f) = finding {
-        findings.push(dynamic(&f)?);
+        findings.push(super::convert::finding(&f));
         ctx.add_finding(f);
     }
     m.insert("findings".into(), Dynamic::from_array(findings));
@@ -220,7 +220,14 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
             .map(Dynamic::from)
             .unwrap_or(Dynamic::UNIT),
     );
-    m.insert("findings".into(), dynamic(&log_findings(&sides))?);
+    m.insert(
+        "findings".into(),
+        log_findings(&sides)
+            .iter()
+            .map(super::convert::finding)
+            .collect::<rhai::Array>()
+            .into(),
+    );
     Ok(m)
 }
 
@@ -228,7 +235,7 @@ fn log_check(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     let sides = log_sides(ctx, path)?;
     let mut out = Array::new();
     for f in log_findings(&sides) {
-        out.push(dynamic(&f)?);
+        out.push(super::convert::finding(&f));
         ctx.add_finding(f);
     }
     Ok(out)

@@ -15,6 +15,7 @@ mod fns_system;
 pub(crate) mod fns_watch;
 pub(crate) mod resolver;
 mod row;
+pub mod vocabulary;
 
 pub use convert::to_json;
 pub use ctx::{Catalog, Ctx};
@@ -48,6 +49,10 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     engine.set_max_map_size(l.max_map_size);
     engine.set_max_modules(l.max_modules);
     engine.set_strict_variables(true);
+    // A key that does not exist is an error, never a silent `()`: a typo
+    // must not turn into "0 servers up" during an incident. Writes of new
+    // keys still work; `"x" in m` and `m.get("x")` probe optional keys.
+    engine.set_fail_on_invalid_map_property(true);
     engine.disable_symbol("eval");
     // Full optimisation may run a constant-argument call at compile time.
     engine.set_optimization_level(OptimizationLevel::Simple);
@@ -88,5 +93,28 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     fns_watch::register(&mut engine, ctx);
     fns_bundle::register(&mut engine, ctx);
     fns_probe::register(&mut engine, ctx);
+    FUNCTION_NAMES.get_or_init(|| {
+        let mut names: Vec<String> = engine
+            .gen_fn_signatures(true)
+            .iter()
+            .filter_map(|sig| sig.split('(').next())
+            .map(str::trim)
+            .filter(|n| {
+                !n.contains('$') && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+            .map(String::from)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    });
     engine
+}
+
+/// Every function name a playbook can call (primitives and Rhai's own), for
+/// the did-you-mean of an unknown function. The same for every engine.
+static FUNCTION_NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+pub(crate) fn function_names() -> &'static [String] {
+    FUNCTION_NAMES.get().map(Vec::as_slice).unwrap_or(&[])
 }

@@ -2,16 +2,18 @@
 //!
 //! A 20,000-server `stat()` as Rhai maps would cost ~100 bytes per field;
 //! rows stay in their compact parsed form and are read by column name:
-//! `r.qcur`, `r["check_status"]`. Empty fields read as `()`, never 0.
+//! `r.qcur`, `r["check_status"]`. Empty fields read as `()`, never 0; a
+//! column that does not exist is an error with the nearest names.
 
 use super::convert::to_json;
-use crate::runtime::stat::{StatRow, StatValue};
-use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
+use super::vocabulary;
+use crate::runtime::stat::{ProxyType, StatRow, StatValue};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
 
 #[derive(Clone, Debug)]
 pub struct Row {
     pub row: StatRow,
-    pub target: Option<ImmutableString>,
+    pub target: ImmutableString,
 }
 
 fn value(v: Option<StatValue>) -> Dynamic {
@@ -22,26 +24,67 @@ fn value(v: Option<StatValue>) -> Dynamic {
     }
 }
 
+/// Keys harun adds to HAProxy's columns (see [`super::vocabulary::STAT_ROW`]).
+const DERIVED: &[&str] = &["kind", "backend", "server", "frontend", "target"];
+
 impl Row {
-    /// A column by name, or the derived `kind` (`frontend`, `backend`, `server`,
-    /// `listener`) and `target` keys; `()` when empty or unknown.
-    pub fn get(&self, key: &str) -> Dynamic {
-        match key {
-            "kind" => self
-                .row
-                .proxy_type()
+    /// A column by name, or a derived key; `Some(())` when the column exists
+    /// but is empty, `None` when there is no such key.
+    pub fn lookup(&self, key: &str) -> Option<Dynamic> {
+        let kind = self.row.proxy_type();
+        let text = |col: &str| {
+            self.row
+                .text(col)
+                .map(|s| Dynamic::from(s.to_string()))
+                .unwrap_or(Dynamic::UNIT)
+        };
+        let on = |yes: bool, col: &str| if yes { text(col) } else { Dynamic::UNIT };
+        Some(match key {
+            "kind" => kind
                 .map(|t| Dynamic::from(t.as_str()))
                 .unwrap_or(Dynamic::UNIT),
-            "target" => self
-                .target
-                .clone()
-                .map(Dynamic::from)
-                .unwrap_or(Dynamic::UNIT),
-            _ => value(self.row.value(key)),
-        }
+            "target" => Dynamic::from(self.target.clone()),
+            "backend" => on(
+                matches!(kind, Some(ProxyType::Backend | ProxyType::Server)),
+                "pxname",
+            ),
+            "server" => on(kind == Some(ProxyType::Server), "svname"),
+            "frontend" => on(
+                matches!(kind, Some(ProxyType::Frontend | ProxyType::Listener)),
+                "pxname",
+            ),
+            _ => {
+                let i = self.row.header().index(key)?;
+                value(self.row.get(i))
+            }
+        })
     }
 
-    /// Non-empty columns in header order, then `kind` and `target`.
+    /// A column or derived key; `()` when empty or unknown.
+    pub fn get(&self, key: &str) -> Dynamic {
+        self.lookup(key).unwrap_or(Dynamic::UNIT)
+    }
+
+    /// `row.svnme`: an error naming the key and the nearest columns, so a
+    /// typo never reads as an empty field.
+    fn strict(&self, key: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        self.lookup(key).ok_or_else(|| {
+            let names = self
+                .row
+                .header()
+                .names()
+                .iter()
+                .map(String::as_str)
+                .chain(DERIVED.iter().copied());
+            let near = vocabulary::nearest(key, names);
+            Box::new(EvalAltResult::ErrorRuntime(
+                no_such_key(key, vocabulary::STAT_ROW.what, &near),
+                Position::NONE,
+            ))
+        })
+    }
+
+    /// Non-empty columns in header order, then the derived keys that have a value.
     pub fn keys(&self) -> Vec<&str> {
         let mut out: Vec<&str> = self
             .row
@@ -52,10 +95,7 @@ impl Row {
             .filter(|(i, _)| !self.row.raw(*i).is_empty())
             .map(|(_, n)| n.as_str())
             .collect();
-        out.push("kind");
-        if self.target.is_some() {
-            out.push("target");
-        }
+        out.extend(DERIVED.iter().filter(|k| !self.get(k).is_unit()));
         out
     }
 
@@ -76,10 +116,24 @@ impl Row {
     }
 }
 
+/// The payload of a read of a key that does not exist: kind `no_such_key`
+/// (catchable), the key, what it was read on and the nearest keys.
+pub fn no_such_key(key: &str, what: &str, near: &[&str]) -> Dynamic {
+    let mut m = Map::new();
+    m.insert("kind".into(), "no_such_key".into());
+    m.insert(
+        "message".into(),
+        format!("no key `{key}` in {what}{}", vocabulary::did_you_mean(near)).into(),
+    );
+    m.insert("exit_code".into(), (crate::ExitCode::Usage as i64).into());
+    Dynamic::from_map(m)
+}
+
 pub fn register(engine: &mut Engine) {
     engine
         .register_type_with_name::<Row>("StatRow")
-        .register_indexer_get(|r: &mut Row, key: &str| r.get(key))
+        .register_indexer_get(|r: &mut Row, key: &str| r.strict(key))
+        .register_fn("get", |r: &mut Row, key: &str| r.get(key))
         .register_fn("to_map", |r: &mut Row| r.to_map())
         .register_fn("keys", |r: &mut Row| -> Array {
             r.keys()
@@ -87,7 +141,8 @@ pub fn register(engine: &mut Engine) {
                 .map(|k| Dynamic::from(k.to_string()))
                 .collect()
         })
-        .register_fn("contains", |r: &mut Row, key: &str| !r.get(key).is_unit())
+        // `"x" in row`: the key exists (an empty column exists too).
+        .register_fn("contains", |r: &mut Row, key: &str| r.lookup(key).is_some())
         .register_fn("to_string", |r: &mut Row| r.to_json().to_string())
         .register_fn("to_debug", |r: &mut Row| r.to_json().to_string());
 }

@@ -362,7 +362,7 @@ fn a_bare_server_name_applies_to_every_backend_that_has_it_and_journal_shows_it(
             "--yes",
             "--json",
             "-e",
-            r#"set_state("srv0", "drain").map(|r| r.server)"#,
+            r#"set_state("srv0", "drain").map(|r| r.name)"#,
         ])
         .run();
     run.expect_code(0);

@@ -129,6 +129,7 @@ pub fn harun_process() -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("harun"));
     cmd.env_remove("HARUN_SOCKET")
         .env_remove("HARUN_CONFIG")
+        .env_remove("HARUN_PLAYBOOK_PATH")
         .env("NO_COLOR", "1");
     cmd
 }
@@ -142,6 +143,7 @@ pub fn harun() -> Harun {
     let mut cmd = assert_cmd::Command::cargo_bin("harun").expect("harun binary");
     cmd.env_remove("HARUN_SOCKET")
         .env_remove("HARUN_CONFIG")
+        .env_remove("HARUN_PLAYBOOK_PATH")
         .env("NO_COLOR", "1")
         .timeout(Duration::from_secs(120));
     Harun { cmd }

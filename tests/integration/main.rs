@@ -15,3 +15,5 @@ mod playbooks;
 mod probe;
 mod repl;
 mod runtime;
+mod strict;
+mod team;

@@ -1,0 +1,230 @@
+//! Strict keys and one vocabulary, against the lab's real HAProxy: a typo is
+//! an error at its line, and the keys each primitive returns are the ones
+//! `harun doc` documents.
+
+use crate::harness::*;
+use harun::lab::Scenario;
+use harun::script::vocabulary::{self, Shape};
+use std::collections::BTreeSet;
+
+fn keys(run: &Run) -> BTreeSet<String> {
+    run.json()
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {}", run.stdout))
+        .iter()
+        .map(|k| k.as_str().expect("key").to_string())
+        .collect()
+}
+
+fn documented(shape: &Shape) -> BTreeSet<String> {
+    shape.keys.iter().map(|k| k.name.to_string()).collect()
+}
+
+#[test]
+fn a_key_typo_is_an_error_at_its_line_with_the_nearest_keys() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The issue's own case: `op_state` read with a typo used to read `()`
+    // and report every server as not running.
+    let p = playbook(
+        &dir,
+        "team.rhai",
+        "//! Count servers not running.\nlet down = 0;\nfor s in servers() { if s.op_stat != \"running\" { down += 1; } }\nfinding(\"critical\", \"team.down\", `${down} servers down`);\n",
+    );
+    let run = harun().lab(&lab).arg(&p).run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("team.rhai:3:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no key `op_stat`") && run.stderr.contains("did you mean `op_state`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(" | for s in servers()"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stdout.contains("team.down"),
+        "no finding from a wrong read: {}",
+        run.stdout
+    );
+
+    let p = playbook(
+        &dir,
+        "stat.rhai",
+        "//! Read a stat column.\nfor r in stat() {\n    print(r.svnme);\n}\n",
+    );
+    let run = harun().lab(&lab).arg(&p).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("stat.rhai:3:")
+            && run
+                .stderr
+                .contains("no key `svnme` in a `stat()` row; did you mean `svname`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn empty_fields_read_as_unit_and_optional_keys_have_one_way() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    // bk_app/app1 has no maxqueue: `qlimit` exists and is empty.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--json",
+            "-e",
+            r#"let r = stat("bk_app").filter(|r| r.server == "app1")[0];
+               let s = servers("bk_app")[0];
+               [r.qlimit == (), "qlimit" in r, "nope" in r, r.get("nope") == (),
+                "nope" in s, s.get("nope") == (), r.backend, r.server, r.frontend == ()]"#,
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(
+        run.json(),
+        serde_json::json!([true, true, false, true, false, true, "bk_app", "app1", true])
+    );
+}
+
+#[test]
+fn an_unknown_function_names_the_nearest_primitive() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = playbook(&dir, "f.rhai", "//! Typo.\nlet x = servrs();\n");
+    // No socket is needed to fail on the name: the run stops at line 2.
+    let run = harun().args(["-s", "/nonexistent.sock"]).arg(&p).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("f.rhai:2:9: no function `servrs`; did you mean `servers`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn servers_and_stat_rows_carry_the_documented_keys() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun()
+        .lab(&lab)
+        .args(["--json", "-e", "servers()[0].keys()"])
+        .run();
+    run.expect_code(0);
+    let have = keys(&run);
+    let want = documented(&vocabulary::SERVERS_ROW);
+    assert!(
+        want.is_subset(&have),
+        "missing: {:?}",
+        want.difference(&have)
+    );
+    // Everything else is a raw `show servers state` column.
+    let raw = socat(&lab, "show servers state");
+    let header: BTreeSet<String> = raw
+        .lines()
+        .find(|l| l.starts_with('#'))
+        .expect("header")
+        .trim_start_matches('#')
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    for k in have.difference(&want) {
+        assert!(header.contains(k), "undocumented key `{k}` on servers()");
+    }
+
+    // Every derived stat() key exists on a server row (`frontend` as ()).
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--json",
+            "-e",
+            r#"let r = stat("bk_app").filter(|r| r.kind == "server")[0];
+               ["kind", "backend", "server", "frontend", "target"].filter(|k| k in r)"#,
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(keys(&run), documented(&vocabulary::STAT_ROW));
+}
+
+#[test]
+fn writes_drains_checks_and_findings_carry_the_documented_keys() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let exact = |expr: &str, shape: &Shape| {
+        let run = harun()
+            .lab(&lab)
+            .args(["--yes", "--json", "-e", expr])
+            .run();
+        run.expect_code(0);
+        assert_eq!(keys(&run), documented(shape), "{expr}");
+    };
+    exact(
+        r#"set_state("bk_app/app1", "drain")[0].keys()"#,
+        &vocabulary::WRITE_OUTCOME,
+    );
+    exact(
+        r#"set_state("bk_app/app1", "ready")[0].before.keys()"#,
+        &vocabulary::SERVER_SNAPSHOT,
+    );
+    exact(
+        r#"drain("bk_app/app2", #{timeout: 5}).keys()"#,
+        &vocabulary::DRAIN_RESULT,
+    );
+    exact(
+        r#"drain("bk_app/app2", #{timeout: 5}).status[0].keys()"#,
+        &vocabulary::DRAIN_PROGRESS,
+    );
+    exact(
+        r#"live_check(#{sample: 0}).keys()"#,
+        &vocabulary::LIVE_CHECK,
+    );
+    exact(r#"server_check()[0].keys()"#, &vocabulary::FINDING);
+    // The same server reads the same in servers() and a write's `after`.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--yes",
+            "--json",
+            "-e",
+            r#"let a = set_state("bk_app/app1", "ready")[0].after;
+               let s = servers("bk_app").filter(|s| s.name == "bk_app/app1")[0];
+               [a.op_state == s.op_state, a.admin_state == s.admin_state, a.weight == s.weight,
+                a.drain == s.drain, a.maint == s.maint, a.admin_flags == s.admin_flags]"#,
+        ])
+        .run();
+    run.expect_code(0);
+    assert_eq!(
+        run.json(),
+        serde_json::json!([true, true, true, true, true, true])
+    );
+}
+
+#[test]
+fn doc_groups_overloads_and_lists_the_keys() {
+    let run = harun().args(["doc", "set_state"]).run();
+    run.expect_code(0);
+    // Four overloads, their shared text once.
+    assert_eq!(
+        run.stdout.matches("set_state(").count(),
+        4,
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.matches("drain and maint are refused").count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    for k in vocabulary::WRITE_OUTCOME.keys {
+        assert!(run.stdout.contains(k.meaning), "{} undocumented", k.name);
+    }
+}

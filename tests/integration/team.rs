@@ -1,0 +1,201 @@
+//! Team playbooks: `harun new`, `harun test`, the search path and the
+//! shipped playbooks' own tests, with the real binary and real HAProxy labs.
+
+use crate::harness::*;
+use std::path::Path;
+
+/// harun in `dir`, with no config dir of the machine's user in its search path.
+fn team(dir: &Path) -> Harun {
+    harun()
+        .current_dir(dir)
+        .env("XDG_CONFIG_HOME", dir.join("xdg"))
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+}
+
+#[test]
+fn a_new_playbook_and_its_test_pass_as_written() {
+    if !require_haproxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = team(dir.path()).args(["new", "team_rot"]).run();
+    run.expect_code(0);
+    assert!(dir.path().join("playbooks/team_rot.rhai").is_file());
+    assert!(dir.path().join("playbooks/team_rot.test.toml").is_file());
+    let run = team(dir.path()).arg("test").run();
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout.matches("\nok  ").count() + usize::from(run.stdout.starts_with("ok  ")),
+        2,
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("2 passed, 0 failed"), "{}", run.stdout);
+    // Twice is refused, and a shipped name never.
+    team(dir.path())
+        .args(["new", "team_rot"])
+        .run()
+        .expect_code(2);
+    let run = team(dir.path()).args(["new", "troubleshoot"]).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("is a shipped playbook"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_failing_test_says_what_differs_and_exits_1() {
+    if !require_haproxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    team(dir.path()).args(["new", "rot"]).run().expect_code(0);
+    let t = dir.path().join("playbooks/rot.test.toml");
+    let text = std::fs::read_to_string(&t).unwrap().replace(
+        r#"where = { name = "bk_api/api2", op_state = "stopped" }"#,
+        r#"where = { name = "bk_api/api2", op_state = "running" }"#,
+    );
+    std::fs::write(&t, text + "\n[[test]]\nname = \"wrong\"\nagainst = \"lab:healthy\"\nfindings = [\"rot.out-of-rotation\"]\n")
+        .unwrap();
+    let run = team(dir.path()).args(["test", "--json"]).run();
+    run.expect_code(1);
+    let v = run.json();
+    assert_eq!(
+        (v["passed"].as_u64(), v["failed"].as_u64()),
+        (Some(1), Some(2)),
+        "{v}"
+    );
+    let tests = v["tests"].as_array().unwrap();
+    let f0 = tests[0]["failures"][0].as_str().unwrap();
+    assert!(
+        f0.contains("no row of table `out of rotation` where name = \"bk_api/api2\", op_state = \"running\""),
+        "{f0}"
+    );
+    let f2 = tests[2]["failures"][0].as_str().unwrap();
+    assert!(
+        f2.starts_with("missing finding `rot.out-of-rotation`"),
+        "{f2}"
+    );
+    assert_eq!(tests[2]["line"], 24);
+}
+
+#[test]
+fn a_broken_test_file_is_unusable_input_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("playbooks")).unwrap();
+    std::fs::write(dir.path().join("playbooks/x.rhai"), "//! X.\n").unwrap();
+    std::fs::write(
+        dir.path().join("playbooks/x.test.toml"),
+        "[[test]]\nname = \"a\"\n\n[[test]]\nname = \"b\"\nagainst = \"lab:nowhere\"\n",
+    )
+    .unwrap();
+    let run = team(dir.path()).arg("test").run();
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("playbooks/x.test.toml:4: test `b`: unknown lab scenario `nowhere`"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(
+        dir.path().join("playbooks/x.test.toml"),
+        "[[test]]\nname = \"a\"\nexpect = 3\n",
+    )
+    .unwrap();
+    let run = team(dir.path()).arg("test").run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("playbooks/x.test.toml:3:"),
+        "{}",
+        run.stderr
+    );
+    let run = team(dir.path()).args(["test", "nowhere"]).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("nowhere: no such file or directory"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_shipped_playbooks_pass_their_own_tests() {
+    if !require_haproxy() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = team(root).args(["test", "playbooks"]).run();
+    run.expect_code(0);
+    assert!(run.stdout.contains(" 0 failed"), "{}", run.stdout);
+}
+
+#[test]
+fn team_playbooks_come_from_the_search_path_and_never_shadow_a_shipped_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(shared.join("team_x.rhai"), "//! Team X check.\nprint(1);\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("playbooks")).unwrap();
+    std::fs::write(
+        dir.path().join("playbooks/troubleshoot.rhai"),
+        "//! Our own troubleshoot.\nprint(1);\n",
+    )
+    .unwrap();
+
+    let run = team(dir.path())
+        .env("HARUN_PLAYBOOK_PATH", &shared)
+        .args(["team_x", "--help"])
+        .run();
+    run.expect_code(0);
+    assert!(run.stdout.contains("Team X check."), "{}", run.stdout);
+
+    let run = team(dir.path())
+        .env("HARUN_PLAYBOOK_PATH", &shared)
+        .args(["list", "--json"])
+        .run();
+    run.expect_code(0);
+    let v = run.json();
+    let origin = |name: &str| -> Vec<(String, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["name"] == name)
+            .map(|d| {
+                (
+                    d["origin"].as_str().unwrap().to_string(),
+                    d["note"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        origin("team_x")[0].0,
+        shared.join("team_x.rhai").display().to_string()
+    );
+    let ts = origin("troubleshoot");
+    assert_eq!(ts.len(), 2, "{ts:?}");
+    assert!(
+        ts[1].1.contains("same name as a shipped playbook"),
+        "{ts:?}"
+    );
+
+    // Running it by name is an error that says how to run each.
+    let run = team(dir.path())
+        .args(["-s", "/nonexistent.sock", "troubleshoot"])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("harun playbooks/troubleshoot.rhai")
+            && run.stderr.contains("harun shipped:troubleshoot"),
+        "{}",
+        run.stderr
+    );
+    let run = team(dir.path())
+        .args(["shipped:troubleshoot", "--help"])
+        .run();
+    run.expect_code(0);
+    assert!(run.stdout.contains("troubleshoot"), "{}", run.stdout);
+}
