@@ -255,3 +255,16 @@ fn check_help_has_an_example() {
     );
     assert!(run.stdout.contains("unknown-function"), "{}", run.stdout);
 }
+
+#[test]
+fn a_new_playbook_checks_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    harun()
+        .current_dir(dir.path())
+        .args(["new", "slow_backend"])
+        .run()
+        .expect_code(0);
+    let run = harun().current_dir(dir.path()).arg("check").run();
+    run.expect_code(0);
+    assert_eq!(run.stdout, "1 playbook checked, no problems\n");
+}
