@@ -23,6 +23,31 @@ pub enum ExitCode {
     Interrupted = 130,
 }
 
+impl ExitCode {
+    /// The exit code of an error of this [`Error::kind`]; a kind harun does
+    /// not know (a playbook's own) is a playbook error.
+    pub fn of_kind(kind: &str) -> ExitCode {
+        match kind {
+            "unreachable" | "timeout" | "connection_lost" => ExitCode::Unreachable,
+            "permission_denied" | "refused" => ExitCode::Refused,
+            "interrupted" => ExitCode::Interrupted,
+            _ => ExitCode::Usage,
+        }
+    }
+}
+
+/// Why connecting failed, in the words of what to check: the OS text alone
+/// ("No such file or directory") does not say that HAProxy may be stopped.
+fn connect_failure(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "no such socket (is HAProxy running? is this the path of its `stats socket` line?)".into(),
+        ErrorKind::ConnectionRefused => "connection refused (HAProxy is not running there, or this socket file was left by a stopped HAProxy)".into(),
+        ErrorKind::PermissionDenied => "permission denied (run harun as root, or as a user in the socket's group: see `mode`/`user`/`group` on the `stats socket` line)".into(),
+        _ => e.to_string(),
+    }
+}
+
 /// Everything that can go wrong, each naming what and where.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -34,7 +59,7 @@ pub enum Error {
     },
     #[error("invalid socket address `{address}`: {reason}")]
     InvalidAddress { address: String, reason: String },
-    #[error("{target}: cannot connect: {source}")]
+    #[error("{target}: cannot connect: {}", connect_failure(.source))]
     Unreachable {
         target: String,
         #[source]
@@ -93,6 +118,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// No socket given (-s), found in the configuration or at the usual paths.
+    #[error("no HAProxy socket to talk to: pass -s ADDR (or HARUN_SOCKET), or add a `stats socket` line to the configuration (-c)")]
+    NoTarget,
     #[error("{0}")]
     Playbook(String),
     #[error("interrupted")]
@@ -120,6 +148,7 @@ impl Error {
             Error::Malformed { .. } => "malformed",
             Error::Refused { .. } => "refused",
             Error::Io { .. } => "io",
+            Error::NoTarget => "no_target",
             Error::Playbook(_) => "playbook",
             Error::Interrupted => "interrupted",
             Error::DeadlineExceeded(_) => "deadline",
@@ -128,14 +157,7 @@ impl Error {
     }
 
     pub fn exit_code(&self) -> ExitCode {
-        match self {
-            Error::Unreachable { .. } | Error::Timeout { .. } | Error::ConnectionLost { .. } => {
-                ExitCode::Unreachable
-            }
-            Error::PermissionDenied { .. } | Error::Refused { .. } => ExitCode::Refused,
-            Error::Interrupted => ExitCode::Interrupted,
-            _ => ExitCode::Usage,
-        }
+        ExitCode::of_kind(self.kind())
     }
 
     /// Errors that end a run no matter what the playbook does (no try/catch).
@@ -148,5 +170,37 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::ErrorKind;
+
+    #[test]
+    fn connect_failures_say_what_to_check() {
+        let msg = |kind: ErrorKind| {
+            Error::Unreachable {
+                target: "/run/haproxy/admin.sock".into(),
+                source: std::io::Error::from(kind),
+            }
+            .to_string()
+        };
+        assert!(msg(ErrorKind::NotFound).contains("no such socket (is HAProxy running?"));
+        assert!(msg(ErrorKind::ConnectionRefused)
+            .contains("connection refused (HAProxy is not running"));
+        assert!(msg(ErrorKind::PermissionDenied).contains("run harun as root"));
+        assert!(msg(ErrorKind::NotFound).starts_with("/run/haproxy/admin.sock: cannot connect: "));
+    }
+
+    #[test]
+    fn exit_codes_follow_kinds() {
+        assert_eq!(ExitCode::of_kind("unreachable"), ExitCode::Unreachable);
+        assert_eq!(ExitCode::of_kind("connection_lost"), ExitCode::Unreachable);
+        assert_eq!(ExitCode::of_kind("permission_denied"), ExitCode::Refused);
+        assert_eq!(ExitCode::of_kind("no_target"), ExitCode::Usage);
+        assert_eq!(Error::NoTarget.exit_code(), ExitCode::Usage);
+        assert_eq!(Error::Interrupted.exit_code(), ExitCode::Interrupted);
     }
 }

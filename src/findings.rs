@@ -27,6 +27,13 @@ static FINDING_DOCS: &[FindingDoc] = &[
         fix: "`systemctl status haproxy` and `journalctl -u haproxy -n 50`; check the socket path and permissions against the `stats socket` line (-s ADDR, HARUN_SOCKET).",
     },
     FindingDoc {
+        id: "process.no-socket",
+        severity: Severity::Critical,
+        title: "No HAProxy runtime socket to check (troubleshoot)",
+        meaning: "No socket was given (-s, HARUN_SOCKET), the configuration has no `stats socket` line, and neither /run/haproxy/admin.sock nor /var/run/haproxy/admin.sock exists: the live process could not be checked. troubleshoot still runs the offline checks and exits 2.",
+        fix: "Pass the socket with `-s ADDR`; if HAProxy has none, add `stats socket /run/haproxy/admin.sock mode 660 level admin` to `global` and reload HAProxy.",
+    },
+    FindingDoc {
         id: "drain.timeout",
         severity: Severity::Error,
         title: "Drain timed out: the server is left in drain",

@@ -127,6 +127,17 @@ impl Finding {
         self
     }
 
+    /// Whether `other` says the same thing, so that it can be folded into
+    /// this one with its evidence (see [`Report::push_finding`]).
+    pub fn same_as(&self, other: &Finding) -> bool {
+        self.id == other.id
+            && self.severity == other.severity
+            && self.title == other.title
+            && self.target == other.target
+            && self.detail == other.detail
+            && self.advice == other.advice
+    }
+
     pub fn new(severity: Severity, id: impl Into<String>, title: impl Into<String>) -> Self {
         Finding {
             severity,
@@ -158,6 +169,17 @@ impl Finding {
         self.target = Some(target.into());
         self
     }
+}
+
+/// `findings` with identical ones folded together, as [`Report::push_finding`]
+/// does: for primitives that return the findings they record, so that a
+/// playbook counts what the report shows.
+pub fn grouped(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
+    let mut r = Report::default();
+    for f in findings {
+        r.push_finding(f);
+    }
+    r.findings
 }
 
 /// A table a playbook produced with `table(rows)`.
@@ -229,9 +251,33 @@ pub struct RunError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_line: Option<String>,
     pub exit_code: i32,
+    /// The playbook already reported this as a finding and ended the run with
+    /// `exit(e)`: front ends print no error of their own; the kind and exit
+    /// code still hold.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reported: bool,
 }
 
 impl RunError {
+    /// Whether this error comes from the world outside the playbook (HAProxy
+    /// down, no such server, a file that cannot be read, Ctrl-C) rather than
+    /// from the playbook's own code (syntax, a thrown message, a limit).
+    pub fn is_environment(&self) -> bool {
+        !matches!(
+            self.kind.as_str(),
+            "syntax" | "limit" | "playbook" | "thrown" | "terminated" | "other" | "invalid_input"
+        )
+    }
+
+    /// Forget where in the playbook the error surfaced: for a shipped playbook
+    /// or `-e`, a quote of harun's own source says nothing to the person who
+    /// ran it when the cause is outside (the message names it).
+    pub fn forget_location(&mut self) {
+        self.line = None;
+        self.column = None;
+        self.source_line = None;
+    }
+
     /// `file:line:col: message`, then the line and a caret under the column.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -262,9 +308,33 @@ impl RunError {
 }
 
 impl Report {
+    /// Record a finding. One that says the same thing as an earlier one (same
+    /// id, severity, title, target, detail and advice) is
+    /// folded into it: its evidence lines are added to the earlier one's.
+    /// Two `log /dev/log` lines make one `logs.ok` with two evidence lines, in
+    /// the JSON report as on screen, and counts are of distinct findings.
     pub fn push_finding(&mut self, finding: Finding) {
         self.worst = self.worst.max(finding.severity);
-        self.findings.push(finding);
+        // A linear scan: reports hold tens of findings (the checks already
+        // aggregate per id over big farms).
+        match self.findings.iter_mut().find(|f| f.same_as(&finding)) {
+            Some(f) => {
+                // `file:line: ...` lines of one file stay together, in order.
+                let file = |e: &str| e.split(':').next().unwrap_or("").to_string();
+                for e in finding.evidence {
+                    if f.evidence.contains(&e) {
+                        continue;
+                    }
+                    let at = f
+                        .evidence
+                        .iter()
+                        .rposition(|x| file(x) == file(&e))
+                        .map_or(f.evidence.len(), |i| i + 1);
+                    f.evidence.insert(at, e);
+                }
+            }
+            None => self.findings.push(finding),
+        }
     }
 
     /// Findings sorted worst first, keeping the playbook's order within a severity.
@@ -304,6 +374,45 @@ mod tests {
             .parse::<Severity>()
             .unwrap_err()
             .contains("unknown severity"));
+    }
+
+    #[test]
+    fn identical_findings_are_grouped_with_their_evidence() {
+        let mut r = Report::default();
+        let ok = |line: &str| {
+            Finding::new(Severity::Ok, "logs.ok", "HAProxy logs to /dev/log")
+                .evidence(format!("haproxy.cfg:{line}: log /dev/log"))
+                .evidence("49-haproxy.conf:3: rsyslog socket /var/lib/haproxy/dev/log")
+        };
+        r.push_finding(ok("2"));
+        r.push_finding(Finding::new(Severity::Info, "config.no-maxconn", "x"));
+        r.push_finding(ok("3"));
+        assert_eq!(r.findings.len(), 2);
+        assert_eq!(
+            r.findings[0].evidence,
+            [
+                "haproxy.cfg:2: log /dev/log",
+                "haproxy.cfg:3: log /dev/log",
+                "49-haproxy.conf:3: rsyslog socket /var/lib/haproxy/dev/log",
+            ]
+        );
+        assert_eq!(r.count(Severity::Ok), 1);
+        // Another severity, title, target or advice is another finding.
+        r.push_finding(Finding::new(
+            Severity::Warning,
+            "logs.ok",
+            "HAProxy logs to /dev/log",
+        ));
+        r.push_finding(
+            Finding::new(Severity::Ok, "logs.ok", "HAProxy logs to /dev/log").target("b"),
+        );
+        r.push_finding(
+            Finding::new(Severity::Ok, "logs.ok", "HAProxy logs to /dev/log").advice("other"),
+        );
+        r.push_finding(ok("2").advice("other"));
+        assert_eq!(r.findings.len(), 5, "{:#?}", r.findings);
+        assert_eq!(r.findings[0].evidence.len(), 3);
+        assert_eq!(r.findings[4].evidence.len(), 2);
     }
 
     #[test]

@@ -186,7 +186,16 @@ impl Runner {
         let settings = &self.ctx.settings;
         let src =
             playbooks::resolve_checked(name_or_path, &settings.params, settings.strict_params)?;
-        Ok(self.run_source(&src.name, &src.text, src.dir))
+        let shipped = src.dir.is_none() && playbooks::shipped(&src.name).is_some();
+        let mut report = self.run_source(&src.name, &src.text, src.dir);
+        if let Some(e) = report
+            .error
+            .as_mut()
+            .filter(|e| shipped && e.is_environment())
+        {
+            e.forget_location();
+        }
+        Ok(report)
     }
 
     /// Run playbook text. Errors inside the playbook are in `report.error`.
@@ -196,7 +205,12 @@ impl Runner {
 
     /// Evaluate an expression; its value is in `report.value`.
     pub fn eval(&self, expr: &str) -> Report {
-        self.run_inner("-e", expr, Some(PathBuf::from(".")), true)
+        let mut report = self.run_inner("-e", expr, Some(PathBuf::from(".")), true);
+        if let Some(e) = report.error.as_mut().filter(|e| e.is_environment()) {
+            e.forget_location();
+            e.file = None;
+        }
+        report
     }
 
     fn run_inner(

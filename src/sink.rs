@@ -29,6 +29,8 @@ pub struct WriteNotice {
 pub enum Event<'a> {
     Print(&'a str),
     Table(&'a Table),
+    /// One `finding(...)` call as it happens; the report folds identical
+    /// ones together (see [`crate::Report::push_finding`]).
     Finding(&'a Finding),
     Progress(&'a Progress),
     Write(&'a WriteNotice),

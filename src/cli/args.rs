@@ -160,7 +160,7 @@ pub enum Command {
     },
     /// Interactive session against the live HAProxy.
     Repl,
-    /// Shipped playbooks and those in ./playbooks, with their parameters.
+    /// Shipped and team playbooks (./playbooks and the search path) with their parameters.
     List,
     /// Check playbooks without running them or connecting to anything.
     #[command(
@@ -185,7 +185,7 @@ pub enum Command {
         #[arg(long, conflicts_with_all = ["name", "markdown", "findings"])]
         schema: bool,
     },
-    /// Run playbook tests (`*.test.toml` next to the playbooks) against a lab, a replay bundle or your config.
+    /// Run playbook tests (NAME.test.toml) against a lab, a replay bundle or your config.
     #[command(
         after_help = "A test file NAME.test.toml sits next to NAME.rhai:\n\n  [[test]]\n  name = \"flags the DOWN server\"\n  against = \"lab:incident\"        # lab:SCENARIO | replay:DIR | config:FILE\n  params = { backend = \"bk_api\" }\n  exit = 1\n  findings = [\"servers.down:error\"]   # id or id:severity, must be present\n  absent = [\"process.unreachable\"]\n  [[test.rows]]\n  table = \"servers\"\n  where = { server = \"api2\" }\n\nExamples:\n  harun test                     every test under ./playbooks\n  harun test playbooks/team.test.toml --json\n\nExit codes: 0 all passed, 1 a test failed, 2 a test file is unusable."
     )]
@@ -194,7 +194,7 @@ pub enum Command {
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// Write a new team playbook with its header and a test: ./playbooks/NAME.rhai and NAME.test.toml.
+    /// Write a new team playbook and its test into ./playbooks.
     #[command(
         after_help = "Examples:\n  harun new slow_backend\n  harun check playbooks && harun test playbooks"
     )]

@@ -49,7 +49,7 @@ pub fn dispatch(cli: Cli) -> i32 {
             match &cli.playbook {
                 Some(p) => run_playbook(settings, &cli.global, p),
                 None => {
-                    error("no playbook given: `harun PLAYBOOK`, `harun -e EXPR`, `harun repl` or `harun list` (see --help)");
+                    error("no playbook given: try `harun troubleshoot` (the incident run), `harun list` (every playbook), `harun -e EXPR`, `harun repl`, or `harun --help`");
                     ExitCode::Usage as i32
                 }
             }
@@ -252,7 +252,7 @@ pub fn finish(report: &Report, json: bool) -> i32 {
         let mut out = anstream::stdout();
         let _ = write!(out, "{}", render::findings(report));
     }
-    if let Some(e) = &report.error {
+    if let Some(e) = report.error.as_ref().filter(|e| !e.reported) {
         error(&e.render());
     }
     report.exit_code()
@@ -326,7 +326,9 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
     let report = runner.eval(expr);
     if g.json {
         if let Some(e) = &report.error {
-            error(&e.render());
+            if !e.reported {
+                error(&e.render());
+            }
             return report.exit_code();
         }
         let mut out = std::io::stdout().lock();
@@ -435,43 +437,74 @@ fn list(g: &GlobalOpts) -> i32 {
         );
         return 0;
     }
-    let rows = docs
-        .iter()
-        .map(|d| {
-            let params: Vec<String> = d
-                .params
-                .iter()
-                .map(|p| match (&p.default, p.required) {
-                    (_, true) => format!("{}=…", p.name),
-                    (Some(def), _) => format!("[{}={def}]", p.name),
-                    (None, _) => format!("[{}]", p.name),
-                })
-                .collect();
-            let origin = if d.note.is_empty() {
-                d.origin.clone()
-            } else {
-                format!("{} ({})", d.origin, d.note)
-            };
-            vec![
-                serde_json::Value::String(d.name.clone()),
-                serde_json::Value::String(origin),
-                serde_json::Value::String(d.description.clone()),
-                serde_json::Value::String(params.join(" ")),
-            ]
-        })
-        .collect();
-    let t = crate::report::Table {
-        title: None,
-        columns: vec![
-            "playbook".into(),
-            "from".into(),
-            "description".into(),
-            "parameters".into(),
-        ],
-        rows,
-    };
-    println!("{}", render::table(&t, None));
+    // A plain listing, not a table: descriptions are sentences, and a table
+    // as wide as the longest one wraps into noise on an 80-column terminal.
+    let mut out = String::new();
+    let mut heading = String::new();
+    for d in &docs {
+        let h = match d.origin.as_str() {
+            "shipped" => {
+                "Shipped playbooks (`harun NAME` runs one, `harun NAME --help` explains it):"
+                    .to_string()
+            }
+            file => format!(
+                "Playbooks in {}/:",
+                std::path::Path::new(file)
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+        };
+        if h != heading {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&h);
+            out.push('\n');
+            heading = h;
+        }
+        out.push_str(&format!("  {}\n", d.name));
+        if !d.note.is_empty() {
+            out.push_str(&format!("      ! {}\n", d.note));
+        }
+        for line in wrap(&d.description, 76) {
+            out.push_str(&format!("      {line}\n"));
+        }
+        let params: Vec<String> = d
+            .params
+            .iter()
+            .map(|p| match (&p.default, p.required) {
+                (_, true) => format!("-p {}=…", p.name),
+                (Some(def), _) => format!("[-p {}={def}]", p.name),
+                (None, _) => format!("[-p {}=…]", p.name),
+            })
+            .collect();
+        if !params.is_empty() {
+            out.push_str(&format!("      {}\n", params.join(" ")));
+        }
+    }
+    print!("{out}");
     0
+}
+
+/// `text` cut at spaces into lines of at most `width` characters (a longer
+/// word stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 fn doc(name: Option<&str>, markdown: bool, findings: bool, schema: bool) -> i32 {

@@ -244,7 +244,15 @@ impl Session<'_> {
                 display::MAX_ROWS,
             )),
             Err(None) => note("interrupted"),
-            Err(Some(e)) => crate::cli::error(&e.render()),
+            Err(Some(mut e)) => {
+                // HAProxy down, no such server...: the message says it all; a
+                // caret under the line just typed adds nothing.
+                if e.is_environment() {
+                    e.forget_location();
+                    e.file = None;
+                }
+                crate::cli::error(&e.render())
+            }
         }
     }
 
@@ -487,7 +495,7 @@ impl Session<'_> {
         if let Some(e) = &report.error {
             if self.interrupted(e) {
                 note("interrupted");
-            } else if !self.json {
+            } else if !self.json && !e.reported {
                 crate::cli::error(&e.render());
             }
         }
@@ -520,7 +528,8 @@ fn playbook_names() -> Vec<String> {
     v
 }
 
-fn banner(runner: &Runner) {
+/// Print the banner; true when at least one target answered.
+fn banner(runner: &Runner) -> bool {
     let mut text = format!(
         "harun {} — incident REPL (Rhai). .help for commands, Tab completes, Ctrl-D leaves.",
         env!("CARGO_PKG_VERSION")
@@ -531,7 +540,14 @@ fn banner(runner: &Runner) {
     }
     for i in &infos {
         match (&i.version, &i.error) {
-            (_, Some(e)) => text.push_str(&format!("\ntarget {}: unreachable ({e})", i.address)),
+            (_, Some(e)) => {
+                // The error starts with the address already.
+                let e = e.strip_prefix(&format!("{}: ", i.address)).unwrap_or(e);
+                text.push_str(&format!(
+                    "\ntarget {}: not answering: {e}; .refresh retries",
+                    i.address
+                ))
+            }
             (Some(v), None) => text.push_str(&format!("\ntarget {}: HAProxy {v}", i.address)),
             (None, None) => text.push_str(&format!(
                 "\ntarget {}: HAProxy (version unknown)",
@@ -551,6 +567,7 @@ fn banner(runner: &Runner) {
         text.push_str(&format!("\nmode: {}", modes.join(", ")));
     }
     note(&text);
+    infos.iter().any(|i| i.error.is_none())
 }
 
 pub fn run(runner: &Runner, json: bool) -> i32 {
@@ -559,7 +576,7 @@ pub fn run(runner: &Runner, json: bool) -> i32 {
         .store(true, std::sync::atomic::Ordering::Relaxed);
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let engine = runner.engine(Some(cwd));
-    banner(runner);
+    let answered = banner(runner);
     let mut session = Session {
         runner,
         ctx: ctx.clone(),
@@ -571,7 +588,8 @@ pub fn run(runner: &Runner, json: bool) -> i32 {
         json,
         docs: None,
     };
-    if !ctx.client.is_empty() {
+    // Unanswered targets were named in the banner; no second note for them.
+    if answered {
         if let Err(e) = session.refresh() {
             note(&format!(
                 "note: no backend/server names for completion yet ({e}); .refresh retries"

@@ -37,6 +37,21 @@ impl Address {
         if s_trim.starts_with('/') || s_trim.starts_with("./") || s_trim.starts_with("../") {
             return Ok(Address::Unix(PathBuf::from(s_trim)));
         }
+        // `-s big.sock` in the socket's directory: a relative path that exists,
+        // or a name that cannot be HOST:PORT (no `:`), is a unix socket.
+        if !s_trim.contains('@') && (!s_trim.contains(':') || std::path::Path::new(s_trim).exists())
+        {
+            return Ok(Address::Unix(PathBuf::from(s_trim)));
+        }
+        // Neither reading fits: say both, since the user meant one of them.
+        let bad = |reason: &str| Error::InvalidAddress {
+            address: s.to_string(),
+            reason: if s_trim.contains('@') {
+                reason.to_string()
+            } else {
+                format!("no socket file `{s_trim}` here, and as HOST:PORT: {reason}")
+            },
+        };
         let (rest, v6) = if let Some(r) = s_trim.strip_prefix("ipv4@") {
             (r, false)
         } else if let Some(r) = s_trim.strip_prefix("ipv6@") {
@@ -119,17 +134,32 @@ mod tests {
     }
 
     #[test]
+    fn relative_socket_paths_are_unix() {
+        assert_eq!(
+            Address::parse("big.sock").unwrap(),
+            Address::Unix("big.sock".into())
+        );
+        assert_eq!(
+            Address::parse("run/admin.sock").unwrap(),
+            Address::Unix("run/admin.sock".into())
+        );
+        // An existing file wins over HOST:PORT, even with a `:` in its name.
+        let dir = tempfile::Builder::new().tempdir_in(".").unwrap();
+        let name = dir.path().file_name().unwrap().to_str().unwrap();
+        let rel = format!("{name}/lb:1");
+        assert!(matches!(Address::parse(&rel), Ok(Address::Tcp(_))));
+        std::fs::write(&rel, "").unwrap();
+        assert_eq!(Address::parse(&rel).unwrap(), Address::Unix(rel.into()));
+        let err = Address::parse("lb1:http").unwrap_err().to_string();
+        assert!(
+            err.contains("no socket file `lb1:http`") && err.contains("HOST:PORT"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn rejects_bad_forms_with_a_reason() {
-        for bad in [
-            "",
-            "unix@",
-            "localhost",
-            "h:0",
-            "h:99999",
-            "abns@x",
-            ":80",
-            "a\nb:1",
-        ] {
+        for bad in ["", "unix@", "h:0", "h:99999", "abns@x", ":80", "a\nb:1"] {
             let err = Address::parse(bad).unwrap_err().to_string();
             assert!(err.contains("invalid socket address"), "{bad}: {err}");
         }

@@ -309,9 +309,7 @@ impl Ctx {
     pub fn write_detailed(&self, command: &Command, force: bool) -> Result<Vec<WriteOutcome>> {
         let targets: Vec<String> = self.client.targets().iter().map(|t| t.name()).collect();
         if targets.is_empty() {
-            return Err(Error::Other(
-                "no HAProxy socket to send to (pass -s ADDR)".into(),
-            ));
+            return Err(Error::NoTarget);
         }
         if self.settings.read_only {
             return Err(self.refuse_read_only(

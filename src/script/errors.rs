@@ -42,12 +42,39 @@ pub fn to_rhai_batch(e: Error, summary: &str, writes: rhai::Array) -> Box<EvalAl
     }
 }
 
-/// A plain message as a catchable runtime error of kind `invalid_input`.
+/// `exit(e)`: end the run with an error the playbook has already reported as
+/// a finding (HAProxy unreachable in troubleshoot). The run keeps `e.kind`
+/// and exits with its code, but no front end prints it again: the findings
+/// said it. Terminating, so no `catch` around a helper swallows it. A map
+/// that is not an error (no `kind` and `message`) keeps Rhai's own `exit`.
+pub fn exit_reported(e: Map) -> Box<EvalAltResult> {
+    let text = |k: &str| e.get(k).filter(|v| v.is_string()).map(|v| v.to_string());
+    let (Some(kind), Some(message)) = (text("kind"), text("message")) else {
+        return Box::new(EvalAltResult::Exit(Dynamic::from_map(e), Position::NONE));
+    };
+    // A code outside the documented error codes falls back to the kind's.
+    let code = e
+        .get("exit_code")
+        .and_then(|c| c.as_int().ok())
+        .filter(|c| (1..=4).contains(c))
+        .unwrap_or(ExitCode::of_kind(&kind) as i64);
+    let mut map = Map::new();
+    map.insert("kind".into(), kind.into());
+    map.insert("message".into(), message.into());
+    map.insert("exit_code".into(), code.into());
+    map.insert("reported".into(), true.into());
+    Box::new(EvalAltResult::ErrorTerminated(
+        Dynamic::from_map(map),
+        Position::NONE,
+    ))
+}
+
 /// A Rhai int or float as `f64` (playbooks write `timeout: 5` and `near: 0.8`).
 pub fn as_number(v: &rhai::Dynamic) -> Option<f64> {
     v.as_int().map(|i| i as f64).or_else(|_| v.as_float()).ok()
 }
 
+/// A plain message as a catchable runtime error of kind `invalid_input`.
 pub fn invalid(
     what: &'static str,
     value: impl Into<String>,
@@ -93,8 +120,10 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
     if pos.is_none() {
         pos = outer_pos;
     }
+    let mut reported = false;
     let (kind, message, exit) = match cur {
         EvalAltResult::ErrorRuntime(d, _) | EvalAltResult::ErrorTerminated(d, _) => {
+            reported = payload_field(d, "reported").is_some_and(|r| r.as_bool() == Ok(true));
             let kind = payload_field(d, "kind").map(|k| k.to_string());
             let message = payload_field(d, "message").map(|m| m.to_string());
             let exit = payload_field(d, "exit_code").and_then(|c| c.as_int().ok());
@@ -197,6 +226,7 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
         column,
         source_line,
         exit_code: exit as i32,
+        reported,
     }
 }
 

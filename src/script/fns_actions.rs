@@ -52,9 +52,7 @@ fn resolve_all(ctx: &Ctx, names: &[String]) -> Result<Vec<ServerRef>> {
 /// (backend, server) of every server of every target.
 fn known_servers(ctx: &Ctx) -> Result<Vec<(String, String)>> {
     if ctx.client.is_empty() {
-        return Err(Error::Other(
-            "no HAProxy socket to send to (pass -s ADDR)".into(),
-        ));
+        return Err(Error::NoTarget);
     }
     let cmd = Command::show_servers_state(None)?;
     let replies = ctx.block_on(async { Ok(ctx.client.send_all(&cmd).await) })?;

@@ -249,6 +249,13 @@ static FINDING_DOCS: &[FindingDoc] = &[
         fix: "Check the evidence: for an unreachable target, check the socket (`-s ADDR`, `stats socket` line); for an unknown command, nothing to do (older HAProxy).",
     },
     FindingDoc {
+        id: "snapshot.unreachable",
+        severity: Severity::Critical,
+        title: "No HAProxy socket answered: the snapshot has no live state",
+        meaning: "Every target failed every command (HAProxy down, wrong socket path, no permission). The bundle still holds `haproxy -c`, the configuration and the findings; the run exits 3.",
+        fix: "`systemctl status haproxy`; check the socket path and permissions against the `stats socket` line (`-s ADDR`), then take the snapshot again.",
+    },
+    FindingDoc {
         id: "snapshot.failed",
         severity: Severity::Error,
         title: "The snapshot bundle could not be created",

@@ -317,7 +317,7 @@ pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
 
 fn config_lint(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     let paths = paths_of(ctx, path)?;
-    let findings = lint_findings(ctx, &paths)?;
+    let findings = crate::report::grouped(lint_findings(ctx, &paths)?);
     let mut out = Array::with_capacity(findings.len());
     for f in findings {
         out.push(super::convert::finding(&f));

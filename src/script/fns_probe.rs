@@ -393,6 +393,13 @@ static FINDING_DOCS: &[FindingDoc] = &[
         fix: "Probe a frontend with `harun trace_header -p url=http://HOST:PORT/` (or `curl -sI`) to see it. Remove the line after the investigation, or restrict it to internal clients (`if { src 10.0.0.0/8 }`): it leaks internal names.",
     },
     FindingDoc {
+        id: "trace.no-frontend",
+        severity: Severity::Info,
+        title: "The configuration has no frontend: no response to trace",
+        meaning: "No frontend or listen section (Debian's default haproxy.cfg has only global and defaults): HAProxy accepts no traffic, so no response can carry a troubleshooting header.",
+        fix: "Add a frontend (or listen) section with a `bind` line and a backend, reload, then run `harun trace_header` again for the one line to add.",
+    },
+    FindingDoc {
         id: "trace.no-header",
         severity: Severity::Info,
         title: "Frontends whose responses carry no troubleshooting header",

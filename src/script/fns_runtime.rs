@@ -13,9 +13,7 @@ use std::sync::Arc;
 type R<T> = Result<T, Box<EvalAltResult>>;
 
 pub(super) fn no_targets() -> Box<EvalAltResult> {
-    to_rhai(Error::Other(
-        "no HAProxy socket configured: pass -s ADDR, set HARUN_SOCKET, or add a `stats socket` line to the config".into(),
-    ))
+    to_rhai(Error::NoTarget)
 }
 
 /// Keep going when some targets fail (each failure becomes a

@@ -222,19 +222,35 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
     );
     m.insert(
         "findings".into(),
-        log_findings(&sides)
+        crate::report::grouped(log_findings(&sides))
             .iter()
             .map(super::convert::finding)
             .collect::<rhai::Array>()
             .into(),
     );
+    let summary = if sides.config_error.is_some() {
+        "configuration not readable".to_string()
+    } else {
+        let pairs: Vec<(LogTarget, String)> = sides
+            .targets
+            .iter()
+            .map(|(t, loc, _)| (t.clone(), loc.clone()))
+            .collect();
+        crate::system::logging::summary_line(
+            &pairs,
+            sides.chroot.as_ref().map(|(c, _)| c.as_str()),
+            &sides.rsyslog,
+            &host::local_addresses(),
+        )
+    };
+    m.insert("summary".into(), summary.into());
     Ok(m)
 }
 
 fn log_check(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     let sides = log_sides(ctx, path)?;
     let mut out = Array::new();
-    for f in log_findings(&sides) {
+    for f in crate::report::grouped(log_findings(&sides)) {
         out.push(super::convert::finding(&f));
         ctx.add_finding(f);
     }
@@ -321,7 +337,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg("system_check", &["Map"], "irqbalance against HAProxy's processes and threads: `#{irqbalance, cpus,\nnbproc, nbthread, cpu_map, source, notes, findings}`. Nbproc/Nbthread come from\n`show info` when a socket answers (`source`), else from the configuration;\n`cpu_map` from the configuration. Records `system.irqbalance` when irqbalance\nruns while HAProxy runs several processes or pins threads with cpu-map.")
         .register_into_engine(engine, move || system_check(&c));
     let c = ctx.clone();
-    reg("log_setup", &["Map"], "Both sides of logging, without recording anything: `#{haproxy: [#{kind,\naddress, host, port, path, ring, facility, level, format, location, section,\ndisplay}], chroot: #{dir, location} or (), rsyslog: #{files, udp_inputs:\n[#{address, port, location, style}], imudp_loaded, imuxsock_loaded,\nunix_sockets: [#{path, location}], notes}, notes, config_error, findings}`.\n`findings` are what `log_check()` would record (`logs.*`). rsyslog comes from\n`--rsyslog-conf`/`--rsyslog-dir`; a missing rsyslog is an empty setup with a note.")
+    reg("log_setup", &["Map"], "Both sides of logging, without recording anything: `#{haproxy: [#{kind,\naddress, host, port, path, ring, facility, level, format, location, section,\ndisplay}], chroot: #{dir, location} or (), rsyslog: #{files, udp_inputs:\n[#{address, port, location, style}], imudp_loaded, imuxsock_loaded,\nunix_sockets: [#{path, location}], notes}, notes, config_error, findings,\nsummary}`. `findings` are what `log_check()` would record (`logs.*`);\n`summary` says it in one line for a table (`2 targets: /dev/log (chroot,\nrsyslog socket present)`). rsyslog comes from\n`--rsyslog-conf`/`--rsyslog-dir`; a missing rsyslog is an empty setup with a note.")
         .register_into_engine(engine, move || log_setup(&c, None));
     let c = ctx.clone();
     reg(

@@ -442,6 +442,78 @@ pub fn check_logging_with(
     out
 }
 
+/// The `logs` row of a summary, for a person: how many targets, then each
+/// distinct destination with what the check found there, e.g. `2 targets:
+/// /dev/log (chroot, rsyslog socket present)`. The state of a destination
+/// comes from [`check_logging_with`] on it alone (its worst finding).
+pub fn summary_line(
+    haproxy_logs: &[(LogTarget, String)],
+    chroot: Option<&str>,
+    rsyslog: &RsyslogSetup,
+    local_addrs: &[IpAddr],
+) -> String {
+    let real: Vec<&(LogTarget, String)> = haproxy_logs
+        .iter()
+        .filter(|(t, _)| t.kind != LogKind::Global)
+        .collect();
+    if real.is_empty() {
+        return "no log target".into();
+    }
+    let mut dests: Vec<(String, &(LogTarget, String))> = Vec::new();
+    for t in &real {
+        let d = t.0.display();
+        if !dests.iter().any(|(x, _)| *x == d) {
+            dests.push((d, t));
+        }
+    }
+    let chroot = chroot.filter(|c| !c.is_empty() && *c != "/");
+    let parts: Vec<String> = dests
+        .iter()
+        .map(|(d, t)| {
+            let found = check_logging_with(std::slice::from_ref(*t), chroot, rsyslog, local_addrs);
+            let worst = found
+                .iter()
+                .max_by_key(|f| f.severity)
+                .map(|f| f.id.as_str());
+            format!("{d} ({})", destination_state(worst, &t.0, chroot, rsyslog))
+        })
+        .collect();
+    match real.len() {
+        1 => parts.join(", "),
+        n => format!("{n} targets: {}", parts.join(", ")),
+    }
+}
+
+/// A few words for one destination, from the id of its worst `logs.*` finding.
+fn destination_state(
+    id: Option<&str>,
+    t: &LogTarget,
+    chroot: Option<&str>,
+    rsyslog: &RsyslogSetup,
+) -> &'static str {
+    let in_chroot = chroot.is_some() && t.path.as_deref().is_some_and(|p| p.starts_with('/'));
+    let no_rsyslog = rsyslog.files.is_empty();
+    match id {
+        Some("logs.ok") => match t.kind {
+            LogKind::Unix if in_chroot => "chroot, rsyslog socket present",
+            LogKind::Unix if rsyslog.unix_sockets.is_empty() => "system log socket",
+            LogKind::Unix => "rsyslog socket present",
+            _ => "rsyslog listens",
+        },
+        Some("logs.chroot-socket") if no_rsyslog => "chroot, rsyslog configuration not found",
+        Some("logs.chroot-socket") => "chroot, no rsyslog socket there: lost",
+        Some("logs.no-udp-input") if no_rsyslog => "no rsyslog configuration found",
+        Some("logs.no-udp-input") => "rsyslog does not listen on UDP: lost",
+        Some("logs.port-mismatch") => "no rsyslog input there: lost",
+        Some("logs.imudp-not-loaded") => "rsyslog never loads imudp: lost",
+        Some("logs.remote") => "remote, not checked",
+        Some("logs.unix-socket-unknown") => "unknown to rsyslog",
+        Some("logs.stdout") => "journald or container logs",
+        Some("logs.ring") => "in-memory ring",
+        _ => "not checked",
+    }
+}
+
 fn is_loopback_name(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host.eq_ignore_ascii_case("ip6-localhost")
@@ -975,6 +1047,65 @@ mod tests {
             ids(&check(&["global"], None, &r)),
             [("logs.none", Severity::Warning)]
         );
+    }
+
+    fn summary(lines: &[&str], chroot: Option<&str>, r: &RsyslogSetup) -> String {
+        let logs: Vec<_> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (log(l), format!("haproxy.cfg:{}", i + 2)))
+            .collect();
+        summary_line(&logs, chroot, r, &[])
+    }
+
+    #[test]
+    fn summary_rows_read_as_text() {
+        let debian = rs("$AddUnixListenSocket /var/lib/haproxy/dev/log\n");
+        let udp = rs("module(load=\"imudp\")\ninput(type=\"imudp\" port=\"514\")\n");
+        let cases: &[(&[&str], Option<&str>, &RsyslogSetup, &str)] = &[
+            (
+                &["/dev/log local0", "/dev/log local1 notice", "global"],
+                Some("/var/lib/haproxy"),
+                &debian,
+                "2 targets: /dev/log (chroot, rsyslog socket present)",
+            ),
+            (
+                &["/dev/log local0"],
+                Some("/var/lib/haproxy"),
+                &rs(""),
+                "/dev/log (chroot, no rsyslog socket there: lost)",
+            ),
+            (
+                &["/dev/log local0"],
+                Some("/var/lib/haproxy"),
+                &RsyslogSetup::default(),
+                "/dev/log (chroot, rsyslog configuration not found)",
+            ),
+            (&["/dev/log local0"], None, &rs(""), "/dev/log (system log socket)"),
+            (
+                &["127.0.0.1 local0", "/dev/log local1"],
+                Some("/var/lib/haproxy"),
+                &udp,
+                "2 targets: 127.0.0.1:514 (rsyslog listens), /dev/log (chroot, no rsyslog socket there: lost)",
+            ),
+            (
+                &["127.0.0.1:5140 local0"],
+                None,
+                &udp,
+                "127.0.0.1:5140 (no rsyslog input there: lost)",
+            ),
+            (
+                &["192.0.2.10 local0", "stdout format raw daemon"],
+                None,
+                &udp,
+                "2 targets: 192.0.2.10:514 (remote, not checked), stdout (journald or container logs)",
+            ),
+            (&["global"], None, &udp, "no log target"),
+            (&[], None, &udp, "no log target"),
+        ];
+        for (lines, chroot, r, want) in cases {
+            assert_eq!(summary(lines, *chroot, r), *want, "{lines:?}");
+        }
     }
 
     #[test]

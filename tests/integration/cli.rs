@@ -66,14 +66,15 @@ fn a_session_closed_by_haproxy_is_reopened_once() {
         .args(lab_args(&lab))
         .args([
             "-e",
-            "let a = info().Pid; sleep(1.5); let b = info().Pid; a == b",
+            "let a = info().Pid; sleep(3.0); let b = info().Pid; a == b",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // While harun sleeps, its kept session is closed by HAProxy.
-    let listed = (0..100).any(|_| {
+    // Generous: on a loaded machine harun may take a while to start.
+    let listed = (0..250).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(10));
         socat(&lab, "show sess").matches("fe=GLOBAL").count() >= 2
     });
@@ -258,4 +259,45 @@ fn a_terminated_lab_leaves_nothing_behind() {
         !sock.parent().unwrap().exists(),
         "lab directory left behind"
     );
+}
+
+/// `exit(e)` ends a run with an error the playbook has already reported:
+/// its exit code, its kind in the JSON report, no error line of harun's own.
+#[test]
+fn exit_with_a_reported_error_keeps_its_code_and_prints_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("nope.sock");
+    let script = r#"try { info() } catch (e) { finding("critical", "x.down", "down", #{ detail: e.message }); exit(e) } 1"#;
+    let run = harun().arg("-s").arg(&sock).args(["-e", script]).run();
+    run.expect_code(3);
+    assert_eq!(run.stderr, "", "{}", run.stderr);
+    assert!(run.stdout.contains("CRITICAL x.down"), "{}", run.stdout);
+    let run = harun()
+        .arg("-s")
+        .arg(&sock)
+        .args(["--json", "troubleshoot", "-p", "sample=0"])
+        .args(["-c", "/nonexistent.cfg", "--haproxy-bin", "/nonexistent"])
+        .run();
+    run.expect_code(3);
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "unreachable", "{v}");
+    assert_eq!(v["error"]["exit_code"], 3, "{v}");
+    // The code follows the kind; a code outside 1..=4 does not override it.
+    for (map, code) in [
+        (r#"#{ kind: "refused", message: "m" }"#, 4),
+        (r#"#{ kind: "unreachable", message: "m", exit_code: 0 }"#, 3),
+        (r#"#{ kind: "mine", message: "m", exit_code: 1 }"#, 1),
+        (r#"#{ kind: "mine", message: "m" }"#, 2),
+    ] {
+        let run = harun().args(["-e", &format!("exit({map})")]).run();
+        run.expect_code(code);
+        assert_eq!(run.stderr, "", "{map}: {}", run.stderr);
+    }
+    // Anything else keeps Rhai's own exit: the run ends with that value.
+    let run = harun().args(["-e", "exit(#{ a: 1 }); 2"]).run();
+    run.expect_code(0);
+    assert!(run.stdout.contains("\"a\": 1"), "{}", run.stdout);
+    let run = harun().args(["-e", "exit(); 2"]).run();
+    run.expect_code(0);
+    assert_eq!(run.stdout, "", "{}", run.stdout);
 }

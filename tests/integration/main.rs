@@ -4,12 +4,14 @@
 mod harness;
 
 mod actions;
+mod authoring;
 mod batch;
 mod check;
 mod cli;
 mod config;
 mod embed;
 mod faults;
+mod first_contact;
 mod logging;
 mod playbooks;
 mod probe;

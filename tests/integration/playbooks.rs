@@ -149,9 +149,30 @@ fn troubleshoot_keeps_going_when_haproxy_is_down() {
         "{v}"
     );
     assert!(
-        run.stderr.contains(&sock.display().to_string()),
-        "the error names the socket: {}",
-        run.stderr
+        f[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&sock.display().to_string()),
+        "the finding names the socket: {v}"
+    );
+    // The report and the exit code say it all: no script error pointing into
+    // the shipped playbook (issue 17), and the JSON keeps the error's kind.
+    assert_eq!(run.stderr, "", "{}", run.stderr);
+    assert_eq!(v["error"]["kind"], "unreachable", "{v}");
+    assert_eq!(v["error"]["reported"], true, "{v}");
+    let human = harun()
+        .arg("-s")
+        .arg(&sock)
+        .arg("-c")
+        .arg(&cfg)
+        .args(["--rsyslog-conf", "/nonexistent", "troubleshoot"])
+        .run();
+    human.expect_code(3);
+    assert_eq!(human.stderr, "", "{}", human.stderr);
+    assert!(
+        human.stdout.contains("CRITICAL process.unreachable"),
+        "{}",
+        human.stdout
     );
 }
 

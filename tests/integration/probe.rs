@@ -523,11 +523,18 @@ fn snapshot_of_a_dead_haproxy_is_saved_and_exits_3() {
         .arg(format!("dir={}", out.path().display()))
         .run();
     run.expect_code(3);
+    // Said by a finding, not as a playbook error on stderr.
+    assert_eq!(run.stderr, "", "{}", run.stderr);
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "unreachable", "{v}");
     assert!(
-        run.stderr.contains("no HAProxy socket answered"),
-        "{}",
-        run.stderr
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no HAProxy socket answered"),
+        "{v}"
     );
+    assert_eq!(run.finding("snapshot.unreachable")["severity"], "critical");
     let b = only_bundle(out.path());
     assert!(read(&b.join("show_stat.txt")).starts_with("error (unreachable): "));
     assert!(b.join("config_check.json").exists());

@@ -67,9 +67,7 @@ impl Ctx {
         }
         let targets: Vec<Arc<Target>> = self.client.targets().to_vec();
         if targets.is_empty() {
-            return Err(Error::Other(
-                "no HAProxy socket to send to (pass -s ADDR)".into(),
-            ));
+            return Err(Error::NoTarget);
         }
         let servers = commands
             .iter()

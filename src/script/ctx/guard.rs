@@ -116,9 +116,18 @@ impl Ctx {
                     ),
                 }
             };
+            // HAProxy not answering is not a guard decision: nothing can be
+            // sent either, and --force would not help. Say that (exit 3).
+            let unanswered = |e: Error| {
+                self.journal_note(&name, command, "failed", Some(e.to_string()));
+                e
+            };
             let topology = match self.topology(target) {
                 Ok(t) => t,
                 Err(e) if e.is_terminal() => return Err(e),
+                Err(e) if e.exit_code() == crate::ExitCode::Unreachable => {
+                    return Err(unanswered(e))
+                }
                 Err(e) => return Err(unverifiable(e.to_string())),
             };
             let backends = topology.backends_for([server]);
@@ -127,6 +136,9 @@ impl Ctx {
                 Err(e) if e.is_terminal() => return Err(e),
                 // A missing backend: the write would fail the same way; say it now.
                 Err(e @ Error::NoSuchBackend { .. }) => return Err(e),
+                Err(e) if e.exit_code() == crate::ExitCode::Unreachable => {
+                    return Err(unanswered(e))
+                }
                 Err(e) => return Err(unverifiable(e.to_string())),
             };
             let mut fleet = match fleet_of(&name, &states) {
