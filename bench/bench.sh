@@ -113,3 +113,10 @@ pair "$TS_RUNS" 1 \
 pair 3 0 \
   "replay troubleshoot (sample=3)" "\"$HARUN\" --replay \"$BUNDLE\" troubleshoot || true" \
   "live troubleshoot (sample=3)" "\"$HARUN\" -s \"$SOCK\" -c \"$CFG\" troubleshoot || true"
+
+echo
+echo "== 6. harun check of the shipped playbooks, no connection (target: < 100 ms)"
+echo "   against harun list (start-up and header parsing only)"
+pair "$RUNS" 3 \
+  "harun check playbooks" "\"$HARUN\" check playbooks" \
+  "harun list" "\"$HARUN\" list"

@@ -6,6 +6,7 @@
 //! [`sink::Sink`].
 
 pub mod cancel;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod docs;

@@ -14,6 +14,7 @@ Examples:
   harun lab troubleshoot                     run a playbook against a disposable local HAProxy
   harun repl                                 interactive session
   harun list                                 shipped and local playbooks
+  harun check playbooks/                     check playbooks without connecting to anything
 
 Exit codes:
   0 nothing at error level   1 error/critical findings   2 usage or playbook error
@@ -168,6 +169,15 @@ pub enum Command {
     Repl,
     /// Shipped and team playbooks (./playbooks and the search path) with their parameters.
     List,
+    /// Check playbooks without running them or connecting to anything.
+    #[command(
+        after_help = "Reports, each at file:line:col with a stable code: syntax errors (syntax,\nundefined-variable), calls of functions that do not exist or with another number\nof arguments (unknown-function, wrong-arity), param() reads the //! @param header\ndoes not declare (undeclared-param) and declared parameters nothing reads\n(unused-param, a warning), imports that do not resolve (unresolved-import), and a\nmissing first //! description line (missing-description).\n\n--json prints one document: {\"checked\": N, \"problems\": [{file, line, col, code,\nseverity, message, suggestion}], \"unusable\": [...]}.\n\nExit codes: 0 no problem, 1 problems found (warnings included), 2 a path that does\nnot exist, holds no playbook, or a file that cannot be read as UTF-8 text.\n\nExamples:\n  harun check                        every *.rhai under ./playbooks\n  harun check team/ extra.rhai --json\n  harun check playbooks/drain_server.rhai"
+    )]
+    Check {
+        /// Playbook files, or directories searched recursively for *.rhai (default: ./playbooks).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// Every playbook primitive with its signature and documentation.
     Doc {
         /// Only this primitive.

@@ -17,6 +17,7 @@ use std::time::Duration;
 pub fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::List) => list(&cli.global),
+        Some(Command::Check { paths }) => super::check::run(&paths, cli.global.json),
         Some(Command::Doc {
             name,
             markdown,

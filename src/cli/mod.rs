@@ -2,6 +2,7 @@
 //! dispatched. Everything here may print; the library below does not.
 
 mod args;
+mod check;
 mod commands;
 pub mod render;
 mod team;

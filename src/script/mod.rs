@@ -14,7 +14,7 @@ mod fns_runtime;
 mod fns_system;
 pub(crate) mod fns_watch;
 mod replayed;
-mod resolver;
+pub(crate) mod resolver;
 mod row;
 pub mod vocabulary;
 

@@ -6,6 +6,7 @@ mod harness;
 mod actions;
 mod authoring;
 mod batch;
+mod check;
 mod cli;
 mod config;
 mod embed;
