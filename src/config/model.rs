@@ -520,6 +520,8 @@ struct Tokens {
     env_vars: Vec<String>,
     /// Byte offset of the start of each word in the line.
     starts: Vec<usize>,
+    /// Byte offset just past the end of each word.
+    ends: Vec<usize>,
     /// Byte offset where the comment starts (or the line length).
     end: usize,
     unterminated: Option<char>,
@@ -527,9 +529,20 @@ struct Tokens {
     errors: Vec<String>,
 }
 
+/// The byte ranges of a line's words as written (quotes and escapes kept), and
+/// where its comment starts (the line length when it has none). Word `i` is the
+/// raw text of the keyword (`i == 0`) or of argument `i - 1` of the directive
+/// parsed from that line, so a rewriter can change one word and keep the rest.
+pub fn word_spans(line: &str) -> (Vec<std::ops::Range<usize>>, usize) {
+    let t = tokenize(line);
+    let spans = t.starts.iter().zip(&t.ends).map(|(&s, &e)| s..e).collect();
+    (spans, t.end)
+}
+
 fn tokenize(line: &str) -> Tokens {
     let mut words = Vec::new();
     let mut starts = Vec::new();
+    let mut ends = Vec::new();
     let mut env_vars: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -563,6 +576,7 @@ fn tokenize(line: &str) -> Tokens {
                 ' ' | '\t' | '\r' | '\n' => {
                     if in_word {
                         words.push(std::mem::take(&mut cur));
+                        ends.push(i);
                         in_word = false;
                     }
                 }
@@ -587,11 +601,13 @@ fn tokenize(line: &str) -> Tokens {
     }
     if in_word {
         words.push(cur);
+        ends.push(end);
     }
     Tokens {
         words,
         env_vars,
         starts,
+        ends,
         end,
         unterminated: quote,
         errors,

@@ -7,6 +7,7 @@
 //! when the [`Lab`] is dropped.
 
 mod responder;
+pub mod rewrite;
 
 pub use responder::{http_get, Behaviour};
 
