@@ -24,7 +24,7 @@ pub fn dispatch(cli: Cli) -> i32 {
             schema,
         }) => doc(name.as_deref(), markdown, findings, schema),
         Some(Command::Journal { lines }) => journal(&cli.global, lines),
-        Some(Command::Lab { args }) => lab(&cli.global, &args),
+        Some(Command::Lab { args, down, slow }) => lab(&cli.global, &args, &down, &slow),
         Some(Command::Repl) => match settings(&cli.global, true) {
             Ok(s) => match runner(s, &cli.global, true) {
                 Ok((r, _rt)) => crate::repl::run(&r, cli.global.json),
@@ -91,7 +91,7 @@ fn discover_sockets(g: &GlobalOpts) -> Result<Vec<Address>, String> {
             .map(|s| Address::parse(s).map_err(|e| e.to_string()))
             .collect();
     }
-    if let Ok(model) = crate::config::model::load_config(std::slice::from_ref(&g.config)) {
+    if let Ok(model) = crate::config::model::load_config(&g.config) {
         let sockets = crate::config::model::stats_sockets(&model);
         // With nbproc > 1 every process has its own socket, counters and
         // server states: talk to all of them. Otherwise one socket is enough,
@@ -150,7 +150,7 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
     };
     let mut s = Settings {
         sockets,
-        config_paths: vec![g.config.clone()],
+        config_paths: g.config.clone(),
         haproxy_bin: g.haproxy_bin.clone(),
         io_timeout,
         max_time,
@@ -337,23 +337,70 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
     finish(&report, false)
 }
 
-fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
-    let (scenario, playbook) = match args {
-        [] => (Scenario::default(), None),
-        [one] => match Scenario::parse(one) {
-            Some(s) => (s, None),
-            None => (Scenario::default(), Some(one.clone())),
-        },
-        [s, p, ..] => match Scenario::parse(s) {
-            Some(s) => (s, Some(p.clone())),
-            None => {
-                error(&format!(
-                    "unknown lab scenario `{s}` (one of: {})",
-                    Scenario::NAMES.join(", ")
-                ));
-                return ExitCode::Usage as i32;
+/// `BACKEND/SERVER=DELAY` of `--slow`.
+fn parse_slow(raw: &str) -> Result<(String, Duration), String> {
+    let (server, delay) = raw.rsplit_once('=').ok_or_else(|| {
+        format!("--slow `{raw}`: expected BACKEND/SERVER=DELAY, e.g. bk_app/app1=2s")
+    })?;
+    let d = humantime::parse_duration(delay)
+        .map_err(|e| format!("--slow `{raw}`: `{delay}` is not a delay ({e}); e.g. 500ms, 2s"))?;
+    if d.is_zero() || d > Duration::from_secs(3600) {
+        return Err(format!(
+            "--slow `{raw}`: the delay must be between 1ms and 1h"
+        ));
+    }
+    Ok((server.to_string(), d))
+}
+
+fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32 {
+    let usage = |m: &str| {
+        error(m);
+        ExitCode::Usage as i32
+    };
+    let from_config = g.config_given;
+    if !from_config && (!down.is_empty() || !slow.is_empty()) {
+        return usage("--down and --slow apply to a lab started from your configuration: add -c/--config PATH");
+    }
+    let (scenario, playbook) = if from_config {
+        match args {
+            [] => (Scenario::default(), None),
+            [one] if Scenario::parse(one).is_none() => (Scenario::default(), Some(one.clone())),
+            [one] => {
+                return usage(&format!(
+                    "`{one}` is a lab scenario; with -c/--config the lab runs your configuration: `harun lab -c PATH [PLAYBOOK]`"
+                ))
             }
-        },
+            _ => {
+                return usage(
+                    "with -c/--config, harun lab takes at most a playbook: `harun lab -c PATH [PLAYBOOK]`",
+                )
+            }
+        }
+    } else {
+        match args {
+            [] => (Scenario::default(), None),
+            [one] => match Scenario::parse(one) {
+                Some(s) => (s, None),
+                None => (Scenario::default(), Some(one.clone())),
+            },
+            [s, p, ..] => match Scenario::parse(s) {
+                Some(s) => (s, Some(p.clone())),
+                None => {
+                    return usage(&format!(
+                        "unknown lab scenario `{s}` (one of: {})",
+                        Scenario::NAMES.join(", ")
+                    ))
+                }
+            },
+        }
+    };
+    let slow = match slow
+        .iter()
+        .map(|s| parse_slow(s))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(s) => s,
+        Err(m) => return usage(&m),
     };
     let mut settings = match settings(g, false) {
         Ok(s) => s,
@@ -366,12 +413,23 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
             return ExitCode::Usage as i32;
         }
     }
-    eprintln!("harun lab: starting haproxy ({}) ...", scenario.describe());
-    let lab = match Lab::builder()
+    let mut builder = Lab::builder()
         .haproxy_bin(&g.haproxy_bin)
-        .scenario(scenario)
-        .start()
-    {
+        .scenario(scenario);
+    if from_config {
+        let shown: Vec<String> = g.config.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("harun lab: starting haproxy from {} ...", shown.join(" "));
+        builder = builder.config(g.config.clone());
+        for d in down {
+            builder = builder.down(d);
+        }
+        for (s, d) in slow {
+            builder = builder.slow(s, d);
+        }
+    } else {
+        eprintln!("harun lab: starting haproxy ({}) ...", scenario.describe());
+    }
+    let lab = match builder.start() {
         Ok(l) => l,
         Err(e) => {
             error(&format!("lab: {e}"));
@@ -379,7 +437,7 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
         }
     };
     settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
-    settings.config_paths = vec![lab.config_path().to_path_buf()];
+    settings.config_paths = lab.config_paths().to_vec();
     if g.journal.is_none() {
         settings.journal_path = lab.dir().join("journal.jsonl");
     }
@@ -387,14 +445,35 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
         Ok(r) => r,
         Err(code) => return code,
     };
-    eprintln!(
-        "harun lab: admin socket {}  (tcp {}, operator {})\nharun lab: config {}  frontend http://{}",
-        lab.admin_socket().display(),
-        lab.tcp_socket(),
-        lab.operator_socket().display(),
-        lab.config_path().display(),
-        lab.frontend()
-    );
+    let configs: Vec<String> = lab
+        .config_paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if from_config {
+        eprintln!(
+            "harun lab: {} change(s) to run your configuration here:",
+            lab.rewrites().len()
+        );
+        for r in lab.rewrites() {
+            eprintln!("  {r}");
+        }
+        eprintln!(
+            "harun lab: admin socket {}\nharun lab: config {} (same line numbers as yours)\nharun lab: haproxy's output and logs in {}",
+            lab.admin_socket().display(),
+            configs.join(" "),
+            lab.dir().join("haproxy.log").display()
+        );
+    } else {
+        eprintln!(
+            "harun lab: admin socket {}  (tcp {}, operator {})\nharun lab: config {}  frontend http://{}",
+            lab.admin_socket().display(),
+            lab.tcp_socket().unwrap_or("-"),
+            lab.operator_socket().map(|p| p.display().to_string()).unwrap_or_default(),
+            configs.join(" "),
+            lab.frontend()
+        );
+    }
     let code = match playbook {
         Some(p) => match runner.run_playbook(&p) {
             Ok(report) => finish(&report, g.json),
@@ -404,10 +483,11 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
             }
         },
         None => {
+            let cs: Vec<String> = configs.iter().map(|c| format!("-c {c}")).collect();
             eprintln!(
-                "harun lab: running; try `harun -s {} troubleshoot -c {}`. Ctrl-C stops it.",
+                "harun lab: running; try `harun -s {} troubleshoot {}`. Ctrl-C stops it.",
                 lab.admin_socket().display(),
-                lab.config_path().display()
+                cs.join(" ")
             );
             let cancel = runner.cancel_token();
             while !cancel.is_cancelled() {

@@ -250,16 +250,14 @@ impl<'a> Rewriter<'a> {
             | "h1-case-adjust-file"
             | "issuers-chain-path"
             | "httpclient.ssl.ca-file"
-                if !first.is_empty() =>
+                if !first.is_empty() && !self.present(d, first, Base::None, e, 1) =>
             {
-                if !self.present(d, first, Base::None, e, 1) {
-                    let why = if kw.starts_with("lua") {
-                        "missing here: the actions, services and fetches it defines will be unknown"
-                    } else {
-                        "missing here"
-                    };
-                    self.drop_line(s, d, e, why);
-                }
+                let why = if kw.starts_with("lua") {
+                    "missing here: the actions, services and fetches it defines will be unknown"
+                } else {
+                    "missing here"
+                };
+                self.drop_line(s, d, e, why);
             }
             "filter" if first == "spoe" => {
                 if let Some(i) = d.args.iter().position(|a| a == "config") {

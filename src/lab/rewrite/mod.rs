@@ -40,8 +40,8 @@ pub trait Resources {
     fn server(&mut self, backend: &str, server: &str) -> Result<(SocketAddr, String), String>;
     /// A loopback address where nothing listens (mailers, rings, dispatch).
     fn refusing(&mut self) -> Result<SocketAddr, String>;
-    /// Where `log` lines go.
-    fn log_target(&mut self) -> Result<String, String>;
+    /// Where `log` lines go, and how to say so (`into the lab's haproxy.log`).
+    fn log_target(&mut self) -> Result<(String, String), String>;
     /// The lab's DNS server (nothing answers: no name is left to resolve).
     fn nameserver(&mut self) -> Result<SocketAddr, String>;
     /// Whether haproxy, run as this user, can read the file (for a directory:
@@ -130,6 +130,9 @@ pub struct BindMap {
 pub struct Rewritten {
     /// The user's files, rewritten, in load order.
     pub files: Vec<RewrittenFile>,
+    /// A first file with what must come before the user's sections
+    /// (`localpeer`), if anything.
+    pub prelude: Option<RewrittenFile>,
     /// A last file with what the lab adds (an admin socket), if anything.
     pub additions: Option<RewrittenFile>,
     pub rewrites: Vec<Rewrite>,
@@ -149,8 +152,9 @@ pub struct Rewritten {
 impl Rewritten {
     /// The files to pass to `haproxy -f`, in order.
     pub fn config_paths(&self) -> Vec<PathBuf> {
-        self.files
+        self.prelude
             .iter()
+            .chain(&self.files)
             .chain(self.additions.iter())
             .map(|f| f.path.clone())
             .collect()
@@ -185,6 +189,9 @@ impl std::error::Error for RewriteError {}
 
 /// The name of the file holding the lab's additions.
 pub const ADDITIONS_FILE: &str = "harun-lab-additions.cfg";
+
+/// The name of the file read before the user's (`localpeer`).
+pub const PRELUDE_FILE: &str = "harun-lab-prelude.cfg";
 
 /// The self-signed certificate (and its key) that stands in for certificates
 /// the lab cannot read. Generated once for `localhost`, `harun-lab` and
@@ -662,12 +669,10 @@ impl<'a> Rewriter<'a> {
             (_, "bind" | "dgram-bind") => self.bind(s, d, e),
             (_, "log") => self.log(s, d, e)?,
             ("frontend" | "backend" | "listen" | "defaults", _) => self.proxy(s, d, e)?,
-            ("peers", "peer" | "server") => {
-                if d.args.len() >= 2 {
-                    let port = self.res.tcp_port().map_err(Self::res_err(d))?;
-                    let why = "a free loopback port: no peer of production is reached";
-                    self.replace_arg(s, d, e, 1, &loopback(port).to_string(), why);
-                }
+            ("peers", "peer" | "server") if d.args.len() >= 2 => {
+                let port = self.res.tcp_port().map_err(Self::res_err(d))?;
+                let why = "a free loopback port: no peer of production is reached";
+                self.replace_arg(s, d, e, 1, &loopback(port).to_string(), why);
             }
             ("resolvers", "nameserver") => {
                 let ns = self.res.nameserver().map_err(Self::res_err(d))?;
@@ -734,10 +739,7 @@ impl<'a> Rewriter<'a> {
                 let p = self.res.dir().join("state");
                 self.replace_arg(s, d, e, 0, &format!("{}/", p.display()), in_dir)
             }
-            "server-state-file" if first.starts_with('/') => {
-                let p = self.res.dir().join("state").join(safe_name(first));
-                self.replace_arg(s, d, e, 0, &p.display().to_string(), in_dir)
-            }
+            "server-state-file" => self.state_file(s, d, e),
             "unix-bind" => self.unix_bind(s, d, e),
             "ulimit-n" => {
                 if let (Some(limit), Ok(n)) = (self.res.fd_limit(), first.parse::<u64>()) {
@@ -778,6 +780,32 @@ impl<'a> Rewriter<'a> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// A server state file in the lab's directory, holding only the format
+    /// version: HAProxy loads no state from it and does not warn.
+    fn state_file(&mut self, s: &Section, d: &Directive, e: &mut LineEdit<'_>) {
+        let Some(name) = d.args.first() else {
+            return;
+        };
+        let state_dir = self.res.dir().join("state");
+        let has_base = self.model.global_find("server-state-base").next().is_some();
+        let path = if name.starts_with('/') {
+            let p = state_dir.join(safe_name(name));
+            let why = "in the lab's directory, empty";
+            self.replace_arg(s, d, e, 0, &p.display().to_string(), why);
+            p
+        } else if has_base && safe_name(name) == *name {
+            state_dir.join(name)
+        } else {
+            return;
+        };
+        if !self.standins.iter().any(|f| f.path == path) {
+            self.standins.push(StandIn {
+                path,
+                contents: "1\n".into(),
+            });
+        }
     }
 
     fn unix_bind(&mut self, s: &Section, d: &Directive, e: &mut LineEdit<'_>) {
@@ -924,8 +952,8 @@ impl<'a> Rewriter<'a> {
             || target.starts_with("fd@")
             || target.starts_with("ring@");
         if !keep {
-            let new = self.res.log_target().map_err(Self::res_err(d))?;
-            self.replace_arg(s, d, e, 0, &new, "the lab's log sink");
+            let (new, why) = self.res.log_target().map_err(Self::res_err(d))?;
+            self.replace_arg(s, d, e, 0, &new, &why);
         }
         Ok(())
     }
@@ -976,17 +1004,7 @@ impl<'a> Rewriter<'a> {
                 let why = "no responder stands in for a dispatch address";
                 self.replace_arg(s, d, e, 0, &a.to_string(), why)
             }
-            "server-state-file" if first.starts_with('/') => {
-                let p = self.res.dir().join("state").join(safe_name(first));
-                self.replace_arg(
-                    s,
-                    d,
-                    e,
-                    0,
-                    &p.display().to_string(),
-                    "in the lab's directory",
-                )
-            }
+            "server-state-file" => self.state_file(s, d, e),
             "option" if PROTOCOL_CHECKS.contains(&first) => self.drop_line(s, d, e, plain_check),
             "external-check" => self.drop_line(s, d, e, "no external check runs in the lab"),
             "tcp-check" => self.drop_line(s, d, e, plain_check),
@@ -1038,21 +1056,30 @@ impl<'a> Rewriter<'a> {
                     return Err(err(d, m));
                 };
                 let mut first_addr = None;
-                let mut hows = Vec::new();
+                let mut first_healthy = None;
+                let mut special = Vec::new();
                 for n in numbers {
                     let name = format!("{prefix}{n}");
                     let (a, how) = self.res.server(&backend, &name).map_err(Self::res_err(d))?;
                     first_addr.get_or_insert(a);
-                    if !hows.contains(&how) {
-                        hows.push(how);
+                    if how == "healthy" {
+                        first_healthy.get_or_insert(a);
+                    } else {
+                        special.push(format!("{name} {how}"));
                     }
                     self.template_addrs.push((backend.clone(), name, a));
                 }
-                if let Some(a) = first_addr {
+                // Until each slot gets its own address at start, they all use
+                // this one: a healthy responder, if there is one.
+                if let Some(a) = first_healthy.or(first_addr) {
                     e.set(3, &a.to_string());
+                    let how = if special.is_empty() {
+                        "healthy".to_string()
+                    } else {
+                        format!("{}, the others healthy", special.join(", "))
+                    };
                     let why = format!(
-                        "harun's responders ({}); each slot gets its own at start through the runtime API",
-                        hows.join(", ")
+                        "harun's responders: {how}; each slot gets its own at start through the runtime API"
                     );
                     let from = format!("server-template {prefix} {range} {addr}");
                     self.changed(d, s, from, a.to_string(), &why);
@@ -1121,6 +1148,40 @@ impl<'a> Rewriter<'a> {
         self.links.get(&format!("tcp:{p}")).cloned()
     }
 
+    /// HAProxy keeps a peers section only when one of its peers is this
+    /// host (by hostname): the lab's host is not one of production's, so the
+    /// first peer is named local, unless the configuration names one.
+    fn prelude(&mut self, cfg_dir: &Path) -> Option<RewrittenFile> {
+        if self.model.global_find("localpeer").next().is_some() {
+            return None;
+        }
+        let peers = self.model.sections_of("peers").next()?;
+        let d = peers
+            .directives
+            .iter()
+            .find(|d| d.keyword == "peer" || (d.keyword == "server" && d.args.len() == 1))?;
+        let name = d.args.first()?;
+        let line = format!("localpeer {}", line::quote(name));
+        self.rewrites.push(Rewrite {
+            location: PRELUDE_FILE.to_string(),
+            section: "global".into(),
+            kind: RewriteKind::Added,
+            from: String::new(),
+            to: line.clone(),
+            why: format!(
+                "this host is not a peer of `{}`: HAProxy would drop the section",
+                peers.label()
+            ),
+        });
+        Some(RewrittenFile {
+            original: PathBuf::new(),
+            path: cfg_dir.join(PRELUDE_FILE),
+            text: format!(
+                "# Added by harun lab: must come before the peers sections.\nglobal\n    {line}\n"
+            ),
+        })
+    }
+
     fn finish(mut self) -> Result<Rewritten, RewriteError> {
         let dir = self.res.dir().to_path_buf();
         let cfg_dir = dir.join("cfg");
@@ -1131,7 +1192,7 @@ impl<'a> Rewriter<'a> {
                 continue;
             };
             let mut name = safe_name(&original.display().to_string());
-            if names.contains(&name) || name == ADDITIONS_FILE {
+            if names.contains(&name) || name == ADDITIONS_FILE || name == PRELUDE_FILE {
                 name = format!("{fi}-{name}");
             }
             names.push(name.clone());
@@ -1172,9 +1233,11 @@ impl<'a> Rewriter<'a> {
                 p
             }
         };
+        let prelude = self.prelude(&cfg_dir);
         let servers = servers(self.model);
         Ok(Rewritten {
             files,
+            prelude,
             additions,
             rewrites: self.rewrites,
             standins: self.standins,

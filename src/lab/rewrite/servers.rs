@@ -153,6 +153,9 @@ pub struct ServerInfo {
     pub fastinter: Option<Duration>,
     #[serde(skip)]
     pub fall: u32,
+    /// How long a check waits for the answer: `timeout check` when set, else `inter`.
+    #[serde(skip)]
+    pub check_timeout: Duration,
     /// The line sits under an `.if` block: HAProxy may not create it.
     pub conditional: bool,
 }
@@ -248,7 +251,11 @@ pub fn servers(model: &ConfigModel) -> Vec<ServerInfo> {
                 defaults.apply(ds);
             }
         }
-        collect(section, &backend, defaults, &mut out);
+        let timeout_check = model
+            .effective_last(section, "timeout check")
+            .and_then(|d| d.args.get(1))
+            .and_then(|v| parse_time(v));
+        collect(section, &backend, defaults, timeout_check, &mut out);
     }
     out
 }
@@ -257,6 +264,7 @@ fn collect(
     section: &Section,
     backend: &str,
     mut defaults: CheckSettings,
+    timeout_check: Option<Duration>,
     out: &mut Vec<ServerInfo>,
 ) {
     for d in &section.directives {
@@ -299,6 +307,7 @@ fn collect(
                         inter: settings.inter,
                         fastinter: settings.fastinter,
                         fall: settings.fall,
+                        check_timeout: timeout_check.unwrap_or(settings.inter),
                         conditional: d.condition.is_some() || section.condition.is_some(),
                     });
                 }
@@ -332,6 +341,12 @@ mod tests {
         assert_eq!(s[2].location, "t.cfg:7");
         assert!(s[4].checked);
         assert_eq!(s[4].inter, Duration::from_secs(1));
+        assert_eq!(s[4].check_timeout, Duration::from_secs(1));
+        let m = parse_config(
+            "defaults\n  timeout check 3s\nbackend b\n  server a 10.0.0.1:80 check\n",
+            Path::new("t.cfg"),
+        );
+        assert_eq!(servers(&m)[0].check_timeout, Duration::from_secs(3));
     }
 
     #[test]
