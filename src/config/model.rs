@@ -982,6 +982,20 @@ mod tests {
     }
 
     #[test]
+    fn word_spans_match_the_parsed_words() {
+        let line = "  server \"a b\" x\\ y 'q#' # comment";
+        let (spans, comment) = word_spans(line);
+        let raw: Vec<&str> = spans.iter().map(|r| &line[r.clone()]).collect();
+        assert_eq!(raw, ["server", "\"a b\"", "x\\ y", "'q#'"]);
+        assert_eq!(&line[comment..], "# comment");
+        let m = parse(line);
+        assert_eq!(m.sections[0].directives[0].args.len() + 1, spans.len());
+        let (spans, comment) = word_spans("a#b");
+        assert_eq!(spans, [0..1]);
+        assert_eq!(comment, 1);
+    }
+
+    #[test]
     fn quoting_escapes_and_env() {
         let m = parse(
             "global\n  a \"x y\" 'p q' r\\ s \\# \"#\" '$HOME' \"${FOO-1}:514\" \"$BAR\" $BAZ\n  b \"\\x41\\t\" # c\n",

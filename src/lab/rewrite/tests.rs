@@ -269,6 +269,20 @@ fn production_like_config() {
         r.admin_socket,
         Path::new("/lab/harun-lab-x/sock/admin.sock")
     );
+    // The lab's host is no peer of production: the first peer is named local,
+    // in a file read before the user's.
+    let prelude = r.prelude.as_ref().expect("a prelude");
+    assert!(prelude.text.contains("global\n    localpeer lb1\n"));
+    assert_eq!(r.config_paths()[0], prelude.path);
+    assert!(all.contains("harun-lab-prelude.cfg: global: added `localpeer lb1`"));
+    // The server state file exists, empty but for its format version.
+    let state = r
+        .standins
+        .iter()
+        .find(|s| s.path == Path::new("/lab/harun-lab-x/state/server-state"))
+        .expect("state file");
+    assert_eq!(state.contents, "1\n");
+    assert!(all.contains("server-template api 1-3 api.service.consul:8080 -> 127.0.0.1:41004 (harun's responders: healthy; each slot gets its own"), "{all}");
     let ids: Vec<_> = r.servers.iter().map(ServerInfo::id).collect();
     assert_eq!(
         ids,
@@ -550,4 +564,21 @@ fn several_files_keep_their_names_and_order() {
         Some(Path::new("/c/b/haproxy.cfg"))
     );
     assert!(r.files[1].text.contains("server s 127.0.0.1:41001"));
+}
+
+#[test]
+fn template_slots_start_on_a_healthy_responder() {
+    let text = "backend b\n  server-template s 3 svc:80 check\n";
+    let mut res = Fake::new(&[]);
+    res.down.push("b/s1".into());
+    let r = run_on("h.cfg", text, &mut res);
+    // s1 refuses: the line uses s2's responder until each slot gets its own.
+    assert!(r.files[0]
+        .text
+        .contains("server-template s 3 127.0.0.1:41002 check"));
+    assert!(has(
+        &r,
+        "(harun's responders: s1 DOWN: refuses connections, the others healthy;"
+    ));
+    assert_eq!(r.template_addrs[0].2, loopback(41001));
 }
