@@ -366,14 +366,22 @@ pub(super) fn start(b: LabBuilder) -> Result<Lab> {
         .unwrap_or_else(|| super::loopback(0));
     // Servers HAProxy will mark DOWN on its own: checked, not in maintenance,
     // not following another server.
+    // A slow server whose checks give up before it answers goes DOWN too: the
+    // lab is ready once HAProxy sees it so, as production would.
+    let slow_down = |s: &ServerInfo| {
+        b.slow
+            .iter()
+            .any(|(id, d)| *id == s.id() && *d >= s.check_timeout)
+    };
     let settle: Vec<&ServerInfo> = r
         .servers
         .iter()
-        .filter(|s| b.down.contains(&s.id()) && s.checked && !s.disabled && s.tracks.is_none())
+        .filter(|s| b.down.contains(&s.id()) || slow_down(s))
+        .filter(|s| s.checked && !s.disabled && s.tracks.is_none())
         .collect();
     let limit = settle
         .iter()
-        .map(|s| s.time_to_down())
+        .map(|s| s.time_to_down() + s.check_timeout)
         .max()
         .unwrap_or_default()
         .saturating_add(Duration::from_secs(10))

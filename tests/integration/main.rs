@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod embed;
 mod faults;
+mod labconfig;
 mod logging;
 mod playbooks;
 mod probe;
