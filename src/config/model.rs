@@ -991,7 +991,8 @@ mod tests {
         let m = parse(line);
         assert_eq!(m.sections[0].directives[0].args.len() + 1, spans.len());
         let (spans, comment) = word_spans("a#b");
-        assert_eq!(spans, [0..1]);
+        assert_eq!(spans.len(), 1);
+        assert_eq!((spans[0].start, spans[0].end), (0, 1));
         assert_eq!(comment, 1);
     }
 

@@ -14,6 +14,11 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Up to this many servers, each has a responder (a listening socket) of its
+/// own; beyond, healthy servers share one per backend. A process often may
+/// open only 1,024 files.
+const MAX_OWN_RESPONDERS: usize = 500;
+
 /// What a responder does, by `backend/server`.
 #[derive(Default)]
 struct Plan {
@@ -26,6 +31,10 @@ struct Plan {
 struct LabResources {
     dir: PathBuf,
     plan: Plan,
+    /// Too many servers for one listener each: healthy servers of a backend
+    /// share one responder.
+    share_healthy: bool,
+    shared: HashMap<String, SocketAddr>,
     listeners: Vec<(StdListener, Behaviour, String)>,
     reserved: Vec<OwnedFd>,
     refusing: Option<SocketAddr>,
@@ -64,6 +73,11 @@ impl Resources for LabResources {
             self.reserved.push(fd);
             return Ok((super::loopback(port), "DOWN (refuses connections)".into()));
         }
+        if self.share_healthy && !self.plan.slow.contains_key(&id) {
+            if let Some(a) = self.shared.get(backend) {
+                return Ok((*a, "healthy".into()));
+            }
+        }
         let (behaviour, how) = match self.plan.slow.get(&id) {
             Some(d) => (
                 Behaviour::Slow(*d),
@@ -73,7 +87,12 @@ impl Resources for LabResources {
         };
         let l = StdListener::bind("127.0.0.1:0").map_err(|e| format!("127.0.0.1:0: {e}"))?;
         let addr = l.local_addr().map_err(|e| e.to_string())?;
-        self.listeners.push((l, behaviour, id));
+        if self.share_healthy && behaviour == Behaviour::Healthy {
+            self.shared.insert(backend.to_string(), addr);
+            self.listeners.push((l, behaviour, backend.to_string()));
+        } else {
+            self.listeners.push((l, behaviour, id));
+        }
         Ok((addr, how))
     }
 
@@ -272,12 +291,15 @@ pub(super) fn start(b: LabBuilder) -> Result<Lab> {
         std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, e))?;
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let share_healthy = servers.len() > MAX_OWN_RESPONDERS;
     let mut res = LabResources {
         dir: dir.path().to_path_buf(),
         plan: Plan {
             down: b.down.clone(),
             slow: b.slow.iter().cloned().collect(),
         },
+        share_healthy,
+        shared: HashMap::new(),
         listeners: Vec::new(),
         reserved: Vec::new(),
         refusing: None,
@@ -288,6 +310,18 @@ pub(super) fn start(b: LabBuilder) -> Result<Lab> {
     };
     let mut r =
         rewrite::rewrite(&model, &sources, &mut res).map_err(|e| Error::Other(e.to_string()))?;
+    if share_healthy {
+        r.rewrites.push(rewrite::Rewrite {
+            location: b.config[0].display().to_string(),
+            section: "servers".into(),
+            kind: rewrite::RewriteKind::Note,
+            from: format!("{} servers", servers.len()),
+            to: String::new(),
+            why: format!(
+                "more than {MAX_OWN_RESPONDERS}: the healthy servers of a backend share one responder (one listening socket each would exhaust open files)"
+            ),
+        });
+    }
     for (id, delay) in &b.slow {
         let Some(s) = r.servers.iter().find(|s| s.id() == *id && s.checked) else {
             continue;

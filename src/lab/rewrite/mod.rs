@@ -225,7 +225,23 @@ pub fn rewrite(
             });
         }
     }
+    let all_servers = servers(model);
+    let checked = all_servers.iter().filter(|s| s.checked).count() as u64;
+    if let Some(limit) = res.fd_limit() {
+        // HAProxy keeps a descriptor per checked server, on top of two per
+        // connection: past the limit it refuses to start.
+        if checked + FD_RESERVE / 4 > limit {
+            return Err(RewriteError {
+                location: None,
+                message: format!(
+                    "{checked} servers with health checks need more open files than this machine allows ({limit}): raise the hard limit (`ulimit -Hn`) to run this configuration in the lab"
+                ),
+            });
+        }
+    }
     let mut rw = Rewriter::new(model, sources, res)?;
+    rw.checked = checked;
+    rw.servers = all_servers;
     rw.allocate_binds()?;
     for s in &model.sections {
         rw.section(s)?;
@@ -261,7 +277,14 @@ struct Rewriter<'a> {
     internal: Vec<String>,
     paths: files::PathRules,
     sock_names: Vec<String>,
+    /// Servers with health checks, and every server.
+    checked: u64,
+    servers: Vec<ServerInfo>,
 }
+
+/// Descriptors left for HAProxy's listeners, pipes and the like when
+/// `maxconn` is sized to the open-files limit.
+const FD_RESERVE: u64 = 2048;
 
 fn err(d: &Directive, message: impl Into<String>) -> RewriteError {
     RewriteError {
@@ -446,6 +469,8 @@ impl<'a> Rewriter<'a> {
             internal: Vec::new(),
             paths,
             sock_names: Vec::new(),
+            checked: 0,
+            servers: Vec::new(),
         })
     }
 
@@ -753,9 +778,10 @@ impl<'a> Rewriter<'a> {
             }
             "maxconn" => {
                 if let (Some(limit), Ok(n)) = (self.res.fd_limit(), first.parse::<u64>()) {
-                    // HAProxy needs two descriptors per connection plus its
-                    // listeners, checks and pipes; it will not start short of them.
-                    let cap = limit.saturating_sub(2048) / 2;
+                    // HAProxy needs two descriptors per connection plus one
+                    // per checked server, its listeners and pipes; it will
+                    // not start short of them.
+                    let cap = (limit.saturating_sub(FD_RESERVE + self.checked) / 2).max(100);
                     if n > cap && cap > 0 {
                         let why = format!(
                             "this machine allows {limit} open files: haproxy would refuse to start"
@@ -1234,7 +1260,7 @@ impl<'a> Rewriter<'a> {
             }
         };
         let prelude = self.prelude(&cfg_dir);
-        let servers = servers(self.model);
+        let servers = std::mem::take(&mut self.servers);
         Ok(Rewritten {
             files,
             prelude,

@@ -180,7 +180,7 @@ fn production_like_config() {
     let expect = [
         "removed `master-worker` (the lab runs a single process)",
         "global: pidfile /run/haproxy.pid -> /lab/harun-lab-x/haproxy.pid",
-        "global: maxconn 200000 -> 8976 (this machine allows 20000 open files",
+        "global: maxconn 200000 -> 8971 (this machine allows 20000 open files",
         "removed `cpu-map auto:1/1-4 0-3`",
         "removed `user haproxy group haproxy` (the lab's sockets belong to you)",
         "global: stats socket ipv4@10.0.0.1:9999 -> ipv4@127.0.0.1:",
