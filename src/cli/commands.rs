@@ -178,8 +178,36 @@ fn runner(
     g: &GlobalOpts,
     interactive: bool,
 ) -> Result<(Runner, Arc<tokio::runtime::Runtime>), i32> {
-    // This runtime only watches signals, from its own thread, so Ctrl-C
-    // lands while a playbook computes; the runner does I/O on its own.
+    let cancel = crate::cancel::CancelToken::new();
+    let rt = watch_signals(&cancel, interactive)?;
+    Ok((build_runner(settings, g, cancel)?, rt))
+}
+
+fn build_runner(
+    settings: Settings,
+    g: &GlobalOpts,
+    cancel: crate::cancel::CancelToken,
+) -> Result<Runner, i32> {
+    let mut b = Runner::builder()
+        .settings(settings)
+        .sink(Arc::new(term::TerminalSink::new(g.json)))
+        .cancel_token(cancel);
+    if term::can_confirm() {
+        b = b.confirm(Arc::new(term::TerminalConfirm));
+    }
+    b.build().map_err(|e| {
+        error(&e.to_string());
+        ExitCode::Usage as i32
+    })
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP cancel `cancel`. This runtime only watches
+/// signals, from its own thread (it must live as long as the run), so Ctrl-C
+/// lands while a playbook computes or the lab starts.
+fn watch_signals(
+    cancel: &crate::cancel::CancelToken,
+    interactive: bool,
+) -> Result<Arc<tokio::runtime::Runtime>, i32> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -190,23 +218,13 @@ fn runner(
             ExitCode::Usage as i32
         })?;
     let rt = Arc::new(rt);
-    let mut b = Runner::builder()
-        .settings(settings)
-        .sink(Arc::new(term::TerminalSink::new(g.json)));
-    if term::can_confirm() {
-        b = b.confirm(Arc::new(term::TerminalConfirm));
-    }
-    let runner = b.build().map_err(|e| {
-        error(&e.to_string());
-        ExitCode::Usage as i32
-    })?;
-    let cancel = runner.cancel_token();
+    let cancel = cancel.clone();
     let term_cancel = cancel.clone();
     // SIGTERM/SIGHUP stop the run the same way, so the lab and the journal
     // are cleaned up and synced.
     // Handlers are installed before returning, so a signal that arrives
     // right after start-up is already handled.
-    let _enter = rt.enter();
+    let enter = rt.enter();
     use tokio::signal::unix::{signal, SignalKind};
     if let (Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -233,7 +251,8 @@ fn runner(
             cancel.cancel();
         }
     });
-    Ok((runner, rt))
+    drop(enter);
+    Ok(rt)
 }
 
 /// Print a finished report; return its exit code.
@@ -413,9 +432,17 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32
             return ExitCode::Usage as i32;
         }
     }
+    // Signals are watched from here on: Ctrl-C while the lab starts (it may
+    // wait for servers to go DOWN) stops it and removes its directory.
+    let cancel = crate::cancel::CancelToken::new();
+    let _signals = match watch_signals(&cancel, playbook.is_none()) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
     let mut builder = Lab::builder()
         .haproxy_bin(&g.haproxy_bin)
-        .scenario(scenario);
+        .scenario(scenario)
+        .cancel(cancel.clone());
     if from_config {
         let shown: Vec<String> = g.config.iter().map(|p| p.display().to_string()).collect();
         eprintln!("harun lab: starting haproxy from {} ...", shown.join(" "));
@@ -433,7 +460,10 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32
         Ok(l) => l,
         Err(e) => {
             error(&format!("lab: {e}"));
-            return ExitCode::Usage as i32;
+            return match e.exit_code() {
+                ExitCode::Interrupted => ExitCode::Interrupted as i32,
+                _ => ExitCode::Usage as i32,
+            };
         }
     };
     settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
@@ -441,7 +471,7 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32
     if g.journal.is_none() {
         settings.journal_path = lab.dir().join("journal.jsonl");
     }
-    let (runner, _rt) = match runner(settings, g, playbook.is_none()) {
+    let runner = match build_runner(settings, g, cancel) {
         Ok(r) => r,
         Err(code) => return code,
     };

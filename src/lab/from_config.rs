@@ -452,6 +452,7 @@ pub(super) fn start(b: LabBuilder) -> Result<Lab> {
         rewrites: r.rewrites,
         binds: r.binds,
         servers: r.servers,
+        cancel: b.cancel.clone(),
     };
     lab.wait_ready(limit, &prepare, &settle)?;
     Ok(lab)

@@ -83,6 +83,7 @@ pub struct LabBuilder {
     config: Vec<PathBuf>,
     down: Vec<String>,
     slow: Vec<(String, Duration)>,
+    cancel: crate::cancel::CancelToken,
 }
 
 impl Default for LabBuilder {
@@ -98,6 +99,7 @@ impl Default for LabBuilder {
             config: Vec::new(),
             down: Vec::new(),
             slow: Vec::new(),
+            cancel: crate::cancel::CancelToken::new(),
         }
     }
 }
@@ -163,6 +165,13 @@ impl LabBuilder {
         self
     }
 
+    /// Cancelling this token while the lab starts (it may wait for servers
+    /// to go DOWN) stops it with [`Error::Interrupted`], cleaned up.
+    pub fn cancel(mut self, token: crate::cancel::CancelToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
     /// For [`Scenario::Big`]: how many backends and servers per backend.
     pub fn size(mut self, backends: usize, servers: usize) -> Self {
         self.backends = Some((backends, servers));
@@ -211,6 +220,7 @@ pub struct Lab {
     rewrites: Vec<rewrite::Rewrite>,
     binds: Vec<rewrite::BindMap>,
     servers: Vec<rewrite::ServerInfo>,
+    cancel: crate::cancel::CancelToken,
 }
 
 /// The runtime the responders run on: its own thread, so a Lab can be used
@@ -580,6 +590,7 @@ impl Lab {
             rewrites: Vec::new(),
             binds: Vec::new(),
             servers: Vec::new(),
+            cancel: b.cancel.clone(),
         };
         // The incident scenario is ready once its DOWN server is seen DOWN.
         let settle: Vec<(String, String)> = match b.scenario {
@@ -612,6 +623,9 @@ impl Lab {
         );
         let mut prepared = false;
         loop {
+            if self.cancel.is_cancelled() {
+                return Err(Error::Interrupted);
+            }
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     let log = std::fs::read_to_string(self.dir.path().join("haproxy.log"))

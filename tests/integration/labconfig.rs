@@ -325,3 +325,54 @@ fn only_a_typed_config_makes_a_config_lab() {
         run.stderr
     );
 }
+
+#[test]
+fn ctrl_c_while_the_lab_waits_for_a_down_server_cleans_up() {
+    if !require_haproxy() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // s1's first check comes half an `inter` (30s) after start: the lab waits.
+    let cfg = tmp.path().join("wait.cfg");
+    std::fs::write(
+        &cfg,
+        "global\n  stats socket /run/haproxy/admin.sock level admin\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nbackend b\n  server s2 10.0.0.2:80 check inter 60s\n  server s1 10.0.0.1:80 check inter 60s\n",
+    )
+    .unwrap();
+    let labs = tmp.path().join("labs");
+    std::fs::create_dir(&labs).unwrap();
+    let err = tmp.path().join("stderr");
+    let mut child = harun_process()
+        .env("TMPDIR", &labs)
+        .args(["lab", "--haproxy-bin"])
+        .arg(haproxy_bin())
+        .arg("-c")
+        .arg(&cfg)
+        .args(["--down", "b/s1", "troubleshoot"])
+        .stderr(std::fs::File::create(&err).unwrap())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until haproxy runs in the lab's directory, then interrupt.
+    let started = (0..400).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::fs::read_dir(&labs)
+            .unwrap()
+            .flatten()
+            .any(|d| d.path().join("haproxy.log").exists())
+    });
+    assert!(started, "{}", std::fs::read_to_string(&err).unwrap());
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    let stderr = std::fs::read_to_string(&err).unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?} {stderr}");
+    assert!(
+        stderr.contains("harun: error: lab: interrupted"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&labs).unwrap().flatten().collect();
+    assert!(left.is_empty(), "the lab's directory is removed: {left:?}");
+}
