@@ -144,7 +144,10 @@ impl LabBuilder {
     /// in order, as `haproxy -f` reads them. It is rewritten for the lab (see
     /// [`Lab::rewrites`]); a configuration that cannot be rewritten or that
     /// `haproxy -c` rejects afterwards is an error naming the user's
-    /// `file:line`, and nothing is started.
+    /// `file:line`, and nothing is started. The scenario options
+    /// (`scenario`, `global_line`, `section`, `slow_delay`, `size`) do not
+    /// apply to it; `log_to` does (every network or UNIX `log` target goes
+    /// there instead of the lab's `haproxy.log`).
     pub fn config<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
         self.config = paths.into_iter().map(Into::into).collect();
         self

@@ -324,6 +324,20 @@ fn only_a_typed_config_makes_a_config_lab() {
         "{}",
         run.stderr
     );
+    // Several -c, in order, as haproxy -f: the servers of the second file are known.
+    let run = harun()
+        .args(["lab", "-c"])
+        .arg(fixture("split/00-global.cfg"))
+        .arg("-c")
+        .arg(fixture("split/10-app.cfg"))
+        .args(["--down", "bk_app/app9"])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("did you mean `bk_app/app1`?"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
