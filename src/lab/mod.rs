@@ -709,9 +709,13 @@ impl Lab {
         self.frontend
     }
 
-    /// The (first) configuration file haproxy runs.
+    /// The (first) configuration file haproxy runs; in a configuration lab,
+    /// the copy of the user's first file.
     pub fn config_path(&self) -> &Path {
-        &self.config_paths[0]
+        self.config_paths
+            .iter()
+            .find(|p| !p.ends_with(rewrite::PRELUDE_FILE))
+            .unwrap_or(&self.config_paths[0])
     }
 
     /// Every configuration file haproxy runs, in `-f` order. In a

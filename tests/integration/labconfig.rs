@@ -152,6 +152,8 @@ fn template_slots_get_their_own_responders() {
         "{state}"
     );
     assert_eq!(status_of(&lab, "bk_api", "api1"), "UP");
+    assert!(lab.config_path().ends_with("cfg/prod.cfg"));
+    assert!(lab.config_paths()[0].ends_with("harun-lab-prelude.cfg"));
     assert_eq!(status_of(&lab, "bk_api", "api3"), "DOWN");
     // Every bind listens on loopback, one per line of the configuration.
     let binds: Vec<_> = lab.binds().iter().map(|b| b.original.as_str()).collect();
