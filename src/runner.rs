@@ -53,6 +53,13 @@ impl RunnerBuilder {
         self
     }
 
+    /// Several configuration files, in `haproxy -f` order (a lab's
+    /// [`config_paths`](crate::lab::Lab::config_paths)).
+    pub fn config_paths<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.settings.config_paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
     pub fn haproxy_bin(mut self, path: impl Into<PathBuf>) -> Self {
         self.settings.haproxy_bin = path.into();
         self

@@ -21,6 +21,15 @@ Exit codes:
   3 HAProxy unreachable or timed out   4 write refused (read-only, guard, permission)
   130 interrupted";
 
+/// Whether -c/--config was typed (before or after the subcommand): only then
+/// does `harun lab` run the user's configuration.
+pub fn config_given(matches: &clap::ArgMatches) -> bool {
+    let typed = |m: &clap::ArgMatches| {
+        m.value_source("config") == Some(clap::parser::ValueSource::CommandLine)
+    };
+    typed(matches) || matches.subcommand().is_some_and(|(_, sub)| typed(sub))
+}
+
 /// Runbooks for HAProxy incidents: Rhai playbooks over the runtime API.
 #[derive(Debug, Parser)]
 #[command(name = "harun", version, about, after_help = EXAMPLES)]
@@ -61,7 +70,7 @@ pub struct GlobalOpts {
     #[arg(long, value_name = "DIR", global = true)]
     pub replay: Option<PathBuf>,
 
-    /// haproxy.cfg (file or directory).
+    /// haproxy.cfg (file or directory; repeat for several, in haproxy's -f order).
     #[arg(
         short = 'c',
         long = "config",
@@ -70,7 +79,12 @@ pub struct GlobalOpts {
         default_value = "/etc/haproxy/haproxy.cfg",
         global = true
     )]
-    pub config: PathBuf,
+    pub config: Vec<PathBuf>,
+
+    /// True when -c/--config was given on the command line (not the default
+    /// nor HARUN_CONFIG): `harun lab` then runs that configuration.
+    #[arg(skip)]
+    pub config_given: bool,
 
     /// The haproxy binary used for `haproxy -c` and the lab.
     #[arg(
@@ -158,12 +172,18 @@ pub struct GlobalOpts {
 pub enum Command {
     /// Run a playbook against a disposable local HAProxy (real binary, loopback backends).
     #[command(
-        after_help = "Scenarios: healthy, incident (default), queues, big.\n\nExamples:\n  harun lab troubleshoot\n  harun lab queues inspect_queues\n  harun lab             start the lab and wait for Ctrl-C (prints the socket)"
+        after_help = "Scenarios: healthy, incident (default), queues, big.\n\nWith -c/--config, the lab runs your own configuration instead: binds move to\nfree loopback ports, servers to harun's responders (healthy unless --down or\n--slow), sockets and files to the lab's directory; each change is printed.\n\nExamples:\n  harun lab troubleshoot\n  harun lab queues inspect_queues\n  harun lab             start the lab and wait for Ctrl-C (prints the socket)\n  harun lab -c /etc/haproxy/haproxy.cfg drain_server -p server=bk_app/app1 --yes\n  harun lab -c prod.cfg --down bk_app/app2 --slow bk_api/api1=2s troubleshoot"
     )]
     Lab {
-        /// `[SCENARIO] [PLAYBOOK]`.
+        /// `[SCENARIO] [PLAYBOOK]`; with -c/--config, `[PLAYBOOK]`.
         #[arg(value_name = "SCENARIO|PLAYBOOK", num_args = 0..=2)]
         args: Vec<String>,
+        /// With -c: start this server DOWN (its responder refuses connections). Repeatable.
+        #[arg(long, value_name = "BACKEND/SERVER")]
+        down: Vec<String>,
+        /// With -c: this server answers after DELAY (health checks too). Repeatable.
+        #[arg(long, value_name = "BACKEND/SERVER=DELAY")]
+        slow: Vec<String>,
     },
     /// Interactive session against the live HAProxy.
     Repl,

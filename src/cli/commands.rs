@@ -30,7 +30,7 @@ pub fn dispatch(cli: Cli) -> i32 {
             Err(code) => code,
         },
         Some(Command::New { name, dir }) => super::team::new(&name, &dir),
-        Some(Command::Lab { args }) => lab(&cli.global, &args),
+        Some(Command::Lab { args, down, slow }) => lab(&cli.global, &args, &down, &slow),
         Some(Command::Repl) => match settings(&cli.global, true) {
             Ok(s) => match runner(s, &cli.global, true) {
                 Ok((r, _rt)) => crate::repl::run(&r, cli.global.json),
@@ -97,7 +97,7 @@ fn discover_sockets(g: &GlobalOpts) -> Result<Vec<Address>, String> {
             .map(|s| Address::parse(s).map_err(|e| e.to_string()))
             .collect();
     }
-    if let Ok(model) = crate::config::model::load_config(std::slice::from_ref(&g.config)) {
+    if let Ok(model) = crate::config::model::load_config(&g.config) {
         let sockets = crate::config::model::stats_sockets(&model);
         // With nbproc > 1 every process has its own socket, counters and
         // server states: talk to all of them. Otherwise one socket is enough,
@@ -168,7 +168,7 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
     };
     let mut s = Settings {
         sockets,
-        config_paths: vec![g.config.clone()],
+        config_paths: g.config.clone(),
         haproxy_bin: g.haproxy_bin.clone(),
         io_timeout,
         max_time,
@@ -196,21 +196,20 @@ fn runner(
     g: &GlobalOpts,
     interactive: bool,
 ) -> Result<(Runner, Arc<tokio::runtime::Runtime>), i32> {
-    // This runtime only watches signals, from its own thread, so Ctrl-C
-    // lands while a playbook computes; the runner does I/O on its own.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .thread_name("harun-signals")
-        .build()
-        .map_err(|e| {
-            error(&format!("cannot start the I/O runtime: {e}"));
-            ExitCode::Usage as i32
-        })?;
-    let rt = Arc::new(rt);
+    let cancel = crate::cancel::CancelToken::new();
+    let rt = watch_signals(&cancel, interactive)?;
+    Ok((build_runner(settings, g, cancel)?, rt))
+}
+
+fn build_runner(
+    settings: Settings,
+    g: &GlobalOpts,
+    cancel: crate::cancel::CancelToken,
+) -> Result<Runner, i32> {
     let mut b = Runner::builder()
         .settings(settings)
-        .sink(Arc::new(term::TerminalSink::new(g.json)));
+        .sink(Arc::new(term::TerminalSink::new(g.json)))
+        .cancel_token(cancel);
     if term::can_confirm() {
         b = b.confirm(Arc::new(term::TerminalConfirm));
     }
@@ -221,13 +220,33 @@ fn runner(
     if let Some(b) = runner.replay() {
         note_replay(b);
     }
-    let cancel = runner.cancel_token();
+    Ok(runner)
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP cancel `cancel`. This runtime only watches
+/// signals, from its own thread (it must live as long as the run), so Ctrl-C
+/// lands while a playbook computes or the lab starts.
+fn watch_signals(
+    cancel: &crate::cancel::CancelToken,
+    interactive: bool,
+) -> Result<Arc<tokio::runtime::Runtime>, i32> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .thread_name("harun-signals")
+        .build()
+        .map_err(|e| {
+            error(&format!("cannot start the I/O runtime: {e}"));
+            ExitCode::Usage as i32
+        })?;
+    let rt = Arc::new(rt);
+    let cancel = cancel.clone();
     let term_cancel = cancel.clone();
     // SIGTERM/SIGHUP stop the run the same way, so the lab and the journal
     // are cleaned up and synced.
     // Handlers are installed before returning, so a signal that arrives
     // right after start-up is already handled.
-    let _enter = rt.enter();
+    let enter = rt.enter();
     use tokio::signal::unix::{signal, SignalKind};
     if let (Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -254,7 +273,8 @@ fn runner(
             cancel.cancel();
         }
     });
-    Ok((runner, rt))
+    drop(enter);
+    Ok(rt)
 }
 
 /// Say on stderr what is replayed, and what of it is missing, once per run.
@@ -381,23 +401,70 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
     finish(&report, false)
 }
 
-fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
-    let (scenario, playbook) = match args {
-        [] => (Scenario::default(), None),
-        [one] => match Scenario::parse(one) {
-            Some(s) => (s, None),
-            None => (Scenario::default(), Some(one.clone())),
-        },
-        [s, p, ..] => match Scenario::parse(s) {
-            Some(s) => (s, Some(p.clone())),
-            None => {
-                error(&format!(
-                    "unknown lab scenario `{s}` (one of: {})",
-                    Scenario::NAMES.join(", ")
-                ));
-                return ExitCode::Usage as i32;
+/// `BACKEND/SERVER=DELAY` of `--slow`.
+fn parse_slow(raw: &str) -> Result<(String, Duration), String> {
+    let (server, delay) = raw.rsplit_once('=').ok_or_else(|| {
+        format!("--slow `{raw}`: expected BACKEND/SERVER=DELAY, e.g. bk_app/app1=2s")
+    })?;
+    let d = humantime::parse_duration(delay)
+        .map_err(|e| format!("--slow `{raw}`: `{delay}` is not a delay ({e}); e.g. 500ms, 2s"))?;
+    if d.is_zero() || d > Duration::from_secs(3600) {
+        return Err(format!(
+            "--slow `{raw}`: the delay must be between 1ms and 1h"
+        ));
+    }
+    Ok((server.to_string(), d))
+}
+
+fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32 {
+    let usage = |m: &str| {
+        error(m);
+        ExitCode::Usage as i32
+    };
+    let from_config = g.config_given;
+    if !from_config && (!down.is_empty() || !slow.is_empty()) {
+        return usage("--down and --slow apply to a lab started from your configuration: add -c/--config PATH");
+    }
+    let (scenario, playbook) = if from_config {
+        match args {
+            [] => (Scenario::default(), None),
+            [one] if Scenario::parse(one).is_none() => (Scenario::default(), Some(one.clone())),
+            [one] => {
+                return usage(&format!(
+                    "`{one}` is a lab scenario; with -c/--config the lab runs your configuration: `harun lab -c PATH [PLAYBOOK]`"
+                ))
             }
-        },
+            _ => {
+                return usage(
+                    "with -c/--config, harun lab takes at most a playbook: `harun lab -c PATH [PLAYBOOK]`",
+                )
+            }
+        }
+    } else {
+        match args {
+            [] => (Scenario::default(), None),
+            [one] => match Scenario::parse(one) {
+                Some(s) => (s, None),
+                None => (Scenario::default(), Some(one.clone())),
+            },
+            [s, p, ..] => match Scenario::parse(s) {
+                Some(s) => (s, Some(p.clone())),
+                None => {
+                    return usage(&format!(
+                        "unknown lab scenario `{s}` (one of: {})",
+                        Scenario::NAMES.join(", ")
+                    ))
+                }
+            },
+        }
+    };
+    let slow = match slow
+        .iter()
+        .map(|s| parse_slow(s))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(s) => s,
+        Err(m) => return usage(&m),
     };
     let mut settings = match settings(g, false) {
         Ok(s) => s,
@@ -410,35 +477,78 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
             return ExitCode::Usage as i32;
         }
     }
-    eprintln!("harun lab: starting haproxy ({}) ...", scenario.describe());
-    let lab = match Lab::builder()
+    // Signals are watched from here on: Ctrl-C while the lab starts (it may
+    // wait for servers to go DOWN) stops it and removes its directory.
+    let cancel = crate::cancel::CancelToken::new();
+    let _signals = match watch_signals(&cancel, playbook.is_none()) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let mut builder = Lab::builder()
         .haproxy_bin(&g.haproxy_bin)
         .scenario(scenario)
-        .start()
-    {
+        .cancel(cancel.clone());
+    if from_config {
+        let shown: Vec<String> = g.config.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("harun lab: starting haproxy from {} ...", shown.join(" "));
+        builder = builder.config(g.config.clone());
+        for d in down {
+            builder = builder.down(d);
+        }
+        for (s, d) in slow {
+            builder = builder.slow(s, d);
+        }
+    } else {
+        eprintln!("harun lab: starting haproxy ({}) ...", scenario.describe());
+    }
+    let lab = match builder.start() {
         Ok(l) => l,
         Err(e) => {
             error(&format!("lab: {e}"));
-            return ExitCode::Usage as i32;
+            return match e.exit_code() {
+                ExitCode::Interrupted => ExitCode::Interrupted as i32,
+                _ => ExitCode::Usage as i32,
+            };
         }
     };
     settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
-    settings.config_paths = vec![lab.config_path().to_path_buf()];
+    settings.config_paths = lab.config_paths().to_vec();
     if g.journal.is_none() {
         settings.journal_path = lab.dir().join("journal.jsonl");
     }
-    let (runner, _rt) = match runner(settings, g, playbook.is_none()) {
+    let runner = match build_runner(settings, g, cancel) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    eprintln!(
-        "harun lab: admin socket {}  (tcp {}, operator {})\nharun lab: config {}  frontend http://{}",
-        lab.admin_socket().display(),
-        lab.tcp_socket(),
-        lab.operator_socket().display(),
-        lab.config_path().display(),
-        lab.frontend()
-    );
+    let configs: Vec<String> = lab
+        .config_paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if from_config {
+        eprintln!(
+            "harun lab: {} change(s) to run your configuration here:",
+            lab.rewrites().len()
+        );
+        for r in lab.rewrites() {
+            eprintln!("  {r}");
+        }
+        eprintln!(
+            "harun lab: admin socket {}\nharun lab: config {} (same line numbers as yours)\nharun lab: haproxy's output and logs in {}",
+            lab.admin_socket().display(),
+            configs.join(" "),
+            lab.dir().join("haproxy.log").display()
+        );
+    } else {
+        eprintln!(
+            "harun lab: admin socket {}  (tcp {}, operator {})\nharun lab: config {}  frontend http://{}",
+            lab.admin_socket().display(),
+            lab.tcp_socket().unwrap_or("-"),
+            lab.operator_socket().map(|p| p.display().to_string()).unwrap_or_default(),
+            configs.join(" "),
+            lab.frontend()
+        );
+    }
     let code = match playbook {
         Some(p) => match runner.run_playbook(&p) {
             Ok(report) => finish(&report, g.json),
@@ -448,10 +558,11 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
             }
         },
         None => {
+            let cs: Vec<String> = configs.iter().map(|c| format!("-c {c}")).collect();
             eprintln!(
-                "harun lab: running; try `harun -s {} troubleshoot -c {}`. Ctrl-C stops it.",
+                "harun lab: running; try `harun -s {} troubleshoot {}`. Ctrl-C stops it.",
                 lab.admin_socket().display(),
-                lab.config_path().display()
+                cs.join(" ")
             );
             let cancel = runner.cancel_token();
             while !cancel.is_cancelled() {

@@ -10,8 +10,6 @@ pub mod term;
 
 pub use args::Cli;
 
-use clap::Parser;
-
 /// Parse arguments, run, and return the process exit code.
 pub fn run() -> i32 {
     // `harun <playbook> --help` shows the playbook's parameters, not clap's help.
@@ -19,7 +17,11 @@ pub fn run() -> i32 {
     if let Some(code) = commands::playbook_help(&argv) {
         return code;
     }
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (mut cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -27,6 +29,7 @@ pub fn run() -> i32 {
             return code;
         }
     };
+    cli.global.config_given = args::config_given(&matches);
     commands::dispatch(cli)
 }
 

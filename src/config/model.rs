@@ -523,6 +523,8 @@ struct Tokens {
     env_vars: Vec<String>,
     /// Byte offset of the start of each word in the line.
     starts: Vec<usize>,
+    /// Byte offset just past the end of each word.
+    ends: Vec<usize>,
     /// Byte offset where the comment starts (or the line length).
     end: usize,
     unterminated: Option<char>,
@@ -530,9 +532,20 @@ struct Tokens {
     errors: Vec<String>,
 }
 
+/// The byte ranges of a line's words as written (quotes and escapes kept), and
+/// where its comment starts (the line length when it has none). Word `i` is the
+/// raw text of the keyword (`i == 0`) or of argument `i - 1` of the directive
+/// parsed from that line, so a rewriter can change one word and keep the rest.
+pub fn word_spans(line: &str) -> (Vec<std::ops::Range<usize>>, usize) {
+    let t = tokenize(line);
+    let spans = t.starts.iter().zip(&t.ends).map(|(&s, &e)| s..e).collect();
+    (spans, t.end)
+}
+
 fn tokenize(line: &str) -> Tokens {
     let mut words = Vec::new();
     let mut starts = Vec::new();
+    let mut ends = Vec::new();
     let mut env_vars: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -566,6 +579,7 @@ fn tokenize(line: &str) -> Tokens {
                 ' ' | '\t' | '\r' | '\n' => {
                     if in_word {
                         words.push(std::mem::take(&mut cur));
+                        ends.push(i);
                         in_word = false;
                     }
                 }
@@ -590,11 +604,13 @@ fn tokenize(line: &str) -> Tokens {
     }
     if in_word {
         words.push(cur);
+        ends.push(end);
     }
     Tokens {
         words,
         env_vars,
         starts,
+        ends,
         end,
         unterminated: quote,
         errors,
@@ -966,6 +982,21 @@ mod tests {
         assert_eq!(socks[0].address, "/run/haproxy/admin.sock");
         assert_eq!(socks[0].level.as_deref(), Some("admin"));
         assert!(socks[0].is_unix());
+    }
+
+    #[test]
+    fn word_spans_match_the_parsed_words() {
+        let line = "  server \"a b\" x\\ y 'q#' # comment";
+        let (spans, comment) = word_spans(line);
+        let raw: Vec<&str> = spans.iter().map(|r| &line[r.clone()]).collect();
+        assert_eq!(raw, ["server", "\"a b\"", "x\\ y", "'q#'"]);
+        assert_eq!(&line[comment..], "# comment");
+        let m = parse(line);
+        assert_eq!(m.sections[0].directives[0].args.len() + 1, spans.len());
+        let (spans, comment) = word_spans("a#b");
+        assert_eq!(spans.len(), 1);
+        assert_eq!((spans[0].start, spans[0].end), (0, 1));
+        assert_eq!(comment, 1);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod config;
 mod embed;
 mod faults;
 mod first_contact;
+mod labconfig;
 mod logging;
 mod playbooks;
 mod probe;

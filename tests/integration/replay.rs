@@ -511,3 +511,41 @@ fn a_snapshot_of_a_dead_haproxy_replays_as_unreachable() {
         run.stderr
     );
 }
+
+#[test]
+fn a_playbook_test_runs_against_a_replay_bundle() {
+    let Some(mut lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let (out, bundle) = snapshot(&lab, &["-p", "checks=false"]);
+    lab.stop();
+    let tests = out.path().join("incident.test.toml");
+    std::fs::write(
+        &tests,
+        format!(
+            r#"[[test]]
+name = "troubleshoot replays the incident as it was"
+playbook = "troubleshoot"
+against = "replay:{b}"
+exit = 0
+findings = ["servers.down:warning", "servers.maint:info"]
+
+[[test]]
+name = "a write in a replay is refused"
+playbook = "drain_server"
+against = "replay:{b}"
+params = {{ server = "bk_app/app1" }}
+exit = 4
+"#,
+            b = bundle.display()
+        ),
+    )
+    .unwrap();
+    let run = harun()
+        .env("XDG_CONFIG_HOME", out.path().join("xdg"))
+        .arg("test")
+        .arg(&tests)
+        .run();
+    run.expect_code(0);
+    assert!(run.stdout.contains("2 passed, 0 failed"), "{}", run.stdout);
+}
