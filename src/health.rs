@@ -113,6 +113,22 @@ impl ServerView<'_> {
         })
     }
 
+    /// ` [op_state=stopped admin_state=0 weight=1]`: the words `servers()`
+    /// and a write's `before`/`after` use, so evidence reads like the data.
+    fn vocabulary(&self) -> String {
+        match self.state {
+            Some(st) => format!(
+                " [op_state={} admin_state={} weight={}]",
+                st.op_state.as_str(),
+                st.admin.0,
+                st.uweight
+                    .map(|w| w.to_string())
+                    .unwrap_or_else(|| "-".into())
+            ),
+            None => String::new(),
+        }
+    }
+
     fn since_change(&self) -> String {
         match self.row.int("lastchg") {
             Some(s) => format!(" for {}", human_secs(s)),
@@ -287,10 +303,11 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
                     .unwrap_or_default();
                 let addr = s.address().map(|a| format!(" ({a})")).unwrap_or_default();
                 format!(
-                    "{}{addr}: {}{}{check}",
+                    "{}{addr}: {}{}{check}{}",
                     s.name(),
                     s.status(),
-                    s.since_change()
+                    s.since_change(),
+                    s.vocabulary()
                 )
             });
             let sev = if usable == 0 {
@@ -328,7 +345,12 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
                     Some(st) => st.admin.maint_sources().join("+"),
                     None => "status text".into(),
                 };
-                format!("{}: maintenance ({why}){}", s.name(), s.since_change())
+                format!(
+                    "{}: maintenance ({why}){}{}",
+                    s.name(),
+                    s.since_change(),
+                    s.vocabulary()
+                )
             });
             let from_config = maint.iter().any(|s| from_config_bit(s));
             let f = Finding::new(
@@ -362,10 +384,11 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
             let names: Vec<String> = drain.iter().map(|s| s.server.to_string()).collect();
             let lines = drain.iter().map(|s| {
                 format!(
-                    "{}: drain, {} session(s), {} queued",
+                    "{}: drain, {} session(s), {} queued{}",
                     s.name(),
                     s.row.int("scur").unwrap_or(0),
-                    s.row.int("qcur").unwrap_or(0)
+                    s.row.int("qcur").unwrap_or(0),
+                    s.vocabulary()
                 )
             });
             let f = Finding::new(
@@ -388,10 +411,11 @@ pub fn assess_servers(stat: &Stat, states: &[ServerState]) -> Vec<Finding> {
             let names: Vec<String> = light.iter().map(|s| s.server.to_string()).collect();
             let lines = light.iter().map(|s| {
                 format!(
-                    "{}: weight 0 (initial {}), {} session(s)",
+                    "{}: weight 0 (initial {}), {} session(s){}",
                     s.name(),
                     s.state.and_then(|st| st.iweight).unwrap_or(0),
-                    s.row.int("scur").unwrap_or(0)
+                    s.row.int("scur").unwrap_or(0),
+                    s.vocabulary()
                 )
             });
             let f = Finding::new(
@@ -970,7 +994,10 @@ bk_none,BACKEND,0,0,0,0,409,0,DOWN,12,,,,1,0,,,\n";
         let f = assess_servers(&rows, &states);
         let w = by_id(&f, "servers.weight-zero");
         assert_eq!(w.len(), 1);
-        assert_eq!(w[0].evidence, ["bk/a: weight 0 (initial 1), 3 session(s)"]);
+        assert_eq!(
+            w[0].evidence,
+            ["bk/a: weight 0 (initial 1), 3 session(s) [op_state=running admin_state=0 weight=0]"]
+        );
         assert!(w[0]
             .advice
             .as_deref()
