@@ -16,6 +16,7 @@ pub mod findings;
 pub mod health;
 pub mod journal;
 pub mod lab;
+pub mod output;
 pub mod playbooks;
 pub mod repl;
 pub mod report;

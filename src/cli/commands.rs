@@ -1,7 +1,8 @@
 //! What each command does, from parsed arguments to an exit code.
 
 use super::args::{Cli, Command, GlobalOpts};
-use super::{error, render, term};
+use super::error;
+use crate::output::{render, term};
 use crate::lab::{Lab, Scenario};
 use crate::playbooks;
 use crate::report::Report;

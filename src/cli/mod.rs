@@ -4,9 +4,7 @@
 mod args;
 mod check;
 mod commands;
-pub mod render;
 mod team;
-pub mod term;
 
 pub use args::Cli;
 
@@ -46,12 +44,4 @@ pub fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
-/// Print an error the way every harun error looks.
-pub fn error(msg: &str) {
-    let mut err = anstream::stderr();
-    let red = anstyle::Style::new()
-        .fg_color(Some(anstyle::AnsiColor::Red.into()))
-        .bold();
-    use std::io::Write;
-    let _ = writeln!(err, "{red}harun: error:{red:#} {msg}");
-}
+pub use crate::output::error;

@@ -73,6 +73,10 @@ pub enum ConfigError {
     NotRecorded { path: PathBuf, bundle: PathBuf },
 }
 
+/// A loaded configuration (or why it could not be), shared by the
+/// primitives of one run.
+pub type LoadedModel = std::sync::Arc<Result<ConfigModel, ConfigError>>;
+
 /// A parsed configuration: every file loaded, every section in load order.
 /// (Deserialize: a replay of an older snapshot reads its `config.json`.)
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

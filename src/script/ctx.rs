@@ -55,7 +55,7 @@ pub struct Ctx {
     models: Mutex<
         Vec<(
             Vec<std::path::PathBuf>,
-            crate::script::fns_config::LoadedModel,
+            crate::config::model::LoadedModel,
         )>,
     >,
     /// Directories `bundle()` created with this Ctx: the only ones `save()` writes into.
@@ -183,7 +183,7 @@ impl Ctx {
     pub(crate) fn cached_model(
         &self,
         paths: &[std::path::PathBuf],
-    ) -> Option<crate::script::fns_config::LoadedModel> {
+    ) -> Option<crate::config::model::LoadedModel> {
         lock(&self.models)
             .iter()
             .find(|(p, _)| p.as_slice() == paths)
@@ -193,7 +193,7 @@ impl Ctx {
     pub(crate) fn cache_model(
         &self,
         paths: &[std::path::PathBuf],
-        model: crate::script::fns_config::LoadedModel,
+        model: crate::config::model::LoadedModel,
     ) {
         lock(&self.models).push((paths.to_vec(), model));
     }

@@ -10,7 +10,7 @@
 use super::ctx::Ctx;
 use super::errors::to_rhai;
 use super::reg;
-use crate::config::{self, CheckError, CheckResult, ConfigError, ConfigModel, LintContext};
+use crate::config::{self, CheckError, ConfigError, ConfigModel, LintContext};
 use crate::error::{Error, ExitCode};
 use crate::report::{Finding, Severity};
 use crate::system::rsyslog::{load_rsyslog, RsyslogSetup};
@@ -61,8 +61,7 @@ fn paths_text(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-/// A loaded configuration, shared by the primitives of one run.
-pub(crate) type LoadedModel = Arc<Result<ConfigModel, ConfigError>>;
+pub(crate) use crate::config::model::LoadedModel;
 
 /// Loads the model off the script thread (bounded by Ctrl-C and --max-time),
 /// once per run and set of paths: troubleshoot's lint, logging and system
@@ -99,11 +98,7 @@ fn unreadable_fix(e: &ConfigError) -> &'static str {
     }
 }
 
-/// Outcome of trying to run `haproxy -c`.
-pub(super) enum Checked {
-    Ran(CheckResult),
-    Failed { kind: &'static str, message: String },
-}
+pub(super) use crate::config::check::{version_of, Checked};
 
 pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
     if let Some(b) = super::replayed::bundle_for(ctx, paths) {
@@ -159,17 +154,6 @@ pub(super) fn haproxy_version(ctx: &Ctx) -> Option<String> {
 }
 
 /// The version word of `haproxy -v`/`-vv` output.
-pub(super) fn version_of(text: &str) -> Option<String> {
-    let first = text.lines().next()?;
-    // "HAProxy version 2.6.12-1+deb12u4 2023/..." (1.x: "HA-Proxy version ...").
-    let mut words = first.split_whitespace();
-    while let Some(w) = words.next() {
-        if w == "version" {
-            return words.next().map(str::to_string);
-        }
-    }
-    None
-}
 
 /// `haproxy -vv`: the version, build options and features of the binary
 /// (the bundle's in a replay). Errors are `(kind, message)`.

@@ -5,7 +5,7 @@
 //! post-mortem: what the bundle lacks is `not_recorded`, never read here.
 
 use super::ctx::Ctx;
-use super::fns_config::Checked;
+use crate::config::check::Checked;
 use crate::config::model::read_config_file;
 use crate::config::{parse_config, CheckResult, ConfigError, ConfigModel};
 use crate::error::Error;
@@ -110,7 +110,7 @@ pub(super) fn haproxy_version(bundle: &Bundle) -> Option<String> {
     if let Some(v) = bundle
         .recorded("haproxy -vv")
         .ok()
-        .and_then(|t| super::fns_config::version_of(&t))
+        .and_then(|t| crate::config::check::version_of(&t))
     {
         return Some(v);
     }

@@ -5,7 +5,6 @@
 //! `r.qcur`, `r["check_status"]`. Empty fields read as `()`, never 0; a
 //! column that does not exist is an error with the nearest names.
 
-use super::convert::to_json;
 use super::vocabulary;
 use crate::runtime::stat::{ProxyType, StatRow, StatValue};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
@@ -110,9 +109,21 @@ impl Row {
         serde_json::Value::Object(
             self.keys()
                 .into_iter()
-                .map(|k| (k.to_string(), to_json(&self.get(k))))
+                .map(|k| (k.to_string(), cell_json(&self.get(k))))
                 .collect(),
         )
+    }
+}
+
+/// A cell as JSON: a row only holds ints, strings and `()`, so this needs
+/// nothing of the general conversion (which itself knows rows).
+fn cell_json(d: &Dynamic) -> serde_json::Value {
+    if let Ok(i) = d.as_int() {
+        serde_json::Value::from(i)
+    } else if d.is_unit() {
+        serde_json::Value::Null
+    } else {
+        serde_json::Value::String(d.to_string())
     }
 }
 

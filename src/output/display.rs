@@ -1,7 +1,7 @@
 //! Results the way people read them: an array of maps as a table, a map as
 //! aligned key/value lines, scalars plainly; long output cut with a note.
 
-use crate::cli::render;
+use crate::output::render;
 use crate::script::fns_watch::rows_table;
 use serde_json::Value;
 
