@@ -2,8 +2,8 @@
 
 use super::args::{Cli, Command, GlobalOpts};
 use super::error;
-use crate::output::{render, term};
 use crate::lab::{Lab, Scenario};
+use crate::output::{render, term};
 use crate::playbooks;
 use crate::report::Report;
 use crate::runtime::Address;

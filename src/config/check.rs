@@ -340,6 +340,25 @@ fn spawn_reader<R: Read + Send + 'static>(r: R) -> std::sync::mpsc::Receiver<Vec
     rx
 }
 
+/// Outcome of trying to run `haproxy -c`: its result, or why it could not run.
+pub enum Checked {
+    Ran(CheckResult),
+    Failed { kind: &'static str, message: String },
+}
+
+/// The version in the first line of `haproxy -v`/`-vv`.
+pub fn version_of(text: &str) -> Option<String> {
+    let first = text.lines().next()?;
+    // "HAProxy version 2.6.12-1+deb12u4 2023/..." (1.x: "HA-Proxy version ...").
+    let mut words = first.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "version" {
+            return words.next().map(str::to_string);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,23 +601,4 @@ mod tests {
             );
         }
     }
-}
-
-/// Outcome of trying to run `haproxy -c`: its result, or why it could not run.
-pub enum Checked {
-    Ran(CheckResult),
-    Failed { kind: &'static str, message: String },
-}
-
-/// The version in the first line of `haproxy -v`/`-vv`.
-pub fn version_of(text: &str) -> Option<String> {
-    let first = text.lines().next()?;
-    // "HAProxy version 2.6.12-1+deb12u4 2023/..." (1.x: "HA-Proxy version ...").
-    let mut words = first.split_whitespace();
-    while let Some(w) = words.next() {
-        if w == "version" {
-            return words.next().map(str::to_string);
-        }
-    }
-    None
 }

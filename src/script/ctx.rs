@@ -52,12 +52,7 @@ pub struct Ctx {
     playbook: Mutex<String>,
     versions: Mutex<BTreeMap<String, String>>,
     /// Configurations loaded in this run (cleared by `begin_run`).
-    models: Mutex<
-        Vec<(
-            Vec<std::path::PathBuf>,
-            crate::config::model::LoadedModel,
-        )>,
-    >,
+    models: Mutex<Vec<(Vec<std::path::PathBuf>, crate::config::model::LoadedModel)>>,
     /// Directories `bundle()` created with this Ctx: the only ones `save()` writes into.
     bundles: Mutex<BTreeSet<std::path::PathBuf>>,
     /// The snapshot bundle this run replays (`-s replay@DIR`), if any.

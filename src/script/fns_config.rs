@@ -153,8 +153,6 @@ pub(super) fn haproxy_version(ctx: &Ctx) -> Option<String> {
     version_of(&String::from_utf8_lossy(&out[..out.len().min(4096)]))
 }
 
-/// The version word of `haproxy -v`/`-vv` output.
-
 /// `haproxy -vv`: the version, build options and features of the binary
 /// (the bundle's in a replay). Errors are `(kind, message)`.
 pub(super) fn haproxy_vv(ctx: &Ctx) -> R<String> {
