@@ -14,15 +14,15 @@
 //! Playbook primitives are synchronous and block on the runner's own tokio
 //! runtime. From async code, call the runner inside `spawn_blocking`.
 
-use crate::cancel::CancelToken;
-use crate::error::{Error, Result};
-use crate::playbooks;
-use crate::report::{Report, TargetInfo};
+use crate::base::cancel::CancelToken;
+use crate::base::error::{Error, Result};
+use crate::base::report::{Report, TargetInfo};
+use crate::base::sink::{Confirm, NullSink, Sink};
 use crate::runtime::replay::Bundle;
 use crate::runtime::Address;
+use crate::script::playbooks;
+use crate::script::settings::{Limits, Settings};
 use crate::script::{self, errors, Ctx};
-use crate::settings::{Limits, Settings};
-use crate::sink::{Confirm, NullSink, Sink};
 use rhai::{Dynamic, Engine, Scope, AST};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -9,8 +9,8 @@
 pub mod catalog;
 pub mod facts;
 
-use crate::error::{Error, Result};
-use crate::playbooks::parse_header;
+use crate::base::error::{Error, Result};
+use crate::script::playbooks::parse_header;
 use crate::script::resolver::{locate, valid_module_path};
 use catalog::{nearest, Catalog};
 use facts::{Facts, Pos};
@@ -153,7 +153,7 @@ impl Checker {
     /// The engine of [`crate::script::build_engine`], with no target: nothing
     /// is connected, nothing runs.
     pub fn new() -> Result<Checker> {
-        let runner = crate::Runner::builder().build()?;
+        let runner = crate::runner::Runner::builder().build()?;
         let mut engine = runner.engine(None);
         // Nothing folded or dropped: a typo in dead code is still a typo.
         engine.set_optimization_level(OptimizationLevel::None);
@@ -234,7 +234,7 @@ impl Checker {
             return None;
         }
         let Some((name, text)) = locate(dir, path) else {
-            let mut candidates: Vec<String> = crate::playbooks::SHIPPED
+            let mut candidates: Vec<String> = crate::script::playbooks::SHIPPED
                 .iter()
                 .map(|p| p.name.to_string())
                 .collect();
@@ -443,7 +443,7 @@ fn syntax(b: &mut Builder, e: &rhai::ParseError) {
 /// modules count: a helper module may read a playbook's parameters).
 fn params(
     b: &mut Builder,
-    header: &crate::playbooks::PlaybookDoc,
+    header: &crate::script::playbooks::PlaybookDoc,
     facts: &Facts,
     modules: &BTreeMap<String, Option<Module>>,
 ) {

@@ -1,8 +1,8 @@
 //! `harun check [PATH...]`: render the checker's problems, pick the exit code.
 
 use super::error;
+use crate::base::error::ExitCode;
 use crate::check::{self, CheckRun, Level, Problem};
-use crate::ExitCode;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use std::io::Write;

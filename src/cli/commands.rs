@@ -2,12 +2,12 @@
 
 use super::args::{Cli, Command, GlobalOpts};
 use super::error;
+use crate::base::report::Report;
 use crate::lab::{Lab, Scenario};
 use crate::output::{render, term};
-use crate::playbooks;
-use crate::report::Report;
 use crate::runtime::Address;
-use crate::settings::Settings;
+use crate::script::playbooks;
+use crate::script::settings::Settings;
 use crate::{ExitCode, Runner};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -197,7 +197,7 @@ fn runner(
     g: &GlobalOpts,
     interactive: bool,
 ) -> Result<(Runner, Arc<tokio::runtime::Runtime>), i32> {
-    let cancel = crate::cancel::CancelToken::new();
+    let cancel = crate::base::cancel::CancelToken::new();
     let rt = watch_signals(&cancel, interactive)?;
     Ok((build_runner(settings, g, cancel)?, rt))
 }
@@ -205,7 +205,7 @@ fn runner(
 fn build_runner(
     settings: Settings,
     g: &GlobalOpts,
-    cancel: crate::cancel::CancelToken,
+    cancel: crate::base::cancel::CancelToken,
 ) -> Result<Runner, i32> {
     let mut b = Runner::builder()
         .settings(settings)
@@ -228,7 +228,7 @@ fn build_runner(
 /// signals, from its own thread (it must live as long as the run), so Ctrl-C
 /// lands while a playbook computes or the lab starts.
 fn watch_signals(
-    cancel: &crate::cancel::CancelToken,
+    cancel: &crate::base::cancel::CancelToken,
     interactive: bool,
 ) -> Result<Arc<tokio::runtime::Runtime>, i32> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -348,7 +348,7 @@ fn print_value(v: &serde_json::Value) {
                     }
                 }
             }
-            let t = crate::report::Table {
+            let t = crate::base::report::Table {
                 title: None,
                 rows: rows
                     .iter()
@@ -480,7 +480,7 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32
     }
     // Signals are watched from here on: Ctrl-C while the lab starts (it may
     // wait for servers to go DOWN) stops it and removes its directory.
-    let cancel = crate::cancel::CancelToken::new();
+    let cancel = crate::base::cancel::CancelToken::new();
     let _signals = match watch_signals(&cancel, playbook.is_none()) {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -657,13 +657,13 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 fn doc(name: Option<&str>, markdown: bool, findings: bool, schema: bool) -> i32 {
     let text = if schema {
-        Some(crate::docs::report_schema())
+        Some(crate::output::docs::report_schema())
     } else if findings {
-        Some(crate::docs::findings_markdown())
+        Some(crate::output::docs::findings_markdown())
     } else if markdown {
-        crate::docs::primitives_markdown()
+        crate::output::docs::primitives_markdown()
     } else {
-        crate::docs::primitives_text(name)
+        crate::output::docs::primitives_text(name)
     };
     match text {
         Some(t) => {
@@ -684,8 +684,8 @@ fn journal(g: &GlobalOpts, n: usize) -> i32 {
     let path = g
         .journal
         .clone()
-        .unwrap_or_else(crate::journal::Journal::default_path);
-    match crate::journal::tail(&path, n) {
+        .unwrap_or_else(crate::actions::journal::Journal::default_path);
+    match crate::actions::journal::tail(&path, n) {
         Ok((entries, bad)) => {
             if g.json {
                 println!(
@@ -713,7 +713,7 @@ fn journal(g: &GlobalOpts, n: usize) -> i32 {
             }
             0
         }
-        Err(e) if matches!(&e, crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound) =>
+        Err(e) if matches!(&e, crate::base::error::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound) =>
         {
             eprintln!(
                 "harun: no journal yet at {} (nothing was written)",

@@ -35,7 +35,7 @@ pub fn run() -> i32 {
 pub fn exit(code: i32) -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    if code == crate::ExitCode::Interrupted as i32 {
+    if code == crate::base::error::ExitCode::Interrupted as i32 {
         unsafe {
             libc::signal(libc::SIGINT, libc::SIG_DFL);
             libc::raise(libc::SIGINT);

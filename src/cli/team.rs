@@ -2,13 +2,13 @@
 
 use super::args::GlobalOpts;
 use super::error;
+use crate::base::error::ExitCode;
 use crate::testing::{self, Outcome};
-use crate::ExitCode;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// `harun test [PATH...]`: one line per test, a summary, exit 1 on a failure.
-pub fn test(g: &GlobalOpts, paths: &[PathBuf], settings: crate::Settings) -> i32 {
+pub fn test(g: &GlobalOpts, paths: &[PathBuf], settings: crate::script::settings::Settings) -> i32 {
     let paths = if paths.is_empty() {
         vec![PathBuf::from("playbooks")]
     } else {
@@ -105,7 +105,7 @@ pub fn new(name: &str, dir: &Path) -> i32 {
         ));
         return ExitCode::Usage as i32;
     }
-    if crate::playbooks::shipped(name).is_some() {
+    if crate::script::playbooks::shipped(name).is_some() {
         error(&format!(
             "`{name}` is a shipped playbook: choose another name (`harun list` shows them)"
         ));

@@ -234,7 +234,7 @@ pub fn run_check(
     if paths.is_empty() {
         return Err(CheckError::NoPath);
     }
-    let mut cmd = Command::new(crate::settings::resolve_program(haproxy_bin));
+    let mut cmd = Command::new(crate::base::program::resolve_program(haproxy_bin));
     cmd.arg("-c");
     for p in paths {
         cmd.arg("-f").arg(p);

@@ -9,7 +9,7 @@ use super::check::{CheckMessage, CheckResult};
 use super::model::{
     address_is_unix, chroot, log_lines, stats_sockets, ConfigModel, Directive, Section,
 };
-use crate::report::{Finding, Severity};
+use crate::base::report::{Finding, Severity};
 use serde::Serialize;
 use std::path::{Component, Path, PathBuf};
 
@@ -353,7 +353,7 @@ fn aggregate(findings: Vec<Finding>) -> Vec<Finding> {
             Some(&i) => {
                 let agg = &mut out[i];
                 agg.severity = agg.severity.max(f.severity);
-                if agg.evidence.len() < crate::report::MAX_EVIDENCE {
+                if agg.evidence.len() < crate::base::report::MAX_EVIDENCE {
                     agg.evidence.push(line);
                 }
             }
@@ -372,7 +372,7 @@ fn aggregate(findings: Vec<Finding>) -> Vec<Finding> {
         let n = counts[&agg.id];
         if n > agg.evidence.len() {
             let more = n - agg.evidence.len();
-            agg.evidence.push(crate::report::more_evidence(more));
+            agg.evidence.push(crate::base::report::more_evidence(more));
         }
     }
     out
@@ -989,10 +989,10 @@ mod tests {
             .collect();
         assert_eq!(hc.len(), 1, "{:?}", ids(&f));
         assert_eq!(hc[0].title, "Servers without health checks: 25 places");
-        assert_eq!(hc[0].evidence.len(), crate::report::MAX_EVIDENCE + 1);
+        assert_eq!(hc[0].evidence.len(), crate::base::report::MAX_EVIDENCE + 1);
         assert!(hc[0].evidence[0].starts_with("backend bk0: no health check on a, b (h.cfg:"));
         assert_eq!(
-            hc[0].evidence[crate::report::MAX_EVIDENCE],
+            hc[0].evidence[crate::base::report::MAX_EVIDENCE],
             "... and 13 more"
         );
     }

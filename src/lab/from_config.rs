@@ -4,9 +4,9 @@
 
 use super::rewrite::{self, Resources, Rewritten, ServerInfo};
 use super::{lab_runtime, refusing_port, serve_on, spawn_haproxy, Behaviour, Lab, LabBuilder};
+use crate::base::error::{Error, Result};
 use crate::config::check::{run_check, CheckError, CheckResult};
 use crate::config::model::{load_config, read_config_file};
-use crate::error::{Error, Result};
 use crate::runtime::Command;
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener as StdListener, UdpSocket};

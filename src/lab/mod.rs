@@ -16,7 +16,7 @@ pub mod rewrite;
 
 pub use responder::{http_get, Behaviour};
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use crate::runtime::{Address, Command, Target};
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -83,7 +83,7 @@ pub struct LabBuilder {
     config: Vec<PathBuf>,
     down: Vec<String>,
     slow: Vec<(String, Duration)>,
-    cancel: crate::cancel::CancelToken,
+    cancel: crate::base::cancel::CancelToken,
 }
 
 impl Default for LabBuilder {
@@ -99,7 +99,7 @@ impl Default for LabBuilder {
             config: Vec::new(),
             down: Vec::new(),
             slow: Vec::new(),
-            cancel: crate::cancel::CancelToken::new(),
+            cancel: crate::base::cancel::CancelToken::new(),
         }
     }
 }
@@ -170,7 +170,7 @@ impl LabBuilder {
 
     /// Cancelling this token while the lab starts (it may wait for servers
     /// to go DOWN) stops it with [`Error::Interrupted`], cleaned up.
-    pub fn cancel(mut self, token: crate::cancel::CancelToken) -> Self {
+    pub fn cancel(mut self, token: crate::base::cancel::CancelToken) -> Self {
         self.cancel = token;
         self
     }
@@ -223,7 +223,7 @@ pub struct Lab {
     rewrites: Vec<rewrite::Rewrite>,
     binds: Vec<rewrite::BindMap>,
     servers: Vec<rewrite::ServerInfo>,
-    cancel: crate::cancel::CancelToken,
+    cancel: crate::base::cancel::CancelToken,
 }
 
 /// The runtime the responders run on: its own thread, so a Lab can be used
@@ -280,7 +280,7 @@ fn spawn_haproxy(bin: &Path, paths: &[PathBuf], dir: &Path) -> Result<Child> {
     let log_path = dir.join("haproxy.log");
     let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
     let log2 = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
-    let mut cmd = std::process::Command::new(crate::settings::resolve_program(bin));
+    let mut cmd = std::process::Command::new(crate::base::program::resolve_program(bin));
     // If harun dies without cleaning up (SIGKILL), the kernel stops the
     // lab's haproxy too instead of leaving it behind.
     unsafe {

@@ -6,6 +6,7 @@
 //! May import: the report model, the sink, the Rhai value conversions.
 
 pub mod display;
+pub mod docs;
 pub mod render;
 pub mod term;
 

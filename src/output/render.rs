@@ -1,6 +1,6 @@
 //! Human renderings of reports and tables (strings; the caller prints them).
 
-use crate::report::{Finding, Report, Severity, Table};
+use crate::base::report::{Finding, Report, Severity, Table};
 use anstyle::{AnsiColor, Style};
 use comfy_table::{presets, ContentArrangement, Table as Comfy};
 

@@ -1,7 +1,7 @@
 //! The terminal side of a run: live output, progress bars and confirmation.
 
 use super::render;
-use crate::sink::{Confirm, Event, Progress, Sink};
+use crate::base::sink::{Confirm, Event, Progress, Sink};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -76,7 +76,7 @@ impl TerminalSink {
 impl TerminalSink {
     /// A `watch` frame: in place on a terminal (cursor home, each line
     /// clearing its rest, then the rest of the screen); successive tables otherwise.
-    fn redraw(&self, t: &crate::report::Table) {
+    fn redraw(&self, t: &crate::base::report::Table) {
         let text = render::table(t, self.max_rows);
         if std::io::stdout().is_terminal() {
             // Raw stdout: anstream would strip the cursor movements with NO_COLOR.

@@ -9,10 +9,11 @@
 
 pub mod helper;
 
+use crate::base::report::{Report, RunError, Table};
 use crate::output::{display, render};
-use crate::report::{Report, RunError, Table};
+use crate::runner::Runner;
+use crate::script::playbooks;
 use crate::script::{errors, to_json, Catalog, Ctx};
-use crate::{playbooks, Runner};
 use helper::{Names, ReplHelper, DOT_COMMANDS};
 use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope, AST};
 use rustyline::config::Configurer;
@@ -328,12 +329,13 @@ impl Session<'_> {
     }
 
     fn docs(&mut self) -> &[(String, String, String)] {
-        self.docs.get_or_insert_with(crate::docs::primitives)
+        self.docs
+            .get_or_insert_with(crate::output::docs::primitives)
     }
 
     fn help(&mut self, name: &str) {
         if !name.is_empty() {
-            if let Some(t) = crate::docs::primitives_text(Some(name)) {
+            if let Some(t) = crate::output::docs::primitives_text(Some(name)) {
                 out(t.trim_end());
                 return;
             }
@@ -609,7 +611,7 @@ pub fn run(runner: &Runner, json: bool) -> i32 {
         Ok(rl) => rl,
         Err(e) => {
             crate::output::error(&format!("cannot start the line editor: {e}"));
-            return crate::ExitCode::Usage as i32;
+            return crate::base::error::ExitCode::Usage as i32;
         }
     };
     rl.set_auto_add_history(false);
@@ -668,11 +670,11 @@ pub fn run(runner: &Runner, json: bool) -> i32 {
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 crate::output::error(&format!("line editor: {e}"));
-                return crate::ExitCode::Usage as i32;
+                return crate::base::error::ExitCode::Usage as i32;
             }
         }
     }
-    crate::ExitCode::Success as i32
+    crate::base::error::ExitCode::Success as i32
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Runtime API socket addresses, in the forms HAProxy configs and docs use.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -5,7 +5,7 @@ use super::command::Command;
 use super::replay::{Bundle, ReplyStore};
 use super::session::{Liveness, Session};
 use super::stat::{Stat, StatParser};
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};

@@ -7,7 +7,7 @@
 
 use super::address::Address;
 use super::command::Command;
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

@@ -5,16 +5,16 @@ mod batch;
 mod guard;
 pub use batch::BatchOutcome;
 
-use crate::cancel::CancelToken;
-use crate::error::{Error, Result};
-use crate::journal::Journal;
-use crate::report::{Finding, Report, Table};
-use crate::rotation::{light_header, light_line, takes_out, Light};
+use crate::actions::journal::Journal;
+use crate::actions::rotation::{light_header, light_line, takes_out, Light};
+use crate::base::cancel::CancelToken;
+use crate::base::error::{Error, Result};
+use crate::base::report::{Finding, Report, Table};
+use crate::base::sink::{Confirm, Event, Sink, WriteNotice};
 use crate::runtime::replay::Bundle;
 use crate::runtime::servers_state::{AdminState, OpState};
 use crate::runtime::{Client, Command, ServerRef};
-use crate::settings::Settings;
-use crate::sink::{Confirm, Event, Sink, WriteNotice};
+use crate::script::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,7 +45,7 @@ pub struct Ctx {
     confirmed: AtomicBool,
     /// Backups and track chains per target, read once per run for the guard
     /// (configuration: they do not change at runtime).
-    topologies: Mutex<HashMap<String, Arc<crate::rotation::Topology>>>,
+    topologies: Mutex<HashMap<String, Arc<crate::actions::rotation::Topology>>>,
     pub catalog: RwLock<Catalog>,
     /// Only the REPL completes names: playbook runs skip building the catalog.
     pub track_catalog: AtomicBool,
@@ -284,11 +284,13 @@ impl Ctx {
             command: command.to_string(),
             outcome: outcome.to_string(),
         }));
-        lock(&self.report).writes.push(crate::report::WriteRecord {
-            target: target.to_string(),
-            command: command.to_string(),
-            outcome: outcome.to_string(),
-        });
+        lock(&self.report)
+            .writes
+            .push(crate::base::report::WriteRecord {
+                target: target.to_string(),
+                command: command.to_string(),
+                outcome: outcome.to_string(),
+            });
     }
 
     /// Remember a target's HAProxy version (from `show info`) for the report.

@@ -1,7 +1,7 @@
 //! Crossing the Rust/Rhai boundary with errors, both ways.
 
-use crate::error::{Error, ExitCode};
-use crate::report::RunError;
+use crate::base::error::{Error, ExitCode};
+use crate::base::report::RunError;
 use rhai::{Dynamic, EvalAltResult, Map, Position};
 
 /// A library error as a Rhai error. Ctrl-C and the deadline terminate the

@@ -9,8 +9,8 @@ use super::ctx::Ctx;
 use super::errors::{invalid, to_rhai};
 use super::fns_config::kind_error;
 use super::reg;
-use crate::error::Error;
-use crate::report::Severity;
+use crate::base::error::Error;
+use crate::base::report::Severity;
 use crate::runtime::Command;
 use crate::system::FindingDoc;
 use rhai::{Dynamic, Engine, EvalAltResult, Map};
@@ -230,7 +230,7 @@ pub fn config_copy_name(original: &Path) -> PathBuf {
 }
 
 /// Copy one configuration file into the bundle (dirs 0700, never overwriting).
-fn copy_config(dir: &Path, name: &Path, from: &Path) -> crate::Result<()> {
+fn copy_config(dir: &Path, name: &Path, from: &Path) -> crate::base::error::Result<()> {
     let text =
         crate::config::model::read_config_file(from).map_err(|e| Error::Other(e.to_string()))?;
     let path = dir.join(name);

@@ -10,9 +10,9 @@
 use super::ctx::Ctx;
 use super::errors::to_rhai;
 use super::reg;
+use crate::base::error::{Error, ExitCode};
+use crate::base::report::{Finding, Severity};
 use crate::config::{self, CheckError, ConfigError, ConfigModel, LintContext};
-use crate::error::{Error, ExitCode};
-use crate::report::{Finding, Severity};
 use crate::system::rsyslog::{load_rsyslog, RsyslogSetup};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
 use std::path::PathBuf;
@@ -163,7 +163,7 @@ pub(super) fn haproxy_vv(ctx: &Ctx) -> R<String> {
     let shown = bin.display().to_string();
     let out = ctx
         .block_on(async move {
-            let child = tokio::process::Command::new(crate::settings::resolve_program(&bin))
+            let child = tokio::process::Command::new(crate::base::program::resolve_program(&bin))
                 .arg("-vv")
                 .stdin(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
@@ -356,7 +356,7 @@ pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
 
 fn config_lint(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     let paths = paths_of(ctx, path)?;
-    let findings = crate::report::grouped(lint_findings(ctx, &paths)?);
+    let findings = crate::base::report::grouped(lint_findings(ctx, &paths)?);
     let mut out = Array::with_capacity(findings.len());
     for f in findings {
         out.push(super::convert::finding(&f));

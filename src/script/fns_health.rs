@@ -1,6 +1,6 @@
 //! Health primitives over the live process: `server_check`, `queue_check`,
 //! `error_check`, `process_check`, and `live_check`, which reads each reply
-//! once for all of them (troubleshoot). The rules live in `crate::health`;
+//! once for all of them (troubleshoot). The rules live in `crate::diagnose::health`;
 //! this file fetches the replies from every target and records the findings.
 
 use super::convert;
@@ -8,8 +8,8 @@ use super::ctx::{Ctx, Mark};
 use super::errors::{invalid, to_rhai};
 use super::fns_runtime::{infos, multi, stats};
 use super::reg;
-use crate::health;
-use crate::report::Finding;
+use crate::base::report::Finding;
+use crate::diagnose::health;
 use crate::runtime::servers_state::{self, ServerState};
 use crate::runtime::stat::Stat;
 use crate::runtime::Command;

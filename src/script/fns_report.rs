@@ -4,7 +4,7 @@ use super::convert::to_json;
 use super::ctx::Ctx;
 use super::errors::invalid;
 use super::reg;
-use crate::report::{Finding, Severity, Table};
+use crate::base::report::{Finding, Severity, Table};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use std::sync::Arc;
 

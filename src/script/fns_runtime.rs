@@ -4,8 +4,8 @@ use super::convert;
 use super::ctx::Ctx;
 use super::errors::to_rhai;
 use super::reg;
-use crate::error::Error;
-use crate::report::{Finding, Severity};
+use crate::base::error::Error;
+use crate::base::report::{Finding, Severity};
 use crate::runtime::{info, servers_state, stat, Command};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use std::sync::Arc;
@@ -20,7 +20,7 @@ pub(super) fn no_targets() -> Box<EvalAltResult> {
 /// `target.unreachable` finding); fail when all do.
 pub(super) fn partition<T>(
     ctx: &Ctx,
-    results: Vec<(String, crate::Result<T>)>,
+    results: Vec<(String, crate::base::error::Result<T>)>,
 ) -> R<Vec<(String, T)>> {
     let mut ok = Vec::with_capacity(results.len());
     let mut errors = Vec::new();

@@ -5,9 +5,9 @@ use super::ctx::Ctx;
 use super::errors::{invalid, to_rhai};
 use super::fns_config::{dynamic, load_model, paths_of, rsyslog};
 use super::reg;
+use crate::base::error::Error;
+use crate::base::report::{Finding, Severity};
 use crate::config::{self, ConfigModel};
-use crate::error::Error;
-use crate::report::{Finding, Severity};
 use crate::runtime::{info, Command};
 use crate::system::logging::{check_logging, parse_log_directive, LogTarget};
 use crate::system::rsyslog::RsyslogSetup;
@@ -258,7 +258,7 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
     );
     m.insert(
         "findings".into(),
-        crate::report::grouped(log_findings(&sides))
+        crate::base::report::grouped(log_findings(&sides))
             .iter()
             .map(super::convert::finding)
             .collect::<rhai::Array>()
@@ -286,7 +286,7 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
 fn log_check(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     let sides = log_sides(ctx, path)?;
     let mut out = Array::new();
-    for f in crate::report::grouped(log_findings(&sides)) {
+    for f in crate::base::report::grouped(log_findings(&sides)) {
         out.push(super::convert::finding(&f));
         ctx.add_finding(f);
     }

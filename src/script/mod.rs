@@ -13,9 +13,11 @@ mod fns_report;
 mod fns_runtime;
 mod fns_system;
 pub(crate) mod fns_watch;
+pub mod playbooks;
 mod replayed;
 pub(crate) mod resolver;
 mod row;
+pub mod settings;
 pub mod vocabulary;
 
 pub use convert::to_json;

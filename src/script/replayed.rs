@@ -5,10 +5,10 @@
 //! post-mortem: what the bundle lacks is `not_recorded`, never read here.
 
 use super::ctx::Ctx;
+use crate::base::error::Error;
 use crate::config::check::Checked;
 use crate::config::model::read_config_file;
 use crate::config::{parse_config, CheckResult, ConfigError, ConfigModel};
-use crate::error::Error;
 use crate::runtime::replay::{store::static_kind, Bundle};
 use crate::system::host::{CpuInfo, IrqbalanceStatus};
 use crate::system::rsyslog::RsyslogSetup;

@@ -27,7 +27,8 @@ pub(crate) fn locate(base: Option<&Path>, path: &str) -> Option<(String, String)
             }
         }
     }
-    crate::playbooks::shipped(rel).map(|p| (format!("<shipped>/{rel}.rhai"), p.source.to_string()))
+    crate::script::playbooks::shipped(rel)
+        .map(|p| (format!("<shipped>/{rel}.rhai"), p.source.to_string()))
 }
 
 pub(crate) fn valid_module_path(path: &str) -> bool {
@@ -54,7 +55,7 @@ impl ModuleResolver for ConfinedResolver {
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
         if !valid_module_path(path) {
             return Err(crate::script::errors::to_rhai_at(
-                crate::Error::InvalidInput {
+                crate::base::error::Error::InvalidInput {
                     what: "import",
                     value: path.to_string(),
                     reason: "imports are confined to the playbook's directory and the shipped playbooks: no absolute paths, no `..`".into(),

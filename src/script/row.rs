@@ -136,7 +136,10 @@ pub fn no_such_key(key: &str, what: &str, near: &[&str]) -> Dynamic {
         "message".into(),
         format!("no key `{key}` in {what}{}", vocabulary::did_you_mean(near)).into(),
     );
-    m.insert("exit_code".into(), (crate::ExitCode::Usage as i64).into());
+    m.insert(
+        "exit_code".into(),
+        (crate::base::error::ExitCode::Usage as i64).into(),
+    );
     Dynamic::from_map(m)
 }
 

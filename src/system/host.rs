@@ -3,7 +3,7 @@
 //! Every probe takes its root directory (`/proc`, `/sys`) so tests can point it at a fake tree.
 //! Probes never fail: an unreadable file means "not seen", and the result says where it came from.
 
-use crate::report::{Finding, Severity};
+use crate::base::report::{Finding, Severity};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::Path;

@@ -2,11 +2,11 @@
 //! through the library, compare the report with what the test expects.
 
 use super::spec::{Against, TestCase};
+use crate::base::report::Report;
 use crate::lab::{Lab, Scenario};
-use crate::report::Report;
+use crate::runner::Runner;
 use crate::runtime::Address;
-use crate::settings::Settings;
-use crate::Runner;
+use crate::script::settings::Settings;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -68,7 +68,7 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
     settings.yes = true;
     settings.haproxy_bin = opts.haproxy_bin.clone();
     // Resolve the playbook first: a typo fails before any HAProxy starts.
-    let src = crate::playbooks::resolve_checked(&case.playbook, &case.params, true)
+    let src = crate::script::playbooks::resolve_checked(&case.playbook, &case.params, true)
         .map_err(|e| e.to_string())?;
     let _lab: Option<Lab>;
     let _dir: Option<tempfile::TempDir>;
@@ -261,7 +261,7 @@ fn same(have: &serde_json::Value, want: &serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Finding, Severity, Table};
+    use crate::base::report::{Finding, Severity, Table};
 
     fn report() -> Report {
         let mut r = Report::default();

@@ -17,8 +17,8 @@
 //! Parsing is pure: a spec names what to run and what must come out; running
 //! it is [`super::run`]'s job.
 
-use crate::error::{Error, Result};
-use crate::report::Severity;
+use crate::base::error::{Error, Result};
+use crate::base::report::Severity;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -150,7 +150,7 @@ fn check_of_the_shipped_playbooks_is_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let run = harun().current_dir(root).args(["check", "playbooks"]).run();
     run.expect_code(0);
-    let n = harun::playbooks::SHIPPED.len();
+    let n = harun::script::playbooks::SHIPPED.len();
     assert_eq!(run.stdout, format!("{n} playbooks checked, no problems\n"));
     // The default path is ./playbooks.
     let run = harun().current_dir(root).args(["check", "--json"]).run();

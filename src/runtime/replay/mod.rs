@@ -14,7 +14,7 @@ pub mod store;
 pub use index::{Entry, Index, FORMAT, VERSION};
 pub use store::{Recorded, ReplyStore, Sample};
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -322,7 +322,7 @@ mod tests {
         );
         let e = Bundle::open(tmp.path()).unwrap_err();
         assert!(e.to_string().contains("none of the 1 file(s)"), "{e}");
-        assert_eq!(e.exit_code(), crate::ExitCode::Usage);
+        assert_eq!(e.exit_code(), crate::base::error::ExitCode::Usage);
     }
 
     #[test]

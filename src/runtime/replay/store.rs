@@ -13,7 +13,7 @@
 //! sleeps (an error-rate window), then the next one, so a rate is computed
 //! over the interval the snapshot recorded, without waiting for it.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use crate::runtime::Command;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -605,7 +605,7 @@ mod tests {
             .answer(&cmd("set server bk_app/app1 state drain"))
             .unwrap_err();
         assert_eq!(e.kind(), "refused");
-        assert_eq!(e.exit_code(), crate::ExitCode::Refused);
+        assert_eq!(e.exit_code(), crate::base::error::ExitCode::Refused);
         assert!(
             e.to_string().contains("replay bundle /b is read-only"),
             "{e}"

@@ -6,9 +6,9 @@
 
 use super::guard::{fleet_of, States, CHUNK};
 use super::{snapshot_of, Ctx, WriteOutcome};
-use crate::error::{Error, Result};
-use crate::journal::Entry;
-use crate::rotation::{self, takes_out, Topology};
+use crate::actions::journal::Entry;
+use crate::actions::rotation::{self, takes_out, Topology};
+use crate::base::error::{Error, Result};
 use crate::runtime::info::process_of;
 use crate::runtime::{Command, ServerRef, Target};
 use std::sync::Arc;

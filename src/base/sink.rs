@@ -1,8 +1,8 @@
 //! Where a run's live output goes. The library never prints: the CLI installs
 //! a terminal sink, an embedder installs its own (or none) and reads the
-//! [`Report`](crate::Report) afterwards.
+//! [`Report`](crate::base::report::Report) afterwards.
 
-use crate::report::{Finding, Table};
+use crate::base::report::{Finding, Table};
 
 /// Progress of a long wait (a drain), for a progress bar or plain lines.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,7 +30,7 @@ pub enum Event<'a> {
     Print(&'a str),
     Table(&'a Table),
     /// One `finding(...)` call as it happens; the report folds identical
-    /// ones together (see [`crate::Report::push_finding`]).
+    /// ones together (see [`crate::base::report::Report::push_finding`]).
     Finding(&'a Finding),
     Progress(&'a Progress),
     Write(&'a WriteNotice),

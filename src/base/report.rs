@@ -1,7 +1,7 @@
 //! Findings, tables and the report a run produces.
 //!
 //! A playbook's output is data first: findings with stable ids and tables.
-//! Renderers (human, JSON) live in `crate::sink`; nothing here prints.
+//! Renderers (human, JSON) live in `crate::base::sink`; nothing here prints.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -344,12 +344,12 @@ impl Report {
         v
     }
 
-    /// The process exit code this report maps to (see [`crate::ExitCode`]).
+    /// The process exit code this report maps to (see [`crate::base::error::ExitCode`]).
     pub fn exit_code(&self) -> i32 {
         match &self.error {
             Some(e) => e.exit_code,
-            None if self.worst.is_failure() => crate::ExitCode::Findings as i32,
-            None => crate::ExitCode::Success as i32,
+            None if self.worst.is_failure() => crate::base::error::ExitCode::Findings as i32,
+            None => crate::base::error::ExitCode::Success as i32,
         }
     }
 

@@ -6,7 +6,7 @@
 //! mask of `show servers state` (drain, or maintenance). The `status` text of
 //! `show stat` is not used: a drained server whose check fails reads `DOWN`.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use crate::runtime::servers_state::ServerState;
 use crate::runtime::stat::Stat;
 use crate::runtime::ServerRef;
@@ -190,7 +190,7 @@ mod tests {
         );
         let err = resolve_servers("web9", known.iter().copied()).unwrap_err();
         assert!(err.to_string().contains("web9"), "{err}");
-        assert_eq!(err.exit_code(), crate::ExitCode::Usage);
+        assert_eq!(err.exit_code(), crate::base::error::ExitCode::Usage);
         // Explicit names are not looked up.
         assert_eq!(
             resolve_servers("bk_z/x", known.iter().copied()).unwrap()[0].to_string(),

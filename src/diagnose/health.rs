@@ -10,8 +10,8 @@
 //! `show stat`, and a `MAINT (via bk/s)` text depends on the version.
 
 #[cfg(test)]
-use crate::report::MAX_EVIDENCE;
-use crate::report::{Finding, Severity};
+use crate::base::report::MAX_EVIDENCE;
+use crate::base::report::{Finding, Severity};
 use crate::runtime::servers_state::{AdminState, OpState, ServerState};
 use crate::runtime::stat::{ProxyType, Stat, StatRow};
 use crate::system::FindingDoc;

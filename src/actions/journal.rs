@@ -4,7 +4,7 @@
 //! sent, so a killed harun loses no entry; `fsync` runs at most once a second
 //! and at the end of the run so bulk changes stay fast.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};

@@ -1,6 +1,6 @@
 //! Reference documentation generated from the code itself.
 
-use crate::Runner;
+use crate::runner::Runner;
 use serde_json::Value;
 
 /// (name, signature, doc) for every harun primitive, from the engine's metadata.
@@ -188,8 +188,8 @@ pub fn findings() -> Vec<(String, String, String, String, String)> {
         .chain(
             crate::system::finding_docs()
                 .iter()
-                .chain(crate::health::finding_docs())
-                .chain(crate::findings::finding_docs())
+                .chain(crate::diagnose::health::finding_docs())
+                .chain(crate::diagnose::findings::finding_docs())
                 .chain(crate::script::fns_bundle::finding_docs())
                 .chain(crate::script::fns_probe::finding_docs())
                 .map(|d| (d.id, d.severity, d.title, d.meaning, d.fix)),
@@ -243,7 +243,7 @@ fn anchor(id: &str) -> String {
 
 /// docs/report.schema.json: the JSON Schema of `harun --json` output.
 pub fn report_schema() -> String {
-    let schema = schemars::schema_for!(crate::report::Report);
+    let schema = schemars::schema_for!(crate::base::report::Report);
     let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s
@@ -292,5 +292,63 @@ mod tests {
         let mut ids: Vec<_> = all.iter().map(|f| f.0.as_str()).collect();
         ids.dedup();
         assert_eq!(ids.len(), all.len(), "a finding id is documented twice");
+    }
+
+    // What the shipped playbooks raise is what the docs list.
+
+    /// Ids a playbook raises: `finding("severity", "id", ...)` with a literal id.
+    fn raised(source: &str) -> Vec<&str> {
+        source
+            .match_indices("finding(")
+            .filter_map(|(i, _)| source[i..].split('"').nth(3))
+            .filter(|id| id.contains('.') && !id.contains('$'))
+            .collect()
+    }
+
+    /// The finding tables kept next to one playbook's primitives list exactly
+    /// what that playbook raises.
+    #[test]
+    fn playbook_finding_tables_match_their_playbook() {
+        for (playbook, prefix, docs) in [
+            (
+                "snapshot",
+                "snapshot.",
+                crate::script::fns_bundle::finding_docs(),
+            ),
+            (
+                "trace_header",
+                "trace.",
+                crate::script::fns_probe::finding_docs(),
+            ),
+        ] {
+            let source = crate::script::playbooks::shipped(playbook).unwrap().source;
+            let ids = raised(source);
+            for d in docs {
+                assert!(d.id.starts_with(prefix), "{}", d.id);
+                assert!(
+                    ids.contains(&d.id),
+                    "{} is documented but {playbook} never raises it",
+                    d.id
+                );
+            }
+        }
+    }
+
+    /// Every `finding("severity", "id", ...)` in a shipped playbook is documented.
+    #[test]
+    fn shipped_playbook_findings_are_documented() {
+        let documented: Vec<String> = crate::output::docs::findings()
+            .into_iter()
+            .map(|f| f.0)
+            .collect();
+        for p in crate::script::playbooks::SHIPPED {
+            for id in raised(p.source) {
+                assert!(
+                    documented.iter().any(|d| d == id),
+                    "playbook {} raises `{id}`, which docs/findings.md does not document (add it to src/diagnose/findings.rs)",
+                    p.name
+                );
+            }
+        }
     }
 }

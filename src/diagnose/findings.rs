@@ -3,7 +3,7 @@
 //! rule modules document their own (`config::rule_docs`,
 //! `system::finding_docs`, `health::finding_docs`); docs/findings.md joins them.
 
-use crate::report::Severity;
+use crate::base::report::Severity;
 use crate::system::FindingDoc;
 
 /// Every finding id documented here.
@@ -62,59 +62,3 @@ static FINDING_DOCS: &[FindingDoc] = &[
         fix: "Find out who changed it (`harun journal`, other operators, orchestration) before draining again. For reloads: `server-state-file` in global and `load-server-state-from-file global` in defaults, and save `show servers state` to that file before each reload.",
     },
 ];
-
-#[cfg(test)]
-mod tests {
-    /// Ids a playbook raises: `finding("severity", "id", ...)` with a literal id.
-    fn raised(source: &str) -> Vec<&str> {
-        source
-            .match_indices("finding(")
-            .filter_map(|(i, _)| source[i..].split('"').nth(3))
-            .filter(|id| id.contains('.') && !id.contains('$'))
-            .collect()
-    }
-
-    /// The finding tables kept next to one playbook's primitives list exactly
-    /// what that playbook raises.
-    #[test]
-    fn playbook_finding_tables_match_their_playbook() {
-        for (playbook, prefix, docs) in [
-            (
-                "snapshot",
-                "snapshot.",
-                crate::script::fns_bundle::finding_docs(),
-            ),
-            (
-                "trace_header",
-                "trace.",
-                crate::script::fns_probe::finding_docs(),
-            ),
-        ] {
-            let source = crate::playbooks::shipped(playbook).unwrap().source;
-            let ids = raised(source);
-            for d in docs {
-                assert!(d.id.starts_with(prefix), "{}", d.id);
-                assert!(
-                    ids.contains(&d.id),
-                    "{} is documented but {playbook} never raises it",
-                    d.id
-                );
-            }
-        }
-    }
-
-    /// Every `finding("severity", "id", ...)` in a shipped playbook is documented.
-    #[test]
-    fn shipped_playbook_findings_are_documented() {
-        let documented: Vec<String> = crate::docs::findings().into_iter().map(|f| f.0).collect();
-        for p in crate::playbooks::SHIPPED {
-            for id in raised(p.source) {
-                assert!(
-                    documented.iter().any(|d| d == id),
-                    "playbook {} raises `{id}`, which docs/findings.md does not document (add it to src/findings.rs)",
-                    p.name
-                );
-            }
-        }
-    }
-}

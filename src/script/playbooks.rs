@@ -10,7 +10,7 @@
 //! //! @param then           what to do once drained: maint
 //! ```
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ pub struct Shipped {
 
 macro_rules! shipped {
     ($($name:literal),* $(,)?) => {
-        &[$(Shipped { name: $name, source: include_str!(concat!("../playbooks/", $name, ".rhai")) }),*]
+        &[$(Shipped { name: $name, source: include_str!(concat!("../../playbooks/", $name, ".rhai")) }),*]
     };
 }
 
