@@ -38,8 +38,16 @@ impl ExitCode {
 
 /// Why connecting failed, in the words of what to check: the OS text alone
 /// ("No such file or directory") does not say that HAProxy may be stopped.
-fn connect_failure(e: &std::io::Error) -> String {
+fn connect_failure(target: &str, e: &std::io::Error) -> String {
     use std::io::ErrorKind;
+    // `-s lb1.example.com` reads as a socket file here: name the other reading.
+    let bare = !target.contains('/') && !target.contains(':') && !target.contains('@');
+    let hostlike = target.contains('.') && !target.ends_with(".sock") && !target.ends_with(".socket");
+    if e.kind() == ErrorKind::NotFound && bare && hostlike {
+        return format!(
+            "no socket file `{target}` in this directory (is HAProxy running? for a host, write HOST:PORT, e.g. `{target}:9999`)"
+        );
+    }
     match e.kind() {
         ErrorKind::NotFound => "no such socket (is HAProxy running? is this the path of its `stats socket` line?)".into(),
         ErrorKind::ConnectionRefused => "connection refused (HAProxy is not running there, or this socket file was left by a stopped HAProxy)".into(),
@@ -59,7 +67,7 @@ pub enum Error {
     },
     #[error("invalid socket address `{address}`: {reason}")]
     InvalidAddress { address: String, reason: String },
-    #[error("{target}: cannot connect: {}", connect_failure(.source))]
+    #[error("{target}: cannot connect: {}", connect_failure(.target, .source))]
     Unreachable {
         target: String,
         #[source]
@@ -210,6 +218,15 @@ mod tests {
             .to_string()
         };
         assert!(msg(ErrorKind::NotFound).contains("no such socket (is HAProxy running?"));
+        let bare = Error::Unreachable {
+            target: "lb1.example.com".into(),
+            source: std::io::Error::from(ErrorKind::NotFound),
+        }
+        .to_string();
+        assert!(
+            bare.contains("for a host, write HOST:PORT, e.g. `lb1.example.com:9999`"),
+            "{bare}"
+        );
         assert!(msg(ErrorKind::ConnectionRefused)
             .contains("connection refused (HAProxy is not running"));
         assert!(msg(ErrorKind::PermissionDenied).contains("run harun as root"));

@@ -265,7 +265,15 @@ impl RunError {
     pub fn is_environment(&self) -> bool {
         !matches!(
             self.kind.as_str(),
-            "syntax" | "limit" | "playbook" | "thrown" | "terminated" | "other" | "invalid_input"
+            "syntax"
+                | "limit"
+                | "playbook"
+                | "thrown"
+                | "terminated"
+                | "other"
+                | "invalid_input"
+                | "no_such_key"
+                | "no_such_function"
         )
     }
 

@@ -160,7 +160,7 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
         }
         Some(_) if !discover => {
             return Err(fail(
-                "--replay does not apply here: `harun lab` starts a live HAProxy".into(),
+                "--replay does not apply here: `harun lab` starts a live HAProxy, and `harun test` takes its targets from each test (`against = \"replay:DIR\"`)".into(),
             ))
         }
         Some(dir) => vec![Address::Replay(dir.clone())],
@@ -227,7 +227,7 @@ fn build_runner(
 /// Ctrl-C, SIGTERM and SIGHUP cancel `cancel`. This runtime only watches
 /// signals, from its own thread (it must live as long as the run), so Ctrl-C
 /// lands while a playbook computes or the lab starts.
-fn watch_signals(
+pub(super) fn watch_signals(
     cancel: &crate::base::cancel::CancelToken,
     interactive: bool,
 ) -> Result<Arc<tokio::runtime::Runtime>, i32> {

@@ -29,13 +29,23 @@ pub fn test(g: &GlobalOpts, paths: &[PathBuf], settings: crate::script::settings
             return ExitCode::Usage as i32;
         }
     };
+    let cancel = crate::base::cancel::CancelToken::new();
+    // Ctrl-C stops the running test and leaves no lab behind.
+    let _signals = match super::commands::watch_signals(&cancel, false) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
     let opts = testing::Options {
         haproxy_bin: settings.haproxy_bin.clone(),
         settings,
+        cancel: cancel.clone(),
     };
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut out = anstream::stdout();
     for case in &cases {
+        if cancel.is_cancelled() {
+            break;
+        }
         let o = testing::run::run(case, &opts);
         if !g.json {
             let _ = writeln!(out, "{}", line(&o));
@@ -66,7 +76,14 @@ pub fn test(g: &GlobalOpts, paths: &[PathBuf], settings: crate::script::settings
             millis as f64 / 1000.0
         );
     }
-    if failed > 0 {
+    if cancel.is_cancelled() {
+        error(&format!(
+            "interrupted: {} of {} tests ran",
+            outcomes.len(),
+            cases.len()
+        ));
+        ExitCode::Interrupted as i32
+    } else if failed > 0 {
         ExitCode::Findings as i32
     } else {
         ExitCode::Success as i32

@@ -226,11 +226,18 @@ fn check_map(c: &Checked) -> R<Map> {
                 "other".into(),
                 Dynamic::from_array(r.other.iter().cloned().map(Dynamic::from).collect()),
             );
+            m.insert("error".into(), Dynamic::UNIT);
+            m.insert("error_kind".into(), Dynamic::UNIT);
         }
+        // The same keys either way: a playbook reading `.version` must not
+        // work where haproxy runs and crash where it does not.
         Checked::Failed { kind, message } => {
             m.insert("valid".into(), Dynamic::UNIT);
             m.insert("exit_code".into(), Dynamic::UNIT);
+            m.insert("no_listener".into(), Dynamic::UNIT);
             m.insert("messages".into(), Dynamic::from_array(Array::new()));
+            m.insert("version".into(), Dynamic::UNIT);
+            m.insert("other".into(), Dynamic::from_array(Array::new()));
             m.insert("error".into(), message.clone().into());
             m.insert("error_kind".into(), (*kind).into());
         }

@@ -74,7 +74,7 @@ fn columns_of(rows: &Array) -> Vec<String> {
     let mut cols: Vec<String> = Vec::new();
     for r in rows {
         if let Some(row) = r.read_lock::<super::row::Row>() {
-            for k in row.keys() {
+            for k in row.shown_keys() {
                 if !cols.iter().any(|c| c == k) {
                     cols.push(k.to_string());
                 }
@@ -292,6 +292,10 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         });
     reg("exit", &["error: Map", "()"], "End the run here with `error`, an error caught with `catch (e)` (a map with\n`kind` and `message`) that the playbook has already reported as a finding:\nharun prints no error line of its own and exits with the error's code (3 for\n`unreachable`, `timeout`, `connection_lost`; 4 for `refused`,\n`permission_denied`; 2 otherwise; or `exit_code` from the map when it is 1 to\n4); the JSON report keeps it in `error`, with `reported: true`. Cannot be caught.\n`exit()` ends the run normally.")
         .register_into_engine(engine, |e: Map| -> R<()> { Err(super::errors::exit_reported(e)) });
+    reg("error_kind", &["error: ?", "String"], "The kind of anything `catch (e)` caught, without ever failing: `e.kind` of\nharun's errors (`unreachable`, `timeout`, `no_such_backend`, ...), `playbook`\nfor Rhai's own errors (a key typo, a type error: they carry no `kind`, so\nreading `e.kind` on them would fail at the catch line and hide them), `thrown`\nfor a thrown string or value. Rethrow what you do not handle: `throw e`\nkeeps the original message and line.")
+        .register_into_engine(engine, |e: Dynamic| -> String { super::errors::kind_of(&e) });
+    reg("error_message", &["error: ?", "String"], "The message of anything `catch (e)` caught, without ever failing: `e.message`\nof an error map, the text of a thrown string or value.")
+        .register_into_engine(engine, |e: Dynamic| -> String { super::errors::message_of(&e) });
     reg(
         "json",
         &["value: ?", "String"],

@@ -305,12 +305,12 @@ fn listen_error(e: syslog::ListenError) -> Box<EvalAltResult> {
 
 fn message_map(m: &syslog::LogMessage) -> R<Dynamic> {
     let mut out = dynamic(&m.syslog)?.try_cast::<Map>().unwrap_or_default();
-    if let Some(h) = &m.http {
-        out.insert("http".into(), dynamic(h)?);
-    }
-    if let Some(t) = &m.tcp {
-        out.insert("tcp".into(), dynamic(t)?);
-    }
+    // Both keys always: a line that is neither (HAProxy's own notices)
+    // reads `m.http == ()`, not a missing-key error.
+    let http = m.http.as_ref().map(dynamic).transpose()?;
+    let tcp = m.tcp.as_ref().map(dynamic).transpose()?;
+    out.insert("http".into(), http.unwrap_or(Dynamic::UNIT));
+    out.insert("tcp".into(), tcp.unwrap_or(Dynamic::UNIT));
     Ok(Dynamic::from_map(out))
 }
 

@@ -83,8 +83,25 @@ impl Row {
         })
     }
 
-    /// Non-empty columns in header order, then the derived keys that have a value.
+    /// Every key a read accepts: the header's columns (empty ones too, as
+    /// `"x" in row` says) and the derived keys. What `keys()` and `to_map()`
+    /// give a playbook, so `row.to_map().qlimit` reads as `row.qlimit` does.
     pub fn keys(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .row
+            .header()
+            .names()
+            .iter()
+            .map(String::as_str)
+            .filter(|n| *n != "-")
+            .collect();
+        out.extend(DERIVED.iter().copied());
+        out
+    }
+
+    /// The keys with a value, for display and JSON output: a 100-column
+    /// `show stat` row shows the dozen columns that say something.
+    pub fn shown_keys(&self) -> Vec<&str> {
         let mut out: Vec<&str> = self
             .row
             .header()
@@ -93,6 +110,7 @@ impl Row {
             .enumerate()
             .filter(|(i, _)| !self.row.raw(*i).is_empty())
             .map(|(_, n)| n.as_str())
+            .filter(|n| *n != "-")
             .collect();
         out.extend(DERIVED.iter().filter(|k| !self.get(k).is_unit()));
         out
@@ -107,7 +125,7 @@ impl Row {
 
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Object(
-            self.keys()
+            self.shown_keys()
                 .into_iter()
                 .map(|k| (k.to_string(), cell_json(&self.get(k))))
                 .collect(),

@@ -163,7 +163,7 @@ pub const DRAIN_RESULT: Shape = Shape {
         k("servers", "array of strings", "the servers drained, as `backend/server`"),
         k("drained", "bool", "every server reached 0 sessions and 0 queued requests"),
         k("timed_out", "bool", "the wait ended on its timeout"),
-        k("reverted", "bool", "the drain was undone (timeout with `revert: true`)"),
+        k("reverted", "bool", "the server came back in rotation during the wait (someone set it ready, or a reload)"),
         k("reloaded", "bool", "HAProxy reloaded during the wait (the new process does not carry the drain)"),
         k("dry_run", "bool", "shown, not sent"),
         k("then", "string", "what was done once drained (`maint`, or empty)"),
@@ -255,6 +255,142 @@ pub const TARGET: Shape = Shape {
     open: Some("a string: the socket address as harun names it in `target` keys"),
 };
 
+/// `show servers state` columns (HAProxy 2.6 to 3.2), for did-you-mean on raw keys.
+pub const SERVERS_STATE_COLUMNS: &[&str] = &[
+    "be_id",
+    "be_name",
+    "srv_id",
+    "srv_name",
+    "srv_addr",
+    "srv_op_state",
+    "srv_admin_state",
+    "srv_uweight",
+    "srv_iweight",
+    "srv_time_since_last_change",
+    "srv_check_status",
+    "srv_check_result",
+    "srv_check_health",
+    "srv_check_state",
+    "srv_agent_state",
+    "bk_f_forced_id",
+    "srv_f_forced_id",
+    "srv_fqdn",
+    "srv_port",
+    "srvrecord",
+    "srv_use_ssl",
+    "srv_check_port",
+    "srv_check_addr",
+    "srv_agent_addr",
+    "srv_agent_port",
+];
+
+/// `show stat` columns before the `-` (HAProxy 2.6), for did-you-mean on raw keys.
+pub const STAT_COLUMNS: &[&str] = &[
+    "pxname",
+    "svname",
+    "qcur",
+    "qmax",
+    "scur",
+    "smax",
+    "slim",
+    "stot",
+    "bin",
+    "bout",
+    "dreq",
+    "dresp",
+    "ereq",
+    "econ",
+    "eresp",
+    "wretr",
+    "wredis",
+    "status",
+    "weight",
+    "act",
+    "bck",
+    "chkfail",
+    "chkdown",
+    "lastchg",
+    "downtime",
+    "qlimit",
+    "pid",
+    "iid",
+    "sid",
+    "throttle",
+    "lbtot",
+    "tracked",
+    "type",
+    "rate",
+    "rate_lim",
+    "rate_max",
+    "check_status",
+    "check_code",
+    "check_duration",
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+    "hrsp_other",
+    "hanafail",
+    "req_rate",
+    "req_rate_max",
+    "req_tot",
+    "cli_abrt",
+    "srv_abrt",
+    "comp_in",
+    "comp_out",
+    "comp_byp",
+    "comp_rsp",
+    "lastsess",
+    "last_chk",
+    "last_agt",
+    "qtime",
+    "ctime",
+    "rtime",
+    "ttime",
+    "agent_status",
+    "agent_code",
+    "agent_duration",
+    "check_desc",
+    "agent_desc",
+    "check_rise",
+    "check_fall",
+    "check_health",
+    "agent_rise",
+    "agent_fall",
+    "agent_health",
+    "addr",
+    "cookie",
+    "mode",
+    "algo",
+    "conn_rate",
+    "conn_rate_max",
+    "conn_tot",
+    "intercepted",
+    "dcon",
+    "dses",
+    "wrew",
+    "connect",
+    "reuse",
+    "cache_lookups",
+    "cache_hits",
+    "srv_icur",
+    "src_ilim",
+    "qtime_max",
+    "ctime_max",
+    "rtime_max",
+    "ttime_max",
+    "eint",
+    "idle_conn_cur",
+    "safe_conn_cur",
+    "used_conn_cur",
+    "need_conn_est",
+    "uweight",
+    "agg_server_status",
+    "agg_server_check_status",
+    "agg_check_status",
+];
+
 /// Every shape, for `harun doc`, did-you-mean and the tests.
 pub const SHAPES: &[&Shape] = &[
     &SERVERS_ROW,
@@ -319,9 +455,14 @@ pub fn did_you_mean(near: &[&str]) -> String {
 /// it, each with the shape it belongs to.
 pub fn suggest_any(missing: &str) -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    let raw = SERVERS_STATE_COLUMNS
+        .iter()
+        .map(|c| (*c, SERVERS_ROW.what))
+        .chain(STAT_COLUMNS.iter().map(|c| (*c, STAT_ROW.what)));
     let all = SHAPES
         .iter()
-        .flat_map(|s| s.keys.iter().map(move |k| (k.name, s.what)));
+        .flat_map(|s| s.keys.iter().map(move |k| (k.name, s.what)))
+        .chain(raw);
     let names: Vec<&'static str> = {
         let mut n: Vec<&'static str> = all.clone().map(|(n, _)| n).collect();
         n.sort();
@@ -336,6 +477,38 @@ pub fn suggest_any(missing: &str) -> Vec<(&'static str, &'static str)> {
             .collect();
         out.push((name, whats.first().copied().unwrap_or("")));
     }
+    out
+}
+
+/// Keys a playbook itself gives its maps: `#{ name: ... }` and `m.name = ...`.
+/// Rough by design (a scan, not a parse): it only feeds suggestions.
+pub fn keys_in_source(source: &str) -> Vec<&str> {
+    let b = source.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !ident(b[i]) || (i > 0 && ident(b[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && ident(b[i]) {
+            i += 1;
+        }
+        let word = &source[start..i];
+        let before = source[..start].trim_end();
+        let after = source[i..].trim_start();
+        let literal_key = (before.ends_with('{') || before.ends_with(','))
+            && after.starts_with(':')
+            && !after.starts_with("::");
+        let assigned = before.ends_with('.') && after.starts_with('=') && !after.starts_with("==");
+        if (literal_key || assigned) && !word.as_bytes()[0].is_ascii_digit() {
+            out.push(word);
+        }
+    }
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -377,6 +550,15 @@ mod tests {
         let s = suggest_any("op_stat");
         assert_eq!(s[0].0, "op_state");
         assert_eq!(s[0].1, "a `servers()` row");
+    }
+
+    #[test]
+    fn raw_columns_and_the_playbooks_own_keys_are_candidates() {
+        assert_eq!(suggest_any("srv_op_stat")[0].0, "srv_op_state");
+        assert_eq!(suggest_any("svnme")[0].0, "svname");
+        let src =
+            "let m = #{ count: 1, total : 2 };\nm.extra = 3;\nif m.count == 1 {}\nfoo::bar(x: 1)";
+        assert_eq!(keys_in_source(src), vec!["count", "extra", "total"]);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Options {
     pub haproxy_bin: PathBuf,
     /// The base settings (timeouts, limits); sockets and config are the test's.
     pub settings: Settings,
+    /// Ctrl-C: stops a lab that starts and the playbook that runs, cleaned up.
+    pub cancel: crate::base::cancel::CancelToken,
 }
 
 /// The result of one test.
@@ -78,6 +80,7 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
             let lab = Lab::builder()
                 .haproxy_bin(&opts.haproxy_bin)
                 .scenario(scenario)
+                .cancel(opts.cancel.clone())
                 .start()
                 .map_err(|e| format!("the lab did not start: {e}"))?;
             settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
@@ -98,7 +101,8 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
         Against::Config(cfg) => {
             let mut b = Lab::builder()
                 .haproxy_bin(&opts.haproxy_bin)
-                .config([cfg.clone()]);
+                .config([cfg.clone()])
+                .cancel(opts.cancel.clone());
             for d in &case.down {
                 b = b.down(d.clone());
             }
@@ -122,6 +126,7 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
     }
     let runner = Runner::builder()
         .settings(settings)
+        .cancel_token(opts.cancel.clone())
         .build()
         .map_err(|e| e.to_string())?;
     Ok(runner.run_source(&src.name, &src.text, src.dir))
@@ -286,13 +291,13 @@ mod tests {
 
     #[test]
     fn a_matching_report_passes() {
-        let c = case("[[test]]\nname=\"x\"\nplaybook=\"p\"\nexit=1\nfindings=[\"servers.down:error\"]\nabsent=[\"servers.maint\"]\n[[test.rows]]\ntable=\"summary\"\nwhere={check=\"servers\", n=\"7\"}\n");
+        let c = case("[[test]]\nname=\"x\"\nplaybook=\"troubleshoot\"\nexit=1\nfindings=[\"servers.down:error\"]\nabsent=[\"servers.maint\"]\n[[test.rows]]\ntable=\"summary\"\nwhere={check=\"servers\", n=\"7\"}\n");
         assert_eq!(compare(&c, &report()), Vec::<String>::new());
     }
 
     #[test]
     fn each_difference_is_one_line() {
-        let c = case("[[test]]\nname=\"x\"\nplaybook=\"p\"\nexit=0\nfindings=[\"servers.down:critical\", \"queues.server\"]\nabsent=[\"servers.down\"]\n[[test.rows]]\ntable=\"summary\"\nwhere={check=\"queues\"}\n[[test.rows]]\ntable=\"nope\"\nwhere={a=1}\n");
+        let c = case("[[test]]\nname=\"x\"\nplaybook=\"troubleshoot\"\nexit=0\nfindings=[\"servers.down:critical\", \"queues.server\"]\nabsent=[\"servers.down\"]\n[[test.rows]]\ntable=\"summary\"\nwhere={check=\"queues\"}\n[[test.rows]]\ntable=\"nope\"\nwhere={a=1}\n");
         let f = compare(&c, &report());
         assert_eq!(f.len(), 6, "{f:#?}");
         assert!(f[0].starts_with("exit code 1, want 0"));

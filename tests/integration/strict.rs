@@ -167,18 +167,26 @@ fn servers_and_stat_rows_carry_the_documented_keys() {
         assert!(header.contains(k), "undocumented key `{k}` on servers()");
     }
 
-    // Every derived stat() key exists on a server row (`frontend` as ()).
+    // The derived stat() keys, with their values on a server row.
     let run = harun()
         .lab(&lab)
         .args([
             "--json",
             "-e",
             r#"let r = stat("bk_app").filter(|r| r.kind == "server")[0];
-               ["kind", "backend", "server", "frontend", "target"].filter(|k| k in r)"#,
+               [r.kind, r.backend == r.pxname, r.server == r.svname, r.frontend, r.target != ()]"#,
         ])
         .run();
     run.expect_code(0);
-    assert_eq!(keys(&run), documented(&vocabulary::STAT_ROW));
+    assert_eq!(
+        run.json(),
+        serde_json::json!(["server", true, true, null, true])
+    );
+    let derived: BTreeSet<String> = ["kind", "backend", "server", "frontend", "target"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(derived, documented(&vocabulary::STAT_ROW));
 }
 
 #[test]
