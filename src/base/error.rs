@@ -42,7 +42,8 @@ fn connect_failure(target: &str, e: &std::io::Error) -> String {
     use std::io::ErrorKind;
     // `-s lb1.example.com` reads as a socket file here: name the other reading.
     let bare = !target.contains('/') && !target.contains(':') && !target.contains('@');
-    let hostlike = target.contains('.') && !target.ends_with(".sock") && !target.ends_with(".socket");
+    let hostlike =
+        target.contains('.') && !target.ends_with(".sock") && !target.ends_with(".socket");
     if e.kind() == ErrorKind::NotFound && bare && hostlike {
         return format!(
             "no socket file `{target}` in this directory (is HAProxy running? for a host, write HOST:PORT, e.g. `{target}:9999`)"

@@ -351,4 +351,17 @@ mod tests {
             }
         }
     }
+
+    /// docs/architecture.md names every top-level module of the crate.
+    #[test]
+    fn architecture_names_every_module() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+        let map = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
+        for m in lib.lines().filter_map(|l| l.strip_prefix("pub mod ")) {
+            let m = m.trim_end_matches(';');
+            let named = map.contains(&format!("`{m}/`")) || map.contains(&format!("`{m}.rs`"));
+            assert!(named, "docs/architecture.md does not describe `{m}`");
+        }
+    }
 }
