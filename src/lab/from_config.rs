@@ -156,21 +156,6 @@ impl Resources for LabResources {
     }
 }
 
-/// Edit distance, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// `--down`/`--slow` names checked against the configuration's servers.
 fn check_names(option: &str, names: &[&str], servers: &[ServerInfo]) -> Result<()> {
     for name in names {
@@ -178,13 +163,8 @@ fn check_names(option: &str, names: &[&str], servers: &[ServerInfo]) -> Result<(
             continue;
         }
         let ids: Vec<String> = servers.iter().map(ServerInfo::id).collect();
-        let mut near: Vec<(usize, &String)> = ids
-            .iter()
-            .map(|id| (distance(name, id), id))
-            .filter(|(d, id)| *d <= (id.len() / 3).max(2))
-            .collect();
-        near.sort();
-        let hint = if let Some((_, best)) = near.first() {
+        let near = crate::base::suggest::best(name, ids.iter().map(String::as_str), |_| true);
+        let hint = if let Some(best) = near {
             format!("did you mean `{best}`?")
         } else if ids.is_empty() {
             "the configuration has no servers".to_string()
@@ -499,6 +479,10 @@ mod tests {
             e.to_string(),
             "--slow `zzz` (write it backend/server): no such server in the configuration; its servers are bk_app/app1, bk_app/app2, bk_api/api1"
         );
-        assert_eq!(distance("kitten", "sitting"), 3);
+        let e = check_names("--down", &["app2"], &servers).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--down `app2` (write it backend/server): no such server in the configuration; did you mean `bk_app/app2`?"
+        );
     }
 }
