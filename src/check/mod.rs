@@ -11,7 +11,7 @@ pub mod facts;
 
 use crate::base::error::{Error, Result};
 use crate::base::suggest::best;
-use crate::script::playbooks::parse_header;
+use crate::script::playbooks::{parse_header, read_text};
 use crate::script::resolver::{locate, valid_module_path};
 use catalog::Catalog;
 use facts::{Facts, Pos};
@@ -168,7 +168,7 @@ impl Checker {
 
     /// Read and check one file. Err: the file cannot be used at all.
     pub fn check_file(&self, path: &Path) -> Result<Vec<Problem>> {
-        let text = read_playbook(path)?;
+        let text = read_text(path)?;
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -551,18 +551,6 @@ fn rhai_stems(dir: &Path) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// A playbook's text; Err when it is not a readable UTF-8 file of at most 4 MiB.
-pub fn read_playbook(path: &Path) -> Result<String> {
-    let shown = path.display();
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::Playbook(format!("{shown}: cannot read: {e}")))?;
-    if bytes.len() > 4 * 1024 * 1024 {
-        return Err(Error::Playbook(format!("{shown}: larger than 4 MiB")));
-    }
-    String::from_utf8(bytes)
-        .map_err(|_| Error::Playbook(format!("{shown}: not a text file (invalid UTF-8)")))
 }
 
 /// The playbooks under `paths`: files as given, directories searched

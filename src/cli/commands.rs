@@ -402,21 +402,6 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
     finish(&report, false)
 }
 
-/// `BACKEND/SERVER=DELAY` of `--slow`.
-fn parse_slow(raw: &str) -> Result<(String, Duration), String> {
-    let (server, delay) = raw.rsplit_once('=').ok_or_else(|| {
-        format!("--slow `{raw}`: expected BACKEND/SERVER=DELAY, e.g. bk_app/app1=2s")
-    })?;
-    let d = humantime::parse_duration(delay)
-        .map_err(|e| format!("--slow `{raw}`: `{delay}` is not a delay ({e}); e.g. 500ms, 2s"))?;
-    if d.is_zero() || d > Duration::from_secs(3600) {
-        return Err(format!(
-            "--slow `{raw}`: the delay must be between 1ms and 1h"
-        ));
-    }
-    Ok((server.to_string(), d))
-}
-
 fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32 {
     let usage = |m: &str| {
         error(m);
@@ -461,7 +446,7 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32
     };
     let slow = match slow
         .iter()
-        .map(|s| parse_slow(s))
+        .map(|s| crate::lab::parse_slow(s).map_err(|e| format!("--slow `{s}`: {e}")))
         .collect::<Result<Vec<_>, _>>()
     {
         Ok(s) => s,

@@ -199,6 +199,21 @@ impl LabBuilder {
     }
 }
 
+/// `BACKEND/SERVER=DELAY`, as `--slow` and a test's `slow` give a slow
+/// server: the delay between 1ms and 1h (a longer one only hangs the lab).
+/// Err is the reason, for the caller to prefix with where the value came from.
+pub fn parse_slow(raw: &str) -> std::result::Result<(String, Duration), String> {
+    let (server, delay) = raw
+        .rsplit_once('=')
+        .ok_or("expected BACKEND/SERVER=DELAY, e.g. bk_app/app1=2s")?;
+    let d = humantime::parse_duration(delay)
+        .map_err(|e| format!("`{delay}` is not a delay ({e}); e.g. 500ms, 2s"))?;
+    if d.is_zero() || d > Duration::from_secs(3600) {
+        return Err("the delay must be between 1ms and 1h".into());
+    }
+    Ok((server.to_string(), d))
+}
+
 /// A running lab. Dropping it stops HAProxy and the responders and removes the directory.
 ///
 /// The lab's `haproxy` is tied to the thread that started it (Linux
@@ -800,5 +815,36 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_servers_parse_with_bounds() {
+        assert_eq!(
+            parse_slow("bk_app/app1=2s").unwrap(),
+            ("bk_app/app1".to_string(), Duration::from_secs(2))
+        );
+        assert_eq!(
+            parse_slow("b/s=500ms").unwrap().1,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            parse_slow("bk_app/app1").unwrap_err(),
+            "expected BACKEND/SERVER=DELAY, e.g. bk_app/app1=2s"
+        );
+        assert!(parse_slow("b/s=fast")
+            .unwrap_err()
+            .starts_with("`fast` is not a delay ("));
+        for bad in ["b/s=0s", "b/s=2h"] {
+            assert_eq!(
+                parse_slow(bad).unwrap_err(),
+                "the delay must be between 1ms and 1h",
+                "{bad}"
+            );
+        }
     }
 }

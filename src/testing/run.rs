@@ -103,12 +103,9 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
                 b = b.down(d.clone());
             }
             for s in &case.slow {
-                let (server, delay) = s.split_once('=').ok_or_else(|| {
-                    format!("slow = \"{s}\": expected backend/server=DELAY (2s, 500ms)")
-                })?;
-                let delay =
-                    humantime::parse_duration(delay).map_err(|e| format!("slow = \"{s}\": {e}"))?;
-                b = b.slow(server.to_string(), delay);
+                let (server, delay) =
+                    crate::lab::parse_slow(s).map_err(|e| format!("slow = \"{s}\": {e}"))?;
+                b = b.slow(server, delay);
             }
             let lab = b
                 .start()
