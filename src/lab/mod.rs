@@ -83,6 +83,7 @@ pub struct LabBuilder {
     config: Vec<PathBuf>,
     down: Vec<String>,
     slow: Vec<(String, Duration)>,
+    keep_lua: bool,
     cancel: crate::base::cancel::CancelToken,
 }
 
@@ -99,6 +100,7 @@ impl Default for LabBuilder {
             config: Vec::new(),
             down: Vec::new(),
             slow: Vec::new(),
+            keep_lua: false,
             cancel: crate::base::cancel::CancelToken::new(),
         }
     }
@@ -168,6 +170,15 @@ impl LabBuilder {
         self
     }
 
+    /// With [`LabBuilder::config`]: run the configuration's Lua scripts.
+    /// They are dropped by default: Lua can open connections to any address
+    /// (`core.tcp`, `core.httpclient`, background tasks), production's
+    /// included.
+    pub fn keep_lua(mut self, on: bool) -> Self {
+        self.keep_lua = on;
+        self
+    }
+
     /// Cancelling this token while the lab starts (it may wait for servers
     /// to go DOWN) stops it with [`Error::Interrupted`], cleaned up.
     pub fn cancel(mut self, token: crate::base::cancel::CancelToken) -> Self {
@@ -227,6 +238,9 @@ pub struct Lab {
     tcp_socket: Option<String>,
     frontend: SocketAddr,
     config_paths: Vec<PathBuf>,
+    /// A configuration lab: the user's files, and the copy haproxy runs.
+    user_config: Vec<PathBuf>,
+    config_copy: Option<crate::config::ConfigCopy>,
     scenario: Scenario,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -598,6 +612,8 @@ impl Lab {
             operator_socket: Some(operator_socket),
             tcp_socket: Some(tcp_socket),
             frontend,
+            user_config: vec![config_path.clone()],
+            config_copy: None,
             config_paths: vec![config_path],
             scenario: b.scenario,
             shutdown: Some(tx),
@@ -734,10 +750,27 @@ impl Lab {
     }
 
     /// Every configuration file haproxy runs, in `-f` order. In a
-    /// configuration lab, the rewritten copies of the user's files (same line
-    /// numbers) and, last, the lab's additions if any.
+    /// configuration lab: the lab's prelude first if it needs one
+    /// (`localpeer`, which must come before the peers sections), then the
+    /// rewritten copies of the user's files (same line numbers), and last the
+    /// lab's additions if any.
     pub fn config_paths(&self) -> &[PathBuf] {
         &self.config_paths
+    }
+
+    /// The configuration a run against this lab lints and names in its
+    /// findings: in a configuration lab, the user's own files as given to
+    /// [`LabBuilder::config`] (production's chroot, log targets and sockets
+    /// are what a rehearsal must judge); else [`Lab::config_paths`].
+    pub fn user_config_paths(&self) -> &[PathBuf] {
+        &self.user_config
+    }
+
+    /// In a configuration lab, the copy `haproxy -c` runs instead of
+    /// [`Lab::user_config_paths`] (its messages named back to the user's
+    /// `file:line`); see [`crate::script::settings::Settings::config_copy`].
+    pub fn config_copy(&self) -> Option<&crate::config::ConfigCopy> {
+        self.config_copy.as_ref()
     }
 
     /// What the lab changed in the user's configuration, one entry per

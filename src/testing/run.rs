@@ -111,7 +111,8 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
                 .start()
                 .map_err(|e| format!("the lab did not start from {}: {e}", cfg.display()))?;
             settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
-            settings.config_paths = lab.config_paths().to_vec();
+            settings.config_paths = lab.user_config_paths().to_vec();
+            settings.config_copy = lab.config_copy().cloned();
             settings.journal_path = lab.dir().join("journal.jsonl");
             settings.output_dir = lab.dir().to_path_buf();
             _lab = Some(lab);
