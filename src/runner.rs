@@ -50,12 +50,15 @@ impl RunnerBuilder {
 
     pub fn config_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.settings.config_paths = vec![path.into()];
+        self.settings.config_copy = None;
         self
     }
 
     /// Several configuration files, in `haproxy -f` order.
     pub fn config_paths<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
         self.settings.config_paths = paths.into_iter().map(Into::into).collect();
+        // Another configuration: a lab's copy no longer stands in for it.
+        self.settings.config_copy = None;
         self
     }
 
