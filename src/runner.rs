@@ -50,13 +50,27 @@ impl RunnerBuilder {
 
     pub fn config_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.settings.config_paths = vec![path.into()];
+        self.settings.config_copy = None;
         self
     }
 
-    /// Several configuration files, in `haproxy -f` order (a lab's
-    /// [`config_paths`](crate::lab::Lab::config_paths)).
+    /// Several configuration files, in `haproxy -f` order.
     pub fn config_paths<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
         self.settings.config_paths = paths.into_iter().map(Into::into).collect();
+        // Another configuration: a lab's copy no longer stands in for it.
+        self.settings.config_copy = None;
+        self
+    }
+
+    /// Run against a lab: its admin socket, and its configuration as
+    /// [`Lab::user_config_paths`](crate::lab::Lab::user_config_paths) and
+    /// [`Lab::config_copy`](crate::lab::Lab::config_copy) describe it (a
+    /// configuration lab lints the user's files and names them in findings;
+    /// `haproxy -c` runs the lab's copy).
+    pub fn lab(mut self, lab: &crate::lab::Lab) -> Self {
+        self.settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
+        self.settings.config_paths = lab.user_config_paths().to_vec();
+        self.settings.config_copy = lab.config_copy().cloned();
         self
     }
 

@@ -1,9 +1,11 @@
 //! What every layer shares: errors and exit codes, the report model
-//! (findings, tables), the output sink, cancellation, finding programs. Plain
-//! data and traits; imports nothing else of harun.
+//! (findings, tables), the output sink, cancellation, finding programs,
+//! did-you-mean suggestions. Plain data and traits; imports nothing else of
+//! harun.
 
 pub mod cancel;
 pub mod error;
 pub mod program;
 pub mod report;
 pub mod sink;
+pub mod suggest;

@@ -298,21 +298,25 @@ impl RunError {
         }
         out.push_str(&self.message);
         if let (Some(src), Some(l)) = (&self.source_line, self.line) {
-            let gutter = l.to_string();
-            let col = self.column.unwrap_or(1).max(1);
-            // Tabs keep their width so the caret lines up.
-            let pad: String = src
-                .chars()
-                .take(col - 1)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            out.push_str(&format!(
-                "\n{blank} |\n{gutter} | {src}\n{blank} | {pad}^",
-                blank = " ".repeat(gutter.len())
-            ));
+            out.push_str(&source_excerpt(l, self.column.unwrap_or(1), src, "^"));
         }
         out
     }
+}
+
+/// What follows a `file:line:col: message` line: the source line in a
+/// numbered gutter and `caret` under column `col` (1-based), each on a line
+/// of its own starting with `\n`.
+pub fn source_excerpt(line: usize, col: usize, src: &str, caret: &str) -> String {
+    let gutter = line.to_string();
+    let blank = " ".repeat(gutter.len());
+    // Tabs keep their width so the caret lines up.
+    let pad: String = src
+        .chars()
+        .take(col.max(1) - 1)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!("\n{blank} |\n{gutter} | {src}\n{blank} | {pad}{caret}")
 }
 
 impl Report {
@@ -372,6 +376,17 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpt_puts_the_caret_under_the_column() {
+        assert_eq!(
+            source_excerpt(12, 5, "let x = 1;", "^"),
+            "\n   |\n12 | let x = 1;\n   |     ^"
+        );
+        // A tab stays a tab in the padding; column 0 means the first.
+        assert_eq!(source_excerpt(3, 2, "\tx", "^"), "\n  |\n3 | \tx\n  | \t^");
+        assert_eq!(source_excerpt(3, 0, "x", "^"), "\n  |\n3 | x\n  | ^");
+    }
 
     #[test]
     fn severity_orders_and_parses() {

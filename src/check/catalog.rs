@@ -132,24 +132,6 @@ fn signature(name: &str, params: &[impl AsRef<str>]) -> String {
     format!("{name}({})", params.join(", "))
 }
 
-/// The candidate nearest to `name` by edit distance, when it is near enough
-/// to be a typo: at most a third of the name's length (at least 1). Ties go
-/// to a candidate that `prefer` accepts, then to the shorter name.
-pub fn nearest<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-    prefer: impl Fn(&str) -> bool,
-) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .filter(|c| *c != name)
-        .map(|c| (strsim::damerau_levenshtein(name, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, c)| (*d, !prefer(c), c.len(), *c))
-        .map(|(_, c)| c)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,15 +151,6 @@ mod tests {
         };
         assert!(b.accepts(5) && !b.accepts(0));
         assert_eq!(b.describe(), "1 or more");
-    }
-
-    #[test]
-    fn nearest_is_a_typo_or_nothing() {
-        let c = ["servers", "stat", "stats_of", "drain"];
-        assert_eq!(nearest("servrs", c, |_| true), Some("servers"));
-        assert_eq!(nearest("stta", c, |_| true), Some("stat"));
-        assert_eq!(nearest("completely_else", c, |_| true), None);
-        assert_eq!(nearest("stat", c, |_| true), None, "never itself");
     }
 
     #[test]

@@ -10,9 +10,10 @@ pub mod catalog;
 pub mod facts;
 
 use crate::base::error::{Error, Result};
-use crate::script::playbooks::parse_header;
+use crate::base::suggest::best;
+use crate::script::playbooks::{parse_header, read_text};
 use crate::script::resolver::{locate, valid_module_path};
-use catalog::{nearest, Catalog};
+use catalog::Catalog;
 use facts::{Facts, Pos};
 use rhai::{Engine, OptimizationLevel, ParseErrorType};
 use serde::Serialize;
@@ -167,7 +168,7 @@ impl Checker {
 
     /// Read and check one file. Err: the file cannot be used at all.
     pub fn check_file(&self, path: &Path) -> Result<Vec<Problem>> {
-        let text = read_playbook(path)?;
+        let text = read_text(path)?;
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -242,7 +243,7 @@ impl Checker {
                 candidates.extend(rhai_stems(d));
             }
             let rel = path.strip_suffix(".rhai").unwrap_or(path);
-            let near = nearest(rel, candidates.iter().map(String::as_str), |_| true);
+            let near = best(rel, candidates.iter().map(String::as_str), |_| true);
             let place = match dir {
                 Some(d) => format!("no `{rel}.rhai` in {}", d.display()),
                 None => format!("no `{rel}.rhai` next to the playbook"),
@@ -337,7 +338,7 @@ impl Checker {
         }
         let mut candidates: Vec<String> = self.catalog.names().map(String::from).collect();
         candidates.extend(facts.functions.iter().map(|f| f.name.clone()));
-        let near = nearest(name, candidates.iter().map(String::as_str), |c| {
+        let near = best(name, candidates.iter().map(String::as_str), |c| {
             self.catalog.get(c).is_some_and(|a| a.accepts(native_n)) || facts.defines(c, call.args)
         })
         .map(String::from)
@@ -394,7 +395,7 @@ fn module_call(b: &mut Builder, call: &facts::Call, ns: &str, m: &Module) {
         );
         return;
     }
-    let near = nearest(&call.name, exported.iter().map(|f| f.name.as_str()), |_| {
+    let near = best(&call.name, exported.iter().map(|f| f.name.as_str()), |_| {
         true
     });
     let private = m
@@ -453,7 +454,7 @@ fn params(
         if declared.contains(&name.as_str()) {
             continue;
         }
-        let near = nearest(name, declared.iter().copied(), |_| true);
+        let near = best(name, declared.iter().copied(), |_| true);
         let (message, suggestion, help) = match near {
             Some(n) => (
                 format!("parameter `{name}` is not declared in the header; did you mean `{n}`?"),
@@ -550,18 +551,6 @@ fn rhai_stems(dir: &Path) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// A playbook's text; Err when it is not a readable UTF-8 file of at most 4 MiB.
-pub fn read_playbook(path: &Path) -> Result<String> {
-    let shown = path.display();
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::Playbook(format!("{shown}: cannot read: {e}")))?;
-    if bytes.len() > 4 * 1024 * 1024 {
-        return Err(Error::Playbook(format!("{shown}: larger than 4 MiB")));
-    }
-    String::from_utf8(bytes)
-        .map_err(|_| Error::Playbook(format!("{shown}: not a text file (invalid UTF-8)")))
 }
 
 /// The playbooks under `paths`: files as given, directories searched

@@ -300,7 +300,7 @@ fn paths_files_and_directories() {
         "{e}"
     );
     std::fs::write(dir.path().join("bin.rhai"), [0xff, 0xfe, 0x00]).expect("write");
-    let e = read_playbook(&dir.path().join("bin.rhai"))
+    let e = crate::script::playbooks::read_text(&dir.path().join("bin.rhai"))
         .unwrap_err()
         .to_string();
     assert!(e.contains("not a text file (invalid UTF-8)"), "{e}");

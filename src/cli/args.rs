@@ -172,7 +172,7 @@ pub struct GlobalOpts {
 pub enum Command {
     /// Run a playbook against a disposable local HAProxy (real binary, loopback backends).
     #[command(
-        after_help = "Scenarios: healthy, incident (default), queues, big.\n\nWith -c/--config, the lab runs your own configuration instead: binds move to\nfree loopback ports, servers to harun's responders (healthy unless --down or\n--slow), sockets and files to the lab's directory; each change is printed.\n\nExamples:\n  harun lab troubleshoot\n  harun lab queues inspect_queues\n  harun lab             start the lab and wait for Ctrl-C (prints the socket)\n  harun lab -c /etc/haproxy/haproxy.cfg drain_server -p server=bk_app/app1 --yes\n  harun lab -c prod.cfg --down bk_app/app2 --slow bk_api/api1=2s troubleshoot"
+        after_help = "Scenarios: healthy, incident (default), queues, big.\n\nWith -c/--config, the lab runs your own configuration instead: binds move to\nfree loopback ports, servers to harun's responders (healthy unless --down or\n--slow), sockets and files to the lab's directory; each change is printed. Nothing it\nruns reaches another host: Lua scripts are dropped unless --keep-lua.\n\nExamples:\n  harun lab troubleshoot\n  harun lab queues inspect_queues\n  harun lab             start the lab and wait for Ctrl-C (prints the socket)\n  harun lab -c /etc/haproxy/haproxy.cfg drain_server -p server=bk_app/app1 --yes\n  harun lab -c prod.cfg --down bk_app/app2 --slow bk_api/api1=2s troubleshoot"
     )]
     Lab {
         /// `[SCENARIO] [PLAYBOOK]`; with -c/--config, `[PLAYBOOK]`.
@@ -184,6 +184,10 @@ pub enum Command {
         /// With -c: this server answers after DELAY (health checks too). Repeatable.
         #[arg(long, value_name = "BACKEND/SERVER=DELAY")]
         slow: Vec<String>,
+        /// With -c: run the configuration's Lua scripts (dropped by default:
+        /// they can connect to production).
+        #[arg(long)]
+        keep_lua: bool,
     },
     /// Interactive session against the live HAProxy.
     Repl,

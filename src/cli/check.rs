@@ -2,6 +2,7 @@
 
 use super::error;
 use crate::base::error::ExitCode;
+use crate::base::report::source_excerpt;
 use crate::check::{self, CheckRun, Level, Problem};
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
@@ -115,18 +116,10 @@ pub fn render(p: &Problem) -> String {
         p.code.as_str(),
         p.message
     );
-    let gutter = p.line.to_string();
-    let blank = " ".repeat(gutter.len());
+    let blank = " ".repeat(p.line.to_string().len());
     if let Some(src) = &p.source_line {
-        // Tabs keep their width so the caret lines up.
-        let pad: String = src
-            .chars()
-            .take(p.col.saturating_sub(1))
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        out.push_str(&format!(
-            "\n{blank} |\n{gutter} | {src}\n{blank} | {pad}{sev}^{sev:#}"
-        ));
+        let caret = format!("{sev}^{sev:#}");
+        out.push_str(&source_excerpt(p.line, p.col, src, &caret));
     }
     if let (true, Some(s)) = (p.help, &p.suggestion) {
         // Several lines (a function's signatures) stay aligned under the first.

@@ -31,7 +31,12 @@ pub fn dispatch(cli: Cli) -> i32 {
             Err(code) => code,
         },
         Some(Command::New { name, dir }) => super::team::new(&name, &dir),
-        Some(Command::Lab { args, down, slow }) => lab(&cli.global, &args, &down, &slow),
+        Some(Command::Lab {
+            args,
+            down,
+            slow,
+            keep_lua,
+        }) => lab(&cli.global, &args, &down, &slow, keep_lua),
         Some(Command::Repl) => match settings(&cli.global, true) {
             Ok(s) => match runner(s, &cli.global, true) {
                 Ok((r, _rt)) => crate::repl::run(&r, cli.global.json),
@@ -402,22 +407,7 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
     finish(&report, false)
 }
 
-/// `BACKEND/SERVER=DELAY` of `--slow`.
-fn parse_slow(raw: &str) -> Result<(String, Duration), String> {
-    let (server, delay) = raw.rsplit_once('=').ok_or_else(|| {
-        format!("--slow `{raw}`: expected BACKEND/SERVER=DELAY, e.g. bk_app/app1=2s")
-    })?;
-    let d = humantime::parse_duration(delay)
-        .map_err(|e| format!("--slow `{raw}`: `{delay}` is not a delay ({e}); e.g. 500ms, 2s"))?;
-    if d.is_zero() || d > Duration::from_secs(3600) {
-        return Err(format!(
-            "--slow `{raw}`: the delay must be between 1ms and 1h"
-        ));
-    }
-    Ok((server.to_string(), d))
-}
-
-fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32 {
+fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String], keep_lua: bool) -> i32 {
     let usage = |m: &str| {
         error(m);
         ExitCode::Usage as i32
@@ -425,6 +415,11 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32
     let from_config = g.config_given;
     if !from_config && (!down.is_empty() || !slow.is_empty()) {
         return usage("--down and --slow apply to a lab started from your configuration: add -c/--config PATH");
+    }
+    if !from_config && keep_lua {
+        return usage(
+            "--keep-lua applies to a lab started from your configuration: add -c/--config PATH",
+        );
     }
     let (scenario, playbook) = if from_config {
         match args {
@@ -461,7 +456,7 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32
     };
     let slow = match slow
         .iter()
-        .map(|s| parse_slow(s))
+        .map(|s| crate::lab::parse_slow(s).map_err(|e| format!("--slow `{s}`: {e}")))
         .collect::<Result<Vec<_>, _>>()
     {
         Ok(s) => s,
@@ -492,7 +487,7 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32
     if from_config {
         let shown: Vec<String> = g.config.iter().map(|p| p.display().to_string()).collect();
         eprintln!("harun lab: starting haproxy from {} ...", shown.join(" "));
-        builder = builder.config(g.config.clone());
+        builder = builder.config(g.config.clone()).keep_lua(keep_lua);
         for d in down {
             builder = builder.down(d);
         }
@@ -513,7 +508,9 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String]) -> i32
         }
     };
     settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
-    settings.config_paths = lab.config_paths().to_vec();
+    // Production's files are linted and named; haproxy -c runs the copy.
+    settings.config_paths = lab.user_config_paths().to_vec();
+    settings.config_copy = lab.config_copy().cloned();
     if g.journal.is_none() {
         settings.journal_path = lab.dir().join("journal.jsonl");
     }

@@ -156,21 +156,6 @@ impl Resources for LabResources {
     }
 }
 
-/// Edit distance, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// `--down`/`--slow` names checked against the configuration's servers.
 fn check_names(option: &str, names: &[&str], servers: &[ServerInfo]) -> Result<()> {
     for name in names {
@@ -178,13 +163,8 @@ fn check_names(option: &str, names: &[&str], servers: &[ServerInfo]) -> Result<(
             continue;
         }
         let ids: Vec<String> = servers.iter().map(ServerInfo::id).collect();
-        let mut near: Vec<(usize, &String)> = ids
-            .iter()
-            .map(|id| (distance(name, id), id))
-            .filter(|(d, id)| *d <= (id.len() / 3).max(2))
-            .collect();
-        near.sort();
-        let hint = if let Some((_, best)) = near.first() {
+        let near = crate::base::suggest::best(name, ids.iter().map(String::as_str), |_| true);
+        let hint = if let Some(best) = near {
             format!("did you mean `{best}`?")
         } else if ids.is_empty() {
             "the configuration has no servers".to_string()
@@ -211,14 +191,7 @@ fn check_names(option: &str, names: &[&str], servers: &[ServerInfo]) -> Result<(
 
 /// The `haproxy -c` alerts about the lab's copy, named with the user's files.
 fn rejected(r: &Rewritten, check: &CheckResult) -> String {
-    let lab_to_user = |text: &str| {
-        r.files.iter().fold(text.to_string(), |t, f| {
-            t.replace(
-                &f.path.display().to_string(),
-                &f.original.display().to_string(),
-            )
-        })
-    };
+    let check = r.copy().name_originals(check.clone());
     let mut lines = Vec::new();
     for m in check.alerts() {
         // HAProxy's closing summaries add nothing to the messages before them.
@@ -227,19 +200,10 @@ fn rejected(r: &Rewritten, check: &CheckResult) -> String {
         if m.line.is_none() && summary {
             continue;
         }
-        let loc = m.file.as_ref().map(|f| {
-            let file = r
-                .original_of(Path::new(f))
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| f.clone());
-            match m.line {
-                Some(l) => format!("{file}:{l}"),
-                None => file,
-            }
-        });
+        let loc = m.location();
         let mut line = match &loc {
-            Some(l) => format!("{l}: {}", lab_to_user(&m.text)),
-            None => lab_to_user(&m.text),
+            Some(l) => format!("{l}: {}", m.text),
+            None => m.text.clone(),
         };
         let changed: Vec<String> = r
             .rewrites
@@ -257,6 +221,19 @@ fn rejected(r: &Rewritten, check: &CheckResult) -> String {
     }
     if lines.is_empty() {
         lines.push(format!("exit code {}", check.exit_code));
+    }
+    // What production's Lua defined is unknown without it.
+    let lua: Vec<&str> = r
+        .rewrites
+        .iter()
+        .filter(|w| w.why == rewrite::LUA_DROPPED)
+        .map(|w| w.location.as_str())
+        .collect();
+    if !lua.is_empty() {
+        lines.push(format!(
+            "the lab did not load the Lua scripts of {}: if the configuration uses their actions, services or fetches, --keep-lua runs them (they can then reach any address)",
+            lua.join(", ")
+        ));
     }
     format!(
         "haproxy -c rejects the configuration: {}",
@@ -308,8 +285,15 @@ pub(super) fn start(b: LabBuilder) -> Result<Lab> {
         sinks: Vec::new(),
         cwd,
     };
-    let mut r =
-        rewrite::rewrite(&model, &sources, &mut res).map_err(|e| Error::Other(e.to_string()))?;
+    let mut r = rewrite::rewrite(
+        &model,
+        &sources,
+        &mut res,
+        rewrite::Options {
+            keep_lua: b.keep_lua,
+        },
+    )
+    .map_err(|e| Error::Other(e.to_string()))?;
     if share_healthy {
         r.rewrites.push(rewrite::Rewrite {
             location: b.config[0].display().to_string(),
@@ -443,6 +427,8 @@ pub(super) fn start(b: LabBuilder) -> Result<Lab> {
         tcp_socket: None,
         frontend,
         config_paths: paths,
+        user_config: b.config.clone(),
+        config_copy: Some(r.copy()),
         scenario: b.scenario,
         shutdown: Some(rt.shutdown),
         thread: Some(rt.thread),
@@ -499,6 +485,10 @@ mod tests {
             e.to_string(),
             "--slow `zzz` (write it backend/server): no such server in the configuration; its servers are bk_app/app1, bk_app/app2, bk_api/api1"
         );
-        assert_eq!(distance("kitten", "sitting"), 3);
+        let e = check_names("--down", &["app2"], &servers).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--down `app2` (write it backend/server): no such server in the configuration; did you mean `bk_app/app2`?"
+        );
     }
 }

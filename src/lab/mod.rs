@@ -83,6 +83,7 @@ pub struct LabBuilder {
     config: Vec<PathBuf>,
     down: Vec<String>,
     slow: Vec<(String, Duration)>,
+    keep_lua: bool,
     cancel: crate::base::cancel::CancelToken,
 }
 
@@ -99,6 +100,7 @@ impl Default for LabBuilder {
             config: Vec::new(),
             down: Vec::new(),
             slow: Vec::new(),
+            keep_lua: false,
             cancel: crate::base::cancel::CancelToken::new(),
         }
     }
@@ -168,6 +170,15 @@ impl LabBuilder {
         self
     }
 
+    /// With [`LabBuilder::config`]: run the configuration's Lua scripts.
+    /// They are dropped by default: Lua can open connections to any address
+    /// (`core.tcp`, `core.httpclient`, background tasks), production's
+    /// included.
+    pub fn keep_lua(mut self, on: bool) -> Self {
+        self.keep_lua = on;
+        self
+    }
+
     /// Cancelling this token while the lab starts (it may wait for servers
     /// to go DOWN) stops it with [`Error::Interrupted`], cleaned up.
     pub fn cancel(mut self, token: crate::base::cancel::CancelToken) -> Self {
@@ -199,6 +210,21 @@ impl LabBuilder {
     }
 }
 
+/// `BACKEND/SERVER=DELAY`, as `--slow` and a test's `slow` give a slow
+/// server: the delay between 1ms and 1h (a longer one only hangs the lab).
+/// Err is the reason, for the caller to prefix with where the value came from.
+pub fn parse_slow(raw: &str) -> std::result::Result<(String, Duration), String> {
+    let (server, delay) = raw
+        .rsplit_once('=')
+        .ok_or("expected BACKEND/SERVER=DELAY, e.g. bk_app/app1=2s")?;
+    let d = humantime::parse_duration(delay)
+        .map_err(|e| format!("`{delay}` is not a delay ({e}); e.g. 500ms, 2s"))?;
+    if d.is_zero() || d > Duration::from_secs(3600) {
+        return Err("the delay must be between 1ms and 1h".into());
+    }
+    Ok((server.to_string(), d))
+}
+
 /// A running lab. Dropping it stops HAProxy and the responders and removes the directory.
 ///
 /// The lab's `haproxy` is tied to the thread that started it (Linux
@@ -212,6 +238,9 @@ pub struct Lab {
     tcp_socket: Option<String>,
     frontend: SocketAddr,
     config_paths: Vec<PathBuf>,
+    /// A configuration lab: the user's files, and the copy haproxy runs.
+    user_config: Vec<PathBuf>,
+    config_copy: Option<crate::config::ConfigCopy>,
     scenario: Scenario,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -583,6 +612,8 @@ impl Lab {
             operator_socket: Some(operator_socket),
             tcp_socket: Some(tcp_socket),
             frontend,
+            user_config: vec![config_path.clone()],
+            config_copy: None,
             config_paths: vec![config_path],
             scenario: b.scenario,
             shutdown: Some(tx),
@@ -719,10 +750,27 @@ impl Lab {
     }
 
     /// Every configuration file haproxy runs, in `-f` order. In a
-    /// configuration lab, the rewritten copies of the user's files (same line
-    /// numbers) and, last, the lab's additions if any.
+    /// configuration lab: the lab's prelude first if it needs one
+    /// (`localpeer`, which must come before the peers sections), then the
+    /// rewritten copies of the user's files (same line numbers), and last the
+    /// lab's additions if any.
     pub fn config_paths(&self) -> &[PathBuf] {
         &self.config_paths
+    }
+
+    /// The configuration a run against this lab lints and names in its
+    /// findings: in a configuration lab, the user's own files as given to
+    /// [`LabBuilder::config`] (production's chroot, log targets and sockets
+    /// are what a rehearsal must judge); else [`Lab::config_paths`].
+    pub fn user_config_paths(&self) -> &[PathBuf] {
+        &self.user_config
+    }
+
+    /// In a configuration lab, the copy `haproxy -c` runs instead of
+    /// [`Lab::user_config_paths`] (its messages named back to the user's
+    /// `file:line`); see [`crate::script::settings::Settings::config_copy`].
+    pub fn config_copy(&self) -> Option<&crate::config::ConfigCopy> {
+        self.config_copy.as_ref()
     }
 
     /// What the lab changed in the user's configuration, one entry per
@@ -800,5 +848,36 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_servers_parse_with_bounds() {
+        assert_eq!(
+            parse_slow("bk_app/app1=2s").unwrap(),
+            ("bk_app/app1".to_string(), Duration::from_secs(2))
+        );
+        assert_eq!(
+            parse_slow("b/s=500ms").unwrap().1,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            parse_slow("bk_app/app1").unwrap_err(),
+            "expected BACKEND/SERVER=DELAY, e.g. bk_app/app1=2s"
+        );
+        assert!(parse_slow("b/s=fast")
+            .unwrap_err()
+            .starts_with("`fast` is not a delay ("));
+        for bad in ["b/s=0s", "b/s=2h"] {
+            assert_eq!(
+                parse_slow(bad).unwrap_err(),
+                "the delay must be between 1ms and 1h",
+                "{bad}"
+            );
+        }
     }
 }

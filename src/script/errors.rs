@@ -257,7 +257,7 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
             } else {
                 Vec::new()
             };
-            let mut near: Vec<(&str, &str)> = super::vocabulary::nearest(key, own)
+            let mut near: Vec<(&str, &str)> = crate::base::suggest::nearest(key, own)
                 .into_iter()
                 .map(|k| (k, "this playbook's maps"))
                 .collect();
@@ -288,10 +288,10 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
                     "`{name}` exists but not with these arguments: {sig} (see `harun doc {name}`)"
                 )
             } else {
-                let near = super::vocabulary::nearest(name, known.iter().map(String::as_str));
+                let near = crate::base::suggest::nearest(name, known.iter().map(String::as_str));
                 format!(
                     "no function `{name}`{}",
-                    super::vocabulary::did_you_mean(&near)
+                    crate::base::suggest::did_you_mean(&near)
                 )
             };
             ("no_such_function".into(), text, ExitCode::Usage as i64)

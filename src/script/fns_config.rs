@@ -105,7 +105,17 @@ pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
         return Ok(super::replayed::check(b));
     }
     let bin = ctx.settings.haproxy_bin.clone();
-    let paths = paths.to_vec();
+    // A configuration lab: its copy is what runs, the user's files are
+    // what every message names.
+    let copy = ctx
+        .settings
+        .config_copy
+        .clone()
+        .filter(|_| paths == ctx.settings.config_paths.as_slice());
+    let paths = match &copy {
+        Some(c) => c.run.clone(),
+        None => paths.to_vec(),
+    };
     let r = ctx
         .block_on(async move {
             tokio::task::spawn_blocking(move || config::run_check(&bin, &paths, CHECK_TIMEOUT))
@@ -114,7 +124,10 @@ pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
         })
         .map_err(to_rhai)?;
     Ok(match r {
-        Ok(c) => Checked::Ran(c),
+        Ok(c) => Checked::Ran(match &copy {
+            Some(k) => k.name_originals(c),
+            None => c,
+        }),
         Err(e) => {
             let kind = match e {
                 CheckError::BinaryNotFound { .. } => "binary_not_found",

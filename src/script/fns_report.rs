@@ -157,7 +157,7 @@ fn check_columns(title: Option<&str>, rows: &Array, cols: &[String]) -> R<()> {
                 }
             })
             .collect();
-        let near = super::vocabulary::nearest(c, keys.iter().map(String::as_str));
+        let near = crate::base::suggest::nearest(c, keys.iter().map(String::as_str));
         let what = title
             .map(|t| format!("table `{t}`"))
             .unwrap_or_else(|| "table".into());
@@ -166,7 +166,7 @@ fn check_columns(title: Option<&str>, rows: &Array, cols: &[String]) -> R<()> {
             c.clone(),
             format!(
                 "no row of {what} has this key{}",
-                super::vocabulary::did_you_mean(&near)
+                crate::base::suggest::did_you_mean(&near)
             ),
         ));
     }

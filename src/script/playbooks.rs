@@ -224,6 +224,21 @@ fn shipped_names() -> Vec<&'static str> {
     SHIPPED.iter().map(|p| p.name).collect()
 }
 
+/// A playbook's text, with the limits every playbook has: Err when it is not
+/// a readable UTF-8 file of at most 4 MiB.
+pub fn read_text(path: &Path) -> Result<String> {
+    let shown = path.display();
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Playbook(format!("{shown}: cannot read playbook: {e}")))?;
+    if bytes.len() > 4 * 1024 * 1024 {
+        return Err(Error::Playbook(format!(
+            "{shown}: playbook larger than 4 MiB"
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| Error::Playbook(format!("{shown}: not a text file (invalid UTF-8)")))
+}
+
 /// A playbook file, read with the limits every playbook has.
 fn read_file(arg: &str) -> Result<Source> {
     let path = Path::new(arg);
@@ -232,15 +247,7 @@ fn read_file(arg: &str) -> Result<Source> {
             "{arg}: is a directory, not a playbook"
         )));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Playbook(format!("{arg}: cannot read playbook: {e}")))?;
-    if bytes.len() > 4 * 1024 * 1024 {
-        return Err(Error::Playbook(format!(
-            "{arg}: playbook larger than 4 MiB"
-        )));
-    }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::Playbook(format!("{arg}: not a text file (invalid UTF-8)")))?;
+    let text = read_text(path)?;
     let dir = path.parent().map(|p| {
         if p.as_os_str().is_empty() {
             PathBuf::from(".")

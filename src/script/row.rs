@@ -75,7 +75,7 @@ impl Row {
                 .iter()
                 .map(String::as_str)
                 .chain(DERIVED.iter().copied());
-            let near = vocabulary::nearest(key, names);
+            let near = crate::base::suggest::nearest(key, names);
             Box::new(EvalAltResult::ErrorRuntime(
                 no_such_key(key, vocabulary::STAT_ROW.what, &near),
                 Position::NONE,
@@ -152,7 +152,11 @@ pub fn no_such_key(key: &str, what: &str, near: &[&str]) -> Dynamic {
     m.insert("kind".into(), "no_such_key".into());
     m.insert(
         "message".into(),
-        format!("no key `{key}` in {what}{}", vocabulary::did_you_mean(near)).into(),
+        format!(
+            "no key `{key}` in {what}{}",
+            crate::base::suggest::did_you_mean(near)
+        )
+        .into(),
     );
     m.insert(
         "exit_code".into(),

@@ -39,6 +39,12 @@ pub struct Settings {
     pub sockets: Vec<Address>,
     /// haproxy.cfg files or directories (as `haproxy -f` takes them).
     pub config_paths: Vec<PathBuf>,
+    /// `haproxy -c` on `config_paths` runs on this copy instead, its
+    /// messages named back to `config_paths`' files: a configuration lab's
+    /// rewritten files ([`crate::lab::Lab::config_copy`]), which this host
+    /// can run where the user's files name certificates and addresses it
+    /// does not have. The model and lint read `config_paths` themselves.
+    pub config_copy: Option<crate::config::ConfigCopy>,
     pub haproxy_bin: PathBuf,
     /// Connect and per-read timeout on runtime API sockets.
     pub io_timeout: Duration,
@@ -72,6 +78,7 @@ impl Default for Settings {
         Settings {
             sockets: Vec::new(),
             config_paths: vec![PathBuf::from("/etc/haproxy/haproxy.cfg")],
+            config_copy: None,
             haproxy_bin: PathBuf::from("haproxy"),
             io_timeout: Duration::from_secs(5),
             max_time: None,

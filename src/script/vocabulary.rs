@@ -413,44 +413,6 @@ pub fn shape_of(primitive: &str) -> Option<&'static Shape> {
         .or_else(|| (primitive == "targets").then_some(&TARGET))
 }
 
-/// Keys near `missing` among `candidates`, closest first: a typo
-/// (`svnme` → `svname`), a part of a longer name (`state` → `op_state`) or
-/// HAProxy's raw name for a harun key.
-pub fn nearest<'a>(missing: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
-    let m = missing.to_ascii_lowercase();
-    let mut scored: Vec<(usize, &str)> = candidates
-        .into_iter()
-        .filter(|c| *c != missing)
-        .filter_map(|c| {
-            let lc = c.to_ascii_lowercase();
-            let d = strsim::damerau_levenshtein(&m, &lc);
-            let budget = (m.len().max(lc.len()) / 3).max(1);
-            if d <= budget {
-                Some((d, c))
-            } else if m.len() >= 3 && (lc.contains(&m) || m.contains(&lc) && lc.len() >= 3) {
-                Some((budget + 1 + lc.len().abs_diff(m.len()), c))
-            } else {
-                None
-            }
-        })
-        .collect();
-    scored.sort();
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().take(3).map(|(_, c)| c).collect()
-}
-
-/// "did you mean `a` or `b`?" (empty when there is nothing close).
-pub fn did_you_mean(near: &[&str]) -> String {
-    match near {
-        [] => String::new(),
-        [one] => format!("; did you mean `{one}`?"),
-        [init @ .., last] => {
-            let init: Vec<String> = init.iter().map(|n| format!("`{n}`")).collect();
-            format!("; did you mean {} or `{last}`?", init.join(", "))
-        }
-    }
-}
-
 /// For a key read on a map of unknown origin: the documented keys close to
 /// it, each with the shape it belongs to.
 pub fn suggest_any(missing: &str) -> Vec<(&'static str, &'static str)> {
@@ -469,7 +431,7 @@ pub fn suggest_any(missing: &str) -> Vec<(&'static str, &'static str)> {
         n.dedup();
         n
     };
-    for name in nearest(missing, names.iter().copied()) {
+    for name in crate::base::suggest::nearest(missing, names.iter().copied()) {
         let whats: Vec<&'static str> = all
             .clone()
             .filter(|(n, _)| *n == name)
@@ -535,17 +497,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn typos_and_parts_find_the_key() {
-        let cols = ["pxname", "svname", "status", "scur", "qcur"];
-        assert_eq!(nearest("svnme", cols), vec!["svname"]);
-        assert_eq!(nearest("pxnam", cols), vec!["pxname"]);
-        assert!(nearest("zzzzzz", cols).is_empty());
-        let keys = ["op_state", "admin_state", "backend"];
-        assert_eq!(nearest("op_stat", keys), vec!["op_state"]);
-        assert_eq!(nearest("state", keys)[0], "op_state");
-    }
-
-    #[test]
     fn any_map_suggests_documented_keys_with_their_shape() {
         let s = suggest_any("op_stat");
         assert_eq!(s[0].0, "op_state");
@@ -559,16 +510,6 @@ mod tests {
         let src =
             "let m = #{ count: 1, total : 2 };\nm.extra = 3;\nif m.count == 1 {}\nfoo::bar(x: 1)";
         assert_eq!(keys_in_source(src), vec!["count", "extra", "total"]);
-    }
-
-    #[test]
-    fn did_you_mean_reads_well() {
-        assert_eq!(did_you_mean(&[]), "");
-        assert_eq!(did_you_mean(&["a"]), "; did you mean `a`?");
-        assert_eq!(
-            did_you_mean(&["a", "b", "c"]),
-            "; did you mean `a`, `b` or `c`?"
-        );
     }
 
     #[test]

@@ -107,18 +107,16 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
                 b = b.down(d.clone());
             }
             for s in &case.slow {
-                let (server, delay) = s.split_once('=').ok_or_else(|| {
-                    format!("slow = \"{s}\": expected backend/server=DELAY (2s, 500ms)")
-                })?;
-                let delay =
-                    humantime::parse_duration(delay).map_err(|e| format!("slow = \"{s}\": {e}"))?;
-                b = b.slow(server.to_string(), delay);
+                let (server, delay) =
+                    crate::lab::parse_slow(s).map_err(|e| format!("slow = \"{s}\": {e}"))?;
+                b = b.slow(server, delay);
             }
             let lab = b
                 .start()
                 .map_err(|e| format!("the lab did not start from {}: {e}", cfg.display()))?;
             settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
-            settings.config_paths = lab.config_paths().to_vec();
+            settings.config_paths = lab.user_config_paths().to_vec();
+            settings.config_copy = lab.config_copy().cloned();
             settings.journal_path = lab.dir().join("journal.jsonl");
             settings.output_dir = lab.dir().to_path_buf();
             _lab = Some(lab);

@@ -28,9 +28,7 @@ fn config_lab(
 
 fn runner(lab: &Lab) -> Runner {
     Runner::builder()
-        .socket(&lab.admin_socket().display().to_string())
-        .unwrap()
-        .config_paths(lab.config_paths().to_vec())
+        .lab(lab)
         .haproxy_bin(haproxy_bin())
         .read_only(true)
         .build()
@@ -165,7 +163,8 @@ fn template_slots_get_their_own_responders() {
             "ipv6@:::443",
             "10.0.0.1:8443",
             "10.0.0.1:3306",
-            ":8404"
+            ":8404",
+            "10.0.0.1:2525"
         ]
     );
     assert!(lab
@@ -173,7 +172,7 @@ fn template_slots_get_their_own_responders() {
         .iter()
         .all(|b| b.tcp.is_some_and(|a| a.ip().is_loopback())));
     // The `listen stats` section serves its page on its lab port.
-    let stats = lab.binds().last().unwrap().tcp.unwrap();
+    let stats = lab.binds()[5].tcp.unwrap();
     let reply = get(stats, "/stats");
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
 }
@@ -391,4 +390,96 @@ fn ctrl_c_while_the_lab_waits_for_a_down_server_cleans_up() {
     );
     let left: Vec<_> = std::fs::read_dir(&labs).unwrap().flatten().collect();
     assert!(left.is_empty(), "the lab's directory is removed: {left:?}");
+}
+
+#[test]
+fn findings_name_the_users_files_and_judge_production() {
+    if !require_haproxy() {
+        return;
+    }
+    let prod = fixture("prod.cfg");
+    let run = harun()
+        .args(["lab", "-c"])
+        .arg(&prod)
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+        .args(["check_config", "--json"])
+        .run();
+    run.expect_code(0);
+    // The lab's copy is deleted after the run: no finding may point at it.
+    let findings = run.json()["findings"].to_string();
+    assert!(!findings.contains("harun-lab-"), "{findings}");
+    let at = |line: u32| format!("{}:{line}", prod.display());
+    // haproxy -c ran on the copy; its warning names the user's line.
+    let warning = evidence(&run.finding("config.warning"));
+    assert!(warning.contains(&at(120)), "{warning}");
+    assert!(warning.contains("'option httplog' not usable"), "{warning}");
+    // The lint read production's own lines: its chroot and /dev/log, which
+    // the lab's copy no longer has.
+    let chroot = evidence(&run.finding("config.log-lost-in-chroot"));
+    assert!(
+        chroot.contains(&at(6)) && chroot.contains(&at(8)),
+        "{chroot}"
+    );
+    let keepalive = evidence(findings_with(&run.json(), "config.no-prefer-last-server")[0]);
+    assert!(keepalive.contains(&at(72)), "{keepalive}");
+
+    // The library does the same through Runner::lab.
+    let Some(lab) = config_lab("prod.cfg", |b| b) else {
+        return;
+    };
+    let report = runner(&lab).run_playbook("check_config").unwrap();
+    let text = serde_json::to_string(&report.findings).unwrap();
+    assert!(!text.contains(&lab.dir().display().to_string()), "{text}");
+    assert!(text.contains(&at(120)), "{text}");
+}
+
+#[test]
+fn production_lua_runs_only_with_keep_lua() {
+    if !require_haproxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let lua = dir.path().join("tag.lua");
+    std::fs::write(
+        &lua,
+        "core.register_action(\"tag\", { \"http-req\" }, function(txn) end)\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("lua.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    lua-load {}\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind :80\n    http-request lua.tag\n    default_backend b\nbackend b\n    server s1 10.0.0.1:80\n",
+            lua.display()
+        ),
+    )
+    .unwrap();
+    let base = || {
+        harun()
+            .args(["lab", "--haproxy-bin"])
+            .arg(haproxy_bin())
+            .arg("-c")
+            .arg(&cfg)
+    };
+    let run = base().arg("check_config").run();
+    run.expect_code(2);
+    for want in [
+        format!("{}:10: ", cfg.display()),
+        format!(
+            "the lab did not load the Lua scripts of {}:2: if the configuration uses their actions, services or fetches, --keep-lua runs them",
+            cfg.display()
+        ),
+    ] {
+        assert!(run.stderr.contains(&want), "{want}\n{}", run.stderr);
+    }
+    let run = base().args(["--keep-lua", "check_config"]).run();
+    run.expect_code(0);
+    assert!(!run.stderr.contains("lua-load"), "{}", run.stderr);
+    // Without -c there is no Lua to keep.
+    let run = harun().args(["lab", "--keep-lua"]).run();
+    run.expect_code(2);
+    assert!(run
+        .stderr
+        .contains("--keep-lua applies to a lab started from your configuration"));
 }

@@ -550,16 +550,8 @@ fn redirects_are_not_followed_and_the_host_header_is_sent() {
 #[test]
 fn snapshot_of_a_dead_haproxy_is_saved_and_exits_3() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("haproxy.cfg");
-    std::fs::write(&cfg, "global\n    log 127.0.0.1:514 local0\n").unwrap();
     let out = tempfile::tempdir().unwrap();
-    let run = harun()
-        .arg("-s")
-        .arg(dir.path().join("gone.sock"))
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--haproxy-bin")
-        .arg(haproxy_bin())
+    let run = dead_haproxy(&dir)
         .args(["snapshot", "--json", "-p"])
         .arg(format!("dir={}", out.path().display()))
         .run();

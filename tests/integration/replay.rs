@@ -244,16 +244,7 @@ fn replayed_error_rates_come_from_the_two_recorded_samples() {
         return;
     };
     // bk_api with api2 refusing and api1 in maintenance: HAProxy answers 503.
-    harun()
-        .lab(&lab)
-        .args([
-            "--yes",
-            "--force",
-            "-e",
-            r#"set_state("bk_api/api1", "maint"); 1"#,
-        ])
-        .run()
-        .expect_code(0);
+    force_maint(&lab, "bk_api/api1");
     let (_out, b) = std::thread::scope(|s| {
         let taking = s.spawn(|| snapshot(&lab, &["-p", "sample=2", "-p", "checks=false"]));
         // Between the two `show stat` samples (the second comes after 2 s).
@@ -473,16 +464,8 @@ fn partial_bundles_replay_what_they_hold() {
 #[test]
 fn a_snapshot_of_a_dead_haproxy_replays_as_unreachable() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("haproxy.cfg");
-    std::fs::write(&cfg, "global\n    log 127.0.0.1:514 local0\n").unwrap();
     let out = tempfile::tempdir().unwrap();
-    let run = harun()
-        .arg("-s")
-        .arg(dir.path().join("gone.sock"))
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--haproxy-bin")
-        .arg(haproxy_bin())
+    let run = dead_haproxy(&dir)
         .args(["snapshot", "-p", "sample=0", "-p"])
         .arg(format!("dir={}", out.path().display()))
         .run();

@@ -1,6 +1,7 @@
 //! Files a configuration names: certificates, maps and pattern files, error
-//! files, Lua scripts. Those this user can read are kept; the others are
-//! replaced by a stand-in in the lab's directory or removed, each reported.
+//! files, Lua scripts (when kept at all). Those this user can read are kept;
+//! the others are replaced by a stand-in in the lab's directory or removed,
+//! each reported.
 
 use super::line::LineEdit;
 use super::servers::bind_options;
@@ -258,16 +259,6 @@ impl<'a> Rewriter<'a> {
                     "missing here"
                 };
                 self.drop_line(s, d, e, why);
-            }
-            "filter" if first == "spoe" => {
-                if let Some(i) = d.args.iter().position(|a| a == "config") {
-                    if let Some(path) = d.args.get(i + 1) {
-                        if !self.present(d, path, Base::None, e, i + 2) {
-                            let why = "its SPOE configuration file is missing here";
-                            self.drop_line(s, d, e, why);
-                        }
-                    }
-                }
             }
             _ => {}
         }

@@ -6,7 +6,10 @@
 //! harun's responders, every path the process writes to the lab's directory;
 //! what needs privileges, files that are not there or other machines is
 //! removed or replaced by a stand-in. Nothing in the result reaches a
-//! production address.
+//! production address: peers, mailers, name servers, log and ring targets
+//! move to loopback, and what could open connections of its own is not run
+//! (Lua scripts unless [`Options::keep_lua`], SPOE agents, external checks,
+//! transparent proxying, OCSP updates).
 //!
 //! Each file keeps its line numbers (a removed line becomes a comment,
 //! additions go to a last file of their own), so `haproxy -c` messages and
@@ -53,6 +56,20 @@ pub trait Resources {
     /// `maxconn` needs more.
     fn fd_limit(&self) -> Option<u64>;
 }
+
+/// What the user chose for a rewrite.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Run production's Lua scripts (`lua-load`): they can connect anywhere
+    /// (`core.tcp`, `core.httpclient`, tasks), so they are dropped unless
+    /// asked for. A configuration that uses their actions, services or
+    /// fetches needs them to start.
+    pub keep_lua: bool,
+}
+
+/// Why a `lua-load` line is not run (the rewrite says it, and a rejected
+/// configuration points at `--keep-lua`).
+pub const LUA_DROPPED: &str = "production's Lua can connect anywhere (core.tcp, httpclient, tasks): not run in the lab unless asked for with --keep-lua";
 
 /// What kind of change a [`Rewrite`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -160,12 +177,17 @@ impl Rewritten {
             .collect()
     }
 
-    /// The user's file a lab file was written from (line numbers are the same).
-    pub fn original_of(&self, lab_path: &Path) -> Option<&Path> {
-        self.files
-            .iter()
-            .find(|f| f.path == lab_path)
-            .map(|f| f.original.as_path())
+    /// The copy as `haproxy -c` runs it, with the user's file behind each
+    /// lab file (line numbers are the same).
+    pub fn copy(&self) -> crate::config::ConfigCopy {
+        crate::config::ConfigCopy {
+            run: self.config_paths(),
+            originals: self
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.original.clone()))
+                .collect(),
+        }
     }
 }
 
@@ -205,6 +227,7 @@ pub fn rewrite(
     model: &ConfigModel,
     sources: &[(PathBuf, String)],
     res: &mut dyn Resources,
+    options: Options,
 ) -> Result<Rewritten, RewriteError> {
     if let Some(n) = model.notes.first() {
         return Err(RewriteError {
@@ -240,6 +263,7 @@ pub fn rewrite(
         }
     }
     let mut rw = Rewriter::new(model, sources, res)?;
+    rw.options = options;
     rw.checked = checked;
     rw.servers = all_servers;
     rw.allocate_binds()?;
@@ -280,6 +304,7 @@ struct Rewriter<'a> {
     /// Servers with health checks, and every server.
     checked: u64,
     servers: Vec<ServerInfo>,
+    options: Options,
 }
 
 /// Descriptors left for HAProxy's listeners, pipes and the like when
@@ -471,6 +496,7 @@ impl<'a> Rewriter<'a> {
             sock_names: Vec::new(),
             checked: 0,
             servers: Vec::new(),
+            options: Options::default(),
         })
     }
 
@@ -792,6 +818,13 @@ impl<'a> Rewriter<'a> {
             }
             "stats" if first == "socket" => self.stats_socket(s, d, e)?,
             "log" => self.log(s, d, e)?,
+            "lua-load" | "lua-load-per-thread" if !self.options.keep_lua => {
+                self.drop_line(s, d, e, LUA_DROPPED)
+            }
+            "external-check" => self.drop_line(s, d, e, "no external check runs in the lab"),
+            kw if kw.starts_with("ocsp-update.") => {
+                self.drop_line(s, d, e, "the lab does not query OCSP responders")
+            }
             kw if kw.starts_with("51degrees-")
                 || kw.starts_with("wurfl-")
                 || kw.starts_with("deviceatlas-") =>
@@ -1033,6 +1066,18 @@ impl<'a> Rewriter<'a> {
             "server-state-file" => self.state_file(s, d, e),
             "option" if PROTOCOL_CHECKS.contains(&first) => self.drop_line(s, d, e, plain_check),
             "external-check" => self.drop_line(s, d, e, "no external check runs in the lab"),
+            "option" if first == "transparent" => self.drop_line(
+                s,
+                d,
+                e,
+                "it connects to the clients' original destinations: the lab's servers are its responders",
+            ),
+            "filter" if first == "spoe" => self.drop_line(
+                s,
+                d,
+                e,
+                "SPOE agents are production services (and an agent's configuration may log to other hosts): no message leaves the lab",
+            ),
             "tcp-check" => self.drop_line(s, d, e, plain_check),
             "http-check" if first == "expect" => {
                 let what = d.args.iter().skip(1).find(|a| *a != "!");
@@ -1044,6 +1089,9 @@ impl<'a> Rewriter<'a> {
             "http-check" if first == "connect" && d.args.len() > 1 => {
                 let why = "checks connect to the server's responder, in clear";
                 self.drop_line(s, d, e, why)
+            }
+            _ if d.args.iter().take(2).any(|a| a == "send-spoe-group") => {
+                self.drop_line(s, d, e, "its SPOE filter is not loaded in the lab")
             }
             _ => {}
         }
@@ -1208,6 +1256,50 @@ impl<'a> Rewriter<'a> {
         })
     }
 
+    /// HAProxy makes a `default` resolvers section from this host's
+    /// /etc/resolv.conf when the configuration has none: what refers to it
+    /// (`resolvers default`, `do-resolve(var,default)`, the httpclient of
+    /// kept Lua scripts) gets the lab's DNS stand-in instead.
+    fn default_resolvers(&mut self) -> Result<Option<String>, RewriteError> {
+        if self
+            .model
+            .sections_of("resolvers")
+            .any(|s| s.name.as_deref() == Some("default"))
+        {
+            return Ok(None);
+        }
+        let user = self
+            .model
+            .sections
+            .iter()
+            .flat_map(|s| &s.directives)
+            .find(|d| uses_default_resolvers(d));
+        let why = match user {
+            Some(d) => format!(
+                "{} resolves through HAProxy's `default` resolvers, made from this host's /etc/resolv.conf: the lab's DNS stand-in instead",
+                d.location()
+            ),
+            None if self.options.keep_lua => "the Lua httpclient resolves through HAProxy's `default` resolvers, made from this host's /etc/resolv.conf: the lab's DNS stand-in instead".to_string(),
+            None => return Ok(None),
+        };
+        let ns = self.res.nameserver().map_err(|m| RewriteError {
+            location: None,
+            message: format!("the lab cannot provide an address: {m}"),
+        })?;
+        let line = format!("nameserver harun-lab {ns}");
+        self.rewrites.push(Rewrite {
+            location: ADDITIONS_FILE.to_string(),
+            section: "resolvers default".into(),
+            kind: RewriteKind::Added,
+            from: String::new(),
+            to: line.clone(),
+            why,
+        });
+        Ok(Some(format!(
+            "# Added by harun lab: no name is resolved through this host's resolvers.\nresolvers default\n    {line}\n"
+        )))
+    }
+
     fn finish(mut self) -> Result<Rewritten, RewriteError> {
         let dir = self.res.dir().to_path_buf();
         let cfg_dir = dir.join("cfg");
@@ -1233,15 +1325,15 @@ impl<'a> Rewriter<'a> {
                 text,
             });
         }
-        let mut additions = None;
+        let mut added = String::new();
         let admin_socket = match self.admin_socket.take() {
             Some(p) => p,
             None => {
                 let p = dir.join("sock").join("harun-admin.sock");
                 let line = format!("stats socket {} level admin mode 600", p.display());
-                let text = format!(
+                added.push_str(&format!(
                     "# Added by harun lab: the configuration has no admin-level UNIX stats socket.\nglobal\n    {line}\n"
-                );
+                ));
                 self.rewrites.push(Rewrite {
                     location: ADDITIONS_FILE.to_string(),
                     section: "global".into(),
@@ -1251,14 +1343,17 @@ impl<'a> Rewriter<'a> {
                     why: "the configuration has no admin-level UNIX stats socket: harun needs one"
                         .into(),
                 });
-                additions = Some(RewrittenFile {
-                    original: PathBuf::new(),
-                    path: cfg_dir.join(ADDITIONS_FILE),
-                    text,
-                });
                 p
             }
         };
+        if let Some(text) = self.default_resolvers()? {
+            added.push_str(&text);
+        }
+        let additions = (!added.is_empty()).then(|| RewrittenFile {
+            original: PathBuf::new(),
+            path: cfg_dir.join(ADDITIONS_FILE),
+            text: added,
+        });
         let prelude = self.prelude(&cfg_dir);
         let servers = std::mem::take(&mut self.servers);
         Ok(Rewritten {
@@ -1274,6 +1369,20 @@ impl<'a> Rewriter<'a> {
             internal: self.internal,
         })
     }
+}
+
+/// Whether a line resolves names through the `default` resolvers section.
+fn uses_default_resolvers(d: &Directive) -> bool {
+    let first = d.args.first().map(String::as_str);
+    (d.keyword == "httpclient.resolvers.id" && first == Some("default"))
+        || d.args
+            .windows(2)
+            .any(|w| w[0] == "resolvers" && w[1] == "default")
+        || d.args.iter().any(|a| {
+            a.strip_prefix("do-resolve(")
+                .and_then(|inner| inner.split([',', ')']).nth(1))
+                .is_some_and(|r| r.trim() == "default")
+        })
 }
 
 /// Remove the options named in `a` and `b` from a bind-like line whose

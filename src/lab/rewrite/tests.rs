@@ -68,10 +68,16 @@ impl Resources for Fake {
 }
 
 fn run_on(name: &str, text: &str, res: &mut Fake) -> Rewritten {
+    run_with(name, text, res, Options::default())
+}
+
+fn run_with(name: &str, text: &str, res: &mut Fake, options: Options) -> Rewritten {
     let path = PathBuf::from(name);
     let model = parse_config(text, &path);
-    rewrite(&model, &[(path, text.to_string())], res).expect("rewrites")
+    rewrite(&model, &[(path, text.to_string())], res, options).expect("rewrites")
 }
+
+const KEEP_LUA: Options = Options { keep_lua: true };
 
 fn fixture(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -180,7 +186,7 @@ fn production_like_config() {
     let expect = [
         "removed `master-worker` (the lab runs a single process)",
         "global: pidfile /run/haproxy.pid -> /lab/harun-lab-x/haproxy.pid",
-        "global: maxconn 200000 -> 8971 (this machine allows 20000 open files",
+        "global: maxconn 200000 -> 8970 (this machine allows 20000 open files",
         "removed `cpu-map auto:1/1-4 0-3`",
         "removed `user haproxy group haproxy` (the lab's sockets belong to you)",
         "global: stats socket ipv4@10.0.0.1:9999 -> ipv4@127.0.0.1:",
@@ -238,7 +244,8 @@ fn production_like_config() {
             "ipv6@:::443",
             "10.0.0.1:8443",
             "10.0.0.1:3306",
-            ":8404"
+            ":8404",
+            "10.0.0.1:2525"
         ]
     );
     assert_eq!(r.binds[2].section, "frontend fe_https");
@@ -296,7 +303,9 @@ fn production_like_config() {
             "bk_static/st1",
             "bk_static/st2",
             "mysql/db1",
-            "mysql/db2"
+            "mysql/db2",
+            "legacy_smtp/smtp1",
+            "bk_geo/geo1"
         ]
     );
     // default-server inter 1s fall 2 from defaults, check from bk_static's own.
@@ -347,7 +356,7 @@ fn admin_socket_under_a_condition_does_not_count() {
 #[test]
 fn programs_lua_devices_and_resolv_conf() {
     let text = "global\n  lua-load /etc/haproxy/cors.lua\n  lua-load /opt/ok.lua\n  51degrees-data-file /x.dat\n  unix-bind prefix /run/haproxy mode 770 user haproxy\n  ulimit-n 500000\nresolvers r\n  parse-resolv-conf\nprogram api\n  command /usr/bin/dataplaneapi\n  no option start-on-reload\nbackend b\n  option ssl-hello-chk\n  tcp-check connect port 443\n  http-check connect port 8443 ssl\n  http-check expect ! rstatus ^5\n  source 10.0.0.9\n  server s 10.0.0.1:80 check agent-check agent-port 5555 agent-addr 10.0.0.1 proto h2 source 10.0.0.8\n";
-    let r = run_on("h.cfg", text, &mut Fake::new(&["/opt/ok.lua"]));
+    let r = run_with("h.cfg", text, &mut Fake::new(&["/opt/ok.lua"]), KEEP_LUA);
     let out = &r.files[0].text;
     let all = lines(&r).join("\n");
     for e in [
@@ -458,7 +467,7 @@ fn bind_forms_and_tls_options() {
 #[test]
 fn default_path_makes_kept_relative_paths_absolute() {
     let text = "global\n  default-path config\n  lua-load lua/a.lua\nfrontend fe\n  bind :80\n  http-request return status 200 file pages/ok.txt\n  use_backend %[path,map_beg(maps/p.map,b)]\n  acl x src -f lists/x.lst\n  errorfile 503 err/503.http\n";
-    let r = run_on(
+    let r = run_with(
         "/etc/haproxy/haproxy.cfg",
         text,
         &mut Fake::new(&[
@@ -467,6 +476,7 @@ fn default_path_makes_kept_relative_paths_absolute() {
             "/etc/haproxy/lists/x.lst",
             "/etc/haproxy/pages/ok.txt",
         ]),
+        KEEP_LUA,
     );
     let out = &r.files[0].text;
     assert!(
@@ -507,6 +517,7 @@ fn what_cannot_be_rewritten_names_file_and_line() {
         &parse_config("maxconn 10\nglobal\n", Path::new("x.cfg")),
         &[(PathBuf::from("x.cfg"), "maxconn 10\nglobal\n".into())],
         &mut Fake::new(&[]),
+        Options::default(),
     )
     .unwrap_err();
     assert_eq!(e.location.as_deref(), Some("x.cfg:1"));
@@ -519,6 +530,7 @@ fn what_cannot_be_rewritten_names_file_and_line() {
         &parse_config(text, Path::new("y.cfg")),
         &[(PathBuf::from("y.cfg"), text.into())],
         &mut Fake::new(&[]),
+        Options::default(),
     )
     .unwrap_err();
     assert_eq!(e.to_string(), "y.cfg:2: unterminated \" quote");
@@ -527,6 +539,7 @@ fn what_cannot_be_rewritten_names_file_and_line() {
         &parse_config(text, Path::new("z.cfg")),
         &[(PathBuf::from("z.cfg"), text.into())],
         &mut Fake::new(&[]),
+        Options::default(),
     )
     .unwrap_err();
     assert_eq!(
@@ -549,7 +562,7 @@ fn several_files_keep_their_names_and_order() {
     let mb = parse_config(&b.1, &b.0);
     model.files.extend(mb.files);
     model.sections.extend(mb.sections);
-    let r = rewrite(&model, &[a, b], &mut Fake::new(&[])).unwrap();
+    let r = rewrite(&model, &[a, b], &mut Fake::new(&[]), Options::default()).unwrap();
     let paths: Vec<_> = r.config_paths();
     assert_eq!(
         paths,
@@ -560,7 +573,8 @@ fn several_files_keep_their_names_and_order() {
         ]
     );
     assert_eq!(
-        r.original_of(Path::new("/lab/harun-lab-x/cfg/1-haproxy.cfg")),
+        r.copy()
+            .original_of(Path::new("/lab/harun-lab-x/cfg/1-haproxy.cfg")),
         Some(Path::new("/c/b/haproxy.cfg"))
     );
     assert!(r.files[1].text.contains("server s 127.0.0.1:41001"));
@@ -581,4 +595,184 @@ fn template_slots_start_on_a_healthy_responder() {
         "(harun's responders: s1 DOWN: refuses connections, the others healthy;"
     ));
     assert_eq!(r.template_addrs[0].2, loopback(41001));
+}
+
+/// The words of a live line that name another host: an IP address (with or
+/// without a port, behind any `proto@` prefix) that is not loopback, or a
+/// `host:port` whose host is a name other than localhost.
+fn remote_addresses(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for word in line.split(|c: char| c.is_whitespace() || c == ',') {
+        let bare = word.split_once('@').map_or(word, |(p, rest)| {
+            if p.chars().all(|c| c.is_ascii_alphanumeric()) {
+                rest
+            } else {
+                word
+            }
+        });
+        let ip = bare
+            .parse::<SocketAddr>()
+            .map(|a| a.ip())
+            .or_else(|_| bare.parse::<std::net::IpAddr>());
+        let remote = match ip {
+            Ok(ip) => !ip.is_loopback(),
+            Err(_) => bare.rsplit_once(':').is_some_and(|(h, p)| {
+                p.parse::<u16>().is_ok()
+                    && !h.is_empty()
+                    && h != "localhost"
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+                    && h.contains(|c: char| c.is_ascii_alphabetic())
+            }),
+        };
+        if remote {
+            out.push(word.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn remote_addresses_are_found_in_any_form() {
+    let found = remote_addresses(
+        "server s 10.0.0.1:80 addr 10.0.0.2 log ipv4@192.0.2.1:514 peer [2001:db8::1]:1024 svc.consul:8080 x:y",
+    );
+    assert_eq!(
+        found,
+        [
+            "10.0.0.1:80",
+            "10.0.0.2",
+            "ipv4@192.0.2.1:514",
+            "[2001:db8::1]:1024",
+            "svc.consul:8080"
+        ]
+    );
+    assert!(remote_addresses(
+        "bind 127.0.0.1:80,ipv6@[::1]:443 stats socket ipv4@127.0.0.1:9 localhost:80 cpu-map auto:1/1-4 mailer m haproxy@example.com"
+    )
+    .is_empty());
+}
+
+/// Nothing the lab runs from the production fixture can reach another host,
+/// even with every file it names readable here: no remote address and no
+/// program of production's (Lua, external checks, SPOE agents, programs) is
+/// left on a live line of any file haproxy reads.
+#[test]
+fn nothing_on_a_live_line_reaches_beyond_loopback() {
+    let text = fixture("prod.cfg");
+    let mut res = Fake::new(&[
+        "/etc/haproxy/lua/tokens.lua",
+        "/etc/haproxy/spoe-waf.conf",
+        "/etc/haproxy/certs/www.pem",
+        "/etc/haproxy/ca/internal.pem",
+        "/etc/haproxy/maps/hosts.map",
+    ]);
+    let r = run_on("/etc/haproxy/haproxy.cfg", &text, &mut res);
+    let files: Vec<&RewrittenFile> = r
+        .prelude
+        .iter()
+        .chain(&r.files)
+        .chain(r.additions.iter())
+        .collect();
+    assert_eq!(files.len(), 3, "prelude, the copy, additions");
+    let programs = [
+        "lua-load",
+        "lua-load-per-thread",
+        "external-check",
+        "program",
+        "command",
+        "filter spoe",
+        "option external-check",
+        "option transparent",
+    ];
+    for f in files {
+        for line in f.text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let remote = remote_addresses(line);
+            assert!(remote.is_empty(), "{remote:?} left in `{line}`");
+            assert!(
+                !programs
+                    .iter()
+                    .any(|p| line == *p || line.starts_with(&format!("{p} "))),
+                "a program of production's is left: `{line}`"
+            );
+            assert!(!line.contains("send-spoe-group"), "{line}");
+        }
+    }
+    let l = lines(&r);
+    let all = l.join("\n");
+    for e in [
+        "haproxy.cfg:113: global: removed `lua-load /etc/haproxy/lua/tokens.lua` (production's Lua can connect anywhere",
+        "haproxy.cfg:114: global: removed `external-check` (no external check runs in the lab)",
+        "haproxy.cfg:121: listen legacy_smtp: log 10.0.0.5:514 -> 127.0.0.1:49999",
+        "haproxy.cfg:122: listen legacy_smtp: removed `option transparent`",
+        "haproxy.cfg:128: backend bk_geo: removed `filter spoe engine waf config /etc/haproxy/spoe-waf.conf`",
+        "haproxy.cfg:129: backend bk_geo: removed `http-request send-spoe-group waf check-request`",
+        "harun-lab-additions.cfg: resolvers default: added `nameserver harun-lab 127.0.0.1:49998` (/etc/haproxy/haproxy.cfg:131 resolves through HAProxy's `default` resolvers",
+    ] {
+        assert!(all.contains(e), "missing {e:?} in\n{all}");
+    }
+    // One line says why Lua is gone.
+    assert_eq!(l.iter().filter(|w| w.contains("Lua")).count(), 1, "{all}");
+    // The copy resolves `default` with the lab's stand-in, not /etc/resolv.conf.
+    let added = &r.additions.as_ref().unwrap().text;
+    assert!(
+        added.contains("resolvers default\n    nameserver harun-lab 127.0.0.1:49998\n"),
+        "{added}"
+    );
+}
+
+#[test]
+fn lua_runs_only_when_asked_for() {
+    let text = "global\n  lua-load /opt/ok.lua\n  lua-load-per-thread /opt/t.lua\n";
+    let readable = ["/opt/ok.lua", "/opt/t.lua"];
+    let r = run_on("h.cfg", text, &mut Fake::new(&readable));
+    assert_eq!(
+        lines(&r),
+        [
+            format!("h.cfg:2: global: removed `lua-load /opt/ok.lua` ({LUA_DROPPED})"),
+            format!("h.cfg:3: global: removed `lua-load-per-thread /opt/t.lua` ({LUA_DROPPED})"),
+            "harun-lab-additions.cfg: global: added `stats socket /lab/harun-lab-x/sock/harun-admin.sock level admin mode 600` (the configuration has no admin-level UNIX stats socket: harun needs one)".to_string(),
+        ]
+    );
+    assert_eq!(live(&r), ["global"]);
+    let r = run_with("h.cfg", text, &mut Fake::new(&readable), KEEP_LUA);
+    assert_eq!(
+        live(&r),
+        [
+            "global",
+            "  lua-load /opt/ok.lua",
+            "  lua-load-per-thread /opt/t.lua"
+        ]
+    );
+    // Kept Lua has the httpclient, which resolves through `default`.
+    assert!(r
+        .additions
+        .unwrap()
+        .text
+        .contains("resolvers default\n    nameserver harun-lab 127.0.0.1:49998\n"));
+}
+
+#[test]
+fn default_resolvers_are_the_stand_in_only_when_used() {
+    let plain = "backend b\n  server s 10.0.0.1:80\n";
+    let r = run_on("h.cfg", plain, &mut Fake::new(&[]));
+    assert!(!r.additions.unwrap().text.contains("resolvers"));
+    for used in [
+        "backend b\n  server s svc:80 resolvers default\n",
+        "frontend f\n  bind :80\n  http-request do-resolve(txn.ip,default,ipv4) hdr(host)\n",
+        "global\n  httpclient.resolvers.id default\n",
+    ] {
+        let r = run_on("h.cfg", used, &mut Fake::new(&[]));
+        assert!(
+            r.additions.unwrap().text.contains("resolvers default\n"),
+            "{used}"
+        );
+    }
+    // The configuration's own `default` section is rewritten like any other.
+    let own = "resolvers default\n  nameserver ns 10.0.0.53:53\nbackend b\n  server s svc:80 resolvers default\n";
+    let r = run_on("h.cfg", own, &mut Fake::new(&[]));
+    assert!(!r.additions.unwrap().text.contains("resolvers"));
 }
