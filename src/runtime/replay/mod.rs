@@ -9,6 +9,7 @@
 //! describe the day of the incident, never today's host.
 
 pub mod index;
+mod showstat;
 pub mod store;
 
 pub use index::{Entry, Index, FORMAT, VERSION};
