@@ -167,6 +167,48 @@ impl ReplyStore {
         }
     }
 
+    /// Why the `show stat` samples give no interval to compute rates over,
+    /// when [`ReplyStore::stat_seconds`] did not move: one sample, samples
+    /// without times or out of time order, or every sample already used by
+    /// an earlier rate window of the run.
+    pub fn why_no_interval(&self) -> String {
+        let samples = self
+            .replies
+            .get("show stat")
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let name = &self.name;
+        let out_of_order = samples.windows(2).find(|w| w[1].at <= w[0].at);
+        match samples {
+            [] => format!("the replay bundle holds no `show stat` for {name}"),
+            [_] => format!(
+                "the replay bundle holds one `show stat` sample for {name}: no interval to compute rates over"
+            ),
+            _ if samples.iter().any(|s| s.at.is_none()) => format!(
+                "the replay bundle's {} `show stat` samples for {name} carry no time (index.json gives no `at`): the interval between them is unknown",
+                samples.len()
+            ),
+            _ if out_of_order.is_some() => {
+                let w = out_of_order.unwrap_or(samples);
+                let when = |s: &Sample| {
+                    s.at.map(|t| humantime::format_rfc3339_millis(t).to_string())
+                        .unwrap_or_default()
+                };
+                format!(
+                    "the replay bundle's `show stat` samples for {name} do not move forward in time: {} is dated {}, {} {}",
+                    w[1].file.display(),
+                    when(&w[1]),
+                    w[0].file.display(),
+                    when(&w[0])
+                )
+            }
+            _ => format!(
+                "the replay bundle's {} `show stat` samples for {name} were used by an earlier rate window of this run: no later sample to compute rates over",
+                samples.len()
+            ),
+        }
+    }
+
     /// When the reply served last was taken, if the bundle says.
     pub fn last_at(&self) -> Option<SystemTime> {
         self.clock().last_at
@@ -832,5 +874,45 @@ mod tests {
             s.answer(&cmd("show stat bk 4 -1")).unwrap_err().kind(),
             "haproxy_error"
         );
+    }
+
+    #[test]
+    fn why_no_interval_says_what_is_true() {
+        let with_times = |times: &[Option<f64>]| {
+            let mut s = ReplyStore::new("t", "/b");
+            for (i, t) in times.iter().enumerate() {
+                s.insert(
+                    "show stat",
+                    Sample {
+                        at: t.and_then(at),
+                        file: PathBuf::from(format!("/b/show_stat.{}.txt", i + 1)),
+                        reply: Recorded::Reply(STAT.to_string()),
+                    },
+                );
+            }
+            s
+        };
+        let why = with_times(&[Some(0.0)]).why_no_interval();
+        assert!(why.contains("holds one `show stat` sample for t"), "{why}");
+        let why = with_times(&[None, None]).why_no_interval();
+        assert!(
+            why.contains("2 `show stat` samples for t carry no time"),
+            "{why}"
+        );
+        let why = with_times(&[Some(0.0), None]).why_no_interval();
+        assert!(why.contains("carry no time"), "{why}");
+        let why = with_times(&[Some(5.0), Some(5.0)]).why_no_interval();
+        assert!(
+            why.contains("do not move forward in time: /b/show_stat.2.txt is dated 2026-"),
+            "{why}"
+        );
+        // Both samples served already: a second window has nothing new.
+        let s = with_times(&[Some(0.0), Some(3.0)]);
+        s.answer(&cmd("show stat")).unwrap();
+        s.note_sleep();
+        s.answer(&cmd("show stat")).unwrap();
+        assert!(s
+            .why_no_interval()
+            .contains("were used by an earlier rate window of this run"));
     }
 }
