@@ -862,7 +862,7 @@ static FINDING_DOCS: &[FindingDoc] = &[
         id: "errors.unavailable",
         severity: Severity::Info,
         title: "5xx and connection-error rates are unavailable",
-        meaning: "Rates come from two `show stat` samples some seconds apart. A replay bundle that recorded only one (snapshots taken with `-p sample=0`, or before snapshots took two) has no interval to divide by: the rates are not reported at all, rather than as 0.",
+        meaning: "Rates come from two `show stat` samples some seconds apart. A replay bundle that recorded only one (snapshots taken with `-p sample=0`, or before snapshots took two), whose samples carry no time in index.json, or whose samples were all used by an earlier rate window of the run, has no interval to divide by: the rates are not reported at all, rather than as 0. The finding's detail says which.",
         fix: "Nothing to fix in HAProxy. For the next incident, take the snapshot with two samples (`harun snapshot`, `-p sample=3` is the default).",
     },
     FindingDoc {

@@ -9,10 +9,11 @@ use crate::base::error::Error;
 use crate::base::report::{Finding, Severity};
 use crate::config::{self, ConfigModel};
 use crate::runtime::{info, Command};
-use crate::system::logging::{check_logging, parse_log_directive, LogTarget};
+use crate::system::logging::{check_logging_with, parse_log_directive, LogKind, LogTarget};
 use crate::system::rsyslog::RsyslogSetup;
 use crate::system::{host, syslog};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,7 +70,41 @@ fn host_facts(ctx: &Ctx) -> R<Map> {
     m.insert("irqbalance".into(), dynamic(&irq)?);
     m.insert("cpus".into(), dynamic(&cpus)?);
     m.insert("rsyslog".into(), dynamic(&rsyslog(ctx))?);
+    // A replay of an older bundle has none: the key stays out, so that a
+    // snapshot of that replay is the bundle again.
+    if let Ok(addrs) = local_addresses(ctx) {
+        let list: Array = addrs.iter().map(|a| a.to_string().into()).collect();
+        m.insert("local_addresses".into(), list.into());
+    }
     Ok(m)
+}
+
+/// The addresses of the host HAProxy logs from: this host's, or the
+/// snapshot's in a replay (`not_recorded` when it kept none).
+fn local_addresses(ctx: &Ctx) -> Result<Vec<IpAddr>, Error> {
+    match ctx.replay() {
+        Some(b) => super::replayed::local_addresses(b),
+        None => Ok(host::local_addresses()),
+    }
+}
+
+/// The addresses the logging checks compare `log <ip>:<port>` targets
+/// with. Only a UDP target at a non-loopback IP needs them (loopback and
+/// `localhost` are always local, a host name never is): a replay without
+/// them raises `not_recorded` for such a target alone.
+fn addresses_for(ctx: &Ctx, sides: &LogSides) -> R<Vec<IpAddr>> {
+    let needed = sides.targets.iter().any(|(t, _, _)| {
+        t.kind == LogKind::Udp
+            && t.host
+                .as_deref()
+                .and_then(|h| h.parse::<IpAddr>().ok())
+                .is_some_and(|a| !a.is_loopback())
+    });
+    match local_addresses(ctx) {
+        Ok(a) => Ok(a),
+        Err(_) if !needed => Ok(Vec::new()),
+        Err(e) => Err(to_rhai(e)),
+    }
 }
 
 /// Live logs cannot come from a bundle: refuse by name in a replay.
@@ -182,7 +217,7 @@ fn log_sides(ctx: &Ctx, path: Option<&str>) -> R<LogSides> {
     })
 }
 
-fn log_findings(sides: &LogSides) -> Vec<Finding> {
+fn log_findings(sides: &LogSides, local: &[IpAddr]) -> Vec<Finding> {
     if let Some(e) = &sides.config_error {
         return vec![Finding::new(
             Severity::Error,
@@ -197,15 +232,17 @@ fn log_findings(sides: &LogSides) -> Vec<Finding> {
         .iter()
         .map(|(t, loc, _)| (t.clone(), loc.clone()))
         .collect();
-    check_logging(
+    check_logging_with(
         &pairs,
         sides.chroot.as_ref().map(|(c, _)| c.as_str()),
         &sides.rsyslog,
+        local,
     )
 }
 
 fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
     let sides = log_sides(ctx, path)?;
+    let local = addresses_for(ctx, &sides)?;
     let mut haproxy = Array::new();
     for (t, loc, section) in &sides.targets {
         let mut m = dynamic(t)?.try_cast::<Map>().unwrap_or_default();
@@ -258,7 +295,7 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
     );
     m.insert(
         "findings".into(),
-        crate::base::report::grouped(log_findings(&sides))
+        crate::base::report::grouped(log_findings(&sides, &local))
             .iter()
             .map(super::convert::finding)
             .collect::<rhai::Array>()
@@ -276,7 +313,7 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
             &pairs,
             sides.chroot.as_ref().map(|(c, _)| c.as_str()),
             &sides.rsyslog,
-            &host::local_addresses(),
+            &local,
         )
     };
     m.insert("summary".into(), summary.into());
@@ -285,8 +322,9 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
 
 fn log_check(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     let sides = log_sides(ctx, path)?;
+    let local = addresses_for(ctx, &sides)?;
     let mut out = Array::new();
-    for f in crate::base::report::grouped(log_findings(&sides)) {
+    for f in crate::base::report::grouped(log_findings(&sides, &local)) {
         out.push(super::convert::finding(&f));
         ctx.add_finding(f);
     }
@@ -369,13 +407,13 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, move || dynamic(&probes(&c)?.1));
     let c = ctx.clone();
-    reg("host_facts", &["Map"], "What the host says, as a snapshot records it: `#{irqbalance: #{running, pids},\ncpus: #{online, list, source}, rsyslog: #{files, udp_inputs, imudp_loaded,\nimuxsock_loaded, unix_sockets, notes}}` (rsyslog as read from `--rsyslog-conf`\nand `--rsyslog-dir`). In a replay: what the snapshot recorded, or a catchable\n`not_recorded` error, never today's host.")
+    reg("host_facts", &["Map"], "What the host says, as a snapshot records it: `#{irqbalance: #{running, pids},\ncpus: #{online, list, source}, rsyslog: #{files, udp_inputs, imudp_loaded,\nimuxsock_loaded, unix_sockets, notes}, local_addresses: [\"10.0.0.5\", ...]}`\n(rsyslog as read from `--rsyslog-conf` and `--rsyslog-dir`; `local_addresses`:\nthe addresses of the host's interfaces, loopback included). In a replay: what\nthe snapshot recorded, or a catchable `not_recorded` error, never today's host;\nthe replay of a bundle taken before snapshots recorded addresses has no\n`local_addresses` key (probe it with `\"local_addresses\" in h`).")
         .register_into_engine(engine, move || host_facts(&c));
     let c = ctx.clone();
     reg("system_check", &["Map"], "irqbalance against HAProxy's processes and threads: `#{irqbalance, cpus,\nnbproc, nbthread, cpu_map, source, notes, findings}`. Nbproc/Nbthread come from\n`show info` when a socket answers (`source`), else from the configuration;\n`cpu_map` from the configuration. Records `system.irqbalance` when irqbalance\nruns while HAProxy runs several processes or pins threads with cpu-map.\nIn a replay irqbalance and the CPUs are the snapshot's; a bundle without them\nraises a catchable `not_recorded` error.")
         .register_into_engine(engine, move || system_check(&c));
     let c = ctx.clone();
-    reg("log_setup", &["Map"], "Both sides of logging, without recording anything: `#{haproxy: [#{kind,\naddress, host, port, path, ring, facility, level, format, location, section,\ndisplay}], chroot: #{dir, location} or (), rsyslog: #{files, udp_inputs:\n[#{address, port, location, style}], imudp_loaded, imuxsock_loaded,\nunix_sockets: [#{path, location}], notes}, notes, config_error, findings,\nsummary}`. `findings` are what `log_check()` would record (`logs.*`);\n`summary` says it in one line for a table (`2 targets: /dev/log (chroot,\nrsyslog socket present)`). rsyslog comes from\n`--rsyslog-conf`/`--rsyslog-dir`; a missing rsyslog is an empty setup with a note.")
+    reg("log_setup", &["Map"], "Both sides of logging, without recording anything: `#{haproxy: [#{kind,\naddress, host, port, path, ring, facility, level, format, location, section,\ndisplay}], chroot: #{dir, location} or (), rsyslog: #{files, udp_inputs:\n[#{address, port, location, style}], imudp_loaded, imuxsock_loaded,\nunix_sockets: [#{path, location}], notes}, notes, config_error, findings,\nsummary}`. `findings` are what `log_check()` would record (`logs.*`);\n`summary` says it in one line for a table (`2 targets: /dev/log (chroot,\nrsyslog socket present)`). rsyslog comes from\n`--rsyslog-conf`/`--rsyslog-dir`; a missing rsyslog is an empty setup with a note.\nWhether `log <ip>:<port>` points at this host compares with its addresses: in a\nreplay the snapshot's, and a bundle without them raises a catchable\n`not_recorded` error when a log target is such an address.")
         .register_into_engine(engine, move || log_setup(&c, None));
     let c = ctx.clone();
     reg(
@@ -385,7 +423,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, move |p: &str| log_setup(&c, Some(p)));
     let c = ctx.clone();
-    reg("log_check", &["Array"], "Check that HAProxy's log targets reach a local receiver (rsyslog UDP input,\nunix socket, inside the chroot too). Records the `logs.*` findings (see\ndocs/findings.md), each with the exact lines to add on each side and the\nreload/restart commands, and returns them as maps.")
+    reg("log_check", &["Array"], "Check that HAProxy's log targets reach a local receiver (rsyslog UDP input,\nunix socket, inside the chroot too). Records the `logs.*` findings (see\ndocs/findings.md), each with the exact lines to add on each side and the\nreload/restart commands, and returns them as maps. In a replay a `log <ip>:<port>`\ntarget is local when the snapshot recorded that address on the host; a bundle\nwithout the addresses raises a catchable `not_recorded` error for such a target.")
         .register_into_engine(engine, move || log_check(&c, None));
     let c = ctx.clone();
     reg(

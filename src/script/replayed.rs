@@ -12,6 +12,7 @@ use crate::config::{parse_config, CheckResult, ConfigError, ConfigModel};
 use crate::runtime::replay::{store::static_kind, Bundle};
 use crate::system::host::{CpuInfo, IrqbalanceStatus};
 use crate::system::rsyslog::RsyslogSetup;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// What `host.json` holds: the host probes of the day.
@@ -20,6 +21,10 @@ pub(super) struct HostFacts {
     pub irqbalance: IrqbalanceStatus,
     pub cpus: CpuInfo,
     pub rsyslog: RsyslogSetup,
+    /// The addresses of the host's interfaces; bundles taken before
+    /// snapshots recorded them have none.
+    #[serde(default)]
+    pub local_addresses: Option<Vec<IpAddr>>,
 }
 
 /// The bundle, when this run replays one and `paths` is the configuration
@@ -130,6 +135,18 @@ pub(super) fn host(bundle: &Bundle) -> Result<HostFacts, Error> {
     })
 }
 
+/// The host's addresses on the day, to tell a local syslog target from a
+/// remote one; `not_recorded` for a bundle without them (never today's).
+pub(super) fn local_addresses(bundle: &Bundle) -> Result<Vec<IpAddr>, Error> {
+    host(bundle)?
+        .local_addresses
+        .ok_or_else(|| Error::NotRecorded {
+            bundle: bundle.dir().to_path_buf(),
+            what: "the host's network addresses (`local_addresses` in host.json)".into(),
+            hint: " (it was taken by an older harun, before snapshots recorded them): whether a `log <address>` line pointed at that host itself is unknown".into(),
+        })
+}
+
 /// rsyslog as the snapshot read it; a bundle without it is an empty
 /// setup with a note, as an unreadable rsyslog configuration is live.
 pub(super) fn rsyslog(bundle: &Bundle) -> RsyslogSetup {
@@ -139,5 +156,65 @@ pub(super) fn rsyslog(bundle: &Bundle) -> RsyslogSetup {
             notes: vec![format!("rsyslog configuration not read: {e}")],
             ..RsyslogSetup::default()
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A bundle holding only this `host.json`.
+    fn bundle(dir: &Path, host: &[u8]) -> Bundle {
+        std::fs::write(dir.join("host.json"), host).unwrap();
+        std::fs::write(
+            dir.join("index.json"),
+            r#"{"format":"harun-snapshot","version":2,"targets":[],"files":[{"file":"host.json","command":"host","ok":true}]}"#,
+        )
+        .unwrap();
+        Bundle::open(dir).unwrap()
+    }
+
+    const FACTS: &str = r#""irqbalance":{"running":true,"pids":[812]},"cpus":{"online":4,"list":"0-3","source":"sysfs"},"rsyslog":{"files":[],"udp_inputs":[],"imudp_loaded":false,"imuxsock_loaded":true,"unix_sockets":[],"notes":[]}"#;
+
+    #[test]
+    fn local_addresses_are_the_snapshots_or_not_recorded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let b = bundle(
+            tmp.path(),
+            format!(r#"{{{FACTS},"local_addresses":["127.0.0.1","10.1.2.3","fe80::1"]}}"#)
+                .as_bytes(),
+        );
+        let want: Vec<IpAddr> = ["127.0.0.1", "10.1.2.3", "fe80::1"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert_eq!(local_addresses(&b).unwrap(), want);
+        // An older bundle: its other facts replay, the addresses are not recorded.
+        let old = tempfile::tempdir().unwrap();
+        let b = bundle(old.path(), format!("{{{FACTS}}}").as_bytes());
+        assert!(host(&b).unwrap().irqbalance.running);
+        let e = local_addresses(&b).unwrap_err();
+        assert_eq!(e.kind(), "not_recorded");
+        assert!(e.to_string().contains("older harun"), "{e}");
+    }
+
+    #[test]
+    fn hostile_host_files_are_malformed_naming_the_file() {
+        for bytes in [
+            &b""[..],
+            b"\x00\xff\xfe binary",
+            b"{\"irqbalance\":",
+            b"[]",
+            format!("{{{FACTS},\"local_addresses\":[\"not an address\"]}}").as_bytes(),
+            " ".repeat(1 << 20).as_bytes(),
+        ] {
+            let tmp = tempfile::tempdir().unwrap();
+            let b = bundle(tmp.path(), bytes);
+            let e = local_addresses(&b).unwrap_err();
+            assert_eq!(e.kind(), "malformed", "{e}");
+            assert!(e.to_string().contains("host.json"), "{e}");
+            assert!(rsyslog(&b).notes[0].contains("host.json"));
+        }
     }
 }

@@ -241,6 +241,11 @@ pub const LIVE_CHECK: Shape = Shape {
             "array of findings or ()",
             "5xx and connection-error rates over the sample; () with `sample: 0`",
         ),
+        k(
+            "sample_seconds",
+            "float or ()",
+            "seconds the error rates cover: `sample` live, the recorded interval in a replay; () when there are no rates",
+        ),
         k("in_rotation", "int", "servers taking new traffic"),
         k("servers_total", "int", "servers known to HAProxy"),
         k("queued", "int", "requests queued, all levels"),

@@ -74,6 +74,38 @@ fn table(run: &Run, title: &str) -> Vec<Value> {
         .clone()
 }
 
+/// `show stat` forms whose replayed answer must be the live one.
+const STAT_FORMS: [&str; 7] = [
+    "show stat up",
+    "show stat no-maint",
+    "show stat bk_app 4 -1 up",
+    "show stat -1 2 -1 no-maint",
+    "show stat bk_api -1 -1",
+    "show stat domain proxy -1 1 -1 desc",
+    "show stat 3x 7 -1",
+];
+
+/// `pxname/svname status` of each row of a `show stat` reply (counters
+/// move between two reads; rows and statuses do not).
+fn stat_rows(reply: &str) -> Vec<String> {
+    let mut lines = reply.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("# ")
+        .split(',')
+        .collect();
+    let col = |n: &str| header.iter().position(|c| *c == n).unwrap();
+    let (px, sv, st) = (col("pxname"), col("svname"), col("status"));
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{}/{} {}", f[px], f[sv], f[st])
+        })
+        .collect()
+}
+
 #[test]
 fn replay_of_an_incident_gives_the_live_findings_and_rows() {
     let Some(lab) = lab(Scenario::Incident) else {
@@ -87,6 +119,10 @@ fn replay_of_an_incident_gives_the_live_findings_and_rows() {
     let live_s = harun().lab(&lab).args(["--json", "-e", "servers()"]).run();
     let (_out, b) = snapshot(&lab, &["-p", "sample=0.5"]);
     let config = lab.config_path().to_path_buf();
+    let live_forms: Vec<Vec<String>> = STAT_FORMS
+        .iter()
+        .map(|c| stat_rows(&socat(&lab, c)))
+        .collect();
     drop(lab);
     assert!(!config.exists(), "the lab and its files are gone");
 
@@ -161,6 +197,39 @@ fn replay_of_an_incident_gives_the_live_findings_and_rows() {
     assert_eq!(v["app"], serde_json::json!(["app1", "app2", "app3"]));
     assert!(v["backends"].as_str().unwrap().contains("bk_pinned"), "{v}");
     assert_eq!(v["level"].as_str().unwrap().trim(), "admin");
+
+    // `show stat` with arguments, as the real HAProxy answered them then:
+    // the same rows and statuses (`up` and `no-maint` count servers in
+    // the backends' status).
+    let forms = replay(&b)
+        .args(["--json", "-e"])
+        .arg(format!("{STAT_FORMS:?}.map(|c| send(c))"))
+        .run();
+    forms.expect_code(0);
+    let replayed: Vec<Vec<String>> = forms
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| stat_rows(r.as_str().unwrap()))
+        .collect();
+    for ((c, live), replayed) in STAT_FORMS.iter().zip(&live_forms).zip(&replayed) {
+        assert!(!live.is_empty(), "{c}");
+        assert_eq!(replayed, live, "{c}");
+    }
+    for c in [
+        "show stat json",
+        "show stat typed",
+        "show stat -1 -1 -1 json",
+    ] {
+        let run = replay(&b).args(["-e", &format!("send({c:?})")]).run();
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("is not recorded in replay bundle"),
+            "{c}: {}",
+            run.stderr
+        );
+    }
 
     // Read-only playbooks that read the configuration and the host.
     for pb in ["check_config", "enable_logs", "trace_header"] {
@@ -293,10 +362,149 @@ fn replayed_error_rates_come_from_the_two_recorded_samples() {
     let summary = table(&run, "summary");
     let errors = summary.iter().find(|r| r[0] == "errors").unwrap();
     assert_eq!(
-        errors[1], "rates unavailable (one show stat sample recorded)",
+        errors[1], "rates unavailable (no interval between two show stat samples)",
         "{errors}"
     );
     assert!(run.finding_ids().iter().all(|id| id != "backend.errors"));
+}
+
+#[test]
+fn replayed_error_rates_say_the_recorded_interval_and_why_there_is_none() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    let (_out, b) = snapshot(&lab, &["-p", "sample=1", "-p", "checks=false"]);
+    drop(lab);
+    // Replayed with the default `sample` (3): the rates cover the second
+    // the snapshot waited, and the summary says so.
+    let run = replay(&b).args(["troubleshoot", "--json"]).run();
+    run.expect_code(0);
+    let summary = table(&run, "summary");
+    let errors = summary.iter().find(|r| r[0] == "errors").unwrap();
+    assert_eq!(errors[1], "no 5xx in 1.0s", "{errors}");
+    let secs = replay(&b)
+        .args(["--json", "-e", "live_check(#{ sample: 3 }).sample_seconds"])
+        .run();
+    secs.expect_code(0);
+    assert_eq!(secs.json(), 1.0);
+
+    // Two samples without their times: the interval is unknown, and the
+    // finding says that (not "one sample").
+    let index_path = b.join("index.json");
+    let mut index: Value =
+        serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+    for f in index["files"].as_array_mut().unwrap() {
+        if f["command"] == "show stat" {
+            f.as_object_mut().unwrap().remove("at");
+        }
+    }
+    std::fs::write(&index_path, index.to_string()).unwrap();
+    let run = replay(&b).args(["troubleshoot", "--json"]).run();
+    run.expect_code(0);
+    let f = run.finding("errors.unavailable");
+    let detail = f["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("2 `show stat` samples") && detail.contains("carry no time"),
+        "{f}"
+    );
+    assert!(!detail.contains("one `show stat` sample"), "{f}");
+    let summary = table(&run, "summary");
+    let errors = summary.iter().find(|r| r[0] == "errors").unwrap();
+    assert_eq!(
+        errors[1], "rates unavailable (no interval between two show stat samples)",
+        "{errors}"
+    );
+}
+
+/// A bundle written by hand: a configuration that logs to `log_to`, and
+/// host facts with these `local_addresses` (none: a bundle from before
+/// snapshots recorded them).
+fn logging_bundle(dir: &Path, log_to: &str, local: Option<&[&str]>) -> PathBuf {
+    let b = dir.join("bundle");
+    std::fs::create_dir_all(b.join("config/etc/haproxy")).unwrap();
+    std::fs::write(
+        b.join("config/etc/haproxy/haproxy.cfg"),
+        format!("global\n    log {log_to} local0\n\ndefaults\n    log global\n    mode http\n"),
+    )
+    .unwrap();
+    let mut host = serde_json::json!({
+        "irqbalance": {"running": false, "pids": []},
+        "cpus": {"online": 2, "list": "0-1", "source": "sysfs"},
+        "rsyslog": {
+            "files": ["/etc/rsyslog.conf"],
+            "udp_inputs": [{"address": null, "port": 514, "location": "/etc/rsyslog.conf:2", "style": "rainerscript"}],
+            "imudp_loaded": true, "imuxsock_loaded": true, "unix_sockets": [], "notes": []
+        }
+    });
+    if let Some(addrs) = local {
+        host["local_addresses"] = serde_json::json!(addrs);
+    }
+    std::fs::write(b.join("host.json"), host.to_string()).unwrap();
+    std::fs::write(
+        b.join("index.json"),
+        serde_json::json!({
+            "format": "harun-snapshot", "version": 2, "taken": "2026-11-30T12:45:01Z",
+            "targets": [], "config_paths": ["/etc/haproxy/haproxy.cfg"],
+            "files": [
+                {"file": "config/etc/haproxy/haproxy.cfg", "command": "config file", "source": "/etc/haproxy/haproxy.cfg", "ok": true},
+                {"file": "host.json", "command": "host", "ok": true}
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    b
+}
+
+#[test]
+fn replayed_log_checks_use_the_addresses_the_host_had() {
+    // 192.0.2.10 (a documentation address no machine here has) was the
+    // host's own address on the day: its rsyslog received those logs.
+    let dir = tempfile::tempdir().unwrap();
+    let b = logging_bundle(
+        dir.path(),
+        "192.0.2.10:514",
+        Some(&["127.0.0.1", "192.0.2.10"]),
+    );
+    let ids = r#"log_check().map(|f| f.id)"#;
+    let run = replay(&b).args(["--json", "-e", ids]).run();
+    run.expect_code(0);
+    assert_eq!(run.json(), serde_json::json!(["logs.ok"]), "{}", run.stderr);
+    let run = replay(&b)
+        .args(["--json", "-e", "host_facts().local_addresses"])
+        .run();
+    assert_eq!(run.json(), serde_json::json!(["127.0.0.1", "192.0.2.10"]));
+
+    // A bundle without the addresses: whether that target was local is
+    // unknown, and said so; a loopback target needs no address.
+    let old = tempfile::tempdir().unwrap();
+    let b = logging_bundle(old.path(), "192.0.2.10:514", None);
+    let run = replay(&b).args(["-e", ids]).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains(
+            "the host's network addresses (`local_addresses` in host.json) is not recorded"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = replay(&b)
+        .args([
+            "--json",
+            "-e",
+            r#"["local_addresses" in host_facts(), irqbalance().running]"#,
+        ])
+        .run();
+    assert_eq!(run.json(), serde_json::json!([false, false]));
+    let run = replay(&b).args(["troubleshoot", "--json"]).run();
+    let summary = table(&run, "summary");
+    let logs = summary.iter().find(|r| r[0] == "logs").unwrap();
+    assert_eq!(logs[1], "not recorded in the replay bundle", "{logs:?}");
+    let loopback = tempfile::tempdir().unwrap();
+    let b = logging_bundle(loopback.path(), "127.0.0.1:514", None);
+    let run = replay(&b).args(["--json", "-e", ids]).run();
+    run.expect_code(0);
+    assert_eq!(run.json(), serde_json::json!(["logs.ok"]), "{}", run.stderr);
 }
 
 #[test]

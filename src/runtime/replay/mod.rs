@@ -9,6 +9,7 @@
 //! describe the day of the incident, never today's host.
 
 pub mod index;
+mod showstat;
 pub mod store;
 
 pub use index::{Entry, Index, FORMAT, VERSION};
@@ -376,5 +377,83 @@ mod tests {
             .unwrap();
         assert!(info.contains("Version: 2.6.12"));
         assert!(b.targets()[0].last_at().is_some());
+    }
+
+    #[test]
+    fn hostile_bundle_files_never_panic() {
+        let files = [
+            ("show_stat.txt", "show stat"),
+            ("show_stat.2.txt", "show stat"),
+            ("show_servers_state.txt", "show servers state"),
+            ("show_info.txt", "show info"),
+            ("show_backend.txt", "show backend"),
+        ];
+        let mut binary: Vec<u8> = (0..=255u8).cycle().take(8192).collect();
+        binary.extend_from_slice(b"\n# be_id\n\xff,\"");
+        let contents: [(&str, Vec<u8>); 5] = [
+            ("empty", Vec::new()),
+            ("binary", binary),
+            ("a 1 MB line", "1 bk,".repeat(200 * 1024).into_bytes()),
+            (
+                "header only",
+                b"# pxname,svname,status,iid,sid,type,\n".to_vec(),
+            ),
+            ("error text", b"error (brand_new): \xff\n".to_vec()),
+        ];
+        let commands = [
+            "show stat",
+            "show stat up",
+            "show stat bk 4 -1",
+            "show backend",
+            "show servers state",
+            "show servers state bk",
+            "show info",
+        ];
+        for (what, bytes) in &contents {
+            let tmp = tempfile::tempdir().unwrap();
+            let mut list = Vec::new();
+            for (file, command) in files {
+                std::fs::write(tmp.path().join(file), bytes).unwrap();
+                list.push(format!(
+                    r#"{{"file":"{file}","target":"t","command":"{command}","at":"2026-11-30T12:45:01Z"}}"#
+                ));
+            }
+            std::fs::write(tmp.path().join("host.json"), bytes).unwrap();
+            list.push(r#"{"file":"host.json","command":"host","ok":true}"#.into());
+            write(
+                tmp.path(),
+                "index.json",
+                &format!(
+                    r#"{{"format":"harun-snapshot","version":2,"targets":["t"],"files":[{}]}}"#,
+                    list.join(",")
+                ),
+            );
+            let b = Bundle::open(tmp.path()).unwrap();
+            assert!(
+                b.recorded("host").is_ok() || *what == "error text",
+                "{what}"
+            );
+            let store = &b.targets()[0];
+            for c in commands {
+                let answer = store.answer(&crate::runtime::Command::raw(c).unwrap());
+                if let Err(e) = answer {
+                    // Each refusal names what it is about.
+                    let m = e.to_string();
+                    assert!(
+                        m.contains(".txt") || m.contains(c) || m.contains("No such"),
+                        "{what}, {c}: {m}"
+                    );
+                }
+            }
+            // Samples whose times are equal give no interval, said so.
+            store.note_sleep();
+            assert_eq!(store.stat_seconds(), 0.0, "{what}");
+            assert!(
+                store.why_no_interval().contains("do not move forward")
+                    || store.why_no_interval().contains("were used"),
+                "{what}: {}",
+                store.why_no_interval()
+            );
+        }
     }
 }

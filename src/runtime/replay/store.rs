@@ -3,7 +3,8 @@
 //!
 //! Replies are keyed by the command as harun sends it. A few commands are
 //! answered from a fuller recorded reply, as HAProxy would have answered
-//! them then: `show stat PROXY TYPE SID` filters the recorded `show stat`,
+//! them then: `show stat` with arguments filters the recorded `show stat`
+//! (see [`super::showstat`]; `typed` and `json` are `not_recorded`),
 //! `show servers state BK` the recorded `show servers state`, and `show
 //! backend` lists the backends of `show stat` when it was not recorded
 //! itself. Anything else the bundle does not hold is a `not_recorded`
@@ -13,10 +14,11 @@
 //! sleeps (an error-rate window), then the next one, so a rate is computed
 //! over the interval the snapshot recorded, without waiting for it.
 
+use super::showstat;
 use crate::base::error::{Error, Result};
 use crate::runtime::Command;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
@@ -111,15 +113,6 @@ pub struct ReplyStore {
     clock: Mutex<Clock>,
 }
 
-/// Which proxies `show stat PROXY TYPE SID` selects, as HAProxy 2.6 reads
-/// its arguments: a proxy name, else a number (its id; `-1` for all).
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum ProxySel {
-    All,
-    Name(String),
-    Id(i64),
-}
-
 impl ReplyStore {
     pub fn new(name: impl Into<String>, bundle: impl Into<PathBuf>) -> ReplyStore {
         ReplyStore {
@@ -174,6 +167,48 @@ impl ReplyStore {
         }
     }
 
+    /// Why the `show stat` samples give no interval to compute rates over,
+    /// when [`ReplyStore::stat_seconds`] did not move: one sample, samples
+    /// without times or out of time order, or every sample already used by
+    /// an earlier rate window of the run.
+    pub fn why_no_interval(&self) -> String {
+        let samples = self
+            .replies
+            .get("show stat")
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let name = &self.name;
+        let out_of_order = samples.windows(2).find(|w| w[1].at <= w[0].at);
+        match samples {
+            [] => format!("the replay bundle holds no `show stat` for {name}"),
+            [_] => format!(
+                "the replay bundle holds one `show stat` sample for {name}: no interval to compute rates over"
+            ),
+            _ if samples.iter().any(|s| s.at.is_none()) => format!(
+                "the replay bundle's {} `show stat` samples for {name} carry no time (index.json gives no `at`): the interval between them is unknown",
+                samples.len()
+            ),
+            _ if out_of_order.is_some() => {
+                let w = out_of_order.unwrap_or(samples);
+                let when = |s: &Sample| {
+                    s.at.map(|t| humantime::format_rfc3339_millis(t).to_string())
+                        .unwrap_or_default()
+                };
+                format!(
+                    "the replay bundle's `show stat` samples for {name} do not move forward in time: {} is dated {}, {} {}",
+                    w[1].file.display(),
+                    when(&w[1]),
+                    w[0].file.display(),
+                    when(&w[0])
+                )
+            }
+            _ => format!(
+                "the replay bundle's {} `show stat` samples for {name} were used by an earlier rate window of this run: no later sample to compute rates over",
+                samples.len()
+            ),
+        }
+    }
+
     /// When the reply served last was taken, if the bundle says.
     pub fn last_at(&self) -> Option<SystemTime> {
         self.clock().last_at
@@ -189,40 +224,20 @@ impl ReplyStore {
                 ),
             });
         }
-        let words: Vec<&str> = command.as_str().split(' ').collect();
+        let words: Vec<&str> = command.as_str().split_whitespace().collect();
         match words.as_slice() {
-            ["show", "stat"] | ["show", "stat", _] | ["show", "stat", _, _] => {
-                // HAProxy dumps everything unless all three of
-                // proxy, type and server id are given.
-                self.stat_sample(command, |text| Ok(text.to_string()))
-            }
-            ["show", "stat", proxy, kind, sid] => {
-                let sel = match *proxy {
-                    "-1" => ProxySel::All,
-                    p => match p.parse::<i64>() {
-                        Ok(id) => ProxySel::Id(id),
-                        Err(_) => ProxySel::Name(p.to_string()),
-                    },
-                };
-                let (Ok(kind), Ok(sid)) = (kind.parse::<i64>(), sid.parse::<i64>()) else {
-                    return Err(self.not_recorded(command));
-                };
-                self.stat_sample(command, |text| {
-                    filter_stat(text, &sel, kind, sid).ok_or_else(|| Error::Haproxy {
-                        target: self.name.clone(),
-                        command: command.to_string(),
-                        message: "No such proxy.".into(),
-                    })
-                })
-            }
+            ["show", "stat", args @ ..] => self.show_stat(command, args),
             _ if self.replies.contains_key(command.as_str()) => {
                 self.serve(&self.replies[command.as_str()][0])
             }
             ["show", "servers", "state", backend] => self.servers_state_of(command, backend),
-            ["show", "backend"] => {
-                let stat = self.stat_sample(command, |text| Ok(text.to_string()))?;
-                Ok(backends_of(&stat))
-            }
+            ["show", "backend"] => self.stat_sample(command, |text, file| {
+                showstat::backends_of(text).map_err(|why| Error::Malformed {
+                    target: self.name.clone(),
+                    command: command.to_string(),
+                    detail: format!("{}: the recorded `show stat` {why}", file.display()),
+                })
+            }),
             _ => Err(self.not_recorded(command)),
         }
     }
@@ -263,7 +278,7 @@ impl ReplyStore {
     fn stat_sample(
         &self,
         command: &Command,
-        then: impl FnOnce(&str) -> Result<String>,
+        then: impl FnOnce(&str, &Path) -> Result<String>,
     ) -> Result<String> {
         let Some(samples) = self.replies.get("show stat") else {
             return Err(self.not_recorded(command));
@@ -276,7 +291,35 @@ impl ReplyStore {
             c.slept = false;
             &samples[c.stat.min(samples.len() - 1)]
         };
-        then(&self.serve(sample)?)
+        then(&self.serve(sample)?, &sample.file)
+    }
+
+    /// `show stat [domain proxy] [PROXY TYPE SID] [up|no-maint|desc]...`
+    /// from the recorded `show stat`, as HAProxy 2.6 would have answered.
+    fn show_stat(&self, command: &Command, args: &[&str]) -> Result<String> {
+        let haproxy = |message: &str| Error::Haproxy {
+            target: self.name.clone(),
+            command: command.to_string(),
+            message: message.to_string(),
+        };
+        let query = match showstat::parse_args(args) {
+            showstat::Ask::Csv(q) => q,
+            showstat::Ask::OtherForm => return Err(self.not_recorded(command)),
+            showstat::Ask::Refused(message) => return Err(haproxy(message)),
+        };
+        self.stat_sample(command, |text, file| {
+            if query.is_everything() {
+                return Ok(text.to_string());
+            }
+            showstat::filter(text, &query).map_err(|e| match e {
+                showstat::FilterError::NoSuchProxy => haproxy("No such proxy."),
+                showstat::FilterError::Malformed(detail) => Error::Malformed {
+                    target: self.name.clone(),
+                    command: command.to_string(),
+                    detail: format!("{}: the recorded `show stat` {detail}", file.display()),
+                },
+            })
+        })
     }
 
     /// `show servers state BK` from the recorded full reply. Whether a
@@ -301,7 +344,12 @@ impl ReplyStore {
         let exists = exists.or_else(|| {
             let samples = self.replies.get("show stat")?;
             match &samples[0].reply {
-                Recorded::Reply(stat) => Some(backends_of(stat).lines().any(|l| l == backend)),
+                Recorded::Reply(stat) => Some(
+                    showstat::backends_of(stat)
+                        .ok()?
+                        .lines()
+                        .any(|l| l == backend),
+                ),
                 Recorded::Failed { .. } => None,
             }
         });
@@ -315,70 +363,6 @@ impl ReplyStore {
             None => Err(self.not_recorded(command)),
         }
     }
-}
-
-/// Fields of one CSV line of `show stat`, honouring `"a,b"` quoting.
-fn csv_fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-/// The lines of a `show stat` reply HAProxy 2.6 prints for `show stat
-/// PROXY TYPE SID`: `TYPE` a bit mask (1 frontends, 2 backends, 4 servers,
-/// 8 listeners; -1 all), `SID` a server id (-1 all; only server lines are
-/// filtered by it). None when a proxy name matches no proxy (`No such
-/// proxy.`); an unknown numeric id selects nothing, as in HAProxy.
-fn filter_stat(text: &str, sel: &ProxySel, kind: i64, sid: i64) -> Option<String> {
-    let mut lines = text.split_inclusive('\n');
-    let Some(header) = lines.next() else {
-        return Some(String::new());
-    };
-    let names = csv_fields(header.trim_end().trim_start_matches("# "));
-    let col = |n: &str| names.iter().position(|c| c == n);
-    let (px, iid, ty, sv) = (col("pxname"), col("iid"), col("type"), col("sid"));
-    let mut out = String::from(header);
-    let mut proxy_seen = matches!(sel, ProxySel::All | ProxySel::Id(_));
-    for line in lines {
-        if line.trim().is_empty() {
-            out.push_str(line);
-            continue;
-        }
-        let f = csv_fields(line.trim_end());
-        let field = |i: Option<usize>| i.and_then(|i| f.get(i)).map(String::as_str);
-        let proxy_ok = match sel {
-            ProxySel::All => true,
-            ProxySel::Name(n) => field(px) == Some(n.as_str()),
-            ProxySel::Id(id) => field(iid).and_then(|v| v.parse::<i64>().ok()) == Some(*id),
-        };
-        if !proxy_ok {
-            continue;
-        }
-        proxy_seen = true;
-        let t = field(ty).and_then(|v| v.parse::<i64>().ok()).unwrap_or(-1);
-        if kind != -1 && !((0..4).contains(&t) && kind & (1 << t) != 0) {
-            continue;
-        }
-        if t == 2 && sid != -1 && field(sv).and_then(|v| v.parse::<i64>().ok()) != Some(sid) {
-            continue;
-        }
-        out.push_str(line);
-    }
-    proxy_seen.then_some(out)
 }
 
 /// `show servers state BK` from the full reply: the version and header
@@ -405,29 +389,6 @@ fn filter_servers_state(text: &str, backend: &str) -> (String, usize) {
         }
     }
     (out, rows)
-}
-
-/// `show backend` (`# name` and one backend a line) from a `show stat` reply.
-fn backends_of(stat: &str) -> String {
-    let mut lines = stat.lines();
-    let header = lines.next().unwrap_or("");
-    let names = csv_fields(header.trim_start_matches("# "));
-    let (px, sv) = (
-        names.iter().position(|c| c == "pxname"),
-        names.iter().position(|c| c == "svname"),
-    );
-    let mut out = String::from("# name\n");
-    let (Some(px), Some(sv)) = (px, sv) else {
-        return out;
-    };
-    for line in lines {
-        let f = csv_fields(line);
-        if f.get(sv).map(String::as_str) == Some("BACKEND") {
-            out.push_str(&f[px]);
-            out.push('\n');
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -542,7 +503,7 @@ mod tests {
         // Fewer than three arguments: HAProxy dumps everything.
         assert_eq!(s.answer(&cmd("show stat bk_app")).unwrap(), STAT);
         // A quoted field with a comma stays one field.
-        assert_eq!(csv_fields("a,\"b,c\",d")[1], "b,c");
+        assert_eq!(showstat::csv_fields("a,\"b,c\",d")[1], "b,c");
     }
 
     #[test]
@@ -616,5 +577,342 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("it holds nothing"));
+    }
+
+    /// A store whose only reply is this `show stat`.
+    fn with_stat(text: &str) -> ReplyStore {
+        let mut s = ReplyStore::new("t", "/b");
+        s.insert(
+            "show stat",
+            Sample {
+                at: at(0.0),
+                file: PathBuf::from("/b/show_stat.txt"),
+                reply: Recorded::Reply(text.to_string()),
+            },
+        );
+        s
+    }
+
+    /// `pxname/svname status` of each row of a reply.
+    fn rows_of(reply: &str) -> Vec<String> {
+        let header = showstat::csv_fields(reply.lines().next().unwrap().trim_start_matches("# "));
+        let col = |n: &str| header.iter().position(|c| c == n).unwrap();
+        reply
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let f = showstat::csv_fields(l);
+                format!(
+                    "{}/{} {}",
+                    f[col("pxname")],
+                    f[col("svname")],
+                    f[col("status")]
+                )
+            })
+            .collect()
+    }
+
+    // The servers and statuses of a 2.6 lab: a server coming up, one down
+    // by its agent, one in maintenance through the server it tracks, a
+    // proxy named `3` (id 4), and a frontend and a backend named `dup`.
+    const STAT26: &str = "# pxname,svname,qcur,status,pid,iid,sid,type,\n\
+        fe,FRONTEND,,OPEN,1,2,0,0,\n\
+        bk,up1,0,UP,1,3,1,2,\n\
+        bk,nochk,0,no check,1,3,2,2,\n\
+        bk,down1,0,DOWN,1,3,3,2,\n\
+        bk,mnt,0,MAINT,1,3,4,2,\n\
+        bk,rising,0,DOWN 1/3,1,3,5,2,\n\
+        bk,agent,0,DOWN (agent),1,3,6,2,\n\
+        bk,via,0,MAINT (via bk/mnt),1,3,7,2,\n\
+        bk,drain,0,DRAIN,1,3,8,2,\n\
+        bk,BACKEND,0,UP,1,3,0,1,\n\
+        3,FRONTEND,,OPEN,1,4,0,0,\n\
+        3,a,0,no check,1,4,1,2,\n\
+        3,BACKEND,0,UP,1,4,0,1,\n\
+        dup,FRONTEND,,OPEN,1,5,0,0,\n\
+        dup,b,0,UP,1,6,1,2,\n\
+        dup,BACKEND,0,UP,1,6,0,1,\n\
+        empty,BACKEND,0,UP,1,7,0,1,\n\
+        \n";
+
+    #[test]
+    fn show_stat_words_are_read_as_haproxy_reads_them() {
+        let s = with_stat(STAT26);
+        let rows = |c: &str| rows_of(&s.answer(&cmd(c)).unwrap());
+        // Other formats were not recorded: never the CSV in their place.
+        for c in [
+            "show stat json",
+            "show stat typed",
+            "show stat desc json",
+            "show stat bk -1 -1 typed",
+            "show stat domain resolvers",
+        ] {
+            let e = s.answer(&cmd(c)).unwrap_err();
+            assert_eq!(e.kind(), "not_recorded", "{c}: {e}");
+        }
+        // `up` hides servers down (not coming up) or in maintenance; a
+        // backend's status then counts the servers not stopped.
+        assert_eq!(
+            rows("show stat up"),
+            [
+                "fe/FRONTEND OPEN",
+                "bk/up1 UP",
+                "bk/nochk no check",
+                "bk/rising DOWN 1/3",
+                "bk/drain DRAIN",
+                "bk/BACKEND UP (3/8)",
+                "3/FRONTEND OPEN",
+                "3/a no check",
+                "3/BACKEND UP (1/1)",
+                "dup/FRONTEND OPEN",
+                "dup/b UP",
+                "dup/BACKEND UP (1/1)",
+                "empty/BACKEND UP (0/0)",
+            ]
+        );
+        assert_eq!(
+            rows("show stat no-maint")
+                .iter()
+                .filter(|r| r.starts_with("bk/"))
+                .collect::<Vec<_>>(),
+            [
+                "bk/up1 UP",
+                "bk/nochk no check",
+                "bk/down1 DOWN",
+                "bk/rising DOWN 1/3",
+                "bk/agent DOWN (agent)",
+                "bk/drain DRAIN",
+                "bk/BACKEND UP (3/8)",
+            ]
+        );
+        assert_eq!(
+            rows("show stat bk 4 -1 up"),
+            [
+                "bk/up1 UP",
+                "bk/nochk no check",
+                "bk/rising DOWN 1/3",
+                "bk/drain DRAIN"
+            ]
+        );
+        assert_eq!(
+            rows("show stat -1 2 -1 no-maint up")[0],
+            "bk/BACKEND UP (3/8)"
+        );
+        // A name first, else the number atoi reads: `3` is the proxy named 3
+        // (id 4), `3x` the proxy of id 3; a name shared by a frontend and a
+        // backend is the first of them.
+        assert_eq!(
+            rows("show stat 3 -1 -1"),
+            ["3/FRONTEND OPEN", "3/a no check", "3/BACKEND UP"]
+        );
+        assert_eq!(rows("show stat 3x 2 -1"), ["bk/BACKEND UP"]);
+        assert_eq!(rows("show stat dup -1 -1"), ["dup/FRONTEND OPEN"]);
+        assert_eq!(rows("show stat +6 -1 -1"), ["dup/b UP", "dup/BACKEND UP"]);
+        // Numbers that are not: type 0 selects nothing.
+        assert!(rows("show stat bk x y").is_empty());
+        // Three words make a selection, whatever they are.
+        for c in [
+            "show stat up no-maint json",
+            "show stat 0 -1 -1",
+            "show stat x 1 1",
+        ] {
+            let e = s.answer(&cmd(c)).unwrap_err();
+            assert_eq!(e.kind(), "haproxy_error", "{c}");
+            assert!(e.to_string().contains("No such proxy."), "{c}: {e}");
+        }
+        let e = s.answer(&cmd("show stat domain dns")).unwrap_err();
+        assert!(e.to_string().contains("Invalid statistics domain."), "{e}");
+        // The same CSV: `desc` only describes typed and JSON fields, and
+        // HAProxy ignores words it does not know.
+        for c in [
+            "show stat",
+            "show stat desc",
+            "show stat domain proxy",
+            "show stat foo",
+            "show stat -1 -1 -1 desc",
+        ] {
+            assert_eq!(s.answer(&cmd(c)).unwrap(), STAT26, "{c}");
+        }
+    }
+
+    #[test]
+    fn atoi_is_glibcs() {
+        for (w, n) in [
+            ("12", 12),
+            ("-1", -1),
+            ("+7", 7),
+            ("3x", 3),
+            ("x3", 0),
+            ("", 0),
+            ("-", 0),
+            ("4294967295", -1),
+            ("99999999999999999999999", -1),
+        ] {
+            assert_eq!(showstat::atoi_for_tests(w), n, "{w}");
+        }
+    }
+
+    #[test]
+    fn damaged_show_stat_replies_give_errors_naming_the_file_never_a_panic() {
+        // Columns in another order (as a newer HAProxy may write them): the
+        // same answers.
+        let reordered = "# type,sid,iid,status,svname,pxname\n\
+            0,0,2,OPEN,FRONTEND,fe\n\
+            2,1,3,UP,app1,bk\n\
+            2,2,3,MAINT,app2,bk\n\
+            1,0,3,UP,BACKEND,bk\n";
+        let s = with_stat(reordered);
+        assert_eq!(
+            rows_of(&s.answer(&cmd("show stat bk 4 2")).unwrap()),
+            ["bk/app2 MAINT"]
+        );
+        assert_eq!(
+            rows_of(&s.answer(&cmd("show stat up")).unwrap()),
+            ["fe/FRONTEND OPEN", "bk/app1 UP", "bk/BACKEND UP (1/2)"]
+        );
+        assert_eq!(s.answer(&cmd("show backend")).unwrap(), "# name\nbk\n");
+        // A truncated line: which file, which line, what is missing.
+        let s = with_stat(
+            "# type,sid,iid,status,svname,pxname\n1,0,3,UP,BACKEND,bk\n1,0,3,UP,BACKEND\n2,1\n",
+        );
+        for c in [
+            "show backend",
+            "show stat bk -1 -1",
+            "show stat up",
+            "show stat -1 4 1",
+        ] {
+            let e = s.answer(&cmd(c)).unwrap_err();
+            assert_eq!(e.kind(), "malformed", "{c}: {e}");
+            let m = e.to_string();
+            assert!(
+                m.contains("/b/show_stat.txt: the recorded `show stat` has"),
+                "{c}: {m}"
+            );
+            assert!(
+                m.contains("on line 3") || m.contains("on line 4"),
+                "{c}: {m}"
+            );
+        }
+        // A header without the columns a filter needs.
+        let s = with_stat("# pxname,svname\nbk,BACKEND\n");
+        let e = s.answer(&cmd("show stat bk 2 -1")).unwrap_err();
+        assert!(e.to_string().contains("has no `type` column"), "{e}");
+        assert_eq!(s.answer(&cmd("show backend")).unwrap(), "# name\nbk\n");
+        let e = s.answer(&cmd("show servers state bk")).unwrap_err();
+        assert_eq!(e.kind(), "not_recorded", "{e}");
+    }
+
+    #[test]
+    fn hostile_show_stat_files_never_panic() {
+        let mut binary: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+        binary.extend_from_slice(b"\n\xff\xfe,\"\n");
+        let binary = String::from_utf8_lossy(&binary).into_owned();
+        let long = "x,".repeat(512 * 1024);
+        let cases = [
+            ("empty", String::new()),
+            ("binary", binary),
+            ("one 1 MB line", long.clone()),
+            (
+                "a 1 MB data line",
+                format!("# pxname,svname,status,iid,sid,type\n{long}\n"),
+            ),
+            (
+                "header only",
+                "# pxname,svname,status,iid,sid,type,\n".to_string(),
+            ),
+            (
+                "quotes left open",
+                "# pxname,\"svname,type\nbk,\"BACKEND,1\n".to_string(),
+            ),
+            (
+                "no newline",
+                "# pxname,svname,status,iid,sid,type".to_string(),
+            ),
+        ];
+        let commands = [
+            "show stat",
+            "show stat up",
+            "show stat no-maint",
+            "show stat bk 4 -1",
+            "show stat -1 -1 -1",
+            "show stat 3 2 1 up",
+            "show backend",
+            "show servers state bk",
+        ];
+        for (what, text) in &cases {
+            let s = with_stat(text);
+            for c in commands {
+                match s.answer(&cmd(c)) {
+                    // What HAProxy would print from such a dump: its first line at least.
+                    Ok(reply) => assert!(
+                        c == "show stat" || reply.starts_with("# "),
+                        "{what}, {c}: {}",
+                        &reply[..reply.len().min(80)]
+                    ),
+                    Err(e) => {
+                        assert!(
+                            ["malformed", "haproxy_error", "not_recorded"].contains(&e.kind()),
+                            "{what}, {c}: {e}"
+                        );
+                        if e.kind() == "malformed" {
+                            assert!(e.to_string().contains("show_stat.txt"), "{what}, {c}: {e}");
+                        }
+                    }
+                }
+            }
+        }
+        // The plain form is the recorded reply, whatever it holds.
+        assert_eq!(with_stat("").answer(&cmd("show stat")).unwrap(), "");
+        // Header only: the filters answer the header, a name is no proxy.
+        let s = with_stat("# pxname,svname,status,iid,sid,type,\n");
+        assert_eq!(
+            s.answer(&cmd("show stat up")).unwrap(),
+            "# pxname,svname,status,iid,sid,type,\n"
+        );
+        assert_eq!(
+            s.answer(&cmd("show stat bk 4 -1")).unwrap_err().kind(),
+            "haproxy_error"
+        );
+    }
+
+    #[test]
+    fn why_no_interval_says_what_is_true() {
+        let with_times = |times: &[Option<f64>]| {
+            let mut s = ReplyStore::new("t", "/b");
+            for (i, t) in times.iter().enumerate() {
+                s.insert(
+                    "show stat",
+                    Sample {
+                        at: t.and_then(at),
+                        file: PathBuf::from(format!("/b/show_stat.{}.txt", i + 1)),
+                        reply: Recorded::Reply(STAT.to_string()),
+                    },
+                );
+            }
+            s
+        };
+        let why = with_times(&[Some(0.0)]).why_no_interval();
+        assert!(why.contains("holds one `show stat` sample for t"), "{why}");
+        let why = with_times(&[None, None]).why_no_interval();
+        assert!(
+            why.contains("2 `show stat` samples for t carry no time"),
+            "{why}"
+        );
+        let why = with_times(&[Some(0.0), None]).why_no_interval();
+        assert!(why.contains("carry no time"), "{why}");
+        let why = with_times(&[Some(5.0), Some(5.0)]).why_no_interval();
+        assert!(
+            why.contains("do not move forward in time: /b/show_stat.2.txt is dated 2026-"),
+            "{why}"
+        );
+        // Both samples served already: a second window has nothing new.
+        let s = with_times(&[Some(0.0), Some(3.0)]);
+        s.answer(&cmd("show stat")).unwrap();
+        s.note_sleep();
+        s.answer(&cmd("show stat")).unwrap();
+        assert!(s
+            .why_no_interval()
+            .contains("were used by an earlier rate window of this run"));
     }
 }
