@@ -203,7 +203,7 @@ fn runner(
     interactive: bool,
 ) -> Result<(Runner, Arc<tokio::runtime::Runtime>), i32> {
     let cancel = crate::base::cancel::CancelToken::new();
-    let rt = watch_signals(&cancel, interactive)?;
+    let rt = super::signals::watch_signals(&cancel, interactive)?;
     Ok((build_runner(settings, g, cancel)?, rt))
 }
 
@@ -227,60 +227,6 @@ fn build_runner(
         note_replay(b);
     }
     Ok(runner)
-}
-
-/// Ctrl-C, SIGTERM and SIGHUP cancel `cancel`. This runtime only watches
-/// signals, from its own thread (it must live as long as the run), so Ctrl-C
-/// lands while a playbook computes or the lab starts.
-pub(super) fn watch_signals(
-    cancel: &crate::base::cancel::CancelToken,
-    interactive: bool,
-) -> Result<Arc<tokio::runtime::Runtime>, i32> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .thread_name("harun-signals")
-        .build()
-        .map_err(|e| {
-            error(&format!("cannot start the I/O runtime: {e}"));
-            ExitCode::Usage as i32
-        })?;
-    let rt = Arc::new(rt);
-    let cancel = cancel.clone();
-    let term_cancel = cancel.clone();
-    // SIGTERM/SIGHUP stop the run the same way, so the lab and the journal
-    // are cleaned up and synced.
-    // Handlers are installed before returning, so a signal that arrives
-    // right after start-up is already handled.
-    let enter = rt.enter();
-    use tokio::signal::unix::{signal, SignalKind};
-    if let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) {
-        rt.spawn(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = hup.recv() => {}
-            }
-            term_cancel.cancel();
-        });
-    }
-    let mut interrupt = signal(SignalKind::interrupt()).ok();
-    rt.spawn(async move {
-        let Some(interrupt) = interrupt.as_mut() else {
-            return;
-        };
-        while interrupt.recv().await.is_some() {
-            // A second Ctrl-C while a playbook is still stopping ends harun at once.
-            if cancel.is_cancelled() && !interactive {
-                super::exit(ExitCode::Interrupted as i32);
-            }
-            cancel.cancel();
-        }
-    });
-    drop(enter);
-    Ok(rt)
 }
 
 /// Say on stderr what is replayed, and what of it is missing, once per run.
@@ -476,7 +422,7 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String], keep_l
     // Signals are watched from here on: Ctrl-C while the lab starts (it may
     // wait for servers to go DOWN) stops it and removes its directory.
     let cancel = crate::base::cancel::CancelToken::new();
-    let _signals = match watch_signals(&cancel, playbook.is_none()) {
+    let _signals = match super::signals::watch_signals(&cancel, playbook.is_none()) {
         Ok(rt) => rt,
         Err(code) => return code,
     };

@@ -4,6 +4,7 @@
 mod args;
 mod check;
 mod commands;
+mod signals;
 mod team;
 
 pub use args::Cli;

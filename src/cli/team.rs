@@ -31,7 +31,7 @@ pub fn test(g: &GlobalOpts, paths: &[PathBuf], settings: crate::script::settings
     };
     let cancel = crate::base::cancel::CancelToken::new();
     // Ctrl-C stops the running test and leaves no lab behind.
-    let _signals = match super::commands::watch_signals(&cancel, false) {
+    let _signals = match super::signals::watch_signals(&cancel, false) {
         Ok(rt) => rt,
         Err(code) => return code,
     };
