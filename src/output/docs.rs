@@ -1,6 +1,7 @@
 //! Reference documentation generated from the code itself.
 
 use crate::runner::Runner;
+use crate::script::vocabulary::{self, Shape};
 use serde_json::Value;
 
 /// (name, signature, doc) for every harun primitive, from the engine's metadata.
@@ -90,29 +91,90 @@ pub fn grouped() -> Vec<Primitive> {
     out
 }
 
-/// The keys a primitive returns, as text lines (`  op_state  string  ...`).
+/// A shape and the maps nested in it, in the order `harun doc` prints them:
+/// (label, shape), the label naming where the map sits (`sections[]` for
+/// each map of an array, `sections[].directives[]` deeper, `*` for every
+/// value of an open map; empty for the shape itself). Depth first; a shape
+/// is printed once, under every key of its parent that holds it.
+fn shape_tree(top: &'static Shape) -> Vec<(String, &'static Shape)> {
+    fn walk(path: &str, parent: &'static Shape, out: &mut Vec<(String, &'static Shape)>) {
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}.")
+        };
+        // (paths, shape), keys holding the same shape grouped.
+        let mut children: Vec<(Vec<String>, &'static Shape)> = Vec::new();
+        for n in vocabulary::nested_in(parent) {
+            if out.iter().any(|(_, s)| s.what == n.shape.what) {
+                continue;
+            }
+            let array = parent
+                .keys
+                .iter()
+                .find(|k| k.name == n.key)
+                .is_some_and(|k| k.ty.starts_with("array"));
+            let here = match (n.key, array) {
+                ("*", _) => format!("{prefix}*"),
+                (key, true) => format!("{prefix}{key}[]"),
+                (key, false) => format!("{prefix}{key}"),
+            };
+            match children.iter_mut().find(|(_, s)| s.what == n.shape.what) {
+                Some((paths, _)) => paths.push(here),
+                None => children.push((vec![here], n.shape)),
+            }
+        }
+        for (paths, shape) in children {
+            if out.iter().any(|(_, s)| s.what == shape.what) {
+                continue;
+            }
+            let label = paths
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push((label, shape));
+            walk(&paths[0], shape, out);
+        }
+    }
+    let mut out = vec![(String::new(), top)];
+    walk("", top, &mut out);
+    out
+}
+
+/// The keys a primitive returns, as text lines (`  op_state  string  ...`),
+/// then the keys of the maps nested in them.
 fn keys_text(name: &str) -> String {
-    let Some(shape) = crate::script::vocabulary::shape_of(name) else {
+    let Some(top) = vocabulary::shape_of(name) else {
         return String::new();
     };
-    let mut out = format!("    Returns {}", shape.what);
-    out.push_str(if shape.keys.is_empty() {
-        ".
-"
-    } else {
-        " with these keys:
-"
-    });
-    let w = shape.keys.iter().map(|k| k.name.len()).max().unwrap_or(0);
-    let tw = shape.keys.iter().map(|k| k.ty.len()).max().unwrap_or(0);
-    for k in shape.keys {
-        out.push_str(&format!(
-            "      {:w$}  {:tw$}  {}\n",
-            k.name, k.ty, k.meaning
-        ));
-    }
-    if let Some(open) = shape.open {
-        out.push_str(&format!("      and {open}\n"));
+    let mut out = String::new();
+    for (label, shape) in shape_tree(top) {
+        let lead = if label.is_empty() {
+            format!("    Returns {}", shape.what)
+        } else {
+            format!("    {label}: {}", shape.what)
+        };
+        out.push_str(&lead);
+        if shape.keys.is_empty() {
+            match shape.open {
+                Some(open) => out.push_str(&format!(": {open}\n")),
+                None => out.push_str(".\n"),
+            }
+            continue;
+        }
+        out.push_str(" with these keys:\n");
+        let w = shape.keys.iter().map(|k| k.name.len()).max().unwrap_or(0);
+        let tw = shape.keys.iter().map(|k| k.ty.len()).max().unwrap_or(0);
+        for k in shape.keys {
+            out.push_str(&format!(
+                "      {:w$}  {:tw$}  {}\n",
+                k.name, k.ty, k.meaning
+            ));
+        }
+        if let Some(open) = shape.open {
+            out.push_str(&format!("      and {open}\n"));
+        }
     }
     out
 }
@@ -160,17 +222,27 @@ pub fn primitives_markdown() -> Option<String> {
             out.push_str(doc);
             out.push_str("\n\n");
         }
-        if let Some(shape) = crate::script::vocabulary::shape_of(&p.name) {
-            out.push_str(&format!("Returns {}", shape.what));
-            if shape.keys.is_empty() {
-                out.push_str(".\n\n");
+        let Some(top) = vocabulary::shape_of(&p.name) else {
+            continue;
+        };
+        for (label, shape) in shape_tree(top) {
+            if label.is_empty() {
+                out.push_str(&format!("Returns {}", shape.what));
             } else {
-                out.push_str(":\n\n| key | type | meaning |\n|---|---|---|\n");
-                for k in shape.keys {
-                    out.push_str(&format!("| `{}` | {} | {} |\n", k.name, k.ty, k.meaning));
-                }
-                out.push('\n');
+                out.push_str(&format!("{label}: {}", shape.what));
             }
+            if shape.keys.is_empty() {
+                match shape.open {
+                    Some(open) => out.push_str(&format!(": {open}.\n\n")),
+                    None => out.push_str(".\n\n"),
+                }
+                continue;
+            }
+            out.push_str(":\n\n| key | type | meaning |\n|---|---|---|\n");
+            for k in shape.keys {
+                out.push_str(&format!("| `{}` | {} | {} |\n", k.name, k.ty, k.meaning));
+            }
+            out.push('\n');
             if let Some(open) = shape.open {
                 out.push_str(&format!("Also {open}.\n\n"));
             }
@@ -347,6 +419,47 @@ mod tests {
                     documented.iter().any(|d| d == id),
                     "playbook {} raises `{id}`, which docs/findings.md does not document (add it to src/diagnose/findings.rs)",
                     p.name
+                );
+            }
+        }
+    }
+
+    /// Primitives whose result is typed `?`/Map/Array in the engine but is no
+    /// map of harun's: nothing to document key by key.
+    const NO_MAP: &[&str] = &[
+        // The type of its `default` argument (int, float, bool or string).
+        "param",
+    ];
+
+    /// `harun doc NAME` lists the keys of everything that returns a map.
+    #[test]
+    fn every_primitive_returning_a_map_has_a_shape() {
+        let all = super::grouped();
+        assert!(all.len() > 30, "engine metadata not read");
+        for p in &all {
+            let maps = p.signatures.iter().any(|sig| {
+                let ret = sig.rsplit("-> ").next().unwrap_or("");
+                sig.contains("-> ") && ["Map", "Array", "?"].contains(&ret.trim())
+            });
+            let shaped = crate::script::vocabulary::shape_of(&p.name).is_some();
+            if NO_MAP.contains(&p.name.as_str()) {
+                assert!(!shaped, "{} has a shape: take it off NO_MAP", p.name);
+            } else if maps {
+                assert!(
+                    shaped,
+                    "`{}` returns a map or an array ({}) but has no shape in script/vocabulary.rs",
+                    p.name,
+                    p.signatures.join(", ")
+                );
+            }
+        }
+        // And no shape names a primitive that does not exist.
+        for s in crate::script::vocabulary::all_shapes() {
+            for name in s.primitives {
+                assert!(
+                    all.iter().any(|p| p.name == *name),
+                    "{} names `{name}`, which is not registered",
+                    s.what
                 );
             }
         }

@@ -210,13 +210,10 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     let c = ctx.clone();
     reg("info", &["Map"], "The first target's `show info` as a map keyed by HAProxy's own field names\n(`Version`, `Nbthread`, `CurrConns`, `Maxconn`, ...). Numbers are ints.")
         .register_into_engine(engine, move || -> R<Map> {
+            // `target` stays with one socket too: the documented keys are
+            // there whatever the number of targets.
             let all = info_all(&c)?;
-            let first = all.into_iter().next().and_then(|d| d.try_cast::<Map>()).unwrap_or_default();
-            let mut first = first;
-            if !multi(&c) {
-                first.remove("target");
-            }
-            Ok(first)
+            Ok(all.into_iter().next().and_then(|d| d.try_cast::<Map>()).unwrap_or_default())
         });
     let c = ctx.clone();
     reg(

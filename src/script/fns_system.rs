@@ -69,14 +69,42 @@ fn host_facts(ctx: &Ctx) -> R<Map> {
     let mut m = Map::new();
     m.insert("irqbalance".into(), dynamic(&irq)?);
     m.insert("cpus".into(), dynamic(&cpus)?);
-    m.insert("rsyslog".into(), dynamic(&rsyslog(ctx))?);
-    // A replay of an older bundle has none: the key stays out, so that a
-    // snapshot of that replay is the bundle again.
-    if let Ok(addrs) = local_addresses(ctx) {
-        let list: Array = addrs.iter().map(|a| a.to_string().into()).collect();
-        m.insert("local_addresses".into(), list.into());
-    }
+    m.insert("rsyslog".into(), rsyslog_map(&rsyslog(ctx))?.into());
+    // A replay of an older bundle has none: `()`, which a snapshot of that
+    // replay writes as `null` and a replay of it reads as not recorded again.
+    let addrs = match local_addresses(ctx) {
+        Ok(addrs) => addrs
+            .iter()
+            .map(|a| a.to_string().into())
+            .collect::<Array>()
+            .into(),
+        Err(_) => Dynamic::UNIT,
+    };
+    m.insert("local_addresses".into(), addrs);
     Ok(m)
+}
+
+/// rsyslog as `log_setup()` and `host_facts()` both show it (see
+/// `vocabulary::RSYSLOG_SETUP`): unix sockets as `#{path, location}`.
+fn rsyslog_map(r: &RsyslogSetup) -> R<Map> {
+    let mut rs = Map::new();
+    rs.insert("files".into(), dynamic(&r.files)?);
+    rs.insert("udp_inputs".into(), dynamic(&r.udp_inputs)?);
+    rs.insert("imudp_loaded".into(), r.imudp_loaded.into());
+    rs.insert("imuxsock_loaded".into(), r.imuxsock_loaded.into());
+    let sockets: Array = r
+        .unix_sockets
+        .iter()
+        .map(|(p, loc)| {
+            let mut m = Map::new();
+            m.insert("path".into(), p.display().to_string().into());
+            m.insert("location".into(), loc.clone().into());
+            Dynamic::from_map(m)
+        })
+        .collect();
+    rs.insert("unix_sockets".into(), Dynamic::from_array(sockets));
+    rs.insert("notes".into(), dynamic(&r.notes)?);
+    Ok(rs)
 }
 
 /// The addresses of the host HAProxy logs from: this host's, or the
@@ -251,24 +279,7 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
         m.insert("display".into(), t.display().into());
         haproxy.push(Dynamic::from_map(m));
     }
-    let mut rs = Map::new();
-    let r = &sides.rsyslog;
-    rs.insert("files".into(), dynamic(&r.files)?);
-    rs.insert("udp_inputs".into(), dynamic(&r.udp_inputs)?);
-    rs.insert("imudp_loaded".into(), r.imudp_loaded.into());
-    rs.insert("imuxsock_loaded".into(), r.imuxsock_loaded.into());
-    let sockets: Array = r
-        .unix_sockets
-        .iter()
-        .map(|(p, loc)| {
-            let mut m = Map::new();
-            m.insert("path".into(), p.display().to_string().into());
-            m.insert("location".into(), loc.clone().into());
-            Dynamic::from_map(m)
-        })
-        .collect();
-    rs.insert("unix_sockets".into(), Dynamic::from_array(sockets));
-    rs.insert("notes".into(), dynamic(&r.notes)?);
+    let rs = rsyslog_map(&sides.rsyslog)?;
     let mut m = Map::new();
     m.insert("haproxy".into(), Dynamic::from_array(haproxy));
     m.insert(
@@ -407,7 +418,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, move || dynamic(&probes(&c)?.1));
     let c = ctx.clone();
-    reg("host_facts", &["Map"], "What the host says, as a snapshot records it: `#{irqbalance: #{running, pids},\ncpus: #{online, list, source}, rsyslog: #{files, udp_inputs, imudp_loaded,\nimuxsock_loaded, unix_sockets, notes}, local_addresses: [\"10.0.0.5\", ...]}`\n(rsyslog as read from `--rsyslog-conf` and `--rsyslog-dir`; `local_addresses`:\nthe addresses of the host's interfaces, loopback included). In a replay: what\nthe snapshot recorded, or a catchable `not_recorded` error, never today's host;\nthe replay of a bundle taken before snapshots recorded addresses has no\n`local_addresses` key (probe it with `\"local_addresses\" in h`).")
+    reg("host_facts", &["Map"], "What the host says, as a snapshot records it: `#{irqbalance: #{running, pids},\ncpus: #{online, list, source}, rsyslog: #{files, udp_inputs, imudp_loaded,\nimuxsock_loaded, unix_sockets, notes}, local_addresses: [\"10.0.0.5\", ...]}`\n(rsyslog as read from `--rsyslog-conf` and `--rsyslog-dir`, as in `log_setup()`;\n`local_addresses`: the addresses of the host's interfaces, loopback included).\nIn a replay: what the snapshot recorded, or a catchable `not_recorded` error,\nnever today's host; in the replay of a bundle taken before snapshots recorded\naddresses, `local_addresses` is `()`.")
         .register_into_engine(engine, move || host_facts(&c));
     let c = ctx.clone();
     reg("system_check", &["Map"], "irqbalance against HAProxy's processes and threads: `#{irqbalance, cpus,\nnbproc, nbthread, cpu_map, source, notes, findings}`. Nbproc/Nbthread come from\n`show info` when a socket answers (`source`), else from the configuration;\n`cpu_map` from the configuration. Records `system.irqbalance` when irqbalance\nruns while HAProxy runs several processes or pins threads with cpu-map.\nIn a replay irqbalance and the CPUs are the snapshot's; a bundle without them\nraises a catchable `not_recorded` error.")
