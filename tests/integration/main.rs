@@ -21,3 +21,4 @@ mod replay;
 mod runtime;
 mod strict;
 mod team;
+mod vocabulary;
