@@ -2,9 +2,10 @@
 
 use super::address::Address;
 use super::command::Command;
+use super::replay::{Bundle, ReplyStore};
 use super::session::{Liveness, Session};
 use super::stat::{Stat, StatParser};
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};
@@ -63,26 +64,49 @@ macro_rules! with_session {
 /// sessions while the new one takes the traffic (and has its own states).
 const RELOAD_CHECK_AFTER: Duration = Duration::from_secs(1);
 
-/// One HAProxy runtime API socket and the session kept open to it.
+/// One HAProxy runtime API socket and the session kept open to it, or the
+/// replies a snapshot recorded for one (replay).
 pub struct Target {
     pub address: Address,
+    name: String,
     io_timeout: Duration,
     /// Largest reply accepted, in bytes.
     max_reply: usize,
     /// Sessions are lowered to level `operator` (see [`Session::open`]).
     read_only: bool,
     session: Mutex<Option<Session>>,
+    replay: Option<Arc<ReplyStore>>,
 }
 
 impl Target {
     pub fn new(address: Address, io_timeout: Duration) -> Target {
         Target {
+            name: address.to_string(),
             address,
             io_timeout,
             max_reply: super::session::DEFAULT_MAX_REPLY_BYTES,
             read_only: false,
             session: Mutex::new(None),
+            replay: None,
         }
+    }
+
+    /// A target of a replay bundle, named as the snapshot recorded it.
+    pub fn replayed(bundle: &Bundle, store: Arc<ReplyStore>) -> Target {
+        Target {
+            name: store.name().to_string(),
+            address: Address::Replay(bundle.dir().to_path_buf()),
+            io_timeout: Duration::ZERO,
+            max_reply: super::session::DEFAULT_MAX_REPLY_BYTES,
+            read_only: true,
+            session: Mutex::new(None),
+            replay: Some(store),
+        }
+    }
+
+    /// The recorded replies, when this target is a replay.
+    pub fn replay(&self) -> Option<&Arc<ReplyStore>> {
+        self.replay.as_ref()
     }
 
     /// Drop the kept session when, idle for `min_idle` or more, it is no
@@ -112,6 +136,9 @@ impl Target {
     /// old process and is dropped). For loops that poll faster than the idle
     /// check fires, such as a drain.
     pub async fn follow_reload(&self) -> bool {
+        if self.replay.is_some() {
+            return false;
+        }
         let mut guard = self.session.lock().await;
         let deadline = tokio::time::Instant::now() + self.io_timeout;
         self.retire_if_stale(&mut guard, Duration::ZERO, deadline)
@@ -132,12 +159,15 @@ impl Target {
     }
 
     pub fn name(&self) -> String {
-        self.address.to_string()
+        self.name.clone()
     }
 
     /// Send one command over the persistent session, or on a connection of
     /// its own when its reply is free-form (see [`Command::prompt_safe`]).
     pub async fn send(&self, command: &Command) -> Result<String> {
+        if let Some(r) = &self.replay {
+            return r.answer(command);
+        }
         if !command.prompt_safe() {
             return Session::oneshot(
                 &self.address,
@@ -153,6 +183,9 @@ impl Target {
 
     /// Several commands in one round trip (see [`Session::send_batch`]).
     pub async fn send_batch(&self, commands: &[&Command]) -> Result<Vec<Result<String>>> {
+        if let Some(r) = &self.replay {
+            return Ok(commands.iter().map(|c| r.answer(c)).collect());
+        }
         with_session!(self, |s| s.send_batch(commands))
     }
 
@@ -162,6 +195,10 @@ impl Target {
         command: &Command,
         on_data: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<()> {
+        if let Some(r) = &self.replay {
+            on_data(r.answer(command)?.as_bytes());
+            return Ok(());
+        }
         with_session!(self, |s| s.send_streaming(command, on_data))
     }
 
@@ -213,6 +250,29 @@ pub struct Client {
 }
 
 impl Client {
+    /// The targets a replay bundle recorded, in their recorded order.
+    pub fn replay(bundle: &Bundle) -> Client {
+        Client {
+            targets: Arc::new(
+                bundle
+                    .targets()
+                    .iter()
+                    .map(|s| Arc::new(Target::replayed(bundle, Arc::clone(s))))
+                    .collect(),
+            ),
+            limit: Arc::new(Semaphore::new(1)),
+        }
+    }
+
+    /// The run waited: replayed targets move to their next `show stat` sample.
+    pub fn note_sleep(&self) {
+        for t in self.targets.iter() {
+            if let Some(r) = t.replay() {
+                r.note_sleep();
+            }
+        }
+    }
+
     /// At most `max_parallel` sockets are talked to at once during fan-out.
     /// `read_only` lowers every session to level `operator`.
     pub fn new(

@@ -4,7 +4,7 @@
 //! name or value is a command injection. Every token that goes into a command
 //! is checked here, before anything is sent.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::fmt;
 
 /// Reject everything HAProxy's CLI parser treats specially.

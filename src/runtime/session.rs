@@ -7,7 +7,7 @@
 
 use super::address::Address;
 use super::command::Command;
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -95,6 +95,13 @@ async fn open_stream(
                 let s = TcpStream::connect(hp.as_str()).await?;
                 s.set_nodelay(true)?;
                 Box::pin(s)
+            }
+            // Replay targets answer from their bundle and never connect.
+            Address::Replay(dir) => {
+                return Err(std::io::Error::other(format!(
+                    "replay bundle {} has no socket",
+                    dir.display()
+                )))
             }
         };
         Ok::<_, std::io::Error>(stream)

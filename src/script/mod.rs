@@ -13,8 +13,11 @@ mod fns_report;
 mod fns_runtime;
 mod fns_system;
 pub(crate) mod fns_watch;
-mod resolver;
+pub mod playbooks;
+mod replayed;
+pub(crate) mod resolver;
 mod row;
+pub mod settings;
 pub mod vocabulary;
 
 pub use convert::to_json;
@@ -63,7 +66,7 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     engine.on_progress(move |ops| {
         // The heap every operation (one atomic load): one operation adds at
         // most one value within Rhai's size limits past the bound.
-        let over = crate::mem::heap_in_use().is_some_and(|h| h > max_heap);
+        let over = crate::base::mem::heap_in_use().is_some_and(|h| h > max_heap);
         if !over && ops % 512 != 0 {
             return None;
         }

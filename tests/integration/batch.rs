@@ -200,7 +200,7 @@ fn a_batch_on_an_operator_socket_is_refused_before_anything_is_sent() {
     };
     let script = format!("set_state({}, \"ready\")", names(0..10, 0..10));
     let run = harun()
-        .socket(&lab, lab.operator_socket())
+        .socket(&lab, lab.operator_socket().expect("scenario lab"))
         .args(["--yes", "-e", &script])
         .run();
     run.expect_code(4);

@@ -216,6 +216,31 @@ impl Harun {
     }
 }
 
+/// Put a server in maintenance through harun, even the last UP one of its
+/// backend (`bk_api/api1` in the incident lab: bk_api then answers 503).
+pub fn force_maint(lab: &Lab, server: &str) {
+    let script = format!(r#"set_state("{server}", "maint"); 1"#);
+    harun()
+        .lab(lab)
+        .args(["--yes", "--force", "-e", &script])
+        .run()
+        .expect_code(0);
+}
+
+/// harun aimed at an HAProxy that is gone: a socket nothing listens on, and a
+/// configuration (in `dir`) that logs to 127.0.0.1:514.
+pub fn dead_haproxy(dir: &tempfile::TempDir) -> Harun {
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg, "global\n    log 127.0.0.1:514 local0\n").unwrap();
+    harun()
+        .arg("-s")
+        .arg(dir.path().join("gone.sock"))
+        .arg("-c")
+        .arg(&cfg)
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+}
+
 /// Write a playbook into a temp dir and return its path (dir kept alive by the caller).
 pub fn playbook(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     let p = dir.path().join(name);

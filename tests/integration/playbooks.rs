@@ -359,16 +359,7 @@ fn error_rates_come_from_two_samples_under_real_traffic() {
         return;
     };
     // bk_api with api2 refusing and api1 in maintenance: HAProxy answers 503.
-    harun()
-        .lab(&lab)
-        .args([
-            "--yes",
-            "--force",
-            "-e",
-            r#"set_state("bk_api/api1", "maint"); 1"#,
-        ])
-        .run()
-        .expect_code(0);
+    force_maint(&lab, "bk_api/api1");
     let run = std::thread::scope(|s| {
         let check = s.spawn(|| {
             harun()

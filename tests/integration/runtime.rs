@@ -23,7 +23,7 @@ fn stat_servers_info_over_unix_and_tcp() {
     let run = harun()
         .args([
             "-s",
-            &format!("ipv4@{}", lab.tcp_socket()),
+            &format!("ipv4@{}", lab.tcp_socket().expect("scenario lab")),
             "-e",
             "stat(\"bk_api\").len()",
         ])
@@ -42,7 +42,7 @@ fn several_targets_tag_every_row() {
             "-s",
             &lab.admin_socket().display().to_string(),
             "-s",
-            lab.tcp_socket(),
+            lab.tcp_socket().expect("scenario lab"),
             "--json",
             "-e",
         ])
