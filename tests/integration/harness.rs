@@ -30,6 +30,21 @@ pub fn haproxy_version() -> String {
         .to_string()
 }
 
+/// Whether the haproxy under test is `major.minor` or newer, for behaviour
+/// that differs by version (each branch is then tested on the versions that
+/// have it).
+pub fn haproxy_at_least(major: u32, minor: u32) -> bool {
+    let v = haproxy_version();
+    let mut parts = v.split(|c: char| !c.is_ascii_digit());
+    let mut num = || {
+        parts
+            .next()
+            .and_then(|x| x.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    (num(), num()) >= (major, minor)
+}
+
 /// Whether haproxy runs here. With `CI=true` a missing haproxy fails the test
 /// (never a silent skip); locally the test is skipped with a loud note.
 pub fn require_haproxy() -> bool {

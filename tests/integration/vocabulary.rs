@@ -461,11 +461,22 @@ fn config_and_host_primitives_carry_their_documented_keys() {
     assert_eq!(all["cpus"]["online"], 4);
     assert_eq!(all["config_check"]["valid"], false);
     // The `haproxy -c` message naming the server, and the parse note.
-    let by_server = non_empty(&all["config_check"], "messages")
-        .iter()
-        .find(|m| m["server"] == "s2")
-        .unwrap_or_else(|| panic!("{}", all["config_check"]));
-    assert_eq!(by_server["proxy"], "bk_app");
+    let messages = non_empty(&all["config_check"], "messages");
+    match messages.iter().find(|m| m["server"] == "s2") {
+        Some(by_server) => assert_eq!(by_server["proxy"], "bk_app"),
+        // 3.2 reads the whole file before any section: the unmatched quote
+        // of line 34 stops it before the servers are checked.
+        None => {
+            assert!(haproxy_at_least(3, 2), "{}", all["config_check"]);
+            assert!(
+                messages
+                    .iter()
+                    .any(|m| m["line"] == 34 && m["text"].to_string().contains("unmatched quote")),
+                "{}",
+                all["config_check"]
+            );
+        }
+    }
     assert_eq!(non_empty(&all["config"], "notes")[0]["line"], 34);
     let sections = non_empty(&all["config"], "sections");
     assert!(sections
