@@ -98,3 +98,25 @@ echo "  journal lines: $(wc -l <"$WORK/journal.jsonl") (one per write: 2 sides x
 echo
 echo "== 4. peak memory of stat() on 20,000 servers (target: < 64 MiB)"
 /usr/bin/time -f "  max RSS: %M KiB" "$HARUN" -s "$SOCK" -e 'stat().len()' >/dev/null
+
+echo
+echo "== 5. troubleshoot replayed from a snapshot bundle vs the same run live (target: within 1.5x)"
+CFG=$(sed -n 's/.*config \([^ ]*\) .*/\1/p' "$WORK/lab.err" | sed -n 1p)
+"$HARUN" -s "$SOCK" -c "$CFG" --journal "$WORK/journal.jsonl" snapshot -p dir="$WORK" -p checks=false >/dev/null || true
+BUNDLE=$(ls -d "$WORK"/harun-snapshot-* | sed -n 1p)
+echo "   bundle $(du -sh "$BUNDLE" | cut -f1); with -p sample=0 both sides skip the 3 s error-rate window, which a replay never waits for"
+TS_RUNS=$(( RUNS < 10 ? RUNS : 10 ))
+# troubleshoot exits 1 on this lab's findings: that is its answer, not a failure.
+pair "$TS_RUNS" 1 \
+  "replay troubleshoot" "\"$HARUN\" --replay \"$BUNDLE\" troubleshoot -p sample=0 || true" \
+  "live troubleshoot" "\"$HARUN\" -s \"$SOCK\" -c \"$CFG\" troubleshoot -p sample=0 || true"
+pair 3 0 \
+  "replay troubleshoot (sample=3)" "\"$HARUN\" --replay \"$BUNDLE\" troubleshoot || true" \
+  "live troubleshoot (sample=3)" "\"$HARUN\" -s \"$SOCK\" -c \"$CFG\" troubleshoot || true"
+
+echo
+echo "== 6. harun check of the shipped playbooks, no connection (target: < 100 ms)"
+echo "   against harun list (start-up and header parsing only)"
+pair "$RUNS" 3 \
+  "harun check playbooks" "\"$HARUN\" check playbooks" \
+  "harun list" "\"$HARUN\" list"

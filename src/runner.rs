@@ -14,14 +14,15 @@
 //! Playbook primitives are synchronous and block on the runner's own tokio
 //! runtime. From async code, call the runner inside `spawn_blocking`.
 
-use crate::cancel::CancelToken;
-use crate::error::{Error, Result};
-use crate::playbooks;
-use crate::report::{Report, TargetInfo};
+use crate::base::cancel::CancelToken;
+use crate::base::error::{Error, Result};
+use crate::base::report::{Report, TargetInfo};
+use crate::base::sink::{Confirm, NullSink, Sink};
+use crate::runtime::replay::Bundle;
 use crate::runtime::Address;
+use crate::script::playbooks;
+use crate::script::settings::{Limits, Settings};
 use crate::script::{self, errors, Ctx};
-use crate::settings::{Limits, Settings};
-use crate::sink::{Confirm, NullSink, Sink};
 use rhai::{Dynamic, Engine, Scope, AST};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,6 +50,27 @@ impl RunnerBuilder {
 
     pub fn config_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.settings.config_paths = vec![path.into()];
+        self.settings.config_copy = None;
+        self
+    }
+
+    /// Several configuration files, in `haproxy -f` order.
+    pub fn config_paths<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.settings.config_paths = paths.into_iter().map(Into::into).collect();
+        // Another configuration: a lab's copy no longer stands in for it.
+        self.settings.config_copy = None;
+        self
+    }
+
+    /// Run against a lab: its admin socket, and its configuration as
+    /// [`Lab::user_config_paths`](crate::lab::Lab::user_config_paths) and
+    /// [`Lab::config_copy`](crate::lab::Lab::config_copy) describe it (a
+    /// configuration lab lints the user's files and names them in findings;
+    /// `haproxy -c` runs the lab's copy).
+    pub fn lab(mut self, lab: &crate::lab::Lab) -> Self {
+        self.settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
+        self.settings.config_paths = lab.user_config_paths().to_vec();
+        self.settings.config_copy = lab.config_copy().cloned();
         self
     }
 
@@ -124,6 +146,8 @@ impl RunnerBuilder {
     }
 
     pub fn build(self) -> Result<Runner> {
+        let mut settings = self.settings;
+        let replay = open_replay(&mut settings)?;
         let rt = match self.runtime {
             Some(rt) => rt,
             // One thread: primitives block on it and drive the sockets
@@ -135,15 +159,49 @@ impl RunnerBuilder {
                     .map_err(|e| Error::Other(format!("cannot start the I/O runtime: {e}")))?,
             ),
         };
-        let ctx = Arc::new(Ctx::new(
-            self.settings,
-            rt.clone(),
-            self.cancel,
-            self.sink,
-            self.confirm,
-        ));
-        Ok(Runner { ctx, _rt: rt })
+        let mut ctx = Ctx::new(settings, rt.clone(), self.cancel, self.sink, self.confirm);
+        if let Some(b) = replay {
+            ctx = ctx.with_replay(b);
+        }
+        Ok(Runner {
+            ctx: Arc::new(ctx),
+            _rt: rt,
+        })
     }
+}
+
+/// The bundle of a `replay@DIR` target, opened; the run's configuration
+/// becomes the one the snapshot recorded. A bundle is the only target of
+/// its run: replies of the day mixed with live ones would describe no moment.
+fn open_replay(settings: &mut Settings) -> Result<Option<Arc<Bundle>>> {
+    let dirs: Vec<PathBuf> = settings
+        .sockets
+        .iter()
+        .filter_map(|a| match a {
+            Address::Replay(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
+    let Some(dir) = dirs.first() else {
+        return Ok(None);
+    };
+    if settings.sockets.len() > 1 {
+        return Err(Error::InvalidInput {
+            what: "socket",
+            value: settings
+                .sockets
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            reason: "a replay bundle is the only target of its run: do not mix `replay@DIR` with live sockets or another bundle".into(),
+        });
+    }
+    let bundle = Bundle::open(dir)?;
+    if !bundle.config_paths().is_empty() {
+        settings.config_paths = bundle.config_paths().to_vec();
+    }
+    Ok(Some(Arc::new(bundle)))
 }
 
 /// Runs playbooks against a set of HAProxy targets. Sessions persist across runs.
@@ -174,6 +232,11 @@ impl Runner {
     /// The shared state primitives use (for the REPL and advanced embedders).
     pub fn context(&self) -> &Arc<Ctx> {
         &self.ctx
+    }
+
+    /// The snapshot bundle this runner replays (`replay@DIR`), if any.
+    pub fn replay(&self) -> Option<&Arc<Bundle>> {
+        self.ctx.replay()
     }
 
     /// A fresh engine wired to this runner (REPL, custom hosts).

@@ -10,14 +10,25 @@ Examples:
   harun drain_server -p server=bk_app/app1 -p then=maint --dry-run
   harun -e 'stat().len()'                    evaluate one expression
   harun -s ipv4@10.0.0.5:9999 -e 'info().Version' --json
+  harun --replay ./harun-snapshot-20261130T124501Z troubleshoot   post-mortem of a snapshot
   harun lab troubleshoot                     run a playbook against a disposable local HAProxy
   harun repl                                 interactive session
   harun list                                 shipped and local playbooks
+  harun check playbooks/                     check playbooks without connecting to anything
 
 Exit codes:
   0 nothing at error level   1 error/critical findings   2 usage or playbook error
   3 HAProxy unreachable or timed out   4 write refused (read-only, guard, permission)
   130 interrupted";
+
+/// Whether -c/--config was typed (before or after the subcommand): only then
+/// does `harun lab` run the user's configuration.
+pub fn config_given(matches: &clap::ArgMatches) -> bool {
+    let typed = |m: &clap::ArgMatches| {
+        m.value_source("config") == Some(clap::parser::ValueSource::CommandLine)
+    };
+    typed(matches) || matches.subcommand().is_some_and(|(_, sub)| typed(sub))
+}
 
 /// Runbooks for HAProxy incidents: Rhai playbooks over the runtime API.
 #[derive(Debug, Parser)]
@@ -53,7 +64,13 @@ pub struct GlobalOpts {
     )]
     pub sockets: Vec<String>,
 
-    /// haproxy.cfg (file or directory).
+    /// Replay a bundle the `snapshot` playbook wrote instead of talking to a live
+    /// HAProxy (the same as `-s replay@DIR`): recorded replies, configuration and
+    /// host facts; writes are refused (exit 4).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub replay: Option<PathBuf>,
+
+    /// haproxy.cfg (file or directory; repeat for several, in haproxy's -f order).
     #[arg(
         short = 'c',
         long = "config",
@@ -62,7 +79,12 @@ pub struct GlobalOpts {
         default_value = "/etc/haproxy/haproxy.cfg",
         global = true
     )]
-    pub config: PathBuf,
+    pub config: Vec<PathBuf>,
+
+    /// True when -c/--config was given on the command line (not the default
+    /// nor HARUN_CONFIG): `harun lab` then runs that configuration.
+    #[arg(skip)]
+    pub config_given: bool,
 
     /// The haproxy binary used for `haproxy -c` and the lab.
     #[arg(
@@ -74,7 +96,8 @@ pub struct GlobalOpts {
     )]
     pub haproxy_bin: PathBuf,
 
-    /// Connect and read timeout on sockets, in seconds.
+    /// Bound on each exchange with a socket (connect, write, the complete
+    /// reply), in seconds.
     #[arg(
         long = "timeout",
         value_name = "SECS",
@@ -82,6 +105,17 @@ pub struct GlobalOpts {
         global = true
     )]
     pub timeout: f64,
+
+    /// Largest reply accepted from a socket, in MiB: a longer one is
+    /// abandoned (exit 3).
+    #[arg(
+        long = "max-reply-mb",
+        value_name = "MIB",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u64).range(1..=65536),
+        global = true
+    )]
+    pub max_reply_mb: u64,
 
     /// Stop the whole run after this many seconds.
     #[arg(long = "max-time", value_name = "SECS", global = true)]
@@ -150,17 +184,36 @@ pub struct GlobalOpts {
 pub enum Command {
     /// Run a playbook against a disposable local HAProxy (real binary, loopback backends).
     #[command(
-        after_help = "Scenarios: healthy, incident (default), queues, big.\n\nExamples:\n  harun lab troubleshoot\n  harun lab queues inspect_queues\n  harun lab             start the lab and wait for Ctrl-C (prints the socket)"
+        after_help = "Scenarios: healthy, incident (default), queues, big.\n\nWith -c/--config, the lab runs your own configuration instead: binds move to\nfree loopback ports, servers to harun's responders (healthy unless --down or\n--slow), sockets and files to the lab's directory; each change is printed. Nothing it\nruns reaches another host: Lua scripts are dropped unless --keep-lua.\n\nExamples:\n  harun lab troubleshoot\n  harun lab queues inspect_queues\n  harun lab             start the lab and wait for Ctrl-C (prints the socket)\n  harun lab -c /etc/haproxy/haproxy.cfg drain_server -p server=bk_app/app1 --yes\n  harun lab -c prod.cfg --down bk_app/app2 --slow bk_api/api1=2s troubleshoot"
     )]
     Lab {
-        /// `[SCENARIO] [PLAYBOOK]`.
+        /// `[SCENARIO] [PLAYBOOK]`; with -c/--config, `[PLAYBOOK]`.
         #[arg(value_name = "SCENARIO|PLAYBOOK", num_args = 0..=2)]
         args: Vec<String>,
+        /// With -c: start this server DOWN (its responder refuses connections). Repeatable.
+        #[arg(long, value_name = "BACKEND/SERVER")]
+        down: Vec<String>,
+        /// With -c: this server answers after DELAY (health checks too). Repeatable.
+        #[arg(long, value_name = "BACKEND/SERVER=DELAY")]
+        slow: Vec<String>,
+        /// With -c: run the configuration's Lua scripts (dropped by default:
+        /// they can connect to production).
+        #[arg(long)]
+        keep_lua: bool,
     },
     /// Interactive session against the live HAProxy.
     Repl,
     /// Shipped and team playbooks (./playbooks and the search path) with their parameters.
     List,
+    /// Check playbooks without running them or connecting to anything.
+    #[command(
+        after_help = "Reports, each at file:line:col with a stable code: syntax errors (syntax,\nundefined-variable), calls of functions that do not exist or with another number\nof arguments (unknown-function, wrong-arity), param() reads the //! @param header\ndoes not declare (undeclared-param) and declared parameters nothing reads\n(unused-param, a warning), imports that do not resolve (unresolved-import), and a\nmissing first //! description line (missing-description).\n\n--json prints one document: {\"checked\": N, \"problems\": [{file, line, col, code,\nseverity, message, suggestion}], \"unusable\": [...]}.\n\nExit codes: 0 no problem, 1 problems found (warnings included), 2 a path that does\nnot exist, holds no playbook, or a file that cannot be read as UTF-8 text.\n\nExamples:\n  harun check                        every *.rhai under ./playbooks\n  harun check team/ extra.rhai --json\n  harun check playbooks/drain_server.rhai"
+    )]
+    Check {
+        /// Playbook files, or directories searched recursively for *.rhai (default: ./playbooks).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// Every playbook primitive with its signature and documentation.
     Doc {
         /// Only this primitive.

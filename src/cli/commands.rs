@@ -1,12 +1,13 @@
 //! What each command does, from parsed arguments to an exit code.
 
 use super::args::{Cli, Command, GlobalOpts};
-use super::{error, render, term};
+use super::error;
+use crate::base::report::Report;
 use crate::lab::{Lab, Scenario};
-use crate::playbooks;
-use crate::report::Report;
+use crate::output::{render, term};
 use crate::runtime::Address;
-use crate::settings::Settings;
+use crate::script::playbooks;
+use crate::script::settings::Settings;
 use crate::{ExitCode, Runner};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -17,6 +18,7 @@ use std::time::Duration;
 pub fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::List) => list(&cli.global),
+        Some(Command::Check { paths }) => super::check::run(&paths, cli.global.json),
         Some(Command::Doc {
             name,
             markdown,
@@ -29,7 +31,12 @@ pub fn dispatch(cli: Cli) -> i32 {
             Err(code) => code,
         },
         Some(Command::New { name, dir }) => super::team::new(&name, &dir),
-        Some(Command::Lab { args }) => lab(&cli.global, &args),
+        Some(Command::Lab {
+            args,
+            down,
+            slow,
+            keep_lua,
+        }) => lab(&cli.global, &args, &down, &slow, keep_lua),
         Some(Command::Repl) => match settings(&cli.global, true) {
             Ok(s) => match runner(s, &cli.global, true) {
                 Ok((r, _rt)) => crate::repl::run(&r, cli.global.json),
@@ -96,7 +103,7 @@ fn discover_sockets(g: &GlobalOpts) -> Result<Vec<Address>, String> {
             .map(|s| Address::parse(s).map_err(|e| e.to_string()))
             .collect();
     }
-    if let Ok(model) = crate::config::model::load_config(std::slice::from_ref(&g.config)) {
+    if let Ok(model) = crate::config::model::load_config(&g.config) {
         let sockets = crate::config::model::stats_sockets(&model);
         // With nbproc > 1 every process has its own socket, counters and
         // server states: talk to all of them. Otherwise one socket is enough,
@@ -148,16 +155,29 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
         Some(v) => Some(secs("--max-time", v).map_err(fail)?),
         None => None,
     };
-    let sockets = if discover {
-        discover_sockets(g).map_err(fail)?
-    } else {
-        Vec::new()
+    let sockets = match &g.replay {
+        // A bundle replaces every socket: a live one mixed in would be a
+        // different moment (HARUN_SOCKET included, so say so).
+        Some(_) if !g.sockets.is_empty() => {
+            return Err(fail(
+                "--replay DIR cannot be combined with -s/--socket or HARUN_SOCKET: a replay has no live socket (use `-s replay@DIR` alone, or unset HARUN_SOCKET)".into(),
+            ))
+        }
+        Some(_) if !discover => {
+            return Err(fail(
+                "--replay does not apply here: `harun lab` starts a live HAProxy, and `harun test` takes its targets from each test (`against = \"replay:DIR\"`)".into(),
+            ))
+        }
+        Some(dir) => vec![Address::Replay(dir.clone())],
+        None if discover => discover_sockets(g).map_err(fail)?,
+        None => Vec::new(),
     };
     let mut s = Settings {
         sockets,
-        config_paths: vec![g.config.clone()],
+        config_paths: g.config.clone(),
         haproxy_bin: g.haproxy_bin.clone(),
         io_timeout,
+        max_reply_bytes: (g.max_reply_mb as usize).saturating_mul(1024 * 1024),
         max_time,
         params,
         // What the user typed: a key no playbook declares or reads is a typo.
@@ -183,21 +203,20 @@ fn runner(
     g: &GlobalOpts,
     interactive: bool,
 ) -> Result<(Runner, Arc<tokio::runtime::Runtime>), i32> {
-    // This runtime only watches signals, from its own thread, so Ctrl-C
-    // lands while a playbook computes; the runner does I/O on its own.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .thread_name("harun-signals")
-        .build()
-        .map_err(|e| {
-            error(&format!("cannot start the I/O runtime: {e}"));
-            ExitCode::Usage as i32
-        })?;
-    let rt = Arc::new(rt);
+    let cancel = crate::base::cancel::CancelToken::new();
+    let rt = super::signals::watch_signals(&cancel, interactive)?;
+    Ok((build_runner(settings, g, cancel)?, rt))
+}
+
+fn build_runner(
+    settings: Settings,
+    g: &GlobalOpts,
+    cancel: crate::base::cancel::CancelToken,
+) -> Result<Runner, i32> {
     let mut b = Runner::builder()
         .settings(settings)
-        .sink(Arc::new(term::TerminalSink::new(g.json)));
+        .sink(Arc::new(term::TerminalSink::new(g.json)))
+        .cancel_token(cancel);
     if term::can_confirm() {
         b = b.confirm(Arc::new(term::TerminalConfirm));
     }
@@ -205,40 +224,31 @@ fn runner(
         error(&e.to_string());
         ExitCode::Usage as i32
     })?;
-    let cancel = runner.cancel_token();
-    let term_cancel = cancel.clone();
-    // SIGTERM/SIGHUP stop the run the same way, so the lab and the journal
-    // are cleaned up and synced.
-    // Handlers are installed before returning, so a signal that arrives
-    // right after start-up is already handled.
-    let _enter = rt.enter();
-    use tokio::signal::unix::{signal, SignalKind};
-    if let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) {
-        rt.spawn(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = hup.recv() => {}
-            }
-            term_cancel.cancel();
-        });
+    if let Some(b) = runner.replay() {
+        note_replay(b);
     }
-    let mut interrupt = signal(SignalKind::interrupt()).ok();
-    rt.spawn(async move {
-        let Some(interrupt) = interrupt.as_mut() else {
-            return;
-        };
-        while interrupt.recv().await.is_some() {
-            // A second Ctrl-C while a playbook is still stopping ends harun at once.
-            if cancel.is_cancelled() && !interactive {
-                super::exit(ExitCode::Interrupted as i32);
-            }
-            cancel.cancel();
-        }
-    });
-    Ok((runner, rt))
+    Ok(runner)
+}
+
+/// Say on stderr what is replayed, and what of it is missing, once per run.
+fn note_replay(b: &crate::runtime::replay::Bundle) {
+    let taken = b
+        .taken()
+        .map(|t| format!("taken {t}, "))
+        .unwrap_or_default();
+    eprintln!(
+        "harun: replaying {} ({taken}{} target(s)): recorded replies, no live HAProxy",
+        b.dir().display(),
+        b.targets().len()
+    );
+    if b.version() < crate::runtime::replay::VERSION {
+        eprintln!(
+            "harun: replay: this bundle was taken by an older harun: its config.json stands for the configuration files; it has no host facts, `haproxy -vv` or second `show stat` sample (what needs them says `not recorded`)"
+        );
+    }
+    for p in b.problems() {
+        eprintln!("harun: replay: partial bundle: {p}");
+    }
 }
 
 /// Print a finished report; return its exit code.
@@ -290,7 +300,7 @@ fn print_value(v: &serde_json::Value) {
                     }
                 }
             }
-            let t = crate::report::Table {
+            let t = crate::base::report::Table {
                 title: None,
                 rows: rows
                     .iter()
@@ -344,23 +354,60 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
     finish(&report, false)
 }
 
-fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
-    let (scenario, playbook) = match args {
-        [] => (Scenario::default(), None),
-        [one] => match Scenario::parse(one) {
-            Some(s) => (s, None),
-            None => (Scenario::default(), Some(one.clone())),
-        },
-        [s, p, ..] => match Scenario::parse(s) {
-            Some(s) => (s, Some(p.clone())),
-            None => {
-                error(&format!(
-                    "unknown lab scenario `{s}` (one of: {})",
-                    Scenario::NAMES.join(", ")
-                ));
-                return ExitCode::Usage as i32;
+fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String], keep_lua: bool) -> i32 {
+    let usage = |m: &str| {
+        error(m);
+        ExitCode::Usage as i32
+    };
+    let from_config = g.config_given;
+    if !from_config && (!down.is_empty() || !slow.is_empty()) {
+        return usage("--down and --slow apply to a lab started from your configuration: add -c/--config PATH");
+    }
+    if !from_config && keep_lua {
+        return usage(
+            "--keep-lua applies to a lab started from your configuration: add -c/--config PATH",
+        );
+    }
+    let (scenario, playbook) = if from_config {
+        match args {
+            [] => (Scenario::default(), None),
+            [one] if Scenario::parse(one).is_none() => (Scenario::default(), Some(one.clone())),
+            [one] => {
+                return usage(&format!(
+                    "`{one}` is a lab scenario; with -c/--config the lab runs your configuration: `harun lab -c PATH [PLAYBOOK]`"
+                ))
             }
-        },
+            _ => {
+                return usage(
+                    "with -c/--config, harun lab takes at most a playbook: `harun lab -c PATH [PLAYBOOK]`",
+                )
+            }
+        }
+    } else {
+        match args {
+            [] => (Scenario::default(), None),
+            [one] => match Scenario::parse(one) {
+                Some(s) => (s, None),
+                None => (Scenario::default(), Some(one.clone())),
+            },
+            [s, p, ..] => match Scenario::parse(s) {
+                Some(s) => (s, Some(p.clone())),
+                None => {
+                    return usage(&format!(
+                        "unknown lab scenario `{s}` (one of: {})",
+                        Scenario::NAMES.join(", ")
+                    ))
+                }
+            },
+        }
+    };
+    let slow = match slow
+        .iter()
+        .map(|s| crate::lab::parse_slow(s).map_err(|e| format!("--slow `{s}`: {e}")))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(s) => s,
+        Err(m) => return usage(&m),
     };
     let mut settings = match settings(g, false) {
         Ok(s) => s,
@@ -373,35 +420,80 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
             return ExitCode::Usage as i32;
         }
     }
-    eprintln!("harun lab: starting haproxy ({}) ...", scenario.describe());
-    let lab = match Lab::builder()
+    // Signals are watched from here on: Ctrl-C while the lab starts (it may
+    // wait for servers to go DOWN) stops it and removes its directory.
+    let cancel = crate::base::cancel::CancelToken::new();
+    let _signals = match super::signals::watch_signals(&cancel, playbook.is_none()) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let mut builder = Lab::builder()
         .haproxy_bin(&g.haproxy_bin)
         .scenario(scenario)
-        .start()
-    {
+        .cancel(cancel.clone());
+    if from_config {
+        let shown: Vec<String> = g.config.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("harun lab: starting haproxy from {} ...", shown.join(" "));
+        builder = builder.config(g.config.clone()).keep_lua(keep_lua);
+        for d in down {
+            builder = builder.down(d);
+        }
+        for (s, d) in slow {
+            builder = builder.slow(s, d);
+        }
+    } else {
+        eprintln!("harun lab: starting haproxy ({}) ...", scenario.describe());
+    }
+    let lab = match builder.start() {
         Ok(l) => l,
         Err(e) => {
             error(&format!("lab: {e}"));
-            return ExitCode::Usage as i32;
+            return match e.exit_code() {
+                ExitCode::Interrupted => ExitCode::Interrupted as i32,
+                _ => ExitCode::Usage as i32,
+            };
         }
     };
     settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
-    settings.config_paths = vec![lab.config_path().to_path_buf()];
+    // Production's files are linted and named; haproxy -c runs the copy.
+    settings.config_paths = lab.user_config_paths().to_vec();
+    settings.config_copy = lab.config_copy().cloned();
     if g.journal.is_none() {
         settings.journal_path = lab.dir().join("journal.jsonl");
     }
-    let (runner, _rt) = match runner(settings, g, playbook.is_none()) {
+    let runner = match build_runner(settings, g, cancel) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    eprintln!(
-        "harun lab: admin socket {}  (tcp {}, operator {})\nharun lab: config {}  frontend http://{}",
-        lab.admin_socket().display(),
-        lab.tcp_socket(),
-        lab.operator_socket().display(),
-        lab.config_path().display(),
-        lab.frontend()
-    );
+    let configs: Vec<String> = lab
+        .config_paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if from_config {
+        eprintln!(
+            "harun lab: {} change(s) to run your configuration here:",
+            lab.rewrites().len()
+        );
+        for r in lab.rewrites() {
+            eprintln!("  {r}");
+        }
+        eprintln!(
+            "harun lab: admin socket {}\nharun lab: config {} (same line numbers as yours)\nharun lab: haproxy's output and logs in {}",
+            lab.admin_socket().display(),
+            configs.join(" "),
+            lab.dir().join("haproxy.log").display()
+        );
+    } else {
+        eprintln!(
+            "harun lab: admin socket {}  (tcp {}, operator {})\nharun lab: config {}  frontend http://{}",
+            lab.admin_socket().display(),
+            lab.tcp_socket().unwrap_or("-"),
+            lab.operator_socket().map(|p| p.display().to_string()).unwrap_or_default(),
+            configs.join(" "),
+            lab.frontend()
+        );
+    }
     let code = match playbook {
         Some(p) => match runner.run_playbook(&p) {
             Ok(report) => finish(&report, g.json),
@@ -411,10 +503,11 @@ fn lab(g: &GlobalOpts, args: &[String]) -> i32 {
             }
         },
         None => {
+            let cs: Vec<String> = configs.iter().map(|c| format!("-c {c}")).collect();
             eprintln!(
-                "harun lab: running; try `harun -s {} troubleshoot -c {}`. Ctrl-C stops it.",
+                "harun lab: running; try `harun -s {} troubleshoot {}`. Ctrl-C stops it.",
                 lab.admin_socket().display(),
-                lab.config_path().display()
+                cs.join(" ")
             );
             let cancel = runner.cancel_token();
             while !cancel.is_cancelled() {
@@ -508,13 +601,13 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 fn doc(name: Option<&str>, markdown: bool, findings: bool, schema: bool) -> i32 {
     let text = if schema {
-        Some(crate::docs::report_schema())
+        Some(crate::output::docs::report_schema())
     } else if findings {
-        Some(crate::docs::findings_markdown())
+        Some(crate::output::docs::findings_markdown())
     } else if markdown {
-        crate::docs::primitives_markdown()
+        crate::output::docs::primitives_markdown()
     } else {
-        crate::docs::primitives_text(name)
+        crate::output::docs::primitives_text(name)
     };
     match text {
         Some(t) => {
@@ -535,8 +628,8 @@ fn journal(g: &GlobalOpts, n: usize) -> i32 {
     let path = g
         .journal
         .clone()
-        .unwrap_or_else(crate::journal::Journal::default_path);
-    match crate::journal::tail(&path, n) {
+        .unwrap_or_else(crate::actions::journal::Journal::default_path);
+    match crate::actions::journal::tail(&path, n) {
         Ok((entries, bad)) => {
             if g.json {
                 println!(
@@ -564,7 +657,7 @@ fn journal(g: &GlobalOpts, n: usize) -> i32 {
             }
             0
         }
-        Err(e) if matches!(&e, crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound) =>
+        Err(e) if matches!(&e, crate::base::error::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound) =>
         {
             eprintln!(
                 "harun: no journal yet at {} (nothing was written)",

@@ -2,14 +2,12 @@
 //! dispatched. Everything here may print; the library below does not.
 
 mod args;
+mod check;
 mod commands;
-pub mod render;
+mod signals;
 mod team;
-pub mod term;
 
 pub use args::Cli;
-
-use clap::Parser;
 
 /// Parse arguments, run, and return the process exit code.
 pub fn run() -> i32 {
@@ -18,7 +16,11 @@ pub fn run() -> i32 {
     if let Some(code) = commands::playbook_help(&argv) {
         return code;
     }
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (mut cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -26,6 +28,7 @@ pub fn run() -> i32 {
             return code;
         }
     };
+    cli.global.config_given = args::config_given(&matches);
     commands::dispatch(cli)
 }
 
@@ -33,7 +36,7 @@ pub fn run() -> i32 {
 pub fn exit(code: i32) -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    if code == crate::ExitCode::Interrupted as i32 {
+    if code == crate::base::error::ExitCode::Interrupted as i32 {
         unsafe {
             libc::signal(libc::SIGINT, libc::SIG_DFL);
             libc::raise(libc::SIGINT);
@@ -42,12 +45,4 @@ pub fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
-/// Print an error the way every harun error looks.
-pub fn error(msg: &str) {
-    let mut err = anstream::stderr();
-    let red = anstyle::Style::new()
-        .fg_color(Some(anstyle::AnsiColor::Red.into()))
-        .bold();
-    use std::io::Write;
-    let _ = writeln!(err, "{red}harun: error:{red:#} {msg}");
-}
+pub use crate::output::error;

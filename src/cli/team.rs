@@ -2,13 +2,13 @@
 
 use super::args::GlobalOpts;
 use super::error;
+use crate::base::error::ExitCode;
 use crate::testing::{self, Outcome};
-use crate::ExitCode;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// `harun test [PATH...]`: one line per test, a summary, exit 1 on a failure.
-pub fn test(g: &GlobalOpts, paths: &[PathBuf], settings: crate::Settings) -> i32 {
+pub fn test(g: &GlobalOpts, paths: &[PathBuf], settings: crate::script::settings::Settings) -> i32 {
     let paths = if paths.is_empty() {
         vec![PathBuf::from("playbooks")]
     } else {
@@ -29,13 +29,23 @@ pub fn test(g: &GlobalOpts, paths: &[PathBuf], settings: crate::Settings) -> i32
             return ExitCode::Usage as i32;
         }
     };
+    let cancel = crate::base::cancel::CancelToken::new();
+    // Ctrl-C stops the running test and leaves no lab behind.
+    let _signals = match super::signals::watch_signals(&cancel, false) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
     let opts = testing::Options {
         haproxy_bin: settings.haproxy_bin.clone(),
         settings,
+        cancel: cancel.clone(),
     };
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut out = anstream::stdout();
     for case in &cases {
+        if cancel.is_cancelled() {
+            break;
+        }
         let o = testing::run::run(case, &opts);
         if !g.json {
             let _ = writeln!(out, "{}", line(&o));
@@ -66,7 +76,14 @@ pub fn test(g: &GlobalOpts, paths: &[PathBuf], settings: crate::Settings) -> i32
             millis as f64 / 1000.0
         );
     }
-    if failed > 0 {
+    if cancel.is_cancelled() {
+        error(&format!(
+            "interrupted: {} of {} tests ran",
+            outcomes.len(),
+            cases.len()
+        ));
+        ExitCode::Interrupted as i32
+    } else if failed > 0 {
         ExitCode::Findings as i32
     } else {
         ExitCode::Success as i32
@@ -105,7 +122,7 @@ pub fn new(name: &str, dir: &Path) -> i32 {
         ));
         return ExitCode::Usage as i32;
     }
-    if crate::playbooks::shipped(name).is_some() {
+    if crate::script::playbooks::shipped(name).is_some() {
         error(&format!(
             "`{name}` is a shipped playbook: choose another name (`harun list` shows them)"
         ));

@@ -8,14 +8,14 @@
 //! Exit codes: 0 valid, 1 errors, 2 valid but no listener. Since 2.9
 //! "Configuration file is valid" is only printed with `-V`: only the exit code counts.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// One `[ALERT]`/`[WARNING]`/`[NOTICE]`/`[DIAG]` message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckMessage {
     /// `alert`, `warning`, `notice` or `diag`.
     pub level: String,
@@ -39,7 +39,7 @@ impl CheckMessage {
 }
 
 /// The outcome of `haproxy -c`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// True for exit codes 0 and 2.
     pub valid: bool,
@@ -234,7 +234,7 @@ pub fn run_check(
     if paths.is_empty() {
         return Err(CheckError::NoPath);
     }
-    let mut cmd = Command::new(crate::settings::resolve_program(haproxy_bin));
+    let mut cmd = Command::new(crate::base::program::resolve_program(haproxy_bin));
     cmd.arg("-c");
     for p in paths {
         cmd.arg("-f").arg(p);
@@ -338,6 +338,25 @@ fn spawn_reader<R: Read + Send + 'static>(r: R) -> std::sync::mpsc::Receiver<Vec
         let _ = tx.send(buf);
     });
     rx
+}
+
+/// Outcome of trying to run `haproxy -c`: its result, or why it could not run.
+pub enum Checked {
+    Ran(CheckResult),
+    Failed { kind: &'static str, message: String },
+}
+
+/// The version in the first line of `haproxy -v`/`-vv`.
+pub fn version_of(text: &str) -> Option<String> {
+    let first = text.lines().next()?;
+    // "HAProxy version 2.6.12-1+deb12u4 2023/..." (1.x: "HA-Proxy version ...").
+    let mut words = first.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "version" {
+            return words.next().map(str::to_string);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! not evaluated: their directives are kept and carry the enclosing condition.
 //! Environment variables are recognised but never expanded.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -68,19 +68,28 @@ pub enum ConfigError {
     NotAFile { path: PathBuf },
     #[error("no configuration path given")]
     NoPath,
+    /// Replay: the snapshot kept no copy of the configuration.
+    #[error("{}: not recorded in replay bundle {}: the snapshot kept no copy of the configuration", path.display(), bundle.display())]
+    NotRecorded { path: PathBuf, bundle: PathBuf },
 }
 
+/// A loaded configuration (or why it could not be), shared by the
+/// primitives of one run.
+pub type LoadedModel = std::sync::Arc<Result<ConfigModel, ConfigError>>;
+
 /// A parsed configuration: every file loaded, every section in load order.
-#[derive(Clone, Debug, Default, Serialize)]
+/// (Deserialize: a replay of an older snapshot reads its `config.json`.)
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ConfigModel {
     pub files: Vec<PathBuf>,
     pub sections: Vec<Section>,
     /// Syntax problems noticed while parsing (unterminated quote, unbalanced `.if`).
+    #[serde(default)]
     pub notes: Vec<ParseNote>,
 }
 
 /// A syntax problem with its location.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParseNote {
     pub file: PathBuf,
     pub line: usize,
@@ -94,29 +103,33 @@ impl ParseNote {
 }
 
 /// One section: `global`, `defaults [name]`, `frontend name`, ...
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Section {
     pub kind: String,
     pub name: Option<String>,
     /// Arguments of the section line after the name (e.g. `from defname`).
+    #[serde(default)]
     pub args: Vec<String>,
     pub file: PathBuf,
     pub line: usize,
     /// The `.if` condition the section header sits under, if any.
+    #[serde(default)]
     pub condition: Option<String>,
     pub directives: Vec<Directive>,
 }
 
 /// One statement: the first word and its arguments, unquoted and unescaped.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Directive {
     pub keyword: String,
     pub args: Vec<String>,
     pub file: PathBuf,
     pub line: usize,
     /// The enclosing `.if`/`.elif`/`.else` condition(s), joined with ` && `.
+    #[serde(default)]
     pub condition: Option<String>,
     /// Environment variables referenced in double quotes (left unexpanded).
+    #[serde(default)]
     pub env_vars: Vec<String>,
 }
 
@@ -514,6 +527,8 @@ struct Tokens {
     env_vars: Vec<String>,
     /// Byte offset of the start of each word in the line.
     starts: Vec<usize>,
+    /// Byte offset just past the end of each word.
+    ends: Vec<usize>,
     /// Byte offset where the comment starts (or the line length).
     end: usize,
     unterminated: Option<char>,
@@ -521,9 +536,20 @@ struct Tokens {
     errors: Vec<String>,
 }
 
+/// The byte ranges of a line's words as written (quotes and escapes kept), and
+/// where its comment starts (the line length when it has none). Word `i` is the
+/// raw text of the keyword (`i == 0`) or of argument `i - 1` of the directive
+/// parsed from that line, so a rewriter can change one word and keep the rest.
+pub fn word_spans(line: &str) -> (Vec<std::ops::Range<usize>>, usize) {
+    let t = tokenize(line);
+    let spans = t.starts.iter().zip(&t.ends).map(|(&s, &e)| s..e).collect();
+    (spans, t.end)
+}
+
 fn tokenize(line: &str) -> Tokens {
     let mut words = Vec::new();
     let mut starts = Vec::new();
+    let mut ends = Vec::new();
     let mut env_vars: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -557,6 +583,7 @@ fn tokenize(line: &str) -> Tokens {
                 ' ' | '\t' | '\r' | '\n' => {
                     if in_word {
                         words.push(std::mem::take(&mut cur));
+                        ends.push(i);
                         in_word = false;
                     }
                 }
@@ -581,11 +608,13 @@ fn tokenize(line: &str) -> Tokens {
     }
     if in_word {
         words.push(cur);
+        ends.push(end);
     }
     Tokens {
         words,
         env_vars,
         starts,
+        ends,
         end,
         unterminated: quote,
         errors,
@@ -957,6 +986,21 @@ mod tests {
         assert_eq!(socks[0].address, "/run/haproxy/admin.sock");
         assert_eq!(socks[0].level.as_deref(), Some("admin"));
         assert!(socks[0].is_unix());
+    }
+
+    #[test]
+    fn word_spans_match_the_parsed_words() {
+        let line = "  server \"a b\" x\\ y 'q#' # comment";
+        let (spans, comment) = word_spans(line);
+        let raw: Vec<&str> = spans.iter().map(|r| &line[r.clone()]).collect();
+        assert_eq!(raw, ["server", "\"a b\"", "x\\ y", "'q#'"]);
+        assert_eq!(&line[comment..], "# comment");
+        let m = parse(line);
+        assert_eq!(m.sections[0].directives[0].args.len() + 1, spans.len());
+        let (spans, comment) = word_spans("a#b");
+        assert_eq!(spans.len(), 1);
+        assert_eq!((spans[0].start, spans[0].end), (0, 1));
+        assert_eq!(comment, 1);
     }
 
     #[test]

@@ -5,12 +5,18 @@
 //! 127.0.0.1 and an operator-level socket, and serves its backends from tiny
 //! HTTP responders on loopback. Everything stops and the directory is removed
 //! when the [`Lab`] is dropped.
+//!
+//! Instead of a scenario, a lab can run a user's own configuration
+//! ([`LabBuilder::config`]): [`rewrite`] moves its listeners to loopback and
+//! its servers to responders, and every change is reported.
 
+mod from_config;
 mod responder;
+pub mod rewrite;
 
 pub use responder::{http_get, Behaviour};
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use crate::runtime::{Address, Command, Target};
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -74,6 +80,11 @@ pub struct LabBuilder {
     extra_sections: Vec<String>,
     slow_delay: Duration,
     backends: Option<(usize, usize)>,
+    config: Vec<PathBuf>,
+    down: Vec<String>,
+    slow: Vec<(String, Duration)>,
+    keep_lua: bool,
+    cancel: crate::base::cancel::CancelToken,
 }
 
 impl Default for LabBuilder {
@@ -86,6 +97,11 @@ impl Default for LabBuilder {
             extra_sections: Vec::new(),
             slow_delay: Duration::from_millis(400),
             backends: None,
+            config: Vec::new(),
+            down: Vec::new(),
+            slow: Vec::new(),
+            keep_lua: false,
+            cancel: crate::base::cancel::CancelToken::new(),
         }
     }
 }
@@ -126,6 +142,50 @@ impl LabBuilder {
         self
     }
 
+    /// Run this configuration instead of a scenario: files and directories
+    /// in order, as `haproxy -f` reads them. It is rewritten for the lab (see
+    /// [`Lab::rewrites`]); a configuration that cannot be rewritten or that
+    /// `haproxy -c` rejects afterwards is an error naming the user's
+    /// `file:line`, and nothing is started. The scenario options
+    /// (`scenario`, `global_line`, `section`, `slow_delay`, `size`) do not
+    /// apply to it; `log_to` does (every network or UNIX `log` target goes
+    /// there instead of the lab's `haproxy.log`).
+    pub fn config<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.config = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With [`LabBuilder::config`]: the responder of `backend/server`
+    /// refuses connections, so its health checks fail and HAProxy marks it
+    /// DOWN (the lab waits until it does).
+    pub fn down(mut self, server: impl Into<String>) -> Self {
+        self.down.push(server.into());
+        self
+    }
+
+    /// With [`LabBuilder::config`]: the responder of `backend/server`
+    /// answers every request (health checks too) after `delay`.
+    pub fn slow(mut self, server: impl Into<String>, delay: Duration) -> Self {
+        self.slow.push((server.into(), delay));
+        self
+    }
+
+    /// With [`LabBuilder::config`]: run the configuration's Lua scripts.
+    /// They are dropped by default: Lua can open connections to any address
+    /// (`core.tcp`, `core.httpclient`, background tasks), production's
+    /// included.
+    pub fn keep_lua(mut self, on: bool) -> Self {
+        self.keep_lua = on;
+        self
+    }
+
+    /// Cancelling this token while the lab starts (it may wait for servers
+    /// to go DOWN) stops it with [`Error::Interrupted`], cleaned up.
+    pub fn cancel(mut self, token: crate::base::cancel::CancelToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
     /// For [`Scenario::Big`]: how many backends and servers per backend.
     pub fn size(mut self, backends: usize, servers: usize) -> Self {
         self.backends = Some((backends, servers));
@@ -137,12 +197,32 @@ impl LabBuilder {
         // haproxy: a parallel lab can take one in between. Try again then.
         let mut attempts = 0;
         loop {
-            match Lab::start(self.clone()) {
+            let started = if self.config.is_empty() {
+                Lab::start(self.clone())
+            } else {
+                from_config::start(self.clone())
+            };
+            match started {
                 Err(Error::Other(m)) if attempts < 3 && m.contains("cannot bind") => attempts += 1,
                 r => return r,
             }
         }
     }
+}
+
+/// `BACKEND/SERVER=DELAY`, as `--slow` and a test's `slow` give a slow
+/// server: the delay between 1ms and 1h (a longer one only hangs the lab).
+/// Err is the reason, for the caller to prefix with where the value came from.
+pub fn parse_slow(raw: &str) -> std::result::Result<(String, Duration), String> {
+    let (server, delay) = raw
+        .rsplit_once('=')
+        .ok_or("expected BACKEND/SERVER=DELAY, e.g. bk_app/app1=2s")?;
+    let d = humantime::parse_duration(delay)
+        .map_err(|e| format!("`{delay}` is not a delay ({e}); e.g. 500ms, 2s"))?;
+    if d.is_zero() || d > Duration::from_secs(3600) {
+        return Err("the delay must be between 1ms and 1h".into());
+    }
+    Ok((server.to_string(), d))
 }
 
 /// A running lab. Dropping it stops HAProxy and the responders and removes the directory.
@@ -154,16 +234,110 @@ pub struct Lab {
     dir: tempfile::TempDir,
     child: Option<Child>,
     admin_socket: PathBuf,
-    operator_socket: PathBuf,
-    tcp_socket: String,
+    operator_socket: Option<PathBuf>,
+    tcp_socket: Option<String>,
     frontend: SocketAddr,
-    config_path: PathBuf,
+    config_paths: Vec<PathBuf>,
+    /// A configuration lab: the user's files, and the copy haproxy runs.
+    user_config: Vec<PathBuf>,
+    config_copy: Option<crate::config::ConfigCopy>,
     scenario: Scenario,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     rt_handle: tokio::runtime::Handle,
     /// Ports of the refusing servers, held for the lab's lifetime.
     _reserved: Vec<std::os::fd::OwnedFd>,
+    /// The log and DNS sinks of a configuration lab, held for its lifetime.
+    _sinks: Vec<std::net::UdpSocket>,
+    rewrites: Vec<rewrite::Rewrite>,
+    binds: Vec<rewrite::BindMap>,
+    servers: Vec<rewrite::ServerInfo>,
+    cancel: crate::base::cancel::CancelToken,
+}
+
+/// The runtime the responders run on: its own thread, so a Lab can be used
+/// (and dropped) from sync code and from inside other runtimes alike.
+struct LabRuntime {
+    handle: tokio::runtime::Handle,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn lab_runtime() -> Result<LabRuntime> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .thread_name("harun-lab")
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the lab's runtime: {e}")))?;
+    let handle = rt.handle().clone();
+    let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        rt.block_on(async {
+            let _ = rx.await;
+        });
+        rt.shutdown_timeout(Duration::from_millis(200));
+    });
+    Ok(LabRuntime {
+        handle,
+        shutdown,
+        thread,
+    })
+}
+
+/// Serve `behaviour` on an already bound listener.
+fn serve_on(
+    rt: &tokio::runtime::Handle,
+    std_l: StdListener,
+    behaviour: Behaviour,
+    name: &str,
+) -> Result<()> {
+    let addr = std_l
+        .local_addr()
+        .map_err(|e| Error::io("127.0.0.1:0", e))?;
+    std_l
+        .set_nonblocking(true)
+        .map_err(|e| Error::io(addr.to_string(), e))?;
+    let _guard = rt.enter();
+    let l = tokio::net::TcpListener::from_std(std_l).map_err(|e| Error::io(addr.to_string(), e))?;
+    rt.spawn(responder::serve(l, behaviour, name.to_string()));
+    Ok(())
+}
+
+/// Start `haproxy -db -f ...` with its output in `haproxy.log` of `dir`.
+fn spawn_haproxy(bin: &Path, paths: &[PathBuf], dir: &Path) -> Result<Child> {
+    let log_path = dir.join("haproxy.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
+    let log2 = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
+    let mut cmd = std::process::Command::new(crate::base::program::resolve_program(bin));
+    // If harun dies without cleaning up (SIGKILL), the kernel stops the
+    // lab's haproxy too instead of leaving it behind.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    cmd.arg("-db");
+    for p in paths {
+        cmd.arg("-f").arg(p);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2)
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Other(format!(
+                    "`{}` not found: {}",
+                    bin.display(),
+                    Lab::install_hint()
+                ))
+            } else {
+                Error::io(bin, e)
+            }
+        })
 }
 
 /// A loopback port that refuses connections and stays ours: bound, never
@@ -201,6 +375,10 @@ fn refusing_port() -> Result<(std::os::fd::OwnedFd, u16)> {
     }
 }
 
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
 fn free_port() -> Result<u16> {
     let l = StdListener::bind("127.0.0.1:0").map_err(|e| Error::io("127.0.0.1:0", e))?;
     let port = l
@@ -232,22 +410,11 @@ impl Lab {
             .tempdir()
             .map_err(|e| Error::io(std::env::temp_dir(), e))?;
 
-        // Responders run on their own thread and runtime so a Lab can be used
-        // (and dropped) from sync code and from inside other runtimes alike.
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .thread_name("harun-lab")
-            .build()
-            .map_err(|e| Error::Other(format!("cannot start the lab's runtime: {e}")))?;
-        let rt_handle = rt.handle().clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            rt.block_on(async {
-                let _ = rx.await;
-            });
-            rt.shutdown_timeout(Duration::from_millis(200));
-        });
+        let LabRuntime {
+            handle: rt_handle,
+            shutdown: tx,
+            thread,
+        } = lab_runtime()?;
 
         let reserved = std::cell::RefCell::new(Vec::new());
         let spawn_server = |behaviour: Behaviour, name: &str| -> Result<SocketAddr> {
@@ -258,17 +425,10 @@ impl Lab {
             }
             let std_l =
                 StdListener::bind("127.0.0.1:0").map_err(|e| Error::io("127.0.0.1:0", e))?;
-            std_l
-                .set_nonblocking(true)
-                .map_err(|e| Error::io("127.0.0.1:0", e))?;
             let addr = std_l
                 .local_addr()
                 .map_err(|e| Error::io("127.0.0.1:0", e))?;
-            let name = name.to_string();
-            let _guard = rt_handle.enter();
-            let l = tokio::net::TcpListener::from_std(std_l)
-                .map_err(|e| Error::io("127.0.0.1:0", e))?;
-            rt_handle.spawn(responder::serve(l, behaviour, name));
+            serve_on(&rt_handle, std_l, behaviour, name)?;
             Ok(addr)
         };
 
@@ -439,59 +599,40 @@ impl Lab {
         }
         let config_path = dir.path().join("haproxy.cfg");
         std::fs::write(&config_path, &cfg).map_err(|e| Error::io(&config_path, e))?;
-
-        let log_path = dir.path().join("haproxy.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
-        let log2 = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
-        let mut cmd = std::process::Command::new(crate::settings::resolve_program(&b.haproxy_bin));
-        // If harun dies without cleaning up (SIGKILL), the kernel stops the
-        // lab's haproxy too instead of leaving it behind.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
-        let child = cmd
-            .arg("-db")
-            .arg("-f")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
-            .spawn()
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::Other(format!(
-                        "`{}` not found: {}",
-                        b.haproxy_bin.display(),
-                        Lab::install_hint()
-                    ))
-                } else {
-                    Error::io(&b.haproxy_bin, e)
-                }
-            })?;
+        let child = spawn_haproxy(
+            &b.haproxy_bin,
+            std::slice::from_ref(&config_path),
+            dir.path(),
+        )?;
 
         let mut lab = Lab {
             dir,
             child: Some(child),
             admin_socket,
-            operator_socket,
-            tcp_socket,
+            operator_socket: Some(operator_socket),
+            tcp_socket: Some(tcp_socket),
             frontend,
-            config_path,
+            user_config: vec![config_path.clone()],
+            config_copy: None,
+            config_paths: vec![config_path],
             scenario: b.scenario,
             shutdown: Some(tx),
             thread: Some(thread),
             rt_handle,
             _reserved: reserved.into_inner(),
+            _sinks: Vec::new(),
+            rewrites: Vec::new(),
+            binds: Vec::new(),
+            servers: Vec::new(),
+            cancel: b.cancel.clone(),
         };
-        lab.wait_ready(Duration::from_secs(if b.scenario == Scenario::Big {
-            60
-        } else {
-            15
-        }))?;
+        // The incident scenario is ready once its DOWN server is seen DOWN.
+        let settle: Vec<(String, String)> = match b.scenario {
+            Scenario::Incident | Scenario::Queues => vec![("bk_api".into(), "api2".into())],
+            _ => Vec::new(),
+        };
+        let limit = Duration::from_secs(if b.scenario == Scenario::Big { 60 } else { 15 });
+        lab.wait_ready(limit, &[], &settle)?;
         if b.scenario == Scenario::Queues {
             lab.rt_handle
                 .spawn(responder::load(lab.frontend, "bk_slow".into(), 12));
@@ -501,13 +642,24 @@ impl Lab {
         Ok(lab)
     }
 
-    fn wait_ready(&mut self, limit: Duration) -> Result<()> {
+    /// Wait until HAProxy answers on the admin socket, send `prepare` once,
+    /// then wait until every server of `down` (that HAProxy has) is DOWN.
+    fn wait_ready(
+        &mut self,
+        limit: Duration,
+        prepare: &[Command],
+        down: &[(String, String)],
+    ) -> Result<()> {
         let start = Instant::now();
         let target = Target::new(
             Address::Unix(self.admin_socket.clone()),
             Duration::from_secs(5),
         );
+        let mut prepared = false;
         loop {
+            if self.cancel.is_cancelled() {
+                return Err(Error::Interrupted);
+            }
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     let log = std::fs::read_to_string(self.dir.path().join("haproxy.log"))
@@ -518,29 +670,46 @@ impl Lab {
                     )));
                 }
             }
+            let mut waiting_for = Vec::new();
             if self.admin_socket.exists() {
                 let ready = self.rt_handle.block_on(async {
-                    let stat = target.send(&Command::show_stat()).await.ok()?;
-                    Some(stat)
+                    if !prepared {
+                        for c in prepare {
+                            target.send(c).await.ok()?;
+                        }
+                    }
+                    target.stat(&Command::show_stat()).await.ok()
                 });
                 if let Some(stat) = ready {
-                    // The incident scenario is ready once its DOWN server is seen DOWN.
-                    let settled = match self.scenario {
-                        Scenario::Incident | Scenario::Queues => stat
-                            .lines()
-                            .any(|l| l.starts_with("bk_api,api2,") && l.contains(",DOWN,")),
-                        _ => true,
-                    };
-                    if settled {
+                    prepared = true;
+                    for (b, s) in down {
+                        let Some(row) = stat.find(b, s) else {
+                            continue;
+                        };
+                        let status = stat.text(row, "status").unwrap_or("");
+                        if !status.starts_with("DOWN") {
+                            waiting_for.push(format!("{b}/{s} ({status})"));
+                        }
+                    }
+                    if waiting_for.is_empty() {
                         return Ok(());
                     }
                 }
             }
             if start.elapsed() > limit {
+                let what = if waiting_for.is_empty() {
+                    "become ready".to_string()
+                } else {
+                    format!("mark {} DOWN", waiting_for.join(", "))
+                };
                 return Err(Error::Other(format!(
-                    "haproxy did not become ready within {}s (config: {})",
+                    "haproxy did not {what} within {}s (config: {})",
                     limit.as_secs(),
-                    self.config_path.display()
+                    self.config_paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 )));
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -552,29 +721,79 @@ impl Lab {
         &self.admin_socket
     }
 
-    /// An operator-level unix socket (state changes answer `Permission denied`).
-    pub fn operator_socket(&self) -> &Path {
-        &self.operator_socket
+    /// An operator-level unix socket (state changes answer `Permission
+    /// denied`). Scenario labs only: a configuration lab has the sockets its
+    /// configuration declares.
+    pub fn operator_socket(&self) -> Option<&Path> {
+        self.operator_socket.as_deref()
     }
 
-    /// The admin-level TCP socket, `127.0.0.1:PORT`.
-    pub fn tcp_socket(&self) -> &str {
-        &self.tcp_socket
+    /// The admin-level TCP socket, `127.0.0.1:PORT`. Scenario labs only.
+    pub fn tcp_socket(&self) -> Option<&str> {
+        self.tcp_socket.as_deref()
     }
 
-    /// The HTTP frontend; an `X-Backend: NAME` header routes to a backend.
+    /// The HTTP frontend; in a scenario lab an `X-Backend: NAME` header routes
+    /// to a backend. In a configuration lab, the first TCP `bind` of the
+    /// configuration (see [`Lab::binds`] for all of them).
     pub fn frontend(&self) -> SocketAddr {
         self.frontend
     }
 
+    /// The (first) configuration file haproxy runs; in a configuration lab,
+    /// the copy of the user's first file.
     pub fn config_path(&self) -> &Path {
-        &self.config_path
+        self.config_paths
+            .iter()
+            .find(|p| !p.ends_with(rewrite::PRELUDE_FILE))
+            .unwrap_or(&self.config_paths[0])
+    }
+
+    /// Every configuration file haproxy runs, in `-f` order. In a
+    /// configuration lab: the lab's prelude first if it needs one
+    /// (`localpeer`, which must come before the peers sections), then the
+    /// rewritten copies of the user's files (same line numbers), and last the
+    /// lab's additions if any.
+    pub fn config_paths(&self) -> &[PathBuf] {
+        &self.config_paths
+    }
+
+    /// The configuration a run against this lab lints and names in its
+    /// findings: in a configuration lab, the user's own files as given to
+    /// [`LabBuilder::config`] (production's chroot, log targets and sockets
+    /// are what a rehearsal must judge); else [`Lab::config_paths`].
+    pub fn user_config_paths(&self) -> &[PathBuf] {
+        &self.user_config
+    }
+
+    /// In a configuration lab, the copy `haproxy -c` runs instead of
+    /// [`Lab::user_config_paths`] (its messages named back to the user's
+    /// `file:line`); see [`crate::script::settings::Settings::config_copy`].
+    pub fn config_copy(&self) -> Option<&crate::config::ConfigCopy> {
+        self.config_copy.as_ref()
+    }
+
+    /// What the lab changed in the user's configuration, one entry per
+    /// change (empty for a scenario lab).
+    pub fn rewrites(&self) -> &[rewrite::Rewrite] {
+        &self.rewrites
+    }
+
+    /// Where each `bind` line of the user's configuration listens in the lab.
+    pub fn binds(&self) -> &[rewrite::BindMap] {
+        &self.binds
+    }
+
+    /// The servers of the user's configuration (empty for a scenario lab).
+    pub fn servers(&self) -> &[rewrite::ServerInfo] {
+        &self.servers
     }
 
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
 
+    /// The scenario (not used by a configuration lab).
     pub fn scenario(&self) -> Scenario {
         self.scenario
     }
@@ -629,5 +848,36 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_servers_parse_with_bounds() {
+        assert_eq!(
+            parse_slow("bk_app/app1=2s").unwrap(),
+            ("bk_app/app1".to_string(), Duration::from_secs(2))
+        );
+        assert_eq!(
+            parse_slow("b/s=500ms").unwrap().1,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            parse_slow("bk_app/app1").unwrap_err(),
+            "expected BACKEND/SERVER=DELAY, e.g. bk_app/app1=2s"
+        );
+        assert!(parse_slow("b/s=fast")
+            .unwrap_err()
+            .starts_with("`fast` is not a delay ("));
+        for bad in ["b/s=0s", "b/s=2h"] {
+            assert_eq!(
+                parse_slow(bad).unwrap_err(),
+                "the delay must be between 1ms and 1h",
+                "{bad}"
+            );
+        }
     }
 }

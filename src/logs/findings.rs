@@ -2,7 +2,7 @@
 //! docs/findings.md. `traffic`, not `logs`: the `logs.*` ids are about whether logging works
 //! at all (enable_logs); these are about what the logged traffic shows.
 
-use crate::report::Severity;
+use crate::base::report::Severity;
 use crate::system::FindingDoc;
 
 pub fn finding_docs() -> &'static [FindingDoc] {

@@ -368,7 +368,7 @@ pub struct Summary {
     /// First and last accept dates of the kept lines, `2026-11-23T19:23:03`.
     pub first: Option<String>,
     pub last: Option<String>,
-    pub total: StatsOut,
+    pub total: Named,
     pub frontends: Vec<Named>,
     pub backends: Vec<Named>,
     pub servers: Vec<Named>,
@@ -758,7 +758,11 @@ impl<'p> Aggregator<'p> {
             backends.entry(b.to_vec()).or_default().merge(st);
         }
         let s = &mut self.s;
-        s.total = total.out();
+        s.total = Named {
+            name: "total".into(),
+            stats: total.out(),
+            ..Named::default()
+        };
         s.frontends = self
             .frontends
             .rows
@@ -909,7 +913,7 @@ mod tests {
         assert_eq!((slow.stats.requests, slow.stats.status_5xx), (1, 1));
         assert_eq!(slow.stats.terminations.get("sH--"), Some(&1));
         assert_eq!(slow.stats.terminations_5xx.get("sH--"), Some(&1));
-        assert_eq!(s.total.terminations_5xx.get("----"), Some(&1));
+        assert_eq!(s.total.stats.terminations_5xx.get("----"), Some(&1));
         assert_eq!(slow.stats.t_response.not_reached, 1);
         assert_eq!(slow.stats.t_active.max, Some(301));
         let q = s.backends.iter().find(|r| r.name == "bk_queue").unwrap();
@@ -920,8 +924,8 @@ mod tests {
         assert_eq!((r.stats.retries, r.stats.redispatched), (1, 1));
         let fe = s.frontends.iter().find(|r| r.name == "fe_http").unwrap();
         assert_eq!(fe.frontend.as_deref(), Some("fe_http"));
-        assert_eq!(s.total.requests, 23);
-        assert_eq!(s.total.terminations.get("CD--"), Some(&1));
+        assert_eq!(s.total.stats.requests, 23);
+        assert_eq!(s.total.stats.terminations.get("CD--"), Some(&1));
         assert_eq!(s.notice_counts.get("no_server"), Some(&1));
         assert!(s
             .notices

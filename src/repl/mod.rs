@@ -7,13 +7,13 @@
 //! Ctrl-C while a line runs cancels the runner's token (the CLI's SIGINT
 //! handler); the token is re-armed before each line.
 
-pub mod display;
 pub mod helper;
 
-use crate::cli::render;
-use crate::report::{Report, RunError, Table};
+use crate::base::report::{Report, RunError, Table};
+use crate::output::{display, render};
+use crate::runner::Runner;
+use crate::script::playbooks;
 use crate::script::{errors, to_json, Catalog, Ctx};
-use crate::{playbooks, Runner};
 use helper::{Names, ReplHelper, DOT_COMMANDS};
 use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope, AST};
 use rustyline::config::Configurer;
@@ -251,7 +251,7 @@ impl Session<'_> {
                     e.forget_location();
                     e.file = None;
                 }
-                crate::cli::error(&e.render())
+                crate::output::error(&e.render())
             }
         }
     }
@@ -310,7 +310,7 @@ impl Session<'_> {
                 }
                 match self.refresh() {
                     Ok((b, s)) => out(&format!("{b} backends, {s} servers")),
-                    Err(e) => crate::cli::error(&format!("refresh: {e}")),
+                    Err(e) => crate::output::error(&format!("refresh: {e}")),
                 }
             }
             ".run" => self.run_playbook(args),
@@ -323,25 +323,26 @@ impl Session<'_> {
                     "JSON output off"
                 });
             }
-            other => crate::cli::error(&format!("unknown command `{other}` (see .help)")),
+            other => crate::output::error(&format!("unknown command `{other}` (see .help)")),
         }
         Flow::Continue
     }
 
     fn docs(&mut self) -> &[(String, String, String)] {
-        self.docs.get_or_insert_with(crate::docs::primitives)
+        self.docs
+            .get_or_insert_with(crate::output::docs::primitives)
     }
 
     fn help(&mut self, name: &str) {
         if !name.is_empty() {
-            if let Some(t) = crate::docs::primitives_text(Some(name)) {
+            if let Some(t) = crate::output::docs::primitives_text(Some(name)) {
                 out(t.trim_end());
                 return;
             }
             let names = Names::from_engine(&self.engine);
             match names.functions.get(name) {
                 Some(sigs) => out(&sigs.join("\n")),
-                None => crate::cli::error(&format!("no function named `{name}`")),
+                None => crate::output::error(&format!("no function named `{name}`")),
             }
             return;
         }
@@ -423,22 +424,22 @@ impl Session<'_> {
     fn run_playbook(&mut self, args: &str) {
         let (name, extra) = match parse_run_args(args) {
             Ok(x) => x,
-            Err(e) => return crate::cli::error(&e),
+            Err(e) => return crate::output::error(&e),
         };
         let src = match playbooks::resolve(&name) {
             Ok(s) => s,
-            Err(e) => return crate::cli::error(&e.to_string()),
+            Err(e) => return crate::output::error(&e.to_string()),
         };
         let doc = playbooks::parse_header(&src.name, "", &src.text);
         // Only what this line typed is checked for typos; the session's -p
         // go to every run.
         if let Err(e) = playbooks::check_known(&doc, &src.text, extra.keys()) {
-            return crate::cli::error(&e.to_string());
+            return crate::output::error(&e.to_string());
         }
         let mut params = self.ctx.settings.params.clone();
         params.extend(extra);
         if let Err(e) = playbooks::check_params(&doc, &params) {
-            return crate::cli::error(&e.to_string());
+            return crate::output::error(&e.to_string());
         }
         let mut engine = self.runner.engine(src.dir.clone());
         // `param()` reads this run's parameters, not the session's -p.
@@ -496,7 +497,7 @@ impl Session<'_> {
             if self.interrupted(e) {
                 note("interrupted");
             } else if !self.json && !e.reported {
-                crate::cli::error(&e.render());
+                crate::output::error(&e.render());
             }
         }
         self.ctx.cancel.reset();
@@ -609,8 +610,8 @@ pub fn run(runner: &Runner, json: bool) -> i32 {
     let mut rl: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
         Ok(rl) => rl,
         Err(e) => {
-            crate::cli::error(&format!("cannot start the line editor: {e}"));
-            return crate::ExitCode::Usage as i32;
+            crate::output::error(&format!("cannot start the line editor: {e}"));
+            return crate::base::error::ExitCode::Usage as i32;
         }
     };
     rl.set_auto_add_history(false);
@@ -668,12 +669,12 @@ pub fn run(runner: &Runner, json: bool) -> i32 {
             }
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                crate::cli::error(&format!("line editor: {e}"));
-                return crate::ExitCode::Usage as i32;
+                crate::output::error(&format!("line editor: {e}"));
+                return crate::base::error::ExitCode::Usage as i32;
             }
         }
     }
-    crate::ExitCode::Success as i32
+    crate::base::error::ExitCode::Success as i32
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Runtime API socket addresses, in the forms HAProxy configs and docs use.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -13,6 +13,9 @@ pub enum Address {
     /// `host:port`, `ipv4@host:port`, `ipv6@[addr]:port`; stored as `host:port`
     /// with IPv6 hosts bracketed so it can be handed to `TcpStream::connect`.
     Tcp(String),
+    /// `replay@DIR`: the replies a `snapshot` bundle recorded, served
+    /// instead of a live socket (see [`crate::runtime::replay`]).
+    Replay(PathBuf),
 }
 
 impl Address {
@@ -33,6 +36,12 @@ impl Address {
                 return Err(bad("`unix@` needs a path"));
             }
             return Ok(Address::Unix(PathBuf::from(path)));
+        }
+        if let Some(dir) = s_trim.strip_prefix("replay@") {
+            if dir.is_empty() {
+                return Err(bad("`replay@` needs the bundle directory a snapshot wrote"));
+            }
+            return Ok(Address::Replay(PathBuf::from(dir)));
         }
         if s_trim.starts_with('/') || s_trim.starts_with("./") || s_trim.starts_with("../") {
             return Ok(Address::Unix(PathBuf::from(s_trim)));
@@ -60,7 +69,7 @@ impl Address {
             (r, false)
         } else if let Some((scheme, _)) = s_trim.split_once('@') {
             return Err(bad(&format!(
-                "unsupported address family `{scheme}@` (use a path, unix@, ipv4@, ipv6@ or host:port)"
+                "unsupported address family `{scheme}@` (use a path, unix@, ipv4@, ipv6@, host:port or replay@DIR)"
             )));
         } else {
             (s_trim, false)
@@ -106,6 +115,7 @@ impl fmt::Display for Address {
         match self {
             Address::Unix(p) => write!(f, "{}", p.display()),
             Address::Tcp(hp) => f.write_str(hp),
+            Address::Replay(dir) => write!(f, "replay@{}", dir.display()),
         }
     }
 }
@@ -127,6 +137,10 @@ mod tests {
             ("ipv6@::1:666", Address::Tcp("[::1]:666".into())),
             ("localhost:666", Address::Tcp("localhost:666".into())),
             ("[::1]:666", Address::Tcp("[::1]:666".into())),
+            (
+                "replay@./harun-snapshot-20261130T124501Z",
+                Address::Replay("./harun-snapshot-20261130T124501Z".into()),
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(Address::parse(input).unwrap(), want, "{input}");
@@ -159,7 +173,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_forms_with_a_reason() {
-        for bad in ["", "unix@", "h:0", "h:99999", "abns@x", ":80", "a\nb:1"] {
+        for bad in [
+            "", "unix@", "replay@", "h:0", "h:99999", "abns@x", ":80", "a\nb:1",
+        ] {
             let err = Address::parse(bad).unwrap_err().to_string();
             assert!(err.contains("invalid socket address"), "{bad}: {err}");
         }

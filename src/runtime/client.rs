@@ -2,9 +2,10 @@
 
 use super::address::Address;
 use super::command::Command;
+use super::replay::{Bundle, ReplyStore};
 use super::session::{Liveness, Session};
 use super::stat::{Stat, StatParser};
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};
@@ -19,20 +20,31 @@ macro_rules! with_session {
     ($target:expr, |$s:ident| $op:expr) => {{
         let mut guard = $target.session.lock().await;
         let mut reopened = false;
+        // One `--timeout` for the whole operation: the reload check, the
+        // connection and its handshake, the command and its complete reply.
+        let deadline = tokio::time::Instant::now() + $target.io_timeout;
         loop {
             // The session is taken out while in use: if this future is dropped
             // mid-reply (Ctrl-C, deadline), the half-read session goes with it
             // and the next command starts on a clean one.
             let _ = $target
-                .retire_if_stale(&mut guard, RELOAD_CHECK_AFTER)
+                .retire_if_stale(&mut guard, RELOAD_CHECK_AFTER, deadline)
                 .await;
             let (mut session, fresh) = match guard.take() {
                 Some(s) => (s, false),
                 None => (
-                    Session::open(&$target.address, $target.io_timeout, $target.read_only).await?,
+                    Session::open(
+                        &$target.address,
+                        $target.io_timeout,
+                        $target.max_reply,
+                        $target.read_only,
+                        deadline,
+                    )
+                    .await?,
                     true,
                 ),
             };
+            session.carry(deadline);
             let $s = &mut session;
             match $op.await {
                 Err(e) if !fresh && !reopened && Session::closed_while_idle(&e) => reopened = true,
@@ -52,31 +64,65 @@ macro_rules! with_session {
 /// sessions while the new one takes the traffic (and has its own states).
 const RELOAD_CHECK_AFTER: Duration = Duration::from_secs(1);
 
-/// One HAProxy runtime API socket and the session kept open to it.
+/// One HAProxy runtime API socket and the session kept open to it, or the
+/// replies a snapshot recorded for one (replay).
 pub struct Target {
     pub address: Address,
+    name: String,
     io_timeout: Duration,
+    /// Largest reply accepted, in bytes.
+    max_reply: usize,
     /// Sessions are lowered to level `operator` (see [`Session::open`]).
     read_only: bool,
     session: Mutex<Option<Session>>,
+    replay: Option<Arc<ReplyStore>>,
 }
 
 impl Target {
     pub fn new(address: Address, io_timeout: Duration) -> Target {
         Target {
+            name: address.to_string(),
             address,
             io_timeout,
+            max_reply: super::session::DEFAULT_MAX_REPLY_BYTES,
             read_only: false,
             session: Mutex::new(None),
+            replay: None,
         }
+    }
+
+    /// A target of a replay bundle, named as the snapshot recorded it.
+    pub fn replayed(bundle: &Bundle, store: Arc<ReplyStore>) -> Target {
+        Target {
+            name: store.name().to_string(),
+            address: Address::Replay(bundle.dir().to_path_buf()),
+            io_timeout: Duration::ZERO,
+            max_reply: super::session::DEFAULT_MAX_REPLY_BYTES,
+            read_only: true,
+            session: Mutex::new(None),
+            replay: Some(store),
+        }
+    }
+
+    /// The recorded replies, when this target is a replay.
+    pub fn replay(&self) -> Option<&Arc<ReplyStore>> {
+        self.replay.as_ref()
     }
 
     /// Drop the kept session when, idle for `min_idle` or more, it is no
     /// longer on the live process; true when that process was stopping (a
     /// reload). The next command opens a session on the new process.
-    async fn retire_if_stale(&self, slot: &mut Option<Session>, min_idle: Duration) -> bool {
+    async fn retire_if_stale(
+        &self,
+        slot: &mut Option<Session>,
+        min_idle: Duration,
+        deadline: tokio::time::Instant,
+    ) -> bool {
         let liveness = match slot.as_mut() {
-            Some(s) => s.liveness(min_idle).await,
+            Some(s) => {
+                s.carry(deadline);
+                s.liveness(min_idle).await
+            }
             None => Liveness::Live,
         };
         if liveness != Liveness::Live {
@@ -90,8 +136,20 @@ impl Target {
     /// old process and is dropped). For loops that poll faster than the idle
     /// check fires, such as a drain.
     pub async fn follow_reload(&self) -> bool {
+        if self.replay.is_some() {
+            return false;
+        }
         let mut guard = self.session.lock().await;
-        self.retire_if_stale(&mut guard, Duration::ZERO).await
+        let deadline = tokio::time::Instant::now() + self.io_timeout;
+        self.retire_if_stale(&mut guard, Duration::ZERO, deadline)
+            .await
+    }
+
+    /// Replies longer than `bytes` are abandoned with
+    /// [`Error::ReplyTooLarge`](crate::error::Error::ReplyTooLarge).
+    pub fn max_reply(mut self, bytes: usize) -> Target {
+        self.max_reply = bytes.max(1);
+        self
     }
 
     /// Sessions of this target drop to level `operator` as they open.
@@ -101,20 +159,33 @@ impl Target {
     }
 
     pub fn name(&self) -> String {
-        self.address.to_string()
+        self.name.clone()
     }
 
     /// Send one command over the persistent session, or on a connection of
     /// its own when its reply is free-form (see [`Command::prompt_safe`]).
     pub async fn send(&self, command: &Command) -> Result<String> {
+        if let Some(r) = &self.replay {
+            return r.answer(command);
+        }
         if !command.prompt_safe() {
-            return Session::oneshot(&self.address, self.io_timeout, self.read_only, command).await;
+            return Session::oneshot(
+                &self.address,
+                self.io_timeout,
+                self.max_reply,
+                self.read_only,
+                command,
+            )
+            .await;
         }
         with_session!(self, |s| s.send(command))
     }
 
     /// Several commands in one round trip (see [`Session::send_batch`]).
     pub async fn send_batch(&self, commands: &[&Command]) -> Result<Vec<Result<String>>> {
+        if let Some(r) = &self.replay {
+            return Ok(commands.iter().map(|c| r.answer(c)).collect());
+        }
         with_session!(self, |s| s.send_batch(commands))
     }
 
@@ -124,12 +195,20 @@ impl Target {
         command: &Command,
         on_data: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<()> {
+        if let Some(r) = &self.replay {
+            on_data(r.answer(command)?.as_bytes());
+            return Ok(());
+        }
         with_session!(self, |s| s.send_streaming(command, on_data))
     }
 
-    /// `show stat` (or a filtered form), parsed while it streams in.
+    /// `show stat` (or a filtered form), parsed while it streams in. The
+    /// reply cap also bounds the parsed rows, which can outgrow the bytes
+    /// received (rows are padded to the header's width).
     pub async fn stat(&self, command: &Command) -> Result<Stat> {
-        let mut parser = StatParser::new();
+        // Past the cap the parser drops its rows and ignores the rest of the
+        // reply, which is still read (up to the same cap) to keep the session.
+        let mut parser = StatParser::new().with_limit(self.max_reply);
         let mut parse_error = None;
         self.send_streaming(command, &mut |chunk: &[u8]| {
             if parse_error.is_none() {
@@ -139,6 +218,13 @@ impl Target {
             }
         })
         .await?;
+        if parser.over_limit() {
+            return Err(Error::ReplyTooLarge {
+                target: self.name(),
+                command: command.to_string(),
+                cap: self.max_reply,
+            });
+        }
         let malformed = |e: crate::runtime::stat::ParseError| Error::Malformed {
             target: self.name(),
             command: command.to_string(),
@@ -164,11 +250,35 @@ pub struct Client {
 }
 
 impl Client {
+    /// The targets a replay bundle recorded, in their recorded order.
+    pub fn replay(bundle: &Bundle) -> Client {
+        Client {
+            targets: Arc::new(
+                bundle
+                    .targets()
+                    .iter()
+                    .map(|s| Arc::new(Target::replayed(bundle, Arc::clone(s))))
+                    .collect(),
+            ),
+            limit: Arc::new(Semaphore::new(1)),
+        }
+    }
+
+    /// The run waited: replayed targets move to their next `show stat` sample.
+    pub fn note_sleep(&self) {
+        for t in self.targets.iter() {
+            if let Some(r) = t.replay() {
+                r.note_sleep();
+            }
+        }
+    }
+
     /// At most `max_parallel` sockets are talked to at once during fan-out.
     /// `read_only` lowers every session to level `operator`.
     pub fn new(
         addresses: Vec<Address>,
         io_timeout: Duration,
+        max_reply: usize,
         max_parallel: usize,
         read_only: bool,
     ) -> Client {
@@ -176,7 +286,13 @@ impl Client {
             targets: Arc::new(
                 addresses
                     .into_iter()
-                    .map(|a| Arc::new(Target::new(a, io_timeout).read_only(read_only)))
+                    .map(|a| {
+                        Arc::new(
+                            Target::new(a, io_timeout)
+                                .max_reply(max_reply)
+                                .read_only(read_only),
+                        )
+                    })
                     .collect(),
             ),
             limit: Arc::new(Semaphore::new(max_parallel.max(1))),

@@ -4,7 +4,7 @@
 //! name or value is a command injection. Every token that goes into a command
 //! is checked here, before anything is sent.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::fmt;
 
 /// Reject everything HAProxy's CLI parser treats specially.
@@ -41,6 +41,40 @@ pub fn validate_token(what: &'static str, value: &str) -> Result<()> {
     }
 }
 
+/// A backend or server name as HAProxy's configuration accepts it: letters,
+/// digits, `-`, `_`, `.` and `:` (configuration.txt, "All proxy names must
+/// be formed from..."; server names are held to the same rule). Anything
+/// else cannot name a real server, and some of it would be read differently
+/// than it looks: `#3` is HAProxy's id form (the guard and the journal work
+/// on names), `@1`/`@!pid` route on the master CLI, a Cyrillic `а` looks like
+/// a Latin `a`, U+202E reverses the text around it.
+pub fn validate_name(what: &'static str, value: &str) -> Result<()> {
+    validate_token(what, value)?;
+    if value.len() > 128 {
+        return Err(Error::InvalidInput {
+            what,
+            value: value.escape_debug().to_string(),
+            reason: "is longer than 128 bytes".into(),
+        });
+    }
+    let bad = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')));
+    match bad {
+        None => Ok(()),
+        Some(c) => Err(Error::InvalidInput {
+            what,
+            value: value.escape_debug().to_string(),
+            reason: match c {
+                '#' => "uses `#`: harun names servers by name, not by HAProxy's `#id` form (its guard and journal must see the name)".into(),
+                '@' => "uses `@`, a master CLI routing prefix (`@1`, `@!pid`): connect to the worker's own socket".into(),
+                c if c.is_ascii() => format!("contains `{c}`, which HAProxy does not allow in names (letters, digits, `-`, `_`, `.`, `:`)"),
+                c => format!("contains the non-ASCII character U+{:04X}: HAProxy names are ASCII (letters, digits, `-`, `_`, `.`, `:`), and look-alike or direction-changing characters make a name read differently than it acts", c as u32),
+            },
+        }),
+    }
+}
+
 /// `backend/server`, both halves validated.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ServerRef {
@@ -50,8 +84,8 @@ pub struct ServerRef {
 
 impl ServerRef {
     pub fn new(backend: &str, server: &str) -> Result<ServerRef> {
-        validate_token("backend name", backend)?;
-        validate_token("server name", server)?;
+        validate_name("backend name", backend)?;
+        validate_name("server name", server)?;
         Ok(ServerRef {
             backend: backend.to_string(),
             server: server.to_string(),
@@ -149,7 +183,8 @@ impl Command {
     /// A raw command from a playbook or the REPL: exactly one command, no `;`,
     /// no line break, no `\` escape, no control character.
     pub fn raw(s: &str) -> Result<Command> {
-        let s = s.trim();
+        // Only blanks: a CR or LF at either end is refused below, never dropped.
+        let s = s.trim_matches([' ', '\t']);
         let bad = |reason: &str| Error::InvalidInput {
             what: "command",
             value: s.escape_debug().to_string(),
@@ -170,6 +205,20 @@ impl Command {
         if s.chars().any(|c| c.is_control() && c != '\t') {
             return Err(bad("contains a line break or control character"));
         }
+        // Runtime API commands and HAProxy's names are ASCII; a look-alike
+        // or an invisible direction mark makes a command read differently
+        // than it acts.
+        if let Some(c) = s.chars().find(|c| !c.is_ascii()) {
+            return Err(bad(&format!(
+                "contains the non-ASCII character U+{:04X}: runtime API commands are ASCII",
+                c as u32
+            )));
+        }
+        if s.starts_with('@') {
+            return Err(bad(
+                "starts with a master CLI routing prefix (`@1`, `@!pid`): connect to the worker's own socket",
+            ));
+        }
         // HAProxy reads the lines after a trailing `<<` as a payload: the
         // session would wait for an empty line that never comes.
         if s.contains("<<") {
@@ -182,6 +231,15 @@ impl Command {
             .filter(|w| !w.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
+        // The server a write names is what the guard judges and the journal
+        // records: it must be a real `backend/server` name, never `#id`.
+        match server_argument(&s) {
+            Some(Some(w)) => {
+                ServerRef::parse(w)?;
+            }
+            Some(None) => return Err(bad("names no server: expected `backend/server`")),
+            None => {}
+        }
         if SESSION_COMMANDS
             .iter()
             .any(|c| s == *c || s.starts_with(&format!("{c} ")))
@@ -283,6 +341,22 @@ impl Command {
     }
 }
 
+/// The `backend/server` argument of the runtime API commands that act on
+/// one server, from the canonical (single-spaced) command: `None` for other
+/// commands, `Some(None)` when the argument is missing.
+fn server_argument(command: &str) -> Option<Option<&str>> {
+    let w: Vec<&str> = command.split(' ').collect();
+    let at = match w.as_slice() {
+        ["set" | "add" | "del", "server", ..] => 2,
+        ["enable" | "disable", "server" | "health" | "agent", ..] => 2,
+        ["set" | "get", "weight", ..] => 2,
+        ["set", "maxconn", "server", ..] => 3,
+        ["shutdown", "sessions", "server", ..] => 3,
+        _ => return None,
+    };
+    Some(w.get(at).copied())
+}
+
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -341,6 +415,50 @@ mod tests {
         assert!(Command::raw("show info; shutdown sessions server bk/s1").is_err());
         assert!(Command::raw("show info\nshow stat").is_err());
         assert!(Command::raw("").is_err());
+    }
+
+    #[test]
+    fn names_follow_haproxys_grammar() {
+        for ok in ["bk_app/app1", "be-2.eu:west/srv.01", "A/b"] {
+            assert!(ServerRef::parse(ok).is_ok(), "{ok}");
+        }
+        for (evil, why) in [
+            ("#3/#1", "`#id` form"),
+            ("bk/#1", "`#id` form"),
+            ("@1/s1", "master CLI"),
+            ("bk_\u{430}pp/app1", "U+0430"),
+            ("bk/app1\u{202e}", "U+202E"),
+            ("bk/app1\u{200f}", "U+200F"),
+            ("bk/a,b", "`,`"),
+            ("bk/a%b", "`%`"),
+        ] {
+            let e = ServerRef::parse(evil).unwrap_err().to_string();
+            assert!(e.contains(why), "{evil}: {e}");
+        }
+        let long = format!("bk/{}", "a".repeat(200));
+        assert!(ServerRef::parse(&long).is_err());
+    }
+
+    #[test]
+    fn raw_writes_name_servers_by_name_in_ascii() {
+        for evil in [
+            "set server #2/#1 state maint",
+            "disable server bk/s\u{202e}1",
+            "shutdown sessions server b\u{430}/s1",
+            "set weight #2/#1 0",
+            "set maxconn server #2/#1 1",
+            "disable server",
+            "set server",
+            "@1 set server bk/s1 state maint",
+            "@!1234 disable server bk/s1",
+            "show info \u{200b}",
+        ] {
+            let e = Command::raw(evil).unwrap_err();
+            assert_eq!(e.kind(), "invalid_input", "{evil}");
+        }
+        // `#id` stays valid where HAProxy means a map or ACL id, not a server.
+        assert!(Command::raw("add map #0 key value").is_ok());
+        assert!(Command::raw("show map #0").is_ok());
     }
 
     #[test]

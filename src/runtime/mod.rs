@@ -4,6 +4,7 @@ pub mod address;
 pub mod client;
 pub mod command;
 pub mod info;
+pub mod replay;
 pub mod servers_state;
 pub mod session;
 pub mod stat;

@@ -7,18 +7,21 @@
 
 use super::address::Address;
 use super::command::Command;
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
-use tokio::time::timeout;
+use tokio::time::{timeout_at, Instant};
 
 trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
 
-/// Refuse replies larger than this: a runaway `show` must not eat the host.
-pub const MAX_REPLY_BYTES: usize = 512 * 1024 * 1024;
+/// The default cap on one reply. The largest real replies are `show stat`
+/// of tens of thousands of servers (20,000 servers: about 14 MiB on 3.x);
+/// a runaway or foreign stream must not eat the host. `--max-reply-mb`
+/// raises it.
+pub const DEFAULT_MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 
 const PROMPT: &[u8] = b"\n> ";
 
@@ -27,7 +30,12 @@ const IDLE_CLOSE: &str = "HAProxy closed the connection (idle `stats timeout`, r
 pub struct Session {
     address: Address,
     stream: Pin<Box<dyn Stream>>,
+    /// Bound on a whole exchange: connect, write, the complete reply.
     timeout: Duration,
+    /// Largest reply accepted, in bytes.
+    max_reply: usize,
+    /// The deadline the next exchange inherits (see [`Session::carry`]).
+    carried: Option<Instant>,
     /// Read buffer, reused for every reply.
     buf: Box<[u8]>,
     /// Size of the last reply, to size the next one's buffer.
@@ -73,8 +81,12 @@ fn skip_replies(body: &[u8], n: usize) -> &[u8] {
     rest
 }
 
-/// Open the stream, bounded by `io_timeout`.
-async fn open_stream(address: &Address, io_timeout: Duration) -> Result<Pin<Box<dyn Stream>>> {
+/// Open the stream by `deadline` (`io_timeout` only names it in the error).
+async fn open_stream(
+    address: &Address,
+    io_timeout: Duration,
+    deadline: Instant,
+) -> Result<Pin<Box<dyn Stream>>> {
     let target = address.to_string();
     let connect = async {
         let stream: Pin<Box<dyn Stream>> = match address {
@@ -84,10 +96,17 @@ async fn open_stream(address: &Address, io_timeout: Duration) -> Result<Pin<Box<
                 s.set_nodelay(true)?;
                 Box::pin(s)
             }
+            // Replay targets answer from their bundle and never connect.
+            Address::Replay(dir) => {
+                return Err(std::io::Error::other(format!(
+                    "replay bundle {} has no socket",
+                    dir.display()
+                )))
+            }
         };
         Ok::<_, std::io::Error>(stream)
     };
-    match timeout(io_timeout, connect).await {
+    match timeout_at(deadline, connect).await {
         Ok(Ok(s)) => Ok(s),
         Ok(Err(source)) => Err(Error::Unreachable { target, source }),
         Err(_) => Err(Error::Timeout {
@@ -107,10 +126,14 @@ impl Session {
     pub async fn oneshot(
         address: &Address,
         io_timeout: Duration,
+        max_reply: usize,
         read_only: bool,
         command: &Command,
     ) -> Result<String> {
-        let mut session = Session::connect(address, io_timeout, 64 * 1024).await?;
+        // One deadline for the connection, the line and the whole reply.
+        let deadline = Instant::now() + io_timeout;
+        let mut session =
+            Session::connect(address, io_timeout, max_reply, 64 * 1024, deadline).await?;
         // Each command of the line answers with its output and an empty line.
         let preamble = if read_only {
             "set severity-output number;operator;"
@@ -119,11 +142,11 @@ impl Session {
         };
         let label = command.as_str();
         session
-            .write_lines(&[&format!("{preamble}{label}")], label)
+            .write_lines(&[&format!("{preamble}{label}")], label, deadline)
             .await?;
         let mut body: Vec<u8> = Vec::with_capacity(4096);
         loop {
-            match session.read_some(label, body.len()).await {
+            match session.read_some(label, body.len(), deadline).await {
                 Ok(n) => body.extend_from_slice(&session.buf[..n]),
                 // HAProxy closes after the last command: that is the end.
                 Err(Error::ConnectionLost { .. }) if !body.is_empty() => break,
@@ -136,33 +159,66 @@ impl Session {
         classify(&address.to_string(), label, text)
     }
 
-    /// A connected session with a read buffer of `buf_size` bytes.
-    async fn connect(address: &Address, io_timeout: Duration, buf_size: usize) -> Result<Session> {
+    /// A session connected by `deadline`, with a read buffer of `buf_size` bytes.
+    async fn connect(
+        address: &Address,
+        io_timeout: Duration,
+        max_reply: usize,
+        buf_size: usize,
+        deadline: Instant,
+    ) -> Result<Session> {
         Ok(Session {
             address: address.clone(),
-            stream: open_stream(address, io_timeout).await?,
+            stream: open_stream(address, io_timeout, deadline).await?,
             timeout: io_timeout,
+            max_reply,
+            carried: None,
             buf: vec![0u8; buf_size].into_boxed_slice(),
             size_hint: 4096,
             last_used: std::time::Instant::now(),
         })
     }
 
-    /// Connect, switch to prompt mode and enable numeric severity output.
-    /// `read_only` also lowers the session to level `operator` (HAProxy 2.2+),
-    /// so even a bug in harun could not change a server's state through it.
-    pub async fn open(address: &Address, io_timeout: Duration, read_only: bool) -> Result<Session> {
-        let mut session = Session::connect(address, io_timeout, 256 * 1024).await?;
-        session.exchange_raw("prompt").await?;
-        // HAProxy < 1.9 answers `Unknown command` here; its replies are then
-        // classified by their text alone, which still works.
-        session.exchange_raw("set severity-output number").await?;
+    /// Connect, switch to prompt mode and enable numeric severity output,
+    /// all by `deadline`. `read_only` also lowers the session to level
+    /// `operator` (HAProxy 2.2+), so even a bug in harun could not change a
+    /// server's state through it. Replies beyond `max_reply` bytes are refused.
+    pub async fn open(
+        address: &Address,
+        io_timeout: Duration,
+        max_reply: usize,
+        read_only: bool,
+        deadline: Instant,
+    ) -> Result<Session> {
+        let mut session =
+            Session::connect(address, io_timeout, max_reply, 256 * 1024, deadline).await?;
+        let mut handshake = vec!["prompt", "set severity-output number"];
+        // HAProxy < 1.9 answers `Unknown command` to `set severity-output`;
+        // its replies are then classified by their text alone, which still
+        // works. Before 2.2 `operator` is unknown too; harun's own refusal of
+        // writes under --read-only still holds there.
         if read_only {
-            // Older versions answer `Unknown command`; harun's own refusal
-            // of writes under --read-only still holds there.
-            session.exchange_raw("operator").await?;
+            handshake.push("operator");
+        }
+        for line in handshake {
+            session.carry(deadline);
+            session.exchange_raw(line).await?;
         }
         Ok(session)
+    }
+
+    /// The next exchange ends by `deadline` instead of `timeout` from its
+    /// start: the caller's operation (reload check, connect, handshake, the
+    /// command) then fits in one `--timeout` however the time is spread.
+    pub fn carry(&mut self, deadline: Instant) {
+        self.carried = Some(deadline);
+    }
+
+    /// The deadline of the exchange that starts now.
+    fn exchange_deadline(&mut self) -> Instant {
+        self.carried
+            .take()
+            .unwrap_or_else(|| Instant::now() + self.timeout)
     }
 
     pub fn address(&self) -> &Address {
@@ -214,7 +270,8 @@ impl Session {
     pub async fn send_batch(&mut self, commands: &[&Command]) -> Result<Vec<Result<String>>> {
         let joined: Vec<&str> = commands.iter().map(|c| c.as_str()).collect();
         let label = joined.join("; ");
-        self.write_lines(&joined, &label).await?;
+        let deadline = self.exchange_deadline();
+        self.write_lines(&joined, &label, deadline).await?;
         let mut acc: Vec<u8> = Vec::with_capacity(4096);
         let mut replies: Vec<String> = Vec::with_capacity(commands.len());
         let mut start = 0usize;
@@ -230,7 +287,7 @@ impl Session {
             if replies.len() == commands.len() {
                 break;
             }
-            let n = self.read_some(&label, acc.len()).await?;
+            let n = self.read_some(&label, acc.len(), deadline).await?;
             acc.extend_from_slice(&self.buf[..n]);
         }
         let target = self.address.to_string();
@@ -282,12 +339,13 @@ impl Session {
         line: &str,
         on_data: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<()> {
-        self.write_lines(&[line], line).await?;
+        let deadline = self.exchange_deadline();
+        self.write_lines(&[line], line, deadline).await?;
         // `held` is the unsent tail: up to 3 bytes that could be `\n> `.
         let mut held: Vec<u8> = Vec::with_capacity(8);
         let mut total = 0usize;
         loop {
-            let n = self.read_some(line, total).await?;
+            let n = self.read_some(line, total, deadline).await?;
             total += n;
             let chunk = &self.buf[..n];
             if n >= 3 {
@@ -320,14 +378,15 @@ impl Session {
         Ok(())
     }
 
-    /// Write `lines` (already validated), each followed by a newline, in one write.
-    async fn write_lines(&mut self, lines: &[&str], label: &str) -> Result<()> {
+    /// Write `lines` (already validated), each followed by a newline, in one
+    /// write, by `deadline`.
+    async fn write_lines(&mut self, lines: &[&str], label: &str, deadline: Instant) -> Result<()> {
         let mut out = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
         for l in lines {
             out.extend_from_slice(l.as_bytes());
             out.push(b'\n');
         }
-        match timeout(self.timeout, self.stream.write_all(&out)).await {
+        match timeout_at(deadline, self.stream.write_all(&out)).await {
             Ok(Ok(())) => Ok(()),
             // HAProxy could not have read a command it refused to accept.
             Ok(Err(e)) => Err(self.lost(label, format!("{IDLE_CLOSE}: {e}"))),
@@ -339,11 +398,17 @@ impl Session {
         }
     }
 
-    /// One read into `self.buf`. The timeout is per read: a 20,000-server
-    /// `show stat` streams for a while, a stalled HAProxy sends nothing.
-    /// `received` (bytes so far) only shapes the message when HAProxy closes.
-    async fn read_some(&mut self, label: &str, received: usize) -> Result<usize> {
-        match timeout(self.timeout, self.stream.read(&mut self.buf)).await {
+    /// One read into `self.buf`, by the exchange's `deadline`: a socket that
+    /// drips a byte at a time ends there like one that sends nothing.
+    /// `received` (bytes of this reply so far) is checked against the reply
+    /// cap and shapes the messages.
+    async fn read_some(
+        &mut self,
+        label: &str,
+        received: usize,
+        deadline: Instant,
+    ) -> Result<usize> {
+        match timeout_at(deadline, self.stream.read(&mut self.buf)).await {
             Ok(Ok(0)) => Err(self.lost(
                 label,
                 if received == 0 {
@@ -353,11 +418,11 @@ impl Session {
                 },
             )),
             Ok(Ok(n)) => {
-                if received + n > MAX_REPLY_BYTES {
-                    return Err(Error::Malformed {
+                if received + n > self.max_reply {
+                    return Err(Error::ReplyTooLarge {
                         target: self.address.to_string(),
                         command: label.to_string(),
-                        detail: format!("reply larger than {MAX_REPLY_BYTES} bytes"),
+                        cap: self.max_reply,
                     });
                 }
                 Ok(n)
@@ -367,7 +432,11 @@ impl Session {
             Ok(Err(e)) => Err(self.lost(label, e.to_string())),
             Err(_) => Err(Error::Timeout {
                 target: self.address.to_string(),
-                what: format!("the reply to `{label}`"),
+                what: if received == 0 {
+                    format!("the reply to `{label}`")
+                } else {
+                    format!("the end of the reply to `{label}` ({received} bytes received)")
+                },
                 after: self.timeout,
             }),
         }
@@ -389,7 +458,10 @@ impl Session {
 
     /// Whether the session is the one to drop after `err` (vs. a command error).
     pub fn is_broken(err: &Error) -> bool {
-        matches!(err, Error::ConnectionLost { .. } | Error::Timeout { .. })
+        matches!(
+            err,
+            Error::ConnectionLost { .. } | Error::Timeout { .. } | Error::ReplyTooLarge { .. }
+        )
     }
 }
 

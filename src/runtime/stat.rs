@@ -338,6 +338,13 @@ pub struct StatParser {
     rows: Vec<StatRow>,
     record: csv::ByteRecord,
     first_bytes: Vec<u8>,
+    /// Heap held by `rows`, estimated from their allocations. Rows are
+    /// padded to the header's width, so a flood of short rows costs far
+    /// more parsed than on the wire.
+    retained: usize,
+    /// Bound on `retained`; past it the rows are dropped and the rest ignored.
+    limit: usize,
+    over_limit: bool,
 }
 
 impl Default for StatParser {
@@ -355,13 +362,33 @@ impl StatParser {
             rows: Vec::new(),
             record: csv::ByteRecord::new(),
             first_bytes: Vec::new(),
+            retained: 0,
+            limit: usize::MAX,
+            over_limit: false,
         }
+    }
+
+    /// Stop keeping rows once they hold more than `bytes` (see
+    /// [`StatParser::over_limit`]). Checked row by row: a batch of short rows
+    /// padded to a wide header would overshoot a check made per batch.
+    pub fn with_limit(mut self, bytes: usize) -> StatParser {
+        self.limit = bytes;
+        self
+    }
+
+    /// Whether the rows passed the limit: they were dropped and the rest of
+    /// the input is ignored.
+    pub fn over_limit(&self) -> bool {
+        self.over_limit
     }
 
     /// Add bytes; complete lines are parsed in batches of at least
     /// `BATCH` bytes (a CSV reader per batch is cheap, per read is not).
     pub fn feed(&mut self, data: &[u8]) -> Result<(), ParseError> {
         const BATCH: usize = 128 * 1024;
+        if self.over_limit {
+            return Ok(());
+        }
         if self.first_bytes.len() < 80 {
             let take = (80 - self.first_bytes.len()).min(data.len());
             self.first_bytes.extend_from_slice(&data[..take]);
@@ -381,6 +408,12 @@ impl StatParser {
 
     /// The last (possibly unterminated) line, then the result.
     pub fn finish(mut self) -> Result<Stat, ParseError> {
+        if self.over_limit {
+            return Err(ParseError::new(
+                self.lines_done,
+                format!("parsed rows passed the limit of {} bytes", self.limit),
+            ));
+        }
         let rest = std::mem::take(&mut self.pending);
         let (complete, last) = match rest.iter().rposition(|&b| b == b'\n') {
             Some(i) => rest.split_at(i + 1),
@@ -414,22 +447,57 @@ impl StatParser {
             .comment(None)
             .from_reader(bytes);
         let mut record = std::mem::take(&mut self.record);
+        // Lines are counted from the record's byte offset, and only for an
+        // error: the CSV reader's own line numbers skip blank lines, so they
+        // would depend on where the reply was cut into reads.
+        let base = self.lines_done;
+        let line_at = |byte: u64| {
+            // The reader may report the start of the blank lines it skipped.
+            let mut end = (byte as usize).min(bytes.len());
+            while end < bytes.len() && matches!(bytes[end], b'\n' | b'\r') {
+                end += 1;
+            }
+            base + 1 + bytes[..end].iter().filter(|&&b| b == b'\n').count()
+        };
+        let at_record = |mut e: ParseError, record: &csv::ByteRecord| {
+            e.line = line_at(record.position().map_or(0, |p| p.byte()));
+            e
+        };
         let result = (|| {
             loop {
                 match reader.read_byte_record(&mut record) {
                     Ok(true) => {}
                     Ok(false) => break,
                     Err(e) => {
+                        let byte = e.position().map_or(0, |p| p.byte());
                         let mut err = csv_error(e);
-                        err.line += self.lines_done;
+                        err.line = line_at(byte);
                         return Err(err);
                     }
                 }
-                let line = self.lines_done + line_of(&record);
+                // Only a quote left open makes a field span lines; HAProxy
+                // never sends one, and how far it reaches would depend on
+                // where the reply was cut into reads.
+                if record.as_slice().contains(&b'\n') {
+                    return Err(at_record(
+                        ParseError::new(0, "a quoted field spans lines (a `\"` left open)"),
+                        &record,
+                    ));
+                }
                 if self.layout.is_none() {
-                    self.layout = Some(header_layout(&record, line, &self.first_bytes)?);
+                    self.layout = Some(
+                        header_layout(&record, 0, &self.first_bytes)
+                            .map_err(|e| at_record(e, &record))?,
+                    );
                 } else {
-                    self.row(&record, line, unterminated)?;
+                    self.row(&record, 0, unterminated)
+                        .map_err(|e| at_record(e, &record))?;
+                    if self.retained > self.limit {
+                        self.over_limit = true;
+                        self.rows = Vec::new();
+                        self.pending = Vec::new();
+                        break;
+                    }
                 }
             }
             Ok(())
@@ -496,6 +564,14 @@ impl StatParser {
             Ok(t) => t,
             Err(e) => lossy_fields(e.as_bytes(), &mut ends),
         };
+        // As the allocator counts: each block rounded up with its header;
+        // the Arc's counters; the row's slot in `rows`, twice for the
+        // slack a growing Vec keeps.
+        let block = |n: usize| ((n + 8 + 15) & !15).max(32);
+        self.retained += block(text.capacity())
+            + block(ends.capacity() * 2)
+            + block(16 + std::mem::size_of::<RowData>())
+            + 2 * std::mem::size_of::<StatRow>();
         let data = RowData { text, ends };
         let row = StatRow {
             header: Arc::clone(&layout.header),
@@ -601,10 +677,6 @@ fn header_layout(
     })
 }
 
-fn line_of(record: &csv::ByteRecord) -> usize {
-    record.position().map_or(1, |p| p.line() as usize)
-}
-
 fn csv_error(e: csv::Error) -> ParseError {
     let line = e.position().map_or(1, |p| p.line() as usize);
     ParseError::new(line, format!("CSV error: {e}"))
@@ -648,6 +720,29 @@ fn parse_i64(b: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limit_bounds_parsed_rows_not_only_bytes() {
+        // 6 bytes on the wire per row, over 400 bytes parsed (padded to 202 columns).
+        let cols: String = (0..200).map(|i| format!("c{i},")).collect();
+        let header = format!("# pxname,svname,{cols}\n");
+        let rows = "bk,s,\n".repeat(100_000);
+        let mut p = StatParser::new().with_limit(1024 * 1024);
+        p.feed(header.as_bytes()).unwrap();
+        for chunk in rows.as_bytes().chunks(256 * 1024) {
+            p.feed(chunk).unwrap();
+        }
+        assert!(p.over_limit());
+        let e = p.finish().unwrap_err();
+        assert!(e.message.contains("limit of 1048576 bytes"), "{e}");
+
+        // The same rows within a larger limit parse.
+        let mut p = StatParser::new().with_limit(64 * 1024 * 1024);
+        p.feed(header.as_bytes()).unwrap();
+        p.feed(rows.as_bytes()).unwrap();
+        assert!(!p.over_limit());
+        assert_eq!(p.finish().unwrap().len(), 100_000);
+    }
 
     const STAT_15: &str = include_str!("../../tests/fixtures/runtime/stat-1.5.csv");
     const STAT_26: &str = include_str!("../../tests/fixtures/runtime/stat-2.6.csv");

@@ -74,7 +74,7 @@ pub fn info_map(pairs: &[(String, String)], target: &str) -> Map {
 /// A finding as a Rhai map with every key of [`super::vocabulary::FINDING`]
 /// present (absent parts read as `()`), so a strict read never fails on a
 /// finding that happens to have no advice.
-pub fn finding(f: &crate::report::Finding) -> Dynamic {
+pub fn finding(f: &crate::base::report::Finding) -> Dynamic {
     let mut m = Map::new();
     m.insert("id".into(), f.id.clone().into());
     m.insert("severity".into(), f.severity.to_string().into());

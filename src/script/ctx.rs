@@ -5,15 +5,16 @@ mod batch;
 mod guard;
 pub use batch::BatchOutcome;
 
-use crate::cancel::CancelToken;
-use crate::error::{Error, Result};
-use crate::journal::Journal;
-use crate::report::{Finding, Report, Table};
-use crate::rotation::{light_header, light_line, takes_out, Light};
+use crate::actions::journal::Journal;
+use crate::actions::rotation::{light_header, light_line, takes_out, Light};
+use crate::base::cancel::CancelToken;
+use crate::base::error::{Error, Result};
+use crate::base::report::{Finding, Report, Table};
+use crate::base::sink::{Confirm, Event, Sink, WriteNotice};
+use crate::runtime::replay::Bundle;
 use crate::runtime::servers_state::{AdminState, OpState};
 use crate::runtime::{Client, Command, ServerRef};
-use crate::settings::Settings;
-use crate::sink::{Confirm, Event, Sink, WriteNotice};
+use crate::script::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,21 +45,25 @@ pub struct Ctx {
     confirmed: AtomicBool,
     /// Backups and track chains per target, read once per run for the guard
     /// (configuration: they do not change at runtime).
-    topologies: Mutex<HashMap<String, Arc<crate::rotation::Topology>>>,
+    topologies: Mutex<HashMap<String, Arc<crate::actions::rotation::Topology>>>,
     pub catalog: RwLock<Catalog>,
     /// Only the REPL completes names: playbook runs skip building the catalog.
     pub track_catalog: AtomicBool,
     playbook: Mutex<String>,
     versions: Mutex<BTreeMap<String, String>>,
     /// Configurations loaded in this run (cleared by `begin_run`).
-    models: Mutex<
-        Vec<(
-            Vec<std::path::PathBuf>,
-            crate::script::fns_config::LoadedModel,
-        )>,
-    >,
+    models: Mutex<Vec<(Vec<std::path::PathBuf>, crate::config::model::LoadedModel)>>,
     /// Directories `bundle()` created with this Ctx: the only ones `save()` writes into.
     bundles: Mutex<BTreeSet<std::path::PathBuf>>,
+    /// The snapshot bundle this run replays (`-s replay@DIR`), if any.
+    replay: Option<Arc<Bundle>>,
+}
+
+/// A moment of a run, to measure a rate window from (see [`Ctx::mark`]).
+pub struct Mark {
+    at: Instant,
+    /// Replay: each target's position in its recorded `show stat` samples.
+    replay: Vec<(String, f64)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -76,6 +81,7 @@ impl Ctx {
         let client = Client::new(
             settings.sockets.clone(),
             settings.io_timeout,
+            settings.max_reply_bytes,
             settings.max_parallel,
             settings.read_only,
         );
@@ -97,6 +103,61 @@ impl Ctx {
             versions: Mutex::new(BTreeMap::new()),
             models: Mutex::new(Vec::new()),
             bundles: Mutex::new(BTreeSet::new()),
+            replay: None,
+        }
+    }
+
+    /// Serve this run from a snapshot bundle instead of live sockets.
+    pub fn with_replay(mut self, bundle: Arc<Bundle>) -> Ctx {
+        self.client = Client::replay(&bundle);
+        self.replay = Some(bundle);
+        self
+    }
+
+    /// The bundle this run replays, if it does.
+    pub fn replay(&self) -> Option<&Arc<Bundle>> {
+        self.replay.as_ref()
+    }
+
+    /// The refusal of any write while replaying.
+    fn refuse_replay(&self, what: impl std::fmt::Display) -> Result<()> {
+        match &self.replay {
+            Some(b) => Err(Error::Refused {
+                reason: format!(
+                    "replay bundle {} is read-only: {what} (a replay serves recorded replies; run it against a live HAProxy)",
+                    b.dir().display()
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Now, to measure a rate window from with [`Ctx::seconds_since`].
+    pub fn mark(&self) -> Mark {
+        Mark {
+            at: Instant::now(),
+            replay: self
+                .client
+                .targets()
+                .iter()
+                .filter_map(|t| t.replay().map(|r| (t.name(), r.stat_seconds())))
+                .collect(),
+        }
+    }
+
+    /// Seconds between `mark` and now for `target`'s counters: the clock of
+    /// a live run, the recorded interval between the `show stat` samples
+    /// served in a replay (0 when both reads were the same sample).
+    pub fn seconds_since(&self, mark: &Mark, target: &str) -> f64 {
+        let replayed = self
+            .client
+            .targets()
+            .iter()
+            .find(|t| t.name() == target)
+            .and_then(|t| t.replay());
+        match (replayed, mark.replay.iter().find(|(t, _)| t == target)) {
+            (Some(r), Some((_, then))) => (r.stat_seconds() - then).max(0.0),
+            _ => mark.at.elapsed().as_secs_f64(),
         }
     }
 
@@ -118,7 +179,7 @@ impl Ctx {
     pub(crate) fn cached_model(
         &self,
         paths: &[std::path::PathBuf],
-    ) -> Option<crate::script::fns_config::LoadedModel> {
+    ) -> Option<crate::config::model::LoadedModel> {
         lock(&self.models)
             .iter()
             .find(|(p, _)| p.as_slice() == paths)
@@ -128,7 +189,7 @@ impl Ctx {
     pub(crate) fn cache_model(
         &self,
         paths: &[std::path::PathBuf],
-        model: crate::script::fns_config::LoadedModel,
+        model: crate::config::model::LoadedModel,
     ) {
         lock(&self.models).push((paths.to_vec(), model));
     }
@@ -195,6 +256,15 @@ impl Ctx {
     /// first: a wait (a drain poll) is when a kill would otherwise find
     /// recent entries only in the page cache.
     pub fn sleep(&self, d: std::time::Duration) -> Result<()> {
+        // A replay does not wait: the next reads move to the next recorded
+        // sample, as if the time had passed.
+        if self.replay.is_some() {
+            if let Some(e) = self.stop_reason() {
+                return Err(e);
+            }
+            self.client.note_sleep();
+            return Ok(());
+        }
         if let Some(Ok(j)) = self.journal.get() {
             let _ = j.sync();
         }
@@ -215,11 +285,13 @@ impl Ctx {
             command: command.to_string(),
             outcome: outcome.to_string(),
         }));
-        lock(&self.report).writes.push(crate::report::WriteRecord {
-            target: target.to_string(),
-            command: command.to_string(),
-            outcome: outcome.to_string(),
-        });
+        lock(&self.report)
+            .writes
+            .push(crate::base::report::WriteRecord {
+                target: target.to_string(),
+                command: command.to_string(),
+                outcome: outcome.to_string(),
+            });
     }
 
     /// Remember a target's HAProxy version (from `show info`) for the report.
@@ -307,6 +379,7 @@ impl Ctx {
     /// yields the state before, and once per run `show stat -1 4 -1` for
     /// the backups and `track` chains. Many servers: [`Ctx::write_many`].
     pub fn write_detailed(&self, command: &Command, force: bool) -> Result<Vec<WriteOutcome>> {
+        self.refuse_replay(format_args!("`{command}` was not sent"))?;
         let targets: Vec<String> = self.client.targets().iter().map(|t| t.name()).collect();
         if targets.is_empty() {
             return Err(Error::NoTarget);

@@ -1,7 +1,7 @@
 //! Crossing the Rust/Rhai boundary with errors, both ways.
 
-use crate::error::{Error, ExitCode};
-use crate::report::RunError;
+use crate::base::error::{Error, ExitCode};
+use crate::base::report::RunError;
 use rhai::{Dynamic, EvalAltResult, Map, Position};
 
 /// A library error as a Rhai error. Ctrl-C and the deadline terminate the
@@ -49,8 +49,17 @@ pub fn to_rhai_batch(e: Error, summary: &str, writes: rhai::Array) -> Box<EvalAl
 /// that is not an error (no `kind` and `message`) keeps Rhai's own `exit`.
 pub fn exit_reported(e: Map) -> Box<EvalAltResult> {
     let text = |k: &str| e.get(k).filter(|v| v.is_string()).map(|v| v.to_string());
-    let (Some(kind), Some(message)) = (text("kind"), text("message")) else {
-        return Box::new(EvalAltResult::Exit(Dynamic::from_map(e), Position::NONE));
+    let (kind, message) = match (text("kind"), text("message")) {
+        (Some(kind), Some(message)) => (kind, message),
+        // Rhai's own error (a typo, a type error) caught and passed on: it was
+        // not reported by the playbook and must not end the run as a success.
+        (None, Some(_)) => {
+            return Box::new(EvalAltResult::ErrorRuntime(
+                Dynamic::from_map(e),
+                Position::NONE,
+            ))
+        }
+        _ => return Box::new(EvalAltResult::Exit(Dynamic::from_map(e), Position::NONE)),
     };
     // A code outside the documented error codes falls back to the kind's.
     let code = e
@@ -67,6 +76,68 @@ pub fn exit_reported(e: Map) -> Box<EvalAltResult> {
         Dynamic::from_map(map),
         Position::NONE,
     ))
+}
+
+/// The kind of a caught value (see the `error_kind` primitive).
+pub fn kind_of(e: &Dynamic) -> String {
+    match e.read_lock::<Map>() {
+        Some(m) => match m.get("kind") {
+            Some(k) if k.is_string() => k.to_string(),
+            _ if m.contains_key("message") => "playbook".into(),
+            _ => "thrown".into(),
+        },
+        None => "thrown".into(),
+    }
+}
+
+/// The message of a caught value (see the `error_message` primitive).
+pub fn message_of(e: &Dynamic) -> String {
+    match e.read_lock::<Map>() {
+        Some(m) => match m.get("message") {
+            Some(msg) => msg.to_string(),
+            None => format!("{:?}", *m),
+        },
+        None => e.to_string(),
+    }
+}
+
+/// Rhai's map of one of its own errors (caught, then rethrown): its text
+/// without the trailing position, and the position it carries.
+fn rhai_error_map(d: &Dynamic) -> Option<(String, Position)> {
+    let m = d.read_lock::<Map>()?;
+    if m.contains_key("kind") || !m.contains_key("error") {
+        return None;
+    }
+    let message = m.get("message")?.to_string();
+    let message = match message.rfind(" (line ") {
+        Some(i) if message.ends_with(')') => message[..i].to_string(),
+        _ => message,
+    };
+    let int = |k: &str| m.get(k).and_then(|v| v.as_int().ok());
+    let pos = match (int("line"), int("position")) {
+        (Some(l), Some(c)) if l > 0 => Position::new(l as u16, c.max(0) as u16),
+        _ => Position::NONE,
+    };
+    Some((message, pos))
+}
+
+/// A rethrown key or function error as the error it was, so it gets the
+/// same did-you-mean as when it is not caught.
+fn rethrown_as_error(d: &Dynamic) -> Option<EvalAltResult> {
+    let (_, pos) = rhai_error_map(d)?;
+    let m = d.read_lock::<Map>()?;
+    let field = |k: &str| m.get(k).map(|v| v.to_string());
+    match field("error")?.as_str() {
+        "ErrorPropertyNotFound" => Some(EvalAltResult::ErrorPropertyNotFound(
+            field("variable")?,
+            pos,
+        )),
+        "ErrorFunctionNotFound" => Some(EvalAltResult::ErrorFunctionNotFound(
+            field("function")?,
+            pos,
+        )),
+        _ => None,
+    }
 }
 
 /// A Rhai int or float as `f64` (playbooks write `timeout: 5` and `near: 0.8`).
@@ -116,12 +187,31 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
             _ => break,
         }
     }
+    // Rhai's own error, caught and rethrown: judge it as if never caught.
+    let synthetic = match cur {
+        EvalAltResult::ErrorRuntime(d, _) => rethrown_as_error(d),
+        _ => None,
+    };
+    let cur = synthetic.as_ref().unwrap_or(cur);
     let mut pos = cur.position();
+    let rethrown = match cur {
+        EvalAltResult::ErrorRuntime(d, _) => rhai_error_map(d),
+        _ => None,
+    };
+    if let Some((_, p)) = &rethrown {
+        if !p.is_none() {
+            pos = *p;
+        }
+    }
     if pos.is_none() {
         pos = outer_pos;
     }
     let mut reported = false;
     let (kind, message, exit) = match cur {
+        EvalAltResult::ErrorRuntime(..) if rethrown.is_some() => {
+            let (message, _) = rethrown.clone().unwrap_or_default();
+            ("playbook".to_string(), message, ExitCode::Usage as i64)
+        }
         EvalAltResult::ErrorRuntime(d, _) | EvalAltResult::ErrorTerminated(d, _) => {
             reported = payload_field(d, "reported").is_some_and(|r| r.as_bool() == Ok(true));
             let kind = payload_field(d, "kind").map(|k| k.to_string());
@@ -160,7 +250,19 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
             ExitCode::Usage as i64,
         ),
         EvalAltResult::ErrorPropertyNotFound(key, _) => {
-            let near = super::vocabulary::suggest_any(key);
+            // The playbook's own keys first (`#{count: 1}.cout`), then the
+            // keys harun's values have.
+            let own = if file == main_file {
+                super::vocabulary::keys_in_source(main_source)
+            } else {
+                Vec::new()
+            };
+            let mut near: Vec<(&str, &str)> = crate::base::suggest::nearest(key, own)
+                .into_iter()
+                .map(|k| (k, "this playbook's maps"))
+                .collect();
+            near.extend(super::vocabulary::suggest_any(key));
+            near.truncate(3);
             let hint = if near.is_empty() {
                 String::new()
             } else {
@@ -186,10 +288,10 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
                     "`{name}` exists but not with these arguments: {sig} (see `harun doc {name}`)"
                 )
             } else {
-                let near = super::vocabulary::nearest(name, known.iter().map(String::as_str));
+                let near = crate::base::suggest::nearest(name, known.iter().map(String::as_str));
                 format!(
                     "no function `{name}`{}",
-                    super::vocabulary::did_you_mean(&near)
+                    crate::base::suggest::did_you_mean(&near)
                 )
             };
             ("no_such_function".into(), text, ExitCode::Usage as i64)

@@ -6,13 +6,13 @@
 use super::ctx::{Ctx, WriteOutcome};
 use super::errors::{invalid, to_rhai};
 use super::reg;
-use crate::drain::{drain_status, resolve_servers, Remaining};
-use crate::error::{Error, Result};
-use crate::report::{Finding, Severity};
+use crate::actions::drain::{drain_status, resolve_servers, Remaining};
+use crate::base::error::{Error, Result};
+use crate::base::report::{Finding, Severity};
+use crate::base::sink::{Event, Progress};
 use crate::runtime::servers_state::parse_servers_state;
 use crate::runtime::stat::parse_stat;
 use crate::runtime::{AdminAction, Command, ServerRef};
-use crate::sink::{Event, Progress};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,7 +35,7 @@ fn resolve_all(ctx: &Ctx, names: &[String]) -> Result<Vec<ServerRef>> {
         Vec::new()
     } else {
         for n in names.iter().filter(|n| !n.contains('/')) {
-            crate::runtime::command::validate_token("server name", n)?;
+            crate::runtime::command::validate_name("server name", n)?;
         }
         known_servers(ctx)?
     };

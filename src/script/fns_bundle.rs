@@ -9,8 +9,8 @@ use super::ctx::Ctx;
 use super::errors::{invalid, to_rhai};
 use super::fns_config::kind_error;
 use super::reg;
-use crate::error::Error;
-use crate::report::Severity;
+use crate::base::error::Error;
+use crate::base::report::Severity;
 use crate::runtime::Command;
 use crate::system::FindingDoc;
 use rhai::{Dynamic, Engine, EvalAltResult, Map};
@@ -174,9 +174,24 @@ fn send_each(ctx: &Ctx, raw: &str) -> R<Map> {
     let results = ctx
         .block_on(async { Ok(ctx.client.send_all(&cmd).await) })
         .map_err(to_rhai)?;
+    let now = SystemTime::now();
     let mut out = Map::new();
     for (target, r) in results {
         let mut m = Map::new();
+        // When the reply arrived (in a replay: when the snapshot got it),
+        // for rates between samples.
+        let at = ctx
+            .client
+            .targets()
+            .iter()
+            .find(|t| t.name() == target)
+            .and_then(|t| t.replay())
+            .map_or(Some(now), |r| r.last_at());
+        m.insert(
+            "at".into(),
+            at.map(|t| Dynamic::from(humantime::format_rfc3339_micros(t).to_string()))
+                .unwrap_or(Dynamic::UNIT),
+        );
         match r {
             Ok(text) => {
                 m.insert("ok".into(), true.into());
@@ -197,7 +212,95 @@ fn send_each(ctx: &Ctx, raw: &str) -> R<Map> {
     Ok(out)
 }
 
+/// Where a configuration file from the host goes in a bundle: under
+/// `config/`, at its own path (`/etc/haproxy/conf.d/a.cfg` ->
+/// `config/etc/haproxy/conf.d/a.cfg`), so the layout HAProxy read is kept.
+pub fn config_copy_name(original: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::from("config");
+    for c in original.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            // A relative `../x.cfg` must not climb out of the bundle.
+            Component::ParentDir => out.push("__"),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Copy one configuration file into the bundle (dirs 0700, never overwriting).
+fn copy_config(dir: &Path, name: &Path, from: &Path) -> crate::base::error::Result<()> {
+    let text =
+        crate::config::model::read_config_file(from).map_err(|e| Error::Other(e.to_string()))?;
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|e| Error::io(parent, e))?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.flush())
+        .map_err(|e| Error::io(&path, e))
+}
+
+/// `save_config(bundle)`: every configuration file HAProxy reads (those of
+/// `-c`, a directory's `*.cfg` in order), copied into the bundle.
+fn save_config(ctx: &Ctx, bundle: &str) -> R<Map> {
+    let dir = owned_bundle(ctx, bundle)?;
+    let paths = ctx.settings.config_paths.clone();
+    // In a replay the copies come from the replayed bundle.
+    let sources: Vec<(PathBuf, PathBuf)> = match super::replayed::bundle_for(ctx, &paths) {
+        Some(b) if !b.config_files().is_empty() => b.config_files().to_vec(),
+        _ => match super::fns_config::load_model(ctx, &paths)?.as_ref() {
+            Ok(m) => m.files.iter().map(|f| (f.clone(), f.clone())).collect(),
+            Err(e) => return Err(kind_error("config_unreadable", e.to_string())),
+        },
+    };
+    let mut files = rhai::Array::new();
+    for (original, from) in sources {
+        let name = config_copy_name(&original);
+        let mut m = Map::new();
+        m.insert("file".into(), name.display().to_string().into());
+        m.insert("source".into(), original.display().to_string().into());
+        match copy_config(&dir, &name, &from) {
+            Ok(()) => {
+                m.insert("ok".into(), true.into());
+                m.insert("error".into(), Dynamic::UNIT);
+            }
+            Err(e) => {
+                m.insert("ok".into(), false.into());
+                m.insert("error".into(), e.to_string().into());
+            }
+        }
+        files.push(Dynamic::from_map(m));
+    }
+    let mut out = Map::new();
+    out.insert(
+        "paths".into(),
+        Dynamic::from_array(
+            paths
+                .iter()
+                .map(|p| Dynamic::from(p.display().to_string()))
+                .collect(),
+        ),
+    );
+    out.insert("files".into(), Dynamic::from_array(files));
+    Ok(out)
+}
+
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
+    let c = ctx.clone();
+    reg("save_config", &["bundle: String", "Map"], "Copy every configuration file HAProxy reads (the `-c` files, a directory's\n`*.cfg` in HAProxy's order) into a bundle `bundle()` created, under `config/`\nat their own path (`/etc/haproxy/haproxy.cfg` -> `config/etc/haproxy/haproxy.cfg`):\n`#{paths: [the -c paths], files: [#{file, source, ok, error}]}`. Existing files\nare never overwritten. A configuration that cannot be read raises\n`e.kind == \"config_unreadable\"`.")
+        .register_into_engine(engine, move |b: &str| save_config(&c, b));
     let c = ctx.clone();
     reg("bundle", &["parent: String", "String"], "Create an incident bundle directory `<parent>/harun-snapshot-<UTC time>`\n(`20261130T124501Z`, then `-2`, `-3` within the same second; mode 0700) and\nreturn its absolute path. Never reuses an existing one; an unwritable parent is a catchable\nerror naming the path (`e.kind == \"io\"`). Works with --dry-run and\n--read-only: it writes locally, never to HAProxy.")
         .register_into_engine(engine, move |parent: &str| bundle(&c, parent));
@@ -215,7 +318,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg("save", &["bundle: String", "name: String", "content: ?", "String"], "Write one file into a bundle that `bundle()` created in this run (any other\ndirectory is refused) and return its path. `name` is a plain file name (no `/`,\nno `..`, no NUL, not empty); an existing file is never overwritten. A string\nis written as is, any other value as pretty JSON.")
         .register_into_engine(engine, move |b: &str, name: &str, content: Dynamic| save(&c, b, name, &content));
     let c = ctx.clone();
-    reg("send_each", &["command: String", "Map"], "Send one read command (`show ...`, `get ...`) to every target and keep each\noutcome: `#{<target>: #{ok, reply, error, kind}}`. A target that fails (unknown\ncommand on an old version, unreachable) does not raise and records nothing:\n`ok` is false and `error`/`kind` say why. Ctrl-C and --max-time still stop it.")
+    reg("send_each", &["command: String", "Map"], "Send one read command (`show ...`, `get ...`) to every target and keep each\noutcome: `#{<target>: #{ok, reply, error, kind, at}}` (`at`: RFC 3339 UTC time of the\nreply; in a replay, the recorded one). A target that fails (unknown\ncommand on an old version, unreachable) does not raise and records nothing:\n`ok` is false and `error`/`kind` say why. Ctrl-C and --max-time still stop it.")
         .register_into_engine(engine, move |cmd: &str| send_each(&c, cmd));
     let c = ctx.clone();
     reg(
@@ -238,14 +341,14 @@ static FINDING_DOCS: &[FindingDoc] = &[
         id: "snapshot.saved",
         severity: Severity::Ok,
         title: "Incident bundle saved",
-        meaning: "The `snapshot` playbook wrote show info, show stat, show servers state, show errors, show activity (per target), the `haproxy -c` result and the findings into a new `harun-snapshot-<UTC time>` directory; the evidence is its path.",
-        fix: "Attach the directory to the incident ticket (`tar czf snapshot.tgz harun-snapshot-*`); it is readable by its owner only.",
+        meaning: "The `snapshot` playbook wrote show info, two samples of show stat, show servers state, show errors, show activity, show cli level and show backend (per target), the `haproxy -c` result, `haproxy -vv`, a copy of the configuration files, the host facts (irqbalance, CPUs, rsyslog) and the findings into a new `harun-snapshot-<UTC time>` directory; the evidence is its path.",
+        fix: "Attach the directory to the incident ticket (`tar czf snapshot.tgz harun-snapshot-*`); it is readable by its owner only. Replay it in the post-mortem: `harun --replay DIR troubleshoot`.",
     },
     FindingDoc {
         id: "snapshot.partial",
         severity: Severity::Warning,
         title: "Part of the snapshot could not be taken",
-        meaning: "A target did not answer one of the commands (unreachable, timeout, or `Unknown command` on an older HAProxy: `show activity` needs 1.9+), there was no HAProxy socket, or `haproxy -c` could not run. The bundle holds everything else; the failing file holds the error text.",
+        meaning: "A target did not answer one of the commands (unreachable, timeout, or `Unknown command` on an older HAProxy: `show activity` needs 1.9+, `show cli level` 2.4+), there was no HAProxy socket, `haproxy -c`/`-vv` could not run, or the configuration could not be read or copied. The bundle holds everything else; the failing file holds the error text (a replay serves that error again).",
         fix: "Check the evidence: for an unreachable target, check the socket (`-s ADDR`, `stats socket` line); for an unknown command, nothing to do (older HAProxy).",
     },
     FindingDoc {

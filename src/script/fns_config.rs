@@ -10,9 +10,9 @@
 use super::ctx::Ctx;
 use super::errors::to_rhai;
 use super::reg;
-use crate::config::{self, CheckError, CheckResult, ConfigError, ConfigModel, LintContext};
-use crate::error::{Error, ExitCode};
-use crate::report::{Finding, Severity};
+use crate::base::error::{Error, ExitCode};
+use crate::base::report::{Finding, Severity};
+use crate::config::{self, CheckError, ConfigError, ConfigModel, LintContext};
 use crate::system::rsyslog::{load_rsyslog, RsyslogSetup};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
 use std::path::PathBuf;
@@ -61,8 +61,7 @@ fn paths_text(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-/// A loaded configuration, shared by the primitives of one run.
-pub(crate) type LoadedModel = Arc<Result<ConfigModel, ConfigError>>;
+pub(crate) use crate::config::model::LoadedModel;
 
 /// Loads the model off the script thread (bounded by Ctrl-C and --max-time),
 /// once per run and set of paths: troubleshoot's lint, logging and system
@@ -70,6 +69,11 @@ pub(crate) type LoadedModel = Arc<Result<ConfigModel, ConfigError>>;
 pub(super) fn load_model(ctx: &Ctx, paths: &[PathBuf]) -> R<LoadedModel> {
     if let Some(m) = ctx.cached_model(paths) {
         return Ok(m);
+    }
+    if let Some(b) = super::replayed::bundle_for(ctx, paths) {
+        let loaded = Arc::new(super::replayed::config(b));
+        ctx.cache_model(paths, loaded.clone());
+        return Ok(loaded);
     }
     let owned = paths.to_vec();
     let loaded = ctx
@@ -94,15 +98,24 @@ fn unreadable_fix(e: &ConfigError) -> &'static str {
     }
 }
 
-/// Outcome of trying to run `haproxy -c`.
-pub(super) enum Checked {
-    Ran(CheckResult),
-    Failed { kind: &'static str, message: String },
-}
+pub(super) use crate::config::check::{version_of, Checked};
 
 pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
+    if let Some(b) = super::replayed::bundle_for(ctx, paths) {
+        return Ok(super::replayed::check(b));
+    }
     let bin = ctx.settings.haproxy_bin.clone();
-    let paths = paths.to_vec();
+    // A configuration lab: its copy is what runs, the user's files are
+    // what every message names.
+    let copy = ctx
+        .settings
+        .config_copy
+        .clone()
+        .filter(|_| paths == ctx.settings.config_paths.as_slice());
+    let paths = match &copy {
+        Some(c) => c.run.clone(),
+        None => paths.to_vec(),
+    };
     let r = ctx
         .block_on(async move {
             tokio::task::spawn_blocking(move || config::run_check(&bin, &paths, CHECK_TIMEOUT))
@@ -111,7 +124,10 @@ pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
         })
         .map_err(to_rhai)?;
     Ok(match r {
-        Ok(c) => Checked::Ran(c),
+        Ok(c) => Checked::Ran(match &copy {
+            Some(k) => k.name_originals(c),
+            None => c,
+        }),
         Err(e) => {
             let kind = match e {
                 CheckError::BinaryNotFound { .. } => "binary_not_found",
@@ -129,6 +145,9 @@ pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
 
 /// `haproxy -v`, first line's version word (`2.6.12-1+deb12u4`).
 pub(super) fn haproxy_version(ctx: &Ctx) -> Option<String> {
+    if let Some(b) = ctx.replay() {
+        return super::replayed::haproxy_version(b);
+    }
     let bin = ctx.settings.haproxy_bin.clone();
     let out = ctx
         .block_on(async move {
@@ -144,21 +163,54 @@ pub(super) fn haproxy_version(ctx: &Ctx) -> Option<String> {
             }
         })
         .ok()??;
-    let text = String::from_utf8_lossy(&out[..out.len().min(4096)]).into_owned();
-    let first = text.lines().next()?;
-    // "HAProxy version 2.6.12-1+deb12u4 2023/..." (1.x: "HA-Proxy version ...").
-    let mut words = first.split_whitespace();
-    while let Some(w) = words.next() {
-        if w == "version" {
-            return words.next().map(str::to_string);
-        }
+    version_of(&String::from_utf8_lossy(&out[..out.len().min(4096)]))
+}
+
+/// `haproxy -vv`: the version, build options and features of the binary
+/// (the bundle's in a replay). Errors are `(kind, message)`.
+pub(super) fn haproxy_vv(ctx: &Ctx) -> R<String> {
+    if let Some(b) = ctx.replay() {
+        return b.recorded("haproxy -vv").map_err(to_rhai);
     }
-    None
+    let bin = ctx.settings.haproxy_bin.clone();
+    let shown = bin.display().to_string();
+    let out = ctx
+        .block_on(async move {
+            let child = tokio::process::Command::new(crate::base::program::resolve_program(&bin))
+                .arg("-vv")
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .output();
+            match tokio::time::timeout(Duration::from_secs(10), child).await {
+                Ok(r) => Ok(Some(r)),
+                Err(_) => Ok(None),
+            }
+        })
+        .map_err(to_rhai)?;
+    match out {
+        Some(Ok(o)) if o.status.success() => {
+            Ok(String::from_utf8_lossy(&o.stdout[..o.stdout.len().min(256 * 1024)]).into_owned())
+        }
+        Some(Ok(o)) => Err(kind_error(
+            "spawn",
+            format!("`{shown} -vv` exited with {}", o.status),
+        )),
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(kind_error(
+            "binary_not_found",
+            format!("haproxy binary `{shown}` not found: install it (`apt-get install haproxy`) or pass `--haproxy-bin PATH`"),
+        )),
+        Some(Err(e)) => Err(kind_error("spawn", format!("cannot run `{shown} -vv`: {e}"))),
+        None => Err(kind_error("timeout", format!("`{shown} -vv` timed out after 10s"))),
+    }
 }
 
 /// rsyslog as configured by `--rsyslog-conf`/`--rsyslog-dir`; a missing
 /// configuration is an empty setup with a note saying so.
 pub(super) fn rsyslog(ctx: &Ctx) -> RsyslogSetup {
+    if let Some(b) = ctx.replay() {
+        return super::replayed::rsyslog(b);
+    }
     match load_rsyslog(&ctx.settings.rsyslog_conf, &ctx.settings.rsyslog_dir) {
         Ok(s) => s,
         Err(e) => RsyslogSetup {
@@ -187,11 +239,18 @@ fn check_map(c: &Checked) -> R<Map> {
                 "other".into(),
                 Dynamic::from_array(r.other.iter().cloned().map(Dynamic::from).collect()),
             );
+            m.insert("error".into(), Dynamic::UNIT);
+            m.insert("error_kind".into(), Dynamic::UNIT);
         }
+        // The same keys either way: a playbook reading `.version` must not
+        // work where haproxy runs and crash where it does not.
         Checked::Failed { kind, message } => {
             m.insert("valid".into(), Dynamic::UNIT);
             m.insert("exit_code".into(), Dynamic::UNIT);
+            m.insert("no_listener".into(), Dynamic::UNIT);
             m.insert("messages".into(), Dynamic::from_array(Array::new()));
+            m.insert("version".into(), Dynamic::UNIT);
+            m.insert("other".into(), Dynamic::from_array(Array::new()));
             m.insert("error".into(), message.clone().into());
             m.insert("error_kind".into(), (*kind).into());
         }
@@ -317,7 +376,7 @@ pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
 
 fn config_lint(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     let paths = paths_of(ctx, path)?;
-    let findings = crate::report::grouped(lint_findings(ctx, &paths)?);
+    let findings = crate::base::report::grouped(lint_findings(ctx, &paths)?);
     let mut out = Array::with_capacity(findings.len());
     for f in findings {
         out.push(super::convert::finding(&f));
@@ -338,7 +397,10 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, |name: &str| config::headers::is_trace_header(name));
     let c = ctx.clone();
-    reg("config_check", &["Map"], "Run `haproxy -c` (the `--haproxy-bin` binary) on the configuration (`-c`):\n`#{valid, exit_code, no_listener, messages: [#{level, file, line, proxy, server,\ntext}], version, other}`. Exit code 0 valid, 1 errors, 2 valid without listener.\nWhen haproxy cannot run (missing binary, timeout) nothing is raised: `valid`\nand `exit_code` are `()` and `error` says what to fix (`error_kind`:\nbinary_not_found, spawn, timeout).")
+    reg("haproxy_vv", &["String"], "`haproxy -vv` of the `--haproxy-bin` binary: version, build options, features\nand multiplexers. A catchable error when it cannot run (`e.kind`:\n`binary_not_found`, `spawn`, `timeout`). In a replay: the snapshot's.")
+        .register_into_engine(engine, move || haproxy_vv(&c));
+    let c = ctx.clone();
+    reg("config_check", &["Map"], "Run `haproxy -c` (the `--haproxy-bin` binary) on the configuration (`-c`):\n`#{valid, exit_code, no_listener, messages: [#{level, file, line, proxy, server,\ntext}], version, other}`. Exit code 0 valid, 1 errors, 2 valid without listener.\nWhen haproxy cannot run (missing binary, timeout) nothing is raised: `valid`\nand `exit_code` are `()` and `error` says what to fix (`error_kind`:\nbinary_not_found, spawn, timeout). In a replay: the check the snapshot\nrecorded, not the local haproxy on today's files (`error_kind` `not_recorded`\nwhen it holds none).")
         .register_into_engine(engine, move || config_check(&c, None));
     let c = ctx.clone();
     reg(
@@ -348,7 +410,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, move |p: &str| config_check(&c, Some(p)));
     let c = ctx.clone();
-    reg("config", &["Map"], "The configuration (`-c`) as a model: `#{files, sections: [#{kind, name, args,\nfile, line, condition, directives: [#{keyword, args, file, line, condition,\nenv_vars}]}], notes}`. Keywords of two words (`stats socket`, `option X`,\n`http-request X`) are kept as written in `keyword` + `args`; unknown directives\nare kept. Raises a catchable error with `e.kind == \"config_unreadable\"` when\nthe files cannot be read (missing, binary, > 16 MiB).")
+    reg("config", &["Map"], "The configuration (`-c`) as a model: `#{files, sections: [#{kind, name, args,\nfile, line, condition, directives: [#{keyword, args, file, line, condition,\nenv_vars}]}], notes}`. Keywords of two words (`stats socket`, `option X`,\n`http-request X`) are kept as written in `keyword` + `args`; unknown directives\nare kept. Raises a catchable error with `e.kind == \"config_unreadable\"` when\nthe files cannot be read (missing, binary, > 16 MiB). In a replay: the copies\nin the bundle, under the paths they had on the host.")
         .register_into_engine(engine, move || config_model(&c, None));
     let c = ctx.clone();
     reg(

@@ -1,21 +1,21 @@
 //! Health primitives over the live process: `server_check`, `queue_check`,
 //! `error_check`, `process_check`, and `live_check`, which reads each reply
-//! once for all of them (troubleshoot). The rules live in `crate::health`;
+//! once for all of them (troubleshoot). The rules live in `crate::diagnose::health`;
 //! this file fetches the replies from every target and records the findings.
 
 use super::convert;
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Mark};
 use super::errors::{invalid, to_rhai};
 use super::fns_runtime::{infos, multi, stats};
 use super::reg;
-use crate::health;
-use crate::report::Finding;
+use crate::base::report::Finding;
+use crate::diagnose::health;
 use crate::runtime::servers_state::{self, ServerState};
 use crate::runtime::stat::Stat;
 use crate::runtime::Command;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
@@ -117,14 +117,43 @@ fn states_of<'a>(all: &'a [(String, Vec<ServerState>)], target: &str) -> &'a [Se
 }
 
 /// Wait `seconds` (Ctrl-C and --max-time interrupt it), sample `show stat`
-/// again and record the error rates since `before`.
-fn errors_since(ctx: &Ctx, before: &[(String, Stat)], taken: Instant, seconds: f64) -> R<Array> {
+/// again and record the error rates since `before`. In a replay the wait
+/// is the interval the snapshot recorded; a bundle with no usable interval
+/// has no rates (`errors.unavailable`, saying why), never rates of 0.
+/// Also returns the seconds the rates cover, as a person reads them: the
+/// wait live, the recorded interval in a replay (the shortest over the
+/// targets), None when no target had rates.
+fn errors_since(
+    ctx: &Ctx,
+    before: &[(String, Stat)],
+    taken: Mark,
+    seconds: f64,
+) -> R<(Array, Option<f64>)> {
     ctx.sleep(Duration::from_secs_f64(seconds))
         .map_err(to_rhai)?;
     let after = stats(ctx, &Command::show_stat())?;
-    let secs = taken.elapsed().as_secs_f64();
     let mut out = Array::new();
+    let mut covered: Option<f64> = None;
     for (target, st) in after {
+        let secs = ctx.seconds_since(&taken, &target);
+        if secs <= 0.0 {
+            let why = match ctx.client.targets().iter().find(|t| t.name() == target) {
+                Some(t) => match t.replay() {
+                    Some(r) => r.why_no_interval(),
+                    None => {
+                        format!("no time passed between the two `show stat` samples of {target}")
+                    }
+                },
+                None => format!("no second `show stat` sample of {target}"),
+            };
+            record(
+                ctx,
+                &target,
+                vec![health::errors_unavailable(&why)],
+                &mut out,
+            )?;
+            continue;
+        }
         if let Some((_, prev)) = before.iter().find(|(t, _)| *t == target) {
             record(
                 ctx,
@@ -132,9 +161,23 @@ fn errors_since(ctx: &Ctx, before: &[(String, Stat)], taken: Instant, seconds: f
                 health::assess_errors(prev, &st, secs),
                 &mut out,
             )?;
+            covered = Some(covered.map_or(secs, |c| c.min(secs)));
         }
     }
-    Ok(out)
+    let shown = match ctx.replay() {
+        Some(_) => covered.map(rounded),
+        None => covered.map(|_| seconds),
+    };
+    Ok((out, shown))
+}
+
+/// Seconds as a summary shows them: tenths, or thousandths below 0.1 s.
+fn rounded(secs: f64) -> f64 {
+    if secs >= 0.1 {
+        (secs * 10.0).round() / 10.0
+    } else {
+        (secs * 1000.0).round() / 1000.0
+    }
 }
 
 fn server_check(ctx: &Ctx) -> R<Array> {
@@ -159,7 +202,7 @@ fn queue_check(ctx: &Ctx, o: &Opts) -> R<Array> {
 
 fn error_check(ctx: &Ctx, o: &Opts) -> R<Array> {
     let before = stats(ctx, &Command::show_stat())?;
-    errors_since(ctx, &before, Instant::now(), o.seconds)
+    Ok(errors_since(ctx, &before, ctx.mark(), o.seconds)?.0)
 }
 
 fn process_check(ctx: &Ctx, o: &Opts) -> R<Array> {
@@ -181,7 +224,7 @@ fn process_check(ctx: &Ctx, o: &Opts) -> R<Array> {
 fn live_check(ctx: &Ctx, o: &Opts) -> R<Map> {
     let info = infos(ctx)?;
     let st = stats(ctx, &Command::show_stat())?;
-    let taken = Instant::now();
+    let taken = ctx.mark();
     let all = states(ctx)?;
     let (mut process, mut servers, mut queues) = (Array::new(), Array::new(), Array::new());
     let (mut in_rotation, mut total, mut queued) = (0, 0, 0);
@@ -222,12 +265,17 @@ fn live_check(ctx: &Ctx, o: &Opts) -> R<Map> {
     m.insert("in_rotation".into(), (in_rotation as i64).into());
     m.insert("servers_total".into(), (total as i64).into());
     m.insert("queued".into(), queued.into());
-    let errors = if o.seconds > 0.0 {
-        Dynamic::from_array(errors_since(ctx, &st, taken, o.seconds)?)
+    let (errors, covered) = if o.seconds > 0.0 {
+        let (found, covered) = errors_since(ctx, &st, taken, o.seconds)?;
+        (Dynamic::from_array(found), covered)
     } else {
-        Dynamic::UNIT
+        (Dynamic::UNIT, None)
     };
     m.insert("errors".into(), errors);
+    m.insert(
+        "sample_seconds".into(),
+        covered.map(Dynamic::from_float).unwrap_or(Dynamic::UNIT),
+    );
     Ok(m)
 }
 
@@ -262,7 +310,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         .register_into_engine(engine, move |m: Map| {
             process_check(&c, &opts(Some(m), &["near"], 0.0)?)
         });
-    const LIVE: &str = "Everything troubleshoot asks of the live process, reading `show info`, `show stat`\nand `show servers state` once per target: records the findings of\n`process_check`, `server_check`, `queue_check` and (after `sample` seconds,\ndefault 3, 0 skips it) `error_check`, and returns `#{infos, process, servers,\nqueues, errors, in_rotation, servers_total, queued}` (`infos` as `info_all()`,\n`errors` is `()` when skipped). Options: `near`, `sample`.";
+    const LIVE: &str = "Everything troubleshoot asks of the live process, reading `show info`, `show stat`\nand `show servers state` once per target: records the findings of\n`process_check`, `server_check`, `queue_check` and (after `sample` seconds,\ndefault 3, 0 skips it) `error_check`, and returns `#{infos, process, servers,\nqueues, errors, sample_seconds, in_rotation, servers_total, queued}` (`infos` as\n`info_all()`; `errors` is `()` when skipped; `sample_seconds` is the time the\nerror rates cover: `sample` live, the interval the snapshot recorded in a replay,\nto a tenth of a second, `()` when skipped or when no target had rates).\nOptions: `near`, `sample`.";
     let c = ctx.clone();
     reg("live_check", &["opts: Map", "Map"], LIVE).register_into_engine(engine, move |m: Map| {
         live_check(&c, &opts(Some(m), &["near", "sample"], 3.0)?)

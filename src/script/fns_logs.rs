@@ -152,7 +152,7 @@ fn query(opts: &Map) -> R<Query> {
                 format!(
                     "known options: {}{}",
                     OPTION_KEYS.join(", "),
-                    super::vocabulary::did_you_mean(&near)
+                    crate::base::suggest::did_you_mean(&near)
                 ),
             ));
         }

@@ -12,8 +12,8 @@ use super::ctx::Ctx;
 use super::errors::{invalid, to_rhai};
 use super::fns_config::kind_error;
 use super::reg;
-use crate::error::Error;
-use crate::report::Severity;
+use crate::base::error::Error;
+use crate::base::report::Severity;
 use crate::system::FindingDoc;
 use rhai::{Dynamic, Engine, EvalAltResult, Map};
 use std::collections::BTreeMap;
@@ -343,6 +343,14 @@ fn probe_error(e: ProbeError) -> Box<EvalAltResult> {
 }
 
 fn http_probe(ctx: &Ctx, url: &str, opts: Option<Map>) -> R<Map> {
+    // A probe describes today's frontend, not the replayed day.
+    if let Some(b) = ctx.replay() {
+        return Err(to_rhai(Error::NotRecorded {
+            bundle: b.dir().to_path_buf(),
+            what: format!("`http_probe({url})`"),
+            hint: "; a live HTTP probe cannot be replayed: run it against the frontend".into(),
+        }));
+    }
     let req = request_of(ctx, url, opts)?;
     // Fail fast (and without a thread) on a URL that cannot work.
     check_url(&req.url).map_err(probe_error)?;
@@ -372,7 +380,7 @@ fn http_probe(ctx: &Ctx, url: &str, opts: Option<Map>) -> R<Map> {
 
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     let c = ctx.clone();
-    reg("http_probe", &["url: String", "Map"], "Send one plain-HTTP GET to `url` (a frontend) and return `#{url, status,\nreason, version, headers: #{lowercased name => value}, elapsed_ms, body}`\n(`body`: the first 2 KiB). Redirects are not followed (a 301 is a result, with\nits `location`), proxies from the environment are ignored, the timeout is\n`--timeout`. Catchable errors name the URL: `e.kind` is `unreachable`,\n`timeout`, `invalid_input` (bad URL) or `tls_unsupported` (https: not built\nin; probe the plain-HTTP bind or use `curl -sI`).")
+    reg("http_probe", &["url: String", "Map"], "Send one plain-HTTP GET to `url` (a frontend) and return `#{url, status,\nreason, version, headers: #{lowercased name => value}, elapsed_ms, body}`\n(`body`: the first 2 KiB). Redirects are not followed (a 301 is a result, with\nits `location`), proxies from the environment are ignored, the timeout is\n`--timeout`. Catchable errors name the URL: `e.kind` is `unreachable`,\n`timeout`, `invalid_input` (bad URL) or `tls_unsupported` (https: not built\nin; probe the plain-HTTP bind or use `curl -sI`). In a replay:\n`not_recorded` (a probe is live).")
         .register_into_engine(engine, move |url: &str| http_probe(&c, url, None));
     let c = ctx.clone();
     reg("http_probe", &["url: String", "opts: Map", "Map"], "`http_probe(url)` with `#{headers: #{\"Host\": \"www.example.com\"}, timeout:\nseconds, method: \"GET\" or \"HEAD\"}`. Header names and values are validated (no\nline breaks).")

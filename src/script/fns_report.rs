@@ -4,7 +4,7 @@ use super::convert::to_json;
 use super::ctx::Ctx;
 use super::errors::invalid;
 use super::reg;
-use crate::report::{Finding, Severity, Table};
+use crate::base::report::{Finding, Severity, Table};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use std::sync::Arc;
 
@@ -74,7 +74,7 @@ fn columns_of(rows: &Array) -> Vec<String> {
     let mut cols: Vec<String> = Vec::new();
     for r in rows {
         if let Some(row) = r.read_lock::<super::row::Row>() {
-            for k in row.keys() {
+            for k in row.shown_keys() {
                 if !cols.iter().any(|c| c == k) {
                     cols.push(k.to_string());
                 }
@@ -91,6 +91,9 @@ fn columns_of(rows: &Array) -> Vec<String> {
 }
 
 pub fn make_table(title: Option<String>, rows: &Array, columns: Option<Vec<String>>) -> R<Table> {
+    if let Some(cols) = &columns {
+        check_columns(title.as_deref(), rows, cols)?;
+    }
     let columns = columns.unwrap_or_else(|| columns_of(rows));
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -122,6 +125,52 @@ pub fn make_table(title: Option<String>, rows: &Array, columns: Option<Vec<Strin
         columns,
         rows: out,
     })
+}
+
+/// A column that no row has is a typo, not an empty column: say so with the
+/// nearest keys, as a strict key read would. (Rows may differ: a column that
+/// some rows have is fine.)
+fn check_columns(title: Option<&str>, rows: &Array, cols: &[String]) -> R<()> {
+    let has = |r: &Dynamic, c: &str| -> Option<bool> {
+        if let Some(m) = r.read_lock::<Map>() {
+            Some(m.contains_key(c))
+        } else {
+            r.read_lock::<super::row::Row>()
+                .map(|row| row.lookup(c).is_some())
+        }
+    };
+    for c in cols {
+        let seen: Vec<bool> = rows.iter().filter_map(|r| has(r, c)).collect();
+        if seen.is_empty() || seen.iter().any(|&h| h) {
+            continue;
+        }
+        let keys: Vec<String> = rows
+            .iter()
+            .take(1)
+            .flat_map(|r| {
+                if let Some(m) = r.read_lock::<Map>() {
+                    m.keys().map(|k| k.to_string()).collect::<Vec<_>>()
+                } else if let Some(row) = r.read_lock::<super::row::Row>() {
+                    row.row.header().names().to_vec()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        let near = crate::base::suggest::nearest(c, keys.iter().map(String::as_str));
+        let what = title
+            .map(|t| format!("table `{t}`"))
+            .unwrap_or_else(|| "table".into());
+        return Err(invalid(
+            "table column",
+            c.clone(),
+            format!(
+                "no row of {what} has this key{}",
+                crate::base::suggest::did_you_mean(&near)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn column_names(cols: Array) -> R<Vec<String>> {
@@ -243,6 +292,10 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         });
     reg("exit", &["error: Map", "()"], "End the run here with `error`, an error caught with `catch (e)` (a map with\n`kind` and `message`) that the playbook has already reported as a finding:\nharun prints no error line of its own and exits with the error's code (3 for\n`unreachable`, `timeout`, `connection_lost`; 4 for `refused`,\n`permission_denied`; 2 otherwise; or `exit_code` from the map when it is 1 to\n4); the JSON report keeps it in `error`, with `reported: true`. Cannot be caught.\n`exit()` ends the run normally.")
         .register_into_engine(engine, |e: Map| -> R<()> { Err(super::errors::exit_reported(e)) });
+    reg("error_kind", &["error: ?", "String"], "The kind of anything `catch (e)` caught, without ever failing: `e.kind` of\nharun's errors (`unreachable`, `timeout`, `no_such_backend`, ...), `playbook`\nfor Rhai's own errors (a key typo, a type error: they carry no `kind`, so\nreading `e.kind` on them would fail at the catch line and hide them), `thrown`\nfor a thrown string or value. Rethrow what you do not handle: `throw e`\nkeeps the original message and line.")
+        .register_into_engine(engine, |e: Dynamic| -> String { super::errors::kind_of(&e) });
+    reg("error_message", &["error: ?", "String"], "The message of anything `catch (e)` caught, without ever failing: `e.message`\nof an error map, the text of a thrown string or value.")
+        .register_into_engine(engine, |e: Dynamic| -> String { super::errors::message_of(&e) });
     reg(
         "json",
         &["value: ?", "String"],

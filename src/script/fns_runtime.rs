@@ -4,8 +4,8 @@ use super::convert;
 use super::ctx::Ctx;
 use super::errors::to_rhai;
 use super::reg;
-use crate::error::Error;
-use crate::report::{Finding, Severity};
+use crate::base::error::Error;
+use crate::base::report::{Finding, Severity};
 use crate::runtime::{info, servers_state, stat, Command};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use std::sync::Arc;
@@ -20,7 +20,7 @@ pub(super) fn no_targets() -> Box<EvalAltResult> {
 /// `target.unreachable` finding); fail when all do.
 pub(super) fn partition<T>(
     ctx: &Ctx,
-    results: Vec<(String, crate::Result<T>)>,
+    results: Vec<(String, crate::base::error::Result<T>)>,
 ) -> R<Vec<(String, T)>> {
     let mut ok = Vec::with_capacity(results.len());
     let mut errors = Vec::new();
@@ -210,13 +210,10 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     let c = ctx.clone();
     reg("info", &["Map"], "The first target's `show info` as a map keyed by HAProxy's own field names\n(`Version`, `Nbthread`, `CurrConns`, `Maxconn`, ...). Numbers are ints.")
         .register_into_engine(engine, move || -> R<Map> {
+            // `target` stays with one socket too: the documented keys are
+            // there whatever the number of targets.
             let all = info_all(&c)?;
-            let first = all.into_iter().next().and_then(|d| d.try_cast::<Map>()).unwrap_or_default();
-            let mut first = first;
-            if !multi(&c) {
-                first.remove("target");
-            }
-            Ok(first)
+            Ok(all.into_iter().next().and_then(|d| d.try_cast::<Map>()).unwrap_or_default())
         });
     let c = ctx.clone();
     reg(
@@ -269,7 +266,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg(
         "sleep",
         &["seconds: float", "()"],
-        "Wait; Ctrl-C and --max-time interrupt it.",
+        "Wait; Ctrl-C and --max-time interrupt it. In a replay it returns at once and\nthe next `show stat` is the next recorded sample, as if the time had passed.",
     )
     .register_into_engine(engine, move |secs: f64| -> R<()> {
         if !(0.0..=86_400.0).contains(&secs) {
@@ -286,7 +283,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg(
         "sleep",
         &["seconds: int", "()"],
-        "Wait; Ctrl-C and --max-time interrupt it.",
+        "Wait; Ctrl-C and --max-time interrupt it. In a replay it returns at once and\nthe next `show stat` is the next recorded sample, as if the time had passed.",
     )
     .register_into_engine(engine, move |secs: i64| -> R<()> {
         if !(0..=86_400).contains(&secs) {

@@ -5,14 +5,15 @@ use super::ctx::Ctx;
 use super::errors::{invalid, to_rhai};
 use super::fns_config::{dynamic, load_model, paths_of, rsyslog};
 use super::reg;
+use crate::base::error::Error;
+use crate::base::report::{Finding, Severity};
 use crate::config::{self, ConfigModel};
-use crate::error::Error;
-use crate::report::{Finding, Severity};
 use crate::runtime::{info, Command};
-use crate::system::logging::{check_logging, parse_log_directive, LogTarget};
+use crate::system::logging::{check_logging_with, parse_log_directive, LogKind, LogTarget};
 use crate::system::rsyslog::RsyslogSetup;
 use crate::system::{host, syslog};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,9 +48,107 @@ fn live_info(ctx: &Ctx) -> Option<(String, Vec<(String, String)>)> {
     })
 }
 
+/// irqbalance and the CPUs: this host's, or the snapshot's in a replay
+/// (`not_recorded` when it kept none: today's host is not that day's).
+fn probes(ctx: &Ctx) -> R<(host::IrqbalanceStatus, host::CpuInfo)> {
+    match ctx.replay() {
+        Some(b) => {
+            let h = super::replayed::host(b).map_err(to_rhai)?;
+            Ok((h.irqbalance, h.cpus))
+        }
+        None => Ok((
+            host::irqbalance(&ctx.settings.proc_root),
+            host::cpus(&ctx.settings.sys_root),
+        )),
+    }
+}
+
+/// `host_facts()`: what the host probes and rsyslog say, for a snapshot.
+fn host_facts(ctx: &Ctx) -> R<Map> {
+    let (irq, cpus) = probes(ctx)?;
+    let mut m = Map::new();
+    m.insert("irqbalance".into(), dynamic(&irq)?);
+    m.insert("cpus".into(), dynamic(&cpus)?);
+    m.insert("rsyslog".into(), rsyslog_map(&rsyslog(ctx))?.into());
+    // A replay of an older bundle has none: `()`, which a snapshot of that
+    // replay writes as `null` and a replay of it reads as not recorded again.
+    let addrs = match local_addresses(ctx) {
+        Ok(addrs) => addrs
+            .iter()
+            .map(|a| a.to_string().into())
+            .collect::<Array>()
+            .into(),
+        Err(_) => Dynamic::UNIT,
+    };
+    m.insert("local_addresses".into(), addrs);
+    Ok(m)
+}
+
+/// rsyslog as `log_setup()` and `host_facts()` both show it (see
+/// `vocabulary::RSYSLOG_SETUP`): unix sockets as `#{path, location}`.
+fn rsyslog_map(r: &RsyslogSetup) -> R<Map> {
+    let mut rs = Map::new();
+    rs.insert("files".into(), dynamic(&r.files)?);
+    rs.insert("udp_inputs".into(), dynamic(&r.udp_inputs)?);
+    rs.insert("imudp_loaded".into(), r.imudp_loaded.into());
+    rs.insert("imuxsock_loaded".into(), r.imuxsock_loaded.into());
+    let sockets: Array = r
+        .unix_sockets
+        .iter()
+        .map(|(p, loc)| {
+            let mut m = Map::new();
+            m.insert("path".into(), p.display().to_string().into());
+            m.insert("location".into(), loc.clone().into());
+            Dynamic::from_map(m)
+        })
+        .collect();
+    rs.insert("unix_sockets".into(), Dynamic::from_array(sockets));
+    rs.insert("notes".into(), dynamic(&r.notes)?);
+    Ok(rs)
+}
+
+/// The addresses of the host HAProxy logs from: this host's, or the
+/// snapshot's in a replay (`not_recorded` when it kept none).
+fn local_addresses(ctx: &Ctx) -> Result<Vec<IpAddr>, Error> {
+    match ctx.replay() {
+        Some(b) => super::replayed::local_addresses(b),
+        None => Ok(host::local_addresses()),
+    }
+}
+
+/// The addresses the logging checks compare `log <ip>:<port>` targets
+/// with. Only a UDP target at a non-loopback IP needs them (loopback and
+/// `localhost` are always local, a host name never is): a replay without
+/// them raises `not_recorded` for such a target alone.
+fn addresses_for(ctx: &Ctx, sides: &LogSides) -> R<Vec<IpAddr>> {
+    let needed = sides.targets.iter().any(|(t, _, _)| {
+        t.kind == LogKind::Udp
+            && t.host
+                .as_deref()
+                .and_then(|h| h.parse::<IpAddr>().ok())
+                .is_some_and(|a| !a.is_loopback())
+    });
+    match local_addresses(ctx) {
+        Ok(a) => Ok(a),
+        Err(_) if !needed => Ok(Vec::new()),
+        Err(e) => Err(to_rhai(e)),
+    }
+}
+
+/// Live logs cannot come from a bundle: refuse by name in a replay.
+fn live_only(ctx: &Ctx, what: String) -> R<()> {
+    match ctx.replay() {
+        Some(b) => Err(to_rhai(Error::NotRecorded {
+            bundle: b.dir().to_path_buf(),
+            what,
+            hint: "; live logs cannot be replayed: run it on the host".into(),
+        })),
+        None => Ok(()),
+    }
+}
+
 fn system_check(ctx: &Ctx) -> R<Map> {
-    let irq = host::irqbalance(&ctx.settings.proc_root);
-    let cpus = host::cpus(&ctx.settings.sys_root);
+    let (irq, cpus) = probes(ctx)?;
     let loaded = load_model(ctx, &ctx.settings.config_paths)?;
     let model = loaded.as_ref().as_ref().ok();
     let cpu_map = model
@@ -146,7 +245,7 @@ fn log_sides(ctx: &Ctx, path: Option<&str>) -> R<LogSides> {
     })
 }
 
-fn log_findings(sides: &LogSides) -> Vec<Finding> {
+fn log_findings(sides: &LogSides, local: &[IpAddr]) -> Vec<Finding> {
     if let Some(e) = &sides.config_error {
         return vec![Finding::new(
             Severity::Error,
@@ -161,15 +260,17 @@ fn log_findings(sides: &LogSides) -> Vec<Finding> {
         .iter()
         .map(|(t, loc, _)| (t.clone(), loc.clone()))
         .collect();
-    check_logging(
+    check_logging_with(
         &pairs,
         sides.chroot.as_ref().map(|(c, _)| c.as_str()),
         &sides.rsyslog,
+        local,
     )
 }
 
 fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
     let sides = log_sides(ctx, path)?;
+    let local = addresses_for(ctx, &sides)?;
     let mut haproxy = Array::new();
     for (t, loc, section) in &sides.targets {
         let mut m = dynamic(t)?.try_cast::<Map>().unwrap_or_default();
@@ -178,24 +279,7 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
         m.insert("display".into(), t.display().into());
         haproxy.push(Dynamic::from_map(m));
     }
-    let mut rs = Map::new();
-    let r = &sides.rsyslog;
-    rs.insert("files".into(), dynamic(&r.files)?);
-    rs.insert("udp_inputs".into(), dynamic(&r.udp_inputs)?);
-    rs.insert("imudp_loaded".into(), r.imudp_loaded.into());
-    rs.insert("imuxsock_loaded".into(), r.imuxsock_loaded.into());
-    let sockets: Array = r
-        .unix_sockets
-        .iter()
-        .map(|(p, loc)| {
-            let mut m = Map::new();
-            m.insert("path".into(), p.display().to_string().into());
-            m.insert("location".into(), loc.clone().into());
-            Dynamic::from_map(m)
-        })
-        .collect();
-    rs.insert("unix_sockets".into(), Dynamic::from_array(sockets));
-    rs.insert("notes".into(), dynamic(&r.notes)?);
+    let rs = rsyslog_map(&sides.rsyslog)?;
     let mut m = Map::new();
     m.insert("haproxy".into(), Dynamic::from_array(haproxy));
     m.insert(
@@ -222,7 +306,7 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
     );
     m.insert(
         "findings".into(),
-        crate::report::grouped(log_findings(&sides))
+        crate::base::report::grouped(log_findings(&sides, &local))
             .iter()
             .map(super::convert::finding)
             .collect::<rhai::Array>()
@@ -240,7 +324,7 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
             &pairs,
             sides.chroot.as_ref().map(|(c, _)| c.as_str()),
             &sides.rsyslog,
-            &host::local_addresses(),
+            &local,
         )
     };
     m.insert("summary".into(), summary.into());
@@ -249,8 +333,9 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
 
 fn log_check(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     let sides = log_sides(ctx, path)?;
+    let local = addresses_for(ctx, &sides)?;
     let mut out = Array::new();
-    for f in crate::report::grouped(log_findings(&sides)) {
+    for f in crate::base::report::grouped(log_findings(&sides, &local)) {
         out.push(super::convert::finding(&f));
         ctx.add_finding(f);
     }
@@ -290,6 +375,7 @@ fn message_map(m: &syslog::SyslogMessage) -> R<Dynamic> {
 }
 
 fn collect(ctx: &Ctx, addr: &str, secs: f64, max: i64) -> R<syslog::Collected> {
+    live_only(ctx, format!("a syslog listener on {addr}"))?;
     if !(0.0..=MAX_LISTEN_SECS).contains(&secs) || !secs.is_finite() {
         return Err(invalid(
             "seconds",
@@ -332,23 +418,24 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg(
         "irqbalance",
         &["Map"],
-        "Whether irqbalance runs, from /proc/*/comm (no systemd needed): `#{running, pids}`.",
+        "Whether irqbalance runs, from /proc/*/comm (no systemd needed): `#{running, pids}`.\nIn a replay: as the snapshot recorded it (`not_recorded` when it did not).",
     )
-    .register_into_engine(engine, move || {
-        dynamic(&host::irqbalance(&c.settings.proc_root))
-    });
+    .register_into_engine(engine, move || dynamic(&probes(&c)?.0));
     let c = ctx.clone();
     reg(
         "cpus",
         &["Map"],
-        "Online CPUs: `#{online, list, source}` (`list` as the kernel writes it, `0-3,6`).",
+        "Online CPUs: `#{online, list, source}` (`list` as the kernel writes it, `0-3,6`).\nIn a replay: as the snapshot recorded them (`not_recorded` when it did not).",
     )
-    .register_into_engine(engine, move || dynamic(&host::cpus(&c.settings.sys_root)));
+    .register_into_engine(engine, move || dynamic(&probes(&c)?.1));
     let c = ctx.clone();
-    reg("system_check", &["Map"], "irqbalance against HAProxy's processes and threads: `#{irqbalance, cpus,\nnbproc, nbthread, cpu_map, source, notes, findings}`. Nbproc/Nbthread come from\n`show info` when a socket answers (`source`), else from the configuration;\n`cpu_map` from the configuration. Records `system.irqbalance` when irqbalance\nruns while HAProxy runs several processes or pins threads with cpu-map.")
+    reg("host_facts", &["Map"], "What the host says, as a snapshot records it: `#{irqbalance: #{running, pids},\ncpus: #{online, list, source}, rsyslog: #{files, udp_inputs, imudp_loaded,\nimuxsock_loaded, unix_sockets, notes}, local_addresses: [\"10.0.0.5\", ...]}`\n(rsyslog as read from `--rsyslog-conf` and `--rsyslog-dir`, as in `log_setup()`;\n`local_addresses`: the addresses of the host's interfaces, loopback included).\nIn a replay: what the snapshot recorded, or a catchable `not_recorded` error,\nnever today's host; in the replay of a bundle taken before snapshots recorded\naddresses, `local_addresses` is `()`.")
+        .register_into_engine(engine, move || host_facts(&c));
+    let c = ctx.clone();
+    reg("system_check", &["Map"], "irqbalance against HAProxy's processes and threads: `#{irqbalance, cpus,\nnbproc, nbthread, cpu_map, source, notes, findings}`. Nbproc/Nbthread come from\n`show info` when a socket answers (`source`), else from the configuration;\n`cpu_map` from the configuration. Records `system.irqbalance` when irqbalance\nruns while HAProxy runs several processes or pins threads with cpu-map.\nIn a replay irqbalance and the CPUs are the snapshot's; a bundle without them\nraises a catchable `not_recorded` error.")
         .register_into_engine(engine, move || system_check(&c));
     let c = ctx.clone();
-    reg("log_setup", &["Map"], "Both sides of logging, without recording anything: `#{haproxy: [#{kind,\naddress, host, port, path, ring, facility, level, format, location, section,\ndisplay}], chroot: #{dir, location} or (), rsyslog: #{files, udp_inputs:\n[#{address, port, location, style}], imudp_loaded, imuxsock_loaded,\nunix_sockets: [#{path, location}], notes}, notes, config_error, findings,\nsummary}`. `findings` are what `log_check()` would record (`logs.*`);\n`summary` says it in one line for a table (`2 targets: /dev/log (chroot,\nrsyslog socket present)`). rsyslog comes from\n`--rsyslog-conf`/`--rsyslog-dir`; a missing rsyslog is an empty setup with a note.")
+    reg("log_setup", &["Map"], "Both sides of logging, without recording anything: `#{haproxy: [#{kind,\naddress, host, port, path, ring, facility, level, format, location, section,\ndisplay}], chroot: #{dir, location} or (), rsyslog: #{files, udp_inputs:\n[#{address, port, location, style}], imudp_loaded, imuxsock_loaded,\nunix_sockets: [#{path, location}], notes}, notes, config_error, findings,\nsummary}`. `findings` are what `log_check()` would record (`logs.*`);\n`summary` says it in one line for a table (`2 targets: /dev/log (chroot,\nrsyslog socket present)`). rsyslog comes from\n`--rsyslog-conf`/`--rsyslog-dir`; a missing rsyslog is an empty setup with a note.\nWhether `log <ip>:<port>` points at this host compares with its addresses: in a\nreplay the snapshot's, and a bundle without them raises a catchable\n`not_recorded` error when a log target is such an address.")
         .register_into_engine(engine, move || log_setup(&c, None));
     let c = ctx.clone();
     reg(
@@ -358,7 +445,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, move |p: &str| log_setup(&c, Some(p)));
     let c = ctx.clone();
-    reg("log_check", &["Array"], "Check that HAProxy's log targets reach a local receiver (rsyslog UDP input,\nunix socket, inside the chroot too). Records the `logs.*` findings (see\ndocs/findings.md), each with the exact lines to add on each side and the\nreload/restart commands, and returns them as maps.")
+    reg("log_check", &["Array"], "Check that HAProxy's log targets reach a local receiver (rsyslog UDP input,\nunix socket, inside the chroot too). Records the `logs.*` findings (see\ndocs/findings.md), each with the exact lines to add on each side and the\nreload/restart commands, and returns them as maps. In a replay a `log <ip>:<port>`\ntarget is local when the snapshot recorded that address on the host; a bundle\nwithout the addresses raises a catchable `not_recorded` error for such a target.")
         .register_into_engine(engine, move || log_check(&c, None));
     let c = ctx.clone();
     reg(

@@ -5,9 +5,9 @@ use super::convert::to_json;
 use super::ctx::Ctx;
 use super::errors::{invalid, to_rhai};
 use super::reg;
-use crate::error::Error;
-use crate::report::Table;
-use crate::sink::Event;
+use crate::base::error::Error;
+use crate::base::report::Table;
+use crate::base::sink::Event;
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, NativeCallContext};
 use serde_json::Value;
 use std::sync::Arc;
@@ -180,6 +180,10 @@ fn watch(nc: &NativeCallContext, ctx: &Ctx, f: &FnPtr, every: f64) -> R<()> {
         }
         shown.table.title = Some(title);
         ctx.emit(Event::Redraw(&shown.table));
+        // A replay holds a moment, not a stream: one frame says it all.
+        if ctx.replay().is_some() {
+            break;
+        }
         match ctx.sleep(period.saturating_sub(started.elapsed())) {
             Ok(()) => {}
             Err(Error::Interrupted) => break,
@@ -191,7 +195,7 @@ fn watch(nc: &NativeCallContext, ctx: &Ctx, f: &FnPtr, every: f64) -> R<()> {
 }
 
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
-    const DOC: &str = "Re-run `f` every `seconds` (default 2) and redraw what it returns in place\nuntil Ctrl-C, which ends the watch (not the session), e.g.\n`watch(|| stat().filter(|r| r.kind == \"server\"))` for status, qcur, qmax,\nscur and smax per server. An array of maps is drawn as a table.";
+    const DOC: &str = "Re-run `f` every `seconds` (default 2) and redraw what it returns in place\nuntil Ctrl-C, which ends the watch (not the session), e.g.\n`watch(|| stat().filter(|r| r.kind == \"server\"))` for status, qcur, qmax,\nscur and smax per server. An array of maps is drawn as a table. In a replay\nit draws one frame and returns.";
     let c = ctx.clone();
     reg("watch", &["f: FnPtr", "()"], DOC)
         .register_into_engine(engine, move |nc: NativeCallContext, f: FnPtr| -> R<()> {

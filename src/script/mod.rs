@@ -14,8 +14,11 @@ mod fns_report;
 mod fns_runtime;
 mod fns_system;
 pub(crate) mod fns_watch;
-mod resolver;
+pub mod playbooks;
+mod replayed;
+pub(crate) mod resolver;
 mod row;
+pub mod settings;
 pub mod vocabulary;
 
 pub use convert::to_json;
@@ -60,11 +63,20 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     engine.set_module_resolver(resolver::ConfinedResolver { base: base_dir });
 
     let c = ctx.clone();
+    let max_heap = l.max_heap_bytes;
     engine.on_progress(move |ops| {
-        if ops % 512 != 0 {
+        // The heap every operation (one atomic load): one operation adds at
+        // most one value within Rhai's size limits past the bound.
+        let over = crate::base::mem::heap_in_use().is_some_and(|h| h > max_heap);
+        if !over && ops % 512 != 0 {
             return None;
         }
-        c.stop_reason().map(|e| {
+        let stop = if over {
+            Some(crate::error::Error::MemoryLimit(max_heap))
+        } else {
+            c.stop_reason()
+        };
+        stop.map(|e| {
             let mut m = Map::new();
             m.insert("kind".into(), e.kind().into());
             m.insert("message".into(), e.to_string().into());

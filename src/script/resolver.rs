@@ -4,14 +4,34 @@
 //! not be able to pull in arbitrary files.
 
 use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub struct ConfinedResolver {
     /// The directory of the playbook being run (None for `-e` and the REPL's cwd).
     pub base: Option<PathBuf>,
 }
 
-fn valid_module_path(path: &str) -> bool {
+/// Where `import "path"` leads under the confined rules: the playbook's
+/// directory first (never through a symlink that leaves it), then the shipped
+/// playbooks. (display name, text), or None. `path` must be
+/// [`valid_module_path`]. Shared with `harun check` so both agree.
+pub(crate) fn locate(base: Option<&Path>, path: &str) -> Option<(String, String)> {
+    let rel = path.strip_suffix(".rhai").unwrap_or(path);
+    if let Some(base) = base {
+        let file = base.join(format!("{rel}.rhai"));
+        if let (Ok(canon), Ok(base_canon)) = (file.canonicalize(), base.canonicalize()) {
+            if canon.starts_with(&base_canon) {
+                if let Ok(text) = std::fs::read_to_string(&canon) {
+                    return Some((file.display().to_string(), text));
+                }
+            }
+        }
+    }
+    crate::script::playbooks::shipped(rel)
+        .map(|p| (format!("<shipped>/{rel}.rhai"), p.source.to_string()))
+}
+
+pub(crate) fn valid_module_path(path: &str) -> bool {
     !path.is_empty()
         && path.len() <= 200
         && !path.starts_with('/')
@@ -35,7 +55,7 @@ impl ModuleResolver for ConfinedResolver {
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
         if !valid_module_path(path) {
             return Err(crate::script::errors::to_rhai_at(
-                crate::Error::InvalidInput {
+                crate::base::error::Error::InvalidInput {
                     what: "import",
                     value: path.to_string(),
                     reason: "imports are confined to the playbook's directory and the shipped playbooks: no absolute paths, no `..`".into(),
@@ -43,24 +63,7 @@ impl ModuleResolver for ConfinedResolver {
                 pos,
             ));
         }
-        let rel = path.strip_suffix(".rhai").unwrap_or(path);
-        let mut found: Option<(String, String)> = None;
-        if let Some(base) = &self.base {
-            let file = base.join(format!("{rel}.rhai"));
-            // Refuse symlinks that leave the directory.
-            if let (Ok(canon), Ok(base_canon)) = (file.canonicalize(), base.canonicalize()) {
-                if canon.starts_with(&base_canon) {
-                    if let Ok(text) = std::fs::read_to_string(&canon) {
-                        found = Some((file.display().to_string(), text));
-                    }
-                }
-            }
-        }
-        if found.is_none() {
-            if let Some(p) = crate::playbooks::shipped(rel) {
-                found = Some((format!("<shipped>/{rel}.rhai"), p.source.to_string()));
-            }
-        }
+        let found = locate(self.base.as_deref(), path);
         let Some((name, text)) = found else {
             return Err(Box::new(EvalAltResult::ErrorModuleNotFound(
                 path.to_string(),

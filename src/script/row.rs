@@ -5,7 +5,6 @@
 //! `r.qcur`, `r["check_status"]`. Empty fields read as `()`, never 0; a
 //! column that does not exist is an error with the nearest names.
 
-use super::convert::to_json;
 use super::vocabulary;
 use crate::runtime::stat::{ProxyType, StatRow, StatValue};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
@@ -76,7 +75,7 @@ impl Row {
                 .iter()
                 .map(String::as_str)
                 .chain(DERIVED.iter().copied());
-            let near = vocabulary::nearest(key, names);
+            let near = crate::base::suggest::nearest(key, names);
             Box::new(EvalAltResult::ErrorRuntime(
                 no_such_key(key, vocabulary::STAT_ROW.what, &near),
                 Position::NONE,
@@ -84,8 +83,25 @@ impl Row {
         })
     }
 
-    /// Non-empty columns in header order, then the derived keys that have a value.
+    /// Every key a read accepts: the header's columns (empty ones too, as
+    /// `"x" in row` says) and the derived keys. What `keys()` and `to_map()`
+    /// give a playbook, so `row.to_map().qlimit` reads as `row.qlimit` does.
     pub fn keys(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .row
+            .header()
+            .names()
+            .iter()
+            .map(String::as_str)
+            .filter(|n| *n != "-")
+            .collect();
+        out.extend(DERIVED.iter().copied());
+        out
+    }
+
+    /// The keys with a value, for display and JSON output: a 100-column
+    /// `show stat` row shows the dozen columns that say something.
+    pub fn shown_keys(&self) -> Vec<&str> {
         let mut out: Vec<&str> = self
             .row
             .header()
@@ -94,6 +110,7 @@ impl Row {
             .enumerate()
             .filter(|(i, _)| !self.row.raw(*i).is_empty())
             .map(|(_, n)| n.as_str())
+            .filter(|n| *n != "-")
             .collect();
         out.extend(DERIVED.iter().filter(|k| !self.get(k).is_unit()));
         out
@@ -108,11 +125,23 @@ impl Row {
 
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Object(
-            self.keys()
+            self.shown_keys()
                 .into_iter()
-                .map(|k| (k.to_string(), to_json(&self.get(k))))
+                .map(|k| (k.to_string(), cell_json(&self.get(k))))
                 .collect(),
         )
+    }
+}
+
+/// A cell as JSON: a row only holds ints, strings and `()`, so this needs
+/// nothing of the general conversion (which itself knows rows).
+fn cell_json(d: &Dynamic) -> serde_json::Value {
+    if let Ok(i) = d.as_int() {
+        serde_json::Value::from(i)
+    } else if d.is_unit() {
+        serde_json::Value::Null
+    } else {
+        serde_json::Value::String(d.to_string())
     }
 }
 
@@ -123,9 +152,16 @@ pub fn no_such_key(key: &str, what: &str, near: &[&str]) -> Dynamic {
     m.insert("kind".into(), "no_such_key".into());
     m.insert(
         "message".into(),
-        format!("no key `{key}` in {what}{}", vocabulary::did_you_mean(near)).into(),
+        format!(
+            "no key `{key}` in {what}{}",
+            crate::base::suggest::did_you_mean(near)
+        )
+        .into(),
     );
-    m.insert("exit_code".into(), (crate::ExitCode::Usage as i64).into());
+    m.insert(
+        "exit_code".into(),
+        (crate::base::error::ExitCode::Usage as i64).into(),
+    );
     Dynamic::from_map(m)
 }
 

@@ -163,7 +163,7 @@ pub const DRAIN_RESULT: Shape = Shape {
         k("servers", "array of strings", "the servers drained, as `backend/server`"),
         k("drained", "bool", "every server reached 0 sessions and 0 queued requests"),
         k("timed_out", "bool", "the wait ended on its timeout"),
-        k("reverted", "bool", "the drain was undone (timeout with `revert: true`)"),
+        k("reverted", "bool", "the server came back in rotation during the wait (someone set it ready, or a reload)"),
         k("reloaded", "bool", "HAProxy reloaded during the wait (the new process does not carry the drain)"),
         k("dry_run", "bool", "shown, not sent"),
         k("then", "string", "what was done once drained (`maint`, or empty)"),
@@ -241,6 +241,11 @@ pub const LIVE_CHECK: Shape = Shape {
             "array of findings or ()",
             "5xx and connection-error rates over the sample; () with `sample: 0`",
         ),
+        k(
+            "sample_seconds",
+            "float or ()",
+            "seconds the error rates cover: `sample` live, the recorded interval in a replay; () when there are no rates",
+        ),
         k("in_rotation", "int", "servers taking new traffic"),
         k("servers_total", "int", "servers known to HAProxy"),
         k("queued", "int", "requests queued, all levels"),
@@ -310,22 +315,158 @@ pub const LOG_STATS: Shape = Shape {
     primitives: &[],
     keys: &[
         k("frontend", "string or ()", "on `frontends` rows"),
-        k("backend", "string or ()", "on `backends` and `servers` rows"),
+        k(
+            "backend",
+            "string or ()",
+            "on `backends` and `servers` rows",
+        ),
         k("server", "string or ()", "on `servers` rows"),
-        k("name", "string", "the frontend, the backend, or `backend/server`"),
+        k(
+            "name",
+            "string",
+            "the frontend, the backend, or `backend/server` (`total` on the whole)",
+        ),
         k("requests", "int", "requests (HTTP) and sessions (TCP)"),
-        k("status_1xx", "int", "responses by class; also status_2xx, status_3xx, status_4xx, status_5xx"),
-        k("status_other", "int", "-1 (no response) and codes outside 1xx-5xx"),
+        k("status_1xx", "int", "1xx responses"),
+        k("status_2xx", "int", "2xx responses"),
+        k("status_3xx", "int", "3xx responses"),
+        k("status_4xx", "int", "4xx responses"),
+        k("status_5xx", "int", "5xx responses"),
+        k(
+            "status_other",
+            "int",
+            "-1 (no response) and codes outside 1xx-5xx",
+        ),
         k("error_pct", "float", "5xx among HTTP responses, percent"),
-        k("abnormal", "int", "sessions whose termination state does not start with `-`"),
+        k(
+            "abnormal",
+            "int",
+            "sessions whose termination state does not start with `-`",
+        ),
         k("abnormal_pct", "float", "the same in percent of requests"),
-        k("terminations", "map", "termination state to count, `#{\"sH--\": 12, \"----\": 9000}`"),
-        k("terminations_5xx", "map", "the same for 5xx responses only: why they failed"),
+        k(
+            "terminations",
+            "map",
+            "termination state to count, `#{\"sH--\": 12, \"----\": 9000}`",
+        ),
+        k(
+            "terminations_5xx",
+            "map",
+            "the same for 5xx responses only: why they failed",
+        ),
         k("retries", "int", "connection retries"),
-        k("redispatched", "int", "requests sent to another server after a failure"),
+        k(
+            "redispatched",
+            "int",
+            "requests sent to another server after a failure",
+        ),
         k("queued", "int", "requests that waited in a queue (Tw > 0)"),
         k("bytes_read", "int", "bytes sent to clients"),
-        k("t_response", "map", "`#{count, not_reached, p50, p90, p99, max, mean}` of Tr in ms (exact below 1 s, at most 0.8% low above); the same for t_request, t_queue, t_connect, t_active, t_total"),
+        k(
+            "t_request",
+            "map",
+            "TR percentiles (frontends and the total only: the client's time)",
+        ),
+        k(
+            "t_queue",
+            "map",
+            "Tw percentiles (servers, backends and the total)",
+        ),
+        k(
+            "t_connect",
+            "map",
+            "Tc percentiles (servers, backends and the total)",
+        ),
+        k(
+            "t_response",
+            "map",
+            "Tr percentiles (servers, backends and the total)",
+        ),
+        k("t_active", "map", "Ta percentiles (HTTP)"),
+        k(
+            "t_total",
+            "map",
+            "Tt percentiles (TCP, or `%Tt` in a custom format)",
+        ),
+    ],
+    open: None,
+};
+
+/// The percentiles of one timer in a `log_summary()` aggregate.
+pub const LOG_TIMER: Shape = Shape {
+    what: "a `log_summary()` timer",
+    primitives: &[],
+    keys: &[
+        k("count", "int", "values recorded (without the -1 ones)"),
+        k(
+            "not_reached",
+            "int",
+            "-1 values: the session ended before that phase",
+        ),
+        k(
+            "p50",
+            "int or ()",
+            "median in ms: exact below 1 s, at most 0.8% low above; () without values",
+        ),
+        k("p90", "int or ()", "90th percentile in ms"),
+        k("p99", "int or ()", "99th percentile in ms"),
+        k("max", "int or ()", "the largest value, exact"),
+        k("mean", "float or ()", "the mean, exact"),
+    ],
+    open: None,
+};
+
+pub const LOG_BUCKET: Shape = Shape {
+    what: "a `log_summary()` time bucket",
+    primitives: &[],
+    keys: &[
+        k(
+            "time",
+            "string",
+            "the start of the bucket on the log's clock, `2026-11-23T19:23`",
+        ),
+        k("requests", "int", "requests that started in it"),
+        k("status_4xx", "int", "of which 4xx"),
+        k("status_5xx", "int", "of which 5xx"),
+        k(
+            "abnormal",
+            "int",
+            "of which ended abnormally (termination state not `-`)",
+        ),
+        k("queued", "int", "of which waited in a queue"),
+        k("t_mean", "float", "mean Ta (HTTP) or Tt (TCP), ms"),
+        k("t_max", "int", "largest Ta or Tt, ms"),
+    ],
+    open: None,
+};
+
+pub const LOG_NOTICE: Shape = Shape {
+    what: "a `log_summary()` notice",
+    primitives: &[],
+    keys: &[
+        k("time", "string", "the syslog timestamp as written (empty without one)"),
+        k("event", "string", "`server_down`, `server_up`, `server_maint`, `server_other`, `no_server`, `check`, `proxy`, `other`"),
+        k("subject", "string", "`backend/server`, the backend or the proxy (empty when none)"),
+        k("level", "string", "`WARNING`, `ALERT`... from HAProxy's stderr format (empty from syslog)"),
+        k("text", "string", "the message, cut at 300 bytes"),
+    ],
+    open: None,
+};
+
+pub const LOG_TOP_ROW: Shape = Shape {
+    what: "a `log_summary()` top-list row",
+    primitives: &[],
+    keys: &[
+        k(
+            "key",
+            "string",
+            "the client address, the URL path or the User-Agent",
+        ),
+        k(
+            "errors",
+            "int",
+            "its errors (5xx, or a termination state not starting with `-` or `L`)",
+        ),
     ],
     open: None,
 };
@@ -365,6 +506,20 @@ pub const LOG_SUMMARY: Shape = Shape {
         k("top_agents", "array of maps", "the same per User-Agent, when it is a captured request header"),
         k("top_error_bound", "int", "how far below the truth a top count may be (0: exact)"),
         k("notes", "array of strings", "problems while reading: a truncated .gz, too many keys, a log-format harun cannot map, the custom formats used"),
+    ],
+    open: None,
+};
+
+pub const TERMINATION_FLAG: Shape = Shape {
+    what: "a termination state character",
+    primitives: &[],
+    keys: &[
+        k("code", "string", "the character"),
+        k(
+            "meaning",
+            "string",
+            "what it means (HAProxy configuration.txt 8.5)",
+        ),
     ],
     open: None,
 };
@@ -409,6 +564,27 @@ pub const LOG_FORMATS: Shape = Shape {
     open: None,
 };
 
+pub const LOG_FORMAT: Shape = Shape {
+    what: "a custom log-format",
+    primitives: &[],
+    keys: &[
+        k("format", "string", "the `log-format` string, unquoted"),
+        k("location", "string", "`file:line` of its `log-format` line"),
+    ],
+    open: None,
+};
+
+pub const CONFIG_SERVER_LINE: Shape = Shape {
+    what: "a `proxy_config()` server line",
+    primitives: &[],
+    keys: &[
+        k("server", "string", "the server's name"),
+        k("maxconn", "int or ()", "its `maxconn`; () when unset"),
+        k("location", "string", "`file:line` of its `server` line"),
+    ],
+    open: None,
+};
+
 pub const PROXY_CONFIG: Shape = Shape {
     what: "a `proxy_config()` result",
     primitives: &["proxy_config"],
@@ -423,6 +599,1011 @@ pub const PROXY_CONFIG: Shape = Shape {
     ],
     open: None,
 };
+
+// ---------------------------------------------------------------------------
+// The other primitives' shapes. Kept after the first ones and in their own
+// list (`MORE_SHAPES`) so that work adding shapes to `SHAPES` in parallel
+// merges without touching these lines.
+
+/// What `bundle()` returns: a string, not a map.
+pub const BUNDLE_PATH: Shape = Shape {
+    what: "a bundle path",
+    primitives: &["bundle"],
+    keys: &[],
+    open: Some("a string: the absolute path of the new bundle directory, to pass to `save()` and `save_config()`"),
+};
+
+pub const SAVED_PATH: Shape = Shape {
+    what: "a saved file's path",
+    primitives: &["save"],
+    keys: &[],
+    open: Some("a string: the absolute path of the file written"),
+};
+
+pub const HAPROXY_VV: Shape = Shape {
+    what: "`haproxy -vv` text",
+    primitives: &["haproxy_vv"],
+    keys: &[],
+    open: Some("a string: the output of `haproxy -vv` as the binary printed it (at most 256 KiB)"),
+};
+
+pub const SEND_REPLY: Shape = Shape {
+    what: "a `send()` reply",
+    primitives: &["send"],
+    keys: &[],
+    open: Some("a string, HAProxy's reply, with one target; with several, a map with one key per target (its socket address, as in `targets()`) and its reply as the value"),
+};
+
+pub const CONFIG_MODEL: Shape = Shape {
+    what: "a `config()` model",
+    primitives: &["config"],
+    keys: &[
+        k("files", "array of strings", "every file read, in HAProxy's load order (a directory's `*.cfg` sorted)"),
+        k("sections", "array of maps", "every section in load order, each a configuration section (keys below)"),
+        k("notes", "array of maps", "syntax problems noticed while parsing (unterminated quote, unbalanced `.if`), each a parse note (keys below)"),
+    ],
+    open: None,
+};
+
+pub const CONFIG_SECTION: Shape = Shape {
+    what: "a configuration section",
+    primitives: &[],
+    keys: &[
+        k("kind", "string", "`global`, `defaults`, `frontend`, `backend`, `listen`, `resolvers`, `peers`, `userlist`, `ring`, `program`, ..."),
+        k("name", "string or ()", "the section's name; () for `global` and an unnamed `defaults`"),
+        k("args", "array of strings", "the words after the name (`from defname`)"),
+        k("file", "string", "the file of the section line"),
+        k("line", "int", "the line of the section line (1-based)"),
+        k("condition", "string or ()", "the `.if` condition the section line sits under; () when none"),
+        k("directives", "array of maps", "the section's statements in order, each a configuration directive (keys below)"),
+    ],
+    open: None,
+};
+
+pub const CONFIG_DIRECTIVE: Shape = Shape {
+    what: "a configuration directive",
+    primitives: &[],
+    keys: &[
+        k("keyword", "string", "the first word as written (`server`, `option`, `http-request`, `stats`...)"),
+        k("args", "array of strings", "the other words, unquoted and unescaped (`option httplog` is keyword `option`, args `[\"httplog\"]`)"),
+        k("file", "string", "the file of the statement"),
+        k("line", "int", "its line (1-based)"),
+        k("condition", "string or ()", "the enclosing `.if`/`.elif`/`.else` conditions joined with ` && `; () when none"),
+        k("env_vars", "array of strings", "environment variables referenced in double quotes, left unexpanded"),
+    ],
+    open: None,
+};
+
+pub const CONFIG_NOTE: Shape = Shape {
+    what: "a parse note",
+    primitives: &[],
+    keys: &[
+        k("file", "string", "the file"),
+        k("line", "int", "the line (1-based)"),
+        k("message", "string", "what is wrong there"),
+    ],
+    open: None,
+};
+
+pub const CONFIG_CHECK: Shape = Shape {
+    what: "a `config_check()` result",
+    primitives: &["config_check"],
+    keys: &[
+        k("valid", "bool or ()", "`haproxy -c` accepted the configuration (exit 0 or 2); () when it could not run"),
+        k("exit_code", "int or ()", "0 valid, 1 errors (or warnings under `zero-warning`), 2 valid without listener; () when it could not run"),
+        k("no_listener", "bool or ()", "valid but no listener (exit 2); () when it could not run"),
+        k("messages", "array of maps", "alerts, warnings, notices, each a `haproxy -c` message (keys below); empty when it could not run"),
+        k("version", "string or ()", "the HAProxy version that checked (`2.6.12-1+deb12u1`); () when unknown"),
+        k("other", "array of strings", "output lines that are not messages (`Configuration file is valid`)"),
+        k("error", "string or ()", "why `haproxy -c` could not run, with the fix; () when it ran"),
+        k("error_kind", "string or ()", "`binary_not_found`, `spawn`, `timeout`, `no_path` or `not_recorded` (replay); () when it ran"),
+    ],
+    open: None,
+};
+
+pub const CHECK_MESSAGE: Shape = Shape {
+    what: "a `haproxy -c` message",
+    primitives: &[],
+    keys: &[
+        k("level", "string", "`alert`, `warning`, `notice` or `diag`"),
+        k("file", "string or ()", "the file it names; () when none"),
+        k("line", "int or ()", "the line it names; () when none"),
+        k(
+            "proxy",
+            "string or ()",
+            "the proxy of a `'server bk/s'` part; () when none",
+        ),
+        k(
+            "server",
+            "string or ()",
+            "the server of a `'server bk/s'` part; () when none",
+        ),
+        k(
+            "text",
+            "string",
+            "the message, continuation lines joined with a line break",
+        ),
+    ],
+    open: None,
+};
+
+pub const IRQBALANCE: Shape = Shape {
+    what: "an `irqbalance()` result",
+    primitives: &["irqbalance"],
+    keys: &[
+        k(
+            "running",
+            "bool",
+            "an `irqbalance` process runs (from /proc/*/comm)",
+        ),
+        k("pids", "array of ints", "its process ids, sorted"),
+    ],
+    open: None,
+};
+
+pub const CPUS: Shape = Shape {
+    what: "a `cpus()` result",
+    primitives: &["cpus"],
+    keys: &[
+        k("online", "int", "number of online CPUs"),
+        k(
+            "list",
+            "string",
+            "the kernel's list of online CPUs (`0-3,6`)",
+        ),
+        k(
+            "source",
+            "string",
+            "`sysfs`, or `available_parallelism` when /sys/devices/system/cpu/online is unreadable",
+        ),
+    ],
+    open: None,
+};
+
+pub const SYSTEM_CHECK: Shape = Shape {
+    what: "a `system_check()` result",
+    primitives: &["system_check"],
+    keys: &[
+        k(
+            "irqbalance",
+            "map",
+            "whether irqbalance runs, as `irqbalance()` (keys below)",
+        ),
+        k("cpus", "map", "the online CPUs, as `cpus()` (keys below)"),
+        k("nbproc", "int", "HAProxy processes (1 on 2.5+)"),
+        k("nbthread", "int", "HAProxy threads"),
+        k(
+            "cpu_map",
+            "bool",
+            "the configuration pins threads or processes with `cpu-map`",
+        ),
+        k(
+            "source",
+            "string",
+            "where nbproc/nbthread come from: `show info on <target>`, `config` or `default`",
+        ),
+        k(
+            "notes",
+            "array of strings",
+            "what could not be read and was assumed",
+        ),
+        k(
+            "findings",
+            "array of findings",
+            "the `system.irqbalance` finding when it applies (recorded too; keys below)",
+        ),
+    ],
+    open: None,
+};
+
+pub const RSYSLOG_SETUP: Shape = Shape {
+    what: "an rsyslog setup",
+    primitives: &[],
+    keys: &[
+        k("files", "array of strings", "rsyslog files read, in order (`--rsyslog-conf`, its includes, `--rsyslog-dir`)"),
+        k("udp_inputs", "array of maps", "UDP listeners (imudp), each an rsyslog UDP input (keys below)"),
+        k("imudp_loaded", "bool", "the imudp module is loaded"),
+        k("imuxsock_loaded", "bool", "the imuxsock module is loaded (`/dev/log`)"),
+        k("unix_sockets", "array of maps", "extra unix sockets (`$AddUnixListenSocket`, imuxsock `Socket=`), each an rsyslog unix socket (keys below)"),
+        k("notes", "array of strings", "what could not be read (a missing rsyslog is an empty setup with a note)"),
+    ],
+    open: None,
+};
+
+pub const RSYSLOG_UDP_INPUT: Shape = Shape {
+    what: "an rsyslog UDP input",
+    primitives: &[],
+    keys: &[
+        k(
+            "address",
+            "string or ()",
+            "the address it binds; () for all addresses",
+        ),
+        k("port", "int", "the UDP port"),
+        k("location", "string", "`file:line` of the statement"),
+        k(
+            "style",
+            "string",
+            "`legacy` (`$UDPServerRun`) or `rainerscript` (`input(type=\"imudp\")`)",
+        ),
+    ],
+    open: None,
+};
+
+pub const RSYSLOG_SOCKET: Shape = Shape {
+    what: "an rsyslog unix socket",
+    primitives: &[],
+    keys: &[
+        k("path", "string", "the socket path rsyslog creates"),
+        k("location", "string", "`file:line` of the statement"),
+    ],
+    open: None,
+};
+
+pub const HOST_FACTS: Shape = Shape {
+    what: "a `host_facts()` result",
+    primitives: &["host_facts"],
+    keys: &[
+        k("irqbalance", "map", "whether irqbalance runs, as `irqbalance()` (keys below)"),
+        k("cpus", "map", "the online CPUs, as `cpus()` (keys below)"),
+        k("rsyslog", "map", "rsyslog as read from `--rsyslog-conf`/`--rsyslog-dir` (keys below)"),
+        k("local_addresses", "array of strings or ()", "the addresses of the host's interfaces, loopback included; () in the replay of a bundle taken before snapshots recorded them"),
+    ],
+    open: None,
+};
+
+pub const LOG_SETUP: Shape = Shape {
+    what: "a `log_setup()` result",
+    primitives: &["log_setup"],
+    keys: &[
+        k("haproxy", "array of maps", "HAProxy's `log` lines, each a log target (keys below)"),
+        k("chroot", "map or ()", "HAProxy's `chroot` (keys below); () when it does not chroot"),
+        k("rsyslog", "map", "what rsyslog listens on (keys below)"),
+        k("notes", "array of strings", "`log` lines that could not be parsed, with `file:line`"),
+        k("config_error", "string or ()", "why the configuration could not be read; () when it was"),
+        k("findings", "array of findings", "what `log_check()` would record (`logs.*`), not recorded here (keys below)"),
+        k("summary", "string", "the setup in one line, for a table (`2 targets: /dev/log (chroot, rsyslog socket present)`)"),
+    ],
+    open: None,
+};
+
+pub const LOG_TARGET: Shape = Shape {
+    what: "a log target",
+    primitives: &[],
+    keys: &[
+        k(
+            "kind",
+            "string",
+            "`udp`, `tcp`, `unix`, `stdout`, `stderr`, `ring`, `fd` or `global` (`log global`)",
+        ),
+        k(
+            "address",
+            "string or ()",
+            "the address as written (`127.0.0.1:514`, `/dev/log`, `ring@buf`); () for `log global`",
+        ),
+        k(
+            "host",
+            "string or ()",
+            "UDP/TCP host (IPv6 without brackets); () for other kinds",
+        ),
+        k(
+            "port",
+            "int or ()",
+            "UDP/TCP port (514 when omitted for UDP); () for other kinds",
+        ),
+        k(
+            "path",
+            "string or ()",
+            "unix socket path (`@name` for abstract sockets); () for other kinds",
+        ),
+        k(
+            "ring",
+            "string or ()",
+            "ring name of `ring@name`; () for other kinds",
+        ),
+        k(
+            "fd",
+            "int or ()",
+            "file descriptor of `fd@N` (1 and 2 for stdout/stderr); () for other kinds",
+        ),
+        k(
+            "facility",
+            "string or ()",
+            "syslog facility (`local0`); () for `log global`",
+        ),
+        k(
+            "level",
+            "string or ()",
+            "the least severe level sent (`notice` sends notice and more severe); () when all",
+        ),
+        k(
+            "min_level",
+            "string or ()",
+            "the most severe level sent; () when all",
+        ),
+        k(
+            "format",
+            "string or ()",
+            "`format` option (`rfc5424`, `short`, `raw`...); () when default",
+        ),
+        k(
+            "len",
+            "int or ()",
+            "`len` option (maximum line length); () when default",
+        ),
+        k(
+            "sample",
+            "string or ()",
+            "`sample` option (`1:2`); () when every line is sent",
+        ),
+        k("location", "string", "`file:line` of the `log` line"),
+        k(
+            "section",
+            "string",
+            "the section it sits in (`global`, `defaults`, `frontend fe_main`)",
+        ),
+        k(
+            "display",
+            "string",
+            "the target in one word for tables (`/dev/log`, `127.0.0.1:514`, `stdout`)",
+        ),
+    ],
+    open: None,
+};
+
+pub const LOG_CHROOT: Shape = Shape {
+    what: "a `chroot` line",
+    primitives: &[],
+    keys: &[
+        k("dir", "string", "the directory HAProxy chroots into"),
+        k("location", "string", "`file:line` of the `chroot` line"),
+    ],
+    open: None,
+};
+
+pub const SYSLOG_MESSAGE: Shape = Shape {
+    what: "a received syslog message",
+    primitives: &["listen_logs"],
+    keys: &[
+        k("pri", "int", "the syslog PRI (facility x 8 + severity)"),
+        k("facility", "int", "facility number"),
+        k("severity", "int", "severity number (0 emerg to 7 debug)"),
+        k("facility_name", "string", "HAProxy's name of the facility (`local0`, `daemon`)"),
+        k("severity_name", "string", "HAProxy's name of the severity (`info`, `notice`, `err`)"),
+        k("format", "string", "`rfc3164`, `local` (RFC 3164 without host name), `rfc5424` or `priority` (PRI then text)"),
+        k("timestamp", "string or ()", "the header's timestamp as written; () when none"),
+        k("host", "string or ()", "the header's host name; () when none"),
+        k("tag", "string or ()", "the program tag (`haproxy`); () when none"),
+        k("pid", "int or ()", "the process id in the tag; () when none"),
+        k("message", "string", "the text after the header"),
+        k("http", "map or ()", "the message parsed as an `option httplog` line (keys below); () when it is not one"),
+        k("tcp", "map or ()", "the message parsed as an `option tcplog` line (keys below); () when it is not one"),
+    ],
+    open: None,
+};
+
+/// Keys an `option httplog` and an `option tcplog` line share.
+const LOG_LINE_START: [Key; 6] = [
+    k("client_ip", "string", "the client's address"),
+    k(
+        "client_port",
+        "int or ()",
+        "the client's port; () when not logged (unix socket)",
+    ),
+    k(
+        "accept_date",
+        "string",
+        "when the connection was accepted, as logged (`30/Nov/2026:12:45:01.123`)",
+    ),
+    k("frontend", "string", "frontend name (`~` suffix: TLS)"),
+    k("backend", "string", "backend name"),
+    k(
+        "server",
+        "string",
+        "server name; `<NOSRV>` when none was chosen",
+    ),
+];
+
+/// The connection counters and queues both log formats end with.
+const LOG_LINE_COUNTERS: [Key; 8] = [
+    k("actconn", "int", "connections on the process when logged"),
+    k("feconn", "int", "connections on the frontend"),
+    k("beconn", "int", "connections on the backend"),
+    k("srv_conn", "int", "connections on the server"),
+    k("retries", "int", "connection retries"),
+    k(
+        "redispatched",
+        "bool",
+        "redispatched to another server (`+` before retries)",
+    ),
+    k(
+        "srv_queue",
+        "int",
+        "requests queued on the server before this one",
+    ),
+    k(
+        "backend_queue",
+        "int",
+        "requests queued on the backend before this one",
+    ),
+];
+
+pub const HTTP_LOG: Shape = Shape {
+    what: "an httplog line",
+    primitives: &[],
+    keys: &concat_keys::<31>(&[
+        &LOG_LINE_START,
+        &[
+            k(
+                "t_request",
+                "int",
+                "TR: ms to receive the full request headers (-1: never)",
+            ),
+            k(
+                "t_queue",
+                "int",
+                "Tw: ms waiting in queues (-1: aborted before)",
+            ),
+            k(
+                "t_connect",
+                "int",
+                "Tc: ms to connect to the server (-1: never connected)",
+            ),
+            k(
+                "t_response",
+                "int",
+                "Tr: ms for the server to send the response headers (-1: none)",
+            ),
+            k(
+                "t_active",
+                "int",
+                "Ta: total active time of the request in ms",
+            ),
+            k("status", "int", "HTTP status sent to the client"),
+            k("bytes_read", "int", "bytes sent to the client"),
+            k(
+                "captured_request_cookie",
+                "string",
+                "`capture cookie` of the request (`-` when none)",
+            ),
+            k(
+                "captured_response_cookie",
+                "string",
+                "`capture cookie` of the response (`-` when none)",
+            ),
+            k(
+                "termination_state",
+                "string",
+                "four characters (`----`, `SC--`, `cD--`)",
+            ),
+            k(
+                "termination",
+                "string",
+                "the first two termination characters in words",
+            ),
+        ],
+        &LOG_LINE_COUNTERS,
+        &[
+            k(
+                "captured_request_headers",
+                "string or ()",
+                "`capture request header` values (`{a|b}`); () when none",
+            ),
+            k(
+                "captured_response_headers",
+                "string or ()",
+                "`capture response header` values; () when none",
+            ),
+            k(
+                "request",
+                "string",
+                "the request line without quotes (`<BADREQ>` for an invalid request)",
+            ),
+            k(
+                "method",
+                "string or ()",
+                "the request method; () for `<BADREQ>`",
+            ),
+            k("uri", "string or ()", "the request URI; () for `<BADREQ>`"),
+            k(
+                "logasap",
+                "bool",
+                "a timer or the byte count had a `+` (`option logasap`)",
+            ),
+        ],
+    ]),
+    open: None,
+};
+
+pub const TCP_LOG: Shape = Shape {
+    what: "a tcplog line",
+    primitives: &[],
+    keys: &concat_keys::<21>(&[
+        &LOG_LINE_START,
+        &[
+            k(
+                "t_queue",
+                "int",
+                "Tw: ms waiting in queues (-1: not reached)",
+            ),
+            k(
+                "t_connect",
+                "int",
+                "Tc: ms to connect to the server (-1: never connected)",
+            ),
+            k("t_total", "int", "Tt: total session time in ms"),
+            k("bytes_read", "int", "bytes sent to the client"),
+            k(
+                "termination_state",
+                "string",
+                "two characters (`--`, `SC`, `cD`)",
+            ),
+            k(
+                "termination",
+                "string",
+                "the termination characters in words",
+            ),
+        ],
+        &LOG_LINE_COUNTERS,
+        &[k(
+            "logasap",
+            "bool",
+            "a timer or the byte count had a `+` (`option logasap`)",
+        )],
+    ]),
+    open: None,
+};
+
+pub const COLLECTED_LOGS: Shape = Shape {
+    what: "a `collect_logs()` result",
+    primitives: &["collect_logs"],
+    keys: &[
+        k(
+            "messages",
+            "array of maps",
+            "what `listen_logs()` returns: each a received syslog message (keys below)",
+        ),
+        k(
+            "datagrams",
+            "int",
+            "datagrams received in total (messages, junk and those over `max`)",
+        ),
+        k("junk", "int", "datagrams that are not syslog (no `<PRI>`)"),
+        k(
+            "junk_sample",
+            "array of strings",
+            "the first junk datagrams, truncated and lossily decoded",
+        ),
+        k("full", "bool", "stopped because `max` messages arrived"),
+    ],
+    open: None,
+};
+
+pub const HTTP_PROBE: Shape = Shape {
+    what: "an `http_probe()` result",
+    primitives: &["http_probe"],
+    keys: &[
+        k("url", "string", "the URL probed"),
+        k(
+            "status",
+            "int",
+            "the HTTP status (a 301 is a result: redirects are not followed)",
+        ),
+        k(
+            "reason",
+            "string",
+            "the status's standard reason (`OK`, `Service Unavailable`); empty when unknown",
+        ),
+        k(
+            "version",
+            "string",
+            "the HTTP version of the response (`HTTP/1.1`)",
+        ),
+        k("headers", "map", "the response headers (keys below)"),
+        k(
+            "elapsed_ms",
+            "int",
+            "ms from sending to the response headers",
+        ),
+        k(
+            "body",
+            "string",
+            "the first 2 KiB of the body, lossily decoded; empty for HEAD",
+        ),
+    ],
+    open: None,
+};
+
+pub const HTTP_HEADERS: Shape = Shape {
+    what: "response headers",
+    primitives: &[],
+    keys: &[],
+    open: Some("one key per response header, its name lowercased (`x-served-by`), the value as a string; a header sent several times has its values joined with `, `. Read one that may be absent with `h.get(\"x-served-by\")`"),
+};
+
+pub const SEND_EACH: Shape = Shape {
+    what: "a `send_each()` result",
+    primitives: &["send_each"],
+    keys: &[],
+    open: Some("one key per target, its socket address as in `targets()`, the value a `send_each()` outcome (keys below)"),
+};
+
+pub const SEND_OUTCOME: Shape = Shape {
+    what: "a `send_each()` outcome",
+    primitives: &[],
+    keys: &[
+        k("ok", "bool", "the target answered"),
+        k("reply", "string or ()", "the reply text; () when it failed"),
+        k("error", "string or ()", "why it failed; () when it answered"),
+        k("kind", "string or ()", "the error's kind (`unreachable`, `timeout`, `unknown_command`...); () when it answered"),
+        k("at", "string or ()", "RFC 3339 UTC time of the reply (in a replay, the recorded one); () when a replay has none"),
+    ],
+    open: None,
+};
+
+pub const TRACE_HEADERS: Shape = Shape {
+    what: "a `trace_headers()` result",
+    primitives: &["trace_headers"],
+    keys: &[
+        k("sets", "array of maps", "where a section sets the header, each a header setting (keys below)"),
+        k("uncovered_frontends", "array of maps", "frontends (and listens) whose responses do not carry it, each an uncovered proxy (keys below)"),
+        k("uncovered_backends", "array of maps", "backends (and listens) whose responses do not carry it, each an uncovered proxy (keys below)"),
+    ],
+    open: None,
+};
+
+pub const HEADER_SET: Shape = Shape {
+    what: "a header setting",
+    primitives: &[],
+    keys: &[
+        k(
+            "section",
+            "string",
+            "the section that sets it (`backend bk_app`, `defaults`)",
+        ),
+        k("header", "string", "the header name as written"),
+        k(
+            "value",
+            "string",
+            "the value as written (`%[be_name]/%[srv_name]`)",
+        ),
+        k(
+            "line",
+            "string",
+            "the directive as written (`http-response set-header X-Served-By ...`)",
+        ),
+        k("location", "string", "`file:line`"),
+    ],
+    open: None,
+};
+
+pub const UNCOVERED_PROXY: Shape = Shape {
+    what: "an uncovered proxy",
+    primitives: &[],
+    keys: &[
+        k("name", "string or ()", "the proxy's name"),
+        k("kind", "string", "`frontend`, `backend` or `listen`"),
+        k("location", "string", "`file:line` of its section line"),
+    ],
+    open: None,
+};
+
+pub const SAVE_CONFIG: Shape = Shape {
+    what: "a `save_config()` result",
+    primitives: &["save_config"],
+    keys: &[
+        k(
+            "paths",
+            "array of strings",
+            "the configuration paths (`-c`) as given",
+        ),
+        k(
+            "files",
+            "array of maps",
+            "one per configuration file, each a copied file (keys below)",
+        ),
+    ],
+    open: None,
+};
+
+pub const COPIED_FILE: Shape = Shape {
+    what: "a copied file",
+    primitives: &[],
+    keys: &[
+        k(
+            "file",
+            "string",
+            "its path inside the bundle (`config/etc/haproxy/haproxy.cfg`)",
+        ),
+        k("source", "string", "the path it had on the host"),
+        k("ok", "bool", "it was copied"),
+        k("error", "string or ()", "why it was not; () when it was"),
+    ],
+    open: None,
+};
+
+pub const DRAIN_REMAINING: Shape = Shape {
+    what: "a drain's `remaining` map",
+    primitives: &[],
+    keys: &[
+        k(
+            "scur",
+            "int",
+            "sessions left, summed over the servers and targets",
+        ),
+        k(
+            "qcur",
+            "int",
+            "queued requests left, summed over the servers and targets",
+        ),
+    ],
+    open: None,
+};
+
+/// The shapes above, after `SHAPES` (see [`all_shapes`]).
+pub const MORE_SHAPES: &[&Shape] = &[
+    &BUNDLE_PATH,
+    &SAVED_PATH,
+    &HAPROXY_VV,
+    &SEND_REPLY,
+    &CONFIG_MODEL,
+    &CONFIG_SECTION,
+    &CONFIG_DIRECTIVE,
+    &CONFIG_NOTE,
+    &CONFIG_CHECK,
+    &CHECK_MESSAGE,
+    &IRQBALANCE,
+    &CPUS,
+    &SYSTEM_CHECK,
+    &RSYSLOG_SETUP,
+    &RSYSLOG_UDP_INPUT,
+    &RSYSLOG_SOCKET,
+    &HOST_FACTS,
+    &LOG_SETUP,
+    &LOG_TARGET,
+    &LOG_CHROOT,
+    &SYSLOG_MESSAGE,
+    &HTTP_LOG,
+    &TCP_LOG,
+    &COLLECTED_LOGS,
+    &HTTP_PROBE,
+    &HTTP_HEADERS,
+    &SEND_EACH,
+    &SEND_OUTCOME,
+    &TRACE_HEADERS,
+    &HEADER_SET,
+    &UNCOVERED_PROXY,
+    &SAVE_CONFIG,
+    &COPIED_FILE,
+    &DRAIN_REMAINING,
+];
+
+/// A map (or each map of an array) held in another shape's key.
+#[derive(Debug)]
+pub struct Nested {
+    pub parent: &'static Shape,
+    /// The key in `parent`; `*` for every value of an open map
+    /// (`send_each()`: target => outcome).
+    pub key: &'static str,
+    pub shape: &'static Shape,
+}
+
+const fn nest(parent: &'static Shape, key: &'static str, shape: &'static Shape) -> Nested {
+    Nested { parent, key, shape }
+}
+
+/// Which shape each nested map has: `harun doc` prints them under their
+/// primitive and the integration tests walk real values with it.
+pub const NESTED: &[Nested] = &[
+    nest(&WRITE_OUTCOME, "before", &SERVER_SNAPSHOT),
+    nest(&WRITE_OUTCOME, "after", &SERVER_SNAPSHOT),
+    nest(&DRAIN_RESULT, "remaining", &DRAIN_REMAINING),
+    nest(&DRAIN_RESULT, "status", &DRAIN_PROGRESS),
+    nest(&DRAIN_RESULT, "writes", &WRITE_OUTCOME),
+    nest(&LIVE_CHECK, "infos", &INFO),
+    nest(&LIVE_CHECK, "process", &FINDING),
+    nest(&LIVE_CHECK, "servers", &FINDING),
+    nest(&LIVE_CHECK, "queues", &FINDING),
+    nest(&LIVE_CHECK, "errors", &FINDING),
+    nest(&CONFIG_MODEL, "sections", &CONFIG_SECTION),
+    nest(&CONFIG_MODEL, "notes", &CONFIG_NOTE),
+    nest(&CONFIG_SECTION, "directives", &CONFIG_DIRECTIVE),
+    nest(&CONFIG_CHECK, "messages", &CHECK_MESSAGE),
+    nest(&SYSTEM_CHECK, "irqbalance", &IRQBALANCE),
+    nest(&SYSTEM_CHECK, "cpus", &CPUS),
+    nest(&SYSTEM_CHECK, "findings", &FINDING),
+    nest(&RSYSLOG_SETUP, "udp_inputs", &RSYSLOG_UDP_INPUT),
+    nest(&RSYSLOG_SETUP, "unix_sockets", &RSYSLOG_SOCKET),
+    nest(&HOST_FACTS, "irqbalance", &IRQBALANCE),
+    nest(&HOST_FACTS, "cpus", &CPUS),
+    nest(&HOST_FACTS, "rsyslog", &RSYSLOG_SETUP),
+    nest(&LOG_SETUP, "haproxy", &LOG_TARGET),
+    nest(&LOG_SETUP, "chroot", &LOG_CHROOT),
+    nest(&LOG_SETUP, "rsyslog", &RSYSLOG_SETUP),
+    nest(&LOG_SETUP, "findings", &FINDING),
+    nest(&SYSLOG_MESSAGE, "http", &HTTP_LOG),
+    nest(&SYSLOG_MESSAGE, "tcp", &TCP_LOG),
+    nest(&COLLECTED_LOGS, "messages", &SYSLOG_MESSAGE),
+    nest(&HTTP_PROBE, "headers", &HTTP_HEADERS),
+    nest(&SEND_EACH, "*", &SEND_OUTCOME),
+    nest(&TRACE_HEADERS, "sets", &HEADER_SET),
+    nest(&TRACE_HEADERS, "uncovered_frontends", &UNCOVERED_PROXY),
+    nest(&TRACE_HEADERS, "uncovered_backends", &UNCOVERED_PROXY),
+    nest(&SAVE_CONFIG, "files", &COPIED_FILE),
+    nest(&LOG_SUMMARY, "total", &LOG_STATS),
+    nest(&LOG_SUMMARY, "frontends", &LOG_STATS),
+    nest(&LOG_SUMMARY, "backends", &LOG_STATS),
+    nest(&LOG_SUMMARY, "servers", &LOG_STATS),
+    nest(&LOG_STATS, "t_request", &LOG_TIMER),
+    nest(&LOG_STATS, "t_queue", &LOG_TIMER),
+    nest(&LOG_STATS, "t_connect", &LOG_TIMER),
+    nest(&LOG_STATS, "t_response", &LOG_TIMER),
+    nest(&LOG_STATS, "t_active", &LOG_TIMER),
+    nest(&LOG_STATS, "t_total", &LOG_TIMER),
+    nest(&LOG_SUMMARY, "buckets", &LOG_BUCKET),
+    nest(&LOG_SUMMARY, "notices", &LOG_NOTICE),
+    nest(&LOG_SUMMARY, "top_clients", &LOG_TOP_ROW),
+    nest(&LOG_SUMMARY, "top_urls", &LOG_TOP_ROW),
+    nest(&LOG_SUMMARY, "top_agents", &LOG_TOP_ROW),
+    nest(&TERMINATION, "cause", &TERMINATION_FLAG),
+    nest(&TERMINATION, "phase", &TERMINATION_FLAG),
+    nest(&TERMINATION, "client_cookie", &TERMINATION_FLAG),
+    nest(&TERMINATION, "server_cookie", &TERMINATION_FLAG),
+    nest(&LOG_FORMATS, "formats", &LOG_FORMAT),
+    nest(&PROXY_CONFIG, "servers", &CONFIG_SERVER_LINE),
+];
+
+/// Every shape: `SHAPES`, then `MORE_SHAPES`.
+pub fn all_shapes() -> impl Iterator<Item = &'static Shape> + Clone {
+    SHAPES.iter().chain(MORE_SHAPES).copied()
+}
+
+/// The maps nested in `parent`, in the order of its keys.
+pub fn nested_in(parent: &Shape) -> Vec<&'static Nested> {
+    let mut out: Vec<&'static Nested> = NESTED
+        .iter()
+        .filter(|n| n.parent.what == parent.what)
+        .collect();
+    let pos = |key: &str| parent.keys.iter().position(|k| k.name == key);
+    out.sort_by_key(|n| pos(n.key));
+    out
+}
+
+/// `show servers state` columns (HAProxy 2.6 to 3.2), for did-you-mean on raw keys.
+pub const SERVERS_STATE_COLUMNS: &[&str] = &[
+    "be_id",
+    "be_name",
+    "srv_id",
+    "srv_name",
+    "srv_addr",
+    "srv_op_state",
+    "srv_admin_state",
+    "srv_uweight",
+    "srv_iweight",
+    "srv_time_since_last_change",
+    "srv_check_status",
+    "srv_check_result",
+    "srv_check_health",
+    "srv_check_state",
+    "srv_agent_state",
+    "bk_f_forced_id",
+    "srv_f_forced_id",
+    "srv_fqdn",
+    "srv_port",
+    "srvrecord",
+    "srv_use_ssl",
+    "srv_check_port",
+    "srv_check_addr",
+    "srv_agent_addr",
+    "srv_agent_port",
+];
+
+/// `show stat` columns before the `-` (HAProxy 2.6), for did-you-mean on raw keys.
+pub const STAT_COLUMNS: &[&str] = &[
+    "pxname",
+    "svname",
+    "qcur",
+    "qmax",
+    "scur",
+    "smax",
+    "slim",
+    "stot",
+    "bin",
+    "bout",
+    "dreq",
+    "dresp",
+    "ereq",
+    "econ",
+    "eresp",
+    "wretr",
+    "wredis",
+    "status",
+    "weight",
+    "act",
+    "bck",
+    "chkfail",
+    "chkdown",
+    "lastchg",
+    "downtime",
+    "qlimit",
+    "pid",
+    "iid",
+    "sid",
+    "throttle",
+    "lbtot",
+    "tracked",
+    "type",
+    "rate",
+    "rate_lim",
+    "rate_max",
+    "check_status",
+    "check_code",
+    "check_duration",
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+    "hrsp_other",
+    "hanafail",
+    "req_rate",
+    "req_rate_max",
+    "req_tot",
+    "cli_abrt",
+    "srv_abrt",
+    "comp_in",
+    "comp_out",
+    "comp_byp",
+    "comp_rsp",
+    "lastsess",
+    "last_chk",
+    "last_agt",
+    "qtime",
+    "ctime",
+    "rtime",
+    "ttime",
+    "agent_status",
+    "agent_code",
+    "agent_duration",
+    "check_desc",
+    "agent_desc",
+    "check_rise",
+    "check_fall",
+    "check_health",
+    "agent_rise",
+    "agent_fall",
+    "agent_health",
+    "addr",
+    "cookie",
+    "mode",
+    "algo",
+    "conn_rate",
+    "conn_rate_max",
+    "conn_tot",
+    "intercepted",
+    "dcon",
+    "dses",
+    "wrew",
+    "connect",
+    "reuse",
+    "cache_lookups",
+    "cache_hits",
+    "srv_icur",
+    "src_ilim",
+    "qtime_max",
+    "ctime_max",
+    "rtime_max",
+    "ttime_max",
+    "eint",
+    "idle_conn_cur",
+    "safe_conn_cur",
+    "used_conn_cur",
+    "need_conn_est",
+    "uweight",
+    "agg_server_status",
+    "agg_server_check_status",
+    "agg_check_status",
+];
 
 /// Every shape, for `harun doc`, did-you-mean and the tests.
 pub const SHAPES: &[&Shape] = &[
@@ -441,69 +1622,40 @@ pub const SHAPES: &[&Shape] = &[
     &TERMINATION,
     &LOG_FORMATS,
     &PROXY_CONFIG,
+    &LOG_TIMER,
+    &LOG_BUCKET,
+    &LOG_NOTICE,
+    &LOG_TOP_ROW,
+    &TERMINATION_FLAG,
+    &LOG_FORMAT,
+    &CONFIG_SERVER_LINE,
 ];
 
 /// The shape a primitive returns (or returns an array of).
 pub fn shape_of(primitive: &str) -> Option<&'static Shape> {
-    SHAPES
-        .iter()
-        .copied()
+    all_shapes()
         .find(|s| s.primitives.contains(&primitive))
         .or_else(|| (primitive == "targets").then_some(&TARGET))
-}
-
-/// Keys near `missing` among `candidates`, closest first: a typo
-/// (`svnme` → `svname`), a part of a longer name (`state` → `op_state`) or
-/// HAProxy's raw name for a harun key.
-pub fn nearest<'a>(missing: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
-    let m = missing.to_ascii_lowercase();
-    let mut scored: Vec<(usize, &str)> = candidates
-        .into_iter()
-        .filter(|c| *c != missing)
-        .filter_map(|c| {
-            let lc = c.to_ascii_lowercase();
-            let d = strsim::damerau_levenshtein(&m, &lc);
-            let budget = (m.len().max(lc.len()) / 3).max(1);
-            if d <= budget {
-                Some((d, c))
-            } else if m.len() >= 3 && (lc.contains(&m) || m.contains(&lc) && lc.len() >= 3) {
-                Some((budget + 1 + lc.len().abs_diff(m.len()), c))
-            } else {
-                None
-            }
-        })
-        .collect();
-    scored.sort();
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().take(3).map(|(_, c)| c).collect()
-}
-
-/// "did you mean `a` or `b`?" (empty when there is nothing close).
-pub fn did_you_mean(near: &[&str]) -> String {
-    match near {
-        [] => String::new(),
-        [one] => format!("; did you mean `{one}`?"),
-        [init @ .., last] => {
-            let init: Vec<String> = init.iter().map(|n| format!("`{n}`")).collect();
-            format!("; did you mean {} or `{last}`?", init.join(", "))
-        }
-    }
 }
 
 /// For a key read on a map of unknown origin: the documented keys close to
 /// it, each with the shape it belongs to.
 pub fn suggest_any(missing: &str) -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&'static str, &'static str)> = Vec::new();
-    let all = SHAPES
+    let raw = SERVERS_STATE_COLUMNS
         .iter()
-        .flat_map(|s| s.keys.iter().map(move |k| (k.name, s.what)));
+        .map(|c| (*c, SERVERS_ROW.what))
+        .chain(STAT_COLUMNS.iter().map(|c| (*c, STAT_ROW.what)));
+    let all = all_shapes()
+        .flat_map(|s| s.keys.iter().map(move |k| (k.name, s.what)))
+        .chain(raw);
     let names: Vec<&'static str> = {
         let mut n: Vec<&'static str> = all.clone().map(|(n, _)| n).collect();
         n.sort();
         n.dedup();
         n
     };
-    for name in nearest(missing, names.iter().copied()) {
+    for name in crate::base::suggest::nearest(missing, names.iter().copied()) {
         let whats: Vec<&'static str> = all
             .clone()
             .filter(|(n, _)| *n == name)
@@ -511,6 +1663,38 @@ pub fn suggest_any(missing: &str) -> Vec<(&'static str, &'static str)> {
             .collect();
         out.push((name, whats.first().copied().unwrap_or("")));
     }
+    out
+}
+
+/// Keys a playbook itself gives its maps: `#{ name: ... }` and `m.name = ...`.
+/// Rough by design (a scan, not a parse): it only feeds suggestions.
+pub fn keys_in_source(source: &str) -> Vec<&str> {
+    let b = source.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !ident(b[i]) || (i > 0 && ident(b[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && ident(b[i]) {
+            i += 1;
+        }
+        let word = &source[start..i];
+        let before = source[..start].trim_end();
+        let after = source[i..].trim_start();
+        let literal_key = (before.ends_with('{') || before.ends_with(','))
+            && after.starts_with(':')
+            && !after.starts_with("::");
+        let assigned = before.ends_with('.') && after.starts_with('=') && !after.starts_with("==");
+        if (literal_key || assigned) && !word.as_bytes()[0].is_ascii_digit() {
+            out.push(word);
+        }
+    }
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -537,17 +1721,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn typos_and_parts_find_the_key() {
-        let cols = ["pxname", "svname", "status", "scur", "qcur"];
-        assert_eq!(nearest("svnme", cols), vec!["svname"]);
-        assert_eq!(nearest("pxnam", cols), vec!["pxname"]);
-        assert!(nearest("zzzzzz", cols).is_empty());
-        let keys = ["op_state", "admin_state", "backend"];
-        assert_eq!(nearest("op_stat", keys), vec!["op_state"]);
-        assert_eq!(nearest("state", keys)[0], "op_state");
-    }
-
-    #[test]
     fn any_map_suggests_documented_keys_with_their_shape() {
         let s = suggest_any("op_stat");
         assert_eq!(s[0].0, "op_state");
@@ -555,23 +1728,76 @@ mod tests {
     }
 
     #[test]
-    fn did_you_mean_reads_well() {
-        assert_eq!(did_you_mean(&[]), "");
-        assert_eq!(did_you_mean(&["a"]), "; did you mean `a`?");
-        assert_eq!(
-            did_you_mean(&["a", "b", "c"]),
-            "; did you mean `a`, `b` or `c`?"
-        );
+    fn raw_columns_and_the_playbooks_own_keys_are_candidates() {
+        assert_eq!(suggest_any("srv_op_stat")[0].0, "srv_op_state");
+        assert_eq!(suggest_any("svnme")[0].0, "svname");
+        let src =
+            "let m = #{ count: 1, total : 2 };\nm.extra = 3;\nif m.count == 1 {}\nfoo::bar(x: 1)";
+        assert_eq!(keys_in_source(src), vec!["count", "extra", "total"]);
     }
 
     #[test]
     fn shapes_have_unique_keys() {
-        for s in SHAPES {
+        for s in all_shapes() {
             let mut names: Vec<_> = s.keys.iter().map(|k| k.name).collect();
             names.sort();
             let n = names.len();
             names.dedup();
             assert_eq!(n, names.len(), "{}", s.what);
         }
+    }
+
+    #[test]
+    fn shapes_are_named_once_and_nested_where_their_parent_says() {
+        let mut whats: Vec<&str> = all_shapes().map(|s| s.what).collect();
+        whats.sort();
+        let n = whats.len();
+        whats.dedup();
+        assert_eq!(n, whats.len(), "two shapes share a `what`");
+        let listed = |s: &Shape| all_shapes().any(|a| a.what == s.what);
+        for n in NESTED {
+            assert!(
+                listed(n.parent) && listed(n.shape),
+                "{} / {}",
+                n.parent.what,
+                n.key
+            );
+            if n.key == "*" {
+                assert!(
+                    n.parent.open.is_some(),
+                    "{}: `*` needs an open map",
+                    n.parent.what
+                );
+            } else {
+                let key = n.parent.keys.iter().find(|k| k.name == n.key);
+                let key = key.unwrap_or_else(|| panic!("{} has no key `{}`", n.parent.what, n.key));
+                assert!(
+                    key.ty.contains("map") || key.ty.contains("finding"),
+                    "{}.{} is a {}, not a map",
+                    n.parent.what,
+                    n.key,
+                    key.ty
+                );
+            }
+        }
+        // A shape no primitive returns is only reachable inside another one.
+        for s in all_shapes().filter(|s| s.primitives.is_empty()) {
+            assert!(
+                NESTED.iter().any(|n| n.shape.what == s.what),
+                "{} is returned by no primitive and nested in no shape",
+                s.what
+            );
+        }
+    }
+
+    #[test]
+    fn each_primitive_has_one_shape() {
+        let mut names: Vec<&str> = all_shapes()
+            .flat_map(|s| s.primitives.iter().copied())
+            .collect();
+        names.sort();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(n, names.len(), "a primitive is listed in two shapes");
     }
 }

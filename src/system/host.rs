@@ -3,13 +3,13 @@
 //! Every probe takes its root directory (`/proc`, `/sys`) so tests can point it at a fake tree.
 //! Probes never fail: an unreadable file means "not seen", and the result says where it came from.
 
-use crate::report::{Finding, Severity};
-use serde::Serialize;
+use crate::base::report::{Finding, Severity};
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::Path;
 
 /// Whether an `irqbalance` process runs, from `<proc>/<pid>/comm`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IrqbalanceStatus {
     pub running: bool,
     /// Sorted process ids whose `comm` is `irqbalance`.
@@ -17,7 +17,7 @@ pub struct IrqbalanceStatus {
 }
 
 /// Online CPUs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CpuInfo {
     /// Number of online CPUs.
     pub online: usize,

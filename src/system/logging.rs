@@ -5,7 +5,7 @@
 //! `log global` | `log <address> [len <length>] [format <format>] [sample <ranges>:<size>]
 //! <facility> [<level> [<minlevel>]]`.
 
-use crate::report::{Finding, Severity};
+use crate::base::report::{Finding, Severity};
 use crate::system::rsyslog::RsyslogSetup;
 use serde::Serialize;
 use std::net::IpAddr;

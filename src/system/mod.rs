@@ -5,7 +5,7 @@ pub mod logging;
 pub mod rsyslog;
 pub mod syslog;
 
-use crate::report::Severity;
+use crate::base::report::Severity;
 use serde::Serialize;
 
 /// Documentation of one finding id this module emits (used to generate docs/findings.md).

@@ -9,7 +9,7 @@
 //! shared with the included files (set before an include it applies inside; set inside, it
 //! applies to the rest of the including file). Include loops are cut with a note, never followed.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The directory Debian and RHEL ship for snippets; includes pointing into it are
@@ -21,7 +21,7 @@ const MAX_FILES: usize = 512;
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Which syntax a statement used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Style {
     Legacy,
@@ -29,7 +29,7 @@ pub enum Style {
 }
 
 /// One imudp listener.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UdpInput {
     /// `None` means all addresses (no `address=`/`$UDPServerAddress`, or `*`).
     pub address: Option<String>,
@@ -62,16 +62,46 @@ pub struct ParsedRsyslog {
     pub notes: Vec<String>,
 }
 
-/// The whole rsyslog setup as rsyslogd would assemble it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// The whole rsyslog setup as rsyslogd would assemble it (a snapshot
+/// records it, and a replay reads it back).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RsyslogSetup {
     /// Files read, in order.
     pub files: Vec<PathBuf>,
     pub udp_inputs: Vec<UdpInput>,
     pub imudp_loaded: bool,
     pub imuxsock_loaded: bool,
+    /// (path, `file:line`); read back from a bundle as `[path, location]`
+    /// pairs or `{path, location}` maps (see [`unix_sockets_any`]).
+    #[serde(deserialize_with = "unix_sockets_any")]
     pub unix_sockets: Vec<(PathBuf, String)>,
     pub notes: Vec<String>,
+}
+
+/// Bundles hold rsyslog as `host_facts()` returned it: `{path, location}`
+/// maps since the primitives share one vocabulary, `[path, location]` pairs
+/// before. Both read back the same.
+fn unix_sockets_any<'de, D>(d: D) -> Result<Vec<(PathBuf, String)>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Socket {
+        Pair(PathBuf, String),
+        Map { path: PathBuf, location: String },
+    }
+    let all = Vec::<Socket>::deserialize(d)?;
+    Ok(all
+        .into_iter()
+        .map(|s| match s {
+            Socket::Pair(p, l)
+            | Socket::Map {
+                path: p,
+                location: l,
+            } => (p, l),
+        })
+        .collect())
 }
 
 /// Failure to read the main configuration file (included files only produce notes).
@@ -1145,5 +1175,25 @@ INPUT(Type="imudp" Port="5514")
             .unix_sockets
             .iter()
             .any(|(p, _)| p == Path::new("/var/lib/haproxy/dev/log")));
+    }
+
+    #[test]
+    fn a_bundle_reads_back_unix_sockets_as_pairs_or_maps() {
+        let want = vec![(
+            PathBuf::from("/var/lib/haproxy/dev/log"),
+            "/etc/rsyslog.d/49-haproxy.conf:3".to_string(),
+        )];
+        for sockets in [
+            r#"[["/var/lib/haproxy/dev/log", "/etc/rsyslog.d/49-haproxy.conf:3"]]"#,
+            r#"[{"path": "/var/lib/haproxy/dev/log", "location": "/etc/rsyslog.d/49-haproxy.conf:3"}]"#,
+        ] {
+            let json = format!(
+                r#"{{"files": [], "udp_inputs": [], "imudp_loaded": false, "imuxsock_loaded": true, "unix_sockets": {sockets}, "notes": []}}"#
+            );
+            let r: RsyslogSetup = serde_json::from_str(&json).unwrap();
+            assert_eq!(r.unix_sockets, want, "{sockets}");
+        }
+        let bad = r#"{"files": [], "udp_inputs": [], "imudp_loaded": false, "imuxsock_loaded": true, "unix_sockets": [3], "notes": []}"#;
+        assert!(serde_json::from_str::<RsyslogSetup>(bad).is_err());
     }
 }

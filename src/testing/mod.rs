@@ -14,7 +14,7 @@ pub mod spec;
 pub use run::{Options, Outcome};
 pub use spec::{discover, parse, Against, TestCase};
 
-use crate::error::Result;
+use crate::base::error::Result;
 use std::path::PathBuf;
 
 /// Every test case of every test file under `paths`, in file order. A file
@@ -23,8 +23,9 @@ use std::path::PathBuf;
 pub fn load(paths: &[PathBuf]) -> Result<Vec<TestCase>> {
     let mut out = Vec::new();
     for file in discover(paths)? {
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| crate::Error::Playbook(format!("{}: cannot read: {e}", file.display())))?;
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            crate::base::error::Error::Playbook(format!("{}: cannot read: {e}", file.display()))
+        })?;
         out.extend(parse(&file, &text)?);
     }
     Ok(out)

@@ -2,11 +2,11 @@
 //! through the library, compare the report with what the test expects.
 
 use super::spec::{Against, TestCase};
+use crate::base::report::Report;
 use crate::lab::{Lab, Scenario};
-use crate::report::Report;
+use crate::runner::Runner;
 use crate::runtime::Address;
-use crate::settings::Settings;
-use crate::Runner;
+use crate::script::settings::Settings;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -17,6 +17,8 @@ pub struct Options {
     pub haproxy_bin: PathBuf,
     /// The base settings (timeouts, limits); sockets and config are the test's.
     pub settings: Settings,
+    /// Ctrl-C: stops a lab that starts and the playbook that runs, cleaned up.
+    pub cancel: crate::base::cancel::CancelToken,
 }
 
 /// The result of one test.
@@ -68,7 +70,7 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
     settings.yes = true;
     settings.haproxy_bin = opts.haproxy_bin.clone();
     // Resolve the playbook first: a typo fails before any HAProxy starts.
-    let src = crate::playbooks::resolve_checked(&case.playbook, &case.params, true)
+    let src = crate::script::playbooks::resolve_checked(&case.playbook, &case.params, true)
         .map_err(|e| e.to_string())?;
     let _lab: Option<Lab>;
     let _dir: Option<tempfile::TempDir>;
@@ -78,6 +80,7 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
             let lab = Lab::builder()
                 .haproxy_bin(&opts.haproxy_bin)
                 .scenario(scenario)
+                .cancel(opts.cancel.clone())
                 .start()
                 .map_err(|e| format!("the lab did not start: {e}"))?;
             settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
@@ -96,14 +99,32 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
             _dir = Some(tmp);
         }
         Against::Config(cfg) => {
-            return Err(format!(
-                "config:{}: rehearsal on a configuration needs `harun lab --config` (not in this build)",
-                cfg.display()
-            ));
+            let mut b = Lab::builder()
+                .haproxy_bin(&opts.haproxy_bin)
+                .config([cfg.clone()])
+                .cancel(opts.cancel.clone());
+            for d in &case.down {
+                b = b.down(d.clone());
+            }
+            for s in &case.slow {
+                let (server, delay) =
+                    crate::lab::parse_slow(s).map_err(|e| format!("slow = \"{s}\": {e}"))?;
+                b = b.slow(server, delay);
+            }
+            let lab = b
+                .start()
+                .map_err(|e| format!("the lab did not start from {}: {e}", cfg.display()))?;
+            settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
+            settings.config_paths = lab.user_config_paths().to_vec();
+            settings.config_copy = lab.config_copy().cloned();
+            settings.journal_path = lab.dir().join("journal.jsonl");
+            settings.output_dir = lab.dir().to_path_buf();
+            _lab = Some(lab);
         }
     }
     let runner = Runner::builder()
         .settings(settings)
+        .cancel_token(opts.cancel.clone())
         .build()
         .map_err(|e| e.to_string())?;
     Ok(runner.run_source(&src.name, &src.text, src.dir))
@@ -243,7 +264,7 @@ fn same(have: &serde_json::Value, want: &serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Finding, Severity, Table};
+    use crate::base::report::{Finding, Severity, Table};
 
     fn report() -> Report {
         let mut r = Report::default();
@@ -268,13 +289,13 @@ mod tests {
 
     #[test]
     fn a_matching_report_passes() {
-        let c = case("[[test]]\nname=\"x\"\nplaybook=\"p\"\nexit=1\nfindings=[\"servers.down:error\"]\nabsent=[\"servers.maint\"]\n[[test.rows]]\ntable=\"summary\"\nwhere={check=\"servers\", n=\"7\"}\n");
+        let c = case("[[test]]\nname=\"x\"\nplaybook=\"troubleshoot\"\nexit=1\nfindings=[\"servers.down:error\"]\nabsent=[\"servers.maint\"]\n[[test.rows]]\ntable=\"summary\"\nwhere={check=\"servers\", n=\"7\"}\n");
         assert_eq!(compare(&c, &report()), Vec::<String>::new());
     }
 
     #[test]
     fn each_difference_is_one_line() {
-        let c = case("[[test]]\nname=\"x\"\nplaybook=\"p\"\nexit=0\nfindings=[\"servers.down:critical\", \"queues.server\"]\nabsent=[\"servers.down\"]\n[[test.rows]]\ntable=\"summary\"\nwhere={check=\"queues\"}\n[[test.rows]]\ntable=\"nope\"\nwhere={a=1}\n");
+        let c = case("[[test]]\nname=\"x\"\nplaybook=\"troubleshoot\"\nexit=0\nfindings=[\"servers.down:critical\", \"queues.server\"]\nabsent=[\"servers.down\"]\n[[test.rows]]\ntable=\"summary\"\nwhere={check=\"queues\"}\n[[test.rows]]\ntable=\"nope\"\nwhere={a=1}\n");
         let f = compare(&c, &report());
         assert_eq!(f.len(), 6, "{f:#?}");
         assert!(f[0].starts_with("exit code 1, want 0"));

@@ -17,8 +17,8 @@
 //! Parsing is pure: a spec names what to run and what must come out; running
 //! it is [`super::run`]'s job.
 
-use crate::error::{Error, Result};
-use crate::report::Severity;
+use crate::base::error::{Error, Result};
+use crate::base::report::Severity;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -178,7 +178,25 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<TestCase>> {
             (Some(p), _) if p.contains('/') || p.ends_with(".rhai") => {
                 dir.join(p).display().to_string()
             }
-            (Some(p), _) => p.clone(),
+            // A bare name is the playbook next to the test, else a shipped
+            // one: never whatever the search path of the day finds.
+            (Some(p), _) => {
+                let beside = dir.join(format!("{p}.rhai"));
+                if beside.is_file() {
+                    beside.display().to_string()
+                } else if crate::script::playbooks::shipped(p).is_some() {
+                    format!("{}{p}", crate::script::playbooks::SHIPPED_PREFIX)
+                } else {
+                    return Err(bad(
+                        line,
+                        format!(
+                            "test `{}`: no playbook `{p}`: neither {} nor a shipped playbook",
+                            t.name,
+                            beside.display()
+                        ),
+                    ));
+                }
+            }
             (None, Some(p)) if p.is_file() => p.display().to_string(),
             (None, _) => {
                 return Err(bad(
@@ -284,11 +302,17 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<TestCase>> {
 /// Test files under `paths` (files, or directories searched recursively),
 /// sorted. A path that does not exist is an error.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    // Hidden directories and symbolic links to directories are not entered:
+    // a link back up would find the same tests forever.
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         for e in std::fs::read_dir(dir)? {
-            let p = e?.path();
-            if p.is_dir() {
-                walk(&p, out)?;
+            let e = e?;
+            let p = e.path();
+            let hidden = e.file_name().to_str().is_some_and(|n| n.starts_with('.'));
+            if e.file_type()?.is_dir() {
+                if !hidden {
+                    walk(&p, out)?;
+                }
             } else if p.to_str().is_some_and(|s| s.ends_with(SUFFIX)) {
                 out.push(p);
             }
@@ -309,8 +333,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             )));
         }
     }
+    // The same file given twice (or through two paths) runs once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     out.sort();
-    out.dedup();
     Ok(out)
 }
 
@@ -357,14 +383,14 @@ against = "replay:bundle"
     fn bad_files_name_the_line() {
         let e = parse(
             Path::new("t.test.toml"),
-            "[[test]]\nname = \"x\"\nplaybook = \"p\"\nexpect = 1\n",
+            "[[test]]\nname = \"x\"\nplaybook = \"troubleshoot\"\nexpect = 1\n",
         )
         .unwrap_err()
         .to_string();
         assert!(e.starts_with("t.test.toml:") && e.contains("expect"), "{e}");
         let e = parse(
             Path::new("t.test.toml"),
-            "[[test]]\nname = \"x\"\nplaybook = \"p\"\nagainst = \"lab:nope\"\n",
+            "[[test]]\nname = \"x\"\nplaybook = \"troubleshoot\"\nagainst = \"lab:nope\"\n",
         )
         .unwrap_err()
         .to_string();
@@ -374,7 +400,7 @@ against = "replay:bundle"
         );
         let e = parse(
             Path::new("t.test.toml"),
-            "[[test]]\nname = \"x\"\nplaybook = \"p\"\nfindings = [\"a:severe\"]\n",
+            "[[test]]\nname = \"x\"\nplaybook = \"troubleshoot\"\nfindings = [\"a:severe\"]\n",
         )
         .unwrap_err()
         .to_string();

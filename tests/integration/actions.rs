@@ -310,7 +310,7 @@ fn permission_denied_on_an_operator_socket_exits_4() {
         return;
     };
     let run = harun()
-        .socket(&lab, lab.operator_socket())
+        .socket(&lab, lab.operator_socket().expect("scenario lab"))
         .args(["--yes", "-e", r#"set_weight("bk_app/app1", "50%")"#])
         .run();
     run.expect_code(4);

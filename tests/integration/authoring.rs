@@ -43,6 +43,12 @@ fn the_authoring_guide_example_checks_and_passes_its_tests() {
     }
     let run = harun()
         .current_dir(dir.path())
+        .args(["check", "playbooks"])
+        .run();
+    run.expect_code(0);
+    assert!(run.stdout.contains("no problems"), "{}", run.stdout);
+    let run = harun()
+        .current_dir(dir.path())
         .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
         .args(["--haproxy-bin"])
         .arg(haproxy_bin())

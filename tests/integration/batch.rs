@@ -200,7 +200,7 @@ fn a_batch_on_an_operator_socket_is_refused_before_anything_is_sent() {
     };
     let script = format!("set_state({}, \"ready\")", names(0..10, 0..10));
     let run = harun()
-        .socket(&lab, lab.operator_socket())
+        .socket(&lab, lab.operator_socket().expect("scenario lab"))
         .args(["--yes", "-e", &script])
         .run();
     run.expect_code(4);
@@ -265,11 +265,21 @@ fn a_write_that_empties_a_backend_through_track_is_refused_single_or_batched() {
         .nth(1)
         .and_then(|l| l.split(',').nth(column))
         .expect("iid of bk_app");
+    // Invalid input, before any guard or send, even with --force.
     let script = format!(r#"send("set server #{iid}/app1 state maint")"#);
-    expect_refused(&lab, &script, "by `#id`");
+    let run = harun()
+        .lab(&lab)
+        .args(["--yes", "--force", "-e", &script])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("not by HAProxy's `#id` form"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(admin_state(&lab, "bk_app", "app1"), 0);
     let journal = journal_lines(&lab);
-    assert_eq!(journal.len(), 7);
+    assert_eq!(journal.len(), 6);
     assert!(journal.iter().all(|e| e["outcome"] == "refused"));
     // What HAProxy does, so the guard is right to count it.
     let run = harun()

@@ -62,25 +62,26 @@ fn a_session_closed_by_haproxy_is_reopened_once() {
     let Some(lab) = lab(Scenario::Healthy) else {
         return;
     };
-    let child = harun_process()
+    let mut child = harun_process()
         .args(lab_args(&lab))
         .args([
             "-e",
-            "let a = info().Pid; sleep(1.5); let b = info().Pid; a == b",
+            "let a = info().Pid; print(\"ready\"); sleep(3.0); let b = info().Pid; a == b",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // While harun sleeps, its kept session is closed by HAProxy.
-    let listed = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        socat(&lab, "show sess").matches("fe=GLOBAL").count() >= 2
-    });
-    assert!(listed, "harun's session never showed");
+    // Wait until harun has its answer (a loaded machine may take a while),
+    // then close its kept session while it sleeps.
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    assert_eq!(first, "ready");
     shutdown_cli_sessions(&lab);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = rest.join("\n");
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -1,106 +1,402 @@
-//! Faults a real HAProxy will not produce on demand (stalls, garbage, resets),
-//! from a fake socket; and signals.
+//! Faults a real HAProxy will not produce on demand (stalls, drips, garbage,
+//! resets, floods), from a fake socket; and signals. Every fault ends with a
+//! typed error and exit 3, within `--timeout` (plus start-up slack), in
+//! bounded memory, without a panic.
 
 use crate::harness::*;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// A fake runtime API socket: answers `prompt` and `set severity-output`
-/// like HAProxy, then replies `reply` to the next command (None: stall).
-fn fake_socket(
-    dir: &tempfile::TempDir,
-    reply: Option<&'static [u8]>,
-    close_after: bool,
-) -> PathBuf {
+/// How the fake runtime API socket misbehaves. It answers harun's handshake
+/// (`prompt`, `set severity-output number`) like HAProxy unless the fault
+/// is in the handshake itself.
+#[derive(Clone, Copy)]
+enum Fault {
+    /// Accepts and never sends a byte.
+    Silent,
+    /// Answers the prompt but never a command.
+    PromptOnly,
+    /// Sends the reply to the first command one byte per second.
+    Drip,
+    /// Sends these bytes as the reply to the first command, keeps the connection open.
+    Reply(&'static [u8]),
+    /// Sends these bytes in reply to the first command, then closes.
+    CloseAfter(&'static [u8]),
+    /// Sends half a reply, then resets the connection (TCP RST).
+    Reset,
+    /// Streams without end in reply to the first command.
+    Endless,
+    /// A `show stat` header of 200 columns, then short rows without end
+    /// (each row parsed costs far more than its bytes).
+    EndlessStat,
+    /// Answers the first command like HAProxy, the second one never.
+    SlowSecond,
+}
+
+const INFO: &[u8] = b"Name: HAProxy\nVersion: 3.0.0\nPid: 42\nUptime_sec: 7\n\n> ";
+
+/// Serve one connection: the handshake, then the fault.
+fn serve(mut s: impl Read + Write, fault: Fault, on_reset: impl FnOnce()) {
+    let mut lines = 0usize;
+    let mut buf = [0u8; 4096];
+    let mut commands = 0usize;
+    let mut on_reset = Some(on_reset);
+    loop {
+        let n = match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        for _ in buf[..n].iter().filter(|b| **b == b'\n') {
+            lines += 1;
+            if matches!(fault, Fault::Silent) {
+                continue;
+            }
+            if lines <= 2 {
+                let _ = s.write_all(b"\n> ");
+                continue;
+            }
+            commands += 1;
+            match fault {
+                Fault::Silent | Fault::PromptOnly => {}
+                Fault::Drip => {
+                    for b in INFO.iter().cycle().take(3600) {
+                        if s.write_all(&[*b]).is_err() {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+                Fault::Reply(r) => {
+                    let _ = s.write_all(r);
+                }
+                Fault::CloseAfter(r) => {
+                    let _ = s.write_all(r);
+                    return;
+                }
+                Fault::Reset => {
+                    let _ = s.write_all(b"# pxname,svname,qcur,\nfe,FRONT");
+                    std::thread::sleep(Duration::from_millis(100));
+                    if let Some(f) = on_reset.take() {
+                        f();
+                    }
+                    return;
+                }
+                Fault::Endless => {
+                    let block: Vec<u8> = b"Name: HAProxy\n".repeat(4096);
+                    // Bounded: 8 GiB at most, far past any cap; stops when harun hangs up.
+                    for _ in 0..150_000 {
+                        if s.write_all(&block).is_err() {
+                            return;
+                        }
+                    }
+                    return;
+                }
+                Fault::EndlessStat => {
+                    let cols: String = (0..200).map(|i| format!("c{i},")).collect();
+                    if s.write_all(format!("# pxname,svname,{cols}\n").as_bytes())
+                        .is_err()
+                    {
+                        return;
+                    }
+                    let block: Vec<u8> = b"bk,s,\n".repeat(16384);
+                    for _ in 0..100_000 {
+                        if s.write_all(&block).is_err() {
+                            return;
+                        }
+                    }
+                    return;
+                }
+                Fault::SlowSecond => {
+                    if commands == 1 {
+                        let _ = s.write_all(INFO);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A fake runtime API unix socket with `fault`, serving connections until the test ends.
+fn fake_socket(dir: &tempfile::TempDir, fault: Fault) -> PathBuf {
     let path = dir.path().join("fake.sock");
     let listener = UnixListener::bind(&path).unwrap();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut s) = stream else { return };
-            let mut buf = [0u8; 4096];
-            let mut seen = 0;
-            loop {
-                let n = match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                for line in String::from_utf8_lossy(&buf[..n]).lines() {
-                    seen += 1;
-                    if seen <= 2 {
-                        let _ = s.write_all(b"\n> ");
-                        continue;
-                    }
-                    match reply {
-                        Some(r) => {
-                            let _ = s.write_all(r);
-                            if close_after {
-                                let _ = s.shutdown(std::net::Shutdown::Both);
-                            }
-                        }
-                        None => {
-                            let _ = line;
-                            std::thread::sleep(Duration::from_secs(30));
-                        }
-                    }
-                }
-            }
+            let Ok(s) = stream else { return };
+            std::thread::spawn(move || serve(s, fault, || ()));
         }
     });
     path
 }
 
-#[test]
-fn a_stalled_haproxy_times_out_with_exit_3() {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = fake_socket(&dir, None, false);
-    let run = harun()
-        .args([
-            "-s",
-            sock.to_str().unwrap(),
-            "--timeout",
-            "0.5",
-            "-e",
-            "info()",
-        ])
-        .run();
-    run.expect_code(3);
-    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
-    assert!(run.stderr.contains("show info"), "{}", run.stderr);
+/// A fake runtime API TCP socket on loopback (for resets: a unix socket has no RST).
+fn fake_tcp(fault: Fault) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(s) = stream else { return };
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&s);
+            let reset = move || {
+                // SO_LINGER 0: close() sends a RST instead of a FIN.
+                let linger = libc::linger {
+                    l_onoff: 1,
+                    l_linger: 0,
+                };
+                unsafe {
+                    libc::setsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        libc::SO_LINGER,
+                        &linger as *const libc::linger as *const libc::c_void,
+                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                    );
+                }
+            };
+            std::thread::spawn(move || serve(s, fault, reset));
+        }
+    });
+    addr
+}
+
+/// A finished run with how long it took and its peak resident memory.
+struct Measured {
+    run: Run,
+    elapsed: Duration,
+    peak_rss_mib: u64,
+}
+
+/// Run the real binary and measure it: wall time, and its peak RSS from GNU
+/// time. Not from `wait4` here: a child of this (large, multi-threaded) test
+/// process is spawned sharing its memory until `exec`, and Linux counts that
+/// in the child's `ru_maxrss`; GNU time is a small parent.
+fn measured(args: &[&str]) -> Measured {
+    let time = std::path::Path::new("/usr/bin/time");
+    if !time.exists() {
+        panic!("GNU time is missing: apt-get install time (it measures peak memory)");
+    }
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let mut child = std::process::Command::new(time)
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(report.path())
+        .arg(assert_cmd::cargo::cargo_bin("harun"))
+        .args(args)
+        .env_remove("HARUN_SOCKET")
+        .env_remove("HARUN_CONFIG")
+        .env_remove("HARUN_PLAYBOOK_PATH")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let status = child.wait().unwrap();
+    let elapsed = start.elapsed();
+    // GNU time exits with the command's code.
+    let code = status.code().unwrap_or(-1);
+    let kib: u64 = std::fs::read_to_string(report.path())
+        .unwrap()
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("GNU time's %M");
+    Measured {
+        run: Run {
+            code,
+            stdout: out.join().unwrap(),
+            stderr: err.join().unwrap(),
+        },
+        elapsed,
+        peak_rss_mib: kib / 1024,
+    }
+}
+
+/// `--timeout` for the fault runs; the bound allows for a loaded machine.
+const TIMEOUT: f64 = 2.0;
+const BOUND: Duration = Duration::from_secs(5);
+
+/// Run `expr` against `socket` and check what every fault must give: exit 3,
+/// `what` in the error, within the bound, in bounded memory, no panic.
+#[track_caller]
+fn expect_fault(socket: &str, expr: &str, what: &[&str]) -> Measured {
+    let t = TIMEOUT.to_string();
+    let m = measured(&["-s", socket, "--timeout", &t, "-e", expr]);
+    m.run.expect_code(3);
+    for w in what {
+        assert!(m.run.stderr.contains(w), "want {w:?} in: {}", m.run.stderr);
+    }
+    assert!(!m.run.stderr.contains("panicked"), "{}", m.run.stderr);
+    // The figures docs/reliability.md quotes (`-- --nocapture` shows them).
+    eprintln!(
+        "fault figures: {}: exit 3 after {:.2} s (--timeout {TIMEOUT}), peak RSS {} MiB",
+        std::thread::current().name().unwrap_or(expr),
+        m.elapsed.as_secs_f64(),
+        m.peak_rss_mib
+    );
+    assert!(
+        m.elapsed < BOUND,
+        "took {:?} with --timeout {TIMEOUT}: {}",
+        m.elapsed,
+        m.run.stderr
+    );
+    assert!(
+        m.peak_rss_mib < 100,
+        "peak RSS {} MiB: {}",
+        m.peak_rss_mib,
+        m.run.stderr
+    );
+    m
 }
 
 #[test]
-fn garbage_instead_of_show_stat_is_a_malformed_reply() {
+fn a_socket_that_accepts_and_never_answers_times_out() {
     let dir = tempfile::tempdir().unwrap();
-    let sock = fake_socket(&dir, Some(b"\x00\xffthis is not csv\n\n> "), false);
-    let run = harun()
-        .args(["-s", sock.to_str().unwrap(), "-e", "stat()"])
-        .run();
-    run.expect_code(2);
-    assert!(
-        run.stderr.contains("malformed reply to `show stat`"),
-        "{}",
-        run.stderr
+    let sock = fake_socket(&dir, Fault::Silent);
+    expect_fault(
+        sock.to_str().unwrap(),
+        "info()",
+        &["timed out after 2s waiting for the reply to `prompt`"],
     );
 }
 
 #[test]
-fn a_reset_mid_reply_is_reported_not_hung() {
+fn a_socket_that_answers_the_prompt_but_not_the_command_times_out() {
     let dir = tempfile::tempdir().unwrap();
-    let sock = fake_socket(&dir, Some(b"# pxname,svname,qcur,\nfe,FRONTEND,"), true);
-    let run = harun()
-        .args([
-            "-s",
-            sock.to_str().unwrap(),
-            "--timeout",
-            "2",
-            "-e",
-            "stat()",
-        ])
-        .run();
-    run.expect_code(3);
-    assert!(run.stderr.contains("connection"), "{}", run.stderr);
+    let sock = fake_socket(&dir, Fault::PromptOnly);
+    expect_fault(
+        sock.to_str().unwrap(),
+        "info()",
+        &["timed out after 2s waiting for the reply to `show info`"],
+    );
+}
+
+/// The timeout bounds the whole reply, not each read: a byte a second
+/// would otherwise hold harun for as long as the socket cares to drip.
+#[test]
+fn a_reply_dripping_one_byte_per_second_ends_at_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = fake_socket(&dir, Fault::Drip);
+    expect_fault(
+        sock.to_str().unwrap(),
+        "info()",
+        &[
+            "timed out after 2s waiting for the end of the reply to `show info`",
+            "bytes received",
+        ],
+    );
+}
+
+#[test]
+fn a_slow_second_command_of_a_session_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = fake_socket(&dir, Fault::SlowSecond);
+    let m = expect_fault(
+        sock.to_str().unwrap(),
+        r#"let first = info(); print(first.Version); info()"#,
+        &["timed out after 2s waiting for the reply to `show info`"],
+    );
+    assert!(m.run.stdout.contains("3.0.0"), "{}", m.run.stdout);
+}
+
+#[test]
+fn a_connection_closed_mid_line_of_show_stat_is_lost_not_hung() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = fake_socket(
+        &dir,
+        Fault::CloseAfter(b"# pxname,svname,qcur,\nfe,FRONTEND,"),
+    );
+    expect_fault(
+        sock.to_str().unwrap(),
+        "stat()",
+        &["connection lost during `show stat`", "before the prompt"],
+    );
+}
+
+#[test]
+fn binary_garbage_instead_of_show_stat_is_a_malformed_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = fake_socket(
+        &dir,
+        Fault::Reply(b"\x00\xff\xfe\x1b[2J\x7fthis is not csv\x00\x01\n\n> "),
+    );
+    expect_fault(
+        sock.to_str().unwrap(),
+        "stat()",
+        &["malformed reply to `show stat`"],
+    );
+}
+
+#[test]
+fn binary_garbage_instead_of_show_info_is_a_malformed_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = fake_socket(&dir, Fault::Reply(b"\x00\xff\xfe\x1b\x7f\x01\x02\n\n> "));
+    expect_fault(sock.to_str().unwrap(), "info()", &["malformed"]);
+}
+
+#[test]
+fn a_reset_mid_reply_is_reported_not_hung() {
+    let addr = fake_tcp(Fault::Reset);
+    expect_fault(
+        &format!("ipv4@{addr}"),
+        "stat()",
+        &["connection lost during `show stat`", "reset"],
+    );
+}
+
+/// A stream without end stops at the reply cap, named in the error, in
+/// bounded memory (the cap is 64 MiB; peak RSS stays under 100 MiB).
+#[test]
+fn an_endless_stream_stops_at_the_reply_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = fake_socket(&dir, Fault::Endless);
+    expect_fault(
+        sock.to_str().unwrap(),
+        "info()",
+        &["reply cap of 64 MiB", "--max-reply-mb"],
+    );
+    // Rows are padded to the header's width when parsed: the cap bounds the
+    // parsed form too.
+    let dir = tempfile::tempdir().unwrap();
+    let sock = fake_socket(&dir, Fault::EndlessStat);
+    expect_fault(
+        sock.to_str().unwrap(),
+        "stat()",
+        &["reply to `show stat` passed the reply cap of 64 MiB"],
+    );
+    // A lower cap is honoured and named.
+    let m = measured(&[
+        "-s",
+        sock.to_str().unwrap(),
+        "--max-reply-mb",
+        "2",
+        "-e",
+        "stat()",
+    ]);
+    m.run.expect_code(3);
+    assert!(
+        m.run
+            .stderr
+            .contains("reply to `show stat` passed the reply cap of 2 MiB"),
+        "{}",
+        m.run.stderr
+    );
 }
 
 #[test]
@@ -131,7 +427,7 @@ fn ctrl_c_interrupts_a_wait_and_exits_like_sigint() {
 fn a_write_on_the_wire_is_journaled_even_when_the_run_is_stopped() {
     // HAProxy takes the command and never answers; --max-time fires meanwhile.
     let dir = tempfile::tempdir().unwrap();
-    let sock = fake_socket(&dir, None, false);
+    let sock = fake_socket(&dir, Fault::PromptOnly);
     let journal = dir.path().join("journal.jsonl");
     let run = harun()
         .args([
@@ -156,4 +452,25 @@ fn a_write_on_the_wire_is_journaled_even_when_the_run_is_stopped() {
     assert_eq!(lines[0]["command"], "set server bk/s1 weight 10");
     // No reply: HAProxy may have applied it.
     assert_eq!(lines[0]["outcome"], "unknown", "{text}");
+}
+
+/// Rhai's limits bound one value, not many: a recursion holding a distinct
+/// 32 MiB string per level stays under each of them. The heap bound stops it
+/// (not catchable), and harun stays under 256 MiB.
+#[test]
+fn a_playbook_holding_many_large_values_is_stopped_by_the_memory_bound() {
+    let m = measured(&[
+        "-e",
+        r#"let s = "x"; for i in 0..25 { s += s; }
+           fn f(s, n) { let t = s + n; try { f(t, n + 1) } catch (e) { "caught" } }
+           f(s, 0)"#,
+    ]);
+    m.run.expect_code(2);
+    assert!(
+        m.run.stderr.contains("memory passed its limit of 160 MiB"),
+        "{}",
+        m.run.stderr
+    );
+    assert!(!m.run.stdout.contains("caught"), "{}", m.run.stdout);
+    assert!(m.peak_rss_mib < 256, "peak RSS {} MiB", m.peak_rss_mib);
 }

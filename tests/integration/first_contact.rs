@@ -126,8 +126,6 @@ impl Host {
     fn hermetic_args(&self) -> Vec<OsString> {
         let d = self.path();
         vec![
-            "-c".into(),
-            d.join("haproxy.cfg").into(),
             "--haproxy-bin".into(),
             self.haproxy_bin.clone().into(),
             "--rsyslog-conf".into(),
@@ -145,6 +143,10 @@ impl Host {
         let mut h = harun()
             .args(args)
             .args(self.hermetic_args())
+            // The host's configuration through the environment, as a user's
+            // shell would set it: `-c` on `harun lab` means "rehearse on this
+            // configuration", which is not what these screens show.
+            .env("HARUN_CONFIG", self.path().join("haproxy.cfg"))
             .env("XDG_STATE_HOME", self.path().join("state"))
             .current_dir(self.path());
         if let Some(i) = input {
@@ -208,6 +210,11 @@ fn assert_screen(host: &Host, name: &str, text: &str) {
     s.add_filter(
         r"harun-snapshot-\d{8}T\d{6}Z(-\d+)?",
         "harun-snapshot-[TIME]",
+    );
+    // The hermetic HARUN_CONFIG (see `screen`) is not what a user sees in --help.
+    s.add_filter(
+        r"\[env: HARUN_CONFIG=\S*haproxy\.cfg\]",
+        "[env: HARUN_CONFIG=]",
     );
     s.add_filter(r"harun \d+\.\d+\.\d+\S*", "harun [VERSION]");
     s.add_filter(r"HAProxy \d+\.\d+[\w.+~-]*", "HAProxy [VERSION]");

@@ -14,6 +14,37 @@ pub fn haproxy_bin() -> PathBuf {
         .unwrap_or_else(|| harun::settings::resolve_program(std::path::Path::new("haproxy")))
 }
 
+/// The version of the haproxy under test, as `haproxy -v` prints it (`2.6.12-1+deb12u3`),
+/// the same string as `show info`'s `Version`. Tests compare with it instead of
+/// assuming a major version: the suite runs on every supported HAProxy.
+pub fn haproxy_version() -> String {
+    let out = std::process::Command::new(haproxy_bin())
+        .arg("-v")
+        .output()
+        .expect("haproxy -v runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("no version in `haproxy -v`: {text}"))
+        .to_string()
+}
+
+/// Whether the haproxy under test is `major.minor` or newer, for behaviour
+/// that differs by version (each branch is then tested on the versions that
+/// have it).
+pub fn haproxy_at_least(major: u32, minor: u32) -> bool {
+    let v = haproxy_version();
+    let mut parts = v.split(|c: char| !c.is_ascii_digit());
+    let mut num = || {
+        parts
+            .next()
+            .and_then(|x| x.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    (num(), num()) >= (major, minor)
+}
+
 /// Whether haproxy runs here. With `CI=true` a missing haproxy fails the test
 /// (never a silent skip); locally the test is skipped with a loud note.
 pub fn require_haproxy() -> bool {
@@ -198,6 +229,31 @@ impl Harun {
     pub fn run(mut self) -> Run {
         Run::from(self.cmd.output().expect("harun runs"))
     }
+}
+
+/// Put a server in maintenance through harun, even the last UP one of its
+/// backend (`bk_api/api1` in the incident lab: bk_api then answers 503).
+pub fn force_maint(lab: &Lab, server: &str) {
+    let script = format!(r#"set_state("{server}", "maint"); 1"#);
+    harun()
+        .lab(lab)
+        .args(["--yes", "--force", "-e", &script])
+        .run()
+        .expect_code(0);
+}
+
+/// harun aimed at an HAProxy that is gone: a socket nothing listens on, and a
+/// configuration (in `dir`) that logs to 127.0.0.1:514.
+pub fn dead_haproxy(dir: &tempfile::TempDir) -> Harun {
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg, "global\n    log 127.0.0.1:514 local0\n").unwrap();
+    harun()
+        .arg("-s")
+        .arg(dir.path().join("gone.sock"))
+        .arg("-c")
+        .arg(&cfg)
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
 }
 
 /// Write a playbook into a temp dir and return its path (dir kept alive by the caller).

@@ -43,7 +43,7 @@ fn snapshot_writes_every_reply_into_a_new_bundle() {
     // It only reads HAProxy: dry-run does not stop it.
     let run = harun()
         .lab(&lab)
-        .args(["snapshot", "--dry-run", "--json", "-p"])
+        .args(["snapshot", "--dry-run", "--json", "-p", "sample=0.2", "-p"])
         .arg(format!("dir={}", out.path().display()))
         .run();
     run.expect_code(0);
@@ -69,22 +69,52 @@ fn snapshot_writes_every_reply_into_a_new_bundle() {
     assert!(state.contains(" bk_api "), "{state}");
     let info = read(&b.join("show_info.txt"));
     assert!(info.contains("Version: "), "{info}");
-    for f in ["show_errors.txt", "show_activity.txt"] {
+    for f in ["show_errors.txt", "show_activity.txt", "show_backend.txt"] {
         assert!(!read(&b.join(f)).trim().is_empty(), "{f} is empty");
     }
+    assert_eq!(read(&b.join("show_cli_level.txt")).trim(), "admin");
+    // The second sample of show stat, for error rates in a replay.
+    assert!(read(&b.join("show_stat.2.txt")).starts_with("# pxname,svname,"));
+    assert!(read(&b.join("haproxy_vv.txt"))
+        .starts_with(&format!("HAProxy version {}", haproxy_version())));
+    // Every configuration file, at its own path under config/.
+    let copy = b
+        .join("config")
+        .join(lab.config_path().strip_prefix("/").unwrap());
+    assert_eq!(read(&copy), read(lab.config_path()));
+    let host: serde_json::Value = serde_json::from_str(&read(&b.join("host.json"))).unwrap();
+    assert!(host["cpus"]["online"].as_u64().unwrap() >= 1, "{host}");
+    assert!(host["irqbalance"]["running"].is_boolean(), "{host}");
+    assert!(host["rsyslog"]["notes"].is_array(), "{host}");
     let check: serde_json::Value =
         serde_json::from_str(&read(&b.join("config_check.json"))).unwrap();
     assert_eq!(check["valid"], true, "{check}");
-    assert!(
-        check["version"].as_str().unwrap().starts_with('2'),
-        "{check}"
-    );
+    assert_eq!(check["version"], haproxy_version().as_str(), "{check}");
     let model: serde_json::Value = serde_json::from_str(&read(&b.join("config.json"))).unwrap();
     assert!(!model["sections"].as_array().unwrap().is_empty(), "{model}");
     let saved: serde_json::Value = serde_json::from_str(&read(&b.join("findings.json"))).unwrap();
     assert!(saved.is_array(), "{saved}");
     let index: serde_json::Value = serde_json::from_str(&read(&b.join("index.json"))).unwrap();
-    assert_eq!(index["files"].as_array().unwrap().len(), 8, "{index}");
+    // 8 replies (two of show stat), haproxy -vv, the configuration file,
+    // host facts, haproxy -c, config.json, findings.json.
+    assert_eq!(index["files"].as_array().unwrap().len(), 14, "{index}");
+    assert_eq!(
+        (index["format"].as_str(), index["version"].as_u64()),
+        (Some("harun-snapshot"), Some(2))
+    );
+    assert_eq!(
+        index["config_paths"][0],
+        lab.config_path().display().to_string()
+    );
+    let stats: Vec<&serde_json::Value> = index["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["command"] == "show stat")
+        .collect();
+    let at = |f: &serde_json::Value| humantime::parse_rfc3339(f["at"].as_str().unwrap()).unwrap();
+    let gap = at(stats[1]).duration_since(at(stats[0])).unwrap();
+    assert!(gap >= std::time::Duration::from_millis(200), "{gap:?}");
 
     let f = run.finding("snapshot.saved");
     assert_eq!(f["severity"], "ok");
@@ -110,7 +140,14 @@ fn snapshot_keeps_going_when_a_target_fails() {
         .lab(&lab)
         .arg("-s")
         .arg(&dead)
-        .args(["snapshot", "--read-only", "--json", "-p"])
+        .args([
+            "snapshot",
+            "--read-only",
+            "--json",
+            "-p",
+            "sample=0.2",
+            "-p",
+        ])
         .arg(format!("dir={}", out.path().display()))
         .run();
     // The live checks report the dead target (error level): exit 1, bundle complete.
@@ -121,8 +158,10 @@ fn snapshot_keeps_going_when_a_target_fails() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    // Two targets: every reply file carries its target; 5 commands x 2 + 4.
-    assert_eq!(files.len(), 14, "{files:?}");
+    // Two targets: every reply file carries its target; 8 replies x 2, and
+    // config_check.json, config.json, haproxy_vv.txt, host.json,
+    // findings.json, index.json and the config/ directory.
+    assert_eq!(files.len(), 23, "{files:?}");
     let dead_stat = files
         .iter()
         .find(|f| f.starts_with("show_stat.") && f.contains("dead.sock"))
@@ -139,7 +178,7 @@ fn snapshot_keeps_going_when_a_target_fails() {
     assert!(read(&b.join(live_stat)).starts_with("# pxname"));
     let f = run.finding("snapshot.partial");
     assert_eq!(f["severity"], "warning");
-    assert_eq!(f["evidence"].as_array().unwrap().len(), 5, "{f}");
+    assert_eq!(f["evidence"].as_array().unwrap().len(), 8, "{f}");
     run.finding("snapshot.saved");
 }
 
@@ -509,16 +548,8 @@ fn redirects_are_not_followed_and_the_host_header_is_sent() {
 #[test]
 fn snapshot_of_a_dead_haproxy_is_saved_and_exits_3() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("haproxy.cfg");
-    std::fs::write(&cfg, "global\n    log 127.0.0.1:514 local0\n").unwrap();
     let out = tempfile::tempdir().unwrap();
-    let run = harun()
-        .arg("-s")
-        .arg(dir.path().join("gone.sock"))
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--haproxy-bin")
-        .arg(haproxy_bin())
+    let run = dead_haproxy(&dir)
         .args(["snapshot", "--json", "-p"])
         .arg(format!("dir={}", out.path().display()))
         .run();

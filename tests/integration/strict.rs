@@ -94,6 +94,34 @@ fn empty_fields_read_as_unit_and_optional_keys_have_one_way() {
 }
 
 #[test]
+fn a_table_column_that_no_row_has_is_a_typo_not_an_empty_column() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun()
+        .lab(&lab)
+        .args(["-e", r#"table("servers", servers(), ["name", "op_stat"])"#])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("no row of table `servers` has this key; did you mean `op_state`"),
+        "{}",
+        run.stderr
+    );
+    // Rows that differ are fine: a column some rows have prints empty cells.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--json",
+            "-e",
+            r#"table("t", [#{a: 1}, #{b: 2}], ["a", "b"])"#,
+        ])
+        .run();
+    run.expect_code(0);
+}
+
+#[test]
 fn an_unknown_function_names_the_nearest_primitive() {
     let dir = tempfile::tempdir().unwrap();
     let p = playbook(&dir, "f.rhai", "//! Typo.\nlet x = servrs();\n");
@@ -139,18 +167,26 @@ fn servers_and_stat_rows_carry_the_documented_keys() {
         assert!(header.contains(k), "undocumented key `{k}` on servers()");
     }
 
-    // Every derived stat() key exists on a server row (`frontend` as ()).
+    // The derived stat() keys, with their values on a server row.
     let run = harun()
         .lab(&lab)
         .args([
             "--json",
             "-e",
             r#"let r = stat("bk_app").filter(|r| r.kind == "server")[0];
-               ["kind", "backend", "server", "frontend", "target"].filter(|k| k in r)"#,
+               [r.kind, r.backend == r.pxname, r.server == r.svname, r.frontend, r.target != ()]"#,
         ])
         .run();
     run.expect_code(0);
-    assert_eq!(keys(&run), documented(&vocabulary::STAT_ROW));
+    assert_eq!(
+        run.json(),
+        serde_json::json!(["server", true, true, null, true])
+    );
+    let derived: BTreeSet<String> = ["kind", "backend", "server", "frontend", "target"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(derived, documented(&vocabulary::STAT_ROW));
 }
 
 #[test]

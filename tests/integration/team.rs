@@ -199,3 +199,57 @@ fn team_playbooks_come_from_the_search_path_and_never_shadow_a_shipped_one() {
     run.expect_code(0);
     assert!(run.stdout.contains("troubleshoot"), "{}", run.stdout);
 }
+
+#[test]
+fn a_test_rehearses_on_the_teams_own_configuration() {
+    if !require_haproxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prod = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/configs/lab/prod.cfg");
+    std::fs::create_dir(dir.path().join("playbooks")).unwrap();
+    std::fs::write(
+        dir.path().join("playbooks/prod.test.toml"),
+        format!(
+            r#"[[test]]
+name = "troubleshoot sees the server we start DOWN on prod's own backends"
+playbook = "troubleshoot"
+against = "config:{prod}"
+down = ["bk_app/app2"]
+params = {{ sample = 0 }}
+findings = ["servers.down"]
+exit = 0
+
+[[test]]
+name = "the drain rehearsal on prod's bk_app"
+playbook = "drain_server"
+against = "config:{prod}"
+params = {{ server = "bk_app/app1", timeout = 10 }}
+exit = 0
+findings = ["drain.done:ok"]
+
+[[test]]
+name = "an unknown server to start DOWN is the test's failure, with its name"
+playbook = "troubleshoot"
+against = "config:{prod}"
+down = ["bk_app/nope"]
+"#,
+            prod = prod.display()
+        ),
+    )
+    .unwrap();
+    let run = team(dir.path()).args(["test", "--json"]).run();
+    let v = run.json();
+    let tests = v["tests"].as_array().unwrap();
+    assert_eq!(tests[0]["passed"], true, "{v:#}");
+    assert_eq!(tests[1]["passed"], true, "{v:#}");
+    assert_eq!(tests[2]["passed"], false, "{v:#}");
+    assert!(
+        tests[2]["failures"][0]
+            .as_str()
+            .unwrap()
+            .contains("bk_app/nope"),
+        "{v:#}"
+    );
+    run.expect_code(1);
+}

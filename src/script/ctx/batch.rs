@@ -6,9 +6,9 @@
 
 use super::guard::{fleet_of, States, CHUNK};
 use super::{snapshot_of, Ctx, WriteOutcome};
-use crate::error::{Error, Result};
-use crate::journal::Entry;
-use crate::rotation::{self, takes_out, Topology};
+use crate::actions::journal::Entry;
+use crate::actions::rotation::{self, takes_out, Topology};
+use crate::base::error::{Error, Result};
 use crate::runtime::info::process_of;
 use crate::runtime::{Command, ServerRef, Target};
 use std::sync::Arc;
@@ -65,6 +65,11 @@ impl Ctx {
         if commands.is_empty() {
             return Ok(empty);
         }
+        self.refuse_replay(format_args!(
+            "the {} commands of the batch (from `{}`) were not sent",
+            commands.len(),
+            commands[0]
+        ))?;
         let targets: Vec<Arc<Target>> = self.client.targets().to_vec();
         if targets.is_empty() {
             return Err(Error::NoTarget);
@@ -468,9 +473,12 @@ fn state_of(states: &States, server: &ServerRef) -> Option<serde_json::Value> {
 pub(super) fn outcome_of(reply: &Result<String>) -> &'static str {
     match reply {
         Ok(_) => "sent",
-        Err(Error::Timeout { .. } | Error::ConnectionLost { .. } | Error::Malformed { .. }) => {
-            "unknown"
-        }
+        Err(
+            Error::Timeout { .. }
+            | Error::ConnectionLost { .. }
+            | Error::Malformed { .. }
+            | Error::ReplyTooLarge { .. },
+        ) => "unknown",
         Err(_) => "failed",
     }
 }
@@ -493,6 +501,11 @@ fn echo(e: &Error, target: &str, command: &Command) -> Error {
             target,
             command,
             detail: detail.clone(),
+        },
+        Error::ReplyTooLarge { cap, .. } => Error::ReplyTooLarge {
+            target,
+            command,
+            cap: *cap,
         },
         _ => Error::ConnectionLost {
             target,

@@ -1,10 +1,10 @@
 //! The write guard's I/O: what it reads before a write (backups and `track`
 //! chains once per run, the state of every backend a write affects) and how
-//! a refusal is told and journaled. The rules are pure, in `crate::rotation`.
+//! a refusal is told and journaled. The rules are pure, in `crate::actions::rotation`.
 
 use super::{lock, Ctx, Snapshot};
-use crate::error::{Error, Result};
-use crate::rotation::{self, light_states, Fleet, Refusal, Topology};
+use crate::actions::rotation::{self, light_states, Fleet, Refusal, Topology};
+use crate::base::error::{Error, Result};
 use crate::runtime::{Command, ServerRef, Target};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -77,12 +77,6 @@ impl Ctx {
                     "`{command}` would also take out {backend}/{last}, which tracks {server} and is the last UP server of backend `{backend}` on {target} {force}{context}"
                 ),
             ),
-            Refusal::ById => (
-                "named by #id".to_string(),
-                format!(
-                    "`{command}` names {server} by `#id`, and the guard (like `track`) goes by name: write it as backend/server by name {force}{context}"
-                ),
-            ),
             Refusal::Unread { backend } => (
                 format!("backend {backend} unread"),
                 format!(
@@ -125,7 +119,7 @@ impl Ctx {
             let topology = match self.topology(target) {
                 Ok(t) => t,
                 Err(e) if e.is_terminal() => return Err(e),
-                Err(e) if e.exit_code() == crate::ExitCode::Unreachable => {
+                Err(e) if e.exit_code() == crate::base::error::ExitCode::Unreachable => {
                     return Err(unanswered(e))
                 }
                 Err(e) => return Err(unverifiable(e.to_string())),
@@ -136,7 +130,7 @@ impl Ctx {
                 Err(e) if e.is_terminal() => return Err(e),
                 // A missing backend: the write would fail the same way; say it now.
                 Err(e @ Error::NoSuchBackend { .. }) => return Err(e),
-                Err(e) if e.exit_code() == crate::ExitCode::Unreachable => {
+                Err(e) if e.exit_code() == crate::base::error::ExitCode::Unreachable => {
                     return Err(unanswered(e))
                 }
                 Err(e) => return Err(unverifiable(e.to_string())),

@@ -1,0 +1,64 @@
+//! Finding ids raised outside the rule modules: by the runtime primitives
+//! (`target.unreachable`, `drain.timeout`) and by the shipped playbooks. The
+//! rule modules document their own (`config::rule_docs`,
+//! `system::finding_docs`, `health::finding_docs`); docs/findings.md joins them.
+
+use crate::base::report::Severity;
+use crate::system::FindingDoc;
+
+/// Every finding id documented here.
+pub fn finding_docs() -> &'static [FindingDoc] {
+    FINDING_DOCS
+}
+
+static FINDING_DOCS: &[FindingDoc] = &[
+    FindingDoc {
+        id: "target.unreachable",
+        severity: Severity::Error,
+        title: "One of several HAProxy sockets did not answer",
+        meaning: "With several targets (-s repeated, or one socket per process), a command failed on this one: results leave it out. When every target fails the run stops with exit code 3 instead.",
+        fix: "Check that this HAProxy process runs and that the socket path or address matches a `stats socket` line; `ls -l` the socket for permissions.",
+    },
+    FindingDoc {
+        id: "process.unreachable",
+        severity: Severity::Critical,
+        title: "HAProxy's runtime API does not answer (troubleshoot)",
+        meaning: "No target answered `show info`: HAProxy is down, restarting, or the socket is not where harun looks. troubleshoot still runs the offline checks (config, logs, system) and exits 3.",
+        fix: "`systemctl status haproxy` and `journalctl -u haproxy -n 50`; check the socket path and permissions against the `stats socket` line (-s ADDR, HARUN_SOCKET).",
+    },
+    FindingDoc {
+        id: "process.no-socket",
+        severity: Severity::Critical,
+        title: "No HAProxy runtime socket to check (troubleshoot)",
+        meaning: "No socket was given (-s, HARUN_SOCKET), the configuration has no `stats socket` line, and neither /run/haproxy/admin.sock nor /var/run/haproxy/admin.sock exists: the live process could not be checked. troubleshoot still runs the offline checks and exits 2.",
+        fix: "Pass the socket with `-s ADDR`; if HAProxy has none, add `stats socket /run/haproxy/admin.sock mode 660 level admin` to `global` and reload HAProxy.",
+    },
+    FindingDoc {
+        id: "drain.timeout",
+        severity: Severity::Error,
+        title: "Drain timed out: the server is left in drain",
+        meaning: "Sessions or queued requests were still on the server when the drain timeout expired; the server is left in drain, not in maintenance.",
+        fix: "Wait longer (a larger `timeout`), find the long-lived connections (`show sess`), or cut them with `shutdown_sessions(\"BK/SRV\")` if that is acceptable.",
+    },
+    FindingDoc {
+        id: "drain.done",
+        severity: Severity::Ok,
+        title: "Server drained (drain_server)",
+        meaning: "No session and no queued request left; the server is in drain, or in maintenance with `-p then=maint`.",
+        fix: "Nothing to do; put it back with `set_state(\"BK/SRV\", \"ready\")` when the work is done.",
+    },
+    FindingDoc {
+        id: "drain.dry-run",
+        severity: Severity::Info,
+        title: "Dry run: nothing was drained (drain_server)",
+        meaning: "--dry-run: the runtime commands a real run would send are listed as evidence; none was sent.",
+        fix: "Run again without --dry-run.",
+    },
+    FindingDoc {
+        id: "drain.reverted",
+        severity: Severity::Error,
+        title: "Server came back in rotation while draining (drain_server)",
+        meaning: "The drain (or maint) flag disappeared from the admin mask during the wait: another operator, a script or automation set the server ready, or HAProxy reloaded and the new process started from the configuration's states (each poll checks `Stopping` in `show info` and follows the new process).",
+        fix: "Find out who changed it (`harun journal`, other operators, orchestration) before draining again. For reloads: `server-state-file` in global and `load-server-state-from-file global` in defaults, and save `show servers state` to that file before each reload.",
+    },
+];

@@ -1,0 +1,21 @@
+//! What people see: findings, tables and live events rendered for a
+//! terminal or as plain text, shared by the CLI and the REPL. The library
+//! below never prints; these are the only modules that write to the
+//! terminal (through `anstream`, so `NO_COLOR` and pipes get plain text).
+//!
+//! May import: the report model, the sink, the Rhai value conversions.
+
+pub mod display;
+pub mod docs;
+pub mod render;
+pub mod term;
+
+/// Print an error the way every harun error looks.
+pub fn error(msg: &str) {
+    let mut err = anstream::stderr();
+    let red = anstyle::Style::new()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()))
+        .bold();
+    use std::io::Write;
+    let _ = writeln!(err, "{red}harun: error:{red:#} {msg}");
+}
