@@ -57,6 +57,24 @@ pub struct Source {
     pub gzip: bool,
     /// The size on disk, when known (progress).
     pub size: Option<u64>,
+    /// Compressed bytes read so far, for a gzip file: its progress is measured
+    /// on disk, since the decompressed size is unknown until the end.
+    pub compressed_read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+}
+
+/// A reader that counts what passes through it (a gzip file's bytes on disk).
+struct Counted<R> {
+    inner: R,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 impl std::fmt::Debug for Source {
@@ -93,6 +111,7 @@ pub fn open(spec: &str) -> Result<Source, SourceError> {
             reader: Box::new(io::stdin()),
             gzip: false,
             size: None,
+            compressed_read: None,
         });
     }
     if let Some(unit) = journal_unit(spec) {
@@ -160,6 +179,7 @@ fn open_journal(unit: &str) -> Result<Source, SourceError> {
         reader: Box::new(ChildReader { child, stdout }),
         gzip: false,
         size: None,
+        compressed_read: None,
     })
 }
 
@@ -176,9 +196,18 @@ pub fn open_path(path: &Path) -> Result<Source, SourceError> {
     let head = io::Cursor::new(magic[..n].to_vec());
     let gzip = n == 2 && magic == [0x1f, 0x8b];
     let chained = head.chain(f);
+    let mut compressed_read = None;
     let reader: Box<dyn Read + Send> = if gzip {
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        compressed_read = Some(count.clone());
         Box::new(flate2::read::MultiGzDecoder::new(
-            io::BufReader::with_capacity(256 * 1024, chained),
+            io::BufReader::with_capacity(
+                256 * 1024,
+                Counted {
+                    inner: chained,
+                    count,
+                },
+            ),
         ))
     } else {
         Box::new(chained)
@@ -188,6 +217,7 @@ pub fn open_path(path: &Path) -> Result<Source, SourceError> {
         reader,
         gzip,
         size: Some(meta.len()),
+        compressed_read,
     })
 }
 
@@ -229,6 +259,7 @@ pub fn open_range(path: &Path, start: u64, len: u64) -> Result<Source, SourceErr
         reader: Box::new(f.take(len)),
         gzip: false,
         size: Some(len),
+        compressed_read: None,
     })
 }
 
@@ -265,8 +296,8 @@ pub fn with_rotations(path: &Path) -> Vec<PathBuf> {
 
 impl Source {
     /// Calls `f` with every line (without `\n`); `f` returns false to stop. `progress` gets
-    /// the bytes read so far (of the file on disk for gzip: its compressed size is unknown
-    /// while decoding, so progress counts decompressed bytes there).
+    /// the bytes read so far: of the file on disk, also for gzip (counted under the
+    /// decoder, since the decompressed size is unknown until the end).
     pub fn for_each(
         mut self,
         mut f: impl FnMut(Event<'_>) -> bool,
@@ -344,7 +375,10 @@ impl Source {
             let scan_from = end;
             end += n;
             end_info.bytes += n as u64;
-            progress(end_info.bytes);
+            progress(match &self.compressed_read {
+                Some(c) => c.load(std::sync::atomic::Ordering::Relaxed),
+                None => end_info.bytes,
+            });
             for nl in memchr::memchr_iter(b'\n', &buf[scan_from..end]) {
                 let nl = scan_from + nl;
                 let line = &buf[start..nl];
@@ -425,6 +459,14 @@ mod tests {
         let (glines, glong, gend) = collect(open_path(&gz).unwrap());
         assert_eq!((glines, glong), (lines, long));
         assert!(gend.damaged.is_none());
+        // Progress of a .gz counts its bytes on disk, so a bar can end at 100%.
+        let mut seen = Vec::new();
+        open_path(&gz)
+            .unwrap()
+            .for_each(|_| true, |b| seen.push(b))
+            .unwrap();
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        assert_eq!(seen.last().copied(), Some(data.len() as u64));
 
         // A truncated .gz: what was read is kept, and the damage is named.
         std::fs::write(&gz, &data[..data.len() / 2]).unwrap();

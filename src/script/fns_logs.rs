@@ -345,7 +345,8 @@ fn read_all(
         }
         let src = source::open(spec).map_err(unreadable)?;
         let name = src.name.clone();
-        let size = src.size.filter(|s| *s >= PROGRESS_FROM && !src.gzip);
+        // On disk for gzip too: progress counts the compressed bytes read.
+        let size = src.size.filter(|s| *s >= PROGRESS_FROM);
         let key = format!("read {name}");
         let start = Instant::now();
         let mut n: u64 = 0;
