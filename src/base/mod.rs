@@ -3,6 +3,7 @@
 //! did-you-mean suggestions, heap accounting for the memory bound. Plain data and traits; imports nothing else of
 //! harun.
 
+pub mod bytes;
 pub mod cancel;
 pub mod error;
 pub mod mem;

@@ -13,7 +13,6 @@
 //! functions over byte slices; the per-line path allocates nothing.
 
 pub mod entry;
-pub mod envelope;
 pub mod filter;
 pub mod findings;
 pub mod format;
@@ -26,8 +25,8 @@ pub mod termination;
 pub mod time;
 pub mod top;
 
+pub use crate::system::envelope::{self, Envelope};
 pub use entry::{Entry, Format, Line, Notice, NA};
-pub use envelope::Envelope;
 pub use findings::finding_docs;
 pub use format::LogFormat;
 

@@ -511,7 +511,7 @@ impl<'p> Aggregator<'p> {
     #[inline]
     pub fn line(&mut self, raw: &[u8]) {
         self.s.lines += 1;
-        let envelope = super::envelope::split(raw);
+        let envelope = crate::system::envelope::split(raw);
         // The common case first, without the `Parsed` wrapper: the entry is built in place.
         if let Some(mut e) = super::entry::parse_fixed_head(envelope.message) {
             self.traffic(&mut e);

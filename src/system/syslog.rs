@@ -75,146 +75,34 @@ pub struct Collected {
 }
 
 /// Parses one datagram. `None` when it does not start with a valid `<PRI>`.
+/// The header is read by [`super::envelope::split`], the parser of log files
+/// too, so a datagram and a line of `/var/log/haproxy.log` split the same way.
 pub fn parse_syslog(datagram: &[u8]) -> Option<SyslogMessage> {
     let text = String::from_utf8_lossy(datagram);
     let text = text.trim_end_matches(['\n', '\r', '\0']);
-    let rest = text.strip_prefix('<')?;
-    let end = rest.find('>')?;
-    let digits = &rest[..end];
-    if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let pri: u8 = digits.parse().ok().filter(|p| *p <= 191)?;
-    let rest = &rest[end + 1..];
-    let mut m = SyslogMessage {
+    let env = super::envelope::split(text.as_bytes());
+    let pri = env.pri?;
+    let owned = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let some = |b: &[u8]| (!b.is_empty()).then(|| owned(b));
+    let format = match env.format {
+        // A timestamp but no tag: still RFC 3164, the rest is the message.
+        "raw" if !env.timestamp.is_empty() => "rfc3164",
+        "raw" => "priority",
+        f => f,
+    };
+    Some(SyslogMessage {
         pri,
         facility: pri / 8,
         severity: pri % 8,
         facility_name: crate::system::logging::FACILITIES[usize::from(pri / 8)].to_string(),
         severity_name: crate::system::logging::LEVELS[usize::from(pri % 8)].to_string(),
-        format: "priority".into(),
-        timestamp: None,
-        host: None,
-        tag: None,
-        pid: None,
-        message: String::new(),
-    };
-    if let Some(r) = rest.strip_prefix("1 ") {
-        parse_5424(r, &mut m);
-    } else if let Some((ts, r)) = rfc3164_timestamp(rest) {
-        m.timestamp = Some(ts.to_string());
-        parse_3164_tail(r, &mut m);
-    } else {
-        m.message = rest.to_string();
-    }
-    Some(m)
-}
-
-fn nil(s: &str) -> Option<String> {
-    (s != "-" && !s.is_empty()).then(|| s.to_string())
-}
-
-fn parse_5424(r: &str, m: &mut SyslogMessage) {
-    m.format = "rfc5424".into();
-    let mut parts = r.splitn(5, ' ');
-    m.timestamp = parts.next().and_then(nil);
-    m.host = parts.next().and_then(nil);
-    m.tag = parts.next().and_then(nil);
-    m.pid = parts.next().and_then(|p| p.parse().ok());
-    let rest = parts.next().unwrap_or("");
-    // MSGID, then STRUCTURED-DATA (`-` or one or more `[...]`), then the message.
-    let rest = match rest.split_once(' ') {
-        Some((_msgid, r)) => r,
-        None => "",
-    };
-    let msg = if let Some(r) = rest.strip_prefix('-') {
-        r
-    } else if rest.starts_with('[') {
-        skip_sd(rest)
-    } else {
-        rest
-    };
-    let msg = msg.strip_prefix(' ').unwrap_or(msg);
-    m.message = msg.strip_prefix('\u{feff}').unwrap_or(msg).to_string();
-}
-
-/// Skips `[id k="v"]...` elements (with `\]` and `\"` escapes inside values).
-fn skip_sd(s: &str) -> &str {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() && b[i] == b'[' {
-        let mut in_q = false;
-        i += 1;
-        while i < b.len() {
-            match b[i] {
-                b'\\' => i += 1,
-                b'"' => in_q = !in_q,
-                b']' if !in_q => break,
-                _ => {}
-            }
-            i += 1;
-        }
-        i += 1;
-    }
-    s.get(i.min(s.len())..).unwrap_or("")
-}
-
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// `Mmm dd hh:mm:ss ` (day space- or zero-padded).
-fn rfc3164_timestamp(s: &str) -> Option<(&str, &str)> {
-    let ts = s.get(..15)?;
-    let b = ts.as_bytes();
-    let ok = ts.get(..3).is_some_and(|m| MONTHS.contains(&m))
-        && b[3] == b' '
-        && (b[4] == b' ' || b[4].is_ascii_digit())
-        && b[5].is_ascii_digit()
-        && b[6] == b' '
-        && b[9] == b':'
-        && b[12] == b':'
-        && [7, 8, 10, 11, 13, 14]
-            .iter()
-            .all(|&i| b[i].is_ascii_digit());
-    if !ok {
-        return None;
-    }
-    let rest = s.get(15..)?;
-    Some((ts, rest.strip_prefix(' ').unwrap_or(rest)))
-}
-
-/// `name[pid]:` or `name:` → (name, pid).
-fn tag_of(word: &str) -> Option<(String, Option<u32>)> {
-    let w = word.strip_suffix(':')?;
-    if let Some((name, pid)) = w.strip_suffix(']').and_then(|x| x.split_once('[')) {
-        if name.is_empty() {
-            return None;
-        }
-        return Some((name.to_string(), pid.parse().ok()));
-    }
-    (!w.is_empty() && !w.contains('/')).then(|| (w.to_string(), None))
-}
-
-fn parse_3164_tail(r: &str, m: &mut SyslogMessage) {
-    let (first, after_first) = r.split_once(' ').unwrap_or((r, ""));
-    if let Some((tag, pid)) = tag_of(first) {
-        m.format = "local".into();
-        m.tag = Some(tag);
-        m.pid = pid;
-        m.message = after_first.to_string();
-        return;
-    }
-    m.format = "rfc3164".into();
-    let (second, after_second) = after_first.split_once(' ').unwrap_or((after_first, ""));
-    if let Some((tag, pid)) = tag_of(second) {
-        m.host = Some(first.to_string());
-        m.tag = Some(tag);
-        m.pid = pid;
-        m.message = after_second.to_string();
-    } else {
-        m.message = r.to_string();
-    }
+        format: format.into(),
+        timestamp: some(env.timestamp),
+        host: some(env.host),
+        tag: some(env.tag),
+        pid: env.pid,
+        message: owned(env.message),
+    })
 }
 
 /// A bound UDP syslog listener. Bind first (port 0 picks a free port), learn the address with

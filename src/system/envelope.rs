@@ -102,7 +102,7 @@ fn skip_spaces(s: &[u8]) -> &[u8] {
 
 /// The next space-separated word and what follows it (leading spaces skipped).
 fn word(s: &[u8]) -> (&[u8], &[u8]) {
-    let i = super::entry::find_byte(s, 0, b' ');
+    let i = crate::base::bytes::find_byte(s, 0, b' ');
     if i < s.len() {
         (&s[..i], &s[i + 1..])
     } else {
