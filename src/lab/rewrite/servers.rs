@@ -184,21 +184,14 @@ pub(super) fn template_range(spec: &str) -> Option<std::ops::RangeInclusive<u64>
     (lo >= 1 && hi >= lo && hi - lo < 100_000).then_some(lo..=hi)
 }
 
-/// A time value as HAProxy writes them (`2s`, `500ms`, `1m`; a bare number is ms).
+/// A time value as HAProxy writes them (`2s`, `500ms`, `1m`; a bare number is ms),
+/// read by the log parser's reader (overflow-checked); `us` keeps its precision.
 pub(super) fn parse_time(v: &str) -> Option<Duration> {
-    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let (n, unit) = v.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    let ms = match unit {
-        "" | "ms" => n,
-        "us" => return Some(Duration::from_micros(n)),
-        "s" => n * 1000,
-        "m" => n * 60_000,
-        "h" => n * 3_600_000,
-        "d" => n * 86_400_000,
-        _ => return None,
-    };
-    Some(Duration::from_millis(ms))
+    if let Some(us) = v.strip_suffix("us") {
+        return us.parse().ok().map(Duration::from_micros);
+    }
+    let ms = crate::logs::time::haproxy_time_ms(v)?;
+    u64::try_from(ms).ok().map(Duration::from_millis)
 }
 
 #[derive(Clone)]
@@ -362,6 +355,8 @@ mod tests {
         assert_eq!(parse_time("1500"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_time("2m"), Some(Duration::from_secs(120)));
         assert_eq!(parse_time("x"), None);
+        // Overflow is no value, not a panic (debug) or a wrapped one (release).
+        assert_eq!(parse_time("300000000000000d"), None);
         assert_eq!(template_range("3"), Some(1..=3));
         assert_eq!(template_range("4-6"), Some(4..=6));
         assert_eq!(template_range("6-4"), None);

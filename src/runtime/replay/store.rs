@@ -71,6 +71,7 @@ pub fn static_kind(kind: &str) -> &'static str {
         "unknown_command",
         "haproxy_error",
         "malformed",
+        "reply_too_large",
         "refused",
         "io",
         "other",
@@ -393,6 +394,13 @@ fn filter_servers_state(text: &str, backend: &str) -> (String, usize) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_recorded_reply_too_large_replays_as_itself() {
+        // It exits 3 live; read back as `recorded_error` it exited 2.
+        assert_eq!(super::static_kind("reply_too_large"), "reply_too_large");
+        assert_eq!(super::static_kind("whatever"), "recorded_error");
+    }
+
     use super::*;
     use std::time::Duration;
 
