@@ -141,11 +141,7 @@ fn local_now() -> i64 {
 fn query(opts: &Map) -> R<Query> {
     for k in opts.keys() {
         if !OPTION_KEYS.contains(&k.as_str()) {
-            let near: Vec<&str> = OPTION_KEYS
-                .iter()
-                .copied()
-                .filter(|o| strsim::jaro_winkler(o, k) > 0.8)
-                .collect();
+            let near = crate::base::suggest::nearest(k, OPTION_KEYS.iter().copied());
             return Err(invalid(
                 "option",
                 k.to_string(),
@@ -452,17 +448,26 @@ fn read_udp(
     }
 }
 
+/// Refuses the options that belong to the other primitive (`top` on `logs()`).
+fn not_options_of(opts: &Map, keys: &[&str], of: &str, not_of: &str) -> R<()> {
+    match keys.iter().find(|k| opts.contains_key(**k)) {
+        Some(k) => Err(invalid(
+            "option",
+            *k,
+            format!("is an option of {of}(), not of {not_of}()"),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn logs(ctx: &Ctx, source: &Dynamic, opts: &Map) -> R<Array> {
     let mut q = query(opts)?;
-    for k in ["top", "threads", "agent_header"] {
-        if opts.contains_key(k) {
-            return Err(invalid(
-                "option",
-                k,
-                "is an option of log_summary(), not of logs()",
-            ));
-        }
-    }
+    not_options_of(
+        opts,
+        &["top", "threads", "agent_header"],
+        "log_summary",
+        "logs",
+    )?;
     let (parser, _notes) = parser_for(ctx, &mut q)?;
     let sources = expand(&sources_of(source)?, q.rotated);
     let limit = if q.tail.is_some() {
@@ -521,30 +526,15 @@ fn logs(ctx: &Ctx, source: &Dynamic, opts: &Map) -> R<Array> {
 
 fn log_summary(ctx: &Ctx, source: &Dynamic, opts: &Map) -> R<Map> {
     let mut q = query(opts)?;
-    for k in ["limit", "tail", "notices"] {
-        if opts.contains_key(k) {
-            return Err(invalid(
-                "option",
-                k,
-                "is an option of logs(), not of log_summary()",
-            ));
-        }
-    }
+    not_options_of(opts, &["limit", "tail", "notices"], "logs", "log_summary")?;
     let (parser, notes) = parser_for(ctx, &mut q)?;
     let sources = expand(&sources_of(source)?, q.rotated);
-    let mut agg = Aggregator::new(
-        &parser,
-        SummaryOptions {
-            filter: q.filter.clone(),
-            top: q.top,
-            agent_header: q.agent_header,
-        },
-    );
     let summary_opts = SummaryOptions {
         filter: q.filter.clone(),
         top: q.top,
         agent_header: q.agent_header,
     };
+    let mut agg = Aggregator::new(&parser, summary_opts.clone());
     for spec in &sources {
         if let Some((path, size)) = parallel_candidate(spec).filter(|_| q.threads != Some(1)) {
             let part = summarize_parallel(ctx, &parser, &summary_opts, &path, size, q.threads)?;
@@ -745,19 +735,8 @@ fn explain_termination(state: &str) -> R<Map> {
 }
 
 fn log_formats(ctx: &Ctx) -> R<Map> {
-    let mut q = Query {
-        filter: Filter::default(),
-        limit: None,
-        tail: None,
-        notices: false,
-        rotated: false,
-        formats: Vec::new(),
-        use_config: true,
-        top: 10,
-        agent_header: None,
-        threads: None,
-        seconds: 10.0,
-    };
+    // The defaults of every option: what `log_summary(source)` would use.
+    let mut q = query(&Map::new())?;
     let (parser, notes) = parser_for(ctx, &mut q)?;
     let mut m = Map::new();
     let formats: Array = parser

@@ -90,9 +90,8 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
             _lab = Some(lab);
         }
         Against::Replay(dir) => {
-            let addr = format!("replay@{}", dir.display());
-            settings.sockets =
-                vec![Address::parse(&addr).map_err(|e| format!("replay bundle: {e}"))?];
+            // A directory that is not a bundle is refused when the runner opens it.
+            settings.sockets = vec![Address::Replay(dir.clone())];
             let tmp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
             settings.journal_path = tmp.path().join("journal.jsonl");
             settings.output_dir = tmp.path().to_path_buf();
