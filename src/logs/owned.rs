@@ -188,7 +188,7 @@ impl Record {
         self.status = opt(e.status);
         self.bytes_read = opt(e.bytes_read);
         let ts = text(e.termination_state);
-        self.termination = termination::explain(&ts).map(|x| x.summary);
+        self.termination = termination::summary_line(&ts);
         self.termination_state = (!ts.is_empty()).then_some(ts);
         self.actconn = opt(e.actconn);
         self.feconn = opt(e.feconn);

@@ -199,13 +199,7 @@ pub fn explain(state: &str) -> Option<Explanation> {
     };
     let two: String = chars[..2].iter().collect();
     let normal = two == "--";
-    let summary = if normal {
-        "normal completion".to_string()
-    } else if chars[1] == '-' {
-        cause(chars[0]).to_string()
-    } else {
-        format!("{} {}", cause(chars[0]), phase(chars[1]))
-    };
+    let summary = summary_of(chars[0], chars[1]);
     let (causes, checks) = advice(&two);
     Some(Explanation {
         state: state.to_string(),
@@ -220,9 +214,28 @@ pub fn explain(state: &str) -> Option<Explanation> {
     })
 }
 
+/// The one line of a state's first two characters.
+fn summary_of(c: char, p: char) -> String {
+    if c == '-' && p == '-' {
+        "normal completion".to_string()
+    } else if p == '-' {
+        cause(c).to_string()
+    } else {
+        format!("{} {}", cause(c), phase(p))
+    }
+}
+
+/// One line for a 2- or 4-character state, without building the whole
+/// explanation (every row of `logs()` carries one). `None` when it is not one.
+pub fn summary_line(state: &str) -> Option<String> {
+    let mut chars = state.chars();
+    let (c, p) = (chars.next()?, chars.next()?);
+    matches!(chars.count(), 0 | 2).then(|| summary_of(c, p))
+}
+
 /// One line for a 2- or 4-character state ("" when it is not one).
 pub fn summary(state: &str) -> String {
-    explain(state).map(|e| e.summary).unwrap_or_default()
+    summary_line(state).unwrap_or_default()
 }
 
 #[cfg(test)]
