@@ -616,19 +616,6 @@ mod tests {
     }
 
     #[test]
-    fn names_by_id_never_reach_the_guard() {
-        // The guard (like `track`) goes by name: a write naming a server by
-        // `#id` is refused as invalid input before any guard or send, with
-        // or without force.
-        for c in [
-            "set server #4/w1 state maint",
-            "set server #4/w1 state ready",
-        ] {
-            assert_eq!(Command::raw(c).unwrap_err().kind(), "invalid_input", "{c}");
-        }
-    }
-
-    #[test]
     fn on_backups_only_the_last_backup_is_guarded() {
         // bk2: p1 primary in maintenance, b1 and b2 backups serving.
         let text = format!(

@@ -443,6 +443,9 @@ mod tests {
     fn raw_writes_name_servers_by_name_in_ascii() {
         for evil in [
             "set server #2/#1 state maint",
+            // The guard (like `track`) goes by name: `#id` never reaches it.
+            "set server #4/w1 state maint",
+            "set server #4/w1 state ready",
             "disable server bk/s\u{202e}1",
             "shutdown sessions server b\u{430}/s1",
             "set weight #2/#1 0",
