@@ -466,10 +466,17 @@ pub fn load_config(paths: &[PathBuf]) -> Result<ConfigModel, ConfigError> {
             return Err(ConfigError::NotAFile { path: p.clone() });
         }
     }
+    load_files(files.iter().map(|f| (f.as_path(), f.as_path())))
+}
+
+/// Files read from `read` and named `name` (a replay's copy under its
+/// original path), in order, as one configuration.
+pub fn load_files<'a>(
+    files: impl IntoIterator<Item = (&'a Path, &'a Path)>,
+) -> Result<ConfigModel, ConfigError> {
     let mut model = ConfigModel::default();
-    for f in files {
-        let text = read_config_file(&f)?;
-        let part = parse_config(&text, &f);
+    for (name, read) in files {
+        let part = parse_config(&read_config_file(read)?, name);
         model.files.extend(part.files);
         model.sections.extend(part.sections);
         model.notes.extend(part.notes);

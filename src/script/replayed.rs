@@ -7,8 +7,7 @@
 use super::ctx::Ctx;
 use crate::base::error::Error;
 use crate::config::check::Checked;
-use crate::config::model::read_config_file;
-use crate::config::{parse_config, CheckResult, ConfigError, ConfigModel};
+use crate::config::{CheckResult, ConfigError, ConfigModel};
 use crate::runtime::replay::{store::static_kind, Bundle};
 use crate::system::host::{CpuInfo, IrqbalanceStatus};
 use crate::system::rsyslog::RsyslogSetup;
@@ -56,15 +55,11 @@ pub(super) fn config(bundle: &Bundle) -> Result<ConfigModel, ConfigError> {
             bundle: bundle.dir().to_path_buf(),
         });
     }
-    let mut model = ConfigModel::default();
-    for (original, copy) in files {
-        let text = read_config_file(copy)?;
-        let part = parse_config(&text, original);
-        model.files.extend(part.files);
-        model.sections.extend(part.sections);
-        model.notes.extend(part.notes);
-    }
-    Ok(model)
+    crate::config::model::load_files(
+        files
+            .iter()
+            .map(|(original, copy)| (original.as_path(), copy.as_path())),
+    )
 }
 
 /// `haproxy -c` as the snapshot recorded it (`config_check.json`).
