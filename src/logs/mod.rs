@@ -8,7 +8,7 @@
 //! memory ([`summary`]).
 //!
 //! It may import `crate::system` (the syslog listener whose datagrams it parses, the
-//! `FindingDoc` of docs/findings.md) and `crate::report::Severity`, and nothing above it:
+//! `FindingDoc` of docs/findings.md) and `crate::base::report::Severity`, and nothing above it:
 //! never the Rhai side (`crate::script`), the CLI or the output layer. Parsers are pure
 //! functions over byte slices; the per-line path allocates nothing.
 

@@ -6,13 +6,13 @@
 use super::errors::{invalid, to_rhai};
 use super::fns_config::{dynamic, kind_error, load_model};
 use super::{reg, Ctx};
+use crate::base::sink::{Event, Progress};
 use crate::config::model::ConfigModel;
 use crate::logs::filter::{Filter, Status};
 use crate::logs::owned::Record;
 use crate::logs::source::{self, Event as SourceEvent};
 use crate::logs::summary::{Aggregator, Options as SummaryOptions};
 use crate::logs::{format, termination, time, LogFormat, Parser};
-use crate::sink::{Event, Progress};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use std::io::Read;
 use std::path::Path;
@@ -346,7 +346,7 @@ fn read_all(
         let key = format!("read {name}");
         let start = Instant::now();
         let mut n: u64 = 0;
-        let mut stop: Option<crate::error::Error> = None;
+        let mut stop: Option<crate::base::error::Error> = None;
         let mut last_progress = Instant::now();
         let mut shown = false;
         let end = src

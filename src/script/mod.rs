@@ -72,7 +72,7 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
             return None;
         }
         let stop = if over {
-            Some(crate::error::Error::MemoryLimit(max_heap))
+            Some(crate::base::error::Error::MemoryLimit(max_heap))
         } else {
             c.stop_reason()
         };
