@@ -1,8 +1,14 @@
-//! The append-only audit journal: one JSON line per write sent (or planned) to HAProxy.
+//! The append-only audit journal: JSON lines, one per write planned, refused
+//! or done, so a killed harun loses no entry.
 //!
-//! Each line is written with its own `write(2)` before the next command is
-//! sent, so a killed harun loses no entry; `fsync` runs at most once a second
-//! and at the end of the run so bulk changes stay fast.
+//! A write is journaled twice: an intent line (`outcome: "sending"`, with
+//! the state before) written before the command goes out, and its outcome
+//! line (same `id`) once HAProxy answered. A harun killed in between leaves
+//! the intent: every command HAProxy may have received is in the journal.
+//! A batch's intents go out in one `write(2)` and are synced before the
+//! batch is sent; other lines are synced at most once a second and at the
+//! end of the run, so bulk changes stay fast. [`tail`] folds each intent
+//! into its outcome.
 
 use crate::base::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -12,24 +18,58 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+/// A server's state as the journal records it before and after a write
+/// (from `show servers state`): the operational state, the admin bit mask
+/// in decimal as HAProxy prints it with its flags named, and the weight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerSnapshot {
+    pub op_state: std::borrow::Cow<'static, str>,
+    pub admin_state: u32,
+    pub admin_flags: Vec<std::borrow::Cow<'static, str>>,
+    pub drain: bool,
+    pub maint: bool,
+    pub weight: Option<i64>,
+}
+
+impl ServerSnapshot {
+    /// From the fields of a `show servers state` line.
+    pub fn new(op: i64, admin: u32, weight: Option<i64>) -> ServerSnapshot {
+        use crate::runtime::servers_state::{AdminState, OpState};
+        let a = AdminState(admin);
+        ServerSnapshot {
+            op_state: OpState::from_code(op).as_str().into(),
+            admin_state: admin,
+            admin_flags: a.flags().into_iter().map(Into::into).collect(),
+            drain: a.is_drain(),
+            maint: a.is_maint(),
+            weight,
+        }
+    }
+}
+
 /// One journal line.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
+    /// Pairs a write's intent line with its outcome line (`RUN/N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub time: String,
     pub user: String,
     pub host: String,
     pub target: String,
     pub command: String,
-    /// `sent`, `dry-run`, `refused` or `failed`.
+    /// `sending` (the intent, before the command goes out), then `sent`,
+    /// `failed` or `unknown` (sent, no readable reply); or, for what is
+    /// never sent, `dry-run`, `refused` or `skipped`.
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<serde_json::Value>,
+    pub before: Option<ServerSnapshot>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<serde_json::Value>,
+    pub after: Option<ServerSnapshot>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub playbook: Option<String>,
 }
@@ -39,7 +79,14 @@ pub struct Journal {
     file: Mutex<(File, Option<Instant>)>,
     user: String,
     host: String,
+    /// This journal's writer, unique enough to pair intents with outcomes:
+    /// the process id and when it opened the journal.
+    run: String,
+    next_id: std::sync::atomic::AtomicU64,
 }
+
+/// The outcome of an intent line: the command is about to be sent.
+pub const SENDING: &str = "sending";
 
 const SYNC_EVERY: Duration = Duration::from_secs(1);
 
@@ -70,6 +117,15 @@ impl Journal {
             file: Mutex::new((file, None)),
             user: current_user(),
             host: hostname(),
+            run: format!(
+                "{}.{}",
+                std::process::id(),
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_micros())
+                    .unwrap_or_default()
+            ),
+            next_id: std::sync::atomic::AtomicU64::new(1),
         })
     }
 
@@ -80,6 +136,7 @@ impl Journal {
     /// A new entry stamped with now, the user and the host.
     pub fn entry(&self, target: &str, command: &str, outcome: &str) -> Entry {
         Entry {
+            id: None,
             time: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
             user: self.user.clone(),
             host: self.host.clone(),
@@ -92,6 +149,36 @@ impl Journal {
             after: None,
             playbook: None,
         }
+    }
+
+    /// The intent line of a write about to be sent: a fresh `id`, which
+    /// its outcome line ([`Journal::outcome`]) repeats.
+    pub fn intent(&self, target: &str, command: &str) -> Entry {
+        let n = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut e = self.entry(target, command, SENDING);
+        e.id = Some(format!("{}/{n}", self.run));
+        e
+    }
+
+    /// The outcome line of `intent`, stamped now.
+    pub fn outcome(&self, intent: &Entry, outcome: &str) -> Entry {
+        let mut e = self.entry(&intent.target, &intent.command, outcome);
+        e.id = intent.id.clone();
+        e.before = intent.before.clone();
+        e.playbook = intent.playbook.clone();
+        e
+    }
+
+    /// A batch's intent lines in one `write(2)`, synced to disk before the
+    /// batch is sent (one `fdatasync` per batch).
+    pub fn record_intents(&self, entries: &[Entry]) -> Result<()> {
+        self.record_all(entries)?;
+        if !entries.is_empty() {
+            self.sync()?;
+        }
+        Ok(())
     }
 
     /// Append one line with a single `write`.
@@ -137,11 +224,16 @@ impl Drop for Journal {
     }
 }
 
-/// The last `n` entries of a journal file. Lines that do not parse are skipped
-/// and counted, so a torn last line never hides the rest.
+/// The last `n` entries of a journal file, each intent folded into its
+/// outcome: an intent line shows only when no outcome followed it (harun
+/// was killed, or is still waiting for HAProxy). Lines that do not parse
+/// are skipped and counted, so a torn last line never hides the rest.
 pub fn tail(path: &Path, n: usize) -> Result<(Vec<Entry>, usize)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut entries = std::collections::VecDeque::with_capacity(n.min(10_000));
+    // An outcome always follows its intent, so folding a suffix of the file
+    // is exact; at most half of a suffix folds away, so 2n lines are enough.
+    let window = n.saturating_mul(2).max(1);
+    let mut entries = std::collections::VecDeque::with_capacity(window.min(20_000));
     let mut bad = 0;
     for line in BufReader::new(file).lines() {
         let line = line.map_err(|e| Error::io(path, e))?;
@@ -150,17 +242,35 @@ pub fn tail(path: &Path, n: usize) -> Result<(Vec<Entry>, usize)> {
         }
         match serde_json::from_str::<Entry>(&line) {
             Ok(e) => {
-                if entries.len() == n {
+                if entries.len() == window {
                     entries.pop_front();
                 }
-                if n > 0 {
-                    entries.push_back(e);
-                }
+                entries.push_back(e);
             }
             Err(_) => bad += 1,
         }
     }
-    Ok((entries.into_iter().collect(), bad))
+    let mut folded: Vec<Entry> = fold(entries.into_iter().collect());
+    let skip = folded.len().saturating_sub(n);
+    Ok((folded.split_off(skip), bad))
+}
+
+/// Drop every intent line whose outcome line follows it.
+pub fn fold(entries: Vec<Entry>) -> Vec<Entry> {
+    let answered: std::collections::HashSet<&str> = entries
+        .iter()
+        .filter(|e| e.outcome != SENDING)
+        .filter_map(|e| e.id.as_deref())
+        .collect();
+    let keep: Vec<bool> = entries
+        .iter()
+        .map(|e| e.outcome != SENDING || !e.id.as_deref().is_some_and(|id| answered.contains(id)))
+        .collect();
+    entries
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(e, k)| k.then_some(e))
+        .collect()
 }
 
 /// Who ran the write, from the real uid (environment variables can lie or be
@@ -209,6 +319,42 @@ mod tests {
             me.contains(&format!("(uid {}", unsafe { libc::getuid() })),
             "{me}"
         );
+    }
+
+    #[test]
+    fn intents_fold_into_their_outcomes_and_stay_when_none_came() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let j = Journal::open(&path).unwrap();
+        let intents: Vec<Entry> = (0..3)
+            .map(|i| j.intent("t", &format!("set server bk/s{i} state drain")))
+            .collect();
+        j.record_intents(&intents).unwrap();
+        // Outcomes for the first two only: harun "died" before the third.
+        let outcomes: Vec<Entry> = intents[..2].iter().map(|i| j.outcome(i, "sent")).collect();
+        j.record_all(&outcomes).unwrap();
+        drop(j);
+        let raw = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(raw.lines().count(), 5);
+        let (entries, bad) = tail(&path, 10).unwrap();
+        assert_eq!(bad, 0);
+        let seen: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.command.as_str(), e.outcome.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("set server bk/s2 state drain", "sending"),
+                ("set server bk/s0 state drain", "sent"),
+                ("set server bk/s1 state drain", "sent"),
+            ]
+        );
+        assert_eq!(entries[1].id, intents[0].id);
+        // The window of a small tail still folds exactly.
+        let (last, _) = tail(&path, 1).unwrap();
+        assert_eq!(last[0].command, "set server bk/s1 state drain");
+        assert_eq!(last[0].outcome, "sent");
     }
 
     #[test]

@@ -177,6 +177,9 @@ pub struct Topology {
     backups: HashSet<(String, String)>,
     /// `bk/srv` -> the servers that track it directly.
     trackers: HashMap<String, Vec<(String, String)>>,
+    /// Servers per backend, and in all (`None` when not read).
+    sizes: HashMap<String, usize>,
+    total: Option<usize>,
 }
 
 impl Topology {
@@ -186,6 +189,8 @@ impl Topology {
             let (Some(bk), Some(srv)) = (stat.text(r, "pxname"), stat.text(r, "svname")) else {
                 continue;
             };
+            *t.sizes.entry(bk.to_string()).or_default() += 1;
+            *t.total.get_or_insert(0) += 1;
             let me = (bk.to_string(), srv.to_string());
             if stat.int(r, "bck").unwrap_or(0) > 0 {
                 t.backups.insert(me.clone());
@@ -195,6 +200,23 @@ impl Topology {
             }
         }
         t
+    }
+
+    /// Whether one `show servers state` of every backend costs HAProxy less
+    /// than one `show servers state <bk>` per backend of `backends`. HAProxy
+    /// spends about as long on a command as on a dozen server lines, so
+    /// reading everything pays once the backends asked for are many and
+    /// hold a large share of the servers. Without the sizes (no topology
+    /// read), only a great many backends tip it.
+    pub fn prefer_full_read(&self, backends: &[String]) -> bool {
+        const COMMAND_COST_IN_LINES: usize = 12;
+        match self.total {
+            Some(total) => {
+                let asked: usize = backends.iter().filter_map(|b| self.sizes.get(b)).sum();
+                total < asked + backends.len() * COMMAND_COST_IN_LINES
+            }
+            None => backends.len() >= 256,
+        }
     }
 
     pub fn is_backup(&self, backend: &str, server: &str) -> bool {
@@ -259,14 +281,44 @@ pub enum Refusal {
 
 /// The guard's verdict on `command`. A write it lets through is applied to
 /// `fleet` (with what the followers inherit), so the next write of a batch
-/// is judged on the backends as this one leaves them. Writes that cannot
-/// take a server out ([`takes_out`] is `None`) are applied without a verdict.
+/// is judged on the backends as this one leaves them; a refused one leaves
+/// `fleet` as it was. Writes that cannot take a server out ([`takes_out`]
+/// is `None`) are applied without a verdict.
 ///
 /// A write is refused when a server it takes out (the written one or one
 /// that tracks it) leaves its backend without a server in rotation: backups
 /// do not count while the backend has a primary server in rotation; once it
 /// runs on backups only, the last backup is guarded the same way.
 pub fn judge(fleet: &mut Fleet, topology: &Topology, command: &Command) -> Result<(), Refusal> {
+    let Some(server) = command.server_ref() else {
+        return Ok(());
+    };
+    // What a refusal restores: the backends the write may change.
+    let mut touched = vec![server.backend.clone()];
+    touched.extend(
+        topology
+            .followers(&server.backend, &server.server)
+            .into_iter()
+            .map(|(b, _)| b),
+    );
+    let saved: Vec<(String, Vec<Light>)> = touched
+        .iter()
+        .filter_map(|b| fleet.get(b).map(|l| (b.clone(), l.clone())))
+        .collect();
+    let verdict = judge_and_apply(fleet, topology, command);
+    if verdict.is_err() {
+        for (b, lines) in saved {
+            fleet.insert(b, lines);
+        }
+    }
+    verdict
+}
+
+fn judge_and_apply(
+    fleet: &mut Fleet,
+    topology: &Topology,
+    command: &Command,
+) -> Result<(), Refusal> {
     let Some(server) = command.server_ref() else {
         return Ok(());
     };
@@ -322,6 +374,23 @@ pub fn judge(fleet: &mut Fleet, topology: &Topology, command: &Command) -> Resul
         }
     }
     Ok(())
+}
+
+/// The servers of `backend` in rotation, as the guard counts them: its
+/// primaries, or its backups once no primary is left; `None` when the
+/// backend is not in `fleet`.
+pub fn serving(fleet: &Fleet, topology: &Topology, backend: &str) -> Option<usize> {
+    let lines = fleet.get(backend)?;
+    let count = |backups: bool| {
+        lines
+            .iter()
+            .filter(|l| l.in_rotation() && topology.is_backup(backend, l.name) == backups)
+            .count()
+    };
+    Some(match count(false) {
+        0 => count(true),
+        n => n,
+    })
 }
 
 /// What `command` does to the server it names and to its followers,
@@ -512,6 +581,34 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_write_leaves_the_fleet_as_it_was() {
+        let (texts, topo) = (texts(), topology());
+        let mut f = fleet(&texts);
+        judge(&mut f, &topo, &cmd("set server bk/s1 state drain")).unwrap();
+        let before = f.clone();
+        assert!(judge(&mut f, &topo, &cmd("set server bk/s2 state maint")).is_err());
+        assert_eq!(f, before);
+        // Through a follower: web/w1 takes api's last servers with it.
+        assert!(judge(&mut f, &topo, &cmd("set server web/w1 state drain")).is_err());
+        assert_eq!(f, before);
+    }
+
+    #[test]
+    fn one_read_of_everything_when_most_backends_are_asked_for() {
+        let topo = topology();
+        let all: Vec<String> = ["bk", "web", "api"].map(String::from).to_vec();
+        assert!(topo.prefer_full_read(&all));
+        assert!(
+            topo.prefer_full_read(&all[..1]),
+            "4 of 8 servers and a command"
+        );
+        let flat = Topology::default();
+        assert!(!flat.prefer_full_read(&all));
+        let many: Vec<String> = (0..300).map(|i| format!("b{i}")).collect();
+        assert!(flat.prefer_full_read(&many));
+    }
+
+    #[test]
     fn draining_a_parked_server_is_refused() {
         let (texts, topo) = (texts(), topology());
         let mut f = fleet(&texts);
@@ -612,6 +709,8 @@ mod tests {
                 server: "a1".into()
             })
         );
+        assert_eq!(f["api"][1].op, 2, "refused: nothing changed");
+        apply(&mut f, &topo, &cmd("set server web/w1 health stopping"));
         assert_eq!(f["api"][1].op, 3, "a2 follows through a1");
     }
 

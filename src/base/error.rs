@@ -19,7 +19,8 @@ pub enum ExitCode {
     /// over the reply cap).
     Unreachable = 3,
     /// A write was refused: read-only mode, no confirmation, last-server guard,
-    /// or HAProxy answered `Permission denied`.
+    /// or HAProxy answered `Permission denied`; or writes the guard let
+    /// through found a backend emptied under them (kind `emptied`).
     Refused = 4,
     /// Interrupted by Ctrl-C (SIGINT).
     Interrupted = 130,
@@ -33,7 +34,7 @@ impl ExitCode {
             "unreachable" | "timeout" | "connection_lost" | "malformed" | "reply_too_large" => {
                 ExitCode::Unreachable
             }
-            "permission_denied" | "refused" => ExitCode::Refused,
+            "permission_denied" | "refused" | "emptied" => ExitCode::Refused,
             "interrupted" => ExitCode::Interrupted,
             _ => ExitCode::Usage,
         }
@@ -133,6 +134,11 @@ pub enum Error {
     },
     #[error("write refused: {reason}")]
     Refused { reason: String },
+    /// Writes the guard let through left a backend without a server in
+    /// rotation: its state changed under them (another operator, a health
+    /// check) between the guard's read and the writes.
+    #[error("{target}: {detail}")]
+    Emptied { target: String, detail: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -191,6 +197,7 @@ impl Error {
             Error::Malformed { .. } => "malformed",
             Error::ReplyTooLarge { .. } => "reply_too_large",
             Error::Refused { .. } => "refused",
+            Error::Emptied { .. } => "emptied",
             Error::Io { .. } => "io",
             Error::NoTarget => "no_target",
             Error::Playbook(_) => "playbook",

@@ -263,38 +263,92 @@ impl Session {
         Ok(())
     }
 
-    /// Send several validated commands in one write and read their replies
-    /// in order: one round trip instead of one per command. Used for the
-    /// journaled write path (state before, the write, state after). Only for
-    /// commands whose replies cannot contain a line starting with `> `.
+    /// Send several validated commands pipelined and read their replies in
+    /// order: one round trip instead of one per command, however many. The
+    /// commands are written while the replies are read, so a pipeline whose
+    /// replies outgrow the socket buffers cannot stall against HAProxy
+    /// (which stops reading commands while its replies are not read). The
+    /// reply cap applies to each reply. Only for commands whose replies
+    /// cannot contain a line starting with `> `.
     pub async fn send_batch(&mut self, commands: &[&Command]) -> Result<Vec<Result<String>>> {
-        let joined: Vec<&str> = commands.iter().map(|c| c.as_str()).collect();
-        let label = joined.join("; ");
+        let Some(first) = commands.first() else {
+            return Ok(Vec::new());
+        };
+        let label = match commands.len() {
+            1 => first.to_string(),
+            2 | 3 => commands
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            n => format!("{first} and {} more pipelined", n - 1),
+        };
         let deadline = self.exchange_deadline();
-        self.write_lines(&joined, &label, deadline).await?;
-        let mut acc: Vec<u8> = Vec::with_capacity(4096);
-        let mut replies: Vec<String> = Vec::with_capacity(commands.len());
-        let mut start = 0usize;
-        loop {
-            // Split off every complete reply already received.
-            while replies.len() < commands.len() {
-                let Some(pos) = acc[start..].windows(3).position(|w| w == PROMPT) else {
-                    break;
-                };
-                replies.push(String::from_utf8_lossy(&acc[start..start + pos]).into_owned());
-                start += pos + 3;
-            }
-            if replies.len() == commands.len() {
-                break;
-            }
-            let n = self.read_some(&label, acc.len(), deadline).await?;
-            acc.extend_from_slice(&self.buf[..n]);
+        let mut out = Vec::with_capacity(commands.iter().map(|c| c.as_str().len() + 1).sum());
+        for c in commands {
+            out.extend_from_slice(c.as_str().as_bytes());
+            out.push(b'\n');
         }
-        let target = self.address.to_string();
+        let io = IoContext {
+            target: self.address.to_string(),
+            timeout: self.timeout,
+            max_reply: self.max_reply,
+        };
+        let Session { stream, buf, .. } = self;
+        let (mut reader, mut writer) = tokio::io::split(stream);
+        let write = async {
+            match timeout_at(deadline, writer.write_all(&out)).await {
+                Ok(Ok(())) => Ok(()),
+                // HAProxy could not have read a command it refused to accept.
+                Ok(Err(e)) => Err(io.lost(&label, format!("{IDLE_CLOSE}: {e}"))),
+                Err(_) => Err(Error::Timeout {
+                    target: io.target.clone(),
+                    what: format!("HAProxy to accept `{label}`"),
+                    after: io.timeout,
+                }),
+            }
+        };
+        let read = async {
+            // `acc[start..]` is the reply being received; earlier bytes are
+            // split off into `replies` and dropped now and then.
+            let mut acc: Vec<u8> = Vec::with_capacity(4096);
+            let mut replies: Vec<String> = Vec::with_capacity(commands.len());
+            let mut start = 0usize;
+            // Where the search for the next prompt resumes: a long reply
+            // arrives in many reads, and is scanned once.
+            let mut scanned = 0usize;
+            loop {
+                while replies.len() < commands.len() {
+                    let from = scanned.max(start);
+                    let Some(pos) = find_prompt(&acc[from..]) else {
+                        // A prompt may straddle this read and the next.
+                        scanned = acc.len().saturating_sub(PROMPT.len() - 1).max(start);
+                        break;
+                    };
+                    let end = from + pos;
+                    replies.push(String::from_utf8_lossy(&acc[start..end]).into_owned());
+                    start = end + PROMPT.len();
+                    scanned = start;
+                }
+                if replies.len() == commands.len() {
+                    return Ok(replies);
+                }
+                if start > 0 && start * 2 >= acc.len() {
+                    acc.drain(..start);
+                    scanned -= start;
+                    start = 0;
+                }
+                let n =
+                    read_into(&mut reader, buf, &io, &label, acc.len() - start, deadline).await?;
+                acc.extend_from_slice(&buf[..n]);
+            }
+        };
+        let ((), replies) = tokio::try_join!(write, read)?;
+        let target = io.target;
         Ok(replies
             .into_iter()
-            .zip(joined)
-            .map(|(raw, cmd)| classify(&target, cmd, raw))
+            .zip(commands)
+            .map(|(raw, cmd)| classify(&target, cmd.as_str(), raw))
             .collect())
     }
 
@@ -398,48 +452,27 @@ impl Session {
         }
     }
 
-    /// One read into `self.buf`, by the exchange's `deadline`: a socket that
-    /// drips a byte at a time ends there like one that sends nothing.
-    /// `received` (bytes of this reply so far) is checked against the reply
-    /// cap and shapes the messages.
+    /// One read into `self.buf`, by the exchange's `deadline` (see [`read_into`]).
     async fn read_some(
         &mut self,
         label: &str,
         received: usize,
         deadline: Instant,
     ) -> Result<usize> {
-        match timeout_at(deadline, self.stream.read(&mut self.buf)).await {
-            Ok(Ok(0)) => Err(self.lost(
-                label,
-                if received == 0 {
-                    IDLE_CLOSE.into()
-                } else {
-                    format!("connection closed after {received} bytes, before the prompt")
-                },
-            )),
-            Ok(Ok(n)) => {
-                if received + n > self.max_reply {
-                    return Err(Error::ReplyTooLarge {
-                        target: self.address.to_string(),
-                        command: label.to_string(),
-                        cap: self.max_reply,
-                    });
-                }
-                Ok(n)
-            }
-            // A reset before the first byte: the session was already dead.
-            Ok(Err(e)) if received == 0 => Err(self.lost(label, format!("{IDLE_CLOSE}: {e}"))),
-            Ok(Err(e)) => Err(self.lost(label, e.to_string())),
-            Err(_) => Err(Error::Timeout {
-                target: self.address.to_string(),
-                what: if received == 0 {
-                    format!("the reply to `{label}`")
-                } else {
-                    format!("the end of the reply to `{label}` ({received} bytes received)")
-                },
-                after: self.timeout,
-            }),
-        }
+        let io = IoContext {
+            target: self.address.to_string(),
+            timeout: self.timeout,
+            max_reply: self.max_reply,
+        };
+        read_into(
+            &mut self.stream,
+            &mut self.buf,
+            &io,
+            label,
+            received,
+            deadline,
+        )
+        .await
     }
 
     fn lost(&self, label: &str, detail: String) -> Error {
@@ -462,6 +495,84 @@ impl Session {
             err,
             Error::ConnectionLost { .. } | Error::Timeout { .. } | Error::ReplyTooLarge { .. }
         )
+    }
+}
+
+/// What a read needs to know to name its errors and apply the reply cap.
+struct IoContext {
+    target: String,
+    timeout: Duration,
+    max_reply: usize,
+}
+
+impl IoContext {
+    fn lost(&self, label: &str, detail: String) -> Error {
+        Error::ConnectionLost {
+            target: self.target.clone(),
+            command: label.to_string(),
+            detail,
+        }
+    }
+}
+
+/// Where the first prompt ends a reply in `bytes`.
+fn find_prompt(bytes: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let at = crate::base::bytes::find_byte(bytes, from, b'\n');
+        if at >= bytes.len() {
+            return None;
+        }
+        if bytes[at..].starts_with(PROMPT) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+}
+
+/// One read into `buf`, by the exchange's `deadline`: a socket that drips a
+/// byte at a time ends there like one that sends nothing. `received` (bytes
+/// of this reply so far) is checked against the reply cap and shapes the
+/// messages.
+async fn read_into<R: AsyncRead + Unpin + ?Sized>(
+    reader: &mut R,
+    buf: &mut [u8],
+    io: &IoContext,
+    label: &str,
+    received: usize,
+    deadline: Instant,
+) -> Result<usize> {
+    match timeout_at(deadline, reader.read(buf)).await {
+        Ok(Ok(0)) => Err(io.lost(
+            label,
+            if received == 0 {
+                IDLE_CLOSE.into()
+            } else {
+                format!("connection closed after {received} bytes, before the prompt")
+            },
+        )),
+        Ok(Ok(n)) => {
+            if received + n > io.max_reply {
+                return Err(Error::ReplyTooLarge {
+                    target: io.target.clone(),
+                    command: label.to_string(),
+                    cap: io.max_reply,
+                });
+            }
+            Ok(n)
+        }
+        // A reset before the first byte: the session was already dead.
+        Ok(Err(e)) if received == 0 => Err(io.lost(label, format!("{IDLE_CLOSE}: {e}"))),
+        Ok(Err(e)) => Err(io.lost(label, e.to_string())),
+        Err(_) => Err(Error::Timeout {
+            target: io.target.clone(),
+            what: if received == 0 {
+                format!("the reply to `{label}`")
+            } else {
+                format!("the end of the reply to `{label}` ({received} bytes received)")
+            },
+            after: io.timeout,
+        }),
     }
 }
 

@@ -3,16 +3,15 @@
 
 mod batch;
 mod guard;
-pub use batch::BatchOutcome;
+pub use batch::{BatchOutcome, OnRefusal};
 
-use crate::actions::journal::Journal;
+use crate::actions::journal::{Journal, ServerSnapshot};
 use crate::actions::rotation::{light_header, light_line, takes_out, Light};
 use crate::base::cancel::CancelToken;
 use crate::base::error::{Error, Result};
 use crate::base::report::{Finding, Report, Table};
 use crate::base::sink::{Confirm, Event, Sink, WriteNotice};
 use crate::runtime::replay::Bundle;
-use crate::runtime::servers_state::{AdminState, OpState};
 use crate::runtime::{Client, Command, ServerRef};
 use crate::script::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -46,6 +45,11 @@ pub struct Ctx {
     /// Backups and track chains per target, read once per run for the guard
     /// (configuration: they do not change at runtime).
     topologies: Mutex<HashMap<String, Arc<crate::actions::rotation::Topology>>>,
+    /// The latest `show servers state <bk>` seen per target: the view the
+    /// guard of single writes judges on while it is fresh (see `guard.rs`).
+    seen: Mutex<HashMap<String, guard::Seen>>,
+    /// `show cli level` per target, read when a refusal needs it.
+    levels: Mutex<HashMap<String, Option<String>>>,
     pub catalog: RwLock<Catalog>,
     /// Only the REPL completes names: playbook runs skip building the catalog.
     pub track_catalog: AtomicBool,
@@ -97,6 +101,8 @@ impl Ctx {
             journal: OnceLock::new(),
             confirmed: AtomicBool::new(false),
             topologies: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
+            levels: Mutex::new(HashMap::new()),
             catalog: RwLock::new(Catalog::default()),
             track_catalog: AtomicBool::new(false),
             playbook: Mutex::new(String::new()),
@@ -171,6 +177,8 @@ impl Ctx {
         *lock(&self.deadline) = self.settings.max_time.map(|d| Instant::now() + d);
         self.confirmed.store(false, Ordering::SeqCst);
         lock(&self.topologies).clear();
+        lock(&self.seen).clear();
+        lock(&self.levels).clear();
         // A REPL line is a run: a configuration edited meanwhile is read again.
         lock(&self.models).clear();
     }
@@ -372,12 +380,17 @@ impl Ctx {
 
     /// [`Ctx::write`] with the server's state before and after, per target.
     ///
-    /// Cost: a command about a server takes one round trip per target
-    /// (`show servers state <bk>`, the command and `show servers state <bk>`
-    /// again, pipelined on the session); a command that may take a server
-    /// out (drain, maint, weight 0, ...) one more for the guard, which also
-    /// yields the state before, and once per run `show stat -1 4 -1` for
-    /// the backups and `track` chains. Many servers: [`Ctx::write_many`].
+    /// Cost: one round trip per target for a command about a server: the
+    /// command pipelined with `show servers state <bk>` after it (and before
+    /// it, unless the guard just judged on that state). A command that may
+    /// take a server out (drain, maint, weight 0, ...) is judged by the
+    /// guard on the run's view of its backend when that view is fresh (read
+    /// or refreshed by a write within the last 100 ms, as in a loop of
+    /// writes), else on a read of its own (one more round trip; from the
+    /// fourth such read of a run, one `show servers state` of every backend
+    /// refreshes the whole view). Once per run, `show stat -1 4 -1` gives
+    /// the guard the backups and `track` chains. Many servers at once:
+    /// [`Ctx::write_many`].
     pub fn write_detailed(&self, command: &Command, force: bool) -> Result<Vec<WriteOutcome>> {
         self.refuse_replay(format_args!("`{command}` was not sent"))?;
         let targets: Vec<String> = self.client.targets().iter().map(|t| t.name()).collect();
@@ -394,9 +407,10 @@ impl Ctx {
         let server = command.server_ref();
         // State before, per target, when the guard (or dry-run) already read it.
         let mut before: Vec<Option<Snapshot>> = vec![None; targets.len()];
+        let mut serving_before: Vec<guard::Serving> = vec![Vec::new(); targets.len()];
         let guarded = takes_out(command).filter(|_| !(force || self.settings.force));
         if let Some(s) = &guarded {
-            before = self.last_server_guard(s, command)?;
+            (before, serving_before) = self.last_server_guard(s, command)?;
         } else if self.settings.dry_run || self.needs_confirmation() {
             // Read before showing or asking, so a missing server is caught first.
             if let Some(s) = &server {
@@ -441,9 +455,9 @@ impl Ctx {
             )?;
             // The operator took their time and the backend may have changed
             // meanwhile: check the guard again (it reads the state before too).
-            before = match &guarded {
+            (before, serving_before) = match &guarded {
                 Some(s) => self.last_server_guard(s, command)?,
-                None => vec![None; targets.len()],
+                None => (vec![None; targets.len()], vec![Vec::new(); targets.len()]),
             };
         }
         let journal = self.journal()?;
@@ -452,57 +466,99 @@ impl Ctx {
         let w: Vec<&str> = command.as_str().splitn(3, ' ').collect();
         if matches!(w.as_slice(), ["add" | "del", "server", ..]) {
             lock(&self.topologies).clear();
+            lock(&self.seen).clear();
         }
         let mut out = Vec::new();
-        for (target, known_before) in self.client.targets().iter().zip(before) {
+        let mut emptied = None;
+        for ((target, known_before), serving_before) in
+            self.client.targets().iter().zip(before).zip(serving_before)
+        {
             let name = target.name();
-            // State before, the write and state after in one round trip. Once
-            // it starts it runs to its end (bounded by --timeout), so a write
-            // HAProxy received is always journaled, even on Ctrl-C.
-            let (before, reply, after) = self.block_on_to_completion(async {
-                let Some(s) = &server else {
-                    return Ok((None, target.send(command).await, None));
-                };
-                let Ok(show) = Command::show_servers_state(Some(&s.backend)) else {
-                    return Ok((None, target.send(command).await, None));
-                };
-                let known = known_before.and_then(Snapshot::into_json);
-                // One round trip: [state before,] the command, state after.
-                let cmds: Vec<&Command> = if known.is_some() {
-                    vec![command, &show]
-                } else {
-                    vec![&show, command, &show]
-                };
-                let mut replies = match target.send_batch(&cmds).await {
-                    Ok(r) => r.into_iter(),
-                    Err(e) => return Ok((known, Err(e), None)),
-                };
-                let before = match known {
-                    Some(k) => Some(k),
-                    None => replies
-                        .next()
-                        .and_then(|r| r.ok())
-                        .and_then(|t| snapshot_of(&t, &s.server).into_json()),
-                };
-                let reply = replies.next().unwrap_or_else(|| {
-                    Err(Error::Other("missing reply in a pipelined exchange".into()))
-                });
-                let after = match &reply {
-                    Ok(_) => replies
-                        .next()
-                        .and_then(|r| r.ok())
-                        .and_then(|t| snapshot_of(&t, &s.server).into_json()),
-                    Err(_) => None,
-                };
-                Ok((before, reply, after))
-            })?;
+            // The state after of every backend the write may change (its
+            // own, and those of the servers that track it), read in the
+            // same round trip; the state before too unless the guard just
+            // judged on it.
+            let known = known_before.and_then(Snapshot::into_json);
+            let (shows, read_before) = match &server {
+                Some(s) => {
+                    let backends = match lock(&self.topologies).get(&name) {
+                        Some(t) => t.backends_for([s]),
+                        None => vec![s.backend.clone()],
+                    };
+                    let shows = backends
+                        .iter()
+                        .map(|b| Command::show_servers_state(Some(b)))
+                        .collect::<Result<Vec<Command>>>()?;
+                    (shows, known.is_none())
+                }
+                None => (Vec::new(), false),
+            };
+            let mut cmds: Vec<&Command> = Vec::with_capacity(shows.len() + 2);
+            if read_before {
+                cmds.push(&shows[0]);
+            }
+            cmds.push(command);
+            cmds.extend(&shows);
+            let mut intent = journal.intent(&name, command.as_str());
+            intent.before = known.clone();
+            intent.playbook = self.playbook_name();
+            // Journaled before it goes out: a harun killed while HAProxy
+            // works on it still leaves the command in the journal.
+            journal.record(&intent)?;
+            // Once it starts the exchange runs to its end (bounded by
+            // --timeout), so a write HAProxy received is always journaled,
+            // even on Ctrl-C.
+            let replies =
+                self.block_on_to_completion(async { Ok(target.send_batch(&cmds).await) })?;
+            let (before, reply, after) = match replies {
+                Err(e) => (known, Err(e), None),
+                Ok(replies) => {
+                    let mut replies = replies.into_iter();
+                    let before = if read_before {
+                        replies
+                            .next()
+                            .and_then(|r| r.ok())
+                            .and_then(|t| snapshot_of(&t, &server.as_ref()?.server).into_json())
+                    } else {
+                        known
+                    };
+                    let reply = replies.next().unwrap_or_else(|| {
+                        Err(Error::Other("missing reply in a pipelined exchange".into()))
+                    });
+                    let mut after = None;
+                    let mut after_states = guard::States::new();
+                    for (show, text) in shows.iter().zip(replies) {
+                        let (Ok(text), Some(s)) = (text, &server) else {
+                            continue;
+                        };
+                        let text: Arc<str> = Arc::from(text);
+                        let backend = show.as_str().rsplit(' ').next().unwrap_or_default();
+                        if backend == s.backend && reply.is_ok() {
+                            after = snapshot_of(&text, &s.server).into_json();
+                        }
+                        self.remember_state(&name, backend, &text);
+                        after_states.insert(backend.to_string(), text);
+                    }
+                    let gone = self.emptied(&name, &serving_before, &after_states);
+                    if !gone.is_empty() && emptied.is_none() {
+                        emptied = Some(Error::Emptied {
+                            target: name.clone(),
+                            detail: format!(
+                                "backend `{}` has no server in rotation after `{command}`: the guard judged it on state read moments before, and meanwhile something else (another operator, a health check, an agent) took out the servers it counted on. Put one back now, e.g. set_state(\"{}\", \"ready\")",
+                                gone.join("`, `"),
+                                server.as_ref().map(|s| s.to_string()).unwrap_or_default()
+                            ),
+                        });
+                    }
+                    (before, reply, after)
+                }
+            };
             // A timeout or a lost connection after the command went out: HAProxy
             // may have applied it.
             let outcome = batch::outcome_of(&reply);
-            let mut e = journal.entry(&name, command.as_str(), outcome);
+            let mut e = journal.outcome(&intent, outcome);
             e.before = before.clone();
             e.after = after.clone();
-            e.playbook = self.playbook_name();
             match &reply {
                 Ok(r) => e.reply = Some(r.trim_end().to_string()),
                 Err(err) => e.error = Some(err.to_string()),
@@ -519,7 +575,10 @@ impl Ctx {
                 after,
             });
         }
-        Ok(out)
+        match emptied {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 
     fn needs_confirmation(&self) -> bool {
@@ -530,12 +589,7 @@ impl Ctx {
     /// journaled (one `write(2)`), nothing sent.
     fn dry_run(
         &self,
-        planned: Vec<(
-            String,
-            &Command,
-            Option<ServerRef>,
-            Option<serde_json::Value>,
-        )>,
+        planned: Vec<(String, &Command, Option<ServerRef>, Option<ServerSnapshot>)>,
     ) -> Vec<WriteOutcome> {
         let mut entries = Vec::new();
         let mut out = Vec::with_capacity(planned.len());
@@ -633,14 +687,14 @@ pub struct WriteOutcome {
     pub outcome: &'static str,
     pub reply: Result<String>,
     /// The server's state (see the journal's `before`/`after`), when the command names one.
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
+    pub before: Option<ServerSnapshot>,
+    pub after: Option<ServerSnapshot>,
 }
 
 /// A server's state as read from `show servers state <bk>`.
 #[derive(Clone, Debug)]
 enum Snapshot {
-    Found(serde_json::Value),
+    Found(ServerSnapshot),
     /// The backend answered and has no such server.
     Missing,
     /// The reply did not parse.
@@ -648,7 +702,7 @@ enum Snapshot {
 }
 
 impl Snapshot {
-    fn into_json(self) -> Option<serde_json::Value> {
+    fn into_json(self) -> Option<ServerSnapshot> {
         match self {
             Snapshot::Found(v) => Some(v),
             _ => None,
@@ -659,18 +713,10 @@ impl Snapshot {
 impl Snapshot {
     /// A server's line, as JSON for the journal (`Missing` when absent).
     fn of(line: Option<&Light>) -> Snapshot {
-        let Some(l) = line else {
-            return Snapshot::Missing;
-        };
-        let admin = AdminState(l.admin);
-        Snapshot::Found(serde_json::json!({
-            "op_state": OpState::from_code(l.op).as_str(),
-            "admin_state": admin.0,
-            "admin_flags": admin.flags(),
-            "drain": admin.is_drain(),
-            "maint": admin.is_maint(),
-            "weight": l.weight,
-        }))
+        match line {
+            Some(l) => Snapshot::Found(ServerSnapshot::new(l.op, l.admin, l.weight)),
+            None => Snapshot::Missing,
+        }
     }
 }
 
@@ -703,6 +749,7 @@ mod tests {
         let Snapshot::Found(v) = snapshot_of(STATE, "s1") else {
             panic!("s1 not found")
         };
+        let v = serde_json::to_value(v).unwrap();
         assert_eq!(v["admin_state"], 8);
         assert_eq!(v["drain"], true);
         assert_eq!(v["maint"], false);
@@ -711,10 +758,7 @@ mod tests {
         let Snapshot::Found(v) = snapshot_of(STATE, "s2") else {
             panic!("s2 not found")
         };
-        assert_eq!(
-            (v["op_state"].as_str(), v["weight"].as_i64()),
-            (Some("stopped"), Some(50))
-        );
+        assert_eq!((&*v.op_state, v.weight), ("stopped", Some(50)));
         assert!(matches!(snapshot_of(STATE, "s3"), Snapshot::Missing));
         assert!(matches!(
             snapshot_of("[3]: No such backend.", "s1"),

@@ -3,10 +3,11 @@
 //! `drain`. Every write goes through [`Ctx::write_detailed`]: read-only,
 //! last-server guard, dry-run, confirmation and the journal.
 
-use super::ctx::{Ctx, WriteOutcome};
+use super::ctx::{Ctx, OnRefusal, WriteOutcome};
 use super::errors::{invalid, to_rhai};
 use super::reg;
 use crate::actions::drain::{drain_status, resolve_servers, Remaining};
+use crate::actions::journal::ServerSnapshot;
 use crate::base::error::{Error, Result};
 use crate::base::report::{Finding, Severity};
 use crate::base::sink::{Event, Progress};
@@ -21,7 +22,7 @@ type R<T> = std::result::Result<T, Box<EvalAltResult>>;
 
 const RESULT_DOC: &str = "`server` is `backend/server`, or a bare server name for that server in every\nbackend that has it (several servers go out as one batch, see the array form). `opts`: `#{force: true}` lifts the last-server guard.\nReturns an array of write outcomes, one per server and target (keys below;\n`after` is `()` in dry-run). Goes through dry-run, read-only, confirmation, the last-server guard\nand the journal; a refused or failed write throws (`e.kind`: `refused`,\n`permission_denied`, `no_such_server`, ...).";
 
-const BATCH_DOC: &str = "With an array of servers (`backend/server` or bare names): one batch.\nBefore anything is sent, every server must exist and the last-server guard\njudges each write on the backends as the earlier writes of the batch leave\nthem (servers that `track` a written one count): a batch that would empty a\nbackend is refused whole. One confirmation for the batch. Then the commands\ngo out pipelined, 64 per round trip; before each later round trip the batch\nstops if HAProxy reloaded meanwhile or if that round trip's writes, judged\nagain on fresh state, would now empty a backend. One journal line per command, with the\nserver's state read before and after its round trip. A batch that stops\npart way throws an error that says how far it went, with the outcomes as\n`e.writes`. Many times faster than a loop of single calls.";
+const BATCH_DOC: &str = "With an array of servers (`backend/server` or bare names): one batch.\nBefore anything is sent, one round trip per target reads every backend\ninvolved; every server must exist and the last-server guard judges each\nwrite on the backends as the earlier writes of the batch leave them\n(servers that `track` a written one count): a batch that would empty a\nbackend is refused whole, nothing sent. `partial: true` skips the writes\nthat cannot go (unknown server, refused by the guard) and sends the rest;\neach skipped one is in the result (`outcome: \"skipped\"`, `error` says why)\nand in the journal. One confirmation for the batch. Then, per target, one\npipelined exchange: the commands, the state after, and a reload check. The\njournal has each command before it is sent (synced once per batch) and its\noutcome after, with the server's state before and after. A command HAProxy\nrefuses, or a reload during the batch, throws an error that says how far it\nwent (later targets are not written), with the outcomes as `e.writes`.\nMany times faster than a loop of single calls.";
 
 /// `backend/server` or a bare name, resolved against the live process.
 fn resolve(ctx: &Ctx, name: &str) -> Result<Vec<ServerRef>> {
@@ -79,9 +80,31 @@ fn known_servers(ctx: &Ctx) -> Result<Vec<(String, String)>> {
     }
 }
 
-fn json_to_dynamic(v: Option<serde_json::Value>) -> Dynamic {
-    v.and_then(|v| rhai::serde::to_dynamic(v).ok())
-        .unwrap_or(Dynamic::UNIT)
+/// A server's state before or after a write, as the playbook sees it (the
+/// keys of the journal's `before`/`after`); `()` when unknown.
+fn snapshot_to_dynamic(v: Option<ServerSnapshot>) -> Dynamic {
+    let Some(v) = v else {
+        return Dynamic::UNIT;
+    };
+    let mut m = Map::new();
+    m.insert("op_state".into(), v.op_state.to_string().into());
+    m.insert("admin_state".into(), i64::from(v.admin_state).into());
+    m.insert(
+        "admin_flags".into(),
+        Dynamic::from_array(
+            v.admin_flags
+                .into_iter()
+                .map(|f| Dynamic::from(f.to_string()))
+                .collect(),
+        ),
+    );
+    m.insert("drain".into(), v.drain.into());
+    m.insert("maint".into(), v.maint.into());
+    m.insert(
+        "weight".into(),
+        v.weight.map_or(Dynamic::UNIT, Dynamic::from),
+    );
+    m.into()
 }
 
 /// `backend`, `server`, `name` and `target`, as every server-shaped value
@@ -107,8 +130,8 @@ fn outcome_map(w: WriteOutcome) -> (Map, Option<Error>) {
     insert_identity(&mut m, w.server.as_ref(), w.target);
     m.insert("command".into(), w.command.into());
     m.insert("outcome".into(), w.outcome.into());
-    m.insert("before".into(), json_to_dynamic(w.before));
-    m.insert("after".into(), json_to_dynamic(w.after));
+    m.insert("before".into(), snapshot_to_dynamic(w.before));
+    m.insert("after".into(), snapshot_to_dynamic(w.after));
     let err = match w.reply {
         Ok(r) => {
             m.insert("reply".into(), r.trim_end().to_string().into());
@@ -134,7 +157,7 @@ fn apply(
     build: &dyn Fn(&ServerRef) -> Result<Command>,
 ) -> R<Array> {
     let [server] = servers else {
-        return apply_batch(ctx, servers, force, build);
+        return apply_batch(ctx, servers, force, OnRefusal::Whole, build);
     };
     let cmd = build(server).map_err(to_rhai)?;
     let mut out = Array::new();
@@ -218,10 +241,15 @@ fn write_fn(
 /// [`Ctx::write_many`]): checked together, then pipelined.
 fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Array> {
     let opts = opts.unwrap_or_default();
-    check_keys(&opts, &["force"])?;
+    check_keys(&opts, &["force", "partial"])?;
     let force = opt_bool(&opts, "force")?;
+    let on_refusal = if opt_bool(&opts, "partial")? {
+        OnRefusal::Skip
+    } else {
+        OnRefusal::Whole
+    };
     let servers = resolve_all(ctx, &names_of(names)?).map_err(to_rhai)?;
-    apply(ctx, &servers, force, build)
+    apply_batch(ctx, &servers, force, on_refusal, build)
 }
 
 /// The server names of a playbook's array.
@@ -247,6 +275,7 @@ fn apply_batch(
     ctx: &Ctx,
     servers: &[ServerRef],
     force: bool,
+    on_refusal: OnRefusal,
     build: &dyn Fn(&ServerRef) -> Result<Command>,
 ) -> R<Array> {
     let commands = servers
@@ -254,22 +283,27 @@ fn apply_batch(
         .map(build)
         .collect::<Result<Vec<Command>>>()
         .map_err(to_rhai)?;
-    let batch = ctx.write_many(&commands, force).map_err(to_rhai)?;
+    let batch = ctx
+        .write_many(&commands, force, on_refusal)
+        .map_err(to_rhai)?;
     let count = |o: &str| batch.writes.iter().filter(|w| w.outcome == o).count();
     let summary = format!(
-        "; of the batch's {} commands (per target): {} sent, {} failed, {} with no reply, {} not sent (the journal has each one)",
+        "; of the batch's {} commands (per target): {} sent, {} failed, {} with no reply, {} skipped, {} not sent (the journal has each one)",
         commands.len(),
         count("sent"),
         count("failed"),
         count("unknown"),
+        count("skipped"),
         batch.not_sent
     );
     let mut out = Array::with_capacity(batch.writes.len());
     let mut first_err = None;
     for w in batch.writes {
+        // A skipped write is the outcome asked for (`partial`), not a failure.
+        let skipped = w.outcome == "skipped";
         let (m, err) = outcome_map(w);
         out.push(m.into());
-        if first_err.is_none() {
+        if first_err.is_none() && !skipped {
             first_err = err;
         }
     }

@@ -1,6 +1,7 @@
 //! Batched writes (`set_state(array, ...)` and friends) against a real
 //! HAProxy with 12 backends x 10 servers: checked whole before anything is
-//! sent, pipelined across chunk boundaries, one journal line per command.
+//! sent, then one pipelined exchange; each command journaled before it goes
+//! and with its outcome.
 
 use crate::harness::*;
 use harun::lab::{Lab, Scenario};
@@ -79,12 +80,11 @@ fn a_batch_that_would_empty_a_backend_is_refused_whole() {
 }
 
 #[test]
-fn a_batch_goes_out_in_chunks_and_journals_each_command_with_its_state() {
+fn a_batch_goes_out_pipelined_and_journals_each_command_before_and_after() {
     let Some(lab) = big_lab() else {
         return;
     };
-    // 108 drains (srv0-srv8 of 12 backends): two chunks of 64 and 44, and
-    // bk0007 straddles them.
+    // 108 drains (srv0-srv8 of 12 backends).
     let script = format!(
         "let w = set_state({}, \"drain\"); [w.len(), w.filter(|x| x.after.drain).len()]",
         names(0..12, 0..9)
@@ -109,6 +109,18 @@ fn a_batch_goes_out_in_chunks_and_journals_each_command_with_its_state() {
         assert_eq!(e["before"]["drain"], false, "{e}");
         assert_eq!(e["after"]["drain"], true, "{e}");
         assert_eq!(e["after"]["admin_state"], 8, "{e}");
+    }
+    // As written: the 108 intents, synced before anything was sent, then
+    // the 108 outcomes, paired by id.
+    let raw = journal_raw_lines(&lab);
+    assert_eq!(raw.len(), 216);
+    assert!(raw[..108].iter().all(|e| e["outcome"] == "sending"
+        && e["before"]["drain"] == false
+        && e["after"].is_null()));
+    for (intent, outcome) in raw[..108].iter().zip(&raw[108..]) {
+        assert!(intent["id"].is_string(), "{intent}");
+        assert_eq!(intent["id"], outcome["id"]);
+        assert_eq!(intent["command"], outcome["command"]);
     }
 
     // Dry-run: shown and journaled with the state before, nothing sent.
@@ -327,18 +339,18 @@ fn a_weight_in_percent_that_rounds_to_zero_is_guarded() {
     assert!(socat(&lab, "get weight bk_api/api1").starts_with("2 "));
 }
 
-/// When a [`meddling_proxy`] acts: before the first request carrying
-/// `set server` (the first chunk), or before the first request without any
-/// after the first chunk (the reload check before the second).
+/// When a [`meddling_proxy`] acts: before HAProxy gets the batch's writes,
+/// or once it has them and before it gets what follows them in the same
+/// exchange (the state after, the reload check).
 #[derive(Clone, Copy, PartialEq)]
 enum Moment {
-    FirstChunk,
-    AfterFirstChunk,
+    BeforeWrites,
+    AfterWrites,
 }
 
 /// A unix socket in front of the lab's admin socket that runs `meddle`
-/// (another operator's change, a reload) once, at `moment`, before passing
-/// the request on: a real event at an exact point of a batch.
+/// (another operator's change, a reload) once, at `moment`: a real event at
+/// an exact point of a batch.
 fn meddling_proxy(
     lab: &Lab,
     dir: &tempfile::TempDir,
@@ -353,7 +365,6 @@ fn meddling_proxy(
     let listener = UnixListener::bind(&path).unwrap();
     let upstream = lab.admin_socket().to_path_buf();
     let injected = Arc::new(AtomicBool::new(false));
-    let chunks_seen = Arc::new(AtomicBool::new(false));
     let meddle = Arc::new(meddle);
     std::thread::spawn(move || {
         for client in listener.incoming() {
@@ -366,7 +377,6 @@ fn meddling_proxy(
             let (mut from_up, mut to_client) = (up, client);
             std::thread::spawn(move || std::io::copy(&mut from_up, &mut to_client));
             let (injected, meddle) = (injected.clone(), meddle.clone());
-            let chunks_seen = chunks_seen.clone();
             std::thread::spawn(move || {
                 let mut buf = vec![0u8; 1 << 16];
                 loop {
@@ -374,20 +384,27 @@ fn meddling_proxy(
                         Ok(0) | Err(_) => break,
                         Ok(n) => n,
                     };
-                    let carries_writes = String::from_utf8_lossy(&buf[..n]).contains("set server");
-                    let now = match moment {
-                        Moment::FirstChunk => carries_writes,
-                        Moment::AfterFirstChunk => {
-                            !carries_writes && chunks_seen.load(Ordering::SeqCst)
-                        }
+                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    // Where this read's writes end (after the last one's line).
+                    let cut = text
+                        .rfind("set server")
+                        .map(|i| i + text[i..].find('\n').map_or(text.len() - i, |j| j + 1));
+                    let (first, rest) = match (cut, moment) {
+                        (Some(c), Moment::AfterWrites) => (&buf[..c], &buf[c..n]),
+                        (Some(_), Moment::BeforeWrites) => (&buf[..0], &buf[..n]),
+                        (None, _) => (&buf[..n], &buf[..0]),
                     };
-                    if carries_writes {
-                        chunks_seen.store(true, Ordering::SeqCst);
+                    if to_up.write_all(first).is_err() {
+                        break;
                     }
-                    if now && !injected.swap(true, Ordering::SeqCst) {
+                    if cut.is_some() && !injected.swap(true, Ordering::SeqCst) {
+                        if moment == Moment::AfterWrites {
+                            // HAProxy applies the writes before meddling.
+                            std::thread::sleep(std::time::Duration::from_millis(200));
+                        }
                         meddle();
                     }
-                    if to_up.write_all(&buf[..n]).is_err() {
+                    if to_up.write_all(rest).is_err() {
                         break;
                     }
                 }
@@ -399,15 +416,16 @@ fn meddling_proxy(
 }
 
 #[test]
-fn a_batch_stops_when_fresh_state_shows_the_rest_would_empty_a_backend() {
+fn a_backend_emptied_under_a_batch_is_reported_with_the_way_back() {
     let Some(lab) = big_lab() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    // While the first chunk goes out, someone parks bk0011/srv9. The batch
-    // was fine when judged whole; its second chunk would now empty bk0011.
+    // The batch drains srv0-8 of every backend, leaving srv9: fine when
+    // judged. Just before HAProxy gets the writes, someone parks
+    // bk0011/srv9: the batch's writes now empty bk0011, and harun says so.
     let sock = lab.admin_socket().to_path_buf();
-    let proxy = meddling_proxy(&lab, &dir, Moment::FirstChunk, move || {
+    let proxy = meddling_proxy(&lab, &dir, Moment::BeforeWrites, move || {
         raw(&sock, "set server bk0011/srv9 state maint");
     });
     let script = format!(
@@ -420,22 +438,30 @@ fn a_batch_stops_when_fresh_state_shows_the_rest_would_empty_a_backend() {
         .run();
     run.expect_code(0);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!((&v[0], &v[1]), (&"refused".into(), &64.into()), "{v}");
+    assert_eq!((&v[0], &v[1]), (&"emptied".into(), &108.into()), "{v}");
     let message = v[2].as_str().unwrap();
     assert!(
-        message.contains("bk0011/srv8 is the last UP server of backend `bk0011`")
-            && message.contains("the batch stopped here, on fresh state: 64 of its 108"),
+        message.contains("backend `bk0011` has no server in rotation after this batch")
+            && message.contains("set_state(\"bk0011/srv0\", \"ready\")")
+            && message.contains("108 sent"),
         "{message}"
     );
-    assert_eq!(admin_state(&lab, "bk0007", "srv0"), 8, "in the first chunk");
-    assert_eq!(admin_state(&lab, "bk0007", "srv1"), 0, "in the second");
-    assert_eq!(admin_state(&lab, "bk0011", "srv0"), 0);
+    assert_eq!(admin_state(&lab, "bk0011", "srv0"), 8);
     let journal = journal_lines(&lab);
     assert_eq!(
         journal.iter().filter(|e| e["outcome"] == "sent").count(),
-        64
+        108
     );
-    assert_eq!(journal.last().unwrap()["outcome"], "refused");
+    // Unguarded, the same is the operator's choice: no error.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--yes",
+            "-e",
+            r#"set_state(["bk0010/srv9", "bk0010/srv8"], "maint", #{force: true}).len()"#,
+        ])
+        .run();
+    run.expect_code(0);
 }
 
 /// One command on its own connection, the reply.
@@ -492,36 +518,37 @@ fn batch_across_a_reload(lab: &Lab, moment: Moment) -> Run {
 }
 
 #[test]
-fn a_reload_between_chunks_stops_the_batch_and_says_where_its_writes_went() {
+fn a_reload_during_the_batch_is_caught_and_says_where_its_writes_went() {
     let Some(lab) = big_lab() else {
         return;
     };
-    let run = batch_across_a_reload(&lab, Moment::AfterFirstChunk);
+    // HAProxy takes the writes, then reloads before the state after and
+    // the reload check of the same exchange.
+    let run = batch_across_a_reload(&lab, Moment::AfterWrites);
     run.expect_code(4);
     assert!(
         run.stderr.contains("HAProxy reloaded during the batch")
             && run
                 .stderr
-                .contains("64 of its 108 commands were sent, to the process that is now stopping"),
+                .contains("108 of its commands went to the process that is now stopping"),
         "{}",
         run.stderr
     );
     let journal = journal_lines(&lab);
-    assert_eq!(journal.len(), 65);
-    assert!(journal[..64].iter().all(|e| e["outcome"] == "sent"));
-    assert_eq!(journal[64]["outcome"], "refused", "the stop is journaled");
-    assert_eq!(journal[64]["error"], "HAProxy reloaded during the batch");
-    assert_eq!(journal[64]["command"], "set server bk0007/srv1 state drain");
+    assert_eq!(journal.len(), 109);
+    assert!(journal[..108].iter().all(|e| e["outcome"] == "sent"));
+    assert_eq!(journal[108]["outcome"], "refused", "the stop is journaled");
+    assert_eq!(journal[108]["error"], "HAProxy reloaded during the batch");
 }
 
 #[test]
-fn a_stopping_process_refuses_a_chunk_and_harun_says_why() {
+fn a_stopping_process_refuses_the_batch_and_harun_says_why() {
     let Some(lab) = big_lab() else {
         return;
     };
-    // The reload lands after the batch was judged, before its first chunk:
-    // the old process answers `Proxy is disabled.` to every change.
-    let run = batch_across_a_reload(&lab, Moment::FirstChunk);
+    // The reload lands after the batch was judged, before its writes: the
+    // old process answers `Proxy is disabled.` to every change.
+    let run = batch_across_a_reload(&lab, Moment::BeforeWrites);
     run.expect_code(2);
     assert!(
         run.stderr.contains("Proxy is disabled")
@@ -530,12 +557,12 @@ fn a_stopping_process_refuses_a_chunk_and_harun_says_why() {
                 .contains("stopping after a reload and refuses changes")
             && run
                 .stderr
-                .contains("0 sent, 64 failed, 0 with no reply, 44 not sent"),
+                .contains("0 sent, 108 failed, 0 with no reply, 0 skipped, 0 not sent"),
         "{}",
         run.stderr
     );
     let journal = journal_lines(&lab);
-    assert_eq!(journal.len(), 64);
+    assert_eq!(journal.len(), 108);
     assert!(journal
         .iter()
         .all(|e| e["outcome"] == "failed" && e["after"].is_null()));

@@ -448,10 +448,13 @@ fn a_write_on_the_wire_is_journaled_even_when_the_run_is_stopped() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 1, "{text}");
-    assert_eq!(lines[0]["command"], "set server bk/s1 weight 10");
+    // The intent, written before the command went out, then its outcome.
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["outcome"], "sending", "{text}");
+    assert_eq!(lines[1]["id"], lines[0]["id"], "{text}");
+    assert_eq!(lines[1]["command"], "set server bk/s1 weight 10");
     // No reply: HAProxy may have applied it.
-    assert_eq!(lines[0]["outcome"], "unknown", "{text}");
+    assert_eq!(lines[1]["outcome"], "unknown", "{text}");
 }
 
 /// Rhai's limits bound one value, not many: a recursion holding a distinct

@@ -322,10 +322,29 @@ pub fn admin_state(lab: &Lab, backend: &str, server: &str) -> u32 {
 pub const FMAINT: u32 = 0x01;
 pub const FDRAIN: u32 = 0x08;
 
-pub fn journal_lines(lab: &Lab) -> Vec<serde_json::Value> {
+/// Every line of the lab's journal, as written: a write's intent line
+/// (`outcome: "sending"`) and, once HAProxy answered, its outcome line with
+/// the same `id`.
+pub fn journal_raw_lines(lab: &Lab) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(lab.dir().join("journal.jsonl")).unwrap_or_default();
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn journal line {l:?}: {e}")))
+        .collect()
+}
+
+/// The lab's journal as `harun journal` shows it: each intent folded into
+/// its outcome (an intent stays only when no outcome followed it).
+pub fn journal_lines(lab: &Lab) -> Vec<serde_json::Value> {
+    let raw = journal_raw_lines(lab);
+    let answered: std::collections::HashSet<String> = raw
+        .iter()
+        .filter(|e| e["outcome"] != "sending")
+        .filter_map(|e| e["id"].as_str().map(String::from))
+        .collect();
+    raw.into_iter()
+        .filter(|e| {
+            e["outcome"] != "sending" || !e["id"].as_str().is_some_and(|id| answered.contains(id))
+        })
         .collect()
 }
 

@@ -1,12 +1,14 @@
-//! Many writes as one: every server is found and the whole batch is judged
-//! by the guard before anything is sent, then the commands go out pipelined
-//! in chunks, each judged again just before it goes on what the previous
-//! round trip read. Each command still gets its own journal line, with the
-//! server's state as last read before its chunk and as read right after it.
+//! Many writes as one pipelined exchange per target. Before anything is
+//! sent, one round trip reads what the guard and the journal need (the
+//! state of every backend involved, the process, the socket's level) and
+//! the whole batch is judged on it. Then the intents are journaled (one
+//! `write(2)` and one sync), and the commands go out pipelined with the
+//! state after and a reload check in the same exchange; the outcomes are
+//! journaled in one more `write(2)`.
 
-use super::guard::{fleet_of, States, CHUNK};
+use super::guard::{fleet_of, split_by_backend, States};
 use super::{snapshot_of, Ctx, WriteOutcome};
-use crate::actions::journal::Entry;
+use crate::actions::journal::{Entry, ServerSnapshot};
 use crate::actions::rotation::{self, takes_out, Topology};
 use crate::base::error::{Error, Result};
 use crate::runtime::info::process_of;
@@ -16,26 +18,42 @@ use std::sync::Arc;
 /// What a batch did.
 #[derive(Debug)]
 pub struct BatchOutcome {
-    /// One per command sent (or shown, in dry-run) and target, in order.
+    /// One per command and target, in order: sent (or shown, in dry-run),
+    /// or `skipped` with its reason (only with `partial`).
     pub writes: Vec<WriteOutcome>,
-    /// Commands of the batch never sent, per target.
+    /// Commands of the batch never sent, per target (the targets after a
+    /// stop), skipped ones aside.
     pub not_sent: usize,
     /// Why the batch stopped before its end, when it did for a reason of
-    /// its own (a reload, the guard on fresh state, Ctrl-C). A command that
-    /// HAProxy refused is in `writes` with its error.
+    /// its own (a reload, Ctrl-C). A command that HAProxy refused is in
+    /// `writes` with its error.
     pub stopped: Option<Error>,
 }
 
+/// How a batch treats a write that cannot go (an unknown server, a write
+/// the guard refuses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnRefusal {
+    /// Refuse the whole batch before anything is sent.
+    Whole,
+    /// Skip that write, send the rest, report each skipped one and why.
+    Skip,
+}
+
 /// One target's view during a batch: the guard's configuration facts and
-/// the latest `show servers state` of every backend involved.
+/// the `show servers state` of every backend involved.
 struct View {
     target: Arc<Target>,
     topology: Arc<Topology>,
     states: States,
-    /// The HAProxy process the batch was judged on (`Pid` of `show info`).
-    pid: Option<String>,
+    /// Backends whose state could not be read, and why (`OnRefusal::Skip`).
+    unread: std::collections::HashMap<String, String>,
     /// `show cli level` (`None` before HAProxy 2.4, which lacks it).
     level: Option<String>,
+    /// When the states were asked for.
+    read_at: std::time::Instant,
+    /// Per command: why it is skipped on this target (`OnRefusal::Skip`).
+    skipped: Vec<Option<Error>>,
 }
 
 impl Ctx {
@@ -45,18 +63,22 @@ impl Ctx {
     /// (`no_such_server` otherwise), and the guard judges each write on the
     /// backends as the earlier writes of the batch leave them, so draining
     /// every server of a backend one by one is refused up front with
-    /// nothing sent. Dry-run, read-only and confirmation (asked once for the
-    /// whole batch) work as for [`Ctx::write_detailed`]; a socket below
-    /// `level admin` is refused up front too.
+    /// nothing sent (with [`OnRefusal::Skip`], those writes are skipped and
+    /// reported instead). Dry-run, read-only and confirmation (asked once
+    /// for the whole batch) work as for [`Ctx::write_detailed`]; a socket
+    /// below `level admin` is refused up front too.
     ///
-    /// Then the commands go out in chunks of 64, each followed by `show
-    /// servers state` of the backends it and the next chunk affect: one
-    /// round trip per chunk and target. Each command is journaled when its
-    /// chunk's replies are in. Before each later chunk the target is checked
-    /// for a reload, and the chunk is judged again on the state the previous
-    /// round trip read (health checks go on meanwhile). The first chunk with
-    /// a failed command is the last one sent.
-    pub fn write_many(&self, commands: &[Command], force: bool) -> Result<BatchOutcome> {
+    /// Then, target after target, one exchange: the commands pipelined,
+    /// the state after of every backend they affect, `show info` (did
+    /// HAProxy reload meanwhile?). Every command is journaled before it is
+    /// sent and again with its outcome. A target where a command failed or
+    /// HAProxy reloaded is the last one written.
+    pub fn write_many(
+        &self,
+        commands: &[Command],
+        force: bool,
+        on_refusal: OnRefusal,
+    ) -> Result<BatchOutcome> {
         let empty = BatchOutcome {
             writes: Vec::new(),
             not_sent: 0,
@@ -100,9 +122,9 @@ impl Ctx {
         // may take a server out.
         let judged =
             !(force || self.settings.force) && commands.iter().any(|c| takes_out(c).is_some());
-        let mut views = self.batch_views(&targets, commands, &servers, judged)?;
+        let mut views = self.batch_views(&targets, commands, &servers, judged, on_refusal)?;
         if self.settings.dry_run {
-            return self.batch_dry_run(&views, commands, &servers);
+            return Ok(self.batch_dry_run(&views, commands, &servers));
         }
         self.require_admin_level(&views, &commands[0])?;
         if self.needs_confirmation() {
@@ -116,15 +138,15 @@ impl Ctx {
                 ),
             )?;
             // The backends may have changed while the operator read the list.
-            views = self.batch_views(&targets, commands, &servers, judged)?;
+            views = self.batch_views(&targets, commands, &servers, judged, on_refusal)?;
         }
-        self.batch_send(&mut views, commands, &servers, judged)
+        self.batch_send(views, commands, &servers, judged)
     }
 
     /// Refuse up front, with one journal line, on a socket below `level
-    /// admin`: HAProxy would answer `Permission denied` to every command of
-    /// the first chunk. (`show cli level` exists since HAProxy 2.4; on older
-    /// versions the first chunk tells.)
+    /// admin`: HAProxy would answer `Permission denied` to every command.
+    /// (`show cli level` exists since HAProxy 2.4; on older versions the
+    /// replies tell.)
     fn require_admin_level(&self, views: &[View], first: &Command) -> Result<()> {
         for view in views {
             let Some(level) = view.level.as_deref() else {
@@ -148,15 +170,16 @@ impl Ctx {
         Ok(())
     }
 
-    /// Read what the guard needs on every target, and judge the whole batch
-    /// on each: a missing server or a refused write stops it here, before
-    /// anything is sent.
+    /// Read what the guard needs on every target, one round trip each, and
+    /// judge the whole batch there: with [`OnRefusal::Whole`] a missing
+    /// server or a refused write stops it here, before anything is sent.
     fn batch_views(
         &self,
         targets: &[Arc<Target>],
         commands: &[Command],
         servers: &[ServerRef],
         judged: bool,
+        on_refusal: OnRefusal,
     ) -> Result<Vec<View>> {
         let mut views = Vec::new();
         for target in targets {
@@ -169,102 +192,201 @@ impl Ctx {
                 Arc::new(Topology::default())
             };
             let backends = topology.backends_for(servers);
-            let states = self.read_states(target, &backends).map_err(|e| match e {
-                Error::NoSuchBackend {
-                    target, command, ..
-                } => Error::NoSuchBackend {
-                    target,
-                    command,
-                    note: "; read before the batch: nothing of it was sent".into(),
-                },
-                e => e,
-            })?;
-            // The process the batch is judged on, and the socket's level,
-            // in one round trip.
-            let ask = [Command::show_info(), Command::raw("show cli level")?];
-            let mut replies = self
-                .block_on(target.send_batch(&[&ask[0], &ask[1]]))?
-                .into_iter();
-            let pid = match replies.next() {
-                Some(Ok(info)) => process_of(&info).pid,
-                Some(Err(e)) => return Err(e),
-                None => None,
-            };
-            let level = replies
-                .next()
-                .and_then(|r| r.ok())
-                .map(|l| l.trim().to_string());
-            let view = View {
+            let read_at = std::time::Instant::now();
+            let replies = self.read_backends(target, &topology, &backends)?;
+            let (level, by_backend) = replies;
+            let mut states = States::new();
+            let mut unread = std::collections::HashMap::new();
+            for (b, reply) in by_backend {
+                match reply {
+                    Ok(text) => {
+                        states.insert(b, text);
+                    }
+                    Err(e) if on_refusal == OnRefusal::Skip => {
+                        // Judged below: its writes are skipped, with this reason.
+                        unread.insert(b, e.to_string());
+                    }
+                    Err(Error::NoSuchBackend {
+                        target, command, ..
+                    }) => {
+                        return Err(Error::NoSuchBackend {
+                            target,
+                            command,
+                            note: "; read before the batch: nothing of it was sent".into(),
+                        })
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let mut view = View {
                 target: target.clone(),
                 topology,
                 states,
-                pid,
+                unread,
                 level,
+                read_at,
+                skipped: Vec::new(),
             };
-            self.judge(&view, commands, servers, 0..commands.len(), judged)?;
+            view.skipped = self.judge(&view, commands, servers, judged, on_refusal)?;
             views.push(view);
         }
         Ok(views)
     }
 
-    /// Walk `commands[range]` in order on one target's latest state: a
-    /// missing server, or with `judged` a write the guard refuses, is an
-    /// error. Commands before `range` went out already (for the message).
+    /// In one round trip: `show info` (HAProxy answers at all), `show cli
+    /// level`, and the state of `backends` (one `show servers state` of
+    /// everything when that costs HAProxy less, see
+    /// [`Topology::prefer_full_read`]; a backend it has no line of is then
+    /// asked for on its own, so a missing one gets HAProxy's own answer).
+    /// Every state read refreshes the run's view.
+    #[allow(clippy::type_complexity)]
+    fn read_backends(
+        &self,
+        target: &Target,
+        topology: &Topology,
+        backends: &[String],
+    ) -> Result<(Option<String>, Vec<(String, Result<Arc<str>>)>)> {
+        let name = target.name();
+        let full = topology.prefer_full_read(backends);
+        let mut ask = vec![Command::show_info(), Command::raw("show cli level")?];
+        if full {
+            ask.push(Command::show_servers_state(None)?);
+        } else {
+            for b in backends {
+                ask.push(Command::show_servers_state(Some(b))?);
+            }
+        }
+        let refs: Vec<&Command> = ask.iter().collect();
+        let mut replies = self.block_on(target.send_batch(&refs))?.into_iter();
+        if let Some(Err(e)) = replies.next() {
+            return Err(e);
+        }
+        let level = replies
+            .next()
+            .and_then(|r| r.ok())
+            .map(|l| l.trim().to_string());
+        let mut out: Vec<(String, Result<Arc<str>>)> = Vec::with_capacity(backends.len());
+        if !full {
+            for (b, reply) in backends.iter().zip(replies) {
+                let reply = reply.map(Arc::<str>::from);
+                if let Ok(text) = &reply {
+                    self.remember_state(&name, b, text);
+                }
+                out.push((b.clone(), reply));
+            }
+            return Ok((level, out));
+        }
+        let everything = replies.next().unwrap_or_else(|| Ok(String::new()))?;
+        let mut parts: std::collections::HashMap<String, Arc<str>> = split_by_backend(&everything)
+            .into_iter()
+            .map(|(b, part)| {
+                let part: Arc<str> = Arc::from(part);
+                self.remember_state(&name, &b, &part);
+                (b, part)
+            })
+            .collect();
+        let unseen: Vec<String> = backends
+            .iter()
+            .filter(|b| !parts.contains_key(*b))
+            .cloned()
+            .collect();
+        let mut asked_alone = std::collections::HashMap::new();
+        if !unseen.is_empty() {
+            let shows = unseen
+                .iter()
+                .map(|b| Command::show_servers_state(Some(b)))
+                .collect::<Result<Vec<Command>>>()?;
+            let refs: Vec<&Command> = shows.iter().collect();
+            for (b, reply) in unseen.iter().zip(self.block_on(target.send_batch(&refs))?) {
+                asked_alone.insert(b.clone(), reply.map(Arc::<str>::from));
+            }
+        }
+        for b in backends {
+            let reply = match parts.remove(b) {
+                Some(text) => Ok(text),
+                None => asked_alone
+                    .remove(b)
+                    .unwrap_or_else(|| Err(Error::Other(format!("backend {b} was not read")))),
+            };
+            out.push((b.clone(), reply));
+        }
+        Ok((level, out))
+    }
+
+    /// Walk `commands` in order on one target's state: a missing server, or
+    /// with `judged` a write the guard refuses, is an error
+    /// ([`OnRefusal::Whole`]) or that write's reason to be skipped.
     fn judge(
         &self,
         view: &View,
-        all_commands: &[Command],
-        all_servers: &[ServerRef],
-        range: std::ops::Range<usize>,
+        commands: &[Command],
+        servers: &[ServerRef],
         judged: bool,
-    ) -> Result<()> {
+        on_refusal: OnRefusal,
+    ) -> Result<Vec<Option<Error>>> {
         let name = view.target.name();
-        let (commands, servers) = (&all_commands[range.clone()], &all_servers[range.clone()]);
-        // Only the backends these writes affect are read into the fleet.
-        let needed = view.topology.backends_for(servers);
-        let mut fleet = fleet_of(
-            &name,
-            needed.iter().filter_map(|b| view.states.get_key_value(b)),
-        )?;
-        let (sent, total) = (range.start, all_commands.len());
+        let mut fleet = fleet_of(&name, view.states.iter())?;
+        let total = commands.len();
+        let whole = on_refusal == OnRefusal::Whole;
         let context = |i: usize| {
-            let done = sent + i;
-            if sent == 0 {
+            if whole {
                 format!(
-                    "; judged after the {done} earlier writes of this batch, of {total}: nothing of the batch was sent"
+                    "; judged after the {i} earlier writes of this batch, of {total}: nothing of the batch was sent"
                 )
             } else {
-                format!(
-                    "; the batch stopped here, on fresh state: {sent} of its {total} commands were sent (see the journal), the rest were not"
-                )
+                "; skipped, the rest of the batch goes (partial)".to_string()
             }
         };
+        let mut skipped = Vec::with_capacity(total);
         for (i, (command, server)) in commands.iter().zip(servers).enumerate() {
-            let Some(lines) = fleet.get(&server.backend) else {
-                // Its last read failed: judged on nothing, so not sent.
-                return Err(Error::Refused {
+            let problem = if !fleet.contains_key(&server.backend) {
+                // Its read failed: judged on nothing, so not sent.
+                let why = view
+                    .unread
+                    .get(&server.backend)
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default();
+                Some(Error::Refused {
                     reason: format!(
-                        "the state of backend `{}` on {name} could not be read; `{command}` was not sent{}",
+                        "the state of backend `{}` on {name} could not be read{why}; `{command}` was not sent{}",
                         server.backend,
                         context(i)
                     ),
-                });
-            };
-            if !lines.iter().any(|l| l.name == server.server) {
-                return Err(Error::NoSuchServer {
-                    target: name,
+                })
+            } else if !fleet[&server.backend]
+                .iter()
+                .any(|l| l.name == server.server)
+            {
+                Some(Error::NoSuchServer {
+                    target: name.clone(),
                     command: command.to_string(),
                     note: context(i),
-                });
-            }
-            if !judged {
-                continue;
-            }
-            if let Err(refusal) = rotation::judge(&mut fleet, &view.topology, command) {
-                return Err(self.refuse(refusal, server, command, &name, &context(i)));
+                })
+            } else if judged {
+                rotation::judge(&mut fleet, &view.topology, command)
+                    .err()
+                    .map(|refusal| {
+                        let (why, e) =
+                            self.refusal_error(refusal, server, command, &name, &context(i));
+                        let outcome = if whole { "refused" } else { "skipped" };
+                        self.journal_note(&name, command, outcome, Some(why));
+                        e
+                    })
+            } else {
+                None
+            };
+            match problem {
+                Some(e) if whole => return Err(e),
+                Some(e) => {
+                    if !matches!(e, Error::Refused { .. }) {
+                        self.journal_note(&name, command, "skipped", Some(e.to_string()));
+                    }
+                    skipped.push(Some(e));
+                }
+                None => skipped.push(None),
             }
         }
-        Ok(())
+        Ok(skipped)
     }
 
     fn batch_dry_run(
@@ -272,27 +394,38 @@ impl Ctx {
         views: &[View],
         commands: &[Command],
         servers: &[ServerRef],
-    ) -> Result<BatchOutcome> {
-        let planned = views
-            .iter()
-            .flat_map(|view| {
-                let name = view.target.name();
-                commands.iter().zip(servers).map(move |(command, server)| {
+    ) -> BatchOutcome {
+        let mut writes = Vec::new();
+        for view in views {
+            let name = view.target.name();
+            let planned = commands
+                .iter()
+                .zip(servers)
+                .zip(&view.skipped)
+                .filter(|(_, skip)| skip.is_none())
+                .map(|((command, server), _)| {
                     let before = state_of(&view.states, server);
                     (name.clone(), command, Some(server.clone()), before)
                 })
-            })
-            .collect();
-        Ok(BatchOutcome {
-            writes: self.dry_run(planned),
+                .collect();
+            let mut shown = self.dry_run(planned).into_iter();
+            for ((command, server), skip) in commands.iter().zip(servers).zip(&view.skipped) {
+                match skip {
+                    None => writes.extend(shown.next()),
+                    Some(e) => writes.push(skipped_write(&name, command, server, e)),
+                }
+            }
+        }
+        BatchOutcome {
+            writes,
             not_sent: 0,
             stopped: None,
-        })
+        }
     }
 
     fn batch_send(
         &self,
-        views: &mut [View],
+        mut views: Vec<View>,
         commands: &[Command],
         servers: &[ServerRef],
         judged: bool,
@@ -300,172 +433,282 @@ impl Ctx {
         let journal = self.journal()?;
         let playbook = self.playbook_name();
         let mut writes = Vec::with_capacity(commands.len() * views.len());
-        let mut sent = 0;
         let mut stopped = None;
-        let next_of = |i: usize| {
-            &servers[((i + 1) * CHUNK).min(servers.len())..((i + 2) * CHUNK).min(servers.len())]
-        };
-        'chunks: for (i, (cmds, srvs)) in commands
-            .chunks(CHUNK)
-            .zip(servers.chunks(CHUNK))
-            .enumerate()
-        {
-            // Ctrl-C and the deadline are heard between chunks, never between
-            // the targets of one chunk: a chunk goes to every target or none.
+        let mut reached = 0;
+        for view in views.iter_mut() {
+            // Ctrl-C and the deadline are heard between targets, never in
+            // the middle of one target's exchange.
             if let Some(e) = self.stop_reason() {
-                if sent == 0 {
+                if reached == 0 {
                     return Err(e);
                 }
-                self.journal_stop(views, &commands[sent], &e.to_string());
+                self.journal_note(
+                    &view.target.name(),
+                    &commands[0],
+                    "refused",
+                    Some(e.to_string()),
+                );
                 stopped = Some(e);
                 break;
             }
-            if sent > 0 {
-                // Before a later chunk: still the live process, and the chunk
-                // still acceptable on what the last replies show.
-                for view in views.iter() {
-                    if let Err(e) = self.batch_may_go_on(view, commands, servers, judged, sent) {
-                        stopped = Some(e);
-                        break 'chunks;
-                    }
-                }
-            }
-            let mut failed = false;
-            for view in views.iter_mut() {
-                let name = view.target.name();
-                // The state after, of every backend the chunk affects, and
-                // the state the next chunk will be judged on and journaled
-                // with: read in this round trip, so it is fresh.
-                let backends = view.topology.backends_for(srvs.iter().chain(next_of(i)));
-                let shows = backends
+            reached += 1;
+            let name = view.target.name();
+            let going: Vec<usize> = (0..commands.len())
+                .filter(|&i| view.skipped[i].is_none())
+                .collect();
+            // Journaled (and synced) before the first byte goes out.
+            let before = snapshots(&view.states, going.iter().map(|&i| &servers[i]));
+            let intents: Vec<Entry> = going
+                .iter()
+                .zip(before)
+                .map(|(&i, before)| {
+                    let mut e = journal.intent(&name, commands[i].as_str());
+                    e.before = before;
+                    e.playbook = playbook.clone();
+                    e
+                })
+                .collect();
+            journal.record_intents(&intents)?;
+            // The state after, of every backend the writes affect, and the
+            // process answering: in the same exchange, so fresh.
+            let backends = view
+                .topology
+                .backends_for(going.iter().map(|&i| &servers[i]));
+            let full = view.topology.prefer_full_read(&backends);
+            let mut tail = if full {
+                vec![Command::show_servers_state(None)?]
+            } else {
+                backends
                     .iter()
                     .map(|b| Command::show_servers_state(Some(b)))
-                    .collect::<Result<Vec<Command>>>()?;
-                let exchange: Vec<&Command> = cmds.iter().chain(&shows).collect();
-                let before: Vec<_> = srvs.iter().map(|s| state_of(&view.states, s)).collect();
-                // Once sent, a chunk runs to its end (bounded by --timeout)
-                // so every command HAProxy received is journaled.
-                let replies = match self.rt.block_on(view.target.send_batch(&exchange)) {
-                    Ok(mut r) => {
-                        for (b, after) in backends.iter().zip(r.split_off(cmds.len())) {
-                            match after {
-                                Ok(text) => view.states.insert(b.clone(), text),
-                                // Unknown now: no `after` from a stale read,
-                                // and the guard will not judge on it.
-                                Err(_) => view.states.remove(b),
-                            };
+                    .collect::<Result<Vec<Command>>>()?
+            };
+            tail.push(Command::show_info());
+            // What the guard counted on, to check it still holds after.
+            let serving_before = if judged {
+                serving_in(&name, &view.states, &view.topology, &backends)?
+            } else {
+                Vec::new()
+            };
+            let exchange: Vec<&Command> =
+                going.iter().map(|&i| &commands[i]).chain(&tail).collect();
+            // Once sent, the exchange runs to its end (bounded by --timeout)
+            // so every command HAProxy received is journaled.
+            let (replies, reloaded) = match self.rt.block_on(view.target.send_batch(&exchange)) {
+                Ok(mut r) => {
+                    let info = r.pop();
+                    let shown = r.split_off(going.len());
+                    let afters: Vec<(String, Result<Arc<str>>)> = if full {
+                        let mut parts: std::collections::HashMap<String, Arc<str>> = shown
+                            .into_iter()
+                            .next()
+                            .and_then(|r| r.ok())
+                            .map(|t| split_by_backend(&t))
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(b, p)| (b, Arc::from(p)))
+                            .collect();
+                        backends
+                            .iter()
+                            .map(|b| {
+                                let text = parts
+                                    .remove(b)
+                                    .ok_or_else(|| Error::Other(format!("no line of backend {b}")));
+                                (b.clone(), text)
+                            })
+                            .collect()
+                    } else {
+                        backends
+                            .iter()
+                            .cloned()
+                            .zip(shown.into_iter().map(|r| r.map(Arc::<str>::from)))
+                            .collect()
+                    };
+                    for (b, after) in afters {
+                        match after {
+                            Ok(text) => {
+                                self.remember_state(&name, &b, &text);
+                                view.states.insert(b, text);
+                            }
+                            // Unknown now: no `after` from a stale read.
+                            Err(_) => {
+                                view.states.remove(&b);
+                            }
                         }
-                        r
                     }
-                    Err(e) => cmds.iter().map(|c| Err(echo(&e, &name, c))).collect(),
-                };
-                let mut entries = Vec::with_capacity(cmds.len());
-                for (((command, server), reply), before) in
-                    cmds.iter().zip(srvs).zip(replies).zip(before)
-                {
-                    let outcome = outcome_of(&reply);
-                    failed |= reply.is_err();
-                    let after = reply
-                        .as_ref()
-                        .ok()
-                        .and_then(|_| state_of(&view.states, server));
-                    let mut e: Entry = journal.entry(&name, command.as_str(), outcome);
-                    e.before = before.clone();
-                    e.after = after.clone();
-                    e.playbook = playbook.clone();
-                    match &reply {
-                        Ok(r) => e.reply = Some(r.trim_end().to_string()),
-                        Err(err) => e.error = Some(err.to_string()),
-                    }
-                    entries.push(e);
-                    writes.push(WriteOutcome {
+                    let reloaded = matches!(info, Some(Ok(text)) if process_of(&text).stopping);
+                    (r, reloaded)
+                }
+                Err(e) => (
+                    going
+                        .iter()
+                        .map(|&i| Err(echo(&e, &name, &commands[i])))
+                        .collect(),
+                    false,
+                ),
+            };
+            let mut outcomes = Vec::with_capacity(going.len());
+            let mut sent = std::collections::HashMap::with_capacity(going.len());
+            let mut failed = false;
+            let after = snapshots(&view.states, going.iter().map(|&i| &servers[i]));
+            for (((&i, reply), intent), after) in going.iter().zip(replies).zip(&intents).zip(after)
+            {
+                let outcome = outcome_of(&reply);
+                failed |= reply.is_err();
+                let after = reply.as_ref().ok().and(after);
+                let mut e = journal.outcome(intent, outcome);
+                e.after = after.clone();
+                match &reply {
+                    Ok(r) => e.reply = Some(r.trim_end().to_string()),
+                    Err(err) => e.error = Some(err.to_string()),
+                }
+                outcomes.push(e);
+                sent.insert(
+                    i,
+                    WriteOutcome {
                         target: name.clone(),
-                        server: Some(server.clone()),
-                        command: command.to_string(),
+                        server: Some(servers[i].clone()),
+                        command: commands[i].to_string(),
                         outcome,
                         reply,
-                        before,
+                        before: intent.before.clone(),
                         after,
-                    });
-                }
-                // Journaled first: a notice says the write is in the journal.
-                journal.record_all(&entries)?;
-                for (command, w) in cmds.iter().zip(&writes[writes.len() - cmds.len()..]) {
-                    self.notice_write(&name, command, w.outcome);
+                    },
+                );
+            }
+            journal.record_all(&outcomes)?;
+            for (i, command) in commands.iter().enumerate() {
+                match sent.remove(&i) {
+                    Some(w) => {
+                        self.notice_write(&name, command, w.outcome);
+                        writes.push(w);
+                    }
+                    None => {
+                        if let Some(e) = &view.skipped[i] {
+                            writes.push(skipped_write(&name, command, &servers[i], e));
+                        }
+                    }
                 }
             }
-            sent += cmds.len();
+            let emptied: Vec<String> =
+                match serving_in(&name, &view.states, &view.topology, &backends) {
+                    Ok(after) => serving_before
+                        .iter()
+                        .filter(|(b, n)| *n > 0 && after.iter().any(|(a, m)| a == b && *m == 0))
+                        .map(|(b, _)| b.clone())
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+            if !emptied.is_empty() {
+                let ours: Vec<String> = going
+                    .iter()
+                    .map(|&i| &servers[i])
+                    .filter(|s| emptied.contains(&s.backend))
+                    .map(|s| s.to_string())
+                    .collect();
+                let list = emptied
+                    .iter()
+                    .map(|b| format!("`{b}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                stopped = Some(Error::Emptied {
+                    target: name.clone(),
+                    detail: format!(
+                        "backend {list} has no server in rotation after this batch: the guard judged its writes on state read {} ms before, and meanwhile something else (another operator, a health check, an agent) took out the servers it counted on. Put one back now, e.g. set_state(\"{}\", \"ready\"); this batch took out {}",
+                        view.read_at.elapsed().as_millis(),
+                        ours.first().map(String::as_str).unwrap_or("BACKEND/SERVER"),
+                        ours.join(", ")
+                    ),
+                });
+                break;
+            }
+            let went = outcomes.iter().filter(|e| e.outcome == "sent").count();
+            if reloaded && went > 0 {
+                self.journal_note(
+                    &name,
+                    &commands[0],
+                    "refused",
+                    Some("HAProxy reloaded during the batch".into()),
+                );
+                stopped = Some(Error::Refused {
+                    reason: format!(
+                        "HAProxy reloaded during the batch on {name}: {went} of its commands went to the process that is now stopping, so the new process may not have them (unless it loaded a server-state-file saved after them); no later target was written. Run the batch again"
+                    ),
+                });
+                break;
+            }
             if failed {
                 break;
             }
         }
+        let per_target = views
+            .first()
+            .map_or(0, |v| v.skipped.iter().filter(|s| s.is_none()).count());
         Ok(BatchOutcome {
             writes,
-            not_sent: commands.len() - sent,
+            not_sent: per_target * (views.len() - reached),
             stopped,
         })
     }
+}
 
-    /// Whether the batch may send its next chunk to this target: no reload
-    /// (the kept session would be on the old, stopping process, and writes
-    /// there are lost), and the guard's yes on that chunk with the state the
-    /// last replies showed.
-    fn batch_may_go_on(
-        &self,
-        view: &View,
-        commands: &[Command],
-        servers: &[ServerRef],
-        judged: bool,
-        sent: usize,
-    ) -> Result<()> {
-        // A reload shows either way: the kept session still on the old
-        // process (`Stopping: 1`), or, when the old process closed it, a
-        // session reopened on the new one (another `Pid`).
-        let info = self.block_on(view.target.send(&Command::show_info()))?;
-        let now = process_of(&info);
-        if now.stopping || now.pid != view.pid {
-            let name = view.target.name();
-            self.journal_note(
-                &name,
-                &commands[sent],
-                "refused",
-                Some("HAProxy reloaded during the batch".into()),
-            );
-            return Err(Error::Refused {
-                reason: format!(
-                    "HAProxy reloaded during the batch on {}: {sent} of its {} commands were sent, to the process that is now stopping, so the new process does not have them (unless it loaded a server-state-file saved after them); the rest were not sent. Run the batch again",
-                    view.target.name(),
-                    commands.len()
-                ),
-            });
-        }
-        // Servers existed when the batch was judged whole (one removed since
-        // answers `No such server`, which stops the batch): only the guard
-        // needs the walk again.
-        if !judged {
-            return Ok(());
-        }
-        // The next chunk, on the state read in the last round trip (its
-        // backends and their followers' were read there). Each later chunk
-        // gets the same just before it goes, as a loop of single writes
-        // would: the walk stays linear in the batch.
-        let next = sent..(sent + CHUNK).min(commands.len());
-        self.judge(view, commands, servers, next, judged)
-    }
+/// The servers in rotation of each of `backends` (as the guard counts them).
+fn serving_in(
+    target: &str,
+    states: &States,
+    topology: &Topology,
+    backends: &[String],
+) -> Result<Vec<(String, usize)>> {
+    let fleet = fleet_of(
+        target,
+        backends.iter().filter_map(|b| states.get_key_value(b)),
+    )?;
+    Ok(backends
+        .iter()
+        .filter_map(|b| rotation::serving(&fleet, topology, b).map(|n| (b.clone(), n)))
+        .collect())
+}
 
-    /// A batch stopped before `next`: one journal line per target says so.
-    fn journal_stop(&self, views: &[View], next: &Command, why: &str) {
-        for view in views {
-            self.journal_note(&view.target.name(), next, "refused", Some(why.into()));
-        }
+/// A write a partial batch skipped, as the playbook sees it.
+fn skipped_write(target: &str, command: &Command, server: &ServerRef, why: &Error) -> WriteOutcome {
+    WriteOutcome {
+        target: target.to_string(),
+        server: Some(server.clone()),
+        command: command.to_string(),
+        outcome: "skipped",
+        reply: Err(Error::Refused {
+            reason: why.to_string(),
+        }),
+        before: None,
+        after: None,
     }
 }
 
 /// The server's state in the latest `show servers state` of its backend.
-fn state_of(states: &States, server: &ServerRef) -> Option<serde_json::Value> {
+fn state_of(states: &States, server: &ServerRef) -> Option<ServerSnapshot> {
     states
         .get(&server.backend)
         .and_then(|t| snapshot_of(t, &server.server).into_json())
+}
+
+/// [`state_of`] for many servers, each backend's reply parsed once.
+fn snapshots<'a>(
+    states: &States,
+    servers: impl Iterator<Item = &'a ServerRef>,
+) -> Vec<Option<ServerSnapshot>> {
+    let mut parsed: std::collections::HashMap<&str, Option<Vec<rotation::Light>>> =
+        std::collections::HashMap::new();
+    servers
+        .map(|s| {
+            let lines = parsed.entry(s.backend.as_str()).or_insert_with(|| {
+                states
+                    .get(&s.backend)
+                    .and_then(|t| rotation::light_states(t))
+            });
+            let line = lines.as_ref()?.iter().find(|l| l.name == s.server)?;
+            Some(ServerSnapshot::new(line.op, line.admin, line.weight))
+        })
+        .collect()
 }
 
 /// `sent`; `unknown` when the command may have reached HAProxy with no

@@ -8,16 +8,139 @@ use crate::base::error::{Error, Result};
 use crate::runtime::{Command, ServerRef, Target};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Requests per round trip when many go out together. A chunk's request
-/// (under 8 KiB, even with long names) is written whole before any reply is
-/// read: it fits the socket buffer, so this cannot stall against HAProxy.
-pub(super) const CHUNK: usize = 64;
+use std::time::{Duration, Instant};
 
 /// `show servers state <bk>` replies of one target, by backend.
-pub(super) type States = HashMap<String, String>;
+/// (Shared with the run's view, which keeps the same replies.)
+pub(super) type States = HashMap<String, Arc<str>>;
+
+/// How old the view of a backend may be for the guard of a single write to
+/// judge on it instead of reading it again. A loop of writes refreshes each
+/// backend it writes (the state after comes in the write's round trip), so
+/// it judges on state a write or two old; anything slower (a playbook that
+/// polls between writes, the REPL) reads again. A read of its own is
+/// itself a round trip old when the write lands: this keeps the gap of the
+/// same order, shorter than any health check interval.
+pub(super) const FRESH: Duration = Duration::from_millis(100);
+
+/// Guard reads of single backends after which, in one run, the next miss
+/// reads every backend at once: a loop over many backends then costs one
+/// `show servers state` per [`FRESH`] instead of a round trip per write.
+const MISSES_BEFORE_FULL_READ: usize = 3;
+
+/// Servers in rotation per backend, as the guard counted them before a write.
+pub(super) type Serving = Vec<(String, usize)>;
+
+/// What a run has seen of one target's backends (`show servers state`).
+#[derive(Default)]
+pub(crate) struct Seen {
+    /// Reply text and when it was asked for, by backend.
+    backends: HashMap<String, (Arc<str>, Instant)>,
+    /// Guard reads of single backends so far.
+    misses: usize,
+    /// How long the last read of every backend took.
+    full_read: Option<Duration>,
+}
 
 impl Ctx {
+    /// Keep the latest `show servers state` of `backend` on `target`.
+    pub(super) fn remember_state(&self, target: &str, backend: &str, text: &Arc<str>) {
+        self.remember_state_at(target, backend, text, Instant::now());
+    }
+
+    fn remember_state_at(&self, target: &str, backend: &str, text: &Arc<str>, asked: Instant) {
+        let mut seen = lock(&self.seen);
+        let view = match seen.get_mut(target) {
+            Some(v) => v,
+            None => seen.entry(target.to_string()).or_default(),
+        };
+        match view.backends.get_mut(backend) {
+            Some(slot) => *slot = (text.clone(), asked),
+            None => {
+                view.backends
+                    .insert(backend.to_string(), (text.clone(), asked));
+            }
+        }
+    }
+
+    /// The state of `backends` for the guard: from the run's view where it
+    /// is [`FRESH`], else read now.
+    pub(super) fn guard_states(&self, target: &Target, backends: &[String]) -> Result<States> {
+        let name = target.name();
+        let (stale, full_read) = {
+            let mut seen = lock(&self.seen);
+            let view = seen.entry(name.clone()).or_default();
+            let stale: Vec<String> = backends
+                .iter()
+                .filter(|b| {
+                    view.backends
+                        .get(*b)
+                        .is_none_or(|(_, at)| at.elapsed() > FRESH)
+                })
+                .cloned()
+                .collect();
+            if !stale.is_empty() {
+                view.misses += 1;
+            }
+            // Reading everything pays only when it is quick next to FRESH.
+            let full_read = !stale.is_empty()
+                && view.misses > MISSES_BEFORE_FULL_READ
+                && view.full_read.is_none_or(|d| d < FRESH / 4);
+            (stale, full_read)
+        };
+        if full_read {
+            self.read_all_states(target)?;
+        }
+        let mut states = States::new();
+        let mut missing = Vec::new();
+        {
+            let seen = lock(&self.seen);
+            let view = seen.get(&name);
+            for b in backends {
+                match view.and_then(|v| v.backends.get(b)) {
+                    Some((text, at)) if !stale.contains(b) || at.elapsed() <= FRESH => {
+                        states.insert(b.clone(), text.clone());
+                    }
+                    _ => missing.push(b.clone()),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            states.extend(self.read_states(target, &missing)?);
+        }
+        Ok(states)
+    }
+
+    /// One `show servers state` of every backend, split into the view.
+    /// (A backend with no server has no line there: it stays unseen.)
+    fn read_all_states(&self, target: &Target) -> Result<()> {
+        let asked = Instant::now();
+        let text = self.block_on(target.send(&Command::show_servers_state(None)?))?;
+        let took = asked.elapsed();
+        let name = target.name();
+        for (backend, part) in split_by_backend(&text) {
+            self.remember_state_at(&name, &backend, &Arc::from(part), asked);
+        }
+        lock(&self.seen).entry(name).or_default().full_read = Some(took);
+        Ok(())
+    }
+
+    /// `show cli level` of `target`, once per run (`None` before HAProxy
+    /// 2.4, or when it cannot be read).
+    pub(super) fn socket_level(&self, target: &str) -> Option<String> {
+        if let Some(level) = lock(&self.levels).get(target) {
+            return level.clone();
+        }
+        let t = self.client.targets().iter().find(|t| t.name() == target)?;
+        let level = Command::raw("show cli level")
+            .ok()
+            .and_then(|c| self.block_on(t.send(&c)).ok())
+            .map(|l| l.trim().to_string())
+            .filter(|l| matches!(l.as_str(), "admin" | "operator" | "user"));
+        lock(&self.levels).insert(target.to_string(), level.clone());
+        level
+    }
+
     /// The target's backups and `track` chains, read once per run with
     /// `show stat -1 4 -1` (configuration: they do not change at runtime).
     pub(super) fn topology(&self, target: &Target) -> Result<Arc<Topology>> {
@@ -31,20 +154,22 @@ impl Ctx {
         Ok(t)
     }
 
-    /// `show servers state <bk>` of each backend, pipelined. Reads only:
-    /// Ctrl-C and the deadline stop it at once.
+    /// `show servers state <bk>` of each backend, in one pipelined round
+    /// trip. Reads only: Ctrl-C and the deadline stop it at once. Each
+    /// reply also refreshes the run's view (see [`Ctx::remember_state`]).
     pub(super) fn read_states(&self, target: &Target, backends: &[String]) -> Result<States> {
+        let shows = backends
+            .iter()
+            .map(|b| Command::show_servers_state(Some(b)))
+            .collect::<Result<Vec<Command>>>()?;
+        let refs: Vec<&Command> = shows.iter().collect();
+        let replies = self.block_on(target.send_batch(&refs))?;
         let mut states = States::new();
-        for chunk in backends.chunks(CHUNK) {
-            let shows = chunk
-                .iter()
-                .map(|b| Command::show_servers_state(Some(b)))
-                .collect::<Result<Vec<Command>>>()?;
-            let refs: Vec<&Command> = shows.iter().collect();
-            let replies = self.block_on(target.send_batch(&refs))?;
-            for (b, reply) in chunk.iter().zip(replies) {
-                states.insert(b.clone(), reply?);
-            }
+        let name = target.name();
+        for (b, reply) in backends.iter().zip(replies) {
+            let text: Arc<str> = Arc::from(reply?);
+            self.remember_state(&name, b, &text);
+            states.insert(b.clone(), text);
         }
         Ok(states)
     }
@@ -59,6 +184,22 @@ impl Ctx {
         target: &str,
         context: &str,
     ) -> Error {
+        let (why, e) = self.refusal_error(refusal, server, command, target, context);
+        self.journal_note(target, command, "refused", Some(why));
+        e
+    }
+
+    /// A refusal's short reason (for the journal) and its error. When the
+    /// socket is below `level admin`, the message says the write could not
+    /// have been done on it anyway.
+    pub(super) fn refusal_error(
+        &self,
+        refusal: Refusal,
+        server: &ServerRef,
+        command: &Command,
+        target: &str,
+        context: &str,
+    ) -> (String, Error) {
         let force = "(use force: true / --force if that is what you want)";
         let (why, reason) = match refusal {
             Refusal::DrainWhileMaint => ("in maintenance".to_string(), format!(
@@ -84,8 +225,13 @@ impl Ctx {
                 ),
             ),
         };
-        self.journal_note(target, command, "refused", Some(why));
-        Error::Refused { reason }
+        let reason = match self.socket_level(target) {
+            Some(level) if level != "admin" => format!(
+                "{reason}; besides, this socket is at level {level} (`show cli level`): HAProxy would refuse the write on it anyway (Permission denied), with or without force; use the admin socket"
+            ),
+            _ => reason,
+        };
+        (why, Error::Refused { reason })
     }
 
     /// The guard for one write, on every target: refuse to take the last
@@ -97,8 +243,9 @@ impl Ctx {
         &self,
         server: &ServerRef,
         command: &Command,
-    ) -> Result<Vec<Option<Snapshot>>> {
+    ) -> Result<(Vec<Option<Snapshot>>, Vec<Serving>)> {
         let mut before = Vec::new();
+        let mut serving_before = Vec::new();
         for target in self.client.targets() {
             let name = target.name();
             let unverifiable = |why: String| {
@@ -125,7 +272,7 @@ impl Ctx {
                 Err(e) => return Err(unverifiable(e.to_string())),
             };
             let backends = topology.backends_for([server]);
-            let states = match self.read_states(target, &backends) {
+            let states = match self.guard_states(target, &backends) {
                 Ok(s) => s,
                 Err(e) if e.is_terminal() => return Err(e),
                 // A missing backend: the write would fail the same way; say it now.
@@ -144,18 +291,80 @@ impl Ctx {
                     .iter()
                     .find(|l| l.name == server.server),
             )));
+            serving_before.push(
+                backends
+                    .iter()
+                    .filter_map(|b| rotation::serving(&fleet, &topology, b).map(|n| (b.clone(), n)))
+                    .collect(),
+            );
             if let Err(refusal) = rotation::judge(&mut fleet, &topology, command) {
                 return Err(self.refuse(refusal, server, command, &name, ""));
             }
         }
-        Ok(before)
+        Ok((before, serving_before))
     }
+
+    /// After a write the guard let through: the backends (of `before`)
+    /// that had servers in rotation and have none in `after`.
+    pub(super) fn emptied(&self, target: &str, before: &Serving, after: &States) -> Vec<String> {
+        let Some(topology) = lock(&self.topologies).get(target).cloned() else {
+            return Vec::new();
+        };
+        let Ok(fleet) = fleet_of(target, after.iter()) else {
+            return Vec::new();
+        };
+        before
+            .iter()
+            .filter(|(b, n)| *n > 0 && rotation::serving(&fleet, &topology, b) == Some(0))
+            .map(|(b, _)| b.clone())
+            .collect()
+    }
+}
+
+/// A `show servers state` of every backend as one reply per backend, each
+/// with the version line and the header, as `show servers state <bk>`
+/// answers. Lines are grouped by `be_name`; a reply that is not the format
+/// gives nothing.
+pub(super) fn split_by_backend(text: &str) -> Vec<(String, String)> {
+    let mut lines = text.lines();
+    let (Some(version), Some(header)) = (lines.next(), lines.next()) else {
+        return Vec::new();
+    };
+    let Some(col) = header
+        .strip_prefix('#')
+        .and_then(|h| h.split_whitespace().position(|f| f == "be_name"))
+    else {
+        return Vec::new();
+    };
+    let mut order: Vec<String> = Vec::new();
+    let mut parts: HashMap<String, String> = HashMap::new();
+    for line in lines {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let Some(be) = line.split(' ').filter(|f| !f.is_empty()).nth(col) else {
+            continue;
+        };
+        let part = parts.entry(be.to_string()).or_insert_with(|| {
+            order.push(be.to_string());
+            format!("{version}\n{header}\n")
+        });
+        part.push_str(line);
+        part.push('\n');
+    }
+    order
+        .into_iter()
+        .map(|b| {
+            let p = parts.remove(&b).unwrap_or_default();
+            (b, p)
+        })
+        .collect()
 }
 
 /// The backends as the guard reads them, from `show servers state` replies.
 pub(super) fn fleet_of<'a>(
     target: &str,
-    states: impl IntoIterator<Item = (&'a String, &'a String)>,
+    states: impl IntoIterator<Item = (&'a String, &'a Arc<str>)>,
 ) -> Result<Fleet<'a>> {
     states
         .into_iter()
