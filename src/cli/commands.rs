@@ -638,11 +638,14 @@ fn journal(g: &GlobalOpts, n: usize) -> i32 {
                 );
             } else {
                 for e in &entries {
-                    let detail = e
-                        .error
-                        .as_deref()
-                        .or(e.reply.as_deref().filter(|r| !r.is_empty()))
-                        .unwrap_or("");
+                    let detail = if e.outcome == crate::actions::journal::SENDING {
+                        "no outcome recorded: harun stopped (or is still waiting) after journaling it; HAProxy may have applied it, check the server's state"
+                    } else {
+                        e.error
+                            .as_deref()
+                            .or(e.reply.as_deref().filter(|r| !r.is_empty()))
+                            .unwrap_or("")
+                    };
                     println!(
                         "{} {} {} {} [{}] {}",
                         e.time, e.user, e.target, e.command, e.outcome, detail

@@ -248,8 +248,45 @@ fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Ar
     } else {
         OnRefusal::Whole
     };
-    let servers = resolve_all(ctx, &names_of(names)?).map_err(to_rhai)?;
-    apply_batch(ctx, &servers, force, on_refusal, build)
+    let names = names_of(names)?;
+    if on_refusal == OnRefusal::Whole {
+        let servers = resolve_all(ctx, &names).map_err(to_rhai)?;
+        return apply_batch(ctx, &servers, force, on_refusal, build);
+    }
+    // Partial: a name that is not a server (hostile, malformed, unknown
+    // bare name) is skipped like a write the guard refuses, never sent.
+    let mut servers = Vec::new();
+    let mut unusable = Array::new();
+    for n in &names {
+        match resolve_all(ctx, std::slice::from_ref(n)) {
+            Ok(s) => servers.extend(s),
+            Err(e) if e.is_terminal() => return Err(to_rhai(e)),
+            Err(e) => {
+                for target in ctx.client.targets() {
+                    let mut m = Map::new();
+                    insert_identity(&mut m, None, target.name());
+                    m.insert("name".into(), n.as_str().into());
+                    m.insert("command".into(), Dynamic::UNIT);
+                    m.insert("outcome".into(), "skipped".into());
+                    m.insert("before".into(), Dynamic::UNIT);
+                    m.insert("after".into(), Dynamic::UNIT);
+                    m.insert("reply".into(), Dynamic::UNIT);
+                    m.insert(
+                        "error".into(),
+                        format!("{e}; skipped, the rest of the batch goes (partial)").into(),
+                    );
+                    unusable.push(m.into());
+                }
+            }
+        }
+    }
+    let mut out = if servers.is_empty() {
+        Array::new()
+    } else {
+        apply_batch(ctx, &servers, force, on_refusal, build)?
+    };
+    out.extend(unusable);
+    Ok(out)
 }
 
 /// The server names of a playbook's array.

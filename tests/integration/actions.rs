@@ -30,15 +30,6 @@ fn stat_field(lab: &Lab, backend: &str, server: &str, column: &str) -> String {
     panic!("{backend}/{server} not in show stat");
 }
 
-/// Wait (bounded) until `f` holds.
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn drain_waits_for_a_long_lived_request_then_lands_in_maint() {
     let Some(lab) = slow_lab(Duration::from_secs(3)) else {
@@ -744,4 +735,24 @@ fn the_write_guard_refuses_draining_a_server_in_maintenance() {
         expect_refused(&lab, script, "is in maintenance");
     }
     assert_eq!(admin_state(&lab, "bk_app", "app3"), 5);
+}
+
+#[test]
+fn a_refusal_on_an_operator_socket_says_the_socket_could_not_write_anyway() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun()
+        .socket(&lab, lab.operator_socket().expect("scenario lab"))
+        .args(["--yes", "-e", r#"set_state("bk_single/only1", "drain")"#])
+        .run();
+    run.expect_code(4);
+    assert!(
+        run.stderr.contains("last UP server of backend `bk_single`")
+            && run.stderr.contains("this socket is at level operator")
+            && run.stderr.contains("with or without force"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(admin_state(&lab, "bk_single", "only1"), 0);
 }

@@ -5,6 +5,7 @@
 
 use crate::harness::*;
 use harun::lab::{Lab, Scenario};
+use std::time::Duration;
 
 fn big_lab() -> Option<Lab> {
     lab_with(Scenario::Big, |b| b.size(12, 10))
@@ -641,4 +642,233 @@ fn drain_server_takes_a_comma_separated_rack() {
     );
     assert_eq!(admin_state(&lab, "bk0002", "srv3"), 8);
     assert_eq!(admin_state(&lab, "bk0005", "srv3"), 8);
+}
+
+/// `show servers state` of every server: `bk/srv` -> its weight.
+fn weights(lab: &Lab) -> std::collections::HashMap<String, i64> {
+    let text = socat(lab, "show servers state");
+    let mut lines = text.lines().skip(1);
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .trim_start_matches("# ")
+        .split(' ')
+        .collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+    let (be, srv, w) = (col("be_name"), col("srv_name"), col("srv_uweight"));
+    lines
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (format!("{}/{}", f[be], f[srv]), f[w].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_kill_9_in_the_middle_of_2000_writes_leaves_every_write_haproxy_took_in_the_journal() {
+    let Some(lab) = lab_with(Scenario::Big, |b| b.size(200, 10)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = Vec::new();
+    for b in 0..200 {
+        for s in 0..10 {
+            all.push(format!("\"bk{b:04}/srv{s}\""));
+        }
+    }
+    // Batches of 2,000 weight changes back to back: a kill lands in one of
+    // them, at any point (reading, journaling, on the wire).
+    let pb = playbook(
+        &dir,
+        "weights.rhai",
+        &format!(
+            "let all = [{}];\nfor i in 0..1000 {{ set_weight(all, i % 50 + 2); }}\n",
+            all.join(",")
+        ),
+    );
+    let journal = lab.dir().join("journal.jsonl");
+    for (round, lines) in [(0, 4_001), (1, 9_000), (2, 17_500)] {
+        let before = std::fs::read_to_string(&journal)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        let mut child = harun_process()
+            .arg("-s")
+            .arg(lab.admin_socket())
+            .arg("--journal")
+            .arg(&journal)
+            .arg("--yes")
+            .arg(&pb)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("harun starts");
+        wait_for("journal lines", Duration::from_secs(60), || {
+            std::fs::read_to_string(&journal)
+                .map(|t| t.lines().count() >= before + lines)
+                .unwrap_or(false)
+        });
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        // Every line parses (journal_raw_lines panics on a torn one).
+        let raw = journal_raw_lines(&lab);
+        // Per server, the weights journaled in order, and whether the last
+        // one got its outcome line.
+        let mut last: std::collections::HashMap<String, Vec<(i64, bool)>> =
+            std::collections::HashMap::new();
+        let answered: std::collections::HashSet<&str> = raw
+            .iter()
+            .filter(|e| e["outcome"] == "sent")
+            .filter_map(|e| e["id"].as_str())
+            .collect();
+        for e in raw.iter().filter(|e| e["outcome"] == "sending") {
+            let cmd = e["command"].as_str().unwrap();
+            let mut w = cmd.split(' ');
+            let (server, weight) = (w.nth(2).unwrap(), w.nth(1).unwrap());
+            let done = answered.contains(e["id"].as_str().unwrap());
+            last.entry(server.to_string())
+                .or_default()
+                .push((weight.parse().unwrap(), done));
+        }
+        let now = weights(&lab);
+        assert_eq!(last.len(), 2000, "round {round}: every server journaled");
+        let mut in_flight = 0;
+        for (server, history) in &last {
+            let w = now[server];
+            let &(newest, done) = history.last().unwrap();
+            if done {
+                assert_eq!(
+                    w, newest,
+                    "round {round}: {server} has {w}, journal {history:?}"
+                );
+            } else {
+                // Killed with this write journaled and maybe on the wire.
+                in_flight += 1;
+                let previous = history.iter().rev().nth(1).map(|h| h.0).unwrap_or(1);
+                assert!(
+                    w == newest || w == previous,
+                    "round {round}: {server} has {w}, journal {history:?}"
+                );
+            }
+        }
+        // A batch's outcomes go out in one write(2): all there, or none.
+        assert!(
+            in_flight == 0 || in_flight == 2000,
+            "round {round}: {in_flight} writes without an outcome"
+        );
+    }
+}
+
+#[test]
+fn a_partial_batch_sends_what_it_can_and_says_what_it_skipped() {
+    let Some(lab) = big_lab() else {
+        return;
+    };
+    // srv0-9 of bk0000 (the tenth would empty it), an unknown server, and
+    // srv0 of bk0001: whole, refused; partial, the others go.
+    let script = r#"
+        let batch = ["bk0000/srv0", "bk0000/srv1", "bk0000/srv2", "bk0000/srv3", "bk0000/srv4",
+                     "bk0000/srv5", "bk0000/srv6", "bk0000/srv7", "bk0000/srv8", "bk0000/srv9",
+                     "bk0001/nope", "bk0001/srv0", "bk0002/srv0;shutdown sessions server bk0002/srv1"];
+        let whole = "sent";
+        try { set_state(batch, "drain"); } catch (e) { whole = e.kind; }
+        let r = set_state(batch, "drain", #{partial: true});
+        [whole, r.len(), r.filter(|w| w.outcome == "sent").len(),
+         r.filter(|w| w.outcome == "skipped").map(|w| `${w.name}: ${w.error}`)]
+    "#;
+    let run = harun()
+        .lab(&lab)
+        .args(["--yes", "--json", "-e", script])
+        .run();
+    run.expect_code(0);
+    let v = run.json();
+    // Whole, the hostile name refuses the batch before anything else.
+    assert_eq!(v[0], "invalid_input", "{v}");
+    assert_eq!((&v[1], &v[2]), (&13.into(), &10.into()), "{v}");
+    let skipped: Vec<&str> = v[3]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(skipped.len(), 3, "{skipped:?}");
+    assert!(
+        skipped[2].starts_with("bk0002/srv0;shutdown") && skipped[2].contains("skipped"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped[0].starts_with("bk0000/srv9: ")
+            && skipped[0].contains("last UP server of backend `bk0000`")
+            && skipped[0].contains("skipped, the rest of the batch goes"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped[1].starts_with("bk0001/nope: ") && skipped[1].contains("no such server"),
+        "{skipped:?}"
+    );
+    assert_eq!(admin_state(&lab, "bk0000", "srv8"), 8);
+    assert_eq!(admin_state(&lab, "bk0000", "srv9"), 0);
+    assert_eq!(admin_state(&lab, "bk0001", "srv0"), 8);
+    let journal = journal_lines(&lab);
+    let skipped: Vec<_> = journal
+        .iter()
+        .filter(|e| e["outcome"] == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 2, "{journal:?}");
+}
+
+#[test]
+fn a_loop_of_single_writes_stays_guarded_and_sees_changes_made_meanwhile() {
+    let Some(lab) = big_lab() else {
+        return;
+    };
+    // One write at a time: the tenth drain of bk0000 is refused.
+    let script = r#"
+        let done = 0;
+        try { for s in 0..10 { set_state(`bk0000/srv${s}`, "drain"); done += 1; } } catch (e) { print(e.message); }
+        done
+    "#;
+    let run = harun().lab(&lab).args(["--yes", "-e", script]).run();
+    run.expect_code(0);
+    assert_eq!(run.stdout.lines().last(), Some("9"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("bk0000/srv9 is the last UP server of backend `bk0000`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(admin_state(&lab, "bk0000", "srv9"), 0);
+    // Someone else parks a server between two writes of a loop: once the
+    // view is older than its 100 ms, the guard reads again and sees it.
+    let dir = tempfile::tempdir().unwrap();
+    let pb = playbook(
+        &dir,
+        "loop.rhai",
+        r#"for s in 0..8 { set_state(`bk0001/srv${s}`, "drain"); }
+           sleep(1.0);
+           set_state("bk0001/srv8", "drain")"#,
+    );
+    let child = harun_process()
+        .arg("-s")
+        .arg(lab.admin_socket())
+        .arg("--journal")
+        .arg(lab.dir().join("journal.jsonl"))
+        .arg("--yes")
+        .arg(&pb)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("harun starts");
+    wait_for("8 drains", Duration::from_secs(20), || {
+        admin_state(&lab, "bk0001", "srv7") == 8
+    });
+    socat(&lab, "set server bk0001/srv9 state maint");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("bk0001/srv8 is the last UP server of backend `bk0001`"),
+        "{stderr}"
+    );
+    assert_eq!(admin_state(&lab, "bk0001", "srv8"), 0);
 }

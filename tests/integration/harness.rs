@@ -407,3 +407,12 @@ pub fn shutdown_cli_sessions(lab: &Lab) {
         socat(lab, "show sess")
     );
 }
+
+/// Wait (bounded) until `f` holds.
+pub fn wait_for(what: &str, limit: std::time::Duration, mut f: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

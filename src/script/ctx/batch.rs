@@ -676,9 +676,8 @@ fn skipped_write(target: &str, command: &Command, server: &ServerRef, why: &Erro
         server: Some(server.clone()),
         command: command.to_string(),
         outcome: "skipped",
-        reply: Err(Error::Refused {
-            reason: why.to_string(),
-        }),
+        // The reason as it was told (its kind stays with the journal line).
+        reply: Err(Error::Other(why.to_string())),
         before: None,
         after: None,
     }
