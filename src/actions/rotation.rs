@@ -37,8 +37,29 @@ impl Light<'_> {
 /// Every server line of a `show servers state` reply; `None` when the reply
 /// is not one (an error text, a line that does not parse).
 pub fn light_states(text: &str) -> Option<Vec<Light<'_>>> {
-    let (columns, lines) = light_header(text)?;
-    lines.map(|l| light_line(l, &columns)).collect()
+    light_states_reusing(text, &mut None)
+}
+
+/// [`light_states`] for many replies in a row: the column positions of the
+/// last header read are kept in `last` and reused while the header line is
+/// the same (every backend of a process has the same one).
+pub fn light_states_reusing<'a>(
+    text: &'a str,
+    last: &mut Option<(String, LightColumns)>,
+) -> Option<Vec<Light<'a>>> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    if lines.next().map(str::trim) != Some("1") {
+        return None;
+    }
+    let header = lines.next()?;
+    if last.as_ref().is_none_or(|(h, _)| h != header) {
+        *last = Some((header.to_string(), light_columns(header)?));
+    }
+    let columns = &last.as_ref()?.1;
+    lines
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| light_line(l, columns))
+        .collect()
 }
 
 /// Where the fields the guard reads sit, from the header line.
@@ -57,7 +78,13 @@ pub fn light_header(text: &str) -> Option<(LightColumns, impl Iterator<Item = &s
     if lines.next().map(str::trim) != Some("1") {
         return None;
     }
-    let header = lines.next()?.strip_prefix('#')?;
+    let columns = light_columns(lines.next()?)?;
+    Some((columns, lines.filter(|l| !l.starts_with('#'))))
+}
+
+/// Where the fields the guard reads sit, from the `# be_id be_name ...` line.
+pub fn light_columns(header: &str) -> Option<LightColumns> {
+    let header = header.strip_prefix('#')?;
     let names: Vec<&str> = header.split_whitespace().collect();
     let pos = |n: &str| names.iter().position(|f| *f == n);
     let (name, op, admin) = (
@@ -72,15 +99,14 @@ pub fn light_header(text: &str) -> Option<(LightColumns, impl Iterator<Item = &s
         .max(admin)
         .max(weight.unwrap_or(0))
         .max(iweight.unwrap_or(0));
-    let columns = LightColumns {
+    Some(LightColumns {
         name,
         op,
         admin,
         weight,
         iweight,
         last,
-    };
-    Some((columns, lines.filter(|l| !l.starts_with('#'))))
+    })
 }
 
 /// One data line: the fields are walked once, up to the last one needed.
@@ -174,7 +200,8 @@ pub fn takes_out(command: &Command) -> Option<ServerRef> {
 /// one through `track` (they inherit its drain, maintenance and DOWN).
 #[derive(Clone, Debug, Default)]
 pub struct Topology {
-    backups: HashSet<(String, String)>,
+    /// Backend -> its backup servers.
+    backups: HashMap<String, HashSet<String>>,
     /// `bk/srv` -> the servers that track it directly.
     trackers: HashMap<String, Vec<(String, String)>>,
     /// Servers per backend, and in all (`None` when not read).
@@ -193,7 +220,10 @@ impl Topology {
             *t.total.get_or_insert(0) += 1;
             let me = (bk.to_string(), srv.to_string());
             if stat.int(r, "bck").unwrap_or(0) > 0 {
-                t.backups.insert(me.clone());
+                t.backups
+                    .entry(bk.to_string())
+                    .or_default()
+                    .insert(srv.to_string());
             }
             if let Some(tracked) = stat.text(r, "tracked").filter(|s| !s.is_empty()) {
                 t.trackers.entry(tracked.to_string()).or_default().push(me);
@@ -221,7 +251,8 @@ impl Topology {
 
     pub fn is_backup(&self, backend: &str, server: &str) -> bool {
         self.backups
-            .contains(&(backend.to_string(), server.to_string()))
+            .get(backend)
+            .is_some_and(|servers| servers.contains(server))
     }
 
     /// Every server that follows `backend/server`, through chains of `track`.

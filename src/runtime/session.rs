@@ -326,7 +326,7 @@ impl Session {
                         break;
                     };
                     let end = from + pos;
-                    replies.push(String::from_utf8_lossy(&acc[start..end]).into_owned());
+                    replies.push(text_of(&acc[start..end]));
                     start = end + PROMPT.len();
                     scanned = start;
                 }
@@ -512,6 +512,16 @@ impl IoContext {
             command: label.to_string(),
             detail,
         }
+    }
+}
+
+/// A reply as text (HAProxy's replies are ASCII; anything else is kept,
+/// replaced where it is not UTF-8). The plain check is much faster than the
+/// lossy walk on the megabytes of a big reply.
+fn text_of(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 

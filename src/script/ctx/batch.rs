@@ -9,7 +9,7 @@
 use super::guard::{fleet_of, split_by_backend, States};
 use super::{snapshot_of, Ctx, WriteOutcome};
 use crate::actions::journal::{Entry, ServerSnapshot};
-use crate::actions::rotation::{self, takes_out, Topology};
+use crate::actions::rotation::{self, takes_out, Fleet, Topology};
 use crate::base::error::{Error, Result};
 use crate::runtime::info::process_of;
 use crate::runtime::{Command, ServerRef, Target};
@@ -54,6 +54,12 @@ struct View {
     read_at: std::time::Instant,
     /// Per command: why it is skipped on this target (`OnRefusal::Skip`).
     skipped: Vec<Option<Error>>,
+    /// Per command: its server's state before the batch (what the journal
+    /// records), read off the same parse the guard judged on.
+    before: Vec<Option<ServerSnapshot>>,
+    /// Per backend the batch affects: its servers in rotation before the
+    /// batch (to check after that none was emptied under it).
+    serving_before: Vec<(String, usize)>,
 }
 
 impl Ctx {
@@ -140,7 +146,7 @@ impl Ctx {
             // The backends may have changed while the operator read the list.
             views = self.batch_views(&targets, commands, &servers, judged, on_refusal)?;
         }
-        self.batch_send(views, commands, &servers, judged)
+        self.batch_send(views, commands, &servers)
     }
 
     /// Refuse up front, with one journal line, on a socket below `level
@@ -226,8 +232,11 @@ impl Ctx {
                 level,
                 read_at,
                 skipped: Vec::new(),
+                before: Vec::new(),
+                serving_before: Vec::new(),
             };
-            view.skipped = self.judge(&view, commands, servers, judged, on_refusal)?;
+            (view.skipped, view.before, view.serving_before) =
+                self.judge(&view, &backends, commands, servers, judged, on_refusal)?;
             views.push(view);
         }
         Ok(views)
@@ -316,16 +325,31 @@ impl Ctx {
     /// Walk `commands` in order on one target's state: a missing server, or
     /// with `judged` a write the guard refuses, is an error
     /// ([`OnRefusal::Whole`]) or that write's reason to be skipped.
+    /// Also returns each command's server state before the batch and, when
+    /// `judged`, the servers in rotation of each of `backends` before it.
+    #[allow(clippy::type_complexity)]
     fn judge(
         &self,
         view: &View,
+        backends: &[String],
         commands: &[Command],
         servers: &[ServerRef],
         judged: bool,
         on_refusal: OnRefusal,
-    ) -> Result<Vec<Option<Error>>> {
+    ) -> Result<(
+        Vec<Option<Error>>,
+        Vec<Option<ServerSnapshot>>,
+        Vec<(String, usize)>,
+    )> {
         let name = view.target.name();
         let mut fleet = fleet_of(&name, view.states.iter())?;
+        let before: Vec<Option<ServerSnapshot>> =
+            servers.iter().map(|s| snapshot_in(&fleet, s)).collect();
+        let serving_before = if judged {
+            serving_of(&fleet, &view.topology, backends)
+        } else {
+            Vec::new()
+        };
         let total = commands.len();
         let whole = on_refusal == OnRefusal::Whole;
         let context = |i: usize| {
@@ -386,7 +410,7 @@ impl Ctx {
                 None => skipped.push(None),
             }
         }
-        Ok(skipped)
+        Ok((skipped, before, serving_before))
     }
 
     fn batch_dry_run(
@@ -428,7 +452,6 @@ impl Ctx {
         mut views: Vec<View>,
         commands: &[Command],
         servers: &[ServerRef],
-        judged: bool,
     ) -> Result<BatchOutcome> {
         let journal = self.journal()?;
         let playbook = self.playbook_name();
@@ -457,7 +480,8 @@ impl Ctx {
                 .filter(|&i| view.skipped[i].is_none())
                 .collect();
             // Journaled (and synced) before the first byte goes out.
-            let before = snapshots(&view.states, going.iter().map(|&i| &servers[i]));
+            let before: Vec<Option<ServerSnapshot>> =
+                going.iter().map(|&i| view.before[i].clone()).collect();
             let intents: Vec<Entry> = going
                 .iter()
                 .zip(before)
@@ -485,11 +509,7 @@ impl Ctx {
             };
             tail.push(Command::show_info());
             // What the guard counted on, to check it still holds after.
-            let serving_before = if judged {
-                serving_in(&name, &view.states, &view.topology, &backends)?
-            } else {
-                Vec::new()
-            };
+            let serving_before = std::mem::take(&mut view.serving_before);
             let exchange: Vec<&Command> =
                 going.iter().map(|&i| &commands[i]).chain(&tail).collect();
             // Once sent, the exchange runs to its end (bounded by --timeout)
@@ -550,7 +570,15 @@ impl Ctx {
             let mut outcomes = Vec::with_capacity(going.len());
             let mut sent = std::collections::HashMap::with_capacity(going.len());
             let mut failed = false;
-            let after = snapshots(&view.states, going.iter().map(|&i| &servers[i]));
+            let after_fleet = fleet_of(&name, view.states.iter()).ok();
+            let after: Vec<Option<ServerSnapshot>> = going
+                .iter()
+                .map(|&i| {
+                    after_fleet
+                        .as_ref()
+                        .and_then(|f| snapshot_in(f, &servers[i]))
+                })
+                .collect();
             for (((&i, reply), intent), after) in going.iter().zip(replies).zip(&intents).zip(after)
             {
                 let outcome = outcome_of(&reply);
@@ -590,15 +618,21 @@ impl Ctx {
                     }
                 }
             }
-            let emptied: Vec<String> =
-                match serving_in(&name, &view.states, &view.topology, &backends) {
-                    Ok(after) => serving_before
+            let emptied: Vec<String> = match after_fleet
+                .as_ref()
+                .map(|f| serving_of(f, &view.topology, &backends))
+            {
+                Some(after) => {
+                    let now: std::collections::HashMap<&str, usize> =
+                        after.iter().map(|(b, n)| (b.as_str(), *n)).collect();
+                    serving_before
                         .iter()
-                        .filter(|(b, n)| *n > 0 && after.iter().any(|(a, m)| a == b && *m == 0))
+                        .filter(|(b, n)| *n > 0 && now.get(b.as_str()) == Some(&0))
                         .map(|(b, _)| b.clone())
-                        .collect(),
-                    Err(_) => Vec::new(),
-                };
+                        .collect()
+                }
+                None => Vec::new(),
+            };
             if !emptied.is_empty() {
                 let ours: Vec<String> = going
                     .iter()
@@ -653,20 +687,11 @@ impl Ctx {
 }
 
 /// The servers in rotation of each of `backends` (as the guard counts them).
-fn serving_in(
-    target: &str,
-    states: &States,
-    topology: &Topology,
-    backends: &[String],
-) -> Result<Vec<(String, usize)>> {
-    let fleet = fleet_of(
-        target,
-        backends.iter().filter_map(|b| states.get_key_value(b)),
-    )?;
-    Ok(backends
+fn serving_of(fleet: &Fleet, topology: &Topology, backends: &[String]) -> Vec<(String, usize)> {
+    backends
         .iter()
-        .filter_map(|b| rotation::serving(&fleet, topology, b).map(|n| (b.clone(), n)))
-        .collect())
+        .filter_map(|b| rotation::serving(fleet, topology, b).map(|n| (b.clone(), n)))
+        .collect()
 }
 
 /// A write a partial batch skipped, as the playbook sees it.
@@ -690,24 +715,13 @@ fn state_of(states: &States, server: &ServerRef) -> Option<ServerSnapshot> {
         .and_then(|t| snapshot_of(t, &server.server).into_json())
 }
 
-/// [`state_of`] for many servers, each backend's reply parsed once.
-fn snapshots<'a>(
-    states: &States,
-    servers: impl Iterator<Item = &'a ServerRef>,
-) -> Vec<Option<ServerSnapshot>> {
-    let mut parsed: std::collections::HashMap<&str, Option<Vec<rotation::Light>>> =
-        std::collections::HashMap::new();
-    servers
-        .map(|s| {
-            let lines = parsed.entry(s.backend.as_str()).or_insert_with(|| {
-                states
-                    .get(&s.backend)
-                    .and_then(|t| rotation::light_states(t))
-            });
-            let line = lines.as_ref()?.iter().find(|l| l.name == s.server)?;
-            Some(ServerSnapshot::new(line.op, line.admin, line.weight))
-        })
-        .collect()
+/// The server's state in a parsed view of its backend.
+fn snapshot_in(fleet: &Fleet, server: &ServerRef) -> Option<ServerSnapshot> {
+    let line = fleet
+        .get(&server.backend)?
+        .iter()
+        .find(|l| l.name == server.server)?;
+    Some(ServerSnapshot::new(line.op, line.admin, line.weight))
 }
 
 /// `sent`; `unknown` when the command may have reached HAProxy with no

@@ -3,7 +3,7 @@
 //! a refusal is told and journaled. The rules are pure, in `crate::actions::rotation`.
 
 use super::{lock, Ctx, Snapshot};
-use crate::actions::rotation::{self, light_states, Fleet, Refusal, Topology};
+use crate::actions::rotation::{self, light_states_reusing, Fleet, Refusal, Topology};
 use crate::base::error::{Error, Result};
 use crate::runtime::{Command, ServerRef, Target};
 use std::collections::HashMap;
@@ -325,8 +325,8 @@ impl Ctx {
 /// with the version line and the header, as `show servers state <bk>`
 /// answers. Lines are grouped by `be_name`; a reply that is not the format
 /// gives nothing.
-pub(super) fn split_by_backend(text: &str) -> Vec<(String, String)> {
-    let mut lines = text.lines();
+pub(super) fn split_by_backend<'t>(text: &'t str) -> Vec<(String, String)> {
+    let mut lines = text.split_inclusive('\n');
     let (Some(version), Some(header)) = (lines.next(), lines.next()) else {
         return Vec::new();
     };
@@ -336,29 +336,47 @@ pub(super) fn split_by_backend(text: &str) -> Vec<(String, String)> {
     else {
         return Vec::new();
     };
-    let mut order: Vec<String> = Vec::new();
-    let mut parts: HashMap<String, String> = HashMap::new();
+    // HAProxy lists a backend's servers together: each backend is one run
+    // of lines, copied once behind the version line and the header.
+    let head = version.len() + header.len();
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut index: HashMap<&'t str, usize> = HashMap::new();
+    let mut run: Option<(&'t str, usize, usize)> = None;
+    let mut flush = |run: Option<(&'t str, usize, usize)>, out: &mut Vec<(String, String)>| {
+        let Some((be, from, to)) = run else { return };
+        match index.get(be) {
+            // Not together after all: appended to its earlier run.
+            Some(&i) => out[i].1.push_str(&text[from..to]),
+            None => {
+                let mut part = String::with_capacity(head + to - from);
+                part.push_str(version);
+                part.push_str(header);
+                part.push_str(&text[from..to]);
+                index.insert(be, out.len());
+                out.push((be.to_string(), part));
+            }
+        }
+    };
+    let mut at = head;
     for line in lines {
+        let (from, to) = (at, at + line.len());
+        at = to;
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }
         let Some(be) = line.split(' ').filter(|f| !f.is_empty()).nth(col) else {
             continue;
         };
-        let part = parts.entry(be.to_string()).or_insert_with(|| {
-            order.push(be.to_string());
-            format!("{version}\n{header}\n")
-        });
-        part.push_str(line);
-        part.push('\n');
+        match &mut run {
+            Some((b, _, end)) if *b == be && *end == from => *end = to,
+            _ => {
+                flush(run.take(), &mut out);
+                run = Some((be, from, to));
+            }
+        }
     }
-    order
-        .into_iter()
-        .map(|b| {
-            let p = parts.remove(&b).unwrap_or_default();
-            (b, p)
-        })
-        .collect()
+    flush(run, &mut out);
+    out
 }
 
 /// The backends as the guard reads them, from `show servers state` replies.
@@ -366,10 +384,11 @@ pub(super) fn fleet_of<'a>(
     target: &str,
     states: impl IntoIterator<Item = (&'a String, &'a Arc<str>)>,
 ) -> Result<Fleet<'a>> {
+    let mut columns = None;
     states
         .into_iter()
         .map(|(b, text)| {
-            light_states(text)
+            light_states_reusing(text, &mut columns)
                 .map(|lines| (b.clone(), lines))
                 .ok_or_else(|| Error::Malformed {
                     target: target.to_string(),
@@ -378,4 +397,30 @@ pub(super) fn fleet_of<'a>(
                 })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_by_backend;
+
+    #[test]
+    fn a_full_dump_splits_into_the_replies_each_backend_would_give() {
+        let head = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state\n";
+        let text = format!(
+            "{head}3 bk 1 s1 127.0.0.1 2 0\n3 bk 2 s2 127.0.0.1 2 8\n4 web 1 w1 127.0.0.1 0 1\n3 bk 3 s3 127.0.0.1 2 0\n"
+        );
+        let parts = split_by_backend(&text);
+        assert_eq!(
+            parts,
+            vec![
+                (
+                    "bk".to_string(),
+                    format!("{head}3 bk 1 s1 127.0.0.1 2 0\n3 bk 2 s2 127.0.0.1 2 8\n3 bk 3 s3 127.0.0.1 2 0\n")
+                ),
+                ("web".to_string(), format!("{head}4 web 1 w1 127.0.0.1 0 1\n")),
+            ]
+        );
+        assert!(split_by_backend("No such backend.\n").is_empty());
+        assert!(split_by_backend("").is_empty());
+    }
 }
