@@ -15,7 +15,7 @@ Examples:
   harun repl                                 interactive session
   harun list                                 shipped and local playbooks
   harun check playbooks/                     check playbooks without connecting to anything
-  harun -i hosts.ini -l 'lb:!lb3' -e 'stat().len()'   the load balancers of an Ansible inventory
+  harun -i hosts.ini -l lb troubleshoot      the group `lb` of an Ansible inventory
   harun merge lb1.json lb2.json              one fleet report from each host's --json report
 
 Exit codes:
