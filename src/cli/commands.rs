@@ -171,11 +171,9 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
                 "--replay DIR cannot be combined with -i/--inventory (or HARUN_INVENTORY): a replay has no live host".into(),
             ))
         }
-        Some(_) if !discover => {
-            return Err(fail(
-                "-i/--inventory does not apply here: `harun lab` starts its own HAProxy, and `harun test` takes its targets from each test".into(),
-            ))
-        }
+        // `harun lab` and `harun test` bring their own targets, as they
+        // ignore -s (an HARUN_INVENTORY in the environment must not stop them).
+        Some(_) if !discover => Vec::new(),
         Some(path) => match crate::fleet::targets(path, g.limit.as_deref()) {
             Ok(members) => members,
             Err(e) => {
