@@ -107,7 +107,11 @@ pub fn parse(text: &str, format: Format) -> ParseResult<Inventory> {
 
 /// Read and parse the inventory file at `path`; errors name the file and line.
 pub fn load(path: &Path) -> Result<Inventory> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Inventory {
+        path: path.to_path_buf(),
+        line: None,
+        message: format!("cannot read this inventory: {e}"),
+    })?;
     let format = Format::of(path);
     parse(&text, format).map_err(|e| {
         let hint = match format {
@@ -613,6 +617,9 @@ mod tests {
         assert!(e.contains("hosts:1:"), "{e}");
         assert!(e.contains("looks like YAML"), "{e}");
         let missing = load(&dir.path().join("nope")).unwrap_err().to_string();
-        assert!(missing.contains("nope"), "{missing}");
+        assert!(
+            missing.contains("nope: cannot read this inventory"),
+            "{missing}"
+        );
     }
 }
