@@ -8,7 +8,8 @@
 //! Layers, bottom to top (each folder imports only the ones below it; see
 //! docs/architecture.md): `base` (errors, the report model, sink,
 //! cancellation), `runtime` and `system` (HAProxy's runtime API, the host),
-//! `logs` (HAProxy's log lines: formats, parser, summaries), `config`, `diagnose` (what a running HAProxy says about itself),
+//! `logs` (HAProxy's log lines: formats, parser, summaries), `fleet`
+//! (Ansible inventories, host patterns, merged reports), `config`, `diagnose` (what a running HAProxy says about itself),
 //! `actions` (the write path), `lab`, `script` (the Rhai engine and its
 //! primitives), the [`Runner`], then `check` and `testing` (team playbook
 //! tooling), `output`, and the two front ends `repl` and `cli`.
@@ -19,6 +20,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod diagnose;
+pub mod fleet;
 pub mod lab;
 pub mod logs;
 pub mod output;

@@ -43,6 +43,24 @@ impl RunnerBuilder {
         Ok(self)
     }
 
+    /// Add the hosts of an Ansible inventory (INI, or YAML when named
+    /// `.yml`/`.yaml`), all of them or those `limit` selects (an Ansible
+    /// host pattern); each target is named by its host.
+    pub fn inventory(
+        mut self,
+        path: impl AsRef<std::path::Path>,
+        limit: Option<&str>,
+    ) -> Result<Self> {
+        self.settings.fleet = crate::fleet::targets(path.as_ref(), limit)?;
+        Ok(self)
+    }
+
+    /// At most this many targets are talked to at once (`--forks`).
+    pub fn max_parallel(mut self, n: usize) -> Self {
+        self.settings.max_parallel = n.max(1);
+        self
+    }
+
     pub fn settings(mut self, settings: Settings) -> Self {
         self.settings = settings;
         self
@@ -185,13 +203,14 @@ fn open_replay(settings: &mut Settings) -> Result<Option<Arc<Bundle>>> {
     let Some(dir) = dirs.first() else {
         return Ok(None);
     };
-    if settings.sockets.len() > 1 {
+    if settings.sockets.len() > 1 || !settings.fleet.is_empty() {
         return Err(Error::InvalidInput {
             what: "socket",
             value: settings
                 .sockets
                 .iter()
                 .map(|a| a.to_string())
+                .chain(settings.fleet.iter().map(|m| m.name.clone()))
                 .collect::<Vec<_>>()
                 .join(","),
             reason: "a replay bundle is the only target of its run: do not mix `replay@DIR` with live sockets or another bundle".into(),
@@ -312,7 +331,11 @@ impl Runner {
             .iter()
             .map(|t| TargetInfo {
                 version: versions.get(&t.name()).cloned(),
-                address: t.name(),
+                address: match t.host_name() {
+                    Some(_) => t.address.to_string(),
+                    None => t.name(),
+                },
+                host: t.host_name().map(str::to_string),
                 error: None,
             })
             .collect()
@@ -327,19 +350,29 @@ impl Runner {
             .unwrap_or_default();
         results
             .into_iter()
-            .map(|(address, r)| match r {
-                Ok(text) => TargetInfo {
-                    version: crate::runtime::info::parse_info(&text)
-                        .ok()
-                        .and_then(|p| p.into_iter().find(|(k, _)| k == "Version").map(|(_, v)| v)),
-                    address,
-                    error: None,
-                },
-                Err(e) => TargetInfo {
-                    address,
-                    version: None,
-                    error: Some(e.to_string()),
-                },
+            .zip(self.ctx.client.targets())
+            .map(|((name, r), t)| {
+                let host = t.host_name().map(str::to_string);
+                let address = match host {
+                    Some(_) => t.address.to_string(),
+                    None => name,
+                };
+                match r {
+                    Ok(text) => TargetInfo {
+                        version: crate::runtime::info::parse_info(&text).ok().and_then(|p| {
+                            p.into_iter().find(|(k, _)| k == "Version").map(|(_, v)| v)
+                        }),
+                        address,
+                        host,
+                        error: None,
+                    },
+                    Err(e) => TargetInfo {
+                        address,
+                        host,
+                        version: None,
+                        error: Some(e.to_string()),
+                    },
+                }
             })
             .collect()
     }

@@ -62,6 +62,21 @@ fn connect_failure(target: &str, e: &std::io::Error) -> String {
     }
 }
 
+/// `lb1, lb2 and 3 more hosts`: a list that stays one line.
+fn hosts_list(hosts: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let word = if hosts.len() == 1 { "host" } else { "hosts" };
+    if hosts.len() <= SHOWN {
+        format!("{word} {}", hosts.join(", "))
+    } else {
+        format!(
+            "{word} {} and {} more",
+            hosts[..SHOWN].join(", "),
+            hosts.len() - SHOWN
+        )
+    }
+}
+
 /// Everything that can go wrong, each naming what and where.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -145,6 +160,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An inventory (`-i`) that cannot be read or used, at a line when one is to blame.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Inventory {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    /// Inventory hosts that harun would reach over SSH, which it cannot yet.
+    #[error("{} need{} SSH ({}), and harun's SSH transport is not available yet: for a host on this machine set `ansible_connection=local` (harun then talks to its `harun_socket` here); for the others, run harun on each host (for example with Ansible) and combine the `--json` reports with `harun merge`", hosts_list(.hosts), if .hosts.len() == 1 { "s" } else { "" }, "not `ansible_connection=local`, nor a loopback `ansible_host` without `ansible_port` or `ansible_user`")]
+    SshUnavailable { hosts: Vec<String> },
     /// No socket given (-s), found in the configuration or at the usual paths.
     #[error("no HAProxy socket to talk to: pass -s ADDR (or HARUN_SOCKET), or add a `stats socket` line to the configuration (-c)")]
     NoTarget,
@@ -199,6 +224,8 @@ impl Error {
             Error::Refused { .. } => "refused",
             Error::Emptied { .. } => "emptied",
             Error::Io { .. } => "io",
+            Error::Inventory { .. } => "inventory",
+            Error::SshUnavailable { .. } => "ssh_unavailable",
             Error::NoTarget => "no_target",
             Error::Playbook(_) => "playbook",
             Error::NotRecorded { .. } => "not_recorded",

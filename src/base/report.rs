@@ -194,7 +194,11 @@ pub struct Table {
 /// What one HAProxy target looked like during the run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetInfo {
+    /// The socket address (a replay: the name the snapshot recorded).
     pub address: String,
+    /// The inventory host name (`-i`), which findings and rows name as their `target`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,6 +15,8 @@ Examples:
   harun repl                                 interactive session
   harun list                                 shipped and local playbooks
   harun check playbooks/                     check playbooks without connecting to anything
+  harun -i hosts.ini -l lb troubleshoot      the group `lb` of an Ansible inventory
+  harun merge lb1.json lb2.json              one fleet report from each host's --json report
 
 Exit codes:
   0 nothing at error level   1 error/critical findings   2 usage or playbook error
@@ -63,6 +65,35 @@ pub struct GlobalOpts {
         global = true
     )]
     pub sockets: Vec<String>,
+
+    /// Ansible inventory (INI, or YAML when named .yml/.yaml): its hosts are the
+    /// targets, each named by its host. A host on this machine
+    /// (`ansible_connection=local`) is its `harun_socket` (default
+    /// /run/haproxy/admin.sock). With -s, the union of both.
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        value_name = "FILE",
+        env = "HARUN_INVENTORY",
+        global = true
+    )]
+    pub inventory: Option<PathBuf>,
+
+    /// Only the inventory hosts this Ansible pattern selects: a group or host,
+    /// `all`, globs (`web*`), `~regex`, `a:b` or `a,b` (union), `a:&b`
+    /// (intersection), `a:!b` (minus).
+    #[arg(short = 'l', long = "limit", value_name = "PATTERN", global = true)]
+    pub limit: Option<String>,
+
+    /// Targets talked to at once.
+    #[arg(
+        long = "forks",
+        value_name = "N",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u32).range(1..=4096),
+        global = true
+    )]
+    pub forks: u32,
 
     /// Replay a bundle the `snapshot` playbook wrote instead of talking to a live
     /// HAProxy (the same as `-s replay@DIR`): recorded replies, configuration and
@@ -247,6 +278,29 @@ pub enum Command {
         /// Directory to write into.
         #[arg(long, value_name = "DIR", default_value = "playbooks")]
         dir: PathBuf,
+    },
+    /// One fleet report from harun `--json` reports: findings by id, with their hosts.
+    #[command(
+        after_help = "Each report is a host, named after its file (lb1.json is lb1), unless it comes
+from a run over an inventory (-i): then each of its targets is a host. A finding
+with no target (the configuration) counts for every host of its report.
+
+--json prints one document: {hosts, reports, findings: [{id, severity, hosts,
+variants: [{title, detail, advice, hosts}]}], errors, worst, exit_code}.
+
+Exit code: the highest of the reports' own (0 nothing at error level, 1 error or
+critical findings, 2 a playbook error, 3 an unreachable HAProxy, 4 a refused
+write, 130 interrupted); 2 when a file is missing, not JSON or not a harun report.
+
+Examples:
+  harun merge reports/*.json
+  ansible lb -m shell -a 'harun troubleshoot --json > /tmp/harun.json'   then fetch them
+  harun merge --json lb1.json lb2.json"
+    )]
+    Merge {
+        /// `harun --json` reports (of a playbook run, not of `-e`).
+        #[arg(value_name = "REPORT.json", required = true)]
+        reports: Vec<PathBuf>,
     },
     /// The latest entries of the audit journal.
     Journal {

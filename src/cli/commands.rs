@@ -26,6 +26,7 @@ pub fn dispatch(cli: Cli) -> i32 {
             schema,
         }) => doc(name.as_deref(), markdown, findings, schema),
         Some(Command::Journal { lines }) => journal(&cli.global, lines),
+        Some(Command::Merge { reports }) => merge(&reports, cli.global.json),
         Some(Command::Test { paths }) => match settings(&cli.global, false) {
             Ok(s) => super::team::test(&cli.global, &paths, s),
             Err(code) => code,
@@ -93,15 +94,19 @@ fn secs(what: &str, v: f64) -> Result<Duration, String> {
     }
 }
 
+/// The sockets of -s, as given.
+fn explicit_sockets(g: &GlobalOpts) -> Result<Vec<Address>, String> {
+    g.sockets
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| Address::parse(s).map_err(|e| e.to_string()))
+        .collect()
+}
+
 /// Sockets from -s, else the config's `stats socket` lines, else the usual paths.
 fn discover_sockets(g: &GlobalOpts) -> Result<Vec<Address>, String> {
     if !g.sockets.is_empty() {
-        return g
-            .sockets
-            .iter()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| Address::parse(s).map_err(|e| e.to_string()))
-            .collect();
+        return explicit_sockets(g);
     }
     if let Ok(model) = crate::config::model::load_config(&g.config) {
         let sockets = crate::config::model::stats_sockets(&model);
@@ -155,6 +160,29 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
         Some(v) => Some(secs("--max-time", v).map_err(fail)?),
         None => None,
     };
+    if g.limit.is_some() && g.inventory.is_none() {
+        return Err(fail(
+            "--limit selects hosts of an inventory: add -i/--inventory FILE".into(),
+        ));
+    }
+    let fleet = match &g.inventory {
+        Some(_) if g.replay.is_some() => {
+            return Err(fail(
+                "--replay DIR cannot be combined with -i/--inventory (or HARUN_INVENTORY): a replay has no live host".into(),
+            ))
+        }
+        // `harun lab` and `harun test` bring their own targets, as they
+        // ignore -s (an HARUN_INVENTORY in the environment must not stop them).
+        Some(_) if !discover => Vec::new(),
+        Some(path) => match crate::fleet::targets(path, g.limit.as_deref()) {
+            Ok(members) => members,
+            Err(e) => {
+                error(&e.to_string());
+                return Err(e.exit_code() as i32);
+            }
+        },
+        None => Vec::new(),
+    };
     let sockets = match &g.replay {
         // A bundle replaces every socket: a live one mixed in would be a
         // different moment (HARUN_SOCKET included, so say so).
@@ -169,11 +197,15 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
             ))
         }
         Some(dir) => vec![Address::Replay(dir.clone())],
+        // An inventory names the targets: the configuration's socket would be a guess.
+        None if !fleet.is_empty() => explicit_sockets(g).map_err(fail)?,
         None if discover => discover_sockets(g).map_err(fail)?,
         None => Vec::new(),
     };
     let mut s = Settings {
         sockets,
+        fleet,
+        max_parallel: g.forks as usize,
         config_paths: g.config.clone(),
         haproxy_bin: g.haproxy_bin.clone(),
         io_timeout,
@@ -622,6 +654,54 @@ fn doc(name: Option<&str>, markdown: bool, findings: bool, schema: bool) -> i32 
             ExitCode::Usage as i32
         }
     }
+}
+
+/// `harun merge`: read every report first (any bad file stops it, named),
+/// then print the fleet report; exit with the highest of their codes.
+fn merge(paths: &[PathBuf], json: bool) -> i32 {
+    let mut reports = Vec::with_capacity(paths.len());
+    for p in paths {
+        match read_report(p) {
+            Ok(r) => reports.push(r),
+            Err(m) => {
+                error(&m);
+                return ExitCode::Usage as i32;
+            }
+        }
+    }
+    let labels = crate::fleet::merge::labels(paths);
+    let fleet = crate::fleet::merge::merge(&labels.into_iter().zip(reports).collect::<Vec<_>>());
+    if json {
+        let mut out = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut out, &fleet);
+        let _ = writeln!(out);
+    } else {
+        let mut out = anstream::stdout();
+        let _ = write!(out, "{}", crate::output::fleet::merged(&fleet));
+    }
+    fleet.exit_code
+}
+
+/// One `--json` report, or why this file is not one.
+fn read_report(path: &std::path::Path) -> Result<Report, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{shown}: no such file"),
+        std::io::ErrorKind::InvalidData => format!("{shown}: not a harun report (not UTF-8 text)"),
+        _ => format!("{shown}: cannot read: {e}"),
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        format!("{shown}: not JSON ({e}): harun merge reads the output of `harun PLAYBOOK --json`")
+    })?;
+    if !value
+        .get("findings")
+        .is_some_and(serde_json::Value::is_array)
+    {
+        return Err(format!(
+            "{shown}: not a harun report: it has no `findings` array (harun merge reads the output of `harun PLAYBOOK --json`; `-e EXPR --json` prints only the value)"
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| format!("{shown}: not a harun report: {e}"))
 }
 
 fn journal(g: &GlobalOpts, n: usize) -> i32 {

@@ -7,6 +7,7 @@
 
 pub mod display;
 pub mod docs;
+pub mod fleet;
 pub mod render;
 pub mod term;
 

@@ -4,7 +4,7 @@ use crate::base::report::{Finding, Report, Severity, Table};
 use anstyle::{AnsiColor, Style};
 use comfy_table::{presets, ContentArrangement, Table as Comfy};
 
-fn style(sev: Severity) -> Style {
+pub(crate) fn style(sev: Severity) -> Style {
     let color = match sev {
         Severity::Critical => AnsiColor::BrightRed,
         Severity::Error => AnsiColor::Red,
@@ -20,7 +20,7 @@ fn style(sev: Severity) -> Style {
     }
 }
 
-fn label(sev: Severity) -> &'static str {
+pub(crate) fn label(sev: Severity) -> &'static str {
     match sev {
         Severity::Critical => "CRITICAL",
         Severity::Error => "ERROR",

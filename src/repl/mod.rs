@@ -385,7 +385,7 @@ impl Session<'_> {
                 .iter()
                 .map(|i| {
                     vec![
-                        i.address.clone().into(),
+                        shown(i).into(),
                         i.version.clone().map(Into::into).unwrap_or_default(),
                         i.error.clone().map(Into::into).unwrap_or_default(),
                     ]
@@ -540,20 +540,17 @@ fn banner(runner: &Runner) -> bool {
         text.push_str("\nno HAProxy target: pass -s ADDR (stat(), servers() and send() need one)");
     }
     for i in &infos {
+        let name = shown(i);
         match (&i.version, &i.error) {
             (_, Some(e)) => {
-                // The error starts with the address already.
-                let e = e.strip_prefix(&format!("{}: ", i.address)).unwrap_or(e);
+                // The error starts with the target already.
+                let e = e.strip_prefix(&format!("{name}: ")).unwrap_or(e);
                 text.push_str(&format!(
-                    "\ntarget {}: not answering: {e}; .refresh retries",
-                    i.address
+                    "\ntarget {name}: not answering: {e}; .refresh retries"
                 ))
             }
-            (Some(v), None) => text.push_str(&format!("\ntarget {}: HAProxy {v}", i.address)),
-            (None, None) => text.push_str(&format!(
-                "\ntarget {}: HAProxy (version unknown)",
-                i.address
-            )),
+            (Some(v), None) => text.push_str(&format!("\ntarget {name}: HAProxy {v}")),
+            (None, None) => text.push_str(&format!("\ntarget {name}: HAProxy (version unknown)")),
         }
     }
     let s = runner.settings();
@@ -675,6 +672,15 @@ pub fn run(runner: &Runner, json: bool) -> i32 {
         }
     }
     crate::base::error::ExitCode::Success as i32
+}
+
+/// A target as errors name it: `lb1 (/run/haproxy/admin.sock)` for an
+/// inventory host, the address otherwise.
+fn shown(i: &crate::base::report::TargetInfo) -> String {
+    match &i.host {
+        Some(h) => format!("{h} ({})", i.address),
+        None => i.address.clone(),
+    }
 }
 
 #[cfg(test)]

@@ -69,6 +69,8 @@ const RELOAD_CHECK_AFTER: Duration = Duration::from_secs(1);
 pub struct Target {
     pub address: Address,
     name: String,
+    /// The inventory host this socket belongs to; it names the target.
+    host: Option<String>,
     io_timeout: Duration,
     /// Largest reply accepted, in bytes.
     max_reply: usize,
@@ -82,6 +84,7 @@ impl Target {
     pub fn new(address: Address, io_timeout: Duration) -> Target {
         Target {
             name: address.to_string(),
+            host: None,
             address,
             io_timeout,
             max_reply: super::session::DEFAULT_MAX_REPLY_BYTES,
@@ -95,6 +98,7 @@ impl Target {
     pub fn replayed(bundle: &Bundle, store: Arc<ReplyStore>) -> Target {
         Target {
             name: store.name().to_string(),
+            host: None,
             address: Address::Replay(bundle.dir().to_path_buf()),
             io_timeout: Duration::ZERO,
             max_reply: super::session::DEFAULT_MAX_REPLY_BYTES,
@@ -158,8 +162,51 @@ impl Target {
         self
     }
 
+    /// Name the target after its inventory host (`lb1`, not the socket path).
+    pub fn host(mut self, host: impl Into<String>) -> Target {
+        let host = host.into();
+        self.name = host.clone();
+        self.host = Some(host);
+        self
+    }
+
+    /// The inventory host, when the target comes from one.
+    pub fn host_name(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
     pub fn name(&self) -> String {
         self.name.clone()
+    }
+
+    /// The target in error messages: `lb1 (/run/haproxy/admin.sock)` for an
+    /// inventory host (the name alone would not say which socket failed).
+    fn label(&self) -> String {
+        match &self.host {
+            Some(h) => format!("{h} ({})", self.address),
+            None => self.name.clone(),
+        }
+    }
+
+    /// A session's error, naming the inventory host as well as its socket.
+    fn named(&self, mut e: Error) -> Error {
+        if self.host.is_none() {
+            return e;
+        }
+        match &mut e {
+            Error::Unreachable { target, .. }
+            | Error::Timeout { target, .. }
+            | Error::ConnectionLost { target, .. }
+            | Error::PermissionDenied { target, .. }
+            | Error::NoSuchBackend { target, .. }
+            | Error::NoSuchServer { target, .. }
+            | Error::UnknownCommand { target, .. }
+            | Error::Haproxy { target, .. }
+            | Error::Malformed { target, .. }
+            | Error::ReplyTooLarge { target, .. } => *target = self.label(),
+            _ => {}
+        }
+        e
     }
 
     /// Send one command over the persistent session, or on a connection of
@@ -176,8 +223,13 @@ impl Target {
                 self.read_only,
                 command,
             )
-            .await;
+            .await
+            .map_err(|e| self.named(e));
         }
+        self.send_kept(command).await.map_err(|e| self.named(e))
+    }
+
+    async fn send_kept(&self, command: &Command) -> Result<String> {
         with_session!(self, |s| s.send(command))
     }
 
@@ -186,6 +238,16 @@ impl Target {
         if let Some(r) = &self.replay {
             return Ok(commands.iter().map(|c| r.answer(c)).collect());
         }
+        match self.send_batch_kept(commands).await {
+            Ok(replies) => Ok(replies
+                .into_iter()
+                .map(|r| r.map_err(|e| self.named(e)))
+                .collect()),
+            Err(e) => Err(self.named(e)),
+        }
+    }
+
+    async fn send_batch_kept(&self, commands: &[&Command]) -> Result<Vec<Result<String>>> {
         with_session!(self, |s| s.send_batch(commands))
     }
 
@@ -199,6 +261,16 @@ impl Target {
             on_data(r.answer(command)?.as_bytes());
             return Ok(());
         }
+        self.send_streaming_kept(command, on_data)
+            .await
+            .map_err(|e| self.named(e))
+    }
+
+    async fn send_streaming_kept(
+        &self,
+        command: &Command,
+        on_data: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<()> {
         with_session!(self, |s| s.send_streaming(command, on_data))
     }
 
@@ -220,13 +292,13 @@ impl Target {
         .await?;
         if parser.over_limit() {
             return Err(Error::ReplyTooLarge {
-                target: self.name(),
+                target: self.label(),
                 command: command.to_string(),
                 cap: self.max_reply,
             });
         }
         let malformed = |e: crate::runtime::stat::ParseError| Error::Malformed {
-            target: self.name(),
+            target: self.label(),
             command: command.to_string(),
             detail: e.to_string(),
         };
@@ -274,9 +346,10 @@ impl Client {
     }
 
     /// At most `max_parallel` sockets are talked to at once during fan-out.
-    /// `read_only` lowers every session to level `operator`.
+    /// `read_only` lowers every session to level `operator`. A target with
+    /// a host name (from an inventory) is named by it.
     pub fn new(
-        addresses: Vec<Address>,
+        addresses: Vec<(Option<String>, Address)>,
         io_timeout: Duration,
         max_reply: usize,
         max_parallel: usize,
@@ -286,12 +359,14 @@ impl Client {
             targets: Arc::new(
                 addresses
                     .into_iter()
-                    .map(|a| {
-                        Arc::new(
-                            Target::new(a, io_timeout)
-                                .max_reply(max_reply)
-                                .read_only(read_only),
-                        )
+                    .map(|(host, a)| {
+                        let t = Target::new(a, io_timeout)
+                            .max_reply(max_reply)
+                            .read_only(read_only);
+                        Arc::new(match host {
+                            Some(h) => t.host(h),
+                            None => t,
+                        })
                     })
                     .collect(),
             ),

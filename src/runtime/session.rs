@@ -200,9 +200,18 @@ impl Session {
         if read_only {
             handshake.push("operator");
         }
-        for line in handshake {
-            session.carry(deadline);
-            session.exchange_raw(line).await?;
+        // One write, one round trip: HAProxy reads the lines in order and
+        // `prompt` comes first, so each line answers with its own prompt (a
+        // fleet of targets pays one round trip per target here, not three).
+        session
+            .write_lines(&handshake, handshake[0], deadline)
+            .await?;
+        let mut acc: Vec<u8> = Vec::with_capacity(64);
+        let mut prompts = 0;
+        while prompts < handshake.len() {
+            let n = session.read_some(handshake[0], acc.len(), deadline).await?;
+            acc.extend_from_slice(&session.buf[..n]);
+            prompts = acc.windows(PROMPT.len()).filter(|w| *w == PROMPT).count();
         }
         Ok(session)
     }

@@ -83,7 +83,7 @@ impl Ctx {
         confirm: Option<Arc<dyn Confirm>>,
     ) -> Ctx {
         let client = Client::new(
-            settings.sockets.clone(),
+            settings.targets(),
             settings.io_timeout,
             settings.max_reply_bytes,
             settings.max_parallel,

@@ -251,19 +251,6 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         .register_into_engine(engine, move |cmd: &str| send(&c, cmd));
     let c = ctx.clone();
     reg(
-        "targets",
-        &["Array"],
-        "The runtime API sockets this run talks to.",
-    )
-    .register_into_engine(engine, move || -> Array {
-        c.client
-            .targets()
-            .iter()
-            .map(|t| Dynamic::from(t.name()))
-            .collect()
-    });
-    let c = ctx.clone();
-    reg(
         "sleep",
         &["seconds: float", "()"],
         "Wait; Ctrl-C and --max-time interrupt it. In a replay it returns at once and\nthe next `show stat` is the next recorded sample, as if the time had passed.",

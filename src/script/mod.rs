@@ -7,6 +7,7 @@ pub mod errors;
 mod fns_actions;
 pub mod fns_bundle;
 mod fns_config;
+mod fns_fleet;
 mod fns_health;
 mod fns_logs;
 pub mod fns_probe;
@@ -107,6 +108,7 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     fns_bundle::register(&mut engine, ctx);
     fns_probe::register(&mut engine, ctx);
     fns_logs::register(&mut engine, ctx);
+    fns_fleet::register(&mut engine, ctx);
     FUNCTION_NAMES.get_or_init(|| {
         let mut names: Vec<String> = engine
             .gen_fn_signatures(true)

@@ -47,6 +47,9 @@ impl Default for Limits {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub sockets: Vec<Address>,
+    /// Targets from an inventory (`-i`), each named by its host. Talked to
+    /// with `sockets`; a socket in both is talked to once, by its host name.
+    pub fleet: Vec<crate::fleet::Member>,
     /// haproxy.cfg files or directories (as `haproxy -f` takes them).
     pub config_paths: Vec<PathBuf>,
     /// `haproxy -c` on `config_paths` runs on this copy instead, its
@@ -82,7 +85,7 @@ pub struct Settings {
     /// Where `snapshot` and other bundles are written.
     pub output_dir: PathBuf,
     pub limits: Limits,
-    /// Sockets talked to at once during fan-out.
+    /// Sockets talked to at once during fan-out (`--forks`).
     pub max_parallel: usize,
 }
 
@@ -90,6 +93,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             sockets: Vec::new(),
+            fleet: Vec::new(),
             config_paths: vec![PathBuf::from("/etc/haproxy/haproxy.cfg")],
             config_copy: None,
             haproxy_bin: PathBuf::from("haproxy"),
@@ -109,8 +113,28 @@ impl Default for Settings {
             sys_root: PathBuf::from("/sys"),
             output_dir: PathBuf::from("."),
             limits: Limits::default(),
-            max_parallel: 64,
+            // Ansible's `forks` is 5; a bastion talking to load balancers
+            // can do more at once.
+            max_parallel: 20,
         }
+    }
+}
+
+impl Settings {
+    /// Every target of the run with its host name when it has one: the
+    /// inventory's hosts, then the sockets no host already names.
+    pub fn targets(&self) -> Vec<(Option<String>, Address)> {
+        let mut out: Vec<(Option<String>, Address)> = self
+            .fleet
+            .iter()
+            .map(|m| (Some(m.name.clone()), m.address.clone()))
+            .collect();
+        for a in &self.sockets {
+            if !out.iter().any(|(_, b)| b == a) {
+                out.push((None, a.clone()));
+            }
+        }
+        out
     }
 }
 

@@ -43,7 +43,11 @@ macro_rules! server_identity {
                 "string",
                 "`backend/server`, as written in runtime commands",
             ),
-            k("target", "string", "the runtime API socket that answered"),
+            k(
+                "target",
+                "string",
+                "the target that answered: its inventory host name (`-i`), else its socket address",
+            ),
         ]
     };
 }
@@ -95,7 +99,7 @@ pub const STAT_ROW: Shape = Shape {
         k("backend", "string or ()", "backend name on backend and server rows, () on frontends and listeners"),
         k("server", "string or ()", "server name on server rows, () elsewhere"),
         k("frontend", "string or ()", "frontend name on frontend and listener rows, () elsewhere"),
-        k("target", "string", "the runtime API socket that answered"),
+        k("target", "string", "the target that answered: its inventory host name (`-i`), else its socket address"),
     ],
     open: Some("every column of `show stat` under HAProxy's own name (`pxname`, `svname`, `status`, `weight`, `qcur`, `qmax`, `scur`, `smax`, `slim`, `check_status`, ...); an empty column reads as (), never 0; the set depends on the version"),
 };
@@ -103,7 +107,7 @@ pub const STAT_ROW: Shape = Shape {
 pub const INFO: Shape = Shape {
     what: "an `info()` map",
     primitives: &["info", "info_all"],
-    keys: &[k("target", "string", "the runtime API socket that answered")],
+    keys: &[k("target", "string", "the target that answered: its inventory host name (`-i`), else its socket address")],
     open: Some("every line of `show info` under HAProxy's own key (`Version`, `Pid`, `Uptime_sec`, `CurrConns`, `Maxconn`, `Idle_pct`, ...): numbers as ints"),
 };
 
@@ -256,8 +260,17 @@ pub const LIVE_CHECK: Shape = Shape {
 pub const TARGET: Shape = Shape {
     what: "a `targets()` entry",
     primitives: &["targets"],
-    keys: &[],
-    open: Some("a string: the socket address as harun names it in `target` keys"),
+    keys: &[
+        k("name", "string", "the target's name in `target` keys: the inventory host name, else the socket address"),
+        k("host", "string", "the machine: `ansible_host` (else the inventory name), `localhost` for a socket path, the host of HOST:PORT"),
+        k("port", "int or ()", "`ansible_port`, SSH's port; () when not set"),
+        k("user", "string or ()", "`ansible_user`; () when not set"),
+        k("socket", "string", "the admin socket: `harun_socket` (default `/run/haproxy/admin.sock`), or the address given with `-s`"),
+        k("groups", "array of strings", "the inventory groups of the host, sorted, without `all` (Ansible's `group_names`); empty for `-s`"),
+        k("connection", "string", "`local` (harun reaches the socket from this machine), `ssh` or `replay`"),
+        k("address", "string", "what harun connects to, as `-s` would take it"),
+    ],
+    open: None,
 };
 
 /// A row of `logs()`: every key always present, `()` when the line's format lacks it.
@@ -631,7 +644,7 @@ pub const SEND_REPLY: Shape = Shape {
     what: "a `send()` reply",
     primitives: &["send"],
     keys: &[],
-    open: Some("a string, HAProxy's reply, with one target; with several, a map with one key per target (its socket address, as in `targets()`) and its reply as the value"),
+    open: Some("a string, HAProxy's reply, with one target; with several, a map with one key per target (its name, as `targets()` gives it) and its reply as the value"),
 };
 
 pub const CONFIG_MODEL: Shape = Shape {
@@ -1225,7 +1238,7 @@ pub const SEND_EACH: Shape = Shape {
     what: "a `send_each()` result",
     primitives: &["send_each"],
     keys: &[],
-    open: Some("one key per target, its socket address as in `targets()`, the value a `send_each()` outcome (keys below)"),
+    open: Some("one key per target, its name as `targets()` gives it, the value a `send_each()` outcome (keys below)"),
 };
 
 pub const SEND_OUTCOME: Shape = Shape {
@@ -1342,6 +1355,7 @@ pub const DRAIN_REMAINING: Shape = Shape {
 
 /// The shapes above, after `SHAPES` (see [`all_shapes`]).
 pub const MORE_SHAPES: &[&Shape] = &[
+    &TARGET,
     &BUNDLE_PATH,
     &SAVED_PATH,
     &HAPROXY_VV,
@@ -1633,9 +1647,7 @@ pub const SHAPES: &[&Shape] = &[
 
 /// The shape a primitive returns (or returns an array of).
 pub fn shape_of(primitive: &str) -> Option<&'static Shape> {
-    all_shapes()
-        .find(|s| s.primitives.contains(&primitive))
-        .or_else(|| (primitive == "targets").then_some(&TARGET))
+    all_shapes().find(|s| s.primitives.contains(&primitive))
 }
 
 /// For a key read on a map of unknown origin: the documented keys close to

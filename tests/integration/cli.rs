@@ -222,7 +222,7 @@ fn sockets_are_discovered_from_the_config() {
     run.expect_code(0);
     let v = run.json();
     assert_eq!(
-        v[0][0].as_str().unwrap(),
+        v[0][0]["name"].as_str().unwrap(),
         lab.admin_socket().to_str().unwrap()
     );
     assert_eq!(v[1], "HAProxy");

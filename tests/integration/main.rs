@@ -12,6 +12,7 @@ mod config;
 mod embed;
 mod faults;
 mod first_contact;
+mod fleet;
 mod hostile;
 mod labconfig;
 mod logging;

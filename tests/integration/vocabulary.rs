@@ -38,6 +38,7 @@ const LIVE: &[&Shape] = &[
     &v::SAVED_PATH,
     &v::SAVE_CONFIG,
     &v::COPIED_FILE,
+    &v::TARGET,
 ];
 
 /// Shapes met by `config_and_host_primitives_carry_their_documented_keys`.
@@ -329,7 +330,7 @@ fn live_primitives_carry_their_documented_keys() {
     }
     let targets: BTreeSet<&str> = non_empty(&all, "targets")
         .iter()
-        .map(|t| t.as_str().unwrap())
+        .map(|t| t["name"].as_str().unwrap())
         .collect();
     let each: BTreeSet<&str> = object(&all, "send_each")
         .keys()
@@ -371,6 +372,32 @@ fn live_primitives_carry_their_documented_keys() {
         .map(|i| i["target"].as_str().unwrap())
         .collect();
     assert_eq!(named.len(), 2, "{named:?}");
+
+    // A target of an inventory, with every variable `targets()` reads set.
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("hosts.ini");
+    std::fs::write(
+        &inv,
+        format!(
+            "[lb]
+lb1 ansible_connection=local ansible_port=2222 ansible_user=ops harun_socket={}
+",
+            lab.admin_socket().display()
+        ),
+    )
+    .unwrap();
+    let run = harun()
+        .arg("-i")
+        .arg(&inv)
+        .args(["--json", "-e", "#{targets: targets(), info: info()}"])
+        .run();
+    run.expect_code(0);
+    let all = run.json();
+    let mut walk = Walk::default();
+    walk.primitives(&all);
+    walk.expect_met(&[&v::TARGET, &v::INFO]);
+    assert_eq!(all["targets"][0]["port"], 2222);
+    assert_eq!(all["info"]["target"], "lb1");
 }
 
 /// haproxy.cfg with every part the configuration and logging shapes have:

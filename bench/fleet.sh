@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# A fleet on this machine: N real HAProxy labs (`harun lab SCENARIO`), one
+# inventory of N local hosts pointing at their sockets, and `stat()` over
+# all of them against `stat()` of one, run alternately (A B A B ...) so a
+# noisy minute hits both sides. Prints medians, minima and the ratio.
+# docs/performance.md quotes the figures.
+#
+#   bench/fleet.sh [N] [RUNS] [SCENARIO]    # default 32 hosts, 30 runs, healthy
+#                                           # needs haproxy and python3
+#   BASELINE=/path/to/other/harun bench/fleet.sh   # also time another build, alternated
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-32}
+RUNS=${2:-30}
+SCENARIO=${3:-healthy}
+for tool in haproxy python3; do
+  command -v "$tool" >/dev/null || { echo "fleet: $tool is missing (apt-get install -y haproxy python3)" >&2; exit 2; }
+done
+cargo build --release --quiet
+HARUN=$PWD/target/release/harun
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for i in $(seq 1 "$N"); do
+  "$HARUN" lab "$SCENARIO" 2>"$WORK/lab$i.err" &
+  PIDS+=($!)
+done
+echo "[lb]" >"$WORK/hosts.ini"
+for i in $(seq 1 "$N"); do
+  for _ in $(seq 1 120); do
+    grep -q "admin socket" "$WORK/lab$i.err" 2>/dev/null && break
+    sleep 0.5
+  done
+  SOCK=$(sed -n 's/.*admin socket \([^ ]*\) .*/\1/p' "$WORK/lab$i.err" | sed -n 1p)
+  [ -S "$SOCK" ] || { cat "$WORK/lab$i.err" >&2; echo "fleet: lab $i did not start" >&2; exit 1; }
+  echo "lb$i ansible_connection=local harun_socket=$SOCK" >>"$WORK/hosts.ini"
+  [ "$i" = 1 ] && FIRST=$SOCK
+done
+ROWS=$("$HARUN" -s "$FIRST" -e 'stat().len()')
+echo "fleet: $N labs ($SCENARIO, $ROWS show stat rows each), $(nproc) CPUs, haproxy $(haproxy -v | sed -n 1p | cut -d' ' -f3)"
+"$HARUN" -i "$WORK/hosts.ini" -e 'stat().len()' >/dev/null
+
+python3 - "$RUNS" "$HARUN" "$WORK/hosts.ini" "$FIRST" "$N" "${BASELINE:-}" <<'EOP'
+import statistics, subprocess, sys, time
+runs, harun, inv, first, n, baseline = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+sides = [
+    (f"-i: {n} hosts, --forks 20", [harun, "-i", inv, "-e", "stat().len()"]),
+    (f"-i: {n} hosts, --forks {n}", [harun, "-i", inv, "--forks", n, "-e", "stat().len()"]),
+]
+if baseline:
+    # An older build may not read inventories: the same sockets with -s.
+    socks = [l.split("harun_socket=")[1].strip() for l in open(inv) if "harun_socket=" in l]
+    sides.append((f"baseline: {n} sockets (-s)", [baseline, "-s", ",".join(socks), "-e", "stat().len()"]))
+    sides.append(("baseline: one socket", [baseline, "-s", first, "-e", "stat().len()"]))
+sides.append(("-s: one socket", [harun, "-s", first, "-e", "stat().len()"]))
+def once(cmd):
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+for _ in range(3):
+    for _, c in sides:
+        once(c)
+times = [[] for _ in sides]
+for _ in range(runs):
+    for i, (_, c) in enumerate(sides):
+        times[i].append(once(c))
+for (label, _), xs in zip(sides, times):
+    print(f"  {label:<28} median {statistics.median(xs) * 1000:7.1f} ms   min {min(xs) * 1000:7.1f} ms   ({len(xs)} runs)")
+one = statistics.median(times[-1])
+for (label, _), xs in zip(sides[:-1], times[:-1]):
+    print(f"  ratio: {label} takes {statistics.median(xs) / one:.2f}x the time of one socket (medians; minima {min(xs) / min(times[-1]):.2f}x)")
+EOP

@@ -1,0 +1,268 @@
+//! An inventory host as harun reaches it: its Ansible connection variables
+//! read with Ansible's precedence, and the address of its admin socket. A
+//! host on this machine (`ansible_connection=local`, or a loopback
+//! `ansible_host` with no SSH port or user) is its `harun_socket` here; any
+//! other host needs SSH, which is refused by name until harun has an SSH
+//! transport (never skipped in silence).
+
+use super::inventory::{Inventory, Vars};
+use crate::base::error::{Error, Result};
+use crate::runtime::Address;
+use std::path::Path;
+
+/// The admin socket of a host that does not set `harun_socket`.
+pub const DEFAULT_SOCKET: &str = "/run/haproxy/admin.sock";
+
+/// How harun reaches a target's socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// From this machine: a unix socket here, or HOST:PORT from here.
+    Local,
+    /// Through the host's sshd.
+    Ssh,
+    /// Replies a snapshot recorded (`--replay`).
+    Replay,
+}
+
+impl Connection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Connection::Local => "local",
+            Connection::Ssh => "ssh",
+            Connection::Replay => "replay",
+        }
+    }
+}
+
+/// One target with what an inventory says about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The inventory host name; the socket address for a target given with `-s`.
+    pub name: String,
+    /// `ansible_host`, else the name (`localhost` for a socket given with `-s`).
+    pub host: String,
+    /// `ansible_port` (SSH's port).
+    pub port: Option<u16>,
+    /// `ansible_user`.
+    pub user: Option<String>,
+    /// `harun_socket`, as written.
+    pub socket: String,
+    /// Ansible's `group_names`: sorted, without `all`.
+    pub groups: Vec<String>,
+    pub connection: Connection,
+    /// What harun connects to.
+    pub address: Address,
+    /// Whether the target comes from an inventory.
+    pub from_inventory: bool,
+}
+
+impl Member {
+    /// A target given as an address (`-s`, a lab, a replay), named by it.
+    pub fn direct(address: &Address, name: &str) -> Member {
+        let (host, connection) = match address {
+            Address::Unix(_) => ("localhost".to_string(), Connection::Local),
+            Address::Tcp(hp) => (
+                hp.rsplit_once(':')
+                    .map(|(h, _)| h.trim_matches(['[', ']']).to_string())
+                    .unwrap_or_else(|| hp.clone()),
+                Connection::Local,
+            ),
+            Address::Replay(_) => (name.to_string(), Connection::Replay),
+        };
+        Member {
+            name: name.to_string(),
+            host,
+            port: None,
+            user: None,
+            socket: address.to_string(),
+            groups: Vec::new(),
+            connection,
+            address: address.clone(),
+            from_inventory: false,
+        }
+    }
+}
+
+/// The targets of `names` (hosts of `inv`, read from `source`), in that order.
+pub fn resolve(inv: &Inventory, names: &[String], source: &Path) -> Result<Vec<Member>> {
+    let err = |message: String| Error::Inventory {
+        path: source.to_path_buf(),
+        line: None,
+        message,
+    };
+    let mut members = Vec::with_capacity(names.len());
+    let mut need_ssh: Vec<String> = Vec::new();
+    for name in names {
+        let Some(h) = inv.host(name) else {
+            return Err(err(format!("no host `{name}` in the inventory")));
+        };
+        let vars = inv.vars(h);
+        let get = |keys: &[&str]| -> Option<String> {
+            keys.iter()
+                .find_map(|k| vars.get(*k))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let host = get(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| name.clone());
+        let port = match get(&["ansible_port", "ansible_ssh_port"]) {
+            Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                err(format!(
+                    "host `{name}`: ansible_port `{p}` is not a port number (1 to 65535)"
+                ))
+            })?),
+            None => None,
+        };
+        let user = get(&["ansible_user", "ansible_ssh_user"]);
+        let socket = get(&["harun_socket"]).unwrap_or_else(|| DEFAULT_SOCKET.to_string());
+        let connection = connection(name, &host, port, user.as_deref(), &vars).map_err(err)?;
+        if connection == Connection::Ssh {
+            need_ssh.push(if host == *name {
+                name.clone()
+            } else {
+                format!("{name} ({host})")
+            });
+            continue;
+        }
+        let address = match Address::parse(&socket) {
+            Ok(Address::Replay(_)) => {
+                return Err(err(format!(
+                    "host `{name}`: harun_socket `{socket}` is a replay bundle: replay one with --replay, not from an inventory"
+                )))
+            }
+            Ok(a) => a,
+            Err(e) => return Err(err(format!("host `{name}`: harun_socket: {e}"))),
+        };
+        members.push(Member {
+            name: name.clone(),
+            host,
+            port,
+            user,
+            socket,
+            groups: inv.group_names(h),
+            connection,
+            address,
+            from_inventory: true,
+        });
+    }
+    if !need_ssh.is_empty() {
+        return Err(Error::SshUnavailable { hosts: need_ssh });
+    }
+    Ok(members)
+}
+
+/// `ansible_connection`, or for a host that does not set it: local when it
+/// is this machine by a loopback name with nothing SSH-specific set.
+fn connection(
+    name: &str,
+    host: &str,
+    port: Option<u16>,
+    user: Option<&str>,
+    vars: &Vars,
+) -> std::result::Result<Connection, String> {
+    let set = vars
+        .get("ansible_connection")
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty());
+    match set.map(|c| c.strip_prefix("ansible.builtin.").unwrap_or(c)) {
+        Some("local") => Ok(Connection::Local),
+        Some("ssh" | "smart" | "paramiko" | "paramiko_ssh") => Ok(Connection::Ssh),
+        Some(other) => Err(format!(
+            "host `{name}`: ansible_connection `{other}` is not one harun can use (`local` for this machine, `ssh` for another)"
+        )),
+        None => {
+            let loopback = matches!(host, "localhost" | "::1" | "[::1]")
+                || host.parse::<std::net::Ipv4Addr>().is_ok_and(|a| a.is_loopback());
+            Ok(if loopback && port.is_none() && user.is_none() {
+                Connection::Local
+            } else {
+                Connection::Ssh
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::inventory::{parse, Format};
+
+    fn resolve_text(text: &str, names: &[&str]) -> Result<Vec<Member>> {
+        let inv = parse(text, Format::Ini).unwrap();
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        resolve(&inv, &names, Path::new("hosts.ini"))
+    }
+
+    #[test]
+    fn local_hosts_become_their_socket() {
+        let text = "\
+[lb]
+lb1 ansible_connection=local harun_socket=/tmp/lb1.sock
+lb2 ansible_host=127.0.0.1 harun_socket=unix@/tmp/lb2.sock
+localhost
+tcp ansible_connection=local harun_socket=127.0.0.1:9999
+[lb:vars]
+ansible_python_interpreter=/usr/bin/python3
+";
+        let m = resolve_text(text, &["lb1", "lb2", "localhost", "tcp"]).unwrap();
+        assert_eq!(m[0].address, Address::Unix("/tmp/lb1.sock".into()));
+        assert_eq!(m[0].connection, Connection::Local);
+        assert_eq!(m[0].groups, ["lb"]);
+        assert_eq!(m[1].address, Address::Unix("/tmp/lb2.sock".into()));
+        assert_eq!(m[1].host, "127.0.0.1");
+        assert_eq!(m[2].address, Address::Unix(DEFAULT_SOCKET.into()));
+        assert_eq!(m[2].socket, DEFAULT_SOCKET);
+        assert_eq!(m[3].address, Address::Tcp("127.0.0.1:9999".into()));
+    }
+
+    #[test]
+    fn ssh_hosts_are_refused_by_name() {
+        let text = "\
+lb1 ansible_host=10.0.0.1
+lb2 ansible_connection=ssh ansible_host=127.0.0.1
+lb3 ansible_host=127.0.0.1 ansible_user=ops
+local ansible_connection=local
+";
+        let e = resolve_text(text, &["lb1", "lb2", "lb3", "local"]).unwrap_err();
+        assert_eq!(e.exit_code(), crate::base::error::ExitCode::Usage);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("lb1 (10.0.0.1), lb2 (127.0.0.1), lb3 (127.0.0.1)"),
+            "{msg}"
+        );
+        assert!(msg.contains("SSH transport is not available yet"), "{msg}");
+        assert!(resolve_text(text, &["local"]).is_ok());
+    }
+
+    #[test]
+    fn bad_variables_name_the_host() {
+        let e = resolve_text("h ansible_connection=local ansible_port=ssh\n", &["h"]).unwrap_err();
+        assert!(
+            e.to_string().contains("host `h`: ansible_port `ssh`"),
+            "{e}"
+        );
+        let e = resolve_text("h ansible_connection=docker\n", &["h"]).unwrap_err();
+        assert!(e.to_string().contains("ansible_connection `docker`"), "{e}");
+        let e = resolve_text(
+            "h ansible_connection=local harun_socket=replay@/x\n",
+            &["h"],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("replay bundle"), "{e}");
+        let e =
+            resolve_text("h ansible_connection=local harun_socket=abns@x\n", &["h"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("hosts.ini: host `h`: harun_socket"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn direct_targets_read_as_local() {
+        let m = Member::direct(&Address::Tcp("[::1]:9999".into()), "[::1]:9999");
+        assert_eq!((m.host.as_str(), m.connection), ("::1", Connection::Local));
+        let m = Member::direct(&Address::Unix("/run/a.sock".into()), "/run/a.sock");
+        assert_eq!(m.host, "localhost");
+        assert!(m.groups.is_empty() && !m.from_inventory);
+    }
+}

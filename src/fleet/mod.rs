@@ -1,0 +1,40 @@
+//! Fleets: the load balancers of an Ansible inventory as harun's targets,
+//! and many hosts' reports as one.
+//!
+//! `inventory` is the model (groups, hosts, variables with Ansible's
+//! precedence), read from its two formats by `ini` and `yaml`; `pattern`
+//! selects hosts as `--limit` does; `member` turns a host into the address
+//! of its admin socket; `merge` combines `--json` reports by finding.
+//!
+//! May import: `base`, `runtime` (addresses).
+
+mod ini;
+pub mod inventory;
+pub mod member;
+pub mod merge;
+pub mod pattern;
+mod yaml;
+
+pub use inventory::Inventory;
+pub use member::{Connection, Member};
+
+use crate::base::error::{Error, Result};
+use std::path::Path;
+
+/// The targets of the inventory at `path`, all its hosts or those `limit`
+/// selects (an Ansible host pattern), in inventory order.
+pub fn targets(path: &Path, limit: Option<&str>) -> Result<Vec<Member>> {
+    let inv = inventory::load(path)?;
+    let names = match limit {
+        Some(p) => pattern::select(&inv, p)?,
+        None => inv.hosts().iter().map(|h| h.name.clone()).collect(),
+    };
+    if names.is_empty() {
+        return Err(Error::Inventory {
+            path: path.to_path_buf(),
+            line: None,
+            message: "the inventory has no host".into(),
+        });
+    }
+    member::resolve(&inv, &names, path)
+}
