@@ -21,7 +21,7 @@ Examples:
 Exit codes:
   0 nothing at error level   1 error/critical findings   2 usage or playbook error
   3 HAProxy unreachable or timed out   4 write refused (read-only, guard, permission)
-  130 interrupted";
+  4 also: a backend emptied under guarded writes (kind emptied)   130 interrupted";
 
 /// Whether -c/--config was typed (before or after the subcommand): only then
 /// does `harun lab` run the user's configuration.
