@@ -477,8 +477,14 @@ impl Ctx {
             // The state after of every backend the write may change (its
             // own, and those of the servers that track it), read in the
             // same round trip; the state before too unless the guard just
-            // judged on it.
-            let known = known_before.and_then(Snapshot::into_json);
+            // judged on it or the view has it fresh.
+            // Unguarded, the state before comes from the run's view when it
+            // is fresh (a loop of writes keeps it so), saving a read.
+            let known = known_before.and_then(Snapshot::into_json).or_else(|| {
+                let s = server.as_ref()?;
+                let text = self.fresh_state(&name, &s.backend)?;
+                snapshot_of(&text, &s.server).into_json()
+            });
             let (shows, read_before) = match &server {
                 Some(s) => {
                     let backends = match lock(&self.topologies).get(&name) {

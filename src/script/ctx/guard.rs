@@ -63,6 +63,13 @@ impl Ctx {
         }
     }
 
+    /// The run's view of `backend` on `target`, if it is [`FRESH`].
+    pub(super) fn fresh_state(&self, target: &str, backend: &str) -> Option<Arc<str>> {
+        let seen = lock(&self.seen);
+        let (text, at) = seen.get(target)?.backends.get(backend)?;
+        (at.elapsed() <= FRESH).then(|| text.clone())
+    }
+
     /// The state of `backends` for the guard: from the run's view where it
     /// is [`FRESH`], else read now.
     pub(super) fn guard_states(&self, target: &Target, backends: &[String]) -> Result<States> {
