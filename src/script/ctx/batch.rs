@@ -30,6 +30,9 @@ pub struct BatchOutcome {
     pub stopped: Option<Error>,
 }
 
+/// Each backend's `show servers state`, or why it could not be read.
+type BackendReplies = Vec<(String, Result<Arc<str>>)>;
+
 /// How a batch treats a write that cannot go (an unknown server, a write
 /// the guard refuses).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,8 +202,7 @@ impl Ctx {
             };
             let backends = topology.backends_for(servers);
             let read_at = std::time::Instant::now();
-            let replies = self.read_backends(target, &topology, &backends)?;
-            let (level, by_backend) = replies;
+            let (level, by_backend) = self.read_backends(target, &topology, &backends)?;
             let mut states = States::new();
             let mut unread = std::collections::HashMap::new();
             for (b, reply) in by_backend {
@@ -247,14 +249,14 @@ impl Ctx {
     /// everything when that costs HAProxy less, see
     /// [`Topology::prefer_full_read`]; a backend it has no line of is then
     /// asked for on its own, so a missing one gets HAProxy's own answer).
-    /// Every state read refreshes the run's view.
-    #[allow(clippy::type_complexity)]
+    /// Every state read refreshes the run's view. Returns the level and
+    /// each backend's reply.
     fn read_backends(
         &self,
         target: &Target,
         topology: &Topology,
         backends: &[String],
-    ) -> Result<(Option<String>, Vec<(String, Result<Arc<str>>)>)> {
+    ) -> Result<(Option<String>, BackendReplies)> {
         let name = target.name();
         let full = topology.prefer_full_read(backends);
         let mut ask = vec![Command::show_info(), Command::raw("show cli level")?];
@@ -274,7 +276,7 @@ impl Ctx {
             .next()
             .and_then(|r| r.ok())
             .map(|l| l.trim().to_string());
-        let mut out: Vec<(String, Result<Arc<str>>)> = Vec::with_capacity(backends.len());
+        let mut out: BackendReplies = Vec::with_capacity(backends.len());
         if !full {
             for (b, reply) in backends.iter().zip(replies) {
                 let reply = reply.map(Arc::<str>::from);
