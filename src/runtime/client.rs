@@ -105,6 +105,12 @@ impl Target {
         self.with_route(Some(pid), format!("{} (worker {pid})", self.name))
     }
 
+    /// An old worker of this master target (still alive after a reload),
+    /// named `<name> (old worker <pid>)`.
+    pub fn old_worker(&self, pid: u32) -> Target {
+        self.with_route(Some(pid), format!("{} (old worker {pid})", self.name))
+    }
+
     fn with_route(&self, route: Option<u32>, name: String) -> Target {
         Target {
             name,

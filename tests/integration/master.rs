@@ -157,3 +157,62 @@ fn an_old_worker_holding_a_session_after_a_reload_is_listed_and_reported() {
     assert!(title.contains("1 session(s)"), "{f}");
     drop(held);
 }
+
+#[test]
+fn a_drain_waits_for_the_sessions_an_old_worker_holds_on_the_server() {
+    let Some(lab) = lab_with(Scenario::Incident, |b| {
+        b.master(true).slow_delay(Duration::from_secs(3))
+    }) else {
+        return;
+    };
+    let first = pids_in(&master_cli(&lab, "show proc"), "workers");
+    std::thread::scope(|s| {
+        let request = s.spawn(|| {
+            let r = lab.get("/", Some("bk_slow"));
+            (r, std::time::Instant::now())
+        });
+        wait_for(
+            "the request to reach slow1",
+            Duration::from_secs(10),
+            || socat(&lab, "show stat bk_slow 4 -1").contains(",slow1,0,0,1,"),
+        );
+        lab.reload().expect("reload");
+        wait_for("the reload", Duration::from_secs(20), || {
+            let procs = try_master_cli(&lab, "show proc").unwrap_or_default();
+            pids_in(&procs, "old workers") == first && pids_in(&procs, "workers").len() == 1
+        });
+        // The new worker has no session on slow1: only the old one does.
+        let run = harun()
+            .args(master_args(&lab))
+            .args([
+                "drain_server",
+                "-p",
+                "server=bk_slow/slow1",
+                "-p",
+                "timeout=30",
+                "-p",
+                "poll=0.2",
+                "--yes",
+                "--force",
+            ])
+            .run();
+        let finished = std::time::Instant::now();
+        run.expect_code(0);
+        let (response, answered) = request.join().unwrap();
+        assert!(response
+            .expect("the request completes")
+            .starts_with("HTTP/1.1 200"));
+        assert!(
+            answered <= finished,
+            "the drain did not wait for the old worker"
+        );
+        // It counted the old worker's session (the new worker had none);
+        // the last poll has no row of it: it exited with its last session.
+        assert!(
+            run.stderr.contains("draining bk_slow/slow1: 1 session(s)"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.contains("drain.done"), "{}", run.stdout);
+    });
+}
