@@ -231,6 +231,11 @@ pub enum Command {
         /// they can connect to production).
         #[arg(long)]
         keep_lua: bool,
+        /// Run HAProxy master-worker (`-W -S`) and talk to it through its
+        /// master CLI (`master@PATH`): the current workers, and the old ones
+        /// after a reload (`kill -USR2` the master, or `reload` on its CLI).
+        #[arg(long)]
+        master: bool,
     },
     /// Interactive session against the live HAProxy.
     Repl,

@@ -260,11 +260,12 @@ impl Target {
     }
 
     /// The target in error messages: `lb1 (/run/haproxy/admin.sock)` for an
-    /// inventory host (the name alone would not say which socket failed).
+    /// inventory host (the name alone would not say which socket failed),
+    /// `lb1 (worker 42) (master@/run/m.sock)` for one of its workers.
     fn label(&self) -> String {
-        match (&self.host, self.route) {
-            (Some(_), _) => format!("{} ({})", self.name, self.address),
-            (None, _) => self.name.clone(),
+        match &self.host {
+            Some(_) => format!("{} ({})", self.name, self.address),
+            None => self.name.clone(),
         }
     }
 

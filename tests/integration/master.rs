@@ -216,3 +216,30 @@ fn a_drain_waits_for_the_sessions_an_old_worker_holds_on_the_server() {
         assert!(run.stdout.contains("drain.done"), "{}", run.stdout);
     });
 }
+
+#[test]
+fn harun_lab_master_runs_through_the_master_cli() {
+    if !require_haproxy() {
+        return;
+    }
+    let run = harun()
+        .args(["--haproxy-bin"])
+        .arg(haproxy_bin())
+        .args([
+            "--json",
+            "lab",
+            "--master",
+            "healthy",
+            "troubleshoot",
+            "-p",
+            "sample=0",
+            "-p",
+            "skip=logs,system",
+        ])
+        .run();
+    assert!(run.code <= 1, "{}", run.stderr);
+    assert!(run.stderr.contains("master CLI master@"), "{}", run.stderr);
+    let report = run.json();
+    let text = report.to_string();
+    assert!(text.contains("master.sock (worker "), "{text}");
+}
