@@ -520,6 +520,25 @@ impl Client {
         &self.masters
     }
 
+    /// The old workers alive now on every master CLI of the run, each as a
+    /// target named `<master> (old worker <pid>)`. A master that does not
+    /// answer lists none here (its current workers' reads say why).
+    pub async fn old_workers(&self) -> Vec<Target> {
+        let mut out = Vec::new();
+        for master in self.masters.iter() {
+            let Ok(procs) = master.processes().await else {
+                continue;
+            };
+            out.extend(
+                procs
+                    .iter()
+                    .filter(|p| p.role == super::proc::Role::OldWorker)
+                    .map(|p| master.old_worker(p.pid)),
+            );
+        }
+        out
+    }
+
     pub fn targets(&self) -> &[Arc<Target>] {
         &self.targets
     }

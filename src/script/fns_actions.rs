@@ -424,37 +424,28 @@ async fn old_worker_sessions(
     queries: &[(&str, Command, Command)],
 ) -> Vec<Seen> {
     let mut out = Vec::new();
-    for master in ctx.client.masters() {
-        let Ok(procs) = master.processes().await else {
-            continue;
-        };
-        let old = procs
-            .iter()
-            .filter(|p| p.role == crate::runtime::proc::Role::OldWorker);
-        for p in old {
-            let target = master.old_worker(p.pid);
-            for (b, stat_cmd, _) in queries {
-                let Ok(stat) = target.stat(stat_cmd).await else {
+    for target in ctx.client.old_workers().await {
+        for (b, stat_cmd, _) in queries {
+            let Ok(stat) = target.stat(stat_cmd).await else {
+                continue;
+            };
+            for s in servers.iter().filter(|s| s.backend == *b) {
+                let Some(row) = stat.find(&s.backend, &s.server) else {
                     continue;
                 };
-                for s in servers.iter().filter(|s| s.backend == *b) {
-                    let Some(row) = stat.find(&s.backend, &s.server) else {
-                        continue;
-                    };
-                    out.push(Seen {
-                        server: s.clone(),
-                        target: target.name(),
-                        remaining: Remaining {
-                            scur: stat.int(row, "scur").unwrap_or(0),
-                            qcur: stat.int(row, "qcur").unwrap_or(0),
-                            drain: true,
-                            maint: false,
-                            found: true,
-                        },
-                        reloaded: false,
-                        old_worker: true,
-                    });
-                }
+                out.push(Seen {
+                    server: s.clone(),
+                    target: target.name(),
+                    remaining: Remaining {
+                        scur: stat.int(row, "scur").unwrap_or(0),
+                        qcur: stat.int(row, "qcur").unwrap_or(0),
+                        drain: true,
+                        maint: false,
+                        found: true,
+                    },
+                    reloaded: false,
+                    old_worker: true,
+                });
             }
         }
     }

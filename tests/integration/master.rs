@@ -243,3 +243,51 @@ fn harun_lab_master_runs_through_the_master_cli() {
     let text = report.to_string();
     assert!(text.contains("master.sock (worker "), "{text}");
 }
+
+#[test]
+fn queue_check_judges_what_an_old_worker_still_queues() {
+    let Some(lab) = lab_with(Scenario::Incident, |b| {
+        b.master(true).slow_delay(Duration::from_secs(5))
+    }) else {
+        return;
+    };
+    let first = pids_in(&master_cli(&lab, "show proc"), "workers");
+    std::thread::scope(|s| {
+        // slow1 has maxconn 1: the second request waits in bk_slow's queue.
+        let requests: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| lab.get("/", Some("bk_slow"))))
+            .collect();
+        wait_for(
+            "a request queued on bk_slow",
+            Duration::from_secs(10),
+            || socat(&lab, "show stat bk_slow 2 -1").contains("bk_slow,BACKEND,1,"),
+        );
+        lab.reload().expect("reload");
+        wait_for("the reload", Duration::from_secs(20), || {
+            let procs = try_master_cli(&lab, "show proc").unwrap_or_default();
+            pids_in(&procs, "old workers") == first && pids_in(&procs, "workers").len() == 1
+        });
+        let run = harun()
+            .args(master_args(&lab))
+            .args(["--json", "-e", "queue_check(#{backend: \"bk_slow\"})"])
+            .run();
+        run.expect_code(0);
+        let findings = run.json();
+        let old = format!("(old worker {})", first[0]);
+        let on_old: Vec<_> = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["id"] == "queues.backend")
+            .filter(|f| f["target"].as_str().is_some_and(|t| t.ends_with(&old)))
+            .collect();
+        assert_eq!(on_old.len(), 1, "{findings}");
+        for r in requests {
+            assert!(r
+                .join()
+                .unwrap()
+                .expect("answered")
+                .starts_with("HTTP/1.1 200"));
+        }
+    });
+}
