@@ -522,7 +522,9 @@ impl Client {
 
     /// The old workers alive now on every master CLI of the run, each as a
     /// target named `<master> (old worker <pid>)`. A master that does not
-    /// answer lists none here (its current workers' reads say why).
+    /// answer lists none here (its current workers' reads say why). A worker
+    /// that was current when the run started and became old during it (a
+    /// reload mid-run) is already a target: it is not listed twice.
     pub async fn old_workers(&self) -> Vec<Target> {
         let mut out = Vec::new();
         for master in self.masters.iter() {
@@ -533,6 +535,7 @@ impl Client {
                 procs
                     .iter()
                     .filter(|p| p.role == super::proc::Role::OldWorker)
+                    .filter(|p| !self.targets.iter().any(|t| t.route == Some(p.pid)))
                     .map(|p| master.old_worker(p.pid)),
             );
         }

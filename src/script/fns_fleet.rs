@@ -41,10 +41,12 @@ pub(super) fn targets(ctx: &Ctx) -> Array {
             let from_inventory = t
                 .host_name()
                 .and_then(|h| ctx.settings.fleet.iter().find(|m| m.name == h));
-            let m = match from_inventory {
+            let mut m = match from_inventory {
                 Some(m) => m.clone(),
                 None => Member::direct(&t.address, &t.name()),
             };
+            // A master CLI's worker is named `lb1 (worker 42)` in `target` keys.
+            m.name = t.name();
             Dynamic::from_map(target_map(&m))
         })
         .collect()

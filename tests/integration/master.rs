@@ -55,7 +55,7 @@ fn reads_and_writes_go_to_the_current_worker_named_by_pid() {
         .args([
             "--json",
             "-e",
-            "#{servers: servers(), procs: processes(), info: info()}",
+            "#{servers: servers(), procs: processes(), info: info(), targets: targets()}",
         ])
         .run();
     run.expect_code(0);
@@ -66,6 +66,13 @@ fn reads_and_writes_go_to_the_current_worker_named_by_pid() {
         assert!(s["target"].as_str().unwrap().ends_with(&tag), "{s}");
     }
     assert_eq!(out["info"]["Pid"], worker);
+    let targets = out["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{targets:?}");
+    assert!(targets[0]["name"].as_str().unwrap().ends_with(&tag));
+    assert!(targets[0]["address"]
+        .as_str()
+        .unwrap()
+        .starts_with("master@"));
     let procs = out["procs"].as_array().unwrap();
     let roles: Vec<&str> = procs.iter().map(|p| p["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["master", "worker"], "{procs:?}");
