@@ -55,6 +55,8 @@ fn connect_failure(target: &str, e: &std::io::Error) -> String {
         );
     }
     match e.kind() {
+        // A master CLI is not a `stats socket`: it is the `-S` of the command line.
+        ErrorKind::NotFound if target.contains("master@") => "no such socket (is HAProxy running in master-worker mode? is this the path its `-S` option gives, e.g. in the systemd unit?)".into(),
         ErrorKind::NotFound => "no such socket (is HAProxy running? is this the path of its `stats socket` line?)".into(),
         ErrorKind::ConnectionRefused => "connection refused (HAProxy is not running there, or this socket file was left by a stopped HAProxy)".into(),
         ErrorKind::PermissionDenied => "permission denied (run harun as root, or as a user in the socket's group: see `mode`/`user`/`group` on the `stats socket` line)".into(),
@@ -285,6 +287,12 @@ mod tests {
         assert!(msg(ErrorKind::ConnectionRefused)
             .contains("connection refused (HAProxy is not running"));
         assert!(msg(ErrorKind::PermissionDenied).contains("run harun as root"));
+        let master = Error::Unreachable {
+            target: "lb1 (master@/run/haproxy-master.sock)".into(),
+            source: std::io::Error::from(ErrorKind::NotFound),
+        }
+        .to_string();
+        assert!(master.contains("its `-S` option"), "{master}");
         assert!(msg(ErrorKind::NotFound).starts_with("/run/haproxy/admin.sock: cannot connect: "));
     }
 

@@ -53,8 +53,8 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalOpts {
-    /// Runtime API socket: /path, unix@/path, ipv4@HOST:PORT, ipv6@[ADDR]:PORT or HOST:PORT.
-    /// Repeat for several processes or hosts. Default: the config's `stats socket`
+    /// Runtime API socket: /path, unix@/path, ipv4@HOST:PORT, ipv6@[ADDR]:PORT or HOST:PORT;
+    /// master@/path for a master CLI (`haproxy -W -S /path`: every current worker). Repeat for several processes or hosts. Default: the config's `stats socket`
     /// lines, then /run/haproxy/admin.sock, /var/run/haproxy/admin.sock.
     #[arg(
         short = 's',
@@ -231,6 +231,11 @@ pub enum Command {
         /// they can connect to production).
         #[arg(long)]
         keep_lua: bool,
+        /// Run HAProxy master-worker (`-W -S`) and talk to it through its
+        /// master CLI (`master@PATH`): the current workers, and the old ones
+        /// after a reload (`kill -USR2` the master, or `reload` on its CLI).
+        #[arg(long)]
+        master: bool,
     },
     /// Interactive session against the live HAProxy.
     Repl,

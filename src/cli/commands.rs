@@ -37,7 +37,8 @@ pub fn dispatch(cli: Cli) -> i32 {
             down,
             slow,
             keep_lua,
-        }) => lab(&cli.global, &args, &down, &slow, keep_lua),
+            master,
+        }) => lab(&cli.global, &args, &down, &slow, keep_lua, master),
         Some(Command::Repl) => match settings(&cli.global, true) {
             Ok(s) => match runner(s, &cli.global, true) {
                 Ok((r, _rt)) => crate::repl::run(&r, cli.global.json),
@@ -386,7 +387,14 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
     finish(&report, false)
 }
 
-fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String], keep_lua: bool) -> i32 {
+fn lab(
+    g: &GlobalOpts,
+    args: &[String],
+    down: &[String],
+    slow: &[String],
+    keep_lua: bool,
+    master: bool,
+) -> i32 {
     let usage = |m: &str| {
         error(m);
         ExitCode::Usage as i32
@@ -462,6 +470,7 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String], keep_l
     let mut builder = Lab::builder()
         .haproxy_bin(&g.haproxy_bin)
         .scenario(scenario)
+        .master(master)
         .cancel(cancel.clone());
     if from_config {
         let shown: Vec<String> = g.config.iter().map(|p| p.display().to_string()).collect();
@@ -486,7 +495,11 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String], keep_l
             };
         }
     };
-    settings.sockets = vec![Address::Unix(lab.admin_socket().to_path_buf())];
+    let target = match lab.master_socket() {
+        Some(m) => Address::Master(m.to_path_buf()),
+        None => Address::Unix(lab.admin_socket().to_path_buf()),
+    };
+    settings.sockets = vec![target.clone()];
     // Production's files are linted and named; haproxy -c runs the copy.
     settings.config_paths = lab.user_config_paths().to_vec();
     settings.config_copy = lab.config_copy().cloned();
@@ -526,6 +539,12 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String], keep_l
             lab.frontend()
         );
     }
+    if let (Some(m), Some(pid)) = (lab.master_socket(), lab.pid()) {
+        eprintln!(
+            "harun lab: master CLI master@{} (master pid {pid}; reload: kill -USR2 {pid})",
+            m.display()
+        );
+    }
     let code = match playbook {
         Some(p) => match runner.run_playbook(&p) {
             Ok(report) => finish(&report, g.json),
@@ -538,7 +557,7 @@ fn lab(g: &GlobalOpts, args: &[String], down: &[String], slow: &[String], keep_l
             let cs: Vec<String> = configs.iter().map(|c| format!("-c {c}")).collect();
             eprintln!(
                 "harun lab: running; try `harun -s {} troubleshoot {}`. Ctrl-C stops it.",
-                lab.admin_socket().display(),
+                target,
                 cs.join(" ")
             );
             let cancel = runner.cancel_token();

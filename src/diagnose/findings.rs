@@ -34,6 +34,13 @@ static FINDING_DOCS: &[FindingDoc] = &[
         fix: "Pass the socket with `-s ADDR`; if HAProxy has none, add `stats socket /run/haproxy/admin.sock mode 660 level admin` to `global` and reload HAProxy.",
     },
     FindingDoc {
+        id: "process.old-worker",
+        severity: Severity::Warning,
+        title: "An old worker is still alive after a reload (troubleshoot, master CLI)",
+        meaning: "The master CLI (`-s master@PATH`) lists a worker of an earlier configuration: after a reload it keeps serving its open connections (long downloads, WebSockets, idle keep-alives) on the old configuration and the old server states, while the current worker takes the new ones. Writes through the current worker's socket do not reach it; several reloads pile old workers up, each with its memory.",
+        fix: "Let it finish, or bound it with `hard-stop-after` in `global`; see its sessions with `@!PID show sess` on the master CLI; `processes()` lists each with its age and sessions.",
+    },
+    FindingDoc {
         id: "drain.timeout",
         severity: Severity::Error,
         title: "Drain timed out: the server is left in drain",

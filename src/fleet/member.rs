@@ -60,7 +60,7 @@ impl Member {
     /// A target given as an address (`-s`, a lab, a replay), named by it.
     pub fn direct(address: &Address, name: &str) -> Member {
         let (host, connection) = match address {
-            Address::Unix(_) => ("localhost".to_string(), Connection::Local),
+            Address::Unix(_) | Address::Master(_) => ("localhost".to_string(), Connection::Local),
             Address::Tcp(hp) => (
                 hp.rsplit_once(':')
                     .map(|(h, _)| h.trim_matches(['[', ']']).to_string())

@@ -374,7 +374,8 @@ pub(super) fn start(b: LabBuilder) -> Result<Lab> {
     for (l, behaviour, name) in std::mem::take(&mut res.listeners) {
         serve_on(&rt.handle, l, behaviour, &name)?;
     }
-    let child = spawn_haproxy(&b.haproxy_bin, &paths, dir.path())?;
+    let master_socket = b.master.then(|| dir.path().join("master.sock"));
+    let child = spawn_haproxy(&b.haproxy_bin, &paths, dir.path(), master_socket.as_deref())?;
     let frontend = r
         .binds
         .iter()
@@ -423,6 +424,7 @@ pub(super) fn start(b: LabBuilder) -> Result<Lab> {
         dir,
         child: Some(child),
         admin_socket: r.admin_socket.clone(),
+        master_socket,
         operator_socket: None,
         tcp_socket: None,
         frontend,

@@ -85,6 +85,7 @@ pub struct LabBuilder {
     slow: Vec<(String, Duration)>,
     keep_lua: bool,
     cancel: crate::base::cancel::CancelToken,
+    master: bool,
 }
 
 impl Default for LabBuilder {
@@ -102,11 +103,20 @@ impl Default for LabBuilder {
             slow: Vec::new(),
             keep_lua: false,
             cancel: crate::base::cancel::CancelToken::new(),
+            master: false,
         }
     }
 }
 
 impl LabBuilder {
+    /// Run HAProxy in master-worker mode (`-W`) with a master CLI socket
+    /// (`-S`, [`Lab::master_socket`]), so that it can be reloaded
+    /// ([`Lab::reload`]) and its old workers seen.
+    pub fn master(mut self, on: bool) -> Self {
+        self.master = on;
+        self
+    }
+
     pub fn haproxy_bin(mut self, bin: impl Into<PathBuf>) -> Self {
         self.haproxy_bin = bin.into();
         self
@@ -234,6 +244,8 @@ pub struct Lab {
     dir: tempfile::TempDir,
     child: Option<Child>,
     admin_socket: PathBuf,
+    /// The master CLI (`-S`) when the lab runs master-worker.
+    master_socket: Option<PathBuf>,
     operator_socket: Option<PathBuf>,
     tcp_socket: Option<String>,
     frontend: SocketAddr,
@@ -304,8 +316,14 @@ fn serve_on(
     Ok(())
 }
 
-/// Start `haproxy -db -f ...` with its output in `haproxy.log` of `dir`.
-fn spawn_haproxy(bin: &Path, paths: &[PathBuf], dir: &Path) -> Result<Child> {
+/// Start `haproxy -db -f ...` with its output in `haproxy.log` of `dir`;
+/// with `master`, as a master-worker with that master CLI socket.
+fn spawn_haproxy(
+    bin: &Path,
+    paths: &[PathBuf],
+    dir: &Path,
+    master: Option<&Path>,
+) -> Result<Child> {
     let log_path = dir.join("haproxy.log");
     let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
     let log2 = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
@@ -320,6 +338,9 @@ fn spawn_haproxy(bin: &Path, paths: &[PathBuf], dir: &Path) -> Result<Child> {
         });
     }
     cmd.arg("-db");
+    if let Some(socket) = master {
+        cmd.arg("-W").arg("-S").arg(socket);
+    }
     for p in paths {
         cmd.arg("-f").arg(p);
     }
@@ -599,16 +620,19 @@ impl Lab {
         }
         let config_path = dir.path().join("haproxy.cfg");
         std::fs::write(&config_path, &cfg).map_err(|e| Error::io(&config_path, e))?;
+        let master_socket = b.master.then(|| dir.path().join("master.sock"));
         let child = spawn_haproxy(
             &b.haproxy_bin,
             std::slice::from_ref(&config_path),
             dir.path(),
+            master_socket.as_deref(),
         )?;
 
         let mut lab = Lab {
             dir,
             child: Some(child),
             admin_socket,
+            master_socket,
             operator_socket: Some(operator_socket),
             tcp_socket: Some(tcp_socket),
             frontend,
@@ -691,7 +715,12 @@ impl Lab {
                             waiting_for.push(format!("{b}/{s} ({status})"));
                         }
                     }
-                    if waiting_for.is_empty() {
+                    // The master CLI listens apart from the worker's sockets.
+                    let master_up = self
+                        .master_socket
+                        .as_ref()
+                        .is_none_or(|m| std::os::unix::net::UnixStream::connect(m).is_ok());
+                    if waiting_for.is_empty() && master_up {
                         return Ok(());
                     }
                 }
@@ -798,8 +827,34 @@ impl Lab {
         self.scenario
     }
 
+    /// HAProxy's pid: the master's in master-worker mode.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
+    }
+
+    /// The master CLI socket, when the lab runs master-worker
+    /// ([`LabBuilder::master`]).
+    pub fn master_socket(&self) -> Option<&Path> {
+        self.master_socket.as_deref()
+    }
+
+    /// Reload a master-worker lab as `systemctl reload` does (SIGUSR2 to the
+    /// master): a new worker starts; the old one finishes its sessions.
+    pub fn reload(&self) -> Result<()> {
+        let (Some(child), Some(_)) = (self.child.as_ref(), self.master_socket.as_ref()) else {
+            return Err(Error::Other(
+                "the lab does not run master-worker: start it with `master(true)`".into(),
+            ));
+        };
+        // SAFETY: kill(2) on the pid of our own child, which we have not reaped.
+        let rc = unsafe { libc::kill(child.id() as i32, libc::SIGUSR2) };
+        if rc != 0 {
+            return Err(Error::io(
+                format!("haproxy master {}", child.id()),
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(())
     }
 
     /// Start `concurrency` clients looping on `backend` for the lab's lifetime.

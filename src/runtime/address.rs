@@ -16,6 +16,10 @@ pub enum Address {
     /// `replay@DIR`: the replies a `snapshot` bundle recorded, served
     /// instead of a live socket (see [`crate::runtime::replay`]).
     Replay(PathBuf),
+    /// `master@/path`: the master CLI of a master-worker HAProxy (`-S`).
+    /// harun reads `show proc` there and routes every other command to the
+    /// current workers with `@!<pid>` (see [`crate::runtime::client`]).
+    Master(PathBuf),
 }
 
 impl Address {
@@ -36,6 +40,12 @@ impl Address {
                 return Err(bad("`unix@` needs a path"));
             }
             return Ok(Address::Unix(PathBuf::from(path)));
+        }
+        if let Some(path) = s_trim.strip_prefix("master@") {
+            if path.is_empty() {
+                return Err(bad("`master@` needs the path of the master socket (`-S`)"));
+            }
+            return Ok(Address::Master(PathBuf::from(path)));
         }
         if let Some(dir) = s_trim.strip_prefix("replay@") {
             if dir.is_empty() {
@@ -69,7 +79,7 @@ impl Address {
             (r, false)
         } else if let Some((scheme, _)) = s_trim.split_once('@') {
             return Err(bad(&format!(
-                "unsupported address family `{scheme}@` (use a path, unix@, ipv4@, ipv6@, host:port or replay@DIR)"
+                "unsupported address family `{scheme}@` (use a path, unix@, ipv4@, ipv6@, host:port, master@PATH or replay@DIR)"
             )));
         } else {
             (s_trim, false)
@@ -116,6 +126,7 @@ impl fmt::Display for Address {
             Address::Unix(p) => write!(f, "{}", p.display()),
             Address::Tcp(hp) => f.write_str(hp),
             Address::Replay(dir) => write!(f, "replay@{}", dir.display()),
+            Address::Master(p) => write!(f, "master@{}", p.display()),
         }
     }
 }
@@ -141,10 +152,16 @@ mod tests {
                 "replay@./harun-snapshot-20261130T124501Z",
                 Address::Replay("./harun-snapshot-20261130T124501Z".into()),
             ),
+            (
+                "master@/run/haproxy-master.sock",
+                Address::Master("/run/haproxy-master.sock".into()),
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(Address::parse(input).unwrap(), want, "{input}");
         }
+        let m = Address::parse("master@/run/m.sock").unwrap();
+        assert_eq!(m.to_string(), "master@/run/m.sock");
     }
 
     #[test]
@@ -174,7 +191,7 @@ mod tests {
     #[test]
     fn rejects_bad_forms_with_a_reason() {
         for bad in [
-            "", "unix@", "replay@", "h:0", "h:99999", "abns@x", ":80", "a\nb:1",
+            "", "unix@", "replay@", "master@", "h:0", "h:99999", "abns@x", ":80", "a\nb:1",
         ] {
             let err = Address::parse(bad).unwrap_err().to_string();
             assert!(err.contains("invalid socket address"), "{bad}: {err}");

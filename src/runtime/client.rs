@@ -78,6 +78,9 @@ pub struct Target {
     read_only: bool,
     session: Mutex<Option<Session>>,
     replay: Option<Arc<ReplyStore>>,
+    /// On a master CLI (`master@`): the worker every command is routed to
+    /// with `@!<pid>`; `None` talks to the master itself (`show proc`).
+    route: Option<u32>,
 }
 
 impl Target {
@@ -91,7 +94,83 @@ impl Target {
             read_only: false,
             session: Mutex::new(None),
             replay: None,
+            route: None,
         }
+    }
+
+    /// This master target's worker `pid`, as a target of its own named
+    /// `<name> (worker <pid>)`: its rows, errors and journal lines say
+    /// which process answered.
+    pub fn worker(&self, pid: u32) -> Target {
+        self.with_route(Some(pid), format!("{} (worker {pid})", self.name))
+    }
+
+    /// An old worker of this master target (still alive after a reload),
+    /// named `<name> (old worker <pid>)`.
+    pub fn old_worker(&self, pid: u32) -> Target {
+        self.with_route(Some(pid), format!("{} (old worker {pid})", self.name))
+    }
+
+    fn with_route(&self, route: Option<u32>, name: String) -> Target {
+        Target {
+            name,
+            host: self.host.clone(),
+            address: self.address.clone(),
+            io_timeout: self.io_timeout,
+            max_reply: self.max_reply,
+            read_only: self.read_only,
+            session: Mutex::new(None),
+            replay: None,
+            route,
+        }
+    }
+
+    /// The worker pid this target routes to on a master CLI.
+    pub fn route(&self) -> Option<u32> {
+        self.route
+    }
+
+    /// A target on a master CLI talks one command per connection (see
+    /// [`Session::routed`]).
+    fn on_master(&self) -> bool {
+        matches!(self.address, Address::Master(_))
+    }
+
+    async fn send_routed(&self, command: &Command) -> Result<String> {
+        Session::routed(
+            &self.address,
+            self.io_timeout,
+            self.max_reply,
+            self.read_only,
+            self.route,
+            command,
+        )
+        .await
+        .map_err(|e| self.named(e))
+    }
+
+    /// `show proc` of this target's master, parsed.
+    pub async fn processes(&self) -> Result<Vec<super::proc::Proc>> {
+        let command = Command::raw("show proc")?;
+        let text = match self.route {
+            None => self.send_routed(&command).await?,
+            Some(_) => {
+                self.with_route(None, self.name.clone())
+                    .send_routed(&command)
+                    .await?
+            }
+        };
+        super::proc::parse_show_proc(&text).map_err(|e| Error::Malformed {
+            target: self.label(),
+            command: command.to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// The same socket and settings, routed to another worker `pid` (an old
+    /// worker's `show info`).
+    pub fn rerouted(&self, pid: u32) -> Target {
+        self.with_route(Some(pid), self.name.clone())
     }
 
     /// A target of a replay bundle, named as the snapshot recorded it.
@@ -105,6 +184,7 @@ impl Target {
             read_only: true,
             session: Mutex::new(None),
             replay: Some(store),
+            route: None,
         }
     }
 
@@ -140,7 +220,7 @@ impl Target {
     /// old process and is dropped). For loops that poll faster than the idle
     /// check fires, such as a drain.
     pub async fn follow_reload(&self) -> bool {
-        if self.replay.is_some() {
+        if self.replay.is_some() || self.on_master() {
             return false;
         }
         let mut guard = self.session.lock().await;
@@ -180,17 +260,18 @@ impl Target {
     }
 
     /// The target in error messages: `lb1 (/run/haproxy/admin.sock)` for an
-    /// inventory host (the name alone would not say which socket failed).
+    /// inventory host (the name alone would not say which socket failed),
+    /// `lb1 (worker 42) (master@/run/m.sock)` for one of its workers.
     fn label(&self) -> String {
         match &self.host {
-            Some(h) => format!("{h} ({})", self.address),
+            Some(_) => format!("{} ({})", self.name, self.address),
             None => self.name.clone(),
         }
     }
 
     /// A session's error, naming the inventory host as well as its socket.
     fn named(&self, mut e: Error) -> Error {
-        if self.host.is_none() {
+        if self.host.is_none() && self.route.is_none() {
             return e;
         }
         match &mut e {
@@ -215,6 +296,9 @@ impl Target {
         if let Some(r) = &self.replay {
             return r.answer(command);
         }
+        if self.on_master() {
+            return self.send_routed(command).await;
+        }
         if !command.prompt_safe() {
             return Session::oneshot(
                 &self.address,
@@ -238,6 +322,13 @@ impl Target {
         if let Some(r) = &self.replay {
             return Ok(commands.iter().map(|c| r.answer(c)).collect());
         }
+        if self.on_master() {
+            let mut out = Vec::with_capacity(commands.len());
+            for c in commands {
+                out.push(self.send_routed(c).await);
+            }
+            return Ok(out);
+        }
         match self.send_batch_kept(commands).await {
             Ok(replies) => Ok(replies
                 .into_iter()
@@ -259,6 +350,10 @@ impl Target {
     ) -> Result<()> {
         if let Some(r) = &self.replay {
             on_data(r.answer(command)?.as_bytes());
+            return Ok(());
+        }
+        if self.on_master() {
+            on_data(self.send_routed(command).await?.as_bytes());
             return Ok(());
         }
         self.send_streaming_kept(command, on_data)
@@ -318,6 +413,9 @@ impl Target {
 #[derive(Clone)]
 pub struct Client {
     targets: Arc<Vec<Arc<Target>>>,
+    /// The `master@` targets as given, before [`Client::expand_masters`]
+    /// replaced each by its current workers: `processes()` asks them.
+    masters: Arc<Vec<Arc<Target>>>,
     limit: Arc<Semaphore>,
 }
 
@@ -332,6 +430,7 @@ impl Client {
                     .map(|s| Arc::new(Target::replayed(bundle, Arc::clone(s))))
                     .collect(),
             ),
+            masters: Arc::new(Vec::new()),
             limit: Arc::new(Semaphore::new(1)),
         }
     }
@@ -370,8 +469,77 @@ impl Client {
                     })
                     .collect(),
             ),
+            masters: Arc::new(Vec::new()),
             limit: Arc::new(Semaphore::new(max_parallel.max(1))),
         }
+    }
+
+    /// Whether a target is a master CLI still to expand.
+    pub fn has_masters(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|t| t.on_master() && t.route.is_none())
+    }
+
+    /// Each `master@` target replaced by one target per current worker of
+    /// its `show proc` (reads then fan out to every worker; writes go to each
+    /// of them). A master that cannot be read stays as it is: its commands
+    /// fail with the reason, naming it. The workers are those of this moment:
+    /// a reload during the run leaves the targets on the old workers.
+    pub async fn expand_masters(self) -> Client {
+        let mut targets = Vec::with_capacity(self.targets.len());
+        let mut masters = Vec::new();
+        for t in self.targets.iter() {
+            if !t.on_master() || t.route.is_some() {
+                targets.push(Arc::clone(t));
+                continue;
+            }
+            masters.push(Arc::clone(t));
+            let workers: Vec<u32> = match t.processes().await {
+                Ok(procs) => procs
+                    .iter()
+                    .filter(|p| p.role == super::proc::Role::Worker)
+                    .map(|p| p.pid)
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            if workers.is_empty() {
+                targets.push(Arc::clone(t));
+            }
+            targets.extend(workers.into_iter().map(|pid| Arc::new(t.worker(pid))));
+        }
+        Client {
+            targets: Arc::new(targets),
+            masters: Arc::new(masters),
+            limit: self.limit,
+        }
+    }
+
+    /// The master CLIs of this run (`master@` targets).
+    pub fn masters(&self) -> &[Arc<Target>] {
+        &self.masters
+    }
+
+    /// The old workers alive now on every master CLI of the run, each as a
+    /// target named `<master> (old worker <pid>)`. A master that does not
+    /// answer lists none here (its current workers' reads say why). A worker
+    /// that was current when the run started and became old during it (a
+    /// reload mid-run) is already a target: it is not listed twice.
+    pub async fn old_workers(&self) -> Vec<Target> {
+        let mut out = Vec::new();
+        for master in self.masters.iter() {
+            let Ok(procs) = master.processes().await else {
+                continue;
+            };
+            out.extend(
+                procs
+                    .iter()
+                    .filter(|p| p.role == super::proc::Role::OldWorker)
+                    .filter(|p| !self.targets.iter().any(|t| t.route == Some(p.pid)))
+                    .map(|p| master.old_worker(p.pid)),
+            );
+        }
+        out
     }
 
     pub fn targets(&self) -> &[Arc<Target>] {

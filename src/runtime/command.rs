@@ -67,7 +67,7 @@ pub fn validate_name(what: &'static str, value: &str) -> Result<()> {
             value: value.escape_debug().to_string(),
             reason: match c {
                 '#' => "uses `#`: harun names servers by name, not by HAProxy's `#id` form (its guard and journal must see the name)".into(),
-                '@' => "uses `@`, a master CLI routing prefix (`@1`, `@!pid`): connect to the worker's own socket".into(),
+                '@' => "uses `@`, a master CLI routing prefix (`@1`, `@!pid`): give the master socket as `-s master@PATH` and harun routes to the workers itself".into(),
                 c if c.is_ascii() => format!("contains `{c}`, which HAProxy does not allow in names (letters, digits, `-`, `_`, `.`, `:`)"),
                 c => format!("contains the non-ASCII character U+{:04X}: HAProxy names are ASCII (letters, digits, `-`, `_`, `.`, `:`), and look-alike or direction-changing characters make a name read differently than it acts", c as u32),
             },
@@ -216,7 +216,7 @@ impl Command {
         }
         if s.starts_with('@') {
             return Err(bad(
-                "starts with a master CLI routing prefix (`@1`, `@!pid`): connect to the worker's own socket",
+                "starts with a master CLI routing prefix (`@1`, `@!pid`): give the master socket as `-s master@PATH` and harun routes to the workers itself",
             ));
         }
         // HAProxy reads the lines after a trailing `<<` as a payload: the

@@ -4,6 +4,7 @@ pub mod address;
 pub mod client;
 pub mod command;
 pub mod info;
+pub mod proc;
 pub mod replay;
 pub mod servers_state;
 pub mod session;

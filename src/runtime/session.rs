@@ -90,7 +90,9 @@ async fn open_stream(
     let target = address.to_string();
     let connect = async {
         let stream: Pin<Box<dyn Stream>> = match address {
-            Address::Unix(path) => Box::pin(UnixStream::connect(path).await?),
+            Address::Unix(path) | Address::Master(path) => {
+                Box::pin(UnixStream::connect(path).await?)
+            }
             Address::Tcp(hp) => {
                 let s = TcpStream::connect(hp.as_str()).await?;
                 s.set_nodelay(true)?;
@@ -155,6 +157,54 @@ impl Session {
         }
         let text = skip_replies(&body, preamble.matches(';').count());
         let text = text.strip_suffix(b"\n").unwrap_or(text);
+        let text = String::from_utf8_lossy(text).into_owned();
+        classify(&address.to_string(), label, text)
+    }
+
+    /// One command on a master CLI (`master@`), on a connection of its own,
+    /// routed to worker `route` with `@!<pid>` (`None`: the master itself).
+    /// No kept session: the master's prompt is `master> `, and a routed
+    /// command's session state does not carry to the next routed one (each
+    /// `@!<pid>` is a new exchange with the worker). `read_only` sends
+    /// `operator` to the master first, which lowers the level the master
+    /// hands to the workers (2.6 to 3.2); it prints nothing when it works.
+    /// No `set severity-output`: the 2.6 master does not know it, so replies
+    /// are classified by their text, as before HAProxy 1.9.
+    pub async fn routed(
+        address: &Address,
+        io_timeout: Duration,
+        max_reply: usize,
+        read_only: bool,
+        route: Option<u32>,
+        command: &Command,
+    ) -> Result<String> {
+        let deadline = Instant::now() + io_timeout;
+        let mut session =
+            Session::connect(address, io_timeout, max_reply, 64 * 1024, deadline).await?;
+        let label = command.as_str();
+        let mut line = String::with_capacity(label.len() + 24);
+        if read_only {
+            line.push_str("operator;");
+        }
+        // The prefix is harun's own: user input with `@` is refused when
+        // names and commands are validated (see `command::validate_name`).
+        if let Some(pid) = route {
+            line.push_str(&format!("@!{pid} "));
+        }
+        line.push_str(label);
+        session.write_lines(&[&line], label, deadline).await?;
+        // The master closes a routed exchange only once the client has
+        // finished writing; a worker's own socket closes after the line.
+        let _ = timeout_at(deadline, session.stream.shutdown()).await;
+        let mut body: Vec<u8> = Vec::with_capacity(4096);
+        loop {
+            match session.read_some(label, body.len(), deadline).await {
+                Ok(n) => body.extend_from_slice(&session.buf[..n]),
+                Err(Error::ConnectionLost { .. }) if !body.is_empty() => break,
+                Err(e) => return Err(e),
+            }
+        }
+        let text = body.strip_suffix(b"\n").unwrap_or(&body);
         let text = String::from_utf8_lossy(text).into_owned();
         classify(&address.to_string(), label, text)
     }

@@ -89,6 +89,14 @@ impl Ctx {
             settings.max_parallel,
             settings.read_only,
         );
+        // A master CLI becomes its current workers before the run starts, so
+        // every primitive fans out to them like to any other targets. Only
+        // outside a runtime: `block_on` inside one would panic.
+        let client = if client.has_masters() && tokio::runtime::Handle::try_current().is_err() {
+            rt.block_on(client.expand_masters())
+        } else {
+            client
+        };
         Ctx {
             settings,
             rt,

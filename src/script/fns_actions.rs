@@ -358,6 +358,9 @@ struct Seen {
     /// This poll found the target's session on a process that was stopping
     /// (HAProxy reloaded) and read the new process instead.
     reloaded: bool,
+    /// Read from an old worker of a master CLI: its sessions count, its
+    /// admin state (its own, from before the reload) does not.
+    old_worker: bool,
 }
 
 /// `show stat <bk> 4 -1` and `show servers state <bk>` for every backend
@@ -400,12 +403,53 @@ fn poll_once(ctx: &Ctx, servers: &[ServerRef]) -> Result<Vec<Seen>> {
                         target: name.clone(),
                         remaining: drain_status(&stat, &states, s),
                         reloaded,
+                        old_worker: false,
                     });
                 }
             }
         }
+        out.extend(old_worker_sessions(ctx, servers, &queries).await);
         Ok(out)
     })
+}
+
+/// The sessions old workers of the master CLI targets (`master@`) still hold
+/// on `servers`: a drain is not done while a worker from before a reload
+/// serves them. An old worker takes no new connection (its listeners are
+/// closed), so it counts as out of rotation; one that exits meanwhile, or
+/// whose configuration has no such server, has nothing left.
+async fn old_worker_sessions(
+    ctx: &Ctx,
+    servers: &[ServerRef],
+    queries: &[(&str, Command, Command)],
+) -> Vec<Seen> {
+    let mut out = Vec::new();
+    for target in ctx.client.old_workers().await {
+        for (b, stat_cmd, _) in queries {
+            let Ok(stat) = target.stat(stat_cmd).await else {
+                continue;
+            };
+            for s in servers.iter().filter(|s| s.backend == *b) {
+                let Some(row) = stat.find(&s.backend, &s.server) else {
+                    continue;
+                };
+                out.push(Seen {
+                    server: s.clone(),
+                    target: target.name(),
+                    remaining: Remaining {
+                        scur: stat.int(row, "scur").unwrap_or(0),
+                        qcur: stat.int(row, "qcur").unwrap_or(0),
+                        drain: true,
+                        maint: false,
+                        found: true,
+                    },
+                    reloaded: false,
+                    old_worker: true,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn seen_rows(seen: &[Seen]) -> Array {
@@ -473,7 +517,7 @@ fn drain(ctx: &Ctx, names: &[String], opts: Option<Map>) -> R<Map> {
             .filter(|s| {
                 let mut on = before
                     .iter()
-                    .filter(|b| &b.server == *s && b.remaining.found);
+                    .filter(|b| &b.server == *s && b.remaining.found && !b.old_worker);
                 let first = on.next();
                 first.is_some_and(|b| b.remaining.maint) && on.all(|b| b.remaining.maint)
             })

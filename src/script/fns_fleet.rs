@@ -1,8 +1,12 @@
 //! The fleet from a playbook: `targets()`, what the run talks to and what
 //! an inventory says about each target (`crate::fleet` reads inventories).
 
+use super::errors::to_rhai;
 use super::{reg, Ctx};
 use crate::fleet::Member;
+use crate::runtime::info::parse_info;
+use crate::runtime::proc::{Proc, Role};
+use crate::runtime::{Command, Target};
 use rhai::{Array, Dynamic, Engine, Map};
 use std::sync::Arc;
 
@@ -37,16 +41,84 @@ pub(super) fn targets(ctx: &Ctx) -> Array {
             let from_inventory = t
                 .host_name()
                 .and_then(|h| ctx.settings.fleet.iter().find(|m| m.name == h));
-            let m = match from_inventory {
+            let mut m = match from_inventory {
                 Some(m) => m.clone(),
                 None => Member::direct(&t.address, &t.name()),
             };
+            // A master CLI's worker is named `lb1 (worker 42)` in `target` keys.
+            m.name = t.name();
             Dynamic::from_map(target_map(&m))
         })
         .collect()
 }
 
+/// A worker's current connections, from its own `show info` routed by the
+/// master; `None` when it did not answer (an old worker may exit meanwhile).
+async fn sessions_of(master: &Target, pid: u32) -> Option<i64> {
+    let text = master
+        .rerouted(pid)
+        .send(&Command::show_info())
+        .await
+        .ok()?;
+    let pairs = parse_info(&text).ok()?;
+    pairs
+        .iter()
+        .find(|(k, _)| k == "CurrConns")
+        .and_then(|(_, v)| v.trim().parse().ok())
+}
+
+fn process_map(p: &Proc, target: &str, sessions: Option<i64>) -> Map {
+    let mut out = Map::new();
+    out.insert("target".into(), target.into());
+    out.insert("pid".into(), Dynamic::from(p.pid as i64));
+    out.insert("role".into(), p.role.as_str().into());
+    out.insert("type".into(), p.kind.clone().into());
+    out.insert("reloads".into(), Dynamic::from(p.reloads as i64));
+    out.insert(
+        "failed_reloads".into(),
+        Dynamic::from(p.failed_reloads as i64),
+    );
+    out.insert("uptime_s".into(), Dynamic::from(p.uptime_s as i64));
+    out.insert("version".into(), p.version.clone().into());
+    out.insert(
+        "sessions".into(),
+        sessions.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+    );
+    out
+}
+
+/// `show proc` of every master CLI of the run, with each worker's sessions.
+/// Targets that are not master CLIs list no process.
+pub(super) fn processes(ctx: &Ctx) -> Result<Array, Box<rhai::EvalAltResult>> {
+    let mut out = Array::new();
+    for master in ctx.client.masters() {
+        let rows = ctx
+            .block_on(async {
+                let procs = master.processes().await?;
+                let mut rows = Vec::with_capacity(procs.len());
+                for p in &procs {
+                    let sessions = match p.role {
+                        Role::Worker | Role::OldWorker => sessions_of(master, p.pid).await,
+                        Role::Master | Role::Program => None,
+                    };
+                    rows.push(process_map(p, &master.name(), sessions));
+                }
+                Ok(rows)
+            })
+            .map_err(to_rhai)?;
+        out.extend(rows.into_iter().map(Dynamic::from_map));
+    }
+    Ok(out)
+}
+
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
+    let c = ctx.clone();
+    reg(
+        "processes",
+        &["Array"],
+        "The processes of every master CLI target (`-s master@PATH`), from `show proc`,\none map each (keys below): the master, the current workers, and the old\nworkers a reload left finishing their sessions, with their age and sessions.\nEmpty when no target is a master CLI.",
+    )
+    .register_into_engine(engine, move || processes(&c));
     let c = ctx.clone();
     reg(
         "targets",

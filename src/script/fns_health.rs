@@ -197,6 +197,27 @@ fn queue_check(ctx: &Ctx, o: &Opts) -> R<Array> {
         let f = health::assess_queues(&st, o.near, o.only.as_deref());
         record(ctx, &target, f, &mut out)?;
     }
+    // Old workers of a master CLI (after a reload) still queue and hold
+    // sessions on their own configuration: judged the same, named apart.
+    // One that exits meanwhile has nothing left to judge.
+    let old = ctx
+        .block_on(async {
+            let mut read = Vec::new();
+            for t in ctx.client.old_workers().await {
+                if let Ok(st) = t.stat(&Command::show_stat()).await {
+                    read.push((t.name(), st));
+                }
+            }
+            Ok(read)
+        })
+        .map_err(to_rhai)?;
+    for (target, st) in old {
+        for mut f in health::assess_queues(&st, o.near, o.only.as_deref()) {
+            f.target = Some(target.clone());
+            out.push(super::convert::finding(&f));
+            ctx.add_finding(f);
+        }
+    }
     Ok(out)
 }
 

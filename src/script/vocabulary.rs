@@ -1353,9 +1353,28 @@ pub const DRAIN_REMAINING: Shape = Shape {
     open: None,
 };
 
+/// One process of a master CLI's `show proc`, with its sessions.
+pub const PROCESS: Shape = Shape {
+    what: "a `processes()` entry",
+    primitives: &["processes"],
+    keys: &[
+        k("target", "string", "the master CLI (`-s master@PATH`, or its inventory host name) that lists the process"),
+        k("pid", "int", "the process id"),
+        k("role", "string", "`master`, `worker` (a current worker: it takes the new traffic), `old worker` (from before a reload, still finishing its sessions) or `program`"),
+        k("type", "string", "the `<type>` column of `show proc`: `master`, `worker`, or a program's name"),
+        k("reloads", "int", "the master: reloads done; a worker: reloads since it started (an old worker has 1 or more)"),
+        k("failed_reloads", "int", "the master's failed reloads (`[failed: N]`); 0 for the others"),
+        k("uptime_s", "int", "seconds since the process started (its age)"),
+        k("version", "string", "the HAProxy version the process runs (`-` for a program)"),
+        k("sessions", "int or ()", "a worker's current connections (`CurrConns` of `@!<pid> show info`); () for the master, a program, or a worker that did not answer"),
+    ],
+    open: None,
+};
+
 /// The shapes above, after `SHAPES` (see [`all_shapes`]).
 pub const MORE_SHAPES: &[&Shape] = &[
     &TARGET,
+    &PROCESS,
     &BUNDLE_PATH,
     &SAVED_PATH,
     &HAPROXY_VV,

@@ -416,3 +416,21 @@ pub fn wait_for(what: &str, limit: std::time::Duration, mut f: impl FnMut() -> b
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// Raw command to a master-worker lab's master CLI (test-side verification).
+/// The master answers once the client has finished writing.
+pub fn master_cli(lab: &Lab, cmd: &str) -> String {
+    try_master_cli(lab, cmd).expect("the master CLI answers")
+}
+
+/// [`master_cli`], or None while the master re-executes itself (a reload).
+pub fn try_master_cli(lab: &Lab, cmd: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let path = lab.master_socket().expect("a master-worker lab");
+    let mut s = std::os::unix::net::UnixStream::connect(path).ok()?;
+    s.write_all(format!("{cmd}\n").as_bytes()).ok()?;
+    s.shutdown(std::net::Shutdown::Write).ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}

@@ -17,6 +17,7 @@ mod hostile;
 mod labconfig;
 mod logging;
 mod logs;
+mod master;
 mod playbooks;
 mod probe;
 mod repl;

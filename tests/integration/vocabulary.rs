@@ -645,6 +645,29 @@ fn log_primitives_carry_their_documented_keys() {
     walk.expect_met(&[&v::TERMINATION]);
 }
 
+/// Shapes met by `master_cli_processes_carry_their_documented_keys`.
+const MASTER: &[&Shape] = &[&v::PROCESS];
+
+#[test]
+fn master_cli_processes_carry_their_documented_keys() {
+    let Some(lab) = lab_with(Scenario::Healthy, |b| b.master(true)) else {
+        return;
+    };
+    let mut master = std::ffi::OsString::from("master@");
+    master.push(lab.master_socket().unwrap());
+    let run = harun()
+        .arg("-s")
+        .arg(master)
+        .args(["--json", "-e", "#{processes: processes()}"])
+        .run();
+    run.expect_code(0);
+    let all = run.json();
+    non_empty(&all, "processes");
+    let mut walk = Walk::default();
+    walk.primitives(&all);
+    walk.expect_met(MASTER);
+}
+
 /// The lists above cover every shape: a shape no test meets fails here.
 #[test]
 fn every_shape_is_compared_with_real_output() {
@@ -653,6 +676,7 @@ fn every_shape_is_compared_with_real_output() {
         .chain(CONFIG_AND_HOST)
         .chain(SYSLOG)
         .chain(LOGS)
+        .chain(MASTER)
         .map(|s| s.what)
         .collect();
     for s in v::all_shapes() {
