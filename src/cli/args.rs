@@ -127,6 +127,17 @@ pub struct GlobalOpts {
     )]
     pub haproxy_bin: PathBuf,
 
+    /// ssh client configuration for hosts reached over SSH (`ssh -F FILE`),
+    /// instead of ~/.ssh/config: its Host blocks, IdentityFile,
+    /// UserKnownHostsFile... apply.
+    #[arg(
+        long = "ssh-config",
+        value_name = "FILE",
+        env = "HARUN_SSH_CONFIG",
+        global = true
+    )]
+    pub ssh_config: Option<PathBuf>,
+
     /// Bound on each exchange with a socket (connect, write, the complete
     /// reply), in seconds.
     #[arg(

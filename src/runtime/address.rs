@@ -16,6 +16,9 @@ pub enum Address {
     /// `replay@DIR`: the replies a `snapshot` bundle recorded, served
     /// instead of a live socket (see [`crate::runtime::replay`]).
     Replay(PathBuf),
+    /// `ssh://[user@]host[:port]/path`: a socket on another host, through
+    /// its sshd (see [`crate::runtime::ssh`]).
+    Ssh(super::ssh::Remote),
 }
 
 impl Address {
@@ -36,6 +39,11 @@ impl Address {
                 return Err(bad("`unix@` needs a path"));
             }
             return Ok(Address::Unix(PathBuf::from(path)));
+        }
+        if let Some(rest) = s_trim.strip_prefix("ssh://") {
+            return super::ssh::Remote::parse(rest)
+                .map(Address::Ssh)
+                .map_err(|r| bad(&r));
         }
         if let Some(dir) = s_trim.strip_prefix("replay@") {
             if dir.is_empty() {
@@ -116,6 +124,7 @@ impl fmt::Display for Address {
             Address::Unix(p) => write!(f, "{}", p.display()),
             Address::Tcp(hp) => f.write_str(hp),
             Address::Replay(dir) => write!(f, "replay@{}", dir.display()),
+            Address::Ssh(r) => r.fmt(f),
         }
     }
 }
@@ -145,6 +154,9 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(Address::parse(input).unwrap(), want, "{input}");
         }
+        let a = Address::parse("ssh://ops@lb1:2222/run/haproxy/admin.sock").unwrap();
+        assert!(matches!(&a, Address::Ssh(r) if r.host == "lb1" && r.port == Some(2222)));
+        assert_eq!(a.to_string(), "ssh://ops@lb1:2222/run/haproxy/admin.sock");
     }
 
     #[test]
@@ -174,7 +186,16 @@ mod tests {
     #[test]
     fn rejects_bad_forms_with_a_reason() {
         for bad in [
-            "", "unix@", "replay@", "h:0", "h:99999", "abns@x", ":80", "a\nb:1",
+            "",
+            "unix@",
+            "replay@",
+            "ssh://lb1",
+            "ssh://-oX/a",
+            "h:0",
+            "h:99999",
+            "abns@x",
+            ":80",
+            "a\nb:1",
         ] {
             let err = Address::parse(bad).unwrap_err().to_string();
             assert!(err.contains("invalid socket address"), "{bad}: {err}");

@@ -203,7 +203,8 @@ impl Target {
             | Error::UnknownCommand { target, .. }
             | Error::Haproxy { target, .. }
             | Error::Malformed { target, .. }
-            | Error::ReplyTooLarge { target, .. } => *target = self.label(),
+            | Error::ReplyTooLarge { target, .. }
+            | Error::Ssh { target, .. } => *target = self.label(),
             _ => {}
         }
         e

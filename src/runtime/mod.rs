@@ -7,6 +7,7 @@ pub mod info;
 pub mod replay;
 pub mod servers_state;
 pub mod session;
+pub mod ssh;
 pub mod stat;
 
 pub use address::Address;
