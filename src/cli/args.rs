@@ -53,7 +53,8 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalOpts {
-    /// Runtime API socket: /path, unix@/path, ipv4@HOST:PORT, ipv6@[ADDR]:PORT or HOST:PORT.
+    /// Runtime API socket: /path, unix@/path, ipv4@HOST:PORT, ipv6@[ADDR]:PORT, HOST:PORT,
+    /// or ssh://[USER@]HOST[:PORT]/PATH (a socket on another host, through its sshd).
     /// Repeat for several processes or hosts. Default: the config's `stats socket`
     /// lines, then /run/haproxy/admin.sock, /var/run/haproxy/admin.sock.
     #[arg(

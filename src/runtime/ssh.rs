@@ -24,6 +24,15 @@ use tokio::time::{timeout_at, Instant};
 /// (killed): it then exits by itself.
 const PERSIST: &str = "60";
 
+/// How long an SSH login (TCP connection, key exchange, authentication,
+/// the forward) may take: the TCP connection alone is bounded by `--timeout`
+/// (`ConnectTimeout`); the whole login, three times that, since logging in
+/// to many hosts at once is CPU-bound on this machine (about 80 ms of
+/// client CPU per host with OpenSSH 9.2's default key exchange).
+pub fn login_bound(io_timeout: Duration) -> Duration {
+    io_timeout.saturating_mul(3)
+}
+
 /// An admin socket on another host: `ssh://[user@]host[:port]/path`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Remote {
@@ -231,10 +240,13 @@ pub async fn forward(remote: &Remote, io_timeout: Duration, deadline: Instant) -
         (host, st.config.clone(), dir)
     };
     let target = remote.to_string();
+    // The bound this call was given (a login's is longer than --timeout).
+    let bound = deadline.saturating_duration_since(Instant::now());
+    let bound = Duration::from_millis((bound.as_millis() as u64).div_ceil(100) * 100);
     let timed_out = || Error::Timeout {
         target: target.clone(),
-        what: format!("the SSH connection to {}", remote.destination()),
-        after: io_timeout,
+        what: format!("the SSH login to {}", remote.destination()),
+        after: bound,
     };
     let mut h = match timeout_at(deadline, host.lock()).await {
         Ok(h) => h,

@@ -134,6 +134,15 @@ impl Drop for Sshd {
     }
 }
 
+/// Whether a running process has `needle` in its command line.
+fn processes_mentioning(needle: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|c| String::from_utf8_lossy(&c).contains(needle))
+}
+
 fn setup(labs: usize) -> Option<(Sshd, Vec<Lab>)> {
     if !require_ssh() {
         return None;
@@ -151,13 +160,23 @@ fn stat_through_an_ssh_address_is_the_local_sockets() {
     let local = harun().lab(&labs[0]).args(["--json", "-e", script]).run();
     local.expect_code(0);
     let url = sshd.url(labs[0].admin_socket());
+    // harun's private directory of control and forwarded sockets goes
+    // under TMPDIR: here, to see that the run leaves neither it nor a master.
+    let tmp = sshd.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
     let remote = sshd
         .harun()
+        .env("TMPDIR", &tmp)
         .args(["-s", &url, "--json", "-e", script])
         .run();
     remote.expect_code(0);
     assert_eq!(remote.json(), local.json());
     assert!(!remote.json().as_array().unwrap().is_empty());
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    let tmp_text = tmp.display().to_string();
+    wait_for("the ssh master to exit", Duration::from_secs(10), || {
+        !processes_mentioning(&tmp_text)
+    });
     // The same through HARUN_SSH_CONFIG, with a write: the forward carries
     // the admin level of the socket.
     let run = harun()
