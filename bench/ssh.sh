@@ -6,8 +6,9 @@
 # each run makes N logins and N masters, as N machines would; the same
 # sockets as N local hosts time what SSH adds. Runs alternate (A B A B ...).
 #
-#   bench/ssh.sh [N] [RUNS] [LABS]    # default 50 hosts, 10 runs, 4 labs
+#   bench/ssh.sh [N] [RUNS] [LABS]    # default 50 hosts, 10 runs, N/10 labs
 #                                     # needs haproxy, sshd, ssh, python3
+#   TIMEOUT=30 bench/ssh.sh ...       # harun's --timeout (default 5)
 #
 # Loopback hides network latency: over a WAN each host adds its round
 # trips (TCP, key exchange, auth: about 3-4 RTT, then one per command).
@@ -15,7 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-50}
 RUNS=${2:-10}
-LABS=${3:-4}
+# HAProxy's stats socket takes 10 connections at once by default (`stats
+# maxconn`): more hosts than 10 per lab would queue there, not in SSH.
+LABS=${3:-$(( (N + 9) / 10 ))}
 for tool in haproxy ssh ssh-keygen python3; do
   command -v "$tool" >/dev/null || { echo "ssh bench: $tool is missing (apt-get install -y haproxy openssh-server openssh-client python3)" >&2; exit 2; }
 done
@@ -88,19 +91,21 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 export HARUN_SSH_CONFIG=$WORK/ssh_config
+TIMEOUT=${TIMEOUT:-5}
 ROWS=$("$HARUN" -i "$WORK/ssh.ini" -l h1 -e 'stat().len()')
-TOTAL=$("$HARUN" -i "$WORK/ssh.ini" --forks "$N" -e 'stat().len()')
+TOTAL=$("$HARUN" -i "$WORK/ssh.ini" --timeout "$TIMEOUT" --forks "$N" -e 'stat().len()') \
+  || { echo "$TOTAL" >&2; echo "ssh bench: not every host answered" >&2; exit 1; }
 [ "$TOTAL" = "$((ROWS * N))" ] || { echo "ssh bench: $TOTAL rows over SSH, want $((ROWS * N))" >&2; exit 1; }
-echo "ssh bench: $N SSH hosts on $LABS labs ($ROWS show stat rows each), $(nproc) CPUs, $(ssh -V 2>&1)"
+echo "ssh bench: --timeout $TIMEOUT, $N SSH hosts on $LABS labs ($ROWS show stat rows each), $(nproc) CPUs, $(ssh -V 2>&1)"
 
-python3 - "$RUNS" "$HARUN" "$WORK" "$N" <<'EOP'
+python3 - "$RUNS" "$HARUN" "$WORK" "$N" "$TIMEOUT" <<'EOP'
 import statistics, subprocess, sys, time
-runs, harun, work, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+runs, harun, work, n, timeout = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 ssh, local = f"{work}/ssh.ini", f"{work}/local.ini"
 sides = [
-    (f"ssh: {n} hosts, --forks 20", [harun, "-i", ssh, "-e", "stat().len()"]),
-    (f"ssh: {n} hosts, --forks {n}", [harun, "-i", ssh, "--forks", n, "-e", "stat().len()"]),
-    (f"ssh: troubleshoot, --forks {n}", [harun, "-i", ssh, "--forks", n, "troubleshoot"]),
+    (f"ssh: {n} hosts, --forks 20", [harun, "--timeout", timeout, "-i", ssh, "-e", "stat().len()"]),
+    (f"ssh: {n} hosts, --forks {n}", [harun, "--timeout", timeout, "-i", ssh, "--forks", n, "-e", "stat().len()"]),
+    (f"ssh: troubleshoot, --forks {n}", [harun, "--timeout", timeout, "-i", ssh, "--forks", n, "troubleshoot"]),
     (f"local: {n} hosts, --forks {n}", [harun, "-i", local, "--forks", n, "-e", "stat().len()"]),
 ]
 def once(cmd):
