@@ -31,9 +31,8 @@ impl ExitCode {
     /// not know (a playbook's own) is a playbook error.
     pub fn of_kind(kind: &str) -> ExitCode {
         match kind {
-            "unreachable" | "timeout" | "connection_lost" | "malformed" | "reply_too_large" => {
-                ExitCode::Unreachable
-            }
+            "unreachable" | "timeout" | "connection_lost" | "malformed" | "reply_too_large"
+            | "ssh" => ExitCode::Unreachable,
             "permission_denied" | "refused" | "emptied" => ExitCode::Refused,
             "interrupted" => ExitCode::Interrupted,
             _ => ExitCode::Usage,
@@ -61,21 +60,6 @@ fn connect_failure(target: &str, e: &std::io::Error) -> String {
         ErrorKind::ConnectionRefused => "connection refused (HAProxy is not running there, or this socket file was left by a stopped HAProxy)".into(),
         ErrorKind::PermissionDenied => "permission denied (run harun as root, or as a user in the socket's group: see `mode`/`user`/`group` on the `stats socket` line)".into(),
         _ => e.to_string(),
-    }
-}
-
-/// `lb1, lb2 and 3 more hosts`: a list that stays one line.
-fn hosts_list(hosts: &[String]) -> String {
-    const SHOWN: usize = 5;
-    let word = if hosts.len() == 1 { "host" } else { "hosts" };
-    if hosts.len() <= SHOWN {
-        format!("{word} {}", hosts.join(", "))
-    } else {
-        format!(
-            "{word} {} and {} more",
-            hosts[..SHOWN].join(", "),
-            hosts.len() - SHOWN
-        )
     }
 }
 
@@ -169,9 +153,10 @@ pub enum Error {
         line: Option<usize>,
         message: String,
     },
-    /// Inventory hosts that harun would reach over SSH, which it cannot yet.
-    #[error("{} need{} SSH ({}), and harun's SSH transport is not available yet: for a host on this machine set `ansible_connection=local` (harun then talks to its `harun_socket` here); for the others, run harun on each host (for example with Ansible) and combine the `--json` reports with `harun merge`", hosts_list(.hosts), if .hosts.len() == 1 { "s" } else { "" }, "not `ansible_connection=local`, nor a loopback `ansible_host` without `ansible_port` or `ansible_user`")]
-    SshUnavailable { hosts: Vec<String> },
+    /// A target over SSH that ssh could not reach, log in to or forward
+    /// to: `what` says which, and what to check.
+    #[error("{target}: {what}")]
+    Ssh { target: String, what: String },
     /// No socket given (-s), found in the configuration or at the usual paths.
     #[error("no HAProxy socket to talk to: pass -s ADDR (or HARUN_SOCKET), or add a `stats socket` line to the configuration (-c)")]
     NoTarget,
@@ -227,7 +212,7 @@ impl Error {
             Error::Emptied { .. } => "emptied",
             Error::Io { .. } => "io",
             Error::Inventory { .. } => "inventory",
-            Error::SshUnavailable { .. } => "ssh_unavailable",
+            Error::Ssh { .. } => "ssh",
             Error::NoTarget => "no_target",
             Error::Playbook(_) => "playbook",
             Error::NotRecorded { .. } => "not_recorded",

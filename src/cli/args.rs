@@ -53,8 +53,10 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalOpts {
-    /// Runtime API socket: /path, unix@/path, ipv4@HOST:PORT, ipv6@[ADDR]:PORT or HOST:PORT;
-    /// master@/path for a master CLI (`haproxy -W -S /path`: every current worker). Repeat for several processes or hosts. Default: the config's `stats socket`
+    /// Runtime API socket: /path, unix@/path, ipv4@HOST:PORT, ipv6@[ADDR]:PORT, HOST:PORT,
+    /// ssh://[USER@]HOST[:PORT]/PATH (a socket on another host, through its sshd), or
+    /// master@/path for a master CLI (`haproxy -W -S /path`: every current worker).
+    /// Repeat for several processes or hosts. Default: the config's `stats socket`
     /// lines, then /run/haproxy/admin.sock, /var/run/haproxy/admin.sock.
     #[arg(
         short = 's',
@@ -126,6 +128,17 @@ pub struct GlobalOpts {
         global = true
     )]
     pub haproxy_bin: PathBuf,
+
+    /// ssh client configuration for hosts reached over SSH (`ssh -F FILE`),
+    /// instead of ~/.ssh/config: its Host blocks, IdentityFile,
+    /// UserKnownHostsFile... apply.
+    #[arg(
+        long = "ssh-config",
+        value_name = "FILE",
+        env = "HARUN_SSH_CONFIG",
+        global = true
+    )]
+    pub ssh_config: Option<PathBuf>,
 
     /// Bound on each exchange with a socket (connect, write, the complete
     /// reply), in seconds.

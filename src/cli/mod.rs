@@ -29,7 +29,11 @@ pub fn run() -> i32 {
         }
     };
     cli.global.config_given = args::config_given(&matches);
-    commands::dispatch(cli)
+    crate::runtime::ssh::set_config(cli.global.ssh_config.clone());
+    let code = commands::dispatch(cli);
+    // The run's SSH masters end with it (ControlPersist is only the net for a kill).
+    crate::runtime::ssh::close_all();
+    code
 }
 
 /// Exit with `code`; on 130 re-raise SIGINT so the shell sees a real interrupt.

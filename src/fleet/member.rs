@@ -2,8 +2,7 @@
 //! read with Ansible's precedence, and the address of its admin socket. A
 //! host on this machine (`ansible_connection=local`, or a loopback
 //! `ansible_host` with no SSH port or user) is its `harun_socket` here; any
-//! other host needs SSH, which is refused by name until harun has an SSH
-//! transport (never skipped in silence).
+//! other host is reached through its sshd: `ssh://user@host:port/socket`.
 
 use super::inventory::{Inventory, Vars};
 use crate::base::error::{Error, Result};
@@ -68,12 +67,17 @@ impl Member {
                 Connection::Local,
             ),
             Address::Replay(_) => (name.to_string(), Connection::Replay),
+            Address::Ssh(r) => (r.host.clone(), Connection::Ssh),
+        };
+        let (port, user) = match address {
+            Address::Ssh(r) => (r.port, r.user.clone()),
+            _ => (None, None),
         };
         Member {
             name: name.to_string(),
             host,
-            port: None,
-            user: None,
+            port,
+            user,
             socket: address.to_string(),
             groups: Vec::new(),
             connection,
@@ -91,7 +95,6 @@ pub fn resolve(inv: &Inventory, names: &[String], source: &Path) -> Result<Vec<M
         message,
     };
     let mut members = Vec::with_capacity(names.len());
-    let mut need_ssh: Vec<String> = Vec::new();
     for name in names {
         let Some(h) = inv.host(name) else {
             return Err(err(format!("no host `{name}` in the inventory")));
@@ -115,18 +118,32 @@ pub fn resolve(inv: &Inventory, names: &[String], source: &Path) -> Result<Vec<M
         let user = get(&["ansible_user", "ansible_ssh_user"]);
         let socket = get(&["harun_socket"]).unwrap_or_else(|| DEFAULT_SOCKET.to_string());
         let connection = connection(name, &host, port, user.as_deref(), &vars).map_err(err)?;
-        if connection == Connection::Ssh {
-            need_ssh.push(if host == *name {
-                name.clone()
-            } else {
-                format!("{name} ({host})")
-            });
-            continue;
-        }
         let address = match Address::parse(&socket) {
             Ok(Address::Replay(_)) => {
                 return Err(err(format!(
                     "host `{name}`: harun_socket `{socket}` is a replay bundle: replay one with --replay, not from an inventory"
+                )))
+            }
+            // Over SSH the socket is a path on that host.
+            Ok(Address::Unix(path)) if connection == Connection::Ssh => {
+                if !path.is_absolute() {
+                    return Err(err(format!(
+                        "host `{name}`: harun_socket `{socket}` must be an absolute path on the host to be reached over SSH"
+                    )));
+                }
+                let remote = format!(
+                    "ssh://{}{}{}{}",
+                    user.as_deref().map(|u| format!("{u}@")).unwrap_or_default(),
+                    if host.contains(':') { format!("[{host}]") } else { host.clone() },
+                    port.map(|p| format!(":{p}")).unwrap_or_default(),
+                    path.display()
+                );
+                Address::parse(&remote)
+                    .map_err(|e| err(format!("host `{name}`: {e}")))?
+            }
+            Ok(_) if connection == Connection::Ssh => {
+                return Err(err(format!(
+                    "host `{name}`: harun_socket `{socket}` is not a socket path: over SSH harun reaches a unix socket on the host"
                 )))
             }
             Ok(a) => a,
@@ -143,9 +160,6 @@ pub fn resolve(inv: &Inventory, names: &[String], source: &Path) -> Result<Vec<M
             address,
             from_inventory: true,
         });
-    }
-    if !need_ssh.is_empty() {
-        return Err(Error::SshUnavailable { hosts: need_ssh });
     }
     Ok(members)
 }
@@ -215,22 +229,30 @@ ansible_python_interpreter=/usr/bin/python3
     }
 
     #[test]
-    fn ssh_hosts_are_refused_by_name() {
+    fn other_hosts_are_reached_over_ssh() {
         let text = "\
-lb1 ansible_host=10.0.0.1
-lb2 ansible_connection=ssh ansible_host=127.0.0.1
-lb3 ansible_host=127.0.0.1 ansible_user=ops
+lb1 ansible_host=10.0.0.1 harun_socket=unix@/run/lb1.sock
+lb2 ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=2222 ansible_user=ops
+lb3 ansible_host=::1 ansible_port=22
 local ansible_connection=local
 ";
-        let e = resolve_text(text, &["lb1", "lb2", "lb3", "local"]).unwrap_err();
-        assert_eq!(e.exit_code(), crate::base::error::ExitCode::Usage);
-        let msg = e.to_string();
-        assert!(
-            msg.contains("lb1 (10.0.0.1), lb2 (127.0.0.1), lb3 (127.0.0.1)"),
-            "{msg}"
+        let m = resolve_text(text, &["lb1", "lb2", "lb3", "local"]).unwrap();
+        let shown: Vec<String> = m.iter().map(|m| m.address.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "ssh://10.0.0.1/run/lb1.sock",
+                "ssh://ops@127.0.0.1:2222/run/haproxy/admin.sock",
+                "ssh://[::1]:22/run/haproxy/admin.sock",
+                "/run/haproxy/admin.sock"
+            ]
         );
-        assert!(msg.contains("SSH transport is not available yet"), "{msg}");
-        assert!(resolve_text(text, &["local"]).is_ok());
+        assert_eq!(m[0].connection, Connection::Ssh);
+        assert_eq!(m[3].connection, Connection::Local);
+        for bad in ["harun_socket=run/a.sock", "harun_socket=127.0.0.1:9999"] {
+            let e = resolve_text(&format!("h ansible_host=10.0.0.2 {bad}\n"), &["h"]).unwrap_err();
+            assert!(e.to_string().contains("host `h`: harun_socket"), "{e}");
+        }
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum Address {
     /// harun reads `show proc` there and routes every other command to the
     /// current workers with `@!<pid>` (see [`crate::runtime::client`]).
     Master(PathBuf),
+    /// `ssh://[user@]host[:port]/path`: a socket on another host, through
+    /// its sshd (see [`crate::runtime::ssh`]).
+    Ssh(super::ssh::Remote),
 }
 
 impl Address {
@@ -46,6 +49,11 @@ impl Address {
                 return Err(bad("`master@` needs the path of the master socket (`-S`)"));
             }
             return Ok(Address::Master(PathBuf::from(path)));
+        }
+        if let Some(rest) = s_trim.strip_prefix("ssh://") {
+            return super::ssh::Remote::parse(rest)
+                .map(Address::Ssh)
+                .map_err(|r| bad(&r));
         }
         if let Some(dir) = s_trim.strip_prefix("replay@") {
             if dir.is_empty() {
@@ -127,6 +135,7 @@ impl fmt::Display for Address {
             Address::Tcp(hp) => f.write_str(hp),
             Address::Replay(dir) => write!(f, "replay@{}", dir.display()),
             Address::Master(p) => write!(f, "master@{}", p.display()),
+            Address::Ssh(r) => r.fmt(f),
         }
     }
 }
@@ -162,6 +171,9 @@ mod tests {
         }
         let m = Address::parse("master@/run/m.sock").unwrap();
         assert_eq!(m.to_string(), "master@/run/m.sock");
+        let a = Address::parse("ssh://ops@lb1:2222/run/haproxy/admin.sock").unwrap();
+        assert!(matches!(&a, Address::Ssh(r) if r.host == "lb1" && r.port == Some(2222)));
+        assert_eq!(a.to_string(), "ssh://ops@lb1:2222/run/haproxy/admin.sock");
     }
 
     #[test]
@@ -191,7 +203,17 @@ mod tests {
     #[test]
     fn rejects_bad_forms_with_a_reason() {
         for bad in [
-            "", "unix@", "replay@", "master@", "h:0", "h:99999", "abns@x", ":80", "a\nb:1",
+            "",
+            "unix@",
+            "replay@",
+            "master@",
+            "ssh://lb1",
+            "ssh://-oX/a",
+            "h:0",
+            "h:99999",
+            "abns@x",
+            ":80",
+            "a\nb:1",
         ] {
             let err = Address::parse(bad).unwrap_err().to_string();
             assert!(err.contains("invalid socket address"), "{bad}: {err}");

@@ -19,6 +19,9 @@ use tokio::task::JoinSet;
 macro_rules! with_session {
     ($target:expr, |$s:ident| $op:expr) => {{
         let mut guard = $target.session.lock().await;
+        if guard.is_none() {
+            $target.ssh_login().await?;
+        }
         let mut reopened = false;
         // One `--timeout` for the whole operation: the reload check, the
         // connection and its handshake, the command and its complete reply.
@@ -229,6 +232,19 @@ impl Target {
             .await
     }
 
+    /// Over SSH, log in to the host (its master, the socket's forward)
+    /// before the operation's `--timeout` starts: a login is key exchange
+    /// and authentication, CPU on both ends, and a run that logs in to many
+    /// hosts at once queues for the cores. It has its own bound,
+    /// [`super::ssh::login_bound`]; afterwards the forward is reused.
+    async fn ssh_login(&self) -> Result<()> {
+        if let Address::Ssh(remote) = &self.address {
+            let deadline = tokio::time::Instant::now() + super::ssh::login_bound(self.io_timeout);
+            super::ssh::forward(remote, self.io_timeout, deadline).await?;
+        }
+        Ok(())
+    }
+
     /// Replies longer than `bytes` are abandoned with
     /// [`Error::ReplyTooLarge`](crate::error::Error::ReplyTooLarge).
     pub fn max_reply(mut self, bytes: usize) -> Target {
@@ -284,7 +300,8 @@ impl Target {
             | Error::UnknownCommand { target, .. }
             | Error::Haproxy { target, .. }
             | Error::Malformed { target, .. }
-            | Error::ReplyTooLarge { target, .. } => *target = self.label(),
+            | Error::ReplyTooLarge { target, .. }
+            | Error::Ssh { target, .. } => *target = self.label(),
             _ => {}
         }
         e
@@ -300,6 +317,7 @@ impl Target {
             return self.send_routed(command).await;
         }
         if !command.prompt_safe() {
+            self.ssh_login().await.map_err(|e| self.named(e))?;
             return Session::oneshot(
                 &self.address,
                 self.io_timeout,

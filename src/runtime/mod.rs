@@ -8,6 +8,7 @@ pub mod proc;
 pub mod replay;
 pub mod servers_state;
 pub mod session;
+pub mod ssh;
 pub mod stat;
 
 pub use address::Address;

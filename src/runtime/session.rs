@@ -81,6 +81,17 @@ fn skip_replies(body: &[u8], n: usize) -> &[u8] {
     rest
 }
 
+/// A forwarded socket closed before its first reply: over SSH that is sshd
+/// failing to open the remote socket, which the error then says.
+fn over_ssh(address: &Address, e: Error) -> Error {
+    match (address, e) {
+        (Address::Ssh(remote), Error::ConnectionLost { .. }) => {
+            super::ssh::remote_socket_failed(remote)
+        }
+        (_, e) => e,
+    }
+}
+
 /// Open the stream by `deadline` (`io_timeout` only names it in the error).
 async fn open_stream(
     address: &Address,
@@ -88,11 +99,20 @@ async fn open_stream(
     deadline: Instant,
 ) -> Result<Pin<Box<dyn Stream>>> {
     let target = address.to_string();
+    // Over SSH the session talks to the local end of a forward.
+    let local = match address {
+        Address::Ssh(remote) => Some(super::ssh::forward(remote, io_timeout, deadline).await?),
+        _ => None,
+    };
     let connect = async {
         let stream: Pin<Box<dyn Stream>> = match address {
             Address::Unix(path) | Address::Master(path) => {
                 Box::pin(UnixStream::connect(path).await?)
             }
+            Address::Ssh(_) => match &local {
+                Some(l) => Box::pin(UnixStream::connect(l).await?),
+                None => return Err(std::io::Error::other("no SSH forward")),
+            },
             Address::Tcp(hp) => {
                 let s = TcpStream::connect(hp.as_str()).await?;
                 s.set_nodelay(true)?;
@@ -152,7 +172,7 @@ impl Session {
                 Ok(n) => body.extend_from_slice(&session.buf[..n]),
                 // HAProxy closes after the last command: that is the end.
                 Err(Error::ConnectionLost { .. }) if !body.is_empty() => break,
-                Err(e) => return Err(e),
+                Err(e) => return Err(over_ssh(address, e)),
             }
         }
         let text = skip_replies(&body, preamble.matches(';').count());
@@ -253,16 +273,20 @@ impl Session {
         // One write, one round trip: HAProxy reads the lines in order and
         // `prompt` comes first, so each line answers with its own prompt (a
         // fleet of targets pays one round trip per target here, not three).
-        session
-            .write_lines(&handshake, handshake[0], deadline)
-            .await?;
-        let mut acc: Vec<u8> = Vec::with_capacity(64);
-        let mut prompts = 0;
-        while prompts < handshake.len() {
-            let n = session.read_some(handshake[0], acc.len(), deadline).await?;
-            acc.extend_from_slice(&session.buf[..n]);
-            prompts = acc.windows(PROMPT.len()).filter(|w| *w == PROMPT).count();
-        }
+        let shake = async {
+            session
+                .write_lines(&handshake, handshake[0], deadline)
+                .await?;
+            let mut acc: Vec<u8> = Vec::with_capacity(64);
+            let mut prompts = 0;
+            while prompts < handshake.len() {
+                let n = session.read_some(handshake[0], acc.len(), deadline).await?;
+                acc.extend_from_slice(&session.buf[..n]);
+                prompts = acc.windows(PROMPT.len()).filter(|w| *w == PROMPT).count();
+            }
+            Ok::<_, Error>(())
+        };
+        shake.await.map_err(|e| over_ssh(address, e))?;
         Ok(session)
     }
 

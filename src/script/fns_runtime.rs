@@ -38,7 +38,11 @@ pub(super) fn partition<T>(
         ctx.add_finding(
             Finding::new(Severity::Error, "target.unreachable", format!("{target}: {}", e.kind()))
                 .detail(e.to_string())
-                .advice("check that HAProxy runs and that this socket is configured (`stats socket`); results omit this target")
+                .advice(if e.kind() == "ssh" {
+                    "check the SSH connection to this host (the detail says what failed); results omit this target"
+                } else {
+                    "check that HAProxy runs and that this socket is configured (`stats socket`); results omit this target"
+                })
                 .target(target),
         );
     }

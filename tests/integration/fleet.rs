@@ -142,14 +142,14 @@ fn unusable_inventories_and_patterns_are_named() {
     let inv = dir.path().join("hosts");
     std::fs::write(
         &inv,
-        "[lb]\nlb1 ansible_connection=local harun_socket=/nonexistent.sock\nlb2 ansible_host=192.0.2.2\n",
+        "[lb]\nlb1 ansible_connection=local harun_socket=/nonexistent.sock\nlb2 ansible_host=192.0.2.2 harun_socket=admin.sock\n",
     )
     .unwrap();
     let run = harun().arg("-i").arg(&inv).args(["-e", "1"]).run();
     run.expect_code(2);
     assert!(
-        run.stderr.contains("host lb2 (192.0.2.2) needs SSH")
-            && run.stderr.contains("SSH transport is not available yet"),
+        run.stderr
+            .contains("host `lb2`: harun_socket `admin.sock` must be an absolute path"),
         "{}",
         run.stderr
     );

@@ -23,6 +23,7 @@ mod probe;
 mod repl;
 mod replay;
 mod runtime;
+mod ssh;
 mod strict;
 mod team;
 mod versions;

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The SSH transport on this machine: a real sshd on a loopback port (run as
+# the current user, keys and known_hosts generated here), LABS real HAProxy
+# labs behind it, and an inventory of N SSH hosts h1..hN spread over the
+# labs' sockets. Each host is its own ssh alias (HostName 127.0.0.1), so
+# each run makes N logins and N masters, as N machines would; the same
+# sockets as N local hosts time what SSH adds. Runs alternate (A B A B ...).
+#
+#   bench/ssh.sh [N] [RUNS] [LABS]    # default 50 hosts, 10 runs, N/10 labs
+#                                     # needs haproxy, sshd, ssh, python3
+#   TIMEOUT=30 bench/ssh.sh ...       # harun's --timeout (default 5)
+#
+# Loopback hides network latency: over a WAN each host adds its round
+# trips (TCP, key exchange, auth: about 3-4 RTT, then one per command).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-50}
+RUNS=${2:-10}
+# HAProxy's stats socket takes 10 connections at once by default (`stats
+# maxconn`): more hosts than 10 per lab would queue there, not in SSH.
+LABS=${3:-$(( (N + 9) / 10 ))}
+for tool in haproxy ssh ssh-keygen python3; do
+  command -v "$tool" >/dev/null || { echo "ssh bench: $tool is missing (apt-get install -y haproxy openssh-server openssh-client python3)" >&2; exit 2; }
+done
+[ -x /usr/sbin/sshd ] || { echo "ssh bench: /usr/sbin/sshd is missing (apt-get install -y openssh-server)" >&2; exit 2; }
+cargo build --release --quiet
+HARUN=$PWD/target/release/harun
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  [ -n "${SSHD_PID:-}" ] && kill "$SSHD_PID" 2>/dev/null || true
+  for p in "${PIDS[@]}" ${SSHD_PID:-}; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for i in $(seq 1 "$LABS"); do
+  "$HARUN" lab healthy 2>"$WORK/lab$i.err" &
+  PIDS+=($!)
+done
+SOCKS=()
+for i in $(seq 1 "$LABS"); do
+  for _ in $(seq 1 120); do
+    grep -q "admin socket" "$WORK/lab$i.err" 2>/dev/null && break
+    sleep 0.5
+  done
+  SOCK=$(sed -n 's/.*admin socket \([^ ]*\) .*/\1/p' "$WORK/lab$i.err" | sed -n 1p)
+  [ -S "$SOCK" ] || { cat "$WORK/lab$i.err" >&2; echo "ssh bench: lab $i did not start" >&2; exit 1; }
+  SOCKS+=("$SOCK")
+done
+
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/user_key"
+cp "$WORK/user_key.pub" "$WORK/authorized_keys"
+mkdir -p /run/sshd 2>/dev/null || true
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$WORK/sshd_config" <<EOF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $WORK/host_key
+AuthorizedKeysFile $WORK/authorized_keys
+PidFile $WORK/sshd.pid
+UsePAM no
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+AllowStreamLocalForwarding yes
+MaxStartups 1000
+EOF
+/usr/sbin/sshd -D -f "$WORK/sshd_config" -E "$WORK/sshd.log" &
+SSHD_PID=$!  # sshd ends on TERM, not on INT
+{
+  for i in $(seq 1 "$N"); do
+    printf 'Host h%s\n  HostName 127.0.0.1\n  HostKeyAlias bench\n' "$i"
+  done
+  printf 'Host *\n  Port %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n' \
+    "$PORT" "$WORK/user_key" "$WORK/known_hosts"
+} >"$WORK/ssh_config"
+echo "bench $(cat "$WORK/host_key.pub")" >"$WORK/known_hosts"
+echo "[lb]" >"$WORK/ssh.ini"
+echo "[lb]" >"$WORK/local.ini"
+for i in $(seq 1 "$N"); do
+  SOCK=${SOCKS[$(( (i - 1) % LABS ))]}
+  echo "h$i ansible_host=h$i harun_socket=$SOCK" >>"$WORK/ssh.ini"
+  echo "h$i ansible_connection=local harun_socket=$SOCK" >>"$WORK/local.ini"
+done
+for _ in $(seq 1 50); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1)" 2>/dev/null && break
+  sleep 0.2
+done
+export HARUN_SSH_CONFIG=$WORK/ssh_config
+TIMEOUT=${TIMEOUT:-5}
+ROWS=$("$HARUN" -i "$WORK/ssh.ini" -l h1 -e 'stat().len()')
+TOTAL=$("$HARUN" -i "$WORK/ssh.ini" --timeout "$TIMEOUT" --forks "$N" -e 'stat().len()') \
+  || { echo "$TOTAL" >&2; echo "ssh bench: not every host answered" >&2; exit 1; }
+[ "$TOTAL" = "$((ROWS * N))" ] || { echo "ssh bench: $TOTAL rows over SSH, want $((ROWS * N))" >&2; exit 1; }
+echo "ssh bench: --timeout $TIMEOUT, $N SSH hosts on $LABS labs ($ROWS show stat rows each), $(nproc) CPUs, $(ssh -V 2>&1)"
+
+python3 - "$RUNS" "$HARUN" "$WORK" "$N" "$TIMEOUT" <<'EOP'
+import statistics, subprocess, sys, time
+runs, harun, work, n, timeout = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+ssh, local = f"{work}/ssh.ini", f"{work}/local.ini"
+sides = [
+    (f"ssh: {n} hosts, --forks 20", [harun, "--timeout", timeout, "-i", ssh, "-e", "stat().len()"]),
+    (f"ssh: {n} hosts, --forks {n}", [harun, "--timeout", timeout, "-i", ssh, "--forks", n, "-e", "stat().len()"]),
+    (f"ssh: troubleshoot, --forks {n}", [harun, "--timeout", timeout, "-i", ssh, "--forks", n, "troubleshoot"]),
+    (f"local: {n} hosts, --forks {n}", [harun, "-i", local, "--forks", n, "-e", "stat().len()"]),
+]
+def once(cmd):
+    t = time.perf_counter()
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if r.returncode not in (0, 1):  # 1: troubleshoot's findings
+        sys.exit(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr.decode()[-2000:]}")
+    return time.perf_counter() - t
+for _, c in sides:
+    once(c)
+times = [[] for _ in sides]
+for _ in range(runs):
+    for i, (_, c) in enumerate(sides):
+        times[i].append(once(c))
+for (label, _), xs in zip(sides, times):
+    print(f"  {label:<32} median {statistics.median(xs) * 1000:7.1f} ms   min {min(xs) * 1000:7.1f} ms   max {max(xs) * 1000:7.1f} ms   ({len(xs)} runs)")
+EOP
+# Every master was closed at the end of each run.
+LEFT=$(pgrep -f "ControlPath=.*/harun-ssh-" | wc -l || true)
+echo "  ssh masters left running after the runs: $LEFT"

@@ -1,0 +1,525 @@
+//! The SSH transport: a HAProxy admin socket on another host, reached
+//! through that host's sshd with the system's OpenSSH client.
+//!
+//! One master connection per host per run (`ControlMaster`), started with
+//! `BatchMode` so a missing key fails at once instead of prompting; the
+//! user's ssh configuration, agent and known_hosts apply, and host-key
+//! checking is never turned off. Each remote socket is forwarded over the
+//! master to a unix socket in a private directory (`ssh -O forward -L
+//! local:remote`: OpenSSH 9.2's `-W` takes no unix path), so a session
+//! talks to a local unix socket as it would to a local HAProxy. Nothing but
+//! sshd is needed on the host. [`close_all`] ends the masters.
+
+use crate::base::error::{Error, Result};
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::time::{timeout_at, Instant};
+
+/// A master outlives its last use by this long when harun cannot close it
+/// (killed): it then exits by itself.
+const PERSIST: &str = "60";
+
+/// How long an SSH login (TCP connection, key exchange, authentication,
+/// the forward) may take: the TCP connection alone is bounded by `--timeout`
+/// (`ConnectTimeout`); the whole login, three times that, since logging in
+/// to many hosts at once is CPU-bound on this machine (about 80 ms of
+/// client CPU per host with OpenSSH 9.2's default key exchange).
+pub fn login_bound(io_timeout: Duration) -> Duration {
+    io_timeout.saturating_mul(3)
+}
+
+/// An admin socket on another host: `ssh://[user@]host[:port]/path`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Remote {
+    pub user: Option<String>,
+    pub host: String,
+    pub port: Option<u16>,
+    /// The socket's path on that host.
+    pub path: PathBuf,
+}
+
+impl Remote {
+    /// The part after `ssh://`.
+    pub fn parse(rest: &str) -> std::result::Result<Remote, String> {
+        let (authority, path) =
+            match rest.find('/') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => return Err(
+                    "`ssh://` needs the socket's path: ssh://[user@]host[:port]/path/to/admin.sock"
+                        .into(),
+                ),
+            };
+        if path.len() < 2 {
+            return Err("missing the socket's path after the host".into());
+        }
+        // `-L local:remote` splits on `:`; a space would end the option.
+        if path.contains(':') || path.chars().any(char::is_whitespace) {
+            return Err("the socket's path cannot hold `:` or spaces over SSH".into());
+        }
+        let (user, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        let (host, port) =
+            if let Some(r) = hostport.strip_prefix('[') {
+                let (h, after) = r
+                    .split_once(']')
+                    .ok_or_else(|| "an IPv6 host is written `[addr]`".to_string())?;
+                match after {
+                    "" => (h, None),
+                    p => (
+                        h,
+                        Some(p.strip_prefix(':').ok_or_else(|| {
+                            "after `[addr]` comes `:port` or the path".to_string()
+                        })?),
+                    ),
+                }
+            } else {
+                match hostport.rsplit_once(':') {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (hostport, None),
+                }
+            };
+        // A leading `-` would read as an option of ssh.
+        let fine =
+            |s: &str| !s.is_empty() && !s.starts_with('-') && !s.chars().any(|c| c.is_whitespace());
+        if !fine(host) {
+            return Err("missing or bad host".into());
+        }
+        if let Some(u) = user {
+            if !fine(u) {
+                return Err("bad user before `@`".into());
+            }
+        }
+        let port = match port {
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| "port must be a number between 1 and 65535".to_string())?,
+            ),
+            None => None,
+        };
+        Ok(Remote {
+            user: user.map(str::to_string),
+            host: host.to_string(),
+            port,
+            path: PathBuf::from(path),
+        })
+    }
+
+    fn host_key(&self) -> HostKey {
+        (self.user.clone(), self.host.clone(), self.port)
+    }
+
+    /// `user@host:port`, for messages.
+    fn destination(&self) -> String {
+        let mut s = String::new();
+        if let Some(u) = &self.user {
+            s.push_str(u);
+            s.push('@');
+        }
+        if self.host.contains(':') {
+            s.push_str(&format!("[{}]", self.host));
+        } else {
+            s.push_str(&self.host);
+        }
+        if let Some(p) = self.port {
+            s.push_str(&format!(":{p}"));
+        }
+        s
+    }
+}
+
+impl fmt::Display for Remote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ssh://{}{}", self.destination(), self.path.display())
+    }
+}
+
+/// What one master connection is for: user, host, port.
+type HostKey = (Option<String>, String, Option<u16>);
+
+/// One host's master and the sockets forwarded over it.
+struct Host {
+    /// The master's control socket.
+    control: PathBuf,
+    /// The remote socket path -> its local end.
+    forwards: HashMap<PathBuf, PathBuf>,
+}
+
+#[derive(Default)]
+struct State {
+    config: Option<PathBuf>,
+    dir: Option<tempfile::TempDir>,
+    hosts: HashMap<HostKey, Arc<tokio::sync::Mutex<Host>>>,
+}
+
+fn state() -> &'static Mutex<State> {
+    static STATE: OnceLock<Mutex<State>> = OnceLock::new();
+    STATE.get_or_init(Default::default)
+}
+
+/// Use this ssh client configuration file (`ssh -F`) instead of
+/// ~/.ssh/config: `--ssh-config`, `HARUN_SSH_CONFIG`.
+pub fn set_config(path: Option<PathBuf>) {
+    state().lock().unwrap_or_else(|e| e.into_inner()).config = path;
+}
+
+/// The private directory of control and forwarded sockets: short, since a
+/// unix socket path has at most 107 bytes.
+fn private_dir(st: &mut State) -> Result<PathBuf> {
+    if let Some(d) = &st.dir {
+        return Ok(d.path().to_path_buf());
+    }
+    let base = std::env::temp_dir();
+    let base = if base.as_os_str().len() > 48 {
+        PathBuf::from("/tmp")
+    } else {
+        base
+    };
+    // tempfile makes the directory 0700: the sockets in it are only ours.
+    let d = tempfile::Builder::new()
+        .prefix("harun-ssh-")
+        .tempdir_in(&base)
+        .map_err(|source| Error::Io {
+            path: base.clone(),
+            source,
+        })?;
+    let p = d.path().to_path_buf();
+    st.dir = Some(d);
+    Ok(p)
+}
+
+/// The arguments every ssh call of a host starts with.
+fn base_args(config: Option<&Path>, control: &Path, remote: &Remote) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::new();
+    if let Some(c) = config {
+        a.push("-F".into());
+        a.push(c.into());
+    }
+    a.push("-o".into());
+    a.push("BatchMode=yes".into());
+    let mut cp = OsString::from("ControlPath=");
+    cp.push(control);
+    a.push("-o".into());
+    a.push(cp);
+    if let Some(p) = remote.port {
+        a.push("-p".into());
+        a.push(p.to_string().into());
+    }
+    if let Some(u) = &remote.user {
+        a.push("-l".into());
+        a.push(u.into());
+    }
+    a
+}
+
+/// The local unix socket that reaches `remote`'s admin socket, starting the
+/// host's master and the forward when needed, all by `deadline`.
+pub async fn forward(remote: &Remote, io_timeout: Duration, deadline: Instant) -> Result<PathBuf> {
+    let (host, config, dir) = {
+        let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
+        let dir = private_dir(&mut st)?;
+        let n = st.hosts.len();
+        let host = st
+            .hosts
+            .entry(remote.host_key())
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Mutex::new(Host {
+                    control: dir.join(format!("m{n}")),
+                    forwards: HashMap::new(),
+                }))
+            })
+            .clone();
+        (host, st.config.clone(), dir)
+    };
+    let target = remote.to_string();
+    // The bound this call was given (a login's is longer than --timeout).
+    let bound = deadline.saturating_duration_since(Instant::now());
+    let bound = Duration::from_millis((bound.as_millis() as u64).div_ceil(100) * 100);
+    let timed_out = || Error::Timeout {
+        target: target.clone(),
+        what: format!("the SSH login to {}", remote.destination()),
+        after: bound,
+    };
+    let mut h = match timeout_at(deadline, host.lock()).await {
+        Ok(h) => h,
+        Err(_) => return Err(timed_out()),
+    };
+    // A master that is gone (killed, or idle past ControlPersist) takes its
+    // forwards with it.
+    if !h.control.exists() {
+        h.forwards.clear();
+        let mut args = base_args(config.as_deref(), &h.control, remote);
+        let secs = io_timeout.as_secs_f64().ceil().max(1.0) as u64;
+        for o in [
+            "ControlMaster=yes".to_string(),
+            format!("ControlPersist={PERSIST}"),
+            format!("ConnectTimeout={secs}"),
+            "StreamLocalBindUnlink=yes".to_string(),
+            "ExitOnForwardFailure=yes".to_string(),
+        ] {
+            args.push("-o".into());
+            args.push(o.into());
+        }
+        args.extend([
+            "-N".into(),
+            "-f".into(),
+            "--".into(),
+            remote.host.clone().into(),
+        ]);
+        run_ssh(&args, remote, deadline, timed_out).await?;
+    }
+    if let Some(local) = h.forwards.get(&remote.path) {
+        if local.exists() {
+            return Ok(local.clone());
+        }
+    }
+    let local = dir.join(format!(
+        "{}-{}.sock",
+        h.control
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or("m"),
+        h.forwards.len()
+    ));
+    let mut spec = local.clone().into_os_string();
+    spec.push(":");
+    spec.push(&remote.path);
+    let mut args = base_args(config.as_deref(), &h.control, remote);
+    args.extend([
+        "-O".into(),
+        "forward".into(),
+        "-L".into(),
+        spec,
+        "--".into(),
+        remote.host.clone().into(),
+    ]);
+    run_ssh(&args, remote, deadline, timed_out).await?;
+    h.forwards.insert(remote.path.clone(), local.clone());
+    Ok(local)
+}
+
+/// Run ssh to its end by `deadline`; its failure as one error naming the host.
+async fn run_ssh(
+    args: &[OsString],
+    remote: &Remote,
+    deadline: Instant,
+    timed_out: impl Fn() -> Error,
+) -> Result<()> {
+    let child = tokio::process::Command::new("ssh")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            return Err(Error::Ssh {
+                target: remote.to_string(),
+                what: if e.kind() == std::io::ErrorKind::NotFound {
+                    "the `ssh` program (OpenSSH's client) is not installed here".into()
+                } else {
+                    format!("cannot run ssh: {e}")
+                },
+            })
+        }
+    };
+    // A master forked by -f keeps no hold on our stderr: the pipe ends here.
+    let out = match timeout_at(deadline, child.wait_with_output()).await {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            return Err(Error::Ssh {
+                target: remote.to_string(),
+                what: format!("ssh failed: {e}"),
+            })
+        }
+        Err(_) => return Err(timed_out()),
+    };
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Err(Error::Ssh {
+        target: remote.to_string(),
+        what: explain(&stderr, remote),
+    })
+}
+
+/// Why ssh failed, from what it printed: what to check first, then its words.
+pub fn explain(stderr: &str, remote: &Remote) -> String {
+    let dest = remote.destination();
+    let has = |s: &str| stderr.contains(s);
+    let why = if has("Host key verification failed")
+        || has("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || has("host key is known")
+    {
+        format!("host key verification failed for {dest}: its key is not in known_hosts, or it changed (harun keeps ssh's host-key checking: check the key, then add it to known_hosts, e.g. by `{}` once)", login_hint(remote))
+    } else if has("Permission denied") || has("Too many authentication failures") {
+        format!("authentication to {dest} failed: no key that host accepts (ssh runs with BatchMode, so it never asks for a password: load a key in ssh-agent or set IdentityFile in the ssh config)")
+    } else if has("Connection refused") {
+        format!("connection refused by {dest} (is sshd running there, on that port?)")
+    } else if has("timed out") {
+        format!("timed out connecting to {dest} (ConnectTimeout is --timeout)")
+    } else if has("Could not resolve hostname") {
+        format!("cannot resolve the host name of {dest}")
+    } else if has("No route to host") || has("Network is unreachable") {
+        format!("no route to {dest}")
+    } else if has("forwarding") || has("forward") {
+        format!(
+            "{dest} refused to forward the socket {} (sshd's AllowStreamLocalForwarding)",
+            remote.path.display()
+        )
+    } else {
+        format!("ssh to {dest} failed")
+    };
+    let said: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with('@') && !l.starts_with("Warning: Permanently added")
+        })
+        .collect();
+    match said.last() {
+        Some(last) => format!("{why}; ssh said: {last}"),
+        None => why,
+    }
+}
+
+/// The ssh command line a person runs to reach `remote` by hand.
+fn login_hint(remote: &Remote) -> String {
+    let mut s = String::from("ssh ");
+    if let Some(p) = remote.port {
+        s.push_str(&format!("-p {p} "));
+    }
+    if let Some(u) = &remote.user {
+        s.push_str(&format!("{u}@"));
+    }
+    s.push_str(&remote.host);
+    s
+}
+
+/// The error for a forwarded socket that closed before HAProxy's prompt:
+/// sshd could not open the remote socket.
+/// (The local error, a reset or EOF, says nothing of why: it is left out.)
+pub fn remote_socket_failed(remote: &Remote) -> Error {
+    Error::Ssh {
+        target: remote.to_string(),
+        what: format!(
+            "the admin socket {} on {} cannot be opened through SSH: sshd closed the forwarded connection before any reply (is HAProxy running there? is `harun_socket` the path of its `stats socket` line? can the SSH user open it?)",
+            remote.path.display(),
+            remote.destination()
+        ),
+    }
+}
+
+/// End every master this run started (`ssh -O exit`) and remove the
+/// private directory. Safe to call when none was started.
+pub fn close_all() {
+    let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
+    let config = st.config.clone();
+    for ((user, host, port), h) in st.hosts.drain() {
+        let Ok(h) = h.try_lock() else { continue };
+        if !h.control.exists() {
+            continue;
+        }
+        let remote = Remote {
+            user,
+            host,
+            port,
+            path: PathBuf::new(),
+        };
+        let mut args = base_args(config.as_deref(), &h.control, &remote);
+        args.extend(["-O".into(), "exit".into(), "--".into(), remote.host.into()]);
+        let _ = std::process::Command::new("ssh")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    st.dir = None;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_user_host_port_and_path() {
+        let r = Remote::parse("ops@lb1.example.com:2222/run/haproxy/admin.sock").unwrap();
+        assert_eq!(r.user.as_deref(), Some("ops"));
+        assert_eq!(r.host, "lb1.example.com");
+        assert_eq!(r.port, Some(2222));
+        assert_eq!(r.path, PathBuf::from("/run/haproxy/admin.sock"));
+        assert_eq!(
+            r.to_string(),
+            "ssh://ops@lb1.example.com:2222/run/haproxy/admin.sock"
+        );
+        let r = Remote::parse("[::1]:22/a.sock").unwrap();
+        assert_eq!((r.host.as_str(), r.port), ("::1", Some(22)));
+        assert_eq!(r.to_string(), "ssh://[::1]:22/a.sock");
+        let r = Remote::parse("lb1/a.sock").unwrap();
+        assert_eq!((r.user, r.port), (None, None));
+    }
+
+    #[test]
+    fn refuses_what_ssh_would_misread() {
+        for bad in [
+            "lb1",
+            "lb1/",
+            "-oProxyCommand=x/a.sock",
+            "-l@lb1/a",
+            "lb1:0/a",
+            "lb1:x/a",
+            "lb1/a:b",
+            "lb1/a b",
+            "[::1/a",
+            "/a.sock",
+        ] {
+            assert!(Remote::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn explains_ssh_failures_by_cause() {
+        let r = Remote::parse("lb1:2222/a.sock").unwrap();
+        let cases = [
+            (
+                "Host key verification failed.\n",
+                "host key verification failed for lb1:2222",
+            ),
+            (
+                "ops@lb1: Permission denied (publickey).\n",
+                "authentication to lb1:2222 failed",
+            ),
+            (
+                "ssh: connect to host lb1 port 2222: Connection refused\n",
+                "connection refused by lb1:2222",
+            ),
+            (
+                "ssh: connect to host lb1 port 2222: Connection timed out\n",
+                "timed out connecting",
+            ),
+            (
+                "ssh: Could not resolve hostname lb1: Name or service not known\n",
+                "cannot resolve",
+            ),
+            ("", "ssh to lb1:2222 failed"),
+        ];
+        for (stderr, want) in cases {
+            let msg = explain(stderr, &r);
+            assert!(msg.starts_with(want), "{stderr:?}: {msg}");
+        }
+        assert!(explain("Host key verification failed.\n", &r)
+            .ends_with("ssh said: Host key verification failed."));
+    }
+}

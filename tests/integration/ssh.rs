@@ -1,0 +1,258 @@
+//! The SSH transport: a real sshd on a loopback port (run as the current
+//! user, with keys and known_hosts generated in a tempdir) in front of real
+//! lab HAProxies; harun reaches their sockets through `ssh://` addresses and
+//! inventory hosts, with the system's OpenSSH client.
+
+use crate::harness::*;
+use harun::lab::{Lab, Scenario};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const SSHD: &str = "/usr/sbin/sshd";
+
+/// Whether sshd and ssh are installed. With `CI=true` a missing one fails
+/// the test (never a silent skip); locally the test is skipped loudly.
+fn require_ssh() -> bool {
+    let ok = Path::new(SSHD).exists()
+        && Command::new("ssh")
+            .arg("-V")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+    if !ok {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("sshd or ssh is not installed but CI=true: apt-get install openssh-server openssh-client");
+        }
+        eprintln!(
+            "SKIPPED: sshd or ssh not installed (apt-get install openssh-server openssh-client)"
+        );
+    }
+    ok
+}
+
+/// A loopback port nothing listens on (bound, then released).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn keygen(path: &Path) {
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(st.success(), "ssh-keygen {}", path.display());
+}
+
+/// A real sshd and the ssh client configuration that reaches it.
+struct Sshd {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl Sshd {
+    fn start() -> Sshd {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        keygen(&d.join("host_key"));
+        keygen(&d.join("user_key"));
+        keygen(&d.join("other_host_key"));
+        std::fs::copy(d.join("user_key.pub"), d.join("authorized_keys")).unwrap();
+        // sshd checks for its privilege separation directory even when it
+        // runs unprivileged; as root (CI) it can be made.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let port = free_port();
+        std::fs::write(
+            d.join("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\nUsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\nAllowStreamLocalForwarding yes\nMaxSessions 100\nMaxStartups 100\n",
+                d = d.display()
+            ),
+        )
+        .unwrap();
+        let host_pub = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
+        let other_pub = std::fs::read_to_string(d.join("other_host_key.pub")).unwrap();
+        // `changedkey` reaches this sshd but expects another key: a host
+        // whose key changed, which ssh must refuse.
+        std::fs::write(
+            d.join("known_hosts"),
+            format!("[127.0.0.1]:{port} {host_pub}changedkey {other_pub}"),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("ssh_config"),
+            format!(
+                "Host changedkey\n  HostName 127.0.0.1\n  HostKeyAlias changedkey\nHost unknownkey\n  HostName 127.0.0.1\n  HostKeyAlias unknownkey\nHost *\n  IdentityFile {d}/user_key\n  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile {d}/known_hosts\n  GlobalKnownHostsFile /dev/null\n",
+                d = d.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(SSHD)
+            .arg("-D")
+            .arg("-f")
+            .arg(d.join("sshd_config"))
+            .arg("-E")
+            .arg(d.join("sshd.log"))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("sshd starts");
+        let mut sshd = Sshd { dir, port, child };
+        let log = sshd.dir.path().join("sshd.log");
+        wait_for("sshd to listen", Duration::from_secs(20), || {
+            if let Ok(Some(st)) = sshd.child.try_wait() {
+                panic!(
+                    "sshd exited ({st}): {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        sshd
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("ssh_config")
+    }
+
+    fn url(&self, socket: &Path) -> String {
+        format!("ssh://127.0.0.1:{}{}", self.port, socket.display())
+    }
+
+    /// harun with this sshd's client configuration.
+    fn harun(&self) -> Harun {
+        harun().arg("--ssh-config").arg(self.config())
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether a running process has `needle` in its command line.
+fn processes_mentioning(needle: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|c| String::from_utf8_lossy(&c).contains(needle))
+}
+
+fn setup(labs: usize) -> Option<(Sshd, Vec<Lab>)> {
+    if !require_ssh() {
+        return None;
+    }
+    let labs: Option<Vec<Lab>> = (0..labs).map(|_| lab(Scenario::Healthy)).collect();
+    Some((Sshd::start(), labs?))
+}
+
+#[test]
+fn stat_through_an_ssh_address_is_the_local_sockets() {
+    let Some((sshd, labs)) = setup(1) else {
+        return;
+    };
+    let script = "stat().map(|r| r.pxname + \"/\" + r.svname)";
+    let local = harun().lab(&labs[0]).args(["--json", "-e", script]).run();
+    local.expect_code(0);
+    let url = sshd.url(labs[0].admin_socket());
+    // harun's private directory of control and forwarded sockets goes
+    // under TMPDIR: here, to see that the run leaves neither it nor a master.
+    let tmp = sshd.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let remote = sshd
+        .harun()
+        .env("TMPDIR", &tmp)
+        .args(["-s", &url, "--json", "-e", script])
+        .run();
+    remote.expect_code(0);
+    assert_eq!(remote.json(), local.json());
+    assert!(!remote.json().as_array().unwrap().is_empty());
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    let tmp_text = tmp.display().to_string();
+    wait_for("the ssh master to exit", Duration::from_secs(10), || {
+        !processes_mentioning(&tmp_text)
+    });
+    // The same through HARUN_SSH_CONFIG, with a write: the forward carries
+    // the admin level of the socket.
+    let run = harun()
+        .env("HARUN_SSH_CONFIG", sshd.config())
+        .args(["-s", &url, "--yes", "-e"])
+        .arg("set_weight(\"bk_app/app1\", 7); 1")
+        .run();
+    run.expect_code(0);
+    assert!(
+        socat(&labs[0], "get weight bk_app/app1").starts_with("7 "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
+    let Some((sshd, labs)) = setup(2) else {
+        return;
+    };
+    let port = sshd.port;
+    let closed = free_port();
+    // A port that accepts and never speaks: ssh waits for a banner.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let gone = sshd.dir.path().join("gone.sock");
+    let inv = sshd.dir.path().join("hosts.ini");
+    std::fs::write(
+        &inv,
+        format!(
+            "[lb]\n\
+             lb1 ansible_host=127.0.0.1 harun_socket={s1}\n\
+             lb2 ansible_host=127.0.0.1 harun_socket={s2}\n\
+             down ansible_host=127.0.0.1 harun_socket={gone}\n\
+             refused ansible_host=127.0.0.1 ansible_port={closed}\n\
+             changed ansible_host=changedkey\n\
+             unknown ansible_host=unknownkey\n\
+             noauth ansible_user=harun-no-such-user\n\
+             silent ansible_host=127.0.0.1 ansible_port={silent_port}\n\
+             [lb:vars]\nansible_port={port}\nansible_host=127.0.0.1\nharun_socket={s1}\n",
+            s1 = labs[0].admin_socket().display(),
+            s2 = labs[1].admin_socket().display(),
+            gone = gone.display(),
+        ),
+    )
+    .unwrap();
+    let script = "let t = stat().map(|r| r.target).reduce(|a, t| if t in a { a } else { a + [t] }, []); t.sort(); t.reduce(|a, x| a + x + \" \", \"\")";
+    let run = sshd
+        .harun()
+        .arg("-i")
+        .arg(&inv)
+        .args(["--timeout", "3", "-e", script])
+        .run();
+    // Rows from the two hosts that answer, by host name; the others'
+    // errors are findings, which make the exit code 1.
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some("lb1 lb2 "),
+        "{}",
+        run.stderr
+    );
+    run.expect_code(1);
+    // The others: one error each, naming the host and what failed.
+    let out = format!("{}{}", run.stdout, run.stderr);
+    for (host, why) in [
+        ("down", "cannot be opened through SSH"),
+        ("refused", "connection refused"),
+        ("changed", "host key verification failed"),
+        ("unknown", "host key verification failed"),
+        ("noauth", "authentication to harun-no-such-user@127.0.0.1"),
+        ("silent", "timed out"),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(&format!("{host} (ssh://")) && l.contains(why));
+        assert!(line.is_some(), "no `{why}` for {host}:\n{out}");
+    }
+    drop(silent);
+}
