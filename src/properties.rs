@@ -1,13 +1,16 @@
 //! Property tests over every parser and validator: arbitrary input never
 //! panics, the streaming `show stat` parser gives the same result however
 //! the reply is split, and validated names and commands never carry what
-//! HAProxy's CLI parser treats specially. (Fuzz targets under `fuzz/` are
-//! still to come; these run in `cargo test`.)
+//! HAProxy's CLI parser treats specially. These run in `cargo test`; the
+//! cargo-fuzz targets under `fuzz/` (`scripts/fuzz`) check the same
+//! invariants for minutes per parser, outside CI.
 
 use crate::config::check::parse_check_output;
 use crate::config::model::parse_config;
+use crate::runtime::address::Address;
 use crate::runtime::command::{validate_name, Command, ServerRef};
 use crate::runtime::info::parse_info;
+use crate::runtime::replay::index::parse_index;
 use crate::runtime::servers_state::parse_servers_state;
 use crate::runtime::session::{classify, split_severity};
 use crate::runtime::stat::{parse_stat, Stat, StatParser};
@@ -175,4 +178,121 @@ proptest! {
             prop_assert!(validate_name("b", &r.backend).is_ok() && validate_name("s", &r.server).is_ok());
         }
     }
+
+    /// Whatever `-s` gets, a TCP address is one `TcpStream::connect` can use
+    /// (a plain host, a port in range, an IPv6 host bracketed) and it reads
+    /// back as itself.
+    #[test]
+    fn tcp_addresses_are_usable_and_read_back(
+        text in prop_oneof![
+            "(ipv4@|ipv6@|tcp@|unix@|replay@|)[\\[\\]a-z0-9:.@/ %-]{0,16}(:[0-9]{1,6})?",
+            any::<String>(),
+        ]
+    ) {
+        if let Ok(Address::Tcp(hp)) = Address::parse(&text) {
+            let (host, port) = hp.rsplit_once(':').unwrap();
+            prop_assert!(port.parse::<u16>().is_ok_and(|p| p != 0), "{:?}", hp);
+            let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+            prop_assert_eq!(host.len() > bare.len(), bare.contains(':'), "{:?}", hp);
+            prop_assert!(
+                !bare.is_empty() && bare.chars().all(|c| c.is_ascii_alphanumeric() || ".-_:%".contains(c)),
+                "{:?} gives {:?}", text, hp
+            );
+            prop_assert_eq!(Address::parse(&hp).ok(), Some(Address::Tcp(hp.clone())));
+        }
+    }
+
+    /// A snapshot's index never makes a replay read outside its bundle.
+    #[test]
+    fn snapshot_indexes_list_only_files_inside_the_bundle(
+        files in prop::collection::vec("(\\.\\./|/|\\./|[a-z]{1,3}/|\\.\\.|\\\\u0000)*[a-z.]{0,6}", 0..4)
+    ) {
+        let entries: Vec<String> = files
+            .iter()
+            .map(|f| format!("{{\"file\":{}}}", serde_json::to_string(f).unwrap()))
+            .collect();
+        let text = format!(
+            "{{\"format\":\"harun-snapshot\",\"version\":2,\"files\":[{}]}}",
+            entries.join(",")
+        );
+        if let Ok(index) = parse_index(&text) {
+            for e in &index.files {
+                let p = Path::new(&e.file);
+                prop_assert!(!e.file.is_empty() && !e.file.contains('\0'), "{:?}", e.file);
+                prop_assert!(
+                    p.components().all(|c| matches!(c, std::path::Component::Normal(_))),
+                    "{:?}", e.file
+                );
+            }
+        }
+    }
+
+    /// By name or by position, a column of `show stat` reads the same, even
+    /// when a mangled header names a column twice.
+    #[test]
+    fn show_stat_lookups_by_name_and_position_agree(
+        names in prop::collection::vec("[a-c]", 0..5),
+        rows in prop::collection::vec(prop::collection::vec("[0-9x]{0,2}", 5), 0..4),
+    ) {
+        let mut text = format!("# pxname,svname,{}\n", names.iter().map(|n| format!("{n},")).collect::<String>());
+        for (i, r) in rows.iter().enumerate() {
+            text.push_str(&format!("px{i},sv,{}\n", r[..names.len()].iter().map(|v| format!("{v},")).collect::<String>()));
+        }
+        let stat = parse_stat(&text).unwrap();
+        prop_assert_eq!(stat.len(), rows.len());
+        for r in 0..stat.len() {
+            for n in &names {
+                let by_position = stat.index(n).and_then(|i| stat.rows[r].get(i));
+                prop_assert_eq!(stat.value(r, n), by_position, "{}", text);
+            }
+        }
+    }
+
+    /// Every field the log parser returns is a slice of the line it read,
+    /// with a custom format or without.
+    #[test]
+    fn log_fields_are_slices_of_their_line(
+        format in "(%[a-zA-Z]{1,3}|[ /:\\[\\]\"]|%\\{\\+Q\\}r|%ft|%b|%s){1,12}",
+        lines in prop::collection::vec(haproxy_log_ish(), 1..6),
+    ) {
+        let inside = |part: &[u8], whole: &[u8]| {
+            let (p, w) = (part.as_ptr() as usize, whole.as_ptr() as usize);
+            part.is_empty() || (p >= w && p + part.len() <= w + whole.len())
+        };
+        let customs: Vec<_> = crate::logs::format::compile(&format, "p").into_iter().collect();
+        let parser = crate::logs::Parser::new(customs);
+        for line in &lines {
+            let raw = line.as_bytes();
+            let parsed = parser.parse(raw);
+            prop_assert!(inside(parsed.envelope.message, raw));
+            if let crate::logs::Line::Traffic(e) = parsed.line {
+                for f in [e.client_ip, e.accept_date, e.frontend, e.backend, e.server,
+                          e.termination_state, e.request, e.method(), e.uri()] {
+                    prop_assert!(inside(f, raw), "{:?} with {:?}", line, format);
+                }
+            }
+        }
+    }
+}
+
+/// Log lines made of HAProxy's pieces: headers, `ip:port`, dates, timers,
+/// termination states, quotes and braces, mixed with arbitrary text.
+fn haproxy_log_ish() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("<134>Dec  6 21:10:52 lb1 haproxy[6879]: ".to_string()),
+        Just("<134>1 2026-11-23T19:23:02.116193+00:00 - haproxy 7710 - - ".to_string()),
+        Just("127.0.0.1:46934 ".to_string()),
+        Just("[06/Dec/2026:21:10:49.131] ".to_string()),
+        Just("fe_http bk/s1 ".to_string()),
+        Just("0/0/-1/-1/+1002 503 217 - - SC-- 1/1/0/0/+1 0/0 ".to_string()),
+        Just("{a|b} {} ".to_string()),
+        Just("\"GET /x HTTP/1.1\"".to_string()),
+        Just("Server bk/s1 is DOWN".to_string()),
+        Just("[WARNING]  (1) : ".to_string()),
+        Just("Connect from 1.2.3.4:5 to 6.7.8.9:80 (fe/HTTP)".to_string()),
+        Just(" - - [".to_string()),
+        "[ -~]{0,8}",
+        any::<String>(),
+    ];
+    prop::collection::vec(piece, 0..10).prop_map(|v| v.concat())
 }

@@ -107,6 +107,19 @@ impl Address {
         if host.is_empty() {
             return Err(bad("missing host"));
         }
+        // A host name, an IPv4 address or an IPv6 one (with its `%zone`) is
+        // written with these only; anything else made hosts such as `[i:1]]`
+        // or `[::a@b]` that no connection can use and that read back as
+        // another address or none.
+        if let Some(c) = host
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%')))
+        {
+            return Err(bad(&format!(
+                "the host contains `{}`: a host is a name or an address (IPv6 written `[addr]:port`)",
+                c.escape_debug()
+            )));
+        }
         let port: u16 = port
             .parse()
             .ok()
@@ -158,6 +171,14 @@ mod tests {
             ("localhost:666", Address::Tcp("localhost:666".into())),
             ("[::1]:666", Address::Tcp("[::1]:666".into())),
             (
+                "ipv6@[fe80::1%eth0]:80",
+                Address::Tcp("[fe80::1%eth0]:80".into()),
+            ),
+            (
+                "lb-1.example_x.com:80",
+                Address::Tcp("lb-1.example_x.com:80".into()),
+            ),
+            (
                 "replay@./harun-snapshot-20261130T124501Z",
                 Address::Replay("./harun-snapshot-20261130T124501Z".into()),
             ),
@@ -190,7 +211,12 @@ mod tests {
         let dir = tempfile::Builder::new().tempdir_in(".").unwrap();
         let name = dir.path().file_name().unwrap().to_str().unwrap();
         let rel = format!("{name}/lb:1");
-        assert!(matches!(Address::parse(&rel), Ok(Address::Tcp(_))));
+        // Before the file exists it is neither: no host has a `/`.
+        let err = Address::parse(&rel).unwrap_err().to_string();
+        assert!(
+            err.contains("no socket file") && err.contains("`/`"),
+            "{err}"
+        );
         std::fs::write(&rel, "").unwrap();
         assert_eq!(Address::parse(&rel).unwrap(), Address::Unix(rel.into()));
         let err = Address::parse("lb1:http").unwrap_err().to_string();
@@ -214,6 +240,13 @@ mod tests {
             "abns@x",
             ":80",
             "a\nb:1",
+            // Found by fuzz/fuzz_targets/address.rs: became the hosts `[i:1]]`
+            // and `[::pv6@::1:661]`.
+            "i:1]:666",
+            "ipv6@::pv6@::1:661:666",
+            "ipv6@[::1]]:80",
+            "ipv4@a b:80",
+            "[a[b]:80",
         ] {
             let err = Address::parse(bad).unwrap_err().to_string();
             assert!(err.contains("invalid socket address"), "{bad}: {err}");

@@ -655,12 +655,15 @@ fn header_layout(
         ));
     }
     let ncols = columns.len();
+    // A name given twice (HAProxy never does, a mangled reply may) reads as
+    // its first column, the one `Stat::index` and `Stat::find` use: the
+    // by-name lookups must not answer from another column than those.
+    let mut index = std::collections::HashMap::with_capacity(ncols);
+    for (i, c) in columns.iter().enumerate() {
+        index.entry(c.clone()).or_insert(i);
+    }
     let header = Arc::new(Header {
-        index: columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.clone(), i))
-            .collect(),
+        index,
         is_text: columns
             .iter()
             .map(|c| TEXT_COLUMNS.contains(&c.as_str()))
@@ -848,6 +851,18 @@ mod tests {
         let fe = s28.find("fe_https", "FRONTEND").unwrap();
         assert_eq!(s28.int(fe, "h2_open_connections"), Some(0));
         assert_eq!(s28.int(a3, "h2_open_connections"), None);
+    }
+
+    /// Found by `fuzz/fuzz_targets/stat.rs` (minimized): `value("0")` read the
+    /// last `0` column while `index("0")` named the first.
+    #[test]
+    fn a_repeated_column_name_reads_as_its_first_column() {
+        let s = parse_stat("#pxname,svname,0,0\nn,,0,\n").unwrap();
+        assert_eq!(s.index("0"), Some(2));
+        assert_eq!(s.value(0, "0"), Some(StatValue::Int(0)));
+        assert_eq!(s.rows[0].value("0"), s.rows[0].get(2));
+        assert_eq!(s.rows[0].header().index("0"), Some(2));
+        assert_eq!(s.int(0, "0"), Some(0));
     }
 
     #[test]
