@@ -522,8 +522,14 @@ impl Ctx {
             // Once it starts the exchange runs to its end (bounded by
             // --timeout), so a write HAProxy received is always journaled,
             // even on Ctrl-C.
-            let replies =
-                self.block_on_to_completion(async { Ok(target.send_batch(&cmds).await) })?;
+            let replies = self.block_on_to_completion(async {
+                Ok(match &server {
+                    Some(_) => target.send_batch(&cmds).await,
+                    // No state to read around it: sent as any command is,
+                    // on a connection of its own when its reply is free-form.
+                    None => target.send(command).await.map(|r| vec![Ok(r)]),
+                })
+            })?;
             let (before, reply, after) = match replies {
                 Err(e) => (known, Err(e), None),
                 Ok(replies) => {
