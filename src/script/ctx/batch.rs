@@ -7,7 +7,7 @@
 //! journaled in one more `write(2)`.
 
 use super::guard::{fleet_of, split_by_backend, States};
-use super::{snapshot_of, Ctx, WriteOutcome};
+use super::{Ctx, WriteOutcome};
 use crate::actions::journal::{Entry, ServerSnapshot};
 use crate::actions::rotation::{self, takes_out, Fleet, Topology};
 use crate::base::error::{Error, Result};
@@ -268,6 +268,7 @@ impl Ctx {
             }
         }
         let refs: Vec<&Command> = ask.iter().collect();
+        let asked = std::time::Instant::now();
         let mut replies = self.block_on(target.send_batch(&refs))?.into_iter();
         if let Some(Err(e)) = replies.next() {
             return Err(e);
@@ -288,14 +289,7 @@ impl Ctx {
             return Ok((level, out));
         }
         let everything = replies.next().unwrap_or_else(|| Ok(String::new()))?;
-        let mut parts: std::collections::HashMap<String, Arc<str>> = split_by_backend(&everything)
-            .into_iter()
-            .map(|(b, part)| {
-                let part: Arc<str> = Arc::from(part);
-                self.remember_state(&name, &b, &part);
-                (b, part)
-            })
-            .collect();
+        let mut parts = self.remember_dump(&name, &everything, asked);
         let unseen: Vec<String> = backends
             .iter()
             .filter(|b| !parts.contains_key(*b))
@@ -428,10 +422,10 @@ impl Ctx {
                 .iter()
                 .zip(servers)
                 .zip(&view.skipped)
-                .filter(|(_, skip)| skip.is_none())
-                .map(|((command, server), _)| {
-                    let before = state_of(&view.states, server);
-                    (name.clone(), command, Some(server.clone()), before)
+                .zip(&view.before)
+                .filter(|((_, skip), _)| skip.is_none())
+                .map(|(((command, server), _), before)| {
+                    (name.clone(), command, Some(server.clone()), before.clone())
                 })
                 .collect();
             let mut shown = self.dry_run(planned).into_iter();
@@ -708,13 +702,6 @@ fn skipped_write(target: &str, command: &Command, server: &ServerRef, why: &Erro
         before: None,
         after: None,
     }
-}
-
-/// The server's state in the latest `show servers state` of its backend.
-fn state_of(states: &States, server: &ServerRef) -> Option<ServerSnapshot> {
-    states
-        .get(&server.backend)
-        .and_then(|t| snapshot_of(t, &server.server).into_json())
 }
 
 /// The server's state in a parsed view of its backend.

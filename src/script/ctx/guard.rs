@@ -125,11 +125,27 @@ impl Ctx {
         let text = self.block_on(target.send(&Command::show_servers_state(None)?))?;
         let took = asked.elapsed();
         let name = target.name();
-        for (backend, part) in split_by_backend(&text) {
-            self.remember_state_at(&name, &backend, &Arc::from(part), asked);
-        }
+        self.remember_dump(&name, &text, asked);
         lock(&self.seen).entry(name).or_default().full_read = Some(took);
         Ok(())
+    }
+
+    /// A `show servers state` of every backend, asked for at `asked`, kept
+    /// in the run's view; returns it by backend.
+    pub(super) fn remember_dump(
+        &self,
+        target: &str,
+        text: &str,
+        asked: Instant,
+    ) -> HashMap<String, Arc<str>> {
+        split_by_backend(text)
+            .into_iter()
+            .map(|(backend, part)| {
+                let part: Arc<str> = Arc::from(part);
+                self.remember_state_at(target, &backend, &part, asked);
+                (backend, part)
+            })
+            .collect()
     }
 
     /// `show cli level` of `target`, once per run (`None` before HAProxy
