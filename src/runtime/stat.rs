@@ -305,12 +305,8 @@ const TEXT_COLUMNS: &[&str] = &[
 
 /// Parse a `show stat` reply. See the module documentation for the accepted format.
 pub fn parse_stat(text: &str) -> Result<Stat, ParseError> {
-    if text.trim().is_empty() {
-        return Err(ParseError::new(
-            1,
-            "empty reply (expected a `# pxname,...` header)",
-        ));
-    }
+    // No check of its own for an empty reply: `finish` says it, so a reply
+    // read whole and the same reply streamed get the same answer.
     let mut p = StatParser::new();
     p.feed(text.as_bytes())?;
     p.finish()
@@ -338,6 +334,9 @@ pub struct StatParser {
     rows: Vec<StatRow>,
     record: csv::ByteRecord,
     first_bytes: Vec<u8>,
+    /// Only ASCII blanks so far (an empty reply is told from one without
+    /// a header by every byte, not by the first 80).
+    blank: bool,
     /// Heap held by `rows`, estimated from their allocations. Rows are
     /// padded to the header's width, so a flood of short rows costs far
     /// more parsed than on the wire.
@@ -362,6 +361,7 @@ impl StatParser {
             rows: Vec::new(),
             record: csv::ByteRecord::new(),
             first_bytes: Vec::new(),
+            blank: true,
             retained: 0,
             limit: usize::MAX,
             over_limit: false,
@@ -393,7 +393,14 @@ impl StatParser {
             let take = (80 - self.first_bytes.len()).min(data.len());
             self.first_bytes.extend_from_slice(&data[..take]);
         }
+        if self.blank {
+            self.blank = data.iter().all(u8::is_ascii_whitespace);
+        }
         self.pending.extend_from_slice(data);
+        // Nothing to parse yet; what the blanks mean depends on what follows.
+        if self.blank {
+            return Ok(());
+        }
         if self.pending.len() < BATCH && self.layout.is_some() {
             return Ok(());
         }
@@ -414,6 +421,12 @@ impl StatParser {
                 format!("parsed rows passed the limit of {} bytes", self.limit),
             ));
         }
+        if self.blank {
+            return Err(ParseError::new(
+                1,
+                "empty reply (expected a `# pxname,...` header)",
+            ));
+        }
         let rest = std::mem::take(&mut self.pending);
         let (complete, last) = match rest.iter().rposition(|&b| b == b'\n') {
             Some(i) => rest.split_at(i + 1),
@@ -426,12 +439,6 @@ impl StatParser {
             self.process(last, true)?;
         }
         let Some(layout) = self.layout else {
-            if self.first_bytes.iter().all(|b| b.is_ascii_whitespace()) {
-                return Err(ParseError::new(
-                    1,
-                    "empty reply (expected a `# pxname,...` header)",
-                ));
-            }
             return Err(ParseError::new(1, "no header line"));
         };
         Ok(Stat {
