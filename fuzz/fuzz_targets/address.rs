@@ -3,7 +3,8 @@
 //! without blanks or stray brackets and an IPv6 host bracketed, ready for
 //! `TcpStream::connect`, and it parses back to itself; no address holds a
 //! control character; a socket path or bundle directory reads back the same
-//! through its `unix@`/`replay@` form.
+//! through its `unix@`/`replay@`/`master@` form; an `ssh://` address names
+//! one host and user that ssh cannot read as an option, and reads back the same.
 
 #![no_main]
 
@@ -42,6 +43,23 @@ fuzz_target!(|data: &[u8]| {
         }
         Address::Replay(p) => {
             assert!(!p.as_os_str().is_empty());
+            Address::parse(&shown)
+        }
+        Address::Master(p) => {
+            assert!(!p.as_os_str().is_empty());
+            Address::parse(&format!("master@{}", p.display()))
+        }
+        Address::Ssh(r) => {
+            // What ssh gets must name one host and one user, never an option.
+            let odd = |s: &str| s.is_empty() || s.starts_with('-') || s.contains(['@', '[', ']', '/']);
+            assert!(!odd(&r.host), "{text:?} gives the host {:?}", r.host);
+            if let Some(u) = &r.user {
+                assert!(!odd(u) && !u.contains(':'), "{text:?} gives the user {u:?}");
+            }
+            assert_ne!(r.port, Some(0));
+            let path = r.path.to_string_lossy();
+            assert!(path.starts_with('/') && path.len() > 1, "{path:?}");
+            assert!(!path.contains(':') && !path.contains(char::is_whitespace));
             Address::parse(&shown)
         }
     };

@@ -65,6 +65,7 @@ impl Remote {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),
         };
+        let bracketed = hostport.starts_with('[');
         let (host, port) =
             if let Some(r) = hostport.strip_prefix('[') {
                 let (h, after) = r
@@ -85,15 +86,30 @@ impl Remote {
                     None => (hostport, None),
                 }
             };
-        // A leading `-` would read as an option of ssh.
-        let fine =
-            |s: &str| !s.is_empty() && !s.starts_with('-') && !s.chars().any(|c| c.is_whitespace());
-        if !fine(host) {
-            return Err("missing or bad host".into());
+        // What ssh and `-L` read unambiguously: a host name or IPv4 address,
+        // an IPv6 one only between brackets, a user name without `@ : [ ]`.
+        // Anything else (`ssh://]::6/2` once gave the host `]:`) would reach
+        // another host than the one written, or none; a leading `-` would
+        // read as an option of ssh.
+        let host_char = |c: char| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '.' | '-' | '_')
+                || (bracketed && matches!(c, ':' | '%'))
+        };
+        if host.is_empty()
+            || host.starts_with('-')
+            || !host.chars().all(host_char)
+            || (bracketed && !host.contains(':'))
+        {
+            return Err(
+                "missing or bad host: a name, an IPv4 address or `[IPv6]` (letters, digits, `.`, `-`, `_`)"
+                    .into(),
+            );
         }
         if let Some(u) = user {
-            if !fine(u) {
-                return Err("bad user before `@`".into());
+            let user_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+            if u.is_empty() || u.starts_with('-') || !u.chars().all(user_char) {
+                return Err("bad user before `@`: letters, digits, `.`, `-`, `_`".into());
             }
         }
         let port = match port {
@@ -484,6 +500,13 @@ mod tests {
             "lb1/a b",
             "[::1/a",
             "/a.sock",
+            "]::6/2",
+            "a@b@c/a",
+            "[lb1]/a",
+            "lb]1/a",
+            "u:x@lb1/a",
+            "[u]@lb1/a",
+            "lb1%x/a",
         ] {
             assert!(Remote::parse(bad).is_err(), "{bad}");
         }
