@@ -17,6 +17,7 @@ mod fns_system;
 pub(crate) mod fns_watch;
 pub mod playbooks;
 mod replayed;
+mod rolling;
 pub(crate) mod resolver;
 mod row;
 pub mod settings;

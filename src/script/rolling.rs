@@ -1,0 +1,296 @@
+//! Rolling changes (`--serial`, or `serial` in a write's options): a write
+//! primitive runs once per group of hosts, in inventory order, the write
+//! path seeing only that group (see `ctx/rolling.rs`). The change stops at
+//! the first group where a host's write or guard fails, or where a drain
+//! is not done in time: the error keeps the kind (and exit code) of what
+//! stopped it, and says which hosts were done, which failed and why, and
+//! which were never touched (`e.rolling` has the same as data).
+
+use super::ctx::{Ctx, Plan};
+use super::errors::{invalid, to_rhai};
+use crate::base::error::Error;
+use crate::base::report::WriteRecord;
+use crate::fleet::Serial;
+use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
+use std::sync::Arc;
+
+type R<T> = std::result::Result<T, Box<EvalAltResult>>;
+
+/// What a write primitive returns, added up group by group.
+pub trait Rolled: Sized {
+    /// The next group's result after this one's.
+    fn merge(&mut self, next: Self);
+    /// The write outcomes so far (the error's `writes`).
+    fn outcomes(&self) -> Array;
+    /// Why the change stops after this group though nothing threw (a
+    /// drain not done in time): the targets to blame, with why, and the
+    /// error that tells it.
+    fn stop(&self) -> Option<(Vec<(String, String)>, Error)> {
+        None
+    }
+}
+
+impl Rolled for Array {
+    fn merge(&mut self, next: Self) {
+        self.extend(next);
+    }
+    fn outcomes(&self) -> Array {
+        self.clone()
+    }
+}
+
+/// The serial setting of one write: its `serial` option (a number of
+/// hosts, `"25%"`, `"1,5,25%"`; `0` for every host at once), else the
+/// run's (`--serial`).
+pub fn serial_of(ctx: &Ctx, opts: &Map) -> R<Option<Serial>> {
+    match opts.get("serial") {
+        None => Ok(ctx.settings.serial.clone()),
+        Some(v) if v.is_unit() => Ok(ctx.settings.serial.clone()),
+        Some(v) => {
+            let text = match v.as_int() {
+                Ok(n) if n >= 0 => n.to_string(),
+                Ok(n) => {
+                    return Err(invalid(
+                        "option",
+                        format!("serial: {n}"),
+                        "expected a number of hosts, \"P%\" or a list such as \"1,5,25%\"",
+                    ))
+                }
+                Err(_) => v.to_string(),
+            };
+            Serial::parse(&text).map(Some).map_err(to_rhai)
+        }
+    }
+}
+
+/// Run `step` over the write targets: once over all of them without a
+/// serial setting (or with one group), else once per group, stopping at
+/// the first that fails.
+pub fn roll<T: Rolled>(ctx: &Ctx, serial: Option<Serial>, mut step: impl FnMut() -> R<T>) -> R<T> {
+    // A write inside a rolled one (drain's own writes) is in its group.
+    let Some(serial) = serial.filter(|_| !ctx.in_group()) else {
+        return step();
+    };
+    let plan = Arc::new(ctx.rolling_plan(&serial));
+    if plan.groups.len() <= 1 {
+        return step();
+    }
+    let mut done: Option<T> = None;
+    for i in 0..plan.groups.len() {
+        let start = ctx.with_report(|r| r.writes.len());
+        let result = {
+            let _group = ctx.enter_group(&plan, i);
+            step()
+        };
+        let records: Vec<WriteRecord> = ctx.with_report(|r| r.writes[start..].to_vec());
+        let so_far = |done: &Option<T>| done.as_ref().map(|d| d.outcomes()).unwrap_or_default();
+        match result {
+            Ok(v) => {
+                let stop = v.stop();
+                match &mut done {
+                    Some(d) => d.merge(v),
+                    None => done = Some(v),
+                }
+                if let Some((blamed, e)) = stop {
+                    let outcomes = so_far(&done);
+                    return Err(stopped(&plan, i, &records, blamed, to_rhai(e), outcomes));
+                }
+            }
+            Err(e) => {
+                let outcomes = so_far(&done);
+                return Err(stopped(&plan, i, &records, Vec::new(), e, outcomes));
+            }
+        }
+    }
+    Ok(done.expect("a plan of two groups or more ran at least one"))
+}
+
+/// Where a rolling change stopped, by host.
+#[derive(Debug, Default, PartialEq)]
+struct Where {
+    /// Hosts of the groups before: every write went.
+    done: Vec<String>,
+    /// Hosts of the stopping group that failed, and why.
+    failed: Vec<(String, String)>,
+    /// Hosts of the stopping group whose writes went, the group unfinished.
+    written: Vec<String>,
+    /// Hosts of the stopping group no write reached.
+    not_written: Vec<String>,
+    /// Hosts of the later groups.
+    untouched: Vec<String>,
+}
+
+/// Sort the hosts of `plan` by what group `at` and its writes (`records`)
+/// did; `blamed` targets and the target of the error (`cause_target`)
+/// count as failed.
+fn locate(
+    plan: &Plan,
+    at: usize,
+    records: &[WriteRecord],
+    blamed: &[(String, String)],
+    cause_target: Option<&str>,
+    cause: &str,
+) -> Where {
+    let group = &plan.groups[at];
+    let host = |target: &str| group.host_of(target).unwrap_or_else(|| target.to_string());
+    let mut w = Where {
+        done: plan.groups[..at]
+            .iter()
+            .flat_map(|g| g.hosts.iter().cloned())
+            .collect(),
+        untouched: plan.groups[at + 1..]
+            .iter()
+            .flat_map(|g| g.hosts.iter().cloned())
+            .collect(),
+        ..Where::default()
+    };
+    let mut fail = |h: String, why: String| {
+        if !w.failed.iter().any(|(f, _)| *f == h) {
+            w.failed.push((h, why));
+        }
+    };
+    for r in records {
+        if matches!(r.outcome.as_str(), "failed" | "unknown") {
+            let why = r.error.clone().unwrap_or_else(|| r.outcome.clone());
+            fail(host(&r.target), why);
+        }
+    }
+    for (target, why) in blamed {
+        fail(host(target), why.clone());
+    }
+    if let Some(t) = cause_target {
+        if let Some(h) = group.host_of(t) {
+            fail(h, cause.to_string());
+        }
+    }
+    for h in &group.hosts {
+        if w.failed.iter().any(|(f, _)| f == h) {
+            continue;
+        }
+        let wrote = records.iter().any(|r| host(&r.target) == *h);
+        if wrote {
+            w.written.push(h.clone());
+        } else {
+            w.not_written.push(h.clone());
+        }
+    }
+    w
+}
+
+impl Where {
+    /// The lines that follow the error that stopped the change.
+    fn text(&self, plan: &Plan, at: usize, cause: &str) -> String {
+        let list = |hosts: &[String]| {
+            if hosts.is_empty() {
+                "none".to_string()
+            } else {
+                hosts.join(", ")
+            }
+        };
+        let mut out = format!(
+            "rolling change (--serial {}) stopped at group {} of {} ({}):\n  done: {}",
+            plan.serial,
+            at + 1,
+            plan.groups.len(),
+            plan.groups[at].hosts.join(", "),
+            list(&self.done)
+        );
+        for (h, why) in &self.failed {
+            if why == cause {
+                out.push_str(&format!("\n  failed: {h} (the error above)"));
+            } else {
+                out.push_str(&format!("\n  failed: {h}: {why}"));
+            }
+        }
+        if !self.written.is_empty() {
+            out.push_str(&format!(
+                "\n  written in this group, which did not finish: {}",
+                self.written.join(", ")
+            ));
+        }
+        if !self.not_written.is_empty() {
+            out.push_str(&format!(
+                "\n  not written in this group: {}",
+                self.not_written.join(", ")
+            ));
+        }
+        out.push_str(&format!("\n  never touched: {}", list(&self.untouched)));
+        out
+    }
+
+    fn to_map(&self, plan: &Plan, at: usize) -> Map {
+        let hosts = |v: &[String]| -> Dynamic {
+            Dynamic::from_array(v.iter().cloned().map(Dynamic::from).collect())
+        };
+        let mut m = Map::new();
+        m.insert("serial".into(), plan.serial.to_string().into());
+        m.insert("group".into(), ((at + 1) as i64).into());
+        m.insert("groups".into(), (plan.groups.len() as i64).into());
+        m.insert("done".into(), hosts(&self.done));
+        m.insert(
+            "failed".into(),
+            Dynamic::from_array(
+                self.failed
+                    .iter()
+                    .map(|(h, why)| {
+                        let mut f = Map::new();
+                        f.insert("host".into(), h.clone().into());
+                        f.insert("error".into(), why.clone().into());
+                        Dynamic::from_map(f)
+                    })
+                    .collect(),
+            ),
+        );
+        m.insert("written".into(), hosts(&self.written));
+        m.insert("not_written".into(), hosts(&self.not_written));
+        m.insert("untouched".into(), hosts(&self.untouched));
+        m
+    }
+}
+
+/// The error that stopped the change at group `at`, with where it stopped:
+/// same kind and exit code (Ctrl-C and the deadline still terminate), the
+/// message followed by where, `e.rolling`, and every write outcome so far
+/// as `e.writes`.
+fn stopped(
+    plan: &Plan,
+    at: usize,
+    records: &[WriteRecord],
+    blamed: Vec<(String, String)>,
+    cause: Box<EvalAltResult>,
+    outcomes: Array,
+) -> Box<EvalAltResult> {
+    let (payload, terminal, pos) = match *cause {
+        EvalAltResult::ErrorRuntime(d, pos) => (d, false, pos),
+        EvalAltResult::ErrorTerminated(d, pos) => (d, true, pos),
+        other => return Box::new(other),
+    };
+    let Some(mut map) = payload.clone().try_cast::<Map>() else {
+        return rebuild(payload, terminal, pos);
+    };
+    let Some(message) = map.get("message").map(|m| m.to_string()) else {
+        return rebuild(payload, terminal, pos);
+    };
+    let target = map.get("target").map(|t| t.to_string());
+    let w = locate(plan, at, records, &blamed, target.as_deref(), &message);
+    map.insert(
+        "message".into(),
+        format!("{message}\n{}", w.text(plan, at, &message)).into(),
+    );
+    let mut writes = outcomes;
+    if let Some(earlier) = map.get("writes").and_then(|a| a.clone().try_cast::<Array>()) {
+        // The stopping group's own outcomes (a batch) come after the others.
+        writes.extend(earlier);
+    }
+    map.insert("writes".into(), writes.into());
+    map.insert("rolling".into(), w.to_map(plan, at).into());
+    rebuild(Dynamic::from_map(map), terminal, pos)
+}
+
+fn rebuild(payload: Dynamic, terminal: bool, pos: Position) -> Box<EvalAltResult> {
+    Box::new(if terminal {
+        EvalAltResult::ErrorTerminated(payload, pos)
+    } else {
+        EvalAltResult::ErrorRuntime(payload, pos)
+    })
+}
