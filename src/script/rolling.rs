@@ -163,6 +163,14 @@ fn locate(
             fail(h, cause.to_string());
         }
     }
+    // An error that names no target (a guard's refusal) in a group of one
+    // host: that host's. In a larger group its message names the host, and
+    // the hosts no write reached are listed as such.
+    if w.failed.is_empty() && records.is_empty() {
+        if let [only] = group.hosts.as_slice() {
+            w.failed.push((only.clone(), cause.to_string()));
+        }
+    }
     for h in &group.hosts {
         if w.failed.iter().any(|(f, _)| f == h) {
             continue;
