@@ -109,7 +109,12 @@ pub struct GlobalOpts {
     /// change: the error says which hosts were done, which failed and why, and
     /// which were never touched. Reads are never serialized. Example:
     /// `harun -i hosts.ini --serial 1 drain_server -p server=bk_app/app1 --yes`
-    #[arg(long = "serial", value_name = "N|P%|LIST", env = "HARUN_SERIAL", global = true)]
+    #[arg(
+        long = "serial",
+        value_name = "N|P%|LIST",
+        env = "HARUN_SERIAL",
+        global = true
+    )]
     pub serial: Option<String>,
 
     /// Replay a bundle the `snapshot` playbook wrote instead of talking to a live

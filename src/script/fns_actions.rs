@@ -493,10 +493,16 @@ struct Drained(Map);
 
 impl Drained {
     fn flag(&self, key: &str) -> bool {
-        self.0.get(key).and_then(|v| v.as_bool().ok()).unwrap_or(false)
+        self.0
+            .get(key)
+            .and_then(|v| v.as_bool().ok())
+            .unwrap_or(false)
     }
     fn float(&self, key: &str) -> f64 {
-        self.0.get(key).and_then(|v| v.as_float().ok()).unwrap_or(0.0)
+        self.0
+            .get(key)
+            .and_then(|v| v.as_float().ok())
+            .unwrap_or(0.0)
     }
     fn array(&self, key: &str) -> Array {
         self.0
@@ -530,7 +536,10 @@ impl Rolled for Drained {
         }
         let left = |d: &Drained, k: &str| -> i64 {
             d.0.get("remaining")
-                .and_then(|r| r.read_lock::<Map>().and_then(|r| r.get(k).and_then(|v| v.as_int().ok())))
+                .and_then(|r| {
+                    r.read_lock::<Map>()
+                        .and_then(|r| r.get(k).and_then(|v| v.as_int().ok()))
+                })
                 .unwrap_or(0)
         };
         let mut rem = Map::new();
@@ -552,7 +561,11 @@ impl Rolled for Drained {
         if !timed_out && !reverted {
             return None;
         }
-        let servers: Vec<String> = self.array("servers").iter().map(|s| s.to_string()).collect();
+        let servers: Vec<String> = self
+            .array("servers")
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let label = servers.join(", ");
         let timeout = self.float("timeout");
         let mut blamed = Vec::new();
@@ -563,12 +576,16 @@ impl Rolled for Drained {
             let get = |k: &str| r.get(k).cloned().unwrap_or_default();
             let found = get("found").as_bool().unwrap_or(false);
             let drained = get("drained").as_bool().unwrap_or(false);
-            let out = get("drain").as_bool().unwrap_or(false) || get("maint").as_bool().unwrap_or(false);
+            let out =
+                get("drain").as_bool().unwrap_or(false) || get("maint").as_bool().unwrap_or(false);
             if !found || drained {
                 continue;
             }
             let why = if !out {
-                format!("{} is back in rotation (someone set it ready, or HAProxy reloaded)", get("name"))
+                format!(
+                    "{} is back in rotation (someone set it ready, or HAProxy reloaded)",
+                    get("name")
+                )
             } else {
                 format!(
                     "{}: still {} session(s) and {} queued request(s) after {timeout}s; left in drain",

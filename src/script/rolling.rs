@@ -268,10 +268,10 @@ fn stopped(
     cause: Box<EvalAltResult>,
     outcomes: Array,
 ) -> Box<EvalAltResult> {
-    let (payload, terminal, pos) = match *cause {
-        EvalAltResult::ErrorRuntime(d, pos) => (d, false, pos),
-        EvalAltResult::ErrorTerminated(d, pos) => (d, true, pos),
-        other => return Box::new(other),
+    let (payload, terminal, pos) = match &*cause {
+        EvalAltResult::ErrorRuntime(d, pos) => (d.clone(), false, *pos),
+        EvalAltResult::ErrorTerminated(d, pos) => (d.clone(), true, *pos),
+        _ => return cause,
     };
     let Some(mut map) = payload.clone().try_cast::<Map>() else {
         return rebuild(payload, terminal, pos);
@@ -286,7 +286,10 @@ fn stopped(
         format!("{message}\n{}", w.text(plan, at, &message)).into(),
     );
     let mut writes = outcomes;
-    if let Some(earlier) = map.get("writes").and_then(|a| a.clone().try_cast::<Array>()) {
+    if let Some(earlier) = map
+        .get("writes")
+        .and_then(|a| a.clone().try_cast::<Array>())
+    {
         // The stopping group's own outcomes (a batch) come after the others.
         writes.extend(earlier);
     }

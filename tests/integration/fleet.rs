@@ -361,7 +361,12 @@ fn a_rolling_drain_goes_group_by_group_in_inventory_order() {
         .run();
     run.expect_code(0);
     for l in &labs {
-        assert_eq!(admin_state(l, "bk_app", "app1") & FMAINT, FMAINT, "{}", run.stderr);
+        assert_eq!(
+            admin_state(l, "bk_app", "app1") & FMAINT,
+            FMAINT,
+            "{}",
+            run.stderr
+        );
     }
     // Group 1 (lb1, lb2) is drained, waited for and put in maintenance
     // before group 2 (lb3) is touched; each line names its host and group.
@@ -382,7 +387,10 @@ fn a_rolling_drain_goes_group_by_group_in_inventory_order() {
     .collect();
     assert_eq!(journal_writes(&journal), want, "{}", run.stderr);
     // The terminal says when a group starts.
-    let g = run.stderr.find("group 1 of 2 (lb1, lb2):").expect(&run.stderr);
+    let g = run
+        .stderr
+        .find("group 1 of 2 (lb1, lb2):")
+        .expect(&run.stderr);
     let g2_at = run.stderr.find("group 2 of 2 (lb3):").expect(&run.stderr);
     assert!(g < g2_at, "{}", run.stderr);
 }
@@ -417,12 +425,19 @@ fn a_rolling_change_stops_at_the_first_group_that_fails_and_says_where() {
     assert_eq!(v["kind"], "refused", "{v}");
     assert_eq!(v["exit_code"], 4);
     let r = &v["rolling"];
-    assert_eq!((r["group"].as_i64(), r["groups"].as_i64()), (Some(2), Some(3)), "{v}");
+    assert_eq!(
+        (r["group"].as_i64(), r["groups"].as_i64()),
+        (Some(2), Some(3)),
+        "{v}"
+    );
     assert_eq!(r["serial"], "1");
     assert_eq!(r["done"], serde_json::json!(["lb1"]));
     assert_eq!(r["failed"][0]["host"], "lb2", "{v}");
     assert!(
-        r["failed"][0]["error"].as_str().unwrap().contains("last UP server"),
+        r["failed"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("last UP server"),
         "{v}"
     );
     assert_eq!(r["untouched"], serde_json::json!(["lb3"]));
@@ -459,7 +474,13 @@ fn a_rolling_change_stops_at_the_first_group_that_fails_and_says_where() {
         .arg(&inv2)
         .arg("--journal")
         .arg(&journal)
-        .args(["--serial", "1", "--yes", "-e", "set_weight(\"bk_app/app2\", 9); 1"])
+        .args([
+            "--serial",
+            "1",
+            "--yes",
+            "-e",
+            "set_weight(\"bk_app/app2\", 9); 1",
+        ])
         .run();
     run.expect_code(3);
     for line in [
@@ -538,7 +559,10 @@ fn a_rolling_dry_run_shows_the_plan_group_by_group() {
         .collect();
     assert_eq!(
         writes,
-        [("lb1", 1), ("lb2", 2), ("lb3", 2)]
-            .map(|(t, g)| (t.to_string(), g, "dry-run".to_string()))
+        [("lb1", 1), ("lb2", 2), ("lb3", 2)].map(|(t, g)| (
+            t.to_string(),
+            g,
+            "dry-run".to_string()
+        ))
     );
 }
