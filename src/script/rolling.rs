@@ -164,9 +164,11 @@ fn locate(
         }
     }
     // An error that names no target (a guard's refusal) in a group of one
-    // host: that host's. In a larger group its message names the host, and
-    // the hosts no write reached are listed as such.
-    if w.failed.is_empty() && records.is_empty() {
+    // host, after the first group: that host's. In a larger group its
+    // message names the host, and the hosts no write reached are listed as
+    // such; so are the first group's when nothing was written at all (a
+    // confirmation refused is no host's failure).
+    if w.failed.is_empty() && records.is_empty() && at > 0 {
         if let [only] = group.hosts.as_slice() {
             w.failed.push((only.clone(), cause.to_string()));
         }
@@ -304,4 +306,121 @@ fn rebuild(payload: Dynamic, terminal: bool, pos: Position) -> Box<EvalAltResult
     } else {
         EvalAltResult::ErrorRuntime(payload, pos)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{Address, Target};
+    use std::time::Duration;
+
+    fn plan(groups: &[&[&str]]) -> Plan {
+        let groups = groups
+            .iter()
+            .map(|hosts| super::super::ctx::Group {
+                hosts: hosts.iter().map(|h| h.to_string()).collect(),
+                targets: hosts
+                    .iter()
+                    .map(|h| {
+                        let a = Address::parse(&format!("/run/{h}.sock")).unwrap();
+                        Arc::new(Target::new(a, Duration::from_secs(1)).host(*h))
+                    })
+                    .collect(),
+            })
+            .collect();
+        Plan {
+            serial: Serial::parse("1,2").unwrap(),
+            groups,
+        }
+    }
+
+    fn record(target: &str, outcome: &str, error: Option<&str>) -> WriteRecord {
+        WriteRecord {
+            target: target.into(),
+            command: "set server bk/s1 state drain".into(),
+            outcome: outcome.into(),
+            error: error.map(String::from),
+            group: Some(2),
+        }
+    }
+
+    fn hosts(v: &[&str]) -> Vec<String> {
+        v.iter().map(|h| h.to_string()).collect()
+    }
+
+    #[test]
+    fn hosts_are_sorted_by_what_the_stopping_group_did() {
+        let p = plan(&[&["lb1"], &["lb2", "lb3", "lb4"], &["lb5"]]);
+        let records = [
+            record("lb2", "sent", None),
+            record(
+                "lb3",
+                "failed",
+                Some("lb3: `set server` failed: No such server."),
+            ),
+        ];
+        let w = locate(&p, 1, &records, &[], None, "cause");
+        assert_eq!(w.done, hosts(&["lb1"]));
+        assert_eq!(
+            w.failed,
+            vec![(
+                "lb3".to_string(),
+                "lb3: `set server` failed: No such server.".to_string()
+            )]
+        );
+        assert_eq!(w.written, hosts(&["lb2"]));
+        assert_eq!(w.not_written, hosts(&["lb4"]));
+        assert_eq!(w.untouched, hosts(&["lb5"]));
+        let text = w.text(&p, 1, "cause");
+        assert!(text.starts_with("rolling change (--serial 1,2) stopped at group 2 of 3 (lb2, lb3, lb4):\n  done: lb1\n  failed: lb3: lb3: `set server`"), "{text}");
+        assert!(text.ends_with("written in this group, which did not finish: lb2\n  not written in this group: lb4\n  never touched: lb5"), "{text}");
+    }
+
+    #[test]
+    fn an_error_is_its_target_host_s_and_a_targetless_one_only_in_a_later_group_of_one() {
+        let p = plan(&[&["lb1"], &["lb2", "lb3"], &["lb4"]]);
+        // Named as errors name an inventory host: with its socket.
+        let w = locate(
+            &p,
+            1,
+            &[],
+            &[],
+            Some("lb3 (/run/lb3.sock)"),
+            "lb3 (/run/lb3.sock): cannot connect",
+        );
+        assert_eq!(w.failed[0].0, "lb3");
+        assert_eq!(w.not_written, hosts(&["lb2"]));
+        // A refusal names no target: in a group of two, nobody is blamed.
+        let w = locate(&p, 1, &[], &[], None, "write refused: ... on lb2");
+        assert!(w.failed.is_empty());
+        assert_eq!(w.not_written, hosts(&["lb2", "lb3"]));
+        // In a later group of one, it is that host's.
+        let w = locate(&p, 2, &[], &[], None, "write refused");
+        assert_eq!(
+            w.failed,
+            vec![("lb4".to_string(), "write refused".to_string())]
+        );
+        assert_eq!(w.done, hosts(&["lb1", "lb2", "lb3"]));
+        assert_eq!(
+            w.text(&p, 2, "write refused").lines().nth(2),
+            Some("  failed: lb4 (the error above)")
+        );
+        // In the first group with nothing written (a confirmation refused): nobody's.
+        let w = locate(&p, 0, &[], &[], None, "write refused: not confirmed");
+        assert!(w.failed.is_empty());
+        assert_eq!(w.not_written, hosts(&["lb1"]));
+        assert_eq!(w.untouched, hosts(&["lb2", "lb3", "lb4"]));
+        // Blamed targets (a drain not done in time).
+        let blamed = [("lb1".to_string(), "bk/s1: still 2 session(s)".to_string())];
+        let w = locate(
+            &p,
+            0,
+            &[record("lb1", "sent", None)],
+            &blamed,
+            Some("lb1"),
+            "timed out",
+        );
+        assert_eq!(w.failed, blamed.to_vec());
+        assert!(w.written.is_empty() && w.not_written.is_empty());
+    }
 }
