@@ -61,6 +61,12 @@ impl RunnerBuilder {
         self
     }
 
+    /// Rolling changes (`--serial`): writes go to the hosts group by group.
+    pub fn serial(mut self, serial: Option<crate::fleet::Serial>) -> Self {
+        self.settings.serial = serial;
+        self
+    }
+
     pub fn settings(mut self, settings: Settings) -> Self {
         self.settings = settings;
         self

@@ -72,6 +72,10 @@ pub struct Entry {
     pub after: Option<ServerSnapshot>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub playbook: Option<String>,
+    /// In a rolling change (`--serial`): the group the write went in,
+    /// `2/3` (second of three), with the setting: `2/3 of --serial 1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 pub struct Journal {
@@ -83,6 +87,8 @@ pub struct Journal {
     /// the process id and when it opened the journal.
     run: String,
     next_id: std::sync::atomic::AtomicU64,
+    /// The group of a rolling change written now, stamped on every entry.
+    group: Mutex<Option<String>>,
 }
 
 /// The outcome of an intent line: the command is about to be sent.
@@ -126,6 +132,7 @@ impl Journal {
                     .unwrap_or_default()
             ),
             next_id: std::sync::atomic::AtomicU64::new(1),
+            group: Mutex::new(None),
         })
     }
 
@@ -148,7 +155,14 @@ impl Journal {
             before: None,
             after: None,
             playbook: None,
+            group: self.group.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
+    }
+
+    /// Stamp the entries made from now on with the group of a rolling
+    /// change (`None` once it is done).
+    pub fn set_group(&self, group: Option<String>) {
+        *self.group.lock().unwrap_or_else(|p| p.into_inner()) = group;
     }
 
     /// The intent line of a write about to be sent: a fresh `id`, which

@@ -225,6 +225,25 @@ impl Error {
         }
     }
 
+    /// The target the error is about, as it names it, when it names one.
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Error::Unreachable { target, .. }
+            | Error::Timeout { target, .. }
+            | Error::ConnectionLost { target, .. }
+            | Error::PermissionDenied { target, .. }
+            | Error::NoSuchBackend { target, .. }
+            | Error::NoSuchServer { target, .. }
+            | Error::UnknownCommand { target, .. }
+            | Error::Haproxy { target, .. }
+            | Error::Malformed { target, .. }
+            | Error::ReplyTooLarge { target, .. }
+            | Error::Emptied { target, .. }
+            | Error::Ssh { target, .. } => Some(target),
+            _ => None,
+        }
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::of_kind(self.kind())
     }

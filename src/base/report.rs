@@ -237,6 +237,12 @@ pub struct WriteRecord {
     pub command: String,
     /// `sent`, `failed`, `unknown` (timed out or connection lost after sending: HAProxy may have applied it), `dry-run` or `refused`.
     pub outcome: String,
+    /// Why it failed (`failed`, `unknown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// In a rolling change (`--serial`): its group, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<usize>,
 }
 
 /// A run that did not finish: what went wrong and where.

@@ -23,6 +23,9 @@ pub struct WriteNotice {
     pub target: String,
     pub command: String,
     pub outcome: String,
+    /// In a rolling change (`--serial`): its group and the number of
+    /// groups (`(2, 3)`: the second of three), and the hosts of its group.
+    pub group: Option<(usize, usize, Vec<String>)>,
 }
 
 #[derive(Debug)]

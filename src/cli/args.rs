@@ -17,11 +17,15 @@ Examples:
   harun check playbooks/                     check playbooks without connecting to anything
   harun -i hosts.ini -l lb troubleshoot      the group `lb` of an Ansible inventory
   harun merge lb1.json lb2.json              one fleet report from each host's --json report
+  harun -i hosts.ini --serial 25% drain_server -p server=bk_app/app1 -p then=maint --yes
+                                             a rolling drain: a quarter of the hosts at a time
 
 Exit codes:
   0 nothing at error level   1 error/critical findings   2 usage or playbook error
   3 HAProxy unreachable or timed out   4 write refused (read-only, guard, permission)
-  4 also: a backend emptied under guarded writes (kind emptied)   130 interrupted";
+  4 also: a backend emptied under guarded writes (kind emptied)   130 interrupted
+  A rolling change (--serial) that stops exits with the code of what stopped it:
+  3 a host unreachable or a drain not done in time, 4 a write refused.";
 
 /// Whether -c/--config was typed (before or after the subcommand): only then
 /// does `harun lab` run the user's configuration.
@@ -96,6 +100,22 @@ pub struct GlobalOpts {
         global = true
     )]
     pub forks: u32,
+
+    /// Rolling changes, Ansible's `serial`: writes (set_state, set_weight, drain,
+    /// send...) go to the hosts in groups of N, or P% of the hosts (rounded down,
+    /// at least 1), or sizes in turn (`1,5,25%`, the last repeating), in
+    /// inventory order; `drain` waits on each group before the next. The first
+    /// group where a host's write or guard fails (or a drain times out) stops the
+    /// change: the error says which hosts were done, which failed and why, and
+    /// which were never touched. Reads are never serialized. Example:
+    /// `harun -i hosts.ini --serial 1 drain_server -p server=bk_app/app1 --yes`
+    #[arg(
+        long = "serial",
+        value_name = "N|P%|LIST",
+        env = "HARUN_SERIAL",
+        global = true
+    )]
+    pub serial: Option<String>,
 
     /// Replay a bundle the `snapshot` playbook wrote instead of talking to a live
     /// HAProxy (the same as `-s replay@DIR`): recorded replies, configuration and

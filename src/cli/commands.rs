@@ -203,7 +203,12 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
         None if discover => discover_sockets(g).map_err(fail)?,
         None => Vec::new(),
     };
+    let serial = match &g.serial {
+        Some(text) => Some(crate::fleet::Serial::parse(text).map_err(|e| fail(e.to_string()))?),
+        None => None,
+    };
     let mut s = Settings {
+        serial,
         sockets,
         fleet,
         max_parallel: g.forks as usize,

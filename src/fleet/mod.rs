@@ -4,7 +4,8 @@
 //! `inventory` is the model (groups, hosts, variables with Ansible's
 //! precedence), read from its two formats by `ini` and `yaml`; `pattern`
 //! selects hosts as `--limit` does; `member` turns a host into the address
-//! of its admin socket; `merge` combines `--json` reports by finding.
+//! of its admin socket; `merge` combines `--json` reports by finding;
+//! `serial` sizes the groups of a rolling change (`--serial`).
 //!
 //! May import: `base`, `runtime` (addresses).
 
@@ -13,10 +14,12 @@ pub mod inventory;
 pub mod member;
 pub mod merge;
 pub mod pattern;
+pub mod serial;
 mod yaml;
 
 pub use inventory::Inventory;
 pub use member::{Connection, Member};
+pub use serial::Serial;
 
 use crate::base::error::{Error, Result};
 use std::path::Path;

@@ -16,6 +16,8 @@ pub struct TerminalSink {
     bars: Mutex<HashMap<String, (ProgressBar, Instant)>>,
     max_rows: Option<usize>,
     writes_shown: std::sync::atomic::AtomicUsize,
+    /// The group of a rolling change whose writes are listed now (0: none).
+    group_shown: std::sync::atomic::AtomicUsize,
 }
 
 /// Bulk changes stay readable: the first writes are listed one per line,
@@ -32,6 +34,7 @@ impl TerminalSink {
             bars: Mutex::new(HashMap::new()),
             max_rows: None,
             writes_shown: std::sync::atomic::AtomicUsize::new(0),
+            group_shown: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -113,6 +116,24 @@ impl Sink for TerminalSink {
             Event::Redraw(t) => self.redraw(t),
             Event::Finding(_) => {}
             Event::Write(w) => {
+                // A rolling change: a line when a group starts, so the
+                // plan (dry-run) and the writes read group by group.
+                if let Some((i, n, hosts)) = &w.group {
+                    let last = self
+                        .group_shown
+                        .swap(*i, std::sync::atomic::Ordering::Relaxed);
+                    if last != *i {
+                        let line = format!("group {i} of {n} ({}):", hosts.join(", "));
+                        if w.outcome == "dry-run" {
+                            let _ = writeln!(anstream::stdout(), "dry-run: {line}");
+                        } else {
+                            let _ = writeln!(anstream::stderr(), "{line}");
+                        }
+                    }
+                } else {
+                    self.group_shown
+                        .store(0, std::sync::atomic::Ordering::Relaxed);
+                }
                 if w.outcome == "dry-run" {
                     let mut out = anstream::stdout();
                     let _ = writeln!(out, "dry-run: would send to {}: {}", w.target, w.command);

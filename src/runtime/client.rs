@@ -271,6 +271,16 @@ impl Target {
         self.host.as_deref()
     }
 
+    /// The host this target is on, as a rolling change counts hosts: its
+    /// inventory host, else its address (the workers of one master CLI
+    /// are one host).
+    pub fn host_key(&self) -> String {
+        match &self.host {
+            Some(h) => h.clone(),
+            None => self.address.to_string(),
+        }
+    }
+
     pub fn name(&self) -> String {
         self.name.clone()
     }
@@ -562,6 +572,23 @@ impl Client {
 
     pub fn targets(&self) -> &[Arc<Target>] {
         &self.targets
+    }
+
+    /// The same client over `keep` only (a group of a rolling change):
+    /// the same targets and kept sessions, the masters they come from,
+    /// the same bound on sockets talked to at once.
+    pub fn subset(&self, keep: &[Arc<Target>]) -> Client {
+        Client {
+            targets: Arc::new(keep.to_vec()),
+            masters: Arc::new(
+                self.masters
+                    .iter()
+                    .filter(|m| keep.iter().any(|t| t.address == m.address))
+                    .cloned()
+                    .collect(),
+            ),
+            limit: Arc::clone(&self.limit),
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -3,7 +3,9 @@
 
 mod batch;
 mod guard;
+mod rolling;
 pub use batch::{BatchOutcome, OnRefusal};
+pub use rolling::{Group, GroupGuard, Plan};
 
 use crate::actions::journal::{Journal, ServerSnapshot};
 use crate::actions::rotation::{light_header, light_line, takes_out, Light};
@@ -61,6 +63,8 @@ pub struct Ctx {
     bundles: Mutex<BTreeSet<std::path::PathBuf>>,
     /// The snapshot bundle this run replays (`-s replay@DIR`), if any.
     replay: Option<Arc<Bundle>>,
+    /// The group of a rolling change being written, if one is.
+    scope: Mutex<Option<rolling::Scope>>,
 }
 
 /// A moment of a run, to measure a rate window from (see [`Ctx::mark`]).
@@ -118,6 +122,7 @@ impl Ctx {
             models: Mutex::new(Vec::new()),
             bundles: Mutex::new(BTreeSet::new()),
             replay: None,
+            scope: Mutex::new(None),
         }
     }
 
@@ -295,11 +300,14 @@ impl Ctx {
     }
 
     /// Tell the sink about a write and keep it in the report.
-    fn notice_write(&self, target: &str, command: &Command, outcome: &str) {
+    fn notice_write(&self, target: &str, command: &Command, outcome: &str, error: Option<&Error>) {
+        let group = self.group_notice();
+        let index = group.as_ref().map(|(i, _, _)| *i);
         self.sink.event(Event::Write(&WriteNotice {
             target: target.to_string(),
             command: command.to_string(),
             outcome: outcome.to_string(),
+            group,
         }));
         lock(&self.report)
             .writes
@@ -307,6 +315,8 @@ impl Ctx {
                 target: target.to_string(),
                 command: command.to_string(),
                 outcome: outcome.to_string(),
+                error: error.map(|e| e.to_string()),
+                group: index,
             });
     }
 
@@ -401,7 +411,9 @@ impl Ctx {
     /// [`Ctx::write_many`].
     pub fn write_detailed(&self, command: &Command, force: bool) -> Result<Vec<WriteOutcome>> {
         self.refuse_replay(format_args!("`{command}` was not sent"))?;
-        let targets: Vec<String> = self.client.targets().iter().map(|t| t.name()).collect();
+        // A group of a rolling change, or every target.
+        let client = self.scoped_client();
+        let targets: Vec<String> = client.targets().iter().map(|t| t.name()).collect();
         if targets.is_empty() {
             return Err(Error::NoTarget);
         }
@@ -479,7 +491,7 @@ impl Ctx {
         let mut out = Vec::new();
         let mut emptied = None;
         for ((target, known_before), serving_before) in
-            self.client.targets().iter().zip(before).zip(serving_before)
+            client.targets().iter().zip(before).zip(serving_before)
         {
             let name = target.name();
             // The state after of every backend the write may change (its
@@ -584,7 +596,7 @@ impl Ctx {
                 Err(err) => e.error = Some(err.to_string()),
             }
             journal.record(&e)?;
-            self.notice_write(&name, command, outcome);
+            self.notice_write(&name, command, outcome, reply.as_ref().err());
             out.push(WriteOutcome {
                 target: name,
                 server: server.clone(),
@@ -614,7 +626,7 @@ impl Ctx {
         let mut entries = Vec::new();
         let mut out = Vec::with_capacity(planned.len());
         for (target, command, server, before) in planned {
-            self.notice_write(&target, command, "dry-run");
+            self.notice_write(&target, command, "dry-run", None);
             if let Ok(j) = self.journal() {
                 let mut e = j.entry(&target, command.as_str(), "dry-run");
                 e.before = before.clone();
@@ -662,8 +674,9 @@ impl Ctx {
     /// on which target. `what` starts the message when nobody can be asked
     /// ("`cmd` changes", "the 40 commands of the batch (...) change").
     fn confirm_writes(&self, targets: &[String], commands: &[Command], what: String) -> Result<()> {
-        let planned: Vec<String> = targets
-            .iter()
+        let planned: Vec<String> = self
+            .planned_targets(targets)
+            .into_iter()
             .flat_map(|t| commands.iter().map(move |c| format!("{t}: {c}")))
             .collect();
         let ok = match &self.confirm {
@@ -688,7 +701,8 @@ impl Ctx {
     /// `show servers state <bk>` on every target, reduced to one server.
     fn read_snapshots(&self, server: &ServerRef) -> Result<Vec<Option<Snapshot>>> {
         let cmd = Command::show_servers_state(Some(&server.backend))?;
-        let results = self.block_on(async { Ok(self.client.send_all(&cmd).await) })?;
+        let client = self.scoped_client();
+        let results = self.block_on(async { Ok(client.send_all(&cmd).await) })?;
         Ok(results
             .into_iter()
             .map(|(_, r)| r.ok().map(|t| snapshot_of(&t, &server.server)))

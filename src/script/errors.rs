@@ -17,6 +17,9 @@ pub fn to_rhai_at(e: Error, pos: Position) -> Box<EvalAltResult> {
     map.insert("kind".into(), e.kind().into());
     map.insert("message".into(), e.to_string().into());
     map.insert("exit_code".into(), (e.exit_code() as i64).into());
+    if let Some(t) = e.target() {
+        map.insert("target".into(), t.to_string().into());
+    }
     let payload = Dynamic::from_map(map);
     if e.is_terminal() {
         Box::new(EvalAltResult::ErrorTerminated(payload, pos))
@@ -33,6 +36,9 @@ pub fn to_rhai_batch(e: Error, summary: &str, writes: rhai::Array) -> Box<EvalAl
     map.insert("kind".into(), e.kind().into());
     map.insert("message".into(), format!("{e}{summary}").into());
     map.insert("exit_code".into(), (e.exit_code() as i64).into());
+    if let Some(t) = e.target() {
+        map.insert("target".into(), t.to_string().into());
+    }
     map.insert("writes".into(), writes.into());
     let payload = Dynamic::from_map(map);
     if terminal {

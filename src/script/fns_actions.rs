@@ -6,6 +6,7 @@
 use super::ctx::{Ctx, OnRefusal, WriteOutcome};
 use super::errors::{invalid, to_rhai};
 use super::reg;
+use super::rolling::{roll, serial_of, Rolled};
 use crate::actions::drain::{drain_status, resolve_servers, Remaining};
 use crate::actions::journal::ServerSnapshot;
 use crate::base::error::{Error, Result};
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 type R<T> = std::result::Result<T, Box<EvalAltResult>>;
 
-const RESULT_DOC: &str = "`server` is `backend/server`, or a bare server name for that server in every\nbackend that has it (several servers go out as one batch, see the array form). `opts`: `#{force: true}` lifts the last-server guard.\nReturns an array of write outcomes, one per server and target (keys below;\n`after` is `()` in dry-run). Goes through dry-run, read-only, confirmation, the last-server guard\nand the journal; a refused or failed write throws (`e.kind`: `refused`,\n`permission_denied`, `no_such_server`, ...).";
+const RESULT_DOC: &str = "`server` is `backend/server`, or a bare server name for that server in every\nbackend that has it (several servers go out as one batch, see the array form). `opts`: `#{force: true}` lifts the last-server guard;\n`serial` (hosts per group: `1`, `\"25%\"`, `\"1,5,25%\"`; `0` all at once) overrides `--serial`:\nwith one, the write goes to the hosts group by group and stops at the first group that\nfails, throwing with `e.rolling` (`group`, `groups`, `done`, `failed`, `not_written`, `untouched`).\nReturns an array of write outcomes, one per server and target (keys below;\n`after` is `()` in dry-run). Goes through dry-run, read-only, confirmation, the last-server guard\nand the journal; a refused or failed write throws (`e.kind`: `refused`,\n`permission_denied`, `no_such_server`, ...).";
 
 const BATCH_DOC: &str = "With an array of servers (`backend/server` or bare names): one batch.\nBefore anything is sent, one round trip per target reads every backend\ninvolved; every server must exist and the last-server guard judges each\nwrite on the backends as the earlier writes of the batch leave them\n(servers that `track` a written one count): a batch that would empty a\nbackend is refused whole, nothing sent. `partial: true` skips the writes\nthat cannot go (unknown server, refused by the guard) and sends the rest;\neach skipped one is in the result (`outcome: \"skipped\"`, `error` says why)\nand in the journal. One confirmation for the batch. Then, per target, one\npipelined exchange: the commands, the state after, and a reload check. The\njournal has each command before it is sent (synced once per batch) and its\noutcome after, with the server's state before and after. A command HAProxy\nrefuses, or a reload during the batch, throws an error that says how far it\nwent (later targets are not written), with the outcomes as `e.writes`.\nMany times faster than a loop of single calls.";
 
@@ -52,11 +53,13 @@ fn resolve_all(ctx: &Ctx, names: &[String]) -> Result<Vec<ServerRef>> {
 
 /// (backend, server) of every server of every target.
 fn known_servers(ctx: &Ctx) -> Result<Vec<(String, String)>> {
-    if ctx.client.is_empty() {
+    // The group of a rolling change, or every target.
+    let client = ctx.scoped_client();
+    if client.is_empty() {
         return Err(Error::NoTarget);
     }
     let cmd = Command::show_servers_state(None)?;
-    let replies = ctx.block_on(async { Ok(ctx.client.send_all(&cmd).await) })?;
+    let replies = ctx.block_on(async { Ok(client.send_all(&cmd).await) })?;
     let mut known: Vec<(String, String)> = Vec::new();
     let mut first_err = None;
     for (target, r) in replies {
@@ -170,7 +173,8 @@ fn apply(
         }
     }
     match first_err {
-        Some(e) => Err(to_rhai(e)),
+        // The other targets' outcomes go with it (`e.writes`).
+        Some(e) => Err(super::errors::to_rhai_batch(e, "", out)),
         None => Ok(out),
     }
 }
@@ -231,17 +235,19 @@ fn write_fn(
     build: &dyn Fn(&ServerRef) -> Result<Command>,
 ) -> R<Array> {
     let opts = opts.unwrap_or_default();
-    check_keys(&opts, &["force"])?;
+    check_keys(&opts, &["force", "serial"])?;
     let force = opt_bool(&opts, "force")?;
-    let servers = resolve(ctx, name).map_err(to_rhai)?;
-    apply(ctx, &servers, force, build)
+    roll(ctx, serial_of(ctx, &opts)?, || {
+        let servers = resolve(ctx, name).map_err(to_rhai)?;
+        apply(ctx, &servers, force, build)
+    })
 }
 
 /// The array form: every server of `names` in one batch (see
 /// [`Ctx::write_many`]): checked together, then pipelined.
 fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Array> {
     let opts = opts.unwrap_or_default();
-    check_keys(&opts, &["force", "partial"])?;
+    check_keys(&opts, &["force", "partial", "serial"])?;
     let force = opt_bool(&opts, "force")?;
     let on_refusal = if opt_bool(&opts, "partial")? {
         OnRefusal::Skip
@@ -249,20 +255,33 @@ fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Ar
         OnRefusal::Whole
     };
     let names = names_of(names)?;
+    roll(ctx, serial_of(ctx, &opts)?, || {
+        batch_once(ctx, &names, force, on_refusal, build)
+    })
+}
+
+/// [`batch_fn`] on the write targets (every one, or a group of a rolling change).
+fn batch_once(
+    ctx: &Ctx,
+    names: &[String],
+    force: bool,
+    on_refusal: OnRefusal,
+    build: &BuildFn,
+) -> R<Array> {
     if on_refusal == OnRefusal::Whole {
-        let servers = resolve_all(ctx, &names).map_err(to_rhai)?;
+        let servers = resolve_all(ctx, names).map_err(to_rhai)?;
         return apply_batch(ctx, &servers, force, on_refusal, build);
     }
     // Partial: a name that is not a server (hostile, malformed, unknown
     // bare name) is skipped like a write the guard refuses, never sent.
     let mut servers = Vec::new();
     let mut unusable = Array::new();
-    for n in &names {
+    for n in names {
         match resolve_all(ctx, std::slice::from_ref(n)) {
             Ok(s) => servers.extend(s),
             Err(e) if e.is_terminal() => return Err(to_rhai(e)),
             Err(e) => {
-                for target in ctx.client.targets() {
+                for target in ctx.scoped_client().targets() {
                     let mut m = Map::new();
                     insert_identity(&mut m, None, target.name());
                     m.insert("name".into(), n.as_str().into());
@@ -377,9 +396,10 @@ fn poll_once(ctx: &Ctx, servers: &[ServerRef]) -> Result<Vec<Seen>> {
             Command::show_servers_state(Some(b))?,
         ));
     }
+    let client = ctx.scoped_client();
     ctx.block_on(async {
         let mut out = Vec::new();
-        for target in ctx.client.targets() {
+        for target in client.targets() {
             let name = target.name();
             // Each poll: still the live process? (A reload leaves the kept
             // session on the old one, which no longer takes the traffic.)
@@ -408,7 +428,7 @@ fn poll_once(ctx: &Ctx, servers: &[ServerRef]) -> Result<Vec<Seen>> {
                 }
             }
         }
-        out.extend(old_worker_sessions(ctx, servers, &queries).await);
+        out.extend(old_worker_sessions(&client, servers, &queries).await);
         Ok(out)
     })
 }
@@ -419,12 +439,12 @@ fn poll_once(ctx: &Ctx, servers: &[ServerRef]) -> Result<Vec<Seen>> {
 /// closed), so it counts as out of rotation; one that exits meanwhile, or
 /// whose configuration has no such server, has nothing left.
 async fn old_worker_sessions(
-    ctx: &Ctx,
+    client: &crate::runtime::Client,
     servers: &[ServerRef],
     queries: &[(&str, Command, Command)],
 ) -> Vec<Seen> {
     let mut out = Vec::new();
-    for target in ctx.client.old_workers().await {
+    for target in client.old_workers().await {
         for (b, stat_cmd, _) in queries {
             let Ok(stat) = target.stat(stat_cmd).await else {
                 continue;
@@ -468,10 +488,140 @@ fn seen_rows(seen: &[Seen]) -> Array {
         .collect()
 }
 
-/// `drain(server, opts)`: see the registration doc.
+/// A drain's result, as a rolling change adds it up group by group.
+struct Drained(Map);
+
+impl Drained {
+    fn flag(&self, key: &str) -> bool {
+        self.0
+            .get(key)
+            .and_then(|v| v.as_bool().ok())
+            .unwrap_or(false)
+    }
+    fn float(&self, key: &str) -> f64 {
+        self.0
+            .get(key)
+            .and_then(|v| v.as_float().ok())
+            .unwrap_or(0.0)
+    }
+    fn array(&self, key: &str) -> Array {
+        self.0
+            .get(key)
+            .and_then(|v| v.clone().try_cast::<Array>())
+            .unwrap_or_default()
+    }
+}
+
+impl Rolled for Drained {
+    fn merge(&mut self, next: Self) {
+        for key in ["drained", "in_maint"] {
+            let both = self.flag(key) && next.flag(key);
+            self.0.insert(key.into(), both.into());
+        }
+        for key in ["timed_out", "reverted", "reloaded"] {
+            let any = self.flag(key) || next.flag(key);
+            self.0.insert(key.into(), any.into());
+        }
+        let elapsed = self.float("elapsed") + next.float("elapsed");
+        self.0.insert("elapsed".into(), elapsed.into());
+        for key in ["servers", "status", "writes"] {
+            let mut all = self.array(key);
+            for v in next.array(key) {
+                // Each group names the same servers: once each.
+                if key != "servers" || !all.iter().any(|a| a.to_string() == v.to_string()) {
+                    all.push(v);
+                }
+            }
+            self.0.insert(key.into(), all.into());
+        }
+        let left = |d: &Drained, k: &str| -> i64 {
+            d.0.get("remaining")
+                .and_then(|r| {
+                    r.read_lock::<Map>()
+                        .and_then(|r| r.get(k).and_then(|v| v.as_int().ok()))
+                })
+                .unwrap_or(0)
+        };
+        let mut rem = Map::new();
+        for k in ["scur", "qcur"] {
+            rem.insert(k.into(), (left(self, k) + left(&next, k)).into());
+        }
+        self.0.insert("remaining".into(), rem.into());
+    }
+
+    fn outcomes(&self) -> Array {
+        self.array("writes")
+    }
+
+    /// A drain not done in time, or a server back in rotation meanwhile,
+    /// stops a rolling change: the hosts after it keep their servers.
+    fn stop(&self) -> Option<(Vec<(String, String)>, Error)> {
+        let timed_out = self.flag("timed_out");
+        let reverted = self.flag("reverted");
+        if !timed_out && !reverted {
+            return None;
+        }
+        let servers: Vec<String> = self
+            .array("servers")
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let label = servers.join(", ");
+        let timeout = self.float("timeout");
+        let mut blamed = Vec::new();
+        for row in self.array("status") {
+            let Some(r) = row.read_lock::<Map>() else {
+                continue;
+            };
+            let get = |k: &str| r.get(k).cloned().unwrap_or_default();
+            let found = get("found").as_bool().unwrap_or(false);
+            let drained = get("drained").as_bool().unwrap_or(false);
+            let out =
+                get("drain").as_bool().unwrap_or(false) || get("maint").as_bool().unwrap_or(false);
+            if !found || drained {
+                continue;
+            }
+            let why = if !out {
+                format!(
+                    "{} is back in rotation (someone set it ready, or HAProxy reloaded)",
+                    get("name")
+                )
+            } else {
+                format!(
+                    "{}: still {} session(s) and {} queued request(s) after {timeout}s; left in drain",
+                    get("name"),
+                    get("scur"),
+                    get("qcur")
+                )
+            };
+            blamed.push((get("target").to_string(), why));
+        }
+        let first = blamed.first().map(|(t, _)| t.clone()).unwrap_or_default();
+        let e = if timed_out {
+            Error::Timeout {
+                target: first,
+                what: format!(
+                    "the drain of {label} to finish (a rolling change waits for each group's drain before the next)"
+                ),
+                after: Duration::from_secs_f64(timeout),
+            }
+        } else {
+            Error::Refused {
+                reason: format!(
+                    "{label} came back in rotation on {first} while draining: the rolling change stops here"
+                ),
+            }
+        };
+        Some((blamed, e))
+    }
+}
+
+/// `drain(server, opts)`: see the registration doc. With a serial setting,
+/// group by group: each group is set to drain, waited for, then (`then`)
+/// put in maintenance before the next group starts.
 fn drain(ctx: &Ctx, names: &[String], opts: Option<Map>) -> R<Map> {
     let opts = opts.unwrap_or_default();
-    check_keys(&opts, &["timeout", "poll", "then", "force"])?;
+    check_keys(&opts, &["timeout", "poll", "then", "force", "serial"])?;
     let force = opt_bool(&opts, "force")?;
     let timeout = opt_secs(&opts, "timeout", 120.0)?;
     let poll = opt_secs(&opts, "poll", 1.0)?.max(0.05);
@@ -497,6 +647,35 @@ fn drain(ctx: &Ctx, names: &[String], opts: Option<Map>) -> R<Map> {
             "an empty array: nothing to drain (did a filter match no server?)",
         ));
     }
+    let how = DrainOpts {
+        force,
+        timeout,
+        poll,
+        then,
+    };
+    roll(ctx, serial_of(ctx, &opts)?, || {
+        drain_once(ctx, names, &how).map(Drained)
+    })
+    .map(|d| d.0)
+}
+
+/// A drain's options, read once for every group.
+#[derive(Clone, Copy)]
+struct DrainOpts {
+    force: bool,
+    timeout: f64,
+    poll: f64,
+    then: Option<AdminAction>,
+}
+
+/// [`drain`] on the write targets (every one, or a group of a rolling change).
+fn drain_once(ctx: &Ctx, names: &[String], how: &DrainOpts) -> R<Map> {
+    let DrainOpts {
+        force,
+        timeout,
+        poll,
+        then,
+    } = *how;
     let servers = resolve_all(ctx, names).map_err(to_rhai)?;
     // Several servers go out as one batch (see `apply`): draining the last
     // two servers of a backend is refused before the first is touched.
@@ -827,7 +1006,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         })
     });
 
-    let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns a map (keys below). On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` error is\nrecorded. `reverted` is true when the server came back in rotation meanwhile;\n`reloaded` when HAProxy reloaded during the wait (each poll checks `Stopping`\nin `show info` and follows the new process).\nWith an array of servers (a rack, a whole pool): they are set to drain as one\nbatch, so the guard judges them together and draining the last servers of a\nbackend is refused before any is touched; then the wait covers all of them.";
+    let doc = "Drain `server` (`backend/server`, or a bare name: every backend that has it):\nset it to drain, then wait until it has no current session and no queued\nrequest (`scur`, `qcur` from `show stat`) and is out of rotation according to\nthe admin bit mask of `show servers state` (not the status text, which reads\nDOWN for a drained server whose check fails), on every target. Progress each\npoll; Ctrl-C stops the wait and leaves the server drained.\n`opts`: `timeout` (seconds, default 120), `poll` (seconds, default 1),\n`then: \"maint\"` (put it in maintenance once drained), `force` (lift the\nlast-server guard), `serial` (overrides `--serial`: the hosts group by group, each\ngroup drained, waited for and put in maintenance before the next; a group whose\ndrain times out stops the change with a `timeout` error). In dry-run: shows the commands, sends none, reads the\nstate once, does not wait.\nReturns a map (keys below). On timeout the\nserver stays drained, `timed_out` is true and a `drain.timeout` error is\nrecorded. `reverted` is true when the server came back in rotation meanwhile;\n`reloaded` when HAProxy reloaded during the wait (each poll checks `Stopping`\nin `show info` and follows the new process).\nWith an array of servers (a rack, a whole pool): they are set to drain as one\nbatch, so the guard judges them together and draining the last servers of a\nbackend is refused before any is touched; then the wait covers all of them.";
     let c = ctx.clone();
     reg("drain", &["server: String", "Map"], doc)
         .register_into_engine(engine, move |server: &str| {

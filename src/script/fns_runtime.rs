@@ -184,15 +184,40 @@ pub fn info_all(ctx: &Ctx) -> R<Array> {
         .collect())
 }
 
+/// The replies of a write `send` went out with, per target.
+struct Replies(Vec<(String, String)>);
+
+impl super::rolling::Rolled for Replies {
+    fn merge(&mut self, next: Self) {
+        self.0.extend(next.0);
+    }
+    fn outcomes(&self) -> Array {
+        self.0
+            .iter()
+            .map(|(t, reply)| {
+                let mut m = Map::new();
+                m.insert("target".into(), t.clone().into());
+                m.insert("reply".into(), reply.clone().into());
+                m.into()
+            })
+            .collect()
+    }
+}
+
 /// `send(cmd)`: reads go straight out; writes take the guarded, journaled path.
 pub fn send(ctx: &Ctx, raw: &str) -> R<Dynamic> {
     let cmd = Command::raw(raw).map_err(to_rhai)?;
     let replies: Vec<(String, String)> = if cmd.is_write() {
-        let mut out = Vec::new();
-        for (target, r) in ctx.write(&cmd, false).map_err(to_rhai)? {
-            out.push((target, r.map_err(to_rhai)?));
-        }
-        out
+        // With --serial, group by group (see `script/rolling.rs`).
+        let serial = ctx.settings.serial.clone();
+        super::rolling::roll(ctx, serial, || {
+            let mut out = Replies(Vec::new());
+            for w in ctx.write_detailed(&cmd, false).map_err(to_rhai)? {
+                out.0.push((w.target, w.reply.map_err(to_rhai)?));
+            }
+            Ok(out)
+        })?
+        .0
     } else {
         read_all(ctx, &cmd)?
     };

@@ -18,6 +18,7 @@ pub(crate) mod fns_watch;
 pub mod playbooks;
 mod replayed;
 pub(crate) mod resolver;
+mod rolling;
 mod row;
 pub mod settings;
 pub mod vocabulary;

@@ -87,6 +87,10 @@ pub struct Settings {
     pub limits: Limits,
     /// Sockets talked to at once during fan-out (`--forks`).
     pub max_parallel: usize,
+    /// Rolling changes (`--serial`): writes go to the hosts group by group,
+    /// stopping at the first group where one fails. `None`: every target
+    /// at once. Reads are never serialized.
+    pub serial: Option<crate::fleet::Serial>,
 }
 
 impl Default for Settings {
@@ -116,6 +120,7 @@ impl Default for Settings {
             // Ansible's `forks` is 5; a bastion talking to load balancers
             // can do more at once.
             max_parallel: 20,
+            serial: None,
         }
     }
 }

@@ -756,3 +756,57 @@ fn a_refusal_on_an_operator_socket_says_the_socket_could_not_write_anyway() {
     );
     assert_eq!(admin_state(&lab, "bk_single", "only1"), 0);
 }
+
+#[test]
+fn a_rolling_drain_stops_at_the_group_whose_drain_times_out() {
+    let (Some(first), Some(second)) = (
+        slow_lab(Duration::from_secs(4)),
+        slow_lab(Duration::from_secs(4)),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("hosts.ini");
+    std::fs::write(
+        &inv,
+        format!(
+            "[lb]\nlb1 harun_socket={}\nlb2 harun_socket={}\n[lb:vars]\nansible_connection=local\n",
+            first.admin_socket().display(),
+            second.admin_socket().display()
+        ),
+    )
+    .unwrap();
+    std::thread::scope(|s| {
+        // A request in flight on lb1's server: its drain cannot finish in time.
+        let request = s.spawn(|| first.get("/", Some("bk_slow")));
+        wait_for(
+            "the request to reach slow1",
+            Duration::from_secs(10),
+            || stat_field(&first, "bk_slow", "slow1", "scur") == "1",
+        );
+        let run = harun()
+            .arg("-i")
+            .arg(&inv)
+            .arg("--journal")
+            .arg(dir.path().join("journal.jsonl"))
+            .args(["--serial", "1", "--yes", "--force", "drain_server"])
+            .args(["-p", "server=bk_slow/slow1", "-p", "then=maint"])
+            .args(["-p", "timeout=0.5", "-p", "poll=0.1"])
+            .run();
+        // A drain not done in time stops the change: kind timeout, exit 3.
+        run.expect_code(3);
+        for line in [
+            "lb1: timed out after 500ms waiting for the drain of bk_slow/slow1 to finish",
+            "rolling change (--serial 1) stopped at group 1 of 2 (lb1):",
+            "  done: none",
+            "  failed: lb1: bk_slow/slow1: still 1 session(s) and 0 queued request(s) after 0.5s; left in drain",
+            "  never touched: lb2",
+        ] {
+            assert!(run.stderr.contains(line), "no {line:?} in:\n{}", run.stderr);
+        }
+        // lb1 left in drain, not in maintenance; lb2 untouched.
+        assert_eq!(admin_state(&first, "bk_slow", "slow1"), FDRAIN);
+        assert_eq!(admin_state(&second, "bk_slow", "slow1"), 0);
+        let _ = request.join();
+    });
+}

@@ -326,3 +326,243 @@ fn merge_refuses_what_is_not_a_report_by_name() {
         );
     }
 }
+
+/// The journal's lines that say what a write did (intents folded away),
+/// as (target, command, group).
+fn journal_writes(path: &Path) -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["outcome"] != "sending")
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (s("target"), s("command"), s("group"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_rolling_drain_goes_group_by_group_in_inventory_order() {
+    let Some(labs) = three_labs() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let inv = ini_inventory(dir.path(), &labs);
+    let journal = dir.path().join("journal.jsonl");
+    let run = harun()
+        .arg("-i")
+        .arg(&inv)
+        .args(["-l", "lb"])
+        .arg("--journal")
+        .arg(&journal)
+        .args(["--serial", "2", "--yes", "drain_server"])
+        .args(["-p", "server=bk_app/app1", "-p", "then=maint"])
+        .args(["-p", "timeout=20", "-p", "poll=0.2"])
+        .run();
+    run.expect_code(0);
+    for l in &labs {
+        assert_eq!(
+            admin_state(l, "bk_app", "app1") & FMAINT,
+            FMAINT,
+            "{}",
+            run.stderr
+        );
+    }
+    // Group 1 (lb1, lb2) is drained, waited for and put in maintenance
+    // before group 2 (lb3) is touched; each line names its host and group.
+    let drain = "set server bk_app/app1 state drain";
+    let maint = "set server bk_app/app1 state maint";
+    let g1 = "1/2 of --serial 2";
+    let g2 = "2/2 of --serial 2";
+    let want: Vec<(String, String, String)> = [
+        ("lb1", drain, g1),
+        ("lb2", drain, g1),
+        ("lb1", maint, g1),
+        ("lb2", maint, g1),
+        ("lb3", drain, g2),
+        ("lb3", maint, g2),
+    ]
+    .iter()
+    .map(|(t, c, g)| (t.to_string(), c.to_string(), g.to_string()))
+    .collect();
+    assert_eq!(journal_writes(&journal), want, "{}", run.stderr);
+    // The terminal says when a group starts.
+    let g = run
+        .stderr
+        .find("group 1 of 2 (lb1, lb2):")
+        .expect(&run.stderr);
+    let g2_at = run.stderr.find("group 2 of 2 (lb3):").expect(&run.stderr);
+    assert!(g < g2_at, "{}", run.stderr);
+}
+
+#[test]
+fn a_rolling_change_stops_at_the_first_group_that_fails_and_says_where() {
+    let Some(labs) = three_labs() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let inv = ini_inventory(dir.path(), &labs);
+    let journal = dir.path().join("journal.jsonl");
+    // lb2 is the incident lab, where bk_api/api1 is the last UP server of
+    // bk_api: its guard refuses. lb1 was drained before; lb3 is never touched.
+    let script = r#"
+        let r = ();
+        try { set_state("bk_api/api1", "drain"); } catch (e) {
+            r = #{ kind: e.kind, exit_code: e.exit_code, message: e.message, rolling: e.rolling,
+                   writes: e.writes.map(|w| w.target + " " + w.outcome) };
+        }
+        r"#;
+    let run = harun()
+        .arg("-i")
+        .arg(&inv)
+        .args(["-l", "lb"])
+        .arg("--journal")
+        .arg(&journal)
+        .args(["--serial", "1", "--yes", "--json", "-e", script])
+        .run();
+    run.expect_code(0);
+    let v = run.json();
+    assert_eq!(v["kind"], "refused", "{v}");
+    assert_eq!(v["exit_code"], 4);
+    let r = &v["rolling"];
+    assert_eq!(
+        (r["group"].as_i64(), r["groups"].as_i64()),
+        (Some(2), Some(3)),
+        "{v}"
+    );
+    assert_eq!(r["serial"], "1");
+    assert_eq!(r["done"], serde_json::json!(["lb1"]));
+    assert_eq!(r["failed"][0]["host"], "lb2", "{v}");
+    assert!(
+        r["failed"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("last UP server"),
+        "{v}"
+    );
+    assert_eq!(r["untouched"], serde_json::json!(["lb3"]));
+    assert_eq!(v["writes"], serde_json::json!(["lb1 sent"]));
+    let message = v["message"].as_str().unwrap();
+    for line in [
+        "rolling change (--serial 1) stopped at group 2 of 3 (lb2):",
+        "  done: lb1",
+        "  failed: lb2 (the error above)",
+        "  never touched: lb3",
+    ] {
+        assert!(message.contains(line), "no {line:?} in:\n{message}");
+    }
+    // What HAProxy says: drained on lb1 only.
+    assert_eq!(admin_state(&labs[0], "bk_api", "api1") & FDRAIN, FDRAIN);
+    assert_eq!(admin_state(&labs[1], "bk_api", "api1"), 0);
+    assert_eq!(admin_state(&labs[2], "bk_api", "api1"), 0);
+
+    // A host whose HAProxy is down: the change stops there with exit 3,
+    // the host after it untouched.
+    let inv2 = dir.path().join("down.ini");
+    std::fs::write(
+        &inv2,
+        format!(
+            "[lb]\nlb1 harun_socket={}\ngone harun_socket={}\nlb3 harun_socket={}\n[lb:vars]\nansible_connection=local\n",
+            labs[0].admin_socket().display(),
+            dir.path().join("gone.sock").display(),
+            labs[2].admin_socket().display()
+        ),
+    )
+    .unwrap();
+    let run = harun()
+        .arg("-i")
+        .arg(&inv2)
+        .arg("--journal")
+        .arg(&journal)
+        .args([
+            "--serial",
+            "1",
+            "--yes",
+            "-e",
+            "set_weight(\"bk_app/app2\", 9); 1",
+        ])
+        .run();
+    run.expect_code(3);
+    for line in [
+        "stopped at group 2 of 3 (gone):",
+        "  done: lb1",
+        "  failed: gone (the error above)",
+        "  never touched: lb3",
+    ] {
+        assert!(run.stderr.contains(line), "no {line:?} in:\n{}", run.stderr);
+    }
+    assert!(run.stderr.contains("gone ("), "{}", run.stderr);
+    assert!(socat(&labs[0], "get weight bk_app/app2").starts_with("9 "));
+    assert!(socat(&labs[2], "get weight bk_app/app2").starts_with("1 "));
+}
+
+#[test]
+fn a_rolling_dry_run_shows_the_plan_group_by_group() {
+    let Some(labs) = three_labs() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let inv = ini_inventory(dir.path(), &labs);
+    let journal = dir.path().join("journal.jsonl");
+    let script = "set_state(\"bk_app/app1\", \"drain\"); 1";
+    let run = harun()
+        .arg("-i")
+        .arg(&inv)
+        .args(["-l", "lb"])
+        .arg("--journal")
+        .arg(&journal)
+        .args(["--serial", "1,2", "--dry-run", "-e", script])
+        .run();
+    run.expect_code(0);
+    let plan: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("dry-run:"))
+        .collect();
+    assert_eq!(
+        plan,
+        [
+            "dry-run: group 1 of 2 (lb1):",
+            "dry-run: would send to lb1: set server bk_app/app1 state drain",
+            "dry-run: group 2 of 2 (lb2, lb3):",
+            "dry-run: would send to lb2: set server bk_app/app1 state drain",
+            "dry-run: would send to lb3: set server bk_app/app1 state drain",
+        ],
+        "{}",
+        run.stderr
+    );
+    for l in &labs {
+        assert_eq!(admin_state(l, "bk_app", "app1"), 0);
+    }
+    // The same plan in the report.
+    let run = harun()
+        .arg("-i")
+        .arg(&inv)
+        .args(["-l", "lb"])
+        .arg("--journal")
+        .arg(&journal)
+        .args(["--serial", "1,2", "--dry-run", "--json", "drain_server"])
+        .args(["-p", "server=bk_app/app1"])
+        .run();
+    run.expect_code(0);
+    let writes: Vec<(String, i64, String)> = run.json()["writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["target"].as_str().unwrap().to_string(),
+                w["group"].as_i64().unwrap(),
+                w["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        writes,
+        [("lb1", 1), ("lb2", 2), ("lb3", 2)].map(|(t, g)| (
+            t.to_string(),
+            g,
+            "dry-run".to_string()
+        ))
+    );
+}

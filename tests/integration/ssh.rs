@@ -256,3 +256,79 @@ fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
     }
     drop(silent);
 }
+
+#[test]
+fn a_rolling_drain_over_ssh_stops_at_the_host_whose_haproxy_is_down() {
+    let Some((sshd, labs)) = setup(3) else {
+        return;
+    };
+    let d = sshd.dir.path();
+    let inv = d.join("rolling.ini");
+    std::fs::write(
+        &inv,
+        format!(
+            "[lb]\nlb1 harun_socket={}\nlb2 harun_socket={}\nlb3 harun_socket={}\n\
+             [lb:vars]\nansible_host=127.0.0.1\nansible_port={}\n",
+            labs[0].admin_socket().display(),
+            // lb2's HAProxy is down: its socket is gone.
+            d.join("gone.sock").display(),
+            labs[2].admin_socket().display(),
+            sshd.port
+        ),
+    )
+    .unwrap();
+    let journal = d.join("journal.jsonl");
+    let run = sshd
+        .harun()
+        .arg("-i")
+        .arg(&inv)
+        .arg("--journal")
+        .arg(&journal)
+        .args(["--serial", "1", "--yes", "--timeout", "5", "drain_server"])
+        .args(["-p", "server=bk_app/app1", "-p", "then=maint"])
+        .args(["-p", "timeout=20", "-p", "poll=0.2"])
+        .run();
+    // The kind of what stopped it: a host that cannot be reached (exit 3).
+    run.expect_code(3);
+    for line in [
+        "rolling change (--serial 1) stopped at group 2 of 3 (lb2):",
+        "  done: lb1",
+        "  failed: lb2 (the error above)",
+        "  never touched: lb3",
+    ] {
+        assert!(run.stderr.contains(line), "no {line:?} in:\n{}", run.stderr);
+    }
+    assert!(
+        run.stderr.contains("lb2 (ssh://") && run.stderr.contains("cannot be opened through SSH"),
+        "{}",
+        run.stderr
+    );
+    // HAProxy's own word: lb1 drained then in maintenance, lb3 untouched.
+    assert_eq!(admin_state(&labs[0], "bk_app", "app1") & FMAINT, FMAINT);
+    assert_eq!(admin_state(&labs[2], "bk_app", "app1"), 0);
+    assert!(status_of(&labs[2], "bk_app", "app1").starts_with("UP"));
+    // The journal names each host (not its forwarded socket) and its group.
+    // lb2 failed on the drain's first read (`then: maint` looks for a server
+    // already parked), before any write: no line; lb3 has none either.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &serde_json::Value| e["outcome"] != "sending")
+        .collect();
+    let seen: Vec<(String, String, String)> = lines
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (s("target"), s("outcome"), s("group"))
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = [
+        ("lb1", "sent", "1/3 of --serial 1"),
+        ("lb1", "sent", "1/3 of --serial 1"),
+    ]
+    .iter()
+    .map(|(t, o, g)| (t.to_string(), o.to_string(), g.to_string()))
+    .collect();
+    assert_eq!(seen, want, "{lines:?}");
+}

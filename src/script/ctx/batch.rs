@@ -101,7 +101,8 @@ impl Ctx {
             commands.len(),
             commands[0]
         ))?;
-        let targets: Vec<Arc<Target>> = self.client.targets().to_vec();
+        // A group of a rolling change, or every target.
+        let targets: Vec<Arc<Target>> = self.scoped_client().targets().to_vec();
         if targets.is_empty() {
             return Err(Error::NoTarget);
         }
@@ -604,7 +605,7 @@ impl Ctx {
             for (i, command) in commands.iter().enumerate() {
                 match sent.remove(&i) {
                     Some(w) => {
-                        self.notice_write(&name, command, w.outcome);
+                        self.notice_write(&name, command, w.outcome, w.reply.as_ref().err());
                         writes.push(w);
                     }
                     None => {

@@ -269,7 +269,7 @@ impl Ctx {
     ) -> Result<(Vec<Option<Snapshot>>, Vec<Serving>)> {
         let mut before = Vec::new();
         let mut serving_before = Vec::new();
-        for target in self.client.targets() {
+        for target in self.scoped_client().targets() {
             let name = target.name();
             let unverifiable = |why: String| {
                 self.journal_note(&name, command, "refused", Some(why.clone()));
