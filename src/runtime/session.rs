@@ -42,6 +42,11 @@ pub struct Session {
     size_hint: usize,
     /// When the last exchange ended.
     last_used: std::time::Instant,
+    /// The handshake (`prompt`, ...) not yet sent: it goes in the same write
+    /// as the next command, and this many prompts answer it before that
+    /// command's reply. A fleet's targets each save a round trip (a
+    /// wake-up of their HAProxy, a round trip of SSH).
+    handshake: Option<(Vec<u8>, usize)>,
 }
 
 /// What [`Session::liveness_after_idle`] found.
@@ -246,6 +251,7 @@ impl Session {
             buf: vec![0u8; buf_size].into_boxed_slice(),
             size_hint: 4096,
             last_used: std::time::Instant::now(),
+            handshake: None,
         })
     }
 
@@ -270,24 +276,45 @@ impl Session {
         if read_only {
             handshake.push("operator");
         }
-        // One write, one round trip: HAProxy reads the lines in order and
-        // `prompt` comes first, so each line answers with its own prompt (a
-        // fleet of targets pays one round trip per target here, not three).
-        let shake = async {
-            session
-                .write_lines(&handshake, handshake[0], deadline)
-                .await?;
-            let mut acc: Vec<u8> = Vec::with_capacity(64);
-            let mut prompts = 0;
-            while prompts < handshake.len() {
-                let n = session.read_some(handshake[0], acc.len(), deadline).await?;
-                acc.extend_from_slice(&session.buf[..n]);
-                prompts = acc.windows(PROMPT.len()).filter(|w| *w == PROMPT).count();
-            }
-            Ok::<_, Error>(())
-        };
-        shake.await.map_err(|e| over_ssh(address, e))?;
+        // Sent with the first command, in one write: HAProxy reads the lines
+        // in order and `prompt` comes first, so each line answers with its
+        // own prompt, and `operator` applies before the command.
+        let mut bytes = Vec::with_capacity(64);
+        for line in &handshake {
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+        }
+        session.handshake = Some((bytes, handshake.len()));
         Ok(session)
+    }
+
+    /// Read the prompts that answer the handshake sent with a command, and
+    /// return what came after them: the start of that command's reply (a
+    /// part of the last read, so it fits in `buf`). A forwarded socket that
+    /// closes here failed on the remote side (see [`over_ssh`]).
+    async fn skip_handshake(
+        &mut self,
+        prompts: usize,
+        label: &str,
+        deadline: Instant,
+    ) -> Result<Vec<u8>> {
+        let mut acc: Vec<u8> = Vec::with_capacity(64);
+        loop {
+            let mut seen = 0;
+            let mut at = 0;
+            while let Some(pos) = find_prompt(&acc[at..]) {
+                seen += 1;
+                at += pos + PROMPT.len();
+                if seen == prompts {
+                    return Ok(acc.split_off(at));
+                }
+            }
+            let n = self
+                .read_some(label, acc.len(), deadline)
+                .await
+                .map_err(|e| over_ssh(&self.address, e))?;
+            acc.extend_from_slice(&self.buf[..n]);
+        }
     }
 
     /// The next exchange ends by `deadline` instead of `timeout` from its
@@ -368,6 +395,16 @@ impl Session {
         };
         let deadline = self.exchange_deadline();
         let mut out = Vec::with_capacity(commands.iter().map(|c| c.as_str().len() + 1).sum());
+        // A new session's handshake goes first in the same write; its
+        // prompts are the first replies, dropped.
+        let skip = match self.handshake.take() {
+            Some((bytes, prompts)) => {
+                out.extend_from_slice(&bytes);
+                prompts
+            }
+            None => 0,
+        };
+        let wanted = commands.len() + skip;
         for c in commands {
             out.extend_from_slice(c.as_str().as_bytes());
             out.push(b'\n');
@@ -377,7 +414,13 @@ impl Session {
             timeout: self.timeout,
             max_reply: self.max_reply,
         };
-        let Session { stream, buf, .. } = self;
+        let Session {
+            stream,
+            buf,
+            address,
+            ..
+        } = self;
+        let address = &*address;
         let (mut reader, mut writer) = tokio::io::split(stream);
         let write = async {
             match timeout_at(deadline, writer.write_all(&out)).await {
@@ -395,13 +438,13 @@ impl Session {
             // `acc[start..]` is the reply being received; earlier bytes are
             // split off into `replies` and dropped now and then.
             let mut acc: Vec<u8> = Vec::with_capacity(4096);
-            let mut replies: Vec<String> = Vec::with_capacity(commands.len());
+            let mut replies: Vec<String> = Vec::with_capacity(wanted);
             let mut start = 0usize;
             // Where the search for the next prompt resumes: a long reply
             // arrives in many reads, and is scanned once.
             let mut scanned = 0usize;
             loop {
-                while replies.len() < commands.len() {
+                while replies.len() < wanted {
                     let from = scanned.max(start);
                     let Some(pos) = find_prompt(&acc[from..]) else {
                         // A prompt may straddle this read and the next.
@@ -413,7 +456,8 @@ impl Session {
                     start = end + PROMPT.len();
                     scanned = start;
                 }
-                if replies.len() == commands.len() {
+                if replies.len() == wanted {
+                    replies.drain(..skip);
                     return Ok(replies);
                 }
                 if start > 0 && start * 2 >= acc.len() {
@@ -421,8 +465,12 @@ impl Session {
                     scanned -= start;
                     start = 0;
                 }
-                let n =
-                    read_into(&mut reader, buf, &io, &label, acc.len() - start, deadline).await?;
+                let n = read_into(&mut reader, buf, &io, &label, acc.len() - start, deadline)
+                    .await
+                    .map_err(|e| match replies.len() < skip {
+                        true => over_ssh(address, e),
+                        false => e,
+                    })?;
                 acc.extend_from_slice(&buf[..n]);
             }
         };
@@ -477,12 +525,29 @@ impl Session {
         on_data: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<()> {
         let deadline = self.exchange_deadline();
-        self.write_lines(&[line], line, deadline).await?;
+        // Bytes of the reply already in `buf`, read with the handshake's prompts.
+        let mut early = None;
+        if let Some((mut bytes, prompts)) = self.handshake.take() {
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+            self.write_bytes(&bytes, line, deadline).await?;
+            // Until the prompts come, errors name the first line unanswered.
+            let rest = self.skip_handshake(prompts, "prompt", deadline).await?;
+            if !rest.is_empty() {
+                self.buf[..rest.len()].copy_from_slice(&rest);
+                early = Some(rest.len());
+            }
+        } else {
+            self.write_lines(&[line], line, deadline).await?;
+        }
         // `held` is the unsent tail: up to 3 bytes that could be `\n> `.
         let mut held: Vec<u8> = Vec::with_capacity(8);
         let mut total = 0usize;
         loop {
-            let n = self.read_some(line, total, deadline).await?;
+            let n = match early.take() {
+                Some(n) => n,
+                None => self.read_some(line, total, deadline).await?,
+            };
             total += n;
             let chunk = &self.buf[..n];
             if n >= 3 {
@@ -523,7 +588,12 @@ impl Session {
             out.extend_from_slice(l.as_bytes());
             out.push(b'\n');
         }
-        match timeout_at(deadline, self.stream.write_all(&out)).await {
+        self.write_bytes(&out, label, deadline).await
+    }
+
+    /// Write `out` (validated lines) in one write, by `deadline`.
+    async fn write_bytes(&mut self, out: &[u8], label: &str, deadline: Instant) -> Result<()> {
+        match timeout_at(deadline, self.stream.write_all(out)).await {
             Ok(Ok(())) => Ok(()),
             // HAProxy could not have read a command it refused to accept.
             Ok(Err(e)) => Err(self.lost(label, format!("{IDLE_CLOSE}: {e}"))),
