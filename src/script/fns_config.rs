@@ -518,6 +518,17 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     )
     .register_into_engine(engine, move |p: &str| config_model(&c, Some(p)));
     let c = ctx.clone();
+    reg("check_hosts", &["Array"], "The hosts whose files the configuration, rsyslog and host checks read, as\ntheir findings name them (`target`): `localhost` for this machine (a local\nsocket, or none), then each host an `ssh://` or inventory target is on (its\nname, else its `ssh://` address). Logs in to each SSH host (once per run).\n`config_lint()` and `log_check()` cover every one; `config()`,\n`config_check()`, `log_setup()`, `system_check()` and `host_facts()` read one\nand raise `e.kind == \"several_hosts\"` when there are more.")
+        .register_into_engine(engine, move || -> Array {
+            if c.replay().is_some() {
+                return vec!["localhost".into()];
+            }
+            c.check_hosts()
+                .iter()
+                .map(|h| h.name.clone().unwrap_or_else(|| "localhost".into()).into())
+                .collect()
+        });
+    let c = ctx.clone();
     reg("config_lint", &["Array"], "Lint the configuration (`-c`): runs `haproxy -c`, reads rsyslog (for sockets\ninside the chroot) and the HAProxy version, applies every `config.*` rule (see\ndocs/findings.md). Records each finding in the report (do not call `finding`\nagain for them) and returns them, most severe first (keys below). A missing haproxy binary becomes\n`config.check-unavailable`, an unreadable file `config.unreadable`.")
         .register_into_engine(engine, move || config_lint(&c, None));
     let c = ctx.clone();
