@@ -8,8 +8,8 @@
 //! Exit codes: 0 valid, 1 errors, 2 valid but no listener. Since 2.9
 //! "Configuration file is valid" is only printed with `-V`: only the exit code counts.
 
-use serde::{Deserialize, Serialize};
 use crate::system::access::{Access, RunError};
+use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

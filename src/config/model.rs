@@ -7,10 +7,10 @@
 //! not evaluated: their directives are kept and carry the enclosing condition.
 //! Environment variables are recognised but never expanded.
 
+use crate::system::access::{require_absolute, Access, Kind};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};
-use crate::system::access::{require_absolute, Access, Kind};
 
 /// Files larger than this are refused by [`load_config`].
 pub const MAX_CONFIG_FILE_SIZE: u64 = 16 * 1024 * 1024;

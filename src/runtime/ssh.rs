@@ -230,7 +230,15 @@ pub async fn forward(remote: &Remote, io_timeout: Duration, deadline: Instant) -
         Ok(h) => h,
         Err(_) => return Err(timed_out()),
     };
-    ensure_master(&mut h, config.as_deref(), remote, io_timeout, deadline, &timed_out).await?;
+    ensure_master(
+        &mut h,
+        config.as_deref(),
+        remote,
+        io_timeout,
+        deadline,
+        &timed_out,
+    )
+    .await?;
     if let Some(local) = h.forwards.get(&remote.path) {
         if local.exists() {
             return Ok(local.clone());
@@ -264,7 +272,9 @@ pub async fn forward(remote: &Remote, io_timeout: Duration, deadline: Instant) -
 /// The host's entry (created on first use), the ssh configuration and the
 /// private directory.
 #[allow(clippy::type_complexity)]
-fn host_entry(remote: &Remote) -> Result<(Arc<tokio::sync::Mutex<Host>>, Option<PathBuf>, PathBuf)> {
+fn host_entry(
+    remote: &Remote,
+) -> Result<(Arc<tokio::sync::Mutex<Host>>, Option<PathBuf>, PathBuf)> {
     let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
     let dir = private_dir(&mut st)?;
     let n = st.hosts.len();
@@ -382,7 +392,15 @@ pub async fn master(remote: &Remote, io_timeout: Duration, deadline: Instant) ->
         Ok(h) => h,
         Err(_) => return Err(timed_out()),
     };
-    ensure_master(&mut h, config.as_deref(), remote, io_timeout, deadline, &timed_out).await?;
+    ensure_master(
+        &mut h,
+        config.as_deref(),
+        remote,
+        io_timeout,
+        deadline,
+        &timed_out,
+    )
+    .await?;
     Ok(Master {
         remote: remote.clone(),
         control: h.control.clone(),

@@ -246,7 +246,9 @@ impl Ctx {
                 let mut seen: Vec<(Option<String>, String, Option<u16>)> = Vec::new();
                 let targets = self.client.targets();
                 if targets.is_empty()
-                    || targets.iter().any(|t| !matches!(t.address, Address::Ssh(_)))
+                    || targets
+                        .iter()
+                        .any(|t| !matches!(t.address, Address::Ssh(_)))
                 {
                     out.push(Arc::new(CheckHost {
                         name: None,
@@ -278,7 +280,9 @@ impl Ctx {
                 // waiting on the network and the host's CPU).
                 let io = self.settings.io_timeout;
                 let bound = crate::runtime::ssh::login_bound(io);
-                let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_parallel.max(1)));
+                let limit = Arc::new(tokio::sync::Semaphore::new(
+                    self.settings.max_parallel.max(1),
+                ));
                 let mut logins: Vec<Option<Result<crate::runtime::ssh::Master>>> =
                     (0..remotes.len()).map(|_| None).collect();
                 let done = self.block_on(async {

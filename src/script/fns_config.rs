@@ -7,13 +7,13 @@
 //! `config.unreadable`. `config(path)` raises a catchable error with
 //! `e.kind == "config_unreadable"` (there is no model to return).
 
+use super::ctx::CheckHost;
 use super::ctx::Ctx;
 use super::errors::to_rhai;
 use super::reg;
 use crate::base::error::{Error, ExitCode};
 use crate::base::report::{Finding, Severity};
 use crate::config::{self, CheckError, ConfigError, ConfigModel, LintContext};
-use super::ctx::CheckHost;
 use crate::system::access::{Access, RunError};
 use crate::system::rsyslog::{load_rsyslog_on, RsyslogSetup};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
@@ -190,8 +190,8 @@ pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
             tokio::task::spawn_blocking(move || {
                 config::check::run_check_on(&access, &bin, &paths, CHECK_TIMEOUT)
             })
-                .await
-                .map_err(|e| Error::Other(format!("haproxy -c: {e}")))
+            .await
+            .map_err(|e| Error::Other(format!("haproxy -c: {e}")))
         })
         .map_err(to_rhai)?;
     Ok(match r {
@@ -289,7 +289,11 @@ pub(super) fn rsyslog(ctx: &Ctx) -> RsyslogSetup {
             };
         }
     };
-    match load_rsyslog_on(&access, &ctx.settings.rsyslog_conf, &ctx.settings.rsyslog_dir) {
+    match load_rsyslog_on(
+        &access,
+        &ctx.settings.rsyslog_conf,
+        &ctx.settings.rsyslog_dir,
+    ) {
         Ok(s) => s,
         Err(e) => RsyslogSetup {
             notes: vec![format!("rsyslog configuration not read: {e}")],
@@ -461,7 +465,10 @@ fn unreadable_host(e: &Error, paths: &[PathBuf]) -> Finding {
     )
     .evidence(e.to_string())
     .advice("check the SSH login by hand (`ssh HOST true`, with the same user, key and ssh config); the admin socket's error names the cause too");
-    if let Some(d) = config::rule_docs().iter().find(|d| d.id == "config.unreadable") {
+    if let Some(d) = config::rule_docs()
+        .iter()
+        .find(|d| d.id == "config.unreadable")
+    {
         f = f.detail(d.meaning);
     }
     f

@@ -58,7 +58,10 @@ fn probes(ctx: &Ctx) -> R<(host::IrqbalanceStatus, host::CpuInfo)> {
         }
         None => {
             let access = host_access(ctx)?;
-            let (proc_root, sys_root) = (ctx.settings.proc_root.clone(), ctx.settings.sys_root.clone());
+            let (proc_root, sys_root) = (
+                ctx.settings.proc_root.clone(),
+                ctx.settings.sys_root.clone(),
+            );
             let on = access.clone();
             let probed = ctx
                 .block_on(async move {

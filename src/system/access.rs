@@ -213,7 +213,9 @@ impl Access {
                 let mut line = String::from(
                     "PATH=\"$PATH:/usr/local/sbin:/usr/sbin:/sbin\"; export PATH; exec",
                 );
-                for w in std::iter::once(program.as_os_str()).chain(args.iter().map(|a| a.as_os_str())) {
+                for w in
+                    std::iter::once(program.as_os_str()).chain(args.iter().map(|a| a.as_os_str()))
+                {
                     let Some(w) = w.to_str().filter(|w| !w.contains('\0')) else {
                         return Err(RunError::Spawn(io::Error::new(
                             io::ErrorKind::InvalidInput,
@@ -293,7 +295,11 @@ fn quote_path(path: &Path) -> io::Result<String> {
 fn io_error(stderr: &[u8], path: &Path) -> io::Error {
     let text = String::from_utf8_lossy(stderr);
     let text = text.lines().last().unwrap_or("").trim().to_string();
-    let kind = if text.contains("No such file") || text.contains("Not a directory") || text.contains("can't cd") || text.contains("can't open") {
+    let kind = if text.contains("No such file")
+        || text.contains("Not a directory")
+        || text.contains("can't cd")
+        || text.contains("can't open")
+    {
         io::ErrorKind::NotFound
     } else if text.contains("Permission denied") {
         io::ErrorKind::PermissionDenied
@@ -389,7 +395,10 @@ pub fn run_bounded(mut cmd: Command, timeout: Duration, limit: usize) -> Result<
 
 /// Reads a pipe to the end (kept to `limit` bytes) on its own thread; the
 /// result is sent on the returned channel.
-fn spawn_reader<R: Read + Send + 'static>(r: R, limit: usize) -> std::sync::mpsc::Receiver<Vec<u8>> {
+fn spawn_reader<R: Read + Send + 'static>(
+    r: R,
+    limit: usize,
+) -> std::sync::mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = Vec::new();
@@ -478,8 +487,14 @@ mod tests {
     fn remote_errors_keep_their_kind() {
         let p = Path::new("/x");
         for (said, kind) in [
-            (&b"head: cannot open '/x' for reading: No such file or directory\n"[..], io::ErrorKind::NotFound),
-            (b"head: cannot open '/x' for reading: Permission denied\n", io::ErrorKind::PermissionDenied),
+            (
+                &b"head: cannot open '/x' for reading: No such file or directory\n"[..],
+                io::ErrorKind::NotFound,
+            ),
+            (
+                b"head: cannot open '/x' for reading: Permission denied\n",
+                io::ErrorKind::PermissionDenied,
+            ),
             (b"Is a directory\n", io::ErrorKind::IsADirectory),
             (b"", io::ErrorKind::Other),
         ] {

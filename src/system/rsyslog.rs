@@ -9,9 +9,9 @@
 //! shared with the included files (set before an include it applies inside; set inside, it
 //! applies to the rest of the including file). Include loops are cut with a note, never followed.
 
+use crate::system::access::{require_absolute, Access, Kind};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use crate::system::access::{require_absolute, Access, Kind};
 
 /// The directory Debian and RHEL ship for snippets; includes pointing into it are
 /// redirected to `load_rsyslog`'s `include_dir` (so tests can use a fake tree).

@@ -301,7 +301,11 @@ fn troubleshoot_over_ssh_reads_the_hosts_files_and_says_the_same() {
     let before = commands_run(&sshd);
     let remote = common(sshd.harun().arg("-s").arg(sshd.url(lab.admin_socket()))).run();
     let (lj, rj) = (local.json(), remote.json());
-    assert_eq!(remote.code, local.code, "{}\n{}", local.stderr, remote.stderr);
+    assert_eq!(
+        remote.code, local.code,
+        "{}\n{}",
+        local.stderr, remote.stderr
+    );
     // The same findings, by id: the host's haproxy -c, lint, logging and
     // system checks gave what they give on the host itself.
     assert_eq!(ids(&rj), ids(&lj), "{}", remote.stderr);
@@ -315,7 +319,8 @@ fn troubleshoot_over_ssh_reads_the_hosts_files_and_says_the_same() {
     let host = sshd.url(lab.admin_socket());
     let f = findings_with(&rj, "config.no-health-check");
     assert!(
-        f.iter().all(|f| f["target"].as_str() == Some(host.as_str())),
+        f.iter()
+            .all(|f| f["target"].as_str() == Some(host.as_str())),
         "{f:?}"
     );
     assert!(evidence(f[0]).contains("host.cfg"), "{f:?}");
@@ -357,14 +362,20 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
         .collect();
     // lb1's configuration was read and linted there; `refused` is one
     // finding naming it, its login's error as evidence.
-    assert!(lines.iter().any(|l| l.starts_with("lb1 config.")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("lb1 config.")),
+        "{lines:?}"
+    );
     assert!(
         lines
             .iter()
             .any(|l| l.starts_with("refused config.unreadable") && l.contains("connection refused")),
         "{lines:?}"
     );
-    assert!(!lines.iter().any(|l| l.starts_with("lb1 config.unreadable")), "{lines:?}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("lb1 config.unreadable")),
+        "{lines:?}"
+    );
     // One host's facts from several hosts: refused by name, never picked.
     let run = sshd
         .harun()
