@@ -56,13 +56,7 @@ pub struct Ctx {
     playbook: Mutex<String>,
     versions: Mutex<BTreeMap<String, String>>,
     /// Configurations loaded in this run (cleared by `begin_run`).
-    models: Mutex<
-        Vec<(
-            Option<String>,
-            Vec<std::path::PathBuf>,
-            crate::config::model::LoadedModel,
-        )>,
-    >,
+    models: Mutex<Vec<CachedModel>>,
     /// Directories `bundle()` created with this Ctx: the only ones `save()` writes into.
     bundles: Mutex<BTreeSet<std::path::PathBuf>>,
     /// The snapshot bundle this run replays (`-s replay@DIR`), if any.
@@ -72,6 +66,14 @@ pub struct Ctx {
     /// The host a per-host loop is on (see [`Ctx::on_host`]).
     scoped_host: Mutex<Option<Arc<CheckHost>>>,
 }
+
+/// A configuration loaded in this run: its host (`None`: this machine),
+/// its paths, the model.
+type CachedModel = (
+    Option<String>,
+    Vec<std::path::PathBuf>,
+    crate::config::model::LoadedModel,
+);
 
 /// A host the configuration, rsyslog and host checks read: this machine,
 /// or one reached over SSH (its master connection, or why it failed).
