@@ -610,6 +610,30 @@ mod tests {
     }
 
     #[test]
+    fn quoted_words_reach_the_shell_as_written() {
+        // What a remote login shell does with the line: run it through sh
+        // here; hostile paths come back as one word, nothing executed.
+        let marker = std::env::temp_dir().join(format!("harun-quote-{}", std::process::id()));
+        let words = [
+            "/etc/haproxy/haproxy.cfg".to_string(),
+            "it's here".to_string(),
+            format!("$(touch {})", marker.display()),
+            format!("`touch {}`; touch {}", marker.display(), marker.display()),
+            "a\nb\\c\"d*?[x]~ $HOME".to_string(),
+            String::new(),
+        ];
+        for w in &words {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf '%s' {}", quote(w)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), *w);
+        }
+        assert!(!marker.exists(), "a quoted word ran a command");
+    }
+
+    #[test]
     fn explains_ssh_failures_by_cause() {
         let r = Remote::parse("lb1:2222/a.sock").unwrap();
         let cases = [
