@@ -8,11 +8,11 @@
 //! Exit codes: 0 valid, 1 errors, 2 valid but no listener. Since 2.9
 //! "Configuration file is valid" is only printed with `-V`: only the exit code counts.
 
+use crate::system::access::{Access, RunError};
 use serde::{Deserialize, Serialize};
-use std::io::Read;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One `[ALERT]`/`[WARNING]`/`[NOTICE]`/`[DIAG]` message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,114 +231,46 @@ pub fn run_check(
     paths: &[PathBuf],
     timeout: Duration,
 ) -> Result<CheckResult, CheckError> {
+    run_check_on(&Access::Local, haproxy_bin, paths, timeout)
+}
+
+/// [`run_check`] on a host: this machine's haproxy or, over SSH, the
+/// host's, on the host's files.
+pub fn run_check_on(
+    access: &Access,
+    haproxy_bin: &Path,
+    paths: &[PathBuf],
+    timeout: Duration,
+) -> Result<CheckResult, CheckError> {
     if paths.is_empty() {
         return Err(CheckError::NoPath);
     }
-    let mut cmd = Command::new(crate::base::program::resolve_program(haproxy_bin));
-    cmd.arg("-c");
+    let mut args: Vec<OsString> = vec!["-c".into()];
     for p in paths {
-        cmd.arg("-f").arg(p);
+        args.push("-f".into());
+        args.push(p.into());
     }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // Its own process group, so a timeout kills a wrapper script's children too (they
-    // hold the pipes: killing only the direct child would leave the readers blocked).
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    let mut child = cmd.spawn().map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            CheckError::BinaryNotFound {
-                bin: haproxy_bin.to_path_buf(),
-            }
-        } else {
-            CheckError::Spawn {
-                bin: haproxy_bin.to_path_buf(),
-                source,
-            }
-        }
-    })?;
-    let pgid = child.id() as libc::pid_t;
-    let kill_group = || {
-        // SAFETY: kill(2) with a negative pid signals the process group we created.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
+    let bin = || match access.host() {
+        Some(h) => PathBuf::from(format!("{} (on {h})", haproxy_bin.display())),
+        None => haproxy_bin.to_path_buf(),
     };
-    let out_reader = child.stdout.take().map(spawn_reader);
-    let err_reader = child.stderr.take().map(spawn_reader);
-    let deadline = Instant::now() + timeout;
-    let timed_out = || CheckError::Timeout {
-        bin: haproxy_bin.to_path_buf(),
-        after: timeout,
-    };
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                kill_group();
-                let _ = child.wait();
-                // The readers are not joined: a descendant that left the group could
-                // still hold the pipes. They end on their own at EOF.
-                return Err(timed_out());
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(source) => {
-                kill_group();
-                let _ = child.wait();
-                return Err(CheckError::Spawn {
-                    bin: haproxy_bin.to_path_buf(),
-                    source,
-                });
-            }
-        }
-    };
-    // The child exited; a background descendant may still hold the pipes open. Wait for
-    // EOF until the deadline, then kill what is left of the group and give up.
-    let join = |r: Option<std::sync::mpsc::Receiver<Vec<u8>>>| -> Option<Vec<u8>> {
-        match r {
-            None => Some(Vec::new()),
-            Some(r) => r
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .ok(),
-        }
-    };
-    let (Some(stderr), Some(stdout)) = (join(err_reader), join(out_reader)) else {
-        kill_group();
-        return Err(timed_out());
-    };
-    let mut text = String::from_utf8_lossy(&stderr).into_owned();
+    let out = access
+        .run(haproxy_bin, &args, timeout, MAX_OUTPUT)
+        .map_err(|e| match e {
+            RunError::NotFound => CheckError::BinaryNotFound { bin: bin() },
+            RunError::Timeout(after) => CheckError::Timeout { bin: bin(), after },
+            RunError::Spawn(source) => CheckError::Spawn { bin: bin(), source },
+        })?;
+    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str(&String::from_utf8_lossy(&stdout));
-    let code = match status.code() {
-        Some(c) => c,
-        None => {
-            use std::os::unix::process::ExitStatusExt;
-            128 + status.signal().unwrap_or(0)
-        }
-    };
-    Ok(parse_check_output(&text, code))
+    text.push_str(&String::from_utf8_lossy(&out.stdout));
+    Ok(parse_check_output(&text, out.code))
 }
 
-/// Reads a pipe to the end (bounded to 16 MiB) on its own thread; the result is sent
-/// on the returned channel.
-fn spawn_reader<R: Read + Send + 'static>(r: R) -> std::sync::mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let mut limited = r.take(16 * 1024 * 1024);
-        let _ = limited.read_to_end(&mut buf);
-        // Drain the rest so the child never blocks on a full pipe.
-        let mut inner = limited.into_inner();
-        let _ = std::io::copy(&mut inner, &mut std::io::sink());
-        let _ = tx.send(buf);
-    });
-    rx
-}
+/// Output of `haproxy -c` kept, per stream.
+const MAX_OUTPUT: usize = 16 * 1024 * 1024;
 
 /// Outcome of trying to run `haproxy -c`: its result, or why it could not run.
 pub enum Checked {
@@ -362,6 +294,7 @@ pub fn version_of(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn fixture(name: &str) -> String {
         let p = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,9 +7,9 @@
 //! not evaluated: their directives are kept and carry the enclosing condition.
 //! Environment variables are recognised but never expanded.
 
+use crate::system::access::{require_absolute, Access, Kind};
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Files larger than this are refused by [`load_config`].
@@ -430,43 +430,49 @@ pub fn chroot(model: &ConfigModel) -> Option<(String, String)> {
 /// Loads files and directories (a directory's `*.cfg` files in lexical order, as
 /// HAProxy does with `-f dir`) and parses them into one model.
 pub fn load_config(paths: &[PathBuf]) -> Result<ConfigModel, ConfigError> {
+    load_config_on(&Access::Local, paths)
+}
+
+/// [`load_config`] on a host: this machine's files or, over SSH, another
+/// host's (named by their paths on that host).
+pub fn load_config_on(access: &Access, paths: &[PathBuf]) -> Result<ConfigModel, ConfigError> {
     if paths.is_empty() {
         return Err(ConfigError::NoPath);
     }
     let mut files = Vec::new();
     for p in paths {
-        let meta = fs::metadata(p).map_err(|source| ConfigError::Read {
+        let read_err = |source| ConfigError::Read {
             path: p.clone(),
             source,
-        })?;
-        if meta.is_dir() {
-            let rd = fs::read_dir(p).map_err(|source| ConfigError::ReadDir {
-                path: p.clone(),
-                source,
-            })?;
-            let mut entries = Vec::new();
-            for e in rd {
-                let e = e.map_err(|source| ConfigError::ReadDir {
+        };
+        let p_abs = require_absolute(access, p).map_err(read_err)?;
+        match access.kind(&p_abs).map_err(read_err)? {
+            Kind::Dir => {
+                let entries = access.list(p).map_err(|source| ConfigError::ReadDir {
                     path: p.clone(),
                     source,
                 })?;
-                let path = e.path();
-                let name = e.file_name();
-                let is_cfg = haproxy_takes_dir_entry(name.as_encoded_bytes());
-                // Follow symlinks like haproxy's stat(): only regular files count.
-                if is_cfg && fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false) {
-                    entries.push(path);
-                }
+                // Sorted by name, as haproxy sorts; only regular files
+                // count (symlinks followed, like haproxy's stat()).
+                files.extend(
+                    entries
+                        .into_iter()
+                        .filter(|e| e.is_file && haproxy_takes_dir_entry(e.name.as_bytes()))
+                        .map(|e| p.join(e.name)),
+                );
             }
-            entries.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-            files.extend(entries);
-        } else if meta.is_file() {
-            files.push(p.clone());
-        } else {
-            return Err(ConfigError::NotAFile { path: p.clone() });
+            Kind::File => files.push(p.clone()),
+            Kind::Other => return Err(ConfigError::NotAFile { path: p.clone() }),
         }
     }
-    load_files(files.iter().map(|f| (f.as_path(), f.as_path())))
+    let mut model = ConfigModel::default();
+    for f in &files {
+        let part = parse_config(&read_config_file_on(access, f)?, f);
+        model.files.extend(part.files);
+        model.sections.extend(part.sections);
+        model.notes.extend(part.notes);
+    }
+    Ok(model)
 }
 
 /// Files read from `read` and named `name` (a replay's copy under its
@@ -498,22 +504,25 @@ fn haproxy_takes_dir_entry(name: &[u8]) -> bool {
 
 /// Reads one file with the size and binary checks of [`load_config`].
 pub fn read_config_file(path: &Path) -> Result<String, ConfigError> {
-    let file = fs::File::open(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut bytes = Vec::new();
-    // Read at most one byte more than the limit so a growing file cannot bypass it.
-    file.take(MAX_CONFIG_FILE_SIZE + 1)
-        .read_to_end(&mut bytes)
+    read_config_file_on(&Access::Local, path)
+}
+
+fn read_config_file_on(access: &Access, path: &Path) -> Result<String, ConfigError> {
+    // At most one byte more than the limit, so a growing file cannot bypass it.
+    let bytes = access
+        .read(path, MAX_CONFIG_FILE_SIZE)
         .map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
     if bytes.len() as u64 > MAX_CONFIG_FILE_SIZE {
-        let size = fs::metadata(path)
-            .map(|m| m.len())
-            .unwrap_or(bytes.len() as u64);
+        let size = match access {
+            Access::Local => fs::metadata(path)
+                .map(|m| m.len())
+                .unwrap_or(bytes.len() as u64),
+            // Not asked of the host: "more than the limit" is what is known.
+            Access::Ssh { .. } => bytes.len() as u64,
+        };
         return Err(ConfigError::TooLarge {
             path: path.to_path_buf(),
             size,

@@ -41,6 +41,13 @@ static FINDING_DOCS: &[FindingDoc] = &[
         fix: "Let it finish, or bound it with `hard-stop-after` in `global`; see its sessions with `@!PID show sess` on the master CLI; `processes()` lists each with its age and sessions.",
     },
     FindingDoc {
+        id: "system.unreadable",
+        severity: Severity::Error,
+        title: "The host's CPUs and irqbalance could not be read over SSH (troubleshoot)",
+        meaning: "The target is on another host (`ssh://`, an inventory host) and the host checks run there over the same SSH connection as the admin socket; the login or a command on that host failed, so irqbalance and the CPUs of that host are unknown (this machine's would be a wrong answer).",
+        fix: "Check the login by hand with the same user, key and ssh config (`ssh -F CONFIG HOST true`); the admin socket's `target.unreachable` error names the cause when the login itself failed.",
+    },
+    FindingDoc {
         id: "drain.timeout",
         severity: Severity::Error,
         title: "Drain timed out: the server is left in drain",

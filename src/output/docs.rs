@@ -430,6 +430,8 @@ mod tests {
     const NO_MAP: &[&str] = &[
         // The type of its `default` argument (int, float, bool or string).
         "param",
+        // An array of host names (strings).
+        "check_hosts",
     ];
 
     /// `harun doc NAME` lists the keys of everything that returns a map.

@@ -134,7 +134,7 @@ impl Remote {
     }
 
     /// `user@host:port`, for messages.
-    fn destination(&self) -> String {
+    pub fn destination(&self) -> String {
         let mut s = String::new();
         if let Some(u) = &self.user {
             s.push_str(u);
@@ -239,59 +239,22 @@ fn base_args(config: Option<&Path>, control: &Path, remote: &Remote) -> Vec<OsSt
 /// The local unix socket that reaches `remote`'s admin socket, starting the
 /// host's master and the forward when needed, all by `deadline`.
 pub async fn forward(remote: &Remote, io_timeout: Duration, deadline: Instant) -> Result<PathBuf> {
-    let (host, config, dir) = {
-        let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
-        let dir = private_dir(&mut st)?;
-        let n = st.hosts.len();
-        let host = st
-            .hosts
-            .entry(remote.host_key())
-            .or_insert_with(|| {
-                Arc::new(tokio::sync::Mutex::new(Host {
-                    control: dir.join(format!("m{n}")),
-                    forwards: HashMap::new(),
-                }))
-            })
-            .clone();
-        (host, st.config.clone(), dir)
-    };
+    let (host, config, dir) = host_entry(remote)?;
     let target = remote.to_string();
-    // The bound this call was given (a login's is longer than --timeout).
-    let bound = deadline.saturating_duration_since(Instant::now());
-    let bound = Duration::from_millis((bound.as_millis() as u64).div_ceil(100) * 100);
-    let timed_out = || Error::Timeout {
-        target: target.clone(),
-        what: format!("the SSH login to {}", remote.destination()),
-        after: bound,
-    };
+    let timed_out = login_timeout(remote, &target, deadline);
     let mut h = match timeout_at(deadline, host.lock()).await {
         Ok(h) => h,
         Err(_) => return Err(timed_out()),
     };
-    // A master that is gone (killed, or idle past ControlPersist) takes its
-    // forwards with it.
-    if !h.control.exists() {
-        h.forwards.clear();
-        let mut args = base_args(config.as_deref(), &h.control, remote);
-        let secs = io_timeout.as_secs_f64().ceil().max(1.0) as u64;
-        for o in [
-            "ControlMaster=yes".to_string(),
-            format!("ControlPersist={PERSIST}"),
-            format!("ConnectTimeout={secs}"),
-            "StreamLocalBindUnlink=yes".to_string(),
-            "ExitOnForwardFailure=yes".to_string(),
-        ] {
-            args.push("-o".into());
-            args.push(o.into());
-        }
-        args.extend([
-            "-N".into(),
-            "-f".into(),
-            "--".into(),
-            remote.host.clone().into(),
-        ]);
-        run_ssh(&args, remote, deadline, timed_out).await?;
-    }
+    ensure_master(
+        &mut h,
+        config.as_deref(),
+        remote,
+        io_timeout,
+        deadline,
+        &timed_out,
+    )
+    .await?;
     if let Some(local) = h.forwards.get(&remote.path) {
         if local.exists() {
             return Ok(local.clone());
@@ -320,6 +283,163 @@ pub async fn forward(remote: &Remote, io_timeout: Duration, deadline: Instant) -
     run_ssh(&args, remote, deadline, timed_out).await?;
     h.forwards.insert(remote.path.clone(), local.clone());
     Ok(local)
+}
+
+/// The host's entry (created on first use), the ssh configuration and the
+/// private directory.
+#[allow(clippy::type_complexity)]
+fn host_entry(
+    remote: &Remote,
+) -> Result<(Arc<tokio::sync::Mutex<Host>>, Option<PathBuf>, PathBuf)> {
+    let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
+    let dir = private_dir(&mut st)?;
+    let n = st.hosts.len();
+    let host = st
+        .hosts
+        .entry(remote.host_key())
+        .or_insert_with(|| {
+            Arc::new(tokio::sync::Mutex::new(Host {
+                control: dir.join(format!("m{n}")),
+                forwards: HashMap::new(),
+            }))
+        })
+        .clone();
+    Ok((host, st.config.clone(), dir))
+}
+
+/// The error of a login that did not end by `deadline`.
+fn login_timeout<'a>(
+    remote: &'a Remote,
+    target: &'a str,
+    deadline: Instant,
+) -> impl Fn() -> Error + Sync + 'a {
+    // The bound this call was given (a login's is longer than --timeout).
+    let bound = deadline.saturating_duration_since(Instant::now());
+    let bound = Duration::from_millis((bound.as_millis() as u64).div_ceil(100) * 100);
+    move || Error::Timeout {
+        target: target.to_string(),
+        what: format!("the SSH login to {}", remote.destination()),
+        after: bound,
+    }
+}
+
+/// Start the host's master unless it runs. A master that is gone (killed,
+/// or idle past ControlPersist) takes its forwards with it.
+async fn ensure_master(
+    h: &mut Host,
+    config: Option<&Path>,
+    remote: &Remote,
+    io_timeout: Duration,
+    deadline: Instant,
+    timed_out: &(dyn Fn() -> Error + Sync),
+) -> Result<()> {
+    if h.control.exists() {
+        return Ok(());
+    }
+    h.forwards.clear();
+    let mut args = base_args(config, &h.control, remote);
+    let secs = io_timeout.as_secs_f64().ceil().max(1.0) as u64;
+    for o in [
+        "ControlMaster=yes".to_string(),
+        format!("ControlPersist={PERSIST}"),
+        format!("ConnectTimeout={secs}"),
+        "StreamLocalBindUnlink=yes".to_string(),
+        "ExitOnForwardFailure=yes".to_string(),
+    ] {
+        args.push("-o".into());
+        args.push(o.into());
+    }
+    args.extend([
+        "-N".into(),
+        "-f".into(),
+        "--".into(),
+        remote.host.clone().into(),
+    ]);
+    run_ssh(&args, remote, deadline, timed_out).await
+}
+
+/// A host's master, ready to run commands on that host (`ssh -S`): see
+/// [`Master::command`].
+#[derive(Clone, Debug)]
+pub struct Master {
+    remote: Remote,
+    control: PathBuf,
+    config: Option<PathBuf>,
+}
+
+impl Master {
+    /// `user@host:port`, for messages.
+    pub fn destination(&self) -> String {
+        self.remote.destination()
+    }
+
+    /// `ssh` over this master, running `remote_command` on the host: a
+    /// command line for the login shell there, so every word in it must
+    /// have been quoted with [`quote`]. stdin is closed.
+    pub fn command(&self, remote_command: &str) -> std::process::Command {
+        let mut args = base_args(self.config.as_deref(), &self.control, &self.remote);
+        // A master that died since: fail, do not log in again without it
+        // (the login has its own bound, in [`master`]).
+        args.push("-o".into());
+        args.push("ControlMaster=no".into());
+        args.extend([
+            "--".into(),
+            self.remote.host.clone().into(),
+            remote_command.into(),
+        ]);
+        let mut c = std::process::Command::new("ssh");
+        c.args(args).stdin(Stdio::null());
+        c
+    }
+
+    /// Why ssh failed, from what it printed (see [`explain`]).
+    pub fn explain(&self, stderr: &str) -> String {
+        explain(stderr, &self.remote)
+    }
+}
+
+/// The master of `remote`'s host (the path is not used), started when
+/// needed by `deadline`: the connection the admin socket's forward uses.
+pub async fn master(remote: &Remote, io_timeout: Duration, deadline: Instant) -> Result<Master> {
+    let (host, config, _) = host_entry(remote)?;
+    let target = remote.to_string();
+    let timed_out = login_timeout(remote, &target, deadline);
+    let mut h = match timeout_at(deadline, host.lock()).await {
+        Ok(h) => h,
+        Err(_) => return Err(timed_out()),
+    };
+    ensure_master(
+        &mut h,
+        config.as_deref(),
+        remote,
+        io_timeout,
+        deadline,
+        &timed_out,
+    )
+    .await?;
+    Ok(Master {
+        remote: remote.clone(),
+        control: h.control.clone(),
+        config,
+    })
+}
+
+/// One word for a POSIX shell (sh, dash, bash, zsh, ksh): between single
+/// quotes, each `'` written `'\''`. ssh joins its command words with spaces
+/// and hands the line to the remote login shell: a path or argument that
+/// is not quoted so is a shell injection on that host.
+pub fn quote(word: &str) -> String {
+    let mut s = String::with_capacity(word.len() + 2);
+    s.push('\'');
+    for c in word.chars() {
+        if c == '\'' {
+            s.push_str("'\\''");
+        } else {
+            s.push(c);
+        }
+    }
+    s.push('\'');
+    s
 }
 
 /// Run ssh to its end by `deadline`; its failure as one error naming the host.
@@ -510,6 +630,30 @@ mod tests {
         ] {
             assert!(Remote::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn quoted_words_reach_the_shell_as_written() {
+        // What a remote login shell does with the line: run it through sh
+        // here; hostile paths come back as one word, nothing executed.
+        let marker = std::env::temp_dir().join(format!("harun-quote-{}", std::process::id()));
+        let words = [
+            "/etc/haproxy/haproxy.cfg".to_string(),
+            "it's here".to_string(),
+            format!("$(touch {})", marker.display()),
+            format!("`touch {}`; touch {}", marker.display(), marker.display()),
+            "a\nb\\c\"d*?[x]~ $HOME".to_string(),
+            String::new(),
+        ];
+        for w in &words {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf '%s' {}", quote(w)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), *w);
+        }
+        assert!(!marker.exists(), "a quoted word ran a command");
     }
 
     #[test]

@@ -58,13 +58,33 @@ pub struct Ctx {
     playbook: Mutex<String>,
     versions: Mutex<BTreeMap<String, String>>,
     /// Configurations loaded in this run (cleared by `begin_run`).
-    models: Mutex<Vec<(Vec<std::path::PathBuf>, crate::config::model::LoadedModel)>>,
+    models: Mutex<Vec<CachedModel>>,
     /// Directories `bundle()` created with this Ctx: the only ones `save()` writes into.
     bundles: Mutex<BTreeSet<std::path::PathBuf>>,
     /// The snapshot bundle this run replays (`-s replay@DIR`), if any.
     replay: Option<Arc<Bundle>>,
     /// The group of a rolling change being written, if one is.
     scope: Mutex<Option<rolling::Scope>>,
+    /// The hosts whose files the checks read (see [`Ctx::check_hosts`]).
+    check_hosts: OnceLock<Vec<Arc<CheckHost>>>,
+    /// The host a per-host loop is on (see [`Ctx::on_host`]).
+    scoped_host: Mutex<Option<Arc<CheckHost>>>,
+}
+
+/// A configuration loaded in this run: its host (`None`: this machine),
+/// its paths, the model.
+type CachedModel = (
+    Option<String>,
+    Vec<std::path::PathBuf>,
+    crate::config::model::LoadedModel,
+);
+
+/// A host the configuration, rsyslog and host checks read: this machine,
+/// or one reached over SSH (its master connection, or why it failed).
+pub struct CheckHost {
+    /// The host as findings name it (`target`); `None` for this machine.
+    pub name: Option<String>,
+    pub access: std::result::Result<crate::system::access::Access, Error>,
 }
 
 /// A moment of a run, to measure a rate window from (see [`Ctx::mark`]).
@@ -123,6 +143,8 @@ impl Ctx {
             bundles: Mutex::new(BTreeSet::new()),
             replay: None,
             scope: Mutex::new(None),
+            check_hosts: OnceLock::new(),
+            scoped_host: Mutex::new(None),
         }
     }
 
@@ -196,23 +218,157 @@ impl Ctx {
         lock(&self.models).clear();
     }
 
-    /// The configuration loaded from `paths` earlier in this run.
+    /// The configuration loaded from `paths` on `host` earlier in this run.
     pub(crate) fn cached_model(
         &self,
+        host: Option<&str>,
         paths: &[std::path::PathBuf],
     ) -> Option<crate::config::model::LoadedModel> {
         lock(&self.models)
             .iter()
-            .find(|(p, _)| p.as_slice() == paths)
-            .map(|(_, m)| m.clone())
+            .find(|(h, p, _)| h.as_deref() == host && p.as_slice() == paths)
+            .map(|(_, _, m)| m.clone())
     }
 
     pub(crate) fn cache_model(
         &self,
+        host: Option<&str>,
         paths: &[std::path::PathBuf],
         model: crate::config::model::LoadedModel,
     ) {
-        lock(&self.models).push((paths.to_vec(), model));
+        lock(&self.models).push((host.map(str::to_string), paths.to_vec(), model));
+    }
+
+    /// The hosts whose files the checks read, in target order: this
+    /// machine when a target is local (or there is none), then each host
+    /// an `ssh://` target is on, once per host, logged in to (its master)
+    /// the first time this is asked. A host whose login failed is listed
+    /// with its error: the others go on.
+    pub fn check_hosts(&self) -> Vec<Arc<CheckHost>> {
+        self.check_hosts
+            .get_or_init(|| {
+                use crate::runtime::ssh::Remote;
+                use crate::runtime::Address;
+                let mut out: Vec<Arc<CheckHost>> = Vec::new();
+                let mut seen: Vec<(Option<String>, String, Option<u16>)> = Vec::new();
+                let targets = self.client.targets();
+                if targets.is_empty()
+                    || targets
+                        .iter()
+                        .any(|t| !matches!(t.address, Address::Ssh(_)))
+                {
+                    out.push(Arc::new(CheckHost {
+                        name: None,
+                        access: Ok(crate::system::access::Access::Local),
+                    }));
+                }
+                let mut remotes = Vec::new();
+                for t in targets {
+                    let Address::Ssh(remote) = &t.address else {
+                        continue;
+                    };
+                    let key = (remote.user.clone(), remote.host.clone(), remote.port);
+                    if seen.contains(&key) {
+                        continue;
+                    }
+                    seen.push(key);
+                    // Named as the target is (the inventory host, else the
+                    // `ssh://` address): its findings sit with its others.
+                    let name = t.host_name().map(str::to_string).unwrap_or_else(|| {
+                        crate::runtime::Address::Ssh(Remote {
+                            path: remote.path.clone(),
+                            ..remote.clone()
+                        })
+                        .to_string()
+                    });
+                    remotes.push((name, remote.clone()));
+                }
+                // Logged in at once, --forks at a time (a login is mostly
+                // waiting on the network and the host's CPU).
+                let io = self.settings.io_timeout;
+                let bound = crate::runtime::ssh::login_bound(io);
+                let limit = Arc::new(tokio::sync::Semaphore::new(
+                    self.settings.max_parallel.max(1),
+                ));
+                let mut logins: Vec<Option<Result<crate::runtime::ssh::Master>>> =
+                    (0..remotes.len()).map(|_| None).collect();
+                let done = self.block_on(async {
+                    let mut set = tokio::task::JoinSet::new();
+                    for (i, (_, remote)) in remotes.iter().enumerate() {
+                        let remote = remote.clone();
+                        let limit = Arc::clone(&limit);
+                        set.spawn(async move {
+                            let _permit = limit.acquire_owned().await;
+                            let deadline = tokio::time::Instant::now() + bound;
+                            (i, crate::runtime::ssh::master(&remote, io, deadline).await)
+                        });
+                    }
+                    let mut v = Vec::new();
+                    while let Some(joined) = set.join_next().await {
+                        if let Ok(r) = joined {
+                            v.push(r);
+                        }
+                    }
+                    Ok(v)
+                });
+                let stopped = match done {
+                    Ok(v) => {
+                        for (i, r) in v {
+                            logins[i] = Some(r);
+                        }
+                        None
+                    }
+                    Err(e) => Some(e.to_string()),
+                };
+                for ((name, remote), login) in remotes.into_iter().zip(logins) {
+                    let access = match login {
+                        Some(Ok(master)) => Ok(crate::system::access::Access::Ssh {
+                            name: name.clone(),
+                            master,
+                            timeout: io.max(std::time::Duration::from_secs(5)),
+                        }),
+                        Some(Err(e)) => Err(e),
+                        None => Err(Error::Ssh {
+                            target: remote.to_string(),
+                            what: stopped
+                                .clone()
+                                .unwrap_or_else(|| "the SSH login task failed".into()),
+                        }),
+                    };
+                    out.push(Arc::new(CheckHost {
+                        name: Some(name),
+                        access,
+                    }));
+                }
+                out
+            })
+            .clone()
+    }
+
+    /// Run `f` with the checks on `host` (a per-host loop of a primitive).
+    pub(crate) fn on_host<T>(&self, host: &Arc<CheckHost>, f: impl FnOnce() -> T) -> T {
+        let before = lock(&self.scoped_host).replace(Arc::clone(host));
+        let out = f();
+        *lock(&self.scoped_host) = before;
+        out
+    }
+
+    /// The host the checks read now: the one a per-host loop is on, else
+    /// the run's only host. `Err` with every host's name when the run
+    /// reaches several (a primitive that returns one host's facts must not
+    /// pick one in silence).
+    pub(crate) fn check_host(&self) -> std::result::Result<Arc<CheckHost>, Vec<String>> {
+        if let Some(h) = lock(&self.scoped_host).clone() {
+            return Ok(h);
+        }
+        let hosts = self.check_hosts();
+        if hosts.len() == 1 {
+            return Ok(Arc::clone(&hosts[0]));
+        }
+        Err(hosts
+            .iter()
+            .map(|h| h.name.clone().unwrap_or_else(|| "localhost".into()))
+            .collect())
     }
 
     /// End of a run: the report, and the journal synced to disk.

@@ -7,13 +7,15 @@
 //! `config.unreadable`. `config(path)` raises a catchable error with
 //! `e.kind == "config_unreadable"` (there is no model to return).
 
+use super::ctx::CheckHost;
 use super::ctx::Ctx;
 use super::errors::to_rhai;
 use super::reg;
 use crate::base::error::{Error, ExitCode};
 use crate::base::report::{Finding, Severity};
 use crate::config::{self, CheckError, ConfigError, ConfigModel, LintContext};
-use crate::system::rsyslog::{load_rsyslog, RsyslogSetup};
+use crate::system::access::{Access, RunError};
+use crate::system::rsyslog::{load_rsyslog_on, RsyslogSetup};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,25 +69,91 @@ pub(crate) use crate::config::model::LoadedModel;
 /// once per run and set of paths: troubleshoot's lint, logging and system
 /// checks read the same files (a 10 MB configuration is parsed once).
 pub(super) fn load_model(ctx: &Ctx, paths: &[PathBuf]) -> R<LoadedModel> {
-    if let Some(m) = ctx.cached_model(paths) {
-        return Ok(m);
-    }
     if let Some(b) = super::replayed::bundle_for(ctx, paths) {
+        if let Some(m) = ctx.cached_model(None, paths) {
+            return Ok(m);
+        }
         let loaded = Arc::new(super::replayed::config(b));
-        ctx.cache_model(paths, loaded.clone());
+        ctx.cache_model(None, paths, loaded.clone());
         return Ok(loaded);
     }
+    let access = host_access(ctx)?;
+    if let Some(m) = ctx.cached_model(access.host(), paths) {
+        return Ok(m);
+    }
     let owned = paths.to_vec();
+    let on = access.clone();
     let loaded = ctx
         .block_on(async move {
-            tokio::task::spawn_blocking(move || config::load_config(&owned))
+            tokio::task::spawn_blocking(move || config::model::load_config_on(&on, &owned))
                 .await
                 .map_err(|e| Error::Other(format!("loading the configuration: {e}")))
         })
         .map_err(to_rhai)?;
     let loaded = Arc::new(loaded);
-    ctx.cache_model(paths, loaded.clone());
+    ctx.cache_model(access.host(), paths, loaded.clone());
     Ok(loaded)
+}
+
+/// The host the checks read now (see [`Ctx::check_host`]): this machine,
+/// or the one SSH host of the run. Several hosts, or a host whose SSH
+/// login failed, is a catchable error (kinds `several_hosts`, `ssh`).
+pub(super) fn host_access(ctx: &Ctx) -> R<Access> {
+    let host = ctx.check_host().map_err(|names| {
+        kind_error(
+            "several_hosts",
+            format!(
+                "this reads one host's files, and the run reaches {} hosts ({}): pick one with --limit HOST (or -s), or use config_lint() and log_check(), which check every host",
+                names.len(),
+                names.join(", ")
+            ),
+        )
+    })?;
+    match &host.access {
+        Ok(a) => Ok(a.clone()),
+        Err(e) => Err(to_rhai(host_error(&host, e))),
+    }
+}
+
+/// A host's failed login, as an error naming it.
+pub(super) fn host_error(host: &CheckHost, e: &Error) -> Error {
+    Error::Ssh {
+        target: host.name.clone().unwrap_or_else(|| "localhost".into()),
+        what: format!("its files cannot be read over SSH: {e}"),
+    }
+}
+
+/// The hosts a check that returns findings covers: the one a per-host loop
+/// is on, else every host of the run.
+pub(super) fn hosts_to_check(ctx: &Ctx) -> Vec<Arc<CheckHost>> {
+    match ctx.check_host() {
+        Ok(h) => vec![h],
+        Err(_) => ctx.check_hosts(),
+    }
+}
+
+/// Run `f` on each host a check covers; a host whose login failed gets
+/// `unreachable(error)` instead. Every finding names its host (`target`)
+/// when it is not this machine.
+pub(super) fn on_each_host(
+    ctx: &Ctx,
+    mut f: impl FnMut() -> R<Vec<Finding>>,
+    unreachable: impl Fn(&Error) -> Finding,
+) -> R<Vec<Finding>> {
+    let mut out = Vec::new();
+    for h in hosts_to_check(ctx) {
+        let found = match &h.access {
+            Ok(_) => ctx.on_host(&h, &mut f)?,
+            Err(e) => vec![unreachable(&host_error(&h, e))],
+        };
+        out.extend(found.into_iter().map(|mut x| {
+            if x.target.is_none() {
+                x.target.clone_from(&h.name);
+            }
+            x
+        }));
+    }
+    Ok(out)
 }
 
 /// The fix for a configuration that cannot be read.
@@ -104,6 +172,7 @@ pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
     if let Some(b) = super::replayed::bundle_for(ctx, paths) {
         return Ok(super::replayed::check(b));
     }
+    let access = host_access(ctx)?;
     let bin = ctx.settings.haproxy_bin.clone();
     // A configuration lab: its copy is what runs, the user's files are
     // what every message names.
@@ -111,16 +180,18 @@ pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
         .settings
         .config_copy
         .clone()
-        .filter(|_| paths == ctx.settings.config_paths.as_slice());
+        .filter(|_| access.is_local() && paths == ctx.settings.config_paths.as_slice());
     let paths = match &copy {
         Some(c) => c.run.clone(),
         None => paths.to_vec(),
     };
     let r = ctx
         .block_on(async move {
-            tokio::task::spawn_blocking(move || config::run_check(&bin, &paths, CHECK_TIMEOUT))
-                .await
-                .map_err(|e| Error::Other(format!("haproxy -c: {e}")))
+            tokio::task::spawn_blocking(move || {
+                config::check::run_check_on(&access, &bin, &paths, CHECK_TIMEOUT)
+            })
+            .await
+            .map_err(|e| Error::Other(format!("haproxy -c: {e}")))
         })
         .map_err(to_rhai)?;
     Ok(match r {
@@ -149,21 +220,18 @@ pub(super) fn haproxy_version(ctx: &Ctx) -> Option<String> {
         return super::replayed::haproxy_version(b);
     }
     let bin = ctx.settings.haproxy_bin.clone();
+    let access = host_access(ctx).ok()?;
     let out = ctx
         .block_on(async move {
-            let child = tokio::process::Command::new(&bin)
-                .arg("-v")
-                .stdin(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .output();
-            match tokio::time::timeout(Duration::from_secs(10), child).await {
-                Ok(Ok(o)) => Ok(Some(o.stdout)),
-                _ => Ok(None),
-            }
+            tokio::task::spawn_blocking(move || {
+                access.run(&bin, &["-v".into()], Duration::from_secs(10), 4096)
+            })
+            .await
+            .map_err(|e| Error::Other(format!("haproxy -v: {e}")))
         })
-        .ok()??;
-    version_of(&String::from_utf8_lossy(&out[..out.len().min(4096)]))
+        .ok()?
+        .ok()?;
+    version_of(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// `haproxy -vv`: the version, build options and features of the binary
@@ -173,35 +241,32 @@ pub(super) fn haproxy_vv(ctx: &Ctx) -> R<String> {
         return b.recorded("haproxy -vv").map_err(to_rhai);
     }
     let bin = ctx.settings.haproxy_bin.clone();
-    let shown = bin.display().to_string();
+    let access = host_access(ctx)?;
+    let shown = match access.host() {
+        Some(h) => format!("{} (on {h})", bin.display()),
+        None => bin.display().to_string(),
+    };
     let out = ctx
         .block_on(async move {
-            let child = tokio::process::Command::new(crate::base::program::resolve_program(&bin))
-                .arg("-vv")
-                .stdin(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .output();
-            match tokio::time::timeout(Duration::from_secs(10), child).await {
-                Ok(r) => Ok(Some(r)),
-                Err(_) => Ok(None),
-            }
+            tokio::task::spawn_blocking(move || {
+                access.run(&bin, &["-vv".into()], Duration::from_secs(10), 256 * 1024)
+            })
+            .await
+            .map_err(|e| Error::Other(format!("haproxy -vv: {e}")))
         })
         .map_err(to_rhai)?;
     match out {
-        Some(Ok(o)) if o.status.success() => {
-            Ok(String::from_utf8_lossy(&o.stdout[..o.stdout.len().min(256 * 1024)]).into_owned())
-        }
-        Some(Ok(o)) => Err(kind_error(
+        Ok(o) if o.code == 0 => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Ok(o) => Err(kind_error(
             "spawn",
-            format!("`{shown} -vv` exited with {}", o.status),
+            format!("`{shown} -vv` exited with code {}", o.code),
         )),
-        Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(kind_error(
+        Err(RunError::NotFound) => Err(kind_error(
             "binary_not_found",
             format!("haproxy binary `{shown}` not found: install it (`apt-get install haproxy`) or pass `--haproxy-bin PATH`"),
         )),
-        Some(Err(e)) => Err(kind_error("spawn", format!("cannot run `{shown} -vv`: {e}"))),
-        None => Err(kind_error("timeout", format!("`{shown} -vv` timed out after 10s"))),
+        Err(RunError::Spawn(e)) => Err(kind_error("spawn", format!("cannot run `{shown} -vv`: {e}"))),
+        Err(RunError::Timeout(_)) => Err(kind_error("timeout", format!("`{shown} -vv` timed out after 10s"))),
     }
 }
 
@@ -211,7 +276,24 @@ pub(super) fn rsyslog(ctx: &Ctx) -> RsyslogSetup {
     if let Some(b) = ctx.replay() {
         return super::replayed::rsyslog(b);
     }
-    match load_rsyslog(&ctx.settings.rsyslog_conf, &ctx.settings.rsyslog_dir) {
+    let access = match host_access(ctx) {
+        Ok(a) => a,
+        Err(e) => {
+            let why = match *e {
+                EvalAltResult::ErrorRuntime(d, _) => super::errors::message_of(&d),
+                other => other.to_string(),
+            };
+            return RsyslogSetup {
+                notes: vec![format!("rsyslog configuration not read: {why}")],
+                ..RsyslogSetup::default()
+            };
+        }
+    };
+    match load_rsyslog_on(
+        &access,
+        &ctx.settings.rsyslog_conf,
+        &ctx.settings.rsyslog_dir,
+    ) {
         Ok(s) => s,
         Err(e) => RsyslogSetup {
             notes: vec![format!("rsyslog configuration not read: {e}")],
@@ -374,9 +456,32 @@ pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
     Ok(out)
 }
 
+/// A host whose files cannot be reached: its configuration is unread.
+fn unreadable_host(e: &Error, paths: &[PathBuf]) -> Finding {
+    let mut f = Finding::new(
+        Severity::Error,
+        "config.unreadable",
+        format!("cannot read the configuration {}", paths_text(paths)),
+    )
+    .evidence(e.to_string())
+    .advice("check the SSH login by hand (`ssh HOST true`, with the same user, key and ssh config); the admin socket's error names the cause too");
+    if let Some(d) = config::rule_docs()
+        .iter()
+        .find(|d| d.id == "config.unreadable")
+    {
+        f = f.detail(d.meaning);
+    }
+    f
+}
+
 fn config_lint(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     let paths = paths_of(ctx, path)?;
-    let findings = crate::base::report::grouped(lint_findings(ctx, &paths)?);
+    // Each host's findings grouped on their own, then named by their host.
+    let findings = on_each_host(
+        ctx,
+        || Ok(crate::base::report::grouped(lint_findings(ctx, &paths)?)),
+        |e| unreadable_host(e, &paths),
+    )?;
     let mut out = Array::with_capacity(findings.len());
     for f in findings {
         out.push(super::convert::finding(&f));
@@ -419,6 +524,17 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         "The model of this file or directory.",
     )
     .register_into_engine(engine, move |p: &str| config_model(&c, Some(p)));
+    let c = ctx.clone();
+    reg("check_hosts", &["Array"], "The hosts whose files the configuration, rsyslog and host checks read, as\ntheir findings name them (`target`): `localhost` for this machine (a local\nsocket, or none), then each host an `ssh://` or inventory target is on (its\nname, else its `ssh://` address). Logs in to each SSH host (once per run).\n`config_lint()` and `log_check()` cover every one; `config()`,\n`config_check()`, `log_setup()`, `system_check()` and `host_facts()` read one\nand raise `e.kind == \"several_hosts\"` when there are more.")
+        .register_into_engine(engine, move || -> Array {
+            if c.replay().is_some() {
+                return vec!["localhost".into()];
+            }
+            c.check_hosts()
+                .iter()
+                .map(|h| h.name.clone().unwrap_or_else(|| "localhost".into()).into())
+                .collect()
+        });
     let c = ctx.clone();
     reg("config_lint", &["Array"], "Lint the configuration (`-c`): runs `haproxy -c`, reads rsyslog (for sockets\ninside the chroot) and the HAProxy version, applies every `config.*` rule (see\ndocs/findings.md). Records each finding in the report (do not call `finding`\nagain for them) and returns them, most severe first (keys below). A missing haproxy binary becomes\n`config.check-unavailable`, an unreadable file `config.unreadable`.")
         .register_into_engine(engine, move || config_lint(&c, None));

@@ -3,7 +3,7 @@
 
 use super::ctx::Ctx;
 use super::errors::{invalid, to_rhai};
-use super::fns_config::{dynamic, load_model, paths_of, rsyslog};
+use super::fns_config::{dynamic, host_access, load_model, on_each_host, paths_of, rsyslog};
 use super::reg;
 use crate::base::error::Error;
 use crate::base::report::{Finding, Severity};
@@ -56,10 +56,32 @@ fn probes(ctx: &Ctx) -> R<(host::IrqbalanceStatus, host::CpuInfo)> {
             let h = super::replayed::host(b).map_err(to_rhai)?;
             Ok((h.irqbalance, h.cpus))
         }
-        None => Ok((
-            host::irqbalance(&ctx.settings.proc_root),
-            host::cpus(&ctx.settings.sys_root),
-        )),
+        None => {
+            let access = host_access(ctx)?;
+            let (proc_root, sys_root) = (
+                ctx.settings.proc_root.clone(),
+                ctx.settings.sys_root.clone(),
+            );
+            let on = access.clone();
+            let probed = ctx
+                .block_on(async move {
+                    tokio::task::spawn_blocking(move || {
+                        Ok::<_, std::io::Error>((
+                            host::irqbalance_on(&on, &proc_root)?,
+                            host::cpus_on(&on, &sys_root)?,
+                        ))
+                    })
+                    .await
+                    .map_err(|e| Error::Other(format!("host probes: {e}")))
+                })
+                .map_err(to_rhai)?;
+            probed.map_err(|e| {
+                to_rhai(Error::Ssh {
+                    target: access.host().unwrap_or("localhost").to_string(),
+                    what: format!("the host probes (irqbalance, CPUs) failed: {e}"),
+                })
+            })
+        }
     }
 }
 
@@ -109,10 +131,18 @@ fn rsyslog_map(r: &RsyslogSetup) -> R<Map> {
 
 /// The addresses of the host HAProxy logs from: this host's, or the
 /// snapshot's in a replay (`not_recorded` when it kept none).
-fn local_addresses(ctx: &Ctx) -> Result<Vec<IpAddr>, Error> {
+fn local_addresses(ctx: &Ctx) -> R<Vec<IpAddr>> {
     match ctx.replay() {
-        Some(b) => super::replayed::local_addresses(b),
-        None => Ok(host::local_addresses()),
+        Some(b) => super::replayed::local_addresses(b).map_err(to_rhai),
+        None => {
+            let access = host_access(ctx)?;
+            host::local_addresses_on(&access).map_err(|e| {
+                to_rhai(Error::Ssh {
+                    target: access.host().unwrap_or("localhost").to_string(),
+                    what: format!("the host's addresses (`ip -o addr show`) are unknown: {e}"),
+                })
+            })
+        }
     }
 }
 
@@ -131,7 +161,7 @@ fn addresses_for(ctx: &Ctx, sides: &LogSides) -> R<Vec<IpAddr>> {
     match local_addresses(ctx) {
         Ok(a) => Ok(a),
         Err(_) if !needed => Ok(Vec::new()),
-        Err(e) => Err(to_rhai(e)),
+        Err(e) => Err(e),
     }
 }
 
@@ -332,10 +362,26 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
 }
 
 fn log_check(ctx: &Ctx, path: Option<&str>) -> R<Array> {
-    let sides = log_sides(ctx, path)?;
-    let local = addresses_for(ctx, &sides)?;
+    // Each host's logging on its own, its findings named by their host.
+    let found = on_each_host(
+        ctx,
+        || {
+            let sides = log_sides(ctx, path)?;
+            let local = addresses_for(ctx, &sides)?;
+            Ok(crate::base::report::grouped(log_findings(&sides, &local)))
+        },
+        |e| {
+            Finding::new(
+                Severity::Error,
+                "config.unreadable",
+                "cannot read the HAProxy configuration: its log lines are unknown",
+            )
+            .evidence(e.to_string())
+            .advice("check the SSH login by hand (`ssh HOST true`, with the same user, key and ssh config)")
+        },
+    )?;
     let mut out = Array::new();
-    for f in crate::base::report::grouped(log_findings(&sides, &local)) {
+    for f in found {
         out.push(super::convert::finding(&f));
         ctx.add_finding(f);
     }

@@ -4,6 +4,7 @@
 //! Probes never fail: an unreadable file means "not seen", and the result says where it came from.
 
 use crate::base::report::{Finding, Severity};
+use crate::system::access::{Access, RunError};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::Path;
@@ -81,6 +82,146 @@ pub fn cpus(sys_root: &Path) -> CpuInfo {
             format!("0-{}", n - 1)
         },
         source: "available_parallelism".into(),
+    }
+}
+
+/// [`irqbalance`] on a host. Over SSH one command scans `<proc_root>/*/comm`
+/// there (the root is `$1`, never part of the script); an error is the
+/// host's (ssh failed, no answer in time), not "not running".
+pub fn irqbalance_on(access: &Access, proc_root: &Path) -> std::io::Result<IrqbalanceStatus> {
+    if access.is_local() {
+        return Ok(irqbalance(proc_root));
+    }
+    let script = r#"for c in "$1"/[0-9]*/comm; do n=; read -r n < "$c" 2>/dev/null || continue; if [ "$n" = irqbalance ]; then p=${c%/comm}; echo "${p##*/}"; fi; done; exit 0"#;
+    let out = access
+        .run(
+            Path::new("sh"),
+            &["-c".into(), script.into(), "sh".into(), proc_root.into()],
+            remote_timeout(access),
+            64 * 1024,
+        )
+        .map_err(run_error)?;
+    if out.code != 0 {
+        return Err(std::io::Error::other(format!(
+            "scanning {} for irqbalance failed: {}",
+            proc_root.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let mut pids: Vec<u32> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    pids.sort_unstable();
+    Ok(IrqbalanceStatus {
+        running: !pids.is_empty(),
+        pids,
+    })
+}
+
+/// [`cpus`] on a host: its `<sys_root>/devices/system/cpu/online`, else
+/// `getconf _NPROCESSORS_ONLN` there (this machine's count would be a wrong fact).
+pub fn cpus_on(access: &Access, sys_root: &Path) -> std::io::Result<CpuInfo> {
+    if access.is_local() {
+        return Ok(cpus(sys_root));
+    }
+    let path = sys_root.join("devices/system/cpu/online");
+    if let Ok(bytes) = access.read(&path, 64 * 1024) {
+        let list = String::from_utf8_lossy(&bytes).trim().to_string();
+        if let Some(online) = count_cpu_list(&list).filter(|n| *n > 0) {
+            return Ok(CpuInfo {
+                online,
+                list,
+                source: "sysfs".into(),
+            });
+        }
+    }
+    let out = access
+        .run(
+            Path::new("getconf"),
+            &["_NPROCESSORS_ONLN".into()],
+            remote_timeout(access),
+            1024,
+        )
+        .map_err(run_error)?;
+    let n: usize = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            std::io::Error::other(format!(
+                "{} unreadable and `getconf _NPROCESSORS_ONLN` gave no count",
+                path.display()
+            ))
+        })?;
+    Ok(CpuInfo {
+        online: n,
+        list: if n == 1 {
+            "0".into()
+        } else {
+            format!("0-{}", n - 1)
+        },
+        source: "getconf".into(),
+    })
+}
+
+/// The host's interface addresses: [`local_addresses`] here, `ip -o addr`
+/// over SSH (iproute2).
+pub fn local_addresses_on(access: &Access) -> std::io::Result<Vec<IpAddr>> {
+    if access.is_local() {
+        return Ok(local_addresses());
+    }
+    let out = access
+        .run(
+            Path::new("ip"),
+            &["-o".into(), "addr".into(), "show".into()],
+            remote_timeout(access),
+            1024 * 1024,
+        )
+        .map_err(run_error)?;
+    if out.code != 0 {
+        return Err(std::io::Error::other(format!(
+            "`ip -o addr show` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(parse_ip_addr(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The addresses of `ip -o addr show`: `2: eth0    inet 10.0.0.5/24 brd ...`.
+pub fn parse_ip_addr(text: &str) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = text
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            w.find(|x| *x == "inet" || *x == "inet6")?;
+            w.next()?.split('/').next()?.parse().ok()
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn remote_timeout(access: &Access) -> std::time::Duration {
+    match access {
+        Access::Ssh { timeout, .. } => *timeout,
+        Access::Local => std::time::Duration::from_secs(10),
+    }
+}
+
+fn run_error(e: RunError) -> std::io::Error {
+    match e {
+        RunError::NotFound => std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the program is not installed on the host",
+        ),
+        RunError::Timeout(after) => std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {after:?}"),
+        ),
+        RunError::Spawn(e) => e,
     }
 }
 
@@ -249,6 +390,16 @@ mod tests {
         let c = cpus(Path::new("/sys"));
         assert!(c.online >= 1);
         assert!(local_addresses().iter().any(|a| a.is_loopback()));
+    }
+
+    #[test]
+    fn reads_ip_addr_output() {
+        let text = "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever\n1: lo    inet6 ::1/128 scope host \\       valid_lft forever\n2: eth0    inet 10.1.2.3/24 brd 10.1.2.255 scope global eth0\n2: eth0    inet 10.1.2.3/24 brd 10.1.2.255 scope global secondary eth0\ngarbage inet\n";
+        let want: Vec<IpAddr> = ["10.1.2.3", "127.0.0.1", "::1"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert_eq!(parse_ip_addr(text), want);
     }
 
     #[test]

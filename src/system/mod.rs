@@ -1,5 +1,6 @@
 //! Host probes (irqbalance, CPUs) and logging (rsyslog, syslog listener).
 
+pub mod access;
 pub mod envelope;
 pub mod host;
 pub mod logging;

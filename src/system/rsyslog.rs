@@ -9,6 +9,7 @@
 //! shared with the included files (set before an include it applies inside; set inside, it
 //! applies to the rest of the including file). Include loops are cut with a note, never followed.
 
+use crate::system::access::{require_absolute, Access, Kind};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -131,8 +132,20 @@ pub fn parse_rsyslog(text: &str, file: &Path) -> ParsedRsyslog {
 /// against `main_conf`'s directory. `*.conf`-style globs in the last path component are
 /// expanded (sorted, like rsyslog). Unreadable included files, loops and repeats become notes.
 pub fn load_rsyslog(main_conf: &Path, include_dir: &Path) -> Result<RsyslogSetup, RsyslogError> {
-    let text = read_limited(main_conf)?;
+    load_rsyslog_on(&Access::Local, main_conf, include_dir)
+}
+
+/// [`load_rsyslog`] on a host: this machine's files or, over SSH, another
+/// host's. Over SSH paths are compared as written (no `realpath` there):
+/// a loop through a symlink is stopped by the depth bound instead.
+pub fn load_rsyslog_on(
+    access: &Access,
+    main_conf: &Path,
+    include_dir: &Path,
+) -> Result<RsyslogSetup, RsyslogError> {
+    let text = read_limited(access, main_conf)?;
     let mut loader = Loader {
+        access,
         include_dir: include_dir.to_path_buf(),
         base_dir: main_conf
             .parent()
@@ -148,7 +161,7 @@ pub fn load_rsyslog(main_conf: &Path, include_dir: &Path) -> Result<RsyslogSetup
     loader.file(main_conf, &text, &mut st, 0);
     // rsyslog only reads rsyslog.d when an include says so: tell the operator when it does not.
     if !loader.include_dir_referenced {
-        let n = conf_files(include_dir).len();
+        let n = conf_files(access, include_dir).len();
         if n > 0 {
             loader.setup.notes.push(format!(
                 "{} holds {n} *.conf file(s) but {} never includes it: rsyslogd ignores them \
@@ -161,44 +174,40 @@ pub fn load_rsyslog(main_conf: &Path, include_dir: &Path) -> Result<RsyslogSetup
     Ok(loader.setup)
 }
 
-fn read_limited(path: &Path) -> Result<String, RsyslogError> {
-    let meta = std::fs::metadata(path).map_err(|source| RsyslogError::Read {
+fn read_limited(access: &Access, path: &Path) -> Result<String, RsyslogError> {
+    let read_err = |source| RsyslogError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
-        return Err(RsyslogError::NotAFile {
-            path: path.to_path_buf(),
-        });
+    };
+    let not_a_file = || RsyslogError::NotAFile {
+        path: path.to_path_buf(),
+    };
+    let path_ok = require_absolute(access, path).map_err(read_err)?;
+    if access.kind(&path_ok).map_err(read_err)? != Kind::File {
+        return Err(not_a_file());
     }
-    let bytes = std::fs::read(path).map_err(|source| RsyslogError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = access.read(path, MAX_FILE_BYTES).map_err(read_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(not_a_file());
+    }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Sorted regular `*.conf` files of a directory.
-fn conf_files(dir: &Path) -> Vec<PathBuf> {
-    glob_dir(dir, "*.conf")
+fn conf_files(access: &Access, dir: &Path) -> Vec<PathBuf> {
+    glob_dir(access, dir, "*.conf")
 }
 
-fn glob_dir(dir: &Path, pattern: &str) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
+fn glob_dir(access: &Access, dir: &Path, pattern: &str) -> Vec<PathBuf> {
+    let Ok(entries) = access.list(dir) else {
         return Vec::new();
     };
-    let mut v: Vec<PathBuf> = rd
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            !name.starts_with('.') && glob_match(pattern, &name)
-        })
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
-    v.sort();
-    v
+    // `list` sorts by name: the order rsyslog reads them.
+    entries
+        .into_iter()
+        .filter(|e| e.is_file && !e.name.starts_with('.') && glob_match(pattern, &e.name))
+        .map(|e| dir.join(e.name))
+        .collect()
 }
 
 /// Shell-style `*` and `?` matching (no classes), iterative so hostile patterns stay linear-ish.
@@ -229,7 +238,8 @@ fn glob_match(pattern: &str, name: &str) -> bool {
     pi == p.len()
 }
 
-struct Loader {
+struct Loader<'a> {
+    access: &'a Access,
     include_dir: PathBuf,
     base_dir: PathBuf,
     setup: RsyslogSetup,
@@ -241,9 +251,9 @@ struct Loader {
     imudp_loads: Vec<String>,
 }
 
-impl Loader {
+impl Loader<'_> {
     fn file(&mut self, path: &Path, text: &str, st: &mut State, depth: usize) {
-        let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let canon = canonical(self.access, path);
         self.stack.push(canon.clone());
         self.seen.push(canon);
         self.setup.files.push(path.to_path_buf());
@@ -297,10 +307,10 @@ impl Loader {
             return;
         }
         let target = self.resolve(&inc.pattern);
-        if canon_eq(&target, &self.include_dir)
+        if canon_eq(self.access, &target, &self.include_dir)
             || target
                 .parent()
-                .is_some_and(|d| canon_eq(d, &self.include_dir))
+                .is_some_and(|d| canon_eq(self.access, d, &self.include_dir))
         {
             self.include_dir_referenced = true;
         }
@@ -310,11 +320,11 @@ impl Loader {
             .unwrap_or_default();
         let files: Vec<PathBuf> = if name.contains(['*', '?']) {
             let dir = target.parent().unwrap_or(Path::new("/"));
-            glob_dir(dir, &name)
-        } else if target.is_dir() {
+            glob_dir(self.access, dir, &name)
+        } else if self.access.kind(&target).ok() == Some(Kind::Dir) {
             // `$IncludeConfig /etc/rsyslog.d/` reads every file of the directory.
-            glob_dir(&target, "*")
-        } else if target.is_file() {
+            glob_dir(self.access, &target, "*")
+        } else if self.access.kind(&target).ok() == Some(Kind::File) {
             vec![target.clone()]
         } else {
             if !inc.optional {
@@ -341,7 +351,7 @@ impl Loader {
                 ));
                 return;
             }
-            let canon = std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone());
+            let canon = canonical(self.access, &f);
             if self.stack.contains(&canon) {
                 self.setup.notes.push(format!(
                     "{}: include loop: {} includes itself (directly or through other files); not followed",
@@ -358,7 +368,7 @@ impl Loader {
                 ));
                 continue;
             }
-            match read_limited(&f) {
+            match read_limited(self.access, &f) {
                 Ok(text) => self.file(&f, &text, st, depth + 1),
                 Err(e) => self.setup.notes.push(format!("{}: {e}", inc.location)),
             }
@@ -366,10 +376,16 @@ impl Loader {
     }
 }
 
-fn canon_eq(a: &Path, b: &Path) -> bool {
-    let ca = std::fs::canonicalize(a).unwrap_or_else(|_| a.to_path_buf());
-    let cb = std::fs::canonicalize(b).unwrap_or_else(|_| b.to_path_buf());
-    ca == cb
+fn canon_eq(access: &Access, a: &Path, b: &Path) -> bool {
+    canonical(access, a) == canonical(access, b)
+}
+
+/// The path with symlinks resolved on this machine; over SSH as written.
+fn canonical(access: &Access, p: &Path) -> PathBuf {
+    match access {
+        Access::Local => std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()),
+        Access::Ssh { .. } => p.to_path_buf(),
+    }
 }
 
 /// Legacy directives are stateful: `$UDPServerAddress` applies to later `$UDPServerRun`s.

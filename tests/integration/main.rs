@@ -4,6 +4,7 @@
 mod harness;
 
 mod actions;
+mod ansible;
 mod authoring;
 mod batch;
 mod check;

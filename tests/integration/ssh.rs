@@ -68,7 +68,7 @@ impl Sshd {
         std::fs::write(
             d.join("sshd_config"),
             format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\nUsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\nAllowStreamLocalForwarding yes\nMaxSessions 100\nMaxStartups 100\n",
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\nUsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\nAllowStreamLocalForwarding yes\nMaxSessions 100\nMaxStartups 100\nLogLevel VERBOSE\n",
                 d = d.display()
             ),
         )
@@ -255,6 +255,135 @@ fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
         assert!(line.is_some(), "no `{why}` for {host}:\n{out}");
     }
     drop(silent);
+}
+
+/// How many commands sshd ran (its log at VERBOSE says "Starting session:
+/// command" for each; a forward is no session): what went over SSH.
+fn commands_run(sshd: &Sshd) -> usize {
+    std::fs::read_to_string(sshd.dir.path().join("sshd.log"))
+        .unwrap_or_default()
+        .matches("Starting session: command")
+        .count()
+}
+
+/// The ids of a report's findings, with the target of each when asked.
+fn ids(report: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = all_findings(report)
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn troubleshoot_over_ssh_reads_the_hosts_files_and_says_the_same() {
+    let Some((sshd, labs)) = setup(1) else {
+        return;
+    };
+    let lab = &labs[0];
+    // The host's configuration: the lab's, plus a backend whose server has
+    // no health check (lint `config.no-health-check`) and a TCP frontend
+    // with `option httplog`, which `haproxy -c` warns about (`config.warning`).
+    let cfg = sshd.dir.path().join("host.cfg");
+    let mut text = std::fs::read_to_string(lab.config_path()).unwrap();
+    text.push_str("\nbackend bk_remote_only\n    mode tcp\n    server r1 127.0.0.1:9\n\nfrontend fe_remote_warn\n    bind 127.0.0.1:9\n    mode tcp\n    option httplog\n    default_backend bk_remote_only\n");
+    std::fs::write(&cfg, &text).unwrap();
+    let common = |h: Harun| {
+        h.arg("-c")
+            .arg(&cfg)
+            .arg("--haproxy-bin")
+            .arg(haproxy_bin())
+            .args(["--json", "troubleshoot", "-p", "sample=0"])
+    };
+    let local = common(harun().arg("-s").arg(lab.admin_socket())).run();
+    let before = commands_run(&sshd);
+    let remote = common(sshd.harun().arg("-s").arg(sshd.url(lab.admin_socket()))).run();
+    let (lj, rj) = (local.json(), remote.json());
+    assert_eq!(
+        remote.code, local.code,
+        "{}\n{}",
+        local.stderr, remote.stderr
+    );
+    // The same findings, by id: the host's haproxy -c, lint, logging and
+    // system checks gave what they give on the host itself.
+    assert_eq!(ids(&rj), ids(&lj), "{}", remote.stderr);
+    for id in ["config.no-health-check", "config.warning"] {
+        assert!(ids(&rj).contains(&id.to_string()), "{id}: {:?}", ids(&rj));
+    }
+    // Over SSH: each check ran as a command on the host through sshd.
+    let ran = commands_run(&sshd) - before;
+    assert!(ran >= 3, "{ran} command(s) over SSH");
+    // The configuration's findings name the host (the run's one target).
+    let host = sshd.url(lab.admin_socket());
+    let f = findings_with(&rj, "config.no-health-check");
+    assert!(
+        f.iter()
+            .all(|f| f["target"].as_str() == Some(host.as_str())),
+        "{f:?}"
+    );
+    assert!(evidence(f[0]).contains("host.cfg"), "{f:?}");
+}
+
+#[test]
+fn ssh_hosts_checks_go_on_when_one_host_fails() {
+    let Some((sshd, labs)) = setup(1) else {
+        return;
+    };
+    let closed = free_port();
+    let inv = sshd.dir.path().join("hosts.ini");
+    std::fs::write(
+        &inv,
+        format!(
+            "[lb]\nlb1 ansible_port={port}\nrefused ansible_port={closed}\n[lb:vars]\nansible_host=127.0.0.1\nharun_socket={s}\n",
+            port = sshd.port,
+            s = labs[0].admin_socket().display(),
+        ),
+    )
+    .unwrap();
+    let run = sshd
+        .harun()
+        .arg("-i")
+        .arg(&inv)
+        .arg("-c")
+        .arg(labs[0].config_path())
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+        .args(["--timeout", "3", "--json", "-e"])
+        .arg("config_lint().map(|f| `${f.target} ${f.id} ${f.evidence}`)")
+        .run();
+    let lines: Vec<String> = run
+        .json()
+        .as_array()
+        .unwrap_or_else(|| panic!("{}\n{}", run.stdout, run.stderr))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    // lb1's configuration was read and linted there; `refused` is one
+    // finding naming it, its login's error as evidence.
+    assert!(
+        lines.iter().any(|l| l.starts_with("lb1 config.")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("refused config.unreadable") && l.contains("connection refused")),
+        "{lines:?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("lb1 config.unreadable")),
+        "{lines:?}"
+    );
+    // One host's facts from several hosts: refused by name, never picked.
+    let run = sshd
+        .harun()
+        .arg("-i")
+        .arg(&inv)
+        .args(["--timeout", "3", "-e", "system_check()"])
+        .run();
+    assert!(run.stderr.contains("lb1, refused"), "{}", run.stderr);
 }
 
 #[test]

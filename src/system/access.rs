@@ -1,0 +1,509 @@
+//! Host access: the few things the configuration, rsyslog and host checks
+//! do on a host (read a file, tell a file from a directory, list a
+//! directory, run a program), on this machine or on a host reached over
+//! SSH, so `troubleshoot` against `ssh://lb1/...` reads lb1's haproxy.cfg,
+//! runs lb1's `haproxy -c` and counts lb1's CPUs.
+//!
+//! Over SSH every operation is one command on the host's master connection
+//! (`ssh -S control host -- command`, see [`crate::runtime::ssh::Master`]),
+//! written for a POSIX shell with every path and argument quoted
+//! ([`crate::runtime::ssh::quote`]); nothing is installed on the host. Each
+//! is bounded: a deadline (the process group is killed after it) and a
+//! size (more output than asked is cut, and the caller sees it is).
+
+use crate::runtime::ssh::{quote, Master};
+use std::ffi::OsString;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a path is, symlinks followed (as `stat()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Other,
+}
+
+/// One directory entry: its name and whether it is a regular file
+/// (symlinks followed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub is_file: bool,
+}
+
+/// A program's end: exit code (128 + signal when killed by one), what it
+/// printed (each stream cut at the bound it was run with).
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Why a program did not run to its end.
+#[derive(Debug)]
+pub enum RunError {
+    /// The program is not on that host (exit 127 over SSH).
+    NotFound,
+    Timeout(Duration),
+    Spawn(io::Error),
+}
+
+/// Where the checks read files and run programs.
+#[derive(Clone, Debug)]
+pub enum Access {
+    /// This machine.
+    Local,
+    /// A host over SSH, through its master connection; `name` is the host
+    /// as findings name it (the inventory host, else `user@host:port`).
+    Ssh {
+        name: String,
+        master: Master,
+        /// Bound on each command (the run's `--timeout`, at least 5 s: a
+        /// command is a new channel on an open connection, no login).
+        timeout: Duration,
+    },
+}
+
+/// The largest output kept from a command that lists or probes (not file
+/// contents, which have their own bound).
+const LIST_BYTES: usize = 4 * 1024 * 1024;
+
+impl Access {
+    /// The host's name in findings, `None` on this machine.
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            Access::Local => None,
+            Access::Ssh { name, .. } => Some(name),
+        }
+    }
+
+    pub fn is_local(&self) -> bool {
+        matches!(self, Access::Local)
+    }
+
+    /// At most `limit + 1` bytes of a file (one more than the limit, so the
+    /// caller can tell a file that is too large).
+    pub fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        match self {
+            Access::Local => {
+                let f = std::fs::File::open(path)?;
+                if f.metadata()?.is_dir() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::IsADirectory,
+                        "Is a directory",
+                    ));
+                }
+                let mut bytes = Vec::new();
+                f.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+                Ok(bytes)
+            }
+            Access::Ssh { .. } => {
+                // `[ -d ]` first: GNU head reads a directory as an error
+                // after opening it, busybox's as empty.
+                let p = quote_path(path)?;
+                let out = self.shell(
+                    &format!(
+                        "if [ -d {p} ]; then echo 'Is a directory' >&2; exit 21; fi; exec head -c {} -- {p}",
+                        limit.saturating_add(1)
+                    ),
+                    usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX),
+                )?;
+                if out.code == 0 {
+                    return Ok(out.stdout);
+                }
+                Err(io_error(&out.stderr, path))
+            }
+        }
+    }
+
+    /// What `path` is; `NotFound` when nothing is there.
+    pub fn kind(&self, path: &Path) -> io::Result<Kind> {
+        match self {
+            Access::Local => {
+                let m = std::fs::metadata(path)?;
+                Ok(if m.is_file() {
+                    Kind::File
+                } else if m.is_dir() {
+                    Kind::Dir
+                } else {
+                    Kind::Other
+                })
+            }
+            Access::Ssh { .. } => {
+                let p = quote_path(path)?;
+                let out = self.shell(
+                    &format!("if [ -d {p} ]; then echo d; elif [ -f {p} ]; then echo f; elif [ -e {p} ]; then echo o; else echo n; fi"),
+                    64,
+                )?;
+                match String::from_utf8_lossy(&out.stdout).trim() {
+                    "d" => Ok(Kind::Dir),
+                    "f" => Ok(Kind::File),
+                    "o" => Ok(Kind::Other),
+                    "n" => Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "No such file or directory",
+                    )),
+                    _ => Err(io::Error::other(self.failed(&out))),
+                }
+            }
+        }
+    }
+
+    /// The entries of a directory (without `.` and `..`), sorted by name.
+    pub fn list(&self, dir: &Path) -> io::Result<Vec<Entry>> {
+        let mut v = match self {
+            Access::Local => {
+                let mut v = Vec::new();
+                for e in std::fs::read_dir(dir)? {
+                    let e = e?;
+                    v.push(Entry {
+                        name: e.file_name().to_string_lossy().into_owned(),
+                        is_file: std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()),
+                    });
+                }
+                v
+            }
+            Access::Ssh { .. } => {
+                // NUL-separated, a kind letter first: names may hold
+                // newlines. The directory is `$1`, never part of the script.
+                let script = r#"cd -- "$1" || exit 2; for f in * .*; do case $f in .|..) continue;; esac; if [ -f "$f" ]; then printf 'f%s\0' "$f"; elif [ -e "$f" ] || [ -L "$f" ]; then printf 'o%s\0' "$f"; fi; done"#;
+                let out = self.shell(
+                    &format!("sh -c {} sh {}", quote(script), quote_path(dir)?),
+                    LIST_BYTES,
+                )?;
+                if out.code != 0 {
+                    return Err(io_error(&out.stderr, dir));
+                }
+                out.stdout
+                    .split(|b| *b == 0)
+                    .filter(|e| e.len() > 1)
+                    .map(|e| Entry {
+                        is_file: e[0] == b'f',
+                        name: String::from_utf8_lossy(&e[1..]).into_owned(),
+                    })
+                    .collect()
+            }
+        };
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(v)
+    }
+
+    /// Run `program` with `args` on the host, killed after `timeout`, each
+    /// stream kept to `limit` bytes. Over SSH a bare program name is looked
+    /// up in the login's `PATH` plus the sbin directories (a
+    /// non-interactive login often lacks `/usr/sbin`, where haproxy is).
+    pub fn run(
+        &self,
+        program: &Path,
+        args: &[OsString],
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<Output, RunError> {
+        match self {
+            Access::Local => {
+                let mut cmd = Command::new(crate::base::program::resolve_program(program));
+                cmd.args(args);
+                run_bounded(cmd, timeout, limit)
+            }
+            Access::Ssh { .. } => {
+                let mut line = String::from(
+                    "PATH=\"$PATH:/usr/local/sbin:/usr/sbin:/sbin\"; export PATH; exec",
+                );
+                for w in
+                    std::iter::once(program.as_os_str()).chain(args.iter().map(|a| a.as_os_str()))
+                {
+                    let Some(w) = w.to_str().filter(|w| !w.contains('\0')) else {
+                        return Err(RunError::Spawn(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            "an argument is not UTF-8 text",
+                        )));
+                    };
+                    line.push(' ');
+                    line.push_str(&quote(w));
+                }
+                let out = self.ssh(&line, timeout, limit)?;
+                // 127: the shell found no such program (255 is ssh's own).
+                if out.code == 127 {
+                    return Err(RunError::NotFound);
+                }
+                if out.code == 255 {
+                    return Err(RunError::Spawn(io::Error::other(self.failed(&out))));
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// A shell command line on the host, bounded by this access's timeout.
+    fn shell(&self, line: &str, limit: usize) -> io::Result<Output> {
+        let Access::Ssh { timeout, .. } = self else {
+            return Err(io::Error::other("not over SSH"));
+        };
+        let out = self.ssh(line, *timeout, limit).map_err(|e| match e {
+            RunError::NotFound => io::Error::new(
+                io::ErrorKind::NotFound,
+                "a POSIX tool (sh, head) is missing on the host",
+            ),
+            RunError::Timeout(after) => io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no answer over SSH within {after:?}"),
+            ),
+            RunError::Spawn(e) => e,
+        })?;
+        if out.code == 255 {
+            return Err(io::Error::other(self.failed(&out)));
+        }
+        Ok(out)
+    }
+
+    fn ssh(&self, line: &str, timeout: Duration, limit: usize) -> Result<Output, RunError> {
+        let Access::Ssh { master, .. } = self else {
+            return Err(RunError::Spawn(io::Error::other("not over SSH")));
+        };
+        run_bounded(master.command(line), timeout, limit)
+    }
+
+    /// ssh's own failure (exit 255): the master is gone, the host closed.
+    fn failed(&self, out: &Output) -> String {
+        match self {
+            Access::Ssh { master, .. } => format!(
+                "over SSH: {}",
+                master.explain(&String::from_utf8_lossy(&out.stderr))
+            ),
+            Access::Local => String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// A path as one shell word; a NUL cannot be passed at all.
+fn quote_path(path: &Path) -> io::Result<String> {
+    match path.to_str() {
+        Some(p) if !p.contains('\0') => Ok(quote(p)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: not a UTF-8 path", path.display()),
+        )),
+    }
+}
+
+/// The error a remote tool printed, as the local call would have failed:
+/// the kind from its words (coreutils, busybox), the text as it said it.
+fn io_error(stderr: &[u8], path: &Path) -> io::Error {
+    let text = String::from_utf8_lossy(stderr);
+    let text = text.lines().last().unwrap_or("").trim().to_string();
+    let kind = if text.contains("No such file")
+        || text.contains("Not a directory")
+        || text.contains("can't cd")
+        || text.contains("can't open")
+    {
+        io::ErrorKind::NotFound
+    } else if text.contains("Permission denied") {
+        io::ErrorKind::PermissionDenied
+    } else if text.contains("Is a directory") {
+        io::ErrorKind::IsADirectory
+    } else {
+        io::ErrorKind::Other
+    };
+    let msg = match kind {
+        io::ErrorKind::NotFound => "No such file or directory (on the remote host)".to_string(),
+        io::ErrorKind::PermissionDenied => "Permission denied (on the remote host)".to_string(),
+        io::ErrorKind::IsADirectory => "Is a directory".to_string(),
+        _ if text.is_empty() => format!("{}: cannot be read on the remote host", path.display()),
+        _ => format!("{text} (on the remote host)"),
+    };
+    io::Error::new(kind, msg)
+}
+
+/// Run `cmd` to its end within `timeout`, in its own process group (a
+/// timeout kills a wrapper's children too: they hold the pipes), each
+/// stream read on its own thread and kept to `limit` bytes (the rest is
+/// drained so the child never blocks on a full pipe).
+pub fn run_bounded(mut cmd: Command, timeout: Duration, limit: usize) -> Result<Output, RunError> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            RunError::NotFound
+        } else {
+            RunError::Spawn(e)
+        }
+    })?;
+    let pgid = child.id() as libc::pid_t;
+    let kill_group = || {
+        // SAFETY: kill(2) with a negative pid signals the process group we created.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    };
+    let out_reader = child.stdout.take().map(|r| spawn_reader(r, limit));
+    let err_reader = child.stderr.take().map(|r| spawn_reader(r, limit));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                kill_group();
+                let _ = child.wait();
+                // The readers are not joined: a descendant that left the group could
+                // still hold the pipes. They end on their own at EOF.
+                return Err(RunError::Timeout(timeout));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => {
+                kill_group();
+                let _ = child.wait();
+                return Err(RunError::Spawn(e));
+            }
+        }
+    };
+    // The child exited; a background descendant may still hold the pipes open. Wait for
+    // EOF until the deadline, then kill what is left of the group and give up.
+    let join = |r: Option<std::sync::mpsc::Receiver<Vec<u8>>>| -> Option<Vec<u8>> {
+        match r {
+            None => Some(Vec::new()),
+            Some(r) => r
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .ok(),
+        }
+    };
+    let (Some(stderr), Some(stdout)) = (join(err_reader), join(out_reader)) else {
+        kill_group();
+        return Err(RunError::Timeout(timeout));
+    };
+    let code = match status.code() {
+        Some(c) => c,
+        None => {
+            use std::os::unix::process::ExitStatusExt;
+            128 + status.signal().unwrap_or(0)
+        }
+    };
+    Ok(Output {
+        code,
+        stdout,
+        stderr,
+    })
+}
+
+/// Reads a pipe to the end (kept to `limit` bytes) on its own thread; the
+/// result is sent on the returned channel.
+fn spawn_reader<R: Read + Send + 'static>(
+    r: R,
+    limit: usize,
+) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut limited = r.take(limit as u64);
+        let _ = limited.read_to_end(&mut buf);
+        // Drain the rest so the child never blocks on a full pipe.
+        let mut inner = limited.into_inner();
+        let _ = std::io::copy(&mut inner, &mut std::io::sink());
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// The path a relative configuration path names on a host: as given (the
+/// remote shell's directory is the login's home, a surprise): refuse it.
+pub fn require_absolute(access: &Access, path: &Path) -> io::Result<PathBuf> {
+    if access.is_local() || path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{}: a path on another host must be absolute (it would be read from the SSH user's home there)",
+            path.display()
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_read_kind_list_and_bounds() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("b.cfg"), "0123456789").unwrap();
+        std::fs::create_dir(d.path().join("a.d")).unwrap();
+        let a = Access::Local;
+        assert_eq!(a.read(&d.path().join("b.cfg"), 4).unwrap(), b"01234");
+        assert_eq!(a.kind(d.path()).unwrap(), Kind::Dir);
+        assert_eq!(a.kind(&d.path().join("b.cfg")).unwrap(), Kind::File);
+        assert_eq!(
+            a.kind(&d.path().join("nope")).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        assert_eq!(
+            a.read(d.path(), 10).unwrap_err().kind(),
+            io::ErrorKind::IsADirectory
+        );
+        let names: Vec<(String, bool)> = a
+            .list(d.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.is_file))
+            .collect();
+        assert_eq!(names, [("a.d".into(), false), ("b.cfg".into(), true)]);
+    }
+
+    #[test]
+    fn run_keeps_the_bound_and_the_code() {
+        let out = Access::Local
+            .run(
+                Path::new("sh"),
+                &["-c".into(), "yes | head -c 100000; exit 3".into()],
+                Duration::from_secs(10),
+                1000,
+            )
+            .unwrap();
+        assert_eq!((out.code, out.stdout.len()), (3, 1000));
+        assert!(matches!(
+            Access::Local.run(Path::new("/nonexistent/x"), &[], Duration::from_secs(5), 10),
+            Err(RunError::NotFound)
+        ));
+        assert!(matches!(
+            Access::Local.run(
+                Path::new("sleep"),
+                &["5".into()],
+                Duration::from_millis(100),
+                10
+            ),
+            Err(RunError::Timeout(_))
+        ));
+    }
+
+    #[test]
+    fn remote_errors_keep_their_kind() {
+        let p = Path::new("/x");
+        for (said, kind) in [
+            (
+                &b"head: cannot open '/x' for reading: No such file or directory\n"[..],
+                io::ErrorKind::NotFound,
+            ),
+            (
+                b"head: cannot open '/x' for reading: Permission denied\n",
+                io::ErrorKind::PermissionDenied,
+            ),
+            (b"Is a directory\n", io::ErrorKind::IsADirectory),
+            (b"", io::ErrorKind::Other),
+        ] {
+            assert_eq!(io_error(said, p).kind(), kind);
+        }
+    }
+
+    #[test]
+    fn relative_paths_are_refused_over_ssh_only() {
+        assert!(require_absolute(&Access::Local, Path::new("a.cfg")).is_ok());
+    }
+}
