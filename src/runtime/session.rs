@@ -426,6 +426,11 @@ impl Session {
             match timeout_at(deadline, writer.write_all(&out)).await {
                 Ok(Ok(())) => Ok(()),
                 // HAProxy could not have read a command it refused to accept.
+                // On a new session over SSH, the remote socket failed.
+                Ok(Err(e)) if skip > 0 => Err(over_ssh(
+                    address,
+                    io.lost(&label, format!("{IDLE_CLOSE}: {e}")),
+                )),
                 Ok(Err(e)) => Err(io.lost(&label, format!("{IDLE_CLOSE}: {e}"))),
                 Err(_) => Err(Error::Timeout {
                     target: io.target.clone(),
@@ -530,7 +535,9 @@ impl Session {
         if let Some((mut bytes, prompts)) = self.handshake.take() {
             bytes.extend_from_slice(line.as_bytes());
             bytes.push(b'\n');
-            self.write_bytes(&bytes, line, deadline).await?;
+            self.write_bytes(&bytes, "prompt", deadline)
+                .await
+                .map_err(|e| over_ssh(&self.address, e))?;
             // Until the prompts come, errors name the first line unanswered.
             let rest = self.skip_handshake(prompts, "prompt", deadline).await?;
             if !rest.is_empty() {
