@@ -412,23 +412,10 @@ fn journal_keeps_every_write_of_a_run_killed_mid_way() {
         "many.rhai",
         "for i in 0..10000 { set_weight(\"bk_app/app1\", i % 200 + 1); sleep(0.01); }\n",
     );
-    let journal = lab.dir().join("journal.jsonl");
-    let mut child = harun_process()
-        .arg("-s")
-        .arg(lab.admin_socket())
-        .arg("--journal")
-        .arg(&journal)
-        .arg("--yes")
-        .arg(&pb)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("harun starts");
+    let mut child = spawn_playbook(&lab, &pb, std::process::Stdio::null);
     // Two lines per write: its intent, then its outcome.
     wait_for("40 journal lines", Duration::from_secs(30), || {
-        std::fs::read_to_string(&journal)
-            .map(|t| t.lines().count() >= 40)
-            .unwrap_or(false)
+        journal_line_count(&lab) >= 40
     });
     child.kill().expect("SIGKILL");
     let _ = child.wait();

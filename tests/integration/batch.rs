@@ -646,21 +646,11 @@ fn drain_server_takes_a_comma_separated_rack() {
 
 /// `show servers state` of every server: `bk/srv` -> its weight.
 fn weights(lab: &Lab) -> std::collections::HashMap<String, i64> {
-    let text = socat(lab, "show servers state");
-    let mut lines = text.lines().skip(1);
-    let header: Vec<&str> = lines
-        .next()
-        .unwrap()
-        .trim_start_matches("# ")
-        .split(' ')
-        .collect();
-    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
-    let (be, srv, w) = (col("be_name"), col("srv_name"), col("srv_uweight"));
-    lines
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            (format!("{}/{}", f[be], f[srv]), f[w].parse().unwrap())
+    servers_state_rows(lab, None)
+        .into_iter()
+        .map(|r| {
+            let name = format!("{}/{}", r["be_name"], r["srv_name"]);
+            (name, r["srv_uweight"].parse().unwrap())
         })
         .collect()
 }
@@ -687,26 +677,11 @@ fn a_kill_9_in_the_middle_of_2000_writes_leaves_every_write_haproxy_took_in_the_
             all.join(",")
         ),
     );
-    let journal = lab.dir().join("journal.jsonl");
     for (round, lines) in [(0, 4_001), (1, 9_000), (2, 17_500)] {
-        let before = std::fs::read_to_string(&journal)
-            .map(|t| t.lines().count())
-            .unwrap_or(0);
-        let mut child = harun_process()
-            .arg("-s")
-            .arg(lab.admin_socket())
-            .arg("--journal")
-            .arg(&journal)
-            .arg("--yes")
-            .arg(&pb)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("harun starts");
+        let before = journal_line_count(&lab);
+        let mut child = spawn_playbook(&lab, &pb, std::process::Stdio::null);
         wait_for("journal lines", Duration::from_secs(60), || {
-            std::fs::read_to_string(&journal)
-                .map(|t| t.lines().count() >= before + lines)
-                .unwrap_or(false)
+            journal_line_count(&lab) >= before + lines
         });
         child.kill().expect("SIGKILL");
         let _ = child.wait();
@@ -848,17 +823,7 @@ fn a_loop_of_single_writes_stays_guarded_and_sees_changes_made_meanwhile() {
            sleep(1.0);
            set_state("bk0001/srv8", "drain")"#,
     );
-    let child = harun_process()
-        .arg("-s")
-        .arg(lab.admin_socket())
-        .arg("--journal")
-        .arg(lab.dir().join("journal.jsonl"))
-        .arg("--yes")
-        .arg(&pb)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("harun starts");
+    let child = spawn_playbook(&lab, &pb, std::process::Stdio::piped);
     wait_for("8 drains", Duration::from_secs(20), || {
         admin_state(&lab, "bk0001", "srv7") == 8
     });

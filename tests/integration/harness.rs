@@ -165,6 +165,34 @@ pub fn harun_process() -> std::process::Command {
     cmd
 }
 
+/// The harun binary running `playbook` against the lab, unattended
+/// (`--yes`), journaling to the lab's `journal.jsonl`: to be killed or
+/// raced by a test while it writes.
+pub fn spawn_playbook(
+    lab: &Lab,
+    playbook: &std::path::Path,
+    output: fn() -> std::process::Stdio,
+) -> std::process::Child {
+    harun_process()
+        .arg("-s")
+        .arg(lab.admin_socket())
+        .arg("--journal")
+        .arg(lab.dir().join("journal.jsonl"))
+        .arg("--yes")
+        .arg(playbook)
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .expect("harun starts")
+}
+
+/// How many lines the lab's journal holds now (0 before the first write).
+pub fn journal_line_count(lab: &Lab) -> usize {
+    std::fs::read_to_string(lab.dir().join("journal.jsonl"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
 /// A fluent builder around the real binary.
 pub struct Harun {
     cmd: assert_cmd::Command,
@@ -297,26 +325,45 @@ pub fn status_of(lab: &Lab, backend: &str, server: &str) -> String {
     panic!("{backend}/{server} not in show stat");
 }
 
-/// `srv_admin_state` (decimal bit mask) from `show servers state`.
-pub fn admin_state(lab: &Lab, backend: &str, server: &str) -> u32 {
-    let text = socat(lab, &format!("show servers state {backend}"));
+/// `show servers state` (of `backend`, or of every backend) read with
+/// socat, not harun: one map per server, by column name.
+pub fn servers_state_rows(
+    lab: &Lab,
+    backend: Option<&str>,
+) -> Vec<std::collections::HashMap<String, String>> {
+    let text = match backend {
+        Some(b) => socat(lab, &format!("show servers state {b}")),
+        None => socat(lab, "show servers state"),
+    };
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    lines.next();
+    lines.next(); // the format version
     let header: Vec<&str> = lines
         .next()
-        .unwrap()
+        .unwrap_or_else(|| panic!("no header in show servers state:\n{text}"))
         .trim_start_matches('#')
         .split_whitespace()
         .collect();
-    let name = header.iter().position(|h| *h == "srv_name").unwrap();
-    let admin = header.iter().position(|h| *h == "srv_admin_state").unwrap();
-    for l in lines {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        if f.get(name) == Some(&server) {
-            return f[admin].parse().unwrap();
-        }
-    }
-    panic!("{backend}/{server} not in show servers state:\n{text}");
+    lines
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            header
+                .iter()
+                .zip(l.split_whitespace())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// `srv_admin_state` (decimal bit mask) from `show servers state`.
+pub fn admin_state(lab: &Lab, backend: &str, server: &str) -> u32 {
+    servers_state_rows(lab, Some(backend))
+        .iter()
+        .find(|r| r["srv_name"] == server)
+        .unwrap_or_else(|| panic!("{backend}/{server} not in show servers state"))
+        ["srv_admin_state"]
+        .parse()
+        .unwrap()
 }
 
 pub const FMAINT: u32 = 0x01;

@@ -2,7 +2,7 @@
 //! lab, reloaded while a connection is open on its worker.
 
 use crate::harness::*;
-use harun::lab::Scenario;
+use harun::lab::{Lab, Scenario};
 use std::io::Write;
 use std::time::Duration;
 
@@ -183,11 +183,7 @@ fn a_drain_waits_for_the_sessions_an_old_worker_holds_on_the_server() {
             Duration::from_secs(10),
             || socat(&lab, "show stat bk_slow 4 -1").contains(",slow1,0,0,1,"),
         );
-        lab.reload().expect("reload");
-        wait_for("the reload", Duration::from_secs(20), || {
-            let procs = try_master_cli(&lab, "show proc").unwrap_or_default();
-            pids_in(&procs, "old workers") == first && pids_in(&procs, "workers").len() == 1
-        });
+        reload_leaving_old_workers(&lab, &first);
         // The new worker has no session on slow1: only the old one does.
         let run = harun()
             .args(master_args(&lab))
@@ -269,11 +265,7 @@ fn queue_check_judges_what_an_old_worker_still_queues() {
             Duration::from_secs(10),
             || socat(&lab, "show stat bk_slow 2 -1").contains("bk_slow,BACKEND,1,"),
         );
-        lab.reload().expect("reload");
-        wait_for("the reload", Duration::from_secs(20), || {
-            let procs = try_master_cli(&lab, "show proc").unwrap_or_default();
-            pids_in(&procs, "old workers") == first && pids_in(&procs, "workers").len() == 1
-        });
+        reload_leaving_old_workers(&lab, &first);
         let run = harun()
             .args(master_args(&lab))
             .args(["--json", "-e", "queue_check(#{backend: \"bk_slow\"})"])
@@ -296,5 +288,15 @@ fn queue_check_judges_what_an_old_worker_still_queues() {
                 .expect("answered")
                 .starts_with("HTTP/1.1 200"));
         }
+    });
+}
+
+/// Reload the lab, and wait until the workers of before (`first`) are old
+/// workers still alive next to one new worker.
+fn reload_leaving_old_workers(lab: &Lab, first: &[u32]) {
+    lab.reload().expect("reload");
+    wait_for("the reload", Duration::from_secs(20), || {
+        let procs = try_master_cli(lab, "show proc").unwrap_or_default();
+        pids_in(&procs, "old workers") == first && pids_in(&procs, "workers").len() == 1
     });
 }
