@@ -10,22 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-30}
-for tool in haproxy socat python3; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install -y haproxy socat python3)" >&2; exit 2; }
-done
-cargo build --release --quiet
-HARUN=$PWD/target/release/harun
-WORK=$(mktemp -d)
-trap 'kill -INT "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-"$HARUN" lab big 2>"$WORK/lab.err" &
-LAB_PID=$!
-for _ in $(seq 1 120); do
-  grep -q "admin socket" "$WORK/lab.err" 2>/dev/null && break
-  sleep 0.5
-done
-SOCK=$(sed -n 's/.*admin socket \([^ ]*\) .*/\1/p' "$WORK/lab.err" | sed -n 1p)
-[ -S "$SOCK" ] || { cat "$WORK/lab.err" >&2; echo "bench: lab did not start" >&2; exit 1; }
+. bench/lab.sh
+bench_init bench haproxy socat python3
+lab_start big
+SOCK=$(lab_socket "$LAB")
 echo "lab: $SOCK ($(echo 'show stat' | socat "$SOCK" stdio | wc -l) show stat lines), $(nproc) CPUs, haproxy $(haproxy -v | sed -n 1p | cut -d' ' -f3)"
 
 # pair RUNS WARMUP "label A" "cmd A" ["label B" "cmd B" ...] "label Z" "cmd Z":
@@ -60,7 +48,7 @@ EOP
 }
 
 echo
-echo "== 1. stat() of 20,000 servers end to end vs socat (target: within 1.2x)"
+echo "== 1. stat() of 20,000 servers end to end vs socat (target: within 1.1x)"
 pair "$RUNS" 3 \
   "harun -e 'stat().len()'" "\"$HARUN\" -s \"$SOCK\" -e 'stat().len()'" \
   "socat show stat" "echo 'show stat' | socat \"$SOCK\" stdio"
@@ -93,7 +81,7 @@ pair 5 1 \
   "harun batch (journaled)" "\"$HARUN\" -s \"$SOCK\" --yes --journal \"$WORK/journal.jsonl\" \"$WORK/batch.rhai\"" \
   "harun loop (journaled)" "\"$HARUN\" -s \"$SOCK\" --yes --journal \"$WORK/journal.jsonl\" \"$WORK/loop.rhai\"" \
   "socat loop" "sh \"$WORK/writes.sh\" \"$SOCK\""
-echo "  journal lines: $(wc -l <"$WORK/journal.jsonl") (one per write: 2 sides x 6 runs x 2,000)"
+echo "  journal lines: $(wc -l <"$WORK/journal.jsonl") (two per write, intent and outcome: 2 sides x 6 runs x 2,000 x 2)"
 
 echo
 echo "== 4. peak memory of stat() on 20,000 servers (target: < 64 MiB)"
@@ -101,7 +89,7 @@ echo "== 4. peak memory of stat() on 20,000 servers (target: < 64 MiB)"
 
 echo
 echo "== 5. troubleshoot replayed from a snapshot bundle vs the same run live (target: within 1.5x)"
-CFG=$(sed -n 's/.*config \([^ ]*\) .*/\1/p' "$WORK/lab.err" | sed -n 1p)
+CFG=$(sed -n 's/.*config \([^ ]*\) .*/\1/p' "$WORK/lab1.err" | sed -n 1p)
 "$HARUN" -s "$SOCK" -c "$CFG" --journal "$WORK/journal.jsonl" snapshot -p dir="$WORK" -p checks=false >/dev/null || true
 BUNDLE=$(ls -d "$WORK"/harun-snapshot-* | sed -n 1p)
 echo "   bundle $(du -sh "$BUNDLE" | cut -f1); with -p sample=0 both sides skip the 3 s error-rate window, which a replay never waits for"

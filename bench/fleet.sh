@@ -13,32 +13,15 @@ cd "$(dirname "$0")/.."
 N=${1:-32}
 RUNS=${2:-30}
 SCENARIO=${3:-healthy}
-for tool in haproxy python3; do
-  command -v "$tool" >/dev/null || { echo "fleet: $tool is missing (apt-get install -y haproxy python3)" >&2; exit 2; }
-done
-cargo build --release --quiet
-HARUN=$PWD/target/release/harun
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+. bench/lab.sh
+bench_init fleet haproxy python3
 
-for i in $(seq 1 "$N"); do
-  "$HARUN" lab "$SCENARIO" 2>"$WORK/lab$i.err" &
-  PIDS+=($!)
+for _ in $(seq 1 "$N"); do
+  lab_start "$SCENARIO"
 done
 echo "[lb]" >"$WORK/hosts.ini"
 for i in $(seq 1 "$N"); do
-  for _ in $(seq 1 120); do
-    grep -q "admin socket" "$WORK/lab$i.err" 2>/dev/null && break
-    sleep 0.5
-  done
-  SOCK=$(sed -n 's/.*admin socket \([^ ]*\) .*/\1/p' "$WORK/lab$i.err" | sed -n 1p)
-  [ -S "$SOCK" ] || { cat "$WORK/lab$i.err" >&2; echo "fleet: lab $i did not start" >&2; exit 1; }
+  SOCK=$(lab_socket "$i")
   echo "lb$i ansible_connection=local harun_socket=$SOCK" >>"$WORK/hosts.ini"
   [ "$i" = 1 ] && FIRST=$SOCK
 done

@@ -19,34 +19,16 @@ RUNS=${2:-10}
 # HAProxy's stats socket takes 10 connections at once by default (`stats
 # maxconn`): more hosts than 10 per lab would queue there, not in SSH.
 LABS=${3:-$(( (N + 9) / 10 ))}
-for tool in haproxy ssh ssh-keygen python3; do
-  command -v "$tool" >/dev/null || { echo "ssh bench: $tool is missing (apt-get install -y haproxy openssh-server openssh-client python3)" >&2; exit 2; }
-done
-[ -x /usr/sbin/sshd ] || { echo "ssh bench: /usr/sbin/sshd is missing (apt-get install -y openssh-server)" >&2; exit 2; }
-cargo build --release --quiet
-HARUN=$PWD/target/release/harun
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  [ -n "${SSHD_PID:-}" ] && kill "$SSHD_PID" 2>/dev/null || true
-  for p in "${PIDS[@]}" ${SSHD_PID:-}; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+. bench/lab.sh
+BENCH_PACKAGES="haproxy openssh-server openssh-client python3" \
+  bench_init "ssh bench" haproxy ssh ssh-keygen python3 /usr/sbin/sshd
 
-for i in $(seq 1 "$LABS"); do
-  "$HARUN" lab healthy 2>"$WORK/lab$i.err" &
-  PIDS+=($!)
+for _ in $(seq 1 "$LABS"); do
+  lab_start healthy
 done
 SOCKS=()
 for i in $(seq 1 "$LABS"); do
-  for _ in $(seq 1 120); do
-    grep -q "admin socket" "$WORK/lab$i.err" 2>/dev/null && break
-    sleep 0.5
-  done
-  SOCK=$(sed -n 's/.*admin socket \([^ ]*\) .*/\1/p' "$WORK/lab$i.err" | sed -n 1p)
-  [ -S "$SOCK" ] || { cat "$WORK/lab$i.err" >&2; echo "ssh bench: lab $i did not start" >&2; exit 1; }
+  SOCK=$(lab_socket "$i")
   SOCKS+=("$SOCK")
 done
 
@@ -70,7 +52,8 @@ AllowStreamLocalForwarding yes
 MaxStartups 1000
 EOF
 /usr/sbin/sshd -D -f "$WORK/sshd_config" -E "$WORK/sshd.log" &
-SSHD_PID=$!  # sshd ends on TERM, not on INT
+SSHD_PID=$!
+BENCH_KILL+=("$SSHD_PID")  # sshd ends on TERM, not on INT
 {
   for i in $(seq 1 "$N"); do
     printf 'Host h%s\n  HostName 127.0.0.1\n  HostKeyAlias bench\n' "$i"

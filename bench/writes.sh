@@ -24,22 +24,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
-for tool in haproxy socat python3; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install -y haproxy socat python3)" >&2; exit 2; }
-done
-cargo build --release --quiet
-HARUN=$PWD/target/release/harun
-WORK=$(mktemp -d)
-trap 'kill -INT "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-"$HARUN" lab big 2>"$WORK/lab.err" &
-LAB_PID=$!
-for _ in $(seq 1 120); do
-  grep -q "admin socket" "$WORK/lab.err" 2>/dev/null && break
-  sleep 0.5
-done
-SOCK=$(sed -n 's/.*admin socket \([^ ]*\) .*/\1/p' "$WORK/lab.err" | sed -n 1p)
-[ -S "$SOCK" ] || { cat "$WORK/lab.err" >&2; echo "bench: lab did not start" >&2; exit 1; }
+. bench/lab.sh
+bench_init bench haproxy socat python3
+lab_start big
+SOCK=$(lab_socket "$LAB")
 echo "lab: $SOCK, 2,000 backends x 10 servers, $(nproc) CPUs, haproxy $(haproxy -v | sed -n 1p | cut -d' ' -f3)"
 
 python3 - "$HARUN" "$SOCK" "$WORK" "$RUNS" <<'EOP'
