@@ -4,10 +4,12 @@
 //! `inventory` is the model (groups, hosts, variables with Ansible's
 //! precedence), read from its two formats by `ini` and `yaml`; `pattern`
 //! selects hosts as `--limit` does; `member` turns a host into the address
-//! of its admin socket; `merge` combines `--json` reports by finding.
+//! of its admin socket; `merge` combines `--json` reports by finding;
+//! `disagree` compares what the targets say about the same servers.
 //!
 //! May import: `base`, `runtime` (addresses).
 
+pub mod disagree;
 mod ini;
 pub mod inventory;
 pub mod member;

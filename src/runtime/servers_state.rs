@@ -280,6 +280,32 @@ pub fn check_result_name(code: i64) -> Option<&'static str> {
     }
 }
 
+/// What a finished health check concluded, as HAProxy's `check_statuses`
+/// table maps each `HCHK_STATUS_*` code to a `CHK_RES_*` result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckVerdict {
+    /// L4OK, L6OK, L7OK, PROCOK.
+    Passed,
+    /// L7OKC (`http-check disable-on-404`): up, but takes no new traffic.
+    CondPass,
+    /// Timeouts, refused connections, wrong statuses, socket errors, HANA.
+    Failed,
+}
+
+/// The verdict of the last finished check from its status code; `None` for
+/// the codes that carry none (UNK, INI: no check finished yet; START,
+/// CHECKED, L57DATA) and for unknown codes. Read from the status, not from
+/// `srv_check_result`: HAProxy resets the result to `unknown` each time a
+/// check starts, so the result flickers while the status keeps the last one.
+pub fn check_verdict(status: i64) -> Option<CheckVerdict> {
+    match status {
+        6 | 9 | 15 | 20 => Some(CheckVerdict::Passed),
+        16 => Some(CheckVerdict::CondPass),
+        4 | 5 | 7 | 8 | 10 | 11 | 12 | 13 | 17 | 18 | 19 => Some(CheckVerdict::Failed),
+        _ => None,
+    }
+}
+
 const REQUIRED: [&str; 7] = [
     "be_id",
     "be_name",
