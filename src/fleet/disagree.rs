@@ -133,6 +133,10 @@ impl Disagreement {
                 None => groups.push((v, vec![t])),
             }
         }
+        // Presence reads best as "on ...; not on ...".
+        if self.field == Field::Present {
+            groups.sort_by_key(|(v, _)| **v != Value::Bool(true));
+        }
         let parts: Vec<String> = groups
             .iter()
             .map(|(v, ts)| {
