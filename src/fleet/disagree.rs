@@ -423,9 +423,7 @@ mod tests {
         parse_servers_state(&text).unwrap()
     }
 
-    fn views<'a>(
-        t: &'a [(&'a str, Vec<ServerState>, Option<Vec<String>>)],
-    ) -> Vec<TargetView<'a>> {
+    fn views<'a>(t: &'a [(&'a str, Vec<ServerState>, Option<Vec<String>>)]) -> Vec<TargetView<'a>> {
         t.iter()
             .map(|(n, s, b)| TargetView {
                 target: n,
@@ -459,7 +457,11 @@ mod tests {
     fn maint_on_one_target_is_one_admin_row_not_an_op_state_row() {
         // lb1 forced maint (checks paused: state 14, op stopped).
         let t = [
-            ("lb1", parse(&[line("bk", "s1", 0, 1, 1, 1, 15, 3, 4, 14)]), names(&["bk"])),
+            (
+                "lb1",
+                parse(&[line("bk", "s1", 0, 1, 1, 1, 15, 3, 4, 14)]),
+                names(&["bk"]),
+            ),
             ("lb2", parse(&[up("bk", "s1")]), names(&["bk"])),
         ];
         let d = compare(&views(&t));
@@ -476,8 +478,16 @@ mod tests {
     #[test]
     fn drain_and_weight_on_one_of_three() {
         let t = [
-            ("lb1", parse(&[line("bk", "s1", 2, 8, 1, 1, 15, 3, 4, 6)]), names(&["bk"])),
-            ("lb2", parse(&[line("bk", "s1", 2, 0, 50, 1, 15, 3, 4, 6)]), names(&["bk"])),
+            (
+                "lb1",
+                parse(&[line("bk", "s1", 2, 8, 1, 1, 15, 3, 4, 6)]),
+                names(&["bk"]),
+            ),
+            (
+                "lb2",
+                parse(&[line("bk", "s1", 2, 0, 50, 1, 15, 3, 4, 6)]),
+                names(&["bk"]),
+            ),
             ("lb3", parse(&[up("bk", "s1")]), names(&["bk"])),
         ];
         let d = compare(&views(&t));
@@ -491,8 +501,16 @@ mod tests {
     #[test]
     fn initial_weight_is_its_own_row() {
         let t = [
-            ("lb1", parse(&[line("bk", "s1", 2, 0, 10, 10, 15, 3, 4, 6)]), None),
-            ("lb2", parse(&[line("bk", "s1", 2, 0, 20, 20, 15, 3, 4, 6)]), None),
+            (
+                "lb1",
+                parse(&[line("bk", "s1", 2, 0, 10, 10, 15, 3, 4, 6)]),
+                None,
+            ),
+            (
+                "lb2",
+                parse(&[line("bk", "s1", 2, 0, 20, 20, 15, 3, 4, 6)]),
+                None,
+            ),
         ];
         let d = compare(&views(&t));
         let fields: Vec<Field> = d.iter().map(|r| r.field).collect();
@@ -503,7 +521,11 @@ mod tests {
     fn settled_down_against_up_is_op_state_and_check() {
         // lb1: DOWN, connection refused (L4CON=8, failed=2, health 0).
         let t = [
-            ("lb1", parse(&[line("bk", "s1", 0, 0, 1, 1, 8, 2, 0, 6)]), None),
+            (
+                "lb1",
+                parse(&[line("bk", "s1", 0, 0, 1, 1, 8, 2, 0, 6)]),
+                None,
+            ),
             ("lb2", parse(&[up("bk", "s1")]), None),
         ];
         let d = compare(&views(&t));
@@ -520,16 +542,36 @@ mod tests {
         // lb3: a check running right now (result reset to unknown, status
         // kept); lb4: slowstart (`starting`).
         let t = [
-            ("lb1", parse(&[line("bk", "s1", 2, 0, 1, 1, 8, 2, 3, 6)]), None),
-            ("lb2", parse(&[line("bk", "s1", 0, 0, 1, 1, 15, 3, 1, 6)]), None),
-            ("lb3", parse(&[line("bk", "s1", 2, 0, 1, 1, 15, 0, 4, 7)]), None),
-            ("lb4", parse(&[line("bk", "s1", 1, 0, 1, 1, 15, 3, 4, 6)]), None),
+            (
+                "lb1",
+                parse(&[line("bk", "s1", 2, 0, 1, 1, 8, 2, 3, 6)]),
+                None,
+            ),
+            (
+                "lb2",
+                parse(&[line("bk", "s1", 0, 0, 1, 1, 15, 3, 1, 6)]),
+                None,
+            ),
+            (
+                "lb3",
+                parse(&[line("bk", "s1", 2, 0, 1, 1, 15, 0, 4, 7)]),
+                None,
+            ),
+            (
+                "lb4",
+                parse(&[line("bk", "s1", 1, 0, 1, 1, 15, 3, 4, 6)]),
+                None,
+            ),
             ("lb5", parse(&[up("bk", "s1")]), None),
         ];
         assert_eq!(compare(&views(&t)), vec![]);
         // A fresh process has no check result yet (INI): left out too.
         let t = [
-            ("lb1", parse(&[line("bk", "s1", 0, 0, 1, 1, 1, 0, 0, 6)]), None),
+            (
+                "lb1",
+                parse(&[line("bk", "s1", 0, 0, 1, 1, 1, 0, 0, 6)]),
+                None,
+            ),
             ("lb2", parse(&[up("bk", "s1")]), None),
         ];
         assert_eq!(compare(&views(&t)), vec![]);
@@ -539,9 +581,17 @@ mod tests {
     fn disabled_and_missing_checks_are_compared() {
         let t = [
             // `disable health`: configured (2), not enabled.
-            ("lb1", parse(&[line("bk", "s1", 2, 0, 1, 1, 15, 3, 4, 2)]), None),
+            (
+                "lb1",
+                parse(&[line("bk", "s1", 2, 0, 1, 1, 15, 3, 4, 2)]),
+                None,
+            ),
             // No check on the server line: state 0, status UNK.
-            ("lb2", parse(&[line("bk", "s1", 2, 0, 1, 1, 0, 0, 0, 0)]), None),
+            (
+                "lb2",
+                parse(&[line("bk", "s1", 2, 0, 1, 1, 0, 0, 0, 0)]),
+                None,
+            ),
             ("lb3", parse(&[up("bk", "s1")]), None),
         ];
         let d = compare(&views(&t));
@@ -557,7 +607,11 @@ mod tests {
     fn nolb_is_a_state_of_its_own() {
         // disable-on-404: L7OKC (16), condpass (4), op stopping.
         let t = [
-            ("lb1", parse(&[line("bk", "s1", 3, 0, 1, 1, 16, 4, 4, 6)]), None),
+            (
+                "lb1",
+                parse(&[line("bk", "s1", 3, 0, 1, 1, 16, 4, 4, 6)]),
+                None,
+            ),
             ("lb2", parse(&[up("bk", "s1")]), None),
         ];
         let d = compare(&views(&t));
@@ -579,16 +633,22 @@ mod tests {
             ("lb3", parse(&[up("bk", "s1"), up("bk", "s2")]), None),
         ];
         let d = compare(&views(&t));
-        let rows: Vec<(String, Field, String)> = d
-            .iter()
-            .map(|r| (r.name(), r.field, r.summary()))
-            .collect();
+        let rows: Vec<(String, Field, String)> =
+            d.iter().map(|r| (r.name(), r.field, r.summary())).collect();
         assert_eq!(
             rows,
             vec![
-                ("bk/s2".into(), Field::Present, "on lb1, lb3; not on lb2".into()),
+                (
+                    "bk/s2".into(),
+                    Field::Present,
+                    "on lb1, lb3; not on lb2".into()
+                ),
                 ("bk_new".into(), Field::Present, "on lb1; not on lb2".into()),
-                ("bk_empty".into(), Field::Present, "on lb1; not on lb2".into()),
+                (
+                    "bk_empty".into(),
+                    Field::Present,
+                    "on lb1; not on lb2".into()
+                ),
             ]
         );
         // The servers of a backend missing on lb2 are not listed one by one.
@@ -601,7 +661,10 @@ mod tests {
             parse_show_backend("# name\nbk_a\nbk_b\n\n").unwrap(),
             vec!["bk_a", "bk_b"]
         );
-        assert_eq!(parse_show_backend("# name\n").unwrap(), Vec::<String>::new());
+        assert_eq!(
+            parse_show_backend("# name\n").unwrap(),
+            Vec::<String>::new()
+        );
         assert!(parse_show_backend("").is_err());
         assert!(parse_show_backend("Unknown command.\n").is_err());
         assert!(parse_show_backend("# name\nNo such thing\n").is_err());

@@ -76,9 +76,21 @@ fn two_sockets_name_a_maint_a_drain_a_weight_and_a_disabled_check_on_one_only() 
     run.expect_code(0);
     let live = run.json();
     let want = set(&[
-        ("bk_app/app1", "admin", format!("{sa} says ready; {sb} says maint")),
-        ("bk_app/app2", "admin", format!("{sa} says ready; {sb} says drain")),
-        ("bk_api/api1", "weight", format!("{sa} says 1; {sb} says 50")),
+        (
+            "bk_app/app1",
+            "admin",
+            format!("{sa} says ready; {sb} says maint"),
+        ),
+        (
+            "bk_app/app2",
+            "admin",
+            format!("{sa} says ready; {sb} says drain"),
+        ),
+        (
+            "bk_api/api1",
+            "weight",
+            format!("{sa} says 1; {sb} says 50"),
+        ),
         (
             "bk_single/only1",
             "check",
