@@ -423,7 +423,10 @@ mod tests {
         parse_servers_state(&text).unwrap()
     }
 
-    fn views<'a>(t: &'a [(&'a str, Vec<ServerState>, Option<Vec<String>>)]) -> Vec<TargetView<'a>> {
+    /// A target's name, servers and `show backend` list, as the tests write them.
+    type Said<'a> = (&'a str, Vec<ServerState>, Option<Vec<String>>);
+
+    fn views<'a>(t: &'a [Said<'a>]) -> Vec<TargetView<'a>> {
         t.iter()
             .map(|(n, s, b)| TargetView {
                 target: n,
