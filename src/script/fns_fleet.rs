@@ -8,7 +8,7 @@ use crate::fleet::disagree::{self, Disagreement, TargetView};
 use crate::fleet::Member;
 use crate::runtime::info::parse_info;
 use crate::runtime::proc::{Proc, Role};
-use crate::runtime::servers_state::parse_servers_state;
+use crate::runtime::servers_state::parse_servers_state_typed;
 use crate::runtime::{Command, Target};
 use rhai::{Array, Dynamic, Engine, Map};
 use std::sync::Arc;
@@ -167,8 +167,8 @@ pub(super) fn disagreements(ctx: &Ctx) -> Result<Array, Box<rhai::EvalAltResult>
             Some(t) => t.map_err(to_rhai)?,
             None => return Err(malformed(&target, commands[0].as_str(), "no reply")),
         };
-        let servers =
-            parse_servers_state(&text).map_err(|e| malformed(&target, commands[0].as_str(), e))?;
+        let servers = parse_servers_state_typed(&text)
+            .map_err(|e| malformed(&target, commands[0].as_str(), e))?;
         // A target that cannot list its backends (a replay bundle taken
         // without `show backend`) still compares its servers; its backends
         // without servers are left out (see `TargetView::backends`).
