@@ -326,3 +326,42 @@ fn a_master_cli_worker_is_compared_under_its_worker_name() {
     assert_eq!(got[0]["values"][targets[0]], "ready");
     assert_eq!(got[0]["values"][targets[1]], "maint");
 }
+
+#[test]
+fn a_server_down_on_one_host_only_is_an_op_state_and_a_check_row() {
+    // The incident lab: bk_api/api2 refuses connections (DOWN, L4CON),
+    // bk_app/app3 is `disabled` in its configuration, bk_pinned is its own.
+    let (Some(healthy), Some(incident)) = (lab(Scenario::Healthy), lab(Scenario::Incident)) else {
+        return;
+    };
+    checks_done(&healthy);
+    checks_done(&incident);
+    let (h, i) = (sock(&healthy), sock(&incident));
+    let run = harun()
+        .args(["-s", &h, "-s", &i, "--json", "-e", "disagreements()"])
+        .run();
+    run.expect_code(0);
+    let got = run.json();
+    assert_eq!(
+        rows(&got),
+        set(&[
+            (
+                "bk_api/api2",
+                "op_state",
+                format!("{h} says running; {i} says stopped")
+            ),
+            (
+                "bk_api/api2",
+                "check",
+                format!("{h} says L4OK; {i} says L4CON")
+            ),
+            (
+                "bk_app/app3",
+                "admin",
+                format!("{h} says ready; {i} says maint")
+            ),
+            ("bk_pinned", "present", format!("on {i}; not on {h}")),
+        ]),
+        "{got:#}"
+    );
+}
