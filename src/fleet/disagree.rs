@@ -169,21 +169,23 @@ fn admin_word(s: &ServerState) -> &'static str {
 const CHK_CONFIGURED: i64 = 0x02;
 const CHK_ENABLED: i64 = 0x04;
 
-/// The check as compared: `none`, `disabled`, or the last status's name.
-fn check_word(s: &ServerState) -> String {
-    let state = s.check_state.unwrap_or(0);
+/// The check as compared: `none`, `disabled`, or the last status's name;
+/// `None` when the reply has no check columns (HAProxy before 1.8's layout):
+/// unknown, never "none".
+fn check_word(s: &ServerState) -> Option<String> {
+    let state = s.check_state?;
     if state & CHK_CONFIGURED == 0 {
-        return "none".into();
+        return Some("none".into());
     }
     if state & CHK_ENABLED == 0 {
-        return "disabled".into();
+        return Some("disabled".into());
     }
-    match s.check_status {
-        Some(c) => servers_state::check_status_name(c)
+    let c = s.check_status?;
+    Some(
+        servers_state::check_status_name(c)
             .map(str::to_string)
             .unwrap_or_else(|| format!("status {c}")),
-        None => "unknown".into(),
-    }
+    )
 }
 
 /// A running health check whose last verdict contradicts the server's state
@@ -348,9 +350,9 @@ pub fn compare(views: &[TargetView]) -> Vec<Disagreement> {
             }
             let check: Vec<_> = settled
                 .iter()
-                .map(|(t, s)| {
-                    let w = check_word(s);
-                    (w.clone(), t.to_string(), Value::Text(w))
+                .filter_map(|(t, s)| {
+                    let w = check_word(s)?;
+                    Some((w.clone(), t.to_string(), Value::Text(w)))
                 })
                 .collect();
             differ(backend, name, Field::Check, check, &mut out);
@@ -604,6 +606,17 @@ mod tests {
             d[0].summary(),
             "lb1 says disabled; lb2 says none; lb3 says L7OK"
         );
+    }
+
+    #[test]
+    fn a_reply_without_check_columns_compares_no_check() {
+        // HAProxy 1.6's layout stops after srv_time_since_last_change.
+        let old = parse_servers_state(
+            "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change\n3 bk 1 s1 127.0.0.1 2 0 1 1 12\n",
+        )
+        .unwrap();
+        let t = [("lb1", old, None), ("lb2", parse(&[up("bk", "s1")]), None)];
+        assert_eq!(compare(&views(&t)), vec![]);
     }
 
     #[test]
