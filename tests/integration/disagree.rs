@@ -365,3 +365,48 @@ fn a_server_down_on_one_host_only_is_an_op_state_and_a_check_row() {
         "{got:#}"
     );
 }
+
+#[test]
+fn troubleshoot_lists_twenty_disagreements_and_counts_the_rest() {
+    let Some(a) = lab(Scenario::Healthy) else {
+        return;
+    };
+    // 30 backends on the second lab only: 30 rows, 20 findings and one more.
+    let b = lab_with(Scenario::Healthy, |mut b| {
+        for i in 0..30 {
+            b = b.section(format!("backend bk_extra{i:02}\n"));
+        }
+        b
+    })
+    .unwrap();
+    let run = harun()
+        .arg("-s")
+        .arg(a.admin_socket())
+        .arg("-s")
+        .arg(b.admin_socket())
+        .args(["-e", "disagreements().len()"])
+        .run();
+    run.expect_code(0);
+    assert_eq!(run.stdout.trim(), "30");
+    let run = harun()
+        .arg("-s")
+        .arg(a.admin_socket())
+        .arg("-s")
+        .arg(b.admin_socket())
+        .args([
+            "troubleshoot",
+            "-p",
+            "sample=0",
+            "-p",
+            "skip=config,logs,system",
+            "--json",
+        ])
+        .run();
+    let report = run.json();
+    let found = findings_with(&report, "fleet.disagreement");
+    assert_eq!(found.len(), 21, "{report:#}");
+    assert_eq!(
+        found[20]["title"],
+        "10 more disagreement(s) between the targets, not listed here"
+    );
+}
