@@ -48,6 +48,13 @@ static FINDING_DOCS: &[FindingDoc] = &[
         fix: "Check the login by hand with the same user, key and ssh config (`ssh -F CONFIG HOST true`); the admin socket's `target.unreachable` error names the cause when the login itself failed.",
     },
     FindingDoc {
+        id: "fleet.disagreement",
+        severity: Severity::Warning,
+        title: "Targets disagree about a backend or server (troubleshoot, several targets)",
+        meaning: "With several targets (-s repeated, an inventory, a master CLI's workers), they say different things about the same backend or server: present on some only, in maintenance or drain on some only, another weight, another operational state or health check status. Each HAProxy process and host keeps its own server states: a drain done through one socket leaves the others sending traffic (the multi-process trap, one level up), and a configuration reloaded on some hosts only serves another set of servers. A check that is changing state right now (`UP 1/3`) and a server in maintenance are left out of the state and check comparisons, so the finding is not the noise of checks in transition.",
+        fix: "Repeat a runtime change on every target: give harun every socket (-s repeated, -i INVENTORY, master@PATH) and a write goes to each, through the journal. For configurations that differ, compare the files and reload the hosts that lag. For a server one host sees DOWN, test it from that host as its check does. `disagreements()` lists each difference with each target's value (troubleshoot shows the first 20 and counts the rest).",
+    },
+    FindingDoc {
         id: "drain.timeout",
         severity: Severity::Error,
         title: "Drain timed out: the server is left in drain",

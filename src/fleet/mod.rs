@@ -5,10 +5,12 @@
 //! precedence), read from its two formats by `ini` and `yaml`; `pattern`
 //! selects hosts as `--limit` does; `member` turns a host into the address
 //! of its admin socket; `merge` combines `--json` reports by finding;
-//! `serial` sizes the groups of a rolling change (`--serial`).
+//! `serial` sizes the groups of a rolling change (`--serial`);
+//! `disagree` compares what the targets say about the same servers.
 //!
 //! May import: `base`, `runtime` (addresses).
 
+pub mod disagree;
 mod ini;
 pub mod inventory;
 pub mod member;

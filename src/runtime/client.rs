@@ -607,19 +607,36 @@ impl Client {
             .await
     }
 
-    async fn fan_out<T, F, Fut>(&self, command: &Command, op: F) -> Vec<(String, Result<T>)>
+    /// Several read commands to every target concurrently, each target's in
+    /// one round trip ([`Target::send_batch`]); results in target order. A
+    /// target's outer error says it could not be asked at all; the inner
+    /// results are each command's reply.
+    pub async fn send_batch_all(
+        &self,
+        commands: &[Command],
+    ) -> Vec<(String, Result<Vec<Result<String>>>)> {
+        let commands: Arc<[Command]> = commands.into();
+        self.fan_out(&commands, |t, cmds| async move {
+            let refs: Vec<&Command> = cmds.iter().collect();
+            t.send_batch(&refs).await
+        })
+        .await
+    }
+
+    async fn fan_out<T, P, F, Fut>(&self, payload: &P, op: F) -> Vec<(String, Result<T>)>
     where
         T: Send + 'static,
-        F: Fn(Arc<Target>, Command) -> Fut,
+        P: Clone,
+        F: Fn(Arc<Target>, P) -> Fut,
         Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     {
         if self.targets.len() == 1 {
             let t = Arc::clone(&self.targets[0]);
-            return vec![(t.name(), op(t, command.clone()).await)];
+            return vec![(t.name(), op(t, payload.clone()).await)];
         }
         let mut set = JoinSet::new();
         for (i, t) in self.targets.iter().enumerate() {
-            let fut = op(Arc::clone(t), command.clone());
+            let fut = op(Arc::clone(t), payload.clone());
             let name = t.name();
             let limit = Arc::clone(&self.limit);
             set.spawn(async move {

@@ -2,10 +2,13 @@
 //! an inventory says about each target (`crate::fleet` reads inventories).
 
 use super::errors::to_rhai;
+use super::fns_runtime::{malformed, no_targets, partition};
 use super::{reg, Ctx};
+use crate::fleet::disagree::{self, Disagreement, TargetView};
 use crate::fleet::Member;
 use crate::runtime::info::parse_info;
 use crate::runtime::proc::{Proc, Role};
+use crate::runtime::servers_state::parse_servers_state_typed;
 use crate::runtime::{Command, Target};
 use rhai::{Array, Dynamic, Engine, Map};
 use std::sync::Arc;
@@ -111,7 +114,95 @@ pub(super) fn processes(ctx: &Ctx) -> Result<Array, Box<rhai::EvalAltResult>> {
     Ok(out)
 }
 
+fn disagreement_map(d: &Disagreement) -> Map {
+    let mut out = Map::new();
+    out.insert("backend".into(), d.backend.clone().into());
+    out.insert(
+        "server".into(),
+        d.server.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+    );
+    out.insert("name".into(), d.name().into());
+    out.insert("field".into(), d.field.as_str().into());
+    let mut values = Map::new();
+    for (t, v) in &d.values {
+        let v = match v {
+            disagree::Value::Bool(b) => Dynamic::from_bool(*b),
+            disagree::Value::Int(i) => Dynamic::from_int(*i),
+            disagree::Value::Text(s) => Dynamic::from(s.clone()),
+        };
+        values.insert(t.as_str().into(), v);
+    }
+    out.insert("values".into(), values.into());
+    out.insert(
+        "targets".into(),
+        d.values
+            .iter()
+            .map(|(t, _)| Dynamic::from(t.clone()))
+            .collect::<Array>()
+            .into(),
+    );
+    out.insert("summary".into(), d.summary().into());
+    out
+}
+
+/// What the targets say differently about the same backends and servers
+/// (see [`crate::fleet::disagree`]): one `show servers state` and one
+/// `show backend` per target, in one round trip, all targets at once.
+pub(super) fn disagreements(ctx: &Ctx) -> Result<Array, Box<rhai::EvalAltResult>> {
+    if ctx.client.is_empty() {
+        return Err(no_targets());
+    }
+    let state = Command::show_servers_state(None).map_err(to_rhai)?;
+    let backend = Command::raw("show backend").map_err(to_rhai)?;
+    let commands = [state, backend];
+    let results = ctx
+        .block_on(async { Ok(ctx.client.send_batch_all(&commands).await) })
+        .map_err(to_rhai)?;
+    let replies = partition(ctx, results)?;
+    let mut parsed = Vec::with_capacity(replies.len());
+    for (target, mut r) in replies {
+        let backends = r.pop();
+        let servers = r.pop();
+        let text = match servers {
+            Some(t) => t.map_err(to_rhai)?,
+            None => return Err(malformed(&target, commands[0].as_str(), "no reply")),
+        };
+        let servers = parse_servers_state_typed(&text)
+            .map_err(|e| malformed(&target, commands[0].as_str(), e))?;
+        // A target that cannot list its backends (a replay bundle taken
+        // without `show backend`) still compares its servers; its backends
+        // without servers are left out (see `TargetView::backends`).
+        let backends = match backends {
+            Some(Ok(t)) => Some(
+                disagree::parse_show_backend(&t)
+                    .map_err(|e| malformed(&target, commands[1].as_str(), e))?,
+            ),
+            _ => None,
+        };
+        parsed.push((target, servers, backends));
+    }
+    let views: Vec<TargetView> = parsed
+        .iter()
+        .map(|(t, s, b)| TargetView {
+            target: t,
+            servers: s,
+            backends: b.as_deref(),
+        })
+        .collect();
+    Ok(disagree::compare(&views)
+        .iter()
+        .map(|d| Dynamic::from_map(disagreement_map(d)))
+        .collect())
+}
+
 pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
+    let c = ctx.clone();
+    reg(
+        "disagreements",
+        &["Array"],
+        "What the targets (`-s` sockets, inventory hosts, a master CLI's workers) say\ndifferently about the same backends and servers, one map per backend or server\nand field (keys below): present on some targets only, admin state (maint, drain,\nready), operational state, weight, initial weight, health check status. Checks\nin transition (`UP 1/3`) and servers in maintenance are left out of the\nop_state and check comparisons. One target: nothing to compare, an empty array.",
+    )
+    .register_into_engine(engine, move || disagreements(&c));
     let c = ctx.clone();
     reg(
         "processes",

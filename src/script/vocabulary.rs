@@ -1371,10 +1371,28 @@ pub const PROCESS: Shape = Shape {
     open: None,
 };
 
+/// One row of `disagreements()`: a backend or server and the field on which
+/// the targets that have it differ.
+pub const DISAGREEMENT: Shape = Shape {
+    what: "a `disagreements()` row",
+    primitives: &["disagreements"],
+    keys: &[
+        k("backend", "string", "backend (proxy) name"),
+        k("server", "string or ()", "server name, without the backend; () on a backend's `present` row"),
+        k("name", "string", "`backend/server`, or the backend alone on a backend's row"),
+        k("field", "string", "what differs: `present` (on some targets only), `admin` (`maint`, `drain`, `ready`), `op_state` (`running`, `stopped`, `stopping`; slowstart's `starting` counts as running), `weight` (`srv_uweight`), `initial_weight` (`srv_iweight`, the configuration's), `check` (the last check's status, `L7OK`, `L4CON`..., or `none`, `disabled`)"),
+        k("values", "map", "one key per compared target, its name as `targets()` gives it, and its value: a bool for `present`, an int for the weights, a string otherwise. A server's row leaves out the targets without it (its `present` row names them); `op_state` and `check` leave out a target where the server is in maintenance or its check is in transition"),
+        k("targets", "array of strings", "the compared targets, in target order (the keys of `values`)"),
+        k("summary", "string", "the row in words: `lb1 says maint; lb2, lb3 say ready`, `on lb1; not on lb2`"),
+    ],
+    open: None,
+};
+
 /// The shapes above, after `SHAPES` (see [`all_shapes`]).
 pub const MORE_SHAPES: &[&Shape] = &[
     &TARGET,
     &PROCESS,
+    &DISAGREEMENT,
     &BUNDLE_PATH,
     &SAVED_PATH,
     &HAPROXY_VV,

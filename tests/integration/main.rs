@@ -10,6 +10,7 @@ mod batch;
 mod check;
 mod cli;
 mod config;
+mod disagree;
 mod embed;
 mod faults;
 mod first_contact;

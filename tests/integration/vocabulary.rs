@@ -668,6 +668,34 @@ fn master_cli_processes_carry_their_documented_keys() {
     walk.expect_met(MASTER);
 }
 
+/// Shapes met by `disagreements_carry_their_documented_keys`.
+const DISAGREE: &[&Shape] = &[&v::DISAGREEMENT];
+
+#[test]
+fn disagreements_carry_their_documented_keys() {
+    let Some(a) = lab(Scenario::Healthy) else {
+        return;
+    };
+    let b = lab_with(Scenario::Healthy, |b| b.section("backend bk_only_here\n")).unwrap();
+    socat(&b, "set server bk_app/app1 weight 7");
+    let run = harun()
+        .arg("-s")
+        .arg(a.admin_socket())
+        .arg("-s")
+        .arg(b.admin_socket())
+        .args(["--json", "-e", "#{disagreements: disagreements()}"])
+        .run();
+    run.expect_code(0);
+    let all = run.json();
+    let rows = non_empty(&all, "disagreements");
+    // A backend row (server ()) and a server row (server a string).
+    assert!(rows.iter().any(|r| r["server"].is_null()), "{all}");
+    assert!(rows.iter().any(|r| r["server"].is_string()), "{all}");
+    let mut walk = Walk::default();
+    walk.primitives(&all);
+    walk.expect_met(DISAGREE);
+}
+
 /// The lists above cover every shape: a shape no test meets fails here.
 #[test]
 fn every_shape_is_compared_with_real_output() {
@@ -677,6 +705,7 @@ fn every_shape_is_compared_with_real_output() {
         .chain(SYSLOG)
         .chain(LOGS)
         .chain(MASTER)
+        .chain(DISAGREE)
         .map(|s| s.what)
         .collect();
     for s in v::all_shapes() {
