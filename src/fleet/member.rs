@@ -118,21 +118,30 @@ pub fn resolve(inv: &Inventory, names: &[String], source: &Path) -> Result<Vec<M
         let user = get(&["ansible_user", "ansible_ssh_user"]);
         let socket = get(&["harun_socket"]).unwrap_or_else(|| DEFAULT_SOCKET.to_string());
         let connection = connection(name, &host, port, user.as_deref(), &vars).map_err(err)?;
-        let address = match Address::parse(&socket) {
+        let parsed = Address::parse(&socket);
+        // On the host, a socket path, or `master@PATH` for its master CLI.
+        let on_host = match &parsed {
+            Ok(Address::Unix(path)) => Some((path.clone(), "")),
+            Ok(Address::Master(path)) => Some((path.clone(), "master@")),
+            _ => None,
+        };
+        let address = match parsed {
             Ok(Address::Replay(_)) => {
                 return Err(err(format!(
                     "host `{name}`: harun_socket `{socket}` is a replay bundle: replay one with --replay, not from an inventory"
                 )))
             }
-            // Over SSH the socket is a path on that host.
-            Ok(Address::Unix(path)) if connection == Connection::Ssh => {
+            // Over SSH the socket is a path on that host (`master@PATH`:
+            // its master CLI).
+            Ok(_) if connection == Connection::Ssh && on_host.is_some() => {
+                let (path, master) = on_host.unwrap_or_default();
                 if !path.is_absolute() {
                     return Err(err(format!(
                         "host `{name}`: harun_socket `{socket}` must be an absolute path on the host to be reached over SSH"
                     )));
                 }
                 let remote = format!(
-                    "ssh://{}{}{}{}",
+                    "{master}ssh://{}{}{}{}",
                     user.as_deref().map(|u| format!("{u}@")).unwrap_or_default(),
                     if host.contains(':') { format!("[{host}]") } else { host.clone() },
                     port.map(|p| format!(":{p}")).unwrap_or_default(),
@@ -235,8 +244,9 @@ lb1 ansible_host=10.0.0.1 harun_socket=unix@/run/lb1.sock
 lb2 ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=2222 ansible_user=ops
 lb3 ansible_host=::1 ansible_port=22
 local ansible_connection=local
+lb4 ansible_host=10.0.0.4 harun_socket=master@/run/haproxy-master.sock
 ";
-        let m = resolve_text(text, &["lb1", "lb2", "lb3", "local"]).unwrap();
+        let m = resolve_text(text, &["lb1", "lb2", "lb3", "local", "lb4"]).unwrap();
         let shown: Vec<String> = m.iter().map(|m| m.address.to_string()).collect();
         assert_eq!(
             shown,
@@ -244,12 +254,18 @@ local ansible_connection=local
                 "ssh://10.0.0.1/run/lb1.sock",
                 "ssh://ops@127.0.0.1:2222/run/haproxy/admin.sock",
                 "ssh://[::1]:22/run/haproxy/admin.sock",
-                "/run/haproxy/admin.sock"
+                "/run/haproxy/admin.sock",
+                "master@ssh://10.0.0.4/run/haproxy-master.sock",
             ]
         );
         assert_eq!(m[0].connection, Connection::Ssh);
+        assert!(matches!(&m[4].address, Address::Ssh(r) if r.master));
         assert_eq!(m[3].connection, Connection::Local);
-        for bad in ["harun_socket=run/a.sock", "harun_socket=127.0.0.1:9999"] {
+        for bad in [
+            "harun_socket=run/a.sock",
+            "harun_socket=127.0.0.1:9999",
+            "harun_socket=master@run/m.sock",
+        ] {
             let e = resolve_text(&format!("h ansible_host=10.0.0.2 {bad}\n"), &["h"]).unwrap_err();
             assert!(e.to_string().contains("host `h`: harun_socket"), "{e}");
         }

@@ -21,7 +21,8 @@ pub enum Address {
     /// current workers with `@!<pid>` (see [`crate::runtime::client`]).
     Master(PathBuf),
     /// `ssh://[user@]host[:port]/path`: a socket on another host, through
-    /// its sshd (see [`crate::runtime::ssh`]).
+    /// its sshd (see [`crate::runtime::ssh`]); `master@ssh://...` when that
+    /// socket is the master CLI (`Remote::master`).
     Ssh(super::ssh::Remote),
 }
 
@@ -45,6 +46,12 @@ impl Address {
             return Ok(Address::Unix(PathBuf::from(path)));
         }
         if let Some(path) = s_trim.strip_prefix("master@") {
+            // The master CLI of another host, through its sshd.
+            if let Some(rest) = path.strip_prefix("ssh://") {
+                return super::ssh::Remote::parse(rest)
+                    .map(|r| Address::Ssh(super::ssh::Remote { master: true, ..r }))
+                    .map_err(|r| bad(&r));
+            }
             if path.is_empty() {
                 return Err(bad("`master@` needs the path of the master socket (`-S`)"));
             }
@@ -195,6 +202,16 @@ mod tests {
         let a = Address::parse("ssh://ops@lb1:2222/run/haproxy/admin.sock").unwrap();
         assert!(matches!(&a, Address::Ssh(r) if r.host == "lb1" && r.port == Some(2222)));
         assert_eq!(a.to_string(), "ssh://ops@lb1:2222/run/haproxy/admin.sock");
+        assert!(matches!(&a, Address::Ssh(r) if !r.master));
+        // Another host's master CLI: the same transport, routed commands.
+        let m = Address::parse("master@ssh://ops@lb1/run/haproxy-master.sock").unwrap();
+        assert!(matches!(&m, Address::Ssh(r) if r.master && r.host == "lb1"));
+        assert_eq!(
+            m.to_string(),
+            "master@ssh://ops@lb1/run/haproxy-master.sock"
+        );
+        assert_eq!(Address::parse(&m.to_string()).unwrap(), m);
+        assert!(Address::parse("master@ssh://lb1").is_err());
     }
 
     #[test]

@@ -136,7 +136,11 @@ impl Target {
     /// A target on a master CLI talks one command per connection (see
     /// [`Session::routed`]).
     fn on_master(&self) -> bool {
-        matches!(self.address, Address::Master(_))
+        match &self.address {
+            Address::Master(_) => true,
+            Address::Ssh(remote) => remote.master,
+            _ => false,
+        }
     }
 
     async fn send_routed(&self, command: &Command) -> Result<String> {

@@ -41,6 +41,11 @@ pub struct Remote {
     pub port: Option<u16>,
     /// The socket's path on that host.
     pub path: PathBuf,
+    /// The socket is the master CLI (`master@ssh://...`): commands go one
+    /// per connection, routed to the workers (see [`Address::Master`]).
+    ///
+    /// [`Address::Master`]: super::Address::Master
+    pub master: bool,
 }
 
 impl Remote {
@@ -126,6 +131,7 @@ impl Remote {
             host: host.to_string(),
             port,
             path: PathBuf::from(path),
+            master: false,
         })
     }
 
@@ -154,7 +160,13 @@ impl Remote {
 
 impl fmt::Display for Remote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ssh://{}{}", self.destination(), self.path.display())
+        let master = if self.master { "master@" } else { "" };
+        write!(
+            f,
+            "{master}ssh://{}{}",
+            self.destination(),
+            self.path.display()
+        )
     }
 }
 
@@ -550,9 +562,11 @@ pub fn remote_socket_failed(remote: &Remote) -> Error {
     Error::Ssh {
         target: remote.to_string(),
         what: format!(
-            "the admin socket {} on {} cannot be opened through SSH: sshd closed the forwarded connection before any reply (is HAProxy running there? is `harun_socket` the path of its `stats socket` line? can the SSH user open it?)",
+            "the {} {} on {} cannot be opened through SSH: sshd closed the forwarded connection before any reply (is HAProxy running there? is `harun_socket` the path of its {}? can the SSH user open it?)",
+            if remote.master { "master socket" } else { "admin socket" },
             remote.path.display(),
-            remote.destination()
+            remote.destination(),
+            if remote.master { "`-S` master socket" } else { "`stats socket` line" },
         ),
     }
 }
@@ -572,6 +586,7 @@ pub fn close_all() {
             host,
             port,
             path: PathBuf::new(),
+            master: false,
         };
         let mut args = base_args(config.as_deref(), &h.control, &remote);
         args.extend(["-O".into(), "exit".into(), "--".into(), remote.host.into()]);

@@ -809,7 +809,7 @@ mod tests {
         for text in [STAT_26.to_string(), odd, STAT_26.trim_end().to_string()] {
             let header_end = text.find('\n').unwrap() + 1;
             let mut p = StatParser::new();
-            p.feed(text[..header_end].as_bytes()).unwrap();
+            p.feed(&text.as_bytes()[..header_end]).unwrap();
             for chunk in text.as_bytes()[header_end..].chunks(97) {
                 p.feed(chunk).unwrap();
             }
@@ -820,9 +820,9 @@ mod tests {
         let whole = parse_stat(&broken).unwrap_err();
         let header_end = broken.find('\n').unwrap() + 1;
         let mut p = StatParser::new();
-        p.feed(broken[..header_end].as_bytes()).unwrap();
+        p.feed(&broken.as_bytes()[..header_end]).unwrap();
         let streamed = p
-            .feed(broken[header_end..].as_bytes())
+            .feed(&broken.as_bytes()[header_end..])
             .and_then(|()| p.finish().map(|_| ()))
             .unwrap_err();
         assert_eq!(whole, streamed);

@@ -247,7 +247,6 @@ impl Ctx {
     pub fn check_hosts(&self) -> Vec<Arc<CheckHost>> {
         self.check_hosts
             .get_or_init(|| {
-                use crate::runtime::ssh::Remote;
                 use crate::runtime::Address;
                 let mut out: Vec<Arc<CheckHost>> = Vec::new();
                 let mut seen: Vec<(Option<String>, String, Option<u16>)> = Vec::new();
@@ -275,11 +274,7 @@ impl Ctx {
                     // Named as the target is (the inventory host, else the
                     // `ssh://` address): its findings sit with its others.
                     let name = t.host_name().map(str::to_string).unwrap_or_else(|| {
-                        crate::runtime::Address::Ssh(Remote {
-                            path: remote.path.clone(),
-                            ..remote.clone()
-                        })
-                        .to_string()
+                        crate::runtime::Address::Ssh(remote.clone()).to_string()
                     });
                     remotes.push((name, remote.clone()));
                 }

@@ -461,3 +461,76 @@ fn a_rolling_drain_over_ssh_stops_at_the_host_whose_haproxy_is_down() {
     .collect();
     assert_eq!(seen, want, "{lines:?}");
 }
+
+#[test]
+fn a_master_cli_over_ssh_is_its_workers_as_on_the_host() {
+    if !require_ssh() {
+        return;
+    }
+    let Some(lab) = lab_with(Scenario::Incident, |b| b.master(true)) else {
+        return;
+    };
+    let sshd = Sshd::start();
+    let master = lab.master_socket().expect("master-worker lab");
+    let script = r#"let p = processes().map(|p| `${p.role} ${p.pid}`); p.sort();
+        let s = stat().map(|r| `${r.target} ${r.pxname}/${r.svname}`); s.sort();
+        #{procs: p, rows: s}"#;
+    let local = harun()
+        .arg("-s")
+        .arg(format!("master@{}", master.display()))
+        .args(["--json", "-e", script])
+        .run();
+    local.expect_code(0);
+    let url = format!("master@{}", sshd.url(master));
+    let remote = sshd
+        .harun()
+        .args(["-s", &url, "--json", "-e", script])
+        .run();
+    remote.expect_code(0);
+    // The same processes, and each worker's rows under the same worker
+    // name, only the master's address differing.
+    assert_eq!(remote.json()["procs"], local.json()["procs"]);
+    let rows = |run: &Run, prefix: &str| -> Vec<String> {
+        run.json()["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().replacen(prefix, "", 1))
+            .collect()
+    };
+    let local_rows = rows(&local, &format!("master@{}", master.display()));
+    assert!(
+        !local_rows.is_empty() && local_rows[0].starts_with(" (worker "),
+        "{local_rows:?}"
+    );
+    assert_eq!(rows(&remote, &url), local_rows);
+    // A write through it reaches the worker, and an inventory host says
+    // `master@PATH` for its master CLI: its workers are named by the host.
+    let inv = sshd.dir.path().join("master.ini");
+    std::fs::write(
+        &inv,
+        format!(
+            "lb1 ansible_host=127.0.0.1 ansible_port={} harun_socket=master@{}\n",
+            sshd.port,
+            master.display()
+        ),
+    )
+    .unwrap();
+    let run = sshd
+        .harun()
+        .arg("-i")
+        .arg(&inv)
+        .args([
+            "--yes",
+            "-e",
+            "set_weight(\"bk_app/app1\", 9); targets().map(|t| t.name)",
+        ])
+        .run();
+    run.expect_code(0);
+    assert!(run.stdout.contains("lb1 (worker "), "{}", run.stdout);
+    assert!(
+        socat(&lab, "get weight bk_app/app1").starts_with("9 "),
+        "{}",
+        run.stderr
+    );
+}
