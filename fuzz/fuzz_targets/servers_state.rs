@@ -1,11 +1,14 @@
 //! `show servers state`. Checked: no panic; every server line (not blank,
 //! not a `#` comment) after the version and the header is one server with one
-//! field per header name, each found by its name; the decoded states answer.
+//! field per header name, each found by its name; the decoded states answer;
+//! the typed parse (`disagreements()`) is the full parse without the raw
+//! columns, errors included.
 
 #![no_main]
 
 use harun::runtime::servers_state::{
     check_result_name, check_status_name, in_rotation, parse_servers_state,
+    parse_servers_state_typed,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -13,7 +16,22 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(servers) = parse_servers_state(text) else {
+    let full = parse_servers_state(text);
+    let typed = parse_servers_state_typed(text);
+    match (&full, &typed) {
+        (Ok(f), Ok(t)) => {
+            assert_eq!(f.len(), t.len());
+            for (f, t) in f.iter().zip(t) {
+                assert!(t.fields.is_empty());
+                let mut f = f.clone();
+                f.fields.clear();
+                assert_eq!(&f, t, "typed parse differs");
+            }
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b, "typed error differs"),
+        _ => panic!("full {full:?} but typed {typed:?}"),
+    }
+    let Ok(servers) = full else {
         return;
     };
     let mut lines = text
