@@ -94,6 +94,20 @@ pub struct Mark {
     replay: Vec<(String, f64)>,
 }
 
+/// The check host a target is on, as findings name it: `None` for this
+/// machine; for a target over SSH the inventory host, else its `ssh://`
+/// address (its findings then sit with its others).
+fn check_host_name(t: &crate::runtime::Target) -> Option<String> {
+    match &t.address {
+        crate::runtime::Address::Ssh(_) => Some(
+            t.host_name()
+                .map(str::to_string)
+                .unwrap_or_else(|| t.address.to_string()),
+        ),
+        _ => None,
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -271,11 +285,7 @@ impl Ctx {
                         continue;
                     }
                     seen.push(key);
-                    // Named as the target is (the inventory host, else the
-                    // `ssh://` address): its findings sit with its others.
-                    let name = t.host_name().map(str::to_string).unwrap_or_else(|| {
-                        crate::runtime::Address::Ssh(remote.clone()).to_string()
-                    });
+                    let name = check_host_name(t).unwrap_or_default();
                     remotes.push((name, remote.clone()));
                 }
                 // Logged in at once, --forks at a time (a login is mostly
@@ -338,6 +348,22 @@ impl Ctx {
                 out
             })
             .clone()
+    }
+
+    /// The targets on `host` (its admin sockets and workers): whose `show
+    /// info` speaks for that host.
+    pub(crate) fn targets_on(&self, host: &CheckHost) -> Vec<Arc<crate::runtime::Target>> {
+        self.client
+            .targets()
+            .iter()
+            .filter(|t| check_host_name(t) == host.name)
+            .cloned()
+            .collect()
+    }
+
+    /// The host a per-host loop is on, if one is.
+    pub(crate) fn scoped_check_host(&self) -> Option<Arc<CheckHost>> {
+        lock(&self.scoped_host).clone()
     }
 
     /// Run `f` with the checks on `host` (a per-host loop of a primitive).

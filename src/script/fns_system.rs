@@ -33,13 +33,21 @@ fn first_arg_u32(model: &ConfigModel, keyword: &str) -> Option<u32> {
 }
 
 /// `show info` of the first reachable target, quietly (None when unreachable).
+/// Within a per-host loop, of the first target on that host.
 fn live_info(ctx: &Ctx) -> Option<(String, Vec<(String, String)>)> {
     if ctx.client.is_empty() {
         return None;
     }
+    let client = match ctx.scoped_check_host() {
+        Some(h) => ctx.client.subset(&ctx.targets_on(&h)),
+        None => ctx.client.clone(),
+    };
+    if client.is_empty() {
+        return None;
+    }
     let cmd = Command::show_info();
     let replies = ctx
-        .block_on(async { Ok(ctx.client.send_all(&cmd).await) })
+        .block_on(async { Ok(client.send_all(&cmd).await) })
         .ok()?;
     replies.into_iter().find_map(|(t, r)| {
         r.ok()
@@ -179,6 +187,99 @@ fn live_only(ctx: &Ctx, what: String) -> R<()> {
 
 fn system_check(ctx: &Ctx) -> R<Map> {
     let (irq, cpus) = probes(ctx)?;
+    system_check_with(ctx, irq, cpus)
+}
+
+/// `system_check()` of every host of the run: the probes of all hosts at
+/// once (--forks at a time: over SSH they mostly wait on the network),
+/// then each host judged on its own probes, configuration and `show info`.
+/// A host that cannot be probed is a `system.unreadable` finding naming it.
+fn system_checks(ctx: &Ctx) -> R<Array> {
+    if ctx.replay().is_some() {
+        return Ok(vec![host_check("localhost", system_check(ctx)?)]);
+    }
+    let hosts = ctx.check_hosts();
+    let (proc_root, sys_root) = (
+        ctx.settings.proc_root.clone(),
+        ctx.settings.sys_root.clone(),
+    );
+    let limit = Arc::new(tokio::sync::Semaphore::new(
+        ctx.settings.max_parallel.max(1),
+    ));
+    let accesses: Vec<_> = hosts
+        .iter()
+        .map(|h| {
+            h.access
+                .as_ref()
+                .map(Clone::clone)
+                .map_err(|e| e.to_string())
+        })
+        .collect();
+    let probed = ctx
+        .block_on(async move {
+            let mut set = tokio::task::JoinSet::new();
+            for (i, access) in accesses.into_iter().enumerate() {
+                let (limit, proc_root, sys_root) =
+                    (Arc::clone(&limit), proc_root.clone(), sys_root.clone());
+                set.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    let probed = match access {
+                        Ok(on) => tokio::task::spawn_blocking(move || {
+                            Ok::<_, std::io::Error>((
+                                host::irqbalance_on(&on, &proc_root)?,
+                                host::cpus_on(&on, &sys_root)?,
+                            ))
+                        })
+                        .await
+                        .map_err(|e| format!("host probes: {e}"))
+                        .and_then(|r| r.map_err(|e| e.to_string())),
+                        Err(e) => Err(format!("its files cannot be read over SSH: {e}")),
+                    };
+                    (i, probed)
+                });
+            }
+            let mut out: Vec<Option<Result<_, String>>> = (0..set.len()).map(|_| None).collect();
+            while let Some(done) = set.join_next().await {
+                let (i, probed) = done.map_err(|e| Error::Other(format!("host probes: {e}")))?;
+                out[i] = Some(probed);
+            }
+            Ok(out)
+        })
+        .map_err(to_rhai)?;
+    let mut out = Array::new();
+    for (h, probed) in hosts.iter().zip(probed) {
+        let name = h.name.clone().unwrap_or_else(|| "localhost".into());
+        match probed.unwrap_or_else(|| Err("not probed".into())) {
+            Ok((irq, cpus)) => {
+                let check = ctx.on_host(h, || system_check_with(ctx, irq, cpus))?;
+                out.push(host_check(&name, check));
+            }
+            Err(why) => {
+                let mut f = Finding::new(
+                    Severity::Error,
+                    "system.unreadable",
+                    "the host's CPUs and irqbalance could not be read",
+                );
+                f.detail = Some(format!("{name}: {why}"));
+                f.advice = Some("check the SSH login by hand (`ssh HOST true`)".into());
+                f.target.clone_from(&h.name);
+                ctx.add_finding(f);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One entry of `system_checks()`: the host and its `system_check()`.
+fn host_check(target: &str, check: Map) -> Dynamic {
+    let mut m = Map::new();
+    m.insert("target".into(), target.into());
+    m.insert("check".into(), check.into());
+    m.into()
+}
+
+/// `system_check()` on probes already made, for the host the checks are on.
+fn system_check_with(ctx: &Ctx, irq: host::IrqbalanceStatus, cpus: host::CpuInfo) -> R<Map> {
     let loaded = load_model(ctx, &ctx.settings.config_paths)?;
     let model = loaded.as_ref().as_ref().ok();
     let cpu_map = model
@@ -217,7 +318,13 @@ fn system_check(ctx: &Ctx) -> R<Map> {
     if model.is_none() {
         notes.push("configuration not readable: cpu-map unknown (assumed absent)".into());
     }
-    let finding = host::irqbalance_finding(&irq, &cpus, nbproc, nbthread, cpu_map);
+    let mut finding = host::irqbalance_finding(&irq, &cpus, nbproc, nbthread, cpu_map);
+    // Within a per-host loop the finding is that host's.
+    if let (Some(f), Some(h)) = (finding.as_mut(), ctx.scoped_check_host()) {
+        if f.target.is_none() {
+            f.target.clone_from(&h.name);
+        }
+    }
     let mut m = Map::new();
     m.insert("irqbalance".into(), dynamic(&irq)?);
     m.insert("cpus".into(), dynamic(&cpus)?);
@@ -480,6 +587,9 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     let c = ctx.clone();
     reg("system_check", &["Map"], "irqbalance against HAProxy's processes and threads: `#{irqbalance, cpus,\nnbproc, nbthread, cpu_map, source, notes, findings}`. Nbproc/Nbthread come from\n`show info` when a socket answers (`source`), else from the configuration;\n`cpu_map` from the configuration. Records `system.irqbalance` when irqbalance\nruns while HAProxy runs several processes or pins threads with cpu-map.\nIn a replay irqbalance and the CPUs are the snapshot's; a bundle without them\nraises a catchable `not_recorded` error.")
         .register_into_engine(engine, move || system_check(&c));
+    let c = ctx.clone();
+    reg("system_checks", &["Array"], "`system_check()` of every host of the run (`check_hosts()`): `[#{target,\ncheck}]`, `target` the host (`localhost` for this machine), `check` its\n`system_check()` (keys below). The hosts' probes run at once (--forks at a\ntime), then each host is judged on its own CPUs, irqbalance, configuration\nand `show info` of a target on it. A host that cannot be probed (its SSH\nlogin or a probe failed) is left out and recorded as a `system.unreadable`\nfinding naming it. In a replay: the snapshot's host.")
+        .register_into_engine(engine, move || system_checks(&c));
     let c = ctx.clone();
     reg("log_setup", &["Map"], "Both sides of logging, without recording anything: `#{haproxy: [#{kind,\naddress, host, port, path, ring, facility, level, format, location, section,\ndisplay}], chroot: #{dir, location} or (), rsyslog: #{files, udp_inputs:\n[#{address, port, location, style}], imudp_loaded, imuxsock_loaded,\nunix_sockets: [#{path, location}], notes}, notes, config_error, findings,\nsummary}`. `findings` are what `log_check()` would record (`logs.*`);\n`summary` says it in one line for a table (`2 targets: /dev/log (chroot,\nrsyslog socket present)`). rsyslog comes from\n`--rsyslog-conf`/`--rsyslog-dir`; a missing rsyslog is an empty setup with a note.\nWhether `log <ip>:<port>` points at this host compares with its addresses: in a\nreplay the snapshot's, and a bundle without them raises a catchable\n`not_recorded` error when a log target is such an address.")
         .register_into_engine(engine, move || log_setup(&c, None));

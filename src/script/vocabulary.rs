@@ -809,6 +809,21 @@ pub const SYSTEM_CHECK: Shape = Shape {
     open: None,
 };
 
+/// One entry of `system_checks()`: a host and its `system_check()`.
+pub const HOST_SYSTEM_CHECK: Shape = Shape {
+    what: "a `system_checks()` entry",
+    primitives: &["system_checks"],
+    keys: &[
+        k(
+            "target",
+            "string",
+            "the host, as `check_hosts()` names it (`localhost` for this machine)",
+        ),
+        k("check", "map", "its `system_check()` (keys below)"),
+    ],
+    open: None,
+};
+
 pub const RSYSLOG_SETUP: Shape = Shape {
     what: "an rsyslog setup",
     primitives: &[],
@@ -1406,6 +1421,7 @@ pub const MORE_SHAPES: &[&Shape] = &[
     &IRQBALANCE,
     &CPUS,
     &SYSTEM_CHECK,
+    &HOST_SYSTEM_CHECK,
     &RSYSLOG_SETUP,
     &RSYSLOG_UDP_INPUT,
     &RSYSLOG_SOCKET,
@@ -1460,6 +1476,7 @@ pub const NESTED: &[Nested] = &[
     nest(&CONFIG_MODEL, "notes", &CONFIG_NOTE),
     nest(&CONFIG_SECTION, "directives", &CONFIG_DIRECTIVE),
     nest(&CONFIG_CHECK, "messages", &CHECK_MESSAGE),
+    nest(&HOST_SYSTEM_CHECK, "check", &SYSTEM_CHECK),
     nest(&SYSTEM_CHECK, "irqbalance", &IRQBALANCE),
     nest(&SYSTEM_CHECK, "cpus", &CPUS),
     nest(&SYSTEM_CHECK, "findings", &FINDING),

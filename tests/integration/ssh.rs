@@ -384,6 +384,60 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
         .args(["--timeout", "3", "-e", "system_check()"])
         .run();
     assert!(run.stderr.contains("lb1, refused"), "{}", run.stderr);
+    // Every host's own: lb1 judged on its CPUs, irqbalance and the `show
+    // info` of its own socket; `refused` one finding naming it.
+    let run = sshd
+        .harun()
+        .arg("-i")
+        .arg(&inv)
+        .args(["--timeout", "3", "--json", "-e"])
+        .arg(
+            "#{checks: system_checks().map(|h| `${h.target} ${h.check.cpus.online > 0} ${h.check.source}`),
+               unread: recorded_findings().filter(|f| f.id == \"system.unreadable\").map(|f| f.target)}",
+        )
+        .run();
+    let all = run.json();
+    assert_eq!(
+        all["checks"],
+        serde_json::json!(["lb1 true show info on lb1"]),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        all["unread"],
+        serde_json::json!(["refused"]),
+        "{}",
+        run.stderr
+    );
+    // troubleshoot says so in its summary instead of leaving the host out.
+    let run = sshd
+        .harun()
+        .arg("-i")
+        .arg(&inv)
+        .arg("-c")
+        .arg(labs[0].config_path())
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+        .args([
+            "--timeout",
+            "3",
+            "troubleshoot",
+            "-p",
+            "sample=0",
+            "-p",
+            "skip=logs",
+        ])
+        .run();
+    assert!(
+        run.stdout
+            .contains("1 host(s) checked, irqbalance running on 0, 1 not read over SSH")
+            || run
+                .stdout
+                .contains("1 host(s) checked, irqbalance running on 1, 1 not read over SSH"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
 }
 
 #[test]

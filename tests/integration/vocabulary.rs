@@ -60,6 +60,7 @@ const CONFIG_AND_HOST: &[&Shape] = &[
     &v::HEADER_SET,
     &v::UNCOVERED_PROXY,
     &v::SYSTEM_CHECK,
+    &v::HOST_SYSTEM_CHECK,
     &v::IRQBALANCE,
     &v::CPUS,
     &v::HOST_FACTS,
@@ -490,7 +491,8 @@ fn config_and_host_primitives_carry_their_documented_keys() {
         settings.clone(),
         r#"#{config: config(), config_check: config_check(), config_lint: config_lint(),
             log_setup: log_setup(), log_check: log_check(), trace_headers: trace_headers(""),
-            system_check: system_check(), host_facts: host_facts(), irqbalance: irqbalance(),
+            system_check: system_check(), system_checks: system_checks(),
+            host_facts: host_facts(), irqbalance: irqbalance(),
             cpus: cpus(), recorded_findings: recorded_findings()}"#,
     );
     let mut walk = Walk::default();
