@@ -144,6 +144,8 @@ impl Target {
     }
 
     async fn send_routed(&self, command: &Command) -> Result<String> {
+        // Over SSH the login has its own bound, before the command's own.
+        self.ssh_login().await.map_err(|e| self.named(e))?;
         Session::routed(
             &self.address,
             self.io_timeout,

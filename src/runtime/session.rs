@@ -25,6 +25,8 @@ pub const DEFAULT_MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 
 const PROMPT: &[u8] = b"\n> ";
 
+const CUT: &str = "the connection closed in the middle of the reply (it did not end with HAProxy's empty line): nothing of it is used";
+
 const IDLE_CLOSE: &str = "HAProxy closed the connection (idle `stats timeout`, reload or restart)";
 
 pub struct Session {
@@ -66,12 +68,19 @@ pub struct Reply {
     pub text: String,
 }
 
-/// `Stopping: 1` in a `show info` reply: the process answering is the old one
-/// of a reload, finishing its sessions. (Before 2.2 the field is absent.)
 /// Skip the replies of the first `n` commands of a non-prompt line: each is
 /// its output followed by an empty line, so a command that printed nothing
 /// answers a lone `\n`, one that failed (`set severity-output` before 1.9,
 /// `operator` before 2.2) its message and `\n\n`.
+/// Whether a reply read to the end of its connection is whole: outside prompt
+/// mode every command's output ends with an empty line, so a reply that HAProxy
+/// finished ends with `\n\n` (or is a lone `\n`: a command that printed
+/// nothing). Anything else was cut (a dropped SSH link, a forward or a
+/// process gone mid-reply) and must not be read as a shorter answer.
+fn whole_reply(body: &[u8]) -> bool {
+    body == b"\n" || body.ends_with(b"\n\n")
+}
+
 fn skip_replies(body: &[u8], n: usize) -> &[u8] {
     let mut rest = body;
     for _ in 0..n {
@@ -176,7 +185,10 @@ impl Session {
             match session.read_some(label, body.len(), deadline).await {
                 Ok(n) => body.extend_from_slice(&session.buf[..n]),
                 // HAProxy closes after the last command: that is the end.
-                Err(Error::ConnectionLost { .. }) if !body.is_empty() => break,
+                Err(Error::ConnectionLost { .. }) if whole_reply(&body) => break,
+                Err(Error::ConnectionLost { .. }) if !body.is_empty() => {
+                    return Err(session.lost(label, CUT.into()))
+                }
                 Err(e) => return Err(over_ssh(address, e)),
             }
         }
@@ -225,8 +237,11 @@ impl Session {
         loop {
             match session.read_some(label, body.len(), deadline).await {
                 Ok(n) => body.extend_from_slice(&session.buf[..n]),
-                Err(Error::ConnectionLost { .. }) if !body.is_empty() => break,
-                Err(e) => return Err(e),
+                Err(Error::ConnectionLost { .. }) if whole_reply(&body) => break,
+                Err(Error::ConnectionLost { .. }) if !body.is_empty() => {
+                    return Err(session.lost(label, CUT.into()))
+                }
+                Err(e) => return Err(over_ssh(address, e)),
             }
         }
         let text = body.strip_suffix(b"\n").unwrap_or(&body);
@@ -653,7 +668,10 @@ impl Session {
     pub fn is_broken(err: &Error) -> bool {
         matches!(
             err,
-            Error::ConnectionLost { .. } | Error::Timeout { .. } | Error::ReplyTooLarge { .. }
+            Error::ConnectionLost { .. }
+                | Error::Timeout { .. }
+                | Error::ReplyTooLarge { .. }
+                | Error::Ssh { .. }
         )
     }
 }
@@ -822,6 +840,21 @@ pub fn classify(target: &str, command: &str, raw: String) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_reply_cut_by_a_closed_connection_is_not_whole() {
+        // What the 2.6 master CLI sends for `@!PID show info`, `set weight`
+        // (nothing printed) and `show servers state`.
+        assert!(super::whole_reply(b"Name: HAProxy\nTainted: 0\n\n"));
+        assert!(super::whole_reply(b"\n"));
+        assert!(super::whole_reply(b"1\n# be_id be_name\n\n"));
+        // Cut at a line boundary: it would parse, one server short.
+        assert!(!super::whole_reply(
+            b"1\n# be_id be_name\n3 bk_app 1 app1\n"
+        ));
+        assert!(!super::whole_reply(b"Name: HAPr"));
+        assert!(!super::whole_reply(b""));
+    }
+
     #[test]
     fn preamble_replies_are_skipped_whether_they_succeed_or_fail() {
         // 2.6: both preamble commands print nothing.
