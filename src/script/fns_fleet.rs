@@ -158,7 +158,19 @@ pub(super) fn disagreements(ctx: &Ctx) -> Result<Array, Box<rhai::EvalAltResult>
     let results = ctx
         .block_on(async { Ok(ctx.client.send_batch_all(&commands).await) })
         .map_err(to_rhai)?;
+    let asked = results.len();
     let replies = partition(ctx, results)?;
+    // One target left of several compares with nothing: an empty answer
+    // would read as "they agree".
+    if asked > 1 && replies.len() < 2 {
+        return Err(super::fns_config::kind_error(
+            "not_compared",
+            format!(
+                "only {} of {asked} targets answered: nothing to compare it with (the others are `target.unreachable` findings)",
+                replies.len()
+            ),
+        ));
+    }
     let mut parsed = Vec::with_capacity(replies.len());
     for (target, mut r) in replies {
         let backends = r.pop();
@@ -177,7 +189,8 @@ pub(super) fn disagreements(ctx: &Ctx) -> Result<Array, Box<rhai::EvalAltResult>
                 disagree::parse_show_backend(&t)
                     .map_err(|e| malformed(&target, commands[1].as_str(), e))?,
             ),
-            _ => None,
+            Some(Err(crate::base::error::Error::NotRecorded { .. })) | None => None,
+            Some(Err(e)) => return Err(to_rhai(e)),
         };
         parsed.push((target, servers, backends));
     }

@@ -288,6 +288,37 @@ fn inventory_hosts_with_different_configurations_name_the_backends_and_servers_o
         .run();
     run.expect_code(1);
     assert!(run.stdout.contains("target.unreachable"), "{}", run.stdout);
+    // One answer of two compares with nothing: an error, never "they agree".
+    let run = harun()
+        .arg("-i")
+        .arg(&inv)
+        .args(["-l", "lb2:lb3", "-e", "disagreements().len()"])
+        .run();
+    assert!(
+        run.stderr.contains("only 1 of 2 targets answered"),
+        "{}",
+        run.stderr
+    );
+    let run = harun()
+        .arg("-i")
+        .arg(&inv)
+        .args([
+            "-l",
+            "lb2:lb3",
+            "troubleshoot",
+            "-p",
+            "sample=0",
+            "-p",
+            "skip=logs,system",
+        ])
+        .run();
+    assert!(
+        run.stdout
+            .contains("not compared: only 1 of 2 targets answered"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
 }
 
 #[test]
