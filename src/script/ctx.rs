@@ -345,9 +345,55 @@ impl Ctx {
                         access,
                     }));
                 }
-                out
+                self.verify_shells(out)
             })
             .clone()
+    }
+
+    /// Each SSH host's [`Access::canary`](crate::system::access::Access::canary),
+    /// all at once (--forks at a time): a host whose shell does not run
+    /// commands as asked gets that error instead of its access.
+    fn verify_shells(&self, hosts: Vec<Arc<CheckHost>>) -> Vec<Arc<CheckHost>> {
+        let limit = Arc::new(tokio::sync::Semaphore::new(
+            self.settings.max_parallel.max(1),
+        ));
+        let checks: Vec<_> = hosts
+            .iter()
+            .map(|h| h.access.as_ref().ok().filter(|a| !a.is_local()).cloned())
+            .collect();
+        let verdicts = self.block_on(async move {
+            let mut set = tokio::task::JoinSet::new();
+            for (i, access) in checks.into_iter().enumerate() {
+                let Some(access) = access else { continue };
+                let limit = Arc::clone(&limit);
+                set.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    let verdict = tokio::task::spawn_blocking(move || access.canary())
+                        .await
+                        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+                    (i, verdict)
+                });
+            }
+            let mut out = Vec::new();
+            while let Some(Ok(v)) = set.join_next().await {
+                out.push(v);
+            }
+            Ok(out)
+        });
+        let mut hosts = hosts;
+        for (i, verdict) in verdicts.unwrap_or_default() {
+            if let Err(e) = verdict {
+                let name = hosts[i].name.clone();
+                hosts[i] = Arc::new(CheckHost {
+                    name: name.clone(),
+                    access: Err(Error::Ssh {
+                        target: name.unwrap_or_default(),
+                        what: e.to_string(),
+                    }),
+                });
+            }
+        }
+        hosts
     }
 
     /// The targets on `host` (its admin sockets and workers): whose `show

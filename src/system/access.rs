@@ -230,6 +230,21 @@ impl Access {
                 if out.code == 127 {
                     return Err(RunError::NotFound);
                 }
+                // 126: found but not runnable (noexec, permissions); above
+                // 128: killed by a signal. Locally both fail to give an exit
+                // code at all: neither is the program's verdict.
+                if out.code == 126 || (128..255).contains(&out.code) {
+                    return Err(RunError::Spawn(io::Error::other(format!(
+                        "{} did not run to its end on the host (shell exit {}: {})",
+                        program.display(),
+                        out.code,
+                        if out.code == 126 {
+                            "not executable there"
+                        } else {
+                            "killed by a signal"
+                        }
+                    ))));
+                }
                 if out.code == 255 {
                     return Err(RunError::Spawn(io::Error::other(self.failed(&out))));
                 }
@@ -258,6 +273,34 @@ impl Access {
             return Err(io::Error::other(self.failed(&out)));
         }
         Ok(out)
+    }
+
+    /// Whether the SSH user's shell runs commands as asked: a forwarding-only
+    /// account (`nologin`) answers every command with its own message and
+    /// exit code, a forced command with whatever it prints. Either would be
+    /// read as the host's files and verdicts; harun asks for a known answer
+    /// first and refuses the host's checks when it does not come back.
+    pub fn canary(&self) -> io::Result<()> {
+        if self.is_local() {
+            return Ok(());
+        }
+        let out = self.shell("echo harun-canary", 64)?;
+        if out.code == 0 && out.stdout == b"harun-canary\n" {
+            return Ok(());
+        }
+        let said = String::from_utf8_lossy(if out.stdout.is_empty() {
+            &out.stderr
+        } else {
+            &out.stdout
+        })
+        .trim()
+        .chars()
+        .take(120)
+        .collect::<String>();
+        Err(io::Error::other(format!(
+            "the SSH user cannot run commands on this host (a nologin shell or a forced command?): `echo` answered {said:?} with exit {}; its files and programs cannot be checked over SSH",
+            out.code
+        )))
     }
 
     fn ssh(&self, line: &str, timeout: Duration, limit: usize) -> Result<Output, RunError> {

@@ -588,3 +588,35 @@ fn a_master_cli_over_ssh_is_its_workers_as_on_the_host() {
         run.stderr
     );
 }
+
+#[test]
+fn an_account_that_runs_no_commands_keeps_its_socket_but_checks_nothing() {
+    let Some((sshd, labs)) = setup(1) else {
+        return;
+    };
+    // A forced command (or a nologin shell) answers every command with its
+    // own words and exit code; forwarding still works.
+    let keys = sshd.dir.path().join("authorized_keys");
+    let key = std::fs::read_to_string(&keys).unwrap();
+    std::fs::write(
+        &keys,
+        format!("command=\"echo This account is currently not available.; exit 1\" {key}"),
+    )
+    .unwrap();
+    let url = sshd.url(labs[0].admin_socket());
+    let run = sshd.harun().args(["-s", &url, "-e", "stat().len()"]).run();
+    run.expect_code(0);
+    let run = sshd
+        .harun()
+        .args(["-s", &url, "--json", "-e"])
+        .arg("config_lint().map(|f| `${f.id} ${f.evidence}`)")
+        .run();
+    let found = run.json().to_string();
+    assert!(
+        found.contains("config.unreadable") && found.contains("cannot run commands"),
+        "{found}\n{}",
+        run.stderr
+    );
+    // Never a verdict from what the forced command printed.
+    assert!(!found.contains("config.invalid"), "{found}");
+}
