@@ -245,15 +245,18 @@ pub fn run_check_on(
     if paths.is_empty() {
         return Err(CheckError::NoPath);
     }
-    let mut args: Vec<OsString> = vec!["-c".into()];
-    for p in paths {
-        args.push("-f".into());
-        args.push(p.into());
-    }
     let bin = || match access.host() {
         Some(h) => PathBuf::from(format!("{} (on {h})", haproxy_bin.display())),
         None => haproxy_bin.to_path_buf(),
     };
+    let mut args: Vec<OsString> = vec!["-c".into()];
+    for p in paths {
+        // Relative, it would name a file in the SSH user's home there.
+        let p = crate::system::access::require_absolute(access, p)
+            .map_err(|source| CheckError::Spawn { bin: bin(), source })?;
+        args.push("-f".into());
+        args.push(p.into());
+    }
     let out = access
         .run(haproxy_bin, &args, timeout, MAX_OUTPUT)
         .map_err(|e| match e {

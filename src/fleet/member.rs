@@ -121,8 +121,8 @@ pub fn resolve(inv: &Inventory, names: &[String], source: &Path) -> Result<Vec<M
         let parsed = Address::parse(&socket);
         // On the host, a socket path, or `master@PATH` for its master CLI.
         let on_host = match &parsed {
-            Ok(Address::Unix(path)) => Some((path.clone(), "")),
-            Ok(Address::Master(path)) => Some((path.clone(), "master@")),
+            Ok(Address::Unix(path)) => Some((path.clone(), false)),
+            Ok(Address::Master(path)) => Some((path.clone(), true)),
             _ => None,
         };
         let address = match parsed {
@@ -140,15 +140,15 @@ pub fn resolve(inv: &Inventory, names: &[String], source: &Path) -> Result<Vec<M
                         "host `{name}`: harun_socket `{socket}` must be an absolute path on the host to be reached over SSH"
                     )));
                 }
-                let remote = format!(
-                    "{master}ssh://{}{}{}{}",
-                    user.as_deref().map(|u| format!("{u}@")).unwrap_or_default(),
-                    if host.contains(':') { format!("[{host}]") } else { host.clone() },
-                    port.map(|p| format!(":{p}")).unwrap_or_default(),
-                    path.display()
-                );
-                Address::parse(&remote)
-                    .map_err(|e| err(format!("host `{name}`: {e}")))?
+                let remote = crate::runtime::ssh::Remote::new(
+                    user.as_deref(),
+                    &host,
+                    port,
+                    &path.to_string_lossy(),
+                    master,
+                )
+                .map_err(|e| err(format!("host `{name}`: {e}")))?;
+                Address::Ssh(remote)
             }
             Ok(_) if connection == Connection::Ssh => {
                 return Err(err(format!(
@@ -265,9 +265,13 @@ lb4 ansible_host=10.0.0.4 harun_socket=master@/run/haproxy-master.sock
             "harun_socket=run/a.sock",
             "harun_socket=127.0.0.1:9999",
             "harun_socket=master@run/m.sock",
+            // A `/` or `@` must not shift the parts: no login to `a`.
+            "ansible_user=a/b",
+            "ansible_user=a@b",
+            "ansible_host=lb1/x",
         ] {
             let e = resolve_text(&format!("h ansible_host=10.0.0.2 {bad}\n"), &["h"]).unwrap_err();
-            assert!(e.to_string().contains("host `h`: harun_socket"), "{e}");
+            assert!(e.to_string().contains("host `h`: "), "{e}");
         }
     }
 

@@ -48,7 +48,79 @@ pub struct Remote {
     pub master: bool,
 }
 
+// What ssh and `-L` read unambiguously: a host name or IPv4 address, an
+// IPv6 one only between brackets, a user name without `@ : [ ]`. Anything
+// else (`ssh://]::6/2` once gave the host `]:`) would reach another host
+// than the one written, or none; a leading `-` would read as an option of
+// ssh.
+fn check_host(host: &str, ipv6: bool) -> std::result::Result<(), String> {
+    let host_char = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '.' | '-' | '_')
+            || (ipv6 && matches!(c, ':' | '%'))
+    };
+    if host.is_empty()
+        || host.starts_with('-')
+        || !host.chars().all(host_char)
+        || (ipv6 && !host.contains(':'))
+    {
+        return Err(
+            "missing or bad host: a name, an IPv4 address or `[IPv6]` (letters, digits, `.`, `-`, `_`)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+fn check_user(user: &str) -> std::result::Result<(), String> {
+    let user_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    if user.is_empty() || user.starts_with('-') || !user.chars().all(user_char) {
+        return Err("bad user before `@`: letters, digits, `.`, `-`, `_`".into());
+    }
+    Ok(())
+}
+
+/// A socket path as `-L local:remote` takes it: absolute, without `:` (the
+/// option's separator) or blanks (which would end it).
+fn check_path(path: &str) -> std::result::Result<(), String> {
+    if path.len() < 2 || !path.starts_with('/') {
+        return Err("missing the socket's path after the host".into());
+    }
+    if path.contains(':') || path.chars().any(char::is_whitespace) {
+        return Err("the socket's path cannot hold `:` or spaces over SSH".into());
+    }
+    Ok(())
+}
+
 impl Remote {
+    /// From its parts (an inventory's `ansible_user`, `ansible_host`,
+    /// `ansible_port`, `harun_socket`), each checked on its own as
+    /// [`Remote::parse`] checks it: a `/` or `@` in a user or host must not
+    /// shift the others (`ansible_user=a/b` would otherwise log in to `a`).
+    pub fn new(
+        user: Option<&str>,
+        host: &str,
+        port: Option<u16>,
+        path: &str,
+        master: bool,
+    ) -> std::result::Result<Remote, String> {
+        check_host(host, host.contains(':'))?;
+        if let Some(u) = user {
+            check_user(u)?;
+        }
+        check_path(path)?;
+        if port == Some(0) {
+            return Err("port must be a number between 1 and 65535".into());
+        }
+        Ok(Remote {
+            user: user.map(str::to_string),
+            host: host.to_string(),
+            port,
+            path: PathBuf::from(path),
+            master,
+        })
+    }
+
     /// The part after `ssh://`.
     pub fn parse(rest: &str) -> std::result::Result<Remote, String> {
         let (authority, path) =
@@ -59,13 +131,7 @@ impl Remote {
                         .into(),
                 ),
             };
-        if path.len() < 2 {
-            return Err("missing the socket's path after the host".into());
-        }
-        // `-L local:remote` splits on `:`; a space would end the option.
-        if path.contains(':') || path.chars().any(char::is_whitespace) {
-            return Err("the socket's path cannot hold `:` or spaces over SSH".into());
-        }
+        check_path(path)?;
         let (user, hostport) = match authority.rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),
@@ -91,31 +157,9 @@ impl Remote {
                     None => (hostport, None),
                 }
             };
-        // What ssh and `-L` read unambiguously: a host name or IPv4 address,
-        // an IPv6 one only between brackets, a user name without `@ : [ ]`.
-        // Anything else (`ssh://]::6/2` once gave the host `]:`) would reach
-        // another host than the one written, or none; a leading `-` would
-        // read as an option of ssh.
-        let host_char = |c: char| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '.' | '-' | '_')
-                || (bracketed && matches!(c, ':' | '%'))
-        };
-        if host.is_empty()
-            || host.starts_with('-')
-            || !host.chars().all(host_char)
-            || (bracketed && !host.contains(':'))
-        {
-            return Err(
-                "missing or bad host: a name, an IPv4 address or `[IPv6]` (letters, digits, `.`, `-`, `_`)"
-                    .into(),
-            );
-        }
+        check_host(host, bracketed)?;
         if let Some(u) = user {
-            let user_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
-            if u.is_empty() || u.starts_with('-') || !u.chars().all(user_char) {
-                return Err("bad user before `@`: letters, digits, `.`, `-`, `_`".into());
-            }
+            check_user(u)?;
         }
         let port = match port {
             Some(p) => Some(
