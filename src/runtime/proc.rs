@@ -104,7 +104,10 @@ pub fn parse_show_proc(text: &str) -> Result<Vec<Proc>, ParseError> {
             .map_err(|_| bad(format!("pid `{}` is not a number", fields[0])))?;
         let kind = fields[1].to_string();
         let role = match section {
-            None if kind == "master" => Role::Master,
+            None if kind == "master" && out.is_empty() => Role::Master,
+            None if kind == "master" => {
+                return Err(bad(format!("a second master line, process {pid}")))
+            }
             None => return Err(bad(format!("process {pid} listed before any section"))),
             Some(r) => r,
         };
@@ -173,6 +176,15 @@ mod tests {
     const V26: &str = include_str!("../../tests/fixtures/runtime/show-proc-old-worker-2.6.txt");
     const V30: &str = include_str!("../../tests/fixtures/runtime/show-proc-old-worker-3.0.txt");
     const V32: &str = include_str!("../../tests/fixtures/runtime/show-proc-old-worker-3.2.txt");
+
+    #[test]
+    fn one_master_line_only() {
+        // Found by the proc fuzz target: two master lines read as two masters.
+        let two = "#<PID> <type> <reloads> <uptime> <version>\n1 master 0 [failed: 0] 0d00h00m03s 3.0.11\n2 master 0 [failed: 0] 0d00h00m03s 3.0.11\n";
+        let e = parse_show_proc(two).unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("second master"), "{e}");
+    }
 
     fn roles(p: &[Proc]) -> Vec<Role> {
         p.iter().map(|p| p.role).collect()
