@@ -8,7 +8,7 @@
 //! `serial` sizes the groups of a rolling change (`--serial`);
 //! `disagree` compares what the targets say about the same servers.
 //!
-//! May import: `base`, `runtime` (addresses).
+//! May import: `base`, `runtime` (addresses, the parsed `show servers state`).
 
 pub mod disagree;
 mod ini;

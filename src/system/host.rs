@@ -1,7 +1,10 @@
 //! Host probes: is irqbalance running, how many CPUs are online, which addresses are local.
 //!
 //! Every probe takes its root directory (`/proc`, `/sys`) so tests can point it at a fake tree.
-//! Probes never fail: an unreadable file means "not seen", and the result says where it came from.
+//! On this machine a probe never fails: an unreadable file means "not seen", and the result
+//! says where it came from. On another host (`*_on` with an SSH [`Access`]) a probe fails when
+//! the host cannot be asked at all (the SSH link, a shell that runs no commands): "not seen"
+//! there would be a wrong answer about that host.
 
 use crate::base::report::{Finding, Severity};
 use crate::system::access::{Access, RunError};
