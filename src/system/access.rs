@@ -171,12 +171,21 @@ impl Access {
                 // NUL-separated, a kind letter first: names may hold
                 // newlines. The directory is `$1`, never part of the script.
                 let script = r#"cd -- "$1" || exit 2; for f in * .*; do case $f in .|..) continue;; esac; if [ -f "$f" ]; then printf 'f%s\0' "$f"; elif [ -e "$f" ] || [ -L "$f" ]; then printf 'o%s\0' "$f"; fi; done"#;
+                // One byte over the bound says the list was cut: an error,
+                // never a shorter list of files to check.
                 let out = self.shell(
                     &format!("sh -c {} sh {}", quote(script), quote_path(dir)?),
-                    LIST_BYTES,
+                    LIST_BYTES + 1,
                 )?;
                 if out.code != 0 {
                     return Err(io_error(&out.stderr, dir));
+                }
+                if out.stdout.len() > LIST_BYTES {
+                    return Err(io::Error::other(format!(
+                        "{}: the directory lists more than {} MiB of names on the host",
+                        dir.display(),
+                        LIST_BYTES >> 20
+                    )));
                 }
                 out.stdout
                     .split(|b| *b == 0)
