@@ -457,7 +457,7 @@ pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
 }
 
 /// A host whose files cannot be reached: its configuration is unread.
-fn unreadable_host(e: &Error, paths: &[PathBuf]) -> Finding {
+pub(super) fn unreadable_host(e: &Error, paths: &[PathBuf]) -> Finding {
     let mut f = Finding::new(
         Severity::Error,
         "config.unreadable",

@@ -469,7 +469,10 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
 }
 
 fn log_check(ctx: &Ctx, path: Option<&str>) -> R<Array> {
-    // Each host's logging on its own, its findings named by their host.
+    // Each host's logging on its own, its findings named by their host. A
+    // host that cannot be reached is the finding `config_lint()` makes of
+    // it, so a run that does both reports it once.
+    let paths = paths_of(ctx, path)?;
     let found = on_each_host(
         ctx,
         || {
@@ -477,15 +480,7 @@ fn log_check(ctx: &Ctx, path: Option<&str>) -> R<Array> {
             let local = addresses_for(ctx, &sides)?;
             Ok(crate::base::report::grouped(log_findings(&sides, &local)))
         },
-        |e| {
-            Finding::new(
-                Severity::Error,
-                "config.unreadable",
-                "cannot read the HAProxy configuration: its log lines are unknown",
-            )
-            .evidence(e.to_string())
-            .advice("check the SSH login by hand (`ssh HOST true`, with the same user, key and ssh config)")
-        },
+        |e| super::fns_config::unreadable_host(e, &paths),
     )?;
     let mut out = Array::new();
     for f in found {

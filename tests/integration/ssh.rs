@@ -438,6 +438,24 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
         run.stdout,
         run.stderr
     );
+    // The host that cannot be reached is one config.unreadable, though the
+    // lint and the logging check both met it.
+    let run = sshd
+        .harun()
+        .arg("-i")
+        .arg(&inv)
+        .arg("-c")
+        .arg(labs[0].config_path())
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+        .args(["--timeout", "3", "--json", "troubleshoot", "-p", "sample=0"])
+        .run();
+    let report = run.json();
+    let unreadable: Vec<_> = findings_with(&report, "config.unreadable")
+        .into_iter()
+        .filter(|f| f["target"] == "refused")
+        .collect();
+    assert_eq!(unreadable.len(), 1, "{unreadable:#?}");
 }
 
 #[test]
