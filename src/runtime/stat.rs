@@ -829,6 +829,22 @@ mod tests {
     }
 
     #[test]
+    fn a_blank_reply_is_empty_however_it_is_cut() {
+        // Found by the stat fuzz target: read whole it was "empty", streamed
+        // its blank lines went to the header parse.
+        for text in ["\n", " \n \n", "\r\n\r\n  ", &" ".repeat(100)] {
+            let whole = parse_stat(text).unwrap_err();
+            assert!(whole.message.starts_with("empty reply"), "{whole}");
+            for cut in 0..=text.len() {
+                let mut p = StatParser::new();
+                p.feed(&text.as_bytes()[..cut]).unwrap();
+                p.feed(&text.as_bytes()[cut..]).unwrap();
+                assert_eq!(p.finish().unwrap_err(), whole, "cut at {cut} of {text:?}");
+            }
+        }
+    }
+
+    #[test]
     fn real_26_capture() {
         let s = parse_stat(STAT_26).unwrap();
         assert_eq!(s.len(), 8);
