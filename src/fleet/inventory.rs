@@ -188,6 +188,11 @@ impl Inventory {
 
     /// The host named `name` in `group`, created (named at `line`) when new.
     pub fn add_host(&mut self, name: &str, group: usize, line: usize) -> ParseResult<usize> {
+        // A YAML key can be empty or null: a host harun could neither
+        // name nor reach (found by the inventory fuzz target).
+        if name.trim().is_empty() {
+            return Err(ParseError::at(line, "a host without a name"));
+        }
         let h = match self.host_index.get(name) {
             Some(&h) => h,
             None => {

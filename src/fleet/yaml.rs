@@ -313,6 +313,11 @@ staging:
                 "begin <= end",
             ),
             ("- all\n", 1, "mapping of groups"),
+            (
+                "all:\n  hosts:\n    : {ansible_connection: local}\n",
+                3,
+                "a host without a name",
+            ),
             ("all: [web]\n", 1, "group `all` must be a mapping"),
             (
                 "all:\n  hosts:\n    web1:\n---\nall:\n",

@@ -116,6 +116,11 @@ pub fn parse_show_proc(text: &str) -> Result<Vec<Proc>, ParseError> {
             .map_err(|_| bad(format!("reloads `{}` is not a number", fields[2])))?;
         // `[failed: N]` splits into two fields on the master's line.
         let (failed_reloads, rest) = match fields.get(3..5) {
+            Some([open, _]) if *open == "[failed:" && role != Role::Master => {
+                return Err(bad(format!(
+                    "`[failed: N]` on process {pid}: only the master's line counts failed reloads"
+                )))
+            }
             Some([open, n]) if *open == "[failed:" => {
                 let n = n.trim_end_matches(']');
                 let n: u64 = n
@@ -184,6 +189,10 @@ mod tests {
         let e = parse_show_proc(two).unwrap_err();
         assert_eq!(e.line, 3, "{e}");
         assert!(e.message.contains("second master"), "{e}");
+        // And a worker that counts failed reloads, as only the master does.
+        let odd = "#<PID> <type> <reloads> <uptime> <version>\n1 master 0 [failed: 0] 0d00h00m03s 3.0.11\n# workers\n2 worker 0 [failed: 5] 0d00h00m03s 3.0.11\n";
+        let e = parse_show_proc(odd).unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
     }
 
     fn roles(p: &[Proc]) -> Vec<Role> {

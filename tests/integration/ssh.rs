@@ -332,6 +332,8 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
         return;
     };
     let closed = free_port();
+    // A generous --timeout: lb1's checks are commands over SSH, slow on a
+    // loaded machine; `refused` fails at once whatever the bound.
     let inv = sshd.dir.path().join("hosts.ini");
     std::fs::write(
         &inv,
@@ -350,7 +352,7 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
         .arg(labs[0].config_path())
         .arg("--haproxy-bin")
         .arg(haproxy_bin())
-        .args(["--timeout", "3", "--json", "-e"])
+        .args(["--timeout", "10", "--json", "-e"])
         .arg("config_lint().map(|f| `${f.target} ${f.id} ${f.evidence}`)")
         .run();
     let lines: Vec<String> = run
@@ -381,7 +383,7 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
         .harun()
         .arg("-i")
         .arg(&inv)
-        .args(["--timeout", "3", "-e", "system_check()"])
+        .args(["--timeout", "10", "-e", "system_check()"])
         .run();
     assert!(run.stderr.contains("lb1, refused"), "{}", run.stderr);
     // Every host's own: lb1 judged on its CPUs, irqbalance and the `show
@@ -390,7 +392,7 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
         .harun()
         .arg("-i")
         .arg(&inv)
-        .args(["--timeout", "3", "--json", "-e"])
+        .args(["--timeout", "10", "--json", "-e"])
         .arg(
             "#{checks: system_checks().map(|h| `${h.target} ${h.check.cpus.online > 0} ${h.check.source}`),
                unread: recorded_findings().filter(|f| f.id == \"system.unreadable\").map(|f| f.target)}",
@@ -448,7 +450,14 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
         .arg(labs[0].config_path())
         .arg("--haproxy-bin")
         .arg(haproxy_bin())
-        .args(["--timeout", "3", "--json", "troubleshoot", "-p", "sample=0"])
+        .args([
+            "--timeout",
+            "10",
+            "--json",
+            "troubleshoot",
+            "-p",
+            "sample=0",
+        ])
         .run();
     let report = run.json();
     let unreadable: Vec<_> = findings_with(&report, "config.unreadable")
