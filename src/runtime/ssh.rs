@@ -390,7 +390,13 @@ async fn ensure_master(
     timed_out: &(dyn Fn() -> Error + Sync),
 ) -> Result<()> {
     if h.control.exists() {
-        return Ok(());
+        // A master killed without its clean-up leaves its socket behind;
+        // trusted, every later command would fail and blame sshd. One that
+        // nothing listens on is removed and the master started again.
+        if tokio::net::UnixStream::connect(&h.control).await.is_ok() {
+            return Ok(());
+        }
+        let _ = std::fs::remove_file(&h.control);
     }
     h.forwards.clear();
     let mut args = base_args(config, &h.control, remote);
