@@ -82,29 +82,45 @@ TOTAL=$("$HARUN" -i "$WORK/ssh.ini" --timeout "$TIMEOUT" --forks "$N" -e 'stat()
 echo "ssh bench: --timeout $TIMEOUT, $N SSH hosts on $LABS labs ($ROWS show stat rows each), $(nproc) CPUs, $(ssh -V 2>&1)"
 
 python3 - "$RUNS" "$HARUN" "$WORK" "$N" "$TIMEOUT" <<'EOP'
-import statistics, subprocess, sys, time
+import os, statistics, subprocess, sys, time
 runs, harun, work, n, timeout = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 ssh, local = f"{work}/ssh.ini", f"{work}/local.ini"
 sides = [
     (f"ssh: {n} hosts, --forks 20", [harun, "--timeout", timeout, "-i", ssh, "-e", "stat().len()"]),
     (f"ssh: {n} hosts, --forks {n}", [harun, "--timeout", timeout, "-i", ssh, "--forks", n, "-e", "stat().len()"]),
     (f"ssh: troubleshoot, --forks {n}", [harun, "--timeout", timeout, "-i", ssh, "--forks", n, "troubleshoot"]),
+    # The issue's command (issue 15, Performance): 200 hosts within 10 s.
+    ("ssh: troubleshoot -p sample=0 -p skip=logs,system, --forks 50",
+     [harun, "--timeout", timeout, "-i", ssh, "--forks", "50", "troubleshoot", "-p", "sample=0", "-p", "skip=logs,system"]),
     (f"local: {n} hosts, --forks {n}", [harun, "-i", local, "--forks", n, "-e", "stat().len()"]),
 ]
+only = os.environ.get("SIDES")  # e.g. SIDES=4,5: run these sides only (1-based)
+if only:
+    sides = [sides[int(i) - 1] for i in only.split(",")]
 def once(cmd):
+    # wait4: harun's own peak RSS (its ssh masters are daemons, not counted).
     t = time.perf_counter()
-    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if r.returncode not in (0, 1):  # 1: troubleshoot's findings
-        sys.exit(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr.decode()[-2000:]}")
-    return time.perf_counter() - t
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):  # 1: troubleshoot's findings
+        sys.exit(f"{' '.join(cmd)}: exit {code}: {err.decode()[-2000:]}")
+    return dt, ru.ru_maxrss / 1024
+load = os.getloadavg()[0]
 for _, c in sides:
     once(c)
 times = [[] for _ in sides]
+rss = [[] for _ in sides]
 for _ in range(runs):
     for i, (_, c) in enumerate(sides):
-        times[i].append(once(c))
-for (label, _), xs in zip(sides, times):
-    print(f"  {label:<32} median {statistics.median(xs) * 1000:7.1f} ms   min {min(xs) * 1000:7.1f} ms   max {max(xs) * 1000:7.1f} ms   ({len(xs)} runs)")
+        dt, m = once(c)
+        times[i].append(dt)
+        rss[i].append(m)
+print(f"  load average (1 min) before the runs: {load:.2f}, after: {os.getloadavg()[0]:.2f}")
+for (label, _), xs, ms in zip(sides, times, rss):
+    print(f"  {label:<60} median {statistics.median(xs) * 1000:7.1f} ms   min {min(xs) * 1000:7.1f} ms   max {max(xs) * 1000:7.1f} ms   peak RSS {max(ms):6.1f} MiB   ({len(xs)} runs)")
 EOP
 # Every master was closed at the end of each run.
 LEFT=$(pgrep -f "ControlPath=.*/harun-ssh-" | wc -l || true)
