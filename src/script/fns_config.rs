@@ -135,16 +135,55 @@ pub(super) fn hosts_to_check(ctx: &Ctx) -> Vec<Arc<CheckHost>> {
 /// Run `f` on each host a check covers; a host whose login failed gets
 /// `unreachable(error)` instead. Every finding names its host (`target`)
 /// when it is not this machine.
+///
+/// Hosts are checked on up to `--forks` threads at once: each waits on its
+/// own host (ssh round trips, `haproxy -c` there), so 200 hosts one after
+/// the other would add their waits up. The findings come back in host
+/// order, and the first error in host order is the one raised, as when
+/// they ran one by one.
 pub(super) fn on_each_host(
     ctx: &Ctx,
-    mut f: impl FnMut() -> R<Vec<Finding>>,
+    f: impl Fn() -> R<Vec<Finding>> + Sync,
     unreachable: impl Fn(&Error) -> Finding,
 ) -> R<Vec<Finding>> {
+    let hosts = hosts_to_check(ctx);
+    let reachable: Vec<usize> = (0..hosts.len())
+        .filter(|i| hosts[*i].access.is_ok())
+        .collect();
+    let workers = ctx.settings.max_parallel.clamp(1, reachable.len().max(1));
+    let mut results: Vec<Option<R<Vec<Finding>>>> = (0..hosts.len()).map(|_| None).collect();
+    if workers <= 1 {
+        for &i in &reachable {
+            let r = ctx.on_host(&hosts[i], &f);
+            let failed = r.is_err();
+            results[i] = Some(r);
+            if failed {
+                break;
+            }
+        }
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&i) = reachable.get(k) else { break };
+                    let r = ctx.on_host(&hosts[i], &f);
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push((i, r));
+                });
+            }
+        });
+        for (i, r) in done.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            results[i] = Some(r);
+        }
+    }
     let mut out = Vec::new();
-    for h in hosts_to_check(ctx) {
-        let found = match &h.access {
-            Ok(_) => ctx.on_host(&h, &mut f)?,
-            Err(e) => vec![unreachable(&host_error(&h, e))],
+    for (h, r) in hosts.iter().zip(results) {
+        let found = match (&h.access, r) {
+            (Ok(_), Some(r)) => r?,
+            (Ok(_), None) => continue,
+            (Err(e), _) => vec![unreachable(&host_error(h, e))],
         };
         out.extend(found.into_iter().map(|mut x| {
             if x.target.is_none() {
