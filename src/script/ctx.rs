@@ -322,6 +322,7 @@ impl Ctx {
                             name: name.clone(),
                             master,
                             timeout: io.max(std::time::Duration::from_secs(5)),
+                            prefetched: Default::default(),
                         }),
                         Some(Err(e)) => Err(e),
                         None => Err(Error::Ssh {

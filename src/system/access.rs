@@ -65,7 +65,47 @@ pub enum Access {
         /// Bound on each command (the run's `--timeout`, at least 5 s: a
         /// command is a new channel on an open connection, no login).
         timeout: Duration,
+        /// Files whose contents came with their [`Access::kind`] (see
+        /// [`Prefetched`]).
+        prefetched: Prefetched,
     },
+}
+
+/// Over SSH, `kind()` of a regular file brings its first bytes too, kept
+/// here for the `read()` of the same path that follows it (the
+/// configuration and rsyslog loaders ask "is it a file?" then read it):
+/// one command on the host instead of two. A `read()` takes its entry:
+/// a later read goes to the host again, so nothing is read staler than
+/// before, just in one round trip.
+#[derive(Clone, Debug, Default)]
+pub struct Prefetched(std::sync::Arc<std::sync::Mutex<Vec<(PathBuf, Vec<u8>)>>>);
+
+/// How much of a file `kind()` brings along over SSH: the largest read
+/// that follows one (a configuration file's bound).
+const PREFETCH_BYTES: u64 = crate::config::model::MAX_CONFIG_FILE_SIZE + 1;
+
+impl Prefetched {
+    fn put(&self, path: &Path, bytes: Vec<u8>) {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        v.retain(|(p, _)| p != path);
+        v.push((path.to_path_buf(), bytes));
+    }
+
+    /// The first `limit + 1` bytes of `path` if they were brought along:
+    /// all the file when it was shorter than what `kind()` asked for.
+    fn take(&self, path: &Path, limit: u64) -> Option<Vec<u8>> {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let i = v.iter().position(|(p, _)| p == path)?;
+        let (_, bytes) = v.swap_remove(i);
+        let want = limit.saturating_add(1);
+        if (bytes.len() as u64) < PREFETCH_BYTES || want <= PREFETCH_BYTES {
+            let n = usize::try_from(want).unwrap_or(usize::MAX).min(bytes.len());
+            let mut bytes = bytes;
+            bytes.truncate(n);
+            return Some(bytes);
+        }
+        None
+    }
 }
 
 /// The largest output kept from a command that lists or probes (not file
@@ -101,7 +141,10 @@ impl Access {
                 f.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
                 Ok(bytes)
             }
-            Access::Ssh { .. } => {
+            Access::Ssh { prefetched, .. } => {
+                if let Some(bytes) = prefetched.take(path, limit) {
+                    return Ok(bytes);
+                }
                 // `[ -d ]` first: GNU head reads a directory as an error
                 // after opening it, busybox's as empty.
                 let p = quote_path(path)?;
@@ -133,15 +176,23 @@ impl Access {
                     Kind::Other
                 })
             }
-            Access::Ssh { .. } => {
+            Access::Ssh { prefetched, .. } => {
                 let p = quote_path(path)?;
+                // A regular file's first bytes come after its letter (see
+                // [`Prefetched`]); a file that cannot be read is still `f`,
+                // and its read() asks again, for the error.
                 let out = self.shell(
-                    &format!("if [ -d {p} ]; then echo d; elif [ -f {p} ]; then echo f; elif [ -e {p} ]; then echo o; else echo n; fi"),
-                    64,
+                    &format!("if [ -d {p} ]; then echo d; elif [ -f {p} ]; then echo f; exec head -c {PREFETCH_BYTES} -- {p}; elif [ -e {p} ]; then echo o; else echo n; fi"),
+                    usize::try_from(PREFETCH_BYTES + 2).unwrap_or(usize::MAX),
                 )?;
+                if out.stdout.starts_with(b"f\n") {
+                    if out.code == 0 {
+                        prefetched.put(path, out.stdout[2..].to_vec());
+                    }
+                    return Ok(Kind::File);
+                }
                 match String::from_utf8_lossy(&out.stdout).trim() {
                     "d" => Ok(Kind::Dir),
-                    "f" => Ok(Kind::File),
                     "o" => Ok(Kind::Other),
                     "n" => Err(io::Error::new(
                         io::ErrorKind::NotFound,
