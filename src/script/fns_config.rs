@@ -14,7 +14,7 @@ use super::reg;
 use crate::base::error::{Error, ExitCode};
 use crate::base::report::{Finding, Severity};
 use crate::config::{self, CheckError, ConfigError, ConfigModel, LintContext};
-use crate::system::access::{Access, RunError};
+use crate::system::access::{Access, Ask, RunError};
 use crate::system::rsyslog::{load_rsyslog_on, RsyslogSetup};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
 use std::path::PathBuf;
@@ -420,6 +420,40 @@ fn config_model(ctx: &Ctx, path: Option<&str>) -> R<Dynamic> {
 
 /// Every lint finding for `paths`, plus `haproxy -c`'s verdict.
 pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
+    // Over SSH, what the lint is about to ask the host, asked in one
+    // command (each command costs the host a login shell); what it does
+    // not take is dropped at the end.
+    let remote = match ctx.replay() {
+        None => host_access(ctx).ok().filter(|a| !a.is_local()),
+        Some(_) => None,
+    };
+    if let Some(a) = &remote {
+        let bin = ctx.settings.haproxy_bin.clone();
+        let mut check: Vec<std::ffi::OsString> = vec!["-c".into()];
+        for p in paths {
+            check.push("-f".into());
+            check.push(p.into());
+        }
+        let mut asks = vec![Ask::Run(bin.clone(), check), Ask::Run(bin, vec!["-v".into()])];
+        if ctx.cached_model(a.host(), paths).is_none() {
+            asks.extend(paths.iter().filter(|p| p.is_absolute()).map(|p| Ask::Kind(p.clone())));
+        }
+        if ctx.settings.rsyslog_conf.is_absolute() {
+            asks.push(Ask::Kind(ctx.settings.rsyslog_conf.clone()));
+        }
+        if ctx.settings.rsyslog_dir.is_absolute() {
+            asks.push(Ask::List(ctx.settings.rsyslog_dir.clone()));
+        }
+        a.prefetch(&asks, CHECK_TIMEOUT);
+    }
+    let r = lint_findings_asked(ctx, paths);
+    if let Some(a) = &remote {
+        a.forget_prefetched();
+    }
+    r
+}
+
+fn lint_findings_asked(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
     let mut out = Vec::new();
     let checked = run_check(ctx, paths)?;
     let mut lctx = LintContext::default();
