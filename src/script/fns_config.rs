@@ -434,9 +434,17 @@ pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
             check.push("-f".into());
             check.push(p.into());
         }
-        let mut asks = vec![Ask::Run(bin.clone(), check), Ask::Run(bin, vec!["-v".into()])];
+        let mut asks = vec![
+            Ask::Run(bin.clone(), check),
+            Ask::Run(bin, vec!["-v".into()]),
+        ];
         if ctx.cached_model(a.host(), paths).is_none() {
-            asks.extend(paths.iter().filter(|p| p.is_absolute()).map(|p| Ask::Kind(p.clone())));
+            asks.extend(
+                paths
+                    .iter()
+                    .filter(|p| p.is_absolute())
+                    .map(|p| Ask::Kind(p.clone())),
+            );
         }
         if ctx.settings.rsyslog_conf.is_absolute() {
             asks.push(Ask::Kind(ctx.settings.rsyslog_conf.clone()));

@@ -78,13 +78,16 @@ pub enum Access {
 /// a later read goes to the host again, so nothing is read staler than
 /// before, just in one round trip.
 #[derive(Clone, Debug, Default)]
-pub struct Prefetched(std::sync::Arc<std::sync::Mutex<Vec<(PathBuf, Vec<u8>)>>>, Batched);
+pub struct Prefetched(Shared<(PathBuf, Vec<u8>)>, Batched);
+
+/// Entries shared by the clones of one host's [`Access`].
+type Shared<T> = std::sync::Arc<std::sync::Mutex<Vec<T>>>;
 
 /// The outputs of the commands [`Access::prefetch`] ran in one go, each
 /// kept for the one call that asks for it (then gone, like
 /// [`Prefetched`]'s files), by its command line.
 #[derive(Clone, Debug, Default)]
-struct Batched(std::sync::Arc<std::sync::Mutex<Vec<(String, Output)>>>);
+struct Batched(Shared<(String, Output)>);
 
 impl Batched {
     fn take(&self, line: &str) -> Option<Output> {
@@ -369,8 +372,17 @@ impl Access {
     /// the host again).
     pub fn forget_prefetched(&self) {
         if let Access::Ssh { prefetched, .. } = self {
-            prefetched.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
-            prefetched.1 .0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            prefetched
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+            prefetched
+                .1
+                 .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
         }
     }
 
@@ -444,7 +456,8 @@ fn list_line(dir: &Path) -> io::Result<String> {
 
 /// The command line of [`Access::run`] over SSH.
 fn run_line(program: &Path, args: &[OsString]) -> Result<String, RunError> {
-    let mut line = String::from("PATH=\"$PATH:/usr/local/sbin:/usr/sbin:/sbin\"; export PATH; exec");
+    let mut line =
+        String::from("PATH=\"$PATH:/usr/local/sbin:/usr/sbin:/sbin\"; export PATH; exec");
     for w in std::iter::once(program.as_os_str()).chain(args.iter().map(|a| a.as_os_str())) {
         let Some(w) = w.to_str().filter(|w| !w.contains('\0')) else {
             return Err(RunError::Spawn(io::Error::new(
@@ -497,7 +510,11 @@ fn parse_batch(out: &[u8], mark: &str, n: usize) -> Option<Vec<Output>> {
     for i in 0..n {
         let open = format!("{mark} {i} o\n");
         // The first may follow what the login's start-up files printed.
-        let start = if i == 0 { find(rest, open.as_bytes())? } else { 0 };
+        let start = if i == 0 {
+            find(rest, open.as_bytes())?
+        } else {
+            0
+        };
         rest = rest[start..].strip_prefix(open.as_bytes())?;
         let close = format!("\n{mark} {i} e ");
         let at = find(rest, close.as_bytes())?;
@@ -754,7 +771,11 @@ mod tests {
             kind_line(&d.path().join("nope")).unwrap(),
             kind_line(&d.path().join("sub")).unwrap(),
             list_line(&d.path().join("sub")).unwrap(),
-            run_line(Path::new("sh"), &["-c".into(), "echo out; echo err >&2; exit 3".into()]).unwrap(),
+            run_line(
+                Path::new("sh"),
+                &["-c".into(), "echo out; echo err >&2; exit 3".into()],
+            )
+            .unwrap(),
             run_line(Path::new("/nonexistent/haproxy"), &["-v".into()]).unwrap(),
             "echo only-stdout".to_string(),
         ];
@@ -771,7 +792,8 @@ mod tests {
             let last = |b: &[u8]| {
                 let t = String::from_utf8_lossy(b);
                 let l = t.trim_end().lines().last().unwrap_or("").to_string();
-                l.split_once(": exec: ").map_or(l.clone(), |(_, r)| r.to_string())
+                l.split_once(": exec: ")
+                    .map_or(l.clone(), |(_, r)| r.to_string())
             };
             assert_eq!(last(&got.stderr), last(&alone.stderr), "{line}");
         }
