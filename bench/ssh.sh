@@ -14,6 +14,7 @@
 #                                     # issue's troubleshoot -p sample=0 -p
 #                                     # skip=logs,system --forks 50, 5: local, 6: BASE)
 #   BASE=/tmp/harun-old bench/ssh.sh  # side 6: side 4 with another binary
+#   KEX=curve25519-sha256 bench/ssh.sh  # another key exchange (ssh_config)
 # Each side prints harun's peak RSS and where the CPU went: harun and the
 # ssh clients it waits for, the ssh masters, sshd with its sessions.
 #
@@ -65,6 +66,10 @@ BENCH_KILL+=("$SSHD_PID")  # sshd ends on TERM, not on INT
   for i in $(seq 1 "$N"); do
     printf 'Host h%s\n  HostName 127.0.0.1\n  HostKeyAlias bench\n' "$i"
   done
+  # KEX=curve25519-sha256: what the key exchange costs (OpenSSH 9.2's
+  # default, sntrup761x25519, is most of a login's client CPU). Not a
+  # recommendation: it gives up the post-quantum half.
+  [ -z "${KEX:-}" ] || printf 'Host *\n  KexAlgorithms %s\n' "$KEX"
   printf 'Host *\n  Port %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n' \
     "$PORT" "$WORK/user_key" "$WORK/known_hosts"
 } >"$WORK/ssh_config"
