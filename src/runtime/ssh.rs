@@ -306,6 +306,7 @@ pub async fn forward(remote: &Remote, io_timeout: Duration, deadline: Instant) -
         &mut h,
         config.as_deref(),
         remote,
+        &dir,
         io_timeout,
         deadline,
         &timed_out,
@@ -316,23 +317,14 @@ pub async fn forward(remote: &Remote, io_timeout: Duration, deadline: Instant) -
             return Ok(local.clone());
         }
     }
-    let local = dir.join(format!(
-        "{}-{}.sock",
-        h.control
-            .file_name()
-            .and_then(|f| f.to_str())
-            .unwrap_or("m"),
-        h.forwards.len()
-    ));
-    let mut spec = local.clone().into_os_string();
-    spec.push(":");
-    spec.push(&remote.path);
+    // Another socket of a host whose master runs: one more forward on it.
+    let local = local_end(&h, &dir);
     let mut args = base_args(config.as_deref(), &h.control, remote);
     args.extend([
         "-O".into(),
         "forward".into(),
         "-L".into(),
-        spec,
+        forward_spec(&local, &remote.path),
         "--".into(),
         remote.host.clone().into(),
     ]);
@@ -379,12 +371,37 @@ fn login_timeout<'a>(
     }
 }
 
-/// Start the host's master unless it runs. A master that is gone (killed,
-/// or idle past ControlPersist) takes its forwards with it.
+/// The local end of the host's next forwarded socket.
+fn local_end(h: &Host, dir: &Path) -> PathBuf {
+    dir.join(format!(
+        "{}-{}.sock",
+        h.control
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or("m"),
+        h.forwards.len()
+    ))
+}
+
+/// `-L local:remote`'s argument.
+fn forward_spec(local: &Path, remote: &Path) -> OsString {
+    let mut spec = local.as_os_str().to_owned();
+    spec.push(":");
+    spec.push(remote);
+    spec
+}
+
+/// Start the host's master unless it runs, with `remote`'s socket
+/// forwarded from the start: one ssh process per host instead of a master
+/// then an `ssh -O forward` (a local listener is set up before `-f` puts
+/// the master in the background, so it is there when ssh returns). A
+/// master that is gone (killed, or idle past ControlPersist) takes its
+/// forwards with it.
 async fn ensure_master(
     h: &mut Host,
     config: Option<&Path>,
     remote: &Remote,
+    dir: &Path,
     io_timeout: Duration,
     deadline: Instant,
     timed_out: &(dyn Fn() -> Error + Sync),
@@ -399,6 +416,7 @@ async fn ensure_master(
         let _ = std::fs::remove_file(&h.control);
     }
     h.forwards.clear();
+    let local = local_end(h, dir);
     let mut args = base_args(config, &h.control, remote);
     let secs = io_timeout.as_secs_f64().ceil().max(1.0) as u64;
     for o in [
@@ -412,12 +430,16 @@ async fn ensure_master(
         args.push(o.into());
     }
     args.extend([
+        "-L".into(),
+        forward_spec(&local, &remote.path),
         "-N".into(),
         "-f".into(),
         "--".into(),
         remote.host.clone().into(),
     ]);
-    run_ssh(&args, remote, deadline, timed_out).await
+    run_ssh(&args, remote, deadline, timed_out).await?;
+    h.forwards.insert(remote.path.clone(), local);
+    Ok(())
 }
 
 /// A host's master, ready to run commands on that host (`ssh -S`): see
@@ -460,10 +482,11 @@ impl Master {
     }
 }
 
-/// The master of `remote`'s host (the path is not used), started when
-/// needed by `deadline`: the connection the admin socket's forward uses.
+/// The master of `remote`'s host, started when needed by `deadline`: the
+/// connection the admin socket's forward uses (`remote`'s socket is
+/// forwarded as the master starts, ready for the session that follows).
 pub async fn master(remote: &Remote, io_timeout: Duration, deadline: Instant) -> Result<Master> {
-    let (host, config, _) = host_entry(remote)?;
+    let (host, config, dir) = host_entry(remote)?;
     let target = remote.to_string();
     let timed_out = login_timeout(remote, &target, deadline);
     let mut h = match timeout_at(deadline, host.lock()).await {
@@ -474,6 +497,7 @@ pub async fn master(remote: &Remote, io_timeout: Duration, deadline: Instant) ->
         &mut h,
         config.as_deref(),
         remote,
+        &dir,
         io_timeout,
         deadline,
         &timed_out,

@@ -67,8 +67,9 @@ pub struct Ctx {
     scope: Mutex<Option<rolling::Scope>>,
     /// The hosts whose files the checks read (see [`Ctx::check_hosts`]).
     check_hosts: OnceLock<Vec<Arc<CheckHost>>>,
-    /// The host a per-host loop is on (see [`Ctx::on_host`]).
-    scoped_host: Mutex<Option<Arc<CheckHost>>>,
+    /// The host a per-host loop is on, per thread: hosts are checked on
+    /// several threads at once (see [`Ctx::on_host`]).
+    scoped_host: Mutex<HashMap<std::thread::ThreadId, Arc<CheckHost>>>,
 }
 
 /// A configuration loaded in this run: its host (`None`: this machine),
@@ -158,7 +159,7 @@ impl Ctx {
             replay: None,
             scope: Mutex::new(None),
             check_hosts: OnceLock::new(),
-            scoped_host: Mutex::new(None),
+            scoped_host: Mutex::new(HashMap::new()),
         }
     }
 
@@ -331,6 +332,7 @@ impl Ctx {
                             name: name.clone(),
                             master,
                             timeout: io.max(std::time::Duration::from_secs(5)),
+                            prefetched: Default::default(),
                         }),
                         Some(Err(e)) => Err(e),
                         None => Err(Error::Ssh {
@@ -407,16 +409,24 @@ impl Ctx {
             .collect()
     }
 
-    /// The host a per-host loop is on, if one is.
+    /// The host a per-host loop is on, on this thread, if one is.
     pub(crate) fn scoped_check_host(&self) -> Option<Arc<CheckHost>> {
-        lock(&self.scoped_host).clone()
+        lock(&self.scoped_host)
+            .get(&std::thread::current().id())
+            .cloned()
     }
 
-    /// Run `f` with the checks on `host` (a per-host loop of a primitive).
+    /// Run `f` with the checks on `host` (a per-host loop of a primitive),
+    /// on this thread: other threads may be on other hosts meanwhile.
     pub(crate) fn on_host<T>(&self, host: &Arc<CheckHost>, f: impl FnOnce() -> T) -> T {
-        let before = lock(&self.scoped_host).replace(Arc::clone(host));
+        let me = std::thread::current().id();
+        let before = lock(&self.scoped_host).insert(me, Arc::clone(host));
         let out = f();
-        *lock(&self.scoped_host) = before;
+        let mut scoped = lock(&self.scoped_host);
+        match before {
+            Some(b) => scoped.insert(me, b),
+            None => scoped.remove(&me),
+        };
         out
     }
 
@@ -425,7 +435,10 @@ impl Ctx {
     /// reaches several (a primitive that returns one host's facts must not
     /// pick one in silence).
     pub(crate) fn check_host(&self) -> std::result::Result<Arc<CheckHost>, Vec<String>> {
-        if let Some(h) = lock(&self.scoped_host).clone() {
+        if let Some(h) = lock(&self.scoped_host)
+            .get(&std::thread::current().id())
+            .cloned()
+        {
             return Ok(h);
         }
         let hosts = self.check_hosts();

@@ -14,7 +14,7 @@ use super::reg;
 use crate::base::error::{Error, ExitCode};
 use crate::base::report::{Finding, Severity};
 use crate::config::{self, CheckError, ConfigError, ConfigModel, LintContext};
-use crate::system::access::{Access, RunError};
+use crate::system::access::{Access, Ask, RunError};
 use crate::system::rsyslog::{load_rsyslog_on, RsyslogSetup};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
 use std::path::PathBuf;
@@ -135,16 +135,55 @@ pub(super) fn hosts_to_check(ctx: &Ctx) -> Vec<Arc<CheckHost>> {
 /// Run `f` on each host a check covers; a host whose login failed gets
 /// `unreachable(error)` instead. Every finding names its host (`target`)
 /// when it is not this machine.
+///
+/// Hosts are checked on up to `--forks` threads at once: each waits on its
+/// own host (ssh round trips, `haproxy -c` there), so 200 hosts one after
+/// the other would add their waits up. The findings come back in host
+/// order, and the first error in host order is the one raised, as when
+/// they ran one by one.
 pub(super) fn on_each_host(
     ctx: &Ctx,
-    mut f: impl FnMut() -> R<Vec<Finding>>,
+    f: impl Fn() -> R<Vec<Finding>> + Sync,
     unreachable: impl Fn(&Error) -> Finding,
 ) -> R<Vec<Finding>> {
+    let hosts = hosts_to_check(ctx);
+    let reachable: Vec<usize> = (0..hosts.len())
+        .filter(|i| hosts[*i].access.is_ok())
+        .collect();
+    let workers = ctx.settings.max_parallel.clamp(1, reachable.len().max(1));
+    let mut results: Vec<Option<R<Vec<Finding>>>> = (0..hosts.len()).map(|_| None).collect();
+    if workers <= 1 {
+        for &i in &reachable {
+            let r = ctx.on_host(&hosts[i], &f);
+            let failed = r.is_err();
+            results[i] = Some(r);
+            if failed {
+                break;
+            }
+        }
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&i) = reachable.get(k) else { break };
+                    let r = ctx.on_host(&hosts[i], &f);
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push((i, r));
+                });
+            }
+        });
+        for (i, r) in done.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            results[i] = Some(r);
+        }
+    }
     let mut out = Vec::new();
-    for h in hosts_to_check(ctx) {
-        let found = match &h.access {
-            Ok(_) => ctx.on_host(&h, &mut f)?,
-            Err(e) => vec![unreachable(&host_error(&h, e))],
+    for (h, r) in hosts.iter().zip(results) {
+        let found = match (&h.access, r) {
+            (Ok(_), Some(r)) => r?,
+            (Ok(_), None) => continue,
+            (Err(e), _) => vec![unreachable(&host_error(h, e))],
         };
         out.extend(found.into_iter().map(|mut x| {
             if x.target.is_none() {
@@ -381,6 +420,48 @@ fn config_model(ctx: &Ctx, path: Option<&str>) -> R<Dynamic> {
 
 /// Every lint finding for `paths`, plus `haproxy -c`'s verdict.
 pub(super) fn lint_findings(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
+    // Over SSH, what the lint is about to ask the host, asked in one
+    // command (each command costs the host a login shell); what it does
+    // not take is dropped at the end.
+    let remote = match ctx.replay() {
+        None => host_access(ctx).ok().filter(|a| !a.is_local()),
+        Some(_) => None,
+    };
+    if let Some(a) = &remote {
+        let bin = ctx.settings.haproxy_bin.clone();
+        let mut check: Vec<std::ffi::OsString> = vec!["-c".into()];
+        for p in paths {
+            check.push("-f".into());
+            check.push(p.into());
+        }
+        let mut asks = vec![
+            Ask::Run(bin.clone(), check),
+            Ask::Run(bin, vec!["-v".into()]),
+        ];
+        if ctx.cached_model(a.host(), paths).is_none() {
+            asks.extend(
+                paths
+                    .iter()
+                    .filter(|p| p.is_absolute())
+                    .map(|p| Ask::Kind(p.clone())),
+            );
+        }
+        if ctx.settings.rsyslog_conf.is_absolute() {
+            asks.push(Ask::Kind(ctx.settings.rsyslog_conf.clone()));
+        }
+        if ctx.settings.rsyslog_dir.is_absolute() {
+            asks.push(Ask::List(ctx.settings.rsyslog_dir.clone()));
+        }
+        a.prefetch(&asks, CHECK_TIMEOUT);
+    }
+    let r = lint_findings_asked(ctx, paths);
+    if let Some(a) = &remote {
+        a.forget_prefetched();
+    }
+    r
+}
+
+fn lint_findings_asked(ctx: &Ctx, paths: &[PathBuf]) -> R<Vec<Finding>> {
     let mut out = Vec::new();
     let checked = run_check(ctx, paths)?;
     let mut lctx = LintContext::default();

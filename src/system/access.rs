@@ -65,7 +65,73 @@ pub enum Access {
         /// Bound on each command (the run's `--timeout`, at least 5 s: a
         /// command is a new channel on an open connection, no login).
         timeout: Duration,
+        /// Files whose contents came with their [`Access::kind`] (see
+        /// [`Prefetched`]).
+        prefetched: Prefetched,
     },
+}
+
+/// Over SSH, `kind()` of a regular file brings its first bytes too, kept
+/// here for the `read()` of the same path that follows it (the
+/// configuration and rsyslog loaders ask "is it a file?" then read it):
+/// one command on the host instead of two. A `read()` takes its entry:
+/// a later read goes to the host again, so nothing is read staler than
+/// before, just in one round trip.
+#[derive(Clone, Debug, Default)]
+pub struct Prefetched(Shared<(PathBuf, Vec<u8>)>, Batched);
+
+/// Entries shared by the clones of one host's [`Access`].
+type Shared<T> = std::sync::Arc<std::sync::Mutex<Vec<T>>>;
+
+/// The outputs of the commands [`Access::prefetch`] ran in one go, each
+/// kept for the one call that asks for it (then gone, like
+/// [`Prefetched`]'s files), by its command line.
+#[derive(Clone, Debug, Default)]
+struct Batched(Shared<(String, Output)>);
+
+impl Batched {
+    fn take(&self, line: &str) -> Option<Output> {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let i = v.iter().position(|(l, _)| l == line)?;
+        Some(v.swap_remove(i).1)
+    }
+}
+
+/// A question [`Access::prefetch`] asks in advance: the same as
+/// [`Access::kind`], [`Access::list`], [`Access::run`] ask.
+#[derive(Clone, Debug)]
+pub enum Ask {
+    Kind(PathBuf),
+    List(PathBuf),
+    Run(PathBuf, Vec<OsString>),
+}
+
+/// How much of a file `kind()` brings along over SSH: the largest read
+/// that follows one (a configuration file's bound).
+const PREFETCH_BYTES: u64 = crate::config::model::MAX_CONFIG_FILE_SIZE + 1;
+
+impl Prefetched {
+    fn put(&self, path: &Path, bytes: Vec<u8>) {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        v.retain(|(p, _)| p != path);
+        v.push((path.to_path_buf(), bytes));
+    }
+
+    /// The first `limit + 1` bytes of `path` if they were brought along:
+    /// all the file when it was shorter than what `kind()` asked for.
+    fn take(&self, path: &Path, limit: u64) -> Option<Vec<u8>> {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let i = v.iter().position(|(p, _)| p == path)?;
+        let (_, bytes) = v.swap_remove(i);
+        let want = limit.saturating_add(1);
+        if (bytes.len() as u64) < PREFETCH_BYTES || want <= PREFETCH_BYTES {
+            let n = usize::try_from(want).unwrap_or(usize::MAX).min(bytes.len());
+            let mut bytes = bytes;
+            bytes.truncate(n);
+            return Some(bytes);
+        }
+        None
+    }
 }
 
 /// The largest output kept from a command that lists or probes (not file
@@ -101,7 +167,10 @@ impl Access {
                 f.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
                 Ok(bytes)
             }
-            Access::Ssh { .. } => {
+            Access::Ssh { prefetched, .. } => {
+                if let Some(bytes) = prefetched.take(path, limit) {
+                    return Ok(bytes);
+                }
                 // `[ -d ]` first: GNU head reads a directory as an error
                 // after opening it, busybox's as empty.
                 let p = quote_path(path)?;
@@ -133,15 +202,23 @@ impl Access {
                     Kind::Other
                 })
             }
-            Access::Ssh { .. } => {
-                let p = quote_path(path)?;
-                let out = self.shell(
-                    &format!("if [ -d {p} ]; then echo d; elif [ -f {p} ]; then echo f; elif [ -e {p} ]; then echo o; else echo n; fi"),
-                    64,
-                )?;
+            Access::Ssh { prefetched, .. } => {
+                let line = kind_line(path)?;
+                let out = match prefetched.1.take(&line) {
+                    Some(out) => out,
+                    None => self.shell(
+                        &line,
+                        usize::try_from(PREFETCH_BYTES + 2).unwrap_or(usize::MAX),
+                    )?,
+                };
+                if out.stdout.starts_with(b"f\n") {
+                    if out.code == 0 {
+                        prefetched.put(path, out.stdout[2..].to_vec());
+                    }
+                    return Ok(Kind::File);
+                }
                 match String::from_utf8_lossy(&out.stdout).trim() {
                     "d" => Ok(Kind::Dir),
-                    "f" => Ok(Kind::File),
                     "o" => Ok(Kind::Other),
                     "n" => Err(io::Error::new(
                         io::ErrorKind::NotFound,
@@ -170,13 +247,13 @@ impl Access {
             Access::Ssh { .. } => {
                 // NUL-separated, a kind letter first: names may hold
                 // newlines. The directory is `$1`, never part of the script.
-                let script = r#"cd -- "$1" || exit 2; for f in * .*; do case $f in .|..) continue;; esac; if [ -f "$f" ]; then printf 'f%s\0' "$f"; elif [ -e "$f" ] || [ -L "$f" ]; then printf 'o%s\0' "$f"; fi; done"#;
+                let line = list_line(dir)?;
                 // One byte over the bound says the list was cut: an error,
                 // never a shorter list of files to check.
-                let out = self.shell(
-                    &format!("sh -c {} sh {}", quote(script), quote_path(dir)?),
-                    LIST_BYTES + 1,
-                )?;
+                let out = match self.batched().and_then(|b| b.take(&line)) {
+                    Some(out) => out,
+                    None => self.shell(&line, LIST_BYTES + 1)?,
+                };
                 if out.code != 0 {
                     return Err(io_error(&out.stderr, dir));
                 }
@@ -219,22 +296,15 @@ impl Access {
                 run_bounded(cmd, timeout, limit)
             }
             Access::Ssh { .. } => {
-                let mut line = String::from(
-                    "PATH=\"$PATH:/usr/local/sbin:/usr/sbin:/sbin\"; export PATH; exec",
-                );
-                for w in
-                    std::iter::once(program.as_os_str()).chain(args.iter().map(|a| a.as_os_str()))
-                {
-                    let Some(w) = w.to_str().filter(|w| !w.contains('\0')) else {
-                        return Err(RunError::Spawn(io::Error::new(
-                            io::ErrorKind::InvalidInput,
-                            "an argument is not UTF-8 text",
-                        )));
-                    };
-                    line.push(' ');
-                    line.push_str(&quote(w));
-                }
-                let out = self.ssh(&line, timeout, limit)?;
+                let line = run_line(program, args)?;
+                let out = match self.batched().and_then(|b| b.take(&line)) {
+                    Some(mut out) => {
+                        out.stdout.truncate(limit);
+                        out.stderr.truncate(limit);
+                        out
+                    }
+                    None => self.ssh(&line, timeout, limit)?,
+                };
                 // 127: the shell found no such program (255 is ssh's own).
                 if out.code == 127 {
                     return Err(RunError::NotFound);
@@ -259,6 +329,84 @@ impl Access {
                 }
                 Ok(out)
             }
+        }
+    }
+
+    fn batched(&self) -> Option<&Batched> {
+        match self {
+            Access::Ssh { prefetched, .. } => Some(&prefetched.1),
+            Access::Local => None,
+        }
+    }
+
+    /// Over SSH, ask all of `asks` in one command on the host (each login
+    /// shell there costs its start-up files, `~/.bashrc` included, on
+    /// every command), and keep each answer for the [`Access::kind`],
+    /// [`Access::list`] or [`Access::run`] call that asks the same later:
+    /// that call then returns what it would have returned had it run its
+    /// own command at this moment. Nothing on this machine. The answers
+    /// are framed by a random line; when the batch fails, times out or
+    /// does not parse, nothing is kept and each call runs its own
+    /// command as before (with its own error).
+    pub fn prefetch(&self, asks: &[Ask], timeout: Duration) {
+        let Access::Ssh {
+            prefetched,
+            timeout: each,
+            ..
+        } = self
+        else {
+            return;
+        };
+        let mut lines = Vec::new();
+        let mut limit = 0usize;
+        for a in asks {
+            let (line, bound) = match a {
+                Ask::Kind(p) => (kind_line(p).ok(), PREFETCH_BYTES as usize + 2),
+                Ask::List(d) => (list_line(d).ok(), LIST_BYTES + 1),
+                Ask::Run(p, args) => (run_line(p, args).ok(), 2 * RUN_BATCH_BYTES),
+            };
+            if let Some(l) = line {
+                lines.push(l);
+                limit = limit.saturating_add(bound + 128);
+            }
+        }
+        if lines.is_empty() {
+            return;
+        }
+        let Some(mark) = boundary() else { return };
+        let line = format!("sh -c {}", quote(&batch_script(&lines, &mark)));
+        let Ok(out) = self.ssh(&line, timeout.max(*each), limit) else {
+            return;
+        };
+        if out.code != 0 {
+            return;
+        }
+        let Some(answers) = parse_batch(&out.stdout, &mark, lines.len()) else {
+            return;
+        };
+        let mut v = prefetched.1 .0.lock().unwrap_or_else(|e| e.into_inner());
+        for (l, o) in lines.into_iter().zip(answers) {
+            v.retain(|(k, _)| *k != l);
+            v.push((l, o));
+        }
+    }
+
+    /// Drop what [`Access::prefetch`] and [`Access::kind`] brought and no
+    /// call took: the end of the step they were for (a later call asks
+    /// the host again).
+    pub fn forget_prefetched(&self) {
+        if let Access::Ssh { prefetched, .. } = self {
+            prefetched
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+            prefetched
+                .1
+                 .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
         }
     }
 
@@ -340,6 +488,113 @@ fn quote_path(path: &Path) -> io::Result<String> {
             format!("{}: not a UTF-8 path", path.display()),
         )),
     }
+}
+
+/// The command line of [`Access::kind`] over SSH. A regular file's first
+/// bytes come after its letter (see [`Prefetched`]); a file that cannot
+/// be read is still `f`, and its read() asks again, for the error.
+fn kind_line(path: &Path) -> io::Result<String> {
+    let p = quote_path(path)?;
+    Ok(format!("if [ -d {p} ]; then echo d; elif [ -f {p} ]; then echo f; exec head -c {PREFETCH_BYTES} -- {p}; elif [ -e {p} ]; then echo o; else echo n; fi"))
+}
+
+/// The command line of [`Access::list`] over SSH: NUL-separated, a kind
+/// letter first (names may hold newlines). The directory is `$1`, never
+/// part of the script.
+fn list_line(dir: &Path) -> io::Result<String> {
+    let script = r#"cd -- "$1" || exit 2; for f in * .*; do case $f in .|..) continue;; esac; if [ -f "$f" ]; then printf 'f%s\0' "$f"; elif [ -e "$f" ] || [ -L "$f" ]; then printf 'o%s\0' "$f"; fi; done"#;
+    Ok(format!("sh -c {} sh {}", quote(script), quote_path(dir)?))
+}
+
+/// The command line of [`Access::run`] over SSH.
+fn run_line(program: &Path, args: &[OsString]) -> Result<String, RunError> {
+    let mut line =
+        String::from("PATH=\"$PATH:/usr/local/sbin:/usr/sbin:/sbin\"; export PATH; exec");
+    for w in std::iter::once(program.as_os_str()).chain(args.iter().map(|a| a.as_os_str())) {
+        let Some(w) = w.to_str().filter(|w| !w.contains('\0')) else {
+            return Err(RunError::Spawn(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an argument is not UTF-8 text",
+            )));
+        };
+        line.push(' ');
+        line.push_str(&quote(w));
+    }
+    Ok(line)
+}
+
+/// The most of each stream of a program run in a batch (`haproxy -c`'s
+/// own bound).
+const RUN_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+/// The script that runs `lines` one after the other. Each answer:
+/// `MARK i o`, its stdout, `MARK i e CODE`, its stderr. Each line runs in
+/// a subshell (an `exec` ends that subshell only); its stderr is captured
+/// while its stdout goes straight out (fd 3).
+fn batch_script(lines: &[String], mark: &str) -> String {
+    let mut script = String::from("exec 3>&1\n");
+    for (i, l) in lines.iter().enumerate() {
+        script.push_str(&format!(
+            "printf '%s\\n' '{mark} {i} o'; e=$( ( {l} ) 2>&1 1>&3 ); c=$?; printf '\\n%s %s\\n%s\\n' '{mark} {i} e' \"$c\" \"$e\"\n"
+        ));
+    }
+    script
+}
+
+/// A line no file or program output can guess: 128 random bits.
+fn boundary() -> Option<String> {
+    let mut b = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .ok()?;
+    Some(format!(
+        "harun-{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    ))
+}
+
+/// The `n` answers of a batch, or `None` when it is not exactly what the
+/// script prints (cut by the size bound, or a mark where none belongs).
+fn parse_batch(out: &[u8], mark: &str, n: usize) -> Option<Vec<Output>> {
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut rest = out;
+    let mut answers = Vec::with_capacity(n);
+    for i in 0..n {
+        let open = format!("{mark} {i} o\n");
+        // The first may follow what the login's start-up files printed.
+        let start = if i == 0 {
+            find(rest, open.as_bytes())?
+        } else {
+            0
+        };
+        rest = rest[start..].strip_prefix(open.as_bytes())?;
+        let close = format!("\n{mark} {i} e ");
+        let at = find(rest, close.as_bytes())?;
+        let stdout = rest[..at].to_vec();
+        if find(&stdout, mark.as_bytes()).is_some() {
+            return None;
+        }
+        rest = &rest[at + close.len()..];
+        let nl = rest.iter().position(|b| *b == b'\n')?;
+        let code: i32 = std::str::from_utf8(&rest[..nl]).ok()?.parse().ok()?;
+        rest = &rest[nl + 1..];
+        // stderr (its last newlines dropped by `$( )`), then one newline.
+        let end = match i + 1 < n {
+            true => find(rest, format!("\n{mark} {} o\n", i + 1).as_bytes())?,
+            false => rest.len().checked_sub(1)?,
+        };
+        let stderr = rest[..end].to_vec();
+        if find(&stderr, mark.as_bytes()).is_some() {
+            return None;
+        }
+        rest = &rest[end + 1..];
+        answers.push(Output {
+            code,
+            stdout,
+            stderr,
+        });
+    }
+    rest.is_empty().then_some(answers)
 }
 
 /// The error a remote tool printed, as the local call would have failed:
@@ -552,6 +807,64 @@ mod tests {
         ] {
             assert_eq!(io_error(said, p).kind(), kind);
         }
+    }
+
+    #[test]
+    fn a_batch_answers_each_question_as_its_own_command_would() {
+        // The script as the host's shell runs it, here: each answer is the
+        // one the command alone gives (bytes, code, stderr's last line).
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("a b.cfg");
+        std::fs::write(&file, b"global\n\0bin\xff no newline at the end").unwrap();
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        std::fs::write(d.path().join("sub/x.conf"), "x").unwrap();
+        let lines = vec![
+            kind_line(&file).unwrap(),
+            kind_line(&d.path().join("nope")).unwrap(),
+            kind_line(&d.path().join("sub")).unwrap(),
+            list_line(&d.path().join("sub")).unwrap(),
+            run_line(
+                Path::new("sh"),
+                &["-c".into(), "echo out; echo err >&2; exit 3".into()],
+            )
+            .unwrap(),
+            run_line(Path::new("/nonexistent/haproxy"), &["-v".into()]).unwrap(),
+            "echo only-stdout".to_string(),
+        ];
+        let mark = boundary().unwrap();
+        let script = batch_script(&lines, &mark);
+        let batch = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        assert!(batch.status.success());
+        let answers = parse_batch(&batch.stdout, &mark, lines.len()).unwrap();
+        for (line, got) in lines.iter().zip(&answers) {
+            let alone = Command::new("sh").arg("-c").arg(line).output().unwrap();
+            assert_eq!(got.stdout, alone.stdout, "{line}");
+            assert_eq!(Some(got.code), alone.status.code(), "{line}");
+            // dash names the script's line: 7 in the batch, 1 alone.
+            let last = |b: &[u8]| {
+                let t = String::from_utf8_lossy(b);
+                let l = t.trim_end().lines().last().unwrap_or("").to_string();
+                l.split_once(": exec: ")
+                    .map_or(l.clone(), |(_, r)| r.to_string())
+            };
+            assert_eq!(last(&got.stderr), last(&alone.stderr), "{line}");
+        }
+        assert!(answers[0].stdout.starts_with(b"f\nglobal\n\0bin"));
+        assert_eq!(answers[1].stdout, b"n\n");
+        assert_eq!(answers[4].code, 3);
+        assert_eq!(answers[5].code, 127);
+        // Noise before the first answer (a chatty ~/.bashrc) is skipped;
+        // a mark inside an answer, or a batch cut short, is refused.
+        let mut noisy = b"Welcome!\n".to_vec();
+        noisy.extend_from_slice(&batch.stdout);
+        assert!(parse_batch(&noisy, &mark, lines.len()).is_some());
+        assert!(parse_batch(&batch.stdout[..batch.stdout.len() - 3], &mark, lines.len()).is_none());
+        let forged = Command::new("sh")
+            .arg("-c")
+            .arg(batch_script(&[format!("echo '{mark} 1 o'")], &mark))
+            .output()
+            .unwrap();
+        assert!(parse_batch(&forged.stdout, &mark, 1).is_none());
     }
 
     #[test]

@@ -318,13 +318,20 @@ impl Loader<'_> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let files: Vec<PathBuf> = if name.contains(['*', '?']) {
+        let glob = name.contains(['*', '?']);
+        // Asked once: over SSH each question is a command on the host.
+        let kind = if glob {
+            None
+        } else {
+            self.access.kind(&target).ok()
+        };
+        let files: Vec<PathBuf> = if glob {
             let dir = target.parent().unwrap_or(Path::new("/"));
             glob_dir(self.access, dir, &name)
-        } else if self.access.kind(&target).ok() == Some(Kind::Dir) {
+        } else if kind == Some(Kind::Dir) {
             // `$IncludeConfig /etc/rsyslog.d/` reads every file of the directory.
             glob_dir(self.access, &target, "*")
-        } else if self.access.kind(&target).ok() == Some(Kind::File) {
+        } else if kind == Some(Kind::File) {
             vec![target.clone()]
         } else {
             if !inc.optional {
