@@ -22,8 +22,15 @@ pub fn ranked<'a>(
         .filter_map(|c| {
             let lc = c.to_lowercase();
             let c_len = lc.chars().count();
-            let d = strsim::damerau_levenshtein(&m, &lc);
             let budget = (m_len.max(c_len) / 3).max(1);
+            // The distance is at least the difference in length: past the
+            // budget, the quadratic distance need not be computed (an
+            // inventory of 100,000 long host names would wait on it).
+            let d = if c_len.abs_diff(m_len) > budget {
+                usize::MAX
+            } else {
+                strsim::damerau_levenshtein(&m, &lc)
+            };
             let score = if d <= budget {
                 d
             } else if m_len >= 3 && (lc.contains(&m) || m.contains(&lc) && c_len >= 3) {
@@ -36,13 +43,9 @@ pub fn ranked<'a>(
         })
         .collect();
     scored.sort();
-    let mut out: Vec<&str> = Vec::new();
-    for (_, _, _, c) in scored {
-        if !out.contains(&c) {
-            out.push(c);
-        }
-    }
-    out
+    // A candidate listed twice scores the same: the copies are neighbours.
+    scored.dedup();
+    scored.into_iter().map(|(_, _, _, c)| c).collect()
 }
 
 /// Up to three candidates near `missing`, nearest first (see [`ranked`]).
