@@ -3,6 +3,9 @@
 //! playbooks, parameters, servers), so a typo is caught the same way
 //! everywhere.
 
+/// Names longer than this are matched by part only, never by typo.
+const MAX_TYPO_LEN: usize = 64;
+
 /// Every candidate near `missing`, nearest first: a typo (Damerau-Levenshtein
 /// distance, ignoring case, at most a third of the longer name and at least
 /// 1: `svnme` → `svname`), else a name that contains the other (three
@@ -24,9 +27,11 @@ pub fn ranked<'a>(
             let c_len = lc.chars().count();
             let budget = (m_len.max(c_len) / 3).max(1);
             // The distance is at least the difference in length: past the
-            // budget, the quadratic distance need not be computed (an
-            // inventory of 100,000 long host names would wait on it).
-            let d = if c_len.abs_diff(m_len) > budget {
+            // budget, the quadratic distance need not be computed. Nobody
+            // mistypes a name of more than 64 characters by one letter;
+            // theirs is left to the part match (an inventory of 100,000
+            // long generated host names would wait on the distances).
+            let d = if c_len.abs_diff(m_len) > budget || m_len.max(c_len) > MAX_TYPO_LEN {
                 usize::MAX
             } else {
                 strsim::damerau_levenshtein(&m, &lc)
