@@ -61,7 +61,7 @@ pair "$RUNS" 3 \
 
 echo
 echo "== 3. 2,000 'set server ... state' from one playbook vs one socat per command (target: >= 30x faster)"
-echo "   batch: set_state(array, state): checked whole, then 64 commands per round trip"
+echo "   batch: set_state(array, state): judged whole on one read, then one pipelined exchange"
 echo "   loop:  set_state(name, state) called 2,000 times: one round trip each"
 python3 - "$WORK" <<'EOP'
 import sys
