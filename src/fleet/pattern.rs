@@ -103,7 +103,10 @@ fn split(pattern: &str) -> Vec<String> {
 
 /// The hosts (by index) one part without its `&`/`!` stands for.
 fn matches(inv: &Inventory, expr: &str) -> std::result::Result<Vec<usize>, String> {
-    if let Some(h) = inv.host_id(expr) {
+    // A host's exact name (`10.0.0.1`, `[::1]`) is that host, not a pattern;
+    // but a group of the same name wins, as in Ansible (`all` is every host
+    // even when a host is called `all`: found by the inventory fuzz target).
+    if let Some(h) = inv.host_id(expr).filter(|_| inv.group(expr).is_none()) {
         return Ok(vec![h]);
     }
     let (base, subscript) = split_subscript(expr);
@@ -305,6 +308,14 @@ stage-web1
         assert_eq!(sel("~(db|stage)"), ["db1", "db2", "stage-web1"]);
         // Every host has a group: `ungrouped` exists and is empty.
         assert!(err("ungrouped").contains("selects no host"));
+    }
+
+    #[test]
+    fn a_group_wins_over_a_host_of_the_same_name() {
+        let inv = parse("[db]\nall\ndb1\nweb\n[web]\nw1\n", Format::Ini).unwrap();
+        assert_eq!(select(&inv, "all").unwrap().len(), 4);
+        assert_eq!(select(&inv, "web").unwrap(), ["w1"]);
+        assert_eq!(select(&inv, "db1").unwrap(), ["db1"]);
     }
 
     #[test]
