@@ -295,23 +295,7 @@ fn base_args(config: Option<&Path>, control: &Path, remote: &Remote) -> Vec<OsSt
 /// The local unix socket that reaches `remote`'s admin socket, starting the
 /// host's master and the forward when needed, all by `deadline`.
 pub async fn forward(remote: &Remote, io_timeout: Duration, deadline: Instant) -> Result<PathBuf> {
-    let (host, config, dir) = host_entry(remote)?;
-    let target = remote.to_string();
-    let timed_out = login_timeout(remote, &target, deadline);
-    let mut h = match timeout_at(deadline, host.lock()).await {
-        Ok(h) => h,
-        Err(_) => return Err(timed_out()),
-    };
-    ensure_master(
-        &mut h,
-        config.as_deref(),
-        remote,
-        &dir,
-        io_timeout,
-        deadline,
-        &timed_out,
-    )
-    .await?;
+    let (mut h, config, dir) = running_master(remote, io_timeout, deadline).await?;
     if let Some(local) = h.forwards.get(&remote.path) {
         if local.exists() {
             return Ok(local.clone());
@@ -328,9 +312,44 @@ pub async fn forward(remote: &Remote, io_timeout: Duration, deadline: Instant) -
         "--".into(),
         remote.host.clone().into(),
     ]);
-    run_ssh(&args, remote, deadline, timed_out).await?;
+    let target = remote.to_string();
+    run_ssh(
+        &args,
+        remote,
+        deadline,
+        login_timeout(remote, &target, deadline),
+    )
+    .await?;
     h.forwards.insert(remote.path.clone(), local.clone());
     Ok(local)
+}
+
+/// `remote`'s host entry, locked, with its master running (started when
+/// needed), by `deadline`; with the ssh configuration and the private
+/// directory.
+async fn running_master(
+    remote: &Remote,
+    io_timeout: Duration,
+    deadline: Instant,
+) -> Result<(tokio::sync::OwnedMutexGuard<Host>, Option<PathBuf>, PathBuf)> {
+    let (host, config, dir) = host_entry(remote)?;
+    let target = remote.to_string();
+    let timed_out = login_timeout(remote, &target, deadline);
+    let mut h = match timeout_at(deadline, host.lock_owned()).await {
+        Ok(h) => h,
+        Err(_) => return Err(timed_out()),
+    };
+    ensure_master(
+        &mut h,
+        config.as_deref(),
+        remote,
+        &dir,
+        io_timeout,
+        deadline,
+        &timed_out,
+    )
+    .await?;
+    Ok((h, config, dir))
 }
 
 /// The host's entry (created on first use), the ssh configuration and the
@@ -486,23 +505,7 @@ impl Master {
 /// connection the admin socket's forward uses (`remote`'s socket is
 /// forwarded as the master starts, ready for the session that follows).
 pub async fn master(remote: &Remote, io_timeout: Duration, deadline: Instant) -> Result<Master> {
-    let (host, config, dir) = host_entry(remote)?;
-    let target = remote.to_string();
-    let timed_out = login_timeout(remote, &target, deadline);
-    let mut h = match timeout_at(deadline, host.lock()).await {
-        Ok(h) => h,
-        Err(_) => return Err(timed_out()),
-    };
-    ensure_master(
-        &mut h,
-        config.as_deref(),
-        remote,
-        &dir,
-        io_timeout,
-        deadline,
-        &timed_out,
-    )
-    .await?;
+    let (h, config, _) = running_master(remote, io_timeout, deadline).await?;
     Ok(Master {
         remote: remote.clone(),
         control: h.control.clone(),
