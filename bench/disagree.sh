@@ -9,32 +9,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-10}
-for tool in haproxy python3; do
-  command -v "$tool" >/dev/null || { echo "disagree: $tool is missing (apt-get install -y haproxy python3)" >&2; exit 2; }
-done
-cargo build --release --quiet
-HARUN=$PWD/target/release/harun
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+. bench/lab.sh
+bench_init disagree haproxy python3
 
 SOCKS=()
+lab_start big
+lab_start big
 for i in 1 2; do
-  "$HARUN" lab big 2>"$WORK/lab$i.err" &
-  PIDS+=($!)
-done
-for i in 1 2; do
-  for _ in $(seq 1 240); do
-    grep -q "admin socket" "$WORK/lab$i.err" 2>/dev/null && break
-    sleep 0.5
-  done
-  SOCK=$(sed -n 's/.*admin socket \([^ ]*\) .*/\1/p' "$WORK/lab$i.err" | sed -n 1p)
-  [ -S "$SOCK" ] || { cat "$WORK/lab$i.err" >&2; echo "disagree: lab $i did not start" >&2; exit 1; }
+  SOCK=$(lab_socket "$i")
   SOCKS+=("$SOCK")
 done
 A=${SOCKS[0]}

@@ -43,7 +43,7 @@ lab_start() {
 
 lab_socket() {
   local sock
-  for _ in $(seq 1 120); do
+  for _ in $(seq 1 240); do
     grep -q "admin socket" "$WORK/lab$1.err" 2>/dev/null && break
     sleep 0.5
   done
