@@ -58,4 +58,56 @@ for (label, _), xs in zip(sides, times):
 one = statistics.median(times[-1])
 for (label, _), xs in zip(sides[:-1], times[:-1]):
     print(f"  ratio: {label} takes {statistics.median(xs) / one:.2f}x the time of one socket (medians; minima {min(xs) / min(times[-1]):.2f}x)")
+
+# The floor HAProxy sets: a raw client (no process start, no parsing)
+# reading `show stat` from every socket at once, against one socket, and
+# the CPU the HAProxy processes spend answering (their background work,
+# health checks, measured idle and taken out). On a machine with few cores
+# the N processes' own work is part of the wall time of any client.
+import os, selectors, socket
+socks = [l.split("harun_socket=")[1].strip() for l in open(inv) if "harun_socket=" in l]
+tick = os.sysconf("SC_CLK_TCK")
+def haproxy_cpu():
+    total = 0
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            st = open(f"/proc/{p}/stat").read()
+        except OSError:
+            continue
+        if "(haproxy)" in st:
+            f = st.rsplit(")", 1)[1].split()
+            total += int(f[11]) + int(f[12])
+    return total / tick
+def raw(paths):
+    t = time.perf_counter()
+    sel = selectors.DefaultSelector()
+    for p in paths:
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(p)
+        c.sendall(b"show stat\n")
+        c.setblocking(False)
+        sel.register(c, selectors.EVENT_READ)
+    left = len(paths)
+    while left:
+        for key, _ in sel.select():
+            if not key.fileobj.recv(1 << 16):
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+                left -= 1
+    return time.perf_counter() - t
+rounds = max(runs, 30) * 3
+a0 = haproxy_cpu(); t0 = time.time(); time.sleep(2); idle = (haproxy_cpu() - a0) / (time.time() - t0)
+raw_n, raw_1 = [], []
+c0, w0 = haproxy_cpu(), time.time()
+for _ in range(rounds):
+    raw_n.append(raw(socks))
+cpu_n = (haproxy_cpu() - c0 - idle * (time.time() - w0)) / rounds
+for _ in range(rounds):
+    raw_1.append(raw(socks[:1]))
+rn, r1 = statistics.median(raw_n), statistics.median(raw_1)
+print(f"  raw client, {n} sockets at once: median {rn * 1000:5.2f} ms; one socket: {r1 * 1000:5.2f} ms ({rounds} rounds each)")
+print(f"  HAProxy CPU answering {n} sockets: {cpu_n * 1000:5.2f} ms per round (idle background {idle * 1000:.0f} ms/s taken out)")
+print(f"  floor for harun (one socket's time plus what {n} cost a raw client): {(one + rn - r1) / one:.2f}x")
 EOP

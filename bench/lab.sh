@@ -7,6 +7,7 @@
 #   lab_start SCENARIO        start a lab in the background; sets LAB (its number)
 #   lab_socket N              wait for lab N's admin socket; prints its path
 #   BENCH_KILL+=(PID)         another process to end with TERM on exit (sshd)
+#   HARUN_BIN=/path/to/harun  time that build instead of building this tree
 
 BENCH_PIDS=()
 BENCH_KILL=()
@@ -21,8 +22,12 @@ bench_init() {
       exit 2
     }
   done
-  cargo build --release --quiet
-  HARUN=$PWD/target/release/harun
+  if [ -n "${HARUN_BIN:-}" ]; then
+    HARUN=$HARUN_BIN  # another build, as it is
+  else
+    cargo build --release --quiet
+    HARUN=$PWD/target/release/harun
+  fi
   WORK=$(mktemp -d)
   trap bench_cleanup EXIT
 }

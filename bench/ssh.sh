@@ -15,6 +15,8 @@
 #                                     # skip=logs,system --forks 50, 5: local, 6: BASE)
 #   BASE=/tmp/harun-old bench/ssh.sh  # side 6: side 4 with another binary
 #   KEX=curve25519-sha256 bench/ssh.sh  # another key exchange (ssh_config)
+#   LOGIN_RC=off bench/ssh.sh         # hide the account's ~/.bashrc from the
+#                                     # sessions (needs root: a mount namespace)
 # Each side prints harun's peak RSS and where the CPU went: harun and the
 # ssh clients it waits for, the ssh masters, sshd with its sessions.
 #
@@ -59,7 +61,17 @@ PermitRootLogin prohibit-password
 AllowStreamLocalForwarding yes
 MaxStartups 1000
 EOF
-/usr/sbin/sshd -D -f "$WORK/sshd_config" -E "$WORK/sshd.log" &
+if [ "${LOGIN_RC:-on}" = off ] && [ -f "$HOME/.bashrc" ]; then
+  # The account's ~/.bashrc hidden from this sshd's sessions only (a mount
+  # namespace of its own, nothing changed on the machine): bash run by sshd
+  # reads it on every command, and a developer's (pyenv init here: about
+  # 110 ms of CPU) is not what a load balancer's account runs.
+  unshare --mount --propagation private \
+    sh -c 'mount --bind /dev/null "$1" && exec /usr/sbin/sshd -D -f "$2" -E "$3"' \
+    sh "$HOME/.bashrc" "$WORK/sshd_config" "$WORK/sshd.log" &
+else
+  /usr/sbin/sshd -D -f "$WORK/sshd_config" -E "$WORK/sshd.log" &
+fi
 SSHD_PID=$!
 BENCH_KILL+=("$SSHD_PID")  # sshd ends on TERM, not on INT
 {

@@ -34,6 +34,7 @@ pub struct RunnerBuilder {
     confirm: Option<Arc<dyn Confirm>>,
     cancel: CancelToken,
     runtime: Option<Arc<tokio::runtime::Runtime>>,
+    preconnect: bool,
 }
 
 impl RunnerBuilder {
@@ -169,6 +170,17 @@ impl RunnerBuilder {
         self
     }
 
+    /// Open each local socket's first session on a thread of its own as
+    /// the runner is built, so the connections and their handshakes are
+    /// done while the caller compiles and starts its playbook (the CLI
+    /// does; a session not used within a second is dropped and opened
+    /// again when needed). Off by default: an embedder's first command may
+    /// come much later.
+    pub fn preconnect(mut self, on: bool) -> Self {
+        self.preconnect = on;
+        self
+    }
+
     pub fn build(self) -> Result<Runner> {
         let mut settings = self.settings;
         let replay = open_replay(&mut settings)?;
@@ -186,6 +198,8 @@ impl RunnerBuilder {
         let mut ctx = Ctx::new(settings, rt.clone(), self.cancel, self.sink, self.confirm);
         if let Some(b) = replay {
             ctx = ctx.with_replay(b);
+        } else if self.preconnect {
+            ctx.client.preconnect();
         }
         Ok(Runner {
             ctx: Arc::new(ctx),
@@ -243,6 +257,7 @@ impl Runner {
             confirm: None,
             cancel: CancelToken::new(),
             runtime: None,
+            preconnect: false,
         }
     }
 

@@ -254,7 +254,8 @@ fn build_runner(
     let mut b = Runner::builder()
         .settings(settings)
         .sink(Arc::new(term::TerminalSink::new(g.json)))
-        .cancel_token(cancel);
+        .cancel_token(cancel)
+        .preconnect(true);
     if term::can_confirm() {
         b = b.confirm(Arc::new(term::TerminalConfirm));
     }

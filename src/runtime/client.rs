@@ -35,17 +35,22 @@ macro_rules! with_session {
                 .await;
             let (mut session, fresh) = match guard.take() {
                 Some(s) => (s, false),
-                None => (
-                    Session::open(
-                        &$target.address,
-                        $target.io_timeout,
-                        $target.max_reply,
-                        $target.read_only,
-                        deadline,
-                    )
-                    .await?,
-                    true,
-                ),
+                // Opened at start-up: not fresh, so a connection HAProxy
+                // closed meanwhile is opened again once.
+                None => match $target.take_preconnected() {
+                    Some(s) if !reopened => (s, false),
+                    _ => (
+                        Session::open(
+                            &$target.address,
+                            $target.io_timeout,
+                            $target.max_reply,
+                            $target.read_only,
+                            deadline,
+                        )
+                        .await?,
+                        true,
+                    ),
+                },
             };
             session.carry(deadline);
             let $s = &mut session;
@@ -67,6 +72,18 @@ macro_rules! with_session {
 /// sessions while the new one takes the traffic (and has its own states).
 const RELOAD_CHECK_AFTER: Duration = Duration::from_secs(1);
 
+/// Where [`Client::preconnect`] stands for one target.
+#[derive(Debug, Default)]
+enum Preconnect {
+    /// Not connected (yet): the first session connects itself.
+    #[default]
+    None,
+    Connecting,
+    Ready(super::session::Preconnected),
+    /// The first session was opened without it: nothing to connect.
+    Passed,
+}
+
 /// One HAProxy runtime API socket and the session kept open to it, or the
 /// replies a snapshot recorded for one (replay).
 pub struct Target {
@@ -80,6 +97,8 @@ pub struct Target {
     /// Sessions are lowered to level `operator` (see [`Session::open`]).
     read_only: bool,
     session: Mutex<Option<Session>>,
+    /// The connection [`Client::preconnect`] opens for the first session.
+    preconnected: std::sync::Mutex<Preconnect>,
     replay: Option<Arc<ReplyStore>>,
     /// On a master CLI (`master@`): the worker every command is routed to
     /// with `@!<pid>`; `None` talks to the master itself (`show proc`).
@@ -96,6 +115,7 @@ impl Target {
             max_reply: super::session::DEFAULT_MAX_REPLY_BYTES,
             read_only: false,
             session: Mutex::new(None),
+            preconnected: Default::default(),
             replay: None,
             route: None,
         }
@@ -123,8 +143,51 @@ impl Target {
             max_reply: self.max_reply,
             read_only: self.read_only,
             session: Mutex::new(None),
+            preconnected: Default::default(),
             replay: None,
             route,
+        }
+    }
+
+    /// The session [`Client::preconnect`] opened, while younger than the
+    /// reload check's bound (older, HAProxy may have reloaded since: a new
+    /// session is opened). After this call nothing is preconnected.
+    fn take_preconnected(&self) -> Option<Session> {
+        let mut slot = self.preconnected.lock().unwrap_or_else(|e| e.into_inner());
+        match std::mem::replace(&mut *slot, Preconnect::Passed) {
+            Preconnect::Ready(pre) if pre.age() < RELOAD_CHECK_AFTER => {
+                Session::adopt(pre, self.io_timeout, self.max_reply).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// Close the preconnected session if it was not taken.
+    fn drop_preconnected(&self) {
+        let mut slot = self.preconnected.lock().unwrap_or_else(|e| e.into_inner());
+        if let Preconnect::Ready(_) = *slot {
+            *slot = Preconnect::Passed;
+        }
+    }
+
+    /// Connect and send the handshake now, unless the first session was
+    /// opened already.
+    fn preconnect(&self) {
+        let slot = || self.preconnected.lock().unwrap_or_else(|e| e.into_inner());
+        {
+            let mut s = slot();
+            if !matches!(*s, Preconnect::None) {
+                return;
+            }
+            *s = Preconnect::Connecting;
+        }
+        // Not under the lock: the run's first session, if it comes first,
+        // opens its own instead of waiting for this one.
+        let bound = self.io_timeout.min(Duration::from_secs(1));
+        let pre = super::session::Preconnected::open(&self.address, self.read_only, bound);
+        let mut s = slot();
+        if let (Preconnect::Connecting, Some(pre)) = (&*s, pre) {
+            *s = Preconnect::Ready(pre);
         }
     }
 
@@ -192,6 +255,7 @@ impl Target {
             max_reply: super::session::DEFAULT_MAX_REPLY_BYTES,
             read_only: true,
             session: Mutex::new(None),
+            preconnected: Default::default(),
             replay: Some(store),
             route: None,
         }
@@ -506,6 +570,41 @@ impl Client {
             masters: Arc::new(Vec::new()),
             limit: Arc::new(Semaphore::new(max_parallel.max(1))),
         }
+    }
+
+    /// Open every local target's first session now, on a thread of its
+    /// own, while the caller goes on starting (building the engine,
+    /// compiling the playbook): the sockets' HAProxy processes accept and
+    /// answer the handshake meanwhile. What is not used within a second is
+    /// dropped; what fails is left for the session opened when needed,
+    /// which reports it. SSH targets and master CLIs are not touched.
+    pub fn preconnect(&self) {
+        let targets: Vec<Arc<Target>> = self
+            .targets
+            .iter()
+            .filter(|t| {
+                t.replay.is_none()
+                    && t.route.is_none()
+                    && matches!(t.address, Address::Unix(_) | Address::Tcp(_))
+            })
+            .cloned()
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let _ = std::thread::Builder::new()
+            .name("harun-preconnect".into())
+            .spawn(move || {
+                for t in &targets {
+                    t.preconnect();
+                }
+                // Not held past its use: HAProxy serves few CLI
+                // connections at once (`stats maxconn`, 10 by default).
+                std::thread::sleep(RELOAD_CHECK_AFTER);
+                for t in &targets {
+                    t.drop_preconnected();
+                }
+            });
     }
 
     /// Whether a target is a master CLI still to expand.

@@ -17,6 +17,88 @@ use tokio::time::{timeout_at, Instant};
 trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
 
+/// The lines that put a new session in prompt mode, as one write, and how
+/// many prompts answer them. `read_only` lowers the session to level
+/// `operator` (HAProxy 2.2+).
+fn handshake(read_only: bool) -> (Vec<u8>, usize) {
+    let mut lines = vec!["prompt", "set severity-output number"];
+    // HAProxy < 1.9 answers `Unknown command` to `set severity-output`;
+    // its replies are then classified by their text alone, which still
+    // works. Before 2.2 `operator` is unknown too; harun's own refusal of
+    // writes under --read-only still holds there.
+    if read_only {
+        lines.push("operator");
+    }
+    let mut bytes = Vec::with_capacity(64);
+    for line in &lines {
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+    }
+    (bytes, lines.len())
+}
+
+/// A connection opened, and its handshake sent, before the run needs it:
+/// while harun starts (the playbook compiles, the engine is built), the
+/// sockets' HAProxy processes accept and answer the handshake on the other
+/// core. Only for local sockets (unix, TCP): an SSH target's login is not
+/// started for a run that may never talk to it.
+#[derive(Debug)]
+pub struct Preconnected {
+    address: Address,
+    stream: PreStream,
+    prompts: usize,
+    at: std::time::Instant,
+}
+
+#[derive(Debug)]
+enum PreStream {
+    Unix(std::os::unix::net::UnixStream),
+    Tcp(std::net::TcpStream),
+}
+
+impl Preconnected {
+    /// Connect to `address` and send the handshake, blocking for at most
+    /// `bound`. `None` when it cannot: the session opened when needed then
+    /// says why, with the run's own error.
+    pub fn open(address: &Address, read_only: bool, bound: Duration) -> Option<Preconnected> {
+        use std::io::Write;
+        let (bytes, prompts) = handshake(read_only);
+        let stream = match address {
+            Address::Unix(path) => {
+                let mut s = std::os::unix::net::UnixStream::connect(path).ok()?;
+                s.set_write_timeout(Some(bound)).ok()?;
+                s.write_all(&bytes).ok()?;
+                s.set_nonblocking(true).ok()?;
+                PreStream::Unix(s)
+            }
+            Address::Tcp(hp) => {
+                // Only an address given as numbers: a name would be looked
+                // up here, outside the run's deadline.
+                let addr: std::net::SocketAddr = hp.as_str().parse().ok()?;
+                let mut s = std::net::TcpStream::connect_timeout(&addr, bound).ok()?;
+                s.set_nodelay(true).ok()?;
+                s.set_write_timeout(Some(bound)).ok()?;
+                s.write_all(&bytes).ok()?;
+                s.set_nonblocking(true).ok()?;
+                PreStream::Tcp(s)
+            }
+            _ => return None,
+        };
+        Some(Preconnected {
+            address: address.clone(),
+            stream,
+            prompts,
+            at: std::time::Instant::now(),
+        })
+    }
+
+    /// How long ago it was opened: HAProxy may have reloaded since (see
+    /// the kept sessions' reload check).
+    pub fn age(&self) -> Duration {
+        self.at.elapsed()
+    }
+}
+
 /// The default cap on one reply. The largest real replies are `show stat`
 /// of tens of thousands of servers (20,000 servers: about 14 MiB on 3.x);
 /// a runaway or foreign stream must not eat the host. `--max-reply-mb`
@@ -283,24 +365,36 @@ impl Session {
     ) -> Result<Session> {
         let mut session =
             Session::connect(address, io_timeout, max_reply, 256 * 1024, deadline).await?;
-        let mut handshake = vec!["prompt", "set severity-output number"];
-        // HAProxy < 1.9 answers `Unknown command` to `set severity-output`;
-        // its replies are then classified by their text alone, which still
-        // works. Before 2.2 `operator` is unknown too; harun's own refusal of
-        // writes under --read-only still holds there.
-        if read_only {
-            handshake.push("operator");
-        }
         // Sent with the first command, in one write: HAProxy reads the lines
         // in order and `prompt` comes first, so each line answers with its
         // own prompt, and `operator` applies before the command.
-        let mut bytes = Vec::with_capacity(64);
-        for line in &handshake {
-            bytes.extend_from_slice(line.as_bytes());
-            bytes.push(b'\n');
-        }
-        session.handshake = Some((bytes, handshake.len()));
+        session.handshake = Some(handshake(read_only));
         Ok(session)
+    }
+
+    /// A session on a connection [`Preconnected::open`] made earlier, its
+    /// handshake already sent: the first command reads the handshake's
+    /// prompts before its own reply, as with [`Session::open`].
+    pub fn adopt(
+        pre: Preconnected,
+        io_timeout: Duration,
+        max_reply: usize,
+    ) -> std::io::Result<Session> {
+        let stream: Pin<Box<dyn Stream>> = match pre.stream {
+            PreStream::Unix(s) => Box::pin(UnixStream::from_std(s)?),
+            PreStream::Tcp(s) => Box::pin(TcpStream::from_std(s)?),
+        };
+        Ok(Session {
+            address: pre.address,
+            stream,
+            timeout: io_timeout,
+            max_reply,
+            carried: None,
+            buf: vec![0u8; 256 * 1024].into_boxed_slice(),
+            size_hint: 4096,
+            last_used: std::time::Instant::now(),
+            handshake: Some((Vec::new(), pre.prompts)),
+        })
     }
 
     /// Read the prompts that answer the handshake sent with a command, and
