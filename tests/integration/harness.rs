@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
+mod inventory;
+pub use inventory::*;
+
 /// The haproxy binary to use; `HARUN_TEST_HAPROXY` overrides PATH.
 pub fn haproxy_bin() -> PathBuf {
     std::env::var_os("HARUN_TEST_HAPROXY")
@@ -223,6 +226,38 @@ impl Harun {
             .arg("--journal")
             .arg(lab.dir().join("journal.jsonl"));
         self
+    }
+
+    /// An Ansible inventory (`-i`).
+    pub fn inventory(mut self, path: &Path) -> Harun {
+        self.cmd.arg("-i").arg(path);
+        self
+    }
+
+    /// The configuration the checks read (`-c`), judged by the haproxy
+    /// under test.
+    pub fn config(mut self, path: &Path) -> Harun {
+        self.cmd
+            .arg("-c")
+            .arg(path)
+            .arg("--haproxy-bin")
+            .arg(haproxy_bin());
+        self
+    }
+
+    /// `troubleshoot` without its sampling wait, skipping the families in
+    /// `skip` (none when empty).
+    pub fn troubleshoot(mut self, skip: &[&str]) -> Harun {
+        self.cmd.args(["troubleshoot", "-p", "sample=0"]);
+        if !skip.is_empty() {
+            self.cmd.arg("-p").arg(format!("skip={}", skip.join(",")));
+        }
+        self
+    }
+
+    /// [`Harun::troubleshoot`] with its `--json` report.
+    pub fn troubleshoot_json(self, skip: &[&str]) -> Harun {
+        self.troubleshoot(skip).arg("--json")
     }
 
     pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Harun {

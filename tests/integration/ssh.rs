@@ -125,6 +125,11 @@ impl Sshd {
     fn harun(&self) -> Harun {
         harun().arg("--ssh-config").arg(self.config())
     }
+
+    /// An inventory written in this sshd's directory; its path.
+    fn inventory(&self, name: &str, text: &str) -> PathBuf {
+        write_inventory(self.dir.path(), name, text)
+    }
 }
 
 impl Drop for Sshd {
@@ -203,10 +208,9 @@ fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_port = silent.local_addr().unwrap().port();
     let gone = sshd.dir.path().join("gone.sock");
-    let inv = sshd.dir.path().join("hosts.ini");
-    std::fs::write(
-        &inv,
-        format!(
+    let inv = sshd.inventory(
+        "hosts.ini",
+        &format!(
             "[lb]\n\
              lb1 ansible_host=127.0.0.1 harun_socket={s1}\n\
              lb2 ansible_host=127.0.0.1 harun_socket={s2}\n\
@@ -221,13 +225,11 @@ fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
             s2 = labs[1].admin_socket().display(),
             gone = gone.display(),
         ),
-    )
-    .unwrap();
+    );
     let script = "let t = stat().map(|r| r.target).reduce(|a, t| if t in a { a } else { a + [t] }, []); t.sort(); t.reduce(|a, x| a + x + \" \", \"\")";
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args(["--timeout", "3", "-e", script])
         .run();
     // Rows from the two hosts that answer, by host name; the others'
@@ -290,13 +292,7 @@ fn troubleshoot_over_ssh_reads_the_hosts_files_and_says_the_same() {
     let mut text = std::fs::read_to_string(lab.config_path()).unwrap();
     text.push_str("\nbackend bk_remote_only\n    mode tcp\n    server r1 127.0.0.1:9\n\nfrontend fe_remote_warn\n    bind 127.0.0.1:9\n    mode tcp\n    option httplog\n    default_backend bk_remote_only\n");
     std::fs::write(&cfg, &text).unwrap();
-    let common = |h: Harun| {
-        h.arg("-c")
-            .arg(&cfg)
-            .arg("--haproxy-bin")
-            .arg(haproxy_bin())
-            .args(["--json", "troubleshoot", "-p", "sample=0"])
-    };
+    let common = |h: Harun| h.config(&cfg).troubleshoot_json(&[]);
     let local = common(harun().arg("-s").arg(lab.admin_socket())).run();
     let before = commands_run(&sshd);
     let remote = common(sshd.harun().arg("-s").arg(sshd.url(lab.admin_socket()))).run();
@@ -334,24 +330,18 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
     let closed = free_port();
     // A generous --timeout: lb1's checks are commands over SSH, slow on a
     // loaded machine; `refused` fails at once whatever the bound.
-    let inv = sshd.dir.path().join("hosts.ini");
-    std::fs::write(
-        &inv,
-        format!(
+    let inv = sshd.inventory(
+        "hosts.ini",
+        &format!(
             "[lb]\nlb1 ansible_port={port}\nrefused ansible_port={closed}\n[lb:vars]\nansible_host=127.0.0.1\nharun_socket={s}\n",
             port = sshd.port,
             s = labs[0].admin_socket().display(),
         ),
-    )
-    .unwrap();
+    );
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
-        .arg("-c")
-        .arg(labs[0].config_path())
-        .arg("--haproxy-bin")
-        .arg(haproxy_bin())
+        .inventory(&inv)
+        .config(labs[0].config_path())
         .args(["--timeout", "10", "--json", "-e"])
         .arg("config_lint().map(|f| `${f.target} ${f.id} ${f.evidence}`)")
         .run();
@@ -381,8 +371,7 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
     // One host's facts from several hosts: refused by name, never picked.
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args(["--timeout", "10", "-e", "system_check()"])
         .run();
     assert!(run.stderr.contains("lb1, refused"), "{}", run.stderr);
@@ -390,8 +379,7 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
     // info` of its own socket; `refused` one finding naming it.
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args(["--timeout", "10", "--json", "-e"])
         .arg(
             "#{checks: system_checks().map(|h| `${h.target} ${h.check.cpus.online > 0} ${h.check.source}`),
@@ -414,21 +402,10 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
     // troubleshoot says so in its summary instead of leaving the host out.
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
-        .arg("-c")
-        .arg(labs[0].config_path())
-        .arg("--haproxy-bin")
-        .arg(haproxy_bin())
-        .args([
-            "--timeout",
-            "3",
-            "troubleshoot",
-            "-p",
-            "sample=0",
-            "-p",
-            "skip=logs",
-        ])
+        .inventory(&inv)
+        .config(labs[0].config_path())
+        .args(["--timeout", "3"])
+        .troubleshoot(&["logs"])
         .run();
     assert!(
         run.stdout
@@ -444,20 +421,10 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
     // lint and the logging check both met it.
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
-        .arg("-c")
-        .arg(labs[0].config_path())
-        .arg("--haproxy-bin")
-        .arg(haproxy_bin())
-        .args([
-            "--timeout",
-            "10",
-            "--json",
-            "troubleshoot",
-            "-p",
-            "sample=0",
-        ])
+        .inventory(&inv)
+        .config(labs[0].config_path())
+        .args(["--timeout", "10"])
+        .troubleshoot_json(&[])
         .run();
     let report = run.json();
     let unreadable: Vec<_> = findings_with(&report, "config.unreadable")
@@ -473,25 +440,20 @@ fn a_rolling_drain_over_ssh_stops_at_the_host_whose_haproxy_is_down() {
         return;
     };
     let d = sshd.dir.path();
-    let inv = d.join("rolling.ini");
-    std::fs::write(
-        &inv,
-        format!(
-            "[lb]\nlb1 harun_socket={}\nlb2 harun_socket={}\nlb3 harun_socket={}\n\
-             [lb:vars]\nansible_host=127.0.0.1\nansible_port={}\n",
-            labs[0].admin_socket().display(),
-            // lb2's HAProxy is down: its socket is gone.
-            d.join("gone.sock").display(),
-            labs[2].admin_socket().display(),
+    // lb2's HAProxy is down: its socket is gone.
+    let gone = d.join("gone.sock");
+    let hosts = inventory_hosts(&[labs[0].admin_socket(), &gone, labs[2].admin_socket()], "");
+    let inv = sshd.inventory(
+        "rolling.ini",
+        &format!(
+            "[lb]\n{hosts}[lb:vars]\nansible_host=127.0.0.1\nansible_port={}\n",
             sshd.port
         ),
-    )
-    .unwrap();
+    );
     let journal = d.join("journal.jsonl");
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .arg("--journal")
         .arg(&journal)
         .args(["--serial", "1", "--yes", "--timeout", "5", "drain_server"])
@@ -587,20 +549,17 @@ fn a_master_cli_over_ssh_is_its_workers_as_on_the_host() {
     assert_eq!(rows(&remote, &url), local_rows);
     // A write through it reaches the worker, and an inventory host says
     // `master@PATH` for its master CLI: its workers are named by the host.
-    let inv = sshd.dir.path().join("master.ini");
-    std::fs::write(
-        &inv,
-        format!(
+    let inv = sshd.inventory(
+        "master.ini",
+        &format!(
             "lb1 ansible_host=127.0.0.1 ansible_port={} harun_socket=master@{}\n",
             sshd.port,
             master.display()
         ),
-    )
-    .unwrap();
+    );
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args([
             "--yes",
             "-e",
