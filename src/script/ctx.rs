@@ -88,6 +88,14 @@ pub struct CheckHost {
     pub access: std::result::Result<crate::system::access::Access, Error>,
 }
 
+impl CheckHost {
+    /// The host as `check_hosts()` and error messages name it:
+    /// `localhost` for this machine.
+    pub fn shown_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| "localhost".into())
+    }
+}
+
 /// A moment of a run, to measure a rate window from (see [`Ctx::mark`]).
 pub struct Mark {
     at: Instant,
@@ -445,10 +453,7 @@ impl Ctx {
         if hosts.len() == 1 {
             return Ok(Arc::clone(&hosts[0]));
         }
-        Err(hosts
-            .iter()
-            .map(|h| h.name.clone().unwrap_or_else(|| "localhost".into()))
-            .collect())
+        Err(hosts.iter().map(|h| h.shown_name()).collect())
     }
 
     /// End of a run: the report, and the journal synced to disk.

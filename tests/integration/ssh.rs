@@ -5,6 +5,7 @@
 
 use crate::harness::*;
 use harun::lab::{Lab, Scenario};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -605,4 +606,73 @@ fn an_account_that_runs_no_commands_keeps_its_socket_but_checks_nothing() {
     );
     // Never a verdict from what the forced command printed.
     assert!(!found.contains("config.invalid"), "{found}");
+}
+
+#[test]
+fn troubleshoot_over_two_hosts_says_a_logging_problem_once_per_host() {
+    let Some((sshd, labs)) = setup(1) else {
+        return;
+    };
+    let lab = &labs[0];
+    let url = sshd.url(lab.admin_socket());
+    // Two check hosts reading the same files: this machine (the local
+    // socket) and the SSH host. The lab's configuration has no `log` line.
+    let run = sshd
+        .harun()
+        .arg("-s")
+        .arg(lab.admin_socket())
+        .args(["-s", &url, "--timeout", "10"])
+        .config(lab.config_path())
+        .troubleshoot_json(&["system"])
+        .run();
+    let report = run.json();
+    let said = |id: &str| -> Vec<String> {
+        let mut hosts: Vec<String> = findings_with(&report, id)
+            .iter()
+            .map(|f| f["target"].as_str().unwrap_or("localhost").to_string())
+            .collect();
+        hosts.sort();
+        hosts
+    };
+    // The lint's config.no-log for each host, and not log_check's
+    // logs.none for the same missing line as well.
+    assert_eq!(
+        said("config.no-log"),
+        ["localhost", url.as_str()],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(said("logs.none"), Vec::<String>::new(), "{report:#}");
+
+    // A configuration the lint finds no logging problem in: log_check()
+    // judges each host's logging on its own.
+    let cfg = sshd.dir.path().join("logged.cfg");
+    let text = std::fs::read_to_string(lab.config_path())
+        .unwrap()
+        .replacen("global\n", "global\n    log 127.0.0.1:514 local0\n", 1);
+    assert!(text.contains("log 127.0.0.1:514"), "{text}");
+    std::fs::write(&cfg, text).unwrap();
+    let run = sshd
+        .harun()
+        .arg("-s")
+        .arg(lab.admin_socket())
+        .args(["-s", &url, "--timeout", "10"])
+        .config(&cfg)
+        .troubleshoot_json(&["system"])
+        .run();
+    let report = run.json();
+    let logs: BTreeSet<String> = all_findings(&report)
+        .iter()
+        .filter(|f| f["id"].as_str().unwrap_or_default().starts_with("logs."))
+        .map(|f| f["target"].as_str().unwrap_or("localhost").to_string())
+        .collect();
+    assert_eq!(
+        logs,
+        BTreeSet::from(["localhost".to_string(), url.clone()]),
+        "{report:#}"
+    );
+    assert!(
+        findings_with(&report, "config.no-log").is_empty(),
+        "{report:#}"
+    );
 }
