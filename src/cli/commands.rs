@@ -176,7 +176,17 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
         // ignore -s (an HARUN_INVENTORY in the environment must not stop them).
         Some(_) if !discover => Vec::new(),
         Some(path) => match crate::fleet::targets(path, g.limit.as_deref()) {
-            Ok(members) => members,
+            Ok(members) => {
+                let notes = crate::fleet::connect::unhonoured_notes(
+                    members
+                        .iter()
+                        .map(|m| (m.name.as_str(), m.unhonoured.as_slice())),
+                );
+                for note in notes {
+                    crate::output::warning(&format!("inventory {}: {note}", path.display()));
+                }
+                members
+            }
             Err(e) => {
                 error(&e.to_string());
                 return Err(e.exit_code() as i32);

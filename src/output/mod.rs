@@ -20,3 +20,13 @@ pub fn error(msg: &str) {
     use std::io::Write;
     let _ = writeln!(err, "{red}harun: error:{red:#} {msg}");
 }
+
+/// Print a warning: something harun goes on without, said once.
+pub fn warning(msg: &str) {
+    let mut err = anstream::stderr();
+    let yellow = anstyle::Style::new()
+        .fg_color(Some(anstyle::AnsiColor::Yellow.into()))
+        .bold();
+    use std::io::Write;
+    let _ = writeln!(err, "{yellow}harun: warning:{yellow:#} {msg}");
+}

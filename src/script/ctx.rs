@@ -272,7 +272,8 @@ impl Ctx {
             .get_or_init(|| {
                 use crate::runtime::Address;
                 let mut out: Vec<Arc<CheckHost>> = Vec::new();
-                let mut seen: Vec<(Option<String>, String, Option<u16>)> = Vec::new();
+                // One check host per login (user, host, port and its ssh options).
+                let mut seen: Vec<crate::runtime::ssh::Remote> = Vec::new();
                 let targets = self.client.targets();
                 if targets.is_empty()
                     || targets
@@ -289,7 +290,7 @@ impl Ctx {
                     let Address::Ssh(remote) = &t.address else {
                         continue;
                     };
-                    let key = (remote.user.clone(), remote.host.clone(), remote.port);
+                    let key = remote.login();
                     if seen.contains(&key) {
                         continue;
                     }

@@ -61,7 +61,13 @@ impl Sshd {
         keygen(&d.join("host_key"));
         keygen(&d.join("user_key"));
         keygen(&d.join("other_host_key"));
-        std::fs::copy(d.join("user_key.pub"), d.join("authorized_keys")).unwrap();
+        // A key the ssh configuration does not name: only an inventory's
+        // ansible_ssh_private_key_file brings it (for `keyonly`).
+        keygen(&d.join("inventory_key"));
+        let authorized: String = ["user_key.pub", "inventory_key.pub"]
+            .map(|k| std::fs::read_to_string(d.join(k)).unwrap())
+            .concat();
+        std::fs::write(d.join("authorized_keys"), authorized).unwrap();
         // sshd checks for its privilege separation directory even when it
         // runs unprivileged; as root (CI) it can be made.
         let _ = std::fs::create_dir_all("/run/sshd");
@@ -86,7 +92,7 @@ impl Sshd {
         std::fs::write(
             d.join("ssh_config"),
             format!(
-                "Host changedkey\n  HostName 127.0.0.1\n  HostKeyAlias changedkey\nHost unknownkey\n  HostName 127.0.0.1\n  HostKeyAlias unknownkey\nHost *\n  IdentityFile {d}/user_key\n  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile {d}/known_hosts\n  GlobalKnownHostsFile /dev/null\n",
+                "Host changedkey\n  HostName 127.0.0.1\n  HostKeyAlias changedkey\nHost unknownkey\n  HostName 127.0.0.1\n  HostKeyAlias unknownkey\nHost keyonly\n  HostName 127.0.0.1\nHost * !keyonly\n  IdentityFile {d}/user_key\nHost *\n  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile {d}/known_hosts\n  GlobalKnownHostsFile /dev/null\n",
                 d = d.display()
             ),
         )
@@ -221,6 +227,10 @@ fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
              unknown ansible_host=unknownkey\n\
              noauth ansible_user=harun-no-such-user\n\
              silent ansible_host=127.0.0.1 ansible_port={silent_port}\n\
+             keyed ansible_host=keyonly ansible_ssh_private_key_file=inventory_key ansible_become=yes\n\
+             keyless ansible_host=keyonly\n\
+             keygone ansible_host=keyonly ansible_ssh_private_key_file=~/harun-no-such-key\n\
+             aliased ansible_ssh_common_args='-o HostKeyAlias=unknownkey'\n\
              [lb:vars]\nansible_port={port}\nansible_host=127.0.0.1\nharun_socket={s1}\n",
             s1 = labs[0].admin_socket().display(),
             s2 = labs[1].admin_socket().display(),
@@ -233,11 +243,19 @@ fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
         .inventory(&inv)
         .args(["--timeout", "3", "-e", script])
         .run();
-    // Rows from the two hosts that answer, by host name; the others'
-    // errors are findings, which make the exit code 1.
+    // Rows from the hosts that answer, by host name (`keyed` logged in
+    // with the key its inventory line names, relative to the inventory);
+    // the others' errors are findings, which make the exit code 1.
     assert_eq!(
         run.stdout.lines().next(),
-        Some("lb1 lb2 "),
+        Some("keyed lb1 lb2 "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "ansible_become (host keyed) is not used: harun does not switch user on the host"
+        ),
         "{}",
         run.stderr
     );
@@ -251,6 +269,13 @@ fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
         ("unknown", "host key verification failed"),
         ("noauth", "authentication to harun-no-such-user@127.0.0.1"),
         ("silent", "timed out"),
+        ("keyless", "authentication to keyonly"),
+        (
+            "keygone",
+            "harun-no-such-key (ansible_ssh_private_key_file) cannot be read",
+        ),
+        // The inventory's ssh argument reached ssh.
+        ("aliased", "host key verification failed"),
     ] {
         let line = out
             .lines()
