@@ -46,8 +46,9 @@ pub struct Remote {
     ///
     /// [`Address::Master`]: super::Address::Master
     pub master: bool,
-    /// What an inventory adds to this host's ssh command line.
-    pub options: Options,
+    /// What an inventory adds to this host's ssh command line (shared:
+    /// a remote is cloned with every target and master).
+    pub options: Arc<Options>,
 }
 
 /// A host's own ssh options, from its inventory variables (checked there:
@@ -135,7 +136,7 @@ impl Remote {
             port,
             path: PathBuf::from(path),
             master,
-            options: Options::default(),
+            options: Arc::default(),
         })
     }
 
@@ -194,13 +195,16 @@ impl Remote {
             port,
             path: PathBuf::from(path),
             master: false,
-            options: Options::default(),
+            options: Arc::default(),
         })
     }
 
     /// With these ssh options (from the host's inventory variables).
     pub fn with_options(self, options: Options) -> Remote {
-        Remote { options, ..self }
+        Remote {
+            options: Arc::new(options),
+            ..self
+        }
     }
 
     /// What one master connection is for: the login (user, host, port and
