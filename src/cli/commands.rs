@@ -1,7 +1,7 @@
 //! What each command does, from parsed arguments to an exit code.
 
 use super::args::{Cli, Command, GlobalOpts};
-use super::error;
+use super::{error, out};
 use crate::base::report::Report;
 use crate::lab::{Lab, Scenario};
 use crate::output::{render, term};
@@ -579,10 +579,10 @@ fn lab(
 fn list(g: &GlobalOpts) -> i32 {
     let docs = playbooks::list(&playbooks::search_path());
     if g.json {
-        println!(
-            "{}",
+        out(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&docs).unwrap_or_default()
-        );
+        ));
         return 0;
     }
     // A plain listing, not a table: descriptions are sentences, and a table
@@ -631,7 +631,7 @@ fn list(g: &GlobalOpts) -> i32 {
             out.push_str(&format!("      {}\n", params.join(" ")));
         }
     }
-    print!("{out}");
+    super::out(&out);
     0
 }
 
@@ -667,7 +667,7 @@ fn doc(name: Option<&str>, markdown: bool, findings: bool, schema: bool) -> i32 
     };
     match text {
         Some(t) => {
-            print!("{t}");
+            out(&t);
             0
         }
         None => {
@@ -736,10 +736,10 @@ fn journal(g: &GlobalOpts, n: usize) -> i32 {
     match crate::actions::journal::tail(&path, n) {
         Ok((entries, bad)) => {
             if g.json {
-                println!(
-                    "{}",
+                out(&format!(
+                    "{}\n",
                     serde_json::to_string_pretty(&entries).unwrap_or_default()
-                );
+                ));
             } else {
                 for e in &entries {
                     let detail = if e.outcome == crate::actions::journal::SENDING {
@@ -750,10 +750,10 @@ fn journal(g: &GlobalOpts, n: usize) -> i32 {
                             .or(e.reply.as_deref().filter(|r| !r.is_empty()))
                             .unwrap_or("")
                     };
-                    println!(
-                        "{} {} {} {} [{}] {}",
+                    out(&format!(
+                        "{} {} {} {} [{}] {}\n",
                         e.time, e.user, e.target, e.command, e.outcome, detail
-                    );
+                    ));
                 }
                 if bad > 0 {
                     eprintln!(
@@ -803,23 +803,24 @@ pub fn playbook_help(argv: &[String]) -> Option<i32> {
         }
     };
     let d = playbooks::parse_header(&src.name, "", &src.text);
-    println!("{} — {}\n", d.name, d.description);
+    let mut text = format!("{} — {}\n\n", d.name, d.description);
     if !d.details.is_empty() {
-        println!("{}\n", d.details);
+        text.push_str(&format!("{}\n\n", d.details));
     }
     if d.params.is_empty() {
-        println!("No parameters.");
+        text.push_str("No parameters.\n");
     } else {
-        println!("Parameters (-p NAME=VALUE):");
+        text.push_str("Parameters (-p NAME=VALUE):\n");
         for p in &d.params {
             let extra = match (&p.default, p.required) {
                 (_, true) => " (required)".to_string(),
                 (Some(def), _) => format!(" (default: {def})"),
                 _ => String::new(),
             };
-            println!("  {:<14} {}{extra}", p.name, p.description);
+            text.push_str(&format!("  {:<14} {}{extra}\n", p.name, p.description));
         }
     }
-    println!("\nGlobal options: see `harun --help`.");
+    text.push_str("\nGlobal options: see `harun --help`.\n");
+    out(&text);
     Some(0)
 }

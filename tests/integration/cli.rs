@@ -301,3 +301,56 @@ fn exit_with_a_reported_error_keeps_its_code_and_prints_nothing() {
     run.expect_code(0);
     assert_eq!(run.stdout, "", "{}", run.stdout);
 }
+
+/// `harun doc | head` and friends: a reader that goes away is not an error.
+/// The pipe's read end is closed before harun starts, so every write fails
+/// with EPIPE; harun must end quietly, not panic with exit 101.
+#[test]
+fn a_closed_stdout_pipe_is_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = playbook(&dir, "quiet.rhai", "//! A quiet playbook.\n//! @param n=1  a number\nparam(\"n\", 1);\n");
+    let journal = dir.path().join("journal.jsonl");
+    std::fs::write(
+        &journal,
+        r#"{"time":"2026-12-07T06:00:00Z","user":"ops","host":"lb1","target":"/run/haproxy/admin.sock","command":"set server bk/s1 state drain","outcome":"sent","reply":""}"#,
+    )
+    .unwrap();
+    let cases: Vec<Vec<std::ffi::OsString>> = vec![
+        vec!["doc".into()],
+        vec!["doc".into(), "--findings".into()],
+        vec!["doc".into(), "--schema".into()],
+        vec!["journal".into(), "--journal".into(), journal.clone().into()],
+        vec![
+            "journal".into(),
+            "--json".into(),
+            "--journal".into(),
+            journal.clone().into(),
+        ],
+        vec!["list".into()],
+        vec!["list".into(), "--json".into()],
+        vec![pb.clone().into(), "--help".into()],
+        vec![
+            "new".into(),
+            "fresh".into(),
+            "--dir".into(),
+            dir.path().join("new").into(),
+        ],
+    ];
+    for args in cases {
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        unsafe { libc::close(fds[0]) };
+        use std::os::fd::FromRawFd;
+        let writer = unsafe { std::fs::File::from_raw_fd(fds[1]) };
+        let out = harun_process()
+            .args(&args)
+            .current_dir(dir.path())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
