@@ -308,7 +308,11 @@ fn exit_with_a_reported_error_keeps_its_code_and_prints_nothing() {
 #[test]
 fn a_closed_stdout_pipe_is_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let pb = playbook(&dir, "quiet.rhai", "//! A quiet playbook.\n//! @param n=1  a number\nparam(\"n\", 1);\n");
+    let pb = playbook(
+        &dir,
+        "quiet.rhai",
+        "//! A quiet playbook.\n//! @param n=1  a number\nparam(\"n\", 1);\n",
+    );
     let journal = dir.path().join("journal.jsonl");
     std::fs::write(
         &journal,
@@ -353,4 +357,24 @@ fn a_closed_stdout_pipe_is_not_a_panic() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
+}
+
+/// A forgotten `;` is shown on the line that lacks it: Rhai reports it at
+/// the next statement, a line that looks fine to a tired reader.
+#[test]
+fn a_missing_semicolon_points_at_the_line_that_lacks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = playbook(
+        &dir,
+        "semi.rhai",
+        "//! Missing semicolon.\nlet a = 1\n\nlet b = a + 1;\n",
+    );
+    let run = harun().arg(&p).run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("semi.rhai:2:10:"), "{}", run.stderr);
+    assert!(run.stderr.contains("2 | let a = 1"), "{}", run.stderr);
+    let run = harun().arg("check").arg(&p).run();
+    run.expect_code(1);
+    assert!(run.stdout.contains("semi.rhai:2:10:"), "{}", run.stdout);
+    assert!(run.stdout.contains("2 | let a = 1"), "{}", run.stdout);
 }
