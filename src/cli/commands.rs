@@ -439,7 +439,8 @@ fn lab(
                 Some(s) => (s, Some(p.clone())),
                 None => {
                     return usage(&format!(
-                        "unknown lab scenario `{s}` (one of: {})",
+                        "unknown lab scenario `{s}`{} (one of: {})",
+                        scenario_hint(s),
                         Scenario::NAMES.join(", ")
                     ))
                 }
@@ -461,6 +462,15 @@ fn lab(
     // Resolve the playbook and check its -p keys before starting anything.
     if let Some(p) = &playbook {
         if let Err(e) = playbooks::resolve_checked(p, &settings.params, settings.strict_params) {
+            // `harun lab queus`: one word that is neither; the scenario it
+            // nearly names is the likelier meaning.
+            let hint = scenario_hint(p);
+            if !from_config && args.len() == 1 && !hint.is_empty() {
+                return usage(&format!(
+                    "no lab scenario `{p}`{hint} (one of: {}); nor a playbook: {e}",
+                    Scenario::NAMES.join(", ")
+                ));
+            }
             error(&e.to_string());
             return ExitCode::Usage as i32;
         }
@@ -574,6 +584,14 @@ fn lab(
     };
     drop(lab);
     code
+}
+
+/// `; did you mean `queues`?` when `word` nearly names a lab scenario.
+fn scenario_hint(word: &str) -> String {
+    crate::base::suggest::did_you_mean(&crate::base::suggest::nearest(
+        word,
+        Scenario::NAMES.iter().copied(),
+    ))
 }
 
 fn list(g: &GlobalOpts) -> i32 {

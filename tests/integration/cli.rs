@@ -378,3 +378,28 @@ fn a_missing_semicolon_points_at_the_line_that_lacks_it() {
     assert!(run.stdout.contains("semi.rhai:2:10:"), "{}", run.stdout);
     assert!(run.stdout.contains("2 | let a = 1"), "{}", run.stdout);
 }
+
+/// `harun lab queus`: a scenario typo is not only "no playbook `queus`".
+#[test]
+fn a_mistyped_lab_scenario_gets_a_did_you_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = harun().current_dir(dir.path()).args(["lab", "queus"]).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("no lab scenario `queus`; did you mean `queues`?"),
+        "{}",
+        run.stderr
+    );
+    let run = harun()
+        .current_dir(dir.path())
+        .args(["lab", "incidnet", "troubleshoot"])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("unknown lab scenario `incidnet`; did you mean `incident`?"),
+        "{}",
+        run.stderr
+    );
+}
