@@ -661,8 +661,11 @@ impl Lab {
         let limit = Duration::from_secs(if b.scenario == Scenario::Big { 60 } else { 15 });
         lab.wait_ready(limit, &[], &settle)?;
         if b.scenario == Scenario::Queues {
-            lab.rt_handle
-                .spawn(responder::load(lab.frontend, "bk_slow".into(), QUEUES_SLOW_CLIENTS));
+            lab.rt_handle.spawn(responder::load(
+                lab.frontend,
+                "bk_slow".into(),
+                QUEUES_SLOW_CLIENTS,
+            ));
             lab.rt_handle.spawn(responder::load(
                 lab.frontend,
                 PINNED_BACKEND.into(),
@@ -700,8 +703,8 @@ impl Lab {
                 let slow_scur = int("bk_slow", "BACKEND", "scur");
                 let slow_q = int("bk_slow", "BACKEND", "qcur");
                 let pinned_scur = int(PINNED_BACKEND, "BACKEND", "scur");
-                let pinned_q = int(PINNED_BACKEND, "pin1", "qcur")
-                    .max(int(PINNED_BACKEND, "pin2", "qcur"));
+                let pinned_q =
+                    int(PINNED_BACKEND, "pin1", "qcur").max(int(PINNED_BACKEND, "pin2", "qcur"));
                 let clients = (QUEUES_SLOW_CLIENTS + QUEUES_PINNED_CLIENTS) as i64;
                 // A lab started with a lower process maxconn (a test of
                 // that limit) takes only that many clients: then the

@@ -251,8 +251,17 @@ mod tests {
         assert_eq!(
             t.table.columns,
             [
-                "target", "backend", "server", "op_state", "in_rotation", "weight", "maint",
-                "drain", "admin_flags", "srv_addr", "srv_port"
+                "target",
+                "backend",
+                "server",
+                "op_state",
+                "in_rotation",
+                "weight",
+                "maint",
+                "drain",
+                "admin_flags",
+                "srv_addr",
+                "srv_port"
             ]
         );
         assert_eq!(t.table.rows[0][3], json!("stopped"));

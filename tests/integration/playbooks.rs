@@ -183,10 +183,12 @@ fn the_queues_lab_starts_with_its_queues_built() {
     let Some(lab) = lab(Scenario::Queues) else {
         return;
     };
-    let qcur = |sv: &str, px: &str| -> i64 {
-        stat_column(&lab, px, sv, "qcur").parse().unwrap_or(0)
-    };
-    assert!(qcur("BACKEND", "bk_slow") > 0, "bk_slow has no backend queue yet");
+    let qcur =
+        |sv: &str, px: &str| -> i64 { stat_column(&lab, px, sv, "qcur").parse().unwrap_or(0) };
+    assert!(
+        qcur("BACKEND", "bk_slow") > 0,
+        "bk_slow has no backend queue yet"
+    );
     assert!(
         qcur("pin1", PINNED_BACKEND).max(qcur("pin2", PINNED_BACKEND)) > 0,
         "{PINNED_BACKEND} has no server queue yet"
