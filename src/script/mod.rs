@@ -34,6 +34,14 @@ use std::sync::Arc;
 /// doc` and docs/primitives.md come from the engine's own metadata. I/O
 /// primitives are volatile: never evaluated at compile time.
 pub(crate) fn reg(name: &str, params: &[&str], doc: &str) -> FuncRegistration {
+    // Rhai drops the spaces of a type: `int or String` would be documented
+    // as `intorString` (`harun doc`, did-you-mean signatures).
+    debug_assert!(
+        params
+            .iter()
+            .all(|p| !p.split_once(':').map_or(*p, |(_, t)| t).trim().contains(' ')),
+        "{name}: a parameter type with a space: {params:?}"
+    );
     let comment: Vec<String> = doc.lines().map(|l| format!("/// {l}")).collect();
     FuncRegistration::new(name)
         .with_params_info(params)
