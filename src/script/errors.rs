@@ -191,6 +191,16 @@ pub fn missing_semicolon_at(source: &str, line: usize, col: usize) -> Option<(us
     })
 }
 
+/// Rhai's argument types in a failed call, `(&str | ImmutableString |
+/// String, i64)`, as `harun doc` writes them: `(String, int)`.
+fn script_types(args: &str) -> String {
+    args.replace("&str | ImmutableString | String", "String")
+        .replace("i64", "int")
+        .replace("f64", "float")
+        .replace("array", "Array")
+        .replace("map", "Map")
+}
+
 /// Turn whatever a run ended with into a [`RunError`] naming what and where.
 /// `main_source` is the playbook's own text, to quote the failing line.
 pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunError {
@@ -313,9 +323,17 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
             let name = sig.split(" (").next().unwrap_or(sig);
             let known = super::function_names();
             let text = if known.iter().any(|k| k == name) {
-                format!(
-                    "`{name}` exists but not with these arguments: {sig} (see `harun doc {name}`)"
-                )
+                let given = sig.strip_prefix(name).unwrap_or(sig).trim();
+                let takes = super::signatures_of(name);
+                if takes.is_empty() {
+                    format!("`{name}` does not take {}", script_types(given))
+                } else {
+                    format!(
+                        "`{name}` does not take {}: it takes {} (see `harun doc {name}`)",
+                        script_types(given),
+                        takes.join(", ")
+                    )
+                }
             } else {
                 let near = crate::base::suggest::nearest(name, known.iter().map(String::as_str));
                 format!(
@@ -382,6 +400,18 @@ fn is_identifier_call(sig: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn argument_types_read_as_harun_doc_writes_them() {
+        assert_eq!(
+            script_types("(&str | ImmutableString | String, i64)"),
+            "(String, int)"
+        );
+        assert_eq!(
+            script_types("(array, f64, map, bool)"),
+            "(Array, float, Map, bool)"
+        );
+    }
 
     #[test]
     fn a_missing_semicolon_is_placed_after_the_statement_it_ends() {

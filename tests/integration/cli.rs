@@ -403,3 +403,26 @@ fn a_mistyped_lab_scenario_gets_a_did_you_mean() {
         run.stderr
     );
 }
+
+/// A primitive called with the wrong types says what it was given and what
+/// it takes, in the words of `harun doc` (not Rust's `&str | ImmutableString`).
+#[test]
+fn a_wrong_argument_type_names_the_signatures_it_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = playbook(
+        &dir,
+        "types.rhai",
+        "//! Wrong types.\nlet n = 3;\nset_state(\"bk_app/app1\", n);\n",
+    );
+    let run = harun().arg(&p).run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("types.rhai:3:1:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "`set_state` does not take (String, int): it takes set_state(server: String, state: String), "
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("ImmutableString"), "{}", run.stderr);
+}
