@@ -11,6 +11,13 @@ pub mod fleet;
 pub mod render;
 pub mod term;
 
+/// Write `text` to stdout. A reader that went away (`harun doc | head`)
+/// is not an error: print!'s panic on a closed pipe would exit 101.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// Print an error the way every harun error looks.
 pub fn error(msg: &str) {
     let mut err = anstream::stderr();

@@ -339,6 +339,12 @@ pub fn socat(lab: &Lab, cmd: &str) -> String {
 
 /// A server's `status` column from `show stat`.
 pub fn status_of(lab: &Lab, backend: &str, server: &str) -> String {
+    stat_column(lab, backend, server, "status")
+}
+
+/// One column of one `show stat` row (`svname` may be `BACKEND`), read with
+/// socat, not harun.
+pub fn stat_column(lab: &Lab, backend: &str, server: &str, column: &str) -> String {
     let stat = socat(lab, "show stat");
     let header: Vec<&str> = stat
         .lines()
@@ -349,8 +355,8 @@ pub fn status_of(lab: &Lab, backend: &str, server: &str) -> String {
         .collect();
     let idx = header
         .iter()
-        .position(|c| *c == "status")
-        .expect("status column");
+        .position(|c| *c == column)
+        .unwrap_or_else(|| panic!("no {column} column in show stat"));
     for line in stat.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         if f.first() == Some(&backend) && f.get(1) == Some(&server) {
