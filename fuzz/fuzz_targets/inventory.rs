@@ -50,5 +50,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = select(&inv, &format!("all:!{name}"));
         let _ = select(&inv, &format!("{name}:&all"));
     }
-    let _ = harun::fleet::member::resolve(&inv, &all, std::path::Path::new("fuzz.ini"));
+    let _ = harun::fleet::member::resolve(
+        &inv,
+        &all,
+        std::path::Path::new("fuzz.ini"),
+        Some(std::path::Path::new("/home/fuzz")),
+    );
 });

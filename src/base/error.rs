@@ -192,6 +192,26 @@ pub enum Error {
     Other(String),
 }
 
+/// The variants that name a target, as one pattern binding its `target`
+/// field: `target()` and `target_mut()` share this list, so a new variant
+/// cannot be named by one and forgotten by the other.
+macro_rules! naming_a_target {
+    ($t:ident) => {
+        Error::Unreachable { target: $t, .. }
+            | Error::Timeout { target: $t, .. }
+            | Error::ConnectionLost { target: $t, .. }
+            | Error::PermissionDenied { target: $t, .. }
+            | Error::NoSuchBackend { target: $t, .. }
+            | Error::NoSuchServer { target: $t, .. }
+            | Error::UnknownCommand { target: $t, .. }
+            | Error::Haproxy { target: $t, .. }
+            | Error::Malformed { target: $t, .. }
+            | Error::ReplyTooLarge { target: $t, .. }
+            | Error::Emptied { target: $t, .. }
+            | Error::Ssh { target: $t, .. }
+    };
+}
+
 impl Error {
     /// A short machine-readable kind, exposed to playbooks as `e.kind`.
     pub fn kind(&self) -> &'static str {
@@ -228,18 +248,16 @@ impl Error {
     /// The target the error is about, as it names it, when it names one.
     pub fn target(&self) -> Option<&str> {
         match self {
-            Error::Unreachable { target, .. }
-            | Error::Timeout { target, .. }
-            | Error::ConnectionLost { target, .. }
-            | Error::PermissionDenied { target, .. }
-            | Error::NoSuchBackend { target, .. }
-            | Error::NoSuchServer { target, .. }
-            | Error::UnknownCommand { target, .. }
-            | Error::Haproxy { target, .. }
-            | Error::Malformed { target, .. }
-            | Error::ReplyTooLarge { target, .. }
-            | Error::Emptied { target, .. }
-            | Error::Ssh { target, .. } => Some(target),
+            naming_a_target!(target) => Some(target),
+            _ => None,
+        }
+    }
+
+    /// The same target, to rename it (a session names its socket; the
+    /// client that owns it knows the inventory host too).
+    pub fn target_mut(&mut self) -> Option<&mut String> {
+        match self {
+            naming_a_target!(target) => Some(target),
             _ => None,
         }
     }
@@ -298,6 +316,24 @@ mod tests {
         .to_string();
         assert!(master.contains("its `-S` option"), "{master}");
         assert!(msg(ErrorKind::NotFound).starts_with("/run/haproxy/admin.sock: cannot connect: "));
+    }
+
+    #[test]
+    fn target_and_target_mut_agree() {
+        let mut e = Error::Emptied {
+            target: "/run/haproxy/admin.sock".into(),
+            detail: "backend `bk` has no server in rotation".into(),
+        };
+        *e.target_mut().unwrap() = "lb1 (/run/haproxy/admin.sock)".into();
+        assert_eq!(e.target(), Some("lb1 (/run/haproxy/admin.sock)"));
+        let mut timeout = Error::Timeout {
+            target: "lb1:9999".into(),
+            what: "show stat".into(),
+            after: Duration::from_secs(5),
+        };
+        assert_eq!(timeout.target_mut().map(|t| t.as_str()), Some("lb1:9999"));
+        assert_eq!(Error::NoTarget.target(), None);
+        assert!(Error::Other("x".into()).target_mut().is_none());
     }
 
     #[test]

@@ -420,8 +420,14 @@ fn module_call(b: &mut Builder, call: &facts::Call, ns: &str, m: &Module) {
 }
 
 fn syntax(b: &mut Builder, e: &rhai::ParseError) {
-    let at = (e.1.line().unwrap_or(1), e.1.position().unwrap_or(1));
+    let mut at = (e.1.line().unwrap_or(1), e.1.position().unwrap_or(1));
     match &*e.0 {
+        ParseErrorType::MissingToken(t, _) if t == ";" => {
+            if let Some(moved) = crate::script::errors::missing_semicolon_at(b.text, at.0, at.1) {
+                at = moved;
+            }
+            b.push(Code::Syntax, at, e.0.to_string(), None)
+        }
         ParseErrorType::VariableUndefined(v) => b.push(
             Code::UndefinedVariable,
             at,

@@ -1,7 +1,7 @@
 //! What each command does, from parsed arguments to an exit code.
 
 use super::args::{Cli, Command, GlobalOpts};
-use super::error;
+use super::{error, out};
 use crate::base::report::Report;
 use crate::lab::{Lab, Scenario};
 use crate::output::{render, term};
@@ -176,7 +176,17 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
         // ignore -s (an HARUN_INVENTORY in the environment must not stop them).
         Some(_) if !discover => Vec::new(),
         Some(path) => match crate::fleet::targets(path, g.limit.as_deref()) {
-            Ok(members) => members,
+            Ok(members) => {
+                let notes = crate::fleet::connect::unhonoured_notes(
+                    members
+                        .iter()
+                        .map(|m| (m.name.as_str(), m.unhonoured.as_slice())),
+                );
+                for note in notes {
+                    crate::output::warning(&format!("inventory {}: {note}", path.display()));
+                }
+                members
+            }
             Err(e) => {
                 error(&e.to_string());
                 return Err(e.exit_code() as i32);
@@ -440,7 +450,8 @@ fn lab(
                 Some(s) => (s, Some(p.clone())),
                 None => {
                     return usage(&format!(
-                        "unknown lab scenario `{s}` (one of: {})",
+                        "unknown lab scenario `{s}`{} (one of: {})",
+                        scenario_hint(s),
                         Scenario::NAMES.join(", ")
                     ))
                 }
@@ -462,6 +473,15 @@ fn lab(
     // Resolve the playbook and check its -p keys before starting anything.
     if let Some(p) = &playbook {
         if let Err(e) = playbooks::resolve_checked(p, &settings.params, settings.strict_params) {
+            // `harun lab queus`: one word that is neither; the scenario it
+            // nearly names is the likelier meaning.
+            let hint = scenario_hint(p);
+            if !from_config && args.len() == 1 && !hint.is_empty() {
+                return usage(&format!(
+                    "no lab scenario `{p}`{hint} (one of: {}); nor a playbook: {e}",
+                    Scenario::NAMES.join(", ")
+                ));
+            }
             error(&e.to_string());
             return ExitCode::Usage as i32;
         }
@@ -577,13 +597,21 @@ fn lab(
     code
 }
 
+/// `; did you mean `queues`?` when `word` nearly names a lab scenario.
+fn scenario_hint(word: &str) -> String {
+    crate::base::suggest::did_you_mean(&crate::base::suggest::nearest(
+        word,
+        Scenario::NAMES.iter().copied(),
+    ))
+}
+
 fn list(g: &GlobalOpts) -> i32 {
     let docs = playbooks::list(&playbooks::search_path());
     if g.json {
-        println!(
-            "{}",
+        out(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&docs).unwrap_or_default()
-        );
+        ));
         return 0;
     }
     // A plain listing, not a table: descriptions are sentences, and a table
@@ -632,7 +660,7 @@ fn list(g: &GlobalOpts) -> i32 {
             out.push_str(&format!("      {}\n", params.join(" ")));
         }
     }
-    print!("{out}");
+    super::out(&out);
     0
 }
 
@@ -668,7 +696,7 @@ fn doc(name: Option<&str>, markdown: bool, findings: bool, schema: bool) -> i32 
     };
     match text {
         Some(t) => {
-            print!("{t}");
+            out(&t);
             0
         }
         None => {
@@ -737,10 +765,10 @@ fn journal(g: &GlobalOpts, n: usize) -> i32 {
     match crate::actions::journal::tail(&path, n) {
         Ok((entries, bad)) => {
             if g.json {
-                println!(
-                    "{}",
+                out(&format!(
+                    "{}\n",
                     serde_json::to_string_pretty(&entries).unwrap_or_default()
-                );
+                ));
             } else {
                 for e in &entries {
                     let detail = if e.outcome == crate::actions::journal::SENDING {
@@ -751,10 +779,10 @@ fn journal(g: &GlobalOpts, n: usize) -> i32 {
                             .or(e.reply.as_deref().filter(|r| !r.is_empty()))
                             .unwrap_or("")
                     };
-                    println!(
-                        "{} {} {} {} [{}] {}",
+                    out(&format!(
+                        "{} {} {} {} [{}] {}\n",
                         e.time, e.user, e.target, e.command, e.outcome, detail
-                    );
+                    ));
                 }
                 if bad > 0 {
                     eprintln!(
@@ -804,23 +832,24 @@ pub fn playbook_help(argv: &[String]) -> Option<i32> {
         }
     };
     let d = playbooks::parse_header(&src.name, "", &src.text);
-    println!("{} — {}\n", d.name, d.description);
+    let mut text = format!("{} — {}\n\n", d.name, d.description);
     if !d.details.is_empty() {
-        println!("{}\n", d.details);
+        text.push_str(&format!("{}\n\n", d.details));
     }
     if d.params.is_empty() {
-        println!("No parameters.");
+        text.push_str("No parameters.\n");
     } else {
-        println!("Parameters (-p NAME=VALUE):");
+        text.push_str("Parameters (-p NAME=VALUE):\n");
         for p in &d.params {
             let extra = match (&p.default, p.required) {
                 (_, true) => " (required)".to_string(),
                 (Some(def), _) => format!(" (default: {def})"),
                 _ => String::new(),
             };
-            println!("  {:<14} {}{extra}", p.name, p.description);
+            text.push_str(&format!("  {:<14} {}{extra}\n", p.name, p.description));
         }
     }
-    println!("\nGlobal options: see `harun --help`.");
+    text.push_str("\nGlobal options: see `harun --help`.\n");
+    out(&text);
     Some(0)
 }

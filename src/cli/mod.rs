@@ -49,4 +49,4 @@ pub fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
-pub use crate::output::error;
+pub use crate::output::{error, out};

@@ -145,14 +145,14 @@ pub fn new(name: &str, dir: &Path) -> i32 {
         error(&format!("cannot write into {}: {e}", dir.display()));
         return ExitCode::Usage as i32;
     }
-    println!(
-        "wrote {} and {}\nnext: edit them, then\n  harun check {}\n  harun test {}\n  harun lab {}",
+    super::out(&format!(
+        "wrote {} and {}\nnext: edit them, then\n  harun check {}\n  harun test {}\n  harun lab {}\n",
         playbook.display(),
         test.display(),
         playbook.display(),
         test.display(),
         playbook.display()
-    );
+    ));
     0
 }
 

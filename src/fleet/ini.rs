@@ -6,6 +6,7 @@
 //! somewhere in the file for a `[g:vars]` section or a child line naming it.
 
 use super::inventory::{expand_host_pattern, Inventory, ParseError, ParseResult};
+use super::words::split;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -77,7 +78,7 @@ pub fn parse(text: &str) -> ParseResult<Inventory> {
         }
         match state {
             State::Hosts => {
-                let tokens = shell_words(line).map_err(|e| ParseError::at(n, e))?;
+                let tokens = split(line, true).map_err(|e| ParseError::at(n, e))?;
                 let Some((pattern, assignments)) = tokens.split_first() else {
                     continue;
                 };
@@ -189,70 +190,6 @@ fn group_name(line: &str) -> Option<&str> {
         && !name.contains([':', ']'])
         && (rest.is_empty() || rest.starts_with('#'));
     ok.then_some(name)
-}
-
-/// A host line split as Python's `shlex.split(line, comments=True)` does,
-/// which Ansible uses: spaces separate words, quotes group them, a
-/// backslash escapes, and an unquoted `#` ends the line.
-fn shell_words(line: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '#' => break,
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(x) => word.push(x),
-                        None => return Err("no closing quotation (`'`)".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(x @ ('"' | '\\' | '$' | '`')) => word.push(x),
-                            Some(x) => {
-                                word.push('\\');
-                                word.push(x);
-                            }
-                            None => return Err("no closing quotation (`\"`)".into()),
-                        },
-                        Some(x) => word.push(x),
-                        None => return Err("no closing quotation (`\"`)".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some(x) => word.push(x),
-                    None => return Err("no escaped character after `\\`".into()),
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
 }
 
 /// A value as Ansible's `ast.literal_eval` leaves it once made a string:
@@ -454,15 +391,7 @@ region=none
 
     #[test]
     fn host_lines_split_like_a_shell() {
-        assert_eq!(
-            shell_words(r#"a b="c d" e='f g'#h"#).unwrap(),
-            ["a", "b=c d", "e=f g"]
-        );
-        assert_eq!(
-            shell_words(r#"a x\ y "q\"q""#).unwrap(),
-            ["a", "x y", "q\"q"]
-        );
-        assert_eq!(shell_words("a # b c").unwrap(), ["a"]);
+        assert_eq!(split("a # b c", true).unwrap(), ["a"]);
         assert_eq!(literal("'quoted'"), "quoted");
         assert_eq!(literal("\"x\" # c"), "x");
         assert_eq!(literal("22 # c"), "22");

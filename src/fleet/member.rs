@@ -2,7 +2,8 @@
 //! read with Ansible's precedence, and the address of its admin socket. A
 //! host on this machine (`ansible_connection=local`, or a loopback
 //! `ansible_host` with no SSH port or user) is its `harun_socket` here; any
-//! other host is reached through its sshd: `ssh://user@host:port/socket`.
+//! other host is reached through its sshd: `ssh://user@host:port/socket`,
+//! with its key and ssh arguments (`connect`).
 
 use super::inventory::{Inventory, Vars};
 use crate::base::error::{Error, Result};
@@ -53,6 +54,9 @@ pub struct Member {
     pub address: Address,
     /// Whether the target comes from an inventory.
     pub from_inventory: bool,
+    /// Connection variables the host sets that harun does not honour
+    /// (see [`super::connect::unhonoured`]): to be said, not dropped.
+    pub unhonoured: Vec<&'static str>,
 }
 
 impl Member {
@@ -83,12 +87,19 @@ impl Member {
             connection,
             address: address.clone(),
             from_inventory: false,
+            unhonoured: Vec::new(),
         }
     }
 }
 
-/// The targets of `names` (hosts of `inv`, read from `source`), in that order.
-pub fn resolve(inv: &Inventory, names: &[String], source: &Path) -> Result<Vec<Member>> {
+/// The targets of `names` (hosts of `inv`, read from `source`), in that
+/// order. `home` expands `~` in the hosts' key and ssh configuration paths.
+pub fn resolve(
+    inv: &Inventory,
+    names: &[String],
+    source: &Path,
+    home: Option<&Path>,
+) -> Result<Vec<Member>> {
     let err = |message: String| Error::Inventory {
         path: source.to_path_buf(),
         line: None,
@@ -140,6 +151,9 @@ pub fn resolve(inv: &Inventory, names: &[String], source: &Path) -> Result<Vec<M
                         "host `{name}`: harun_socket `{socket}` must be an absolute path on the host to be reached over SSH"
                     )));
                 }
+                let base = source.parent().unwrap_or(Path::new(""));
+                let options = super::connect::ssh_options(&vars, base, home)
+                    .map_err(|e| err(format!("host `{name}`: {e}")))?;
                 let remote = crate::runtime::ssh::Remote::new(
                     user.as_deref(),
                     &host,
@@ -148,7 +162,7 @@ pub fn resolve(inv: &Inventory, names: &[String], source: &Path) -> Result<Vec<M
                     master,
                 )
                 .map_err(|e| err(format!("host `{name}`: {e}")))?;
-                Address::Ssh(remote)
+                Address::Ssh(remote.with_options(options))
             }
             Ok(_) if connection == Connection::Ssh => {
                 return Err(err(format!(
@@ -168,6 +182,7 @@ pub fn resolve(inv: &Inventory, names: &[String], source: &Path) -> Result<Vec<M
             connection,
             address,
             from_inventory: true,
+            unhonoured: super::connect::unhonoured(&vars),
         });
     }
     Ok(members)
@@ -212,7 +227,12 @@ mod tests {
     fn resolve_text(text: &str, names: &[&str]) -> Result<Vec<Member>> {
         let inv = parse(text, Format::Ini).unwrap();
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        resolve(&inv, &names, Path::new("hosts.ini"))
+        resolve(
+            &inv,
+            &names,
+            Path::new("/srv/ansible/hosts.ini"),
+            Some(Path::new("/home/ops")),
+        )
     }
 
     #[test]
@@ -294,7 +314,50 @@ lb4 ansible_host=10.0.0.4 harun_socket=master@/run/haproxy-master.sock
             resolve_text("h ansible_connection=local harun_socket=abns@x\n", &["h"]).unwrap_err();
         assert!(
             e.to_string()
-                .starts_with("hosts.ini: host `h`: harun_socket"),
+                .starts_with("/srv/ansible/hosts.ini: host `h`: harun_socket"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ssh_hosts_log_in_with_their_key_and_arguments() {
+        let text = "\
+[lb]
+lb1 ansible_host=10.0.0.1 ansible_ssh_private_key_file=keys/lb.pem
+lb2 ansible_host=10.0.0.1 ansible_ssh_common_args='-J bastion'
+local ansible_connection=local ansible_ssh_common_args='-C' ansible_become=yes
+[lb:vars]
+ansible_ssh_extra_args=\"-o ServerAliveInterval=5\"
+";
+        let m = resolve_text(text, &["lb1", "lb2", "local"]).unwrap();
+        let Address::Ssh(lb1) = &m[0].address else {
+            panic!("{:?}", m[0].address)
+        };
+        assert_eq!(
+            lb1.options.identity.as_deref(),
+            Some(Path::new("/srv/ansible/keys/lb.pem"))
+        );
+        assert_eq!(lb1.options.args, ["-o", "ServerAliveInterval=5"]);
+        let Address::Ssh(lb2) = &m[1].address else {
+            panic!("{:?}", m[1].address)
+        };
+        assert_eq!(
+            lb2.options.args,
+            ["-J", "bastion", "-o", "ServerAliveInterval=5"]
+        );
+        // Same address, another way in: another login.
+        assert_ne!(lb1.login(), lb2.login());
+        // A local host has no ssh login: its ssh arguments are not read.
+        assert_eq!(m[2].connection, Connection::Local);
+        assert_eq!(m[2].unhonoured, ["ansible_become"]);
+        let e = resolve_text(
+            "h ansible_host=10.0.0.2 ansible_ssh_common_args='-o ControlPath=/x'\n",
+            &["h"],
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("host `h`: ansible_ssh_common_args: `-o ControlPath=/x`: harun sets"),
             "{e}"
         );
     }

@@ -10,6 +10,7 @@
 //!
 //! May import: `base`, `runtime` (addresses, the parsed `show servers state`).
 
+pub mod connect;
 pub mod disagree;
 mod ini;
 pub mod inventory;
@@ -17,6 +18,7 @@ pub mod member;
 pub mod merge;
 pub mod pattern;
 pub mod serial;
+mod words;
 mod yaml;
 
 pub use inventory::Inventory;
@@ -41,5 +43,5 @@ pub fn targets(path: &Path, limit: Option<&str>) -> Result<Vec<Member>> {
             message: "the inventory has no host".into(),
         });
     }
-    member::resolve(&inv, &names, path)
+    member::resolve(&inv, &names, path, dirs::home_dir().as_deref())
 }

@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 /// In the incident scenarios: two slow servers with `maxconn 1` behind
 /// `balance uri`, so load builds a server-level queue.
 pub const PINNED_BACKEND: &str = "bk_pinned";
+/// Clients the queues scenario sends to `bk_slow` and to [`PINNED_BACKEND`].
+const QUEUES_SLOW_CLIENTS: usize = 12;
+const QUEUES_PINNED_CLIENTS: usize = 6;
 
 /// What the lab sets up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -658,12 +661,83 @@ impl Lab {
         let limit = Duration::from_secs(if b.scenario == Scenario::Big { 60 } else { 15 });
         lab.wait_ready(limit, &[], &settle)?;
         if b.scenario == Scenario::Queues {
-            lab.rt_handle
-                .spawn(responder::load(lab.frontend, "bk_slow".into(), 12));
-            lab.rt_handle
-                .spawn(responder::load(lab.frontend, PINNED_BACKEND.into(), 6));
+            lab.rt_handle.spawn(responder::load(
+                lab.frontend,
+                "bk_slow".into(),
+                QUEUES_SLOW_CLIENTS,
+            ));
+            lab.rt_handle.spawn(responder::load(
+                lab.frontend,
+                PINNED_BACKEND.into(),
+                QUEUES_PINNED_CLIENTS,
+            ));
+            lab.wait_loaded(limit)?;
         }
         Ok(lab)
+    }
+
+    /// The queues scenario is ready once its load is in: every client
+    /// connected and both queues built. Returning as soon as the load is
+    /// spawned let a playbook (or a `lab:queues` test) read `show stat`
+    /// before anything queued.
+    fn wait_loaded(&self, limit: Duration) -> Result<()> {
+        let start = Instant::now();
+        let target = Target::new(
+            Address::Unix(self.admin_socket.clone()),
+            Duration::from_secs(5),
+        );
+        let mut seen = String::new();
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(Error::Interrupted);
+            }
+            if let Some(stat) = self
+                .rt_handle
+                .block_on(async { target.stat(&Command::show_stat()).await.ok() })
+            {
+                let int = |px: &str, sv: &str, col: &str| {
+                    stat.find(px, sv)
+                        .and_then(|r| stat.int(r, col))
+                        .unwrap_or(0)
+                };
+                let slow_scur = int("bk_slow", "BACKEND", "scur");
+                let slow_q = int("bk_slow", "BACKEND", "qcur");
+                let pinned_scur = int(PINNED_BACKEND, "BACKEND", "scur");
+                let pinned_q =
+                    int(PINNED_BACKEND, "pin1", "qcur").max(int(PINNED_BACKEND, "pin2", "qcur"));
+                let clients = (QUEUES_SLOW_CLIENTS + QUEUES_PINNED_CLIENTS) as i64;
+                // A lab started with a lower process maxconn (a test of
+                // that limit) takes only that many clients: then the
+                // frontend at its limit is the load being in.
+                let fe_limit = stat
+                    .find("fe_main", "FRONTEND")
+                    .and_then(|r| stat.int(r, "slim"))
+                    .filter(|l| *l > 0 && *l < clients);
+                let fe_scur = int("fe_main", "FRONTEND", "scur");
+                let ready = match fe_limit {
+                    Some(l) => fe_scur >= l,
+                    None => {
+                        slow_scur >= QUEUES_SLOW_CLIENTS as i64
+                            && slow_q > 0
+                            && pinned_scur >= QUEUES_PINNED_CLIENTS as i64
+                            && pinned_q > 0
+                    }
+                };
+                if ready {
+                    return Ok(());
+                }
+                seen = format!(
+                    "fe_main: {fe_scur} sessions; bk_slow: {slow_scur} sessions, {slow_q} queued; {PINNED_BACKEND}: {pinned_scur} sessions, {pinned_q} queued on a server"
+                );
+            }
+            if start.elapsed() > limit {
+                return Err(Error::Other(format!(
+                    "lab queues: the load did not build its queues within {}s ({seen})",
+                    limit.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Wait until HAProxy answers on the admin socket, send `prepare` once,

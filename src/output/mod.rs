@@ -11,6 +11,13 @@ pub mod fleet;
 pub mod render;
 pub mod term;
 
+/// Write `text` to stdout. A reader that went away (`harun doc | head`)
+/// is not an error: print!'s panic on a closed pipe would exit 101.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// Print an error the way every harun error looks.
 pub fn error(msg: &str) {
     let mut err = anstream::stderr();
@@ -19,4 +26,14 @@ pub fn error(msg: &str) {
         .bold();
     use std::io::Write;
     let _ = writeln!(err, "{red}harun: error:{red:#} {msg}");
+}
+
+/// Print a warning: something harun goes on without, said once.
+pub fn warning(msg: &str) {
+    let mut err = anstream::stderr();
+    let yellow = anstyle::Style::new()
+        .fg_color(Some(anstyle::AnsiColor::Yellow.into()))
+        .bold();
+    use std::io::Write;
+    let _ = writeln!(err, "{yellow}harun: warning:{yellow:#} {msg}");
 }

@@ -366,23 +366,14 @@ impl Target {
     }
 
     /// A session's error, naming the inventory host as well as its socket.
+    /// (`Error::target_mut` also covers `Emptied`, which no session returns:
+    /// the guard in `script/ctx` builds it with the target's name.)
     fn named(&self, mut e: Error) -> Error {
         if self.host.is_none() && self.route.is_none() {
             return e;
         }
-        match &mut e {
-            Error::Unreachable { target, .. }
-            | Error::Timeout { target, .. }
-            | Error::ConnectionLost { target, .. }
-            | Error::PermissionDenied { target, .. }
-            | Error::NoSuchBackend { target, .. }
-            | Error::NoSuchServer { target, .. }
-            | Error::UnknownCommand { target, .. }
-            | Error::Haproxy { target, .. }
-            | Error::Malformed { target, .. }
-            | Error::ReplyTooLarge { target, .. }
-            | Error::Ssh { target, .. } => *target = self.label(),
-            _ => {}
+        if let Some(target) = e.target_mut() {
+            *target = self.label();
         }
         e
     }

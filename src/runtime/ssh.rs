@@ -46,6 +46,24 @@ pub struct Remote {
     ///
     /// [`Address::Master`]: super::Address::Master
     pub master: bool,
+    /// What an inventory adds to this host's ssh command line (shared:
+    /// a remote is cloned with every target and master).
+    pub options: Arc<Options>,
+}
+
+/// A host's own ssh options, from its inventory variables (checked there:
+/// `fleet::connect`). They are part of the host's identity here: two
+/// inventory hosts at the same address behind different jump hosts are
+/// two hosts, with a master each.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Options {
+    /// `-i`: the private key to log in with, a path on this machine
+    /// (`ansible_ssh_private_key_file`).
+    pub identity: Option<PathBuf>,
+    /// `-F`: this host's ssh configuration, instead of `--ssh-config`.
+    pub config: Option<PathBuf>,
+    /// `-o KEY=VALUE` and `-J HOST` words, in the order given.
+    pub args: Vec<String>,
 }
 
 // What ssh and `-L` read unambiguously: a host name or IPv4 address, an
@@ -118,6 +136,7 @@ impl Remote {
             port,
             path: PathBuf::from(path),
             master,
+            options: Arc::default(),
         })
     }
 
@@ -176,11 +195,26 @@ impl Remote {
             port,
             path: PathBuf::from(path),
             master: false,
+            options: Arc::default(),
         })
     }
 
-    fn host_key(&self) -> HostKey {
-        (self.user.clone(), self.host.clone(), self.port)
+    /// With these ssh options (from the host's inventory variables).
+    pub fn with_options(self, options: Options) -> Remote {
+        Remote {
+            options: Arc::new(options),
+            ..self
+        }
+    }
+
+    /// What one master connection is for: the login (user, host, port and
+    /// the host's ssh options), whatever the socket.
+    pub fn login(&self) -> Remote {
+        Remote {
+            path: PathBuf::new(),
+            master: false,
+            ..self.clone()
+        }
     }
 
     /// `user@host:port`, for messages.
@@ -214,8 +248,8 @@ impl fmt::Display for Remote {
     }
 }
 
-/// What one master connection is for: user, host, port.
-type HostKey = (Option<String>, String, Option<u16>);
+/// What one master connection is for: [`Remote::login`].
+type HostKey = Remote;
 
 /// One host's master and the sockets forwarded over it.
 struct Host {
@@ -268,10 +302,12 @@ fn private_dir(st: &mut State) -> Result<PathBuf> {
     Ok(p)
 }
 
-/// The arguments every ssh call of a host starts with.
+/// The arguments every ssh call of a host starts with: harun's own
+/// options first (ssh keeps the first value of an option), then the
+/// host's from its inventory.
 fn base_args(config: Option<&Path>, control: &Path, remote: &Remote) -> Vec<OsString> {
     let mut a: Vec<OsString> = Vec::new();
-    if let Some(c) = config {
+    if let Some(c) = remote.options.config.as_deref().or(config) {
         a.push("-F".into());
         a.push(c.into());
     }
@@ -289,7 +325,27 @@ fn base_args(config: Option<&Path>, control: &Path, remote: &Remote) -> Vec<OsSt
         a.push("-l".into());
         a.push(u.into());
     }
+    if let Some(key) = &remote.options.identity {
+        a.push("-i".into());
+        a.push(key.into());
+    }
+    a.extend(remote.options.args.iter().map(OsString::from));
     a
+}
+
+/// A key file that cannot be read here: ssh would only warn and go on
+/// without it, and the login then fails as if the host refused the key.
+fn check_identity(remote: &Remote) -> Result<()> {
+    let Some(key) = &remote.options.identity else {
+        return Ok(());
+    };
+    std::fs::File::open(key).map(drop).map_err(|e| Error::Ssh {
+        target: remote.to_string(),
+        what: format!(
+            "the private key {} (ansible_ssh_private_key_file) cannot be read: {e}",
+            key.display()
+        ),
+    })
 }
 
 /// The local unix socket that reaches `remote`'s admin socket, starting the
@@ -363,7 +419,7 @@ fn host_entry(
     let n = st.hosts.len();
     let host = st
         .hosts
-        .entry(remote.host_key())
+        .entry(remote.login())
         .or_insert_with(|| {
             Arc::new(tokio::sync::Mutex::new(Host {
                 control: dir.join(format!("m{n}")),
@@ -435,6 +491,7 @@ async fn ensure_master(
         let _ = std::fs::remove_file(&h.control);
     }
     h.forwards.clear();
+    check_identity(remote)?;
     let local = local_end(h, dir);
     let mut args = base_args(config, &h.control, remote);
     let secs = io_timeout.as_secs_f64().ceil().max(1.0) as u64;
@@ -589,7 +646,10 @@ pub fn explain(stderr: &str, remote: &Remote) -> String {
     {
         format!("host key verification failed for {dest}: its key is not in known_hosts, or it changed (harun keeps ssh's host-key checking: check the key, then add it to known_hosts, e.g. by `{}` once)", login_hint(remote))
     } else if has("Permission denied") || has("Too many authentication failures") {
-        format!("authentication to {dest} failed: no key that host accepts (ssh runs with BatchMode, so it never asks for a password: load a key in ssh-agent or set IdentityFile in the ssh config)")
+        match &remote.options.identity {
+            Some(key) => format!("authentication to {dest} failed: it does not accept the key {} (ansible_ssh_private_key_file; ssh runs with BatchMode, so it never asks for a password)", key.display()),
+            None => format!("authentication to {dest} failed: no key that host accepts (ssh runs with BatchMode, so it never asks for a password: load a key in ssh-agent, set IdentityFile in the ssh config, or ansible_ssh_private_key_file in the inventory)"),
+        }
     } else if has("Connection refused") {
         format!("connection refused by {dest} (is sshd running there, on that port?)")
     } else if has("timed out") {
@@ -653,18 +713,11 @@ pub fn remote_socket_failed(remote: &Remote) -> Error {
 pub fn close_all() {
     let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
     let config = st.config.clone();
-    for ((user, host, port), h) in st.hosts.drain() {
+    for (remote, h) in st.hosts.drain() {
         let Ok(h) = h.try_lock() else { continue };
         if !h.control.exists() {
             continue;
         }
-        let remote = Remote {
-            user,
-            host,
-            port,
-            path: PathBuf::new(),
-            master: false,
-        };
         let mut args = base_args(config.as_deref(), &h.control, &remote);
         args.extend(["-O".into(), "exit".into(), "--".into(), remote.host.into()]);
         let _ = std::process::Command::new("ssh")

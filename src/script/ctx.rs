@@ -14,6 +14,7 @@ use crate::base::error::{Error, Result};
 use crate::base::report::{Finding, Report, Table};
 use crate::base::sink::{Confirm, Event, Sink, WriteNotice};
 use crate::runtime::replay::Bundle;
+use crate::runtime::ssh::Remote;
 use crate::runtime::{Client, Command, ServerRef};
 use crate::script::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -87,6 +88,18 @@ pub struct CheckHost {
     pub name: Option<String>,
     pub access: std::result::Result<crate::system::access::Access, Error>,
 }
+
+impl CheckHost {
+    /// The host as `check_hosts()` and error messages name it:
+    /// `localhost` for this machine.
+    pub fn shown_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| "localhost".into())
+    }
+}
+
+/// One SSH host's login: its master, or why not; `None` when its task did
+/// not finish (the wait for the logins stopped).
+type Login = Option<Result<crate::runtime::ssh::Master>>;
 
 /// A moment of a run, to measure a rate window from (see [`Ctx::mark`]).
 pub struct Mark {
@@ -262,94 +275,125 @@ impl Ctx {
     pub fn check_hosts(&self) -> Vec<Arc<CheckHost>> {
         self.check_hosts
             .get_or_init(|| {
-                use crate::runtime::Address;
-                let mut out: Vec<Arc<CheckHost>> = Vec::new();
-                let mut seen: Vec<(Option<String>, String, Option<u16>)> = Vec::new();
-                let targets = self.client.targets();
-                if targets.is_empty()
-                    || targets
-                        .iter()
-                        .any(|t| !matches!(t.address, Address::Ssh(_)))
-                {
-                    out.push(Arc::new(CheckHost {
-                        name: None,
-                        access: Ok(crate::system::access::Access::Local),
-                    }));
-                }
-                let mut remotes = Vec::new();
-                for t in targets {
-                    let Address::Ssh(remote) = &t.address else {
-                        continue;
-                    };
-                    let key = (remote.user.clone(), remote.host.clone(), remote.port);
-                    if seen.contains(&key) {
-                        continue;
-                    }
-                    seen.push(key);
-                    let name = check_host_name(t).unwrap_or_default();
-                    remotes.push((name, remote.clone()));
-                }
-                // Logged in at once, --forks at a time (a login is mostly
-                // waiting on the network and the host's CPU).
-                let io = self.settings.io_timeout;
-                let bound = crate::runtime::ssh::login_bound(io);
-                let limit = Arc::new(tokio::sync::Semaphore::new(
-                    self.settings.max_parallel.max(1),
-                ));
-                let mut logins: Vec<Option<Result<crate::runtime::ssh::Master>>> =
-                    (0..remotes.len()).map(|_| None).collect();
-                let done = self.block_on(async {
-                    let mut set = tokio::task::JoinSet::new();
-                    for (i, (_, remote)) in remotes.iter().enumerate() {
-                        let remote = remote.clone();
-                        let limit = Arc::clone(&limit);
-                        set.spawn(async move {
-                            let _permit = limit.acquire_owned().await;
-                            let deadline = tokio::time::Instant::now() + bound;
-                            (i, crate::runtime::ssh::master(&remote, io, deadline).await)
-                        });
-                    }
-                    let mut v = Vec::new();
-                    while let Some(joined) = set.join_next().await {
-                        if let Ok(r) = joined {
-                            v.push(r);
-                        }
-                    }
-                    Ok(v)
-                });
-                let stopped = match done {
-                    Ok(v) => {
-                        for (i, r) in v {
-                            logins[i] = Some(r);
-                        }
-                        None
-                    }
-                    Err(e) => Some(e.to_string()),
-                };
+                let mut out: Vec<Arc<CheckHost>> = self.local_check_host().into_iter().collect();
+                let remotes = self.ssh_logins();
+                let (logins, stopped) = self.log_in(&remotes);
                 for ((name, remote), login) in remotes.into_iter().zip(logins) {
-                    let access = match login {
-                        Some(Ok(master)) => Ok(crate::system::access::Access::Ssh {
-                            name: name.clone(),
-                            master,
-                            timeout: io.max(std::time::Duration::from_secs(5)),
-                            prefetched: Default::default(),
-                        }),
-                        Some(Err(e)) => Err(e),
-                        None => Err(Error::Ssh {
-                            target: remote.to_string(),
-                            what: stopped
-                                .clone()
-                                .unwrap_or_else(|| "the SSH login task failed".into()),
-                        }),
-                    };
-                    out.push(Arc::new(CheckHost {
-                        name: Some(name),
-                        access,
-                    }));
+                    out.push(self.ssh_check_host(name, &remote, login, stopped.as_deref()));
                 }
                 self.verify_shells(out)
             })
             .clone()
+    }
+
+    /// This machine, when a target is on it (or there is no target).
+    fn local_check_host(&self) -> Option<Arc<CheckHost>> {
+        let targets = self.client.targets();
+        let local = targets.is_empty()
+            || targets
+                .iter()
+                .any(|t| !matches!(t.address, crate::runtime::Address::Ssh(_)));
+        local.then(|| {
+            Arc::new(CheckHost {
+                name: None,
+                access: Ok(crate::system::access::Access::Local),
+            })
+        })
+    }
+
+    /// Each SSH login the targets need, once (user, host, port and the
+    /// host's ssh options), in target order, with its check host's name.
+    fn ssh_logins(&self) -> Vec<(String, Remote)> {
+        let mut seen: Vec<Remote> = Vec::new();
+        let mut remotes = Vec::new();
+        for t in self.client.targets() {
+            let crate::runtime::Address::Ssh(remote) = &t.address else {
+                continue;
+            };
+            let key = remote.login();
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            let name = check_host_name(t).unwrap_or_default();
+            remotes.push((name, remote.clone()));
+        }
+        remotes
+    }
+
+    /// Log in to every host of `remotes` at once, --forks at a time (a
+    /// login is mostly waiting on the network and the host's CPU): each
+    /// one's master, or `None` when its task did not finish, with why the
+    /// whole wait stopped (Ctrl-C, the run's deadline) when it did.
+    fn log_in(&self, remotes: &[(String, Remote)]) -> (Vec<Login>, Option<String>) {
+        let io = self.settings.io_timeout;
+        let bound = crate::runtime::ssh::login_bound(io);
+        let limit = Arc::new(tokio::sync::Semaphore::new(
+            self.settings.max_parallel.max(1),
+        ));
+        let mut logins: Vec<Login> = (0..remotes.len()).map(|_| None).collect();
+        let done = self.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            for (i, (_, remote)) in remotes.iter().enumerate() {
+                let remote = remote.clone();
+                let limit = Arc::clone(&limit);
+                set.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    let deadline = tokio::time::Instant::now() + bound;
+                    (i, crate::runtime::ssh::master(&remote, io, deadline).await)
+                });
+            }
+            let mut v = Vec::new();
+            while let Some(joined) = set.join_next().await {
+                if let Ok(r) = joined {
+                    v.push(r);
+                }
+            }
+            Ok(v)
+        });
+        let stopped = match done {
+            Ok(v) => {
+                for (i, r) in v {
+                    logins[i] = Some(r);
+                }
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        (logins, stopped)
+    }
+
+    /// An SSH host as the checks reach it: over its master once logged
+    /// in, else with the error of its login (or of the wait for it).
+    fn ssh_check_host(
+        &self,
+        name: String,
+        remote: &Remote,
+        login: Login,
+        stopped: Option<&str>,
+    ) -> Arc<CheckHost> {
+        let access = match login {
+            Some(Ok(master)) => Ok(crate::system::access::Access::Ssh {
+                name: name.clone(),
+                master,
+                timeout: self
+                    .settings
+                    .io_timeout
+                    .max(std::time::Duration::from_secs(5)),
+                prefetched: Default::default(),
+            }),
+            Some(Err(e)) => Err(e),
+            None => Err(Error::Ssh {
+                target: remote.to_string(),
+                what: stopped
+                    .map(str::to_string)
+                    .unwrap_or_else(|| "the SSH login task failed".into()),
+            }),
+        };
+        Arc::new(CheckHost {
+            name: Some(name),
+            access,
+        })
     }
 
     /// Each SSH host's [`Access::canary`](crate::system::access::Access::canary),
@@ -445,10 +489,7 @@ impl Ctx {
         if hosts.len() == 1 {
             return Ok(Arc::clone(&hosts[0]));
         }
-        Err(hosts
-            .iter()
-            .map(|h| h.name.clone().unwrap_or_else(|| "localhost".into()))
-            .collect())
+        Err(hosts.iter().map(|h| h.shown_name()).collect())
     }
 
     /// End of a run: the report, and the journal synced to disk.

@@ -168,6 +168,39 @@ fn payload_field(d: &Dynamic, key: &str) -> Option<Dynamic> {
     d.read_lock::<Map>().and_then(|m| m.get(key).cloned())
 }
 
+/// Where a missing `;` belongs, when Rhai reports it at the start of a later
+/// line: Rhai points at the next token, so `let a = 1` followed by
+/// `let b = 2;` was reported at `let b`, a line that is fine. With only blanks
+/// before that token, the statement ends at the last line above that is not
+/// blank nor a comment: the 1-based line and the column just after its end.
+pub fn missing_semicolon_at(source: &str, line: usize, col: usize) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = source.lines().collect();
+    let this = lines.get(line.checked_sub(1)?)?;
+    let before: String = this.chars().take(col.saturating_sub(1)).collect();
+    if !before.trim().is_empty() {
+        return None;
+    }
+    (0..line - 1).rev().find_map(|i| {
+        let text = lines[i].trim_end();
+        let code = text.trim_start();
+        if code.is_empty() || code.starts_with("//") {
+            None
+        } else {
+            Some((i + 1, text.chars().count() + 1))
+        }
+    })
+}
+
+/// Rhai's argument types in a failed call, `(&str | ImmutableString |
+/// String, i64)`, as `harun doc` writes them: `(String, int)`.
+fn script_types(args: &str) -> String {
+    args.replace("&str | ImmutableString | String", "String")
+        .replace("i64", "int")
+        .replace("f64", "float")
+        .replace("array", "Array")
+        .replace("map", "Map")
+}
+
 /// Turn whatever a run ended with into a [`RunError`] naming what and where.
 /// `main_source` is the playbook's own text, to quote the failing line.
 pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunError {
@@ -290,9 +323,17 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
             let name = sig.split(" (").next().unwrap_or(sig);
             let known = super::function_names();
             let text = if known.iter().any(|k| k == name) {
-                format!(
-                    "`{name}` exists but not with these arguments: {sig} (see `harun doc {name}`)"
-                )
+                let given = sig.strip_prefix(name).unwrap_or(sig).trim();
+                let takes = super::signatures_of(name);
+                if takes.is_empty() {
+                    format!("`{name}` does not take {}", script_types(given))
+                } else {
+                    format!(
+                        "`{name}` does not take {}: it takes {} (see `harun doc {name}`)",
+                        script_types(given),
+                        takes.join(", ")
+                    )
+                }
             } else {
                 let near = crate::base::suggest::nearest(name, known.iter().map(String::as_str));
                 format!(
@@ -319,7 +360,16 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
             (kind.into(), text, ExitCode::Usage as i64)
         }
     };
-    let (line, column) = (pos.line(), pos.position());
+    let (mut line, mut column) = (pos.line(), pos.position());
+    if let EvalAltResult::ErrorParsing(rhai::ParseErrorType::MissingToken(t, _), _) = cur {
+        if t == ";" && file == main_file {
+            if let Some((l, c)) =
+                missing_semicolon_at(main_source, line.unwrap_or(0), column.unwrap_or(0))
+            {
+                (line, column) = (Some(l), Some(c));
+            }
+        }
+    }
     let source_line = if file == main_file {
         line.and_then(|l| main_source.lines().nth(l.saturating_sub(1)))
             .map(str::to_string)
@@ -345,4 +395,36 @@ fn is_identifier_call(sig: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_types_read_as_harun_doc_writes_them() {
+        assert_eq!(
+            script_types("(&str | ImmutableString | String, i64)"),
+            "(String, int)"
+        );
+        assert_eq!(
+            script_types("(array, f64, map, bool)"),
+            "(Array, float, Map, bool)"
+        );
+    }
+
+    #[test]
+    fn a_missing_semicolon_is_placed_after_the_statement_it_ends() {
+        let src = "let max = param(\"max\", 5)\n\n// the backend\nlet x = 1;\n";
+        // Rhai reports it at `let x` (line 4, column 1).
+        assert_eq!(missing_semicolon_at(src, 4, 1), Some((1, 26)));
+        // Indented: still the start of the line.
+        let src = "if true {\n    let a = 1\n    let b = 2;\n}\n";
+        assert_eq!(missing_semicolon_at(src, 3, 5), Some((2, 14)));
+        // Reported in the middle of a line: Rhai's own position stands.
+        assert_eq!(missing_semicolon_at("let a = 1 let b = 2;", 1, 11), None);
+        // Nothing above: nothing to move to.
+        assert_eq!(missing_semicolon_at("let a = 1;", 1, 1), None);
+        assert_eq!(missing_semicolon_at("", 0, 0), None);
+    }
 }

@@ -981,7 +981,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     let c = ctx.clone();
     reg(
         "set_weight",
-        &["servers: Array", "weight: int or String", "Array"],
+        &["servers: Array", "weight: int|String", "Array"],
         &batch_doc,
     )
     .register_into_engine(engine, move |servers: Array, w: Dynamic| {
@@ -991,12 +991,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     let c = ctx.clone();
     reg(
         "set_weight",
-        &[
-            "servers: Array",
-            "weight: int or String",
-            "opts: Map",
-            "Array",
-        ],
+        &["servers: Array", "weight: int|String", "opts: Map", "Array"],
         &batch_doc,
     )
     .register_into_engine(engine, move |servers: Array, w: Dynamic, opts: Map| {

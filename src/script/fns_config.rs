@@ -118,7 +118,7 @@ pub(super) fn host_access(ctx: &Ctx) -> R<Access> {
 /// A host's failed login, as an error naming it.
 pub(super) fn host_error(host: &CheckHost, e: &Error) -> Error {
     Error::Ssh {
-        target: host.name.clone().unwrap_or_else(|| "localhost".into()),
+        target: host.shown_name(),
         what: format!("its files cannot be read over SSH: {e}"),
     }
 }
@@ -132,8 +132,8 @@ pub(super) fn hosts_to_check(ctx: &Ctx) -> Vec<Arc<CheckHost>> {
     }
 }
 
-/// Run `f` on each host a check covers; a host whose login failed gets
-/// `unreachable(error)` instead. Every finding names its host (`target`)
+/// Run `f` on each of `hosts` (those a check covers: [`hosts_to_check`],
+/// or fewer); a host whose login failed gets `unreachable(error)` instead. Every finding names its host (`target`)
 /// when it is not this machine.
 ///
 /// Hosts are checked on up to `--forks` threads at once: each waits on its
@@ -143,10 +143,10 @@ pub(super) fn hosts_to_check(ctx: &Ctx) -> Vec<Arc<CheckHost>> {
 /// they ran one by one.
 pub(super) fn on_each_host(
     ctx: &Ctx,
+    hosts: Vec<Arc<CheckHost>>,
     f: impl Fn() -> R<Vec<Finding>> + Sync,
     unreachable: impl Fn(&Error) -> Finding,
 ) -> R<Vec<Finding>> {
-    let hosts = hosts_to_check(ctx);
     let reachable: Vec<usize> = (0..hosts.len())
         .filter(|i| hosts[*i].access.is_ok())
         .collect();
@@ -560,6 +560,7 @@ fn config_lint(ctx: &Ctx, path: Option<&str>) -> R<Array> {
     // Each host's findings grouped on their own, then named by their host.
     let findings = on_each_host(
         ctx,
+        hosts_to_check(ctx),
         || Ok(crate::base::report::grouped(lint_findings(ctx, &paths)?)),
         |e| unreadable_host(e, &paths),
     )?;
@@ -613,7 +614,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
             }
             c.check_hosts()
                 .iter()
-                .map(|h| h.name.clone().unwrap_or_else(|| "localhost".into()).into())
+                .map(|h| h.shown_name().into())
                 .collect()
         });
     let c = ctx.clone();

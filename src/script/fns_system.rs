@@ -1,9 +1,12 @@
 //! Host and logging primitives: `irqbalance`, `cpus`, `system_check`,
 //! `log_setup`, `log_check`, `listen_logs`, `collect_logs`.
 
+use super::ctx::CheckHost;
 use super::ctx::Ctx;
 use super::errors::{invalid, to_rhai};
-use super::fns_config::{dynamic, host_access, load_model, on_each_host, paths_of, rsyslog};
+use super::fns_config::{
+    dynamic, host_access, hosts_to_check, load_model, on_each_host, paths_of, rsyslog,
+};
 use super::reg;
 use crate::base::error::Error;
 use crate::base::report::{Finding, Severity};
@@ -248,7 +251,7 @@ fn system_checks(ctx: &Ctx) -> R<Array> {
         .map_err(to_rhai)?;
     let mut out = Array::new();
     for (h, probed) in hosts.iter().zip(probed) {
-        let name = h.name.clone().unwrap_or_else(|| "localhost".into());
+        let name = h.shown_name();
         match probed.unwrap_or_else(|| Err("not probed".into())) {
             Ok((irq, cpus)) => {
                 let check = ctx.on_host(h, || system_check_with(ctx, irq, cpus))?;
@@ -468,13 +471,65 @@ fn log_setup(ctx: &Ctx, path: Option<&str>) -> R<Map> {
     Ok(m)
 }
 
-fn log_check(ctx: &Ctx, path: Option<&str>) -> R<Array> {
+/// The hosts `log_check()` covers, without those named in `skip` (as
+/// `check_hosts()` names them): a name that is no host of the run is an
+/// error, not a host checked anyway.
+fn hosts_but(ctx: &Ctx, skip: &[String]) -> R<Vec<Arc<CheckHost>>> {
+    let hosts = hosts_to_check(ctx);
+    let all = ctx.check_hosts();
+    if let Some(unknown) = skip
+        .iter()
+        .find(|s| !all.iter().any(|h| &h.shown_name() == *s))
+    {
+        let names: Vec<String> = all.iter().map(|h| h.shown_name()).collect();
+        return Err(invalid(
+            "log_check skip_hosts",
+            unknown.clone(),
+            format!(
+                "not a host of this run (check_hosts(): {})",
+                names.join(", ")
+            ),
+        ));
+    }
+    Ok(hosts
+        .into_iter()
+        .filter(|h| !skip.contains(&h.shown_name()))
+        .collect())
+}
+
+/// `log_check`'s options: `#{skip_hosts: [HOST, ...]}`.
+fn skip_hosts_of(opts: &Map) -> R<Vec<String>> {
+    if let Some(k) = opts.keys().find(|k| k.as_str() != "skip_hosts") {
+        return Err(invalid(
+            "log_check option",
+            k.to_string(),
+            "expected skip_hosts",
+        ));
+    }
+    let Some(list) = opts.get("skip_hosts") else {
+        return Ok(Vec::new());
+    };
+    let bad = || {
+        invalid(
+            "log_check skip_hosts",
+            list.to_string(),
+            "expected an array of host names, as check_hosts() gives them",
+        )
+    };
+    let list = list.clone().into_array().map_err(|_| bad())?;
+    list.into_iter()
+        .map(|h| h.into_string().map_err(|_| bad()))
+        .collect()
+}
+
+fn log_check(ctx: &Ctx, path: Option<&str>, skip: &[String]) -> R<Array> {
     // Each host's logging on its own, its findings named by their host. A
     // host that cannot be reached is the finding `config_lint()` makes of
     // it, so a run that does both reports it once.
     let paths = paths_of(ctx, path)?;
     let found = on_each_host(
         ctx,
+        hosts_but(ctx, skip)?,
         || {
             let sides = log_sides(ctx, path)?;
             let local = addresses_for(ctx, &sides)?;
@@ -597,14 +652,23 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     .register_into_engine(engine, move |p: &str| log_setup(&c, Some(p)));
     let c = ctx.clone();
     reg("log_check", &["Array"], "Check that HAProxy's log targets reach a local receiver (rsyslog UDP input,\nunix socket, inside the chroot too). Records the `logs.*` findings (see\ndocs/findings.md), each with the exact lines to add on each side and the\nreload/restart commands, and returns them as maps. In a replay a `log <ip>:<port>`\ntarget is local when the snapshot recorded that address on the host; a bundle\nwithout the addresses raises a catchable `not_recorded` error for such a target.")
-        .register_into_engine(engine, move || log_check(&c, None));
+        .register_into_engine(engine, move || log_check(&c, None, &[]));
     let c = ctx.clone();
     reg(
         "log_check",
         &["path: String", "Array"],
         "`log_check()` for this haproxy.cfg file or directory.",
     )
-    .register_into_engine(engine, move |p: &str| log_check(&c, Some(p)));
+    .register_into_engine(engine, move |p: &str| log_check(&c, Some(p), &[]));
+    let c = ctx.clone();
+    reg(
+        "log_check",
+        &["opts: Map", "Array"],
+        "`log_check()` leaving out the hosts in `#{skip_hosts: [\"lb1\", ...]}` (named as\n`check_hosts()` names them; another name is an error): those whose logging\nthe playbook already reported, e.g. from `config_lint()`'s `config.no-log`,\nso one problem is one finding per host.",
+    )
+    .register_into_engine(engine, move |opts: Map| {
+        log_check(&c, None, &skip_hosts_of(&opts)?)
+    });
     let c = ctx.clone();
     reg("listen_logs", &["addr: String", "seconds: float", "Array"], "Bind a UDP syslog listener on `addr` (`127.0.0.1:5514`) for `seconds` (at most\n3600) and return what HAProxy sent, parsed, at most 10000 messages: one map per\nmessage with the syslog envelope (`pri, facility, severity, facility_name,\nseverity_name, format, timestamp, host, tag, pid, message`) plus `http` (httplog:\n`client_ip, frontend, backend, server, t_request, t_queue, t_connect,\nt_response, t_active, status, bytes_read, termination_state, termination,\nsrv_queue, backend_queue, method, uri, ...`) or `tcp` (tcplog) when the line\nparses as such. Junk datagrams are skipped. Ctrl-C / --max-time interrupt it.")
         .register_into_engine(engine, move |a: &str, s: f64| listen_logs(&c, a, s, DEFAULT_MAX_MESSAGES as i64));

@@ -32,13 +32,16 @@ const STAT_COLUMNS: &[&str] = &[
     "check_status",
 ];
 
-/// Columns shown for `show servers state` rows.
+/// Columns shown for `servers()` rows: the decoded state, under the names
+/// the vocabulary gives it everywhere (`op_state`, `weight`), not the raw
+/// `show servers state` fields.
 const SERVER_COLUMNS: &[&str] = &[
     "target",
     "backend",
     "server",
-    "state",
-    "srv_uweight",
+    "op_state",
+    "in_rotation",
+    "weight",
     "maint",
     "drain",
     "admin_flags",
@@ -233,6 +236,35 @@ mod tests {
         );
         assert_eq!(t.hidden, ["bin"]);
         assert_eq!(t.table.rows[1][4], Value::Null);
+    }
+
+    #[test]
+    fn server_rows_show_whether_each_server_is_up_and_in_rotation() {
+        let v = json!([{
+            "target": "/run/haproxy/admin.sock", "backend": "bk_app", "server": "app1",
+            "name": "bk_app/app1", "be_name": "bk_app", "srv_name": "app1",
+            "op_state": "stopped", "in_rotation": false, "weight": 1, "srv_uweight": 1,
+            "maint": false, "drain": false, "admin_flags": [], "srv_op_state": 0,
+            "srv_addr": "10.0.0.1", "srv_port": 80
+        }]);
+        let t = rows_table(&v).unwrap();
+        assert_eq!(
+            t.table.columns,
+            [
+                "target",
+                "backend",
+                "server",
+                "op_state",
+                "in_rotation",
+                "weight",
+                "maint",
+                "drain",
+                "admin_flags",
+                "srv_addr",
+                "srv_port"
+            ]
+        );
+        assert_eq!(t.table.rows[0][3], json!("stopped"));
     }
 
     #[test]

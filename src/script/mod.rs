@@ -34,6 +34,16 @@ use std::sync::Arc;
 /// doc` and docs/primitives.md come from the engine's own metadata. I/O
 /// primitives are volatile: never evaluated at compile time.
 pub(crate) fn reg(name: &str, params: &[&str], doc: &str) -> FuncRegistration {
+    // Rhai drops the spaces of a type: `int or String` would be documented
+    // as `intorString` (`harun doc`, did-you-mean signatures).
+    debug_assert!(
+        params.iter().all(|p| !p
+            .split_once(':')
+            .map_or(*p, |(_, t)| t)
+            .trim()
+            .contains(' ')),
+        "{name}: a parameter type with a space: {params:?}"
+    );
     let comment: Vec<String> = doc.lines().map(|l| format!("/// {l}")).collect();
     FuncRegistration::new(name)
         .with_params_info(params)
@@ -110,6 +120,19 @@ pub fn build_engine(ctx: &Arc<Ctx>, base_dir: Option<PathBuf>) -> Engine {
     fns_probe::register(&mut engine, ctx);
     fns_logs::register(&mut engine, ctx);
     fns_fleet::register(&mut engine, ctx);
+    FUNCTION_SIGNATURES.get_or_init(|| {
+        // Only signatures registered with parameter names (`reg`): the
+        // others read `_: &mut StatRow`, which helps nobody.
+        let mut sigs: Vec<String> = engine
+            .gen_fn_signatures(false)
+            .iter()
+            .map(|sig| sig.rsplit_once(" -> ").map_or(sig.as_str(), |(a, _)| a))
+            .filter(|sig| !sig.contains("_:") && !sig.contains("&mut"))
+            .map(|sig| sig.replace(": map", ": Map").replace(": array", ": Array"))
+            .collect();
+        sigs.sort_by_key(|s| (s.matches(':').count(), s.clone()));
+        sigs
+    });
     FUNCTION_NAMES.get_or_init(|| {
         let mut names: Vec<String> = engine
             .gen_fn_signatures(true)
@@ -134,4 +157,20 @@ static FUNCTION_NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::n
 
 pub(crate) fn function_names() -> &'static [String] {
     FUNCTION_NAMES.get().map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// Every signature of harun's own primitives (`drain(server: String, opts:
+/// Map)`, without the return type), for "`drain` takes ..." errors.
+static FUNCTION_SIGNATURES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+pub(crate) fn signatures_of(name: &str) -> Vec<&'static str> {
+    FUNCTION_SIGNATURES
+        .get()
+        .map(|all| {
+            all.iter()
+                .filter(|s| s.split('(').next() == Some(name))
+                .map(String::as_str)
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -212,8 +212,14 @@ pub fn resolve_on(arg: &str, search: &[PathBuf]) -> Result<Source> {
         }),
         (None, None) => {
             let dirs: Vec<String> = search.iter().map(|d| d.display().to_string()).collect();
+            let names: Vec<String> = list(search).into_iter().map(|d| d.name).collect();
+            let near = crate::base::suggest::nearest(arg, names.iter().map(String::as_str));
+            let hint = match near.first() {
+                Some(n) => format!(" (did you mean `{n}`?)"),
+                None => String::new(),
+            };
             Err(Error::Playbook(format!(
-                "no playbook `{arg}`: not a file, not `{arg}.rhai` in {}, and not a shipped playbook ({}); `harun list` shows them all",
+                "no playbook `{arg}`{hint}: not a file, not `{arg}.rhai` in {}, and not a shipped playbook ({}); `harun list` shows them all",
                 dirs.join(", "),
                 shipped_names().join(", ")
             )))
@@ -360,6 +366,22 @@ pub fn check_known<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mistyped_playbook_name_gets_a_did_you_mean() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("slow_backend.rhai"), "//! Team.\n").unwrap();
+        let search = [dir.path().to_path_buf()];
+        let err = |arg: &str| resolve_on(arg, &search).err().unwrap().to_string();
+        assert!(
+            err("troubleshooot")
+                .contains("no playbook `troubleshooot` (did you mean `troubleshoot`?)"),
+            "{}",
+            err("troubleshooot")
+        );
+        assert!(err("slow_backnd").contains("(did you mean `slow_backend`?)"));
+        assert!(err("zzz").contains("no playbook `zzz`: not a file"));
+    }
 
     #[test]
     fn parses_header_params() {

@@ -301,3 +301,128 @@ fn exit_with_a_reported_error_keeps_its_code_and_prints_nothing() {
     run.expect_code(0);
     assert_eq!(run.stdout, "", "{}", run.stdout);
 }
+
+/// `harun doc | head` and friends: a reader that goes away is not an error.
+/// The pipe's read end is closed before harun starts, so every write fails
+/// with EPIPE; harun must end quietly, not panic with exit 101.
+#[test]
+fn a_closed_stdout_pipe_is_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = playbook(
+        &dir,
+        "quiet.rhai",
+        "//! A quiet playbook.\n//! @param n=1  a number\nparam(\"n\", 1);\n",
+    );
+    let journal = dir.path().join("journal.jsonl");
+    std::fs::write(
+        &journal,
+        r#"{"time":"2026-12-07T06:00:00Z","user":"ops","host":"lb1","target":"/run/haproxy/admin.sock","command":"set server bk/s1 state drain","outcome":"sent","reply":""}"#,
+    )
+    .unwrap();
+    let cases: Vec<Vec<std::ffi::OsString>> = vec![
+        vec!["doc".into()],
+        vec!["doc".into(), "--findings".into()],
+        vec!["doc".into(), "--schema".into()],
+        vec!["journal".into(), "--journal".into(), journal.clone().into()],
+        vec![
+            "journal".into(),
+            "--json".into(),
+            "--journal".into(),
+            journal.clone().into(),
+        ],
+        vec!["list".into()],
+        vec!["list".into(), "--json".into()],
+        vec![pb.clone().into(), "--help".into()],
+        vec![
+            "new".into(),
+            "fresh".into(),
+            "--dir".into(),
+            dir.path().join("new").into(),
+        ],
+    ];
+    for args in cases {
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        unsafe { libc::close(fds[0]) };
+        use std::os::fd::FromRawFd;
+        let writer = unsafe { std::fs::File::from_raw_fd(fds[1]) };
+        let out = harun_process()
+            .args(&args)
+            .current_dir(dir.path())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// A forgotten `;` is shown on the line that lacks it: Rhai reports it at
+/// the next statement, a line that looks fine to a tired reader.
+#[test]
+fn a_missing_semicolon_points_at_the_line_that_lacks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = playbook(
+        &dir,
+        "semi.rhai",
+        "//! Missing semicolon.\nlet a = 1\n\nlet b = a + 1;\n",
+    );
+    let run = harun().arg(&p).run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("semi.rhai:2:10:"), "{}", run.stderr);
+    assert!(run.stderr.contains("2 | let a = 1"), "{}", run.stderr);
+    let run = harun().arg("check").arg(&p).run();
+    run.expect_code(1);
+    assert!(run.stdout.contains("semi.rhai:2:10:"), "{}", run.stdout);
+    assert!(run.stdout.contains("2 | let a = 1"), "{}", run.stdout);
+}
+
+/// `harun lab queus`: a scenario typo is not only "no playbook `queus`".
+#[test]
+fn a_mistyped_lab_scenario_gets_a_did_you_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = harun().current_dir(dir.path()).args(["lab", "queus"]).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("no lab scenario `queus`; did you mean `queues`?"),
+        "{}",
+        run.stderr
+    );
+    let run = harun()
+        .current_dir(dir.path())
+        .args(["lab", "incidnet", "troubleshoot"])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("unknown lab scenario `incidnet`; did you mean `incident`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A primitive called with the wrong types says what it was given and what
+/// it takes, in the words of `harun doc` (not Rust's `&str | ImmutableString`).
+#[test]
+fn a_wrong_argument_type_names_the_signatures_it_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = playbook(
+        &dir,
+        "types.rhai",
+        "//! Wrong types.\nlet n = 3;\nset_state(\"bk_app/app1\", n);\n",
+    );
+    let run = harun().arg(&p).run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("types.rhai:3:1:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "`set_state` does not take (String, int): it takes set_state(server: String, state: String), "
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("ImmutableString"), "{}", run.stderr);
+}

@@ -39,6 +39,14 @@ fn checks_done(lab: &Lab) {
     });
 }
 
+/// `disagreements()` of the run's targets, which must succeed.
+#[track_caller]
+fn disagreements_of(h: Harun) -> Value {
+    let run = h.args(["--json", "-e", "disagreements()"]).run();
+    run.expect_code(0);
+    run.json()
+}
+
 fn sock(lab: &Lab) -> String {
     lab.admin_socket().display().to_string()
 }
@@ -62,19 +70,10 @@ fn two_sockets_name_a_maint_a_drain_a_weight_and_a_disabled_check_on_one_only() 
     let (sa, sb) = (sock(&a), sock(&b));
 
     // One target: nothing to compare.
-    let run = harun()
-        .arg("-s")
-        .arg(&sb)
-        .args(["--json", "-e", "disagreements()"])
-        .run();
-    run.expect_code(0);
-    assert_eq!(run.json(), serde_json::json!([]));
+    let got = disagreements_of(harun().arg("-s").arg(&sb));
+    assert_eq!(got, serde_json::json!([]));
 
-    let run = harun()
-        .args(["-s", &sa, "-s", &sb, "--json", "-e", "disagreements()"])
-        .run();
-    run.expect_code(0);
-    let live = run.json();
+    let live = disagreements_of(harun().args(["-s", &sa, "-s", &sb]));
     let want = set(&[
         (
             "bk_app/app1",
@@ -133,18 +132,8 @@ fn two_sockets_name_a_maint_a_drain_a_weight_and_a_disabled_check_on_one_only() 
     // troubleshoot: one fleet.disagreement finding per row.
     let run = harun()
         .args(["-s", &sa, "-s", &sb])
-        .args(["-c"])
-        .arg(a.config_path())
-        .args(["--haproxy-bin"])
-        .arg(haproxy_bin())
-        .args([
-            "troubleshoot",
-            "-p",
-            "sample=0",
-            "-p",
-            "skip=config,logs,system",
-            "--json",
-        ])
+        .config(a.config_path())
+        .troubleshoot_json(&["config", "logs", "system"])
         .run();
     let report = run.json();
     let found = findings_with(&report, "fleet.disagreement");
@@ -176,29 +165,19 @@ fn two_sockets_name_a_maint_a_drain_a_weight_and_a_disabled_check_on_one_only() 
         .map(|e| e.unwrap().path())
         .find(|p| p.is_dir())
         .expect("a bundle directory");
-    let run = harun()
-        .arg("--replay")
-        .arg(&bundle)
-        .args(["--haproxy-bin", "/nonexistent/haproxy"])
-        .args(["--json", "-e", "disagreements()"])
-        .run();
-    run.expect_code(0);
-    assert_eq!(rows(&run.json()), want);
+    let got = disagreements_of(
+        harun()
+            .arg("--replay")
+            .arg(&bundle)
+            .args(["--haproxy-bin", "/nonexistent/haproxy"]),
+    );
+    assert_eq!(rows(&got), want);
 }
 
 /// An inventory of two local hosts, `lb1` and `lb2`.
 fn inventory(dir: &Path, labs: [&Lab; 2]) -> std::path::PathBuf {
-    let mut text = String::from("[lb]\n");
-    for (i, l) in labs.iter().enumerate() {
-        text.push_str(&format!(
-            "lb{} ansible_connection=local harun_socket={}\n",
-            i + 1,
-            l.admin_socket().display()
-        ));
-    }
-    let p = dir.join("hosts.ini");
-    std::fs::write(&p, text).unwrap();
-    p
+    let hosts = inventory_hosts(&labs.map(Lab::admin_socket), "ansible_connection=local");
+    write_inventory(dir, "hosts.ini", &format!("[lb]\n{hosts}"))
 }
 
 #[test]
@@ -219,13 +198,7 @@ fn inventory_hosts_with_different_configurations_name_the_backends_and_servers_o
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inv = inventory(dir.path(), [&a, &b]);
-    let run = harun()
-        .arg("-i")
-        .arg(&inv)
-        .args(["--json", "-e", "disagreements()"])
-        .run();
-    run.expect_code(0);
-    let got = run.json();
+    let got = disagreements_of(harun().inventory(&inv));
     assert_eq!(
         rows(&got),
         set(&[
@@ -246,16 +219,9 @@ fn inventory_hosts_with_different_configurations_name_the_backends_and_servers_o
     assert_eq!(empty["values"]["lb2"], true);
 
     // With a third host that has bk_more with one of its two servers.
-    let run = harun()
-        .arg("-i")
-        .arg(&inv)
-        .arg("-s")
-        .arg(c.admin_socket())
-        .args(["--json", "-e", "disagreements()"])
-        .run();
-    run.expect_code(0);
+    let got = disagreements_of(harun().inventory(&inv).arg("-s").arg(c.admin_socket()));
     let sc = sock(&c);
-    let got = rows(&run.json());
+    let got = rows(&got);
     assert!(
         got.contains(&(
             "bk_more/m2".into(),
@@ -280,8 +246,7 @@ fn inventory_hosts_with_different_configurations_name_the_backends_and_servers_o
     text.push_str("lb3 ansible_connection=local harun_socket=/nonexistent/h.sock\n");
     std::fs::write(&inv, text).unwrap();
     let run = harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args(["-l", "lb2:lb3", "-s"])
         .arg(c.admin_socket())
         .args(["-e", "disagreements().len()"])
@@ -290,8 +255,7 @@ fn inventory_hosts_with_different_configurations_name_the_backends_and_servers_o
     assert!(run.stdout.contains("target.unreachable"), "{}", run.stdout);
     // One answer of two compares with nothing: an error, never "they agree".
     let run = harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args(["-l", "lb2:lb3", "-e", "disagreements().len()"])
         .run();
     assert!(
@@ -300,17 +264,9 @@ fn inventory_hosts_with_different_configurations_name_the_backends_and_servers_o
         run.stderr
     );
     let run = harun()
-        .arg("-i")
-        .arg(&inv)
-        .args([
-            "-l",
-            "lb2:lb3",
-            "troubleshoot",
-            "-p",
-            "sample=0",
-            "-p",
-            "skip=logs,system",
-        ])
+        .inventory(&inv)
+        .args(["-l", "lb2:lb3"])
+        .troubleshoot(&["logs", "system"])
         .run();
     assert!(
         run.stdout
@@ -331,15 +287,13 @@ fn a_master_cli_worker_is_compared_under_its_worker_name() {
     assert!(reply.trim().is_empty(), "{reply}");
     let mut master = std::ffi::OsString::from("master@");
     master.push(m.master_socket().unwrap());
-    let run = harun()
-        .arg("-s")
-        .arg(&master)
-        .arg("-s")
-        .arg(plain.admin_socket())
-        .args(["--json", "-e", "disagreements()"])
-        .run();
-    run.expect_code(0);
-    let got = run.json();
+    let got = disagreements_of(
+        harun()
+            .arg("-s")
+            .arg(&master)
+            .arg("-s")
+            .arg(plain.admin_socket()),
+    );
     let got = got.as_array().unwrap();
     assert_eq!(got.len(), 1, "{got:#?}");
     assert_eq!(got[0]["name"], "bk_app/app3");
@@ -368,11 +322,7 @@ fn a_server_down_on_one_host_only_is_an_op_state_and_a_check_row() {
     checks_done(&healthy);
     checks_done(&incident);
     let (h, i) = (sock(&healthy), sock(&incident));
-    let run = harun()
-        .args(["-s", &h, "-s", &i, "--json", "-e", "disagreements()"])
-        .run();
-    run.expect_code(0);
-    let got = run.json();
+    let got = disagreements_of(harun().args(["-s", &h, "-s", &i]));
     assert_eq!(
         rows(&got),
         set(&[
@@ -424,14 +374,7 @@ fn troubleshoot_lists_twenty_disagreements_and_counts_the_rest() {
         .arg(a.admin_socket())
         .arg("-s")
         .arg(b.admin_socket())
-        .args([
-            "troubleshoot",
-            "-p",
-            "sample=0",
-            "-p",
-            "skip=config,logs,system",
-            "--json",
-        ])
+        .troubleshoot_json(&["config", "logs", "system"])
         .run();
     let report = run.json();
     let found = findings_with(&report, "fleet.disagreement");

@@ -2,39 +2,10 @@
 //! HAProxy; `--limit`; `targets()`; `harun merge` of real `--json` reports.
 
 use crate::harness::*;
-use harun::lab::{Lab, Scenario};
+use harun::lab::Lab;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// Three labs (or None when haproxy is missing).
-fn three_labs() -> Option<[Lab; 3]> {
-    Some([
-        lab(Scenario::Healthy)?,
-        lab(Scenario::Incident)?,
-        lab(Scenario::Healthy)?,
-    ])
-}
-
-/// An INI inventory of `lb1..lbN` on this machine, one per lab, in groups
-/// `lb` (with a group socket that every host overrides) under `eu`, plus a
-/// remote host that nothing here selects.
-fn ini_inventory(dir: &Path, labs: &[Lab]) -> PathBuf {
-    let mut text = String::from("[lb]\n");
-    for (i, l) in labs.iter().enumerate() {
-        text.push_str(&format!(
-            "lb{} harun_socket={}\n",
-            i + 1,
-            l.admin_socket().display()
-        ));
-    }
-    text.push_str(
-        "\n[lb:vars]\nansible_connection=local\nharun_socket=/nonexistent/group.sock\n\n[eu:children]\nlb\n\n[remote]\nfar1 ansible_host=192.0.2.10\n",
-    );
-    let p = dir.join("hosts.ini");
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn targets_of_rows(run: &Run) -> BTreeSet<String> {
     run.json()
@@ -47,16 +18,14 @@ fn targets_of_rows(run: &Run) -> BTreeSet<String> {
 
 #[test]
 fn inventory_hosts_are_the_targets_and_name_the_rows() {
-    let Some(labs) = three_labs() else {
+    let Some(fleet) = LabFleet::start() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let inv = ini_inventory(dir.path(), &labs);
+    let (labs, dir) = (&fleet.labs, &fleet.dir);
     // Every row's target, once each.
     let script = "stat().map(|r| r.target).reduce(|a, t| if t in a { a } else { a + [t] }, [])";
-    let run = harun()
-        .arg("-i")
-        .arg(&inv)
+    let run = fleet
+        .harun()
         .args(["-l", "lb:!lb3", "--json", "-e", script])
         .run();
     run.expect_code(0);
@@ -66,9 +35,8 @@ fn inventory_hosts_are_the_targets_and_name_the_rows() {
     );
 
     // The union with -s: the socket keeps its address as its name.
-    let run = harun()
-        .arg("-i")
-        .arg(&inv)
+    let run = fleet
+        .harun()
         .args(["-l", "lb1", "-s"])
         .arg(labs[2].admin_socket())
         .args(["--json", "-e", script])
@@ -82,7 +50,6 @@ fn inventory_hosts_are_the_targets_and_name_the_rows() {
     assert_eq!(targets_of_rows(&run), want);
 
     // The same hosts from a YAML inventory, and --forks 1 still reaches all.
-    let yml = dir.path().join("hosts.yml");
     let mut text = String::from("all:\n  children:\n    lb:\n      vars:\n        ansible_connection: local\n      hosts:\n");
     for (i, l) in labs.iter().enumerate() {
         text.push_str(&format!(
@@ -91,10 +58,9 @@ fn inventory_hosts_are_the_targets_and_name_the_rows() {
             l.admin_socket().display()
         ));
     }
-    std::fs::write(&yml, text).unwrap();
+    let yml = write_inventory(dir.path(), "hosts.yml", &text);
     let run = harun()
-        .arg("-i")
-        .arg(&yml)
+        .inventory(&yml)
         .args(["--forks", "1", "--json", "-e", script])
         .run();
     run.expect_code(0);
@@ -106,14 +72,12 @@ fn inventory_hosts_are_the_targets_and_name_the_rows() {
 
 #[test]
 fn targets_gives_the_inventory_view_of_each_target() {
-    let Some(labs) = three_labs() else {
+    let Some(fleet) = LabFleet::start() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let inv = ini_inventory(dir.path(), &labs);
-    let run = harun()
-        .arg("-i")
-        .arg(&inv)
+    let labs = &fleet.labs;
+    let run = fleet
+        .harun()
         .args(["-l", "eu[1]", "-s"])
         .arg(labs[0].admin_socket())
         .args(["--json", "-e", "targets()"])
@@ -139,13 +103,12 @@ fn targets_gives_the_inventory_view_of_each_target() {
 #[test]
 fn unusable_inventories_and_patterns_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("hosts");
-    std::fs::write(
-        &inv,
+    let inv = write_inventory(
+        dir.path(),
+        "hosts",
         "[lb]\nlb1 ansible_connection=local harun_socket=/nonexistent.sock\nlb2 ansible_host=192.0.2.2 harun_socket=admin.sock\n",
-    )
-    .unwrap();
-    let run = harun().arg("-i").arg(&inv).args(["-e", "1"]).run();
+    );
+    let run = harun().inventory(&inv).args(["-e", "1"]).run();
     run.expect_code(2);
     assert!(
         run.stderr
@@ -154,8 +117,7 @@ fn unusable_inventories_and_patterns_are_named() {
         run.stderr
     );
     let run = harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args(["-l", "lbb:!lb2", "-e", "1"])
         .run();
     run.expect_code(2);
@@ -166,8 +128,7 @@ fn unusable_inventories_and_patterns_are_named() {
     );
     // Only lb1: nothing listens there, which is a run error, not a usage one.
     let run = harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args(["-l", "lb1", "-e", "info()"])
         .run();
     run.expect_code(3);
@@ -178,7 +139,7 @@ fn unusable_inventories_and_patterns_are_named() {
         run.stderr
     );
     std::fs::write(&inv, "[lb]\nlb1\n[lb:vars\n").unwrap();
-    let run = harun().arg("-i").arg(&inv).args(["-e", "1"]).run();
+    let run = harun().inventory(&inv).args(["-e", "1"]).run();
     run.expect_code(2);
     assert!(run.stderr.contains("hosts:3: "), "{}", run.stderr);
     let run = harun().args(["-l", "lb", "-e", "1"]).run();
@@ -190,14 +151,7 @@ fn unusable_inventories_and_patterns_are_named() {
 fn report_of(lab: &Lab, dir: &Path, name: &str) -> PathBuf {
     let run = harun()
         .lab(lab)
-        .args([
-            "troubleshoot",
-            "-p",
-            "sample=0",
-            "-p",
-            "skip=logs,system",
-            "--json",
-        ])
+        .troubleshoot_json(&["logs", "system"])
         .run();
     assert!(run.code <= 1, "{}", run.stderr);
     let p = dir.join(format!("{name}.json"));
@@ -216,10 +170,10 @@ fn merged_finding<'a>(fleet: &'a Value, id: &str) -> &'a Value {
 
 #[test]
 fn merge_groups_the_findings_of_real_reports_by_host() {
-    let Some(labs) = three_labs() else {
+    let Some(fleet) = LabFleet::start() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
+    let (labs, dir) = (&fleet.labs, &fleet.dir);
     // One report per host, as Ansible would collect them: lb2 is the incident.
     let lb1 = report_of(&labs[0], dir.path(), "lb1");
     let lb2 = report_of(&labs[1], dir.path(), "lb2");
@@ -231,50 +185,32 @@ fn merge_groups_the_findings_of_real_reports_by_host() {
         .iter()
         .any(|f| f["severity"] == "error" || f["severity"] == "critical");
     run.expect_code(if worst_in { 1 } else { 0 });
-    let fleet = run.json();
-    assert_eq!(fleet["hosts"], serde_json::json!(["lb1", "lb2"]));
+    let merged = run.json();
+    assert_eq!(merged["hosts"], serde_json::json!(["lb1", "lb2"]));
     assert_eq!(
-        merged_finding(&fleet, "servers.down")["hosts"],
+        merged_finding(&merged, "servers.down")["hosts"],
         serde_json::json!(["lb2"])
     );
     // The labs share their configuration's findings.
     assert_eq!(
-        merged_finding(&fleet, "config.no-log")["hosts"],
+        merged_finding(&merged, "config.no-log")["hosts"],
         serde_json::json!(["lb1", "lb2"])
     );
 
     // A report of a run over the inventory: each target is a host; with a
     // dead HAProxy's report, the exit code is the worst of the inputs (3).
-    let inv = ini_inventory(dir.path(), &labs);
-    let run = harun()
-        .arg("-i")
-        .arg(&inv)
-        .args(["-l", "lb2:lb3", "-c"])
-        .arg(labs[0].config_path())
-        .args(["--haproxy-bin"])
-        .arg(haproxy_bin())
-        .args([
-            "troubleshoot",
-            "-p",
-            "sample=0",
-            "-p",
-            "skip=logs,system",
-            "--json",
-        ])
+    let run = fleet
+        .harun()
+        .args(["-l", "lb2:lb3"])
+        .config(labs[0].config_path())
+        .troubleshoot_json(&["logs", "system"])
         .run();
     assert!(run.code <= 1, "{}", run.stderr);
     let fleet_run = dir.path().join("fleet.json");
     std::fs::write(&fleet_run, &run.stdout).unwrap();
     let dead_dir = tempfile::tempdir().unwrap();
     let dead = dead_haproxy(&dead_dir)
-        .args([
-            "troubleshoot",
-            "-p",
-            "sample=0",
-            "-p",
-            "skip=logs,system",
-            "--json",
-        ])
+        .troubleshoot_json(&["logs", "system"])
         .run();
     dead.expect_code(3);
     let dead_json = dir.path().join("lb9.json");
@@ -286,10 +222,10 @@ fn merge_groups_the_findings_of_real_reports_by_host() {
         .arg("--json")
         .run();
     run.expect_code(3);
-    let fleet = run.json();
-    assert_eq!(fleet["hosts"], serde_json::json!(["lb2", "lb3", "lb9"]));
+    let merged = run.json();
+    assert_eq!(merged["hosts"], serde_json::json!(["lb2", "lb3", "lb9"]));
     assert_eq!(
-        merged_finding(&fleet, "servers.down")["hosts"],
+        merged_finding(&merged, "servers.down")["hosts"],
         serde_json::json!(["lb2"])
     );
     let human = harun().arg("merge").arg(&fleet_run).arg(&dead_json).run();
@@ -343,15 +279,13 @@ fn journal_writes(path: &Path) -> Vec<(String, String, String)> {
 
 #[test]
 fn a_rolling_drain_goes_group_by_group_in_inventory_order() {
-    let Some(labs) = three_labs() else {
+    let Some(fleet) = LabFleet::start() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let inv = ini_inventory(dir.path(), &labs);
-    let journal = dir.path().join("journal.jsonl");
-    let run = harun()
-        .arg("-i")
-        .arg(&inv)
+    let labs = &fleet.labs;
+    let journal = fleet.journal();
+    let run = fleet
+        .harun()
         .args(["-l", "lb"])
         .arg("--journal")
         .arg(&journal)
@@ -360,7 +294,7 @@ fn a_rolling_drain_goes_group_by_group_in_inventory_order() {
         .args(["-p", "timeout=20", "-p", "poll=0.2"])
         .run();
     run.expect_code(0);
-    for l in &labs {
+    for l in labs {
         assert_eq!(
             admin_state(l, "bk_app", "app1") & FMAINT,
             FMAINT,
@@ -397,12 +331,11 @@ fn a_rolling_drain_goes_group_by_group_in_inventory_order() {
 
 #[test]
 fn a_rolling_change_stops_at_the_first_group_that_fails_and_says_where() {
-    let Some(labs) = three_labs() else {
+    let Some(fleet) = LabFleet::start() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let inv = ini_inventory(dir.path(), &labs);
-    let journal = dir.path().join("journal.jsonl");
+    let (labs, dir) = (&fleet.labs, &fleet.dir);
+    let journal = fleet.journal();
     // lb2 is the incident lab, where bk_api/api1 is the last UP server of
     // bk_api: its guard refuses. lb1 was drained before; lb3 is never touched.
     let script = r#"
@@ -412,9 +345,8 @@ fn a_rolling_change_stops_at_the_first_group_that_fails_and_says_where() {
                    writes: e.writes.map(|w| w.target + " " + w.outcome) };
         }
         r"#;
-    let run = harun()
-        .arg("-i")
-        .arg(&inv)
+    let run = fleet
+        .harun()
         .args(["-l", "lb"])
         .arg("--journal")
         .arg(&journal)
@@ -458,20 +390,18 @@ fn a_rolling_change_stops_at_the_first_group_that_fails_and_says_where() {
 
     // A host whose HAProxy is down: the change stops there with exit 3,
     // the host after it untouched.
-    let inv2 = dir.path().join("down.ini");
-    std::fs::write(
-        &inv2,
-        format!(
+    let inv2 = write_inventory(
+        dir.path(),
+        "down.ini",
+        &format!(
             "[lb]\nlb1 harun_socket={}\ngone harun_socket={}\nlb3 harun_socket={}\n[lb:vars]\nansible_connection=local\n",
             labs[0].admin_socket().display(),
             dir.path().join("gone.sock").display(),
             labs[2].admin_socket().display()
         ),
-    )
-    .unwrap();
+    );
     let run = harun()
-        .arg("-i")
-        .arg(&inv2)
+        .inventory(&inv2)
         .arg("--journal")
         .arg(&journal)
         .args([
@@ -498,16 +428,14 @@ fn a_rolling_change_stops_at_the_first_group_that_fails_and_says_where() {
 
 #[test]
 fn a_rolling_dry_run_shows_the_plan_group_by_group() {
-    let Some(labs) = three_labs() else {
+    let Some(fleet) = LabFleet::start() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let inv = ini_inventory(dir.path(), &labs);
-    let journal = dir.path().join("journal.jsonl");
+    let labs = &fleet.labs;
+    let journal = fleet.journal();
     let script = "set_state(\"bk_app/app1\", \"drain\"); 1";
-    let run = harun()
-        .arg("-i")
-        .arg(&inv)
+    let run = fleet
+        .harun()
         .args(["-l", "lb"])
         .arg("--journal")
         .arg(&journal)
@@ -531,13 +459,12 @@ fn a_rolling_dry_run_shows_the_plan_group_by_group() {
         "{}",
         run.stderr
     );
-    for l in &labs {
+    for l in labs {
         assert_eq!(admin_state(l, "bk_app", "app1"), 0);
     }
     // The same plan in the report.
-    let run = harun()
-        .arg("-i")
-        .arg(&inv)
+    let run = fleet
+        .harun()
         .args(["-l", "lb"])
         .arg("--journal")
         .arg(&journal)

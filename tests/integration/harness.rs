@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
+mod inventory;
+pub use inventory::*;
+
 /// The haproxy binary to use; `HARUN_TEST_HAPROXY` overrides PATH.
 pub fn haproxy_bin() -> PathBuf {
     std::env::var_os("HARUN_TEST_HAPROXY")
@@ -225,6 +228,38 @@ impl Harun {
         self
     }
 
+    /// An Ansible inventory (`-i`).
+    pub fn inventory(mut self, path: &Path) -> Harun {
+        self.cmd.arg("-i").arg(path);
+        self
+    }
+
+    /// The configuration the checks read (`-c`), judged by the haproxy
+    /// under test.
+    pub fn config(mut self, path: &Path) -> Harun {
+        self.cmd
+            .arg("-c")
+            .arg(path)
+            .arg("--haproxy-bin")
+            .arg(haproxy_bin());
+        self
+    }
+
+    /// `troubleshoot` without its sampling wait, skipping the families in
+    /// `skip` (none when empty).
+    pub fn troubleshoot(mut self, skip: &[&str]) -> Harun {
+        self.cmd.args(["troubleshoot", "-p", "sample=0"]);
+        if !skip.is_empty() {
+            self.cmd.arg("-p").arg(format!("skip={}", skip.join(",")));
+        }
+        self
+    }
+
+    /// [`Harun::troubleshoot`] with its `--json` report.
+    pub fn troubleshoot_json(self, skip: &[&str]) -> Harun {
+        self.troubleshoot(skip).arg("--json")
+    }
+
     pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Harun {
         self.cmd.arg(a);
         self
@@ -304,6 +339,12 @@ pub fn socat(lab: &Lab, cmd: &str) -> String {
 
 /// A server's `status` column from `show stat`.
 pub fn status_of(lab: &Lab, backend: &str, server: &str) -> String {
+    stat_column(lab, backend, server, "status")
+}
+
+/// One column of one `show stat` row (`svname` may be `BACKEND`), read with
+/// socat, not harun.
+pub fn stat_column(lab: &Lab, backend: &str, server: &str, column: &str) -> String {
     let stat = socat(lab, "show stat");
     let header: Vec<&str> = stat
         .lines()
@@ -314,8 +355,8 @@ pub fn status_of(lab: &Lab, backend: &str, server: &str) -> String {
         .collect();
     let idx = header
         .iter()
-        .position(|c| *c == "status")
-        .expect("status column");
+        .position(|c| *c == column)
+        .unwrap_or_else(|| panic!("no {column} column in show stat"));
     for line in stat.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         if f.first() == Some(&backend) && f.get(1) == Some(&server) {

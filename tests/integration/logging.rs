@@ -211,6 +211,36 @@ fn log_check(cfg_text: &str, rsyslog_conf: &str, dropins: &[(&str, &str)]) -> Ve
 const UDP_CFG: &str = "global\n    log 127.0.0.1:514 local0\ndefaults\n    mode http\n    log global\n    option httplog\n";
 
 #[test]
+fn log_check_leaves_out_the_hosts_it_is_told_to_skip_and_only_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg, "global\n    maxconn 100\n").unwrap();
+    let with = |script: &str| harun().config(&cfg).args(["--json", "-e", script]).run();
+    // No log line: logs.none here, nothing once this machine is skipped.
+    let run = with("log_check().map(|f| f.id)");
+    run.expect_code(0);
+    assert_eq!(run.json(), serde_json::json!(["logs.none"]));
+    let run = with(r#"log_check(#{skip_hosts: ["localhost"]}).len() + recorded_findings().len()"#);
+    run.expect_code(0);
+    assert_eq!(run.json(), 0);
+    // A name that is no host of the run, or another option: refused by name.
+    let run = with(r#"log_check(#{skip_hosts: ["lb9"]})"#);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("lb9") && run.stderr.contains("check_hosts(): localhost"),
+        "{}",
+        run.stderr
+    );
+    let run = with(r#"log_check(#{skip: []})"#);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("skip") && run.stderr.contains("expected skip_hosts"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn rsyslog_without_udp_input() {
     let got = log_check(
         UDP_CFG,

@@ -176,6 +176,25 @@ fn troubleshoot_keeps_going_when_haproxy_is_down() {
     );
 }
 
+/// A `lab:queues` test or `harun lab queues PLAYBOOK` reads `show stat` as
+/// soon as the lab has started: the queues must already be there.
+#[test]
+fn the_queues_lab_starts_with_its_queues_built() {
+    let Some(lab) = lab(Scenario::Queues) else {
+        return;
+    };
+    let qcur =
+        |sv: &str, px: &str| -> i64 { stat_column(&lab, px, sv, "qcur").parse().unwrap_or(0) };
+    assert!(
+        qcur("BACKEND", "bk_slow") > 0,
+        "bk_slow has no backend queue yet"
+    );
+    assert!(
+        qcur("pin1", PINNED_BACKEND).max(qcur("pin2", PINNED_BACKEND)) > 0,
+        "{PINNED_BACKEND} has no server queue yet"
+    );
+}
+
 #[test]
 fn inspect_queues_sees_backend_and_server_queues() {
     let Some(lab) = lab(Scenario::Queues) else {

@@ -5,6 +5,7 @@
 
 use crate::harness::*;
 use harun::lab::{Lab, Scenario};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -60,7 +61,13 @@ impl Sshd {
         keygen(&d.join("host_key"));
         keygen(&d.join("user_key"));
         keygen(&d.join("other_host_key"));
-        std::fs::copy(d.join("user_key.pub"), d.join("authorized_keys")).unwrap();
+        // A key the ssh configuration does not name: only an inventory's
+        // ansible_ssh_private_key_file brings it (for `keyonly`).
+        keygen(&d.join("inventory_key"));
+        let authorized: String = ["user_key.pub", "inventory_key.pub"]
+            .map(|k| std::fs::read_to_string(d.join(k)).unwrap())
+            .concat();
+        std::fs::write(d.join("authorized_keys"), authorized).unwrap();
         // sshd checks for its privilege separation directory even when it
         // runs unprivileged; as root (CI) it can be made.
         let _ = std::fs::create_dir_all("/run/sshd");
@@ -85,7 +92,7 @@ impl Sshd {
         std::fs::write(
             d.join("ssh_config"),
             format!(
-                "Host changedkey\n  HostName 127.0.0.1\n  HostKeyAlias changedkey\nHost unknownkey\n  HostName 127.0.0.1\n  HostKeyAlias unknownkey\nHost *\n  IdentityFile {d}/user_key\n  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile {d}/known_hosts\n  GlobalKnownHostsFile /dev/null\n",
+                "Host changedkey\n  HostName 127.0.0.1\n  HostKeyAlias changedkey\nHost unknownkey\n  HostName 127.0.0.1\n  HostKeyAlias unknownkey\nHost keyonly\n  HostName 127.0.0.1\nHost * !keyonly\n  IdentityFile {d}/user_key\nHost *\n  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile {d}/known_hosts\n  GlobalKnownHostsFile /dev/null\n",
                 d = d.display()
             ),
         )
@@ -124,6 +131,11 @@ impl Sshd {
     /// harun with this sshd's client configuration.
     fn harun(&self) -> Harun {
         harun().arg("--ssh-config").arg(self.config())
+    }
+
+    /// An inventory written in this sshd's directory; its path.
+    fn inventory(&self, name: &str, text: &str) -> PathBuf {
+        write_inventory(self.dir.path(), name, text)
     }
 }
 
@@ -203,10 +215,9 @@ fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_port = silent.local_addr().unwrap().port();
     let gone = sshd.dir.path().join("gone.sock");
-    let inv = sshd.dir.path().join("hosts.ini");
-    std::fs::write(
-        &inv,
-        format!(
+    let inv = sshd.inventory(
+        "hosts.ini",
+        &format!(
             "[lb]\n\
              lb1 ansible_host=127.0.0.1 harun_socket={s1}\n\
              lb2 ansible_host=127.0.0.1 harun_socket={s2}\n\
@@ -216,25 +227,35 @@ fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
              unknown ansible_host=unknownkey\n\
              noauth ansible_user=harun-no-such-user\n\
              silent ansible_host=127.0.0.1 ansible_port={silent_port}\n\
+             keyed ansible_host=keyonly ansible_ssh_private_key_file=inventory_key ansible_become=yes\n\
+             keyless ansible_host=keyonly\n\
+             keygone ansible_host=keyonly ansible_ssh_private_key_file=~/harun-no-such-key\n\
+             aliased ansible_ssh_common_args='-o HostKeyAlias=unknownkey'\n\
              [lb:vars]\nansible_port={port}\nansible_host=127.0.0.1\nharun_socket={s1}\n",
             s1 = labs[0].admin_socket().display(),
             s2 = labs[1].admin_socket().display(),
             gone = gone.display(),
         ),
-    )
-    .unwrap();
+    );
     let script = "let t = stat().map(|r| r.target).reduce(|a, t| if t in a { a } else { a + [t] }, []); t.sort(); t.reduce(|a, x| a + x + \" \", \"\")";
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args(["--timeout", "3", "-e", script])
         .run();
-    // Rows from the two hosts that answer, by host name; the others'
-    // errors are findings, which make the exit code 1.
+    // Rows from the hosts that answer, by host name (`keyed` logged in
+    // with the key its inventory line names, relative to the inventory);
+    // the others' errors are findings, which make the exit code 1.
     assert_eq!(
         run.stdout.lines().next(),
-        Some("lb1 lb2 "),
+        Some("keyed lb1 lb2 "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "ansible_become (host keyed) is not used: harun does not switch user on the host"
+        ),
         "{}",
         run.stderr
     );
@@ -248,6 +269,13 @@ fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
         ("unknown", "host key verification failed"),
         ("noauth", "authentication to harun-no-such-user@127.0.0.1"),
         ("silent", "timed out"),
+        ("keyless", "authentication to keyonly"),
+        (
+            "keygone",
+            "harun-no-such-key (ansible_ssh_private_key_file) cannot be read",
+        ),
+        // The inventory's ssh argument reached ssh.
+        ("aliased", "host key verification failed"),
     ] {
         let line = out
             .lines()
@@ -290,13 +318,7 @@ fn troubleshoot_over_ssh_reads_the_hosts_files_and_says_the_same() {
     let mut text = std::fs::read_to_string(lab.config_path()).unwrap();
     text.push_str("\nbackend bk_remote_only\n    mode tcp\n    server r1 127.0.0.1:9\n\nfrontend fe_remote_warn\n    bind 127.0.0.1:9\n    mode tcp\n    option httplog\n    default_backend bk_remote_only\n");
     std::fs::write(&cfg, &text).unwrap();
-    let common = |h: Harun| {
-        h.arg("-c")
-            .arg(&cfg)
-            .arg("--haproxy-bin")
-            .arg(haproxy_bin())
-            .args(["--json", "troubleshoot", "-p", "sample=0"])
-    };
+    let common = |h: Harun| h.config(&cfg).troubleshoot_json(&[]);
     let local = common(harun().arg("-s").arg(lab.admin_socket())).run();
     let before = commands_run(&sshd);
     let remote = common(sshd.harun().arg("-s").arg(sshd.url(lab.admin_socket()))).run();
@@ -334,24 +356,18 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
     let closed = free_port();
     // A generous --timeout: lb1's checks are commands over SSH, slow on a
     // loaded machine; `refused` fails at once whatever the bound.
-    let inv = sshd.dir.path().join("hosts.ini");
-    std::fs::write(
-        &inv,
-        format!(
+    let inv = sshd.inventory(
+        "hosts.ini",
+        &format!(
             "[lb]\nlb1 ansible_port={port}\nrefused ansible_port={closed}\n[lb:vars]\nansible_host=127.0.0.1\nharun_socket={s}\n",
             port = sshd.port,
             s = labs[0].admin_socket().display(),
         ),
-    )
-    .unwrap();
+    );
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
-        .arg("-c")
-        .arg(labs[0].config_path())
-        .arg("--haproxy-bin")
-        .arg(haproxy_bin())
+        .inventory(&inv)
+        .config(labs[0].config_path())
         .args(["--timeout", "10", "--json", "-e"])
         .arg("config_lint().map(|f| `${f.target} ${f.id} ${f.evidence}`)")
         .run();
@@ -381,8 +397,7 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
     // One host's facts from several hosts: refused by name, never picked.
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args(["--timeout", "10", "-e", "system_check()"])
         .run();
     assert!(run.stderr.contains("lb1, refused"), "{}", run.stderr);
@@ -390,8 +405,7 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
     // info` of its own socket; `refused` one finding naming it.
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args(["--timeout", "10", "--json", "-e"])
         .arg(
             "#{checks: system_checks().map(|h| `${h.target} ${h.check.cpus.online > 0} ${h.check.source}`),
@@ -414,21 +428,10 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
     // troubleshoot says so in its summary instead of leaving the host out.
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
-        .arg("-c")
-        .arg(labs[0].config_path())
-        .arg("--haproxy-bin")
-        .arg(haproxy_bin())
-        .args([
-            "--timeout",
-            "3",
-            "troubleshoot",
-            "-p",
-            "sample=0",
-            "-p",
-            "skip=logs",
-        ])
+        .inventory(&inv)
+        .config(labs[0].config_path())
+        .args(["--timeout", "3"])
+        .troubleshoot(&["logs"])
         .run();
     assert!(
         run.stdout
@@ -444,20 +447,10 @@ fn ssh_hosts_checks_go_on_when_one_host_fails() {
     // lint and the logging check both met it.
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
-        .arg("-c")
-        .arg(labs[0].config_path())
-        .arg("--haproxy-bin")
-        .arg(haproxy_bin())
-        .args([
-            "--timeout",
-            "10",
-            "--json",
-            "troubleshoot",
-            "-p",
-            "sample=0",
-        ])
+        .inventory(&inv)
+        .config(labs[0].config_path())
+        .args(["--timeout", "10"])
+        .troubleshoot_json(&[])
         .run();
     let report = run.json();
     let unreadable: Vec<_> = findings_with(&report, "config.unreadable")
@@ -473,25 +466,20 @@ fn a_rolling_drain_over_ssh_stops_at_the_host_whose_haproxy_is_down() {
         return;
     };
     let d = sshd.dir.path();
-    let inv = d.join("rolling.ini");
-    std::fs::write(
-        &inv,
-        format!(
-            "[lb]\nlb1 harun_socket={}\nlb2 harun_socket={}\nlb3 harun_socket={}\n\
-             [lb:vars]\nansible_host=127.0.0.1\nansible_port={}\n",
-            labs[0].admin_socket().display(),
-            // lb2's HAProxy is down: its socket is gone.
-            d.join("gone.sock").display(),
-            labs[2].admin_socket().display(),
+    // lb2's HAProxy is down: its socket is gone.
+    let gone = d.join("gone.sock");
+    let hosts = inventory_hosts(&[labs[0].admin_socket(), &gone, labs[2].admin_socket()], "");
+    let inv = sshd.inventory(
+        "rolling.ini",
+        &format!(
+            "[lb]\n{hosts}[lb:vars]\nansible_host=127.0.0.1\nansible_port={}\n",
             sshd.port
         ),
-    )
-    .unwrap();
+    );
     let journal = d.join("journal.jsonl");
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .arg("--journal")
         .arg(&journal)
         .args(["--serial", "1", "--yes", "--timeout", "5", "drain_server"])
@@ -587,20 +575,17 @@ fn a_master_cli_over_ssh_is_its_workers_as_on_the_host() {
     assert_eq!(rows(&remote, &url), local_rows);
     // A write through it reaches the worker, and an inventory host says
     // `master@PATH` for its master CLI: its workers are named by the host.
-    let inv = sshd.dir.path().join("master.ini");
-    std::fs::write(
-        &inv,
-        format!(
+    let inv = sshd.inventory(
+        "master.ini",
+        &format!(
             "lb1 ansible_host=127.0.0.1 ansible_port={} harun_socket=master@{}\n",
             sshd.port,
             master.display()
         ),
-    )
-    .unwrap();
+    );
     let run = sshd
         .harun()
-        .arg("-i")
-        .arg(&inv)
+        .inventory(&inv)
         .args([
             "--yes",
             "-e",
@@ -646,4 +631,73 @@ fn an_account_that_runs_no_commands_keeps_its_socket_but_checks_nothing() {
     );
     // Never a verdict from what the forced command printed.
     assert!(!found.contains("config.invalid"), "{found}");
+}
+
+#[test]
+fn troubleshoot_over_two_hosts_says_a_logging_problem_once_per_host() {
+    let Some((sshd, labs)) = setup(1) else {
+        return;
+    };
+    let lab = &labs[0];
+    let url = sshd.url(lab.admin_socket());
+    // Two check hosts reading the same files: this machine (the local
+    // socket) and the SSH host. The lab's configuration has no `log` line.
+    let run = sshd
+        .harun()
+        .arg("-s")
+        .arg(lab.admin_socket())
+        .args(["-s", &url, "--timeout", "10"])
+        .config(lab.config_path())
+        .troubleshoot_json(&["system"])
+        .run();
+    let report = run.json();
+    let said = |id: &str| -> Vec<String> {
+        let mut hosts: Vec<String> = findings_with(&report, id)
+            .iter()
+            .map(|f| f["target"].as_str().unwrap_or("localhost").to_string())
+            .collect();
+        hosts.sort();
+        hosts
+    };
+    // The lint's config.no-log for each host, and not log_check's
+    // logs.none for the same missing line as well.
+    assert_eq!(
+        said("config.no-log"),
+        ["localhost", url.as_str()],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(said("logs.none"), Vec::<String>::new(), "{report:#}");
+
+    // A configuration the lint finds no logging problem in: log_check()
+    // judges each host's logging on its own.
+    let cfg = sshd.dir.path().join("logged.cfg");
+    let text = std::fs::read_to_string(lab.config_path())
+        .unwrap()
+        .replacen("global\n", "global\n    log 127.0.0.1:514 local0\n", 1);
+    assert!(text.contains("log 127.0.0.1:514"), "{text}");
+    std::fs::write(&cfg, text).unwrap();
+    let run = sshd
+        .harun()
+        .arg("-s")
+        .arg(lab.admin_socket())
+        .args(["-s", &url, "--timeout", "10"])
+        .config(&cfg)
+        .troubleshoot_json(&["system"])
+        .run();
+    let report = run.json();
+    let logs: BTreeSet<String> = all_findings(&report)
+        .iter()
+        .filter(|f| f["id"].as_str().unwrap_or_default().starts_with("logs."))
+        .map(|f| f["target"].as_str().unwrap_or("localhost").to_string())
+        .collect();
+    assert_eq!(
+        logs,
+        BTreeSet::from(["localhost".to_string(), url.clone()]),
+        "{report:#}"
+    );
+    assert!(
+        findings_with(&report, "config.no-log").is_empty(),
+        "{report:#}"
+    );
 }
