@@ -107,6 +107,11 @@ pub const DEFAULT_MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 
 const PROMPT: &[u8] = b"\n> ";
 
+/// A session's first read buffer, and the most it grows to (a 20,000-server
+/// `show stat` streams through it in 256 KiB reads).
+const READ_BUF_START: usize = 16 * 1024;
+const READ_BUF_MAX: usize = 256 * 1024;
+
 const CUT: &str = "the connection closed in the middle of the reply (it did not end with HAProxy's empty line): nothing of it is used";
 
 const IDLE_CLOSE: &str = "HAProxy closed the connection (idle `stats timeout`, reload or restart)";
@@ -120,8 +125,11 @@ pub struct Session {
     max_reply: usize,
     /// The deadline the next exchange inherits (see [`Session::carry`]).
     carried: Option<Instant>,
-    /// Read buffer, reused for every reply.
+    /// Read buffer, reused for every reply; it starts small (a fleet opens
+    /// many sessions for short replies) and grows while reads fill it.
     buf: Box<[u8]>,
+    /// The last read filled `buf`: the next one gets a larger one.
+    grow: bool,
     /// Size of the last reply, to size the next one's buffer.
     size_hint: usize,
     /// When the last exchange ended.
@@ -346,6 +354,7 @@ impl Session {
             max_reply,
             carried: None,
             buf: vec![0u8; buf_size].into_boxed_slice(),
+            grow: false,
             size_hint: 4096,
             last_used: std::time::Instant::now(),
             handshake: None,
@@ -364,7 +373,7 @@ impl Session {
         deadline: Instant,
     ) -> Result<Session> {
         let mut session =
-            Session::connect(address, io_timeout, max_reply, 256 * 1024, deadline).await?;
+            Session::connect(address, io_timeout, max_reply, READ_BUF_START, deadline).await?;
         // Sent with the first command, in one write: HAProxy reads the lines
         // in order and `prompt` comes first, so each line answers with its
         // own prompt, and `operator` applies before the command.
@@ -390,7 +399,8 @@ impl Session {
             timeout: io_timeout,
             max_reply,
             carried: None,
-            buf: vec![0u8; 256 * 1024].into_boxed_slice(),
+            buf: vec![0u8; READ_BUF_START].into_boxed_slice(),
+            grow: false,
             size_hint: 4096,
             last_used: std::time::Instant::now(),
             handshake: Some((Vec::new(), pre.prompts)),
@@ -526,6 +536,7 @@ impl Session {
         let Session {
             stream,
             buf,
+            grow,
             address,
             ..
         } = self;
@@ -579,12 +590,14 @@ impl Session {
                     scanned -= start;
                     start = 0;
                 }
+                grow_if_filled(buf, *grow);
                 let n = read_into(&mut reader, buf, &io, &label, acc.len() - start, deadline)
                     .await
                     .map_err(|e| match replies.len() < skip {
                         true => over_ssh(address, e),
                         false => e,
                     })?;
+                *grow = n == buf.len();
                 acc.extend_from_slice(&buf[..n]);
             }
         };
@@ -733,7 +746,8 @@ impl Session {
             timeout: self.timeout,
             max_reply: self.max_reply,
         };
-        read_into(
+        grow_if_filled(&mut self.buf, self.grow);
+        let n = read_into(
             &mut self.stream,
             &mut self.buf,
             &io,
@@ -741,7 +755,9 @@ impl Session {
             received,
             deadline,
         )
-        .await
+        .await?;
+        self.grow = n == self.buf.len();
+        Ok(n)
     }
 
     fn lost(&self, label: &str, detail: String) -> Error {
@@ -809,6 +825,14 @@ fn find_prompt(bytes: &[u8]) -> Option<usize> {
             return Some(at);
         }
         from = at + 1;
+    }
+}
+
+/// A larger read buffer when the last read filled it (up to
+/// [`READ_BUF_MAX`]). Called between reads: what `buf` held was handed on.
+fn grow_if_filled(buf: &mut Box<[u8]>, filled: bool) {
+    if filled && buf.len() < READ_BUF_MAX {
+        *buf = vec![0u8; (buf.len() * 4).min(READ_BUF_MAX)].into_boxed_slice();
     }
 }
 
