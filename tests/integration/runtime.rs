@@ -126,3 +126,54 @@ fn a_session_haproxy_closed_is_reopened_and_is_not_a_reload() {
         );
     });
 }
+
+#[test]
+fn the_cli_connects_while_it_starts_and_lets_go_of_a_session_it_does_not_use() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    // CLI sessions on the admin socket as HAProxy lists them, this one included.
+    let cli_sessions = || {
+        socat(&lab, "show sess")
+            .lines()
+            .filter(|l| l.contains("fe=GLOBAL"))
+            .count()
+    };
+    let idle = cli_sessions();
+    let mut child = harun_process()
+        .arg("-s")
+        .arg(lab.admin_socket())
+        .args(["-e", "sleep(6); stat().len()"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn harun");
+    // Opened as the run starts, before the playbook asks anything...
+    let mut seen = Vec::new();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < until {
+        seen.push(cli_sessions());
+        if seen.contains(&(idle + 1)) && *seen.last().unwrap() == idle {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // ...and closed while the playbook sleeps: HAProxy serves few CLI
+    // connections at once (`stats maxconn`).
+    assert!(seen.contains(&(idle + 1)), "never preconnected: {seen:?}");
+    assert_eq!(
+        seen.last(),
+        Some(&idle),
+        "the unused session is held: {seen:?}"
+    );
+    // The first command then opens a session of its own.
+    let out = child.wait_with_output().expect("harun");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<u32>()
+            .unwrap()
+            > 0,
+        "{out:?}"
+    );
+}
