@@ -322,7 +322,7 @@ impl Runner {
                     report.value = Some(script::to_json(&v));
                 }
             }
-            Err(e) => report.error = Some(errors::describe(&e, name, source)),
+            Err(e) => report.fail(errors::describe(&e, name, source)),
         }
         report.targets = self.target_infos();
         report

@@ -482,7 +482,7 @@ impl Session<'_> {
         let mut report = self.ctx.take_report();
         report.playbook = src.name.clone();
         if let Err(e) = &outcome {
-            report.error = Some(errors::describe(e, &src.name, &src.text));
+            report.fail(errors::describe(e, &src.name, &src.text));
         }
         if self.json {
             out(&serde_json::to_string_pretty(&report).unwrap_or_default());
