@@ -412,12 +412,12 @@ fn error_rates_come_from_two_samples_under_real_traffic() {
 }
 
 #[test]
-fn team_playbooks_may_read_parameters_they_do_not_declare() {
+fn team_playbooks_take_only_the_parameters_they_declare() {
     let dir = tempfile::tempdir().unwrap();
     let pb = playbook(
         &dir,
         "team.rhai",
-        "//! A team playbook.\n//! @param backend   the backend\nlet v = param(\"verbose\", false);\n`${param(\"backend\", \"\")} ${v}`\n",
+        "//! A team playbook.\n//! @param backend   the backend\n//! @param verbose=false  say more\nlet v = param(\"verbose\", false);\n`${param(\"backend\", \"\")} ${v}`\n",
     );
     let run = harun()
         .arg(&pb)
@@ -427,7 +427,9 @@ fn team_playbooks_may_read_parameters_they_do_not_declare() {
     let run = harun().arg(&pb).args(["-p", "verbsoe=true"]).run();
     run.expect_code(2);
     assert!(
-        run.stderr.contains("unknown parameter `verbsoe`"),
+        run.stderr.contains(
+            "team.rhai: unknown parameter `verbsoe` (did you mean `verbose`?): it takes `backend`, `verbose`"
+        ),
         "{}",
         run.stderr
     );
