@@ -283,7 +283,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg(
         "param",
         &["name: String", "String"],
-        "The value of `-p name=value`; an error naming the parameter when it is missing.",
+        "The value of `-p name=value`; an error naming the parameter when it is missing.\nA playbook with a `//!` header reads only the names its `@param` lines declare.",
     )
     .register_into_engine(engine, move |name: &str| -> R<String> {
         refuse_read(&c, name)?;
@@ -296,7 +296,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         })
     });
     let c = ctx.clone();
-    reg("param", &["name: String", "default: ?", "?"], "The value of `-p name=value`, converted to the type of `default`\n(int, float, bool or string); `default` when not given.")
+    reg("param", &["name: String", "default: ?", "?"], "The value of `-p name=value`, converted to the type of `default`\n(int, float, bool or string); `default` when not given. A playbook with a\n`//!` header reads only the names its `@param` lines declare.")
         .register_into_engine(engine, move |name: &str, default: Dynamic| -> R<Dynamic> {
             refuse_read(&c, name)?;
             match c.settings.params.get(name) {

@@ -78,7 +78,7 @@ impl Contract {
                     ));
                 }
                 Contract::AdHoc => {
-                    let Some(facts) = facts else { return None };
+                    let facts = facts?;
                     // A name computed at run time may read any parameter.
                     if facts.params.iter().any(|r| r.name.is_none()) {
                         return None;
