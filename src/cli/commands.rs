@@ -322,17 +322,19 @@ fn run_playbook(settings: Settings, g: &GlobalOpts, name: &str) -> i32 {
     };
     match runner.run_playbook(name) {
         Ok(report) => finish(&report, g.json),
-        // No such playbook, a parameter it does not take: `--json` still
-        // gets one report, whose `error` and `worst` say the run never started.
-        Err(e) => {
-            let mut report = Report {
-                playbook: name.to_string(),
-                ..Report::default()
-            };
-            report.fail(crate::base::report::RunError::before_run(&e));
-            finish(&report, g.json)
-        }
+        Err(e) => refused_before_run(name, &e, g.json),
     }
+}
+
+/// No such playbook, a parameter it does not take: `--json` still gets one
+/// report, whose `error` and `worst` say the run never started.
+fn refused_before_run(playbook: &str, e: &crate::Error, json: bool) -> i32 {
+    let mut report = Report {
+        playbook: playbook.to_string(),
+        ..Report::default()
+    };
+    report.fail(crate::base::report::RunError::before_run(e));
+    finish(&report, json)
 }
 
 fn print_value(v: &serde_json::Value) {
@@ -486,8 +488,7 @@ fn lab(
                     Scenario::NAMES.join(", ")
                 ));
             }
-            error(&e.to_string());
-            return ExitCode::Usage as i32;
+            return refused_before_run(p, &e, g.json);
         }
     }
     // Signals are watched from here on: Ctrl-C while the lab starts (it may

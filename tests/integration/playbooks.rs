@@ -443,14 +443,19 @@ fn harun_lab_refuses_a_parameter_typo_before_starting_haproxy() {
     let run = harun()
         .args(["--haproxy-bin"])
         .arg(haproxy_bin())
-        .args(["lab", "troubleshoot", "-p", "sampel=0"])
+        .args(["lab", "troubleshoot", "-p", "sampel=0", "--json"])
         .run();
     run.expect_code(2);
     assert!(
-        run.stderr.contains("unknown parameter `sampel`"),
+        run.stderr
+            .contains("unknown parameter `sampel` (did you mean `sample`?)"),
         "{}",
         run.stderr
     );
+    // `--json`: the report of a run that never started.
+    let v = run.json();
+    assert_eq!(v["worst"], "error", "{}", run.stdout);
+    assert_eq!(v["error"]["exit_code"], 2, "{}", run.stdout);
     assert!(
         !run.stderr.contains("starting haproxy"),
         "the lab started first: {}",
