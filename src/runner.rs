@@ -20,6 +20,7 @@ use crate::base::report::{Report, TargetInfo};
 use crate::base::sink::{Confirm, NullSink, Sink};
 use crate::runtime::replay::Bundle;
 use crate::runtime::Address;
+use crate::script::params::{self, Contract};
 use crate::script::playbooks;
 use crate::script::settings::{Limits, Settings};
 use crate::script::{self, errors, Ctx};
@@ -302,13 +303,17 @@ impl Runner {
     }
 
     /// Run playbook text. Errors inside the playbook are in `report.error`.
+    /// A source with a `//!` header may read only the parameters it declares
+    /// (see [`crate::script::params`]).
     pub fn run_source(&self, name: &str, source: &str, dir: Option<PathBuf>) -> Report {
-        self.run_inner(name, source, dir, false)
+        let contract = Contract::of(&playbooks::parse_header(name, "", source));
+        self.run_inner(name, source, dir, false, contract)
     }
 
     /// Evaluate an expression; its value is in `report.value`.
     pub fn eval(&self, expr: &str) -> Report {
-        let mut report = self.run_inner("-e", expr, Some(PathBuf::from(".")), true);
+        let mut report =
+            self.run_inner("-e", expr, Some(PathBuf::from(".")), true, Contract::AdHoc);
         if let Some(e) = report.error.as_mut().filter(|e| e.is_environment()) {
             e.forget_location();
             e.file = None;
@@ -322,10 +327,21 @@ impl Runner {
         source: &str,
         dir: Option<PathBuf>,
         keep_value: bool,
+        contract: Contract,
     ) -> Report {
         self.ctx.begin_run(name);
         let engine = script::build_engine(&self.ctx, dir);
         let outcome = compile(&engine, name, source).and_then(|ast| {
+            params::check_reads(&contract, &ast)?;
+            // `-e`: what it reads is its declaration; a `-p` it never reads is a typo.
+            if keep_value && self.ctx.settings.strict_params {
+                let facts = script::facts::collect(&ast);
+                let given = self.ctx.settings.params.keys();
+                if let Some(m) = contract.refuse_given(name, Some(&facts), given) {
+                    return Err(errors::to_rhai(Error::Playbook(m)));
+                }
+            }
+            self.ctx.set_param_contract(contract);
             let mut scope = Scope::new();
             engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
         });
@@ -337,7 +353,7 @@ impl Runner {
                     report.value = Some(script::to_json(&v));
                 }
             }
-            Err(e) => report.error = Some(errors::describe(&e, name, source)),
+            Err(e) => report.fail(errors::describe(&e, name, source)),
         }
         report.targets = self.target_infos();
         report

@@ -217,7 +217,10 @@ pub struct Report {
     /// Lines the playbook printed with `print`/`log`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output: Vec<String>,
-    /// Worst severity among findings (`ok` when there are none).
+    /// Worst severity of the run: the worst finding (`ok` when there are
+    /// none), and at least `error` when the run stopped on an error (`error`
+    /// is set), so that a reader of this field alone never takes a run that
+    /// did not finish for a clean one.
     pub worst: Severity,
     /// The value of the last expression (for `-e`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -269,6 +272,22 @@ pub struct RunError {
 }
 
 impl RunError {
+    /// An error met before the playbook ran (no such playbook, a parameter
+    /// it does not take): no line to point at (the report's `playbook` and
+    /// the message name the playbook).
+    pub fn before_run(e: &crate::base::error::Error) -> RunError {
+        RunError {
+            kind: e.kind().to_string(),
+            message: e.to_string(),
+            file: None,
+            line: None,
+            column: None,
+            source_line: None,
+            exit_code: e.exit_code() as i32,
+            reported: false,
+        }
+    }
+
     /// Whether this error comes from the world outside the playbook (HAProxy
     /// down, no such server, a file that cannot be read, Ctrl-C) rather than
     /// from the playbook's own code (syntax, a thrown message, a limit).
@@ -359,6 +378,14 @@ impl Report {
         }
     }
 
+    /// Record why the run stopped: `worst` becomes at least `error`, as the
+    /// exit code is not 0 either. Every front end and the runner set
+    /// `error` through here.
+    pub fn fail(&mut self, error: RunError) {
+        self.worst = self.worst.max(Severity::Error);
+        self.error = Some(error);
+    }
+
     /// Findings sorted worst first, keeping the playbook's order within a severity.
     pub fn ranked_findings(&self) -> Vec<&Finding> {
         let mut v: Vec<&Finding> = self.findings.iter().collect();
@@ -446,6 +473,20 @@ mod tests {
         assert_eq!(r.findings.len(), 5, "{:#?}", r.findings);
         assert_eq!(r.findings[0].evidence.len(), 3);
         assert_eq!(r.findings[4].evidence.len(), 2);
+    }
+
+    #[test]
+    fn a_failed_run_is_at_least_error_whatever_its_findings() {
+        let mut r = Report::default();
+        r.push_finding(Finding::new(Severity::Warning, "a", "a"));
+        let e = crate::base::error::Error::Playbook("x: unknown parameter".into());
+        r.fail(RunError::before_run(&e));
+        assert_eq!(r.worst, Severity::Error);
+        assert_eq!(r.exit_code(), 2);
+        // A critical finding stays critical.
+        r.push_finding(Finding::new(Severity::Critical, "b", "b"));
+        r.fail(RunError::before_run(&e));
+        assert_eq!(r.worst, Severity::Critical);
     }
 
     #[test]

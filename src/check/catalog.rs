@@ -57,12 +57,7 @@ pub struct Catalog {
     signatures: BTreeMap<String, Vec<String>>,
 }
 
-/// A name a script can call: getters are `get$x`, operators are symbols.
-pub fn callable_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-        && chars.all(|c| c.is_alphanumeric() || c == '_')
-}
+pub use crate::script::facts::callable_name;
 
 impl Catalog {
     /// Every function registered in `engine` (harun's primitives and Rhai's

@@ -7,7 +7,9 @@
 //! The library returns [`Problem`]s; the CLI renders them.
 
 pub mod catalog;
-pub mod facts;
+/// The AST walk lives with the runner, which reads `param()` calls before a
+/// run too; re-exported here, where it started.
+pub use crate::script::facts;
 
 use crate::base::error::{Error, Result};
 use crate::base::suggest::best;
@@ -454,13 +456,13 @@ fn params(
     facts: &Facts,
     modules: &BTreeMap<String, Option<Module>>,
 ) {
-    let declared: Vec<&str> = header.params.iter().map(|p| p.name.as_str()).collect();
+    let declared: Vec<String> = header.params.iter().map(|p| p.name.clone()).collect();
     for read in &facts.params {
         let Some(name) = &read.name else { continue };
-        if declared.contains(&name.as_str()) {
+        // The same test a run applies before it starts.
+        let Some(near) = crate::script::params::undeclared(name, &declared) else {
             continue;
-        }
-        let near = best(name, declared.iter().copied(), |_| true);
+        };
         let (message, suggestion, help) = match near {
             Some(n) => (
                 format!("parameter `{name}` is not declared in the header; did you mean `{n}`?"),

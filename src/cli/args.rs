@@ -189,7 +189,8 @@ pub struct GlobalOpts {
     #[arg(short = 'p', long = "param", value_name = "KEY=VALUE", global = true)]
     pub params: Vec<String>,
 
-    /// One JSON document on stdout instead of text.
+    /// One JSON report on stdout instead of text, also when the run stops on
+    /// an error (`-e`: the value alone, or the report when the run stops).
     #[arg(long, global = true)]
     pub json: bool,
 

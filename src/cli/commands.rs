@@ -323,11 +323,19 @@ fn run_playbook(settings: Settings, g: &GlobalOpts, name: &str) -> i32 {
     };
     match runner.run_playbook(name) {
         Ok(report) => finish(&report, g.json),
-        Err(e) => {
-            error(&e.to_string());
-            e.exit_code() as i32
-        }
+        Err(e) => refused_before_run(name, &e, g.json),
     }
+}
+
+/// No such playbook, a parameter it does not take: `--json` still gets one
+/// report, whose `error` and `worst` say the run never started.
+fn refused_before_run(playbook: &str, e: &crate::Error, json: bool) -> i32 {
+    let mut report = Report {
+        playbook: playbook.to_string(),
+        ..Report::default()
+    };
+    report.fail(crate::base::report::RunError::before_run(e));
+    finish(&report, json)
 }
 
 fn print_value(v: &serde_json::Value) {
@@ -383,11 +391,10 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
     };
     let report = runner.eval(expr);
     if g.json {
-        if let Some(e) = &report.error {
-            if !e.reported {
-                error(&e.render());
-            }
-            return report.exit_code();
+        // A run that stopped: the report (its `error` says why) instead of a
+        // value that was never computed. Exit 0 or 1: the value alone.
+        if report.error.is_some() {
+            return finish(&report, true);
         }
         let mut out = std::io::stdout().lock();
         let _ = serde_json::to_writer_pretty(
@@ -482,8 +489,7 @@ fn lab(
                     Scenario::NAMES.join(", ")
                 ));
             }
-            error(&e.to_string());
-            return ExitCode::Usage as i32;
+            return refused_before_run(p, &e, g.json);
         }
     }
     // Signals are watched from here on: Ctrl-C while the lab starts (it may

@@ -115,11 +115,38 @@ pub fn findings(report: &Report) -> String {
             (n > 0).then(|| format!("{n} {s}"))
         })
         .collect();
+    // As `worst` in the JSON report: a run that stopped is never `OK`, and
+    // the summary says why the findings may be incomplete.
+    let stopped = report
+        .error
+        .as_ref()
+        .map(|e| format!("; the run stopped early ({})", e.kind))
+        .unwrap_or_default();
     let worst = style(report.worst);
     out.push_str(&format!(
-        "\n{worst}{}{worst:#}: {}\n",
+        "\n{worst}{}{worst:#}: {}{stopped}\n",
         label(report.worst),
         parts.join(", ")
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::error::Error;
+    use crate::base::report::{Finding, RunError};
+
+    #[test]
+    fn a_run_that_stopped_is_never_summed_up_as_ok() {
+        let mut r = Report::default();
+        r.push_finding(Finding::new(Severity::Ok, "config.valid", "valid"));
+        assert!(!findings(&r).contains("stopped"));
+        r.fail(RunError::before_run(&Error::Interrupted));
+        let text = findings(&r);
+        assert!(
+            text.contains("ERROR") && text.contains("1 ok; the run stopped early (interrupted)"),
+            "{text}"
+        );
+    }
 }

@@ -12,6 +12,7 @@ pub mod helper;
 use crate::base::report::{Report, RunError, Table};
 use crate::output::{display, render};
 use crate::runner::Runner;
+use crate::script::params::{self, Contract};
 use crate::script::playbooks;
 use crate::script::{errors, to_json, Catalog, Ctx};
 use helper::{Names, ReplHelper, DOT_COMMANDS};
@@ -442,7 +443,17 @@ impl Session<'_> {
             return crate::output::error(&e.to_string());
         }
         let mut engine = self.runner.engine(src.dir.clone());
-        // `param()` reads this run's parameters, not the session's -p.
+        // `param()` reads this run's parameters, not the session's -p, and
+        // only those the playbook declares.
+        let contract = Contract::of(&doc);
+        let refuse = {
+            let contract = contract.clone();
+            move |name: &str| match contract.refuse_read(name) {
+                Some(m) => Err(errors::to_rhai(crate::base::error::Error::Playbook(m))),
+                None => Ok(()),
+            }
+        };
+        let refuse1 = refuse.clone();
         let p = Arc::new(params);
         let p1 = p.clone();
         crate::script::reg(
@@ -451,6 +462,7 @@ impl Session<'_> {
             "The value of a parameter.",
         )
         .register_into_engine(&mut engine, move |name: &str| {
+            refuse1(name)?;
             p1.get(name).cloned().ok_or_else(|| {
                 errors::invalid(
                     "parameter",
@@ -465,6 +477,7 @@ impl Session<'_> {
             "The value of a parameter, typed like `default`.",
         )
         .register_into_engine(&mut engine, move |name: &str, default: Dynamic| {
+            refuse(name)?;
             match p.get(name) {
                 Some(raw) => typed_param(name, raw, &default),
                 None => Ok(default),
@@ -477,12 +490,13 @@ impl Session<'_> {
             .map_err(|e| Box::new(EvalAltResult::ErrorParsing(*e.0, e.1)))
             .and_then(|mut ast| {
                 ast.set_source(src.name.as_str());
+                params::check_reads(&contract, &ast)?;
                 engine.eval_ast_with_scope::<Dynamic>(&mut Scope::new(), &ast)
             });
         let mut report = self.ctx.take_report();
         report.playbook = src.name.clone();
         if let Err(e) = &outcome {
-            report.error = Some(errors::describe(e, &src.name, &src.text));
+            report.fail(errors::describe(e, &src.name, &src.text));
         }
         if self.json {
             out(&serde_json::to_string_pretty(&report).unwrap_or_default());

@@ -16,6 +16,7 @@ use crate::base::sink::{Confirm, Event, Sink, WriteNotice};
 use crate::runtime::replay::Bundle;
 use crate::runtime::ssh::Remote;
 use crate::runtime::{Client, Command, ServerRef};
+use crate::script::params::Contract;
 use crate::script::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -57,6 +58,9 @@ pub struct Ctx {
     /// Only the REPL completes names: playbook runs skip building the catalog.
     pub track_catalog: AtomicBool,
     playbook: Mutex<String>,
+    /// What `param()` may read in this run (`begin_run`: ad hoc, as `-e`
+    /// and REPL lines; a playbook run sets its header's declarations).
+    params: Mutex<Contract>,
     versions: Mutex<BTreeMap<String, String>>,
     /// Configurations loaded in this run (cleared by `begin_run`).
     models: Mutex<Vec<CachedModel>>,
@@ -166,6 +170,7 @@ impl Ctx {
             catalog: RwLock::new(Catalog::default()),
             track_catalog: AtomicBool::new(false),
             playbook: Mutex::new(String::new()),
+            params: Mutex::new(Contract::AdHoc),
             versions: Mutex::new(BTreeMap::new()),
             models: Mutex::new(Vec::new()),
             bundles: Mutex::new(BTreeSet::new()),
@@ -237,6 +242,7 @@ impl Ctx {
             ..Report::default()
         };
         *lock(&self.playbook) = playbook.to_string();
+        *lock(&self.params) = Contract::AdHoc;
         *lock(&self.deadline) = self.settings.max_time.map(|d| Instant::now() + d);
         self.confirmed.store(false, Ordering::SeqCst);
         lock(&self.topologies).clear();
@@ -244,6 +250,16 @@ impl Ctx {
         lock(&self.levels).clear();
         // A REPL line is a run: a configuration edited meanwhile is read again.
         lock(&self.models).clear();
+    }
+
+    /// Hold this run's `param()` reads to `contract` (after `begin_run`).
+    pub fn set_param_contract(&self, contract: Contract) {
+        *lock(&self.params) = contract;
+    }
+
+    /// Why this run may not read parameter `name`, or None when it may.
+    pub fn refuse_param_read(&self, name: &str) -> Option<String> {
+        lock(&self.params).refuse_read(name)
     }
 
     /// The configuration loaded from `paths` on `host` earlier in this run.

@@ -185,6 +185,18 @@ fn column_names(cols: Array) -> R<Vec<String>> {
         .collect()
 }
 
+/// A read the playbook's header does not declare: an error at its line
+/// (a computed name, or a read in an imported module, that the check before
+/// the run could not see).
+pub(crate) fn refuse_read(c: &Ctx, name: &str) -> R<()> {
+    match c.refuse_param_read(name) {
+        Some(m) => Err(super::errors::to_rhai(crate::base::error::Error::Playbook(
+            m,
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Coerce a `-p` value to the type of the default.
 fn typed_param(name: &str, raw: &str, default: &Dynamic) -> R<Dynamic> {
     let bad = |what: &str| {
@@ -271,9 +283,10 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
     reg(
         "param",
         &["name: String", "String"],
-        "The value of `-p name=value`; an error naming the parameter when it is missing.",
+        "The value of `-p name=value`; an error naming the parameter when it is missing.\nA playbook with a `//!` header reads only the names its `@param` lines declare.",
     )
     .register_into_engine(engine, move |name: &str| -> R<String> {
+        refuse_read(&c, name)?;
         c.settings.params.get(name).cloned().ok_or_else(|| {
             invalid(
                 "parameter",
@@ -283,8 +296,9 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         })
     });
     let c = ctx.clone();
-    reg("param", &["name: String", "default: ?", "?"], "The value of `-p name=value`, converted to the type of `default`\n(int, float, bool or string); `default` when not given.")
+    reg("param", &["name: String", "default: ?", "?"], "The value of `-p name=value`, converted to the type of `default`\n(int, float, bool or string); `default` when not given. A playbook with a\n`//!` header reads only the names its `@param` lines declare.")
         .register_into_engine(engine, move |name: &str, default: Dynamic| -> R<Dynamic> {
+            refuse_read(&c, name)?;
             match c.settings.params.get(name) {
                 Some(raw) => typed_param(name, raw, &default),
                 None => Ok(default),

@@ -4,6 +4,7 @@
 mod convert;
 pub mod ctx;
 pub mod errors;
+pub mod facts;
 mod fns_actions;
 pub mod fns_bundle;
 mod fns_config;
@@ -15,6 +16,7 @@ mod fns_report;
 mod fns_runtime;
 mod fns_system;
 pub(crate) mod fns_watch;
+pub mod params;
 pub mod playbooks;
 mod replayed;
 pub(crate) mod resolver;

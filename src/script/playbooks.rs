@@ -331,36 +331,29 @@ pub fn check_params(
     Ok(())
 }
 
-/// Refuse a parameter the playbook neither declares (`@param`) nor reads
-/// (`param("name"`), so that a typo such as `-p backedn=...` is not ignored
-/// silently. Only for playbooks that declare parameters; for what a user
-/// typed (the CLI, a REPL `.run` line), not for parameters an embedder or a
-/// session passes to every run.
+/// Refuse a `-p` the playbook does not take (see [`super::params`]): a name
+/// its header does not declare, or for text without a header, a name it
+/// never reads with `param("NAME")`. For what a user typed (the CLI, a REPL
+/// `.run` line, a test file), not for parameters an embedder or a session
+/// passes to every run.
 pub fn check_known<'a>(
     doc: &PlaybookDoc,
     source: &str,
     given: impl IntoIterator<Item = &'a String>,
 ) -> Result<()> {
-    if doc.params.is_empty() {
-        return Ok(());
+    let contract = super::params::Contract::of(doc);
+    let facts = match contract {
+        // What ad-hoc text reads; when it does not compile, the run says so.
+        super::params::Contract::AdHoc => rhai::Engine::new_raw()
+            .compile(source)
+            .ok()
+            .map(|ast| super::facts::collect(&ast)),
+        super::params::Contract::Declared(_) => None,
+    };
+    match contract.refuse_given(&doc.name, facts.as_ref(), given) {
+        Some(m) => Err(Error::Playbook(format!("{}: {m}", doc.name))),
+        None => Ok(()),
     }
-    for key in given {
-        let declared = doc.params.iter().any(|p| &p.name == key);
-        if declared
-            || source.contains(&format!("param(\"{key}\""))
-            || source.contains(&format!("param('{key}'"))
-        {
-            continue;
-        }
-        let known: Vec<&str> = doc.params.iter().map(|p| p.name.as_str()).collect();
-        return Err(Error::Playbook(format!(
-            "{}: unknown parameter `{key}`: it takes {} (see `harun {} --help`)",
-            doc.name,
-            known.join(", "),
-            doc.name
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -402,14 +395,20 @@ mod tests {
         typo.insert("timout".to_string(), "5".to_string());
         let err = check_known(&d, src, typo.keys()).unwrap_err().to_string();
         assert!(
-            err.contains("unknown parameter `timout`: it takes server, timeout, then"),
+            err.contains("drain: unknown parameter `timout` (did you mean `timeout`?): it takes `server`, `timeout`, `then`"),
             "{err}"
         );
-        // Read with param() but not declared: a team playbook's business.
+        // Read with param() but not declared: still not a parameter it takes
+        // (the read itself is refused when the run starts).
         let reads = format!("{src}\nlet v = param(\"verbose\", false);");
         let mut extra = std::collections::BTreeMap::new();
         extra.insert("verbose".to_string(), "true".to_string());
-        assert!(check_known(&d, &reads, extra.keys()).is_ok());
+        assert!(check_known(&d, &reads, extra.keys()).is_err());
+        // Without a header: what it reads.
+        let ad_hoc = "param(\"verbose\", false)";
+        let d = parse_header("adhoc", "", ad_hoc);
+        assert!(check_known(&d, ad_hoc, extra.keys()).is_ok());
+        assert!(check_known(&d, ad_hoc, typo.keys()).is_err());
     }
 
     #[test]

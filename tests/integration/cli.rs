@@ -426,3 +426,77 @@ fn a_wrong_argument_type_names_the_signatures_it_takes() {
     );
     assert!(!run.stderr.contains("ImmutableString"), "{}", run.stderr);
 }
+
+/// `--json` on a run that stopped: stdout is one report whose `worst`,
+/// `error.kind` and `error.exit_code` agree with the exit code, so a bot
+/// reading `worst` alone never takes it for a clean run.
+#[track_caller]
+fn expect_failed_report(run: &Run, code: i32, kind: &str) -> serde_json::Value {
+    run.expect_code(code);
+    let v = run.json();
+    assert_eq!(v["worst"], "error", "{}", run.stdout);
+    assert_eq!(v["error"]["kind"], kind, "{}", run.stdout);
+    assert_eq!(v["error"]["exit_code"], code, "{}", run.stdout);
+    v
+}
+
+#[test]
+fn json_reports_of_runs_that_stopped_never_say_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("nope.sock");
+    let sock = sock.to_str().unwrap();
+    let qcheck = playbook(
+        &dir,
+        "qcheck.rhai",
+        "//! Queue check.\nlet rows = stat();\nfinding(\"ok\", \"team.queues\", `${rows.len()} rows`);\n",
+    );
+    // Connection error (exit 3): the issue's own case.
+    let run = harun().args(["-s", sock, "--json"]).arg(&qcheck).run();
+    let v = expect_failed_report(&run, 3, "unreachable");
+    assert_eq!(v["error"]["line"], 2, "{}", run.stdout);
+    // A shipped playbook that reads the socket.
+    let run = harun().args(["-s", sock, "--json", "inspect_queues"]).run();
+    expect_failed_report(&run, 3, "unreachable");
+    // A playbook error (exit 2), after an `ok` finding.
+    let thrown = playbook(
+        &dir,
+        "thrown.rhai",
+        "//! Throws.\nfinding(\"ok\", \"team.first\", \"fine so far\");\nthrow \"no way\";\n",
+    );
+    let run = harun().args(["--json"]).arg(&thrown).run();
+    let v = expect_failed_report(&run, 2, "thrown");
+    assert_eq!(v["findings"][0]["severity"], "ok", "{}", run.stdout);
+    // A Rhai compile error (exit 2).
+    let broken = playbook(&dir, "broken.rhai", "//! Broken.\nlet b = (1 + ;\n");
+    let run = harun().args(["--json"]).arg(&broken).run();
+    expect_failed_report(&run, 2, "syntax");
+    // No such playbook: the run never started, the report says so.
+    let run = harun().args(["--json", "troubleshooot"]).run();
+    let v = expect_failed_report(&run, 2, "playbook");
+    assert_eq!(v["playbook"], "troubleshooot", "{}", run.stdout);
+    // The human summary agrees: never `OK` over a run that stopped.
+    let run = harun().args(["-s", sock]).arg(&thrown).run();
+    run.expect_code(2);
+    assert!(
+        run.stdout
+            .contains("ERROR: 1 ok; the run stopped early (thrown)"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_failed_eval_with_json_prints_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("nope.sock");
+    let run = harun()
+        .args(["-s", sock.to_str().unwrap(), "-e", "info()", "--json"])
+        .run();
+    let v = expect_failed_report(&run, 3, "unreachable");
+    assert_eq!(v["playbook"], "-e", "{}", run.stdout);
+    assert!(v.get("value").is_none(), "{}", run.stdout);
+    // A run that finished still prints the value alone.
+    let run = harun().args(["-e", "1 + 1", "--json"]).run();
+    run.expect_code(0);
+    assert_eq!(run.json(), 2);
+}

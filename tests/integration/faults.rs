@@ -477,3 +477,47 @@ fn a_playbook_holding_many_large_values_is_stopped_by_the_memory_bound() {
     assert!(!m.run.stdout.contains("caught"), "{}", m.run.stdout);
     assert!(m.peak_rss_mib < 256, "peak RSS {} MiB", m.peak_rss_mib);
 }
+
+/// A timeout and a Ctrl-C with `--json`: stdout is still one report whose
+/// `worst` and `error` agree with how harun exited.
+#[test]
+fn json_reports_of_a_timeout_and_an_interrupt_say_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = fake_socket(&dir, Fault::PromptOnly);
+    let run = harun()
+        .args(["-s", sock.to_str().unwrap(), "--timeout", "1", "--json"])
+        .args(["-e", "info()"])
+        .run();
+    run.expect_code(3);
+    let v = run.json();
+    assert_eq!(v["worst"], "error", "{}", run.stdout);
+    assert_eq!(v["error"]["kind"], "timeout", "{}", run.stdout);
+    assert_eq!(v["error"]["exit_code"], 3, "{}", run.stdout);
+
+    use std::os::unix::process::ExitStatusExt;
+    // A socket that accepts and stays silent: once harun has connected, its
+    // signal handlers are in place and the run is waiting on HAProxy.
+    let path = dir.path().join("silent.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let p = playbook(&dir, "wait.rhai", "//! Waits.\ninfo();\n");
+    let child = harun_process()
+        .arg("-s")
+        .arg(&path)
+        .args(["--timeout", "60", "--json"])
+        .arg(&p)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_conn, _) = listener.accept().unwrap();
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGINT), "{:?}", out.status);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON report");
+    assert_eq!(v["worst"], "error", "{stdout}");
+    assert_eq!(v["error"]["kind"], "interrupted", "{stdout}");
+    assert_eq!(v["error"]["exit_code"], 130, "{stdout}");
+}

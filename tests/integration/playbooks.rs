@@ -412,12 +412,12 @@ fn error_rates_come_from_two_samples_under_real_traffic() {
 }
 
 #[test]
-fn team_playbooks_may_read_parameters_they_do_not_declare() {
+fn team_playbooks_take_only_the_parameters_they_declare() {
     let dir = tempfile::tempdir().unwrap();
     let pb = playbook(
         &dir,
         "team.rhai",
-        "//! A team playbook.\n//! @param backend   the backend\nlet v = param(\"verbose\", false);\n`${param(\"backend\", \"\")} ${v}`\n",
+        "//! A team playbook.\n//! @param backend   the backend\n//! @param verbose=false  say more\nlet v = param(\"verbose\", false);\n`${param(\"backend\", \"\")} ${v}`\n",
     );
     let run = harun()
         .arg(&pb)
@@ -427,7 +427,9 @@ fn team_playbooks_may_read_parameters_they_do_not_declare() {
     let run = harun().arg(&pb).args(["-p", "verbsoe=true"]).run();
     run.expect_code(2);
     assert!(
-        run.stderr.contains("unknown parameter `verbsoe`"),
+        run.stderr.contains(
+            "team.rhai: unknown parameter `verbsoe` (did you mean `verbose`?): it takes `backend`, `verbose`"
+        ),
         "{}",
         run.stderr
     );
@@ -441,14 +443,19 @@ fn harun_lab_refuses_a_parameter_typo_before_starting_haproxy() {
     let run = harun()
         .args(["--haproxy-bin"])
         .arg(haproxy_bin())
-        .args(["lab", "troubleshoot", "-p", "sampel=0"])
+        .args(["lab", "troubleshoot", "-p", "sampel=0", "--json"])
         .run();
     run.expect_code(2);
     assert!(
-        run.stderr.contains("unknown parameter `sampel`"),
+        run.stderr
+            .contains("unknown parameter `sampel` (did you mean `sample`?)"),
         "{}",
         run.stderr
     );
+    // `--json`: the report of a run that never started.
+    let v = run.json();
+    assert_eq!(v["worst"], "error", "{}", run.stdout);
+    assert_eq!(v["error"]["exit_code"], 2, "{}", run.stdout);
     assert!(
         !run.stderr.contains("starting haproxy"),
         "the lab started first: {}",

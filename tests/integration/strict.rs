@@ -264,3 +264,107 @@ fn doc_groups_overloads_and_lists_the_keys() {
         assert!(run.stdout.contains(k.meaning), "{} undocumented", k.name);
     }
 }
+
+/// The walkthrough's case: the header declares `max`, the code reads
+/// `maxx`. Before, the read ran with its default and `-p max=3` was
+/// ignored: a wrong fact, silently. No HAProxy needed: refused before any
+/// statement runs.
+#[test]
+fn a_parameter_read_or_passed_under_another_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = playbook(
+        &dir,
+        "qcheck.rhai",
+        "//! Queue check.\n//! @param max=5  most queued requests\nprint(\"started\");\nlet m = param(\"maxx\", 5);\nprint(`max ${m}`);\n",
+    );
+    for extra in [&[][..], &["-p", "max=3"][..]] {
+        let run = harun().arg(&p).args(extra).run();
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("qcheck.rhai:4:15: this playbook does not declare parameter `maxx` (did you mean `max`?): it declares `max`"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("let m = param(\"maxx\", 5);"),
+            "{}",
+            run.stderr
+        );
+        // Refused before the first statement ran.
+        assert!(!run.stdout.contains("started"), "{}", run.stdout);
+    }
+    // `-p maxx=3`: not a parameter it takes; usage error naming the playbook,
+    // the unknown name, the declared ones and the nearest.
+    let run = harun().arg(&p).args(["-p", "maxx=3", "--json"]).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains(
+            "qcheck.rhai: unknown parameter `maxx` (did you mean `max`?): it takes `max`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["error"]["exit_code"], 2);
+    // The fixed playbook takes -p max=3 and reads it.
+    let fixed = playbook(
+        &dir,
+        "qfixed.rhai",
+        "//! Queue check.\n//! @param max=5  most queued requests\nlet m = param(\"max\", 5);\nprint(`max ${m}`);\n",
+    );
+    let run = harun().arg(&fixed).args(["-p", "max=3"]).run();
+    run.expect_code(0);
+    assert_eq!(run.stdout.trim(), "max 3");
+}
+
+#[test]
+fn a_computed_or_imported_read_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    playbook(&dir, "lib.rhai", "fn limit() { param(\"maxx\", 5) }\n");
+    let p = playbook(
+        &dir,
+        "team.rhai",
+        "//! Team.\n//! @param max=5  most\nimport \"lib\" as lib;\nlet k = \"ma\" + \"x\";\nlet a = param(k, 1);\nprint(`${a}`);\nlet b = lib::limit();\n",
+    );
+    let run = harun().arg(&p).args(["-p", "max=2"]).run();
+    run.expect_code(2);
+    // The computed name is declared (`max`); the module's read is not.
+    assert_eq!(run.stdout.trim(), "2", "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("does not declare parameter `maxx` (did you mean `max`?)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("lib"), "{}", run.stderr);
+}
+
+#[test]
+fn a_header_without_params_takes_none_and_text_without_a_header_takes_what_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let none = playbook(&dir, "none.rhai", "//! Nothing to set.\nprint(\"hi\");\n");
+    let run = harun().arg(&none).args(["-p", "x=1"]).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("none.rhai: unknown parameter `x`: it takes no parameter"),
+        "{}",
+        run.stderr
+    );
+    // `-e` declares nothing: a -p must be one it reads.
+    let run = harun()
+        .args(["-e", "param(\"backend\", \"all\")", "-p", "backend=bk"])
+        .run();
+    run.expect_code(0);
+    assert_eq!(run.stdout.trim(), "bk");
+    let run = harun()
+        .args(["-e", "param(\"backend\", \"all\")", "-p", "backedn=bk"])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains(
+            "-e: unknown parameter `backedn` (did you mean `backend`?): it reads `backend`"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -68,9 +68,16 @@ impl Facts {
     }
 }
 
+/// A name a script can call: getters are `get$x`, operators are symbols.
+pub fn callable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
 fn call_of(f: &FnCallExpr, method: bool, at: Position, facts: &mut Facts) {
     // Operators (`+`, `!`, `==`) are calls too, but never by name.
-    if f.is_operator_call() || !super::catalog::callable_name(&f.name) {
+    if f.is_operator_call() || !callable_name(&f.name) {
         return;
     }
     let namespace = (!f.namespace.is_empty()).then(|| {
@@ -121,7 +128,7 @@ pub fn collect(ast: &AST) -> Facts {
     let mut facts = Facts::default();
     for f in ast.iter_functions() {
         // Closures compile to functions named `anon$<hash>`.
-        if super::catalog::callable_name(f.name) {
+        if callable_name(f.name) {
             facts.functions.push(ScriptFn {
                 name: f.name.to_string(),
                 params: f.params.len(),
