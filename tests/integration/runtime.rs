@@ -140,7 +140,7 @@ fn the_cli_connects_while_it_starts_and_lets_go_of_a_session_it_does_not_use() {
             .count()
     };
     let idle = cli_sessions();
-    let mut child = harun_process()
+    let child = harun_process()
         .arg("-s")
         .arg(lab.admin_socket())
         .args(["-e", "sleep(6); stat().len()"])
