@@ -19,6 +19,9 @@ use tokio::task::JoinSet;
 macro_rules! with_session {
     ($target:expr, |$s:ident| $op:expr) => {{
         let mut guard = $target.session.lock().await;
+        if let Some(e) = $target.known_dead_end() {
+            return Err(e);
+        }
         if guard.is_none() {
             $target.ssh_login().await?;
         }
@@ -35,22 +38,26 @@ macro_rules! with_session {
                 .await;
             let (mut session, fresh) = match guard.take() {
                 Some(s) => (s, false),
-                None => (
-                    Session::open(
-                        &$target.address,
-                        $target.io_timeout,
-                        $target.max_reply,
-                        $target.read_only,
-                        deadline,
-                    )
-                    .await?,
-                    true,
-                ),
+                None => match Session::open(
+                    &$target.address,
+                    $target.io_timeout,
+                    $target.max_reply,
+                    $target.read_only,
+                    deadline,
+                )
+                .await
+                {
+                    Ok(s) => (s, true),
+                    Err(e) => return Err($target.remember_dead_end(e)),
+                },
             };
             session.carry(deadline);
             let $s = &mut session;
             match $op.await {
                 Err(e) if !fresh && !reopened && Session::closed_while_idle(&e) => reopened = true,
+                Err(e) if fresh && Session::dead_end(&e).is_some() => {
+                    return Err($target.remember_dead_end(e))
+                }
                 Err(e) if Session::is_broken(&e) => return Err(e),
                 other => {
                     session.touch();
@@ -80,6 +87,10 @@ pub struct Target {
     /// Sessions are lowered to level `operator` (see [`Session::open`]).
     read_only: bool,
     session: Mutex<Option<Session>>,
+    /// Set when this socket never answered like HAProxy (see
+    /// [`Session::dead_end`]): every later command of the run fails at
+    /// once with the same error instead of waiting out `--timeout` again.
+    dead_end: std::sync::Mutex<Option<Error>>,
     replay: Option<Arc<ReplyStore>>,
     /// On a master CLI (`master@`): the worker every command is routed to
     /// with `@!<pid>`; `None` talks to the master itself (`show proc`).
@@ -96,6 +107,7 @@ impl Target {
             max_reply: super::session::DEFAULT_MAX_REPLY_BYTES,
             read_only: false,
             session: Mutex::new(None),
+            dead_end: std::sync::Mutex::new(None),
             replay: None,
             route: None,
         }
@@ -123,9 +135,28 @@ impl Target {
             max_reply: self.max_reply,
             read_only: self.read_only,
             session: Mutex::new(None),
+            dead_end: std::sync::Mutex::new(None),
             replay: None,
             route,
         }
+    }
+
+    /// The error this socket already failed with, when it never answered
+    /// like HAProxy (a copy: [`Session::dead_end`]).
+    fn known_dead_end(&self) -> Option<Error> {
+        let known = self.dead_end.lock().unwrap_or_else(|p| p.into_inner());
+        known.as_ref().and_then(Session::dead_end)
+    }
+
+    /// Keep `e` when it says this socket never answered like HAProxy: a
+    /// playbook that catches it and goes on (troubleshoot) must not wait
+    /// for the same dead socket again. A fresh session's error only: a
+    /// session that answered before may just have been slow once.
+    fn remember_dead_end(&self, e: Error) -> Error {
+        if let Some(copy) = Session::dead_end(&e) {
+            *self.dead_end.lock().unwrap_or_else(|p| p.into_inner()) = Some(copy);
+        }
+        e
     }
 
     /// The worker pid this target routes to on a master CLI.
@@ -192,6 +223,7 @@ impl Target {
             max_reply: super::session::DEFAULT_MAX_REPLY_BYTES,
             read_only: true,
             session: Mutex::new(None),
+            dead_end: std::sync::Mutex::new(None),
             replay: Some(store),
             route: None,
         }
@@ -324,6 +356,9 @@ impl Target {
             return self.send_routed(command).await;
         }
         if !command.prompt_safe() {
+            if let Some(e) = self.known_dead_end() {
+                return Err(self.named(e));
+            }
             self.ssh_login().await.map_err(|e| self.named(e))?;
             return Session::oneshot(
                 &self.address,
