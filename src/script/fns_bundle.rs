@@ -256,7 +256,7 @@ fn copy_config(dir: &Path, name: &Path, from: &Path) -> crate::base::error::Resu
 /// `-c`, a directory's `*.cfg` in order), copied into the bundle.
 fn save_config(ctx: &Ctx, bundle: &str) -> R<Map> {
     let dir = owned_bundle(ctx, bundle)?;
-    let paths = ctx.settings.config_paths.clone();
+    let paths = ctx.config_paths();
     // In a replay the copies come from the replayed bundle.
     let sources: Vec<(PathBuf, PathBuf)> = match super::replayed::bundle_for(ctx, &paths) {
         Some(b) if !b.config_files().is_empty() => b.config_files().to_vec(),
