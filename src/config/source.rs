@@ -122,7 +122,10 @@ mod tests {
         assert_eq!(
             config_args(&a),
             (
-                vec!["/etc/haproxy/haproxy.cfg".to_string(), "/etc/haproxy/conf.d".to_string()],
+                vec![
+                    "/etc/haproxy/haproxy.cfg".to_string(),
+                    "/etc/haproxy/conf.d".to_string()
+                ],
                 None
             )
         );
@@ -131,7 +134,10 @@ mod tests {
     #[test]
     fn relative_paths_follow_dash_c_and_the_start_directory() {
         let a = argv("haproxy -D -f h.cfg -p pid");
-        assert_eq!(resolve(&a, Path::new("/tmp/lab")), [PathBuf::from("/tmp/lab/h.cfg")]);
+        assert_eq!(
+            resolve(&a, Path::new("/tmp/lab")),
+            [PathBuf::from("/tmp/lab/h.cfg")]
+        );
         let c = argv("haproxy -C /etc/lb -f main.cfg -f /abs.cfg");
         assert_eq!(
             resolve(&c, Path::new("/")),

@@ -56,12 +56,11 @@ pub fn cause_of(e: &Error) -> Option<Cause> {
             _ => Cause::Other,
         },
         Error::NotHaproxy { .. } => Cause::NotHaproxy,
-        Error::Timeout { .. } if crate::runtime::session::Session::dead_end(e).is_some() => {
-            match e {
-                Error::Timeout { what, .. } if what == "the connection" => Cause::Other,
-                _ => Cause::Silent,
-            }
-        }
+        Error::Timeout { .. } if crate::runtime::session::Session::dead_end(e).is_some() => match e
+        {
+            Error::Timeout { what, .. } if what == "the connection" => Cause::Other,
+            _ => Cause::Silent,
+        },
         Error::Timeout { .. } | Error::ConnectionLost { .. } => Cause::Other,
         _ => return None,
     })
@@ -190,7 +189,12 @@ mod tests {
             group: "haproxy".into(),
             mode: 0o140600,
         };
-        let a = advice(Cause::PermissionDenied, "/run/haproxy/admin.sock", Some(&m), &[]);
+        let a = advice(
+            Cause::PermissionDenied,
+            "/run/haproxy/admin.sock",
+            Some(&m),
+            &[],
+        );
         assert!(a.contains("owned by root:haproxy with mode 600"), "{a}");
         assert!(
             a.contains("stats socket /run/haproxy/admin.sock mode 660 level admin group haproxy"),
@@ -209,7 +213,10 @@ mod tests {
         assert!(a.contains("HAProxy is not running"), "{a}");
         assert!(a.contains("give `/var/lib/haproxy/stats`"), "{a}");
         let (_, bare) = advice_for(&e, &[]).unwrap();
-        assert!(bare.contains("compare with the `stats socket` line"), "{bare}");
+        assert!(
+            bare.contains("compare with the `stats socket` line"),
+            "{bare}"
+        );
     }
 
     #[test]
@@ -232,9 +239,18 @@ mod tests {
 
     #[test]
     fn socket_paths_from_targets() {
-        assert_eq!(socket_path("/run/a.sock"), Some(PathBuf::from("/run/a.sock")));
-        assert_eq!(socket_path("unix@/run/a.sock"), Some(PathBuf::from("/run/a.sock")));
-        assert_eq!(socket_path("lb1 (/run/a.sock)"), Some(PathBuf::from("/run/a.sock")));
+        assert_eq!(
+            socket_path("/run/a.sock"),
+            Some(PathBuf::from("/run/a.sock"))
+        );
+        assert_eq!(
+            socket_path("unix@/run/a.sock"),
+            Some(PathBuf::from("/run/a.sock"))
+        );
+        assert_eq!(
+            socket_path("lb1 (/run/a.sock)"),
+            Some(PathBuf::from("/run/a.sock"))
+        );
         assert_eq!(socket_path("10.0.0.5:9999"), None);
         assert_eq!(socket_path("ipv4@10.0.0.5:9999"), None);
         assert_eq!(socket_path("lb1 (master@/run/m.sock)"), None);

@@ -41,10 +41,14 @@ pub(super) fn partition<T>(
             None => "check that HAProxy runs and that this socket is configured (`stats socket`); results omit this target".into(),
         };
         ctx.add_finding(
-            Finding::new(Severity::Error, "target.unreachable", format!("{target}: {}", e.kind()))
-                .detail(e.to_string())
-                .advice(advice)
-                .target(target),
+            Finding::new(
+                Severity::Error,
+                "target.unreachable",
+                format!("{target}: {}", e.kind()),
+            )
+            .detail(e.to_string())
+            .advice(advice)
+            .target(target),
         );
     }
     Ok(ok)

@@ -345,7 +345,11 @@ fn a_socket_that_is_not_haproxy_is_named_at_once() {
             "which is not HAProxy's runtime API: is this the `stats socket`",
         ],
     );
-    assert!(m.run.stderr.contains(sock.to_str().unwrap()), "{}", m.run.stderr);
+    assert!(
+        m.run.stderr.contains(sock.to_str().unwrap()),
+        "{}",
+        m.run.stderr
+    );
 }
 
 /// A socket file nobody listens on (what a killed HAProxy leaves): the
@@ -369,7 +373,8 @@ fn troubleshoot_on_a_stale_socket_file_says_so() {
     .run;
     run.expect_code(3);
     assert!(
-        run.stdout.contains("is a socket file that nobody listens on: HAProxy stopped or crashed"),
+        run.stdout
+            .contains("is a socket file that nobody listens on: HAProxy stopped or crashed"),
         "{}",
         run.stdout
     );
