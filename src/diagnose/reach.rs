@@ -93,12 +93,17 @@ pub fn advice(
     let status = "`systemctl status haproxy`, `journalctl -u haproxy -n 50`";
     match cause {
         Cause::PermissionDenied => match mode {
-            Some(m) => format!(
-                "HAProxy may well be running: this user may not open {socket}, owned by {}:{} with mode {:o}. Run harun as root (sudo) or as a member of group `{}`, and give that group the socket on its `stats socket` line: `stats socket {socket} mode 660 level admin group {}` (then reload HAProxy; add yourself with `usermod -aG {} USER` and log in again)",
-                m.owner, m.group, m.mode & 0o7777, m.group, m.group, m.group
-            ),
+            Some(m) => {
+                // A socket of group root is opened up through a group of
+                // its own, not by adding people to root.
+                let group = if m.group == "root" || m.group == "0" { "haproxy" } else { m.group.as_str() };
+                format!(
+                    "HAProxy may well be running: this user may not open {socket}, owned by {}:{} with mode {:o}. Run harun as root (sudo), or give a group the socket on its `stats socket` line: `stats socket {socket} mode 660 level admin group {group}` (then reload HAProxy) and run harun as a member of `{group}` (`usermod -aG {group} USER`, then log in again)",
+                    m.owner, m.group, m.mode & 0o7777
+                )
+            }
             None => format!(
-                "HAProxy may well be running: this user may not open {socket}. `ls -l {socket}` shows its owner and mode; run harun as root (sudo) or as a member of the socket's group, set on its `stats socket` line: `stats socket {socket} mode 660 level admin group GROUP` (then reload HAProxy)"
+                "HAProxy may well be running: this user may not open {socket}. `ls -l {socket}` shows its owner and mode; run harun as root (sudo), or give a group the socket on its `stats socket` line: `stats socket {socket} mode 660 level admin group GROUP` (then reload HAProxy) and run harun as a member of it"
             ),
         },
         Cause::NotFound => {
@@ -201,6 +206,20 @@ mod tests {
             "{a}"
         );
         assert!(!a.starts_with("is HAProxy running"), "{a}");
+        // Nobody is told to join root: a group of its own.
+        let root = SocketMode {
+            owner: "root".into(),
+            group: "root".into(),
+            mode: 0o140600,
+        };
+        let a = advice(
+            Cause::PermissionDenied,
+            "/run/haproxy/admin.sock",
+            Some(&root),
+            &[],
+        );
+        assert!(a.contains("level admin group haproxy"), "{a}");
+        assert!(!a.contains("member of `root`"), "{a}");
         let e = unreachable(ErrorKind::PermissionDenied);
         assert_eq!(cause_of(&e), Some(Cause::PermissionDenied));
     }

@@ -651,7 +651,8 @@ impl Ctx {
                 };
                 let found = self
                     .block_on(async { target.send(&crate::runtime::Command::show_info()).await })
-                    .map_err(|e| format!("`show info` failed: {e}"))
+                    // The error itself is the run's to report, once.
+                    .map_err(|e| format!("the socket did not answer `show info` ({})", e.kind()))
                     .and_then(|info| {
                         crate::runtime::info::process_of(&info)
                             .pid

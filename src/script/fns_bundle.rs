@@ -198,6 +198,7 @@ fn send_each(ctx: &Ctx, raw: &str) -> R<Map> {
                 m.insert("reply".into(), text.into());
                 m.insert("error".into(), Dynamic::UNIT);
                 m.insert("kind".into(), Dynamic::UNIT);
+                m.insert("advice".into(), Dynamic::UNIT);
             }
             Err(e) if e.is_terminal() => return Err(to_rhai(e)),
             Err(e) => {
@@ -205,6 +206,11 @@ fn send_each(ctx: &Ctx, raw: &str) -> R<Map> {
                 m.insert("reply".into(), Dynamic::UNIT);
                 m.insert("error".into(), e.to_string().into());
                 m.insert("kind".into(), e.kind().into());
+                let advice = crate::diagnose::reach::advice_for(&e, &[]).map(|(_, a)| a);
+                m.insert(
+                    "advice".into(),
+                    advice.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+                );
             }
         }
         out.insert(target.into(), Dynamic::from_map(m));
