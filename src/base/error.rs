@@ -32,7 +32,7 @@ impl ExitCode {
     pub fn of_kind(kind: &str) -> ExitCode {
         match kind {
             "unreachable" | "timeout" | "connection_lost" | "malformed" | "reply_too_large"
-            | "ssh" => ExitCode::Unreachable,
+            | "ssh" | "not_haproxy" => ExitCode::Unreachable,
             "permission_denied" | "refused" | "emptied" => ExitCode::Refused,
             "interrupted" => ExitCode::Interrupted,
             _ => ExitCode::Usage,
@@ -85,6 +85,15 @@ pub enum Error {
         target: String,
         what: String,
         after: Duration,
+    },
+    /// What answered on the socket is not HAProxy's runtime API: its first
+    /// bytes are not the prompt HAProxy answers the handshake with.
+    /// `answered` is those bytes, escaped and shortened; `hint` what to check.
+    #[error("{target}: answered `{answered}`, which is not HAProxy's runtime API: {hint}")]
+    NotHaproxy {
+        target: String,
+        answered: String,
+        hint: String,
     },
     #[error("{target}: connection lost during `{command}`: {detail}")]
     ConnectionLost {
@@ -200,6 +209,7 @@ macro_rules! naming_a_target {
         Error::Unreachable { target: $t, .. }
             | Error::Timeout { target: $t, .. }
             | Error::ConnectionLost { target: $t, .. }
+            | Error::NotHaproxy { target: $t, .. }
             | Error::PermissionDenied { target: $t, .. }
             | Error::NoSuchBackend { target: $t, .. }
             | Error::NoSuchServer { target: $t, .. }
@@ -221,6 +231,7 @@ impl Error {
             Error::Unreachable { .. } => "unreachable",
             Error::Timeout { .. } => "timeout",
             Error::ConnectionLost { .. } => "connection_lost",
+            Error::NotHaproxy { .. } => "not_haproxy",
             Error::PermissionDenied { .. } => "permission_denied",
             Error::NoSuchBackend { .. } => "no_such_backend",
             Error::NoSuchServer { .. } => "no_such_server",
@@ -342,6 +353,7 @@ mod tests {
         assert_eq!(ExitCode::of_kind("connection_lost"), ExitCode::Unreachable);
         assert_eq!(ExitCode::of_kind("malformed"), ExitCode::Unreachable);
         assert_eq!(ExitCode::of_kind("reply_too_large"), ExitCode::Unreachable);
+        assert_eq!(ExitCode::of_kind("not_haproxy"), ExitCode::Unreachable);
         assert_eq!(ExitCode::of_kind("permission_denied"), ExitCode::Refused);
         assert_eq!(ExitCode::of_kind("no_target"), ExitCode::Usage);
         assert_eq!(Error::NoTarget.exit_code(), ExitCode::Usage);

@@ -223,6 +223,11 @@ fn settings(g: &GlobalOpts, discover: bool) -> Result<Settings, i32> {
         fleet,
         max_parallel: g.forks as usize,
         config_paths: g.config.clone(),
+        // Neither -c nor HARUN_CONFIG: the default path is a guess.
+        config_from_process: !g.config_given
+            && std::env::var_os("HARUN_CONFIG").is_none()
+            && g.replay.is_none()
+            && g.inventory.is_none(),
         haproxy_bin: g.haproxy_bin.clone(),
         io_timeout,
         max_reply_bytes: (g.max_reply_mb as usize).saturating_mul(1024 * 1024),
@@ -534,6 +539,7 @@ fn lab(
     settings.sockets = vec![target.clone()];
     // Production's files are linted and named; haproxy -c runs the copy.
     settings.config_paths = lab.user_config_paths().to_vec();
+    settings.config_from_process = false;
     settings.config_copy = lab.config_copy().cloned();
     if g.journal.is_none() {
         settings.journal_path = lab.dir().join("journal.jsonl");

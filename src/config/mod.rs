@@ -5,6 +5,7 @@ pub mod copy;
 pub mod headers;
 pub mod lint;
 pub mod model;
+pub mod source;
 
 pub use check::{parse_check_output, run_check, CheckError, CheckMessage, CheckResult};
 pub use copy::ConfigCopy;

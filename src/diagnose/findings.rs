@@ -20,6 +20,13 @@ static FINDING_DOCS: &[FindingDoc] = &[
         fix: "Check that this HAProxy process runs and that the socket path or address matches a `stats socket` line; `ls -l` the socket for permissions.",
     },
     FindingDoc {
+        id: "config.source",
+        severity: Severity::Info,
+        title: "Which configuration files were read, when no -c was given",
+        meaning: "Without -c (or HARUN_CONFIG) and with one local socket, harun reads the configuration of the HAProxy behind it: the `-f` arguments of its command line (the `Pid` of `show info`, /proc/PID/cmdline; a master-worker's paths from the master's directory), files or directories in order. Info when they were found; a warning when they could not be (another pid namespace, a chroot, permissions, no answer) and the default /etc/haproxy/haproxy.cfg was read instead, which may not be what that process runs.",
+        fix: "Nothing when the files are the right ones; otherwise pass them with -c PATH (repeat it in haproxy's -f order).",
+    },
+    FindingDoc {
         id: "process.unreachable",
         severity: Severity::Critical,
         title: "HAProxy's runtime API does not answer (troubleshoot)",

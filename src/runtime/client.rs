@@ -19,6 +19,9 @@ use tokio::task::JoinSet;
 macro_rules! with_session {
     ($target:expr, |$s:ident| $op:expr) => {{
         let mut guard = $target.session.lock().await;
+        if let Some(e) = $target.known_dead_end() {
+            return Err(e);
+        }
         if guard.is_none() {
             $target.ssh_login().await?;
         }
@@ -33,29 +36,34 @@ macro_rules! with_session {
             let _ = $target
                 .retire_if_stale(&mut guard, RELOAD_CHECK_AFTER, deadline)
                 .await;
-            let (mut session, fresh) = match guard.take() {
-                Some(s) => (s, false),
+            // `fresh`: opened for this call; `first`: its first exchange.
+            let (mut session, fresh, first) = match guard.take() {
+                Some(s) => (s, false, false),
                 // Opened at start-up: not fresh, so a connection HAProxy
                 // closed meanwhile is opened again once.
                 None => match $target.take_preconnected() {
-                    Some(s) if !reopened => (s, false),
-                    _ => (
-                        Session::open(
-                            &$target.address,
-                            $target.io_timeout,
-                            $target.max_reply,
-                            $target.read_only,
-                            deadline,
-                        )
-                        .await?,
-                        true,
-                    ),
+                    Some(s) if !reopened => (s, false, true),
+                    _ => match Session::open(
+                        &$target.address,
+                        $target.io_timeout,
+                        $target.max_reply,
+                        $target.read_only,
+                        deadline,
+                    )
+                    .await
+                    {
+                        Ok(s) => (s, true, true),
+                        Err(e) => return Err($target.remember_dead_end(e)),
+                    },
                 },
             };
             session.carry(deadline);
             let $s = &mut session;
             match $op.await {
                 Err(e) if !fresh && !reopened && Session::closed_while_idle(&e) => reopened = true,
+                Err(e) if first && Session::dead_end(&e).is_some() => {
+                    return Err($target.remember_dead_end(e))
+                }
                 Err(e) if Session::is_broken(&e) => return Err(e),
                 other => {
                     session.touch();
@@ -99,6 +107,11 @@ pub struct Target {
     session: Mutex<Option<Session>>,
     /// The connection [`Client::preconnect`] opens for the first session.
     preconnected: std::sync::Mutex<Preconnect>,
+    /// Set when this socket never answered like HAProxy (see
+    /// [`Session::dead_end`]), and when: later commands fail at once with
+    /// the same error instead of waiting out `--timeout` again (a silent
+    /// socket for twice `--timeout`, a foreign one for the run).
+    dead_end: std::sync::Mutex<Option<(Error, std::time::Instant)>>,
     replay: Option<Arc<ReplyStore>>,
     /// On a master CLI (`master@`): the worker every command is routed to
     /// with `@!<pid>`; `None` talks to the master itself (`show proc`).
@@ -116,6 +129,7 @@ impl Target {
             read_only: false,
             session: Mutex::new(None),
             preconnected: Default::default(),
+            dead_end: std::sync::Mutex::new(None),
             replay: None,
             route: None,
         }
@@ -144,6 +158,7 @@ impl Target {
             read_only: self.read_only,
             session: Mutex::new(None),
             preconnected: Default::default(),
+            dead_end: std::sync::Mutex::new(None),
             replay: None,
             route,
         }
@@ -189,6 +204,33 @@ impl Target {
         if let (Preconnect::Connecting, Some(pre)) = (&*s, pre) {
             *s = Preconnect::Ready(pre);
         }
+    }
+
+    /// The error this socket already failed with, when it never answered
+    /// like HAProxy (a copy: [`Session::dead_end`]).
+    fn known_dead_end(&self) -> Option<Error> {
+        let mut known = self.dead_end.lock().unwrap_or_else(|p| p.into_inner());
+        // A socket that said nothing may be an HAProxy frozen for a while
+        // (CPU-bound in an incident): after twice `--timeout` it is tried
+        // again. One that answered something else stays refused.
+        if let Some((Error::Timeout { .. }, at)) = &*known {
+            if at.elapsed() > self.io_timeout * 2 {
+                *known = None;
+            }
+        }
+        known.as_ref().and_then(|(e, _)| Session::dead_end(e))
+    }
+
+    /// Keep `e` when it says this socket never answered like HAProxy: a
+    /// playbook that catches it and goes on (troubleshoot) must not wait
+    /// for the same dead socket again. A fresh session's error only: a
+    /// session that answered before may just have been slow once.
+    fn remember_dead_end(&self, e: Error) -> Error {
+        if let Some(copy) = Session::dead_end(&e) {
+            *self.dead_end.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((copy, std::time::Instant::now()));
+        }
+        e
     }
 
     /// The worker pid this target routes to on a master CLI.
@@ -256,6 +298,7 @@ impl Target {
             read_only: true,
             session: Mutex::new(None),
             preconnected: Default::default(),
+            dead_end: std::sync::Mutex::new(None),
             replay: Some(store),
             route: None,
         }
@@ -388,6 +431,9 @@ impl Target {
             return self.send_routed(command).await;
         }
         if !command.prompt_safe() {
+            if let Some(e) = self.known_dead_end() {
+                return Err(self.named(e));
+            }
             self.ssh_login().await.map_err(|e| self.named(e))?;
             return Session::oneshot(
                 &self.address,

@@ -111,10 +111,63 @@ const PROMPT: &[u8] = b"\n> ";
 /// `show stat` streams through it in 256 KiB reads).
 const READ_BUF_START: usize = 16 * 1024;
 const READ_BUF_MAX: usize = 256 * 1024;
+/// What a connection that did not open in time waited for.
+const CONNECT: &str = "the connection";
 
 const CUT: &str = "the connection closed in the middle of the reply (it did not end with HAProxy's empty line): nothing of it is used";
 
 const IDLE_CLOSE: &str = "HAProxy closed the connection (idle `stats timeout`, reload or restart)";
+
+/// What a session waited for when nothing at all answered its handshake:
+/// HAProxy answers `prompt` at once, so the socket is something else (or a
+/// hung process), and the message must not read like a slow reply.
+const SILENT: &str = "any reply: nothing at all came back to `prompt`, which HAProxy answers at once (is this HAProxy's `stats socket`? is the process hung?)";
+
+/// What the first bytes of the reply to the handshake say about who
+/// answered: HAProxy answers `prompt` with its prompt, `\n> `, before
+/// anything else (2.6 to 3.2). `None` while `first` may still be that.
+/// Otherwise the bytes as shown to people, and what to check.
+fn foreign_reply(first: &[u8]) -> Option<(String, &'static str)> {
+    let n = first.len().min(PROMPT.len());
+    if first[..n] == PROMPT[..n] {
+        return None;
+    }
+    // The master CLI answers with its own prompt and refuses `prompt`.
+    let hint = if first.starts_with(b"master>") || first.starts_with(b"\nmaster>") {
+        "this is HAProxy's master CLI (the `-S` socket of `haproxy -W`): give it as `-s master@PATH`"
+    } else {
+        "is this the `stats socket` of HAProxy's `global` section (e.g. `stats socket /run/haproxy/admin.sock mode 660 level admin`)?"
+    };
+    const SHOWN: usize = 40;
+    let mut shown: String = String::from_utf8_lossy(&first[..first.len().min(SHOWN)])
+        .escape_debug()
+        .collect();
+    if first.len() > SHOWN {
+        shown.push('…');
+    }
+    Some((shown, hint))
+}
+
+/// The error for a handshake answered by something that is not HAProxy.
+fn not_haproxy(target: &str, first: &[u8]) -> Option<Error> {
+    foreign_reply(first).map(|(answered, hint)| Error::NotHaproxy {
+        target: target.to_string(),
+        answered,
+        hint: hint.to_string(),
+    })
+}
+
+/// A wait for the handshake's reply that saw no byte at all says so.
+fn silent(e: Error) -> Error {
+    match e {
+        Error::Timeout { target, after, .. } => Error::Timeout {
+            target,
+            what: SILENT.into(),
+            after,
+        },
+        e => e,
+    }
+}
 
 pub struct Session {
     address: Address,
@@ -237,7 +290,7 @@ async fn open_stream(
         Ok(Err(source)) => Err(Error::Unreachable { target, source }),
         Err(_) => Err(Error::Timeout {
             target,
-            what: "the connection".into(),
+            what: CONNECT.into(),
             after: io_timeout,
         }),
     }
@@ -428,11 +481,15 @@ impl Session {
                     return Ok(acc.split_off(at));
                 }
             }
+            let nothing = acc.is_empty();
             let n = self
                 .read_some(label, acc.len(), deadline)
                 .await
-                .map_err(|e| over_ssh(&self.address, e))?;
+                .map_err(|e| over_ssh(&self.address, if nothing { silent(e) } else { e }))?;
             acc.extend_from_slice(&self.buf[..n]);
+            if let Some(e) = not_haproxy(&self.address.to_string(), &acc) {
+                return Err(e);
+            }
         }
     }
 
@@ -591,14 +648,22 @@ impl Session {
                     start = 0;
                 }
                 grow_if_filled(buf, *grow);
+                let nothing = acc.is_empty();
                 let n = read_into(&mut reader, buf, &io, &label, acc.len() - start, deadline)
                     .await
                     .map_err(|e| match replies.len() < skip {
+                        true if nothing => over_ssh(address, silent(e)),
                         true => over_ssh(address, e),
                         false => e,
                     })?;
                 *grow = n == buf.len();
                 acc.extend_from_slice(&buf[..n]);
+                // A new session's first bytes are the handshake's prompts.
+                if skip > 0 && replies.is_empty() {
+                    if let Some(e) = not_haproxy(&io.target, &acc) {
+                        return Err(e);
+                    }
+                }
             }
         };
         let ((), replies) = tokio::try_join!(write, read)?;
@@ -774,11 +839,40 @@ impl Session {
         matches!(err, Error::ConnectionLost { detail, .. } if detail.starts_with(IDLE_CLOSE))
     }
 
+    /// Whether `err` says that this socket never answered like HAProxy: the
+    /// connection or the handshake timed out with nothing back, or the
+    /// reply was not HAProxy's. Waiting for it again in the same run would
+    /// only repeat the wait: a copy of the error to return instead.
+    pub fn dead_end(err: &Error) -> Option<Error> {
+        match err {
+            Error::Timeout {
+                target,
+                what,
+                after,
+            } if what == SILENT || what == CONNECT => Some(Error::Timeout {
+                target: target.clone(),
+                what: what.clone(),
+                after: *after,
+            }),
+            Error::NotHaproxy {
+                target,
+                answered,
+                hint,
+            } => Some(Error::NotHaproxy {
+                target: target.clone(),
+                answered: answered.clone(),
+                hint: hint.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     /// Whether the session is the one to drop after `err` (vs. a command error).
     pub fn is_broken(err: &Error) -> bool {
         matches!(
             err,
             Error::ConnectionLost { .. }
+                | Error::NotHaproxy { .. }
                 | Error::Timeout { .. }
                 | Error::ReplyTooLarge { .. }
                 | Error::Ssh { .. }

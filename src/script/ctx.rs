@@ -11,7 +11,7 @@ use crate::actions::journal::{Journal, ServerSnapshot};
 use crate::actions::rotation::{light_header, light_line, takes_out, Light};
 use crate::base::cancel::CancelToken;
 use crate::base::error::{Error, Result};
-use crate::base::report::{Finding, Report, Table};
+use crate::base::report::{Finding, Report, Severity, Table};
 use crate::base::sink::{Confirm, Event, Sink, WriteNotice};
 use crate::runtime::replay::Bundle;
 use crate::runtime::ssh::Remote;
@@ -72,6 +72,8 @@ pub struct Ctx {
     scope: Mutex<Option<rolling::Scope>>,
     /// The hosts whose files the checks read (see [`Ctx::check_hosts`]).
     check_hosts: OnceLock<Vec<Arc<CheckHost>>>,
+    /// The configuration files of this run (see [`Ctx::config_paths`]).
+    config_paths: OnceLock<Vec<std::path::PathBuf>>,
     /// The host a per-host loop is on, per thread: hosts are checked on
     /// several threads at once (see [`Ctx::on_host`]).
     scoped_host: Mutex<HashMap<std::thread::ThreadId, Arc<CheckHost>>>,
@@ -177,6 +179,7 @@ impl Ctx {
             replay: None,
             scope: Mutex::new(None),
             check_hosts: OnceLock::new(),
+            config_paths: OnceLock::new(),
             scoped_host: Mutex::new(HashMap::new()),
         }
     }
@@ -640,6 +643,67 @@ impl Ctx {
     pub fn print(&self, line: &str) {
         self.sink.event(Event::Print(line));
         lock(&self.report).output.push(line.to_string());
+    }
+
+    /// The configuration files this run reads: `-c`, or, when none was
+    /// given and the one target is a local socket, the `-f` arguments of the
+    /// process behind it (the default /etc/haproxy/haproxy.cfg may be
+    /// another HAProxy's). Found once per run; a `config.source` finding
+    /// says which files were used and why, or why the default was.
+    pub fn config_paths(&self) -> Vec<std::path::PathBuf> {
+        self.config_paths
+            .get_or_init(|| {
+                let given = self.settings.config_paths.clone();
+                if !self.settings.config_from_process || self.replay.is_some() {
+                    return given;
+                }
+                let targets = self.client.targets();
+                let [target] = targets else { return given };
+                if !matches!(target.address, crate::runtime::Address::Unix(_)) {
+                    return given;
+                }
+                let shown = |paths: &[std::path::PathBuf]| {
+                    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                };
+                let found = self
+                    .block_on(async { target.send(&crate::runtime::Command::show_info()).await })
+                    // The error itself is the run's to report, once.
+                    .map_err(|e| format!("the socket did not answer `show info` ({})", e.kind()))
+                    .and_then(|info| {
+                        crate::runtime::info::process_of(&info)
+                            .pid
+                            .and_then(|p| p.parse::<u32>().ok())
+                            .ok_or_else(|| "`show info` gave no Pid".to_string())
+                    })
+                    .and_then(crate::config::source::of_process);
+                match found {
+                    Ok(pc) => {
+                        self.add_finding(
+                            Finding::new(
+                                Severity::Info,
+                                "config.source",
+                                format!("configuration read: {}", shown(&pc.paths)),
+                            )
+                            .detail(format!("no -c given: {}", pc.why))
+                            .advice("pass -c PATH (or HARUN_CONFIG) to check other files"),
+                        );
+                        pc.paths
+                    }
+                    Err(why) => {
+                        self.add_finding(
+                            Finding::new(
+                                Severity::Warning,
+                                "config.source",
+                                format!("configuration read: {} (the default; may not be what {} runs)", shown(&given), target.name()),
+                            )
+                            .detail(format!("no -c given, and the running process's configuration could not be found: {why}"))
+                            .advice("pass the files HAProxy runs with -c PATH (or HARUN_CONFIG): see the -f arguments of `ps -o args -C haproxy` or its systemd unit"),
+                        );
+                        given
+                    }
+                }
+            })
+            .clone()
     }
 
     pub fn add_finding(&self, finding: Finding) {

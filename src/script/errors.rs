@@ -20,6 +20,12 @@ pub fn to_rhai_at(e: Error, pos: Position) -> Box<EvalAltResult> {
     if let Some(t) = e.target() {
         map.insert("target".into(), t.to_string().into());
     }
+    // A socket that could not be talked to: why, and what to check for
+    // that cause (`process.unreachable` in troubleshoot shows it).
+    if let Some((cause, advice)) = crate::diagnose::reach::advice_for(&e, &[]) {
+        map.insert("cause".into(), cause.name().into());
+        map.insert("advice".into(), advice.into());
+    }
     let payload = Dynamic::from_map(map);
     if e.is_terminal() {
         Box::new(EvalAltResult::ErrorTerminated(payload, pos))

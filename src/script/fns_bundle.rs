@@ -198,6 +198,7 @@ fn send_each(ctx: &Ctx, raw: &str) -> R<Map> {
                 m.insert("reply".into(), text.into());
                 m.insert("error".into(), Dynamic::UNIT);
                 m.insert("kind".into(), Dynamic::UNIT);
+                m.insert("advice".into(), Dynamic::UNIT);
             }
             Err(e) if e.is_terminal() => return Err(to_rhai(e)),
             Err(e) => {
@@ -205,6 +206,11 @@ fn send_each(ctx: &Ctx, raw: &str) -> R<Map> {
                 m.insert("reply".into(), Dynamic::UNIT);
                 m.insert("error".into(), e.to_string().into());
                 m.insert("kind".into(), e.kind().into());
+                let advice = crate::diagnose::reach::advice_for(&e, &[]).map(|(_, a)| a);
+                m.insert(
+                    "advice".into(),
+                    advice.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+                );
             }
         }
         out.insert(target.into(), Dynamic::from_map(m));
@@ -256,7 +262,7 @@ fn copy_config(dir: &Path, name: &Path, from: &Path) -> crate::base::error::Resu
 /// `-c`, a directory's `*.cfg` in order), copied into the bundle.
 fn save_config(ctx: &Ctx, bundle: &str) -> R<Map> {
     let dir = owned_bundle(ctx, bundle)?;
-    let paths = ctx.settings.config_paths.clone();
+    let paths = ctx.config_paths();
     // In a replay the copies come from the replayed bundle.
     let sources: Vec<(PathBuf, PathBuf)> = match super::replayed::bundle_for(ctx, &paths) {
         Some(b) if !b.config_files().is_empty() => b.config_files().to_vec(),

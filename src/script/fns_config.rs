@@ -51,7 +51,7 @@ pub(super) fn paths_of(ctx: &Ctx, path: Option<&str>) -> R<Vec<PathBuf>> {
             "expected a file or directory path",
         )),
         Some(p) => Ok(vec![PathBuf::from(p)]),
-        None => Ok(ctx.settings.config_paths.clone()),
+        None => Ok(ctx.config_paths()),
     }
 }
 
@@ -219,7 +219,7 @@ pub(super) fn run_check(ctx: &Ctx, paths: &[PathBuf]) -> R<Checked> {
         .settings
         .config_copy
         .clone()
-        .filter(|_| access.is_local() && paths == ctx.settings.config_paths.as_slice());
+        .filter(|_| access.is_local() && paths == ctx.config_paths().as_slice());
     let paths = match &copy {
         Some(c) => c.run.clone(),
         None => paths.to_vec(),

@@ -260,8 +260,8 @@ pub(crate) fn config_formats(model: &ConfigModel) -> (Vec<LogFormat>, Option<usi
 fn parser_for(ctx: &Ctx, q: &mut Query) -> R<(Parser, Vec<String>)> {
     let mut formats = std::mem::take(&mut q.formats);
     let mut notes = Vec::new();
-    if q.use_config && !ctx.settings.config_paths.is_empty() {
-        let paths = ctx.settings.config_paths.clone();
+    if q.use_config && !ctx.config_paths().is_empty() {
+        let paths = ctx.config_paths();
         if paths.iter().all(|p| p.exists()) {
             if let Ok(model) = &*load_model(ctx, &paths)? {
                 let (f, agent, n) = config_formats(model);
@@ -859,7 +859,7 @@ pub(crate) fn proxy_config_map(model: &ConfigModel, name: &str) -> Map {
 }
 
 fn proxy_config(ctx: &Ctx, name: &str) -> R<Map> {
-    let paths = ctx.settings.config_paths.clone();
+    let paths = ctx.config_paths();
     let loaded = load_model(ctx, &paths)?;
     match &*loaded {
         Ok(model) => Ok(proxy_config_map(model, name)),

@@ -35,15 +35,20 @@ pub(super) fn partition<T>(
         return Err(to_rhai(e));
     }
     for (target, e) in errors {
+        let advice = match crate::diagnose::reach::advice_for(&e, &[]) {
+            Some((_, a)) => format!("{a}; results omit this target"),
+            None if e.kind() == "ssh" => "check the SSH connection to this host (the detail says what failed); results omit this target".into(),
+            None => "check that HAProxy runs and that this socket is configured (`stats socket`); results omit this target".into(),
+        };
         ctx.add_finding(
-            Finding::new(Severity::Error, "target.unreachable", format!("{target}: {}", e.kind()))
-                .detail(e.to_string())
-                .advice(if e.kind() == "ssh" {
-                    "check the SSH connection to this host (the detail says what failed); results omit this target"
-                } else {
-                    "check that HAProxy runs and that this socket is configured (`stats socket`); results omit this target"
-                })
-                .target(target),
+            Finding::new(
+                Severity::Error,
+                "target.unreachable",
+                format!("{target}: {}", e.kind()),
+            )
+            .detail(e.to_string())
+            .advice(advice)
+            .target(target),
         );
     }
     Ok(ok)

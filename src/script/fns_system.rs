@@ -283,7 +283,7 @@ fn host_check(target: &str, check: Map) -> Dynamic {
 
 /// `system_check()` on probes already made, for the host the checks are on.
 fn system_check_with(ctx: &Ctx, irq: host::IrqbalanceStatus, cpus: host::CpuInfo) -> R<Map> {
-    let loaded = load_model(ctx, &ctx.settings.config_paths)?;
+    let loaded = load_model(ctx, &ctx.config_paths())?;
     let model = loaded.as_ref().as_ref().ok();
     let cpu_map = model
         .map(|m| m.global_find("cpu-map").next().is_some())

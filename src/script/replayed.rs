@@ -30,7 +30,7 @@ pub(super) struct HostFacts {
 /// it recorded (an explicit other path is a file the user names today).
 pub(super) fn bundle_for<'a>(ctx: &'a Ctx, paths: &[PathBuf]) -> Option<&'a Bundle> {
     ctx.replay()
-        .filter(|_| paths == ctx.settings.config_paths.as_slice())
+        .filter(|_| paths == ctx.config_paths().as_slice())
         .map(|b| b.as_ref())
 }
 

@@ -52,6 +52,10 @@ pub struct Settings {
     pub fleet: Vec<crate::fleet::Member>,
     /// haproxy.cfg files or directories (as `haproxy -f` takes them).
     pub config_paths: Vec<PathBuf>,
+    /// `config_paths` is only the default (no -c, no HARUN_CONFIG): a run
+    /// whose one target is a local socket reads the configuration of the
+    /// process behind it instead (see `Ctx::config_paths`).
+    pub config_from_process: bool,
     /// `haproxy -c` on `config_paths` runs on this copy instead, its
     /// messages named back to `config_paths`' files: a configuration lab's
     /// rewritten files ([`crate::lab::Lab::config_copy`]), which this host
@@ -99,6 +103,7 @@ impl Default for Settings {
             sockets: Vec::new(),
             fleet: Vec::new(),
             config_paths: vec![PathBuf::from("/etc/haproxy/haproxy.cfg")],
+            config_from_process: false,
             config_copy: None,
             haproxy_bin: PathBuf::from("haproxy"),
             io_timeout: Duration::from_secs(5),

@@ -1264,6 +1264,7 @@ pub const SEND_OUTCOME: Shape = Shape {
         k("reply", "string or ()", "the reply text; () when it failed"),
         k("error", "string or ()", "why it failed; () when it answered"),
         k("kind", "string or ()", "the error's kind (`unreachable`, `timeout`, `unknown_command`...); () when it answered"),
+        k("advice", "string or ()", "what to check when the socket could not be talked to, for its cause (no such file, refused, permission, silent, not HAProxy); () otherwise"),
         k("at", "string or ()", "RFC 3339 UTC time of the reply (in a replay, the recorded one); () when a replay has none"),
     ],
     open: None,

@@ -500,3 +500,33 @@ fn a_failed_eval_with_json_prints_the_report() {
     run.expect_code(0);
     assert_eq!(run.json(), 2);
 }
+
+/// `-s LAB_SOCKET troubleshoot` without `-c` lints the lab's configuration
+/// (the `-f` of the process behind the socket), not /etc/haproxy/haproxy.cfg,
+/// and says which files it read and why.
+#[test]
+fn without_c_troubleshoot_reads_the_configuration_of_the_process_it_talks_to() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    let run = harun()
+        .socket(&lab, lab.admin_socket())
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+        .troubleshoot_json(&["logs", "system"])
+        .run();
+    let source = run.finding("config.source");
+    assert_eq!(source["severity"], "info", "{source}");
+    let cfg = lab.config_path().display().to_string();
+    assert!(
+        source["title"].as_str().unwrap_or_default().contains(&cfg),
+        "{source}"
+    );
+    assert!(
+        source["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("/cmdline"),
+        "{source}"
+    );
+}

@@ -33,6 +33,8 @@ enum Fault {
     EndlessStat,
     /// Answers the first command like HAProxy, the second one never.
     SlowSecond,
+    /// Sends back what it reads (`socat UNIX-LISTEN:x.sock,fork EXEC:cat`).
+    Echo,
 }
 
 const INFO: &[u8] = b"Name: HAProxy\nVersion: 3.0.0\nPid: 42\nUptime_sec: 7\n\n> ";
@@ -48,6 +50,12 @@ fn serve(mut s: impl Read + Write, fault: Fault, on_reset: impl FnOnce()) {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        if matches!(fault, Fault::Echo) {
+            if s.write_all(&buf[..n]).is_err() {
+                return;
+            }
+            continue;
+        }
         for _ in buf[..n].iter().filter(|b| **b == b'\n') {
             lines += 1;
             if matches!(fault, Fault::Silent) {
@@ -59,7 +67,7 @@ fn serve(mut s: impl Read + Write, fault: Fault, on_reset: impl FnOnce()) {
             }
             commands += 1;
             match fault {
-                Fault::Silent | Fault::PromptOnly => {}
+                Fault::Silent | Fault::PromptOnly | Fault::Echo => {}
                 Fault::Drip => {
                     for b in INFO.iter().cycle().take(3600) {
                         if s.write_all(&[*b]).is_err() {
@@ -120,15 +128,26 @@ fn serve(mut s: impl Read + Write, fault: Fault, on_reset: impl FnOnce()) {
 
 /// A fake runtime API unix socket with `fault`, serving connections until the test ends.
 fn fake_socket(dir: &tempfile::TempDir, fault: Fault) -> PathBuf {
+    counted_fake_socket(dir, fault).0
+}
+
+/// [`fake_socket`], with the number of connections it accepted so far.
+fn counted_fake_socket(
+    dir: &tempfile::TempDir,
+    fault: Fault,
+) -> (PathBuf, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let path = dir.path().join("fake.sock");
     let listener = UnixListener::bind(&path).unwrap();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(s) = stream else { return };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             std::thread::spawn(move || serve(s, fault, || ()));
         }
     });
-    path
+    (path, count)
 }
 
 /// A fake runtime API TCP socket on loopback (for resets: a unix socket has no RST).
@@ -272,7 +291,90 @@ fn a_socket_that_accepts_and_never_answers_times_out() {
     expect_fault(
         sock.to_str().unwrap(),
         "info()",
-        &["timed out after 2s waiting for the reply to `prompt`"],
+        &["timed out after 2s waiting for any reply: nothing at all came back to `prompt`"],
+    );
+}
+
+/// troubleshoot catches the first failure and goes on with the offline
+/// checks, some of which ask the process again (system_check's `show
+/// info`): a socket that never answered is not connected to again.
+#[test]
+fn troubleshoot_does_not_wait_twice_for_a_silent_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sock, connections) = counted_fake_socket(&dir, Fault::Silent);
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg, "global\n").unwrap();
+    let t = TIMEOUT.to_string();
+    let run = measured(&[
+        "-s",
+        sock.to_str().unwrap(),
+        "-c",
+        cfg.to_str().unwrap(),
+        "--timeout",
+        &t,
+        "troubleshoot",
+        "-p",
+        "log=/dev/null",
+    ])
+    .run;
+    run.expect_code(3);
+    assert!(
+        run.stdout.contains("nothing at all came back to `prompt`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "{}",
+        run.stdout
+    );
+}
+
+/// Something else on the socket (here `socat ... EXEC:cat`) is named as
+/// such from the first bytes it sends back, without waiting for the timeout.
+#[test]
+fn a_socket_that_is_not_haproxy_is_named_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = fake_socket(&dir, Fault::Echo);
+    let m = expect_fault(
+        sock.to_str().unwrap(),
+        "info()",
+        &[
+            "answered `prompt\\nset severity-output number",
+            "which is not HAProxy's runtime API: is this the `stats socket`",
+        ],
+    );
+    assert!(
+        m.run.stderr.contains(sock.to_str().unwrap()),
+        "{}",
+        m.run.stderr
+    );
+}
+
+/// A socket file nobody listens on (what a killed HAProxy leaves): the
+/// advice is the stale file, not the path.
+#[test]
+fn troubleshoot_on_a_stale_socket_file_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("stale.sock");
+    drop(UnixListener::bind(&sock).unwrap());
+    // No -c: the process's configuration cannot be found, and the
+    // report says the default was read instead.
+    let run = measured(&[
+        "-s",
+        sock.to_str().unwrap(),
+        "troubleshoot",
+        "-p",
+        "log=/dev/null",
+    ])
+    .run;
+    run.expect_code(3);
+    assert!(
+        run.stdout
+            .contains("is a socket file that nobody listens on: HAProxy stopped or crashed"),
+        "{}",
+        run.stdout
     );
 }
 

@@ -747,3 +747,53 @@ exit = 4
     run.expect_code(0);
     assert!(run.stdout.contains("2 passed, 0 failed"), "{}", run.stdout);
 }
+
+/// A snapshot taken without `-c` records the configuration of the process
+/// it talked to (its `-f`), and the replay reads those files, not the
+/// replaying host's /etc/haproxy/haproxy.cfg.
+#[test]
+fn a_snapshot_without_c_records_the_running_configuration() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let run = harun()
+        .socket(&lab, lab.admin_socket())
+        .arg("--haproxy-bin")
+        .arg(haproxy_bin())
+        .args([
+            "snapshot",
+            "--json",
+            "-p",
+            "sample=0",
+            "-p",
+            "checks=false",
+            "-p",
+        ])
+        .arg(format!("dir={}", out.path().display()))
+        .run();
+    assert!(
+        run.code == 0 || run.code == 1,
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    let cfg = lab.config_path().display().to_string();
+    let source = run.finding("config.source");
+    assert!(
+        source["title"].as_str().unwrap_or_default().contains(&cfg),
+        "{source}"
+    );
+    let bundle = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .expect("a bundle directory");
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["config_paths"], serde_json::json!([cfg]), "{index}");
+    drop(lab);
+    let config = replay(&bundle).args(["-e", "config().files"]).run();
+    config.expect_code(0);
+    assert!(config.stdout.contains(&cfg), "{}", config.stdout);
+}

@@ -65,6 +65,7 @@ pub fn static_kind(kind: &str) -> &'static str {
         "unreachable",
         "timeout",
         "connection_lost",
+        "not_haproxy",
         "permission_denied",
         "no_such_backend",
         "no_such_server",
