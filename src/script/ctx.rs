@@ -297,10 +297,13 @@ impl Ctx {
                 let mut out: Vec<Arc<CheckHost>> = self.local_check_host().into_iter().collect();
                 let remotes = self.ssh_logins();
                 let (logins, stopped) = self.log_in(&remotes);
+                // Whether each account's shell runs commands as asked is
+                // learnt from its first batch, or asked before its first
+                // other command (`Access::canary`): not a command of its own.
                 for ((name, remote), login) in remotes.into_iter().zip(logins) {
                     out.push(self.ssh_check_host(name, &remote, login, stopped.as_deref()));
                 }
-                self.verify_shells(out)
+                out
             })
             .clone()
     }
@@ -400,6 +403,7 @@ impl Ctx {
                     .io_timeout
                     .max(std::time::Duration::from_secs(5)),
                 prefetched: Default::default(),
+                shell: Default::default(),
             }),
             Some(Err(e)) => Err(e),
             None => Err(Error::Ssh {
@@ -413,52 +417,6 @@ impl Ctx {
             name: Some(name),
             access,
         })
-    }
-
-    /// Each SSH host's [`Access::canary`](crate::system::access::Access::canary),
-    /// all at once (--forks at a time): a host whose shell does not run
-    /// commands as asked gets that error instead of its access.
-    fn verify_shells(&self, hosts: Vec<Arc<CheckHost>>) -> Vec<Arc<CheckHost>> {
-        let limit = Arc::new(tokio::sync::Semaphore::new(
-            self.settings.max_parallel.max(1),
-        ));
-        let checks: Vec<_> = hosts
-            .iter()
-            .map(|h| h.access.as_ref().ok().filter(|a| !a.is_local()).cloned())
-            .collect();
-        let verdicts = self.block_on(async move {
-            let mut set = tokio::task::JoinSet::new();
-            for (i, access) in checks.into_iter().enumerate() {
-                let Some(access) = access else { continue };
-                let limit = Arc::clone(&limit);
-                set.spawn(async move {
-                    let _permit = limit.acquire_owned().await;
-                    let verdict = tokio::task::spawn_blocking(move || access.canary())
-                        .await
-                        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
-                    (i, verdict)
-                });
-            }
-            let mut out = Vec::new();
-            while let Some(Ok(v)) = set.join_next().await {
-                out.push(v);
-            }
-            Ok(out)
-        });
-        let mut hosts = hosts;
-        for (i, verdict) in verdicts.unwrap_or_default() {
-            if let Err(e) = verdict {
-                let name = hosts[i].name.clone();
-                hosts[i] = Arc::new(CheckHost {
-                    name: name.clone(),
-                    access: Err(Error::Ssh {
-                        target: name.unwrap_or_default(),
-                        what: e.to_string(),
-                    }),
-                });
-            }
-        }
-        hosts
     }
 
     /// The targets on `host` (its admin sockets and workers): whose `show

@@ -181,6 +181,15 @@ pub(super) fn on_each_host(
     let mut out = Vec::new();
     for (h, r) in hosts.iter().zip(results) {
         let found = match (&h.access, r) {
+            // Its shell runs no commands (learnt on the way): one finding
+            // for the host, as for a failed login, not one per file.
+            (Ok(a), Some(_)) if a.shell_refused().is_some() => {
+                let e = Error::Ssh {
+                    target: h.shown_name(),
+                    what: a.shell_refused().unwrap_or_default(),
+                };
+                vec![unreachable(&host_error(h, &e))]
+            }
             (Ok(_), Some(r)) => r?,
             (Ok(_), None) => continue,
             (Err(e), _) => vec![unreachable(&host_error(h, e))],

@@ -68,8 +68,18 @@ pub enum Access {
         /// Files whose contents came with their [`Access::kind`] (see
         /// [`Prefetched`]).
         prefetched: Prefetched,
+        /// Whether the account's shell runs commands as asked (see
+        /// [`Access::canary`]), once known.
+        shell: ShellCheck,
     },
 }
+
+/// What a host's login shell showed of itself, shared by the clones of
+/// its [`Access`]: known from the first batch that parsed (only a POSIX
+/// shell running the script prints its random frames) or else from the
+/// canary, asked once, before the first other command.
+#[derive(Clone, Debug, Default)]
+pub struct ShellCheck(std::sync::Arc<std::sync::OnceLock<Result<(), String>>>);
 
 /// Over SSH, `kind()` of a regular file brings its first bytes too, kept
 /// here for the `read()` of the same path that follows it (the
@@ -352,6 +362,7 @@ impl Access {
         let Access::Ssh {
             prefetched,
             timeout: each,
+            shell,
             ..
         } = self
         else {
@@ -375,7 +386,9 @@ impl Access {
         }
         let Some(mark) = boundary() else { return };
         let line = format!("sh -c {}", quote(&batch_script(&lines, &mark)));
-        let Ok(out) = self.ssh(&line, timeout.max(*each), limit) else {
+        // Asked before the shell is known: its answer is used only when it
+        // parses, which only a shell that ran the script can make happen.
+        let Ok(out) = self.ssh_unchecked(&line, timeout.max(*each), limit) else {
             return;
         };
         if out.code != 0 {
@@ -384,6 +397,7 @@ impl Access {
         let Some(answers) = parse_batch(&out.stdout, &mark, lines.len()) else {
             return;
         };
+        let _ = shell.0.set(Ok(()));
         let mut v = prefetched.1 .0.lock().unwrap_or_else(|e| e.into_inner());
         for (l, o) in lines.into_iter().zip(answers) {
             v.retain(|(k, _)| *k != l);
@@ -415,17 +429,7 @@ impl Access {
         let Access::Ssh { timeout, .. } = self else {
             return Err(io::Error::other("not over SSH"));
         };
-        let out = self.ssh(line, *timeout, limit).map_err(|e| match e {
-            RunError::NotFound => io::Error::new(
-                io::ErrorKind::NotFound,
-                "a POSIX tool (sh, head) is missing on the host",
-            ),
-            RunError::Timeout(after) => io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no answer over SSH within {after:?}"),
-            ),
-            RunError::Spawn(e) => e,
-        })?;
+        let out = self.ssh(line, *timeout, limit).map_err(shell_error)?;
         if out.code == 255 {
             return Err(io::Error::other(self.failed(&out)));
         }
@@ -437,11 +441,40 @@ impl Access {
     /// exit code, a forced command with whatever it prints. Either would be
     /// read as the host's files and verdicts; harun asks for a known answer
     /// first and refuses the host's checks when it does not come back.
+    ///
+    /// Asked once per host, before its first command unless a batch
+    /// ([`Access::prefetch`]) showed it already; every command on the host
+    /// then fails with the same error.
     pub fn canary(&self) -> io::Result<()> {
-        if self.is_local() {
+        let Access::Ssh { shell, .. } = self else {
             return Ok(());
+        };
+        shell
+            .0
+            .get_or_init(|| self.ask_canary().map_err(|e| e.to_string()))
+            .clone()
+            .map_err(io::Error::other)
+    }
+
+    /// Why the account's shell was found not to run commands as asked,
+    /// if it was ([`Access::canary`]).
+    pub fn shell_refused(&self) -> Option<String> {
+        match self {
+            Access::Ssh { shell, .. } => shell.0.get().and_then(|r| r.clone().err()),
+            Access::Local => None,
         }
-        let out = self.shell("echo harun-canary", 64)?;
+    }
+
+    fn ask_canary(&self) -> io::Result<()> {
+        let Access::Ssh { timeout, .. } = self else {
+            return Ok(());
+        };
+        let out = self
+            .ssh_unchecked("echo harun-canary", *timeout, 64)
+            .map_err(shell_error)?;
+        if out.code == 255 {
+            return Err(io::Error::other(self.failed(&out)));
+        }
         if out.code == 0 && out.stdout == b"harun-canary\n" {
             return Ok(());
         }
@@ -460,7 +493,19 @@ impl Access {
         )))
     }
 
+    /// `line` on the host, once its shell is known to run commands as
+    /// asked ([`Access::canary`]).
     fn ssh(&self, line: &str, timeout: Duration, limit: usize) -> Result<Output, RunError> {
+        self.canary().map_err(RunError::Spawn)?;
+        self.ssh_unchecked(line, timeout, limit)
+    }
+
+    fn ssh_unchecked(
+        &self,
+        line: &str,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<Output, RunError> {
         let Access::Ssh { master, .. } = self else {
             return Err(RunError::Spawn(io::Error::other("not over SSH")));
         };
@@ -480,6 +525,21 @@ impl Access {
 }
 
 /// A path as one shell word; a NUL cannot be passed at all.
+/// A shell command's failure to run, as the I/O error its caller reports.
+fn shell_error(e: RunError) -> io::Error {
+    match e {
+        RunError::NotFound => io::Error::new(
+            io::ErrorKind::NotFound,
+            "a POSIX tool (sh, head) is missing on the host",
+        ),
+        RunError::Timeout(after) => io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no answer over SSH within {after:?}"),
+        ),
+        RunError::Spawn(e) => e,
+    }
+}
+
 fn quote_path(path: &Path) -> io::Result<String> {
     match path.to_str() {
         Some(p) if !p.contains('\0') => Ok(quote(p)),
