@@ -63,6 +63,54 @@ fn connect_failure(target: &str, e: &std::io::Error) -> String {
     }
 }
 
+/// What a `No such ...` reply was about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unknown {
+    Backend,
+    Server,
+}
+
+/// The name a `no_such_backend`/`no_such_server` error is about, read from
+/// the command that met it: the `backend/server` word (its backend for
+/// [`Unknown::Backend`]), else the proxy argument of `show servers state|conn
+/// PROXY` and `show stat PROXY ...`. `None` when the command names none
+/// (the message then quotes the command alone).
+pub fn unknown_name(command: &str, what: Unknown) -> Option<&str> {
+    let words: Vec<&str> = command.split(' ').filter(|w| !w.is_empty()).collect();
+    if let Some(w) = words.iter().find(|w| w.contains('/')) {
+        return match what {
+            Unknown::Server => Some(w),
+            Unknown::Backend => w.split('/').next().filter(|b| !b.is_empty()),
+        };
+    }
+    if what == Unknown::Server {
+        return None;
+    }
+    let proxy = match words.as_slice() {
+        ["show", "servers", "state" | "conn", proxy, ..] => proxy,
+        ["show", "stat", "domain", _, proxy, ..] | ["show", "stat", proxy, ..] => proxy,
+        _ => return None,
+    };
+    // `-1` (every proxy) and the options are not names.
+    let option = ["typed", "json", "desc", "up", "no-maint", "domain"].contains(proxy);
+    (!proxy.starts_with('-') && !option).then_some(*proxy)
+}
+
+/// "no such backend `bk_ap` (`set server bk_ap/app1 state drain`)": what is
+/// missing first, then the command that met it. `show stat` takes
+/// frontends too, so its proxy is "a frontend or backend".
+fn unknown(command: &str, what: Unknown) -> String {
+    let noun = match what {
+        Unknown::Server => "server",
+        Unknown::Backend if command.starts_with("show stat ") => "frontend or backend",
+        Unknown::Backend => "backend",
+    };
+    match unknown_name(command, what) {
+        Some(name) => format!("no such {noun} `{name}` (`{command}`)"),
+        None => format!("no such {noun} in `{command}`"),
+    }
+}
+
 /// Everything that can go wrong, each naming what and where.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -108,13 +156,17 @@ pub enum Error {
         command: String,
         note: String,
     },
-    #[error("{target}: no such backend in `{command}`{note}")]
+    /// A backend (or, for `show stat`, a frontend) this target does not
+    /// have. `note` ends the message: what happened to the rest of a batch,
+    /// then the nearest names the target has (see `script::names`).
+    #[error("{target}: {}{note}", unknown(.command, Unknown::Backend))]
     NoSuchBackend {
         target: String,
         command: String,
         note: String,
     },
-    #[error("{target}: no such server in `{command}`{note}")]
+    /// A server this target does not have; `note` as for `NoSuchBackend`.
+    #[error("{target}: {}{note}", unknown(.command, Unknown::Server))]
     NoSuchServer {
         target: String,
         command: String,

@@ -20,6 +20,7 @@ pub mod params;
 pub mod playbooks;
 mod replayed;
 pub(crate) mod resolver;
+pub(crate) mod names;
 mod rolling;
 mod row;
 pub mod settings;
