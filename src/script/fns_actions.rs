@@ -183,7 +183,11 @@ fn apply(
     }
     match first_err {
         // The other targets' outcomes go with it (`e.writes`).
-        Some(e) => Err(super::errors::to_rhai_batch(super::names::explained(ctx, e), "", out)),
+        Some(e) => Err(super::errors::to_rhai_batch(
+            super::names::explained(ctx, e),
+            "",
+            out,
+        )),
         None => Ok(out),
     }
 }
@@ -380,7 +384,11 @@ fn apply_batch(
         }
     }
     match batch.stopped.or(first_err) {
-        Some(e) => Err(super::errors::to_rhai_batch(super::names::explained(ctx, e), &summary, out)),
+        Some(e) => Err(super::errors::to_rhai_batch(
+            super::names::explained(ctx, e),
+            &summary,
+            out,
+        )),
         None => Ok(out),
     }
 }
