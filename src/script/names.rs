@@ -110,7 +110,7 @@ fn target_named(ctx: &Ctx, name: &str) -> Option<Arc<Target>> {
     targets
         .iter()
         .find(|t| t.name() == name)
-        .or_else(|| match targets {
+        .or(match targets {
             [only] => Some(only),
             _ => None,
         })
