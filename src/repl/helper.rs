@@ -1,5 +1,5 @@
-//! The line editor's helper: multi-line validation by the Rhai parser,
-//! completion (functions, keywords, variables, dot-commands, and backend and
+//! The line editor's helper: whether input is complete for the Rhai
+//! parser, completion (functions, keywords, variables, dot-commands, and backend and
 //! server names of the live HAProxy from the cached catalog), and signature
 //! hints. The logic is in pure functions; completion never does I/O.
 
@@ -8,7 +8,7 @@ use rhai::{Engine, LexError, ParseErrorType};
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::{Hint, Hinter};
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::validate::Validator;
 use rustyline::Helper;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -401,20 +401,12 @@ fn at_end(input: &str, pos: rhai::Position) -> bool {
 pub struct ReplHelper {
     pub names: Names,
     ctx: Arc<Ctx>,
-    parser: Engine,
     color: bool,
 }
 
 impl ReplHelper {
     pub fn new(names: Names, ctx: Arc<Ctx>, color: bool) -> ReplHelper {
-        let mut parser = Engine::new_raw();
-        parser.set_max_expr_depths(0, 0);
-        ReplHelper {
-            names,
-            ctx,
-            parser,
-            color,
-        }
+        ReplHelper { names, ctx, color }
     }
 }
 
@@ -477,15 +469,9 @@ impl Highlighter for ReplHelper {
     }
 }
 
-impl Validator for ReplHelper {
-    fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
-        Ok(if is_incomplete(&self.parser, ctx.input()) {
-            ValidationResult::Incomplete
-        } else {
-            ValidationResult::Valid(None)
-        })
-    }
-}
+// Always valid: the REPL loop gathers multi-line entries itself (see
+// `entry`), so that continuation lines get a prompt.
+impl Validator for ReplHelper {}
 
 #[cfg(test)]
 mod tests {
