@@ -525,6 +525,25 @@ impl Session<'_> {
         names.variables = self.scope.iter_raw().map(|(n, ..)| n.to_string()).collect();
         names.variables.sort();
         names.variables.dedup();
+        names.map_keys.clear();
+        names.element_keys.clear();
+        for (name, _, value) in self.scope.iter_raw() {
+            if let Some(m) = value.read_lock::<rhai::Map>() {
+                names.map_keys.insert(name.to_string(), sorted_keys(&m));
+            } else if let Some(a) = value.read_lock::<rhai::Array>() {
+                let keys = match a.first() {
+                    Some(e) if e.is::<crate::script::row::Row>() => helper::primitive_keys("stat"),
+                    Some(e) => e
+                        .read_lock::<rhai::Map>()
+                        .map(|m| sorted_keys(&m))
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                if !keys.is_empty() {
+                    names.element_keys.insert(name.to_string(), keys);
+                }
+            }
+        }
         names.script_fns.clear();
         for f in self.ast.iter_functions().filter(|f| !is_closure(f.name)) {
             names
@@ -534,6 +553,14 @@ impl Session<'_> {
                 .push(format!("{}({})", f.name, f.params.join(", ")));
         }
     }
+}
+
+/// A map's keys that can follow a `.` (others need `m["a key"]`).
+fn sorted_keys(m: &rhai::Map) -> Vec<String> {
+    m.keys()
+        .map(|k| k.to_string())
+        .filter(|k| helper::is_ident(k))
+        .collect()
 }
 
 fn playbook_names() -> Vec<String> {

@@ -102,6 +102,22 @@ fn tab_completes_backend_names_from_the_live_process() {
     r.keys("servers(\"bk_api/api\t\t");
     r.p.exp_string("bk_api/api2").unwrap();
     r.clear_input();
+    // harun's primitives are listed before Rhai's own functions.
+    r.keys("sta\t\t");
+    r.p.exp_regex(r"stat\s+start\s+starts_with").unwrap();
+    r.clear_input();
+    // Row keys after a dot, for rows of a primitive or of a variable.
+    r.keys("stat().filter(|r| r.svnam\t");
+    r.p.exp_string("svname").unwrap();
+    r.keys(" == \"api2\").len() > 0\r");
+    r.p.exp_string("true").unwrap();
+    r.p.exp_string(PROMPT).unwrap();
+    r.run("let rows = servers();", PROMPT);
+    r.keys("rows.filter(|s| s.op_sta\t");
+    r.p.exp_string("op_state").unwrap();
+    r.keys(" == \"running\").len() > 0\r");
+    r.p.exp_string("true").unwrap();
+    r.p.exp_string(PROMPT).unwrap();
     r.quit();
 }
 
