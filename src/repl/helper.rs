@@ -1,7 +1,7 @@
 //! The line editor's helper: whether input is complete for the Rhai
 //! parser, completion (functions, keywords, variables, row keys after a dot,
-//! dot-commands, and backend and server names of the live HAProxy from the cached catalog), and signature
-//! hints. The logic is in pure functions; completion never does I/O.
+//! dot-commands, and backend and server names of the live HAProxy from the
+//! cached catalog), and signature hints. The logic is in pure functions; completion never does I/O.
 
 use crate::script::{Catalog, Ctx};
 use rhai::{Engine, LexError, ParseErrorType};
