@@ -24,8 +24,8 @@ impl Repl {
     fn start_with(lab: &Lab, extra: &[&str]) -> Repl {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = harun_process();
-        // `repl` first: with clap's args_conflicts_with_subcommands an option
-        // before it would make it a playbook name.
+        // Run options after `repl` (before it works too: see
+        // cli::run_options_go_before_or_after_the_subcommand).
         cmd.arg("repl")
             .args(lab_args(lab))
             .args(extra)
