@@ -22,7 +22,7 @@ pub mod playbooks;
 mod replayed;
 pub(crate) mod resolver;
 mod rolling;
-mod row;
+pub(crate) mod row;
 pub mod settings;
 pub mod vocabulary;
 
