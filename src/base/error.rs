@@ -40,26 +40,86 @@ impl ExitCode {
     }
 }
 
-/// Why connecting failed, in the words of what to check: the OS text alone
-/// ("No such file or directory") does not say that HAProxy may be stopped.
+/// Why connecting failed, by cause, in the words of what to check: the OS
+/// text alone ("No such file or directory") does not say that HAProxy may
+/// be stopped. Each cause says what it tells (the advice of
+/// `diagnose::reach` says what to do): a missing file is a stopped HAProxy
+/// or another path, a refused connection a socket or port nobody listens
+/// on, a permission problem a running HAProxy whose socket keeps this user out.
 fn connect_failure(target: &str, e: &std::io::Error) -> String {
     use std::io::ErrorKind;
+    // `lb1 (unix@/path)` names an inventory host: judge its address.
+    let address = match target.strip_suffix(')').and_then(|t| t.rsplit_once(" (")) {
+        Some((_, inner)) => inner,
+        None => target,
+    };
+    let master = address.starts_with("master@");
+    let tcp = address.starts_with("ipv4@")
+        || address.starts_with("ipv6@")
+        || (!address.contains('/') && address.contains(':'));
     // `-s lb1.example.com` reads as a socket file here: name the other reading.
-    let bare = !target.contains('/') && !target.contains(':') && !target.contains('@');
+    let bare = !address.contains('/') && !address.contains(':') && !address.contains('@');
     let hostlike =
-        target.contains('.') && !target.ends_with(".sock") && !target.ends_with(".socket");
-    if e.kind() == ErrorKind::NotFound && bare && hostlike {
-        return format!(
-            "no socket file `{target}` in this directory (is HAProxy running? for a host, write HOST:PORT, e.g. `{target}:9999`)"
-        );
-    }
+        address.contains('.') && !address.ends_with(".sock") && !address.ends_with(".socket");
     match e.kind() {
+        ErrorKind::NotFound if bare && hostlike => format!(
+            "no socket file `{address}` in this directory (for a host, write HOST:PORT, e.g. `{address}:9999`)"
+        ),
         // A master CLI is not a `stats socket`: it is the `-S` of the command line.
-        ErrorKind::NotFound if target.contains("master@") => "no such socket (is HAProxy running in master-worker mode? is this the path its `-S` option gives, e.g. in the systemd unit?)".into(),
-        ErrorKind::NotFound => "no such socket (is HAProxy running? is this the path of its `stats socket` line?)".into(),
-        ErrorKind::ConnectionRefused => "connection refused (HAProxy is not running there, or this socket file was left by a stopped HAProxy)".into(),
-        ErrorKind::PermissionDenied => "permission denied (run harun as root, or as a user in the socket's group: see `mode`/`user`/`group` on the `stats socket` line)".into(),
+        ErrorKind::NotFound if master => "no socket file at this path (HAProxy is not running in master-worker mode, or its `-S` option, e.g. in the systemd unit, gives another path)".into(),
+        ErrorKind::NotFound => "no socket file at this path (HAProxy is not running, or its `stats socket` line gives another path)".into(),
+        ErrorKind::ConnectionRefused if tcp => "connection refused (nothing listens on this address: HAProxy is not running, or its `stats socket` line gives another address or port)".into(),
+        ErrorKind::ConnectionRefused => "connection refused (a socket file nobody listens on: HAProxy stopped or crashed and left it behind)".into(),
+        ErrorKind::PermissionDenied => "permission denied (HAProxy may well be running: this user may not open its socket; see `mode`, `user` and `group` on the `stats socket` line, or run harun as root)".into(),
         _ => e.to_string(),
+    }
+}
+
+/// What a `No such ...` reply was about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unknown {
+    Backend,
+    Server,
+}
+
+/// The name a `no_such_backend`/`no_such_server` error is about, read from
+/// the command that met it: the `backend/server` word (its backend for
+/// [`Unknown::Backend`]), else the proxy argument of `show servers state|conn
+/// PROXY` and `show stat PROXY ...`. `None` when the command names none
+/// (the message then quotes the command alone).
+pub fn unknown_name(command: &str, what: Unknown) -> Option<&str> {
+    let words: Vec<&str> = command.split(' ').filter(|w| !w.is_empty()).collect();
+    if let Some(w) = words.iter().find(|w| w.contains('/')) {
+        return match what {
+            Unknown::Server => Some(w),
+            Unknown::Backend => w.split('/').next().filter(|b| !b.is_empty()),
+        };
+    }
+    if what == Unknown::Server {
+        return None;
+    }
+    let proxy = match words.as_slice() {
+        ["show", "servers", "state" | "conn", proxy, ..] => proxy,
+        ["show", "stat", "domain", _, proxy, ..] | ["show", "stat", proxy, ..] => proxy,
+        _ => return None,
+    };
+    // `-1` (every proxy) and the options are not names.
+    let option = ["typed", "json", "desc", "up", "no-maint", "domain"].contains(proxy);
+    (!proxy.starts_with('-') && !option).then_some(*proxy)
+}
+
+/// "no such backend `bk_ap` (`set server bk_ap/app1 state drain`)": what is
+/// missing first, then the command that met it. `show stat` takes
+/// frontends too, so its proxy is "a frontend or backend".
+fn unknown(command: &str, what: Unknown) -> String {
+    let noun = match what {
+        Unknown::Server => "server",
+        Unknown::Backend if command.starts_with("show stat ") => "frontend or backend",
+        Unknown::Backend => "backend",
+    };
+    match unknown_name(command, what) {
+        Some(name) => format!("no such {noun} `{name}` (`{command}`)"),
+        None => format!("no such {noun} in `{command}`"),
     }
 }
 
@@ -108,13 +168,17 @@ pub enum Error {
         command: String,
         note: String,
     },
-    #[error("{target}: no such backend in `{command}`{note}")]
+    /// A backend (or, for `show stat`, a frontend) this target does not
+    /// have. `note` ends the message: what happened to the rest of a batch,
+    /// then the nearest names the target has (see `script::names`).
+    #[error("{target}: {}{note}", unknown(.command, Unknown::Backend))]
     NoSuchBackend {
         target: String,
         command: String,
         note: String,
     },
-    #[error("{target}: no such server in `{command}`{note}")]
+    /// A server this target does not have; `note` as for `NoSuchBackend`.
+    #[error("{target}: {}{note}", unknown(.command, Unknown::Server))]
     NoSuchServer {
         target: String,
         command: String,
@@ -300,33 +364,125 @@ mod tests {
 
     #[test]
     fn connect_failures_say_what_to_check() {
-        let msg = |kind: ErrorKind| {
+        let msg = |target: &str, kind: ErrorKind| {
             Error::Unreachable {
-                target: "/run/haproxy/admin.sock".into(),
+                target: target.into(),
                 source: std::io::Error::from(kind),
             }
             .to_string()
         };
-        assert!(msg(ErrorKind::NotFound).contains("no such socket (is HAProxy running?"));
-        let bare = Error::Unreachable {
-            target: "lb1.example.com".into(),
-            source: std::io::Error::from(ErrorKind::NotFound),
-        }
-        .to_string();
+        let sock = "/run/haproxy/admin.sock";
+        let bare = msg("lb1.example.com", ErrorKind::NotFound);
         assert!(
             bare.contains("for a host, write HOST:PORT, e.g. `lb1.example.com:9999`"),
             "{bare}"
         );
-        assert!(msg(ErrorKind::ConnectionRefused)
-            .contains("connection refused (HAProxy is not running"));
-        assert!(msg(ErrorKind::PermissionDenied).contains("run harun as root"));
-        let master = Error::Unreachable {
-            target: "lb1 (master@/run/haproxy-master.sock)".into(),
-            source: std::io::Error::from(ErrorKind::NotFound),
-        }
-        .to_string();
+        let master = msg("lb1 (master@/run/haproxy-master.sock)", ErrorKind::NotFound);
         assert!(master.contains("its `-S` option"), "{master}");
-        assert!(msg(ErrorKind::NotFound).starts_with("/run/haproxy/admin.sock: cannot connect: "));
+        assert!(msg(sock, ErrorKind::NotFound).starts_with(&format!("{sock}: cannot connect: ")));
+    }
+
+    #[test]
+    fn the_connect_detail_follows_its_cause() {
+        let msg = |target: &str, kind: ErrorKind| {
+            Error::Unreachable {
+                target: target.into(),
+                source: std::io::Error::from(kind),
+            }
+            .to_string()
+        };
+        let sock = "/run/haproxy/admin.sock";
+        // No file: stopped, or another path.
+        let missing = msg(sock, ErrorKind::NotFound);
+        assert!(missing.contains("no socket file at this path (HAProxy is not running, or its `stats socket` line gives another path)"), "{missing}");
+        // Refused: a file left behind, or for TCP an address nobody listens on.
+        let stale = msg(sock, ErrorKind::ConnectionRefused);
+        assert!(stale.contains("a socket file nobody listens on"), "{stale}");
+        for tcp in [
+            "127.0.0.1:9999",
+            "ipv4@10.0.0.5:9999",
+            "lb1 (ipv6@[::1]:9999)",
+        ] {
+            let refused = msg(tcp, ErrorKind::ConnectionRefused);
+            assert!(
+                refused.contains("nothing listens on this address"),
+                "{refused}"
+            );
+            assert!(!refused.contains("socket file"), "{refused}");
+        }
+        // Permission denied: HAProxy runs; the socket keeps this user out.
+        let denied = msg(sock, ErrorKind::PermissionDenied);
+        assert!(denied.contains("HAProxy may well be running"), "{denied}");
+        assert!(denied.contains("`mode`, `user` and `group`"), "{denied}");
+        // Only a missing file or a refused connection says HAProxy may be stopped.
+        for (kind, says) in [
+            (ErrorKind::NotFound, true),
+            (ErrorKind::ConnectionRefused, true),
+            (ErrorKind::PermissionDenied, false),
+        ] {
+            let m = msg(sock, kind);
+            assert!(!m.contains("is HAProxy running?"), "{m}");
+            assert_eq!(
+                m.contains("HAProxy is not running") || m.contains("HAProxy stopped"),
+                says,
+                "{m}"
+            );
+        }
+        // Any other cause keeps the system's own words.
+        assert!(msg(sock, ErrorKind::TimedOut)
+            .ends_with(&std::io::Error::from(ErrorKind::TimedOut).to_string()));
+    }
+
+    #[test]
+    fn unknown_names_are_read_from_the_command() {
+        use Unknown::*;
+        assert_eq!(
+            unknown_name("set server bk_app/ap1 state drain", Server),
+            Some("bk_app/ap1")
+        );
+        assert_eq!(
+            unknown_name("set server bk_ap/app1 weight 5", Backend),
+            Some("bk_ap")
+        );
+        assert_eq!(
+            unknown_name("show servers state bk_ap", Backend),
+            Some("bk_ap")
+        );
+        assert_eq!(
+            unknown_name("show stat bk_ap -1 -1", Backend),
+            Some("bk_ap")
+        );
+        assert_eq!(
+            unknown_name("show stat domain proxy bk_ap -1 -1", Backend),
+            Some("bk_ap")
+        );
+        assert_eq!(unknown_name("show stat -1 4 -1", Backend), None);
+        assert_eq!(unknown_name("show servers state", Server), None);
+        let e = Error::NoSuchServer {
+            target: "t".into(),
+            command: "get weight bk/x".into(),
+            note: "; did you mean `bk/s1`?".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "t: no such server `bk/x` (`get weight bk/x`); did you mean `bk/s1`?"
+        );
+        let e = Error::NoSuchBackend {
+            target: "t".into(),
+            command: "show stat fe -1 -1".into(),
+            note: String::new(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "t: no such frontend or backend `fe` (`show stat fe -1 -1`)"
+        );
+        let e = Error::NoSuchBackend {
+            target: "t".into(),
+            command: "show table".into(),
+            note: String::new(),
+        };
+        assert_eq!(e.to_string(), "t: no such backend in `show table`");
+        assert_eq!(e.exit_code(), ExitCode::Usage);
     }
 
     #[test]

@@ -36,6 +36,107 @@ pub fn config_given(matches: &clap::ArgMatches) -> bool {
     typed(matches) || matches.subcommand().is_some_and(|(_, sub)| typed(sub))
 }
 
+/// Every run option (the ids of [`GlobalOpts`]' arguments). They are
+/// global, so that `harun -s SOCK repl` and `harun repl -s SOCK` both work,
+/// but each subcommand's help shows only those it uses ([`SUBCOMMAND_OPTS`]).
+pub const RUN_OPTS: &[&str] = &[
+    "sockets",
+    "inventory",
+    "limit",
+    "forks",
+    "serial",
+    "replay",
+    "config",
+    "haproxy_bin",
+    "ssh_config",
+    "timeout",
+    "max_reply_mb",
+    "max_time",
+    "params",
+    "json",
+    "dry_run",
+    "read_only",
+    "yes",
+    "force",
+    "journal",
+    "rsyslog_conf",
+    "rsyslog_dir",
+    "output_dir",
+];
+
+/// The run options a run on one HAProxy uses, whatever picks the target.
+const ONE_RUN: &[&str] = &[
+    "config",
+    "haproxy_bin",
+    "timeout",
+    "max_reply_mb",
+    "max_time",
+    "params",
+    "json",
+    "dry_run",
+    "read_only",
+    "yes",
+    "force",
+    "journal",
+    "rsyslog_conf",
+    "rsyslog_dir",
+    "output_dir",
+];
+
+/// The run options each subcommand reads; the others stay accepted (an
+/// option before the subcommand is not an error) but out of its help.
+pub const SUBCOMMAND_OPTS: &[(&str, &[&str])] = &[
+    ("repl", RUN_OPTS),
+    // The lab is the target; a test file names its own target, config,
+    // parameters, journal and output directory.
+    ("lab", ONE_RUN),
+    (
+        "test",
+        &[
+            "haproxy_bin",
+            "timeout",
+            "max_reply_mb",
+            "max_time",
+            "json",
+            "read_only",
+            "force",
+            "rsyslog_conf",
+            "rsyslog_dir",
+        ],
+    ),
+    ("check", &["json"]),
+    ("list", &["json"]),
+    ("merge", &["json"]),
+    ("journal", &["journal", "json"]),
+    ("doc", &[]),
+    ("new", &[]),
+];
+
+/// The clap command, with each subcommand's help limited to the run options
+/// it uses.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    // Global arguments reach the subcommands when the command is built.
+    cmd.build();
+    for (name, used) in SUBCOMMAND_OPTS {
+        // `mut_args` keeps the arguments in place: a built command indexes
+        // them by position (`mut_arg` would move one to the end).
+        cmd = cmd.mut_subcommand(*name, |sub| {
+            sub.mut_args(|a| {
+                let id = a.get_id().as_str();
+                let unused = RUN_OPTS.contains(&id) && !used.contains(&id);
+                if unused {
+                    a.hide(true)
+                } else {
+                    a
+                }
+            })
+        });
+    }
+    cmd
+}
+
 /// Runbooks for HAProxy incidents: Rhai playbooks over the runtime API.
 #[derive(Debug, Parser)]
 #[command(name = "harun", version, about, after_help = EXAMPLES)]
@@ -347,4 +448,44 @@ Examples:
         #[arg(short = 'n', long, default_value_t = 20)]
         lines: usize,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn run_opts_name_every_global_option() {
+        let cmd = Cli::command();
+        let mut globals: Vec<&str> = cmd
+            .get_arguments()
+            .filter(|a| a.is_global_set())
+            .map(|a| a.get_id().as_str())
+            .collect();
+        globals.sort();
+        let mut listed = RUN_OPTS.to_vec();
+        listed.sort();
+        assert_eq!(globals, listed);
+    }
+
+    #[test]
+    fn every_subcommand_says_which_run_options_it_uses() {
+        let cmd = command();
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let (_, used) = SUBCOMMAND_OPTS
+                .iter()
+                .find(|(n, _)| *n == sub.get_name())
+                .unwrap_or_else(|| panic!("`{}` missing from SUBCOMMAND_OPTS", sub.get_name()));
+            for id in RUN_OPTS {
+                let arg = sub.get_arguments().find(|a| a.get_id() == *id).unwrap();
+                assert_eq!(
+                    arg.is_hide_set(),
+                    !used.contains(id),
+                    "{} {id}",
+                    sub.get_name()
+                );
+            }
+        }
+    }
 }

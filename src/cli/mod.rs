@@ -16,8 +16,8 @@ pub fn run() -> i32 {
     if let Some(code) = commands::playbook_help(&argv) {
         return code;
     }
-    use clap::{CommandFactory, FromArgMatches};
-    let parsed = Cli::command()
+    use clap::FromArgMatches;
+    let parsed = args::command()
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
     let (mut cli, matches) = match parsed {

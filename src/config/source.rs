@@ -44,6 +44,29 @@ pub fn resolve(argv: &[String], cwd: &Path) -> Vec<PathBuf> {
     files.iter().map(|f| base.join(f)).collect()
 }
 
+/// Whether a command line runs HAProxy: its program, or the program a
+/// dynamic loader was asked to run (`ld-linux-x86-64.so.2 --library-path
+/// DIR /opt/haproxy/sbin/haproxy -f ...`, how a packaged HAProxy of
+/// another release runs beside the system's). Pure.
+pub fn is_haproxy(argv: &[String]) -> bool {
+    let named = |a: &String| {
+        Path::new(a)
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().contains("haproxy"))
+    };
+    let Some(first) = argv.first() else {
+        return false;
+    };
+    if named(first) {
+        return true;
+    }
+    let loader = Path::new(first)
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("ld-"));
+    // The loader's own options come before the program.
+    loader && argv[1..].iter().take_while(|a| *a != "-f").any(named)
+}
+
 fn cmdline(pid: u32) -> Result<Vec<String>, String> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline"))
         .map_err(|e| format!("cannot read /proc/{pid}/cmdline: {e}"))?;
@@ -69,11 +92,7 @@ fn parent(pid: u32) -> Option<u32> {
 pub fn of_process(pid: u32) -> Result<ProcessConfig, String> {
     let argv = cmdline(pid)?;
     // In another pid namespace (a container) this pid is another process.
-    let is_haproxy = argv
-        .first()
-        .and_then(|a| Path::new(a).file_name())
-        .is_some_and(|n| n.to_string_lossy().contains("haproxy"));
-    if !is_haproxy {
+    if !is_haproxy(&argv) {
         return Err(format!(
             "pid {pid} of `show info` is not an haproxy process on this host (HAProxy in a container or another pid namespace?)"
         ));
@@ -114,6 +133,21 @@ mod tests {
 
     fn argv(line: &str) -> Vec<String> {
         line.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn haproxy_run_directly_or_through_a_loader() {
+        assert!(is_haproxy(&argv(
+            "/usr/sbin/haproxy -Ws -f /etc/haproxy/haproxy.cfg"
+        )));
+        assert!(is_haproxy(&argv(
+            "/c/root/usr/lib64/ld-linux-x86-64.so.2 --library-path /c/root/usr/lib --argv0 /c/haproxy /c/root/usr/sbin/haproxy -f /tmp/lab/haproxy.cfg"
+        )));
+        assert!(!is_haproxy(&argv("/usr/bin/python3 -f haproxy.cfg")));
+        assert!(!is_haproxy(&argv(
+            "/lib64/ld-linux-x86-64.so.2 /usr/bin/cat -f haproxy"
+        )));
+        assert!(!is_haproxy(&[]));
     }
 
     #[test]

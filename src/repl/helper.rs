@@ -1,17 +1,17 @@
-//! The line editor's helper: multi-line validation by the Rhai parser,
-//! completion (functions, keywords, variables, dot-commands, and backend and
-//! server names of the live HAProxy from the cached catalog), and signature
-//! hints. The logic is in pure functions; completion never does I/O.
+//! The line editor's helper: whether input is complete for the Rhai
+//! parser, completion (functions, keywords, variables, row keys after a dot,
+//! dot-commands, and backend and server names of the live HAProxy from the
+//! cached catalog), and signature hints. The logic is in pure functions; completion never does I/O.
 
 use crate::script::{Catalog, Ctx};
 use rhai::{Engine, LexError, ParseErrorType};
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::{Hint, Hinter};
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::validate::Validator;
 use rustyline::Helper;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub const KEYWORDS: &[&str] = &[
@@ -39,10 +39,18 @@ pub const DOT_COMMANDS: &[(&str, &str)] = &[
 pub struct Names {
     /// Function name => signatures (registered and Rhai's own).
     pub functions: BTreeMap<String, Vec<String>>,
+    /// harun's own primitives (the others in `functions` are Rhai's): they
+    /// rank before Rhai's in completion.
+    pub primitives: BTreeSet<String>,
     /// Functions defined in this session.
     pub script_fns: BTreeMap<String, Vec<String>>,
     /// Variables in the session scope.
     pub variables: Vec<String>,
+    /// Keys of the session variables that hold a map (`v.` completes them).
+    pub map_keys: BTreeMap<String, Vec<String>>,
+    /// Keys of the elements of session variables that hold an array of
+    /// maps or rows (`for r in v { r.` and `v.filter(|r| r.` complete them).
+    pub element_keys: BTreeMap<String, Vec<String>>,
     /// Shipped and local playbooks (for `.run`).
     pub playbooks: Vec<String>,
 }
@@ -74,8 +82,21 @@ impl Names {
                 sigs.push(sig);
             }
         }
+        // Without Rhai's packages: what harun registered.
+        let own = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&own).unwrap_or_default();
+        let primitives = v
+            .get("functions")
+            .and_then(|f| f.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.get("name").and_then(|n| n.as_str()))
+            .filter(|n| is_ident(n) && functions.contains_key(*n))
+            .map(str::to_string)
+            .collect();
         Names {
             functions,
+            primitives,
             ..Names::default()
         }
     }
@@ -102,7 +123,7 @@ pub fn clean_signature(sig: &str) -> String {
     s
 }
 
-fn is_ident(s: &str) -> bool {
+pub fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -281,32 +302,168 @@ pub fn complete(
                 return (pos, Vec::new()); // module paths: not ours to guess
             }
             let method = prev == Some('.');
-            let mut out: Vec<(String, String)> = Vec::new();
-            if !method {
-                for v in names.variables.iter().filter(|v| v.starts_with(word)) {
-                    out.push((v.clone(), v.clone()));
+            // Best first: what this session and harun define, then Rhai's
+            // own; rustyline lists candidates in this order.
+            let mut tiers: [Vec<(String, String)>; 5] = Default::default();
+            let fits = |n: &&String| n.starts_with(word);
+            if method {
+                let keys = receiver_keys(&before[..start - 1], names).unwrap_or_default();
+                for k in keys.iter().filter(fits) {
+                    tiers[0].push((k.clone(), k.clone()));
+                }
+            } else {
+                for v in names.variables.iter().filter(fits) {
+                    tiers[0].push((v.clone(), v.clone()));
                 }
             }
-            for f in names
-                .script_fns
-                .keys()
-                .chain(names.functions.keys())
-                .filter(|f| f.starts_with(word))
-            {
-                if !out.iter().any(|(d, _)| d == f) {
-                    out.push((f.clone(), format!("{f}(")));
-                }
+            for f in names.script_fns.keys().filter(fits) {
+                tiers[1].push((f.clone(), format!("{f}(")));
+            }
+            for f in names.functions.keys().filter(fits) {
+                let tier = if names.primitives.contains(f) { 2 } else { 4 };
+                tiers[tier].push((f.clone(), format!("{f}(")));
             }
             if !method {
                 for k in KEYWORDS.iter().filter(|k| k.starts_with(word)) {
-                    if !out.iter().any(|(d, _)| d == k) {
-                        out.push((k.to_string(), k.to_string()));
+                    tiers[3].push((k.to_string(), k.to_string()));
+                }
+            }
+            let mut out: Vec<(String, String)> = Vec::new();
+            for mut tier in tiers {
+                tier.sort();
+                for c in tier {
+                    if !out.iter().any(|(d, _)| *d == c.0) {
+                        out.push(c);
                     }
                 }
             }
-            out.sort();
             (start, out)
         }
+    }
+}
+
+/// Methods that return the elements of their receiver: a closure on their
+/// result sees the same rows.
+const SAME_ELEMENTS: &[&str] = &[
+    "filter",
+    "retain",
+    "extract",
+    "drain",
+    "take",
+    "order_by",
+    "order_desc",
+];
+
+/// The keys a primitive's rows (or map) carry: harun's vocabulary, plus
+/// HAProxy's own columns for `stat()` and `servers()`.
+pub fn primitive_keys(primitive: &str) -> Vec<String> {
+    use crate::script::vocabulary;
+    let Some(shape) = vocabulary::shape_of(primitive) else {
+        return Vec::new();
+    };
+    let columns: &[&str] = match primitive {
+        "stat" => vocabulary::STAT_COLUMNS,
+        "servers" => vocabulary::SERVERS_STATE_COLUMNS,
+        _ => &[],
+    };
+    let mut keys: Vec<String> = shape
+        .keys
+        .iter()
+        .map(|k| k.name)
+        .chain(columns.iter().copied())
+        .filter(|k| is_ident(k))
+        .map(str::to_string)
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The identifier `text` ends with, if any.
+fn trailing_ident(text: &str) -> Option<&str> {
+    let start = text
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_ident_char(*c))
+        .last()
+        .map(|(i, _)| i)?;
+    let id = &text[start..];
+    is_ident(id).then_some(id)
+}
+
+/// Where the call whose `)` ends `text` opens (strings skipped roughly: a
+/// wrong guess only costs a completion).
+fn matching_open(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices().rev() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '`') => quote = Some(c),
+            (None, ')') => depth += 1,
+            (None, '(') => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The element keys of the array expression `text` ends with: a primitive
+/// call (`stat("bk")`), a session variable, or either followed by methods
+/// that keep the elements (`.filter(...)`).
+fn element_keys_of(text: &str, names: &Names, hops: usize) -> Option<Vec<String>> {
+    let text = text.trim_end();
+    if hops > 8 {
+        return None;
+    }
+    if text.ends_with(')') {
+        let open = matching_open(text)?;
+        let callee = trailing_ident(&text[..open])?;
+        let before = text[..open - callee.len()].trim_end();
+        if let Some(receiver) = before.strip_suffix('.') {
+            return SAME_ELEMENTS
+                .contains(&callee)
+                .then(|| element_keys_of(receiver, names, hops + 1))
+                .flatten();
+        }
+        let keys = primitive_keys(callee);
+        return (!keys.is_empty()).then_some(keys);
+    }
+    let var = trailing_ident(text)?;
+    names.element_keys.get(var).cloned()
+}
+
+/// Keys to offer after `receiver.`, where `before` is the input up to the
+/// dot: a map variable's keys, or the row keys of a closure parameter or
+/// loop variable that iterates over a primitive's rows. Pure and cheap:
+/// text only, no evaluation.
+pub fn receiver_keys(before: &str, names: &Names) -> Option<Vec<String>> {
+    let recv = trailing_ident(before)?;
+    if let Some(keys) = names.map_keys.get(recv) {
+        return Some(keys.clone());
+    }
+    // `xs.filter(|r| r.`: the closure's source is what precedes `.filter(`.
+    let closure = format!("|{recv}|");
+    let looped = format!("for {recv} in ");
+    let at_closure = before.rfind(&closure);
+    let at_loop = before.rfind(&looped);
+    // The later of the two binds the name here (None sorts first).
+    if at_closure > at_loop {
+        let head = before[..at_closure?].trim_end().strip_suffix('(')?;
+        let method = trailing_ident(head)?;
+        let source = head[..head.len() - method.len()].strip_suffix('.')?;
+        element_keys_of(source, names, 0)
+    } else {
+        // `for r in stat() {`: the source runs up to the block.
+        let rest = &before[at_loop? + looped.len()..];
+        let source = rest.split('{').next()?;
+        element_keys_of(source, names, 0)
     }
 }
 
@@ -401,20 +558,12 @@ fn at_end(input: &str, pos: rhai::Position) -> bool {
 pub struct ReplHelper {
     pub names: Names,
     ctx: Arc<Ctx>,
-    parser: Engine,
     color: bool,
 }
 
 impl ReplHelper {
     pub fn new(names: Names, ctx: Arc<Ctx>, color: bool) -> ReplHelper {
-        let mut parser = Engine::new_raw();
-        parser.set_max_expr_depths(0, 0);
-        ReplHelper {
-            names,
-            ctx,
-            parser,
-            color,
-        }
+        ReplHelper { names, ctx, color }
     }
 }
 
@@ -477,15 +626,9 @@ impl Highlighter for ReplHelper {
     }
 }
 
-impl Validator for ReplHelper {
-    fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
-        Ok(if is_incomplete(&self.parser, ctx.input()) {
-            ValidationResult::Incomplete
-        } else {
-            ValidationResult::Valid(None)
-        })
-    }
-}
+// Always valid: the REPL loop gathers multi-line entries itself (see
+// `entry`), so that continuation lines get a prompt.
+impl Validator for ReplHelper {}
 
 #[cfg(test)]
 mod tests {
@@ -569,6 +712,14 @@ mod tests {
             "filter".into(),
             vec!["filter(array: Array, f: FnPtr) -> Array".into()],
         );
+        n.primitives.insert("stat".into());
+        n.primitives.insert("servers".into());
+        n.functions
+            .insert("start".into(), vec!["start(range: Range) -> i64".into()]);
+        n.functions.insert(
+            "starts_with".into(),
+            vec!["starts_with(string: String, match_string: String) -> bool".into()],
+        );
         n.script_fns
             .insert("slowest".into(), vec!["slowest(n)".into()]);
         n.variables.push("server_rows".into());
@@ -615,9 +766,24 @@ mod tests {
         let line = "let x = s";
         let (start, got) = words(complete(line, line.len(), &n, &c));
         assert_eq!(start, 8);
+        // The session's names, then harun's primitives, keywords, and
+        // Rhai's own functions last.
         assert_eq!(
             got,
-            ["server_rows", "servers(", "slowest(", "stat(", "switch"]
+            [
+                "server_rows",
+                "slowest(",
+                "servers(",
+                "stat(",
+                "switch",
+                "start(",
+                "starts_with("
+            ]
+        );
+        let line = "sta";
+        assert_eq!(
+            words(complete(line, line.len(), &n, &c)).1,
+            ["stat(", "start(", "starts_with("]
         );
         let line = "stat().fil";
         assert_eq!(words(complete(line, line.len(), &n, &c)).1, ["filter("]);
@@ -626,6 +792,53 @@ mod tests {
         assert!(!got.contains(&"server_rows".to_string()), "{got:?}");
         let line = "// stat";
         assert!(complete(line, line.len(), &n, &c).1.is_empty());
+    }
+
+    #[test]
+    fn completes_row_keys_after_a_dot_where_the_rows_are_known() {
+        let (mut n, c) = (names(), catalog());
+        let keys = |line: &str, n: &Names| words(complete(line, line.len(), n, &c)).1;
+        // A closure over a primitive's rows, through methods that keep them.
+        let got = keys("stat().filter(|r| r.q", &n);
+        assert_eq!(&got[..2], ["qcur", "qlimit"], "{got:?}");
+        let got = keys(
+            "stat(\"bk_app\").filter(|r| r.kind == \"server\").map(|r| r.sc",
+            &n,
+        );
+        assert!(got.starts_with(&["scur".to_string()]), "{got:?}");
+        let got = keys("servers().filter(|s| s.op", &n);
+        assert_eq!(got, ["op_state"], "{got:?}");
+        // A loop variable.
+        let got = keys("for r in stat() {\n  print(r.kin", &n);
+        assert_eq!(got, ["kind"], "{got:?}");
+        // Session variables: a map's keys, an array of maps' element keys.
+        n.map_keys
+            .insert("cfg".into(), vec!["maxconn".into(), "mode".into()]);
+        n.element_keys
+            .insert("server_rows".into(), vec!["weight".into(), "where".into()]);
+        assert_eq!(keys("cfg.m", &n), ["maxconn", "mode"]);
+        assert_eq!(keys("server_rows.filter(|x| x.w", &n), ["weight", "where"]);
+        assert_eq!(keys("for x in server_rows { x.we", &n), ["weight"]);
+        // Keys come before methods of the same prefix; unknown receivers get
+        // methods only.
+        let got = keys("stat().filter(|r| r.s", &n);
+        let first_method = got.iter().position(|w| w.ends_with('(')).unwrap();
+        assert!(got[..first_method].contains(&"scur".to_string()), "{got:?}");
+        assert_eq!(keys("mystery.fil", &n), ["filter("]);
+        assert_eq!(keys("info().V", &n), Vec::<String>::new());
+    }
+
+    #[test]
+    fn primitive_keys_come_from_the_vocabulary() {
+        let stat = primitive_keys("stat");
+        for k in ["kind", "backend", "pxname", "qcur", "check_status"] {
+            assert!(stat.contains(&k.to_string()), "{k}: {stat:?}");
+        }
+        let servers = primitive_keys("servers");
+        for k in ["name", "op_state", "maint_sources"] {
+            assert!(servers.contains(&k.to_string()), "{k}: {servers:?}");
+        }
+        assert!(primitive_keys("no_such_primitive").is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! Ctrl-C while a line runs cancels the runner's token (the CLI's SIGINT
 //! handler); the token is re-armed before each line.
 
+pub mod entry;
 pub mod helper;
 
 use crate::base::report::{Report, RunError, Table};
@@ -15,6 +16,7 @@ use crate::runner::Runner;
 use crate::script::params::{self, Contract};
 use crate::script::playbooks;
 use crate::script::{errors, to_json, Catalog, Ctx};
+use entry::Entry;
 use helper::{Names, ReplHelper, DOT_COMMANDS};
 use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope, AST};
 use rustyline::config::Configurer;
@@ -26,7 +28,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-const PROMPT: &str = "harun> ";
 /// The name errors in the line being run point at (`input:LINE:COL`).
 const INPUT: &str = "input";
 
@@ -367,8 +368,10 @@ impl Session<'_> {
         }
         text.push_str(
             "\nAny Rhai works: variables and functions persist, `import` works as in playbooks.\n\
-             Tab completes names (backends and servers inside strings); Ctrl-C stops a running\n\
-             line; Ctrl-D leaves. Lines starting with a space stay out of the history.",
+             An unclosed block, bracket or back-tick string continues on `...>` lines (two\n\
+             empty lines end it). Tab completes names (backends and servers inside strings);\n\
+             Ctrl-C stops a running line or drops an unfinished one; Ctrl-D leaves. Lines\n\
+             starting with a space stay out of the history.",
         );
         out(&text);
     }
@@ -522,6 +525,25 @@ impl Session<'_> {
         names.variables = self.scope.iter_raw().map(|(n, ..)| n.to_string()).collect();
         names.variables.sort();
         names.variables.dedup();
+        names.map_keys.clear();
+        names.element_keys.clear();
+        for (name, _, value) in self.scope.iter_raw() {
+            if let Some(m) = value.read_lock::<rhai::Map>() {
+                names.map_keys.insert(name.to_string(), sorted_keys(&m));
+            } else if let Some(a) = value.read_lock::<rhai::Array>() {
+                let keys = match a.first() {
+                    Some(e) if e.is::<crate::script::row::Row>() => helper::primitive_keys("stat"),
+                    Some(e) => e
+                        .read_lock::<rhai::Map>()
+                        .map(|m| sorted_keys(&m))
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                if !keys.is_empty() {
+                    names.element_keys.insert(name.to_string(), keys);
+                }
+            }
+        }
         names.script_fns.clear();
         for f in self.ast.iter_functions().filter(|f| !is_closure(f.name)) {
             names
@@ -531,6 +553,14 @@ impl Session<'_> {
                 .push(format!("{}({})", f.name, f.params.join(", ")));
         }
     }
+}
+
+/// A map's keys that can follow a `.` (others need `m["a key"]`).
+fn sorted_keys(m: &rhai::Map) -> Vec<String> {
+    m.keys()
+        .map(|k| k.to_string())
+        .filter(|k| helper::is_ident(k))
+        .collect()
 }
 
 fn playbook_names() -> Vec<String> {
@@ -645,44 +675,54 @@ pub fn run(runner: &Runner, json: bool) -> i32 {
     }
     let mut history_warned = false;
 
+    let mut entry = Entry::new();
     loop {
-        match rl.readline(PROMPT) {
-            Ok(line) => {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                // Appended now, not at exit: a crash loses nothing.
-                if rl.add_history_entry(line.as_str()).unwrap_or(false) {
-                    if let Some(h) = &history {
-                        if let Err(e) = rl.append_history(h) {
-                            if !history_warned {
-                                note(&format!("note: cannot write history {}: {e}", h.display()));
-                                history_warned = true;
-                            }
-                        }
-                    }
-                }
-                let flow = if line.trim_start().starts_with('.') {
-                    session.dot(&line)
-                } else {
-                    session.eval(&line);
-                    Flow::Continue
-                };
-                if let Some(h) = rl.helper_mut() {
-                    session.update_names(&mut h.names);
-                }
-                if let Flow::Quit = flow {
-                    break;
-                }
-            }
+        let line = match rl.readline(entry.prompt()) {
+            Ok(line) => line,
             Err(ReadlineError::Interrupted) => {
+                entry.clear();
                 note("(Ctrl-C: input cleared; Ctrl-D or .quit leaves)");
+                continue;
             }
-            Err(ReadlineError::Eof) => break,
+            Err(ReadlineError::Eof) => {
+                // Input ended inside an entry: run it, so its error says
+                // what is missing instead of the lines vanishing.
+                if let Some(input) = entry.take() {
+                    session.eval(&input);
+                }
+                break;
+            }
             Err(e) => {
                 crate::output::error(&format!("line editor: {e}"));
                 return crate::base::error::ExitCode::Usage as i32;
             }
+        };
+        let Some(input) = entry.push(&line) else {
+            continue;
+        };
+        // The whole entry is one history item (recalled as typed), appended
+        // now, not at exit: a crash loses nothing.
+        if rl.add_history_entry(input.as_str()).unwrap_or(false) {
+            if let Some(h) = &history {
+                if let Err(e) = rl.append_history(h) {
+                    if !history_warned {
+                        note(&format!("note: cannot write history {}: {e}", h.display()));
+                        history_warned = true;
+                    }
+                }
+            }
+        }
+        let flow = if input.trim_start().starts_with('.') {
+            session.dot(&input)
+        } else {
+            session.eval(&input);
+            Flow::Continue
+        };
+        if let Some(h) = rl.helper_mut() {
+            session.update_names(&mut h.names);
+        }
+        if let Flow::Quit = flow {
+            break;
         }
     }
     crate::base::error::ExitCode::Success as i32

@@ -43,6 +43,15 @@ fn resolve_all(ctx: &Ctx, names: &[String]) -> Result<Vec<ServerRef>> {
     };
     let mut out = Vec::with_capacity(names.len());
     for n in names {
+        if !n.contains('/') && !known.iter().any(|(_, s)| s == n) {
+            let targets: Vec<String> = ctx
+                .scoped_client()
+                .targets()
+                .iter()
+                .map(|t| t.name())
+                .collect();
+            return Err(super::names::bare_server_unknown(&targets, n, &known));
+        }
         out.extend(resolve_servers(
             n,
             known.iter().map(|(b, s)| (b.as_str(), s.as_str())),
@@ -162,10 +171,10 @@ fn apply(
     let [server] = servers else {
         return apply_batch(ctx, servers, force, OnRefusal::Whole, build);
     };
-    let cmd = build(server).map_err(to_rhai)?;
+    let cmd = build(server).map_err(|e| fail(ctx, e))?;
     let mut out = Array::new();
     let mut first_err = None;
-    for w in ctx.write_detailed(&cmd, force).map_err(to_rhai)? {
+    for w in ctx.write_detailed(&cmd, force).map_err(|e| fail(ctx, e))? {
         let (m, err) = outcome_map(w);
         out.push(m.into());
         if first_err.is_none() {
@@ -174,9 +183,19 @@ fn apply(
     }
     match first_err {
         // The other targets' outcomes go with it (`e.writes`).
-        Some(e) => Err(super::errors::to_rhai_batch(e, "", out)),
+        Some(e) => Err(super::errors::to_rhai_batch(
+            super::names::explained(ctx, e),
+            "",
+            out,
+        )),
         None => Ok(out),
     }
+}
+
+/// An error as the playbook gets it: a backend or server HAProxy does not
+/// have ends with the nearest names it does (see [`super::names`]).
+fn fail(ctx: &Ctx, e: Error) -> Box<EvalAltResult> {
+    to_rhai(super::names::explained(ctx, e))
 }
 
 fn opt_bool(opts: &Map, key: &str) -> R<bool> {
@@ -238,7 +257,7 @@ fn write_fn(
     check_keys(&opts, &["force", "serial"])?;
     let force = opt_bool(&opts, "force")?;
     roll(ctx, serial_of(ctx, &opts)?, || {
-        let servers = resolve(ctx, name).map_err(to_rhai)?;
+        let servers = resolve(ctx, name).map_err(|e| fail(ctx, e))?;
         apply(ctx, &servers, force, build)
     })
 }
@@ -269,7 +288,7 @@ fn batch_once(
     build: &BuildFn,
 ) -> R<Array> {
     if on_refusal == OnRefusal::Whole {
-        let servers = resolve_all(ctx, names).map_err(to_rhai)?;
+        let servers = resolve_all(ctx, names).map_err(|e| fail(ctx, e))?;
         return apply_batch(ctx, &servers, force, on_refusal, build);
     }
     // Partial: a name that is not a server (hostile, malformed, unknown
@@ -281,6 +300,7 @@ fn batch_once(
             Ok(s) => servers.extend(s),
             Err(e) if e.is_terminal() => return Err(to_rhai(e)),
             Err(e) => {
+                let e = super::names::explained(ctx, e);
                 for target in ctx.scoped_client().targets() {
                     let mut m = Map::new();
                     insert_identity(&mut m, None, target.name());
@@ -338,10 +358,10 @@ fn apply_batch(
         .iter()
         .map(build)
         .collect::<Result<Vec<Command>>>()
-        .map_err(to_rhai)?;
+        .map_err(|e| fail(ctx, e))?;
     let batch = ctx
         .write_many(&commands, force, on_refusal)
-        .map_err(to_rhai)?;
+        .map_err(|e| fail(ctx, e))?;
     let count = |o: &str| batch.writes.iter().filter(|w| w.outcome == o).count();
     let summary = format!(
         "; of the batch's {} commands (per target): {} sent, {} failed, {} with no reply, {} skipped, {} not sent (the journal has each one)",
@@ -364,7 +384,11 @@ fn apply_batch(
         }
     }
     match batch.stopped.or(first_err) {
-        Some(e) => Err(super::errors::to_rhai_batch(e, &summary, out)),
+        Some(e) => Err(super::errors::to_rhai_batch(
+            super::names::explained(ctx, e),
+            &summary,
+            out,
+        )),
         None => Ok(out),
     }
 }
@@ -676,7 +700,7 @@ fn drain_once(ctx: &Ctx, names: &[String], how: &DrainOpts) -> R<Map> {
         poll,
         then,
     } = *how;
-    let servers = resolve_all(ctx, names).map_err(to_rhai)?;
+    let servers = resolve_all(ctx, names).map_err(|e| fail(ctx, e))?;
     // Several servers go out as one batch (see `apply`): draining the last
     // two servers of a backend is refused before the first is touched.
     let set = |servers: &[ServerRef], action: AdminAction| {
@@ -690,7 +714,7 @@ fn drain_once(ctx: &Ctx, names: &[String], how: &DrainOpts) -> R<Map> {
     // Ending in maintenance, a server already there needs no drain (the write
     // guard refuses to drain a server in maintenance otherwise).
     let parked: Vec<ServerRef> = if then == Some(AdminAction::Maint) {
-        let before = poll_once(ctx, &servers).map_err(to_rhai)?;
+        let before = poll_once(ctx, &servers).map_err(|e| fail(ctx, e))?;
         servers
             .iter()
             .filter(|s| {
@@ -723,10 +747,10 @@ fn drain_once(ctx: &Ctx, names: &[String], how: &DrainOpts) -> R<Map> {
         if let Some(action) = then {
             writes.extend(set(&to_drain, action)?);
         }
-        seen = poll_once(ctx, &servers).map_err(to_rhai)?;
+        seen = poll_once(ctx, &servers).map_err(|e| fail(ctx, e))?;
     } else {
         loop {
-            seen = poll_once(ctx, &servers).map_err(to_rhai)?;
+            seen = poll_once(ctx, &servers).map_err(|e| fail(ctx, e))?;
             let elapsed = start.elapsed().as_secs_f64();
             let scur: i64 = seen.iter().map(|s| s.remaining.scur.max(0)).sum();
             let qcur: i64 = seen.iter().map(|s| s.remaining.qcur.max(0)).sum();

@@ -202,6 +202,7 @@ fn send_each(ctx: &Ctx, raw: &str) -> R<Map> {
             }
             Err(e) if e.is_terminal() => return Err(to_rhai(e)),
             Err(e) => {
+                let e = super::names::explained(ctx, e);
                 m.insert("ok".into(), false.into());
                 m.insert("reply".into(), Dynamic::UNIT);
                 m.insert("error".into(), e.to_string().into());

@@ -193,7 +193,13 @@ fn server_check(ctx: &Ctx) -> R<Array> {
 
 fn queue_check(ctx: &Ctx, o: &Opts) -> R<Array> {
     let mut out = Array::new();
-    for (target, st) in stats(ctx, &Command::show_stat())? {
+    // One proxy: HAProxy's own `show stat PROXY` says when it has no such
+    // proxy (a filter of the whole table would find nothing and say nothing).
+    let cmd = match &o.only {
+        Some(b) => Command::raw(&format!("show stat {b} -1 -1")).map_err(to_rhai)?,
+        None => Command::show_stat(),
+    };
+    for (target, st) in stats(ctx, &cmd)? {
         let f = health::assess_queues(&st, o.near, o.only.as_deref());
         record(ctx, &target, f, &mut out)?;
     }
@@ -204,7 +210,7 @@ fn queue_check(ctx: &Ctx, o: &Opts) -> R<Array> {
         .block_on(async {
             let mut read = Vec::new();
             for t in ctx.client.old_workers().await {
-                if let Ok(st) = t.stat(&Command::show_stat()).await {
+                if let Ok(st) = t.stat(&cmd).await {
                     read.push((t.name(), st));
                 }
             }

@@ -32,7 +32,7 @@ pub(super) fn partition<T>(
     }
     if ok.is_empty() && !errors.is_empty() {
         let (_, e) = errors.swap_remove(0);
-        return Err(to_rhai(e));
+        return Err(to_rhai(super::names::explained(ctx, e)));
     }
     for (target, e) in errors {
         let advice = match crate::diagnose::reach::advice_for(&e, &[]) {
@@ -217,8 +217,9 @@ pub fn send(ctx: &Ctx, raw: &str) -> R<Dynamic> {
         let serial = ctx.settings.serial.clone();
         super::rolling::roll(ctx, serial, || {
             let mut out = Replies(Vec::new());
-            for w in ctx.write_detailed(&cmd, false).map_err(to_rhai)? {
-                out.0.push((w.target, w.reply.map_err(to_rhai)?));
+            let fail = |e| to_rhai(super::names::explained(ctx, e));
+            for w in ctx.write_detailed(&cmd, false).map_err(fail)? {
+                out.0.push((w.target, w.reply.map_err(fail)?));
             }
             Ok(out)
         })?

@@ -16,12 +16,13 @@ mod fns_report;
 mod fns_runtime;
 mod fns_system;
 pub(crate) mod fns_watch;
+pub(crate) mod names;
 pub mod params;
 pub mod playbooks;
 mod replayed;
 pub(crate) mod resolver;
 mod rolling;
-mod row;
+pub(crate) mod row;
 pub mod settings;
 pub mod vocabulary;
 

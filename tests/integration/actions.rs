@@ -342,6 +342,148 @@ fn unknown_servers_are_named_in_a_usage_error() {
     assert!(run.stderr.contains("`server`"), "{}", run.stderr);
 }
 
+/// Every primitive that takes a backend or server name says the same thing
+/// about one HAProxy does not have: one kind, the target, the missing name,
+/// the command, and the nearest names from the lab's own replies; nothing
+/// is changed.
+#[test]
+fn unknown_names_say_what_where_and_the_nearest_in_every_primitive() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let backend = "no such backend `bk_ap`";
+    let near_backend = "did you mean `bk_api` or `bk_app`?";
+    let server = "no such server `bk_app/ap1`";
+    let near_server = "did you mean `bk_app/app1`";
+    for (expr, kind, missing, near) in [
+        (
+            r#"servers("bk_ap")"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        (
+            r#"stat("bk_ap")"#,
+            "no_such_backend",
+            "no such frontend or backend `bk_ap` (`show stat bk_ap -1 -1`)",
+            near_backend,
+        ),
+        (
+            r#"stat("fe_mai")"#,
+            "no_such_backend",
+            "no such frontend or backend `fe_mai`",
+            "did you mean `fe_main`?",
+        ),
+        (
+            r#"queue_check(#{backend: "bk_ap"})"#,
+            "no_such_backend",
+            "`bk_ap`",
+            near_backend,
+        ),
+        (
+            r#"set_state("bk_app/ap1", "drain")"#,
+            "no_such_server",
+            server,
+            near_server,
+        ),
+        (
+            r#"set_state("bk_ap/app1", "maint")"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        (
+            r#"set_state(["bk_app/app1", "bk_app/ap1"], "drain")"#,
+            "no_such_server",
+            server,
+            near_server,
+        ),
+        (
+            r#"set_weight("bk_app/ap1", 0)"#,
+            "no_such_server",
+            server,
+            near_server,
+        ),
+        (
+            r#"set_weight("bk_ap/app1", 10)"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        (
+            r#"drain("bk_app/ap1")"#,
+            "no_such_server",
+            server,
+            near_server,
+        ),
+        (
+            r#"drain(["bk_app/app1", "bk_ap/app1"])"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        (
+            r#"set_state("ap1", "drain")"#,
+            "no_such_server",
+            "no backend has a server named `ap1`",
+            near_server,
+        ),
+        (
+            r#"send("get weight bk_app/ap1")"#,
+            "no_such_server",
+            "no such server `bk_app/ap1` (`get weight bk_app/ap1`)",
+            near_server,
+        ),
+        (
+            r#"send("show servers state bk_ap")"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+    ] {
+        let caught = format!(
+            "let r = \"none\"; try {{ {expr}; }} catch (e) {{ r = `${{error_kind(e)}}|${{error_message(e)}}`; }} r"
+        );
+        let run = harun()
+            .lab(&lab)
+            .args(["--yes", "-e", caught.as_str()])
+            .run();
+        run.expect_code(0);
+        let out = run.stdout.trim();
+        assert!(
+            out.starts_with(&format!("{kind}|{}: ", lab.admin_socket().display())),
+            "{expr}: {out}"
+        );
+        assert!(out.contains(missing), "{expr}: {out}");
+        assert!(out.contains(near), "{expr}: {out}");
+        // Uncaught: exit 2, the same line.
+        let run = harun().lab(&lab).args(["--yes", "-e", expr]).run();
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains(missing) && run.stderr.contains(near),
+            "{expr}: {}",
+            run.stderr
+        );
+    }
+    // send_each() keeps going: the outcome carries the same message.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--json",
+            "-e",
+            r#"send_each("show servers state bk_ap").values().map(|o| [o.kind, o.error])"#,
+        ])
+        .run();
+    run.expect_code(0);
+    let v = run.json();
+    assert_eq!(v[0][0], "no_such_backend", "{v}");
+    assert!(v[0][1].as_str().unwrap().contains(near_backend), "{v}");
+    // Nothing was changed by any of them.
+    for s in ["app1", "app2"] {
+        assert_eq!(status_of(&lab, "bk_app", s), "UP");
+    }
+}
+
 #[test]
 fn a_bare_server_name_applies_to_every_backend_that_has_it_and_journal_shows_it() {
     let Some(lab) = lab_with(Scenario::Big, |b| b.size(3, 2)) else {

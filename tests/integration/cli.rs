@@ -530,3 +530,78 @@ fn without_c_troubleshoot_reads_the_configuration_of_the_process_it_talks_to() {
         "{source}"
     );
 }
+
+#[test]
+fn each_subcommand_help_lists_only_the_options_it_uses() {
+    let help = |args: &[&str]| {
+        let run = harun().args(args).run();
+        run.expect_code(0);
+        run.stdout.clone()
+    };
+    for sub in ["check", "new", "doc", "merge", "list"] {
+        let text = help(&[sub, "--help"]);
+        for opt in [
+            "--socket",
+            "--serial",
+            "--inventory",
+            "--dry-run",
+            "--param",
+        ] {
+            assert!(
+                !text.contains(opt),
+                "`harun {sub} --help` lists {opt}:\n{text}"
+            );
+        }
+    }
+    assert!(help(&["check", "--help"]).contains("--json"));
+    let journal = help(&["journal", "--help"]);
+    assert!(
+        journal.contains("--journal") && !journal.contains("--socket"),
+        "{journal}"
+    );
+    // The lab is its own target; a run on it still takes run options.
+    let lab = help(&["lab", "--help"]);
+    assert!(
+        lab.contains("--dry-run") && lab.contains("--config"),
+        "{lab}"
+    );
+    assert!(
+        !lab.contains("--socket") && !lab.contains("--serial"),
+        "{lab}"
+    );
+    // The REPL and a playbook run take them all.
+    for args in [&["repl", "--help"][..], &["--help"]] {
+        let text = help(args);
+        for opt in [
+            "--socket",
+            "--serial",
+            "--inventory",
+            "--dry-run",
+            "--param",
+        ] {
+            assert!(text.contains(opt), "{args:?} lacks {opt}:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn run_options_go_before_or_after_the_subcommand() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    let sock = lab.admin_socket().to_str().unwrap().to_string();
+    // Before the playbook, before and after `repl` (piped input).
+    let run = harun()
+        .args(["-s", &sock, "-e", "info().Version.len() > 0"])
+        .run();
+    run.expect_code(0);
+    assert!(run.stdout.contains("true"), "{}", run.stdout);
+    for args in [["-s", &sock, "repl"], ["repl", "-s", &sock]] {
+        let run = harun().args(args).stdin("servers().len() > 0\n").run();
+        run.expect_code(0);
+        assert!(run.stdout.contains("true"), "{args:?}: {}", run.stdout);
+    }
+    // Accepted (and ignored) where they do not apply, as before.
+    let run = harun().args(["-s", &sock, "doc", "info"]).run();
+    run.expect_code(0);
+}

@@ -351,7 +351,7 @@ fn playbook_parameters_are_checked_before_anything_runs() {
         ),
         (
             vec!["inspect_queues", "-p", "backend=nope"],
-            "No such proxy",
+            "no such frontend or backend `nope` (`show stat nope -1 -1`)",
         ),
         (vec!["inspect_queues", "-p", "near=5"], "invalid near"),
         (vec!["troubleshoot", "-p", "skip=foo"], "unknown area `foo`"),

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 const PROMPT: &str = "harun> ";
+const CONTINUE: &str = "...> ";
 
 struct Repl {
     p: PtySession,
@@ -23,8 +24,8 @@ impl Repl {
     fn start_with(lab: &Lab, extra: &[&str]) -> Repl {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = harun_process();
-        // `repl` first: with clap's args_conflicts_with_subcommands an option
-        // before it would make it a playbook name.
+        // Run options after `repl` (before it works too: see
+        // cli::run_options_go_before_or_after_the_subcommand).
         cmd.arg("repl")
             .args(lab_args(lab))
             .args(extra)
@@ -49,7 +50,7 @@ impl Repl {
         self.p
             .exp_string(want)
             .unwrap_or_else(|e| panic!("`{line}`: no `{want}` ({e})"));
-        if want != PROMPT {
+        if want != PROMPT && want != CONTINUE {
             self.p.exp_string(PROMPT).unwrap();
         }
     }
@@ -101,6 +102,22 @@ fn tab_completes_backend_names_from_the_live_process() {
     r.keys("servers(\"bk_api/api\t\t");
     r.p.exp_string("bk_api/api2").unwrap();
     r.clear_input();
+    // harun's primitives are listed before Rhai's own functions.
+    r.keys("sta\t\t");
+    r.p.exp_regex(r"stat\s+start\s+starts_with").unwrap();
+    r.clear_input();
+    // Row keys after a dot, for rows of a primitive or of a variable.
+    r.keys("stat().filter(|r| r.svnam\t");
+    r.p.exp_string("svname").unwrap();
+    r.keys(" == \"api2\").len() > 0\r");
+    r.p.exp_string("true").unwrap();
+    r.p.exp_string(PROMPT).unwrap();
+    r.run("let rows = servers();", PROMPT);
+    r.keys("rows.filter(|s| s.op_sta\t");
+    r.p.exp_string("op_state").unwrap();
+    r.keys(" == \"running\").len() > 0\r");
+    r.p.exp_string("true").unwrap();
+    r.p.exp_string(PROMPT).unwrap();
     r.quit();
 }
 
@@ -112,11 +129,31 @@ fn state_persists_across_lines_and_multi_line_input() {
     let mut r = Repl::start(&lab);
     r.run("let answer = 6 * 7;", PROMPT);
     r.run("answer + 1", "43");
-    // The parser asks for more until the block is closed.
-    r.p.send_line("fn double(x) {").unwrap();
+    // The parser asks for more until the block is closed, with a
+    // continuation prompt on every line it waits for.
+    r.run("fn double(x) {", CONTINUE);
     r.p.send_line("  x * 2").unwrap();
+    r.p.exp_string(CONTINUE).unwrap();
     r.p.send_line("}").unwrap();
     r.p.exp_string(PROMPT).unwrap();
+    r.p.send_line("for n in [1, 2] {").unwrap();
+    r.p.exp_string(CONTINUE).unwrap();
+    r.p.send_line("  print(`n=${n * 10}`);").unwrap();
+    r.p.exp_string(CONTINUE).unwrap();
+    r.p.send_line("}").unwrap();
+    r.p.exp_string("n=10").unwrap();
+    r.p.exp_string("n=20").unwrap();
+    r.p.exp_string(PROMPT).unwrap();
+    // A syntax error in a block is reported as soon as its line is typed,
+    // at the line and column of the entry.
+    r.p.send_line("if answer > 1 {").unwrap();
+    r.p.exp_string(CONTINUE).unwrap();
+    r.p.send_line("  let z = ;").unwrap();
+    r.p.exp_string("input:2:11").unwrap();
+    r.p.exp_string(PROMPT).unwrap();
+    // Ctrl-C drops an unfinished entry.
+    r.run("let unfinished = [1,", CONTINUE);
+    r.clear_input();
     r.run("double(answer) + 1", "85");
     // Errors show the line and a caret; the session goes on.
     r.p.send_line("let broken = (1 + ;").unwrap();
@@ -130,6 +167,37 @@ fn state_persists_across_lines_and_multi_line_input() {
         "api2",
     );
     r.quit();
+}
+
+#[test]
+fn piped_input_runs_multi_line_entries_whole() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let run = harun()
+        .arg("repl")
+        .lab(&lab)
+        .stdin(
+            "let total = 0;\n\
+             for r in stat() {\n\
+             \x20 if r.kind == \"server\" { total += 1; }\n\
+             }\n\
+             print(`servers: ${total}`);\n\
+             fn f(a) {\n\
+             \x20 let b = ;\n\
+             40 + 2\n\
+             let cut = [1,\n",
+        )
+        .run();
+    assert!(run.stdout.contains("servers: "), "{}", run.stdout);
+    assert!(!run.stdout.contains("servers: 0"), "{}", run.stdout);
+    assert!(run.stdout.contains("42"), "{}", run.stdout);
+    // The error inside the block names its line in the entry; input that
+    // ends mid-entry is run, and its error says what is missing.
+    assert!(run.stderr.contains("input:2:11"), "{}", run.stderr);
+    assert!(run.stderr.contains("input:1:"), "{}", run.stderr);
+    assert!(run.stderr.contains("']'"), "{}", run.stderr);
+    assert!(!run.stdout.contains("...>"), "no prompt off a terminal");
 }
 
 #[test]
