@@ -204,6 +204,36 @@ fn stat_through_an_ssh_address_is_the_local_sockets() {
     );
 }
 
+/// harun ends its masters by speaking OpenSSH's multiplexing protocol on
+/// the control socket (no `ssh -O exit` process per host): a real master
+/// started by the system's ssh must say yes and exit.
+#[test]
+fn a_master_ends_when_asked_on_its_control_socket() {
+    if !require_ssh() {
+        return;
+    }
+    let sshd = Sshd::start();
+    let control = sshd.dir.path().join("ctl");
+    let st = Command::new("ssh")
+        .arg("-F")
+        .arg(sshd.config())
+        .args(["-o", "BatchMode=yes", "-o", "ControlMaster=yes", "-o"])
+        .arg(format!("ControlPath={}", control.display()))
+        .args(["-p", &sshd.port.to_string(), "-N", "-f", "--", "127.0.0.1"])
+        .stdin(Stdio::null())
+        .status()
+        .expect("ssh runs");
+    assert!(st.success(), "the master logs in");
+    let needle = control.display().to_string();
+    assert!(processes_mentioning(&needle), "the master runs");
+    harun::runtime::ssh::end_master(&control).expect("the master agrees to exit");
+    wait_for("the ssh master to exit", Duration::from_secs(10), || {
+        !processes_mentioning(&needle)
+    });
+    // Nothing listens any more: asking again fails, it does not hang.
+    assert!(harun::runtime::ssh::end_master(&control).is_err());
+}
+
 #[test]
 fn ssh_hosts_of_an_inventory_answer_and_fail_one_by_one() {
     let Some((sshd, labs)) = setup(2) else {
