@@ -119,7 +119,8 @@ def sshd_cpu():
     f = open(f"/proc/{sshd_pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tick  # utime stime cutime cstime
 def reap_masters(pid):
-    # Masters exit on harun's `ssh -O exit`; collect those reparented here.
+    # Masters exit when harun asks them on their control sockets (OpenSSH's
+    # mux protocol); collect those reparented here.
     cpu, count, end = 0.0, 0, time.time() + 2
     while time.time() < end:
         try:
