@@ -306,7 +306,7 @@ impl Runner {
     /// A source with a `//!` header may read only the parameters it declares
     /// (see [`crate::script::params`]).
     pub fn run_source(&self, name: &str, source: &str, dir: Option<PathBuf>) -> Report {
-        let contract = Contract::of(&playbooks::parse_header(name, "", source));
+        let contract = playbooks::parse_header(name, "", source).contract();
         self.run_inner(name, source, dir, false, contract)
     }
 

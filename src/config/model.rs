@@ -7,13 +7,11 @@
 //! not evaluated: their directives are kept and carry the enclosing condition.
 //! Environment variables are recognised but never expanded.
 
+pub use crate::system::access::MAX_CONFIG_FILE_SIZE;
 use crate::system::access::{require_absolute, Access, Kind};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};
-
-/// Files larger than this are refused by [`load_config`].
-pub const MAX_CONFIG_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
 /// Keywords that open a section. Section keywords are valid everywhere.
 pub const SECTION_KEYWORDS: &[&str] = &[

@@ -13,7 +13,7 @@ pub mod helper;
 use crate::base::report::{Report, RunError, Table};
 use crate::output::{display, render};
 use crate::runner::Runner;
-use crate::script::params::{self, Contract};
+use crate::script::params;
 use crate::script::playbooks;
 use crate::script::{errors, to_json, Catalog, Ctx};
 use entry::Entry;
@@ -448,7 +448,7 @@ impl Session<'_> {
         let mut engine = self.runner.engine(src.dir.clone());
         // `param()` reads this run's parameters, not the session's -p, and
         // only those the playbook declares.
-        let contract = Contract::of(&doc);
+        let contract = doc.contract();
         let refuse = {
             let contract = contract.clone();
             move |name: &str| match contract.refuse_read(name) {

@@ -10,7 +10,6 @@
 //! name something it reads.
 
 use super::facts::{Facts, ParamRead, Pos};
-use super::playbooks::PlaybookDoc;
 use crate::base::suggest::best;
 
 /// What a playbook lets callers pass.
@@ -23,14 +22,6 @@ pub enum Contract {
 }
 
 impl Contract {
-    pub fn of(doc: &PlaybookDoc) -> Contract {
-        if doc.description.is_empty() && doc.params.is_empty() {
-            Contract::AdHoc
-        } else {
-            Contract::Declared(doc.params.iter().map(|p| p.name.clone()).collect())
-        }
-    }
-
     /// Why `param(name)` may not be read, or None when it may.
     pub fn refuse_read(&self, name: &str) -> Option<String> {
         let Contract::Declared(declared) = self else {
@@ -153,7 +144,6 @@ fn listing(declared: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::playbooks::parse_header;
 
     fn facts(src: &str) -> Facts {
         let engine = rhai::Engine::new_raw();
@@ -165,8 +155,7 @@ mod tests {
 
     #[test]
     fn a_header_declares_what_reads_and_callers_may_use() {
-        let c = Contract::of(&parse_header("qcheck", "", QCHECK));
-        assert_eq!(c, Contract::Declared(vec!["max".into()]));
+        let c = Contract::Declared(vec!["max".into()]);
         let (at, msg) = c.first_refused_read(&facts(QCHECK)).unwrap();
         assert_eq!(at, (3, 15));
         assert_eq!(
@@ -180,7 +169,7 @@ mod tests {
             "unknown parameter `maxx` (did you mean `max`?): it takes `max` (see `harun qcheck --help`)"
         );
         // A header without `@param` declares none.
-        let none = Contract::of(&parse_header("t", "", "//! Team.\nparam(\"x\", 1);\n"));
+        let none = Contract::Declared(vec![]);
         assert!(none
             .refuse_given("t", None, &["x".to_string()])
             .unwrap()
@@ -194,8 +183,7 @@ mod tests {
     #[test]
     fn ad_hoc_text_reads_anything_and_takes_what_it_reads() {
         let src = "param(\"backend\", \"\") + param(\"min\", 1)";
-        let c = Contract::of(&parse_header("-e", "", src));
-        assert_eq!(c, Contract::AdHoc);
+        let c = Contract::AdHoc;
         assert!(c.refuse_read("anything").is_none());
         let f = facts(src);
         assert!(c

@@ -10,6 +10,7 @@
 //! //! @param then           what to do once drained: maint
 //! ```
 
+use super::params::Contract;
 use crate::base::error::{Error, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,18 @@ pub struct PlaybookDoc {
 }
 
 /// Read the `//!` header of a playbook.
+impl PlaybookDoc {
+    /// The parameter contract of this playbook: its `@param` names when it
+    /// has a header, ad hoc when it has none (see [`super::params`]).
+    pub fn contract(&self) -> Contract {
+        if self.description.is_empty() && self.params.is_empty() {
+            Contract::AdHoc
+        } else {
+            Contract::Declared(self.params.iter().map(|p| p.name.clone()).collect())
+        }
+    }
+}
+
 pub fn parse_header(name: &str, origin: &str, source: &str) -> PlaybookDoc {
     let mut doc = PlaybookDoc {
         name: name.to_string(),
@@ -341,14 +354,14 @@ pub fn check_known<'a>(
     source: &str,
     given: impl IntoIterator<Item = &'a String>,
 ) -> Result<()> {
-    let contract = super::params::Contract::of(doc);
+    let contract = doc.contract();
     let facts = match contract {
         // What ad-hoc text reads; when it does not compile, the run says so.
-        super::params::Contract::AdHoc => rhai::Engine::new_raw()
+        Contract::AdHoc => rhai::Engine::new_raw()
             .compile(source)
             .ok()
             .map(|ast| super::facts::collect(&ast)),
-        super::params::Contract::Declared(_) => None,
+        Contract::Declared(_) => None,
     };
     match contract.refuse_given(&doc.name, facts.as_ref(), given) {
         Some(m) => Err(Error::Playbook(format!("{}: {m}", doc.name))),
@@ -409,6 +422,16 @@ mod tests {
         let d = parse_header("adhoc", "", ad_hoc);
         assert!(check_known(&d, ad_hoc, extra.keys()).is_ok());
         assert!(check_known(&d, ad_hoc, typo.keys()).is_err());
+    }
+
+    #[test]
+    fn a_header_makes_a_declared_contract_and_no_header_an_ad_hoc_one() {
+        let declared = parse_header("q", "", "//! Queue check.\n//! @param max=5  most queued\n");
+        assert_eq!(declared.contract(), Contract::Declared(vec!["max".into()]));
+        let none = parse_header("t", "", "//! Team.\nparam(\"x\", 1);\n");
+        assert_eq!(none.contract(), Contract::Declared(vec![]));
+        let ad_hoc = parse_header("-e", "", "param(\"backend\", \"\")");
+        assert_eq!(ad_hoc.contract(), Contract::AdHoc);
     }
 
     #[test]

@@ -116,9 +116,13 @@ pub enum Ask {
     Run(PathBuf, Vec<OsString>),
 }
 
+/// The largest configuration file harun reads (`config::model::load_config`
+/// refuses a larger one): it bounds what a host's file costs in memory.
+pub const MAX_CONFIG_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
 /// How much of a file `kind()` brings along over SSH: the largest read
 /// that follows one (a configuration file's bound).
-const PREFETCH_BYTES: u64 = crate::config::model::MAX_CONFIG_FILE_SIZE + 1;
+const PREFETCH_BYTES: u64 = MAX_CONFIG_FILE_SIZE + 1;
 
 impl Prefetched {
     fn put(&self, path: &Path, bytes: Vec<u8>) {
