@@ -513,7 +513,11 @@ impl Access {
         let Access::Ssh { master, .. } = self else {
             return Err(RunError::Spawn(io::Error::other("not over SSH")));
         };
-        run_bounded(master.command(line), timeout, limit)
+        run_bounded(
+            master.command(&bounded_on_host(line, timeout)),
+            timeout,
+            limit,
+        )
     }
 
     /// ssh's own failure (exit 255): the master is gone, the host closed.
@@ -585,6 +589,20 @@ fn run_line(program: &Path, args: &[OsString]) -> Result<String, RunError> {
         line.push_str(&quote(w));
     }
     Ok(line)
+}
+
+/// `line` bounded on the host as well. When a command outlives `timeout`,
+/// harun kills its ssh here, but what it started on the host runs on: a
+/// `haproxy -c` stuck resolving its servers' names while DNS is down would
+/// be left behind at every try. The host's `timeout` (coreutils, busybox),
+/// when it has one, ends it two seconds after harun gave up on it, so the
+/// verdict is still harun's own (its timeout error, not exit 124).
+fn bounded_on_host(line: &str, timeout: Duration) -> String {
+    let secs = timeout.as_secs().saturating_add(2);
+    format!(
+        "HARUN_LINE={}; if command -v timeout >/dev/null 2>&1; then exec timeout -k 1 {secs} sh -c \"$HARUN_LINE\"; fi; exec sh -c \"$HARUN_LINE\"",
+        quote(line)
+    )
 }
 
 /// The most of each stream of a program run in a batch (`haproxy -c`'s
@@ -871,6 +889,42 @@ mod tests {
         ] {
             assert_eq!(io_error(said, p).kind(), kind);
         }
+    }
+
+    #[test]
+    fn a_line_bounded_on_the_host_answers_as_the_line_alone_and_ends_after_its_bound() {
+        // As the host's login shell runs it (`$SHELL -c LINE`), here.
+        let d = tempfile::tempdir().unwrap();
+        let odd = d.path().join("it's a \"b\" $HOME `x`.cfg");
+        std::fs::write(&odd, "x").unwrap();
+        for line in [
+            run_line(
+                Path::new("sh"),
+                &["-c".into(), "echo out; echo err >&2; exit 3".into()],
+            )
+            .unwrap(),
+            kind_line(&odd).unwrap(),
+            run_line(Path::new("/nonexistent/haproxy"), &["-v".into()]).unwrap(),
+        ] {
+            let alone = Command::new("sh").arg("-c").arg(&line).output().unwrap();
+            let bounded = Command::new("sh")
+                .arg("-c")
+                .arg(bounded_on_host(&line, Duration::from_secs(5)))
+                .output()
+                .unwrap();
+            assert_eq!(bounded.stdout, alone.stdout, "{line}");
+            assert_eq!(bounded.status.code(), alone.status.code(), "{line}");
+        }
+        // A command harun gave up on (its bound here: 0 s) is ended on the
+        // host two seconds later instead of running on.
+        let t = std::time::Instant::now();
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg(bounded_on_host("sleep 30", Duration::ZERO))
+            .status()
+            .unwrap();
+        assert_eq!(st.code(), Some(124));
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     }
 
     #[test]
