@@ -193,14 +193,30 @@ pub fn compare(case: &TestCase, report: &Report) -> Vec<String> {
             ));
             continue;
         };
-        for col in row.columns.keys() {
-            if !table.columns.contains(col) {
-                out.push(format!(
-                    "table `{}` has no column `{col}` (columns: {})",
+        let unknown: Vec<String> = row
+            .columns
+            .keys()
+            .filter(|col| !table.columns.contains(col))
+            .map(|col| {
+                let near = crate::base::suggest::best(
+                    col,
+                    table.columns.iter().map(String::as_str),
+                    |_| true,
+                )
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+                format!(
+                    "table `{}` has no column `{col}`{near}: its columns are {}",
                     row.table,
                     table.columns.join(", ")
-                ));
-            }
+                )
+            })
+            .collect();
+        if !unknown.is_empty() {
+            // No row can match a column the table lacks: the search that
+            // follows would only repeat it.
+            out.extend(unknown);
+            continue;
         }
         let hit = table.rows.iter().any(|cells| {
             row.columns.iter().all(|(col, want)| {
@@ -304,5 +320,14 @@ mod tests {
         assert!(f[3].contains("`servers.down` is present"));
         assert!(f[4].contains("no row of table `summary` where check = \"queues\""));
         assert!(f[5].contains("no table `nope` (tables: summary)"));
+    }
+
+    #[test]
+    fn a_misspelt_column_is_named_once_with_the_nearest() {
+        let c = case("[[test]]\nname=\"x\"\nplaybook=\"troubleshoot\"\n[[test.rows]]\ntable=\"summary\"\nwhere={chekc=\"servers\"}\n");
+        assert_eq!(
+            compare(&c, &report()),
+            ["table `summary` has no column `chekc` (did you mean `check`?): its columns are check, state, n"]
+        );
     }
 }
