@@ -401,7 +401,7 @@ pub enum Command {
     },
     /// Run playbook tests (NAME.test.toml) against a lab, a replay bundle or your config.
     #[command(
-        after_help = "A test file NAME.test.toml sits next to NAME.rhai:\n\n  [[test]]\n  name = \"flags the DOWN server\"\n  against = \"lab:incident\"        # lab:SCENARIO | replay:DIR | config:FILE\n                                   # (DIR, FILE: relative to this file)\n  params = { backend = \"bk_api\" }\n  exit = 1\n  findings = [\"servers.down:error\"]   # id or id:severity, must be present\n  absent = [\"process.unreachable\"]\n  [[test.rows]]\n  table = \"servers\"\n  where = { server = \"api2\" }\n\nExamples:\n  harun test                     every test under ./playbooks\n  harun test playbooks/team.test.toml --json\n\nExit codes: 0 all passed, 1 a test failed, 2 a test file is unusable."
+        after_help = "A test file NAME.test.toml sits next to NAME.rhai:\n\n  [[test]]\n  name = \"flags the DOWN server\"\n  against = \"lab:incident\"        # lab:SCENARIO | replay:DIR | config:FILE\n                                   # (DIR, FILE: relative to this file)\n  params = { backend = \"bk_api\" }\n  exit = 1\n  findings = [\"servers.down:error\"]   # id or id:severity, must be present\n  absent = [\"process.unreachable\"]\n  [[test.rows]]\n  table = \"servers\"\n  where = { server = \"api2\" }\n\nExamples:\n  harun test                     every test under ./playbooks\n  harun test playbooks/team.test.toml --json\n\nEach test's run is bounded by --max-time: 300 s unless given (a playbook stuck in\n`sleep` or a drain must not hold a CI job for hours).\n\nExit codes: 0 all passed, 1 a test failed, 2 a test file is unusable."
     )]
     Test {
         /// Test files or directories (default: ./playbooks).

@@ -35,6 +35,10 @@ pub fn test(g: &GlobalOpts, paths: &[PathBuf], settings: crate::script::settings
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    let mut settings = settings;
+    settings
+        .max_time
+        .get_or_insert(testing::run::DEFAULT_MAX_TIME);
     let opts = testing::Options {
         haproxy_bin: settings.haproxy_bin.clone(),
         settings,

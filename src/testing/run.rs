@@ -11,6 +11,11 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// The bound on each test's run when the caller sets none (`harun test`
+/// without `--max-time`): a playbook stuck in `sleep` or a drain that never
+/// ends fails its test instead of holding a team's CI job for hours.
+pub const DEFAULT_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// What the runner needs from its caller.
 #[derive(Clone, Debug)]
 pub struct Options {

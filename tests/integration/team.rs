@@ -253,3 +253,34 @@ down = ["bk_app/nope"]
     );
     run.expect_code(1);
 }
+
+#[test]
+fn a_stuck_playbook_fails_its_test_at_the_bound_and_the_next_test_runs() {
+    if !require_haproxy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("playbooks");
+    std::fs::create_dir(&pb).unwrap();
+    std::fs::write(pb.join("nap.rhai"), "//! Naps.\nsleep(30);\n").unwrap();
+    std::fs::write(
+        pb.join("nap.test.toml"),
+        "[[test]]\nname = \"naps\"\nagainst = \"lab:healthy\"\n\n[[test]]\nname = \"naps again\"\nagainst = \"lab:healthy\"\n",
+    )
+    .unwrap();
+    let t = std::time::Instant::now();
+    let run = team(dir.path()).args(["test", "--max-time", "1"]).run();
+    run.expect_code(1);
+    assert_eq!(
+        run.stdout.matches("run exceeded --max-time of 1s").count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("0 passed, 2 failed"), "{}", run.stdout);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(25),
+        "{:?}",
+        t.elapsed()
+    );
+}
