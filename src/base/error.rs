@@ -67,6 +67,14 @@ fn connect_failure(target: &str, e: &std::io::Error) -> String {
         ),
         // A master CLI is not a `stats socket`: it is the `-S` of the command line.
         ErrorKind::NotFound if master => "no socket file at this path (HAProxy is not running in master-worker mode, or its `-S` option, e.g. in the systemd unit, gives another path)".into(),
+        ErrorKind::NotFound if !tcp && !address.starts_with('/') && !address.contains('@') => {
+            // A relative path is read from where harun runs, which at 3 a.m.
+            // is rarely where the socket is: say which file was looked for.
+            let here = std::env::current_dir()
+                .map(|d| d.join(address).display().to_string())
+                .unwrap_or_else(|_| address.to_string());
+            format!("no socket file at this path, relative to the current directory: {here} (HAProxy is not running, or its `stats socket` line gives another path)")
+        }
         ErrorKind::NotFound => "no socket file at this path (HAProxy is not running, or its `stats socket` line gives another path)".into(),
         ErrorKind::ConnectionRefused if tcp => "connection refused (nothing listens on this address: HAProxy is not running, or its `stats socket` line gives another address or port)".into(),
         ErrorKind::ConnectionRefused => "connection refused (a socket file nobody listens on: HAProxy stopped or crashed and left it behind)".into(),
@@ -395,6 +403,16 @@ mod tests {
         // No file: stopped, or another path.
         let missing = msg(sock, ErrorKind::NotFound);
         assert!(missing.contains("no socket file at this path (HAProxy is not running, or its `stats socket` line gives another path)"), "{missing}");
+        // A relative path: the file looked for, from the current directory.
+        let relative = msg("run/admin.sock", ErrorKind::NotFound);
+        let here = std::env::current_dir().unwrap().join("run/admin.sock");
+        assert!(
+            relative.contains(&format!(
+                "no socket file at this path, relative to the current directory: {}",
+                here.display()
+            )),
+            "{relative}"
+        );
         // Refused: a file left behind, or for TCP an address nobody listens on.
         let stale = msg(sock, ErrorKind::ConnectionRefused);
         assert!(stale.contains("a socket file nobody listens on"), "{stale}");
