@@ -55,6 +55,9 @@ const KEYWORDS: &[(&str, &[usize], Option<usize>)] = &[
 pub struct Catalog {
     functions: BTreeMap<String, Arities>,
     signatures: BTreeMap<String, Vec<String>>,
+    /// Properties the engine computes (`get$name` functions: `f.name` of a
+    /// function pointer, `r.start` of a range, `row.qcur`... of harun's types).
+    getters: BTreeSet<String>,
 }
 
 pub use crate::script::facts::callable_name;
@@ -79,6 +82,17 @@ impl Catalog {
             },
             true,
         );
+        cat.getters = engine
+            .collect_fn_metadata(
+                None,
+                |info| {
+                    let name = info.metadata.name.strip_prefix("get$")?;
+                    callable_name(name).then(|| name.to_string())
+                },
+                true,
+            )
+            .into_iter()
+            .collect();
         for (name, n, sig) in found {
             cat.functions
                 .entry(name.clone())
@@ -101,6 +115,11 @@ impl Catalog {
             }
         }
         cat
+    }
+
+    /// Whether `x.name` is computed by a getter of some type.
+    pub fn is_getter(&self, name: &str) -> bool {
+        self.getters.contains(name)
     }
 
     pub fn get(&self, name: &str) -> Option<&Arities> {

@@ -42,6 +42,9 @@ pub enum Code {
     UnresolvedImport,
     /// No `//!` first line saying what the playbook does.
     MissingDescription,
+    /// `x.weigth`: a key no value harun returns has and no map of the
+    /// playbook is given, next to one that exists (a typo).
+    UnknownProperty,
 }
 
 impl Code {
@@ -55,6 +58,7 @@ impl Code {
             Code::UnusedParam => "unused-param",
             Code::UnresolvedImport => "unresolved-import",
             Code::MissingDescription => "missing-description",
+            Code::UnknownProperty => "unknown-property",
         }
     }
 
@@ -201,6 +205,7 @@ impl Checker {
                 let facts = facts::collect(&ast);
                 let modules = self.imports(&mut b, &facts, dir);
                 self.calls(&mut b, &facts, &modules);
+                self.properties(&mut b, &facts, &modules);
                 params(&mut b, &header, &facts, &modules);
             }
         }
@@ -289,6 +294,51 @@ impl Checker {
                 }
                 None => self.plain_call(b, call, facts, modules),
             }
+        }
+    }
+
+    /// `x.name` reads whose key is a near miss of a real one. The key of a
+    /// read is only known at run time (where a typo stops the run at its
+    /// line), but a typo in a branch that runs only during an incident
+    /// would stop the playbook then: here it is found before. A name is
+    /// taken when any value harun returns has it (every shape's keys and
+    /// HAProxy's columns of every supported version), when the playbook or
+    /// a module it imports gives it to a map, or when a type computes it;
+    /// of the rest, only a name within a typo of a known one is reported:
+    /// a name unlike all of them may be a column of a HAProxy build or
+    /// version harun has not seen, and is left to the run.
+    fn properties(
+        &self,
+        b: &mut Builder,
+        facts: &Facts,
+        modules: &BTreeMap<String, Option<Module>>,
+    ) {
+        let harun_keys = crate::script::vocabulary::known_keys();
+        let own: BTreeSet<&str> = std::iter::once(facts)
+            .chain(modules.values().flatten().map(|m| &m.facts))
+            .flat_map(|f| f.map_keys.iter().chain(&f.strings))
+            .map(String::as_str)
+            .chain(CAUGHT_ERROR_KEYS.iter().copied())
+            .collect();
+        for p in &facts.properties {
+            let name = p.name.as_str();
+            if harun_keys.contains(name) || own.contains(name) || self.catalog.is_getter(name) {
+                continue;
+            }
+            let candidates = harun_keys.iter().chain(&own).copied();
+            let near = typos_of(name, candidates);
+            let Some(first) = near.first() else {
+                continue;
+            };
+            b.push(
+                Code::UnknownProperty,
+                p.at,
+                format!(
+                    "`{name}` is a key of no value harun returns and of no map of this playbook{} (a key harun does not know, such as a column of a newer HAProxy, is read with `x[\"{name}\"]`: checked when it runs)",
+                    crate::base::suggest::did_you_mean(&near),
+                ),
+                Some(first.to_string()),
+            );
         }
     }
 
@@ -419,6 +469,50 @@ fn module_call(b: &mut Builder, call: &facts::Call, ns: &str, m: &Module) {
         message,
         near.map(|n| format!("{ns}::{n}")),
     );
+}
+
+/// What `catch (e)` holds: harun's error maps (`kind`, `message`, ...) and
+/// Rhai's own error objects.
+const CAUGHT_ERROR_KEYS: &[&str] = &[
+    "kind",
+    "message",
+    "exit_code",
+    "target",
+    "cause",
+    "advice",
+    "writes",
+    "reported",
+    "rolling",
+    "line",
+    "position",
+    "source",
+    "function",
+];
+
+/// The known names `name` is a typo of: one edit away (two for a name of
+/// seven characters or more; a swap of two neighbours is one edit), those
+/// nearest, at most three. Empty when nothing is that close: not a typo, as
+/// far as anyone can tell; and for a name of one or two characters, which
+/// one edit turns into too many others (`x.a` is no typo of `at`).
+fn typos_of<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let most = match name.chars().count() {
+        0..=2 => return Vec::new(),
+        3..=6 => 1,
+        _ => 2,
+    };
+    let mut near: Vec<(usize, &str)> = known
+        .into_iter()
+        .map(|k| (strsim::damerau_levenshtein(name, k), k))
+        .filter(|(d, _)| *d <= most)
+        .collect();
+    near.sort();
+    near.dedup();
+    let best = near.first().map(|(d, _)| *d);
+    near.into_iter()
+        .take_while(|(d, _)| Some(*d) == best)
+        .take(3)
+        .map(|(_, k)| k)
+        .collect()
 }
 
 fn syntax(b: &mut Builder, e: &rhai::ParseError) {

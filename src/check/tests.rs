@@ -305,3 +305,55 @@ fn paths_files_and_directories() {
         .to_string();
     assert!(e.contains("not a text file (invalid UTF-8)"), "{e}");
 }
+
+#[test]
+fn a_mistyped_key_is_found_in_a_branch_that_never_ran() {
+    let ps = problems(
+        "let s = servers(\"bk\");\nif s.len() > 100 {\n    print(s[0].weigth + stat()[0].qcurr);\n    print(info().CurConns);\n}\n",
+    );
+    assert_eq!(
+        codes(&ps),
+        vec![
+            ("unknown-property", 4, 16),
+            ("unknown-property", 4, 35),
+            ("unknown-property", 5, 18),
+        ],
+        "{ps:#?}"
+    );
+    assert!(
+        ps[0].message.contains("did you mean `weight`?"),
+        "{}",
+        ps[0].message
+    );
+    assert_eq!(ps[1].suggestion.as_deref(), Some("qcur"));
+    // Two keys one edit away: both named.
+    assert!(
+        ps[2]
+            .message
+            .contains("did you mean `CumConns` or `CurrConns`?"),
+        "{}",
+        ps[2].message
+    );
+    assert_eq!(ps[0].severity, Level::Error);
+}
+
+#[test]
+fn keys_that_exist_somewhere_are_not_typos() {
+    let ps = problems(concat!(
+        // The playbook's own maps, by literal, assignment or string key.
+        "let m = #{ count: 1 };\nm.extra = 2;\nm[\"made\"] = 3;\n",
+        "print(m.count + m.extra + m.made);\n",
+        // HAProxy's columns of any supported version and stats module, and
+        // 2.6's own misspelt `show info` key.
+        "let r = stat()[0];\nprint(r.h2_headers_rcvd + r.sess_other + r.agg_check_status);\n",
+        "print(info().TotalSplicdedBytesOut);\n",
+        // Computed properties, harun's documented keys, a caught error.
+        "print(Fn(\"print\").name + timestamp().elapsed);\n",
+        "print(servers()[0].in_rotation);\n",
+        "try { stat(\"x\") } catch (e) { print(e.kind + e.message) }\n",
+        // Unlike every known key: perhaps a column of a build harun has not
+        // seen; left to the run, which says so at the line.
+        "print(r.zz_brand_new_column);\n",
+    ));
+    assert!(ps.is_empty(), "{ps:#?}");
+}

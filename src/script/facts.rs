@@ -40,6 +40,13 @@ pub struct Import {
     pub at: Pos,
 }
 
+/// `x.name`: a property read (or written: `x.name = v` is one too).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PropertyRead {
+    pub name: String,
+    pub at: Pos,
+}
+
 /// A function the script defines (closures left out).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScriptFn {
@@ -57,6 +64,10 @@ pub struct Facts {
     /// Keys of map literals and properties assigned to: `m.f(x)` calls a
     /// function pointer stored under `f` in a map, which no name list knows.
     pub map_keys: BTreeSet<String>,
+    /// Every `.name` after a value, in source order.
+    pub properties: Vec<PropertyRead>,
+    /// String literals that could be keys (`m["k"] = 1`, `"k" in m`).
+    pub strings: BTreeSet<String>,
 }
 
 impl Facts {
@@ -145,6 +156,15 @@ pub fn collect(ast: &AST) -> Facts {
                 facts
                     .map_keys
                     .extend(m.0.iter().map(|(k, _)| k.name.to_string()));
+            }
+            Some(ASTNode::Expr(Expr::Property(p, at))) => {
+                facts.properties.push(PropertyRead {
+                    name: p.2.to_string(),
+                    at: pos(*at),
+                });
+            }
+            Some(ASTNode::Expr(Expr::StringConstant(s, _))) if callable_name(s) => {
+                facts.strings.insert(s.to_string());
             }
             Some(ASTNode::Stmt(Stmt::Assignment(a))) => {
                 assigned_properties(&a.1.lhs, &mut facts.map_keys);
@@ -236,5 +256,20 @@ mod tests {
         assert!(f.functions.iter().any(|s| s.name == "hidden" && s.private));
         assert!(!f.functions.iter().any(|s| s.name.starts_with("anon")));
         assert!(f.map_keys.contains("run") && f.map_keys.contains("other"));
+    }
+
+    #[test]
+    fn property_reads_with_their_position_and_key_like_strings() {
+        let f = facts("let r = stat()[0];\nlet q = r.qcur + r.stats.qmax;\nlet m = #{};\nm[\"made\"] = 1;\nprint(\"a b\");");
+        let props: Vec<(&str, Pos)> = f
+            .properties
+            .iter()
+            .map(|p| (p.name.as_str(), p.at))
+            .collect();
+        assert_eq!(
+            props,
+            [("qcur", (2, 11)), ("stats", (2, 20)), ("qmax", (2, 26))]
+        );
+        assert!(f.strings.contains("made") && !f.strings.contains("a b"));
     }
 }

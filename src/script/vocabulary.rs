@@ -1674,6 +1674,200 @@ pub const STAT_COLUMNS: &[&str] = &[
     "agg_check_status",
 ];
 
+/// `show stat` columns that HAProxy 3.0 and 3.2 (Debian's builds) give beyond
+/// [`STAT_COLUMNS`]: the new ones before the `-`, then those of the stats
+/// modules after it (SSL, HTTP/1, HTTP/2, HTTP/3, QUIC; a build without a
+/// module lacks its columns). Read from the lab's `show stat` header of
+/// HAProxy 3.0.11 and 3.2.26; with [`STAT_COLUMNS`], what `harun check`
+/// takes for a real column.
+pub const STAT_COLUMNS_NEWER: &[&str] = &[
+    "srid",
+    "sess_other",
+    "h1sess",
+    "h2sess",
+    "h3sess",
+    "req_other",
+    "h1req",
+    "h2req",
+    "h3req",
+    "proto",
+    "ssl_sess",
+    "ssl_reused_sess",
+    "ssl_failed_handshake",
+    "ssl_ocsp_staple",
+    "ssl_failed_ocsp_staple",
+    "h3_data",
+    "h3_headers",
+    "h3_cancel_push",
+    "h3_push_promise",
+    "h3_max_push_id",
+    "h3_goaway",
+    "h3_settings",
+    "h3_no_error",
+    "h3_general_protocol_error",
+    "h3_internal_error",
+    "h3_stream_creation_error",
+    "h3_closed_critical_stream",
+    "h3_frame_unexpected",
+    "h3_frame_error",
+    "h3_excessive_load",
+    "h3_id_error",
+    "h3_settings_error",
+    "h3_missing_settings",
+    "h3_request_rejected",
+    "h3_request_cancelled",
+    "h3_request_incomplete",
+    "h3_message_error",
+    "h3_connect_error",
+    "h3_version_fallback",
+    "pack_decompression_failed",
+    "qpack_encoder_stream_error",
+    "qpack_decoder_stream_error",
+    "quic_rxbuf_full",
+    "quic_dropped_pkt",
+    "quic_dropped_pkt_bufoverrun",
+    "quic_dropped_parsing_pkt",
+    "quic_socket_full",
+    "quic_sendto_err",
+    "quic_sendto_err_unknwn",
+    "quic_sent_pkt",
+    "quic_lost_pkt",
+    "quic_too_short_dgram",
+    "quic_retry_sent",
+    "quic_retry_validated",
+    "quic_retry_error",
+    "quic_half_open_conn",
+    "quic_hdshk_fail",
+    "quic_stless_rst_sent",
+    "quic_conn_migration_done",
+    "quic_transp_err_no_error",
+    "quic_transp_err_internal_error",
+    "quic_transp_err_connection_refused",
+    "quic_transp_err_flow_control_error",
+    "quic_transp_err_stream_limit_error",
+    "quic_transp_err_stream_state_error",
+    "quic_transp_err_final_size_error",
+    "quic_transp_err_frame_encoding_error",
+    "quic_transp_err_transport_parameter_error",
+    "quic_transp_err_connection_id_limit",
+    "quic_transp_err_protocol_violation_error",
+    "quic_transp_err_invalid_token",
+    "quic_transp_err_application_error",
+    "quic_transp_err_crypto_buffer_exceeded",
+    "quic_transp_err_key_update_error",
+    "quic_transp_err_aead_limit_reached",
+    "quic_transp_err_no_viable_path",
+    "quic_transp_err_crypto_error",
+    "quic_transp_err_unknown_error",
+    "quic_data_blocked",
+    "quic_stream_data_blocked",
+    "quic_streams_blocked_bidi",
+    "quic_streams_blocked_uni",
+    "h2_headers_rcvd",
+    "h2_data_rcvd",
+    "h2_settings_rcvd",
+    "h2_rst_stream_rcvd",
+    "h2_goaway_rcvd",
+    "h2_detected_conn_protocol_errors",
+    "h2_detected_strm_protocol_errors",
+    "h2_rst_stream_resp",
+    "h2_goaway_resp",
+    "h2_open_connections",
+    "h2_backend_open_streams",
+    "h2_total_connections",
+    "h2_backend_total_streams",
+    "h1_open_connections",
+    "h1_open_streams",
+    "h1_total_connections",
+    "h1_total_streams",
+    "h1_bytes_in",
+    "h1_bytes_out",
+    "h1_spliced_bytes_in",
+    "h1_spliced_bytes_out",
+];
+
+/// `show info` keys of HAProxy 2.6, 3.0 and 3.2 (the lab's, in that order of
+/// versions, merged and sorted; `Build info` and `Ulimit-n` cannot be read as
+/// properties and are left out; 2.6's `TotalSplicdedBytesOut` is HAProxy's
+/// own spelling, fixed later).
+pub const INFO_KEYS: &[&str] = &[
+    "ActivePeers",
+    "BlockedTrafficWarnings",
+    "BootTime_ms",
+    "BusyPolling",
+    "BytesOutRate",
+    "CompressBpsIn",
+    "CompressBpsOut",
+    "CompressBpsRateLim",
+    "ConnRate",
+    "ConnRateLimit",
+    "ConnectedPeers",
+    "CumConns",
+    "CumRecvLogs",
+    "CumReq",
+    "CumSslConns",
+    "CumStreams",
+    "CurrConns",
+    "CurrSslConns",
+    "CurrStreams",
+    "DebugCommandsIssued",
+    "DroppedLogs",
+    "FailedResolutions",
+    "Hard_maxconn",
+    "Idle_pct",
+    "Jobs",
+    "Listeners",
+    "MaxConnRate",
+    "MaxSessRate",
+    "MaxSslConns",
+    "MaxSslRate",
+    "Maxconn",
+    "MaxconnReached",
+    "Maxpipes",
+    "Maxsock",
+    "Memmax_MB",
+    "Memmax_bytes",
+    "Name",
+    "Nbproc",
+    "Nbthread",
+    "Niced_tasks",
+    "Pid",
+    "PipesFree",
+    "PipesUsed",
+    "PoolAlloc_MB",
+    "PoolAlloc_bytes",
+    "PoolFailed",
+    "PoolUsed_MB",
+    "PoolUsed_bytes",
+    "Process_num",
+    "Release_date",
+    "Run_queue",
+    "SessRate",
+    "SessRateLimit",
+    "SslBackendKeyRate",
+    "SslBackendMaxKeyRate",
+    "SslCacheLookups",
+    "SslCacheMisses",
+    "SslFrontendKeyRate",
+    "SslFrontendMaxKeyRate",
+    "SslFrontendSessionReuse_pct",
+    "SslRate",
+    "SslRateLimit",
+    "Start_time_sec",
+    "Stopping",
+    "Tainted",
+    "Tasks",
+    "TotalBytesOut",
+    "TotalSplicdedBytesOut",
+    "TotalSplicedBytesOut",
+    "TotalWarnings",
+    "Unstoppable",
+    "Uptime",
+    "Uptime_sec",
+    "Version",
+    "node",
+];
+
 /// Every shape, for `harun doc`, did-you-mean and the tests.
 pub const SHAPES: &[&Shape] = &[
     &SERVERS_ROW,
@@ -1705,17 +1899,38 @@ pub fn shape_of(primitive: &str) -> Option<&'static Shape> {
     all_shapes().find(|s| s.primitives.contains(&primitive))
 }
 
+/// HAProxy's own keys that harun's values carry as they are, each with the
+/// shape that carries it: `show servers state` and `show stat` columns,
+/// `show info` keys, of every supported version.
+fn haproxy_keys() -> impl Iterator<Item = (&'static str, &'static str)> + Clone {
+    SERVERS_STATE_COLUMNS
+        .iter()
+        .map(|c| (*c, SERVERS_ROW.what))
+        .chain(
+            STAT_COLUMNS
+                .iter()
+                .chain(STAT_COLUMNS_NEWER)
+                .map(|c| (*c, STAT_ROW.what)),
+        )
+        .chain(INFO_KEYS.iter().map(|c| (*c, INFO.what)))
+}
+
+/// Every key a value harun returns can have: the documented keys of every
+/// shape and HAProxy's own columns and keys (see [`haproxy_keys`]).
+pub fn known_keys() -> std::collections::BTreeSet<&'static str> {
+    all_shapes()
+        .flat_map(|s| s.keys.iter().map(|k| k.name))
+        .chain(haproxy_keys().map(|(k, _)| k))
+        .collect()
+}
+
 /// For a key read on a map of unknown origin: the documented keys close to
 /// it, each with the shape it belongs to.
 pub fn suggest_any(missing: &str) -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&'static str, &'static str)> = Vec::new();
-    let raw = SERVERS_STATE_COLUMNS
-        .iter()
-        .map(|c| (*c, SERVERS_ROW.what))
-        .chain(STAT_COLUMNS.iter().map(|c| (*c, STAT_ROW.what)));
     let all = all_shapes()
         .flat_map(|s| s.keys.iter().map(move |k| (k.name, s.what)))
-        .chain(raw);
+        .chain(haproxy_keys());
     let names: Vec<&'static str> = {
         let mut n: Vec<&'static str> = all.clone().map(|(n, _)| n).collect();
         n.sort();
