@@ -329,6 +329,21 @@ fn live_primitives_carry_their_documented_keys() {
             );
         }
     }
+    // Every key this HAProxy gives is one `harun check` knows, so that no
+    // real column is taken for a typo (the suite runs on 2.6, 3.0 and 3.2).
+    let known = v::known_keys();
+    let readable = |k: &&String| !k.contains(' ') && !k.contains('-') && *k != "-";
+    for k in info_keys
+        .iter()
+        .chain(&stat_cols)
+        .chain(&state_cols)
+        .filter(readable)
+    {
+        assert!(
+            known.contains(k.as_str()),
+            "this HAProxy's `{k}` is not in the vocabulary's HAProxy keys (STAT_COLUMNS_NEWER, INFO_KEYS): `harun check` would take it for a typo of a near one"
+        );
+    }
     let targets: BTreeSet<&str> = non_empty(&all, "targets")
         .iter()
         .map(|t| t["name"].as_str().unwrap())
