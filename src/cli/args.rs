@@ -371,6 +371,10 @@ pub enum Command {
         /// after a reload (`kill -USR2` the master, or `reload` on its CLI).
         #[arg(long)]
         master: bool,
+        /// Evaluate a Rhai expression against the lab and print its value
+        /// (instead of a playbook): `harun lab incident -e 'servers("bk_api")'`.
+        #[arg(short = 'e', long = "eval", value_name = "RHAI")]
+        eval: Option<String>,
     },
     /// Interactive session against the live HAProxy.
     Repl,

@@ -38,7 +38,18 @@ pub fn dispatch(cli: Cli) -> i32 {
             slow,
             keep_lua,
             master,
-        }) => lab(&cli.global, &args, &down, &slow, keep_lua, master),
+            eval,
+        }) => lab(
+            &cli.global,
+            &args,
+            eval.as_deref(),
+            &LabOpts {
+                down: &down,
+                slow: &slow,
+                keep_lua,
+                master,
+            },
+        ),
         Some(Command::Repl) => match settings(&cli.global, true) {
             Ok(s) => match runner(s, &cli.global, true) {
                 Ok((r, _rt)) => crate::repl::run(&r, cli.global.json),
@@ -394,6 +405,12 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
         Ok(r) => r,
         Err(code) => return code,
     };
+    eval_and_print(&runner, g, expr)
+}
+
+/// Evaluate `expr` with `runner` and print its value (or, for a run that
+/// stopped, the report), as `harun -e` and `harun lab -e` do.
+fn eval_and_print(runner: &crate::runner::Runner, g: &GlobalOpts, expr: &str) -> i32 {
     let report = runner.eval(expr);
     if g.json {
         // A run that stopped: the report (its `error` says why) instead of a
@@ -415,14 +432,21 @@ fn run_eval(settings: Settings, g: &GlobalOpts, expr: &str) -> i32 {
     finish(&report, false)
 }
 
-fn lab(
-    g: &GlobalOpts,
-    args: &[String],
-    down: &[String],
-    slow: &[String],
+/// `harun lab`'s own options.
+struct LabOpts<'a> {
+    down: &'a [String],
+    slow: &'a [String],
     keep_lua: bool,
     master: bool,
-) -> i32 {
+}
+
+fn lab(g: &GlobalOpts, args: &[String], eval: Option<&str>, o: &LabOpts) -> i32 {
+    let LabOpts {
+        down,
+        slow,
+        keep_lua,
+        master,
+    } = *o;
     let usage = |m: &str| {
         error(m);
         ExitCode::Usage as i32
@@ -470,6 +494,11 @@ fn lab(
             },
         }
     };
+    if let (Some(_), Some(p)) = (eval, &playbook) {
+        return usage(&format!(
+            "harun lab runs a playbook or evaluates -e, not both: `{p}` and -e"
+        ));
+    }
     let slow = match slow
         .iter()
         .map(|s| crate::lab::parse_slow(s).map_err(|e| format!("--slow `{s}`: {e}")))
@@ -500,7 +529,8 @@ fn lab(
     // Signals are watched from here on: Ctrl-C while the lab starts (it may
     // wait for servers to go DOWN) stops it and removes its directory.
     let cancel = crate::base::cancel::CancelToken::new();
-    let _signals = match super::signals::watch_signals(&cancel, playbook.is_none()) {
+    let waits = playbook.is_none() && eval.is_none();
+    let _signals = match super::signals::watch_signals(&cancel, waits) {
         Ok(rt) => rt,
         Err(code) => return code,
     };
@@ -584,6 +614,7 @@ fn lab(
         );
     }
     let code = match playbook {
+        None if eval.is_some() => eval_and_print(&runner, g, eval.unwrap_or_default()),
         Some(p) => match runner.run_playbook(&p) {
             Ok(report) => finish(&report, g.json),
             Err(e) => {

@@ -159,6 +159,45 @@ fn unknown_playbook_lists_the_shipped_ones() {
 }
 
 #[test]
+fn lab_evaluates_an_expression_against_its_haproxy() {
+    if !require_haproxy() {
+        return;
+    }
+    let lab = |args: &[&str]| {
+        harun()
+            .args(["--haproxy-bin"])
+            .arg(haproxy_bin())
+            .arg("lab")
+            .args(args)
+            .run()
+    };
+    let run = lab(&[
+        "incident",
+        "-e",
+        "servers(\"bk_api\").map(|s| s.name + \" \" + s.op_state)",
+        "--json",
+    ]);
+    run.expect_code(0);
+    assert_eq!(
+        run.json(),
+        serde_json::json!(["bk_api/api1 running", "bk_api/api2 stopped"])
+    );
+    // A key typo stops it at its line, exit 2, as `harun -e` does.
+    let run = lab(&["-e", "servers()[0].weigth"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("did you mean `weight`"),
+        "{}",
+        run.stderr
+    );
+    // A playbook and -e: one or the other, refused before a lab starts.
+    let run = lab(&["healthy", "troubleshoot", "-e", "1"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("not both"), "{}", run.stderr);
+    assert!(!run.stderr.contains("starting haproxy"), "{}", run.stderr);
+}
+
+#[test]
 fn lab_runs_a_playbook_and_removes_its_directory() {
     if !require_haproxy() {
         return;
