@@ -75,9 +75,17 @@ fn plural(n: usize, one: &str) -> String {
     }
 }
 
-/// `3 problems in 2 playbooks (7 checked, 1 warning)` or `7 playbooks checked, no problems`.
+/// `3 problems in 2 playbooks (7 checked, 1 warning)` or `7 playbooks checked, no problems`;
+/// with paths that could not be checked, `..., 1 path unusable` (never "no problems").
 pub fn summary(run: &CheckRun) -> String {
+    let unusable = match run.unusable.len() {
+        0 => String::new(),
+        n => format!(", {} unusable (above)", plural(n, "path")),
+    };
     if run.problems.is_empty() {
+        if !unusable.is_empty() {
+            return format!("{} checked{unusable}", plural(run.checked, "playbook"));
+        }
         return format!("{} checked, no problems", plural(run.checked, "playbook"));
     }
     let warnings = run
@@ -95,6 +103,7 @@ pub fn summary(run: &CheckRun) -> String {
         s.push_str(&format!(", {}", plural(warnings, "warning")));
     }
     s.push(')');
+    s.push_str(&unusable);
     s
 }
 

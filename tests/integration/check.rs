@@ -237,10 +237,17 @@ fn check_unusable_input_exits_2_naming_it() {
     );
     assert!(
         run.stdout
-            .ends_with("1 problem in 1 playbook (2 checked)\n"),
+            .ends_with("1 problem in 1 playbook (2 checked), 1 path unusable (above)\n"),
         "{}",
         run.stdout
     );
+    // Only that file: never "no problems".
+    let run = harun()
+        .current_dir(dir.path())
+        .args(["check", "mixed/bin.rhai"])
+        .run();
+    run.expect_code(2);
+    assert_eq!(run.stdout, "0 playbooks checked, 1 path unusable (above)\n");
 }
 
 #[test]
