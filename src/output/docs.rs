@@ -254,31 +254,18 @@ pub fn primitives_markdown() -> Option<String> {
 /// (id, severity, title, meaning, fix) of every finding id harun's own code
 /// and its shipped playbooks emit: lint rules, probes, health checks, playbooks.
 pub fn findings() -> Vec<(String, String, String, String, String)> {
-    let mut out: Vec<_> = crate::config::rule_docs()
-        .iter()
-        .map(|d| (d.id, d.severity, d.title, d.meaning, d.fix))
-        .chain(
-            crate::system::finding_docs()
-                .iter()
-                .chain(crate::diagnose::health::finding_docs())
-                .chain(crate::diagnose::findings::finding_docs())
-                .chain(crate::script::fns_bundle::finding_docs())
-                .chain(crate::script::fns_probe::finding_docs())
-                .chain(crate::logs::findings::finding_docs())
-                .map(|d| (d.id, d.severity, d.title, d.meaning, d.fix)),
-        )
-        .map(|(id, sev, title, meaning, fix)| {
+    crate::script::finding_docs::all()
+        .into_iter()
+        .map(|f| {
             (
-                id.to_string(),
-                sev.to_string(),
-                title.to_string(),
-                meaning.to_string(),
-                fix.to_string(),
+                f.id.to_string(),
+                f.severity.to_string(),
+                f.title.to_string(),
+                f.meaning.to_string(),
+                f.fix.to_string(),
             )
         })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+        .collect()
 }
 
 /// docs/findings.md.

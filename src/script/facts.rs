@@ -68,6 +68,9 @@ pub struct Facts {
     pub properties: Vec<PropertyRead>,
     /// String literals that could be keys (`m["k"] = 1`, `"k" in m`).
     pub strings: BTreeSet<String>,
+    /// The id of each `finding(severity, id, ...)` call: None when it is
+    /// computed (`` `disk.${name}` ``), so the set of ids is not known.
+    pub finding_ids: Vec<Option<String>>,
 }
 
 impl Facts {
@@ -99,6 +102,12 @@ fn call_of(f: &FnCallExpr, method: bool, at: Position, facts: &mut Facts) {
             .collect::<Vec<_>>()
             .join("::")
     });
+    if !method && namespace.is_none() && f.name == "finding" && f.args.len() >= 2 {
+        facts.finding_ids.push(match &f.args[1] {
+            Expr::StringConstant(s, _) => Some(s.to_string()),
+            _ => None,
+        });
+    }
     if !method && namespace.is_none() && f.name == "param" {
         let name = match f.args.first() {
             Some(Expr::StringConstant(s, _)) => Some(s.to_string()),
@@ -271,5 +280,13 @@ mod tests {
             [("qcur", (2, 11)), ("stats", (2, 20)), ("qmax", (2, 26))]
         );
         assert!(f.strings.contains("made") && !f.strings.contains("a b"));
+    }
+
+    #[test]
+    fn finding_ids_literal_or_computed() {
+        let f = facts(
+            "finding(\"ok\", \"a.b\", \"t\");\nlet n = 1;\nfinding(\"ok\", `c.${n}`, \"t\", #{});",
+        );
+        assert_eq!(f.finding_ids, vec![Some("a.b".to_string()), None]);
     }
 }

@@ -5,6 +5,7 @@ mod convert;
 pub mod ctx;
 pub mod errors;
 pub mod facts;
+pub mod finding_docs;
 mod fns_actions;
 pub mod fns_bundle;
 mod fns_config;

@@ -77,6 +77,7 @@ fn execute(case: &TestCase, opts: &Options) -> Result<Report, String> {
     // Resolve the playbook first: a typo fails before any HAProxy starts.
     let src = crate::script::playbooks::resolve_checked(&case.playbook, &case.params, true)
         .map_err(|e| e.to_string())?;
+    unreportable_ids(case, &src)?;
     let _lab: Option<Lab>;
     let _dir: Option<tempfile::TempDir>;
     match &case.against {
@@ -266,6 +267,34 @@ pub fn compare(case: &TestCase, report: &Report) -> Vec<String> {
         }
     }
     out
+}
+
+/// Refuse a test that names a finding id its playbook can never report:
+/// in `absent` it would pass for ever, whatever the playbook does; in
+/// `findings` it could only fail, for a reason the message would not give.
+/// (Unknown when the playbook computes an id: then anything goes.)
+fn unreportable_ids(case: &TestCase, src: &crate::script::playbooks::Source) -> Result<(), String> {
+    let Some(ids) = crate::script::finding_docs::reportable_ids(&src.text, src.dir.as_deref())
+    else {
+        return Ok(());
+    };
+    let named = case
+        .findings
+        .iter()
+        .map(|f| ("findings", f.id.as_str()))
+        .chain(case.absent.iter().map(|id| ("absent", id.as_str())));
+    for (list, id) in named {
+        if ids.contains(id) {
+            continue;
+        }
+        let near = crate::base::suggest::nearest(id, ids.iter().map(String::as_str));
+        return Err(format!(
+            "{list} names `{id}`, an id {} never reports (neither harun's own, see `harun doc --findings`, nor a `finding()` of the playbook){}",
+            src.name,
+            crate::base::suggest::did_you_mean(&near)
+        ));
+    }
+    Ok(())
 }
 
 /// A cell equals the expected value; `1` and `"1"` are the same in a table.

@@ -284,3 +284,31 @@ fn a_stuck_playbook_fails_its_test_at_the_bound_and_the_next_test_runs() {
         t.elapsed()
     );
 }
+
+#[test]
+fn a_test_naming_an_id_its_playbook_never_reports_fails_before_any_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("playbooks");
+    std::fs::create_dir(&pb).unwrap();
+    std::fs::write(
+        pb.join("cap.rhai"),
+        "//! Capacity.\nif servers().len() > 100 { finding(\"warning\", \"cap.low\", \"low\"); }\n",
+    )
+    .unwrap();
+    // `absent` with a typo would pass whatever the playbook does.
+    std::fs::write(
+        pb.join("cap.test.toml"),
+        "[[test]]\nname = \"quiet on a healthy lab\"\nagainst = \"lab:healthy\"\nabsent = [\"cap.lwo\", \"servers.down\"]\n",
+    )
+    .unwrap();
+    let run = team(dir.path()).arg("test").run();
+    run.expect_code(1);
+    assert!(
+        run.stdout
+            .contains("absent names `cap.lwo`, an id playbooks/cap.rhai never reports")
+            && run.stdout.contains("did you mean `cap.low`?"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stderr.contains("starting haproxy"), "{}", run.stderr);
+}
