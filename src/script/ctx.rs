@@ -739,6 +739,9 @@ impl Ctx {
                 format!("`{command}` was not sent"),
             ));
         }
+        // Names HAProxy does not have are refused here, before anything
+        // is judged, shown or sent.
+        self.check_names(&client, command)?;
         let server = command.server_ref();
         // State before, per target, when the guard (or dry-run) already read it.
         let mut before: Vec<Option<Snapshot>> = vec![None; targets.len()];
