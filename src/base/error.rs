@@ -93,7 +93,9 @@ pub enum Unknown {
 /// The name a `no_such_backend`/`no_such_server` error is about, read from
 /// the command that met it: the `backend/server` word (its backend for
 /// [`Unknown::Backend`]), else the proxy argument of `show servers state|conn
-/// PROXY` and `show stat PROXY ...`. `None` when the command names none
+/// PROXY`, `show stat PROXY ...` and the backend-wide writes (`enable|disable
+/// dynamic-cookie backend NAME`, `set dynamic-cookie-key backend NAME`). `None`
+/// when the command names none
 /// (the message then quotes the command alone).
 pub fn unknown_name(command: &str, what: Unknown) -> Option<&str> {
     let words: Vec<&str> = command.split(' ').filter(|w| !w.is_empty()).collect();
@@ -109,6 +111,8 @@ pub fn unknown_name(command: &str, what: Unknown) -> Option<&str> {
     let proxy = match words.as_slice() {
         ["show", "servers", "state" | "conn", proxy, ..] => proxy,
         ["show", "stat", "domain", _, proxy, ..] | ["show", "stat", proxy, ..] => proxy,
+        ["enable" | "disable", "dynamic-cookie", "backend", proxy, ..]
+        | ["set", "dynamic-cookie-key", "backend", proxy, ..] => proxy,
         _ => return None,
     };
     // `-1` (every proxy) and the options are not names.
@@ -472,6 +476,14 @@ mod tests {
         );
         assert_eq!(
             unknown_name("show stat domain proxy bk_ap -1 -1", Backend),
+            Some("bk_ap")
+        );
+        assert_eq!(
+            unknown_name("set dynamic-cookie-key backend bk_ap k1", Backend),
+            Some("bk_ap")
+        );
+        assert_eq!(
+            unknown_name("disable dynamic-cookie backend bk_ap", Backend),
             Some("bk_ap")
         );
         assert_eq!(unknown_name("show stat -1 4 -1", Backend), None);

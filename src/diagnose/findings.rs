@@ -16,7 +16,7 @@ static FINDING_DOCS: &[FindingDoc] = &[
         id: "target.unreachable",
         severity: Severity::Error,
         title: "One of several HAProxy sockets did not answer",
-        meaning: "With several targets (-s repeated, or one socket per process), a command failed on this one: results leave it out. When every target fails the run stops with exit code 3 instead.",
+        meaning: "With several targets (-s repeated, or one socket per process), a command failed on this one: results leave it out. When every target fails the run stops with exit code 3 instead. A target that answers that it has no such backend or server did answer: that is never this finding (see `fleet.disagreement`, and `no_such_backend` when no target has the name).",
         fix: "Check that this HAProxy process runs and that the socket path or address matches a `stats socket` line; `ls -l` the socket for permissions.",
     },
     FindingDoc {
@@ -57,8 +57,8 @@ static FINDING_DOCS: &[FindingDoc] = &[
     FindingDoc {
         id: "fleet.disagreement",
         severity: Severity::Warning,
-        title: "Targets disagree about a backend or server (troubleshoot, several targets)",
-        meaning: "With several targets (-s repeated, an inventory, a master CLI's workers), they say different things about the same backend or server: present on some only, in maintenance or drain on some only, another weight, another operational state or health check status. Each HAProxy process and host keeps its own server states: a drain done through one socket leaves the others sending traffic (the multi-process trap, one level up), and a configuration reloaded on some hosts only serves another set of servers. A check that is changing state right now (`UP 1/3`) and a server in maintenance are left out of the state and check comparisons, so the finding is not the noise of checks in transition.",
+        title: "Targets disagree about a backend or server (several targets: troubleshoot, a read of one name some lack)",
+        meaning: "With several targets (-s repeated, an inventory, a master CLI's workers), they say different things about the same backend or server: present on some only, in maintenance or drain on some only, another weight, another operational state or health check status. A read of one backend or server (`stat(NAME)`, `servers(NAME)`, `queue_check(#{backend: NAME})`, `send(\"get weight BK/SRV\")`...) that some targets answer with `No such backend` (or server) returns the rows of the targets that have it and raises this finding, `NAME: present differs: on lb1; not on lb2`, once per run, its detail with each missing target's error and the nearest names it has; when no target has the name the read fails with `no_such_backend` (or `no_such_server`), exit 2, as on one target. Each HAProxy process and host keeps its own server states: a drain done through one socket leaves the others sending traffic (the multi-process trap, one level up), and a configuration reloaded on some hosts only serves another set of servers. A check that is changing state right now (`UP 1/3`) and a server in maintenance are left out of the state and check comparisons, so the finding is not the noise of checks in transition.",
         fix: "Repeat a runtime change on every target: give harun every socket (-s repeated, -i INVENTORY, master@PATH) and a write goes to each, through the journal. For configurations that differ, compare the files and reload the hosts that lag. For a server one host sees DOWN, test it from that host as its check does. `disagreements()` lists each difference with each target's value (troubleshoot shows the first 20 and counts the rest).",
     },
     FindingDoc {

@@ -13,6 +13,14 @@ use std::path::{Path, PathBuf};
 /// (the ssh-specific name first, as for `ansible_ssh_host`).
 const KEY_VARS: [&str; 2] = ["ansible_ssh_private_key_file", "ansible_private_key_file"];
 
+/// The variables of the connect timeout, in the order Ansible reads them
+/// (its `timeout` connection option: `ansible_ssh_timeout`, then
+/// `ansible_timeout`).
+const TIMEOUT_VARS: [&str; 2] = ["ansible_ssh_timeout", "ansible_timeout"];
+
+/// The longest connect timeout taken from an inventory, in seconds.
+const MAX_CONNECT_TIMEOUT: u32 = 3600;
+
 /// The variables of ssh arguments, in the order Ansible puts them on the
 /// command line.
 const ARG_VARS: [&str; 2] = ["ansible_ssh_common_args", "ansible_ssh_extra_args"];
@@ -25,7 +33,10 @@ const MANAGED: [(&str, &str); 16] = [
     ("controlmaster", "harun runs its own master per host"),
     ("controlpath", "harun runs its own master per host"),
     ("controlpersist", "harun runs its own master per host"),
-    ("connecttimeout", "--timeout bounds the connection"),
+    (
+        "connecttimeout",
+        "--timeout bounds the connection; set this host's with ansible_timeout",
+    ),
     (
         "exitonforwardfailure",
         "harun forwards the admin socket itself",
@@ -51,7 +62,9 @@ const MANAGED: [(&str, &str); 16] = [
     ),
 ];
 
-/// A host's ssh options from its variables: the private key (`-i`) and
+/// A host's ssh options from its variables: the private key (`-i`), the
+/// connect timeout (`ansible_ssh_timeout` or `ansible_timeout`, whole
+/// seconds: ssh's `ConnectTimeout`, as Ansible passes it) and
 /// `ansible_ssh_common_args` / `ansible_ssh_extra_args`, of which only
 /// `-o KEY=VALUE` (or `-o 'KEY VALUE'`), `-J HOST` and `-F FILE` are taken.
 /// Paths: `~` is `home`, a relative path is relative to `base` (the
@@ -61,12 +74,29 @@ pub fn ssh_options(vars: &Vars, base: &Path, home: Option<&Path>) -> Result<Opti
     if let Some((var, key)) = first_set(vars, &KEY_VARS) {
         out.identity = Some(local_path(key, base, home).map_err(|e| format!("{var}: {e}"))?);
     }
+    if let Some((var, secs)) = first_set(vars, &TIMEOUT_VARS) {
+        out.connect_timeout = Some(connect_timeout(secs).map_err(|e| format!("{var}: {e}"))?);
+    }
     for var in ARG_VARS {
         if let Some(text) = vars.get(var).filter(|t| !t.trim().is_empty()) {
             ssh_args(text, base, home, &mut out).map_err(|e| format!("{var}: {e}"))?;
         }
     }
     Ok(out)
+}
+
+/// A connect timeout as Ansible takes it (an integer number of seconds),
+/// from 1 (0 would be no timeout at all for ssh) to [`MAX_CONNECT_TIMEOUT`].
+fn connect_timeout(value: &str) -> Result<u32, String> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|s| (1..=MAX_CONNECT_TIMEOUT).contains(s))
+        .ok_or_else(|| {
+            format!(
+                "`{value}` is not a connect timeout: expected whole seconds from 1 to {MAX_CONNECT_TIMEOUT} (ssh's ConnectTimeout)"
+            )
+        })
 }
 
 fn first_set<'a>(vars: &'a Vars, names: &[&'static str]) -> Option<(&'static str, &'a str)> {

@@ -370,4 +370,55 @@ ansible_ssh_extra_args=\"-o ServerAliveInterval=5\"
         assert_eq!(m.host, "localhost");
         assert!(m.groups.is_empty() && !m.from_inventory);
     }
+
+    #[test]
+    fn ansible_timeout_is_the_hosts_connect_timeout_with_ansibles_precedence() {
+        let text = "\
+[lb]
+lb1 ansible_host=10.0.0.1
+lb2 ansible_host=10.0.0.2 ansible_timeout=45
+lb3 ansible_host=10.0.0.3 ansible_ssh_timeout=7
+[lb:vars]
+ansible_timeout=20
+[other]
+lb4 ansible_host=10.0.0.4
+";
+        let m = resolve_text(text, &["lb1", "lb2", "lb3", "lb4"]).unwrap();
+        let timeout = |i: usize| match &m[i].address {
+            Address::Ssh(r) => r.options.connect_timeout,
+            a => panic!("{a:?}"),
+        };
+        // The group's, the host's own over it, the ssh-specific name over
+        // both (Ansible reads `ansible_ssh_timeout` first), none: --timeout.
+        assert_eq!(
+            [timeout(0), timeout(1), timeout(2), timeout(3)],
+            [Some(20), Some(45), Some(7), None]
+        );
+        // Not a variable harun ignores: no warning for it.
+        assert!(m[1].unhonoured.is_empty());
+        // The same from a YAML inventory, where it is a number.
+        let yaml = "all:\n  children:\n    lb:\n      hosts:\n        lb1:\n          ansible_host: 10.0.0.1\n          ansible_timeout: 30\n";
+        let inv = parse(yaml, Format::Yaml).unwrap();
+        let m = resolve(
+            &inv,
+            &["lb1".to_string()],
+            Path::new("/srv/ansible/hosts.yml"),
+            None,
+        )
+        .unwrap();
+        assert!(matches!(&m[0].address, Address::Ssh(r) if r.options.connect_timeout == Some(30)));
+        for bad in ["0", "10s", "-1", "2.5", "86400"] {
+            let e = resolve_text(
+                &format!("h ansible_host=10.0.0.2 ansible_timeout={bad}\n"),
+                &["h"],
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string().contains(&format!(
+                    "host `h`: ansible_timeout: `{bad}` is not a connect timeout"
+                )),
+                "{e}"
+            );
+        }
+    }
 }

@@ -349,10 +349,11 @@ impl Target {
     /// before the operation's `--timeout` starts: a login is key exchange
     /// and authentication, CPU on both ends, and a run that logs in to many
     /// hosts at once queues for the cores. It has its own bound,
-    /// [`super::ssh::login_bound`]; afterwards the forward is reused.
+    /// [`super::ssh::login_bound_of`]; afterwards the forward is reused.
     async fn ssh_login(&self) -> Result<()> {
         if let Address::Ssh(remote) = &self.address {
-            let deadline = tokio::time::Instant::now() + super::ssh::login_bound(self.io_timeout);
+            let deadline =
+                tokio::time::Instant::now() + super::ssh::login_bound_of(remote, self.io_timeout);
             super::ssh::forward(remote, self.io_timeout, deadline).await?;
         }
         Ok(())

@@ -33,6 +33,35 @@ pub fn login_bound(io_timeout: Duration) -> Duration {
     io_timeout.saturating_mul(3)
 }
 
+/// [`login_bound`] for `remote`: a host whose inventory sets a longer
+/// connect timeout (`ansible_timeout`) gets three times that, so that
+/// harun does not give up on the login before ssh's own `ConnectTimeout`.
+pub fn login_bound_of(remote: &Remote, io_timeout: Duration) -> Duration {
+    let connect = remote
+        .options
+        .connect_timeout
+        .map(|s| Duration::from_secs(u64::from(s)))
+        .unwrap_or_default();
+    login_bound(io_timeout.max(connect))
+}
+
+/// The `-o` options of a host's master besides those of every ssh call
+/// ([`base_args`]): `ConnectTimeout` is the host's `ansible_timeout` when
+/// its inventory sets one, else `--timeout` (whole seconds, at least 1).
+fn master_options(remote: &Remote, io_timeout: Duration) -> Vec<String> {
+    let secs = match remote.options.connect_timeout {
+        Some(s) => u64::from(s),
+        None => io_timeout.as_secs_f64().ceil().max(1.0) as u64,
+    };
+    vec![
+        "ControlMaster=yes".to_string(),
+        format!("ControlPersist={PERSIST}"),
+        format!("ConnectTimeout={secs}"),
+        "StreamLocalBindUnlink=yes".to_string(),
+        "ExitOnForwardFailure=yes".to_string(),
+    ]
+}
+
 /// An admin socket on another host: `ssh://[user@]host[:port]/path`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Remote {
@@ -64,6 +93,9 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// `-o KEY=VALUE` and `-J HOST` words, in the order given.
     pub args: Vec<String>,
+    /// `ConnectTimeout` in seconds (`ansible_ssh_timeout`, or
+    /// `ansible_timeout`), instead of `--timeout`.
+    pub connect_timeout: Option<u32>,
 }
 
 // What ssh and `-L` read unambiguously: a host name or IPv4 address, an
@@ -494,14 +526,7 @@ async fn ensure_master(
     check_identity(remote)?;
     let local = local_end(h, dir);
     let mut args = base_args(config, &h.control, remote);
-    let secs = io_timeout.as_secs_f64().ceil().max(1.0) as u64;
-    for o in [
-        "ControlMaster=yes".to_string(),
-        format!("ControlPersist={PERSIST}"),
-        format!("ConnectTimeout={secs}"),
-        "StreamLocalBindUnlink=yes".to_string(),
-        "ExitOnForwardFailure=yes".to_string(),
-    ] {
+    for o in master_options(remote, io_timeout) {
         args.push("-o".into());
         args.push(o.into());
     }
@@ -653,7 +678,12 @@ pub fn explain(stderr: &str, remote: &Remote) -> String {
     } else if has("Connection refused") {
         format!("connection refused by {dest} (is sshd running there, on that port?)")
     } else if has("timed out") {
-        format!("timed out connecting to {dest} (ConnectTimeout is --timeout)")
+        match remote.options.connect_timeout {
+            Some(secs) => format!(
+                "timed out connecting to {dest} (ConnectTimeout is the host's ansible_timeout, {secs} s)"
+            ),
+            None => format!("timed out connecting to {dest} (ConnectTimeout is --timeout)"),
+        }
     } else if has("Could not resolve hostname") {
         format!("cannot resolve the host name of {dest}")
     } else if has("No route to host") || has("Network is unreachable") {
@@ -893,6 +923,41 @@ mod tests {
             assert_eq!(String::from_utf8_lossy(&out.stdout), *w);
         }
         assert!(!marker.exists(), "a quoted word ran a command");
+    }
+
+    #[test]
+    fn the_connect_timeout_is_the_hosts_when_its_inventory_sets_one() {
+        let r = Remote::parse("lb1:2222/a.sock").unwrap();
+        let io = Duration::from_millis(2500);
+        let opts = master_options(&r, io);
+        assert!(opts.contains(&"ConnectTimeout=3".to_string()), "{opts:?}");
+        assert_eq!(login_bound_of(&r, io), Duration::from_millis(7500));
+        let r = r.with_options(Options {
+            connect_timeout: Some(30),
+            ..Options::default()
+        });
+        let opts = master_options(&r, io);
+        assert!(opts.contains(&"ConnectTimeout=30".to_string()), "{opts:?}");
+        assert_eq!(
+            opts.iter()
+                .filter(|o| o.starts_with("ConnectTimeout="))
+                .count(),
+            1
+        );
+        // The login waits for ssh's own timeout, not less.
+        assert_eq!(login_bound_of(&r, io), Duration::from_secs(90));
+        // A shorter one than --timeout is taken as given.
+        let r = r.with_options(Options {
+            connect_timeout: Some(1),
+            ..Options::default()
+        });
+        assert!(master_options(&r, io).contains(&"ConnectTimeout=1".to_string()));
+        assert_eq!(login_bound_of(&r, io), Duration::from_millis(7500));
+        assert!(explain(
+            "ssh: connect to host lb1 port 2222: Connection timed out\n",
+            &r
+        )
+        .contains("ConnectTimeout is the host's ansible_timeout, 1 s"));
     }
 
     #[test]

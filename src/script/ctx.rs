@@ -349,7 +349,6 @@ impl Ctx {
     /// whole wait stopped (Ctrl-C, the run's deadline) when it did.
     fn log_in(&self, remotes: &[(String, Remote)]) -> (Vec<Login>, Option<String>) {
         let io = self.settings.io_timeout;
-        let bound = crate::runtime::ssh::login_bound(io);
         let limit = Arc::new(tokio::sync::Semaphore::new(
             self.settings.max_parallel.max(1),
         ));
@@ -361,6 +360,7 @@ impl Ctx {
                 let limit = Arc::clone(&limit);
                 set.spawn(async move {
                     let _permit = limit.acquire_owned().await;
+                    let bound = crate::runtime::ssh::login_bound_of(&remote, io);
                     let deadline = tokio::time::Instant::now() + bound;
                     (i, crate::runtime::ssh::master(&remote, io, deadline).await)
                 });
@@ -739,6 +739,9 @@ impl Ctx {
                 format!("`{command}` was not sent"),
             ));
         }
+        // Names HAProxy does not have are refused here, before anything
+        // is judged, shown or sent.
+        self.check_names(&client, command)?;
         let server = command.server_ref();
         // State before, per target, when the guard (or dry-run) already read it.
         let mut before: Vec<Option<Snapshot>> = vec![None; targets.len()];

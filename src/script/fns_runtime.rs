@@ -3,6 +3,7 @@
 use super::convert;
 use super::ctx::Ctx;
 use super::errors::to_rhai;
+use super::names;
 use super::reg;
 use crate::base::error::Error;
 use crate::base::report::{Finding, Severity};
@@ -18,22 +19,71 @@ pub(super) fn no_targets() -> Box<EvalAltResult> {
 
 /// Keep going when some targets fail (each failure becomes a
 /// `target.unreachable` finding); fail when all do.
+///
+/// A target that answers that it has no such backend or server did answer:
+/// it is never `target.unreachable`. When every target that answered says
+/// so, the read fails as it does on one target (`no_such_backend`,
+/// `no_such_server`, naming them, with the nearest names they have); when
+/// some have it, the results hold theirs and a `fleet.disagreement`
+/// warning names the targets that lack it (see [`names::missing_on_some`]).
 pub(super) fn partition<T>(
     ctx: &Ctx,
     results: Vec<(String, crate::base::error::Result<T>)>,
 ) -> R<Vec<(String, T)>> {
     let mut ok = Vec::with_capacity(results.len());
     let mut errors = Vec::new();
+    let mut missing = Vec::new();
+    // Each target that answered, in order, and whether it has the name.
+    let mut order = Vec::with_capacity(results.len());
     for (target, r) in results {
         match r {
-            Ok(v) => ok.push((target, v)),
-            Err(e) => errors.push((target, e)),
+            Ok(v) => {
+                order.push((target.clone(), true));
+                ok.push((target, v));
+            }
+            Err(e) => {
+                let e = names::no_such_proxy(e);
+                if names::is_missing(&e) {
+                    order.push((target.clone(), false));
+                    missing.push((target, e));
+                } else {
+                    errors.push((target, e));
+                }
+            }
         }
+    }
+    if ok.is_empty() && !missing.is_empty() {
+        let unanswered: Vec<String> = errors.iter().map(|(t, _)| t.clone()).collect();
+        unreachable_findings(ctx, errors);
+        return Err(to_rhai(names::missing_everywhere(
+            ctx,
+            missing,
+            &unanswered,
+        )));
     }
     if ok.is_empty() && !errors.is_empty() {
         let (_, e) = errors.swap_remove(0);
-        return Err(to_rhai(super::names::explained(ctx, e)));
+        return Err(to_rhai(names::explained(ctx, e)));
     }
+    if !missing.is_empty() {
+        let finding = names::missing_on_some(ctx, &order, missing);
+        // Once per run (whichever read met it first): a loop that reads it
+        // again, or another read of the same name, says nothing new.
+        let said = ctx.with_report(|r| {
+            r.findings
+                .iter()
+                .any(|f| f.id == finding.id && f.title == finding.title)
+        });
+        if !said {
+            ctx.add_finding(finding);
+        }
+    }
+    unreachable_findings(ctx, errors);
+    Ok(ok)
+}
+
+/// One `target.unreachable` finding per target that failed.
+fn unreachable_findings(ctx: &Ctx, errors: Vec<(String, Error)>) {
     for (target, e) in errors {
         let advice = match crate::diagnose::reach::advice_for(&e, &[]) {
             Some((_, a)) => format!("{a}; results omit this target"),
@@ -51,7 +101,6 @@ pub(super) fn partition<T>(
             .target(target),
         );
     }
-    Ok(ok)
 }
 
 /// Send a read command to every target.
@@ -227,7 +276,9 @@ pub fn send(ctx: &Ctx, raw: &str) -> R<Dynamic> {
     } else {
         read_all(ctx, &cmd)?
     };
-    if replies.len() == 1 {
+    // Several targets: a map, even when some left no reply (a target
+    // without the backend, one that did not answer), as documented.
+    if !multi(ctx) && replies.len() == 1 {
         return Ok(replies
             .into_iter()
             .next()

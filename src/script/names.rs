@@ -7,7 +7,9 @@
 
 use super::ctx::Ctx;
 use crate::base::error::{unknown_name, Error, Unknown};
+use crate::base::report::{Finding, Severity};
 use crate::base::suggest;
+use crate::fleet::disagree::{Disagreement, Field, Value};
 use crate::runtime::servers_state::parse_servers_state;
 use crate::runtime::stat::ProxyType;
 use crate::runtime::{Command, Target};
@@ -19,17 +21,35 @@ use std::sync::Arc;
 /// error path only.
 pub fn explained(ctx: &Ctx, e: Error) -> Error {
     let e = no_such_proxy(e);
-    let (target, command, note, what) = match &e {
-        Error::NoSuchBackend {
-            target,
-            command,
-            note,
-        } => (target, command, note, Unknown::Backend),
-        Error::NoSuchServer {
-            target,
-            command,
-            note,
-        } => (target, command, note, Unknown::Server),
+    let Some(target) = missing_target(&e) else {
+        return e;
+    };
+    match target_named(ctx, target) {
+        Some(t) => explained_among(ctx, e, &[t]),
+        None => e,
+    }
+}
+
+/// The target a `no_such_*` error names; `None` for any other error.
+fn missing_target(e: &Error) -> Option<&str> {
+    match e {
+        Error::NoSuchBackend { target, .. } | Error::NoSuchServer { target, .. } => Some(target),
+        _ => None,
+    }
+}
+
+/// Whether `e` says a target does not have a backend or server (a miss
+/// about a name, not about the target: it answered).
+pub fn is_missing(e: &Error) -> bool {
+    missing_target(e).is_some()
+}
+
+/// `e`, a `no_such_*` error, with the nearest names any of `targets` has
+/// ending its message (one read per target, on an error path only).
+fn explained_among(ctx: &Ctx, e: Error, targets: &[Arc<Target>]) -> Error {
+    let (command, note, what) = match &e {
+        Error::NoSuchBackend { command, note, .. } => (command, note, Unknown::Backend),
+        Error::NoSuchServer { command, note, .. } => (command, note, Unknown::Server),
         _ => return e,
     };
     // Already explained (a batch error seen by two layers).
@@ -39,14 +59,19 @@ pub fn explained(ctx: &Ctx, e: Error) -> Error {
     let Some(name) = unknown_name(command, what) else {
         return e;
     };
-    let Some(t) = target_named(ctx, target) else {
-        return e;
-    };
-    let candidates = match (what, command.starts_with("show stat ")) {
-        (Unknown::Backend, true) => proxies(ctx, &t),
-        (Unknown::Backend, false) => backends(ctx, &t),
-        (Unknown::Server, _) => servers(ctx, &t, name.split('/').next().unwrap_or_default()),
-    };
+    let mut candidates: Vec<String> = Vec::new();
+    for t in targets {
+        let names = match (what, command.starts_with("show stat ")) {
+            (Unknown::Backend, true) => proxies(ctx, t),
+            (Unknown::Backend, false) => backends(ctx, t),
+            (Unknown::Server, _) => servers(ctx, t, name.split('/').next().unwrap_or_default()),
+        };
+        for n in names {
+            if !candidates.contains(&n) {
+                candidates.push(n);
+            }
+        }
+    }
     let hint = suggest::did_you_mean(&suggest::nearest(
         name,
         candidates.iter().map(String::as_str),
@@ -61,9 +86,99 @@ pub fn explained(ctx: &Ctx, e: Error) -> Error {
     e
 }
 
+/// A read every answering target answered with `no such backend` (or
+/// server): the error one target gives, naming each of them, with the
+/// nearest names any of them has. `unanswered` targets (that could not
+/// tell) are named in its note.
+pub fn missing_everywhere(
+    ctx: &Ctx,
+    missing: Vec<(String, Error)>,
+    unanswered: &[String],
+) -> Error {
+    let names: Vec<String> = missing.iter().map(|(t, _)| t.clone()).collect();
+    let Some((_, first)) = missing.into_iter().next() else {
+        return Error::NoTarget;
+    };
+    let targets: Vec<Arc<Target>> = ctx
+        .client
+        .targets()
+        .iter()
+        .filter(|t| names.contains(&t.name()))
+        .cloned()
+        .collect();
+    let mut e = explained_among(ctx, no_such_proxy(first), &targets);
+    if let Error::NoSuchBackend { target, note, .. } | Error::NoSuchServer { target, note, .. } =
+        &mut e
+    {
+        *target = names.join(", ");
+        if !unanswered.is_empty() {
+            note.push_str(&format!(
+                " ({} did not answer: see their `target.unreachable` findings)",
+                unanswered.join(", ")
+            ));
+        }
+    }
+    e
+}
+
+/// A read some targets answered and others answered `no such backend` (or
+/// server): the results hold the rows of the first only, and this finding
+/// says so, as `disagreements()` says a backend present on some targets
+/// only: a `fleet.disagreement` warning of field `present`. `order` is
+/// each target that answered, in target order, and whether it has the name.
+pub fn missing_on_some(
+    ctx: &Ctx,
+    order: &[(String, bool)],
+    missing: Vec<(String, Error)>,
+) -> Finding {
+    let first = missing.first().map(|(_, e)| e);
+    let (command, what) = match first {
+        Some(Error::NoSuchServer { command, .. }) => (command.clone(), Unknown::Server),
+        Some(Error::NoSuchBackend { command, .. }) => (command.clone(), Unknown::Backend),
+        _ => (String::new(), Unknown::Backend),
+    };
+    let name = unknown_name(&command, what)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("`{command}`"));
+    let (backend, server) = match name.split_once('/') {
+        Some((b, s)) => (b.to_string(), Some(s.to_string())),
+        None => (name.clone(), None),
+    };
+    let d = Disagreement {
+        backend,
+        server,
+        field: Field::Present,
+        values: order
+            .iter()
+            .map(|(t, has)| (t.clone(), Value::Bool(*has)))
+            .collect(),
+    };
+    let have: Vec<&str> = order
+        .iter()
+        .filter(|(_, has)| *has)
+        .map(|(t, _)| t.as_str())
+        .collect();
+    let why: Vec<String> = missing
+        .into_iter()
+        .map(|(_, e)| explained(ctx, e).to_string())
+        .collect();
+    Finding::new(
+        Severity::Warning,
+        "fleet.disagreement",
+        format!("{}: {} differs: {}", d.name(), d.field.as_str(), d.summary()),
+        )
+    .detail(format!(
+        "`{command}`: the results hold what {} answered, nothing of the others: {}. Some targets do not have it: their configurations differ (a reload or a deployment that did not reach every host or process)",
+        have.join(", "),
+        why.join("; ")
+    ))
+    .evidence_capped(d.values.iter().map(|(t, v)| format!("{t}: {v}")))
+    .advice("compare the configurations (`harun -i INVENTORY -e 'config()'` or diff the files) and reload the hosts that lag; to read the targets that have it only, narrow them (`-l`, `-s`)")
+}
+
 /// HAProxy answers `show stat PROXY` for a proxy it does not have with a
 /// plain `No such proxy.`: the same miss as `No such backend.`, one kind.
-fn no_such_proxy(e: Error) -> Error {
+pub(super) fn no_such_proxy(e: Error) -> Error {
     match e {
         Error::Haproxy {
             target,

@@ -33,6 +33,8 @@ enum Fault {
     EndlessStat,
     /// Answers the first command like HAProxy, the second one never.
     SlowSecond,
+    /// Answers the first command with these bytes, the next ones never.
+    FirstThenSilent(&'static [u8]),
     /// Sends back what it reads (`socat UNIX-LISTEN:x.sock,fork EXEC:cat`).
     Echo,
 }
@@ -119,6 +121,11 @@ fn serve(mut s: impl Read + Write, fault: Fault, on_reset: impl FnOnce()) {
                 Fault::SlowSecond => {
                     if commands == 1 {
                         let _ = s.write_all(INFO);
+                    }
+                }
+                Fault::FirstThenSilent(r) => {
+                    if commands == 1 {
+                        let _ = s.write_all(r);
                     }
                 }
             }
@@ -527,9 +534,15 @@ fn ctrl_c_interrupts_a_wait_and_exits_like_sigint() {
 
 #[test]
 fn a_write_on_the_wire_is_journaled_even_when_the_run_is_stopped() {
-    // HAProxy takes the command and never answers; --max-time fires meanwhile.
+    // HAProxy says it has bk/s1 (the check of the names before a write),
+    // then takes the command and never answers; --max-time fires meanwhile.
     let dir = tempfile::tempdir().unwrap();
-    let sock = fake_socket(&dir, Fault::PromptOnly);
+    let sock = fake_socket(
+        &dir,
+        Fault::FirstThenSilent(
+            b"1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight\n3 bk 1 s1 127.0.0.1 2 0 1 1\n\n> ",
+        ),
+    );
     let journal = dir.path().join("journal.jsonl");
     let run = harun()
         .args([

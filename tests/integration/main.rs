@@ -20,6 +20,7 @@ mod labconfig;
 mod logging;
 mod logs;
 mod master;
+mod names;
 mod playbooks;
 mod probe;
 mod repl;

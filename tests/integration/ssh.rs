@@ -731,3 +731,86 @@ fn troubleshoot_over_two_hosts_says_a_logging_problem_once_per_host() {
         "{report:#}"
     );
 }
+
+/// `ansible_timeout` (or `ansible_ssh_timeout`) is that host's ssh
+/// `ConnectTimeout`, as Ansible passes it; the other hosts keep
+/// `--timeout`. Checked on the arguments the system's ssh receives (a
+/// wrapper in PATH logs them) and on a host that accepts TCP and never
+/// speaks: its login ends at its own timeout, well before `--timeout`.
+#[test]
+fn ansible_timeout_is_the_hosts_connect_timeout() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some((sshd, labs)) = setup(1) else {
+        return;
+    };
+    let real_ssh = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v ssh"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let bin = sshd.dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = sshd.dir.path().join("ssh-args.log");
+    let wrapper = bin.join("ssh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real_ssh.trim()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let inv = sshd.inventory(
+        "hosts.ini",
+        &format!(
+            "[lb]\n\
+             lb1 harun_socket={s1}\n\
+             silent ansible_port={silent_port} ansible_timeout=1\n\
+             [lb:vars]\nansible_port={port}\nansible_host=127.0.0.1\nharun_socket={s1}\n",
+            s1 = labs[0].admin_socket().display(),
+            port = sshd.port,
+        ),
+    );
+    let started = std::time::Instant::now();
+    let run = sshd
+        .harun()
+        .env("PATH", &path)
+        .inventory(&inv)
+        .args(["--timeout", "8", "-e", "stat().len() > 0"])
+        .run();
+    let took = started.elapsed();
+    run.expect_code(1);
+    assert_eq!(run.stdout.lines().next(), Some("true"), "{}", run.stderr);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        out.contains("ConnectTimeout is the host's ansible_timeout, 1 s"),
+        "{out}"
+    );
+    let args = std::fs::read_to_string(&log).unwrap();
+    let master_of = |port: u16| {
+        args.lines()
+            .find(|l| l.contains("ControlMaster=yes") && l.contains(&format!("-p {port} ")))
+            .unwrap_or_else(|| panic!("no master for port {port}:\n{args}"))
+            .to_string()
+    };
+    assert!(
+        master_of(silent_port).contains("ConnectTimeout=1 "),
+        "{args}"
+    );
+    assert!(master_of(sshd.port).contains("ConnectTimeout=8 "), "{args}");
+    // ssh gave up at 1 s: before, the silent host held the run --timeout long.
+    assert!(took < Duration::from_secs(7), "{took:?}\n{out}");
+    drop(silent);
+}

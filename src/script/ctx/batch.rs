@@ -216,13 +216,23 @@ impl Ctx {
                         unread.insert(b, e.to_string());
                     }
                     Err(Error::NoSuchBackend {
-                        target, command, ..
+                        target: on,
+                        command,
+                        ..
                     }) => {
-                        return Err(Error::NoSuchBackend {
-                            target,
+                        let e = Error::NoSuchBackend {
+                            target: on,
                             command,
                             note: "; read before the batch: nothing of it was sent".into(),
-                        })
+                        };
+                        // Journaled as refused: the writes naming it, not the read.
+                        let why = e.to_string();
+                        for (c, s) in commands.iter().zip(servers) {
+                            if s.backend == b {
+                                self.journal_note(&target.name(), c, "refused", Some(why.clone()));
+                            }
+                        }
+                        return Err(e);
                     }
                     Err(e) => return Err(e),
                 }
@@ -397,7 +407,13 @@ impl Ctx {
                 None
             };
             match problem {
-                Some(e) if whole => return Err(e),
+                Some(e) if whole => {
+                    // Guard refusals are journaled where they are judged.
+                    if !matches!(e, Error::Refused { .. }) {
+                        self.journal_note(&name, command, "refused", Some(e.to_string()));
+                    }
+                    return Err(e);
+                }
                 Some(e) => {
                     if !matches!(e, Error::Refused { .. }) {
                         self.journal_note(&name, command, "skipped", Some(e.to_string()));

@@ -118,6 +118,111 @@ impl Ctx {
         Ok(states)
     }
 
+    /// The run's view of `backend` on `target` at any age, else read now
+    /// (as the guard reads: from the fourth miss of a run, every backend at
+    /// once when that is quick). For names only: a backend and its servers
+    /// change at runtime only by `add server`/`del server`, which clear the
+    /// view, or by a reload.
+    fn names_state(&self, target: &Target, backend: &str) -> Result<Arc<str>> {
+        let seen = lock(&self.seen)
+            .get(&target.name())
+            .and_then(|v| v.backends.get(backend))
+            .map(|(text, _)| text.clone());
+        if let Some(text) = seen {
+            return Ok(text);
+        }
+        let b = backend.to_string();
+        let mut states = self.guard_states(target, std::slice::from_ref(&b))?;
+        states
+            .remove(&b)
+            .ok_or_else(|| Error::Other(format!("backend {b} was not read")))
+    }
+
+    /// Before a write is sent, shown (dry-run) or judged: the backend it
+    /// names, and the server unless it adds one, exist on every target of
+    /// `client`. A name some target lacks refuses the write on all of them,
+    /// journaled as refused on each: `no_such_backend` or `no_such_server`
+    /// for the first target that lacks it. A target that does not answer
+    /// ends it too (journaled as failed): nothing could be sent there.
+    /// Commands that name no backend pass. Costs nothing when the run's
+    /// view has the backend (any earlier read or write of it), else one
+    /// `show servers state BACKEND` that the write then judges on.
+    pub(super) fn check_names(
+        &self,
+        client: &crate::runtime::Client,
+        command: &Command,
+    ) -> Result<()> {
+        let Some((backend, server)) = named_in(command) else {
+            return Ok(());
+        };
+        let targets = client.targets();
+        let mut lacking: Vec<(String, Error)> = Vec::new();
+        for target in targets {
+            let name = target.name();
+            let text = match self.names_state(target, &backend) {
+                Ok(text) => text,
+                Err(Error::NoSuchBackend { .. } | Error::NoSuchServer { .. }) => {
+                    lacking.push((
+                        name.clone(),
+                        Error::NoSuchBackend {
+                            target: name,
+                            command: command.to_string(),
+                            note: String::new(),
+                        },
+                    ));
+                    continue;
+                }
+                Err(e) if e.is_terminal() => return Err(e),
+                Err(e) => {
+                    self.journal_note(&name, command, "failed", Some(e.to_string()));
+                    return Err(e);
+                }
+            };
+            if let Some(server) = &server {
+                if matches!(super::snapshot_of(&text, server), Snapshot::Missing) {
+                    lacking.push((
+                        name.clone(),
+                        Error::NoSuchServer {
+                            target: name,
+                            command: command.to_string(),
+                            note: String::new(),
+                        },
+                    ));
+                }
+            }
+        }
+        let mut lacking = lacking.into_iter();
+        let Some((_, mut e)) = lacking.next() else {
+            return Ok(());
+        };
+        let others: Vec<String> = lacking.map(|(t, _)| t).collect();
+        let note = match (targets.len(), others.as_slice()) {
+            (1, _) => "; nothing was sent".to_string(),
+            (n, []) => format!("; nothing was sent to any of the {n} targets"),
+            (n, others) => format!(
+                "; nothing was sent to any of the {n} targets (missing on {} too)",
+                others.join(", ")
+            ),
+        };
+        if let Error::NoSuchBackend { note: n, .. } | Error::NoSuchServer { note: n, .. } = &mut e {
+            n.push_str(&note);
+        }
+        if let Ok(j) = self.journal() {
+            let why = e.to_string();
+            let entries: Vec<_> = targets
+                .iter()
+                .map(|t| {
+                    let mut entry = j.entry(&t.name(), command.as_str(), "refused");
+                    entry.error = Some(why.clone());
+                    entry.playbook = self.playbook_name();
+                    entry
+                })
+                .collect();
+            let _ = j.record_all(&entries);
+        }
+        Err(e)
+    }
+
     /// One `show servers state` of every backend, split into the view.
     /// (A backend with no server has no line there: it stays unseen.)
     fn read_all_states(&self, target: &Target) -> Result<()> {
@@ -402,6 +507,24 @@ pub(super) fn split_by_backend<'t>(text: &'t str) -> Vec<(String, String)> {
     out
 }
 
+/// The backend a write names, and its server unless the write adds it:
+/// `backend/server` of the commands about one server, or the `backend
+/// NAME` of those about a whole backend (`enable|disable dynamic-cookie
+/// backend`, `set dynamic-cookie-key backend`). `None` for a command that
+/// names no backend.
+pub(super) fn named_in(command: &Command) -> Option<(String, Option<String>)> {
+    let words: Vec<&str> = command.as_str().split(' ').collect();
+    if let Some(s) = command.server_ref() {
+        let adds = matches!(words.as_slice(), ["add", "server", ..]);
+        return Some((s.backend, (!adds).then_some(s.server)));
+    }
+    match words.as_slice() {
+        ["enable" | "disable", "dynamic-cookie", "backend", b, ..]
+        | ["set", "dynamic-cookie-key", "backend", b, ..] => Some((b.to_string(), None)),
+        _ => None,
+    }
+}
+
 /// The backends as the guard reads them, from `show servers state` replies.
 pub(super) fn fleet_of<'a>(
     target: &str,
@@ -424,7 +547,34 @@ pub(super) fn fleet_of<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::split_by_backend;
+    use super::{named_in, split_by_backend};
+    use crate::runtime::Command;
+
+    #[test]
+    fn writes_name_the_backend_and_server_to_check_before_sending() {
+        let named = |c: &str| named_in(&Command::raw(c).unwrap());
+        let both = |b: &str, s: &str| Some((b.to_string(), Some(s.to_string())));
+        assert_eq!(named("set server bk/s1 state drain"), both("bk", "s1"));
+        assert_eq!(named("set weight bk/s1 5"), both("bk", "s1"));
+        assert_eq!(named("enable agent bk/s1"), both("bk", "s1"));
+        assert_eq!(named("del server bk/s1"), both("bk", "s1"));
+        assert_eq!(named("shutdown sessions server bk/s1"), both("bk", "s1"));
+        // A server being added does not exist yet: its backend must.
+        assert_eq!(
+            named("add server bk/new 127.0.0.1:80"),
+            Some(("bk".to_string(), None))
+        );
+        assert_eq!(
+            named("set dynamic-cookie-key backend bk k1"),
+            Some(("bk".to_string(), None))
+        );
+        assert_eq!(
+            named("disable dynamic-cookie backend bk"),
+            Some(("bk".to_string(), None))
+        );
+        assert_eq!(named("set maxconn frontend fe 10"), None);
+        assert_eq!(named("clear counters all"), None);
+    }
 
     #[test]
     fn a_full_dump_splits_into_the_replies_each_backend_would_give() {

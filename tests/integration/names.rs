@@ -1,0 +1,358 @@
+//! Backend and server names some (or all) targets lack, against real labs:
+//! a reachable target is never `target.unreachable` for a name it does not
+//! have, and no write naming what HAProxy does not have is sent.
+
+use crate::harness::*;
+use harun::lab::{Lab, Scenario};
+use serde_json::Value;
+
+fn sock(lab: &Lab) -> String {
+    lab.admin_socket().display().to_string()
+}
+
+/// Two healthy labs: `b` has `bk_only` (server o1) and `bk_more/m2`,
+/// which `a` lacks; both have `bk_more/m1`.
+fn two_labs() -> Option<(Lab, Lab)> {
+    let a = lab_with(Scenario::Healthy, |b| {
+        b.section("backend bk_more\n    server m1 127.0.0.1:9\n")
+    })?;
+    let b = lab_with(Scenario::Healthy, |b| {
+        b.section("backend bk_only\n    server o1 127.0.0.1:9\n")
+            .section("backend bk_more\n    server m1 127.0.0.1:9\n    server m2 127.0.0.1:9\n")
+    })?;
+    Some((a, b))
+}
+
+fn both(a: &Lab, b: &Lab) -> Harun {
+    harun().args(["-s", &sock(a), "-s", &sock(b)])
+}
+
+#[test]
+fn a_backend_or_server_some_targets_lack_is_named_as_missing_there_never_unreachable() {
+    let Some((a, b)) = two_labs() else {
+        return;
+    };
+    let (sa, sb) = (sock(&a), sock(&b));
+    for (expr, name, what) in [
+        (r#"stat("bk_only").map(|r| r.target)"#, "bk_only", "present"),
+        (
+            r#"servers("bk_only").map(|r| r.target)"#,
+            "bk_only",
+            "present",
+        ),
+        (
+            r#"queue_check(#{backend: "bk_only"}).map(|f| f.target)"#,
+            "bk_only",
+            "present",
+        ),
+        (
+            r#"send("show servers state bk_only").keys()"#,
+            "bk_only",
+            "present",
+        ),
+        (
+            r#"send("get weight bk_more/m2").keys()"#,
+            "bk_more/m2",
+            "present",
+        ),
+    ] {
+        let wrapped = format!("#{{v: {expr}, f: recorded_findings()}}");
+        let run = both(&a, &b).args(["--json", "-e", wrapped.as_str()]).run();
+        run.expect_code(0);
+        let v = run.json();
+        let findings = v["f"].as_array().unwrap();
+        assert!(
+            !findings.iter().any(|f| f["id"] == "target.unreachable"),
+            "{expr}: {v:#}"
+        );
+        // The rows or replies of the target that has it, only.
+        let rows = v["v"].as_array().unwrap();
+        assert!(
+            rows.iter().all(|t| t == &Value::from(sb.clone())),
+            "{expr}: {v:#}"
+        );
+        let f = findings
+            .iter()
+            .find(|f| f["id"] == "fleet.disagreement")
+            .unwrap_or_else(|| panic!("{expr}: no fleet.disagreement: {v:#}"));
+        assert_eq!(f["severity"], "warning", "{expr}: {f:#}");
+        let title = f["title"].as_str().unwrap();
+        assert_eq!(
+            title,
+            format!("{name}: {what} differs: on {sb}; not on {sa}"),
+            "{expr}: {f:#}"
+        );
+        let detail = f["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(&format!("{sa}: no such")),
+            "{expr}: {detail}"
+        );
+        assert_eq!(f["target"], Value::Null, "{expr}: {f:#}");
+    }
+    // The value itself: only lb2's rows; the report says it once.
+    let run = both(&a, &b)
+        .args(["--json", "-e", r#"servers("bk_only").map(|r| r.target)"#])
+        .run();
+    run.expect_code(0);
+    assert_eq!(run.json(), serde_json::json!([sb.clone()]));
+    let run = both(&a, &b)
+        .args(["-e", r#"servers("bk_only"); stat("bk_only"); 1"#])
+        .run();
+    run.expect_code(0);
+    assert!(run.stdout.contains("fleet.disagreement"), "{}", run.stdout);
+    assert!(!run.stdout.contains("unreachable"), "{}", run.stdout);
+}
+
+#[test]
+fn a_backend_or_server_no_target_has_is_the_single_target_error() {
+    let Some((a, b)) = two_labs() else {
+        return;
+    };
+    let (sa, sb) = (sock(&a), sock(&b));
+    for (expr, kind, missing, near) in [
+        (
+            r#"stat("bk_onl")"#,
+            "no_such_backend",
+            "no such frontend or backend `bk_onl`",
+            "did you mean `bk_only`?",
+        ),
+        (
+            r#"servers("bk_ap")"#,
+            "no_such_backend",
+            "no such backend `bk_ap`",
+            "did you mean `bk_api` or `bk_app`?",
+        ),
+        (
+            r#"queue_check(#{backend: "bk_ap"})"#,
+            "no_such_backend",
+            "`bk_ap`",
+            "did you mean `bk_api` or `bk_app`?",
+        ),
+        (
+            r#"send("get weight bk_more/m3")"#,
+            "no_such_server",
+            "no such server `bk_more/m3`",
+            "did you mean `bk_more/m1`",
+        ),
+    ] {
+        let run = both(&a, &b).args(["--json", "-e", expr]).run();
+        run.expect_code(2);
+        let v = run.json();
+        assert_eq!(v["error"]["kind"], kind, "{expr}: {v:#}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.starts_with(&format!("{sa}, {sb}: ")), "{expr}: {msg}");
+        assert!(msg.contains(missing), "{expr}: {msg}");
+        assert!(msg.contains(near), "{expr}: {msg}");
+        assert!(
+            !run.finding_ids()
+                .contains(&"target.unreachable".to_string()),
+            "{expr}: {v:#}"
+        );
+    }
+}
+
+/// Every write path refuses a name HAProxy does not have before sending
+/// it: journaled as refused, never as sent or failed; with did-you-mean.
+#[test]
+fn a_write_naming_what_haproxy_lacks_is_refused_before_it_is_sent() {
+    let Some(lab) = lab(Scenario::Incident) else {
+        return;
+    };
+    let backend = "no such backend `bk_ap`";
+    let near_backend = "did you mean `bk_api` or `bk_app`?";
+    let near_server = "did you mean `bk_app/app1`";
+    for (opts, expr, kind, missing, near) in [
+        (
+            "--yes",
+            r#"set_state("bk_app/ap1", "ready")"#,
+            "no_such_server",
+            "no such server `bk_app/ap1`",
+            near_server,
+        ),
+        (
+            "--yes",
+            r#"set_state("bk_ap/app1", "ready")"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        (
+            "--yes",
+            r#"set_weight("bk_app/ap1", 10)"#,
+            "no_such_server",
+            "`bk_app/ap1`",
+            near_server,
+        ),
+        (
+            "--yes",
+            r#"enable_health("bk_app/ap1")"#,
+            "no_such_server",
+            "`bk_app/ap1`",
+            near_server,
+        ),
+        (
+            "--yes",
+            r#"disable_agent("bk_ap/app1")"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        (
+            "--yes",
+            r#"shutdown_sessions("bk_app/ap1")"#,
+            "no_such_server",
+            "`bk_app/ap1`",
+            near_server,
+        ),
+        (
+            "--yes",
+            r#"send("set server bk_ap/app1 weight 5")"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        (
+            "--yes",
+            r#"send("enable server bk_app/ap1")"#,
+            "no_such_server",
+            "`bk_app/ap1`",
+            near_server,
+        ),
+        (
+            "--yes",
+            r#"send("disable dynamic-cookie backend bk_ap")"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        (
+            "--yes",
+            r#"send("del server bk_app/ap1")"#,
+            "no_such_server",
+            "`bk_app/ap1`",
+            near_server,
+        ),
+        // Guarded: the guard's own read says it.
+        (
+            "--yes",
+            r#"set_state("bk_ap/app1", "drain")"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        (
+            "--yes",
+            r#"send("disable server bk_ap/app1")"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        // A batch: nothing of it is sent.
+        (
+            "--yes",
+            r#"set_state(["bk_app/app1", "bk_app/ap1"], "ready")"#,
+            "no_such_server",
+            "`bk_app/ap1`",
+            near_server,
+        ),
+        (
+            "--yes",
+            r#"set_weight(["bk_app/app1", "bk_ap/app1"], 5)"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        // Dry-run and --force too.
+        (
+            "--dry-run",
+            r#"set_state("bk_ap/app1", "ready")"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+        (
+            "--force",
+            r#"set_state("bk_ap/app1", "maint")"#,
+            "no_such_backend",
+            backend,
+            near_backend,
+        ),
+    ] {
+        let journal = lab.dir().join("journal.jsonl");
+        let _ = std::fs::remove_file(&journal);
+        let mut h = harun().lab(&lab).args([opts, "--json", "-e", expr]);
+        if opts == "--force" {
+            h = h.arg("--yes");
+        }
+        let run = h.run();
+        run.expect_code(2);
+        let v = run.json();
+        assert_eq!(v["error"]["kind"], kind, "{opts} {expr}: {v:#}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(missing), "{opts} {expr}: {msg}");
+        assert!(msg.contains(near), "{opts} {expr}: {msg}");
+        // Journaled as refused, nothing as sent, failed or dry-run.
+        let lines = journal_lines(&lab);
+        assert!(
+            lines.iter().all(|l| l["outcome"] == "refused"),
+            "{opts} {expr}: {lines:#?}"
+        );
+        assert!(!lines.is_empty(), "{opts} {expr}: no journal line");
+        assert!(
+            lines[0]["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("no such"),
+            "{opts} {expr}: {lines:#?}"
+        );
+        assert!(
+            v["writes"].as_array().is_none_or(|w| w.is_empty()),
+            "{opts} {expr}: {v:#}"
+        );
+    }
+    // A backend-wide write to a backend it has goes.
+    let run = harun()
+        .lab(&lab)
+        .args([
+            "--yes",
+            "-e",
+            r#"send("set dynamic-cookie-key backend bk_app k1")"#,
+        ])
+        .run();
+    run.expect_code(0);
+}
+
+/// With several targets, a write naming a backend one of them lacks is
+/// sent to none of them.
+#[test]
+fn a_write_naming_a_backend_one_target_lacks_is_sent_to_none() {
+    let Some((a, b)) = two_labs() else {
+        return;
+    };
+    let (sa, _) = (sock(&a), sock(&b));
+    let journal = a.dir().join("j.jsonl");
+    for expr in [
+        r#"set_state("bk_more/m2", "ready")"#,
+        r#"set_weight("bk_only/o1", 5)"#,
+        r#"send("set server bk_only/o1 weight 5")"#,
+        r#"set_state("bk_only/o1", "drain")"#,
+    ] {
+        let _ = std::fs::remove_file(&journal);
+        let run = both(&a, &b)
+            .arg("--journal")
+            .arg(&journal)
+            .args(["--yes", "--json", "-e", expr])
+            .run();
+        run.expect_code(2);
+        let v = run.json();
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.starts_with(&format!("{sa}: no such")), "{expr}: {msg}");
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        assert!(!text.is_empty(), "{expr}: not journaled");
+        for l in text.lines() {
+            let l: Value = serde_json::from_str(l).unwrap();
+            assert_eq!(l["outcome"], "refused", "{expr}: {l}");
+        }
+    }
+    assert_eq!(stat_column(&b, "bk_only", "o1", "weight"), "1");
+}
