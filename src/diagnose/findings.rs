@@ -20,6 +20,13 @@ static FINDING_DOCS: &[FindingDoc] = &[
         fix: "Check that this HAProxy process runs and that the socket path or address matches a `stats socket` line; `ls -l` the socket for permissions.",
     },
     FindingDoc {
+        id: "target.error",
+        severity: Severity::Error,
+        title: "One of several HAProxy sockets answered a command with an error",
+        meaning: "With several targets, this one answered, but with an error rather than a result: `Permission denied` (an operator- or user-level socket), `Unknown command` (an older HAProxy), or another HAProxy error. Results leave it out. A target that has no such backend or server is not this finding (see `fleet.disagreement`).",
+        fix: "Read the detail: give harun an admin-level socket (`stats socket ... level admin`), or leave out the command this HAProxy version lacks.",
+    },
+    FindingDoc {
         id: "config.source",
         severity: Severity::Info,
         title: "Which configuration files were read, when no -c was given",

@@ -82,9 +82,24 @@ pub(super) fn partition<T>(
     Ok(ok)
 }
 
-/// One `target.unreachable` finding per target that failed.
+/// One finding per target that failed: `target.unreachable` when it did not
+/// answer (or not as HAProxy's runtime API does), `target.error` when it
+/// answered with an error (a permission, a command this version lacks).
 fn unreachable_findings(ctx: &Ctx, errors: Vec<(String, Error)>) {
     for (target, e) in errors {
+        if e.exit_code() != crate::base::error::ExitCode::Unreachable {
+            ctx.add_finding(
+                Finding::new(
+                    Severity::Error,
+                    "target.error",
+                    format!("{target}: {}", e.kind()),
+                )
+                .detail(e.to_string())
+                .advice("this target answered, with an error: the command is not one it accepts (its HAProxy version, the socket's level); results omit this target")
+                .target(target),
+            );
+            continue;
+        }
         let advice = match crate::diagnose::reach::advice_for(&e, &[]) {
             Some((_, a)) => format!("{a}; results omit this target"),
             None if e.kind() == "ssh" => "check the SSH connection to this host (the detail says what failed); results omit this target".into(),

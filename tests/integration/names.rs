@@ -356,3 +356,42 @@ fn a_write_naming_a_backend_one_target_lacks_is_sent_to_none() {
     }
     assert_eq!(stat_column(&b, "bk_only", "o1", "weight"), "1");
 }
+
+/// A target that answers with an error (here `Permission denied` from an
+/// operator-level socket) answered: `target.error`, not `target.unreachable`.
+#[test]
+fn a_target_that_answers_with_an_error_is_not_unreachable() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    let op = lab
+        .operator_socket()
+        .expect("the lab has an operator socket");
+    let run = harun()
+        .args(["-s", &sock(&lab), "-s"])
+        .arg(op)
+        .args([
+            "--json",
+            "-e",
+            "#{n: send(\"show profiling\").len(), f: recorded_findings()}",
+        ])
+        .run();
+    // An error-level finding: exit 1.
+    run.expect_code(1);
+    let v = run.json();
+    assert_eq!(v["n"], 1, "{v}");
+    let ids: Vec<&str> = v["f"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["target.error"], "{v}");
+    assert!(
+        v["f"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("permission denied"),
+        "{v}"
+    );
+}
