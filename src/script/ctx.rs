@@ -724,6 +724,13 @@ impl Ctx {
     /// refreshes the whole view). Once per run, `show stat -1 4 -1` gives
     /// the guard the backups and `track` chains. Many servers at once:
     /// [`Ctx::write_many`].
+    /// The names `command` writes to, on every target of the run that
+    /// answers, whatever group of a rolling change is being written (see
+    /// `check_names`).
+    pub fn check_names_everywhere(&self, command: &Command) -> Result<()> {
+        self.check_names(&self.client, command, true)
+    }
+
     pub fn write_detailed(&self, command: &Command, force: bool) -> Result<Vec<WriteOutcome>> {
         self.refuse_replay(format_args!("`{command}` was not sent"))?;
         // A group of a rolling change, or every target.
@@ -741,7 +748,7 @@ impl Ctx {
         }
         // Names HAProxy does not have are refused here, before anything
         // is judged, shown or sent.
-        self.check_names(&client, command)?;
+        self.check_names(&client, command, false)?;
         let server = command.server_ref();
         // State before, per target, when the guard (or dry-run) already read it.
         let mut before: Vec<Option<Snapshot>> = vec![None; targets.len()];

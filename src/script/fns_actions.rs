@@ -256,7 +256,11 @@ fn write_fn(
     let opts = opts.unwrap_or_default();
     check_keys(&opts, &["force", "serial"])?;
     let force = opt_bool(&opts, "force")?;
-    roll(ctx, serial_of(ctx, &opts)?, || {
+    let commands = || {
+        let servers = resolve(ctx, name).map_err(|e| fail(ctx, e))?;
+        servers.iter().map(|s| build(s).map_err(to_rhai)).collect()
+    };
+    roll(ctx, serial_of(ctx, &opts)?, commands, || {
         let servers = resolve(ctx, name).map_err(|e| fail(ctx, e))?;
         apply(ctx, &servers, force, build)
     })
@@ -274,7 +278,16 @@ fn batch_fn(ctx: &Ctx, names: Array, opts: Option<Map>, build: &BuildFn) -> R<Ar
         OnRefusal::Whole
     };
     let names = names_of(names)?;
-    roll(ctx, serial_of(ctx, &opts)?, || {
+    // With `partial`, a name that is not there is skipped, never sent:
+    // nothing to stop the change for before it starts.
+    let commands = || match on_refusal {
+        OnRefusal::Skip => Ok(Vec::new()),
+        OnRefusal::Whole => {
+            let servers = resolve_all(ctx, &names).map_err(|e| fail(ctx, e))?;
+            servers.iter().map(|s| build(s).map_err(to_rhai)).collect()
+        }
+    };
+    roll(ctx, serial_of(ctx, &opts)?, commands, || {
         batch_once(ctx, &names, force, on_refusal, build)
     })
 }
@@ -677,7 +690,14 @@ fn drain(ctx: &Ctx, names: &[String], opts: Option<Map>) -> R<Map> {
         poll,
         then,
     };
-    roll(ctx, serial_of(ctx, &opts)?, || {
+    let commands = || {
+        let servers = resolve_all(ctx, names).map_err(|e| fail(ctx, e))?;
+        Ok(servers
+            .iter()
+            .map(|s| Command::set_state(s, AdminAction::Drain))
+            .collect())
+    };
+    roll(ctx, serial_of(ctx, &opts)?, commands, || {
         drain_once(ctx, names, &how).map(Drained)
     })
     .map(|d| d.0)

@@ -279,14 +279,19 @@ pub fn send(ctx: &Ctx, raw: &str) -> R<Dynamic> {
     let replies: Vec<(String, String)> = if cmd.is_write() {
         // With --serial, group by group (see `script/rolling.rs`).
         let serial = ctx.settings.serial.clone();
-        super::rolling::roll(ctx, serial, || {
-            let mut out = Replies(Vec::new());
-            let fail = |e| to_rhai(super::names::explained(ctx, e));
-            for w in ctx.write_detailed(&cmd, false).map_err(fail)? {
-                out.0.push((w.target, w.reply.map_err(fail)?));
-            }
-            Ok(out)
-        })?
+        super::rolling::roll(
+            ctx,
+            serial,
+            || Ok(vec![cmd.clone()]),
+            || {
+                let mut out = Replies(Vec::new());
+                let fail = |e| to_rhai(super::names::explained(ctx, e));
+                for w in ctx.write_detailed(&cmd, false).map_err(fail)? {
+                    out.0.push((w.target, w.reply.map_err(fail)?));
+                }
+                Ok(out)
+            },
+        )?
         .0
     } else {
         read_all(ctx, &cmd)?

@@ -11,6 +11,7 @@ use super::errors::{invalid, to_rhai};
 use crate::base::error::Error;
 use crate::base::report::WriteRecord;
 use crate::fleet::Serial;
+use crate::runtime::Command;
 use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
 use std::sync::Arc;
 
@@ -65,8 +66,16 @@ pub fn serial_of(ctx: &Ctx, opts: &Map) -> R<Option<Serial>> {
 
 /// Run `step` over the write targets: once over all of them without a
 /// serial setting (or with one group), else once per group, stopping at
-/// the first that fails.
-pub fn roll<T: Rolled>(ctx: &Ctx, serial: Option<Serial>, mut step: impl FnMut() -> R<T>) -> R<T> {
+/// the first that fails. Before the first group, the names of the writes
+/// `commands` builds are checked on every target: a backend or server
+/// that only a later group lacks stops the change before any group is
+/// written, not after the first ones were.
+pub fn roll<T: Rolled>(
+    ctx: &Ctx,
+    serial: Option<Serial>,
+    commands: impl FnOnce() -> R<Vec<Command>>,
+    mut step: impl FnMut() -> R<T>,
+) -> R<T> {
     // A write inside a rolled one (drain's own writes) is in its group.
     let Some(serial) = serial.filter(|_| !ctx.in_group()) else {
         return step();
@@ -74,6 +83,10 @@ pub fn roll<T: Rolled>(ctx: &Ctx, serial: Option<Serial>, mut step: impl FnMut()
     let plan = Arc::new(ctx.rolling_plan(&serial));
     if plan.groups.len() <= 1 {
         return step();
+    }
+    for command in commands()? {
+        ctx.check_names_everywhere(&command)
+            .map_err(|e| to_rhai(super::names::explained(ctx, e)))?;
     }
     let mut done: Option<T> = None;
     for i in 0..plan.groups.len() {

@@ -395,3 +395,31 @@ fn a_target_that_answers_with_an_error_is_not_unreachable() {
         "{v}"
     );
 }
+
+/// A rolling change checks the names of its writes on every group before
+/// the first: a server only the second group lacks stops it before the
+/// first group is written (and journals the refusal), instead of after.
+#[test]
+fn a_rolling_change_naming_a_server_a_later_group_lacks_writes_nothing() {
+    let Some((a, b)) = two_labs() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    // b (group 1) has bk_more/m2; a (group 2) has not.
+    let run = harun()
+        .args(["-s", &sock(&b), "-s", &sock(&a), "--serial", "1", "--yes"])
+        .arg("--journal")
+        .arg(&journal)
+        .args(["-e", "set_weight(\"bk_more/m2\", 7); 1"])
+        .run();
+    run.expect_code(2);
+    assert!(run.stderr.contains("no such server"), "{}", run.stderr);
+    assert!(
+        socat(&b, "get weight bk_more/m2").starts_with("1 "),
+        "group 1 was written: {}",
+        run.stderr
+    );
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    assert!(lines.lines().all(|l| l.contains("\"refused\"")), "{lines}");
+}

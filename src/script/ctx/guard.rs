@@ -147,10 +147,14 @@ impl Ctx {
     /// Commands that name no backend pass. Costs nothing when the run's
     /// view has the backend (any earlier read or write of it), else one
     /// `show servers state BACKEND` that the write then judges on.
+    /// With `skip_unanswered` (a rolling change's check of every group
+    /// before the first), a target that does not answer is left to its
+    /// group, which stops there as it would have.
     pub(super) fn check_names(
         &self,
         client: &crate::runtime::Client,
         command: &Command,
+        skip_unanswered: bool,
     ) -> Result<()> {
         let Some((backend, server)) = named_in(command) else {
             return Ok(());
@@ -173,6 +177,7 @@ impl Ctx {
                     continue;
                 }
                 Err(e) if e.is_terminal() => return Err(e),
+                Err(_) if skip_unanswered => continue,
                 Err(e) => {
                     self.journal_note(&name, command, "failed", Some(e.to_string()));
                     return Err(e);
