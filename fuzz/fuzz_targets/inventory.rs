@@ -6,7 +6,7 @@
 
 #![no_main]
 
-use harun::fleet::inventory::{parse, Format};
+use harun::fleet::read::{parse, Format};
 use harun::fleet::pattern::select;
 use libfuzzer_sys::fuzz_target;
 

@@ -222,7 +222,7 @@ fn connection(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::inventory::{parse, Format};
+    use crate::fleet::read::{parse, Format};
 
     fn resolve_text(text: &str, names: &[&str]) -> Result<Vec<Member>> {
         let inv = parse(text, Format::Ini).unwrap();

@@ -2,7 +2,8 @@
 //! and many hosts' reports as one.
 //!
 //! `inventory` is the model (groups, hosts, variables with Ansible's
-//! precedence), read from its two formats by `ini` and `yaml`; `pattern`
+//! precedence), read from its two formats by `ini` and `yaml` (`read`
+//! picks one by the file's name); `pattern`
 //! selects hosts as `--limit` does; `member` turns a host into the address
 //! of its admin socket; `merge` combines `--json` reports by finding;
 //! `serial` sizes the groups of a rolling change (`--serial`);
@@ -17,6 +18,7 @@ pub mod inventory;
 pub mod member;
 pub mod merge;
 pub mod pattern;
+pub mod read;
 pub mod serial;
 mod words;
 mod yaml;
@@ -31,7 +33,7 @@ use std::path::Path;
 /// The targets of the inventory at `path`, all its hosts or those `limit`
 /// selects (an Ansible host pattern), in inventory order.
 pub fn targets(path: &Path, limit: Option<&str>) -> Result<Vec<Member>> {
-    let inv = inventory::load(path)?;
+    let inv = read::load(path)?;
     let names = match limit {
         Some(p) => pattern::select(&inv, p)?,
         None => inv.hosts().iter().map(|h| h.name.clone()).collect(),

@@ -265,7 +265,7 @@ fn glob_to_regex(glob: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::inventory::{parse, Format};
+    use crate::fleet::read::{parse, Format};
 
     const INV: &str = "\
 [web]
