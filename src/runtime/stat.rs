@@ -333,7 +333,6 @@ pub struct StatParser {
     layout: Option<Layout>,
     rows: Vec<StatRow>,
     record: csv::ByteRecord,
-    first_bytes: Vec<u8>,
     /// Only ASCII blanks so far (an empty reply is told from one without
     /// a header by every byte, not by the first 80).
     blank: bool,
@@ -363,7 +362,6 @@ impl StatParser {
             layout: None,
             rows: Vec::new(),
             record: csv::ByteRecord::new(),
-            first_bytes: Vec::new(),
             blank: true,
             retained: 0,
             limit: usize::MAX,
@@ -400,10 +398,6 @@ impl StatParser {
         const BATCH: usize = 128 * 1024;
         if self.over_limit {
             return Ok(());
-        }
-        if self.first_bytes.len() < 80 {
-            let take = (80 - self.first_bytes.len()).min(data.len());
-            self.first_bytes.extend_from_slice(&data[..take]);
         }
         if self.blank {
             self.blank = data.iter().all(u8::is_ascii_whitespace);
@@ -518,10 +512,8 @@ impl StatParser {
                     ));
                 }
                 if self.layout.is_none() {
-                    self.layout = Some(
-                        header_layout(&record, 0, &self.first_bytes)
-                            .map_err(|e| at_record(e, &record))?,
-                    );
+                    self.layout =
+                        Some(header_layout(&record, 0).map_err(|e| at_record(e, &record))?);
                 } else {
                     let fields: Vec<&[u8]> = record.iter().collect();
                     self.row(&fields, 0, unterminated)
@@ -557,7 +549,7 @@ impl StatParser {
         let end = memchr::memchr2(b'\n', b'\r', &bytes[start..]).map_or(bytes.len(), |i| start + i);
         let fields: Vec<&[u8]> = bytes[start..end].split(|b| *b == b',').collect();
         let record = csv::ByteRecord::from(fields);
-        let layout = header_layout(&record, 0, &self.first_bytes).map_err(|mut e| {
+        let layout = header_layout(&record, 0).map_err(|mut e| {
             e.line = self.lines_done + 1 + newlines(&bytes[..start]);
             e
         })?;
@@ -689,18 +681,17 @@ fn lossy_fields(bytes: &[u8], ends: &mut [u16]) -> String {
     text
 }
 
-fn header_layout(
-    record: &csv::ByteRecord,
-    header_line: usize,
-    first_bytes: &[u8],
-) -> Result<Layout, ParseError> {
+fn header_layout(record: &csv::ByteRecord, header_line: usize) -> Result<Layout, ParseError> {
     let first = record.get(0).unwrap_or_default();
     let Some(first) = first.strip_prefix(b"#") else {
         return Err(ParseError::new(
             header_line,
             format!(
-                "missing `# pxname,svname,...` header; reply starts with {:?}",
-                excerpt(&String::from_utf8_lossy(first_bytes))
+                "missing `# pxname,svname,...` header; its first line is {:?}",
+                // The line itself, whole (however the reply was cut into reads).
+                excerpt(&String::from_utf8_lossy(
+                    &record.iter().collect::<Vec<_>>().join(&b',')
+                ))
             ),
         ));
     };
@@ -899,6 +890,34 @@ mod tests {
                 assert_eq!(p.finish().unwrap_err(), whole, "cut at {cut} of {text:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_reply_without_a_header_names_its_first_line_however_it_is_cut() {
+        // Found by the stat fuzz target: the message quoted the first bytes
+        // read so far, so a reply cut early was quoted shorter streamed.
+        let text = b"\x0b\n\n\x06\0\0\0\n\0\0\nbk,x\n";
+        let whole = parse_stat(std::str::from_utf8(text).unwrap()).unwrap_err();
+        assert!(
+            whole
+                .message
+                .contains("missing `# pxname,svname,...` header"),
+            "{whole}"
+        );
+        for cut in 0..=text.len() {
+            let mut p = StatParser::new();
+            let streamed = p
+                .feed(&text[..cut])
+                .and_then(|()| p.feed(&text[cut..]))
+                .and_then(|()| p.finish())
+                .unwrap_err();
+            assert_eq!(streamed, whole, "cut at {cut}");
+        }
+        let e = parse_stat("HTTP/1.1 200 OK\r\n\r\n").unwrap_err();
+        assert!(
+            e.message.ends_with("its first line is \"HTTP/1.1 200 OK\""),
+            "{e}"
+        );
     }
 
     #[test]
