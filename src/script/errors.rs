@@ -331,11 +331,18 @@ pub fn describe(err: &EvalAltResult, main_file: &str, main_source: &str) -> RunE
             let text = if known.iter().any(|k| k == name) {
                 let given = sig.strip_prefix(name).unwrap_or(sig).trim();
                 let takes = super::signatures_of(name);
+                // `rows.sort().reduce(...)`: Rhai's in-place methods return
+                // nothing, and the next call meets `()`.
+                let unit_first = if given.starts_with("((),") || given == "(())" {
+                    "; its first argument (or the value before `.` in a method call) is `()`: a method that changes an array or map in place (`sort`, `push`, `retain`, `remove`...) returns nothing, so call it on a line of its own"
+                } else {
+                    ""
+                };
                 if takes.is_empty() {
-                    format!("`{name}` does not take {}", script_types(given))
+                    format!("`{name}` does not take {}{unit_first}", script_types(given))
                 } else {
                     format!(
-                        "`{name}` does not take {}: it takes {} (see `harun doc {name}`)",
+                        "`{name}` does not take {}: it takes {} (see `harun doc {name}`){unit_first}",
                         script_types(given),
                         takes.join(", ")
                     )

@@ -464,6 +464,20 @@ fn a_wrong_argument_type_names_the_signatures_it_takes() {
         run.stderr
     );
     assert!(!run.stderr.contains("ImmutableString"), "{}", run.stderr);
+    // Rhai's in-place methods return nothing: the call chained on one is
+    // told so, at its line.
+    let run = harun()
+        .args(["-e", "let k = [3, 1, 2]; k.sort().reduce(|s, x| s + x, 0)"])
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("`reduce` does not take ((), Fn, int)")
+            && run
+                .stderr
+                .contains("(`sort`, `push`, `retain`, `remove`...) returns nothing"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// `--json` on a run that stopped: stdout is one report whose `worst`,
