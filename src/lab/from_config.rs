@@ -141,6 +141,17 @@ impl Resources for LabResources {
         }
     }
 
+    fn read_list(&self, path: &Path) -> Option<String> {
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .ok()?
+            .take(CRT_LIST_MAX)
+            .read_to_string(&mut text)
+            .ok()?;
+        Some(text)
+    }
+
     fn cwd(&self) -> PathBuf {
         self.cwd.clone()
     }
@@ -155,6 +166,9 @@ impl Resources for LabResources {
         (ok && r.rlim_max != libc::RLIM_INFINITY).then_some(r.rlim_max)
     }
 }
+
+/// The most of a certificate list the lab reads to find its certificates.
+const CRT_LIST_MAX: u64 = 4 << 20;
 
 /// `--down`/`--slow` names checked against the configuration's servers.
 fn check_names(option: &str, names: &[&str], servers: &[ServerInfo]) -> Result<()> {

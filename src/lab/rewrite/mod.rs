@@ -50,6 +50,11 @@ pub trait Resources {
     /// Whether haproxy, run as this user, can read the file (for a directory:
     /// every file in it).
     fn readable(&self, path: &Path) -> bool;
+    /// The text of a list file the configuration names (a `crt-list`), when
+    /// this user can read it: the files it names must be readable too.
+    fn read_list(&self, _path: &Path) -> Option<String> {
+        None
+    }
     /// The directory relative paths are read from (haproxy runs there).
     fn cwd(&self) -> PathBuf;
     /// The hard limit on open files: HAProxy refuses to start when its

@@ -10,6 +10,8 @@ struct Fake {
     next_server: u16,
     readable: HashSet<PathBuf>,
     down: Vec<String>,
+    /// Texts of readable list files (`crt-list`).
+    lists: HashMap<PathBuf, String>,
 }
 
 impl Fake {
@@ -21,6 +23,7 @@ impl Fake {
             next_server: 41000,
             readable: readable.iter().map(PathBuf::from).collect(),
             down: Vec::new(),
+            lists: HashMap::new(),
         }
     }
 }
@@ -58,6 +61,9 @@ impl Resources for Fake {
     }
     fn readable(&self, path: &Path) -> bool {
         self.readable.contains(path)
+    }
+    fn read_list(&self, path: &Path) -> Option<String> {
+        self.lists.get(path).cloned()
     }
     fn cwd(&self) -> PathBuf {
         PathBuf::from("/work")
@@ -907,4 +913,47 @@ backend loop
         "a/d/"
     );
     assert_eq!(expand_env("${A", |_| None), "${A");
+}
+
+/// A crt-list in /etc/haproxy is readable, the keys it names in
+/// /etc/ssl/private (root only) are not: HAProxy refused the lab's copy.
+/// The list is replaced by the lab's certificate, saying which one was
+/// missing; a list whose certificates are all readable is kept.
+#[test]
+fn crt_lists_naming_unreadable_certificates_get_the_lab_certificate() {
+    let text = "global
+  crt-base /etc/ssl/private
+frontend fe
+  bind :443 ssl crt-list /etc/haproxy/crt-list.txt strict-sni
+frontend fe2
+  bind :8443 ssl crt-list /etc/haproxy/ok-list.txt
+";
+    let mut res = Fake::new(&[
+        "/etc/haproxy/crt-list.txt",
+        "/etc/haproxy/ok-list.txt",
+        "/etc/ssl/private/www.pem",
+    ]);
+    res.lists.insert(
+        "/etc/haproxy/crt-list.txt".into(),
+        "# sites\n\n/etc/ssl/private/www.pem [alpn h2]\napi.pem api.example.com\n".into(),
+    );
+    res.lists.insert(
+        "/etc/haproxy/ok-list.txt".into(),
+        "www.pem [alpn h2] www.example.com\n".into(),
+    );
+    let r = run_on("/etc/haproxy/haproxy.cfg", text, &mut res);
+    let all = lines(&r).join("\n");
+    let e = "haproxy.cfg:4: frontend fe: crt-list /etc/haproxy/crt-list.txt -> crt /lab/harun-lab-x/standin/harun-lab.pem (crt-list /etc/haproxy/crt-list.txt (its certificate api.pem) is not readable here";
+    assert!(all.contains(e), "missing {e:?} in\n{all}");
+    assert!(
+        has(&r, "haproxy.cfg:4: frontend fe: removed `strict-sni`"),
+        "{all}"
+    );
+    assert!(!has(&r, "haproxy.cfg:6: frontend fe2: crt"), "{all}");
+    let live = live(&r);
+    assert!(
+        live.iter()
+            .any(|l| l.trim() == "bind 127.0.0.1:40002 ssl crt-list /etc/haproxy/ok-list.txt"),
+        "{live:?}"
+    );
 }
