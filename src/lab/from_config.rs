@@ -6,7 +6,7 @@ use super::rewrite::{self, Resources, Rewritten, ServerInfo};
 use super::{lab_runtime, refusing_port, serve_on, spawn_haproxy, Behaviour, Lab, LabBuilder};
 use crate::base::error::{Error, Result};
 use crate::config::check::{run_check, CheckError, CheckResult};
-use crate::config::model::{load_config, read_config_file};
+use crate::config::model::{load_config, read_config_file, ConfigModel};
 use crate::runtime::Command;
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener as StdListener, UdpSocket};
@@ -141,6 +141,17 @@ impl Resources for LabResources {
         }
     }
 
+    fn read_list(&self, path: &Path) -> Option<String> {
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .ok()?
+            .take(CRT_LIST_MAX)
+            .read_to_string(&mut text)
+            .ok()?;
+        Some(text)
+    }
+
     fn cwd(&self) -> PathBuf {
         self.cwd.clone()
     }
@@ -155,6 +166,9 @@ impl Resources for LabResources {
         (ok && r.rlim_max != libc::RLIM_INFINITY).then_some(r.rlim_max)
     }
 }
+
+/// The most of a certificate list the lab reads to find its certificates.
+const CRT_LIST_MAX: u64 = 4 << 20;
 
 /// `--down`/`--slow` names checked against the configuration's servers.
 fn check_names(option: &str, names: &[&str], servers: &[ServerInfo]) -> Result<()> {
@@ -189,8 +203,29 @@ fn check_names(option: &str, names: &[&str], servers: &[ServerInfo]) -> Result<(
     Ok(())
 }
 
+/// Where the proxy an alert without `file:line` names (`proxy 'bk': ...`,
+/// `backend 'bk' ...`) starts in the user's files.
+fn proxy_location(model: &ConfigModel, text: &str) -> Option<String> {
+    for kind in ["proxy", "backend", "frontend", "listen"] {
+        let Some(at) = text.find(&format!("{kind} '")) else {
+            continue;
+        };
+        let rest = &text[at + kind.len() + 2..];
+        let name = &rest[..rest.find('\'')?];
+        let found = model.sections.iter().find(|s| {
+            matches!(s.kind.as_str(), "frontend" | "backend" | "listen")
+                && s.name.as_deref() == Some(name)
+                && (kind == "proxy" || s.kind == kind || s.kind == "listen")
+        });
+        if let Some(s) = found {
+            return Some(s.location());
+        }
+    }
+    None
+}
+
 /// The `haproxy -c` alerts about the lab's copy, named with the user's files.
-fn rejected(r: &Rewritten, check: &CheckResult) -> String {
+fn rejected(model: &ConfigModel, r: &Rewritten, check: &CheckResult) -> String {
     let check = r.copy().name_originals(check.clone());
     let mut lines = Vec::new();
     for m in check.alerts() {
@@ -200,7 +235,7 @@ fn rejected(r: &Rewritten, check: &CheckResult) -> String {
         if m.line.is_none() && summary {
             continue;
         }
-        let loc = m.location();
+        let loc = m.location().or_else(|| proxy_location(model, &m.text));
         let mut line = match &loc {
             Some(l) => format!("{l}: {}", m.text),
             None => m.text.clone(),
@@ -367,7 +402,7 @@ pub(super) fn start(b: LabBuilder) -> Result<Lab> {
             e => Error::Other(e.to_string()),
         })?;
     if !check.valid {
-        return Err(Error::Other(rejected(&r, &check)));
+        return Err(Error::Other(rejected(&model, &r, &check)));
     }
 
     let rt = lab_runtime()?;
@@ -492,5 +527,37 @@ mod tests {
             e.to_string(),
             "--down `app2` (write it backend/server): no such server in the configuration; did you mean `bk_app/app2`?"
         );
+    }
+}
+
+#[cfg(test)]
+mod proxy_location_tests {
+    use super::*;
+    use crate::config::model::parse_config;
+
+    /// HAProxy names some rejected proxies without a `file:line` (`proxy
+    /// 'bk': FCGI app configured but no FCGI server found.`): the message
+    /// gets the section's own location in the user's file.
+    #[test]
+    fn alerts_naming_a_proxy_get_its_location() {
+        let text =
+            "frontend fe\n  bind :80\nbackend bk\n  server s 10.0.0.1:80\nlisten st\n  bind :81\n";
+        let model = parse_config(text, Path::new("/etc/haproxy/haproxy.cfg"));
+        let at = |m: &str| proxy_location(&model, m);
+        assert_eq!(
+            at("proxy 'bk': FCGI app configured but no FCGI server found.").as_deref(),
+            Some("/etc/haproxy/haproxy.cfg:3")
+        );
+        assert_eq!(
+            at("backend 'st' configured to load server state file").as_deref(),
+            Some("/etc/haproxy/haproxy.cfg:5")
+        );
+        assert_eq!(
+            at("frontend 'fe' has no backend").as_deref(),
+            Some("/etc/haproxy/haproxy.cfg:1")
+        );
+        assert_eq!(at("proxy 'nope': x"), None);
+        assert_eq!(at("frontend 'bk': x"), None);
+        assert_eq!(at("proxy 'unterminated"), None);
     }
 }

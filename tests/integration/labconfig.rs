@@ -490,3 +490,48 @@ fn production_lua_runs_only_with_keep_lua() {
         .stderr
         .contains("--keep-lua applies to a lab started from your configuration"));
 }
+
+/// Real-world configurations the lab once refused or changed in meaning
+/// (tests/fixtures/configs/lab/real): PHP-FPM behind `use-fcgi-app` on a
+/// UNIX socket, and an admin socket whose path is an environment variable
+/// (it stayed a UNIX socket, not a TCP one). Both start, every server is in
+/// the lab, and requests reach the responders.
+#[test]
+fn real_world_fastcgi_and_environment_variables_start() {
+    let Some(lab) = config_lab("real/fcgi-php.cfg", |b| b) else {
+        return;
+    };
+    let ids: Vec<String> = lab.servers().iter().map(|s| s.id()).collect();
+    assert_eq!(ids, ["the_backend/the_server"]);
+    let body = lab.get("/index.php", None).expect("served over HTTP");
+    assert!(body.contains("the_server"), "{body}");
+    drop(lab);
+
+    let Some(lab) = config_lab("real/features.cfg", |b| b) else {
+        return;
+    };
+    assert!(
+        lab.admin_socket().ends_with("sock/admin.sock"),
+        "{}",
+        lab.admin_socket().display()
+    );
+    assert!(
+        !lab.rewrites()
+            .iter()
+            .any(|w| w.to.contains("harun-admin.sock")),
+        "the configuration's own admin socket is used"
+    );
+    let report = runner(&lab).eval(r#"servers().map(|s| `${s.name}=${s.op_state}`)"#);
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let states: Vec<String> = serde_json::from_value(report.value.unwrap()).unwrap();
+    assert_eq!(
+        states,
+        [
+            "bk_app/app1=running",
+            "bk_app/app2=running",
+            "bk_app/app3=running",
+            "bk_loop/via_abns=running",
+            "bk_loop/via_unix=running"
+        ]
+    );
+}

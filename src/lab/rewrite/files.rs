@@ -339,6 +339,28 @@ impl<'a> Rewriter<'a> {
         Ok(())
     }
 
+    /// The first certificate a readable `crt-list` names that is not
+    /// readable here (HAProxy refuses the bind line for it). Production keeps
+    /// the list in /etc/haproxy and the keys where only root reads them.
+    fn unreadable_in_list(&self, d: &Directive, list: &str) -> Option<String> {
+        let path = self.paths.resolve(list, Base::Crt, &d.file)?;
+        let text = self.res.read_list(&path)?;
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let cert = line.split_whitespace().next().unwrap_or("");
+            let readable = self
+                .paths
+                .resolve(cert, Base::Crt, &d.file)
+                .is_some_and(|p| self.res.readable(&p));
+            if !readable {
+                return Some(cert.to_string());
+            }
+        }
+        None
+    }
+
     /// Certificates and CA files of a TLS bind.
     pub(super) fn bind_tls(&mut self, s: &Section, d: &Directive, e: &mut LineEdit<'_>) {
         let opts = bind_options(&d.args, 1);
@@ -354,6 +376,10 @@ impl<'a> Rewriter<'a> {
             if let Some(vi) = o.value {
                 if !self.present(d, &v, Base::Crt, e, vi + 1) {
                     missing.push(format!("{} {v}", d.args[o.at]));
+                } else if d.args[o.at] == "crt-list" {
+                    if let Some(cert) = self.unreadable_in_list(d, &v) {
+                        missing.push(format!("crt-list {v} (its certificate {cert})"));
+                    }
                 }
             }
         }

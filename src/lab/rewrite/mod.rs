@@ -50,11 +50,21 @@ pub trait Resources {
     /// Whether haproxy, run as this user, can read the file (for a directory:
     /// every file in it).
     fn readable(&self, path: &Path) -> bool;
+    /// The text of a list file the configuration names (a `crt-list`), when
+    /// this user can read it: the files it names must be readable too.
+    fn read_list(&self, _path: &Path) -> Option<String> {
+        None
+    }
     /// The directory relative paths are read from (haproxy runs there).
     fn cwd(&self) -> PathBuf;
     /// The hard limit on open files: HAProxy refuses to start when its
     /// `maxconn` needs more.
     fn fd_limit(&self) -> Option<u64>;
+    /// The value of an environment variable haproxy would see (addresses
+    /// such as `"${RUN_DIR}/admin.sock"` are classified by it).
+    fn env(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
 }
 
 /// What the user chose for a rewrite.
@@ -305,6 +315,8 @@ struct Rewriter<'a> {
     checked: u64,
     servers: Vec<ServerInfo>,
     options: Options,
+    /// Variables the configuration sets itself (`setenv`, `presetenv`).
+    setenv: HashMap<String, String>,
 }
 
 /// Descriptors left for HAProxy's listeners, pipes and the like when
@@ -421,6 +433,33 @@ fn unix_path(a: &str) -> &str {
         .unwrap_or(a)
 }
 
+/// `text` with HAProxy's environment variables substituted: `${NAME}` (empty
+/// when unset) and `${NAME-default}`; `lookup` gives a variable's value.
+fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[at..]);
+            return out;
+        };
+        let inner = &after[..end];
+        let (name, default) = match inner.split_once('-') {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
+        match lookup(name) {
+            Some(v) => out.push_str(&v),
+            None => out.push_str(default.unwrap_or("")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `host` and `port` of a TCP address (`ipv4@h:p`, `[v6]:p`, `:p`, `*:p`).
 fn host_port(a: &str) -> Option<(&str, &str)> {
     let a = match a.split_once('@') {
@@ -477,6 +516,17 @@ impl<'a> Rewriter<'a> {
             index.insert(path.as_path(), i);
         }
         let paths = files::PathRules::from_model(model, res.cwd());
+        let mut setenv = HashMap::new();
+        for kw in ["setenv", "presetenv"] {
+            for d in model.global_find(kw) {
+                if let [name, value, ..] = d.args.as_slice() {
+                    let preset = kw == "presetenv" && res.env(name).is_some();
+                    if !preset {
+                        setenv.insert(name.clone(), value.clone());
+                    }
+                }
+            }
+        }
         Ok(Rewriter {
             model,
             res,
@@ -497,6 +547,17 @@ impl<'a> Rewriter<'a> {
             checked: 0,
             servers: Vec::new(),
             options: Options::default(),
+            setenv,
+        })
+    }
+
+    /// An address as haproxy reads it, environment variables substituted.
+    fn expand(&self, text: &str) -> String {
+        if !text.contains("${") {
+            return text.to_string();
+        }
+        expand_env(text, |n| {
+            self.setenv.get(n).cloned().or_else(|| self.res.env(n))
         })
     }
 
@@ -612,6 +673,7 @@ impl<'a> Rewriter<'a> {
                 let Some(addr) = d.args.first() else {
                     continue;
                 };
+                let addr = &self.expand(addr);
                 let new = if is_unix_address(addr) {
                     let p = self.new_unix_path(unix_path(addr), "");
                     let text = p.display().to_string();
@@ -907,9 +969,10 @@ impl<'a> Rewriter<'a> {
         let Some(addr) = d.args.get(1) else {
             return Ok(());
         };
-        let unix = is_unix_address(addr) || addr.starts_with("abns@");
+        let expanded = self.expand(addr);
+        let unix = is_unix_address(&expanded) || expanded.starts_with("abns@");
         let new = if unix {
-            let name = unix_path(addr).trim_start_matches("abns@");
+            let name = unix_path(&expanded).trim_start_matches("abns@");
             self.new_unix_path(name, "").display().to_string()
         } else {
             let port = self.res.tcp_port().map_err(Self::res_err(d))?;
@@ -1079,6 +1142,12 @@ impl<'a> Rewriter<'a> {
                 "SPOE agents are production services (and an agent's configuration may log to other hosts): no message leaves the lab",
             ),
             "tcp-check" => self.drop_line(s, d, e, plain_check),
+            "use-fcgi-app" => self.drop_line(
+                s,
+                d,
+                e,
+                "harun's responders speak HTTP, not FastCGI: requests reach them as HTTP",
+            ),
             "http-check" if first == "expect" => {
                 let what = d.args.iter().skip(1).find(|a| *a != "!");
                 if !matches!(what.map(String::as_str), Some("status" | "rstatus")) {
@@ -1203,6 +1272,7 @@ impl<'a> Rewriter<'a> {
 
     /// The listener of this configuration a server address points at, if any.
     fn link_for(&self, addr: &str) -> Option<NewBind> {
+        let addr = &self.expand(addr);
         if is_unix_address(addr) {
             return self
                 .links

@@ -10,6 +10,8 @@ struct Fake {
     next_server: u16,
     readable: HashSet<PathBuf>,
     down: Vec<String>,
+    /// Texts of readable list files (`crt-list`).
+    lists: HashMap<PathBuf, String>,
 }
 
 impl Fake {
@@ -21,6 +23,7 @@ impl Fake {
             next_server: 41000,
             readable: readable.iter().map(PathBuf::from).collect(),
             down: Vec::new(),
+            lists: HashMap::new(),
         }
     }
 }
@@ -59,11 +62,17 @@ impl Resources for Fake {
     fn readable(&self, path: &Path) -> bool {
         self.readable.contains(path)
     }
+    fn read_list(&self, path: &Path) -> Option<String> {
+        self.lists.get(path).cloned()
+    }
     fn cwd(&self) -> PathBuf {
         PathBuf::from("/work")
     }
     fn fd_limit(&self) -> Option<u64> {
         Some(20000)
+    }
+    fn env(&self, name: &str) -> Option<String> {
+        (name == "LAB_TEST_RUN").then(|| "/var/run/lb".to_string())
     }
 }
 
@@ -775,4 +784,176 @@ fn default_resolvers_are_the_stand_in_only_when_used() {
     let own = "resolvers default\n  nameserver ns 10.0.0.53:53\nbackend b\n  server s svc:80 resolvers default\n";
     let r = run_on("h.cfg", own, &mut Fake::new(&[]));
     assert!(!r.additions.unwrap().text.contains("resolvers"));
+}
+
+/// Real-world configurations (tests/fixtures/configs/lab/real, each naming
+/// its public source): every one is rewritten, every server of the
+/// configuration is in the lab, and nothing on a live line names another
+/// host. A directory of files (`confd/`) is read in name order, as
+/// `haproxy -f DIR` does.
+#[test]
+fn real_world_configurations_are_rewritten_to_loopback() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/configs/lab/real");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    assert!(entries.len() >= 15, "{entries:?}");
+    for entry in entries {
+        let files: Vec<PathBuf> = if entry.is_dir() {
+            let mut f: Vec<PathBuf> = std::fs::read_dir(&entry)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            f.sort();
+            f
+        } else {
+            vec![entry.clone()]
+        };
+        let sources: Vec<(PathBuf, String)> = files
+            .iter()
+            .map(|f| (f.clone(), std::fs::read_to_string(f).unwrap()))
+            .collect();
+        let mut model = parse_config(&sources[0].1, &sources[0].0);
+        for (path, text) in &sources[1..] {
+            let m = parse_config(text, path);
+            model.files.extend(m.files);
+            model.sections.extend(m.sections);
+        }
+        let name = entry.display();
+        let r = rewrite(&model, &sources, &mut Fake::new(&[]), Options::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let declared = model
+            .sections
+            .iter()
+            .filter(|s| matches!(s.kind.as_str(), "backend" | "listen"))
+            .flat_map(|s| &s.directives)
+            .filter(|d| d.keyword == "server" && !d.args.is_empty())
+            .count();
+        let plain = r.servers.iter().filter(|s| !s.template).count();
+        assert_eq!(plain, declared, "{name}: servers of the lab");
+        for f in r.prelude.iter().chain(&r.files).chain(r.additions.iter()) {
+            for line in f.text.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                // A server's name may be an address (`server 10.0.0.1 ...`).
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let checked = match words.as_slice() {
+                    ["server", _name, rest @ ..] => rest.join(" "),
+                    _ => line.to_string(),
+                };
+                let remote = remote_addresses(&checked);
+                assert!(remote.is_empty(), "{name}: {remote:?} left in `{line}`");
+            }
+        }
+        for w in &r.rewrites {
+            assert!(!w.location.contains("harun-lab-x"), "{name}: {w}");
+        }
+    }
+}
+
+/// PHP-FPM behind `use-fcgi-app`: the responder speaks HTTP, so the
+/// FastCGI application is not used (HAProxy refuses one without a
+/// `proto fcgi` server) and the server keeps its place.
+#[test]
+fn fastcgi_backends_reach_their_responder_over_http() {
+    let text = fixture("real/fcgi-php.cfg");
+    let r = run_on("/etc/haproxy/haproxy.cfg", &text, &mut Fake::new(&[]));
+    let all = lines(&r).join("\n");
+    for e in [
+        "haproxy.cfg:21: backend the_backend: removed `use-fcgi-app the_fcgi_app` (harun's responders speak HTTP, not FastCGI",
+        "haproxy.cfg:22: backend the_backend: server the_server /run/php/php8.4-fpm.sock -> 127.0.0.1:41001",
+        "haproxy.cfg:22: backend the_backend: removed `proto fcgi`",
+    ] {
+        assert!(all.contains(e), "missing {e:?} in\n{all}");
+    }
+    let live = live(&r);
+    assert!(!live.iter().any(|l| l.contains("use-fcgi-app")), "{live:?}");
+    assert!(
+        live.iter()
+            .any(|l| l.trim() == "server the_server 127.0.0.1:41001"),
+        "{live:?}"
+    );
+}
+
+/// `"${RUN_DIR}/admin.sock"` is a UNIX socket once haproxy substitutes the
+/// variable (from the environment, `setenv`, or the `-default`): it moves
+/// to the lab's directory and stays the admin socket, instead of becoming
+/// a TCP one. A server on `127.0.0.1:${PORT}` stays linked to its listener.
+#[test]
+fn addresses_with_environment_variables_are_read_as_haproxy_expands_them() {
+    let text = "global
+  setenv FE_PORT 8080
+  stats socket \"${LAB_TEST_RUN}/admin.sock\" mode 600 level admin
+  stats socket \"${LAB_TEST_UNSET-/run/haproxy}/ops.sock\" level operator
+frontend fe
+  bind :\"${FE_PORT}\"
+backend loop
+  server self 127.0.0.1:8080
+  server sock \"unix@${LAB_TEST_UNSET}/x.sock\"
+";
+    let r = run_on("/etc/haproxy/haproxy.cfg", text, &mut Fake::new(&[]));
+    let all = lines(&r).join("\n");
+    for e in [
+        "haproxy.cfg:3: global: stats socket ${LAB_TEST_RUN}/admin.sock -> /lab/harun-lab-x/sock/admin.sock (in the lab's directory)",
+        "haproxy.cfg:4: global: stats socket ${LAB_TEST_UNSET-/run/haproxy}/ops.sock -> /lab/harun-lab-x/sock/ops.sock (in the lab's directory)",
+        "haproxy.cfg:8: backend loop: server self 127.0.0.1:8080 -> 127.0.0.1:40001 (still linked to frontend fe",
+    ] {
+        assert!(all.contains(e), "missing {e:?} in\n{all}");
+    }
+    assert_eq!(
+        r.admin_socket,
+        PathBuf::from("/lab/harun-lab-x/sock/admin.sock")
+    );
+    assert!(r.additions.is_none(), "no admin socket added: {all}");
+    assert_eq!(
+        expand_env("${A}/${B-d}/${C}", |n| (n == "A").then(|| "a".into())),
+        "a/d/"
+    );
+    assert_eq!(expand_env("${A", |_| None), "${A");
+}
+
+/// A crt-list in /etc/haproxy is readable, the keys it names in
+/// /etc/ssl/private (root only) are not: HAProxy refused the lab's copy.
+/// The list is replaced by the lab's certificate, saying which one was
+/// missing; a list whose certificates are all readable is kept.
+#[test]
+fn crt_lists_naming_unreadable_certificates_get_the_lab_certificate() {
+    let text = "global
+  crt-base /etc/ssl/private
+frontend fe
+  bind :443 ssl crt-list /etc/haproxy/crt-list.txt strict-sni
+frontend fe2
+  bind :8443 ssl crt-list /etc/haproxy/ok-list.txt
+";
+    let mut res = Fake::new(&[
+        "/etc/haproxy/crt-list.txt",
+        "/etc/haproxy/ok-list.txt",
+        "/etc/ssl/private/www.pem",
+    ]);
+    res.lists.insert(
+        "/etc/haproxy/crt-list.txt".into(),
+        "# sites\n\n/etc/ssl/private/www.pem [alpn h2]\napi.pem api.example.com\n".into(),
+    );
+    res.lists.insert(
+        "/etc/haproxy/ok-list.txt".into(),
+        "www.pem [alpn h2] www.example.com\n".into(),
+    );
+    let r = run_on("/etc/haproxy/haproxy.cfg", text, &mut res);
+    let all = lines(&r).join("\n");
+    let e = "haproxy.cfg:4: frontend fe: crt-list /etc/haproxy/crt-list.txt -> crt /lab/harun-lab-x/standin/harun-lab.pem (crt-list /etc/haproxy/crt-list.txt (its certificate api.pem) is not readable here";
+    assert!(all.contains(e), "missing {e:?} in\n{all}");
+    assert!(
+        has(&r, "haproxy.cfg:4: frontend fe: removed `strict-sni`"),
+        "{all}"
+    );
+    assert!(!has(&r, "haproxy.cfg:6: frontend fe2: crt"), "{all}");
+    let live = live(&r);
+    assert!(
+        live.iter()
+            .any(|l| l.trim() == "bind 127.0.0.1:40002 ssl crt-list /etc/haproxy/ok-list.txt"),
+        "{live:?}"
+    );
 }
