@@ -33,7 +33,8 @@ impl Repl {
             .env("XDG_STATE_HOME", home.path().join("state"))
             .env("TERM", "xterm")
             .current_dir(home.path());
-        let mut p = spawn_command(cmd, Some(10_000)).expect("spawn harun repl");
+        // Generous: the suite runs tests in parallel on two shared cores.
+        let mut p = spawn_command(cmd, Some(30_000)).expect("spawn harun repl");
         p.exp_string("HAProxy")
             .expect("banner names the HAProxy version");
         p.exp_string(PROMPT).expect("first prompt");
