@@ -177,7 +177,7 @@ fn a_batch_is_confirmed_once_on_a_terminal_showing_its_head_and_count() {
     let ask = |answer: &str| {
         let mut cmd = harun_process();
         cmd.args(lab_args(&lab)).args(["-e", &script]);
-        let mut p = spawn_command(cmd, Some(10_000)).expect("spawn harun");
+        let mut p = spawn_command(cmd, Some(30_000)).expect("spawn harun");
         p.exp_string("harun is about to change HAProxy's state:")
             .expect("asks");
         p.exp_string("set server bk0000/srv0 state drain").unwrap();
