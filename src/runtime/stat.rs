@@ -921,6 +921,20 @@ mod tests {
     }
 
     #[test]
+    fn a_last_line_of_blanks_with_no_end_is_not_a_row() {
+        // HAProxy ends a reply with an empty line; blanks after the last
+        // newline are that end (the stat fuzz target's oracle counted them).
+        for text in [
+            "# pxname,svname\nbk,s\n\t\t",
+            "# pxname,svname\nbk,s\n\n\n  ",
+        ] {
+            assert_eq!(parse_stat(text).unwrap().len(), 1, "{text:?}");
+        }
+        // A line of blanks with an end, among rows, is a truncated row.
+        assert!(parse_stat("# pxname,svname\n\t\t\nbk,s\n").is_err());
+    }
+
+    #[test]
     fn real_26_capture() {
         let s = parse_stat(STAT_26).unwrap();
         assert_eq!(s.len(), 8);
