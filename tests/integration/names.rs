@@ -423,3 +423,36 @@ fn a_rolling_change_naming_a_server_a_later_group_lacks_writes_nothing() {
     let lines = std::fs::read_to_string(&journal).unwrap();
     assert!(lines.lines().all(|l| l.contains("\"refused\"")), "{lines}");
 }
+
+/// The run's view of a backend is older than a server added meanwhile by
+/// someone else (another operator, an orchestrator's `add server`): a write
+/// to that server is sent, not refused as `no_such_server`.
+#[test]
+fn a_server_added_after_the_run_read_its_backend_is_written_not_refused() {
+    let Some(lab) = lab_with(Scenario::Healthy, |b| {
+        b.section("backend bk_dyn\n    server d1 127.0.0.1:9\n")
+    }) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pb = playbook(
+        &dir,
+        "late.rhai",
+        "//! t\nset_weight(\"bk_dyn/d1\", 5);\nsleep(2.0);\nset_weight(\"bk_dyn/d2\", 7);\n",
+    );
+    let child = spawn_playbook(&lab, &pb, std::process::Stdio::piped);
+    wait_for(
+        "the first write",
+        std::time::Duration::from_secs(20),
+        || journal_line_count(&lab) >= 2,
+    );
+    let added = socat(&lab, "add server bk_dyn/d2 127.0.0.1:9");
+    assert!(added.contains("New server registered"), "{added}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        socat(&lab, "get weight bk_dyn/d2").starts_with("7 "),
+        "{stderr}"
+    );
+}
