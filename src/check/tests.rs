@@ -383,3 +383,12 @@ fn keys_of_maps_from_modules_of_modules_or_from_json_are_not_typos() {
     let ps = problems("print(servers()[0].weigth);\n");
     assert_eq!(codes(&ps), vec![("unknown-property", 2, 20)], "{ps:#?}");
 }
+
+#[test]
+fn response_header_names_are_keys_harun_returns() {
+    // `date` is one edit from `rate`, `link` from `line`, `etag` from `tag`.
+    let ps = problems(
+        "let h = http_probe(\"http://127.0.0.1:1/\").headers;\nprint(h.date + h.link + h.etag + h.vary);\n",
+    );
+    assert!(ps.is_empty(), "{ps:#?}");
+}
