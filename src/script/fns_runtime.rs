@@ -66,15 +66,16 @@ pub(super) fn partition<T>(
         return Err(to_rhai(names::explained(ctx, e)));
     }
     if !missing.is_empty() {
-        let finding = names::missing_on_some(ctx, &order, missing);
         // Once per run (whichever read met it first): a loop that reads it
         // again, or another read of the same name, says nothing new.
-        let said = ctx.with_report(|r| {
-            r.findings
-                .iter()
-                .any(|f| f.id == finding.id && f.title == finding.title)
-        });
-        if !said {
+        let said = |title: &str| {
+            ctx.with_report(|r| {
+                r.findings
+                    .iter()
+                    .any(|f| f.id == "fleet.disagreement" && f.title == title)
+            })
+        };
+        if let Some(finding) = names::missing_on_some(ctx, &order, missing, said) {
             ctx.add_finding(finding);
         }
     }
