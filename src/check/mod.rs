@@ -205,7 +205,7 @@ impl Checker {
                 let facts = facts::collect(&ast);
                 let modules = self.imports(&mut b, &facts, dir);
                 self.calls(&mut b, &facts, &modules);
-                self.properties(&mut b, &facts, &modules);
+                self.properties(&mut b, &facts, &modules, dir);
                 params(&mut b, &header, &facts, &modules);
             }
         }
@@ -307,15 +307,34 @@ impl Checker {
     /// of the rest, only a name within a typo of a known one is reported:
     /// a name unlike all of them may be a column of a HAProxy build or
     /// version harun has not seen, and is left to the run.
+    ///
+    /// The maps of modules that the imported modules import (at any depth)
+    /// count as the playbook's own: their values reach it through the
+    /// module it imports. A playbook (or module) that calls `parse_json`
+    /// reads maps whose keys come from outside (a file, a reply): no key
+    /// can be told a typo there, and none is reported.
     fn properties(
         &self,
         b: &mut Builder,
         facts: &Facts,
         modules: &BTreeMap<String, Option<Module>>,
+        dir: Option<&Path>,
     ) {
-        let harun_keys = crate::script::vocabulary::known_keys();
-        let own: BTreeSet<&str> = std::iter::once(facts)
+        let deeper = self.imported_facts(modules.values().flatten().map(|m| &m.facts), dir);
+        let all: Vec<&Facts> = std::iter::once(facts)
             .chain(modules.values().flatten().map(|m| &m.facts))
+            .chain(&deeper)
+            .collect();
+        if all.iter().any(|f| {
+            f.calls
+                .iter()
+                .any(|c| c.name == "parse_json" && c.namespace.is_none())
+        }) {
+            return;
+        }
+        let harun_keys = crate::script::vocabulary::known_keys();
+        let own: BTreeSet<&str> = all
+            .iter()
             .flat_map(|f| f.map_keys.iter().chain(&f.strings))
             .map(String::as_str)
             .chain(CAUGHT_ERROR_KEYS.iter().copied())
@@ -340,6 +359,36 @@ impl Checker {
                 Some(first.to_string()),
             );
         }
+    }
+
+    /// The facts of the modules `facts` import, and of theirs, each once
+    /// (import circles end), without reporting anything: the imports of
+    /// the playbook itself are reported by [`Checker::imports`].
+    fn imported_facts<'a>(
+        &self,
+        facts: impl Iterator<Item = &'a Facts>,
+        dir: Option<&Path>,
+    ) -> Vec<Facts> {
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let mut queue: Vec<String> = facts
+            .flat_map(|f| f.imports.iter().filter_map(|i| i.path.clone()))
+            .collect();
+        let mut out = Vec::new();
+        while let Some(path) = queue.pop() {
+            if !valid_module_path(&path) || !seen.insert(path.clone()) {
+                continue;
+            }
+            let Some((_, text)) = locate(dir, &path) else {
+                continue;
+            };
+            let Ok(ast) = self.engine.compile(&text) else {
+                continue;
+            };
+            let f = facts::collect(&ast);
+            queue.extend(f.imports.iter().filter_map(|i| i.path.clone()));
+            out.push(f);
+        }
+        out
     }
 
     fn plain_call(

@@ -357,3 +357,38 @@ fn keys_that_exist_somewhere_are_not_typos() {
     ));
     assert!(ps.is_empty(), "{ps:#?}");
 }
+
+#[test]
+fn keys_of_maps_from_modules_of_modules_or_from_json_are_not_typos() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("inner.rhai"),
+        "//! Inner.\nfn make() { #{ hosts: [\"a\"] } }\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("outer.rhai"),
+        "//! Outer.\nimport \"inner\" as i;\nfn get() { i::make() }\n",
+    )
+    .expect("write");
+    // `hosts` is one edit from harun's `host`: given by a module the
+    // imported one imports.
+    let src = format!("{HEAD}import \"outer\" as o;\nprint(o::get().hosts);\n");
+    let ps = checker().check_source("t.rhai", &src, Some(dir.path()));
+    assert!(ps.is_empty(), "{ps:#?}");
+    // Keys of a JSON document are the document's, whatever they are.
+    let ps = problems("let inv = parse_json(\"{}\");\nprint(inv.hosts + inv.statuses);\n");
+    assert!(ps.is_empty(), "{ps:#?}");
+    // Still found where no such map is around.
+    let ps = problems("print(servers()[0].weigth);\n");
+    assert_eq!(codes(&ps), vec![("unknown-property", 2, 20)], "{ps:#?}");
+}
+
+#[test]
+fn response_header_names_are_keys_harun_returns() {
+    // `date` is one edit from `rate`, `link` from `line`, `etag` from `tag`.
+    let ps = problems(
+        "let h = http_probe(\"http://127.0.0.1:1/\").headers;\nprint(h.date + h.link + h.etag + h.vary);\n",
+    );
+    assert!(ps.is_empty(), "{ps:#?}");
+}

@@ -66,15 +66,16 @@ pub(super) fn partition<T>(
         return Err(to_rhai(names::explained(ctx, e)));
     }
     if !missing.is_empty() {
-        let finding = names::missing_on_some(ctx, &order, missing);
         // Once per run (whichever read met it first): a loop that reads it
         // again, or another read of the same name, says nothing new.
-        let said = ctx.with_report(|r| {
-            r.findings
-                .iter()
-                .any(|f| f.id == finding.id && f.title == finding.title)
-        });
-        if !said {
+        let said = |title: &str| {
+            ctx.with_report(|r| {
+                r.findings
+                    .iter()
+                    .any(|f| f.id == "fleet.disagreement" && f.title == title)
+            })
+        };
+        if let Some(finding) = names::missing_on_some(ctx, &order, missing, said) {
             ctx.add_finding(finding);
         }
     }
@@ -87,7 +88,7 @@ pub(super) fn partition<T>(
 /// answered with an error (a permission, a command this version lacks).
 fn unreachable_findings(ctx: &Ctx, errors: Vec<(String, Error)>) {
     for (target, e) in errors {
-        if e.exit_code() != crate::base::error::ExitCode::Unreachable {
+        if answered_with_error(&e) {
             ctx.add_finding(
                 Finding::new(
                     Severity::Error,
@@ -116,6 +117,16 @@ fn unreachable_findings(ctx: &Ctx, errors: Vec<(String, Error)>) {
             .target(target),
         );
     }
+}
+
+/// Whether `e` is HAProxy's own answer (a permission, a command it does
+/// not know, an error message): the target answered. Anything else (a
+/// local I/O or SSH failure, a reply cut short) is not an answer.
+fn answered_with_error(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        "permission_denied" | "unknown_command" | "haproxy_error"
+    )
 }
 
 /// Send a read command to every target.
@@ -389,4 +400,26 @@ pub fn register(engine: &mut Engine, ctx: &Arc<Ctx>) {
         c.sleep(std::time::Duration::from_secs(secs as u64))
             .map_err(to_rhai)
     });
+}
+
+#[cfg(test)]
+mod answered_tests {
+    use super::answered_with_error;
+    use crate::base::error::Error;
+
+    #[test]
+    fn only_haproxys_own_errors_are_answers() {
+        let t = || "lb1".to_string();
+        assert!(answered_with_error(&Error::UnknownCommand {
+            target: t(),
+            command: "show x".into()
+        }));
+        // Neither an unreachable one nor one that failed here: no answer.
+        assert!(!answered_with_error(&Error::Other("missing reply".into())));
+        assert!(!answered_with_error(&Error::io(
+            "/x",
+            std::io::Error::other("broken pipe")
+        )));
+        assert!(!answered_with_error(&Error::Interrupted));
+    }
 }

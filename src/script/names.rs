@@ -126,11 +126,16 @@ pub fn missing_everywhere(
 /// says so, as `disagreements()` says a backend present on some targets
 /// only: a `fleet.disagreement` warning of field `present`. `order` is
 /// each target that answered, in target order, and whether it has the name.
+///
+/// `None` when `said(title)`: the same finding is in the report already
+/// (a loop that reads the name again); then nothing is read for the
+/// nearest names, which a poll would otherwise pay at every turn.
 pub fn missing_on_some(
     ctx: &Ctx,
     order: &[(String, bool)],
     missing: Vec<(String, Error)>,
-) -> Finding {
+    said: impl FnOnce(&str) -> bool,
+) -> Option<Finding> {
     let first = missing.first().map(|(_, e)| e);
     let (command, what) = match first {
         Some(Error::NoSuchServer { command, .. }) => (command.clone(), Unknown::Server),
@@ -158,14 +163,23 @@ pub fn missing_on_some(
         .filter(|(_, has)| *has)
         .map(|(t, _)| t.as_str())
         .collect();
+    let title = format!(
+        "{}: {} differs: {}",
+        d.name(),
+        d.field.as_str(),
+        d.summary()
+    );
+    if said(&title) {
+        return None;
+    }
     let why: Vec<String> = missing
         .into_iter()
         .map(|(_, e)| explained(ctx, e).to_string())
         .collect();
-    Finding::new(
+    Some(Finding::new(
         Severity::Warning,
         "fleet.disagreement",
-        format!("{}: {} differs: {}", d.name(), d.field.as_str(), d.summary()),
+        title,
         )
     .detail(format!(
         "`{command}`: the results hold what {} answered, nothing of the others: {}. Some targets do not have it: their configurations differ (a reload or a deployment that did not reach every host or process)",
@@ -173,7 +187,7 @@ pub fn missing_on_some(
         why.join("; ")
     ))
     .evidence_capped(d.values.iter().map(|(t, v)| format!("{t}: {v}")))
-    .advice("compare the configurations (`harun -i INVENTORY -e 'config()'` or diff the files) and reload the hosts that lag; to read the targets that have it only, narrow them (`-l`, `-s`)")
+    .advice("compare the configurations (`harun -i INVENTORY -e 'config()'` or diff the files) and reload the hosts that lag; to read the targets that have it only, narrow them (`-l`, `-s`)"))
 }
 
 /// HAProxy answers `show stat PROXY` for a proxy it does not have with a

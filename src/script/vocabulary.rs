@@ -1921,8 +1921,45 @@ pub fn known_keys() -> std::collections::BTreeSet<&'static str> {
     all_shapes()
         .flat_map(|s| s.keys.iter().map(|k| k.name))
         .chain(haproxy_keys().map(|(k, _)| k))
+        .chain(HEADER_WORDS.iter().copied())
         .collect()
 }
+
+/// HTTP response header names of one word, lowercased, as the keys of a
+/// probe's `headers` map (`p.headers.date`, `p.headers.etag`): a header
+/// name is a key harun returns, however close to a column (`rate`, `tag`).
+/// Headers with a dash are read with `h["x-served-by"]` and need no entry.
+const HEADER_WORDS: &[&str] = &[
+    "accept",
+    "age",
+    "allow",
+    "authorization",
+    "connection",
+    "cookie",
+    "date",
+    "digest",
+    "etag",
+    "expect",
+    "expires",
+    "forwarded",
+    "from",
+    "host",
+    "link",
+    "location",
+    "origin",
+    "pragma",
+    "priority",
+    "range",
+    "refresh",
+    "server",
+    "status",
+    "te",
+    "trailer",
+    "upgrade",
+    "vary",
+    "via",
+    "warning",
+];
 
 /// For a key read on a map of unknown origin: the documented keys close to
 /// it, each with the shape it belongs to.

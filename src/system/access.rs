@@ -597,12 +597,17 @@ fn run_line(program: &Path, args: &[OsString]) -> Result<String, RunError> {
 /// be left behind at every try. The host's `timeout` (coreutils, busybox),
 /// when it has one, ends it two seconds after harun gave up on it, so the
 /// verdict is still harun's own (its timeout error, not exit 124).
+///
+/// The login shell gets one simple command of quoted words (`sh -c SCRIPT
+/// sh LINE`), as every other line harun sends: a fish or csh login shell
+/// runs it too. A `timeout` that does not take `-k` (BusyBox before 1.36,
+/// whose usage error would have been the command's answer) is not used.
 fn bounded_on_host(line: &str, timeout: Duration) -> String {
     let secs = timeout.as_secs().saturating_add(2);
-    format!(
-        "HARUN_LINE={}; if command -v timeout >/dev/null 2>&1; then exec timeout -k 1 {secs} sh -c \"$HARUN_LINE\"; fi; exec sh -c \"$HARUN_LINE\"",
-        quote(line)
-    )
+    let script = format!(
+        "if timeout -k 1 {secs} true >/dev/null 2>&1; then exec timeout -k 1 {secs} sh -c \"$1\"; fi; exec sh -c \"$1\""
+    );
+    format!("sh -c {} sh {}", quote(&script), quote(line))
 }
 
 /// The most of each stream of a program run in a batch (`haproxy -c`'s
@@ -925,6 +930,35 @@ mod tests {
             .unwrap();
         assert_eq!(st.code(), Some(124));
         assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_host_timeout_without_k_or_a_non_posix_login_shell_still_answers_as_the_line_alone() {
+        // BusyBox's `timeout` before 1.36 has no `-k`: a usage error, exit 1.
+        let d = tempfile::tempdir().unwrap();
+        let fake = d.path().join("timeout");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\ncase \"$1\" in -k) echo 'Usage: timeout [-s SIG] SECS PROG ARGS' >&2; exit 1;; esac\nexec /usr/bin/timeout \"$@\"\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!("{}:{}", d.path().display(), std::env::var("PATH").unwrap());
+        let line = "echo out; exit 3";
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(bounded_on_host(line, Duration::from_secs(5)))
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, b"out\n");
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        // What the login shell itself parses: one `sh -c` of quoted words,
+        // no sh syntax of its own (fish and csh run harun's other lines so).
+        let bounded = bounded_on_host(line, Duration::from_secs(5));
+        let rest = bounded.strip_prefix("sh -c '").unwrap();
+        assert!(rest.ends_with(&format!(" sh {}", quote(line))), "{bounded}");
     }
 
     #[test]

@@ -423,3 +423,106 @@ fn a_rolling_change_naming_a_server_a_later_group_lacks_writes_nothing() {
     let lines = std::fs::read_to_string(&journal).unwrap();
     assert!(lines.lines().all(|l| l.contains("\"refused\"")), "{lines}");
 }
+
+/// The run's view of a backend is older than a server added meanwhile by
+/// someone else (another operator, an orchestrator's `add server`): a write
+/// to that server is sent, not refused as `no_such_server`.
+#[test]
+fn a_server_added_after_the_run_read_its_backend_is_written_not_refused() {
+    let Some(lab) = lab_with(Scenario::Healthy, |b| {
+        b.section("backend bk_dyn\n    server d1 127.0.0.1:9\n")
+    }) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pb = playbook(
+        &dir,
+        "late.rhai",
+        "//! t\nset_weight(\"bk_dyn/d1\", 5);\nsleep(2.0);\nset_weight(\"bk_dyn/d2\", 7);\n",
+    );
+    let child = spawn_playbook(&lab, &pb, std::process::Stdio::piped);
+    wait_for(
+        "the first write",
+        std::time::Duration::from_secs(20),
+        || journal_line_count(&lab) >= 2,
+    );
+    let added = socat(&lab, "add server bk_dyn/d2 127.0.0.1:9");
+    assert!(added.contains("New server registered"), "{added}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        socat(&lab, "get weight bk_dyn/d2").starts_with("7 "),
+        "{stderr}"
+    );
+}
+
+/// A UNIX socket at `path` that forwards to `to`, keeping every byte a
+/// client sent: the commands harun sent to that target.
+fn recording_proxy(
+    path: &std::path::Path,
+    to: std::path::PathBuf,
+) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::io::{Read, Write};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = UnixListener::bind(path).unwrap();
+    let log = sent.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let Ok(mut server) = UnixStream::connect(&to) else {
+                return;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Write);
+            });
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    match client.read(&mut buf) {
+                        Ok(0) | Err(_) => {
+                            let _ = server.shutdown(std::net::Shutdown::Write);
+                            return;
+                        }
+                        Ok(n) => {
+                            log.lock().unwrap().extend_from_slice(&buf[..n]);
+                            if server.write_all(&buf[..n]).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    sent
+}
+
+/// A poll of a name one target lacks says so once, and reads nothing more
+/// for it after: the nearest names are looked up for the first finding
+/// only (a `show backend` per poll on the target that lacks it, before).
+#[test]
+fn polling_a_name_one_target_lacks_costs_no_extra_read_per_turn() {
+    let Some((a, b)) = two_labs() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = dir.path().join("a.sock");
+    let sent = recording_proxy(&proxy, a.admin_socket().to_path_buf());
+    let run = harun()
+        .args(["-s", proxy.to_str().unwrap(), "-s", &sock(&b)])
+        .args(["-e", "for i in 0..6 { servers(\"bk_only\"); } 1"])
+        .run();
+    run.expect_code(0);
+    assert!(run.stdout.contains("fleet.disagreement"), "{}", run.stdout);
+    let sent = String::from_utf8_lossy(&sent.lock().unwrap()).to_string();
+    assert_eq!(
+        sent.matches("show backend").count(),
+        1,
+        "the nearest names were read at every poll: {sent}"
+    );
+}

@@ -315,8 +315,9 @@ struct Rewriter<'a> {
     checked: u64,
     servers: Vec<ServerInfo>,
     options: Options,
-    /// Variables the configuration sets itself (`setenv`, `presetenv`).
-    setenv: HashMap<String, String>,
+    /// Variables the configuration sets itself (`setenv`, `presetenv`), or
+    /// unsets (`unsetenv`: `None`).
+    setenv: HashMap<String, Option<String>>,
 }
 
 /// Descriptors left for HAProxy's listeners, pipes and the like when
@@ -516,15 +517,29 @@ impl<'a> Rewriter<'a> {
             index.insert(path.as_path(), i);
         }
         let paths = files::PathRules::from_model(model, res.cwd());
-        let mut setenv = HashMap::new();
-        for kw in ["setenv", "presetenv"] {
-            for d in model.global_find(kw) {
-                if let [name, value, ..] = d.args.as_slice() {
-                    let preset = kw == "presetenv" && res.env(name).is_some();
-                    if !preset {
-                        setenv.insert(name.clone(), value.clone());
+        // In the order haproxy reads them: `presetenv` after a `setenv` of
+        // the same name keeps the `setenv` value; `unsetenv` unsets.
+        let mut setenv: HashMap<String, Option<String>> = HashMap::new();
+        for d in model.globals().flat_map(|s| s.directives.iter()) {
+            let current = |n: &str, set: &HashMap<String, Option<String>>| match set.get(n) {
+                Some(v) => v.clone(),
+                None => res.env(n),
+            };
+            match (d.keyword.as_str(), d.args.as_slice()) {
+                ("setenv", [name, value, ..]) => {
+                    let v = expand_env(value, |n| current(n, &setenv));
+                    setenv.insert(name.clone(), Some(v));
+                }
+                ("presetenv", [name, value, ..]) if current(name, &setenv).is_none() => {
+                    let v = expand_env(value, |n| current(n, &setenv));
+                    setenv.insert(name.clone(), Some(v));
+                }
+                ("unsetenv", names) => {
+                    for n in names {
+                        setenv.insert(n.clone(), None);
                     }
                 }
+                _ => {}
             }
         }
         Ok(Rewriter {
@@ -556,8 +571,9 @@ impl<'a> Rewriter<'a> {
         if !text.contains("${") {
             return text.to_string();
         }
-        expand_env(text, |n| {
-            self.setenv.get(n).cloned().or_else(|| self.res.env(n))
+        expand_env(text, |n| match self.setenv.get(n) {
+            Some(v) => v.clone(),
+            None => self.res.env(n),
         })
     }
 

@@ -957,3 +957,23 @@ frontend fe2
         "{live:?}"
     );
 }
+
+/// `presetenv` after a `setenv` of the same name does nothing (the name is
+/// set), as haproxy reads the global section: line by line.
+#[test]
+fn setenv_and_presetenv_apply_in_the_order_haproxy_reads_them() {
+    let text = "global
+  setenv LAB_TEST_ORDER_ADMIN /run/haproxy/admin.sock
+  presetenv LAB_TEST_ORDER_ADMIN 127.0.0.1:9999
+  stats socket \"${LAB_TEST_ORDER_ADMIN}\" mode 600 level admin
+frontend fe
+  bind :8080
+";
+    let r = run_on("/etc/haproxy/haproxy.cfg", text, &mut Fake::new(&[]));
+    assert_eq!(
+        r.admin_socket,
+        PathBuf::from("/lab/harun-lab-x/sock/admin.sock"),
+        "{}",
+        lines(&r).join("\n")
+    );
+}

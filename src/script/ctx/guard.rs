@@ -184,7 +184,26 @@ impl Ctx {
                 }
             };
             if let Some(server) = &server {
-                if matches!(super::snapshot_of(&text, server), Snapshot::Missing) {
+                let missing =
+                    |text: &str| matches!(super::snapshot_of(text, server), Snapshot::Missing);
+                // The view may predate the server (another operator's `add
+                // server`, a reload): a miss in it is read again before it
+                // refuses anything; only a miss HAProxy confirms now counts.
+                let confirmed = missing(&text)
+                    && match self.fresh_state(&name, &backend) {
+                        Some(fresh) => missing(&fresh),
+                        None => match self.read_states(target, std::slice::from_ref(&backend)) {
+                            Ok(now) => now.get(&backend).is_none_or(|t| missing(t)),
+                            Err(e) if e.is_terminal() => return Err(e),
+                            Err(Error::NoSuchBackend { .. }) => true,
+                            Err(_) if skip_unanswered => false,
+                            Err(e) => {
+                                self.journal_note(&name, command, "failed", Some(e.to_string()));
+                                return Err(e);
+                            }
+                        },
+                    };
+                if confirmed {
                     lacking.push((
                         name.clone(),
                         Error::NoSuchServer {
