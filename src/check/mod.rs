@@ -557,11 +557,19 @@ fn typos_of<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<&'a
     near.sort();
     near.dedup();
     let best = near.first().map(|(d, _)| *d);
-    near.into_iter()
+    let near: Vec<&str> = near
+        .into_iter()
         .take_while(|(d, _)| Some(*d) == best)
         .take(3)
         .map(|(_, k)| k)
-        .collect()
+        .collect();
+    // `by.server1`, `lb.web02`: a digit where no near key has one is a name
+    // from the data (a map keyed by server or host names), not a typo.
+    let digit = |s: &str| s.bytes().any(|b| b.is_ascii_digit());
+    if digit(name) && !near.iter().any(|k| digit(k)) {
+        return Vec::new();
+    }
+    near
 }
 
 fn syntax(b: &mut Builder, e: &rhai::ParseError) {

@@ -351,6 +351,9 @@ fn keys_that_exist_somewhere_are_not_typos() {
         "print(Fn(\"print\").name + timestamp().elapsed);\n",
         "print(servers()[0].in_rotation);\n",
         "try { stat(\"x\") } catch (e) { print(e.kind + e.message) }\n",
+        // A map keyed by the data's own names (servers, hosts): a name with
+        // a digit that no near key has is not a typo of `server`.
+        "let by = #{}; for s in servers() { by[s.server] = s; }\nprint(by.server1.weight + by.web02.weight);\n",
         // Unlike every known key: perhaps a column of a build harun has not
         // seen; left to the run, which says so at the line.
         "print(r.zz_brand_new_column);\n",

@@ -526,3 +526,43 @@ fn polling_a_name_one_target_lacks_costs_no_extra_read_per_turn() {
         "the nearest names were read at every poll: {sent}"
     );
 }
+
+/// A write goes to every target or none: a target that does not answer the
+/// check of the names stops it, and the journal says of every other target
+/// that it was not sent there, and why.
+#[test]
+fn a_write_a_silent_target_stops_is_journaled_as_not_sent_on_the_others() {
+    let Some(lab) = lab(Scenario::Healthy) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let gone = dir.path().join("gone.sock");
+    let run = harun()
+        .args(["-s", &sock(&lab), "-s"])
+        .arg(&gone)
+        .arg("--journal")
+        .arg(&journal)
+        .args(["--yes", "-e", "set_weight(\"bk_app/app1\", 7); 1"])
+        .run();
+    run.expect_code(3);
+    assert!(socat(&lab, "get weight bk_app/app1").starts_with("1 "));
+    let entries: Vec<Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let on = |t: &str| {
+        entries
+            .iter()
+            .find(|e| e["target"].as_str() == Some(t))
+            .unwrap_or_else(|| panic!("no entry for {t}: {entries:?}"))
+    };
+    assert_eq!(on(&gone.display().to_string())["outcome"], "failed");
+    let other = on(&sock(&lab));
+    assert_eq!(other["outcome"], "refused", "{other}");
+    assert!(
+        other["error"].as_str().unwrap().contains("not sent:"),
+        "{other}"
+    );
+}

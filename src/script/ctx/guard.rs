@@ -180,6 +180,14 @@ impl Ctx {
                 Err(_) if skip_unanswered => continue,
                 Err(e) => {
                     self.journal_note(&name, command, "failed", Some(e.to_string()));
+                    // The others are not written either (all or none): the
+                    // journal says so for each, not only for the silent one.
+                    let why = format!(
+                        "not sent: {name} did not answer the check of the names before the write ({e})"
+                    );
+                    for other in targets.iter().map(|t| t.name()).filter(|t| *t != name) {
+                        self.journal_note(&other, command, "refused", Some(why.clone()));
+                    }
                     return Err(e);
                 }
             };
