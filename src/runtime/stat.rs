@@ -927,6 +927,7 @@ mod tests {
         for text in [
             "# pxname,svname\nbk,s\n\t\t",
             "# pxname,svname\nbk,s\n\n\n  ",
+            "# pxname,svname\nbk,s\n\n\t\t\r",
         ] {
             assert_eq!(parse_stat(text).unwrap().len(), 1, "{text:?}");
         }
