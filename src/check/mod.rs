@@ -205,7 +205,7 @@ impl Checker {
                 let facts = facts::collect(&ast);
                 let modules = self.imports(&mut b, &facts, dir);
                 self.calls(&mut b, &facts, &modules);
-                self.properties(&mut b, &facts, &modules, dir);
+                self.properties(&mut b, &facts, dir);
                 params(&mut b, &header, &facts, &modules);
             }
         }
@@ -313,18 +313,14 @@ impl Checker {
     /// module it imports. A playbook (or module) that calls `parse_json`
     /// reads maps whose keys come from outside (a file, a reply): no key
     /// can be told a typo there, and none is reported.
-    fn properties(
-        &self,
-        b: &mut Builder,
-        facts: &Facts,
-        modules: &BTreeMap<String, Option<Module>>,
-        dir: Option<&Path>,
-    ) {
-        let deeper = self.imported_facts(modules.values().flatten().map(|m| &m.facts), dir);
-        let all: Vec<&Facts> = std::iter::once(facts)
-            .chain(modules.values().flatten().map(|m| &m.facts))
-            .chain(&deeper)
+    fn properties(&self, b: &mut Builder, facts: &Facts, dir: Option<&Path>) {
+        // Every module at any depth (the direct ones among them): what one
+        // that does not resolve would give is reported by `imports`.
+        let deeper: Vec<Facts> = facts::imported(&self.engine, &facts.imports, dir)
+            .into_iter()
+            .flatten()
             .collect();
+        let all: Vec<&Facts> = std::iter::once(facts).chain(&deeper).collect();
         if all.iter().any(|f| {
             f.calls
                 .iter()
@@ -359,36 +355,6 @@ impl Checker {
                 Some(first.to_string()),
             );
         }
-    }
-
-    /// The facts of the modules `facts` import, and of theirs, each once
-    /// (import circles end), without reporting anything: the imports of
-    /// the playbook itself are reported by [`Checker::imports`].
-    fn imported_facts<'a>(
-        &self,
-        facts: impl Iterator<Item = &'a Facts>,
-        dir: Option<&Path>,
-    ) -> Vec<Facts> {
-        let mut seen: BTreeSet<String> = BTreeSet::new();
-        let mut queue: Vec<String> = facts
-            .flat_map(|f| f.imports.iter().filter_map(|i| i.path.clone()))
-            .collect();
-        let mut out = Vec::new();
-        while let Some(path) = queue.pop() {
-            if !valid_module_path(&path) || !seen.insert(path.clone()) {
-                continue;
-            }
-            let Some((_, text)) = locate(dir, &path) else {
-                continue;
-            };
-            let Ok(ast) = self.engine.compile(&text) else {
-                continue;
-            };
-            let f = facts::collect(&ast);
-            queue.extend(f.imports.iter().filter_map(|i| i.path.clone()));
-            out.push(f);
-        }
-        out
     }
 
     fn plain_call(

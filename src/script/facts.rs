@@ -197,6 +197,45 @@ pub fn collect(ast: &AST) -> Facts {
     facts
 }
 
+/// The facts of every module `imports` lead to, and of the modules those
+/// import, each once (import circles end), looked up as a run looks them
+/// up from `dir`. An import that is not a string literal, is not a valid
+/// module path, does not resolve or does not compile is `None` in its place.
+pub fn imported(
+    engine: &rhai::Engine,
+    imports: &[Import],
+    dir: Option<&std::path::Path>,
+) -> Vec<Option<Facts>> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut queue: Vec<Option<String>> = imports.iter().map(|i| i.path.clone()).collect();
+    let mut out = Vec::new();
+    while let Some(path) = queue.pop() {
+        let Some(path) = path else {
+            out.push(None);
+            continue;
+        };
+        if !super::resolver::valid_module_path(&path) {
+            out.push(None);
+            continue;
+        }
+        let Some((name, text)) = super::resolver::locate(dir, &path) else {
+            out.push(None);
+            continue;
+        };
+        if !seen.insert(name) {
+            continue;
+        }
+        let Ok(ast) = engine.compile(&text) else {
+            out.push(None);
+            continue;
+        };
+        let f = collect(&ast);
+        queue.extend(f.imports.iter().map(|i| i.path.clone()));
+        out.push(Some(f));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

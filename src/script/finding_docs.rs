@@ -51,23 +51,12 @@ pub fn reportable_ids(
 ) -> Option<std::collections::BTreeSet<String>> {
     let mut ids: std::collections::BTreeSet<String> =
         all().iter().map(|f| f.id.to_string()).collect();
-    let mut seen = std::collections::BTreeSet::new();
-    let mut todo = vec![text.to_string()];
     let engine = rhai::Engine::new_raw();
-    while let Some(text) = todo.pop() {
-        let facts = super::facts::collect(&engine.compile(&text).ok()?);
-        for id in facts.finding_ids {
+    let facts = super::facts::collect(&engine.compile(text).ok()?);
+    let modules = super::facts::imported(&engine, &facts.imports, dir);
+    for f in std::iter::once(Some(facts)).chain(modules) {
+        for id in f?.finding_ids {
             ids.insert(id?);
-        }
-        for imp in facts.imports {
-            let path = imp.path?;
-            if !super::resolver::valid_module_path(&path) {
-                return None;
-            }
-            let (name, module) = super::resolver::locate(dir, &path)?;
-            if seen.insert(name) {
-                todo.push(module);
-            }
         }
     }
     Some(ids)
