@@ -178,18 +178,7 @@ impl Ctx {
                 }
                 Err(e) if e.is_terminal() => return Err(e),
                 Err(_) if skip_unanswered => continue,
-                Err(e) => {
-                    self.journal_note(&name, command, "failed", Some(e.to_string()));
-                    // The others are not written either (all or none): the
-                    // journal says so for each, not only for the silent one.
-                    let why = format!(
-                        "not sent: {name} did not answer the check of the names before the write ({e})"
-                    );
-                    for other in targets.iter().map(|t| t.name()).filter(|t| *t != name) {
-                        self.journal_note(&other, command, "refused", Some(why.clone()));
-                    }
-                    return Err(e);
-                }
+                Err(e) => return Err(self.unanswered(targets, &name, command, e)),
             };
             if let Some(server) = &server {
                 let missing =
@@ -205,10 +194,7 @@ impl Ctx {
                             Err(e) if e.is_terminal() => return Err(e),
                             Err(Error::NoSuchBackend { .. }) => true,
                             Err(_) if skip_unanswered => false,
-                            Err(e) => {
-                                self.journal_note(&name, command, "failed", Some(e.to_string()));
-                                return Err(e);
-                            }
+                            Err(e) => return Err(self.unanswered(targets, &name, command, e)),
                         },
                     };
                 if confirmed {
@@ -239,20 +225,46 @@ impl Ctx {
         if let Error::NoSuchBackend { note: n, .. } | Error::NoSuchServer { note: n, .. } = &mut e {
             n.push_str(&note);
         }
+        self.journal_refused(targets.iter(), command, &e.to_string());
+        Err(e)
+    }
+
+    /// A target that could not tell whether it has the names: the write goes
+    /// to no target (all or none). The journal says it failed there and, for
+    /// each other target, that it was not sent and why.
+    fn unanswered(
+        &self,
+        targets: &[Arc<Target>],
+        name: &str,
+        command: &Command,
+        e: Error,
+    ) -> Error {
+        self.journal_note(name, command, "failed", Some(e.to_string()));
+        let why = format!(
+            "not sent: {name} did not answer the check of the names before the write ({e})"
+        );
+        self.journal_refused(targets.iter().filter(|t| t.name() != name), command, &why);
+        e
+    }
+
+    /// `command` journaled as refused on each of `targets`, with `why`.
+    fn journal_refused<'a>(
+        &self,
+        targets: impl Iterator<Item = &'a Arc<Target>>,
+        command: &Command,
+        why: &str,
+    ) {
         if let Ok(j) = self.journal() {
-            let why = e.to_string();
             let entries: Vec<_> = targets
-                .iter()
                 .map(|t| {
                     let mut entry = j.entry(&t.name(), command.as_str(), "refused");
-                    entry.error = Some(why.clone());
+                    entry.error = Some(why.to_string());
                     entry.playbook = self.playbook_name();
                     entry
                 })
                 .collect();
             let _ = j.record_all(&entries);
         }
-        Err(e)
     }
 
     /// One `show servers state` of every backend, split into the view.
